@@ -1,0 +1,96 @@
+"""Input checks shared by the public functions: one error template, one place.
+
+Every message follows ``<where>: <arg> must be <constraint>; received <arg>=<value>.``
+Conversions between float dtypes are silent (a ``DEBUG`` record on the ``deeprecipe``
+logger says what was converted); the library never prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+logger = logging.getLogger("deeprecipe")
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def describe(value: Any) -> str:
+    """A short ``repr`` for error messages: arrays by shape and dtype, not by content."""
+    if isinstance(value, np.ndarray):
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fail(where: str, arg: str, constraint: str, value: Any, hint: str = "") -> ValueError:
+    """Build the ValueError of the STYLE template (the caller raises it)."""
+    message = f"{where}: {arg} must be {constraint}; received {arg}={describe(value)}."
+    if hint:
+        message += f" help: {hint}"
+    return ValueError(message)
+
+
+def choice(where: str, arg: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise listing them."""
+    options = list(choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {arg} must be a string; received {arg}={describe(value)}.")
+    if value not in options:
+        raise fail(where, arg, "one of " + ", ".join(repr(o) for o in options), value)
+    return value
+
+
+def float_dtype(where: str, dtype: DTypeLike) -> np.dtype:
+    """Resolve ``dtype`` to float32 or float64."""
+    resolved = np.dtype(dtype)
+    if resolved.name not in FLOAT_DTYPES:
+        raise fail(where, "dtype", "'float32' or 'float64'", dtype)
+    return resolved
+
+
+def non_negative(where: str, arg: str, value: float) -> float:
+    if not np.isscalar(value) or not np.isfinite(value) or value < 0:
+        raise fail(where, arg, "a finite number >= 0", value)
+    return float(value)
+
+
+def positive_int(where: str, arg: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise fail(where, arg, "a positive integer", value)
+    return int(value)
+
+
+def as_float_array(
+    where: str, arg: str, value: ArrayLike, dtype: DTypeLike, ndim: int | tuple[int, ...] = 2
+) -> np.ndarray:
+    """Convert ``value`` to a finite, C-contiguous float array of ``dtype``.
+
+    Lists, integer and boolean arrays and other float dtypes are converted; strings,
+    objects, NaN and inf are refused with a message naming ``arg``.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged lists
+        raise fail(where, arg, "a rectangular numeric array", value, str(error)) from None
+    if array.dtype.kind not in "biuf":
+        raise fail(where, arg, "numeric (int, bool or float)", value)
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if array.ndim not in allowed:
+        shapes = " or ".join(f"{d}-D" for d in allowed)
+        hint = "use X.reshape(-1, 1) for a single feature" if array.ndim == 1 else ""
+        raise fail(where, f"{arg}.ndim", shapes, array.ndim, hint)
+    target = np.dtype(dtype)
+    if array.dtype != target:
+        logger.debug("%s: converted %s from %s to %s", where, arg, array.dtype, target)
+    array = np.ascontiguousarray(array, dtype=target)
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise fail(
+            where, arg, "finite (no NaN or inf)", f"non-finite value at index {tuple(bad)}"
+        )
+    return array

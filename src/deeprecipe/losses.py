@@ -1,0 +1,231 @@
+"""Losses ``J = (1/m) Σ L(ŷ, y)`` as plain functions, and fused with their output activation.
+
+Plain functions take the network's output ``ŷ`` and return the mean loss; ``*_grad`` returns
+``dJ/dŷ`` (the ``1/m`` included), so a cost can be written by hand as the notes write it::
+
+    J = binary_cross_entropy(a3, y) + l2_penalty([W1, W2, W3], lambd, m)
+
+The fused forms take the logits ``Z[L]`` and return ``dJ/dZ[L] = (A[L] - Y) / m``: stable
+for any logits, and what :class:`~deeprecipe.Sequential` uses when the output activation
+matches the loss (sigmoid + binary cross-entropy, softmax + cross-entropy, linear + MSE).
+
+Targets: class labels ``(m,)`` (integers) or one-hot ``(m, k)`` for cross-entropy; ``(m,)``
+or ``(m, 1)`` zeros and ones for binary cross-entropy; ``(m, k)`` or ``(m,)`` for MSE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import expit
+
+from ._checks import choice, fail
+
+
+def _column(y: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``y`` as a float array shaped like ``like`` (``(m,)`` becomes ``(m, 1)``)."""
+    y = np.asarray(y, dtype=like.dtype)
+    return y.reshape(like.shape) if y.size == like.size else y
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Class indices from integer labels ``(m,)`` or one-hot rows ``(m, k)``."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y.astype(np.intp, copy=False)
+
+
+# --- binary cross-entropy -------------------------------------------------------------
+
+
+def binary_cross_entropy(y_hat: np.ndarray, y: np.ndarray) -> float:
+    """``-(1/m) Σ [y log ŷ + (1 - y) log(1 - ŷ)]`` for probabilities ``ŷ``."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    y = _column(y, y_hat)
+    return float(-np.sum(y * np.log(y_hat) + (1 - y) * np.log1p(-y_hat)) / len(y_hat))
+
+
+def binary_cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``dJ/dŷ = (1/m) (ŷ - y) / (ŷ (1 - ŷ))``."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    y = _column(y, y_hat)
+    return (y_hat - y) / (y_hat * (1 - y_hat)) / len(y_hat)
+
+
+def sigmoid_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Binary cross-entropy of ``sigmoid(z)`` from the logits: ``(J, dJ/dz)``.
+
+    ``L = max(z, 0) - z y + log(1 + exp(-|z|))`` never overflows; ``dJ/dz = (σ(z) - y)/m``.
+    """
+    z = np.asarray(z, dtype=np.result_type(np.asarray(z).dtype, np.float32))
+    y = _column(y, z)
+    m = len(z)
+    value = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    dz = expit(z)
+    dz -= y
+    dz /= m
+    return float(value.sum() / m), dz
+
+
+# --- softmax cross-entropy ------------------------------------------------------------
+
+
+def cross_entropy(y_hat: np.ndarray, y: np.ndarray) -> float:
+    """``-(1/m) Σ_i log ŷ[i, y_i]`` for probabilities ``ŷ`` of shape ``(m, k)``."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    labels = _labels(y)
+    return float(-np.mean(np.log(y_hat[np.arange(len(y_hat)), labels])))
+
+
+def cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``dJ/dŷ[i, c] = -1 / (m ŷ[i, c])`` where ``c = y_i``, zero elsewhere."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    labels = _labels(y)
+    rows = np.arange(len(y_hat))
+    grad = np.zeros_like(y_hat)
+    grad[rows, labels] = -1.0 / (len(y_hat) * y_hat[rows, labels])
+    return grad
+
+
+def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cross-entropy of ``softmax(z)`` from the logits: ``(J, dJ/dz = (softmax(z) - Y)/m)``."""
+    z = np.array(z, dtype=np.result_type(np.asarray(z).dtype, np.float32), copy=True)
+    return _softmax_cross_entropy_inplace(z, _labels(y))
+
+
+def _softmax_cross_entropy_inplace(z: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """As :func:`softmax_cross_entropy` for class indices, overwriting ``z`` with ``dJ/dz``.
+
+    ``log softmax(z)[c] = (z[c] - max z) - log Σ exp(z - max z)``.
+    """
+    m = len(z)
+    rows = np.arange(m)
+    z -= z.max(axis=1, keepdims=True)
+    picked = z[rows, labels]
+    np.exp(z, out=z)
+    sums = z.sum(axis=1, keepdims=True)
+    value = float(np.log(sums).sum() - picked.sum()) / m
+    z /= sums
+    z[rows, labels] -= 1
+    z *= 1.0 / m
+    return value, z
+
+
+# --- mean squared error ---------------------------------------------------------------
+
+
+def mean_squared_error(y_hat: np.ndarray, y: np.ndarray) -> float:
+    """``(1/(m k)) Σ (ŷ - y)²``: the mean over every entry (PyTorch's and Keras' MSE)."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    return float(np.mean(np.square(y_hat - _column(y, y_hat))))
+
+
+def mean_squared_error_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``dJ/dŷ = 2 (ŷ - y) / (m k)``."""
+    y_hat = np.asarray(y_hat, dtype=float)
+    return 2.0 * (y_hat - _column(y, y_hat)) / y_hat.size
+
+
+def linear_mean_squared_error(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """MSE of a linear output, ``(J, dJ/dz)``."""
+    diff = np.subtract(z, _column(y, z))
+    value = float(np.vdot(diff, diff)) / diff.size
+    diff *= 2.0 / diff.size
+    return value, diff
+
+
+# --- losses by name -------------------------------------------------------------------
+
+
+class Loss(NamedTuple):
+    """A loss by name: its plain form, its gradient, and its form fused with ``activation``.
+
+    ``task`` is ``"binary"``, ``"multiclass"`` or ``"regression"``: it decides how targets
+    are encoded (:func:`encode_targets`) and what *error* means (misclassification rate or
+    mean squared error). ``fused(z, targets)`` takes the logits and encoded targets and may
+    overwrite ``z`` (the model passes a fresh array).
+    """
+
+    name: str
+    activation: str
+    task: str
+    value: Callable[[np.ndarray, np.ndarray], float]
+    gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    fused: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
+
+
+LOSSES: dict[str, Loss] = {
+    "binary_cross_entropy": Loss(
+        "binary_cross_entropy", "sigmoid", "binary",
+        binary_cross_entropy, binary_cross_entropy_grad, sigmoid_cross_entropy,
+    ),
+    "cross_entropy": Loss(
+        "cross_entropy", "softmax", "multiclass",
+        cross_entropy, cross_entropy_grad, _softmax_cross_entropy_inplace,
+    ),
+    "mean_squared_error": Loss(
+        "mean_squared_error", "linear", "regression",
+        mean_squared_error, mean_squared_error_grad, linear_mean_squared_error,
+    ),
+}
+
+DEFAULT_FOR_ACTIVATION = {loss.activation: loss.name for loss in LOSSES.values()}
+
+
+def get(name: str) -> Loss:
+    """Look up a loss by name; unknown names list the choices."""
+    choice("losses.get", "loss", name, LOSSES)
+    return LOSSES[name]
+
+
+def default_for(activation: str) -> str:
+    """The loss an output activation implies: sigmoid → binary cross-entropy, softmax →
+    cross-entropy, linear → mean squared error."""
+    if activation not in DEFAULT_FOR_ACTIVATION:
+        raise fail(
+            "Sequential", "loss", "given when the output activation is not sigmoid, softmax "
+            "or linear", None, f"the output activation is {activation!r}; pass loss=...",
+        )
+    return DEFAULT_FOR_ACTIVATION[activation]
+
+
+def encode_targets(task: str, y: np.ndarray, n_outputs: int, dtype: np.dtype) -> np.ndarray:
+    """Check ``y`` against the output layer and encode it for the fused loss.
+
+    multiclass: class indices ``(m,)`` in ``[0, n_outputs)`` (one-hot rows are accepted);
+    binary: ``(m, 1)`` zeros and ones; regression: ``(m, n_outputs)`` floats.
+    """
+    where = "encode_targets"
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise fail(where, "y", "numeric", y, "map class names to integers first")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise fail(where, "y", "finite (no NaN or inf)", y)
+    if task == "multiclass":
+        if y.ndim == 2 and y.shape[1] == n_outputs and np.isin(y, (0, 1)).all() and (
+            y.sum(axis=1) == 1
+        ).all():
+            return y.argmax(axis=1).astype(np.intp)
+        if y.ndim != 1:
+            raise fail(where, "y", f"class labels (m,) or one-hot rows (m, {n_outputs})", y)
+        labels = y.astype(np.intp)
+        if (labels != y).any() or labels.min(initial=0) < 0 or labels.max(initial=0) >= n_outputs:
+            raise fail(
+                where, "y", f"integer class labels in [0, {n_outputs - 1}] to match the "
+                f"output layer's {n_outputs} units", f"labels {np.unique(y)[:10]}",
+            )
+        return labels
+    if task == "binary":
+        if n_outputs != 1 or y.size != len(y) * 1 or not np.isin(y, (0, 1)).all():
+            raise fail(
+                where, "y", "labels 0 or 1 of shape (m,) or (m, 1) for a 1-unit sigmoid output",
+                f"shape {y.shape}, values {np.unique(y)[:10]}",
+                "use a softmax output for more than two classes",
+            )
+        return y.reshape(-1, 1).astype(dtype)
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape[1] != n_outputs:
+        raise fail(where, "y.shape", f"(m, {n_outputs}) to match the output layer", y.shape)
+    return y.astype(dtype)

@@ -1,0 +1,420 @@
+"""``Sequential``: a stack of layers, its cost ``J`` and the gradient ``dJ/dθ``.
+
+The cost is the notes' ``J = (1/m) Σ L(ŷ, y) + (λ/2m) Σ_l ||W[l]||²_F`` (L2) and/or
+``+ (λ/2m) Σ_l Σ |W[l]|`` (L1); biases are not penalized. :meth:`Sequential.cost` uses
+``m = len(X)``. During mini-batch training the data term is the batch mean and the penalty
+uses ``m`` = the training-set size, so ``λ`` means the same at every batch size and
+full-batch training is exactly the notes' algorithm.
+
+All parameters live in one flat vector :attr:`Sequential.theta`; each layer's ``W`` and ``b``
+are views of it, named ``dense_1.W``, ``dense_1.b``, … in model order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from . import losses, regularizers
+from ._checks import as_float_array, fail, float_dtype, non_negative
+from .layers import LAYERS, Activation, Dense, Layer
+from .parameters import Layout, layout_of, size, unflatten
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+    from .optimizers import Optimizer
+    from .training import History
+
+PREDICT_BATCH = 4096
+
+
+class Sequential:
+    """A feed-forward network: ``layers`` applied in order to ``X`` of shape ``(m, input_dim)``.
+
+    ``loss`` defaults to the one the output activation implies (sigmoid → binary
+    cross-entropy, softmax → cross-entropy, linear → mean squared error); the output
+    activation and the loss are then fused (``dZ[L] = A[L] - Y``). ``l2`` and ``l1`` are the
+    notes' ``λ``. ``seed`` draws the initial weights. ``dtype`` is ``"float32"`` (fast) or
+    ``"float64"``.
+
+    Example::
+
+        model = Sequential([Dense(64, "relu"), Dropout(0.8), Dense(10, "softmax")],
+                           input_dim=64, l2=0.7)
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        input_dim: int,
+        loss: str | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        seed: int = 0,
+        dtype: DTypeLike = "float32",
+    ) -> None:
+        where = "Sequential"
+        self.layers = list(layers)
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise fail(where, "layers", "a non-empty list of Layer objects", layers)
+        if len({id(layer) for layer in self.layers}) != len(self.layers):
+            raise fail(where, "layers", "distinct layer objects", layers,
+                       "create a new layer for each position")
+        output = self.layers[-1]
+        if not isinstance(output, (Dense, Activation)):
+            raise fail(where, "layers[-1]", "a Dense or Activation layer", output)
+        self.input_dim = int(input_dim)
+        if self.input_dim < 1:
+            raise fail(where, "input_dim", "a positive integer", input_dim)
+        self.output_activation = output.activation
+        self.loss = losses.get(loss or losses.default_for(output.activation))
+        self.fused = self.loss.activation == output.activation
+        self.l2 = non_negative(where, "l2", l2)
+        self.l1 = non_negative(where, "l1", l1)
+        self.seed = int(seed)
+        self.dtype = float_dtype(where, dtype)
+        self._build()
+
+    # --- construction -----------------------------------------------------------------
+
+    def _build(self) -> None:
+        """Name the layers, draw their parameters and pack them into one vector ``θ``."""
+        rng = np.random.default_rng(self.seed)
+        counts: dict[str, int] = {}
+        dim = self.input_dim
+        for layer in self.layers:
+            counts[layer.kind] = counts.get(layer.kind, 0) + 1
+            layer.name = f"{layer.kind}_{counts[layer.kind]}"
+            dim = layer.build(dim, rng, self.dtype)
+        self.output_dim = dim
+        if self.loss.task == "binary" and dim != 1:
+            raise fail("Sequential", "the output layer's units", "1 for binary "
+                       "cross-entropy", dim, "use softmax for more than two classes")
+        initial = {
+            f"{layer.name}.{key}": value
+            for layer in self.layers
+            for key, value in layer.params.items()
+        }
+        self.layout: Layout = layout_of({name: v.shape for name, v in initial.items()})
+        self.theta = np.empty(size(self.layout), dtype=self.dtype)
+        views = unflatten(self.theta, self.layout)
+        for name, value in initial.items():
+            views[name][...] = value
+        for layer in self.layers:
+            layer.params = {key: views[f"{layer.name}.{key}"] for key in layer.params}
+        self._weights = [
+            layer.params["W"] for layer in self.layers if isinstance(layer, Dense)
+        ]
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild the model (weights aside); JSON-serializable."""
+        return {
+            "layers": [{"kind": layer.kind, **layer.get_config()} for layer in self.layers],
+            "input_dim": self.input_dim,
+            "loss": self.loss.name,
+            "l2": self.l2,
+            "l1": self.l1,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Sequential:
+        """Rebuild a model (freshly initialized) from :meth:`get_config`'s output."""
+        specs = list(config["layers"])
+        layers = []
+        for spec in specs:
+            kind = spec.get("kind") if isinstance(spec, Mapping) else None
+            if kind not in LAYERS:
+                raise fail("Sequential.from_config", "layers[].kind",
+                           "one of " + ", ".join(map(repr, LAYERS)), kind)
+            layers.append(LAYERS[kind](**{k: v for k, v in spec.items() if k != "kind"}))
+        options = {k: config[k] for k in ("loss", "l2", "l1", "seed", "dtype") if k in config}
+        return cls(layers, input_dim=config["input_dim"], **options)
+
+    def astype(self, dtype: DTypeLike) -> Sequential:
+        """A copy of this model whose parameters (and computations) use ``dtype``."""
+        copy = Sequential.from_config({**self.get_config(), "dtype": np.dtype(dtype).name})
+        copy.theta[...] = self.theta
+        return copy
+
+    # --- parameters -------------------------------------------------------------------
+
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """``{"dense_1.W": W, "dense_1.b": b, …}`` in model order (views: writing updates
+        the model)."""
+        return unflatten(self.theta, self.layout)
+
+    def flatten(self) -> np.ndarray:
+        """A copy of all parameters as one vector ``θ`` (layout: :attr:`layout`)."""
+        return self.theta.copy()
+
+    def unflatten(self, theta: ArrayLike) -> dict[str, np.ndarray]:
+        """Split a vector laid out like :attr:`theta` into named arrays (a copy)."""
+        return unflatten(np.array(theta, dtype=self.dtype), self.layout)
+
+    def set_parameters(self, params: Mapping[str, ArrayLike] | ArrayLike) -> None:
+        """Overwrite the parameters from a flat ``θ`` or a ``{name: array}`` mapping."""
+        if not isinstance(params, Mapping):
+            theta = np.asarray(params)
+            if theta.shape != self.theta.shape:
+                raise fail("set_parameters", "theta.shape", str(self.theta.shape), theta.shape)
+            self.theta[...] = theta
+            return
+        views = self.named_parameters()
+        unknown = set(params) - set(views)
+        missing = set(views) - set(params)
+        if unknown or missing:
+            raise fail("set_parameters", "params", "the model's parameter names "
+                       f"(missing {sorted(missing)}, unknown {sorted(unknown)})", list(params))
+        for name, value in params.items():
+            value = np.asarray(value)
+            if value.shape != views[name].shape:
+                raise fail("set_parameters", f"params[{name!r}].shape",
+                           str(views[name].shape), value.shape)
+            views[name][...] = value
+
+    @property
+    def n_parameters(self) -> int:
+        return int(self.theta.size)
+
+    # --- forward, cost, gradients -----------------------------------------------------
+
+    def forward(
+        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None,
+        logits: bool = False,
+    ) -> tuple[np.ndarray, list[Any]]:
+        """Run every layer: ``(output, caches)``. ``logits=True`` stops before the output
+        activation (returns ``Z[L]``)."""
+        caches = []
+        out = X
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            if index == last and isinstance(layer, (Dense, Activation)):
+                out, cache = layer.forward(out, training=training, rng=rng, logits=logits)
+            else:
+                out, cache = layer.forward(out, training=training, rng=rng)
+            caches.append(cache)
+        return out, caches
+
+    def backward(
+        self, dout: np.ndarray, caches: list[Any], *, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Backpropagate ``dout`` (the gradient of what :meth:`forward` returned) through
+        every layer. Returns the data-term gradient as a flat vector laid out like ``θ``
+        (written into ``out`` when given, else a fresh array)."""
+        grad = np.empty_like(self.theta) if out is None else out
+        views = self._grad_views(grad)
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            dout, _ = layer.backward(dout, caches[index], out=views[index], input_grad=index > 0)  # type: ignore[assignment]
+        return grad
+
+    def _grad_views(self, grad: np.ndarray) -> list[dict[str, np.ndarray]]:
+        named = unflatten(grad, self.layout)
+        return [
+            {key: named[f"{layer.name}.{key}"] for key in layer.params} for layer in self.layers
+        ]
+
+    def penalty(self, m: int) -> float:
+        """The regularization term of ``J`` for ``m`` training examples."""
+        total = 0.0
+        if self.l2:
+            total += regularizers.l2_penalty(self._weights, self.l2, m)
+        if self.l1:
+            total += regularizers.l1_penalty(self._weights, self.l1, m)
+        return total
+
+    def _add_penalty_grad(self, grad_views: list[dict[str, np.ndarray]], m: int) -> None:
+        """``dW += (λ/m) W`` (L2) and ``dW += (λ/2m) sign(W)`` (L1), in place."""
+        for layer, views in zip(self.layers, grad_views):
+            if not isinstance(layer, Dense):
+                continue
+            W = layer.params["W"]
+            if self.l2:
+                views["W"] += (self.l2 / m) * W
+            if self.l1:
+                views["W"] += (self.l1 / (2 * m)) * np.sign(W)
+
+    def _value_and_grad(
+        self,
+        X: np.ndarray,
+        targets: np.ndarray,
+        *,
+        training: bool,
+        rng: np.random.Generator | None,
+        m: int,
+        grad: np.ndarray | None = None,
+        grad_views: list[dict[str, np.ndarray]] | None = None,
+    ) -> tuple[float, float, np.ndarray]:
+        """``(data term, penalty, dJ/dθ)`` on encoded ``targets``; the penalty uses ``m``."""
+        out, caches = self.forward(X, training=training, rng=rng, logits=self.fused)
+        if self.fused:
+            data, dout = self.loss.fused(out, targets)
+        else:
+            data, dout = self.loss.value(out, targets), self.loss.gradient(out, targets)
+        grad = self.backward(dout, caches, out=grad)
+        penalty = 0.0
+        if self.l2 or self.l1:
+            penalty = self.penalty(m)
+            self._add_penalty_grad(grad_views or self._grad_views(grad), m)
+        return data, penalty, grad
+
+    def cost(self, X: ArrayLike, y: ArrayLike) -> float:
+        """The notes' ``J``: mean loss plus penalty with ``m = len(X)``, dropout off."""
+        X, targets = self._check_data("cost", X, y)
+        out, _ = self.forward(X, logits=self.fused)
+        data = self.loss.fused(out, targets)[0] if self.fused else self.loss.value(out, targets)
+        return data + self.penalty(len(X))
+
+    def gradients(
+        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> dict[str, np.ndarray]:
+        """``dJ/dθ`` by name (``dense_1.W`` …), penalty included, ``m = len(X)``.
+
+        Dropout is off unless ``training=True`` (then ``rng`` draws the masks). The arrays
+        are fresh on every call.
+        """
+        return unflatten(self.cost_and_gradients(X, y, training=training, rng=rng)[1],
+                         self.layout)
+
+    def cost_and_gradients(
+        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """``(J, dJ/dθ)`` with the gradient flat, laid out like :attr:`theta`."""
+        X, targets = self._check_data("gradients", X, y)
+        data, penalty, grad = self._value_and_grad(
+            X, targets, training=training, rng=rng, m=len(X)
+        )
+        return data + penalty, grad
+
+    # --- prediction and evaluation ----------------------------------------------------
+
+    def _batches(self, X: np.ndarray) -> Iterator[np.ndarray]:
+        for start in range(0, len(X), PREDICT_BATCH):
+            out, _ = self.forward(X[start : start + PREDICT_BATCH])
+            yield out
+
+    def output(self, X: ArrayLike) -> np.ndarray:
+        """The network's output activations ``A[L]`` for ``X`` (inference mode, batched)."""
+        X = self._check_X("predict", X)
+        return np.concatenate(list(self._batches(X))) if len(X) else np.empty((0, self.output_dim), self.dtype)
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities ``(m, k)``; a sigmoid output gives ``(m, 2)``: ``[1 - p, p]``."""
+        if self.loss.task == "regression":
+            raise TypeError("predict_proba: the model is a regressor (mean squared error); "
+                            "use predict.")
+        out = self.output(X)
+        return np.hstack([1 - out, out]) if self.loss.task == "binary" else out
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Class labels ``(m,)`` for classifiers; values for regression (``(m,)`` for one
+        output, else ``(m, k)``)."""
+        out = self.output(X)
+        if self.loss.task == "multiclass":
+            return out.argmax(axis=1)
+        if self.loss.task == "binary":
+            return (out[:, 0] > 0.5).astype(np.intp)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
+        """``{"loss": mean data loss, "error": …}`` in inference mode, no penalty. The error
+        is the misclassification rate for classifiers and the MSE for regression."""
+        X, targets = self._check_data("evaluate", X, y)
+        return self._evaluate(X, targets)
+
+    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        total, wrong = 0.0, 0.0
+        for start in range(0, len(X), PREDICT_BATCH):
+            batch = slice(start, start + PREDICT_BATCH)
+            out, _ = self.forward(X[batch], logits=self.fused)
+            t = targets[batch]
+            if self.loss.task == "multiclass":
+                wrong += float(np.count_nonzero(out.argmax(axis=1) != t))
+            elif self.loss.task == "binary":
+                # sigmoid(z) > 0.5 exactly when z > 0
+                wrong += float(np.count_nonzero((out > (0 if self.fused else 0.5)) != (t > 0.5)))
+            if self.fused:
+                value = self.loss.fused(out, t)[0]
+            else:
+                value = self.loss.value(out, t)
+            total += value * len(out)
+        loss = total / len(X)
+        error = loss if self.loss.task == "regression" else wrong / len(X)
+        return {"loss": loss, "error": error}
+
+    # --- training ---------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        epochs: int = 100,
+        batch_size: int | None = 64,
+        optimizer: str | Optimizer = "adam",
+        learning_rate: float | None = None,
+        callbacks: Sequence[Callback] = (),
+        shuffle: bool = True,
+        seed: int | None = None,
+    ) -> History:
+        """Train with mini-batches; see :func:`deeprecipe.training.fit`."""
+        from .training import fit
+
+        return fit(
+            self, X, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+            optimizer=optimizer, learning_rate=learning_rate, callbacks=callbacks,
+            shuffle=shuffle, seed=seed,
+        )
+
+    # --- checks, persistence, display ---------------------------------------------------
+
+    def _check_X(self, where: str, X: ArrayLike) -> np.ndarray:
+        X = as_float_array(f"{where}", "X", X, self.dtype)
+        if X.shape[1] != self.input_dim:
+            raise fail(where, "X.shape[1]", f"{self.input_dim} (the model's input_dim)",
+                       X.shape[1])
+        return X
+
+    def _check_data(self, where: str, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        X = self._check_X(where, X)
+        if len(X) == 0:
+            raise fail(where, "X", "at least one example", X)
+        targets = losses.encode_targets(self.loss.task, y, self.output_dim, self.dtype)
+        if len(targets) != len(X):
+            raise fail(where, "len(y)", f"len(X) = {len(X)}", len(targets))
+        return X, targets
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``."""
+        from .persistence import save
+
+        return save(self, path)
+
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts (returned, not printed)."""
+        rows = [("layer", "config", "output", "parameters")]
+        dim = self.input_dim
+        for layer in self.layers:
+            dim = getattr(layer, "units", dim)
+            count = sum(v.size for v in layer.params.values())
+            config = ", ".join(f"{k}={v}" for k, v in layer.get_config().items() if v is not None)
+            rows.append((layer.name, config, f"(m, {dim})", f"{count:,}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append(f"total parameters: {self.n_parameters:,}; loss: {self.loss.name}; "
+                     f"l2={self.l2}, l1={self.l1}; dtype={self.dtype.name}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"Sequential({self.layers!r}, input_dim={self.input_dim}, "
+                f"loss={self.loss.name!r}, l2={self.l2}, l1={self.l1}, dtype={self.dtype.name!r})")

@@ -1,0 +1,176 @@
+"""Optimizers that update a flat parameter vector ``θ`` in place.
+
+Each optimizer's state is flat too (one vector per kind of state); :attr:`Optimizer.state`
+names it by parameter (``state["dense_1.W"]["velocity"]``), and ``state_dict`` /
+``load_state_dict`` save and restore it under names such as ``dense_1.W/velocity``.
+
+================ ==============================================================
+``sgd``          ``W = W - α dW`` (the notes' update)
+``momentum``     ``v = β v + (1 - β) dW``; ``W = W - α v``
+``adam``         ``m = β1 m + (1 - β1) dW``; ``v = β2 v + (1 - β2) dW²``;
+                 ``W = W - α m̂ / (sqrt(v̂) + ε)`` with bias-corrected ``m̂, v̂``
+================ ==============================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._checks import choice, fail
+from .parameters import Layout, size, unflatten
+
+
+class Optimizer:
+    """Base class. Subclasses list their state vectors in ``slots`` and define ``_update``."""
+
+    slots: ClassVar[tuple[str, ...]] = ()
+    name: ClassVar[str] = "optimizer"
+
+    def __init__(self, learning_rate: float = 0.01) -> None:
+        if not np.isscalar(learning_rate) or not learning_rate > 0:
+            raise fail(type(self).__name__, "learning_rate", "a number > 0", learning_rate)
+        self.learning_rate = float(learning_rate)
+        self.iterations = 0
+        self._layout: Layout = ()
+        self._state: dict[str, np.ndarray] = {}
+
+    def build(self, layout: Layout, dtype: np.dtype) -> None:
+        """Allocate zeroed state for parameters laid out as ``layout``."""
+        self._layout = layout
+        self._state = {slot: np.zeros(size(layout), dtype=dtype) for slot in self.slots}
+        self.iterations = 0
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        """Update ``theta`` in place from ``grad`` (both flat, laid out as in ``build``)."""
+        if theta.shape != grad.shape:
+            raise ValueError(
+                f"{type(self).__name__}.step: grad must have the shape of theta "
+                f"{theta.shape}; received grad.shape={grad.shape}."
+            )
+        if not self._layout or next(iter(self._state.values()), theta).shape != theta.shape:
+            raise RuntimeError(
+                f"{type(self).__name__}.step called before build(layout, dtype) for "
+                f"{theta.size} parameters."
+            )
+        self.iterations += 1
+        self._update(theta, grad)
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        raise NotImplementedError
+
+    @property
+    def state(self) -> dict[str, dict[str, np.ndarray]]:
+        """State by parameter name: ``{"dense_1.W": {"velocity": view}, …}``."""
+        named = {kind: unflatten(vector, self._layout) for kind, vector in self._state.items()}
+        return {s.name: {kind: named[kind][s.name] for kind in self.slots} for s in self._layout}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat state under names ``<parameter>/<kind>``, plus ``iterations``."""
+        flat = {
+            f"{name}/{kind}": array.copy()
+            for name, kinds in self.state.items()
+            for kind, array in kinds.items()
+        }
+        flat["iterations"] = np.array(self.iterations, dtype=np.int64)
+        return flat
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_dict` returned (after ``build``)."""
+        self.iterations = int(state["iterations"])
+        for name, kinds in self.state.items():
+            for kind, view in kinds.items():
+                view[...] = state[f"{name}/{kind}"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+
+class SGD(Optimizer):
+    """Plain (mini-batch) gradient descent: ``W = W - α dW``."""
+
+    name = "sgd"
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        theta -= self.learning_rate * grad
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: ``v = β v + (1 - β) dW``; ``W = W - α v``."""
+
+    name = "momentum"
+    slots = ("velocity",)
+
+    def __init__(self, learning_rate: float = 0.01, beta: float = 0.9) -> None:
+        super().__init__(learning_rate)
+        if not 0.0 <= beta < 1.0:
+            raise fail("Momentum", "beta", "in [0, 1)", beta)
+        self.beta = float(beta)
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        velocity = self._state["velocity"]
+        velocity *= self.beta
+        velocity += (1.0 - self.beta) * grad
+        theta -= self.learning_rate * velocity
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta": self.beta}
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba), ``ε`` added outside the square root."""
+
+    name = "adam"
+    slots = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None:
+        super().__init__(learning_rate)
+        for arg, value in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= value < 1.0:
+                raise fail("Adam", arg, "in [0, 1)", value)
+        if not epsilon > 0:
+            raise fail("Adam", "epsilon", "> 0", epsilon)
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        m, v = self._state["m"], self._state["v"]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        v += (1.0 - self.beta2) * np.square(grad)
+        t = self.iterations
+        step_size = self.learning_rate * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        # The bias corrections fold into the step size; epsilon is scaled to match
+        # W -= α m̂ / (sqrt(v̂) + ε) exactly.
+        denominator = np.sqrt(v)
+        denominator += self.epsilon * np.sqrt(1.0 - self.beta2**t)
+        np.divide(m, denominator, out=denominator)
+        denominator *= step_size
+        theta -= denominator
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "epsilon": self.epsilon,
+        }
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def get(optimizer: str | Optimizer, learning_rate: float | None = None) -> Optimizer:
+    """An optimizer from a name (with ``learning_rate``) or an instance (used as is)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    choice("optimizers.get", "optimizer", optimizer, OPTIMIZERS)
+    cls = OPTIMIZERS[optimizer]
+    return cls() if learning_rate is None else cls(learning_rate=learning_rate)
