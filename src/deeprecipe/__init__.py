@@ -4,6 +4,7 @@ from . import activations, initializers, losses, optimizers, regularizers
 from .callbacks import Callback
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
+from .persistence import load
 from .training import History
 
 __version__ = "0.1.0"
@@ -19,6 +20,7 @@ __all__ = [
     "__version__",
     "activations",
     "initializers",
+    "load",
     "losses",
     "optimizers",
     "regularizers",

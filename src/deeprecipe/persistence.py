@@ -1,0 +1,117 @@
+"""Save and load models: ``config.json`` + ``weights.safetensors`` in a folder. No pickle.
+
+``config.json`` holds ``format_version``, the library version and the model's config;
+``weights.safetensors`` holds one tensor per named parameter (``dense_1.W``, …). Files are
+written to a temporary name and renamed, so an interrupted save never leaves a corrupt file.
+Loading checks everything it reads and names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from .model import Sequential
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save(model: Sequential, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` into the folder ``path`` (created if needed); returns the folder.
+
+    ``extra`` adds JSON-serializable entries to ``config.json`` (e.g. a standardizer).
+    """
+    from . import __version__
+
+    folder = Path(path)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "library": "deeprecipe",
+        "library_version": __version__,
+        "model": model.get_config(),
+        **(extra or {}),
+    }
+    tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
+    atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
+    text = json.dumps(config, indent=2)
+    atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return folder
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a saved model folder, version-checked."""
+    file = Path(path) / CONFIG_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"load: no {CONFIG_FILE} in {Path(path)}; is it a saved model "
+                                "folder (written by model.save)?")
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"load: {file} is not valid JSON ({error}).") from None
+    if not isinstance(config, dict) or "format_version" not in config or "model" not in config:
+        raise ValueError(f"load: {file} must have 'format_version' and 'model' entries; "
+                         f"received keys {sorted(config) if isinstance(config, dict) else config}.")
+    if config["format_version"] != FORMAT_VERSION:
+        raise ValueError(
+            f"load: {file} has format_version={config['format_version']!r}; this deeprecipe "
+            f"reads format_version={FORMAT_VERSION}. help: load it with the deeprecipe "
+            f"version that wrote it ({config.get('library_version', 'unknown')})."
+        )
+    return config
+
+
+def load(path: str | Path) -> Sequential:
+    """Rebuild the model saved in ``path``: same config, same weights, same predictions."""
+    folder = Path(path)
+    config = read_config(folder)
+    try:
+        model = Sequential.from_config(config["model"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"load: {folder / CONFIG_FILE} describes no valid model: "
+                         f"{error}") from None
+    weights_file = folder / WEIGHTS_FILE
+    if not weights_file.is_file():
+        raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
+    try:
+        tensors = load_file(str(weights_file))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"load: {weights_file} is unreadable (truncated or edited?): "
+                         f"{error}") from None
+    expected = model.named_parameters()
+    if set(tensors) != set(expected):
+        raise ValueError(
+            f"load: {weights_file} must hold the tensors {list(expected)}; received "
+            f"{sorted(tensors)}."
+        )
+    for name, view in expected.items():
+        tensor = tensors[name]
+        if tensor.shape != view.shape or tensor.dtype != view.dtype:
+            raise ValueError(
+                f"load: {weights_file}: tensor {name} must be {view.dtype} of shape "
+                f"{view.shape}; received {tensor.dtype} of shape {tensor.shape}."
+            )
+        view[...] = tensor
+    return model
