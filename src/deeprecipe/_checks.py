@@ -53,10 +53,20 @@ def float_dtype(where: str, dtype: DTypeLike) -> np.dtype:
     return resolved
 
 
-def non_negative(where: str, arg: str, value: float) -> float:
-    if not np.isscalar(value) or not np.isfinite(value) or value < 0:
-        raise fail(where, arg, "a finite number >= 0", value)
+def real(where: str, arg: str, value: Any, constraint: str = "a finite number") -> float:
+    """``value`` as a finite float (bools, strings and arrays are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise fail(where, arg, constraint, value)
+    if not np.isfinite(value):
+        raise fail(where, arg, constraint, value)
     return float(value)
+
+
+def non_negative(where: str, arg: str, value: Any) -> float:
+    number = real(where, arg, value, "a finite number >= 0")
+    if number < 0:
+        raise fail(where, arg, "a finite number >= 0", value)
+    return number
 
 
 def positive_int(where: str, arg: str, value: Any) -> int:

@@ -89,15 +89,13 @@ def variance_scaling(
 
 def _presets() -> dict[str, Initializer]:
     table: dict[str, Initializer] = {"zeros": zeros, "random": random_normal}
-    scaled = {
-        "xavier": dict(scale=1.0, mode="fan_in"),
-        "glorot": dict(scale=1.0, mode="fan_avg"),
-        "he": dict(scale=2.0, mode="fan_in"),
-    }
-    for name, kwargs in scaled.items():
+    scaled = {"xavier": (1.0, "fan_in"), "glorot": (1.0, "fan_avg"), "he": (2.0, "fan_in")}
+    for name, (scale, mode) in scaled.items():
         for distribution in DISTRIBUTIONS:
             key = name if distribution == "normal" else f"{name}_uniform"
-            table[key] = partial(variance_scaling, distribution=distribution, **kwargs)
+            table[key] = partial(
+                variance_scaling, scale=scale, mode=mode, distribution=distribution
+            )
     return table
 
 

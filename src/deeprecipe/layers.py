@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import activations, initializers
-from ._checks import choice, fail, positive_int
+from ._checks import choice, fail, positive_int, real
 
 Cache = Any
 Grads = dict[str, np.ndarray]
@@ -162,10 +162,10 @@ class Dropout(Layer):
 
     def __init__(self, keep_prob: float = 0.5) -> None:
         super().__init__()
-        if not np.isscalar(keep_prob) or not 0.0 < float(keep_prob) <= 1.0:
+        self.keep_prob = real("Dropout", "keep_prob", keep_prob, "in (0, 1]")
+        if not 0.0 < self.keep_prob <= 1.0:
             raise fail("Dropout", "keep_prob", "in (0, 1]", keep_prob,
                        "keep_prob is the probability of keeping a unit; 1 disables dropout")
-        self.keep_prob = float(keep_prob)
 
     def forward(
         self, x: np.ndarray, *, training: bool, rng: np.random.Generator | None = None

@@ -231,7 +231,7 @@ class Sequential:
 
     def _add_penalty_grad(self, grad_views: list[dict[str, np.ndarray]], m: int) -> None:
         """``dW += (λ/m) W`` (L2) and ``dW += (λ/2m) sign(W)`` (L1), in place."""
-        for layer, views in zip(self.layers, grad_views):
+        for layer, views in zip(self.layers, grad_views, strict=True):
             if not isinstance(layer, Dense):
                 continue
             W = layer.params["W"]
@@ -304,7 +304,9 @@ class Sequential:
     def output(self, X: ArrayLike) -> np.ndarray:
         """The network's output activations ``A[L]`` for ``X`` (inference mode, batched)."""
         X = self._check_X("predict", X)
-        return np.concatenate(list(self._batches(X))) if len(X) else np.empty((0, self.output_dim), self.dtype)
+        if len(X) == 0:
+            return np.empty((0, self.output_dim), self.dtype)
+        return np.concatenate(list(self._batches(X)))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(m, k)``; a sigmoid output gives ``(m, 2)``: ``[1 - p, p]``."""
@@ -388,7 +390,8 @@ class Sequential:
         X = self._check_X(where, X)
         if len(X) == 0:
             raise fail(where, "X", "at least one example", X)
-        targets = losses.encode_targets(self.loss.task, y, self.output_dim, self.dtype)
+        targets = losses.encode_targets(self.loss.task, np.asarray(y), self.output_dim,
+                                         self.dtype)
         if len(targets) != len(X):
             raise fail(where, "len(y)", f"len(X) = {len(X)}", len(targets))
         return X, targets
@@ -409,7 +412,10 @@ class Sequential:
             config = ", ".join(f"{k}={v}" for k, v in layer.get_config().items() if v is not None)
             rows.append((layer.name, config, f"(m, {dim})", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"total parameters: {self.n_parameters:,}; loss: {self.loss.name}; "
                      f"l2={self.l2}, l1={self.l1}; dtype={self.dtype.name}")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._checks import choice, fail
+from ._checks import choice, fail, real
 from .parameters import Layout, size, unflatten
 
 
@@ -29,9 +29,10 @@ class Optimizer:
     name: ClassVar[str] = "optimizer"
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        if not np.isscalar(learning_rate) or not learning_rate > 0:
-            raise fail(type(self).__name__, "learning_rate", "a number > 0", learning_rate)
-        self.learning_rate = float(learning_rate)
+        where = type(self).__name__
+        self.learning_rate = real(where, "learning_rate", learning_rate, "a number > 0")
+        if self.learning_rate <= 0:
+            raise fail(where, "learning_rate", "a number > 0", learning_rate)
         self.iterations = 0
         self._layout: Layout = ()
         self._state: dict[str, np.ndarray] = {}

@@ -43,7 +43,9 @@ def size(layout: Layout) -> int:
     return layout[-1].stop if layout else 0
 
 
-def flatten(params: Mapping[str, ArrayLike], dtype: DTypeLike = None) -> tuple[np.ndarray, Layout]:
+def flatten(
+    params: Mapping[str, ArrayLike], dtype: DTypeLike | None = None
+) -> tuple[np.ndarray, Layout]:
     """Concatenate ``params`` (any shapes, 0-d included) into ``(θ, layout)``."""
     arrays = {name: np.asarray(value) for name, value in params.items()}
     layout = layout_of({name: a.shape for name, a in arrays.items()})

@@ -39,6 +39,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 def save(model: Sequential, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` into the folder ``path`` (created if needed); returns the folder.
 
@@ -57,7 +61,7 @@ def save(model: Sequential, path: str | Path, extra: dict[str, Any] | None = Non
     tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
     atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
     text = json.dumps(config, indent=2)
-    atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(folder / CONFIG_FILE, lambda tmp: _write_text(tmp, text))
     return folder
 
 

@@ -19,12 +19,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import fail, non_negative
 
 
 def _check(where: str, lambd: float, m: int) -> None:
-    if not np.isscalar(lambd) or not np.isfinite(lambd) or lambd < 0:
-        raise fail(where, "lambd", "a finite number >= 0", lambd)
+    non_negative(where, "lambd", lambd)
     if m < 1:
         raise fail(where, "m", "a positive number of examples", m)
 

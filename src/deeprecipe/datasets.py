@@ -1,0 +1,124 @@
+"""Built-in datasets: real data shipped with scikit-learn and the course's 2-D sets.
+
+``X, y = load(name)``; ``info(name)`` says the task, shape and (for images) image shape.
+Nothing is downloaded: the real sets ship inside scikit-learn, the 2-D sets are generated
+from ``seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import datasets as skd
+
+from ._checks import choice, fail
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a built-in dataset is: ``task`` is binary, multiclass or regression."""
+
+    name: str
+    task: str
+    n_samples: int
+    n_features: int
+    n_classes: int
+    image_shape: tuple[int, int] | None
+    description: str
+
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+
+def _flower(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
+    """The course's planar "flower": two classes in the petals of ``r = 4 sin(4t)``."""
+    per_class = n_samples // 2
+    X = np.zeros((2 * per_class, 2))
+    y = np.zeros(2 * per_class, dtype=np.intp)
+    for label in (0, 1):
+        rows = slice(per_class * label, per_class * (label + 1))
+        t = np.linspace(label * 3.12, (label + 1) * 3.12, per_class)
+        t += rng.normal(size=per_class) * 0.2 * (1 + noise)
+        r = 4 * np.sin(4 * t) + rng.normal(size=per_class) * 0.2 * (1 + noise)
+        X[rows] = np.column_stack([r * np.sin(t), r * np.cos(t)])
+        y[rows] = label
+    return X, y
+
+
+def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
+    """Two interleaved spirals."""
+    per_class = n_samples // 2
+    t = np.sqrt(rng.random(per_class)) * 3 * np.pi
+    arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / (3 * np.pi)
+    X = np.vstack([arm, -arm]) + rng.normal(scale=noise, size=(2 * per_class, 2))
+    y = np.repeat([0, 1], per_class)
+    return X, y
+
+
+Generator2D = Callable[[int, float, np.random.Generator], Pair]
+
+GENERATED: dict[str, tuple[Generator2D, str]] = {
+    "circles": (
+        lambda n, noise, rng: skd.make_circles(
+            n, noise=noise, factor=0.5, random_state=int(rng.integers(2**31))
+        ),
+        "two concentric circles (the course's initialization exercise)",
+    ),
+    "moons": (
+        lambda n, noise, rng: skd.make_moons(n, noise=noise, random_state=int(rng.integers(2**31))),
+        "two interleaving half moons",
+    ),
+    "blobs": (
+        lambda n, noise, rng: skd.make_blobs(
+            n, centers=3, cluster_std=1.0 + noise, random_state=int(rng.integers(2**31))
+        ),
+        "three Gaussian blobs",
+    ),
+    "flower": (_flower, "the course's planar petals (two classes)"),
+    "spirals": (_spirals, "two interleaved spirals"),
+}
+
+REAL: dict[str, tuple[Callable[..., Pair], tuple[int, int] | None, str]] = {
+    "digits": (skd.load_digits, (8, 8), "8x8 images of handwritten digits, 10 classes"),
+    "breast_cancer": (skd.load_breast_cancer, None, "Wisconsin breast cancer, binary"),
+    "iris": (skd.load_iris, None, "Fisher's iris, 3 classes"),
+    "wine": (skd.load_wine, None, "wine cultivars, 3 classes"),
+}
+
+NAMES = (*REAL, *GENERATED)
+
+
+def list() -> tuple[str, ...]:
+    """The names :func:`load` accepts."""
+    return NAMES
+
+
+def load(
+    name: str, *, n_samples: int = 600, noise: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` for a built-in dataset: ``X`` float64 ``(m, n)``, ``y`` integer labels.
+
+    ``n_samples``, ``noise`` and ``seed`` apply to the generated 2-D sets only.
+    """
+    choice("datasets.load", "name", name, NAMES)
+    if name in REAL:
+        X, y = REAL[name][0](return_X_y=True)
+    else:
+        if n_samples < 2:
+            raise fail("datasets.load", "n_samples", ">= 2", n_samples)
+        if noise < 0:
+            raise fail("datasets.load", "noise", ">= 0", noise)
+        X, y = GENERATED[name][0](n_samples, noise, np.random.default_rng(seed))
+    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.intp)
+
+
+def info(name: str) -> DatasetInfo:
+    """Task, shape and description of a built-in dataset (default generation options)."""
+    X, y = load(name)
+    n_classes = len(np.unique(y))
+    image_shape = REAL[name][1] if name in REAL else None
+    description = REAL[name][2] if name in REAL else GENERATED[name][1]
+    task = "binary" if n_classes == 2 else "multiclass"
+    return DatasetInfo(name, task, X.shape[0], X.shape[1], n_classes, image_shape, description)
