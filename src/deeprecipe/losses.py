@@ -209,15 +209,15 @@ def encode_targets(task: str, y: np.ndarray, n_outputs: int, dtype: np.dtype) ->
             return y.argmax(axis=1).astype(np.intp)
         if y.ndim != 1:
             raise fail(where, "y", f"class labels (m,) or one-hot rows (m, {n_outputs})", y)
-        labels = y.astype(np.intp)
-        if (labels != y).any() or labels.min(initial=0) < 0 or labels.max(initial=0) >= n_outputs:
+        in_range = (y >= 0) & (y < n_outputs) & (y == np.round(y))
+        if not in_range.all():
             raise fail(
                 where, "y", f"integer class labels in [0, {n_outputs - 1}] to match the "
                 f"output layer's {n_outputs} units", f"labels {np.unique(y)[:10]}",
             )
-        return labels
+        return y.astype(np.intp)
     if task == "binary":
-        if n_outputs != 1 or y.size != len(y) * 1 or not np.isin(y, (0, 1)).all():
+        if n_outputs != 1 or y.size != len(y) or not np.isin(y, (0, 1)).all():
             raise fail(
                 where, "y", "labels 0 or 1 of shape (m,) or (m, 1) for a 1-unit sigmoid output",
                 f"shape {y.shape}, values {np.unique(y)[:10]}",

@@ -36,11 +36,13 @@ class Optimizer:
         self.iterations = 0
         self._layout: Layout = ()
         self._state: dict[str, np.ndarray] = {}
+        self._work = np.empty(0)
 
     def build(self, layout: Layout, dtype: np.dtype) -> None:
         """Allocate zeroed state for parameters laid out as ``layout``."""
         self._layout = layout
         self._state = {slot: np.zeros(size(layout), dtype=dtype) for slot in self.slots}
+        self._work = np.empty(size(layout), dtype=dtype)  # scratch space, not state
         self.iterations = 0
 
     def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
@@ -50,7 +52,7 @@ class Optimizer:
                 f"{type(self).__name__}.step: grad must have the shape of theta "
                 f"{theta.shape}; received grad.shape={grad.shape}."
             )
-        if not self._layout or next(iter(self._state.values()), theta).shape != theta.shape:
+        if self._work.shape != theta.shape:
             raise RuntimeError(
                 f"{type(self).__name__}.step called before build(layout, dtype) for "
                 f"{theta.size} parameters."
@@ -60,6 +62,11 @@ class Optimizer:
 
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
         raise NotImplementedError
+
+    def _add_scaled(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
+        """``y += alpha * x`` in place, using the scratch vector instead of a temporary."""
+        np.multiply(x, alpha, out=self._work)
+        y += self._work
 
     @property
     def state(self) -> dict[str, dict[str, np.ndarray]]:
@@ -94,7 +101,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        theta -= self.learning_rate * grad
+        self._add_scaled(theta, -self.learning_rate, grad)  # θ = θ - α dθ
 
 
 class Momentum(Optimizer):
@@ -112,8 +119,8 @@ class Momentum(Optimizer):
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
         velocity = self._state["velocity"]
         velocity *= self.beta
-        velocity += (1.0 - self.beta) * grad
-        theta -= self.learning_rate * velocity
+        self._add_scaled(velocity, 1.0 - self.beta, grad)
+        self._add_scaled(theta, -self.learning_rate, velocity)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta": self.beta}
@@ -141,20 +148,22 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        m, v = self._state["m"], self._state["v"]
+        m, v, work = self._state["m"], self._state["v"], self._work
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        self._add_scaled(m, 1.0 - self.beta1, grad)
         v *= self.beta2
-        v += (1.0 - self.beta2) * np.square(grad)
+        np.square(grad, out=work)
+        work *= 1.0 - self.beta2
+        v += work
         t = self.iterations
         step_size = self.learning_rate * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         # The bias corrections fold into the step size; epsilon is scaled to match
         # W -= α m̂ / (sqrt(v̂) + ε) exactly.
-        denominator = np.sqrt(v)
-        denominator += self.epsilon * np.sqrt(1.0 - self.beta2**t)
-        np.divide(m, denominator, out=denominator)
-        denominator *= step_size
-        theta -= denominator
+        np.sqrt(v, out=work)
+        work += self.epsilon * np.sqrt(1.0 - self.beta2**t)
+        np.divide(m, work, out=work)
+        work *= step_size
+        theta -= work
 
     def get_config(self) -> dict[str, Any]:
         return {

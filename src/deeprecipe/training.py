@@ -115,6 +115,7 @@ def fit(
     opt.build(model.layout, model.dtype)
     grad = np.empty_like(model.theta)
     grad_views = model._grad_views(grad)
+    batches = Batches(X_train, targets, batch)
 
     history = History()
     for callback in callbacks:
@@ -122,7 +123,7 @@ def fit(
     for epoch in range(epochs):
         start = time.perf_counter()
         total = 0.0
-        for xb, tb in _batches(X_train, targets, batch, rng if shuffle else None):
+        for xb, tb in batches.epoch(rng if shuffle else None):
             data, penalty, _ = model._value_and_grad(
                 xb, tb, training=True, rng=rng, m=n, grad=grad, grad_views=grad_views
             )
@@ -146,12 +147,18 @@ def fit(
     return history
 
 
-def _batches(
-    X: np.ndarray, targets: np.ndarray, batch_size: int, rng: np.random.Generator | None
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Contiguous mini-batches of one (shuffled) copy of the data."""
-    if rng is not None:
-        order = rng.permutation(len(X))
-        X, targets = X[order], targets[order]
-    for start in range(0, len(X), batch_size):
-        yield X[start : start + batch_size], targets[start : start + batch_size]
+class Batches:
+    """Mini-batches of one epoch: contiguous slices of a shuffled copy of the data."""
+
+    def __init__(self, X: np.ndarray, targets: np.ndarray, batch_size: int) -> None:
+        self.X, self.targets, self.batch_size = X, targets, batch_size
+
+    def epoch(self, rng: np.random.Generator | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches in order (``rng=None``) or shuffled by ``rng``."""
+        X, targets = self.X, self.targets
+        if rng is not None:
+            order = rng.permutation(len(X))
+            X, targets = X[order], targets[order]
+        for start in range(0, len(X), self.batch_size):
+            stop = start + self.batch_size
+            yield X[start:stop], targets[start:stop]
