@@ -99,8 +99,6 @@ def as_float_array(
         logger.debug("%s: converted %s from %s to %s", where, arg, array.dtype, target)
     array = np.ascontiguousarray(array, dtype=target)
     if not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        raise fail(
-            where, arg, "finite (no NaN or inf)", f"non-finite value at index {tuple(bad)}"
-        )
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise fail(where, arg, "finite (no NaN or inf)", f"non-finite value at index {bad}")
     return array

@@ -59,8 +59,7 @@ class Layer:
     def _check_input(self, x: np.ndarray) -> None:
         if x.ndim != 2 or x.shape[1] != self.input_dim:
             raise ValueError(
-                f"{self.name}: input must have shape (m, {self.input_dim}); "
-                f"received x.shape={x.shape}."
+                f"{self.name}: x.shape must be (m, {self.input_dim}); received x.shape={x.shape}."
             )
 
     def __repr__(self) -> str:

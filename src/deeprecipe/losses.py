@@ -27,7 +27,9 @@ from ._checks import choice, fail
 def _column(y: np.ndarray, like: np.ndarray) -> np.ndarray:
     """``y`` as a float array shaped like ``like`` (``(m,)`` becomes ``(m, 1)``)."""
     y = np.asarray(y, dtype=like.dtype)
-    return y.reshape(like.shape) if y.size == like.size else y
+    if y.size != like.size or len(y) != len(like):
+        raise fail("loss", "y.shape", f"{like.shape} (the shape of y_hat)", y.shape)
+    return y.reshape(like.shape)
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -39,11 +41,17 @@ def _labels(y: np.ndarray) -> np.ndarray:
 # --- binary cross-entropy -------------------------------------------------------------
 
 
+def binary_cross_entropy_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example: ``-[y log ŷ + (1 - y) log(1 - ŷ)]`` (summed over outputs)."""
+    y_hat = np.asarray(y_hat, dtype=np.result_type(np.asarray(y_hat).dtype, np.float32))
+    y = _column(y, y_hat)
+    losses = -(y * np.log(y_hat) + (1 - y) * np.log1p(-y_hat))
+    return losses.reshape(len(y_hat), -1).sum(axis=1)
+
+
 def binary_cross_entropy(y_hat: np.ndarray, y: np.ndarray) -> float:
     """``-(1/m) Σ [y log ŷ + (1 - y) log(1 - ŷ)]`` for probabilities ``ŷ``."""
-    y_hat = np.asarray(y_hat, dtype=float)
-    y = _column(y, y_hat)
-    return float(-np.sum(y * np.log(y_hat) + (1 - y) * np.log1p(-y_hat)) / len(y_hat))
+    return float(np.mean(binary_cross_entropy_rows(y_hat, y)))
 
 
 def binary_cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -51,6 +59,13 @@ def binary_cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     y_hat = np.asarray(y_hat, dtype=float)
     y = _column(y, y_hat)
     return (y_hat - y) / (y_hat * (1 - y_hat)) / len(y_hat)
+
+
+def sigmoid_cross_entropy_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example, from the logits: ``max(z, 0) - z y + log(1 + exp(-|z|))``."""
+    z = np.asarray(z)
+    losses = np.maximum(z, 0) - z * _column(y, z) + np.log1p(np.exp(-np.abs(z)))
+    return losses.reshape(len(z), -1).sum(axis=1)
 
 
 def sigmoid_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -71,11 +86,15 @@ def sigmoid_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarr
 # --- softmax cross-entropy ------------------------------------------------------------
 
 
+def cross_entropy_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example: ``-log ŷ[i, y_i]``."""
+    y_hat = np.asarray(y_hat)
+    return -np.log(y_hat[np.arange(len(y_hat)), _labels(y)])
+
+
 def cross_entropy(y_hat: np.ndarray, y: np.ndarray) -> float:
     """``-(1/m) Σ_i log ŷ[i, y_i]`` for probabilities ``ŷ`` of shape ``(m, k)``."""
-    y_hat = np.asarray(y_hat, dtype=float)
-    labels = _labels(y)
-    return float(-np.mean(np.log(y_hat[np.arange(len(y_hat)), labels])))
+    return float(np.mean(cross_entropy_rows(y_hat, y)))
 
 
 def cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -86,6 +105,13 @@ def cross_entropy_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     grad = np.zeros_like(y_hat)
     grad[rows, labels] = -1.0 / (len(y_hat) * y_hat[rows, labels])
     return grad
+
+
+def softmax_cross_entropy_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example, from the logits: ``log Σ exp(z) - z[y]`` (shifted by the row maximum)."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    picked = shifted[np.arange(len(z)), _labels(y)]
+    return np.log(np.exp(shifted).sum(axis=1)) - picked
 
 
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -115,10 +141,15 @@ def _softmax_cross_entropy_inplace(z: np.ndarray, labels: np.ndarray) -> tuple[f
 # --- mean squared error ---------------------------------------------------------------
 
 
+def mean_squared_error_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example: ``(1/k) Σ_j (ŷ_j - y_j)²``."""
+    y_hat = np.asarray(y_hat, dtype=np.result_type(np.asarray(y_hat).dtype, np.float32))
+    return np.square(y_hat - _column(y, y_hat)).reshape(len(y_hat), -1).mean(axis=1)
+
+
 def mean_squared_error(y_hat: np.ndarray, y: np.ndarray) -> float:
     """``(1/(m k)) Σ (ŷ - y)²``: the mean over every entry (PyTorch's and Keras' MSE)."""
-    y_hat = np.asarray(y_hat, dtype=float)
-    return float(np.mean(np.square(y_hat - _column(y, y_hat))))
+    return float(np.mean(mean_squared_error_rows(y_hat, y)))
 
 
 def mean_squared_error_grad(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -144,7 +175,8 @@ class Loss(NamedTuple):
     ``task`` is ``"binary"``, ``"multiclass"`` or ``"regression"``: it decides how targets
     are encoded (:func:`encode_targets`) and what *error* means (misclassification rate or
     mean squared error). ``fused(z, targets)`` takes the logits and encoded targets and may
-    overwrite ``z`` (the model passes a fresh array).
+    overwrite ``z`` (the model passes a fresh array). ``rows`` and ``fused_rows`` give the
+    loss of each example (from outputs, from logits): ``J = mean(rows)``.
     """
 
     name: str
@@ -153,20 +185,25 @@ class Loss(NamedTuple):
     value: Callable[[np.ndarray, np.ndarray], float]
     gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]
     fused: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
+    rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    fused_rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 LOSSES: dict[str, Loss] = {
     "binary_cross_entropy": Loss(
         "binary_cross_entropy", "sigmoid", "binary",
         binary_cross_entropy, binary_cross_entropy_grad, sigmoid_cross_entropy,
+        binary_cross_entropy_rows, sigmoid_cross_entropy_rows,
     ),
     "cross_entropy": Loss(
         "cross_entropy", "softmax", "multiclass",
         cross_entropy, cross_entropy_grad, _softmax_cross_entropy_inplace,
+        cross_entropy_rows, softmax_cross_entropy_rows,
     ),
     "mean_squared_error": Loss(
         "mean_squared_error", "linear", "regression",
         mean_squared_error, mean_squared_error_grad, linear_mean_squared_error,
+        mean_squared_error_rows, mean_squared_error_rows,
     ),
 }
 
@@ -190,18 +227,21 @@ def default_for(activation: str) -> str:
     return DEFAULT_FOR_ACTIVATION[activation]
 
 
-def encode_targets(task: str, y: np.ndarray, n_outputs: int, dtype: np.dtype) -> np.ndarray:
+def encode_targets(
+    task: str, y: np.ndarray, n_outputs: int, dtype: np.dtype, where: str = "encode_targets"
+) -> np.ndarray:
     """Check ``y`` against the output layer and encode it for the fused loss.
 
     multiclass: class indices ``(m,)`` in ``[0, n_outputs)`` (one-hot rows are accepted);
     binary: ``(m, 1)`` zeros and ones; regression: ``(m, n_outputs)`` floats.
     """
-    where = "encode_targets"
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise fail(where, "y", "numeric", y, "map class names to integers first")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise fail(where, "y", "finite (no NaN or inf)", y)
+    if y.ndim not in (1, 2):
+        raise fail(where, "y", "1-D (m,) or 2-D (m, k)", y)
     if task == "multiclass":
         if y.ndim == 2 and y.shape[1] == n_outputs and np.isin(y, (0, 1)).all() and (
             y.sum(axis=1) == 1

@@ -390,8 +390,9 @@ class Sequential:
         X = self._check_X(where, X)
         if len(X) == 0:
             raise fail(where, "X", "at least one example", X)
-        targets = losses.encode_targets(self.loss.task, np.asarray(y), self.output_dim,
-                                         self.dtype)
+        targets = losses.encode_targets(
+            self.loss.task, np.asarray(y), self.output_dim, self.dtype, where
+        )
         if len(targets) != len(X):
             raise fail(where, "len(y)", f"len(X) = {len(X)}", len(targets))
         return X, targets

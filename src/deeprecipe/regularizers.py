@@ -19,12 +19,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._checks import fail, non_negative
+from ._checks import fail, non_negative, real
 
 
 def _check(where: str, lambd: float, m: int) -> None:
     non_negative(where, "lambd", lambd)
-    if m < 1:
+    if real(where, "m", m, "a positive number of examples") < 1:
         raise fail(where, "m", "a positive number of examples", m)
 
 
