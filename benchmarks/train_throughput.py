@@ -19,8 +19,10 @@ All three do the same per-epoch work: permute the training set (a shuffled copy)
 in contiguous mini-batches, and take one step per batch (the last batch may be short).
 Torch and JAX are timed around exactly that loop with ``time.perf_counter`` (JAX waits for
 the last step's result). Each framework first runs one warm-up epoch (for JAX that includes
-compiling the step for both batch shapes); then ``--repeats`` runs of the config's epochs
-are timed and the **median** samples/s is reported (min and max are shown too).
+compiling the step for both batch shapes); then ``--repeats`` rounds are timed, each round
+training every framework for the config's epochs in turn (interleaved, so a burst of load
+from other processes hits all three alike). The table reports the **best** round's
+samples/s per framework (the least disturbed one); the details also show the median.
 
 The **BLAS limit** of a config is the time of only the step's matrix products on the same
 shapes: per layer the forward ``X @ W`` and ``dW = Xᵀ dZ``, and ``dX = dZ Wᵀ`` for every
@@ -59,7 +61,7 @@ Running
 -------
 From the repository root::
 
-    .venv/bin/python benchmarks/train_throughput.py               # all configs, about 3 min
+    .venv/bin/python benchmarks/train_throughput.py               # all configs, about 1 min
     .venv/bin/python benchmarks/train_throughput.py --quick       # fewer epochs and repeats
     .venv/bin/python benchmarks/train_throughput.py --configs A,B --threads 1
 """
@@ -111,9 +113,9 @@ class Config:
 
 
 CONFIGS = {
-    "A": Config("A", "digits 64-128-64-10, batch 64", (64, 128, 64, 10), 64, 40, 8),
-    "B": Config("B", "synthetic 784-256-128-10, batch 128", (784, 256, 128, 10), 128, 6, 2),
-    "C": Config("C", "synthetic 64-(64x20)-10, batch 128", (64, *[64] * 20, 10), 128, 12, 3),
+    "A": Config("A", "digits 64-128-64-10, batch 64", (64, 128, 64, 10), 64, 60, 10),
+    "B": Config("B", "synthetic 784-256-128-10, batch 128", (784, 256, 128, 10), 128, 10, 2),
+    "C": Config("C", "synthetic 64-(64x20)-10, batch 128", (64, *[64] * 20, 10), 128, 10, 2),
 }
 
 
@@ -245,21 +247,30 @@ TRAINERS: dict[str, Callable[[Config, np.ndarray, np.ndarray, int], Trainer]] = 
 @dataclass
 class Measurement:
     samples_per_s: list[float]
-    loss: float
+    loss: float = float("nan")  # the last training step's loss, a sanity check
+
+    @property
+    def best(self) -> float:
+        return max(self.samples_per_s)
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples_per_s)
 
 
-def measure(trainer: Trainer, n: int, epochs: int, repeats: int) -> Measurement:
-    """One warm-up epoch, then ``repeats`` timed runs of ``epochs`` epochs each."""
-    trainer.run(1)
-    rates, loss = [], float("nan")
+def measure(
+    config: Config, X: np.ndarray, y: np.ndarray, epochs: int, repeats: int, seed: int
+) -> dict[str, Measurement]:
+    """One warm-up epoch per framework, then ``repeats`` interleaved rounds of ``epochs``."""
+    trainers = {name: TRAINERS[name](config, X, y, seed) for name in FRAMEWORKS}
+    for trainer in trainers.values():
+        trainer.run(1)
+    results = {name: Measurement([]) for name in FRAMEWORKS}
     for _ in range(repeats):
-        seconds, loss = trainer.run(epochs)
-        rates.append(n * epochs / seconds)
-    return Measurement(rates, loss)
+        for name, trainer in trainers.items():
+            seconds, results[name].loss = trainer.run(epochs)
+            results[name].samples_per_s.append(len(X) * epochs / seconds)
+    return results
 
 
 # --- the BLAS limit -----------------------------------------------------------------------
@@ -333,6 +344,10 @@ def limit_threads(threads: int) -> list[str]:
     return notes
 
 
+def load_average() -> str:
+    return ", ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
 def blas_description() -> list[str]:
     lines = []
     for info in threadpool_info():
@@ -365,7 +380,7 @@ def markdown_table(rows: list[tuple[Config, dict[str, Measurement], float]]) -> 
     )
     lines = [header, "|" + "---|" * 8]
     for config, results, limit in rows:
-        ours, torch_rate, jax_rate = (results[name].median for name in FRAMEWORKS)
+        ours, torch_rate, jax_rate = (results[name].best for name in FRAMEWORKS)
         lines.append(
             f"| {config.key}: {config.description} | {fmt_rate(ours)} | {fmt_rate(torch_rate)} "
             f"| {fmt_rate(jax_rate)} | {ours / jax_rate:.2f} | {ours / torch_rate:.2f} "
@@ -381,7 +396,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--configs", default="A,B,C", help="comma-separated, from A,B,C")
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed repeats per framework (default 3, --quick 2)")
+                        help="timed rounds (default 5, --quick 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--native-blas", action="store_true",
                         help="re-run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
@@ -393,7 +408,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.threads < 1:
         parser.error("--threads must be at least 1")
     if args.repeats is None:
-        args.repeats = 2 if args.quick else 3
+        args.repeats = 3 if args.quick else 5
     return args
 
 
@@ -412,9 +427,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             "  timing: deeprecipe = sum(history['train_time']) of fit() (training steps incl. "
             "the\n  per-epoch shuffle; fit's per-epoch evaluation excluded); torch/jax = "
             "perf_counter around\n  the same shuffle + mini-batch loop. After 1 warm-up "
-            f"epoch, median of {args.repeats} repeats.\n  BLAS limit = best-of-5 NumPy "
-            "matmul-only step (forward, dW, dX) for one epoch."
+            f"epoch, best of {args.repeats} interleaved rounds.\n  BLAS limit = best-of-5 "
+            "NumPy matmul-only step (forward, dW, dX) for one epoch."
         )
+        print(f"  load average before: {load_average()}")
         rows = []
         for key in args.configs:
             config = CONFIGS[key]
@@ -422,18 +438,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             X, y = load_data(config, args.seed)
             print(f"\n## {key}: {config.description}; {len(X)} rows, {epochs} epochs x "
                   f"{args.repeats} repeats")
-            results = {}
-            for name in FRAMEWORKS:
-                trainer = TRAINERS[name](config, X, y, args.seed)
-                result = measure(trainer, len(X), epochs, args.repeats)
-                results[name] = result
-                print(f"  {name:12s} {fmt_rate(result.median):>10s} samples/s "
-                      f"(min {fmt_rate(min(result.samples_per_s))}, "
-                      f"max {fmt_rate(max(result.samples_per_s))}), last loss {result.loss:.3f}")
+            results = measure(config, X, y, epochs, args.repeats, args.seed)
+            for name, result in results.items():
+                print(f"  {name:12s} best {fmt_rate(result.best):>9s} samples/s "
+                      f"(median {fmt_rate(result.median)}, "
+                      f"worst {fmt_rate(min(result.samples_per_s))}), last loss {result.loss:.3f}")
             limit = blas_limit(config, len(X))
-            print(f"  {'BLAS limit':12s} {fmt_rate(limit):>10s} samples/s")
+            print(f"  {'BLAS limit':12s} best {fmt_rate(limit):>9s} samples/s")
             rows.append((config, results, limit))
-        print()
+        print(f"\n  load average after: {load_average()} (other processes on the machine skew "
+              "results)\n")
         print(markdown_table(rows))
 
 

@@ -135,7 +135,7 @@ class Dense(Layer):
         dz = dout if a is None else activations.ACTIVATIONS[self.activation].backward(dout, a)
         grads = out if out is not None else {}
         grads["W"] = np.matmul(x.T, dz, out=grads.get("W"))
-        grads["b"] = np.sum(dz, axis=0, out=grads.get("b"))
+        grads["b"] = np.add.reduce(dz, axis=0, out=grads.get("b"))
         dx = dz @ self.params["W"].T if input_grad else None
         return dx, grads
 
