@@ -1,6 +1,6 @@
 """deeprecipe: the practical side of training deep neural networks, in NumPy."""
 
-from . import activations, initializers, losses, optimizers, regularizers
+from . import activations, datasets, gradcheck, initializers, losses, optimizers, regularizers
 from .callbacks import Callback
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
@@ -19,6 +19,8 @@ __all__ = [
     "Sequential",
     "__version__",
     "activations",
+    "datasets",
+    "gradcheck",
     "initializers",
     "load",
     "losses",

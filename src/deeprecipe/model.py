@@ -220,25 +220,29 @@ class Sequential:
             {key: named[f"{layer.name}.{key}"] for key in layer.params} for layer in self.layers
         ]
 
-    def penalty(self, m: int) -> float:
-        """The regularization term of ``J`` for ``m`` training examples."""
-        total = 0.0
-        if self.l2:
-            total += regularizers.l2_penalty(self._weights, self.l2, m)
-        if self.l1:
-            total += regularizers.l1_penalty(self._weights, self.l1, m)
-        return total
+    @property
+    def penalties(self) -> dict[str, float]:
+        """The active penalty terms and their ``λ``: ``{"l2": 0.7}``."""
+        return {name: lambd for name, lambd in (("l2", self.l2), ("l1", self.l1)) if lambd}
 
-    def _add_penalty_grad(self, grad_views: list[dict[str, np.ndarray]], m: int) -> None:
+    def penalty(self, m: int, terms: Sequence[str] | None = None) -> float:
+        """The regularization term of ``J`` for ``m`` training examples."""
+        return sum(
+            regularizers.PENALTIES[name][0](self._weights, lambd, m)
+            for name, lambd in self.penalties.items()
+            if terms is None or name in terms
+        )
+
+    def _add_penalty_grad(
+        self, grad_views: list[dict[str, np.ndarray]], m: int, terms: Sequence[str] | None = None
+    ) -> None:
         """``dW += (λ/m) W`` (L2) and ``dW += (λ/2m) sign(W)`` (L1), in place."""
         for layer, views in zip(self.layers, grad_views, strict=True):
             if not isinstance(layer, Dense):
                 continue
-            W = layer.params["W"]
-            if self.l2:
-                views["W"] += (self.l2 / m) * W
-            if self.l1:
-                views["W"] += (self.l1 / (2 * m)) * np.sign(W)
+            for name, lambd in self.penalties.items():
+                if terms is None or name in terms:
+                    views["W"] += regularizers.PENALTIES[name][2](layer.params["W"], lambd, m)
 
     def _value_and_grad(
         self,

@@ -28,6 +28,11 @@ def _check(where: str, lambd: float, m: int) -> None:
         raise fail(where, "m", "a positive number of examples", m)
 
 
+def l2_elementwise(w: np.ndarray, lambd: float, m: int) -> np.ndarray:
+    """Each weight's share of the L2 term: ``(λ / 2m) w²`` (the penalty is their sum)."""
+    return (lambd / (2 * m)) * np.square(w)
+
+
 def l2_penalty(weights: Iterable[np.ndarray], lambd: float, m: int) -> float:
     """``(λ / 2m) Σ_l ||W[l]||²_F`` (squared Frobenius norms)."""
     _check("l2_penalty", lambd, m)
@@ -40,6 +45,11 @@ def l2_grad(w: np.ndarray, lambd: float, m: int) -> np.ndarray:
     return (lambd / m) * np.asarray(w)
 
 
+def l1_elementwise(w: np.ndarray, lambd: float, m: int) -> np.ndarray:
+    """Each weight's share of the L1 term: ``(λ / 2m) |w|`` (the penalty is their sum)."""
+    return (lambd / (2 * m)) * np.abs(w)
+
+
 def l1_penalty(weights: Iterable[np.ndarray], lambd: float, m: int) -> float:
     """``(λ / 2m) Σ_l Σ |W[l]|``: the notes' L1, with the same ``1/2m`` as their L2."""
     _check("l1_penalty", lambd, m)
@@ -50,3 +60,10 @@ def l1_grad(w: np.ndarray, lambd: float, m: int) -> np.ndarray:
     """``d/dW [(λ / 2m) Σ |W|] = (λ / 2m) sign(W)`` (0 at ``W = 0``, the kink)."""
     _check("l1_grad", lambd, m)
     return (lambd / (2 * m)) * np.sign(w)
+
+
+# name -> (penalty, elementwise share, gradient): what the model and the gradient checker use.
+PENALTIES = {
+    "l2": (l2_penalty, l2_elementwise, l2_grad),
+    "l1": (l1_penalty, l1_elementwise, l1_grad),
+}

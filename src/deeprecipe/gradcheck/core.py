@@ -1,0 +1,371 @@
+"""The checking algorithm, shared by every kind of objective.
+
+For each named block it measures central differences ``(J(θ+εe) − J(θ−εe)) / 2ε`` at every
+coordinate (``full``), at a stratified sample of coordinates (``sampled``), or along random
+signed directions (``directional``: compare ``g·u`` with the central difference along ``u``).
+Around every measurement it estimates the finite-difference noise, treats kinks, and for a
+failing block says what kind of bug it looks like and where it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..parameters import Slot
+from .objective import Objective
+from .report import (
+    DEFAULT_BANDS,
+    GREAT,
+    INCONCLUSIVE,
+    LOOK_CLOSER,
+    WORRY,
+    BlockReport,
+    Entry,
+    GradcheckReport,
+    band,
+)
+
+MODES = ("full", "sampled", "directional")
+# Rounding error of one J evaluation, in units of eps_machine·|J| (sums of m terms round
+# more than once); the noise of a central difference is about this over ε.
+ROUNDOFF_FACTOR = 8.0
+NOISE_MARGIN = 3.0  # a difference within this many noise floors is noise
+MAX_LOCALIZED = 8
+
+# evaluate(step, rows) -> (J at each perturbation, crossed flags or None); rows=None: all.
+Evaluate = Callable[[float, "np.ndarray | None"], "tuple[np.ndarray, np.ndarray | None]"]
+
+
+def relative_difference(numeric: np.ndarray, analytic: np.ndarray) -> float:
+    """The notes' ``||approx − grad|| / (||approx|| + ||grad||)``; 0 when both are zero."""
+    denominator = np.linalg.norm(numeric) + np.linalg.norm(analytic)
+    return float(np.linalg.norm(numeric - analytic) / denominator) if denominator else 0.0
+
+
+@dataclass
+class Measurements:
+    """Numeric and analytic values of one block: coordinates or probe projections."""
+
+    numeric: list[float] = field(default_factory=list)
+    analytic: list[float] = field(default_factory=list)
+    noise: list[float] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)  # block-local coordinate, -1 for a probe
+    kink: list[bool] = field(default_factory=list)
+
+    def add(self, numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray,
+            index: np.ndarray, kink: np.ndarray) -> None:
+        self.numeric += numeric.tolist()
+        self.analytic += analytic.tolist()
+        self.noise += noise.tolist()
+        self.index += index.tolist()
+        self.kink += kink.tolist()
+
+    def arrays(self, kinks: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        keep = np.array(self.kink, dtype=bool) if kinks else ~np.array(self.kink, dtype=bool)
+        return (np.array(self.numeric)[keep], np.array(self.analytic)[keep],
+                np.array(self.noise)[keep])
+
+
+class Checker:
+    """Runs one check of ``objective``; see :func:`deeprecipe.gradcheck.check`."""
+
+    def __init__(self, objective: Objective, *, mode: str, epsilon: float, samples: int,
+                 probes: int, bands: tuple[float, float], seed: int, n_worst: int) -> None:
+        self.obj = objective
+        self.mode = mode
+        self.epsilon = epsilon
+        self.samples = samples
+        self.probes = probes
+        self.bands = bands
+        self.rng = np.random.default_rng(seed)
+        self.n_worst = n_worst
+
+    # --- noise, kinks ----------------------------------------------------------------
+
+    def _roundoff(self, *costs: np.ndarray, step: float) -> np.ndarray:
+        scale = np.maximum.reduce([np.abs(c) for c in costs] + [np.full_like(costs[0],
+                                                                             abs(self.obj.j0))])
+        return ROUNDOFF_FACTOR * self.obj.eps_machine * scale / step
+
+    def _central(
+        self, evaluate: Evaluate, step: float, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(D, J+, J−, crossed)``; ``crossed`` is 1 (+ side), 2 (− side), 3 (both) or 0."""
+        plus, crossed_plus = evaluate(step, rows)
+        minus, crossed_minus = evaluate(-step, rows)
+        crossed = np.zeros(len(plus), dtype=np.int8)
+        if crossed_plus is not None and crossed_minus is not None:
+            crossed = crossed_plus.astype(np.int8) + 2 * crossed_minus.astype(np.int8)
+        return (plus - minus) / (2 * step), plus, minus, crossed
+
+    def _measure(self, evaluate: Evaluate, analytic: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Central differences with noise estimates and kink handling: ``(D, noise, kink)``.
+
+        Known kink crossings (``crossed``: 1 = the + side, 2 = the − side) are re-measured
+        one-sided from the side that stays on the branch. Without branch records, a
+        measurement that disagrees with ``analytic`` beyond the noise is re-measured at
+        ``ε/10``: one-sided slopes that still disagree by as much mark a kink at ``θ``;
+        slopes that agree mean the kink was merely crossed, and the ``ε/10`` value stands.
+        Disagreeing measurements also get Richardson's truncation estimate
+        ``|D(ε) − D(2ε)| / 3`` added to their noise.
+        """
+        eps = self.epsilon
+        numeric, plus, minus, crossed = self._central(evaluate, eps)
+        noise = self._roundoff(plus, minus, step=eps)
+        kink = np.zeros(len(numeric), dtype=bool)
+        j0 = self.obj.j0
+        if crossed.any():
+            one_sided = np.where(crossed == 1, (j0 - minus) / eps, (plus - j0) / eps)
+            numeric = np.where(crossed == 3, numeric, np.where(crossed > 0, one_sided, numeric))
+            kink = crossed > 0
+            noise = np.where(kink, noise * 2, noise)
+        suspicious = self._disagrees(numeric, analytic, noise) & ~kink
+        if suspicious.any():
+            rows = np.flatnonzero(suspicious)
+            wide, _, _, _ = self._central(evaluate, 2 * eps, rows)
+            noise[rows] += np.abs(numeric[rows] - wide) / 3
+            if not self.obj.tracks_kinks:
+                self._detect_kinks(evaluate, rows, numeric, noise, kink, plus, minus)
+        return numeric, noise, kink
+
+    def _detect_kinks(self, evaluate: Evaluate, rows: np.ndarray, numeric: np.ndarray,
+                      noise: np.ndarray, kink: np.ndarray, plus: np.ndarray,
+                      minus: np.ndarray) -> None:
+        eps, j0 = self.epsilon, self.obj.j0
+        gap = np.abs((plus[rows] - j0) - (j0 - minus[rows])) / eps
+        small, small_plus, small_minus, _ = self._central(evaluate, eps / 10, rows)
+        small_gap = np.abs((small_plus - j0) - (j0 - small_minus)) / (eps / 10)
+        small_noise = self._roundoff(small_plus, small_minus, step=eps / 10)
+        # One-sided slopes differ by about ε·J'' on a smooth function (the gap shrinks ×10
+        # with ε/10), by the jump in slope at a kink at θ (it stays), and by nothing left
+        # once ε/10 no longer reaches a kink that ε crossed (it vanishes).
+        has_kink = gap > 10 * noise[rows]
+        persists = has_kink & (small_gap > 0.5 * gap)
+        crossed_only = has_kink & (small_gap < 0.02 * gap + 10 * small_noise)
+        numeric[rows[crossed_only]] = small[crossed_only]
+        noise[rows[crossed_only]] = small_noise[crossed_only]
+        kink[rows[persists]] = True
+
+    def _disagrees(self, numeric: np.ndarray, analytic: np.ndarray,
+                   noise: np.ndarray) -> np.ndarray:
+        error = np.abs(numeric - analytic)
+        scale = np.abs(numeric) + np.abs(analytic)
+        return (error > NOISE_MARGIN * noise) & (error > self.bands[0] * scale)
+
+    # --- coordinates and probes --------------------------------------------------------
+
+    def _coordinates(self, slot: Slot) -> np.ndarray:
+        size = slot.stop - slot.start
+        if self.mode == "full" or size <= self.samples:
+            return np.arange(size)
+        if self.mode == "directional":
+            return np.arange(0)
+        # One coordinate from each of `samples` contiguous strata, without replacement.
+        edges = np.linspace(0, size, self.samples + 1).astype(int)
+        return np.array([self.rng.integers(lo, hi) for lo, hi in itertools.pairwise(edges)])
+
+    def _n_probes(self, slot: Slot) -> int:
+        size = slot.stop - slot.start
+        if self.mode == "directional":
+            return self.probes
+        if self.mode == "sampled" and size > self.samples:
+            return self.probes  # guard probes: a single wrong entry cannot hide between samples
+        return 0
+
+    def _probe(self, slot: Slot, support: np.ndarray, count: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``count`` random ±1 probes on ``support``: ``(D, g·u, noise, kink)``."""
+        size = slot.stop - slot.start
+        directions = np.zeros((count, size))
+        directions[:, support] = self.rng.choice((-1.0, 1.0), size=(count, len(support)))
+        analytic = directions @ self.obj.analytic[slot.start : slot.stop]
+
+        def evaluate(step: float, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+            return self.obj.direction_costs(slot, directions if rows is None else directions[rows],
+                                            step)
+
+        numeric, noise, kink = self._measure(evaluate, analytic)
+        return numeric, analytic, noise, kink
+
+    def _coordinate_evaluator(self, slot: Slot, indices: np.ndarray) -> Evaluate:
+        def evaluate(step: float, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+            return self.obj.coordinate_costs(slot, indices if rows is None else indices[rows],
+                                             step)
+
+        return evaluate
+
+    # --- one block ---------------------------------------------------------------------
+
+    def block(self, slot: Slot) -> tuple[BlockReport, Measurements, Measurements]:
+        analytic_block = self.obj.analytic[slot.start : slot.stop]
+        coords, probes = Measurements(), Measurements()
+        indices = self._coordinates(slot)
+        if len(indices):
+            numeric, noise, kink = self._measure(
+                self._coordinate_evaluator(slot, indices), analytic_block[indices]
+            )
+            coords.add(numeric, analytic_block[indices], noise, indices, kink)
+        count = self._n_probes(slot)
+        if count:
+            support = np.arange(slot.stop - slot.start)
+            numeric, analytic, noise, kink = self._probe(slot, support, count)
+            probes.add(numeric, analytic, noise, np.full(count, -1), kink)
+        report = self._judge_block(slot, coords, probes)
+        return report, coords, probes
+
+    def _judge_block(self, slot: Slot, coords: Measurements,
+                     probes: Measurements) -> BlockReport:
+        parts = [m for m in (coords, probes) if m.numeric]
+        differences = [relative_difference(*m.arrays()[:2]) for m in parts]
+        noises = [_noise_ratio(*m.arrays()) for m in parts]
+        worst_part = int(np.argmax(differences)) if differences else 0
+        difference = differences[worst_part] if differences else 0.0
+        noise = noises[worst_part] if noises else 0.0
+        informative = any(np.any(m.arrays()[0]) or np.any(m.arrays()[1]) for m in parts)
+        verdict = judge(difference, noise, self.bands) if informative else GREAT
+        report = BlockReport(
+            name=slot.name, shape=slot.shape, difference=difference, verdict=verdict,
+            noise=noise, checked=len(coords.numeric) + len(probes.numeric),
+            kinks=int(np.sum(coords.kink) + np.sum(probes.kink)),
+            uninformative=not informative,
+        )
+        if verdict not in (GREAT, LOOK_CLOSER) and parts:
+            numeric, analytic, _ = parts[worst_part].arrays()
+            report.finding = classify_scale(numeric, analytic, self.obj.batch_size)
+        report.worst = self._worst_entries(slot, coords)
+        if verdict == WORRY and self.mode != "full" and not report.finding:
+            report.worst = self._localize(slot) or report.worst
+        return report
+
+    def _worst_entries(self, slot: Slot, coords: Measurements) -> list[Entry]:
+        if not coords.numeric:
+            return []
+        error = np.abs(np.array(coords.numeric) - np.array(coords.analytic))
+        order = np.argsort(-error, kind="stable")[: self.n_worst]
+        return [self._entry(slot, coords.index[i], coords.analytic[i], coords.numeric[i],
+                            coords.kink[i]) for i in order]
+
+    @staticmethod
+    def _entry(slot: Slot, index: int, analytic: float, numeric: float, kink: bool) -> Entry:
+        position = tuple(int(i) for i in np.unravel_index(index, slot.shape)) if slot.shape \
+            else ()
+        return Entry(slot.name, position, float(analytic), float(numeric), bool(kink))
+
+    # --- localisation ------------------------------------------------------------------
+
+    def _localize(self, slot: Slot) -> list[Entry]:
+        """Bisect the block with random-sign probes to the coordinates that disagree, then
+        confirm them coordinate-wise (central differences)."""
+        pending = [np.arange(slot.stop - slot.start)]
+        found: list[int] = []
+        budget = 64 * int(np.log2(slot.stop - slot.start + 1) + 1)
+        probes = 0
+        while pending and len(found) < MAX_LOCALIZED and probes < budget:
+            support = pending.pop()
+            if len(support) == 1:
+                found.append(int(support[0]))
+                continue
+            for half in (support[: len(support) // 2], support[len(support) // 2 :]):
+                numeric, analytic, noise, kink = self._probe(slot, half, 1)
+                probes += 1
+                if not kink[0] and self._disagrees(numeric, analytic, noise)[0]:
+                    pending.append(half)
+        if not found:
+            return []
+        indices = np.array(found)
+        analytic = self.obj.analytic[slot.start + indices]
+        numeric, _, kink = self._measure(self._coordinate_evaluator(slot, indices), analytic)
+        entries = [self._entry(slot, int(i), a, n, k)
+                   for i, a, n, k in zip(indices, analytic, numeric, kink, strict=True)]
+        return sorted(entries, key=lambda e: -e.error)[: self.n_worst]
+
+    # --- the whole check ---------------------------------------------------------------
+
+    def run(self) -> GradcheckReport:
+        start = time.perf_counter()
+        blocks: dict[str, BlockReport] = {}
+        all_coords, all_probes = Measurements(), Measurements()
+        shape_errors = getattr(self.obj, "shape_errors", {})
+        for slot in self.obj.layout:
+            if slot.name in shape_errors:
+                blocks[slot.name] = BlockReport(slot.name, slot.shape, 1.0, WORRY,
+                                                finding=shape_errors[slot.name])
+                continue
+            blocks[slot.name], coords, probes = self.block(slot)
+            for total, part in ((all_coords, coords), (all_probes, probes)):
+                total.add(*(np.array(v) for v in (part.numeric, part.analytic, part.noise,
+                                                  part.index, part.kink)))
+        parts = [m for m in (all_coords, all_probes) if m.numeric]
+        differences = [relative_difference(*m.arrays()[:2]) for m in parts]
+        noises = [_noise_ratio(*m.arrays()) for m in parts]
+        difference = max(differences, default=0.0)
+        noise = noises[int(np.argmax(differences))] if differences else 0.0
+        verdict = judge(difference, noise, self.bands)
+        if shape_errors:
+            difference, verdict = 1.0, WORRY
+        report = GradcheckReport(
+            difference=difference, verdict=verdict, blocks=blocks, mode=self.mode,
+            epsilon=self.epsilon, bands=self.bands, noise=noise,
+        )
+        kinks = sum(block.kinks for block in blocks.values())
+        if kinks:
+            report.notes.append(f"{kinks} measurement(s) crossed a kink (ReLU at 0, |w| at 0): "
+                                "re-measured one-sided and left out of the verdict")
+        if verdict == INCONCLUSIVE or any(b.verdict == INCONCLUSIVE for b in blocks.values()):
+            report.notes.append(
+                f"inconclusive at this precision: the finite-difference noise (≈{noise:.1e} "
+                "relative) is as large as the difference. help: compute the cost in float64, "
+                "use a larger epsilon (1e-6 or 1e-5), or check at a point with larger gradients"
+            )
+        for block in blocks.values():
+            if block.finding and not block.passed:
+                report.findings.append(f"{block.name}: {block.finding}")
+        report.evaluations = self.obj.evaluations
+        report.seconds = time.perf_counter() - start
+        return report
+
+
+def _noise_ratio(numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray) -> float:
+    denominator = np.linalg.norm(numeric) + np.linalg.norm(analytic)
+    return float(np.linalg.norm(noise) / denominator) if denominator else 0.0
+
+
+def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
+    """The notes' band, unless the noise floor explains the difference: then "look closer"
+    while the noise itself is tolerable, "inconclusive" when it is not."""
+    verdict = band(difference, bands)
+    if verdict == GREAT or difference > NOISE_MARGIN * noise:
+        return verdict
+    return INCONCLUSIVE if band(noise, bands) == WORRY else LOOK_CLOSER
+
+
+NAMED_SCALES = (
+    (0.0, "the analytic gradient is zero: the gradient is missing"),
+    (-1.0, "analytic = -1 × numeric: the sign is flipped"),
+    (2.0, "analytic = 2 × numeric: the gradient is doubled"),
+    (0.5, "analytic = ½ × numeric: the gradient is halved (a factor ½ too many?)"),
+)
+
+
+def classify_scale(numeric: np.ndarray, analytic: np.ndarray, m: int | None) -> str:
+    """Name a pure scale error ``analytic = c × numeric``, or return "" when it is not one."""
+    if not np.any(numeric):
+        return "the numeric gradient is zero but the analytic is not" if np.any(analytic) else ""
+    c = float(analytic @ numeric / (numeric @ numeric))
+    residual = np.linalg.norm(analytic - c * numeric)
+    if residual > 1e-3 * (np.linalg.norm(analytic) + abs(c) * np.linalg.norm(numeric)):
+        return ""
+    named = list(NAMED_SCALES)
+    if m and m > 2:
+        named += [(float(m), f"analytic = m × numeric (m = {m}): a missing 1/m"),
+                  (1.0 / m, f"analytic = numeric / m (m = {m}): an extra 1/m")]
+    for value, text in named:
+        if abs(c - value) <= 0.02 * max(abs(value), 1e-2) + (1e-3 if value == 0 else 0):
+            return text
+    return f"analytic = {c:.4g} × numeric: a pure scale error"

@@ -1,0 +1,150 @@
+"""What the checker differentiates: a cost ``J(θ)`` it can evaluate at perturbed points.
+
+An :class:`Objective` knows ``θ`` (float64), its layout, the analytic gradient at ``θ`` and
+how to evaluate ``J`` at many perturbations at once. :class:`FunctionObjective` wraps a
+user's ``fn(params) -> (cost, grads)``; the model checker has a faster one that re-runs only
+the layers at and after a perturbed parameter and records which ReLU branch each unit took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..parameters import Layout, Slot, flatten, unflatten
+
+CostAndGrads = tuple[Any, Mapping[str, Any]]
+Function = Callable[[dict[str, np.ndarray]], CostAndGrads]
+
+
+class GradcheckError(ValueError):
+    """The function cannot be checked as given (not deterministic, changes its input, …)."""
+
+
+class Objective:
+    """Base class: evaluate ``J`` at ``θ + step·e_i`` (coordinates) or ``θ + step·u``.
+
+    ``crossed`` flags, when an objective can tell, mark evaluations whose perturbation moved
+    a unit across a kink (ReLU at 0, ``|w|`` at 0); ``None`` means it cannot tell.
+    """
+
+    theta: np.ndarray
+    layout: Layout
+    analytic: np.ndarray
+    j0: float
+    eps_machine: float = float(np.finfo(np.float64).eps)
+    batch_size: int | None = None
+    tracks_kinks = False
+    evaluations = 0
+
+    def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``J`` at each row of ``thetas`` (shape ``(k, n)``)."""
+        raise NotImplementedError
+
+    def coordinate_costs(
+        self, slot: Slot, indices: np.ndarray, step: float
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``J(θ + step·e_i)`` for block-local ``indices`` of ``slot``."""
+        thetas = np.repeat(self.theta[None, :], len(indices), axis=0)
+        thetas[np.arange(len(indices)), slot.start + indices] += step
+        return self.costs(thetas)
+
+    def direction_costs(
+        self, slot: Slot, directions: np.ndarray, step: float
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``J(θ + step·u)`` for block-local directions ``u`` (rows of ``directions``)."""
+        thetas = np.repeat(self.theta[None, :], len(directions), axis=0)
+        thetas[:, slot.start : slot.stop] += step * directions
+        return self.costs(thetas)
+
+
+def _as_params(value: Any) -> dict[str, np.ndarray]:
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError(f"check: params must be a non-empty dict of arrays; received "
+                        f"params of type {type(value).__name__}.")
+    return {str(k): np.asarray(v) for k, v in value.items()}
+
+
+class FunctionObjective(Objective):
+    """``fn(params: dict[str, ndarray]) -> (cost, grads)`` with ``grads`` keyed like params.
+
+    Parameters are promoted to float64 before every call. A preflight evaluates ``J`` three
+    times: a function whose cost changes between identical calls (dropout, augmentation,
+    unseeded noise) or which modifies its input is refused with a :class:`GradcheckError`.
+    """
+
+    def __init__(self, fn: Function, params: Mapping[str, Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"check: fn must be callable; received fn of type "
+                            f"{type(fn).__name__}.")
+        original = _as_params(params)
+        self.fn = fn
+        self.input_dtypes = {name: value.dtype for name, value in original.items()}
+        self.theta, self.layout = flatten(original, dtype=np.float64)
+        self.notes: list[str] = []
+        lower = sorted(n for n, d in self.input_dtypes.items() if d != np.float64)
+        if lower:
+            self.notes.append("promoted to float64 for the check: " + ", ".join(lower))
+        values = []
+        for _ in range(3):
+            cost, grads = self._call(self.theta, check_input=True)
+            values.append(cost)
+        if len(set(values)) != 1:
+            raise GradcheckError(
+                "check: fn is not deterministic: J(θ) gave "
+                + ", ".join(f"{v:.17g}" for v in values)
+                + " at the same θ. help: turn dropout and augmentation off (keep_prob=1, as "
+                "the notes advise) or re-seed the randomness inside fn on every call."
+            )
+        self.j0 = values[0]
+        self.analytic = self._flatten_grads(grads)
+        self.eps_machine = float(np.finfo(np.float64).eps)
+
+    def _call(self, theta: np.ndarray, check_input: bool = False) -> CostAndGrads:
+        params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
+        before = {name: value.copy() for name, value in params.items()} if check_input else {}
+        result = self.fn(params)
+        self.evaluations += 1
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise TypeError("check: fn must return (cost, grads); received "
+                            f"{type(result).__name__}.")
+        cost, grads = result
+        cost = float(np.asarray(cost).reshape(()))
+        for name in before:
+            if not np.array_equal(before[name], params[name]):
+                raise GradcheckError(
+                    f"check: fn changed the parameter {name!r} it was given; the forward "
+                    "pass must not modify the parameters (an update left in the cost?)."
+                )
+        return cost, grads
+
+    def _flatten_grads(self, grads: Mapping[str, Any]) -> np.ndarray:
+        if not isinstance(grads, Mapping):
+            raise TypeError(f"check: fn's grads must be a dict; received "
+                            f"{type(grads).__name__}.")
+        names = [slot.name for slot in self.layout]
+        missing = [n for n in names if n not in grads]
+        if missing:
+            raise GradcheckError(f"check: grads must have the keys of params {names}; "
+                                 f"missing {missing}.")
+        flat = np.full(self.theta.shape, np.nan)
+        self.shape_errors: dict[str, str] = {}
+        for slot in self.layout:
+            grad = np.asarray(grads[slot.name], dtype=np.float64)
+            if grad.shape != slot.shape:
+                self.shape_errors[slot.name] = (
+                    f"the analytic gradient has shape {grad.shape}; the parameter has shape "
+                    f"{slot.shape}"
+                )
+                continue
+            flat[slot.start : slot.stop] = grad.ravel()
+        return flat
+
+    def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, None]:
+        return np.array([self._call(theta)[0] for theta in thetas]), None
+
+    def gradients_at(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The analytic gradients for ``params`` as given (no promotion)."""
+        return self.fn(dict(params))[1]
