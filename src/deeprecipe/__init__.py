@@ -1,6 +1,15 @@
 """deeprecipe: the practical side of training deep neural networks, in NumPy."""
 
-from . import activations, datasets, gradcheck, initializers, losses, optimizers, regularizers
+from . import (
+    activations,
+    data,
+    datasets,
+    gradcheck,
+    initializers,
+    losses,
+    optimizers,
+    regularizers,
+)
 from .callbacks import Callback
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
@@ -19,6 +28,7 @@ __all__ = [
     "Sequential",
     "__version__",
     "activations",
+    "data",
     "datasets",
     "gradcheck",
     "initializers",

@@ -8,39 +8,43 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sklearn.model_selection import train_test_split
 
-from . import __version__, datasets
+from . import __version__, data, datasets
 from .layers import Dense, Dropout
 from .model import Sequential
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 
 
-def _split(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """60/20/20 stratified train/dev/test (the notes' split for small data)."""
-    X_train, X_rest, y_train, y_rest = train_test_split(
-        X, y, test_size=0.4, stratify=y, random_state=seed
-    )
-    X_dev, X_test, y_dev, y_test = train_test_split(
-        X_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=seed
-    )
-    return {"train": (X_train, y_train), "dev": (X_dev, y_dev), "test": (X_test, y_test)}
+def prepare(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[data.Splits, list[str]]:
+    """Split with the notes' sizes (``dr.data.split``) and standardize every part with the
+    training set's μ and σ only (``dr.data.standardize_splits``).
+
+    Returns the standardized splits and the lines to show: the standardizer's
+    constant-feature warning becomes one line of the output instead of a Python warning on
+    every run.
+    """
+    splits = data.split(X, y, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.ConstantFeatureWarning)
+        scaled, scaler = data.standardize_splits(splits)
+    notes = [splits.note] if splits.note else []
+    if scaler.constant_features_ is not None and scaler.constant_features_.size:
+        notes.append(scaler.constant_message())
+    return scaled, notes
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     X, y = datasets.load(args.data)
-    parts = _split(X, y, args.seed)
-    # Normalize with the training set's statistics only (the notes' x_norm = (x - μ) / σ).
-    mean = parts["train"][0].mean(axis=0)
-    std = parts["train"][0].std(axis=0)
-    std[std == 0] = 1.0
-    parts = {name: ((Xp - mean) / std, yp) for name, (Xp, yp) in parts.items()}
+    splits, notes = prepare(X, y, args.seed)
+    for note in notes:
+        console.print(f"note: {note}", highlight=False)
     n_classes = len(np.unique(y))
     model = Sequential(
         [Dense(args.hidden, activation="relu"), Dropout(args.keep_prob),
@@ -49,16 +53,17 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     console.print(model.summary())
     history = model.fit(
-        *parts["train"], validation_data=parts["dev"], epochs=args.epochs,
+        *splits.train, validation_data=(splits.dev.X, splits.dev.y), epochs=args.epochs,
         batch_size=args.batch_size, optimizer="adam", learning_rate=args.learning_rate,
         seed=args.seed,
     )
     table = Table(title=f"{args.data}: {history.epochs} epochs in {sum(history['time']):.2f} s")
     for column in ("split", "examples", "cost", "error"):
         table.add_column(column, justify="right" if column != "split" else "left")
-    for name, (Xp, yp) in parts.items():
-        measured = model.evaluate(Xp, yp)
-        table.add_row(name, str(len(Xp)), f"{measured['loss']:.4f}", f"{measured['error']:.2%}")
+    for name, part in splits.parts.items():
+        measured = model.evaluate(part.X, part.y)
+        table.add_row(name, str(len(part)), f"{measured['loss']:.4f}",
+                      f"{measured['error']:.2%}")
     console.print(table)
     return EXIT_OK
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import datasets as skd
 
-from ._checks import choice, fail
+from ._checks import choice, fail, non_negative, positive_int
 
 
 @dataclass(frozen=True)
@@ -32,28 +32,30 @@ class DatasetInfo:
 Pair = tuple[np.ndarray, np.ndarray]
 
 
+def _class_sizes(n_samples: int) -> tuple[int, int]:
+    """Two classes of ``n // 2`` and ``n - n // 2`` examples (exactly ``n`` in all)."""
+    return n_samples // 2, n_samples - n_samples // 2
+
+
 def _flower(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
     """The course's planar "flower": two classes in the petals of ``r = 4 sin(4t)``."""
-    per_class = n_samples // 2
-    X = np.zeros((2 * per_class, 2))
-    y = np.zeros(2 * per_class, dtype=np.intp)
-    for label in (0, 1):
-        rows = slice(per_class * label, per_class * (label + 1))
-        t = np.linspace(label * 3.12, (label + 1) * 3.12, per_class)
-        t += rng.normal(size=per_class) * 0.2 * (1 + noise)
-        r = 4 * np.sin(4 * t) + rng.normal(size=per_class) * 0.2 * (1 + noise)
-        X[rows] = np.column_stack([r * np.sin(t), r * np.cos(t)])
-        y[rows] = label
-    return X, y
+    X, y = [], []
+    for label, count in enumerate(_class_sizes(n_samples)):
+        t = np.linspace(label * 3.12, (label + 1) * 3.12, count)
+        t += rng.normal(size=count) * 0.2 * (1 + noise)
+        r = 4 * np.sin(4 * t) + rng.normal(size=count) * 0.2 * (1 + noise)
+        X.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
+        y.append(np.full(count, label, dtype=np.intp))
+    return np.vstack(X), np.concatenate(y)
 
 
 def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
     """Two interleaved spirals."""
-    per_class = n_samples // 2
-    t = np.sqrt(rng.random(per_class)) * 3 * np.pi
+    first, second = _class_sizes(n_samples)
+    t = np.sqrt(rng.random(second)) * 3 * np.pi
     arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / (3 * np.pi)
-    X = np.vstack([arm, -arm]) + rng.normal(scale=noise, size=(2 * per_class, 2))
-    y = np.repeat([0, 1], per_class)
+    X = np.vstack([arm[:first], -arm]) + rng.normal(scale=noise, size=(n_samples, 2))
+    y = np.repeat([0, 1], (first, second))
     return X, y
 
 
@@ -100,16 +102,17 @@ def load(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` for a built-in dataset: ``X`` float64 ``(m, n)``, ``y`` integer labels.
 
-    ``n_samples``, ``noise`` and ``seed`` apply to the generated 2-D sets only.
+    ``n_samples`` (exactly that many rows), ``noise`` and ``seed`` apply to the generated
+    2-D sets only; the same ``seed`` gives the same data.
     """
-    choice("datasets.load", "name", name, NAMES)
+    where = "datasets.load"
+    choice(where, "name", name, NAMES)
     if name in REAL:
         X, y = REAL[name][0](return_X_y=True)
     else:
-        if n_samples < 2:
-            raise fail("datasets.load", "n_samples", ">= 2", n_samples)
-        if noise < 0:
-            raise fail("datasets.load", "noise", ">= 0", noise)
+        if positive_int(where, "n_samples", n_samples) < 2:
+            raise fail(where, "n_samples", ">= 2", n_samples)
+        noise = non_negative(where, "noise", noise)
         X, y = GENERATED[name][0](n_samples, noise, np.random.default_rng(seed))
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.intp)
 

@@ -26,8 +26,9 @@ from .parameters import Layout, layout_of, size, unflatten
 
 if TYPE_CHECKING:
     from .callbacks import Callback
+    from .data.normalize import Standardizer
     from .optimizers import Optimizer
-    from .training import History
+    from .training import Augment, History
 
 PREDICT_BATCH = 4096
 
@@ -40,6 +41,13 @@ class Sequential:
     activation and the loss are then fused (``dZ[L] = A[L] - Y``). ``l2`` and ``l1`` are the
     notes' ``λ``. ``seed`` draws the initial weights. ``dtype`` is ``"float32"`` (fast) or
     ``"float64"``.
+
+    ``standardizer`` (``None`` until set) is a fitted
+    :class:`~deeprecipe.data.Standardizer`: when set, :meth:`output`, :meth:`predict`,
+    :meth:`predict_proba` and :meth:`evaluate` take **raw** inputs and standardize them
+    first, while training (:meth:`fit`, :meth:`cost`, :meth:`gradients`) works on the
+    standardized data as before. ``model.save(path, standardizer=scaler)`` stores it and
+    ``dr.load`` sets it, so a loaded model predicts from raw inputs.
 
     Example::
 
@@ -77,6 +85,7 @@ class Sequential:
         self.l1 = non_negative(where, "l1", l1)
         self.seed = int(seed)
         self.dtype = float_dtype(where, dtype)
+        self.standardizer: Standardizer | None = None
         self._build()
 
     # --- construction -----------------------------------------------------------------
@@ -140,6 +149,7 @@ class Sequential:
         """A copy of this model whose parameters (and computations) use ``dtype``."""
         copy = Sequential.from_config({**self.get_config(), "dtype": np.dtype(dtype).name})
         copy.theta[...] = self.theta
+        copy.standardizer = self.standardizer
         return copy
 
     # --- parameters -------------------------------------------------------------------
@@ -307,7 +317,7 @@ class Sequential:
 
     def output(self, X: ArrayLike) -> np.ndarray:
         """The network's output activations ``A[L]`` for ``X`` (inference mode, batched)."""
-        X = self._check_X("predict", X)
+        X = self._check_X("predict", self._standardized(X))
         if len(X) == 0:
             return np.empty((0, self.output_dim), self.dtype)
         return np.concatenate(list(self._batches(X)))
@@ -333,7 +343,7 @@ class Sequential:
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
         """``{"loss": mean data loss, "error": …}`` in inference mode, no penalty. The error
         is the misclassification rate for classifiers and the MSE for regression."""
-        X, targets = self._check_data("evaluate", X, y)
+        X, targets = self._check_data("evaluate", self._standardized(X), y)
         return self._evaluate(X, targets)
 
     def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -371,6 +381,7 @@ class Sequential:
         callbacks: Sequence[Callback] = (),
         shuffle: bool = True,
         seed: int | None = None,
+        augment: Augment | None = None,
     ) -> History:
         """Train with mini-batches; see :func:`deeprecipe.training.fit`."""
         from .training import fit
@@ -378,10 +389,14 @@ class Sequential:
         return fit(
             self, X, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, learning_rate=learning_rate, callbacks=callbacks,
-            shuffle=shuffle, seed=seed,
+            shuffle=shuffle, seed=seed, augment=augment,
         )
 
     # --- checks, persistence, display ---------------------------------------------------
+
+    def _standardized(self, X: ArrayLike) -> ArrayLike:
+        """``X`` through :attr:`standardizer` when one is set (raw inputs → network inputs)."""
+        return X if self.standardizer is None else self.standardizer.transform(X)
 
     def _check_X(self, where: str, X: ArrayLike) -> np.ndarray:
         X = as_float_array(f"{where}", "X", X, self.dtype)
@@ -401,11 +416,15 @@ class Sequential:
             raise fail(where, "len(y)", f"len(X) = {len(X)}", len(targets))
         return X, targets
 
-    def save(self, path: str | Path) -> Path:
-        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``."""
+    def save(self, path: str | Path, standardizer: Standardizer | None = None) -> Path:
+        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``.
+
+        ``standardizer`` (default: :attr:`standardizer`) is stored in ``config.json``;
+        ``dr.load`` then returns a model that standardizes raw inputs itself.
+        """
         from .persistence import save
 
-        return save(self, path)
+        return save(self, path, standardizer=standardizer)
 
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts (returned, not printed)."""

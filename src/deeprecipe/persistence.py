@@ -1,8 +1,10 @@
 """Save and load models: ``config.json`` + ``weights.safetensors`` in a folder. No pickle.
 
-``config.json`` holds ``format_version``, the library version and the model's config;
-``weights.safetensors`` holds one tensor per named parameter (``dense_1.W``, …). Files are
-written to a temporary name and renamed, so an interrupted save never leaves a corrupt file.
+``config.json`` holds ``format_version``, the library version, the model's config and, when
+the model was saved with one, the fitted standardizer's statistics (``"standardizer"``: μ and
+σ per feature, so the loaded model predicts from raw inputs); ``weights.safetensors`` holds
+one tensor per named parameter (``dense_1.W``, …). Files are written to a temporary name
+and renamed, so an interrupted save never leaves a corrupt file.
 Loading checks everything it reads and names the file and the problem.
 """
 
@@ -19,6 +21,8 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
+from ._checks import fail
+from .data.normalize import Standardizer
 from .model import Sequential
 
 FORMAT_VERSION = 1
@@ -43,14 +47,22 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def save(model: Sequential, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+def save(
+    model: Sequential,
+    path: str | Path,
+    extra: dict[str, Any] | None = None,
+    standardizer: Standardizer | None = None,
+) -> Path:
     """Write ``model`` into the folder ``path`` (created if needed); returns the folder.
 
-    ``extra`` adds JSON-serializable entries to ``config.json`` (e.g. a standardizer).
+    ``standardizer`` (default: ``model.standardizer``), a fitted
+    :class:`~deeprecipe.data.Standardizer` for the model's inputs, is stored in
+    ``config.json``. ``extra`` adds other JSON-serializable entries to ``config.json``.
     """
     from . import __version__
 
     folder = Path(path)
+    scaler = model.standardizer if standardizer is None else standardizer
     config = {
         "format_version": FORMAT_VERSION,
         "library": "deeprecipe",
@@ -58,6 +70,15 @@ def save(model: Sequential, path: str | Path, extra: dict[str, Any] | None = Non
         "model": model.get_config(),
         **(extra or {}),
     }
+    if scaler is not None:
+        if not isinstance(scaler, Standardizer):
+            raise TypeError("save: standardizer must be a fitted deeprecipe.data.Standardizer; "
+                            f"received {type(scaler).__name__}.")
+        state = scaler.to_dict()  # RuntimeError if it was never fitted
+        if len(state["mean"]) != model.input_dim:
+            raise fail("save", "the standardizer's feature count",
+                       f"the model's input_dim ({model.input_dim})", len(state["mean"]))
+        config["standardizer"] = state
     tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
     atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
     text = json.dumps(config, indent=2)
@@ -88,7 +109,11 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def load(path: str | Path) -> Sequential:
-    """Rebuild the model saved in ``path``: same config, same weights, same predictions."""
+    """Rebuild the model saved in ``path``: same config, same weights, same predictions.
+
+    A model saved with a standardizer comes back with ``model.standardizer`` set, so its
+    ``predict``/``predict_proba``/``evaluate`` take raw inputs.
+    """
     folder = Path(path)
     config = read_config(folder)
     try:
@@ -118,4 +143,20 @@ def load(path: str | Path) -> Sequential:
                 f"{view.shape}; received {tensor.dtype} of shape {tensor.shape}."
             )
         view[...] = tensor
+    if config.get("standardizer") is not None:
+        model.standardizer = _read_standardizer(config["standardizer"], folder, model.input_dim)
     return model
+
+
+def _read_standardizer(state: Any, folder: Path, input_dim: int) -> Standardizer:
+    """The standardizer stored in ``config.json``, checked against the model."""
+    try:
+        scaler = Standardizer.from_dict(state)
+    except ValueError as error:
+        raise ValueError(f"load: {folder / CONFIG_FILE} has an invalid 'standardizer': "
+                         f"{error}") from None
+    if scaler.n_features_in_ != input_dim:
+        raise ValueError(f"load: {folder / CONFIG_FILE}: the standardizer has "
+                         f"{scaler.n_features_in_} features; the model's input_dim is "
+                         f"{input_dim}.")
+    return scaler

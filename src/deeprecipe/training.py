@@ -19,20 +19,22 @@ epoch:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import optimizers
-from ._checks import fail, positive_int
+from ._checks import describe, fail, positive_int
 from .callbacks import Callback
 
 if TYPE_CHECKING:
     from .model import Sequential
 
 TRAIN_EVAL_MAX = 1000  # train subsample size when there is no dev set
+
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class History:
@@ -88,6 +90,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     shuffle: bool = True,
     seed: int | None = None,
+    augment: Augment | None = None,
 ) -> History:
     """Train ``model`` in place and return the :class:`History`.
 
@@ -95,6 +98,12 @@ def fit(
     is ``"sgd"``, ``"momentum"``, ``"adam"`` or an :class:`~deeprecipe.optimizers.Optimizer`;
     ``learning_rate`` overrides a named optimizer's default. ``seed`` drives shuffling and
     dropout masks (default: the model's seed), so a run is reproducible.
+
+    ``augment`` (e.g. :class:`deeprecipe.data.augment.Compose`) is called as
+    ``augment(X_batch, rng)`` on every training batch, after shuffling; it must return a new
+    array of the batch's shape. Its ``rng`` is a stream of its own (seeded from ``seed``), so
+    shuffling and dropout masks are the same with and without augmentation. The dev set and
+    the training-error subsample are never augmented.
     """
     where = "fit"
     X_train, targets = model._check_data(where, X, y)
@@ -106,7 +115,11 @@ def fit(
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
         dev = model._check_data(f"{where} (validation_data)", *validation_data)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
+                        f"received augment={describe(augment)}.")
     rng = np.random.default_rng([model.seed, 1] if seed is None else seed)
+    augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
     eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)
     eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
     train_eval = (X_train[eval_rows], targets[eval_rows])
@@ -124,6 +137,8 @@ def fit(
         start = time.perf_counter()
         total = 0.0
         for xb, tb in batches.epoch(rng if shuffle else None):
+            if augment is not None:
+                xb = augmented(augment, xb, augment_rng)
             data, penalty, _ = model._value_and_grad(
                 xb, tb, training=True, rng=rng, m=n, grad=grad, grad_views=grad_views
             )
@@ -145,6 +160,15 @@ def fit(
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
+
+
+def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``augment(X, rng)``, checked to be an array of ``X``'s shape, in ``X``'s dtype."""
+    out = np.asarray(augment(X, rng))
+    if out.shape != X.shape:
+        raise fail("fit", "augment(X_batch, rng).shape", f"the batch's shape {X.shape}",
+                   out.shape, "an augmentation must keep the shape (and the order) of the rows")
+    return out.astype(X.dtype, copy=False)
 
 
 class Batches:

@@ -1,0 +1,39 @@
+"""Data: splits, the same-distribution check, normalization, augmentation and loading.
+
+The notes' "Train / dev / test sets", "Mismatched train/test distribution", "Normalizing
+inputs" and "Data augmentation"::
+
+    import deeprecipe as dr
+
+    data = dr.data.load_csv("data.csv", target="label")     # or load_npz, dr.datasets.load
+    s = dr.data.split(data.X, data.y, seed=0)                # 60/20/20 … 98/1/1, stratified
+    print(dr.data.compare(s.train.X, s.dev.X, labels=("train", "dev")))
+    scaler = dr.data.Standardizer().fit(s.train.X)           # μ, σ from train only
+    augment = dr.data.augment.Compose([dr.data.augment.Rotation(10)], image_shape=(8, 8))
+"""
+
+from . import augment
+from .compare import Comparison, FeatureDifference, compare
+from .io import DataFileError, Dataset, load_csv, load_npz
+from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
+from .split import ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
+
+__all__ = [
+    "ClassMissingWarning",
+    "Comparison",
+    "ConstantFeatureWarning",
+    "DataFileError",
+    "Dataset",
+    "FeatureDifference",
+    "Part",
+    "Splits",
+    "Standardizer",
+    "augment",
+    "compare",
+    "load_csv",
+    "load_npz",
+    "min_rows",
+    "split",
+    "split_sizes",
+    "standardize_splits",
+]

@@ -1,0 +1,343 @@
+"""Data augmentation for images: the notes' flips, rotations, crops and distortions.
+
+Every transform is a callable ``(X, rng) -> X_augmented`` that draws its random parameters
+from ``rng`` (a ``np.random.Generator`` or an int seed), works on the whole batch at once
+and returns a new array: inputs are never modified. That is the signature
+``fit(..., augment=...)`` expects, so augmentation happens on the fly, on training batches
+only (dev and test data are never augmented)::
+
+    augment = Compose([Rotation(degrees=12), Translation(pixels=1)], image_shape=(8, 8))
+    model.fit(X_train, y_train, validation_data=(X_dev, y_dev), augment=augment)
+    augment(X_train[:5], rng=0)                    # the same five images, moved a little
+
+Layouts: images ``(n, h, w)`` or ``(n, h, w, c)``; flat rows ``(n, h·w[·c])`` (what a
+:class:`~deeprecipe.model.Sequential` sees) need :class:`Compose` with ``image_shape``.
+Geometry is ``scipy.ndimage``: one ``map_coordinates`` call resamples the whole batch (the
+batch index is an exact integer coordinate), and every channel of an image moves together.
+Interpolation is ``order=0`` (nearest) or ``1`` (bilinear): higher spline orders would mix
+neighbouring images along the batch axis. ``mode``/``fill`` say what enters from outside
+the image (``"constant"`` with ``fill=0.0``, the background of digits, by default).
+
+Which transforms fit which data is a modelling choice: a horizontally flipped cat is still a
+cat, a flipped 2 is not a digit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._checks import choice, describe, fail, non_negative, positive_int, real
+
+MODES = ("constant", "nearest", "reflect", "mirror", "wrap")
+
+
+def as_generator(where: str, rng: Any) -> np.random.Generator:
+    """``rng`` itself, or a Generator seeded with the int ``rng``; anything else is refused."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{where}: rng must be a np.random.Generator or an int seed; received "
+                    f"rng={describe(rng)}. help: augment(X, rng=np.random.default_rng(0)).")
+
+
+def as_images(
+    where: str, X: ArrayLike, image_shape: Sequence[int] | None
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """``X`` as float images ``(n, h, w, c)`` and the function that restores ``X``'s layout.
+
+    float32 stays float32; anything else numeric becomes float64.
+    """
+    array = np.asarray(X)
+    if array.dtype.kind not in "biuf":
+        raise fail(where, "X", "numeric", array)
+    array = array.astype(np.float32 if array.dtype == np.float32 else np.float64, copy=False)
+    shape = array.shape
+    if image_shape is not None:
+        image = tuple(int(d) for d in image_shape)
+        if len(image) not in (2, 3) or min(image) < 1:
+            raise fail(where, "image_shape", "(h, w) or (h, w, c) of positive ints", image_shape)
+        if array.ndim < 2 or math.prod(array.shape[1:]) != math.prod(image):
+            raise fail(where, "X.shape", f"(n, {math.prod(image)}) or (n, *{image}) to match "
+                       f"image_shape={image}", shape)
+        array = array.reshape(len(array), *image)
+    if array.ndim == 2:
+        raise fail(where, "X.ndim", "3 (n, h, w) or 4 (n, h, w, c)", 2,
+                   "flat rows need an image shape: Compose([...], image_shape=(h, w))")
+    if array.ndim not in (3, 4):
+        raise fail(where, "X.ndim", "3 (n, h, w) or 4 (n, h, w, c)", array.ndim)
+    images = array[..., np.newaxis] if array.ndim == 3 else array
+
+    def restore(out: np.ndarray) -> np.ndarray:
+        out = out.reshape(shape)
+        return out.copy() if np.shares_memory(out, X) else out
+
+    return images, restore
+
+
+def sample(
+    images: np.ndarray, rows: np.ndarray, cols: np.ndarray, order: int, mode: str, fill: float
+) -> np.ndarray:
+    """``out[i, r, c, :] = images[i, rows[i, r, c], cols[i, r, c], :]``, interpolated.
+
+    ``images`` is ``(n, h, w, ch)``; ``rows``, ``cols`` are ``(n, h, w)`` source coordinates.
+    """
+    from scipy import ndimage  # imported on first use: import deeprecipe stays fast
+
+    n, h, w, channels = images.shape
+    stack = images.transpose(0, 3, 1, 2).reshape(n * channels, h, w)
+    rows, cols = np.repeat(rows, channels, axis=0), np.repeat(cols, channels, axis=0)
+    index = np.broadcast_to(np.arange(n * channels, dtype=np.float64)[:, None, None], rows.shape)
+    out = ndimage.map_coordinates(
+        stack, np.stack([index, rows, cols]), order=order, mode=mode, cval=fill, prefilter=False
+    )
+    return out.reshape(n, channels, h, w).transpose(0, 2, 3, 1)
+
+
+def warp(
+    images: np.ndarray, matrices: np.ndarray, offsets: np.ndarray, order: int, mode: str,
+    fill: float,
+) -> np.ndarray:
+    """Per-image affine resampling: output pixel ``p`` reads input ``c + M (p − c) + t``.
+
+    ``c`` is the image centre, ``matrices`` ``(n, 2, 2)``, ``offsets`` ``(n, 2)`` (rows, cols).
+    """
+    _, h, w, _ = images.shape
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    r, c = np.meshgrid(np.arange(h) - centre[0], np.arange(w) - centre[1], indexing="ij")
+    M = matrices[:, :, :, None, None]
+    rows = centre[0] + M[:, 0, 0] * r + M[:, 0, 1] * c + offsets[:, 0, None, None]
+    cols = centre[1] + M[:, 1, 0] * r + M[:, 1, 1] * c + offsets[:, 1, None, None]
+    return sample(images, rows, cols, order, mode, fill)
+
+
+class Transform:
+    """Base class: ``transform(X, rng)`` on images; subclasses implement ``apply``."""
+
+    needs_images = True
+
+    def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
+        where = type(self).__name__
+        generator = as_generator(where, rng)
+        if not self.needs_images:
+            array = np.asarray(X)
+            if array.dtype.kind not in "biuf" or array.ndim < 2:
+                raise fail(where, "X", "a numeric array of rows (n, ...)", array)
+            dtype = np.float32 if array.dtype == np.float32 else np.float64
+            return self.apply(array.astype(dtype, copy=False), generator)
+        images, restore = as_images(where, X, None)
+        return restore(self.apply(images, generator))
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return new augmented images ``(n, h, w, c)``; never write into ``images``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+class Compose(Transform):
+    """Apply ``transforms`` in order. ``image_shape`` ((h, w) or (h, w, c)) lets it take flat
+    rows ``(n, h·w·c)`` and give flat rows back, as :func:`~deeprecipe.training.fit` needs."""
+
+    def __init__(self, transforms: Sequence[Transform], image_shape: Sequence[int] | None = None):
+        self.transforms = list(transforms)
+        if not all(isinstance(t, Transform) for t in self.transforms):
+            raise fail("Compose", "transforms", "a list of Transform objects", transforms)
+        self.image_shape = None if image_shape is None else tuple(int(d) for d in image_shape)
+
+    def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
+        generator = as_generator("Compose", rng)
+        images, restore = as_images("Compose", X, self.image_shape)
+        return restore(self.apply(images, generator))
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        for transform in self.transforms:
+            images = transform.apply(images, rng)
+        return images
+
+
+class _Flip(Transform):
+    axis = 0
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = real(type(self).__name__, "p", p, "a probability in [0, 1]")
+        if not 0 <= self.p <= 1:
+            raise fail(type(self).__name__, "p", "a probability in [0, 1]", p)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        flip = rng.random(len(images)) < self.p
+        return np.where(flip[:, None, None, None], np.flip(images, axis=self.axis), images)
+
+
+class HorizontalFlip(_Flip):
+    """Mirror each image left–right with probability ``p``."""
+
+    axis = 2
+
+
+class VerticalFlip(_Flip):
+    """Mirror each image top–bottom with probability ``p``."""
+
+    axis = 1
+
+
+class Affine(Transform):
+    """Random affine warp per image: rotation by ``U(−degrees, degrees)``, shear by
+    ``U(−shear, shear)`` degrees, zoom by ``U(*scale)`` (> 1 enlarges) and a shift of
+    ``U(−translate, translate)`` pixels along each axis. :class:`Rotation` and
+    :class:`Translation` are its presets."""
+
+    def __init__(
+        self,
+        degrees: float = 0.0,
+        translate: float = 0.0,
+        scale: tuple[float, float] = (1.0, 1.0),
+        shear: float = 0.0,
+        *,
+        order: int = 1,
+        mode: str = "constant",
+        fill: float = 0.0,
+    ) -> None:
+        where = type(self).__name__
+        self.degrees = non_negative(where, "degrees", degrees)
+        self.translate = non_negative(where, "translate", translate)
+        low, high = (real(where, "scale", s) for s in scale)
+        if not 0 < low <= high:
+            raise fail(where, "scale", "(low, high) with 0 < low <= high", scale)
+        self.scale = (low, high)
+        self.shear = non_negative(where, "shear", shear)
+        if order not in (0, 1) or isinstance(order, bool):
+            raise fail(where, "order", "0 (nearest) or 1 (bilinear)", order)
+        self.order = int(order)
+        self.mode = choice(where, "mode", mode, MODES)
+        self.fill = real(where, "fill", fill)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n = len(images)
+        angle = np.deg2rad(rng.uniform(-self.degrees, self.degrees, n))
+        shear = np.tan(np.deg2rad(rng.uniform(-self.shear, self.shear, n)))
+        zoom = rng.uniform(self.scale[0], self.scale[1], size=(n,))
+        shift = rng.uniform(-self.translate, self.translate, (n, 2))
+        cos, sin = np.cos(angle), np.sin(angle)
+        # output → input: undo the zoom, the shear, the rotation; the shift moves content by +t.
+        # Angles and shifts mean what scipy.ndimage.rotate and shift mean by them.
+        rotation = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)
+        shearing = np.zeros((n, 2, 2))
+        shearing[:, 0, 0] = shearing[:, 1, 1] = 1.0
+        shearing[:, 0, 1] = shear
+        matrices = rotation @ shearing / zoom[:, None, None]
+        return warp(images, matrices, -shift, self.order, self.mode, self.fill)
+
+
+class Rotation(Affine):
+    """Rotate each image by an angle drawn from ``U(−degrees, degrees)``."""
+
+    def __init__(
+        self, degrees: float = 15.0, *, order: int = 1, mode: str = "constant", fill: float = 0.0
+    ) -> None:
+        super().__init__(degrees=degrees, order=order, mode=mode, fill=fill)
+
+
+class Translation(Affine):
+    """Shift each image by ``U(−pixels, pixels)`` along each axis (sub-pixel, interpolated)."""
+
+    def __init__(
+        self, pixels: float = 1.0, *, order: int = 1, mode: str = "constant", fill: float = 0.0
+    ) -> None:
+        super().__init__(translate=pixels, order=order, mode=mode, fill=fill)
+
+
+class RandomCrop(Transform):
+    """Pad-and-crop: pad each image by ``padding`` pixels (``mode``: ``"constant"`` with
+    ``fill``, ``"edge"`` or ``"reflect"``) and cut an ``h × w`` window at a random position:
+    a random whole-pixel shift of at most ``padding``, no interpolation."""
+
+    def __init__(self, padding: int = 1, *, mode: str = "constant", fill: float = 0.0) -> None:
+        self.padding = positive_int("RandomCrop", "padding", padding)
+        self.mode = choice("RandomCrop", "mode", mode, ("constant", "edge", "reflect"))
+        self.fill = real("RandomCrop", "fill", fill)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n, h, w, _ = images.shape
+        p = self.padding
+        width = ((0, 0), (p, p), (p, p), (0, 0))
+        if self.mode == "constant":
+            padded = np.pad(images, width, mode="constant", constant_values=self.fill)
+        else:
+            padded = np.pad(images, width, mode=self.mode)  # type: ignore[call-overload]
+        top = rng.integers(0, 2 * p + 1, size=(n,))
+        left = rng.integers(0, 2 * p + 1, size=(n,))
+        rows = top[:, None] + np.arange(h)
+        cols = left[:, None] + np.arange(w)
+        return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+class CropAndResize(Transform):
+    """Crop a random window whose side is a fraction ``U(*scale)`` of the image's, at a
+    random position, and resize it back to ``h × w`` (interpolated, ``order`` 0 or 1)."""
+
+    def __init__(self, scale: tuple[float, float] = (0.8, 1.0), *, order: int = 1) -> None:
+        low, high = (real("CropAndResize", "scale", s) for s in scale)
+        if not 0 < low <= high <= 1:
+            raise fail("CropAndResize", "scale", "(low, high) with 0 < low <= high <= 1", scale)
+        if order not in (0, 1) or isinstance(order, bool):
+            raise fail("CropAndResize", "order", "0 (nearest) or 1 (bilinear)", order)
+        self.scale, self.order = (low, high), int(order)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n, h, w, _ = images.shape
+        side = rng.uniform(self.scale[0], self.scale[1], size=(n,))
+        room = (1 - side)[:, None] * np.array([(h - 1) / 2, (w - 1) / 2])  # centre may move
+        offsets = rng.uniform(-1.0, 1.0, (n, 2)) * room
+        matrices = side[:, None, None] * np.eye(2)
+        return warp(images, matrices, offsets, self.order, "nearest", 0.0)
+
+
+class ElasticDistortion(Transform):
+    """Simard et al. (2003): move each pixel by a random field, uniform in [−1, 1], smoothed
+    by a Gaussian of width ``sigma`` pixels and scaled by ``alpha`` pixels."""
+
+    def __init__(
+        self, alpha: float = 1.0, sigma: float = 1.0, *, order: int = 1, mode: str = "constant",
+        fill: float = 0.0,
+    ) -> None:
+        self.alpha = non_negative("ElasticDistortion", "alpha", alpha)
+        self.sigma = non_negative("ElasticDistortion", "sigma", sigma)
+        if self.sigma == 0:
+            raise fail("ElasticDistortion", "sigma", "a number > 0", sigma)
+        if order not in (0, 1) or isinstance(order, bool):
+            raise fail("ElasticDistortion", "order", "0 (nearest) or 1 (bilinear)", order)
+        self.order = int(order)
+        self.mode = choice("ElasticDistortion", "mode", mode, MODES)
+        self.fill = real("ElasticDistortion", "fill", fill)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        from scipy import ndimage
+
+        n, h, w, _ = images.shape
+        fields = rng.uniform(-1.0, 1.0, (2, n, h, w))
+        smooth = ndimage.gaussian_filter(fields, sigma=(0, 0, self.sigma, self.sigma),
+                                         mode="constant")
+        rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        return sample(images, rows + self.alpha * smooth[0], cols + self.alpha * smooth[1],
+                      self.order, self.mode, self.fill)
+
+
+class GaussianNoise(Transform):
+    """Add ``N(0, std²)`` noise to every value (any layout, flat rows included)."""
+
+    needs_images = False
+
+    def __init__(self, std: float = 0.1) -> None:
+        self.std = non_negative("GaussianNoise", "std", std)
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        noise = rng.normal(0.0, self.std, images.shape).astype(images.dtype, copy=False)
+        return images + noise

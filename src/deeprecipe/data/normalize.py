@@ -1,0 +1,201 @@
+"""Input normalization: ``x_norm = (x − μ) / σ`` with μ and σ from the training set only.
+
+The notes' equations 11–13: ``μ = (1/m) Σ x⁽ⁱ⁾`` and ``σ = sqrt((1/m) Σ (x⁽ⁱ⁾ − μ)²)`` (the
+population standard deviation, ``ddof=0``), computed per feature on the **training** set and
+then applied unchanged to dev, test and every later prediction. Fitting on all the data
+would let dev and test statistics leak into training (see :func:`standardize_splits`).
+
+Example (a worked case)::
+
+    X_train = [[1, 10], [3, 10]]      # feature 0: μ = 2, σ = 1; feature 1: constant 10
+    s = Standardizer().fit(X_train)    # warns: feature 1 has zero variance, σ set to 1
+    s.transform([[5, 12]])             # [[(5 - 2) / 1, (12 - 10) / 1]] = [[3.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._checks import as_float_array, describe, fail
+from .split import Splits
+
+RELATIVE_TOLERANCE = 1e-12  # σ ≤ 1e-12·|μ| is rounding noise: a constant feature
+
+
+class ConstantFeatureWarning(UserWarning):
+    """Features with zero variance on the data a :class:`Standardizer` was fit on."""
+
+
+class Standardizer:
+    """Per-feature ``(x − μ) / σ`` with μ, σ learned by :meth:`fit` on the training set.
+
+    Fitted state (trailing underscore, as in scikit-learn):
+
+    ``mean_``, ``std_``
+        μ and σ, float64 arrays of shape ``(n_features,)``; σ is 1 for constant features.
+    ``constant_features_``
+        indices of the features with zero variance (a :class:`ConstantFeatureWarning` names
+        them at fit time; they are centred but not scaled).
+    ``feature_names_``
+        the names given to :meth:`fit`, or ``None``.
+
+    Shapes: ``X`` is ``(m, n_features)``; transforms return a new array of the same shape,
+    float32 for float32 input and float64 otherwise. Inputs are never modified.
+    """
+
+    def __init__(self) -> None:
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+        self.constant_features_: np.ndarray | None = None
+        self.feature_names_: list[str] | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.mean_ is not None
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self._state("n_features_in_")[0])
+
+    def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> Standardizer:
+        """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``."""
+        X = as_float_array("Standardizer.fit", "X", X, np.float64)
+        if len(X) == 0:
+            raise fail("Standardizer.fit", "X", "at least one row", X)
+        names = self._check_names(feature_names, X.shape[1])
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        constant = np.flatnonzero(std <= RELATIVE_TOLERANCE * np.abs(mean))
+        std[constant] = 1.0
+        self.mean_, self.std_, self.feature_names_ = mean, std, names
+        self.constant_features_ = constant
+        if constant.size:
+            warnings.warn(self.constant_message(), ConstantFeatureWarning, stacklevel=2)
+        return self
+
+    def constant_message(self) -> str:
+        """The sentence the :class:`ConstantFeatureWarning` says (for reports and the CLI)."""
+        constant = self._state("constant_message")[2]
+        if constant.size == 0:
+            return "Standardizer: no constant features."
+        names = self.feature_names_
+        shown = [names[i] if names else str(i) for i in constant[:12]]
+        more = f" and {constant.size - 12} more" if constant.size > 12 else ""
+        return (
+            f"Standardizer: {constant.size} feature(s) have zero variance on the data it was "
+            f"fit on: {', '.join(shown)}{more}; their σ is set to 1 (centred, not scaled)."
+        )
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """``(X − μ) / σ`` with the fitted μ, σ."""
+        mean, std, _ = self._state("transform")
+        array = self._check_X("transform", X, len(mean))
+        return ((array - mean) / std).astype(array.dtype, copy=False)
+
+    def fit_transform(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> np.ndarray:
+        """:meth:`fit` on ``X``, then :meth:`transform` it (for the training set only)."""
+        return self.fit(X, feature_names).transform(X)
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """``X · σ + μ``: back to the original units."""
+        mean, std, _ = self._state("inverse_transform")
+        array = self._check_X("inverse_transform", X, len(mean))
+        return (array * std + mean).astype(array.dtype, copy=False)
+
+    # --- saving -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as JSON-serializable lists (floats round-trip exactly)."""
+        mean, std, constant = self._state("to_dict")
+        return {
+            "kind": "standardizer",
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "constant_features": constant.tolist(),
+            "feature_names": self.feature_names_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> Standardizer:
+        """Rebuild a fitted Standardizer from :meth:`to_dict`'s output (checked)."""
+        where = "Standardizer.from_dict"
+        if not isinstance(state, Mapping) or not {"mean", "std"} <= set(state):
+            raise fail(where, "state", "a mapping with 'mean' and 'std' lists", state)
+        mean = as_float_array(where, "state['mean']", state["mean"], np.float64, ndim=1)
+        std = as_float_array(where, "state['std']", state["std"], np.float64, ndim=1)
+        if std.shape != mean.shape or not (std > 0).all():
+            raise fail(where, "state['std']", f"{len(mean)} positive numbers", std)
+        constant = np.asarray(state.get("constant_features", []), dtype=np.intp).reshape(-1)
+        if constant.size and (constant.min() < 0 or constant.max() >= len(mean)):
+            raise fail(where, "state['constant_features']", f"indices below {len(mean)}",
+                       constant)
+        scaler = cls()
+        scaler.feature_names_ = scaler._check_names(state.get("feature_names"), len(mean))
+        scaler.mean_, scaler.std_, scaler.constant_features_ = mean, std, constant
+        return scaler
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _state(self, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean_, std_, constant_features_)``, or the RuntimeError of an unfitted one."""
+        if self.mean_ is None or self.std_ is None or self.constant_features_ is None:
+            raise RuntimeError(
+                f"Standardizer.{method}: called before fit. help: fit it on the training set "
+                "first (scaler = Standardizer().fit(X_train)), then transform dev and test."
+            )
+        return self.mean_, self.std_, self.constant_features_
+
+    @staticmethod
+    def _check_X(method: str, X: ArrayLike, n_features: int) -> np.ndarray:
+        where = f"Standardizer.{method}"
+        given = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        dtype = np.float32 if given.dtype == np.float32 else np.float64
+        array = as_float_array(where, "X", given, dtype)
+        if array.shape[1] != n_features:
+            raise fail(where, "X.shape[1]", f"{n_features} (the features it was fit on)",
+                       array.shape[1])
+        return array
+
+    @staticmethod
+    def _check_names(names: Sequence[str] | None, n_features: int) -> list[str] | None:
+        if names is None:
+            return None
+        listed = [str(name) for name in names]
+        if len(listed) != n_features:
+            raise fail("Standardizer.fit", "len(feature_names)", f"{n_features} (X.shape[1])",
+                       len(listed))
+        return listed
+
+    def __repr__(self) -> str:
+        if not self.fitted:
+            return "Standardizer(unfitted)"
+        return (f"Standardizer(n_features={self.n_features_in_}, "
+                f"constant_features={self._state('repr')[2].tolist()})")
+
+
+def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
+    """Fit a :class:`Standardizer` on ``splits.train.X`` **only** and apply it to every part.
+
+    Returns the standardized splits (same rows, same ``y`` and ``indices``) and the fitted
+    standardizer, to save with the model. Fitting on all rows instead would make the
+    transform of the training set depend on the dev and test data: a leak that makes dev
+    and test errors optimistic. A :class:`ConstantFeatureWarning` from the fit passes
+    through (the CLI turns it into one line of its output).
+    """
+    if not isinstance(splits, Splits):
+        raise TypeError("standardize_splits: splits must be the result of split(); "
+                        f"received splits={describe(splits)}.")
+    scaler = Standardizer().fit(splits.train.X)
+    test = splits.test
+    return replace(
+        splits,
+        train=replace(splits.train, X=scaler.transform(splits.train.X)),
+        dev=replace(splits.dev, X=scaler.transform(splits.dev.X)),
+        test=None if test is None else replace(test, X=scaler.transform(test.X)),
+    ), scaler

@@ -1,0 +1,308 @@
+"""Train / dev / test splits: the notes' sizes, stratified by class, reproducible from a seed.
+
+The rule (the notes' "Train, Validation and Test set")
+------------------------------------------------------
+With ``ratios=None`` the dev and test sets each get ``min(⌊0.2·m⌋, 10,000)`` examples and
+the training set gets the rest: small data is split 60/20/20, big data keeps dev and test
+just large enough to compare models and to estimate the error confidently.
+
+===========  ============  ============  ===========  ==========
+m            dev           test          train        split
+===========  ============  ============  ===========  ==========
+100          20            20            60           60/20/20
+1,797        359           359           1,079        60/20/20
+100,000      10,000        10,000        80,000       80/10/10
+1,000,000    10,000        10,000        980,000      98/1/1
+===========  ============  ============  ===========  ==========
+
+``ratios=(train, dev, test)`` (fractions summing to 1) floors the dev and test sizes and
+gives the rest to train: ``(0.7, 0.15, 0.15)`` on 1,797 rows gives dev = test =
+⌊269.55⌋ = 269 and train = 1,259. ``ratios=(train, dev)`` makes no test set: fine when you
+do not need an unbiased estimate of the final error (the notes), and ``Splits.note`` says
+that the dev error then is not one.
+
+Stratification
+--------------
+When ``y`` holds class labels (integers, booleans, strings, whole-number floats or one-hot
+rows), each part gets every class in proportion. Part by part (dev, then test), class ``c``'s
+quota is ``(its rows still unassigned) × (part size) / (rows still unassigned)``; each class
+gets the floor of its quota and the rows left over go to the classes with the largest
+remainders (ties: the class that sorts first). Train gets what remains. Example: classes of
+7, 7 and 6 rows (m = 20, dev = test = 4): dev quotas 1.4, 1.4, 1.2 → (1, 1, 1) + 1 to the
+first class → dev (2, 1, 1); test quotas from the 5, 6, 5 rows left: 1.25, 1.5, 1.25 →
+(1, 1, 1) + 1 to the second → test (1, 2, 1); train (4, 4, 4). A class too small to reach
+every part raises a :class:`ClassMissingWarning` that names it and the part.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._checks import describe, fail
+
+SHARE = 0.2  # the notes' 60/20/20 for small data
+CAP = 10_000  # … and at most 10,000 dev and test examples for big data
+TOLERANCE = 1e-9  # 0.29 * 100 is 28.999999999999996 in floating point: floor it to 29
+
+NO_TEST_NOTE = (
+    "no test set: the dev set is used to choose the model, so the dev error is not an "
+    "unbiased estimate of the error on new data (fine when you do not need one)."
+)
+
+
+class ClassMissingWarning(UserWarning):
+    """A class has no examples in one of the parts."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a split: ``X[indices]``, ``y[indices]`` and the ``indices`` themselves.
+
+    Unpacks as ``X, y = part``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.X, self.y))
+
+    def __repr__(self) -> str:
+        return f"Part(n={len(self)}, X={describe(self.X)}, y={describe(self.y)})"
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The parts of :func:`split`: ``train``, ``dev`` and ``test`` (``None`` with two ratios).
+
+    ``note`` is empty with a test set; without one it says that the dev error is not an
+    unbiased estimate. ``stratified`` says whether classes were stratified.
+    """
+
+    train: Part
+    dev: Part
+    test: Part | None
+    stratified: bool
+    note: str = ""
+
+    @property
+    def has_test(self) -> bool:
+        return self.test is not None
+
+    @property
+    def parts(self) -> dict[str, Part]:
+        """``{"train": …, "dev": …, "test": …}`` (no ``"test"`` without a test set)."""
+        named = {"train": self.train, "dev": self.dev, "test": self.test}
+        return {name: part for name, part in named.items() if part is not None}
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(part) for name, part in self.parts.items()}
+
+    def __iter__(self) -> Iterator[Part | None]:
+        """``train, dev, test = splits`` (``test`` is ``None`` without a test set)."""
+        return iter((self.train, self.dev, self.test))
+
+
+def _check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
+    where = "split"
+    constraint = "2 or 3 positive fractions (train, dev[, test]) summing to 1"
+    try:
+        values = tuple(float(r) for r in ratios)
+    except (TypeError, ValueError):
+        raise fail(where, "ratios", constraint, ratios) from None
+    if len(values) not in (2, 3) or not all(math.isfinite(v) and v > 0 for v in values):
+        raise fail(where, "ratios", constraint, ratios)
+    if abs(sum(values) - 1) > 1e-6:
+        raise fail(where, "ratios", constraint, ratios, f"they sum to {sum(values):g}")
+    return values
+
+
+def split_sizes(m: int, ratios: Sequence[float] | None = None) -> tuple[int, int, int | None]:
+    """``(train, dev, test)`` sizes for ``m`` rows (``test`` is ``None`` with two ratios).
+
+    ``split_sizes(1797)`` is ``(1079, 359, 359)``; ``split_sizes(10**6)`` is
+    ``(980000, 10000, 10000)``; ``split_sizes(1797, (0.8, 0.2))`` is ``(1438, 359, None)``.
+    Sizes may be 0 for tiny ``m``: :func:`split` refuses those (see :func:`min_rows`).
+    """
+    if ratios is None:
+        dev = test = min(math.floor(SHARE * m + TOLERANCE), CAP)
+        return m - dev - test, dev, test
+    values = _check_ratios(ratios)
+    dev = math.floor(values[1] * m + TOLERANCE)
+    if len(values) == 2:
+        return m - dev, dev, None
+    test = math.floor(values[2] * m + TOLERANCE)
+    return m - dev - test, dev, test
+
+
+def min_rows(ratios: Sequence[float] | None = None) -> int:
+    """The fewest rows for which every part of the split gets at least one example.
+
+    ``min_rows()`` is 5 (⌊0.2·5⌋ = 1 dev and 1 test row, 3 train rows);
+    ``min_rows((0.7, 0.15, 0.15))`` is 7.
+    """
+    m = 2
+    if ratios is not None:
+        m = max(m, *(math.ceil(1 / r) - 1 for r in _check_ratios(ratios)))
+    while min(size for size in split_sizes(m, ratios) if size is not None) < 1:
+        m += 1
+    return m
+
+
+def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(classes, codes)`` with ``classes[codes]`` the labels when ``y`` holds class labels,
+    else ``None`` (a continuous or multi-output target)."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2 and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and (
+        y.sum(axis=1) == 1
+    ).all():
+        y = y.argmax(axis=1)  # one-hot rows
+    if y.ndim != 1 or y.dtype.kind not in "biufUSO":
+        return None
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        return None
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:  # objects that do not sort: compare them as text
+        classes, codes = np.unique(y.astype(str), return_inverse=True)
+    return classes, codes.reshape(-1)
+
+
+def largest_remainder(capacity: np.ndarray, size: int) -> np.ndarray:
+    """Share ``size`` among classes in proportion to ``capacity`` (integers summing to at
+    least ``size``): floors of the quotas, then +1 to the largest remainders (stable)."""
+    total = int(capacity.sum())
+    if total == 0:
+        return np.zeros_like(capacity)
+    quota = capacity * size / total
+    counts = np.floor(quota + TOLERANCE).astype(np.intp)
+    left = size - int(counts.sum())
+    order = np.argsort(-(quota - counts), kind="stable")
+    counts[order[:left]] += 1
+    return counts
+
+
+def _stratified(
+    codes: np.ndarray, n_classes: int, sizes: tuple[int, int], rng: np.random.Generator | None
+) -> list[np.ndarray]:
+    """Sorted row indices of (train, dev, test), every class shared by largest remainder.
+
+    Within a class the rows go, in order (shuffled by ``rng`` first), to train, dev, test.
+    """
+    members = [np.flatnonzero(codes == c) for c in range(n_classes)]
+    if rng is not None:
+        members = [rng.permutation(rows) for rows in members]
+    counts = np.array([len(rows) for rows in members])
+    dev = largest_remainder(counts, sizes[0])
+    test = largest_remainder(counts - dev, sizes[1])
+    train = counts - dev - test
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for c, rows in enumerate(members):
+        bounds = np.cumsum([0, train[c], dev[c], test[c]])
+        for part in range(3):
+            parts[part].append(rows[bounds[part] : bounds[part + 1]])
+    return [np.sort(np.concatenate(rows)) for rows in parts]
+
+
+def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.ndarray]) -> None:
+    missing = []
+    for name, rows in parts.items():
+        absent = np.setdiff1d(np.arange(len(classes)), codes[rows])
+        if absent.size:
+            labels = ", ".join(repr(classes[c].item()) for c in absent[:10])
+            more = f" and {absent.size - 10} more" if absent.size > 10 else ""
+            missing.append(f"{name} has no example of class {labels}{more}")
+    if missing:
+        counts = np.bincount(codes, minlength=len(classes))
+        warnings.warn(
+            f"split: {'; '.join(missing)} (the smallest class has {counts.min()} example(s)). "
+            "help: collect more examples of the rare classes, merge them, or use larger "
+            "dev/test ratios; for a regression target pass stratify=False.",
+            ClassMissingWarning,
+            stacklevel=3,
+        )
+
+
+def split(
+    X: ArrayLike,
+    y: ArrayLike,
+    ratios: Sequence[float] | None = None,
+    stratify: bool = True,
+    shuffle: bool = True,
+    seed: int | np.random.Generator = 0,
+) -> Splits:
+    """Split the rows of ``X`` (any shape ``(m, …)``) and ``y`` (``(m,)`` or ``(m, k)``) into
+    train, dev and test parts.
+
+    Sizes follow the module's rule: ``ratios=None`` gives dev = test = ``min(⌊0.2·m⌋,
+    10,000)``; ``ratios=(train, dev, test)`` or ``(train, dev)`` floors dev and test and
+    gives the rest to train. ``stratify`` keeps class proportions when ``y`` holds class
+    labels (a continuous target is split at random). ``shuffle=False`` keeps the row order
+    (train first, then dev, then test; within each class when stratified). ``seed`` (an int
+    or a ``np.random.Generator``) makes the split reproducible.
+
+    Parts are disjoint and together cover every row; each part's ``indices`` are sorted
+    (``shuffle=False``) or in random order. A class missing from a part raises a
+    :class:`ClassMissingWarning`; too few rows for a part is a ``ValueError``.
+
+    Example::
+
+        s = split(X, y, seed=0)                  # 1,797 digits -> 1,079 / 359 / 359
+        model.fit(*s.train, validation_data=(s.dev.X, s.dev.y))
+        s2 = split(X, y, ratios=(0.8, 0.2))      # s2.test is None; s2.note explains why
+    """
+    where = "split"
+    X_array, y_array = np.asarray(X), np.asarray(y)
+    if X_array.ndim < 1 or len(X_array) == 0:
+        raise fail(where, "X", "an array with at least one row", X_array)
+    if y_array.ndim < 1 or len(y_array) != len(X_array):
+        raise fail(where, "y.shape", f"(len(X),) or (len(X), k) with len(X) = {len(X_array)}",
+                   y_array.shape)
+    if not isinstance(seed, (int, np.integer, np.random.Generator)) or isinstance(seed, bool):
+        raise TypeError(f"{where}: seed must be an int or a np.random.Generator; "
+                        f"received seed={describe(seed)}.")
+    m = len(X_array)
+    n_train, n_dev, n_test = split_sizes(m, ratios)
+    if min(n_train, n_dev, 1 if n_test is None else n_test) < 1:
+        raise fail(where, "the number of rows", f"at least {min_rows(ratios)} for "
+                   f"ratios={ratios} (sizes would be train={n_train}, dev={n_dev}, "
+                   f"test={n_test})", m)
+    rng = np.random.default_rng(seed) if shuffle else None
+    labels = class_codes(y_array)
+    stratified = bool(stratify) and labels is not None
+    if stratified and labels is not None:
+        classes, codes = labels
+        train, dev, test = _stratified(codes, len(classes), (n_dev, n_test or 0), rng)
+    else:
+        order = rng.permutation(m) if rng is not None else np.arange(m)
+        cut = (n_train, n_train + n_dev)
+        train, dev, test = order[: cut[0]], order[cut[0] : cut[1]], order[cut[1] :]
+    named = {"train": train, "dev": dev, "test": test}
+    if n_test is None:
+        del named["test"]
+    if rng is not None:
+        named = {name: rng.permutation(rows) for name, rows in named.items()}
+    if labels is not None:
+        _warn_missing(*labels, named)
+
+    def part(rows: np.ndarray) -> Part:
+        return Part(X=X_array[rows], y=y_array[rows], indices=rows)
+
+    return Splits(
+        train=part(named["train"]),
+        dev=part(named["dev"]),
+        test=part(named["test"]) if "test" in named else None,
+        stratified=stratified,
+        note="" if n_test is not None else NO_TEST_NOTE,
+    )

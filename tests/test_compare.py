@@ -1,0 +1,163 @@
+"""Tests for ``deeprecipe.data.compare``: random splits of one data set pass; the notes'
+high-resolution train vs low-resolution dev example fails and is named."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from sklearn.metrics import roc_auc_score
+
+import deeprecipe as dr
+from deeprecipe.data import compare
+from deeprecipe.data.compare import auc_with_interval, standardized_mean_difference
+
+PIXELS = [f"pixel ({r}, {c})" for r in range(8) for c in range(8)]
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return dr.datasets.load("digits")
+
+
+def blurred(X: np.ndarray, sigma: float = 0.7) -> np.ndarray:
+    """Lower-resolution digits: each 8×8 image smoothed by a Gaussian of ``sigma`` pixels."""
+    images = X.reshape(-1, 8, 8)
+    return ndimage.gaussian_filter(images, sigma=(0, sigma, sigma)).reshape(len(X), 64)
+
+
+def downsampled(X: np.ndarray) -> np.ndarray:
+    """Lower-resolution digits: 2×2 blocks averaged (4×4 images) and blown back up to 8×8."""
+    blocks = X.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4))
+    return blocks.repeat(2, axis=1).repeat(2, axis=2).reshape(len(X), 64)
+
+
+# --- the notes' rule as a check ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_splits_of_digits_pass(digits: tuple, seed: int) -> None:
+    s = dr.data.split(*digits, seed=seed)
+    report = compare(s.train.X, s.dev.X, labels=("train", "dev"), seed=seed)
+    assert report.passed, report.summary()
+    assert report.verdict == "indistinguishable"
+    assert report.auc_ci[0] <= 0.5 <= report.auc_ci[1] + 0.05
+    assert report.differing == []
+    assert "no difference detected" in str(report)
+
+
+@pytest.mark.parametrize("degrade", [blurred, downsampled], ids=["blurred", "downsampled"])
+def test_low_resolution_dev_images_fail_and_are_named(digits: tuple, degrade) -> None:
+    """The notes: training images of high resolution, dev/test of low resolution."""
+    X, y = digits
+    s = dr.data.split(X, y, seed=0)
+    report = compare(s.train.X, degrade(s.dev.X), labels=("train (high-res)", "dev (low-res)"),
+                     feature_names=PIXELS)
+    assert not report.passed
+    assert report.verdict == "different"
+    assert report.auc > 0.9 and report.auc_ci[0] > 0.5
+    text = report.summary()
+    assert "train (high-res)" in text and "dev (low-res)" in text
+    assert "DIFFERENT distributions" in text and "help:" in text
+    assert report.differing  # the features that differ, most different first
+    assert report.differing[0] in text and report.differing[0] in PIXELS
+
+
+def test_a_single_shifted_feature_is_found_and_named(rng: np.random.Generator) -> None:
+    A = rng.normal(size=(600, 5))
+    B = rng.normal(size=(600, 5))
+    B[:, 3] += 1.0
+    names = ["age", "height", "weight", "income", "score"]
+    report = compare(A, B, feature_names=names)
+    assert report.verdict == "different"
+    assert report.differing[0] == "income"  # others may be flagged by chance (α = 5%)
+    top = report.most_different(1)[0]
+    assert top.name == "income" and top.index == 3
+    assert top.smd == pytest.approx(1.0, abs=0.15) and top.ks > 0.3
+
+
+def test_a_tiny_but_detectable_shift_is_slightly_different(rng: np.random.Generator) -> None:
+    A = rng.normal(size=(5000, 2))
+    B = rng.normal(size=(5000, 2))
+    B[:, 0] += 0.1  # AUC ≈ Φ(0.1/√2) ≈ 0.53: significant with 10,000 rows, but small
+    report = compare(A, B)
+    assert report.verdict == "slightly different", report.summary()
+    assert report.passed and 0.5 < report.auc_ci[0] and report.auc < 0.55
+
+
+# --- the statistics ------------------------------------------------------------------------
+
+
+def test_standardized_mean_difference_by_hand() -> None:
+    # A = [0, 2]: μ 1, σ² 1; B = [2, 4]: μ 3, σ² 1 → (3 - 1) / sqrt((1 + 1) / 2) = 2
+    A = np.array([[0.0, 5.0, 1.0], [2.0, 5.0, 1.0]])
+    B = np.array([[2.0, 5.0, 2.0], [4.0, 5.0, 2.0]])
+    smd = standardized_mean_difference(A, B)
+    assert smd[0] == 2.0
+    assert smd[1] == 0.0  # the same constant in both
+    assert smd[2] == np.inf  # different constants
+
+
+def test_ks_statistic_and_constant_features(rng: np.random.Generator) -> None:
+    A = np.column_stack([rng.normal(size=50), np.zeros(50), np.full(50, 1.0)])
+    B = np.column_stack([rng.normal(size=50) + 10, np.zeros(50), np.full(50, 2.0)])
+    report = compare(A, B)
+    ks = [f.ks for f in report.features]
+    assert ks == [1.0, 0.0, 1.0]  # disjoint samples, identical constants, different constants
+    assert report.features[1].differs is False
+    encoded = json.loads(json.dumps(report.to_dict()))
+    assert encoded["features"][2]["smd"] is None  # ±inf is not JSON
+    assert encoded["verdict"] == "different" and encoded["passed"] is False
+
+
+def test_auc_and_its_delong_interval(rng: np.random.Generator) -> None:
+    labels = np.repeat([0, 1], 300)
+    scores = rng.normal(size=600) + 0.8 * labels
+    auc, low, high = auc_with_interval(scores, labels, 0.95)
+    assert auc == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert low < auc < high and high - auc == pytest.approx(auc - low)
+    # Hanley & McNeil's approximation of the same standard error agrees closely
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    se = np.sqrt((auc * (1 - auc) + 299 * (q1 - auc**2) + 299 * (q2 - auc**2)) / 300**2)
+    assert (high - low) / (2 * 1.959964) == pytest.approx(se, rel=0.15)
+    assert auc_with_interval(labels.astype(float), labels, 0.95) == (1.0, 1.0, 1.0)
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def test_images_are_flattened_and_inputs_left_alone(digits: tuple) -> None:
+    X, _ = digits
+    images = X[:400].reshape(-1, 8, 8)
+    copy = images.copy()
+    report = compare(images[:200], images[200:])
+    assert len(report.features) == 64 and report.sizes == (200, 200)
+    assert np.array_equal(images, copy)
+
+
+def test_bad_inputs_are_refused(rng: np.random.Generator) -> None:
+    A = rng.normal(size=(20, 3))
+    with pytest.raises(ValueError, match="compare: B's feature count must be A's"):
+        compare(A, rng.normal(size=(20, 4)))
+    with pytest.raises(ValueError, match=r"compare: len\(B\) must be at least n_folds = 5"):
+        compare(A, A[:3])
+    with pytest.raises(ValueError, match=r"compare: A.ndim must be 2-D or 3-D or 4-D"):
+        compare(A[:, 0], A[:, 1])
+    with pytest.raises(ValueError, match="compare: B must be finite"):
+        compare(A, np.full((20, 3), np.nan))
+    with pytest.raises(ValueError, match=r"compare: len\(feature_names\) must be 3"):
+        compare(A, A, feature_names=["a"])
+    with pytest.raises(ValueError, match="compare: n_folds must be at least 2"):
+        compare(A, A, n_folds=1)
+
+
+def test_max_samples_bounds_the_classifier_test(rng: np.random.Generator) -> None:
+    A, B = rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2))
+    small = compare(A, B, max_samples=200)
+    full = compare(A, B)
+    assert small.sizes == (3000, 3000)  # the per-feature statistics use every row
+    # DeLong's interval shrinks like 1/√n: 2 × 200 rows give one ≈ √15 ≈ 3.9 times wider
+    width = small.auc_ci[1] - small.auc_ci[0]
+    assert width > 3 * (full.auc_ci[1] - full.auc_ci[0])

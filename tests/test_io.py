@@ -1,0 +1,293 @@
+"""Tests for ``deeprecipe.data.io``: CSV and NPZ loading, and errors that name the file, row
+and column. The CSV loader is fuzzed: it either loads or raises DataFileError."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import deeprecipe as dr
+from deeprecipe.data import DataFileError, Dataset, load_csv, load_npz
+
+FLOWERS = """petal_length,petal_width,species
+1.4,0.2,setosa
+4.7,1.4,versicolor
+1.3,0.2,setosa
+4.5,1.5,versicolor
+6.0,2.5,virginica
+5.1,1.9,virginica
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def csv_of(rows: list[str], header: str = "a,b,label") -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+GOOD_ROWS = ["1,2,0", "3,4,1", "5,6,0", "7,8,1", "9,10,0"]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def test_a_categorical_target_is_mapped_to_class_indices(tmp_path: Path) -> None:
+    data = load_csv(write(tmp_path, FLOWERS), target="species")
+    assert isinstance(data, Dataset)
+    assert data.X.shape == (6, 2) and data.X.dtype == np.float64
+    assert data.X[0].tolist() == [1.4, 0.2]
+    assert data.feature_names == ["petal_length", "petal_width"]
+    assert data.classes == ["setosa", "versicolor", "virginica"]
+    assert data.y.tolist() == [0, 1, 0, 1, 2, 2] and data.y.dtype == np.intp
+    assert [data.classes[i] for i in data.y][:2] == ["setosa", "versicolor"]
+    assert data.task == "multiclass" and data.target == "species"
+    X, y = data  # unpacks like dr.datasets.load
+    assert X is data.X and y is data.y
+
+
+def test_the_target_may_be_any_column_and_numbers_are_classes(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of(["3,1,2", "7,3,4", "3,5,6", "7,7,8", "3,9,10"],
+                                  header="label,a,b"))
+    data = load_csv(path, target="label")
+    assert data.classes == [3, 7] and data.y.tolist() == [0, 1, 0, 1, 0]
+    assert data.feature_names == ["a", "b"] and data.X[:, 0].tolist() == [1, 3, 5, 7, 9]
+    assert data.task == "binary"
+
+
+def test_fractional_targets_are_regression(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of(["1,2,0.5", "3,4,1.25", "5,6,2", "7,8,3", "9,10,4"]))
+    data = load_csv(path, target="label")
+    assert data.classes is None and data.task == "regression"
+    assert data.y.tolist() == [0.5, 1.25, 2.0, 3.0, 4.0]
+    forced = load_csv(path, target="label", task="classification")
+    assert forced.classes == [0.5, 1.25, 2, 3, 4]
+    whole = load_csv(write(tmp_path, csv_of(GOOD_ROWS), "w.csv"), "label", task="regression")
+    assert whole.classes is None and whole.y.dtype == np.float64
+
+
+def test_quotes_spaces_blank_lines_bom_and_other_delimiters(tmp_path: Path) -> None:
+    text = '\ufeff"a" ; b ;label\n\n 1 ; "2";x\n3;4;y\n\n5;6;x\n7;8; y \n9;1e1;x\n\n'
+    data = load_csv(write(tmp_path, text), target="label", delimiter=";")
+    assert data.feature_names == ["a", "b"]
+    assert data.X[:, 1].tolist() == [2, 4, 6, 8, 10]
+    assert data.classes == ["x", "y"] and data.y.tolist() == [0, 1, 0, 1, 0]
+
+
+def test_min_rows_can_be_lowered(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of(GOOD_ROWS[:2]))
+    assert len(load_csv(path, target="label", min_rows=2).X) == 2
+
+
+# --- errors name the file, the row and the column ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "message", "row", "column"),
+    [
+        (["1,2,0", "3,abc,1", *GOOD_ROWS], r"row 2 \(line 3\), column 'b': the value must be a "
+         r"finite number; received 'abc'", 2, "b"),
+        (["1,2,0", "3,4,1", ",6,0", *GOOD_ROWS], r"row 3 \(line 4\), column 'a': the value is "
+         r"empty \(a missing value\)", 3, "a"),
+        (["1,nan,0", *GOOD_ROWS], r"row 1 \(line 2\), column 'b': .*received 'nan'", 1, "b"),
+        (["1,2,0", "-inf,2,0", *GOOD_ROWS], r"row 2 \(line 3\), column 'a': .*'-inf'", 2, "a"),
+        (["1,2,0", "3,4", *GOOD_ROWS], r"row 2 \(line 3\): has 2 fields; the header has 3", 2,
+         None),
+        (["1,2,0", "3,4,1,9", *GOOD_ROWS], r"row 2 \(line 3\): has 4 fields", 2, None),
+        ([*GOOD_ROWS, "1,2,inf"], r"row 6 \(line 7\), column 'label': the target must be "
+         "finite", 6, "label"),
+    ],
+)
+def test_bad_values_are_located(
+    tmp_path: Path, rows: list[str], message: str, row: int, column: str | None
+) -> None:
+    path = write(tmp_path, csv_of(rows))
+    with pytest.raises(DataFileError, match=message) as caught:
+        load_csv(path, target="label")
+    assert str(path) in str(caught.value)
+    assert caught.value.row == row and caught.value.column == column
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "message"),
+    [
+        ("", "label", "is empty: expected a header row and data rows"),
+        ("\n\n  \n", "label", "is empty"),
+        ("a,b,label\n", "label", "must have at least 5 data rows .*; received 0"),
+        (csv_of(GOOD_ROWS[:4]), "label", "must have at least 5 data rows .*; received 4"),
+        (csv_of(GOOD_ROWS), "species", r"has no target column 'species'; its columns are "
+         r"\['a', 'b', 'label'\]"),
+        (csv_of(["1,2,0"] * 5), "label", r"column 'label': the target has a single class "
+         r"\(0\)"),
+        (csv_of(["1,2,cat"] * 5), "label", r"single class \('cat'\)"),
+        (csv_of(GOOD_ROWS, header="a,a,label"), "label", "distinct, non-empty column names"),
+        (csv_of(GOOD_ROWS, header="a,,label"), "label", "distinct, non-empty column names"),
+        ("label\n0\n1\n0\n1\n0\n", "label", "has no feature columns"),
+        ('a,b,label\n1,2,"0\n3,4,1\n', "label", "a quoted value runs from line 2 to line 3"),
+        (csv_of(['1,"2"x,0', *GOOD_ROWS]), "label", "row 1 .*column 'b': .*received '2x'"),
+    ],
+)
+def test_bad_files_are_refused_with_the_file_named(
+    tmp_path: Path, text: str, target: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(DataFileError, match=message) as caught:
+        load_csv(path, target=target)
+    assert str(caught.value).startswith(str(path))
+
+
+def test_regression_targets_must_be_numeric(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of([*GOOD_ROWS, "1,2,cat"]))
+    with pytest.raises(DataFileError, match=r"row 6 .*column 'label': a regression target"):
+        load_csv(path, target="label", task="regression")
+
+
+def test_non_utf8_and_missing_files(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("a,b,label\n1,2,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataFileError, match="is not UTF-8 text"):
+        load_csv(path, target="label")
+    with pytest.raises(FileNotFoundError):
+        load_csv(tmp_path / "missing.csv", target="label")
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of(GOOD_ROWS))
+    with pytest.raises(ValueError, match="load_csv: task must be one of 'auto'"):
+        load_csv(path, target="label", task="ranking")
+    with pytest.raises(TypeError, match="load_csv: target must be a column name"):
+        load_csv(path, target=2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="load_csv: min_rows must be a positive integer"):
+        load_csv(path, target="label", min_rows=0)
+
+
+def test_loaded_data_splits_and_trains(tmp_path: Path) -> None:
+    X, y = dr.datasets.load("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])
+    lines = [",".join([*(repr(float(v)) for v in row), names[label]])
+             for row, label in zip(X, y, strict=True)]
+    path = write(tmp_path, csv_of(lines, header="sl,sw,pl,pw,species"))
+    data = load_csv(path, target="species")
+    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_array_equal(data.y, y)
+    s = dr.data.split(*data, seed=0)
+    assert s.sizes() == {"train": 90, "dev": 30, "test": 30}
+
+
+# --- fuzzing: load or raise DataFileError, never anything else -----------------------------
+
+CELLS = st.one_of(
+    st.sampled_from(["0", "1", "2", "-3.5", "1e3", "nan", "inf", "", " ", "abc", "cat", "dog",
+                     '"1"', '"a,b"', '"', "1_0", "0x10", "\t2"]),
+    st.text(max_size=6),
+)
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    """Mostly well-formed CSV with random damage: extra or missing fields, odd cells, odd
+    headers, random line endings."""
+    width = draw(st.integers(1, 4))
+    header = draw(st.lists(st.sampled_from(["a", "b", "label", "", "a "]), min_size=width,
+                           max_size=width))
+    rows = draw(st.lists(
+        st.lists(CELLS, min_size=max(0, width - 1), max_size=width + 1), max_size=9
+    ))
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return end.join(",".join(row) for row in [header, *rows]) + draw(st.sampled_from(["", end]))
+
+
+FUZZ_TEXT = st.one_of(csv_texts(), st.text(max_size=80),
+                      st.text(alphabet=',\n\r"0123456789.-e abnlinfy', max_size=120))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.one_of(FUZZ_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                         st.binary(max_size=80)))
+def test_fuzzed_csv_either_loads_or_raises_data_file_error(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(content)
+        try:
+            data = load_csv(path, target="label", min_rows=1)
+        except DataFileError as error:
+            assert str(path) in str(error)
+            return
+    assert data.X.ndim == 2 and len(data.X) == len(data.y) >= 1
+    assert np.isfinite(data.X).all()
+    assert data.X.shape[1] == len(data.feature_names) >= 1
+    if data.classes is not None:
+        assert len(data.classes) >= 2 and set(data.y.tolist()) <= set(range(len(data.classes)))
+
+
+# --- NPZ -----------------------------------------------------------------------------------
+
+
+def test_npz_round_trip_with_numeric_and_string_labels(tmp_path: Path) -> None:
+    X, y = dr.datasets.load("digits")
+    path = tmp_path / "digits.npz"
+    np.savez(path, X=X.reshape(-1, 8, 8), y=y)
+    data = load_npz(path)
+    np.testing.assert_array_equal(data.X, X.reshape(-1, 8, 8))  # image rows are kept
+    np.testing.assert_array_equal(data.y, y)
+    assert data.classes == list(range(10)) and len(data.feature_names) == 64
+    np.savez(path, features=X[:6, :3], labels=np.array(["b", "a", "b", " a", "c", "a"]))
+    data = load_npz(path, x_key="features", y_key="labels")
+    assert data.classes == ["a", "b", "c"] and data.y.tolist() == [1, 0, 1, 0, 2, 0]
+    np.savez(path, X=X[:6], y=np.array([b"no", b"yes"] * 3))
+    assert load_npz(path).classes == ["no", "yes"]
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"X": np.zeros((6, 2))}, r"has no array 'y'; it holds \['X'\]"),
+        ({"X": np.zeros((6, 2)), "y": np.zeros(5)}, r"y must have shape \(6,\); received \(5,\)"),
+        ({"X": np.zeros(6), "y": np.zeros(6)}, "X must be a numeric array of rows"),
+        ({"X": np.array([["a"]] * 6), "y": np.arange(6) % 2}, "X must be a numeric array"),
+        ({"X": np.zeros((4, 2)), "y": np.arange(4) % 2}, "must have at least 5 data rows"),
+        ({"X": np.zeros((6, 2)), "y": np.ones(6)}, "single class"),
+    ],
+)
+def test_bad_npz_contents(tmp_path: Path, arrays: dict, message: str) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataFileError, match=message):
+        load_npz(path)
+
+
+def test_npz_non_finite_values_are_located(tmp_path: Path) -> None:
+    X = np.zeros((6, 3))
+    X[4, 2] = np.inf
+    path = tmp_path / "inf.npz"
+    np.savez(path, X=X, y=np.arange(6) % 2)
+    with pytest.raises(DataFileError, match=r"inf.npz, row 4, column '2': X\[4, 2\] must be "
+                       r"finite; received inf") as caught:
+        load_npz(path)
+    assert caught.value.row == 4 and caught.value.column == "2"
+
+
+def test_npz_that_is_not_an_archive(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"definitely not a zip file")
+    with pytest.raises(DataFileError, match=r"is not a readable .npz file"):
+        load_npz(garbage)
+    single = tmp_path / "single.npy"
+    np.save(single, np.zeros(3))
+    with pytest.raises(DataFileError, match=r"holds a single array \(.npy\)"):
+        load_npz(single)
+    pickled = tmp_path / "objects.npz"
+    np.savez(pickled, X=np.zeros((6, 2)), y=np.array([{"a": 1}] * 6, dtype=object))
+    with pytest.raises(DataFileError, match="cannot be read"):
+        load_npz(pickled)
+    with pytest.raises(FileNotFoundError):
+        load_npz(tmp_path / "missing.npz")

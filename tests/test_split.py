@@ -1,0 +1,242 @@
+"""Tests for ``deeprecipe.data.split``: the notes' sizes, stratification by largest remainder,
+and the properties every split must have (disjoint, covering, reproducible)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import deeprecipe as dr
+from deeprecipe.data import ClassMissingWarning, min_rows, split, split_sizes
+
+
+def labelled(m: int, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``X[i] = [i, i]`` (so a row's origin is visible) and random class labels."""
+    X = np.repeat(np.arange(m, dtype=np.float64)[:, None], 2, axis=1)
+    y = np.random.default_rng(seed).integers(0, n_classes, size=m)
+    return X, y
+
+
+# --- sizes: the notes' rule and the ratios --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("m", "expected"),
+    [
+        (5, (3, 1, 1)),  # the smallest split: ⌊0.2·5⌋ = 1
+        (100, (60, 20, 20)),  # small data: 60/20/20
+        (1797, (1079, 359, 359)),  # digits: ⌊359.4⌋ = 359
+        (50_000, (30_000, 10_000, 10_000)),  # 20% is exactly the cap
+        (100_000, (80_000, 10_000, 10_000)),  # capped: 80/10/10
+        (1_000_000, (980_000, 10_000, 10_000)),  # the notes' big data: 98/1/1
+    ],
+)
+def test_default_sizes_follow_the_notes(m: int, expected: tuple[int, int, int]) -> None:
+    assert split_sizes(m) == expected
+
+
+@pytest.mark.parametrize(
+    ("m", "ratios", "expected"),
+    [
+        (1797, (0.7, 0.15, 0.15), (1259, 269, 269)),  # ⌊269.55⌋ = 269, the rest to train
+        (1797, (0.8, 0.2), (1438, 359, None)),  # two ratios: no test set
+        (100, (0.71, 0.29), (71, 29, None)),  # 0.29·100 = 28.999999999999996 is still 29
+        (10, (0.5, 0.3, 0.2), (5, 3, 2)),
+    ],
+)
+def test_ratio_sizes_floor_dev_and_test(m: int, ratios: tuple[float, ...], expected: tuple) -> None:
+    assert split_sizes(m, ratios) == expected
+
+
+def test_min_rows_is_the_smallest_workable_size() -> None:
+    assert min_rows() == 5
+    assert min_rows((0.7, 0.15, 0.15)) == 7
+    assert min_rows((0.5, 0.5)) == 2
+    for ratios in (None, (0.7, 0.15, 0.15), (0.9, 0.1)):
+        X, y = labelled(min_rows(ratios), n_classes=1)
+        assert min(len(part) for part in split(X, y, ratios=ratios).parts.values()) == 1
+
+
+def test_too_few_rows_is_a_clear_error() -> None:
+    X, y = labelled(4, n_classes=1)
+    with pytest.raises(ValueError, match=r"split: the number of rows must be at least 5.*=4"):
+        split(X, y)
+
+
+@pytest.mark.parametrize(
+    "ratios", [(0.5, 0.3), (0.6, 0.2, 0.1, 0.1), (1.2, -0.2), (0.6, 0.4, 0.0), ("a", "b"), 0.8]
+)
+def test_bad_ratios_are_refused(ratios: object) -> None:
+    X, y = labelled(100)
+    with pytest.raises(ValueError, match="split: ratios must be 2 or 3 positive fractions"):
+        split(X, y, ratios=ratios)  # type: ignore[arg-type]
+
+
+# --- the result --------------------------------------------------------------------------
+
+
+def test_parts_hold_the_rows_they_name() -> None:
+    X, y = dr.datasets.load("digits")
+    s = split(X, y, seed=0)
+    assert s.sizes() == {"train": 1079, "dev": 359, "test": 359}
+    assert s.has_test and s.note == "" and s.stratified
+    for part in s.parts.values():
+        assert np.array_equal(part.X, X[part.indices])
+        assert np.array_equal(part.y, y[part.indices])
+    X_train, y_train = s.train  # a part unpacks as (X, y)
+    assert X_train is s.train.X and y_train is s.train.y
+
+
+def test_two_ratios_give_no_test_set_and_say_why() -> None:
+    X, y = labelled(100)
+    s = split(X, y, ratios=(0.8, 0.2))
+    train, dev, test = s
+    assert test is None and s.test is None and not s.has_test
+    assert "not an unbiased estimate" in s.note
+    assert set(s.parts) == {"train", "dev"}
+    assert len(train) + len(dev) == 100
+
+
+def test_split_does_not_modify_its_inputs() -> None:
+    X, y = labelled(50)
+    X_copy, y_copy = X.copy(), y.copy()
+    s = split(X, y)
+    s.train.X[...] = -1  # the parts are copies
+    assert np.array_equal(X, X_copy) and np.array_equal(y, y_copy)
+
+
+def test_image_rows_and_a_generator_seed_are_accepted() -> None:
+    X = np.random.default_rng(0).random((40, 8, 8))
+    y = np.arange(40) % 2
+    s = split(X, y, seed=np.random.default_rng(3))
+    assert s.train.X.shape == (24, 8, 8)
+    assert np.array_equal(s.dev.X, X[s.dev.indices])
+
+
+# --- properties: disjoint, covering, reproducible ----------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(7, 300),
+    n_classes=st.integers(1, 6),
+    ratios=st.sampled_from([None, (0.6, 0.2, 0.2), (0.8, 0.2), (0.7, 0.15, 0.15), (0.5, 0.5)]),
+    stratify=st.booleans(),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_parts_are_disjoint_cover_every_row_and_are_reproducible(
+    m: int, n_classes: int, ratios: tuple | None, stratify: bool, shuffle: bool, seed: int
+) -> None:
+    X, y = labelled(m, n_classes, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClassMissingWarning)  # tiny classes may miss a part
+        first = split(X, y, ratios=ratios, stratify=stratify, shuffle=shuffle, seed=seed)
+        again = split(X, y, ratios=ratios, stratify=stratify, shuffle=shuffle, seed=seed)
+    indices = np.concatenate([part.indices for part in first.parts.values()])
+    assert np.array_equal(np.sort(indices), np.arange(m))  # disjoint and covering
+    expected = split_sizes(m, ratios)
+    assert [len(part) for part in first.parts.values()] == [s for s in expected if s is not None]
+    for name, part in first.parts.items():
+        assert np.array_equal(part.indices, again.parts[name].indices)  # reproducible
+        assert np.array_equal(part.X[:, 0], part.indices)  # X rows travel with their index
+        if not shuffle:
+            assert np.array_equal(part.indices, np.sort(part.indices))
+
+
+def test_different_seeds_give_different_splits() -> None:
+    X, y = labelled(200)
+    assert not np.array_equal(split(X, y, seed=0).dev.indices, split(X, y, seed=1).dev.indices)
+
+
+def test_without_shuffle_or_stratify_the_row_order_is_kept() -> None:
+    X, y = labelled(20, n_classes=1)
+    s = split(X, y, stratify=False, shuffle=False)
+    assert np.array_equal(s.train.indices, np.arange(12))
+    assert np.array_equal(s.dev.indices, np.arange(12, 16))
+    assert np.array_equal(s.test.indices, np.arange(16, 20))
+
+
+# --- stratification ----------------------------------------------------------------------
+
+
+def test_the_docstring_worked_example_of_largest_remainders() -> None:
+    # classes of 7, 7, 6 rows; dev = test = ⌊0.2·20⌋ = 4
+    # dev quotas 7·4/20 = 1.4, 1.4, 1.2 → floors (1, 1, 1), 1 left → the first 0.4 → (2, 1, 1)
+    # test quotas from the rows left (5, 6, 5) of 16: 1.25, 1.5, 1.25 → (1, 1, 1) + 1 → (1, 2, 1)
+    # train keeps the rest: (7-2-1, 7-1-2, 6-1-1) = (4, 4, 4)
+    y = np.repeat([0, 1, 2], [7, 7, 6])
+    s = split(np.zeros((20, 1)), y, shuffle=False)
+    assert np.bincount(s.dev.y).tolist() == [2, 1, 1]
+    assert np.bincount(s.test.y).tolist() == [1, 2, 1]
+    assert np.bincount(s.train.y).tolist() == [4, 4, 4]
+
+
+@pytest.mark.parametrize("ratios", [None, (0.7, 0.15, 0.15), (0.9, 0.1)])
+def test_every_part_keeps_the_class_proportions(ratios: tuple | None) -> None:
+    X, y = dr.datasets.load("digits")
+    s = split(X, y, ratios=ratios, seed=4)
+    counts = np.bincount(y)
+    for name, part in s.parts.items():
+        ideal = counts * len(part) / len(y)
+        tolerance = 1 if name == "dev" else 2  # dev rounds once; test and train inherit it
+        assert np.abs(np.bincount(part.y, minlength=10) - ideal).max() < tolerance, name
+
+
+def test_unstratified_random_splits_drift_further_from_the_proportions() -> None:
+    X, y = dr.datasets.load("digits")
+    worst = {}
+    for stratify in (True, False):
+        s = split(X, y, stratify=stratify, seed=0)
+        ideal = np.bincount(y) * len(s.dev) / len(y)
+        worst[stratify] = np.abs(np.bincount(s.dev.y, minlength=10) - ideal).max()
+    assert worst[True] < 1 < worst[False]
+
+
+def test_string_and_one_hot_labels_are_stratified() -> None:
+    names = np.array(["cat", "dog"])[np.arange(100) % 2]
+    s = split(np.zeros((100, 1)), names)
+    assert s.stratified and sorted(np.unique(s.dev.y, return_counts=True)[1]) == [10, 10]
+    one_hot = np.eye(2)[np.arange(100) % 2]
+    s = split(np.zeros((100, 1)), one_hot)
+    assert s.stratified and s.dev.y.sum(axis=0).tolist() == [10, 10]
+
+
+def test_a_continuous_target_is_split_at_random() -> None:
+    y = np.random.default_rng(0).normal(size=100)
+    s = split(np.zeros((100, 1)), y)
+    assert not s.stratified
+    assert s.sizes() == {"train": 60, "dev": 20, "test": 20}
+
+
+def test_a_class_missing_from_a_part_is_named_in_a_warning() -> None:
+    # dev quotas: common 48·10/50 = 9.6, rare 0.4 → the one row left goes to common (0.6);
+    # test quotas from (38, 2) of 40: 9.5, 0.5 → a tie, won by the class that sorts first.
+    y = np.array(["common"] * 48 + ["rare"] * 2)
+    with pytest.warns(ClassMissingWarning, match=r"dev has no example of class 'rare'; test "
+                      r"has no example of class 'rare' \(the smallest class has 2 example"):
+        s = split(np.zeros((50, 1)), y)
+    assert list(s.train.y).count("rare") == 2
+
+
+def test_a_class_missing_from_train_is_named_too() -> None:
+    y = np.arange(8)  # eight classes of one example: train cannot have them all
+    with pytest.warns(ClassMissingWarning, match="train has no example of class"):
+        split(np.zeros((8, 1)), y)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_mismatched_lengths_and_bad_seeds_are_refused() -> None:
+    X, y = labelled(20)
+    with pytest.raises(ValueError, match=r"split: y.shape must be .*len\(X\) = 20"):
+        split(X, y[:10])
+    with pytest.raises(ValueError, match="split: X must be an array with at least one row"):
+        split(np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(TypeError, match=r"split: seed must be an int or a np.random.Generator"):
+        split(X, y, seed=0.5)  # type: ignore[arg-type]
