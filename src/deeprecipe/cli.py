@@ -1,21 +1,25 @@
 """The ``deeprecipe`` command line: the only part of deeprecipe that prints.
 
 ``deeprecipe run`` trains a network on a built-in dataset and prints its train, dev and
-test error. Errors in the input become a one-line message and exit code 2.
+test error. ``deeprecipe gradcheck`` checks a saved model's (or a config's) backpropagation
+and exits 1 when the check fails, so it can guard CI. Errors in the input become a one-line
+message and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, data, datasets
+from . import __version__, data, datasets, gradcheck, persistence
 from .layers import Dense, Dropout
 from .model import Sequential
 
@@ -68,6 +72,61 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def load_data(spec: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``X, y`` from a built-in dataset name, a ``.csv`` file (with ``target``) or ``.npz``."""
+    if spec in datasets.list():
+        return datasets.load(spec)
+    suffix = Path(spec).suffix.lower()
+    if suffix == ".csv":
+        if not target:
+            raise ValueError(f"--target must name the label column of {spec}; received none.")
+        X, y = data.load_csv(spec, target=target)
+        return X, y
+    if suffix == ".npz":
+        X, y = data.load_npz(spec)
+        return X, y
+    raise ValueError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), a "
+                     f".csv or an .npz file; received --data={spec!r}.")
+
+
+def load_model(path: str) -> Sequential:
+    """A saved model folder (``dr.load``), or a model config (``config.json`` of a saved
+    model, or a bare ``Sequential.get_config()``) built freshly initialized."""
+    location = Path(path)
+    if (location / persistence.WEIGHTS_FILE).is_file():
+        return persistence.load(location)
+    file = location / persistence.CONFIG_FILE if location.is_dir() else location
+    if not file.is_file():
+        raise FileNotFoundError(f"no saved model or config at {path}")
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file} is not valid JSON ({error}).") from None
+    return Sequential.from_config(config.get("model", config))
+
+
+def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
+    model = load_model(args.model)
+    X, y = load_data(args.data, args.target)
+    X = X[: args.rows]
+    if model.standardizer is not None:
+        X = model.standardizer.transform(X)
+    points = args.points.split(",")
+    reports = gradcheck.check_model(
+        model, X, y[: args.rows], args.epsilon, mode=args.mode, dropout=args.dropout,
+        points=tuple(points), seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps({name: report.to_dict() for name, report in reports.items()},
+                         indent=2, default=float))
+    else:
+        for name, report in reports.items():
+            console.print(f"[bold]{name}[/bold]")
+            print(report.table(width=max(console.width, 110)), end="")
+    passed = all(report.passed for report in reports.values())
+    return EXIT_OK if passed else EXIT_FAILED_CHECK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deeprecipe", description="The practical side of training deep neural networks."
@@ -84,6 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--l2", type=float, default=1.0)
     run_parser.add_argument("--seed", type=int, default=0)
     run_parser.set_defaults(handler=run)
+
+    check_parser = commands.add_parser(
+        "gradcheck", help="check a model's backpropagation against numerical gradients",
+        description="Gradient-check a saved model (or a model config) on some rows of data; "
+        "exit code 1 when the check fails.",
+    )
+    check_parser.add_argument("model", help="a saved model folder, or a model config JSON")
+    check_parser.add_argument("--data", default="digits",
+                              help="built-in dataset name, .csv or .npz (default: digits)")
+    check_parser.add_argument("--target", help="the label column of a CSV file")
+    check_parser.add_argument("--rows", type=int, default=32,
+                              help="how many examples J is computed on (default: 32)")
+    check_parser.add_argument("--mode", default="full", choices=gradcheck.MODES)
+    check_parser.add_argument("--epsilon", type=float, default=1e-7)
+    check_parser.add_argument("--dropout", default="off", choices=("off", "fixed"))
+    check_parser.add_argument("--points", default="current",
+                              help="comma-separated: current, init, trained (default: current)")
+    check_parser.add_argument("--seed", type=int, default=0)
+    check_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    check_parser.set_defaults(handler=gradcheck_command)
     return parser
 
 
@@ -93,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, console))
     except (ValueError, TypeError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False,
+                                   soft_wrap=True)
         return EXIT_USAGE
 
 

@@ -123,19 +123,24 @@ class GradcheckReport:
         return line
 
     def table(self, width: int = 110) -> str:
-        """A table for people (rendered by rich, returned as text)."""
+        """A table for people (rendered by rich, returned as text): one row per block with
+        its worst entry, the analytic (backprop) and numeric (central difference) values
+        side by side."""
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title=self.summary(), title_justify="left")
-        for column in ("block", "shape", "difference", "verdict", "checked", "worst entry",
-                       "finding"):
-            table.add_column(column, overflow="fold")
+        for column in ("block", "shape", "difference", "verdict", "worst at", "analytic",
+                       "numeric", "finding"):
+            table.add_column(column, overflow="fold",
+                             justify="right" if column in ("analytic", "numeric") else "left")
         for block in self.blocks.values():
-            worst = str(block.worst[0]).split(": ", 1)[-1] if block.worst else ""
+            worst = block.worst[0] if block.worst else None
             table.add_row(
                 block.name, "×".join(map(str, block.shape)) or "scalar",
-                f"{block.difference:.2e}", block.verdict, str(block.checked), worst,
+                f"{block.difference:.2e}", block.verdict,
+                f"[{', '.join(map(str, worst.index))}]" if worst else "",
+                f"{worst.analytic:.6g}" if worst else "", f"{worst.numeric:.6g}" if worst else "",
                 block.finding,
             )
         buffer = io.StringIO()
