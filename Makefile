@@ -26,7 +26,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "slow or not slow"
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python benchmarks/train_throughput.py

@@ -9,14 +9,15 @@ off and regularization in, as the notes advise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import choice, fail, positive_int, real
 from ..model import Sequential
+from .adapters import check_jax, check_torch
 from .core import MODES, Checker, relative_difference
 from .model import ModelObjective
 from .objective import Function, FunctionObjective, GradcheckError
@@ -43,7 +44,9 @@ __all__ = [
     "GradcheckError",
     "GradcheckReport",
     "check",
+    "check_jax",
     "check_model",
+    "check_torch",
     "relative_difference",
 ]
 
@@ -103,6 +106,10 @@ def check(
     report = Checker(objective, mode=mode, epsilon=epsilon, samples=samples, probes=probes,
                      bands=bands, seed=seed, n_worst=worst).run()
     report.notes[:0] = objective.notes
+    if objective.cost_dtype != np.float64:
+        name = objective.cost_dtype.name
+        report.notes.append(f"J is computed in {name} (every cost fn returned is a {name} "
+                            f"number): the noise floor uses {name}'s rounding")
     _precision_note(objective, params, report)
     return report
 
@@ -124,13 +131,31 @@ def _precision_note(objective: FunctionObjective, params: Mapping[str, Any],
     )
 
 
+@overload
+def check_model(
+    model: Sequential, X: ArrayLike, y: ArrayLike, epsilon: float = ..., *,
+    points: str = ..., mode: str = ..., dropout: str = ..., samples: int = ...,
+    probes: int = ..., bands: tuple[float, float] = ..., seed: int = ..., worst: int = ...,
+    train_epochs: int = ...,
+) -> GradcheckReport: ...
+
+
+@overload
+def check_model(
+    model: Sequential, X: ArrayLike, y: ArrayLike, epsilon: float = ..., *,
+    points: tuple[str, ...] | list[str], mode: str = ..., dropout: str = ...,
+    samples: int = ..., probes: int = ..., bands: tuple[float, float] = ..., seed: int = ...,
+    worst: int = ..., train_epochs: int = ...,
+) -> dict[str, GradcheckReport]: ...
+
+
 def check_model(
     model: Sequential,
     X: ArrayLike,
     y: ArrayLike,
     epsilon: float = 1e-7,
     *,
-    points: str | Sequence[str] = "current",
+    points: str | tuple[str, ...] | list[str] = "current",
     mode: str = "full",
     dropout: str = "off",
     samples: int = 16,

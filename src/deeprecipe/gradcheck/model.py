@@ -223,9 +223,7 @@ class ModelObjective(Objective):
                          ) -> tuple[np.ndarray, np.ndarray]:
         """Perturb ``W[i, j]`` (or ``b[j]``) of Dense layer ``index`` by ``step``, one copy
         of the data per coordinate: only column ``j`` of ``Z`` moves, by ``step·X[:, i]``."""
-        layer = self.model.layers[index]
-        if not isinstance(layer, Dense):
-            raise TypeError(f"check_model: {layer.name} has parameters but is not Dense.")
+        layer = self._dense(index)
         x = self.inputs[index]
         copies = len(indices)
         if key == "W":
@@ -235,11 +233,50 @@ class ModelObjective(Objective):
             columns = indices
             delta = np.full((copies, self.m), step)
         z = x @ layer.params["W"] + layer.params["b"]
+        if self._column_only(index):
+            return self._perturbed_column(index, z, columns, delta)
         batch = np.repeat(z[None], copies, axis=0)
         batch[np.arange(copies), :, columns] += delta
+        return self._finish(index, batch.reshape(copies * self.m, -1), z, copies)
+
+    def _dense(self, index: int) -> Dense:
+        layer = self.model.layers[index]
+        if not isinstance(layer, Dense):
+            raise TypeError(f"check_model: {layer.name} has parameters but is not Dense.")
+        return layer
+
+    def _column_only(self, index: int) -> bool:
+        """Whether a change in one column of layer ``index``'s ``Z`` stays one column of its
+        output ``A`` (an elementwise activation) feeding straight into a Dense layer."""
+        layers = self.model.layers
+        return (index + 1 < len(layers) and isinstance(layers[index + 1], Dense)
+                and self._dense(index).activation != "softmax")
+
+    def _perturbed_column(self, index: int, z: np.ndarray, columns: np.ndarray,
+                          delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rank-one shortcut: when column ``j`` of ``A`` moves by ``ΔA_j``, the next
+        layer's ``Z`` moves by the outer product ``ΔA_j W_next[j, :]``."""
+        layer, following = self._dense(index), self._dense(index + 1)
+        activation = activations.ACTIVATIONS[layer.activation].forward
+        base = z[:, columns].T  # (copies, m)
+        moved = base + delta
+        crossed = np.zeros(len(columns), dtype=bool)
+        if layer.activation in activations.PIECEWISE:
+            crossed = ((moved > 0) != (base > 0)).any(axis=1)
+        change = activation(moved) - activation(base)
+        z_next = self.inputs[index + 1] @ following.params["W"] + following.params["b"]
+        batch = z_next[None] + change[:, :, None] * following.params["W"][columns][:, None, :]
+        data, moved_later = self._finish(index + 1, batch.reshape(len(columns) * self.m, -1),
+                                         z_next, len(columns))
+        return data, crossed | moved_later
+
+    def _finish(self, index: int, flat: np.ndarray, z: np.ndarray, copies: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """From the stacked pre-activations ``flat`` of Dense layer ``index`` (its ``Z`` at θ
+        is ``z``) to the data term of each copy, recording kink crossings."""
+        layer = self._dense(index)
         last = index == len(self.model.layers) - 1
         crossed = np.zeros(copies, dtype=bool)
-        flat = batch.reshape(copies * self.m, -1)
         if not (last and self.model.fused):
             if layer.activation in activations.PIECEWISE:
                 crossed = ((flat > 0).reshape(copies, self.m, -1) != (z > 0)[None]).any(

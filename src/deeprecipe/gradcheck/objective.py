@@ -81,6 +81,10 @@ class FunctionObjective(Objective):
                             f"{type(fn).__name__}.")
         original = _as_params(params)
         self.fn = fn
+        # Float types every cost seen so far is exactly representable in (coarsest first):
+        # a cost computed in float32 and handed back as a float64 always is a float32
+        # number, which a float64 computation almost never is.
+        self.cost_types: list[type[np.floating]] = [np.float16, np.float32]
         self.input_dtypes = {name: value.dtype for name, value in original.items()}
         self.theta, self.layout = flatten(original, dtype=np.float64)
         self.notes: list[str] = []
@@ -100,7 +104,16 @@ class FunctionObjective(Objective):
             )
         self.j0 = values[0]
         self.analytic = self._flatten_grads(grads)
-        self.eps_machine = float(np.finfo(np.float64).eps)
+
+    @property
+    def cost_dtype(self) -> np.dtype:
+        """The precision ``J`` is computed in, as far as its values tell."""
+        return np.dtype(self.cost_types[0] if self.cost_types else np.float64)
+
+    @property
+    def eps_machine(self) -> float:  # type: ignore[override]
+        """Machine epsilon of the precision ``J`` is computed in: its rounding noise."""
+        return float(np.finfo(self.cost_dtype).eps)
 
     def _call(self, theta: np.ndarray, check_input: bool = False) -> CostAndGrads:
         params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
@@ -112,6 +125,8 @@ class FunctionObjective(Objective):
                             f"{type(result).__name__}.")
         cost, grads = result
         cost = float(np.asarray(cost).reshape(()))
+        with np.errstate(over="ignore"):
+            self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
         for name in before:
             if not np.array_equal(before[name], params[name]):
                 raise GradcheckError(

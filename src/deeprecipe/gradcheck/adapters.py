@@ -1,0 +1,470 @@
+"""Check gradients computed by PyTorch or JAX with deeprecipe's checker and report.
+
+Both adapters turn the framework's model into ``fn(params: dict[str, ndarray]) -> (cost,
+grads)`` and hand it to :func:`deeprecipe.gradcheck.check`: the same algorithm, modes,
+noise-aware verdicts and per-block :class:`GradcheckReport`, with the blocks named as the
+framework names them (``fc1.weight``, ``dense.w``). The point is code whose backward is
+written by hand: a ``torch.autograd.Function`` or a ``jax.custom_vjp``.
+
+Torch and JAX are optional: each adapter imports its framework when called and says which
+extra to install when it is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .core import relative_difference
+from .objective import GradcheckError
+from .report import GradcheckReport
+
+__all__ = ["check_jax", "check_torch"]
+
+def _require(where: str, name: str) -> ModuleType:
+    """Import the optional framework ``name``; the extra that installs it has its name."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise ImportError(
+            f"{where} needs {name}, which is not installed. help: pip install "
+            f"deeprecipe[{name}]"
+        ) from error
+
+
+class _LazyGrads(Mapping[str, np.ndarray]):
+    """The analytic gradients of one evaluation, computed on first access.
+
+    The checker reads the gradients only at ``θ``; at the perturbed points it needs the
+    cost alone, so the backward pass (about twice a forward) runs only when asked for.
+    """
+
+    def __init__(self, names: list[str], compute: Callable[[], list[np.ndarray]]) -> None:
+        self._names = names
+        self._compute: Callable[[], list[np.ndarray]] | None = compute
+        self._values: dict[str, np.ndarray] = {}
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._compute is not None:
+            self._values = dict(zip(self._names, self._compute(), strict=True))
+            self._compute = None
+        return self._values
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _precision_note(low: dict[str, str], grads: dict[str, np.ndarray],
+                    reference: Mapping[str, np.ndarray]) -> str:
+    """The gap between the user's own-precision gradients and the float64 ones."""
+    names = list(reference)
+    gap = relative_difference(
+        np.concatenate([np.asarray(grads[n], dtype=np.float64).ravel() for n in names]),
+        np.concatenate([np.asarray(reference[n], dtype=np.float64).ravel() for n in names]),
+    )
+    return (f"precision: your {', '.join(sorted(set(low.values())))} gradients differ from the "
+            f"float64 ones by {gap:.1e} (relative); that is rounding, not a bug")
+
+
+# --- PyTorch -------------------------------------------------------------------------------
+
+
+def check_torch(
+    module_or_fn: Any,
+    *inputs: Any,
+    loss: Callable[[Any], Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    unpack: bool | None = None,
+    **check_options: Any,
+) -> GradcheckReport:
+    """Check a PyTorch ``nn.Module`` (or function) and its backward with :func:`check`.
+
+    **Module**: the blocks are ``module.named_parameters()`` that require grad, named as
+    torch names them (``0.weight``, ``fc1.bias``). The check runs on a float64 copy of the
+    module in eval mode (dropout off, batch norm on its running statistics); the module you
+    pass is not touched. ``J`` is ``module(*inputs)``, which must be a scalar, or
+    ``loss(module(*inputs))``::
+
+        check_torch(net, X, loss=lambda out: F.cross_entropy(out, y))
+
+    **Function**: ``params`` is a dict of tensors or arrays (the blocks, named by its
+    keys) and ``J = fn(*params.values(), *inputs)`` or ``fn(params, *inputs)`` (a dict of
+    tensors), each optionally through ``loss``. ``unpack`` picks the call (True: one tensor
+    per parameter); by default the signature decides, and when it cannot (one parameter, or
+    ``*args`` as in ``MyFunction.apply``) the tensors are passed one by one unless fn's
+    first argument is called ``params``.
+
+    Floating inputs are converted to float64 tensors (integer ones, such as labels, are
+    kept), the gradients come from ``torch.autograd.grad`` on a fresh graph at every
+    evaluation, and ``check_options`` (``mode``, ``epsilon``, ``samples``, ...) go to
+    :func:`check`. For a module, ``batch_size`` defaults to the first input's length.
+    """
+    where = "check_torch"
+    torch = _require(where, "torch")
+    notes: list[str] = []
+    low: dict[str, str] = {}
+    model: _TorchModule | _TorchFunction
+    if isinstance(module_or_fn, torch.nn.Module):
+        if params is not None:
+            raise TypeError(f"{where}: params must be None for an nn.Module (its parameters "
+                            f"are checked); received params of type {type(params).__name__}.")
+        model = _TorchModule(torch, module_or_fn, inputs, loss, notes, low)
+        if inputs and getattr(inputs[0], "ndim", 0) >= 1:
+            check_options.setdefault("batch_size", len(inputs[0]))
+    elif callable(module_or_fn):
+        if not isinstance(params, Mapping) or not params:
+            raise TypeError(f"{where}: params must be a non-empty dict of tensors or arrays "
+                            f"for a function; received params of type {type(params).__name__}.")
+        model = _TorchFunction(torch, module_or_fn, inputs, loss, params, unpack, notes, low)
+    else:
+        raise TypeError(f"{where}: module_or_fn must be a torch.nn.Module or a callable; "
+                        f"received {type(module_or_fn).__name__}.")
+    from . import check
+
+    start = model.start_values()
+    report = check(model, start, **check_options)
+    report.notes[:0] = notes
+    if low:
+        report.notes.append(_precision_note(low, model.own_precision_grads(),
+                                            model(start)[1]))
+    return report
+
+
+def _torch_inputs(torch: ModuleType, inputs: tuple[Any, ...], device: Any,
+                  notes: list[str], low: dict[str, str]) -> tuple[Any, ...]:
+    """Floating inputs as detached float64 tensors on ``device``; the rest unchanged."""
+    converted = []
+    promoted = []
+    for position, value in enumerate(inputs):
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(value)
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            if value.dtype != torch.float64:
+                dtype = str(value.dtype).removeprefix("torch.")
+                low[f"input {position}"] = dtype
+                promoted.append(f"input {position} ({dtype})")
+            value = value.detach().to(device=device, dtype=torch.float64)
+        elif isinstance(value, torch.Tensor):
+            value = value.detach().to(device=device)
+        converted.append(value)
+    if promoted:
+        notes.append("promoted to float64 for the check: " + ", ".join(promoted))
+    return tuple(converted)
+
+
+def _scalar(torch: ModuleType, where: str, output: Any, loss: Callable[[Any], Any] | None,
+            what: str) -> Any:
+    cost = loss(output) if loss is not None else output
+    if not isinstance(cost, torch.Tensor) or cost.numel() != 1:
+        shape = tuple(cost.shape) if isinstance(cost, torch.Tensor) else type(cost).__name__
+        hint = ("pass loss=, e.g. loss=lambda out: F.cross_entropy(out, y)" if loss is None
+                else "loss must reduce the output to one number (a mean or a sum)")
+        raise ValueError(f"{where}: {what} must be a scalar cost; received {shape}. "
+                         f"help: {hint}")
+    return cost.reshape(())
+
+
+class _TorchModule:
+    """``fn(params) -> (cost, grads)`` over a float64, eval-mode copy of a module."""
+
+    where = "check_torch"
+
+    def __init__(self, torch: ModuleType, module: Any, inputs: tuple[Any, ...],
+                 loss: Callable[[Any], Any] | None, notes: list[str],
+                 low: dict[str, str]) -> None:
+        self.torch = torch
+        self.original = module
+        self.loss = loss
+        trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
+        if not trainable:
+            raise ValueError(f"{self.where}: the module must have parameters that require "
+                             "grad; received a module with none.")
+        frozen = [n for n, p in module.named_parameters() if not p.requires_grad]
+        for name, value in trainable.items():
+            if value.dtype != torch.float64:
+                low[name] = str(value.dtype).removeprefix("torch.")
+        self.double_copy = copy.deepcopy(module).double().eval()
+        self.params = {n: p for n, p in self.double_copy.named_parameters() if n in trainable}
+        device = next(iter(self.params.values())).device
+        self.raw_inputs = inputs
+        if low:
+            dtypes = ", ".join(sorted(set(low.values())))
+            notes.append(f"promoted the {dtypes} module to float64 for the check (on a copy; "
+                         "your module is unchanged)")
+        self.inputs = _torch_inputs(torch, inputs, device, notes, low)
+        notes.append("module evaluated in eval mode: dropout off, batch norm on its running "
+                     "statistics")
+        if frozen:
+            notes.append("not checked (requires_grad=False): " + ", ".join(frozen))
+
+    def start_values(self) -> dict[str, np.ndarray]:
+        return {n: p.detach().cpu().numpy().copy() for n, p in self.params.items()}
+
+    def __call__(self, values: Mapping[str, np.ndarray]) -> tuple[float, _LazyGrads]:
+        torch = self.torch
+        loaded = {}
+        with torch.no_grad():
+            for name, parameter in self.params.items():
+                loaded[name] = torch.from_numpy(np.asarray(values[name], dtype=np.float64))
+                parameter.copy_(loaded[name])
+        with torch.enable_grad():
+            cost = _scalar(torch, self.where, self.double_copy(*self.inputs), self.loss,
+                           "the module's output")
+        for name, parameter in self.params.items():
+            if not torch.equal(parameter.detach().cpu(), loaded[name]):
+                raise GradcheckError(
+                    f"{self.where}: the forward pass changed the parameter {name!r}; it must "
+                    "not modify the parameters (an in-place update left in forward?)."
+                )
+        return float(cost.detach()), _LazyGrads(list(self.params),
+                                                lambda: self._grads(cost, self.params))
+
+    def _grads(self, cost: Any, params: Mapping[str, Any]) -> list[np.ndarray]:
+        grads = self.torch.autograd.grad(cost, list(params.values()), allow_unused=True)
+        return [np.zeros(tuple(p.shape)) if g is None else g.detach().cpu().numpy()
+                for p, g in zip(params.values(), grads, strict=True)]
+
+    def own_precision_grads(self) -> dict[str, np.ndarray]:
+        """Gradients of an eval-mode copy in the module's own dtype, at its own values."""
+        torch = self.torch
+        twin = copy.deepcopy(self.original).eval()
+        params = {n: p for n, p in twin.named_parameters() if n in self.params}
+        first = next(iter(params.values()))
+        inputs = tuple(
+            v.detach().to(device=first.device, dtype=first.dtype)
+            if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for v in (torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+                      for x in self.raw_inputs)
+        )
+        with torch.enable_grad():
+            cost = _scalar(torch, self.where, twin(*inputs), self.loss, "the module's output")
+        return dict(zip(params, self._grads(cost, params), strict=True))
+
+
+class _TorchFunction:
+    """``fn(params) -> (cost, grads)`` for a function of tensors: fresh leaves per call."""
+
+    where = "check_torch"
+
+    def __init__(self, torch: ModuleType, fn: Callable[..., Any], inputs: tuple[Any, ...],
+                 loss: Callable[[Any], Any] | None, params: Mapping[str, Any],
+                 unpack: bool | None, notes: list[str], low: dict[str, str]) -> None:
+        self.torch = torch
+        self.fn = fn
+        self.loss = loss
+        self.names = [str(name) for name in params]
+        self.given: dict[str, np.ndarray] = {}
+        promoted = []
+        for name, value in zip(self.names, params.values(), strict=True):
+            array = (value.detach().cpu().numpy() if isinstance(value, torch.Tensor)
+                     else np.asarray(value))
+            if array.dtype.kind != "f":
+                raise TypeError(f"{self.where}: params[{name!r}] must be a floating tensor "
+                                f"or array; received dtype {array.dtype}.")
+            if array.dtype != np.float64:
+                low[name] = array.dtype.name
+                promoted.append(f"{name} ({array.dtype.name})")
+            self.given[name] = array
+        if promoted:
+            notes.append("promoted to float64 for the check: " + ", ".join(promoted))
+        self.unpack = _resolve_unpack(fn, len(self.names), len(inputs)) if unpack is None \
+            else bool(unpack)
+        self.raw_inputs = inputs
+        self.inputs = _torch_inputs(torch, inputs, "cpu", notes, low)
+
+    def start_values(self) -> dict[str, np.ndarray]:
+        return {n: np.asarray(v, dtype=np.float64).copy() for n, v in self.given.items()}
+
+    def _cost(self, leaves: dict[str, Any], inputs: tuple[Any, ...]) -> Any:
+        with self.torch.enable_grad():
+            if self.unpack:
+                output = self.fn(*leaves.values(), *inputs)
+            else:
+                output = self.fn(dict(leaves), *inputs)
+            return _scalar(self.torch, self.where, output, self.loss, "fn's output")
+
+    def _grads(self, cost: Any, leaves: dict[str, Any]) -> list[np.ndarray]:
+        grads = self.torch.autograd.grad(cost, list(leaves.values()), allow_unused=True)
+        return [np.zeros(tuple(leaf.shape)) if g is None else g.detach().cpu().numpy()
+                for leaf, g in zip(leaves.values(), grads, strict=True)]
+
+    def __call__(self, values: Mapping[str, np.ndarray]) -> tuple[float, _LazyGrads]:
+        torch = self.torch
+        leaves = {n: torch.tensor(np.asarray(values[n], dtype=np.float64), requires_grad=True)
+                  for n in self.names}
+        cost = self._cost(leaves, self.inputs)
+        return float(cost.detach()), _LazyGrads(self.names, lambda: self._grads(cost, leaves))
+
+    def own_precision_grads(self) -> dict[str, np.ndarray]:
+        """Gradients at the parameters and inputs exactly as given (their own dtypes)."""
+        torch = self.torch
+        leaves = {n: torch.tensor(v, requires_grad=True) for n, v in self.given.items()}
+        inputs = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+                       for x in self.raw_inputs)
+        cost = self._cost(leaves, inputs)
+        return dict(zip(self.names, self._grads(cost, leaves), strict=True))
+
+
+def _resolve_unpack(fn: Callable[..., Any], n_params: int, n_inputs: int) -> bool:
+    """True: call ``fn(*tensors, *inputs)``; False: ``fn(params_dict, *inputs)``."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+
+    def binds(count: int) -> bool:
+        try:
+            signature.bind(*range(count))
+        except TypeError:
+            return False
+        return True
+
+    one_by_one, as_dict = binds(n_params + n_inputs), binds(1 + n_inputs)
+    if one_by_one != as_dict:
+        return one_by_one
+    first = next(iter(signature.parameters.values()), None)
+    return not (first is not None and first.name == "params")
+
+
+# --- JAX -----------------------------------------------------------------------------------
+
+
+def check_jax(fn: Callable[[Any], Any], params: Any, *, jit: bool = True,
+              **check_options: Any) -> GradcheckReport:
+    """Check a JAX function of a pytree, ``fn(params) -> scalar``, with :func:`check`.
+
+    The analytic gradient is ``jax.grad(fn)``, so whatever ``fn`` differentiates through —
+    ``jax.custom_vjp`` / ``custom_jvp`` rules included — is what gets checked. The blocks
+    are the pytree's leaves, named by their paths: ``{"dense": {"w": ...}}`` gives
+    ``dense.w``, a list gives ``layers.0.b``; a bare array is ``params``.
+
+    Everything runs with 64-bit types on (``jax.enable_x64`` as a context manager, so the
+    global setting is restored afterwards) and the leaves promoted to float64. ``fn`` and
+    its gradient are compiled with ``jax.jit`` unless ``jit=False`` (or tracing fails: a
+    note says so). ``check_options`` go to :func:`check`.
+    """
+    where = "check_jax"
+    jax = _require(where, "jax")
+    from . import check
+
+    ambient = bool(jax.config.jax_enable_x64)
+    try:
+        with jax.enable_x64(True):
+            model = _JaxFunction(jax, fn, params, jit)
+            report = check(model, model.start_values(), **check_options)
+            report.notes[:0] = model.notes
+            reference = dict(model(model.start_values())[1]) if model.low else {}
+    finally:
+        if not ambient:
+            # jaxlib 0.10 keeps float64 device copies of NumPy constants that jit captured
+            # with 64-bit types on and hands them to 32-bit code afterwards ("expected
+            # f32[...] but got f64[...]"); dropping the caches keeps the caller's code working.
+            jax.clear_caches()
+    if model.low:  # back in the caller's setting: the gradients as they get them
+        report.notes.append(_precision_note(model.low, model.own_precision_grads(), reference))
+    return report
+
+
+def _path_names(jax: ModuleType, paths: list[Any]) -> list[str]:
+    names = [jax.tree_util.keystr(path, simple=True, separator=".") or "params"
+             for path in paths]
+    if len(set(names)) != len(names):  # "a.b" as a key and as a path: keep the brackets
+        names = [jax.tree_util.keystr(path) or "params" for path in paths]
+    return names
+
+
+class _JaxFunction:
+    """``fn(params) -> (cost, grads)`` for a JAX function of a pytree, in float64."""
+
+    where = "check_jax"
+
+    def __init__(self, jax: ModuleType, fn: Callable[[Any], Any], params: Any,
+                 jit: bool) -> None:
+        if not callable(fn):
+            raise TypeError(f"{self.where}: fn must be callable; received fn of type "
+                            f"{type(fn).__name__}.")
+        self.jax = jax
+        self.fn = fn
+        pairs, self.treedef = jax.tree_util.tree_flatten_with_path(params)
+        if not pairs:
+            raise TypeError(f"{self.where}: params must be a pytree with at least one array "
+                            f"leaf; received {type(params).__name__}.")
+        self.names = _path_names(jax, [path for path, _ in pairs])
+        self.given = [np.asarray(leaf) for _, leaf in pairs]
+        self.notes: list[str] = []
+        self.low: dict[str, str] = {}
+        for name, leaf in zip(self.names, self.given, strict=True):
+            if leaf.dtype.kind != "f":
+                raise TypeError(f"{self.where}: the leaf {name} must be a floating array; "
+                                f"received dtype {leaf.dtype}.")
+            if leaf.dtype != np.float64:
+                self.low[name] = leaf.dtype.name
+        if self.low:
+            self.notes.append("promoted to float64 for the check: " + ", ".join(
+                f"{n} ({d})" for n, d in self.low.items()))
+        self.cost_fn, self.grad_fn = self._compile(jit)
+
+    def _tree(self, leaves: list[Any]) -> Any:
+        return self.jax.tree_util.tree_unflatten(self.treedef, leaves)
+
+    def _compile(self, jit: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        jax = self.jax
+        cost, grad = self.fn, jax.grad(self.fn)
+        if not jit:
+            return cost, grad
+        jitted_cost, jitted_grad = jax.jit(cost), jax.jit(grad)
+        start = self._tree([np.asarray(v, dtype=np.float64) for v in self.given])
+        try:
+            jitted_cost(start)
+        except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
+                jax.errors.TracerIntegerConversionError,
+                jax.errors.TracerArrayConversionError):
+            self.notes.append("fn could not be traced by jax.jit (Python control flow on "
+                              "values?): evaluated eagerly, which is slower")
+            return cost, grad
+        return jitted_cost, jitted_grad
+
+    def start_values(self) -> dict[str, np.ndarray]:
+        return {n: np.asarray(v, dtype=np.float64).copy()
+                for n, v in zip(self.names, self.given, strict=True)}
+
+    def _scalar(self, value: Any) -> float:
+        array = np.asarray(value)
+        if array.size != 1:
+            raise ValueError(f"{self.where}: fn's output must be a scalar cost; received "
+                             f"shape {array.shape}. help: reduce it (a mean or a sum).")
+        return float(array.reshape(()))
+
+    def __call__(self, values: Mapping[str, np.ndarray]) -> tuple[float, _LazyGrads]:
+        tree = self._tree([np.asarray(values[n], dtype=np.float64) for n in self.names])
+        cost = self._scalar(self.cost_fn(tree))
+        return cost, _LazyGrads(self.names, lambda: self._grads(self.grad_fn, tree))
+
+    def _grads(self, grad_fn: Callable[..., Any], tree: Any) -> list[np.ndarray]:
+        leaves = self.jax.tree_util.tree_leaves(grad_fn(tree))
+        return [np.asarray(leaf) for leaf in leaves]
+
+    def own_precision_grads(self) -> dict[str, np.ndarray]:
+        """``jax.grad(fn)`` at the leaves as given, in their own dtypes (call it outside
+        the float64 context: 64-bit types as the caller has them)."""
+        with warnings.catch_warnings():
+            # With 64-bit types off, JAX warns that float64 data in fn becomes float32:
+            # that truncation is exactly the precision being measured here.
+            warnings.filterwarnings("ignore", message=".*truncated to dtype float32",
+                                    category=UserWarning)
+            tree = self._tree([self.jax.numpy.asarray(v) for v in self.given])
+            grads = self._grads(self.jax.grad(self.fn), tree)
+        return dict(zip(self.names, grads, strict=True))
