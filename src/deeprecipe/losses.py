@@ -111,7 +111,8 @@ def softmax_cross_entropy_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per example, from the logits: ``log Σ exp(z) - z[y]`` (shifted by the row maximum)."""
     shifted = z - z.max(axis=1, keepdims=True)
     picked = shifted[np.arange(len(z)), _labels(y)]
-    return np.log(np.exp(shifted).sum(axis=1)) - picked
+    np.exp(shifted, out=shifted)
+    return np.log(shifted.sum(axis=1)) - picked
 
 
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
