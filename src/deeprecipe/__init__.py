@@ -4,25 +4,38 @@ from . import (
     activations,
     data,
     datasets,
+    diagnostics,
     gradcheck,
     initializers,
     losses,
     optimizers,
     regularizers,
+    sklearn,
 )
-from .callbacks import Callback
+from .advice import Advice
+from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
+from .diagnostics import Diagnosis, diagnose
+from .divergence import Divergence
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
 from .persistence import load
+from .sklearn import DeepClassifier, DeepRegressor
 from .training import History
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
+    "Advice",
     "Callback",
+    "DeepClassifier",
+    "DeepRegressor",
     "Dense",
+    "Diagnosis",
+    "Divergence",
     "Dropout",
+    "EarlyStopping",
+    "GradientFlowRecorder",
     "History",
     "Layer",
     "Sequential",
@@ -30,10 +43,13 @@ __all__ = [
     "activations",
     "data",
     "datasets",
+    "diagnose",
+    "diagnostics",
     "gradcheck",
     "initializers",
     "load",
     "losses",
     "optimizers",
     "regularizers",
+    "sklearn",
 ]

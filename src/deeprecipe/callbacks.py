@@ -9,13 +9,23 @@ A callback may define any of
     return ``True`` to stop training;
 ``on_train_end(model, history)``
     after the last epoch, however training ended.
+
+Provided: :class:`EarlyStopping` (the notes' early stopping, restoring the best weights)
+and :class:`GradientFlowRecorder` (per-epoch gradient-flow statistics for a report).
+Stopping on divergence is built into the fit loop (see :mod:`deeprecipe.training`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._checks import choice, describe, fail, non_negative
 
 if TYPE_CHECKING:
+    from .diagnostics.flow import GradientFlow
     from .model import Sequential
     from .training import History
 
@@ -31,3 +41,213 @@ class Callback:
 
     def on_train_end(self, model: Sequential, history: History) -> None:
         return None
+
+
+def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise fail(where, arg, f"an integer >= {minimum}", value)
+    return int(value)
+
+
+STOP_REASONS = ("patience", "non-finite", "max_epochs", "callback")
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` stops improving, and keep the best weights.
+
+    The notes' early stopping: watch the dev cost (or error) while training; once it stops
+    falling, stop and keep the weights from its best epoch.
+
+    ``monitor`` is a History key, ``"dev_cost"`` (default) or ``"dev_error"`` (both need
+    ``fit(..., validation_data=...)``). ``mode`` is ``"min"``, ``"max"`` or ``"auto"`` (max
+    for names containing "acc" or "score", else min).
+
+    An epoch **improves** when its value beats the best so far by more than ``min_delta``
+    (mode min: ``value < best − min_delta``); the first monitored epoch always improves.
+    **patience** (an integer ≥ 1) is the number of consecutive epochs without improvement
+    after which training stops: at the end of the ``patience``-th one, as in Keras
+    (``patience=1`` stops at the first epoch that does not improve). Epochs before
+    ``start_from_epoch`` (counted from 0) are ignored: they can neither improve nor use up
+    patience. Example: values 1.0, 0.9, 0.95, 0.96 with ``patience=2`` stop after epoch 3
+    (0-based); the best epoch is 1.
+
+    With ``restore_best=True`` (default) the weights of the best epoch are put back however
+    training ends: on patience, on a non-finite cost (after ``fit`` restored the last
+    finite weights), at the last epoch, or when another callback stops it; the History's
+    ``best_epoch`` then says which epoch's weights the model holds (and
+    :func:`~deeprecipe.diagnose` reads its errors there). Snapshots are copies of the flat
+    parameter vector ``θ``, taken only on improving epochs.
+
+    After training: ``best_epoch``, ``best`` (its value), ``best_logs`` (its History
+    entries, with the train error at the point kept: early stopping couples bias and
+    variance), ``stopped_epoch`` (the last epoch that ran; for a non-finite stop, the one
+    that diverged) and ``stop_reason``: ``"patience"``, ``"non-finite"``, ``"max_epochs"``,
+    or ``"callback"`` (another callback stopped training).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "dev_cost",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        start_from_epoch: int = 0,
+        restore_best: bool = True,
+    ) -> None:
+        where = "EarlyStopping"
+        if not isinstance(monitor, str):
+            raise TypeError(f"{where}: monitor must be a string such as 'dev_cost'; received "
+                            f"monitor={describe(monitor)}.")
+        self.monitor = monitor
+        self.patience = non_negative_int(where, "patience", patience, minimum=1)
+        self.min_delta = non_negative(where, "min_delta", min_delta)
+        mode = choice(where, "mode", mode, ("auto", "min", "max"))
+        if mode == "auto":
+            mode = "max" if "acc" in monitor or "score" in monitor else "min"
+        self.mode = mode
+        self.start_from_epoch = non_negative_int(where, "start_from_epoch", start_from_epoch)
+        self.restore_best = bool(restore_best)
+        self._model: Sequential | None = None
+        self._best_theta: np.ndarray | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_logs: dict[str, float] = {}
+        self.stopped_epoch: int | None = None
+        self.stop_reason: str | None = None
+        self.restored = False
+        self.wait = 0
+
+    def on_train_begin(self, model: Sequential) -> None:
+        self._reset()
+        self._model = model
+        self._best_theta = model.theta.copy() if self.restore_best else None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        if self.monitor not in logs:
+            hint = ("dev_cost and dev_error need fit(..., validation_data=(X_dev, y_dev))"
+                    if self.monitor.startswith("dev_") else "")
+            raise fail("EarlyStopping", "monitor", "one of the logged keys "
+                       + ", ".join(map(repr, logs)), self.monitor, hint)
+        if epoch < self.start_from_epoch:
+            return False
+        value = float(logs[self.monitor])
+        if not math.isfinite(value):
+            return self._stop(epoch, "non-finite")
+        if self._improves(value):
+            self._record_best(epoch, value, logs)
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            return self._stop(epoch, "patience")
+        return False
+
+    def _improves(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def _record_best(self, epoch: int, value: float, logs: dict[str, float]) -> None:
+        self.best, self.best_epoch, self.best_logs = value, epoch, dict(logs)
+        self.wait = 0
+        if self._best_theta is not None and self._model is not None:
+            np.copyto(self._best_theta, self._model.theta)
+
+    def _stop(self, epoch: int, reason: str) -> bool:
+        self.stopped_epoch, self.stop_reason = epoch, reason
+        return True
+
+    def on_train_end(self, model: Sequential, history: History) -> None:
+        if self.stop_reason is None:
+            reason = history.stop_reason
+            self.stop_reason = reason if reason in STOP_REASONS else "callback"
+            divergence = getattr(history, "divergence", None)
+            last = len(history) - 1
+            self.stopped_epoch = divergence.epoch if divergence is not None else last
+        if self.restore_best and self._best_theta is not None and self.best_epoch is not None:
+            model.theta[...] = self._best_theta
+            history.best_epoch = self.best_epoch
+            self.restored = True
+
+    def summary(self) -> str:
+        """One paragraph for a report: why and when training stopped, the epoch kept, and
+        the train error there (early stopping couples bias and variance)."""
+        if self.stop_reason is None:
+            return "early stopping: training has not ended"
+        text = f"early stopping: stopped after epoch {self.stopped_epoch} ({self.stop_reason})"
+        if self.best_epoch is None:
+            return text + f"; {self.monitor} was never monitored"
+        kept = "restored" if self.restored else "not restored"
+        text += (f"; best {self.monitor} {self.best:.4g} at epoch {self.best_epoch} "
+                 f"(weights {kept})")
+        if "train_error" in self.best_logs:
+            text += (f"; the train error there is {self.best_logs['train_error']:.2%}: early "
+                     "stopping trades bias for variance, so part of that error is the price "
+                     "of stopping early")
+        return text
+
+
+class GradientFlowRecorder(Callback):
+    """Record :func:`deeprecipe.diagnostics.gradient_flow` on a fixed small batch: once
+    before training (``initial``) and after every ``every``-th epoch (``flows``, at
+    ``epochs``).
+
+    ``X (m, n_x)`` and ``y`` are network inputs, as passed to ``fit``; at most ``max_rows``
+    of them (a seeded sample, the same every epoch) are used, so a record costs one forward
+    and backward pass on a small batch. ``grad_norms()`` gives ``||dW||`` per layer per
+    recorded epoch, for a report's plot; ``verdicts`` the verdict of each record.
+    """
+
+    def __init__(
+        self, X: Any, y: Any, *, max_rows: int = 256, every: int = 1, seed: int = 0
+    ) -> None:
+        where = "GradientFlowRecorder"
+        self.max_rows = non_negative_int(where, "max_rows", max_rows, minimum=1)
+        self.every = non_negative_int(where, "every", every, minimum=1)
+        X, y = np.asarray(X), np.asarray(y)
+        if len(X) != len(y) or len(X) == 0:
+            raise fail(where, "len(y)", f"len(X) = {len(X)} (at least one row)", len(y))
+        rows = np.arange(len(X))
+        if len(X) > self.max_rows:
+            rows = np.sort(np.random.default_rng(seed).choice(len(X), self.max_rows, False))
+        self.X, self.y = X[rows], y[rows]
+        self._model: Sequential | None = None
+        self.initial: GradientFlow | None = None
+        self.flows: list[GradientFlow] = []
+        self.epochs: list[int] = []
+
+    def on_train_begin(self, model: Sequential) -> None:
+        self._model = model
+        self.flows, self.epochs = [], []
+        self.initial = self._record()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        if self._model is not None and (epoch + 1) % self.every == 0:
+            self.flows.append(self._record())
+            self.epochs.append(epoch)
+        return False
+
+    def _record(self) -> GradientFlow:
+        from .diagnostics.flow import gradient_flow
+
+        if self._model is None:
+            raise RuntimeError("GradientFlowRecorder: on_train_begin(model) must be called "
+                               "before recording.")
+        return gradient_flow(self._model, self.X, self.y)
+
+    @property
+    def verdicts(self) -> list[str]:
+        return [flow.verdict for flow in self.flows]
+
+    def grad_norms(self, statistic: str = "grad_norm") -> dict[str, list[float]]:
+        """``{layer: [value per recorded epoch]}`` for a :class:`LayerFlow` field
+        (``"grad_norm"``, ``"grad_ratio"``, ``"dA_norm"``, …)."""
+        series: dict[str, list[float]] = {}
+        for flow in self.flows:
+            for layer in flow.layers:
+                series.setdefault(layer.name, []).append(float(getattr(layer, statistic)))
+        return series

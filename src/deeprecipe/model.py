@@ -21,12 +21,13 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, regularizers
 from ._checks import as_float_array, fail, float_dtype, non_negative
-from .layers import LAYERS, Activation, Dense, Layer
+from .layers import LAYERS, Activation, Dense, Dropout, Layer
 from .parameters import Layout, layout_of, size, unflatten
 
 if TYPE_CHECKING:
     from .callbacks import Callback
     from .data.normalize import Standardizer
+    from .diagnostics import Diagnosis
     from .optimizers import Optimizer
     from .training import Augment, History
 
@@ -365,6 +366,55 @@ class Sequential:
         loss = total / len(X)
         error = loss if self.loss.task == "regression" else wrong / len(X)
         return {"loss": loss, "error": error}
+
+    def diagnose(
+        self,
+        train: tuple[ArrayLike, ArrayLike],
+        dev: tuple[ArrayLike, ArrayLike],
+        bayes_error: float = 0.0,
+        test: tuple[ArrayLike, ArrayLike] | None = None,
+        **thresholds: float,
+    ) -> Diagnosis:
+        """Bias and variance of this model: :func:`deeprecipe.diagnose` fed with the errors
+        :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)``.
+
+        The errors are measured in inference mode (dropout off, no penalty) on the final
+        weights, over the whole of each set, not read from the training cost logged while
+        training (dropout on, penalty in, averaged while the weights changed: the wrong
+        number for a diagnosis). Inputs are raw when :attr:`standardizer` is set.
+        ``thresholds`` are :func:`~deeprecipe.diagnose`'s ``bias_threshold`` and
+        ``variance_threshold``.
+        """
+        from .diagnostics import diagnose
+
+        errors, sizes = {}, {}
+        for name, part in (("train", train), ("dev", dev), ("test", test)):
+            if part is None:
+                continue
+            if not isinstance(part, (tuple, list)) or len(part) != 2:
+                raise fail("Sequential.diagnose", name, "a pair (X, y)", part)
+            errors[name] = self.evaluate(*part)["error"]
+            sizes[name] = len(np.asarray(part[0]))
+        regression = self.loss.task == "regression"
+        diagnosis = diagnose(
+            errors["train"], errors["dev"], bayes_error, test_error=errors.get("test"),
+            n_train=sizes["train"], n_dev=None if regression else sizes["dev"],
+            regression=regression, **thresholds,
+        )
+        regularization = self._regularization()
+        if diagnosis.high_bias and regularization:
+            diagnosis.remarks.append(
+                f"the network is regularized ({regularization}): too much regularization "
+                "also causes high bias; lower it before growing the network"
+            )
+        return diagnosis
+
+    def _regularization(self) -> str:
+        """The active regularization, e.g. ``"l2=0.7, dropout keep_prob=0.8"``."""
+        terms = [f"{name}={lambd:g}" for name, lambd in self.penalties.items()]
+        terms += [f"dropout keep_prob={layer.keep_prob:g}" for layer in self.layers
+                  if isinstance(layer, Dropout) and layer.keep_prob < 1]
+        return ", ".join(terms)
 
     # --- training ---------------------------------------------------------------------
 

@@ -14,13 +14,27 @@ epoch:
     the same on the dev set (``validation_data``).
 ``time``, ``train_time``
     the epoch's wall time, and the part of it spent in training steps.
+
+Besides the records, a History says why training ended (``stop_reason``: ``"max_epochs"``,
+``"non-finite"``, ``"patience"`` from :class:`~deeprecipe.EarlyStopping`, or ``"callback"``),
+which epoch's weights the model holds when early stopping restored the best ones
+(``best_epoch``), what diverged (``divergence``) and the sizes it was measured on.
+
+Divergence
+----------
+A non-finite cost (checked after every batch) or non-finite weights (checked once per
+epoch) stop training at once: the origin is located (:mod:`deeprecipe.divergence`), the
+weights of the last epoch recorded in the History are restored (the initial weights if the
+first epoch diverged), ``stop_reason`` becomes ``"non-finite"`` and ``history.divergence``
+holds the layer, the epoch, the batch and the advice. The History keeps every finite epoch.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -28,6 +42,7 @@ from numpy.typing import ArrayLike
 from . import optimizers
 from ._checks import describe, fail, positive_int
 from .callbacks import Callback
+from .divergence import Divergence, advise, find_origin, first_bad_block, quiet
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -38,7 +53,15 @@ Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class History:
-    """Per-epoch records of one ``fit``: ``history["dev_error"]`` is a list, one per epoch."""
+    """Per-epoch records of one ``fit``: ``history["dev_error"]`` is a list, one per epoch.
+
+    Also: ``stop_reason`` (``"max_epochs"``, ``"non-finite"``, ``"patience"``,
+    ``"callback"``), ``best_epoch`` (the epoch whose weights early stopping restored, else
+    ``None``), ``divergence`` (a :class:`~deeprecipe.divergence.Divergence` after a
+    non-finite stop, else ``None``), ``task`` (the model's: ``"multiclass"``, ``"binary"``
+    or ``"regression"``) and ``sizes`` (examples in ``"train"``, ``"train_eval"`` and
+    ``"dev"``), which :func:`~deeprecipe.diagnose` reads.
+    """
 
     KEYS = ("train_cost", "train_eval_cost", "train_error", "dev_cost", "dev_error",
             "time", "train_time")
@@ -46,6 +69,10 @@ class History:
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.stop_reason = "max_epochs"
+        self.best_epoch: int | None = None
+        self.divergence: Divergence | None = None
+        self.task: str | None = None
+        self.sizes: dict[str, int] = {}
 
     def append(self, logs: dict[str, float]) -> None:
         for key, value in logs.items():
@@ -124,42 +151,142 @@ def fit(
     eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
     train_eval = (X_train[eval_rows], targets[eval_rows])
 
+    bad = first_bad_block(model.theta, model.layout)
+    if bad is not None:
+        raise fail(where, "the model's parameters", "finite", f"non-finite values in {bad}",
+                   "set finite weights (model.set_parameters) or rebuild the model")
     opt = optimizers.get(optimizer, learning_rate)
     opt.build(model.layout, model.dtype)
-    grad = np.empty_like(model.theta)
-    grad_views = model._grad_views(grad)
+    step = Step(model, opt, rng, augment, augment_rng, n)
     batches = Batches(X_train, targets, batch)
+    last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
     history = History()
+    history.task = model.loss.task
+    history.sizes = {"train": n, "train_eval": eval_size}
+    if dev is not None:
+        history.sizes["dev"] = len(dev[0])
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(epochs):
         start = time.perf_counter()
-        total = 0.0
-        for xb, tb in batches.epoch(rng if shuffle else None):
-            if augment is not None:
-                xb = augmented(augment, xb, augment_rng)
-            data, penalty, _ = model._value_and_grad(
-                xb, tb, training=True, rng=rng, m=n, grad=grad, grad_views=grad_views
-            )
-            opt.step(model.theta, grad)
-            total += (data + penalty) * len(xb)
-        train_time = time.perf_counter() - start
-        logs = {"train_cost": total / n}
-        measured = model._evaluate(*train_eval)
-        logs["train_eval_cost"], logs["train_error"] = measured["loss"], measured["error"]
-        if dev is not None:
-            measured = model._evaluate(*dev)
-            logs["dev_cost"], logs["dev_error"] = measured["loss"], measured["error"]
+        with quiet():
+            total, failure = step.epoch(batches.epoch(rng if shuffle else None))
+            train_time = time.perf_counter() - start
+            if failure is None and not np.isfinite(model.theta).all():
+                failure = Failure(None, None, total / n)
+            logs: dict[str, float] = {}
+            if failure is None:
+                logs = epoch_logs(model, total / n, train_eval, dev)
+                failure = non_finite_logs(logs, train_eval[0])
+        if failure is not None:
+            history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
+            history.stop_reason = "non-finite"
+            break
         logs["time"] = time.perf_counter() - start
         logs["train_time"] = train_time
         history.append(logs)
-        if any([callback.on_epoch_end(epoch, logs) for callback in callbacks]):
-            history.stop_reason = "callback"
+        np.copyto(last_finite, model.theta)
+        stoppers = [callback for callback in callbacks if callback.on_epoch_end(epoch, logs)]
+        if stoppers:
+            reason = getattr(stoppers[0], "stop_reason", None)
+            history.stop_reason = reason if isinstance(reason, str) else "callback"
             break
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
+
+
+class Failure(NamedTuple):
+    """A non-finite value seen in the fit loop: the batch (``None``: at the end of the
+    epoch), its inputs (when a forward pass can locate it) and the cost (non-finite, or the
+    epoch's finite training cost when the end-of-epoch check found non-finite weights)."""
+
+    batch: int | None
+    X: np.ndarray | None
+    cost: float
+
+
+class Step:
+    """One optimizer step per batch, with the per-batch divergence check (one float)."""
+
+    def __init__(
+        self,
+        model: Sequential,
+        opt: optimizers.Optimizer,
+        rng: np.random.Generator,
+        augment: Augment | None,
+        augment_rng: np.random.Generator,
+        m: int,
+    ) -> None:
+        self.model, self.opt, self.rng, self.m = model, opt, rng, m
+        self.augment, self.augment_rng = augment, augment_rng
+        self.grad = np.empty_like(model.theta)
+        self.grad_views = model._grad_views(self.grad)
+
+    def epoch(
+        self, batches: Iterator[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[float, Failure | None]:
+        """Train on every batch: ``(Σ cost × batch size, None)``, or stop at the first
+        non-finite cost without taking its step: ``(…, Failure)``."""
+        total = 0.0
+        for index, (xb, tb) in enumerate(batches):
+            if self.augment is not None:
+                xb = augmented(self.augment, xb, self.augment_rng)
+            data, penalty, _ = self.model._value_and_grad(
+                xb, tb, training=True, rng=self.rng, m=self.m, grad=self.grad,
+                grad_views=self.grad_views,
+            )
+            cost = data + penalty
+            if not math.isfinite(cost):
+                return total, Failure(index, xb, float(cost))
+            self.opt.step(self.model.theta, self.grad)
+            total += cost * len(xb)
+        return total, None
+
+
+def epoch_logs(
+    model: Sequential,
+    train_cost: float,
+    train_eval: tuple[np.ndarray, np.ndarray],
+    dev: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, float]:
+    """One epoch's records (inference mode, data term only; see :class:`History`)."""
+    logs = {"train_cost": train_cost}
+    measured = model._evaluate(*train_eval)
+    logs["train_eval_cost"], logs["train_error"] = measured["loss"], measured["error"]
+    if dev is not None:
+        measured = model._evaluate(*dev)
+        logs["dev_cost"], logs["dev_error"] = measured["loss"], measured["error"]
+    return logs
+
+
+def non_finite_logs(logs: dict[str, float], X: np.ndarray) -> Failure | None:
+    """A :class:`Failure` when an evaluated cost is non-finite (finite weights overflowing)."""
+    for key in ("train_eval_cost", "dev_cost"):
+        if key in logs and not math.isfinite(logs[key]):
+            return Failure(None, X, logs[key])
+    return None
+
+
+def diverged(
+    model: Sequential,
+    epoch: int,
+    failure: Failure,
+    step: Step,
+    last_finite: np.ndarray,
+    X_train: np.ndarray,
+) -> Divergence:
+    """Locate the divergence, then restore the last finite weights."""
+    grad = step.grad if failure.batch is not None else None
+    layer, source, parameter = find_origin(model, failure.X, grad)
+    learning_rate: Any = getattr(step.opt, "learning_rate", None)
+    divergence = Divergence(
+        epoch, failure.batch, layer, source, parameter, failure.cost,
+        advise(model, layer, learning_rate, X_train),
+    )
+    model.theta[...] = last_finite
+    return divergence
 
 
 def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,351 @@
+"""Bias and variance from train, dev and Bayes error, and the basic recipe's next steps.
+
+The notes' reading (Bayes error ≈ human-level error, 0 unless you know better)::
+
+    avoidable bias = train error − Bayes error      "is the network fitting the training set?"
+    variance       = dev error − train error        "does what it learned generalize?"
+
+and the basic recipe: fix high bias first (bigger network, train longer, another
+architecture); then high variance (more data, regularization, another architecture); stop
+when both are low. Errors are fractions (0.01, not 1%).
+
+Which train error
+-----------------
+Feed the diagnosis the **inference-mode** train error (``History["train_error"]``, or
+:meth:`Sequential.diagnose`, which evaluates it), not the training cost that Keras and
+scikit-learn log (``History["train_cost"]``). That one is measured with dropout on and the
+penalty in, and averaged over an epoch while the weights change: it describes a noisier,
+penalized network than the one you will use, so it overstates the bias of a regularized
+network and hides its variance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._checks import fail, real
+from ..advice import Advice
+
+if TYPE_CHECKING:
+    from ..training import History
+
+BIAS_THRESHOLD = 0.02
+VARIANCE_THRESHOLD = 0.02
+CONFIDENCE = 0.95
+
+HIGH_BIAS = "high bias"
+HIGH_VARIANCE = "high variance"
+BOTH = "high bias and high variance"
+GOOD = "low bias and low variance"
+VERDICTS = (HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD)
+
+
+@dataclass
+class Diagnosis:
+    """The reading of one (train, dev, Bayes) triple; ``advice`` is ordered, first first.
+
+    ``dev_interval`` is the dev error's binomial confidence interval (when ``n_dev`` was
+    given) and ``variance_significant`` says whether the variance gap clears the threshold
+    at that confidence (``None`` without ``n_dev``). ``epoch`` is the History epoch the
+    errors came from (``None`` when they were given as numbers).
+    """
+
+    train_error: float
+    dev_error: float
+    bayes_error: float
+    avoidable_bias: float
+    variance: float
+    verdict: str
+    high_bias: bool
+    high_variance: bool
+    advice: list[Advice]
+    test_error: float | None = None
+    dev_test_gap: float | None = None
+    dev_interval: tuple[float, float] | None = None
+    variance_significant: bool | None = None
+    epoch: int | None = None
+    remarks: list[str] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        """The advice's actions in order: ``["more_data", "augment", …]``."""
+        return [advice.action for advice in self.advice]
+
+    def summary(self) -> str:
+        """A few lines for people: verdict, the two gaps, the advice and the remarks."""
+        lines = [
+            f"{self.verdict}: train error {self.train_error:.2%}, dev error "
+            f"{self.dev_error:.2%}, Bayes error {self.bayes_error:.2%}",
+            f"avoidable bias {self.avoidable_bias:.2%}, variance {self.variance:.2%}",
+        ]
+        lines += [f"- {advice}" for advice in self.advice]
+        lines += [f"note: {remark}" for remark in self.remarks]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+BIGGER_NETWORK = Advice("bigger_network", "more hidden units or more layers: the network "
+                        "cannot fit the training set yet")
+TRAIN_LONGER = Advice("train_longer", "more epochs (or a better optimizer) until the "
+                      "training error stops falling")
+MORE_DATA = Advice("more_data", "more training data is the surest cure for variance")
+AUGMENT = Advice("augment", "data augmentation (flips, shifts, distortions) when more real "
+                 "data cannot be had")
+REGULARIZE_L2 = Advice("regularize_l2", "L2 regularization (raise λ): smaller weights, a "
+                       "simpler function")
+DROPOUT = Advice("dropout", "dropout (lower keep_prob on the largest layers)")
+OTHER_ARCHITECTURE = Advice("other_architecture", "a different architecture (CNN, RNN, …) may "
+                            "suit the problem better")
+STOP = Advice("stop", "low bias and low variance: report the test error and ship")
+
+BIAS_ADVICE = [BIGGER_NETWORK, TRAIN_LONGER, OTHER_ARCHITECTURE]
+VARIANCE_ADVICE = [MORE_DATA, AUGMENT, REGULARIZE_L2, DROPOUT, OTHER_ARCHITECTURE]
+# Both: fix the fit first, then generalization; another architecture is the last resort.
+BOTH_ADVICE = [BIGGER_NETWORK, TRAIN_LONGER, MORE_DATA, AUGMENT, REGULARIZE_L2, DROPOUT,
+               OTHER_ARCHITECTURE]
+
+NO_FIX_FOR_BIAS = ("more data will not fix bias (or not efficiently): fix the fit first, "
+                   "then variance")
+BIGGER_IS_SAFE = ("a bigger network, regularized well, reduces bias without hurting "
+                  "variance much")
+DATA_IS_SAFE = "more data reduces variance without hurting bias much"
+
+
+def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson's binomial confidence interval ``(low, high)`` for an error rate measured on
+    ``n`` examples (at ``confidence``, 0.95 by default).
+
+    ``wilson_interval(0.11, 1000)`` is about ``(0.092, 0.131)``: with 1,000 dev examples an
+    11% error is known to about ±2 points.
+    """
+    from scipy.stats import norm
+
+    where = "wilson_interval"
+    error = _fraction(where, "error", error)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise fail(where, "n", "a positive integer (the number of examples)", n)
+    if not 0.0 < real(where, "confidence", confidence, "in (0, 1)") < 1.0:
+        raise fail(where, "confidence", "in (0, 1)", confidence)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    denominator = 1 + z * z / n
+    centre = (error + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(error * (1 - error) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if error == 0 else max(0.0, float(centre - half))  # exact at the bounds
+    high = 1.0 if error == 1 else min(1.0, float(centre + half))
+    return low, high
+
+
+def diagnose(
+    train_error: float | History,
+    dev_error: float | None = None,
+    bayes_error: float = 0.0,
+    test_error: float | None = None,
+    n_train: int | None = None,
+    n_dev: int | None = None,
+    *,
+    bias_threshold: float = BIAS_THRESHOLD,
+    variance_threshold: float = VARIANCE_THRESHOLD,
+    confidence: float = CONFIDENCE,
+    regression: bool = False,
+) -> Diagnosis:
+    """Read bias and variance the notes' way and give the basic recipe's next steps.
+
+    Avoidable bias (``train − bayes``) is *high* above ``bias_threshold`` (default 0.02: two
+    percentage points above Bayes error); variance (``dev − train``) is high above
+    ``variance_threshold`` (default 0.02). The notes' table: 1%/11% is high variance,
+    15%/16% high bias, 15%/30% both, 0.5%/1% neither; with a Bayes error of 15%, 15%/16% is
+    low bias.
+
+    The advice follows the notes' recipe, in order: high bias → bigger network, train longer,
+    another architecture; high variance → more data, augmentation, L2, dropout, another
+    architecture; both → the bias steps, then the variance steps; neither → ``stop``.
+
+    ``train_error`` may be a :class:`~deeprecipe.History` (``diagnose(history)``): its
+    inference-mode ``train_error`` and ``dev_error`` are read at ``history.best_epoch``
+    (set when :class:`~deeprecipe.EarlyStopping` restored the best weights) or else at the
+    last epoch, with the dev and training-set sizes ``fit`` recorded. Never pass the
+    logged training cost: see the module's docstring.
+
+    With ``n_dev`` (the number of dev examples) the dev error gets a binomial (Wilson)
+    interval at ``confidence``; a variance gap that may be below ``variance_threshold``
+    within it is called not significant in ``remarks``. A ``test_error`` more than
+    ``variance_threshold`` above the dev error means the dev set has been overfitted by
+    model selection. ``regression=True`` takes mean squared errors (any value ≥ 0; the
+    thresholds are then in MSE units and no interval is computed).
+    """
+    where = "diagnose"
+    record = None if _is_number(train_error) else _from_history(train_error)
+    if record is not None:
+        if dev_error is not None:
+            raise fail(where, "dev_error", "None when train_error is a History (the History "
+                       "holds both errors)", dev_error)
+        train_error, dev_error = record["train_error"], record["dev_error"]
+        regression = regression or record["regression"]
+        n_train = record["n_train"] if n_train is None else n_train
+        n_dev = record["n_dev"] if n_dev is None else n_dev
+    if dev_error is None:
+        raise fail(where, "dev_error", "given (a fraction such as 0.11)", dev_error)
+    train = _error(where, "train_error", train_error, regression)
+    dev = _error(where, "dev_error", dev_error, regression)
+    bayes = _error(where, "bayes_error", bayes_error, regression)
+    bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
+    variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
+
+    high_bias = train - bayes > bias_threshold
+    high_variance = dev - train > variance_threshold
+    diagnosis = Diagnosis(
+        train, dev, bayes, train - bayes, dev - train, _verdict(high_bias, high_variance),
+        high_bias, high_variance, advice=_advice(high_bias, high_variance),
+        epoch=None if record is None else record["epoch"],
+    )
+    diagnosis.remarks += _recipe_remarks(diagnosis)
+    if n_dev is not None and not regression:
+        _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
+                         confidence)
+    if test_error is not None:
+        _attach_test_error(diagnosis, _error(where, "test_error", test_error, regression),
+                           variance_threshold)
+    if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
+        diagnosis.remarks.append(f"only {n_train} training examples: more data is the first "
+                                 "thing to try")
+    if record is not None and record["early_stopped"]:
+        diagnosis.remarks.append(_early_stopping_remark(diagnosis))
+    return diagnosis
+
+
+def _verdict(high_bias: bool, high_variance: bool) -> str:
+    return {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
+            (False, False): GOOD}[(high_bias, high_variance)]
+
+
+def _advice(high_bias: bool, high_variance: bool) -> list[Advice]:
+    if high_bias and high_variance:
+        return list(BOTH_ADVICE)
+    if high_bias:
+        return list(BIAS_ADVICE)
+    if high_variance:
+        return list(VARIANCE_ADVICE)
+    return [STOP]
+
+
+def _recipe_remarks(diagnosis: Diagnosis) -> list[str]:
+    """The notes' two remarks on the recipe, where they apply."""
+    remarks = []
+    if diagnosis.avoidable_bias < -0.005:
+        remarks.append("the training error is below the Bayes error you gave: is the Bayes "
+                       "(human-level) error estimate too high?")
+    if diagnosis.high_bias:
+        remarks += [NO_FIX_FOR_BIAS, BIGGER_IS_SAFE]
+    if diagnosis.high_variance:
+        remarks.append(DATA_IS_SAFE)
+    return remarks
+
+
+def _attach_interval(
+    diagnosis: Diagnosis, n_dev: int, threshold: float, confidence: float
+) -> None:
+    """The dev error's interval, and whether the variance verdict survives it."""
+    low, high = wilson_interval(diagnosis.dev_error, n_dev, confidence)
+    diagnosis.dev_interval = (low, high)
+    limit = diagnosis.train_error + threshold
+    if diagnosis.high_variance:
+        diagnosis.variance_significant = low > limit
+        if not diagnosis.variance_significant:
+            diagnosis.remarks.append(
+                f"the variance gap is not significant: with {n_dev} dev examples the dev "
+                f"error is {low:.2%}–{high:.2%} ({confidence:.0%}), so the gap may be "
+                f"{max(low - diagnosis.train_error, 0.0):.2%}, within the {threshold:.2%} "
+                "threshold; a bigger dev set would tell"
+            )
+    else:
+        diagnosis.variance_significant = high <= limit
+        if not diagnosis.variance_significant:
+            diagnosis.remarks.append(
+                f"low variance is not certain: with {n_dev} dev examples the dev error may "
+                f"be as high as {high:.2%} ({confidence:.0%}); a bigger dev set would tell"
+            )
+
+
+def _attach_test_error(diagnosis: Diagnosis, test: float, threshold: float) -> None:
+    diagnosis.test_error = test
+    diagnosis.dev_test_gap = test - diagnosis.dev_error
+    if diagnosis.dev_test_gap > threshold:
+        diagnosis.remarks.append(
+            f"the test error is {diagnosis.dev_test_gap:.2%} above the dev error: the dev set "
+            "has been overfitted by model selection; get a bigger dev set"
+        )
+
+
+def _early_stopping_remark(diagnosis: Diagnosis) -> str:
+    return (
+        f"early stopping kept epoch {diagnosis.epoch}, where the train error is "
+        f"{diagnosis.train_error:.2%}: early stopping couples bias and variance (it stops "
+        "fitting the training set to stop overfitting); to lower bias without raising "
+        "variance, train longer with L2 or dropout instead"
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    )
+
+
+def _error(where: str, arg: str, value: Any, regression: bool) -> float:
+    if regression:
+        number = real(where, arg, value, "a mean squared error >= 0")
+        if number < 0:
+            raise fail(where, arg, "a mean squared error >= 0", value)
+        return number
+    return _fraction(where, arg, value)
+
+
+def _fraction(where: str, arg: str, value: Any) -> float:
+    """An error rate in [0, 1]. Integers other than 0 are refused: ``1`` is almost always
+    1% written as a percentage (a 100% error rate is ``1.0``)."""
+    constraint = "a fraction in [0, 1] (0.01, not 1)"
+    hint = "errors are fractions: pass 0.11 for 11% (and 1.0 for a 100% error rate)"
+    number = real(where, arg, value, constraint)
+    integer = isinstance(value, (int, np.integer))
+    if not 0.0 <= number <= 1.0 or (integer and number != 0):
+        raise fail(where, arg, constraint, value, hint)
+    return number
+
+
+def _threshold(where: str, arg: str, value: Any, regression: bool) -> float:
+    constraint = "a number >= 0" if regression else "a number in [0, 1)"
+    number = real(where, arg, value, constraint)
+    if number < 0 or (number >= 1 and not regression):
+        raise fail(where, arg, constraint, value)
+    return number
+
+
+def _count(where: str, arg: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise fail(where, arg, "a positive integer (a number of examples)", value)
+    return int(value)
+
+
+def _from_history(history: Any) -> dict[str, Any]:
+    """The errors and sizes a :class:`~deeprecipe.History` holds, at its best epoch."""
+    records = getattr(history, "history", None)
+    if not isinstance(records, dict) or not records.get("dev_error"):
+        raise fail("diagnose", "train_error", "a number or a History with dev_error "
+                   "(fit with validation_data)", history)
+    best = getattr(history, "best_epoch", None)
+    epoch = len(records["dev_error"]) - 1 if best is None else int(best)
+    sizes = getattr(history, "sizes", {}) or {}
+    return {
+        "train_error": records["train_error"][epoch],
+        "dev_error": records["dev_error"][epoch],
+        "epoch": epoch,
+        "early_stopped": best is not None and epoch < len(records["dev_error"]) - 1,
+        "regression": getattr(history, "task", None) == "regression",
+        "n_train": sizes.get("train"),
+        "n_dev": sizes.get("dev"),
+    }

@@ -1,0 +1,167 @@
+"""Learning curves: train and dev error as the training set grows.
+
+Would more data help? Train fresh models on growing subsets of the training split and
+watch both errors. With high variance the dev error is still falling and far above the
+train error: more data helps. With high bias both errors meet early at a high value and
+stay there: more data does not help (the notes' first remark on the recipe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._checks import describe, fail, positive_int
+from ..data.split import class_codes
+from ..model import Sequential
+from .bias_variance import VARIANCE_THRESHOLD, Diagnosis, diagnose
+
+if TYPE_CHECKING:
+    from ..data.split import Splits
+
+SIZES = (0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class LearningCurve:
+    """Errors per training-set size (inference mode, like :func:`diagnose` wants them).
+
+    ``sizes[i]`` training examples gave ``train_error[i]`` (on those examples) and
+    ``dev_error[i]`` (on the whole dev split) after ``epochs_run[i]`` epochs.
+    """
+
+    sizes: list[int]
+    train_error: list[float]
+    dev_error: list[float]
+    epochs_run: list[int]
+    n_dev: int
+    regression: bool = False
+
+    @property
+    def gaps(self) -> list[float]:
+        """``dev − train`` per size: the variance at each size."""
+        return [dev - train for train, dev in zip(self.train_error, self.dev_error, strict=True)]
+
+    def more_data_helps(self, variance_threshold: float = VARIANCE_THRESHOLD) -> bool | None:
+        """True when the dev error is still falling at the largest size and sits more than
+        ``variance_threshold`` above the train error; ``None`` with a single size."""
+        if len(self.sizes) < 2:
+            return None
+        return self.dev_error[-1] < self.dev_error[-2] and self.gaps[-1] > variance_threshold
+
+    def reading(self, variance_threshold: float = VARIANCE_THRESHOLD) -> str:
+        """One sentence for people: would more data help?"""
+        if len(self.sizes) < 2:
+            return "a single size: a learning curve needs at least two"
+        first, last = self.sizes[0], self.sizes[-1]
+        change = (f"from {first} to {last} examples the dev error went "
+                  f"{self.dev_error[0]:.2%} → {self.dev_error[-1]:.2%}")
+        if self.more_data_helps(variance_threshold):
+            return (f"{change} and is still falling, {self.gaps[-1]:.2%} above the train error: "
+                    "more data should help (variance)")
+        if self.gaps[-1] <= variance_threshold:
+            return (f"{change}; train and dev errors have met: more data will not help much "
+                    "(if the error is too high, that is bias: a bigger network)")
+        return (f"{change}; the gap ({self.gaps[-1]:.2%}) stays but the dev error no longer "
+                "falls with more data: regularize (L2, dropout) as well")
+
+    def diagnose(self, bayes_error: float = 0.0, **options: Any) -> Diagnosis:
+        """:func:`diagnose` at the largest size, with the curve's reading as a remark."""
+        diagnosis = diagnose(self.train_error[-1], self.dev_error[-1], bayes_error,
+                             n_dev=None if self.regression else self.n_dev,
+                             n_train=self.sizes[-1], regression=self.regression, **options)
+        diagnosis.remarks.append("learning curve: " + self.reading())
+        return diagnosis
+
+    def table(self) -> str:
+        """A Markdown table: size, train error, dev error, gap."""
+        lines = ["| training examples | train error | dev error | gap |", "|---|---|---|---|"]
+        for size, train, dev, gap in zip(self.sizes, self.train_error, self.dev_error,
+                                         self.gaps, strict=True):
+            lines.append(f"| {size} | {train:.2%} | {dev:.2%} | {gap:.2%} |")
+        return "\n".join(lines)
+
+
+def learning_curve(
+    build_model: Callable[[], Sequential],
+    splits: Splits,
+    sizes: Sequence[float] = SIZES,
+    *,
+    epochs: int = 50,
+    seed: int = 0,
+    **fit_options: Any,
+) -> LearningCurve:
+    """Train a fresh ``build_model()`` on growing subsets of ``splits.train``.
+
+    ``splits`` is a :func:`deeprecipe.data.split` result (its ``dev`` part is the dev set).
+    ``sizes`` are fractions of the training split (floats in (0, 1]: ``1.0`` is all of
+    it) or numbers of examples (integers: ``1`` is one example). The
+    subsets are nested (each contains the smaller ones), drawn with ``seed`` and stratified
+    by class, so a small subset keeps every class. Each model trains for ``epochs`` with
+    ``fit(..., seed=seed, **fit_options)`` (``batch_size``, ``optimizer``,
+    ``learning_rate``, ``callbacks`` …); its errors are measured afterwards in inference
+    mode, the train error on its whole subset.
+    """
+    where = "learning_curve"
+    if not callable(build_model):
+        raise TypeError(f"{where}: build_model must be a callable returning a new "
+                        f"Sequential; received build_model={describe(build_model)}.")
+    train, dev = splits.train, splits.dev
+    counts = _counts(where, sizes, len(train))
+    order = _nested_order(train.y, np.random.default_rng(seed))
+    result = LearningCurve([], [], [], [], n_dev=len(dev))
+    for count in counts:
+        model = build_model()
+        if not isinstance(model, Sequential):
+            raise TypeError(f"{where}: build_model() must return a Sequential; received "
+                            f"{describe(model)}.")
+        rows = np.sort(order[:count])
+        X, y = train.X[rows], train.y[rows]
+        history = model.fit(X, y, validation_data=(dev.X, dev.y), epochs=positive_int(
+            where, "epochs", epochs), seed=seed, **fit_options)
+        result.sizes.append(count)
+        result.train_error.append(_error(model, X, y))
+        result.dev_error.append(_error(model, dev.X, dev.y))
+        result.epochs_run.append(len(history))
+        result.regression = model.loss.task == "regression"
+    return result
+
+
+def _counts(where: str, sizes: Sequence[float], n: int) -> list[int]:
+    """Sizes as sorted, distinct example counts in [1, n]."""
+    constraint = f"fractions in (0, 1] or counts in [1, {n}] (the training split's size)"
+    counts = set()
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
+            raise fail(where, "sizes", constraint, sizes)
+        if isinstance(size, (int, np.integer)) and 1 <= size <= n:
+            counts.add(int(size))
+        elif isinstance(size, (float, np.floating)) and 0 < size <= 1:
+            counts.add(max(1, round(float(size) * n)))
+        else:
+            raise fail(where, "sizes", constraint, sizes)
+    if not counts:
+        raise fail(where, "sizes", constraint, sizes)
+    return sorted(counts)
+
+
+def _nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random order of the rows whose every prefix is stratified by class: classes are
+    interleaved by each row's relative position within its class."""
+    order = rng.permutation(len(y))
+    coded = class_codes(np.asarray(y)[order])
+    if coded is None:  # regression targets: a plain random order
+        return order
+    codes = coded[1]
+    position = np.empty(len(order))
+    for code in np.unique(codes):
+        members = np.flatnonzero(codes == code)
+        position[members] = (np.arange(len(members)) + 0.5) / len(members)
+    return order[np.argsort(position, kind="stable")]
+
+
+def _error(model: Sequential, X: np.ndarray, y: np.ndarray) -> float:
+    return model._evaluate(*model._check_data("learning_curve", X, y))["error"]

@@ -1,0 +1,392 @@
+"""Gradient flow: do signals vanish or explode through the layers, or are units symmetric?
+
+The notes' example: a deep linear network of width 2 whose layers 1–9 have ``W = c·I`` gives
+``ŷ = W[10]·c⁹·x``: 1.5⁹ ≈ 38.44 (exploding), 0.5⁹ ≈ 0.00195 (vanishing). In such a network
+every layer's ``||dW||`` is the same (``dW[l] = A[l-1]ᵀ dZ[l]`` with ``A[l-1] ∝ c^(l-1)`` and
+``dZ[l] ∝ c^(9-l)``), so the growth does not show in ``||dW||``: it shows in the activations
+(forward) and in ``dA`` from layer to layer (backward). :func:`gradient_flow` therefore
+reads both chains through the hidden layers (every Dense layer but the output one, whose
+scale the task sets):
+
+``forward_gain``  = rms(A of the last hidden layer) / rms(X)       (the notes' c⁹)
+``backward_gain`` = rms(dJ/dX) / rms(dJ/dA of the last hidden layer) (c⁹ again)
+
+A gain above ``threshold`` (10 by default: an order of magnitude) is *exploding*, below
+``1 / threshold`` *vanishing*. The layers named are those whose own gain, forward or
+backward, exceeds ``threshold ** (1 / hidden layers)`` (the per-layer rate that reaches the
+threshold over the stack) or falls below its inverse. *Symmetric* means a hidden layer's
+units cannot differ: identical incoming weights and biases and identical outgoing weights,
+as after ``init="zeros"``; they compute the same function and get the same gradient, forever.
+Precedence when layers disagree: symmetric, then exploding, then vanishing, then healthy.
+
+Shapes follow the engine: ``X (m, n_x)``, ``W (n_in, n_out)``, ``A (m, n_out)``. All
+statistics are in inference mode (dropout off) on the data term of the cost (no penalty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import activations
+from .._checks import fail, real
+from ..advice import Advice
+from ..divergence import quiet
+from ..layers import Dense
+
+if TYPE_CHECKING:
+    from ..model import Sequential
+
+THRESHOLD = 10.0
+SATURATION = 0.99  # |tanh| or sigmoid within 1% of its bounds: g'(z) < 2% of its maximum
+MOSTLY = 0.5  # a layer with more dead or saturated units than this gets a remark
+
+SYMMETRIC = "symmetric"
+EXPLODING = "exploding"
+VANISHING = "vanishing"
+HEALTHY = "healthy"
+VERDICTS = (SYMMETRIC, EXPLODING, VANISHING, HEALTHY)
+
+RECOMMENDED_INIT = {"relu": "he", "leaky_relu": "he"}  # every other activation: "xavier"
+INIT_GAIN = {"he": "√2", "xavier": "1"}
+
+
+@dataclass
+class LayerFlow:
+    """One Dense layer's statistics on the given batch.
+
+    ``activation_*`` describe its output ``A (m, units)``; ``dead`` is the fraction of ReLU
+    units that output 0 on every example (``None`` for other activations), ``saturated`` the
+    fraction of tanh/sigmoid outputs within 1% of their bounds. ``weight_norm = ||W||_F``,
+    ``grad_norm = ||dW||_F``, ``grad_ratio = ||dW|| / ||W||``; ``dA_norm = ||dJ/dA||_F``
+    (for a fused output layer, ``dJ/dZ``) and ``dA_rms`` its root mean square.
+    ``init_gain = rms(W)·√n_in``: 1 for Xavier, √2 for He, ``c`` for ``W = c·I``.
+    ``forward_gain`` and ``backward_gain`` are this layer's own factors,
+    ``rms(A) / rms(input)`` and ``rms(dJ/d input) / rms(dJ/dA)`` (``None`` for the output
+    layer). ``symmetric`` says whether its units cannot differ.
+    """
+
+    name: str
+    activation: str
+    units: int
+    activation_mean: float
+    activation_std: float
+    dead: float | None
+    saturated: float | None
+    weight_norm: float
+    grad_norm: float
+    grad_ratio: float
+    dA_norm: float
+    dA_rms: float
+    init_gain: float
+    forward_gain: float | None = None
+    backward_gain: float | None = None
+    symmetric: bool = False
+
+
+@dataclass
+class GradientFlow:
+    """What :func:`gradient_flow` found: per-layer statistics, a verdict naming its layers
+    (``named``), the two gains through the hidden stack, the first/last layer ratios of
+    ``||dW||`` and ``||dA||``, and advice."""
+
+    layers: list[LayerFlow]
+    verdict: str
+    named: list[str]
+    forward_gain: float | None
+    backward_gain: float | None
+    first_last_ratio: float
+    first_last_dA_ratio: float
+    threshold: float
+    advice: list[Advice] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        return [advice.action for advice in self.advice]
+
+    def layer(self, name: str) -> LayerFlow:
+        """The statistics of the layer called ``name`` (``"dense_3"``)."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"GradientFlow has no layer {name!r}; layers: "
+                       f"{[layer.name for layer in self.layers]}.")
+
+    def table(self) -> str:
+        """A plain-text table, one row per Dense layer."""
+        header = ("layer", "act", "A mean", "A std", "dead/sat", "||dW||", "||dW||/||W||",
+                  "||dA||")
+        rows = [header] + [_row(layer) for layer in self.layers]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+                         for row in rows)
+
+    def summary(self) -> str:
+        lines = [f"{self.verdict}" + (f" ({_names(self.named)})" if self.named else "")]
+        if self.forward_gain is not None and self.backward_gain is not None:
+            lines.append(f"forward gain ×{self.forward_gain:.4g}, backward gain "
+                         f"×{self.backward_gain:.4g} through the hidden layers")
+        lines += [f"- {advice}" for advice in self.advice]
+        lines += [f"note: {remark}" for remark in self.remarks]
+        return "\n".join(lines)
+
+
+def gradient_flow(
+    model: Sequential, X: ArrayLike, y: ArrayLike, *, threshold: float = THRESHOLD
+) -> GradientFlow:
+    """Per-layer activation and gradient statistics on ``(X, y)``, and a verdict.
+
+    ``X (m, n_x)`` is what the network takes (standardized, as passed to ``fit``); a few
+    hundred rows are plenty. ``threshold`` (default 10) is the total gain through the hidden
+    layers beyond which signals are called exploding (below ``1/threshold``: vanishing).
+    See the module's docstring for the definitions and the precedence of the verdicts.
+    """
+    where = "gradient_flow"
+    threshold = real(where, "threshold", threshold, "a number > 1")
+    if threshold <= 1:
+        raise fail(where, "threshold", "a number > 1", threshold)
+    X, targets = model._check_data(where, X, y)
+    with quiet():  # an exploding network may overflow: that is the finding
+        layers, gains = _measure(model, X, targets)
+        hidden = layers[:-1]
+        for index, layer in enumerate(hidden):
+            layer.symmetric = _symmetric(model, index)
+        verdict, named = _verdict(layers, gains, threshold)
+    flow = GradientFlow(
+        layers, verdict, named, gains[0], gains[1],
+        first_last_ratio=_ratio(layers[0].grad_norm, layers[-1].grad_norm),
+        first_last_dA_ratio=_ratio(layers[0].dA_norm, layers[-1].dA_norm),
+        threshold=threshold,
+    )
+    flow.advice = _advice(flow)
+    flow.remarks = _remarks(flow)
+    return flow
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def _measure(
+    model: Sequential, X: np.ndarray, targets: np.ndarray
+) -> tuple[list[LayerFlow], tuple[float | None, float | None]]:
+    """Forward and backward once, recording each Dense layer (inference mode, data term)."""
+    out, caches = model.forward(X, logits=model.fused)
+    dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
+    outputs = {i: caches[i][1] for i in dense}
+    if outputs[dense[-1]] is None:  # fused output layer: Z was returned, apply g for stats
+        name = cast(Dense, model.layers[dense[-1]]).activation
+        outputs[dense[-1]] = activations.ACTIVATIONS[name].forward(np.array(out))
+    if model.fused:
+        _, dout = model.loss.fused(out, targets)
+    else:
+        dout = model.loss.gradient(out, targets)
+    records: dict[int, LayerFlow] = {}
+    for index in range(len(model.layers) - 1, -1, -1):
+        layer = model.layers[index]
+        d_output = dout
+        dout, grads = layer.backward(dout, caches[index], input_grad=True)  # type: ignore[assignment]
+        if isinstance(layer, Dense):
+            records[index] = _layer_flow(layer, caches[index][0], outputs[index], d_output,
+                                         dout, grads["W"], last=index == dense[-1])
+    layers = [records[i] for i in dense]
+    if len(dense) < 2:
+        return layers, (None, None)
+    last_hidden = dense[-2]
+    forward = _ratio(_rms(outputs[last_hidden]), _rms(X))
+    backward = _ratio(_rms(dout), records[last_hidden].dA_rms)
+    return layers, (forward, backward)
+
+
+def _layer_flow(
+    layer: Dense,
+    x: np.ndarray,
+    a: np.ndarray,
+    d_output: np.ndarray,
+    d_input: np.ndarray | None,
+    dW: np.ndarray,
+    *,
+    last: bool,
+) -> LayerFlow:
+    W = layer.params["W"]
+    weight_norm = _norm(W)
+    grad_norm = _norm(dW)
+    dead = saturated = None
+    if layer.activation in ("relu", "leaky_relu"):
+        dead = float(np.mean(np.all(a <= 0, axis=0)))
+    elif layer.activation == "tanh":
+        saturated = float(np.mean(np.abs(a) > SATURATION))
+    elif layer.activation == "sigmoid":
+        saturated = float(np.mean(np.abs(2 * a - 1) > SATURATION))
+    return LayerFlow(
+        name=layer.name, activation=layer.activation, units=layer.units,
+        activation_mean=float(np.mean(a, dtype=np.float64)),
+        activation_std=float(np.std(a, dtype=np.float64)),
+        dead=dead, saturated=saturated, weight_norm=weight_norm, grad_norm=grad_norm,
+        grad_ratio=_ratio(grad_norm, weight_norm), dA_norm=_norm(d_output),
+        dA_rms=_rms(d_output),
+        init_gain=_rms(W) * float(np.sqrt(W.shape[0])),
+        forward_gain=None if last else _ratio(_rms(a), _rms(x)),
+        backward_gain=None if last or d_input is None else _ratio(_rms(d_input),
+                                                                   _rms(d_output)),
+    )
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(a, dtype=np.float64)))) if a.size else 0.0
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; 0/0 is NaN (no information), x/0 is inf."""
+    if denominator == 0:
+        return float("nan") if numerator == 0 else float("inf")
+    return numerator / denominator
+
+
+def _symmetric(model: Sequential, hidden_index: int) -> bool:
+    """Whether hidden Dense layer ``hidden_index``'s units cannot differ: equal incoming
+    weights (columns of ``W``) and biases, and equal outgoing weights (rows of the next
+    Dense layer's ``W``)."""
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    layer, following = dense[hidden_index], dense[hidden_index + 1]
+    if layer.units < 2:
+        return False
+    W, b, W_next = layer.params["W"], layer.params["b"], following.params["W"]
+    return _all_equal(W, axis=1) and _all_equal(b[None, :], axis=1) and _all_equal(
+        W_next, axis=0
+    )
+
+
+def _all_equal(a: np.ndarray, axis: int) -> bool:
+    """Whether every slice of ``a`` along ``axis`` is the same, up to rounding."""
+    tolerance = float(np.sqrt(np.finfo(a.dtype).eps)) * max(1.0, float(np.abs(a).max()))
+    return bool(np.all(np.ptp(a, axis=axis) <= tolerance))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _verdict(
+    layers: list[LayerFlow], gains: tuple[float | None, float | None], threshold: float
+) -> tuple[str, list[str]]:
+    hidden = layers[:-1]
+    symmetric = [layer.name for layer in hidden if layer.symmetric]
+    if symmetric:
+        return SYMMETRIC, symmetric
+    overflowed = [layer.name for layer in layers if not np.isfinite(
+        [layer.activation_std, layer.dA_norm, layer.grad_norm]).all()]
+    if overflowed:
+        return EXPLODING, overflowed
+    if not hidden:
+        return HEALTHY, []
+    known = [gain for gain in gains if gain is not None and not np.isnan(gain)]
+    rate = threshold ** (1 / len(hidden))
+    if any(gain > threshold for gain in known):
+        return EXPLODING, _named(hidden, lambda g: g > rate, lambda g: g)
+    if any(gain < 1 / threshold for gain in known):
+        return VANISHING, _named(hidden, lambda g: g < 1 / rate, lambda g: -g)
+    return HEALTHY, []
+
+
+def _named(
+    hidden: list[LayerFlow], beyond: Callable[[float], bool], score: Callable[[float], float]
+) -> list[str]:
+    """The layers with an own gain ``beyond`` the per-layer rate; else the single layer
+    whose gain has the highest ``score``."""
+    named = [layer.name for layer in hidden if any(beyond(g) for g in _own_gains(layer))]
+    if named:
+        return named
+    scored = [(score(g), layer.name) for layer in hidden for g in _own_gains(layer)]
+    return [max(scored)[1]] if scored else [layer.name for layer in hidden]
+
+
+def _own_gains(layer: LayerFlow) -> list[float]:
+    values = (layer.forward_gain, layer.backward_gain)
+    return [g for g in values if g is not None and not np.isnan(g)]
+
+
+def _advice(flow: GradientFlow) -> list[Advice]:
+    if flow.verdict == HEALTHY:
+        return []
+    layers = [flow.layer(name) for name in flow.named]
+    if flow.verdict == SYMMETRIC:
+        reason = (f"the units of {_names(flow.named)} are identical (as after init='zeros') "
+                  "and get identical gradients, so they stay identical: initialize "
+                  "randomly — " + _init_hint(layers))
+        return [Advice("better_init", reason)]
+    direction = "grow" if flow.verdict == EXPLODING else "shrink"
+    gains = [layer.init_gain for layer in layers]
+    scale = (f"{min(gains):.3g}" if max(gains) - min(gains) <= 0.01 * max(gains)
+             else f"{min(gains):.3g}–{max(gains):.3g}")
+    reason = (f"signals {direction} layer after layer through {_names(flow.named)} "
+              f"(rms(W)·√n[l-1] = {scale}); " + _init_hint(layers))
+    advice = [Advice("better_init", reason)]
+    if flow.verdict == EXPLODING:
+        advice.append(Advice("lower_learning_rate", "large gradients make gradient descent "
+                             "overshoot: lower the learning rate until the scale is fixed"))
+    return advice
+
+
+def _init_hint(layers: list[LayerFlow]) -> str:
+    """``use init='he' (…) for dense_1…dense_9 (relu)``, grouped by activation."""
+    by_activation: dict[str, list[str]] = {}
+    for layer in layers:
+        by_activation.setdefault(layer.activation, []).append(layer.name)
+    parts = []
+    for activation, names in by_activation.items():
+        init = RECOMMENDED_INIT.get(activation, "xavier")
+        parts.append(f"init={init!r} (rms(W)·√n[l-1] = {INIT_GAIN[init]}) for "
+                     f"{_names(names)} ({activation})")
+    return "use " + "; ".join(parts)
+
+
+def _remarks(flow: GradientFlow) -> list[str]:
+    remarks = []
+    dead = [(layer.name, layer.dead) for layer in flow.layers
+            if layer.dead is not None and layer.dead > MOSTLY]
+    if dead:
+        remarks.append(f"most ReLU units are dead (0 on every example) in {_shares(dead)}: "
+                       "lower the learning rate, use He init or leaky_relu")
+    saturated = [(layer.name, layer.saturated) for layer in flow.layers
+                 if layer.saturated is not None and layer.saturated > MOSTLY]
+    if saturated:
+        remarks.append(f"most tanh/sigmoid outputs are saturated (gradient ≈ 0) in "
+                       f"{_shares(saturated)}: use Xavier init and normalized inputs")
+    if flow.forward_gain is None:
+        remarks.append("no hidden layers: nothing can vanish or explode")
+    return remarks
+
+
+def _shares(pairs: list[tuple[str, float]]) -> str:
+    """``dense_1…dense_9 (100%)`` when the shares agree, else ``dense_2 (62%), …``."""
+    shares = {f"{share:.0%}" for _, share in pairs}
+    if len(shares) == 1:
+        return f"{_names([name for name, _ in pairs])} ({shares.pop()})"
+    return ", ".join(f"{name} ({share:.0%})" for name, share in pairs)
+
+
+def _names(names: list[str]) -> str:
+    """``dense_1…dense_9`` for a run of consecutive layers, else a comma list."""
+    if len(names) > 2:
+        kinds = {name.rsplit("_", 1)[0] for name in names}
+        numbers = [int(name.rsplit("_", 1)[1]) for name in names]
+        if len(kinds) == 1 and numbers == list(range(numbers[0], numbers[0] + len(names))):
+            return f"{names[0]}…{names[-1]}"
+    return ", ".join(names)
+
+
+def _row(layer: LayerFlow) -> tuple[str, ...]:
+    inactive = layer.dead if layer.dead is not None else layer.saturated
+    return (
+        layer.name, layer.activation, f"{layer.activation_mean:.3g}",
+        f"{layer.activation_std:.3g}", "-" if inactive is None else f"{inactive:.0%}",
+        f"{layer.grad_norm:.3g}", f"{layer.grad_ratio:.3g}", f"{layer.dA_norm:.3g}",
+    )

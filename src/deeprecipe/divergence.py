@@ -1,0 +1,160 @@
+"""Divergence: a non-finite cost, gradient or weight during training, where it started and
+what to do about it.
+
+The fit loop (:func:`deeprecipe.training.fit`) checks the cost after every batch (one float)
+and all the weights once per epoch; only when one of them is non-finite does it scan the
+parameters, activations and gradients block by block (:func:`find_origin`). A non-finite
+gradient with a finite cost makes the weights non-finite at the optimizer step, so the next
+batch's cost (or the end-of-epoch check) catches it, and the weights name its layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .advice import Advice
+from .layers import Activation, Dense
+from .parameters import Layout
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+SOURCES = ("weights", "activations", "gradients", "cost")
+
+# Inputs whose features have a mean or a standard deviation beyond this are "not normalized".
+UNNORMALIZED = 5.0
+
+
+
+def quiet() -> np.errstate:
+    """Silence numpy's overflow, invalid and divide warnings: where training may diverge,
+    non-finite values are detected and reported as a :class:`Divergence` instead."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+@dataclass
+class Divergence:
+    """Where and when training stopped on a non-finite value, and what to try.
+
+    ``epoch`` counts from 0 (the epoch that diverged: it is not in the History); ``batch``
+    is the batch within it (``None`` when the end-of-epoch check found it); ``layer`` names
+    the layer where it started (``dense_2``) and ``source`` what was non-finite there:
+    ``"weights"`` (the first parameter block in model order), ``"activations"`` (the first
+    layer whose output overflowed), ``"gradients"`` (the deepest layer whose gradient did,
+    since backpropagation carries it to every layer below), or ``"cost"`` (the loss itself).
+    ``parameter`` is the block (``dense_2.W``) when weights or gradients named it. ``cost``
+    is the non-finite cost that stopped training (or, when the end-of-epoch check found
+    non-finite weights, that epoch's finite training cost).
+    """
+
+    epoch: int
+    batch: int | None
+    layer: str
+    source: str
+    parameter: str | None
+    cost: float
+    advice: list[Advice] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        return [advice.action for advice in self.advice]
+
+    def __str__(self) -> str:
+        where = f"epoch {self.epoch}" + ("" if self.batch is None else f", batch {self.batch}")
+        what = {
+            "weights": f"non-finite weights in {self.parameter}",
+            "activations": f"activations overflowed from {self.layer} on",
+            "gradients": f"gradients overflowed from {self.parameter} backwards",
+            "cost": f"the loss overflowed at the output layer {self.layer}",
+        }[self.source]
+        lines = [f"training diverged at {where}: {what} (cost {self.cost}); the last finite "
+                 "weights were restored"]
+        lines += [f"- {advice}" for advice in self.advice]
+        return "\n".join(lines)
+
+
+def first_bad_block(vector: np.ndarray, layout: Layout, *, last: bool = False) -> str | None:
+    """The name of the first (or ``last``) block of ``vector`` holding a non-finite value."""
+    slots = reversed(layout) if last else iter(layout)
+    for slot in slots:
+        if not np.isfinite(vector[slot.start : slot.stop]).all():
+            return slot.name
+    return None
+
+
+def first_bad_layer(model: Sequential, X: np.ndarray) -> str | None:
+    """The first layer whose output on ``X`` (inference mode, in the model's dtype) is
+    non-finite."""
+    out = np.asarray(X, dtype=model.dtype)
+    last = len(model.layers) - 1
+    with quiet():
+        for index, layer in enumerate(model.layers):
+            if index == last and isinstance(layer, (Dense, Activation)):
+                out, _ = layer.forward(out, training=False, logits=model.fused)
+            else:
+                out, _ = layer.forward(out, training=False)
+            if not np.isfinite(out).all():
+                return layer.name
+    return None
+
+
+def find_origin(
+    model: Sequential, X: np.ndarray | None = None, grad: np.ndarray | None = None
+) -> tuple[str, str, str | None]:
+    """``(layer, source, parameter)``: where a non-finite value started (see
+    :class:`Divergence`). ``X`` is the batch being trained on, ``grad`` its flat gradient."""
+    parameter = first_bad_block(model.theta, model.layout)
+    if parameter is not None:
+        return parameter.split(".")[0], "weights", parameter
+    layer = None if X is None else first_bad_layer(model, X)
+    if layer is not None:
+        return layer, "activations", None
+    parameter = None if grad is None else first_bad_block(grad, model.layout, last=True)
+    if parameter is not None:
+        return parameter.split(".")[0], "gradients", parameter
+    return model.layers[-1].name, "cost", None
+
+
+def advise(
+    model: Sequential, layer: str, learning_rate: float | None, X_train: np.ndarray
+) -> list[Advice]:
+    """Smaller learning rate, better initialization, normalized inputs. Inputs come first
+    when they are visibly not normalized; initialization comes last when the layer already
+    uses the recommended one."""
+    rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
+    lower = Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: steps "
+                   "too large make the cost overshoot and blow up")
+    init, likely = _init_advice(model, layer)
+    with quiet():
+        mean = float(np.abs(X_train.mean(axis=0)).max())
+        std = float(X_train.std(axis=0).max())
+    unnormalized = max(mean, std) > UNNORMALIZED
+    if unnormalized:
+        reason = (f"normalize the inputs (x − μ) / σ with the training set's statistics: "
+                  f"feature means reach {mean:.3g} and standard deviations {std:.3g}")
+    else:
+        reason = "normalize the inputs (x − μ) / σ with the training set's statistics"
+    normalize = Advice("normalize_inputs", reason)
+    advice = [lower, init] if likely else [lower]
+    advice = [normalize, *advice] if unnormalized else [*advice, normalize]
+    return advice if likely else [*advice, init]
+
+
+def _init_advice(model: Sequential, layer_name: str) -> tuple[Advice, bool]:
+    """The initialization advice for the layer where divergence started, and whether the
+    layer's initializer is a likely cause (it is not the recommended one)."""
+    layer = next((lay for lay in model.layers if lay.name == layer_name), None)
+    if not isinstance(layer, Dense):
+        return Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU "
+                      "layers and 1/n[l-1] (init='xavier') for tanh"), True
+    recommended = "he" if layer.activation in ("relu", "leaky_relu") else "xavier"
+    variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
+    if layer.init == recommended:
+        return Advice("better_init", f"{layer.name} ({layer.activation}) already uses "
+                      f"init={recommended!r} (Var(W) = {variance}); if you set its weights "
+                      "yourself, keep that scale"), False
+    return Advice("better_init", f"{layer.name} ({layer.activation}) uses init={layer.init!r}: "
+                  f"use init={recommended!r} (Var(W) = {variance})"), True

@@ -1,0 +1,371 @@
+"""Tests for ``deeprecipe.diagnostics.bias_variance``: the notes' bias/variance table, the
+basic recipe's advice, confidence intervals, and the numbers a training run feeds it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe.diagnostics import ACTIONS, Advice, Diagnosis, diagnose, wilson_interval
+from deeprecipe.diagnostics.bias_variance import BOTH, GOOD, HIGH_BIAS, HIGH_VARIANCE
+
+# --- the notes' table ---------------------------------------------------------------------
+
+NOTES_TABLE = [
+    # train, dev, Bayes, verdict                      (the notes' "Bias / Variance" table)
+    (0.01, 0.11, 0.0, HIGH_VARIANCE),
+    (0.15, 0.16, 0.0, HIGH_BIAS),
+    (0.15, 0.30, 0.0, BOTH),
+    (0.005, 0.01, 0.0, GOOD),
+    (0.15, 0.16, 0.15, GOOD),  # the notes' note: with Bayes error 15%, case 2 is optimal
+]
+
+
+@pytest.mark.parametrize(("train", "dev", "bayes", "verdict"), NOTES_TABLE)
+def test_the_notes_table(train: float, dev: float, bayes: float, verdict: str) -> None:
+    diagnosis = diagnose(train, dev, bayes_error=bayes)
+    assert diagnosis.verdict == verdict
+    assert diagnosis.avoidable_bias == pytest.approx(train - bayes)
+    assert diagnosis.variance == pytest.approx(dev - train)
+    assert diagnosis.high_bias == (verdict in (HIGH_BIAS, BOTH))
+    assert diagnosis.high_variance == (verdict in (HIGH_VARIANCE, BOTH))
+
+
+def test_a_hand_worked_case() -> None:
+    # train 15%, dev 16%, Bayes 15%: avoidable bias 15 − 15 = 0 points, variance 16 − 15 = 1
+    # point; both at or below the 2-point thresholds, so the notes' "optimal" case.
+    diagnosis = diagnose(0.15, 0.16, bayes_error=0.15)
+    assert diagnosis.avoidable_bias == pytest.approx(0.0)
+    assert diagnosis.variance == pytest.approx(0.01)
+    assert diagnosis.actions == ["stop"]
+
+
+def test_exported_from_the_package() -> None:
+    assert dr.diagnose is diagnose
+    assert dr.diagnostics.diagnose is diagnose
+    assert isinstance(dr.diagnose(0.01, 0.11), dr.Diagnosis)
+
+
+# --- advice: the basic recipe, in order -----------------------------------------------------
+
+
+def test_high_bias_advice_is_the_notes_bias_recipe_in_order() -> None:
+    assert diagnose(0.15, 0.16).actions == ["bigger_network", "train_longer",
+                                            "other_architecture"]
+
+
+def test_high_variance_advice_is_the_notes_variance_recipe_in_order() -> None:
+    assert diagnose(0.01, 0.11).actions == ["more_data", "augment", "regularize_l2",
+                                            "dropout", "other_architecture"]
+
+
+def test_both_fixes_bias_first_then_variance_architecture_last() -> None:
+    actions = diagnose(0.15, 0.30).actions
+    assert actions == ["bigger_network", "train_longer", "more_data", "augment",
+                       "regularize_l2", "dropout", "other_architecture"]
+    assert len(set(actions)) == len(actions)
+
+
+def test_low_bias_and_variance_says_stop() -> None:
+    assert diagnose(0.005, 0.01).actions == ["stop"]
+
+
+def test_every_action_is_a_designed_name_with_a_reason() -> None:
+    for train, dev, bayes, _ in NOTES_TABLE:
+        for advice in diagnose(train, dev, bayes_error=bayes).advice:
+            assert isinstance(advice, Advice)
+            assert advice.action in ACTIONS
+            assert advice.reason
+            assert str(advice).startswith(advice.action.replace("_", " "))
+
+
+def test_an_unknown_action_is_refused() -> None:
+    with pytest.raises(ValueError, match="action must be one of"):
+        Advice("buy_a_gpu", "faster")
+
+
+# --- the notes' remarks -----------------------------------------------------------------------
+
+
+def test_high_bias_says_more_data_does_not_fix_it() -> None:
+    remarks = " ".join(diagnose(0.15, 0.16).remarks)
+    assert "more data will not fix bias" in remarks
+    assert "bigger network, regularized well" in remarks
+
+
+def test_high_variance_says_more_data_does_not_hurt_bias() -> None:
+    remarks = " ".join(diagnose(0.01, 0.11).remarks)
+    assert "more data reduces variance without hurting bias" in remarks
+    assert "will not fix bias" not in remarks
+
+
+def test_a_train_error_below_bayes_questions_the_bayes_estimate() -> None:
+    remarks = " ".join(diagnose(0.05, 0.06, bayes_error=0.10).remarks)
+    assert "Bayes" in remarks and "too high" in remarks
+
+
+def test_few_training_examples_are_pointed_out_under_high_variance() -> None:
+    assert any("only 100 training examples" in r for r in diagnose(0.0, 0.2, n_train=100).remarks)
+    assert not any("training examples" in r for r in diagnose(0.15, 0.16, n_train=100).remarks)
+
+
+def test_summary_and_dict() -> None:
+    diagnosis = diagnose(0.01, 0.11)
+    text = diagnosis.summary()
+    assert text.startswith("high variance: train error 1.00%, dev error 11.00%")
+    assert "- more data:" in text
+    record = diagnosis.to_dict()
+    assert record["verdict"] == HIGH_VARIANCE
+    assert record["advice"][0]["action"] == "more_data"
+
+
+# --- thresholds are parameters ----------------------------------------------------------------
+
+
+def test_the_default_thresholds_are_two_points() -> None:
+    assert dr.diagnostics.BIAS_THRESHOLD == 0.02 == dr.diagnostics.VARIANCE_THRESHOLD
+    assert diagnose(0.03, 0.04).verdict == HIGH_BIAS  # 3 points of avoidable bias
+    assert diagnose(0.01, 0.04).verdict == HIGH_VARIANCE  # 3 points of variance
+
+
+def test_thresholds_change_the_verdict() -> None:
+    assert diagnose(0.03, 0.04, bias_threshold=0.05).verdict == GOOD
+    assert diagnose(0.01, 0.04, variance_threshold=0.05).verdict == GOOD
+    assert diagnose(0.005, 0.01, bias_threshold=0.0, variance_threshold=0.0).verdict == BOTH
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, 2, math.nan, "2%"])
+def test_bad_thresholds_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="bias_threshold must be a number in"):
+        diagnose(0.01, 0.11, bias_threshold=value)  # type: ignore[arg-type]
+
+
+# --- the dev error's confidence interval ----------------------------------------------------
+
+
+def test_wilson_interval_matches_the_formula() -> None:
+    # Wilson at 95% (z = 1.959964, z² = 3.841459): p = 0.11, n = 1000 gives
+    # centre (0.11 + 3.841459/2000) / (1 + 3.841459/1000) = 0.1119207 / 1.0038415 = 0.111492
+    # half 1.959964 · √(0.11·0.89/1000 + 3.841459/4e6) / 1.0038415 = 0.019413
+    low, high = wilson_interval(0.11, 1000)
+    assert low == pytest.approx(0.111492 - 0.019413, abs=2e-6)
+    assert high == pytest.approx(0.111492 + 0.019413, abs=2e-6)
+
+
+def test_wilson_interval_properties() -> None:
+    low, high = wilson_interval(0.0, 50)
+    assert low == 0.0 and 0.0 < high < 0.1  # never a degenerate [0, 0] for zero errors
+    wide, narrow = wilson_interval(0.2, 100), wilson_interval(0.2, 10_000)
+    assert wide[1] - wide[0] > narrow[1] - narrow[0]
+    assert wilson_interval(0.2, 100, confidence=0.99)[1] > wide[1]
+
+
+@pytest.mark.parametrize(("arg", "kwargs"), [("n", {"n": 0}), ("n", {"n": 2.5}),
+                                             ("confidence", {"confidence": 1.0})])
+def test_wilson_interval_refuses_bad_arguments(arg: str, kwargs: dict[str, object]) -> None:
+    options = {"n": 100, **kwargs}
+    with pytest.raises(ValueError, match=f"wilson_interval: {arg} must be"):
+        wilson_interval(0.1, **options)  # type: ignore[arg-type]
+
+
+def test_n_dev_attaches_an_interval_to_the_dev_error() -> None:
+    diagnosis = diagnose(0.01, 0.11, n_dev=1000)
+    assert diagnosis.dev_interval == wilson_interval(0.11, 1000)
+    assert diagnosis.variance_significant is True
+    assert not any("not significant" in remark for remark in diagnosis.remarks)
+    assert diagnose(0.01, 0.11).dev_interval is None
+    assert diagnose(0.01, 0.11).variance_significant is None
+
+
+def test_a_gap_within_the_interval_is_not_significant() -> None:
+    # 4% dev error on 50 examples (2 mistakes): the interval reaches down to about 1.1%,
+    # so the 4-point gap over a 0% train error may really be within the 2-point threshold.
+    diagnosis = diagnose(0.0, 0.04, n_dev=50)
+    assert diagnosis.verdict == HIGH_VARIANCE
+    assert diagnosis.variance_significant is False
+    assert any("not significant" in remark and "50 dev examples" in remark
+               for remark in diagnosis.remarks)
+
+
+def test_low_variance_on_a_small_dev_set_is_not_certain() -> None:
+    # 2% on 30 dev examples could be as high as 14.7%: far above train + 2 points.
+    diagnosis = diagnose(0.01, 0.02, n_dev=30)
+    assert diagnosis.verdict == GOOD
+    assert diagnosis.variance_significant is False
+    assert any("low variance is not certain" in remark for remark in diagnosis.remarks)
+
+
+# --- the dev → test gap ------------------------------------------------------------------------
+
+
+def test_a_test_error_well_above_dev_means_the_dev_set_was_overfitted() -> None:
+    diagnosis = diagnose(0.01, 0.02, test_error=0.08)
+    assert diagnosis.test_error == 0.08
+    assert diagnosis.dev_test_gap == pytest.approx(0.06)
+    assert any("dev set has been overfitted" in remark for remark in diagnosis.remarks)
+
+
+def test_a_test_error_close_to_dev_raises_nothing() -> None:
+    diagnosis = diagnose(0.01, 0.02, test_error=0.025)
+    assert diagnosis.dev_test_gap == pytest.approx(0.005)
+    assert not any("overfitted" in remark for remark in diagnosis.remarks)
+
+
+# --- bad inputs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "arg"),
+    [
+        ({"train_error": 1, "dev_error": 0.11}, "train_error"),  # 1% written as 1
+        ({"train_error": 0.01, "dev_error": 11}, "dev_error"),  # 11% written as 11
+        ({"train_error": 0.01, "dev_error": 11.0}, "dev_error"),
+        ({"train_error": -0.01, "dev_error": 0.11}, "train_error"),
+        ({"train_error": math.nan, "dev_error": 0.11}, "train_error"),
+        ({"train_error": 0.01, "dev_error": math.inf}, "dev_error"),
+        ({"train_error": 0.01, "dev_error": 0.11, "bayes_error": -0.1}, "bayes_error"),
+        ({"train_error": 0.01, "dev_error": 0.11, "test_error": 1.5}, "test_error"),
+        ({"train_error": 0.01, "dev_error": 0.11, "n_dev": 0}, "n_dev"),
+        ({"train_error": 0.01, "dev_error": 0.11, "n_train": 10.5}, "n_train"),
+    ],
+)
+def test_bad_inputs_name_the_argument(kwargs: dict[str, object], arg: str) -> None:
+    with pytest.raises(ValueError, match=f"^diagnose: {arg} must be"):
+        diagnose(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_percentage_gets_a_hint() -> None:
+    with pytest.raises(ValueError, match=r"received dev_error=11\. help: errors are fractions"):
+        diagnose(0.01, 11)
+
+
+def test_a_100_percent_error_rate_is_accepted_as_a_float() -> None:
+    assert diagnose(1.0, 1.0).verdict == HIGH_BIAS
+    assert diagnose(0, 0).verdict == GOOD
+
+
+def test_a_missing_dev_error_is_refused() -> None:
+    with pytest.raises(ValueError, match="dev_error must be given"):
+        diagnose(0.01)
+
+
+def test_a_string_is_neither_a_number_nor_a_history() -> None:
+    with pytest.raises(ValueError, match="train_error must be a number or a History"):
+        diagnose("1%", 0.11)  # type: ignore[arg-type]
+
+
+def test_regression_takes_mean_squared_errors() -> None:
+    diagnosis = diagnose(2.5, 7.0, regression=True, variance_threshold=1.0)
+    assert diagnosis.verdict == BOTH
+    assert diagnosis.variance == pytest.approx(4.5)
+    with pytest.raises(ValueError, match="dev_error must be a mean squared error >= 0"):
+        diagnose(2.5, -1.0, regression=True)
+
+
+# --- fed by a training run ---------------------------------------------------------------------
+
+
+def small_run(epochs: int = 3, **fit: object) -> tuple[dr.Sequential, dr.History]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    model = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(2, "softmax")], input_dim=5)
+    history = model.fit(X[:80], y[:80], validation_data=(X[80:], y[80:]), epochs=epochs,
+                        **fit)  # type: ignore[arg-type]
+    return model, history
+
+
+def test_diagnose_a_history_reads_its_last_inference_mode_errors() -> None:
+    _, history = small_run()
+    diagnosis = diagnose(history)
+    assert diagnosis.train_error == history["train_error"][-1]
+    assert diagnosis.dev_error == history["dev_error"][-1]
+    assert diagnosis.epoch == 2
+    assert diagnosis.dev_interval == wilson_interval(history["dev_error"][-1], 40)
+    assert dr.diagnose(history, bayes_error=0.01).bayes_error == 0.01
+
+
+def test_diagnose_a_history_reads_the_best_epoch_that_early_stopping_kept() -> None:
+    _, history = small_run()
+    history.best_epoch = 0  # what EarlyStopping(restore_best=True) records
+    diagnosis = diagnose(history)
+    assert diagnosis.epoch == 0
+    assert diagnosis.train_error == history["train_error"][0]
+    assert any("early stopping kept epoch 0" in remark and "couples bias and variance" in remark
+               for remark in diagnosis.remarks)
+
+
+def test_diagnose_a_history_without_dev_data_is_refused() -> None:
+    model = dr.Sequential([dr.Dense(2, "softmax")], input_dim=3)
+    history = model.fit(np.ones((4, 3)), [0, 1, 0, 1], epochs=1)
+    with pytest.raises(ValueError, match="fit with validation_data"):
+        diagnose(history)
+
+
+def test_diagnose_a_history_refuses_a_second_dev_error() -> None:
+    _, history = small_run(epochs=1)
+    with pytest.raises(ValueError, match="dev_error must be None when train_error is a History"):
+        diagnose(history, 0.1)
+
+
+def test_model_diagnose_evaluates_inference_mode_errors() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((90, 5))
+    y = (X[:, 0] > 0).astype(int)
+    model = dr.Sequential([dr.Dense(8, "relu"), dr.Dropout(0.5), dr.Dense(2, "softmax")],
+                          input_dim=5, l2=1.0)
+    model.fit(X[:60], y[:60], epochs=2)
+    diagnosis = model.diagnose(train=(X[:60], y[:60]), dev=(X[60:80], y[60:80]),
+                               bayes_error=0.0, test=(X[80:], y[80:]))
+    assert isinstance(diagnosis, Diagnosis)
+    assert diagnosis.train_error == model.evaluate(X[:60], y[:60])["error"]
+    assert diagnosis.dev_error == model.evaluate(X[60:80], y[60:80])["error"]
+    assert diagnosis.test_error == model.evaluate(X[80:], y[80:])["error"]
+    assert diagnosis.dev_interval == wilson_interval(diagnosis.dev_error, 20)
+
+
+def test_model_diagnose_of_a_regressor_uses_mean_squared_errors() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((40, 3))
+    y = 10 * X[:, 0]
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=3)
+    diagnosis = model.diagnose(train=(X[:30], y[:30]), dev=(X[30:], y[30:]),
+                               variance_threshold=5.0)
+    assert diagnosis.train_error == pytest.approx(model.evaluate(X[:30], y[:30])["error"])
+    assert diagnosis.train_error > 1  # an MSE, not a fraction
+    assert diagnosis.dev_interval is None
+
+
+def test_model_diagnose_refuses_a_part_that_is_not_a_pair() -> None:
+    model = dr.Sequential([dr.Dense(2, "softmax")], input_dim=3)
+    with pytest.raises(ValueError, match=r"Sequential\.diagnose: dev must be a pair"):
+        model.diagnose(train=(np.ones((2, 3)), [0, 1]), dev=np.ones((2, 3)))  # type: ignore[arg-type]
+
+
+def test_model_diagnose_points_at_regularization_under_high_bias() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    layers = [dr.Dense(8, "relu"), dr.Dropout(0.8), dr.Dense(2, "softmax")]
+    model = dr.Sequential(layers, input_dim=4, l2=1e4)
+    model.fit(X[:40], y[:40], epochs=3)
+    diagnosis = model.diagnose(train=(X[:40], y[:40]), dev=(X[40:], y[40:]))
+    assert diagnosis.high_bias
+    assert any("regularized (l2=10000, dropout keep_prob=0.8)" in remark
+               for remark in diagnosis.remarks)
+
+
+def test_diagnose_the_history_of_a_regressor_reads_mean_squared_errors() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 3))
+    y = 10 * X[:, 0]
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=3)
+    history = model.fit(X[:40], y[:40], validation_data=(X[40:], y[40:]), epochs=1)
+    assert history.task == "regression"
+    assert history.sizes == {"train": 40, "train_eval": 20, "dev": 20}
+    diagnosis = diagnose(history, variance_threshold=5.0)
+    assert diagnosis.train_error == history["train_error"][-1] > 1  # an MSE
+    assert diagnosis.dev_interval is None
