@@ -1,0 +1,71 @@
+"""What one run of the main job produced: the data the report and ``summary.json`` show.
+
+The workflow (:mod:`deeprecipe.workflow`) fills a :class:`RunResult` step by step; the
+report (:mod:`deeprecipe.report`) only reads it. Everything except ``model`` and ``splits``
+is plain data or one of deeprecipe's report objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .data import Comparison, Splits
+    from .diagnostics import Diagnosis, GradientFlow
+    from .gradcheck import GradcheckReport
+    from .model import Sequential
+
+
+@dataclass
+class DataSummary:
+    """The data and how it was split: ``task`` is binary, multiclass or regression."""
+
+    name: str
+    task: str
+    n_samples: int
+    n_features: int
+    classes: list[Any] | None
+    image_shape: tuple[int, ...] | None
+    split_sizes: dict[str, int]
+    split_note: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """Everything one ``deeprecipe run`` measured, in workflow order.
+
+    ``comparisons``: ``{"train vs dev": Comparison, "train vs test": …}``;
+    ``gradchecks``: ``{"init": GradcheckReport, "trained": …}``;
+    ``history``: the History's per-epoch lists (``train_cost``, ``train_error``,
+    ``dev_cost``, ``dev_error``, …); ``best_epoch`` / ``stopped_epoch`` / ``stop_reason``
+    from early stopping; ``grad_norms``: ``{layer: [||dW|| per recorded epoch]}`` with
+    ``grad_norm_epochs`` the epochs recorded; ``flow``: the last gradient-flow reading;
+    ``errors``: ``{"train": …, "dev": …, "test": …}`` (inference mode);
+    ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers.
+    """
+
+    name: str
+    config: dict[str, Any]
+    data: DataSummary
+    model_summary: str
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+    gradchecks: dict[str, GradcheckReport] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+    stop_reason: str = "max_epochs"
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    grad_norm_epochs: list[int] = field(default_factory=list)
+    flow: GradientFlow | None = None
+    errors: dict[str, float] = field(default_factory=dict)
+    bayes_error: float = 0.0
+    diagnosis: Diagnosis | None = None
+    confusion: np.ndarray | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    model: Sequential | None = None
+    splits: Splits | None = None

@@ -1,0 +1,565 @@
+"""scikit-learn estimators: :class:`DeepClassifier` and :class:`DeepRegressor`.
+
+They wrap the engine (:class:`~deeprecipe.Sequential` trained by
+:func:`deeprecipe.training.fit`), so they work in ``Pipeline``, ``GridSearchCV``,
+``cross_val_score``, ``clone`` and ``pickle``, and pass scikit-learn's estimator checks::
+
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from deeprecipe.sklearn import DeepClassifier
+
+    pipe = make_pipeline(StandardScaler(), DeepClassifier(hidden_layer_sizes=(64,)))
+    search = GridSearchCV(pipe, {"deepclassifier__l2": [0.0, 1.0],
+                                 "deepclassifier__keep_prob": [1.0, 0.8]}, cv=5)
+    search.fit(X, y)
+
+The network
+-----------
+``hidden_layer_sizes`` Dense layers with ``activation`` (each followed by ``Dropout`` when
+its ``keep_prob`` is below 1), then the output layer:
+
+* classifier, two classes: **one sigmoid unit** with binary cross-entropy (the notes'
+  logistic output); ``decision_function`` returns its logit ``z`` (shape ``(m,)``,
+  ``z > 0`` ⇔ ``classes_[1]``) and ``predict_proba`` ``[1 - σ(z), σ(z)]``;
+* classifier, more classes: softmax with cross-entropy; ``decision_function`` returns the
+  logits ``Z[L]`` (shape ``(m, k)``), ``predict_proba`` their softmax;
+* regressor: a linear output with one unit per target column and the mean squared error.
+
+``l2`` and ``l1`` are the notes' ``λ`` (the penalty ``(λ/2m) Σ ||W||²`` with ``m`` the
+training-set size, whatever the batch size). Class labels of any type (strings too) are
+mapped to ``0 … k-1`` through ``classes_``; outputs are float64 whatever the input dtype
+(the network computes in ``dtype``, float32 by default).
+
+Validation, early stopping and ``diagnosis_``
+---------------------------------------------
+With ``early_stopping=True`` a dev set is held out of ``X`` by :func:`deeprecipe.data.split`
+(stratified for classifiers): ``validation_fraction=None`` gives the notes' size,
+``min(⌊0.2·m⌋, 10,000)`` rows, a number in ``(0, 1)`` that fraction (floored). Training
+stops when the dev cost has not improved for ``patience`` epochs and the best epoch's
+weights are kept (:class:`~deeprecipe.EarlyStopping`). ``validation_fraction`` without
+early stopping holds out the same dev set only to measure it.
+
+When a dev set was held out, ``diagnosis_`` is :func:`deeprecipe.diagnose` of the run: the
+inference-mode train error (dropout off, no penalty, on a training subsample of the dev
+set's size) against the dev error, at the epoch whose weights the model keeps. Without a dev
+set there is no variance to measure, so ``diagnosis_`` is ``None``; call
+``estimator.diagnose(X_dev, y_dev)`` with held-out data instead (it uses the last epoch's
+inference-mode train error). Errors are misclassification rates for the classifier and mean
+squared errors for the regressor.
+
+``partial_fit`` trains one epoch per call on the data it is given and continues the
+optimizer's state (Adam's moments) from the previous call, as scikit-learn's MLP does; it
+never holds out a dev set.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import activations, diagnostics, optimizers
+from ._checks import fail, float_dtype, non_negative, positive_int
+from .callbacks import Callback, EarlyStopping
+from .data.split import ClassMissingWarning, min_rows, split, split_sizes
+from .diagnostics import Diagnosis
+from .layers import Dense, Dropout, Layer
+from .model import PREDICT_BATCH, Sequential
+from .parameters import Layout
+from .training import History
+
+__all__ = ["DeepClassifier", "DeepRegressor"]
+
+
+class _DeepEstimator(BaseEstimator):
+    """What the classifier and the regressor share: hyperparameters, the network, training.
+
+    Subclasses define the output layer and how ``y`` becomes the engine's targets.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (64,),
+        activation: str = "relu",
+        init: str | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        keep_prob: float | Sequence[float] = 1.0,
+        optimizer: str = "adam",
+        learning_rate: float | None = 1e-3,
+        batch_size: int | None = 64,
+        max_epochs: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float | None = None,
+        patience: int = 10,
+        random_state: int | np.random.RandomState | None = None,
+        dtype: str = "float32",
+    ) -> None:
+        # scikit-learn's rule: store the arguments as given; fit validates them.
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.init = init
+        self.l2 = l2
+        self.l1 = l1
+        self.keep_prob = keep_prob
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # --- what the subclasses define ------------------------------------------------------
+
+    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
+        """The engine's targets for ``y``; ``first`` (a new network) sets the target's
+        fitted state (``classes_``, ``n_outputs_``)."""
+        raise NotImplementedError
+
+    def _output_layer(self) -> Dense:
+        raise NotImplementedError
+
+    @property
+    def _where(self) -> str:
+        return type(self).__name__
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def _validate(self, X: ArrayLike, y: ArrayLike, *, reset: bool) -> tuple[np.ndarray, Any]:
+        dtype = float_dtype(self._where, self.dtype)
+        return validate_data(
+            self, X, y, reset=reset, dtype=dtype, y_numeric=isinstance(self, RegressorMixin),
+            multi_output=isinstance(self, RegressorMixin),
+        )
+
+    def _fit(self, X: ArrayLike, y: ArrayLike) -> _DeepEstimator:
+        where = f"{self._where}.fit"
+        X_array, y_array = self._validate(X, y, reset=True)
+        # every hyperparameter is checked before any fitted state is set
+        epochs = positive_int(where, "max_epochs", self.max_epochs)
+        batch_size = self._batch_size(where)
+        dev_fraction = self._dev_fraction(len(X_array))
+        callbacks: list[Callback] = []
+        if self.early_stopping:
+            patience = positive_int(where, "patience", self.patience)
+            callbacks.append(EarlyStopping("dev_cost", patience=patience, restore_best=True))
+        non_negative(where, "l2", self.l2)
+        non_negative(where, "l1", self.l1)
+        hidden = self._hidden_layers(where)
+        optimizer = self._new_optimizer(where)
+        targets = self._targets(y_array, first=True)
+        self._start(X_array.shape[1], hidden, optimizer)
+        validation_data = None
+        if dev_fraction:
+            classifier = isinstance(self, ClassifierMixin)
+            with warnings.catch_warnings():
+                if not classifier:  # whole-number targets are not classes to warn about
+                    warnings.simplefilter("ignore", ClassMissingWarning)
+                parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
+                              stratify=classifier, seed=np.random.default_rng([self._seed, 2]))
+            X_array, targets = parts.train.X, parts.train.y
+            validation_data = (parts.dev.X, parts.dev.y)
+        history = self.model_.fit(
+            X_array, targets, validation_data=validation_data, epochs=epochs,
+            batch_size=batch_size, optimizer=self._optimizer, callbacks=callbacks,
+        )
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.diagnosis_: Diagnosis | None = None
+        if validation_data is not None and len(history):  # not when epoch 0 diverged
+            self.diagnosis_ = diagnostics.diagnose(history)
+        self._warn_if_diverged(where, history)
+        return self
+
+    def _partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Any = None) -> _DeepEstimator:
+        where = f"{self._where}.partial_fit"
+        first = not hasattr(self, "model_")
+        X_array, y_array = self._validate(X, y, reset=first)
+        batch_size = self._batch_size(where)
+        if first:
+            hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
+        targets = self._targets(y_array, first=first, classes=classes)
+        if first:
+            self._start(X_array.shape[1], hidden, optimizer)
+            self.history_ = History()
+        self._calls += 1
+        # a different shuffle (and dropout masks) on every call, reproducible from the seed
+        seed = int(np.random.SeedSequence([self._seed, self._calls]).generate_state(1)[0])
+        history = self.model_.fit(
+            X_array, targets, epochs=1, batch_size=batch_size, optimizer=self._optimizer,
+            seed=seed,
+        )
+        _extend(self.history_, history)
+        self.n_iter_ = len(self.history_)
+        self.diagnosis_ = None
+        self._warn_if_diverged(where, history)
+        return self
+
+    def _new_optimizer(self, where: str) -> optimizers.Optimizer:
+        if not isinstance(self.optimizer, str) or self.optimizer not in optimizers.OPTIMIZERS:
+            raise fail(where, "optimizer", "one of " + ", ".join(
+                map(repr, optimizers.OPTIMIZERS)), self.optimizer)
+        return optimizers.get(self.optimizer, self.learning_rate)
+
+    def _start(
+        self, n_features: int, hidden: list[Layer], optimizer: optimizers.Optimizer
+    ) -> None:
+        """A new network (``model_``) and optimizer for ``n_features`` inputs."""
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.model_ = Sequential(
+            [*hidden, self._output_layer()], input_dim=n_features, l2=self.l2, l1=self.l1,
+            seed=seed, dtype=self.dtype,
+        )
+        self._seed = seed
+        self._calls = 0
+        self._optimizer = _Continued(optimizer)
+
+    def _hidden_layers(self, where: str) -> list[Layer]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = (int(sizes),)
+        if isinstance(sizes, str) or not isinstance(sizes, (Sequence, np.ndarray)):
+            raise fail(where, "hidden_layer_sizes", "a sequence of positive integers such as "
+                       "(64, 32)", sizes)
+        keep = self.keep_prob
+        if isinstance(keep, numbers.Real):
+            keep = (float(keep),) * len(sizes)
+        if (isinstance(keep, str) or not isinstance(keep, (Sequence, np.ndarray))
+                or len(keep) != len(sizes)):
+            raise fail(where, "keep_prob", f"a number or one number per hidden layer "
+                       f"({len(sizes)})", keep)
+        layers: list[Layer] = []
+        for units, keep_prob in zip(sizes, keep, strict=True):
+            layers.append(Dense(units, self.activation, init=self.init))
+            if keep_prob != 1.0:
+                layers.append(Dropout(keep_prob))
+        return layers
+
+    def _dense(self, units: int, activation: str) -> Dense:
+        """The output layer: ``init`` applies to every Dense layer."""
+        return Dense(units, activation, init=self.init)
+
+    def _batch_size(self, where: str) -> int | None:
+        return None if self.batch_size is None else positive_int(
+            where, "batch_size", self.batch_size)
+
+    def _dev_fraction(self, m: int) -> float:
+        """The dev set's fraction of ``m`` rows (0.0: no dev set)."""
+        where = f"{self._where}.fit"
+        fraction = self.validation_fraction
+        if fraction is None and not self.early_stopping:
+            return 0.0
+        if fraction is None:
+            ratios = None
+            fraction = split_sizes(m)[1] / m
+        elif (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real)
+              or not 0.0 < fraction < 1.0):
+            raise fail(where, "validation_fraction", "None (the notes' size) or a number "
+                       "in (0, 1)", fraction)
+        else:
+            ratios = (1 - fraction, fraction)
+        if fraction * m < 1:
+            raise fail(where, "n_samples", f"at least {min_rows(ratios)} to hold out a dev set "
+                       f"(validation_fraction={self.validation_fraction})", m,
+                       "pass more data, or early_stopping=False")
+        return float(fraction)
+
+    def _warn_if_diverged(self, where: str, history: History) -> None:
+        divergence = getattr(history, "divergence", None)
+        if history.stop_reason == "non-finite" and divergence is not None:
+            warnings.warn(f"{where}: {divergence}", RuntimeWarning, stacklevel=3)
+
+    # --- prediction ------------------------------------------------------------------------
+
+    def _output(self, X: ArrayLike) -> np.ndarray:
+        """The network's logits ``Z[L]`` (inference mode, in batches), computed in float64.
+
+        The network trains in ``dtype``, but predicts in float64 from the same weights:
+        float32 matrix products round differently with the number of rows (BLAS picks its
+        kernel by shape), and a row's prediction must not depend on the rows beside it.
+        """
+        check_is_fitted(self)
+        X_array = validate_data(self, X, reset=False, dtype=np.float64)
+        model = self.model_
+        if model.dtype != np.float64:
+            model = model.astype(np.float64)
+        outputs = [
+            model.forward(X_array[start : start + PREDICT_BATCH], logits=True)[0]
+            for start in range(0, len(X_array), PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs)
+
+    def diagnose(self, X_dev: ArrayLike, y_dev: ArrayLike, bayes_error: float = 0.0) -> Diagnosis:
+        """Bias and variance of the fitted network against held-out ``(X_dev, y_dev)``.
+
+        The train error is the last epoch's inference-mode one (the History's
+        ``train_error``, at ``best_epoch`` when early stopping restored it); the dev error
+        is measured here. Example::
+
+            clf = DeepClassifier().fit(X_train, y_train)
+            print(clf.diagnose(X_dev, y_dev).summary())
+        """
+        check_is_fitted(self)
+        X_array, y_array = self._validate(X_dev, y_dev, reset=False)
+        targets = self._targets(y_array, first=False)
+        epoch = self.history_.best_epoch
+        train_error = self.history_["train_error"][-1 if epoch is None else epoch]
+        dev_error = self.model_.evaluate(X_array, targets)["error"]
+        regression = isinstance(self, RegressorMixin)
+        return diagnostics.diagnose(
+            train_error, dev_error, bayes_error, n_train=self.history_.sizes.get("train"),
+            n_dev=None if regression else len(X_array), regression=regression,
+        )
+
+    # --- pickling --------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A Sequential's layer parameters are views of its flat theta; pickle would copy
+        # them apart. Store the model as its config and theta, rebuilt in __setstate__.
+        state: dict[str, Any] = dict(super().__getstate__())
+        model = state.get("model_")
+        if isinstance(model, Sequential):
+            state["model_"] = _PickledModel(model.get_config(), model.theta.copy())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        model = state.get("model_")
+        if isinstance(model, _PickledModel):
+            rebuilt = Sequential.from_config(model.config)
+            rebuilt.theta[...] = model.theta
+            state["model_"] = rebuilt
+        super().__setstate__(state)
+
+
+class DeepClassifier(ClassifierMixin, _DeepEstimator):
+    """A deeprecipe network as a scikit-learn classifier.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (64,)
+        Units of each hidden Dense layer (``()``: logistic/softmax regression).
+    activation : str, default "relu"
+        Hidden activation: "relu", "leaky_relu", "tanh", "sigmoid" or "linear".
+    init : str or None, default None
+        Initializer of every Dense layer ("he", "xavier", "glorot", "random", "zeros", …);
+        ``None``: He for ReLU-like layers, the notes' Xavier otherwise.
+    l2, l1 : float, default 0.0
+        The notes' ``λ`` for the L2 / L1 penalty on the weights.
+    keep_prob : float or sequence of float, default 1.0
+        Inverted-dropout keep probability, one for all hidden layers or one per hidden
+        layer; 1.0 adds no dropout layer.
+    optimizer : {"adam", "momentum", "sgd"}, default "adam"
+    learning_rate : float or None, default 1e-3
+        ``None``: the optimizer's default.
+    batch_size : int or None, default 64
+        ``None``: full-batch gradient descent.
+    max_epochs : int, default 200
+    early_stopping : bool, default False
+        Hold out a dev set and stop when its cost stops improving (see the module).
+    validation_fraction : float or None, default None
+        The dev set's fraction; ``None``: the notes' size when early stopping.
+    patience : int, default 10
+        Epochs without improvement of the dev cost before stopping.
+    random_state : int, RandomState or None, default None
+        Seeds the weights, the split, shuffling and dropout masks.
+    dtype : {"float32", "float64"}, default "float32"
+        The network's float type.
+
+    Attributes
+    ----------
+    model_ : Sequential
+        The trained network (its outputs are class codes ``0 … k-1``).
+    history_ : History
+        Per-epoch records of the training run.
+    classes_ : ndarray
+        The class labels, sorted; ``predict`` returns these.
+    n_features_in_, feature_names_in_ :
+        Set by scikit-learn's validation (the names only for DataFrames with string
+        column names).
+    n_iter_ : int
+        Epochs trained.
+    diagnosis_ : Diagnosis or None
+        Bias/variance diagnosis of the run when a dev set was held out, else ``None``.
+
+    Example::
+
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = DeepClassifier(hidden_layer_sizes=(16,), learning_rate=0.01,
+        ...                      max_epochs=50, random_state=0).fit(X, y)
+        >>> clf.predict(X[:3])
+        array([0, 0, 0])
+        >>> clf.predict_proba(X[:1]).shape
+        (1, 3)
+    """
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> DeepClassifier:
+        """Train a new network on ``(X, y)``; ``y`` holds class labels of any type."""
+        self._fit(X, y)
+        return self
+
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+    ) -> DeepClassifier:
+        """One more epoch on ``(X, y)``; the first call needs every class in ``classes``
+        (scikit-learn's convention: a batch may not show them all)."""
+        if classes is None and not hasattr(self, "model_"):
+            raise fail(f"{self._where}.partial_fit", "classes", "given on the first call "
+                       "(every class label, e.g. classes=np.unique(y_all))", classes)
+        self._partial_fit(X, y, classes)
+        return self
+
+    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
+        where = f"{self._where}.fit"
+        check_classification_targets(y)
+        if first:
+            classes = np.unique(y if classes is None else np.asarray(classes))
+            if len(classes) < 2:
+                raise fail(where, "y", "labels of at least 2 classes", f"1 class {classes[0]!r}",
+                           "a classifier needs examples of two classes or more")
+            self.classes_ = classes
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise fail(f"{self._where}.partial_fit", "classes",
+                       f"the classes of the first call {self.classes_.tolist()}", classes)
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if unknown.any():
+            raise fail(where, "y", f"labels among classes_ {self.classes_.tolist()[:10]}",
+                       f"unknown labels {np.unique(y[unknown]).tolist()[:10]}")
+        return codes.astype(np.intp)
+
+    def _output_layer(self) -> Dense:
+        k = len(self.classes_)
+        return self._dense(1, "sigmoid") if k == 2 else self._dense(k, "softmax")
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The logits: ``(m,)`` for two classes (``> 0`` means ``classes_[1]``), else
+        ``(m, k)`` (the softmax's inputs ``Z[L]``)."""
+        z = self._output(X)
+        return z[:, 0] if len(self.classes_) == 2 else z
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities ``(m, k)`` in the order of ``classes_`` (float64)."""
+        z = self._output(X)
+        if len(self.classes_) == 2:
+            p = activations.sigmoid(z[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return activations.softmax(z)
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Class labels (from ``classes_``): the logit's sign, or the largest logit."""
+        z = self._output(X)
+        codes = (z[:, 0] > 0).astype(np.intp) if len(self.classes_) == 2 else z.argmax(axis=1)
+        return self.classes_[codes]
+
+
+class DeepRegressor(RegressorMixin, _DeepEstimator):
+    """A deeprecipe network as a scikit-learn regressor: a linear output and the mean
+    squared error, one output unit per target column.
+
+    Takes the same parameters as :class:`DeepClassifier`. ``y`` is ``(m,)`` or ``(m, k)``;
+    ``predict`` returns ``(m,)`` for a single target (like ``MLPRegressor``), else
+    ``(m, k)``. ``diagnosis_`` and :meth:`diagnose` read mean squared errors.
+
+    Attributes: ``model_``, ``history_``, ``n_outputs_``, ``n_features_in_``,
+    ``feature_names_in_`` (for DataFrames), ``n_iter_``, ``diagnosis_``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+        >>> reg = DeepRegressor(hidden_layer_sizes=(16,), learning_rate=0.01,
+        ...                     max_epochs=100, random_state=0).fit(X, 2 * X[:, 0])
+        >>> reg.predict(X[:2]).shape
+        (2,)
+    """
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> DeepRegressor:
+        """Train a new network on ``(X, y)``."""
+        self._fit(X, y)
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> DeepRegressor:
+        """One more epoch on ``(X, y)`` (a new network on the first call)."""
+        self._partial_fit(X, y)
+        return self
+
+    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
+        targets = np.asarray(y, dtype=float_dtype(self._where, self.dtype))
+        targets = targets.reshape(len(targets), -1)
+        if first:
+            self.n_outputs_ = targets.shape[1]
+        elif targets.shape[1] != self.n_outputs_:
+            raise fail(f"{self._where}.partial_fit", "y.shape[1]",
+                       f"{self.n_outputs_} (the number of targets of the first call)",
+                       targets.shape[1])
+        return targets
+
+    def _output_layer(self) -> Dense:
+        return self._dense(self.n_outputs_, "linear")
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predicted targets: ``(m,)`` for one target, else ``(m, k)`` (float64)."""
+        out = self._output(X)
+        return out[:, 0] if self.n_outputs_ == 1 else out
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class _Continued(optimizers.Optimizer):
+    """An optimizer whose state carries over from one ``fit`` call to the next.
+
+    :func:`deeprecipe.training.fit` builds (zeroes) its optimizer at the start of every
+    call; ``partial_fit`` must continue Adam's moments and step count instead. This wrapper
+    builds ``optimizer`` once and ignores the later builds.
+    """
+
+    def __init__(self, optimizer: optimizers.Optimizer) -> None:
+        super().__init__(optimizer.learning_rate)
+        self.optimizer = optimizer
+        self.built = False
+
+    def build(self, layout: Layout, dtype: np.dtype) -> None:
+        if not self.built:
+            self.optimizer.build(layout, dtype)
+            self.built = True
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        self.optimizer.step(theta, grad)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.optimizer.get_config()
+
+
+class _PickledModel:
+    """A :class:`Sequential` as plain data (config and weights) inside a pickle."""
+
+    def __init__(self, config: dict[str, Any], theta: np.ndarray) -> None:
+        self.config, self.theta = config, theta
+
+
+def _extend(history: History, more: History) -> None:
+    """Append ``more``'s epochs (one ``partial_fit`` call) to ``history``."""
+    records = more.to_dict()
+    for epoch in range(len(more)):
+        history.append({key: values[epoch] for key, values in records.items()})
+    history.stop_reason = more.stop_reason
+    history.divergence = getattr(more, "divergence", None)
+    history.task = getattr(more, "task", None)
+    history.sizes = dict(getattr(more, "sizes", {}))

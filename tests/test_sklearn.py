@@ -1,0 +1,390 @@
+"""Tests for ``deeprecipe.sklearn``: scikit-learn's own estimator checks, the tools people use
+(Pipeline, GridSearchCV, cross_val_score, clone, pickle, DataFrames) and what the wrappers add
+(the output layer, early stopping with the notes' dev size, ``diagnosis_``, ``partial_fit``).
+
+Every estimator check runs; none is skipped or marked as an expected failure. One check,
+``check_array_api_input``, skips itself unless ``SCIPY_ARRAY_API=1`` is set before SciPy is
+first imported, a process-wide switch this suite does not flip for every other test:
+``test_array_api_check_runs_with_scipy_array_api`` runs it in a fresh interpreter with the
+variable set.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import pickle
+import subprocess
+import sys
+from unittest import SkipTest
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, softmax
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_digits, make_regression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import deeprecipe as dr
+from deeprecipe.sklearn import DeepClassifier, DeepRegressor
+
+# Small, fast settings for the estimator checks: 30 epochs of a 16-unit layer.
+FAST = {"hidden_layer_sizes": (16,), "max_epochs": 30, "learning_rate": 0.01,
+        "batch_size": 32, "random_state": 0}
+
+
+# Also with early stopping (a held-out dev set), dropout, L2 and float64.
+VARIANT = {**FAST, "early_stopping": True, "patience": 5, "keep_prob": 0.9, "l2": 0.1,
+           "dtype": "float64"}
+
+
+@parametrize_with_checks([DeepClassifier(**FAST), DeepRegressor(**FAST),
+                          DeepClassifier(**VARIANT), DeepRegressor(**VARIANT)])
+def test_scikit_learn_estimator_checks(estimator, check) -> None:
+    try:
+        check(estimator)
+    except SkipTest as skip:
+        # Only the array-API check may skip (see the module docstring); fail on any other.
+        if "SCIPY_ARRAY_API" not in str(skip):
+            raise
+        pytest.skip(f"{skip} (run by test_array_api_check_runs_with_scipy_array_api)")
+
+
+ARRAY_API_SCRIPT = """
+from sklearn.utils.estimator_checks import check_array_api_input
+from deeprecipe.sklearn import DeepClassifier, DeepRegressor
+for params in (FAST, VARIANT):
+    for estimator in (DeepClassifier(**params), DeepRegressor(**params)):
+        check_array_api_input(type(estimator).__name__, estimator, array_namespace="numpy",
+                              expect_only_array_outputs=False)
+print("ok")
+"""
+
+
+def test_array_api_check_runs_with_scipy_array_api() -> None:
+    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    script = f"FAST = {FAST!r}\nVARIANT = {VARIANT!r}\n{ARRAY_API_SCRIPT}"
+    done = subprocess.run([sys.executable, "-W", "error", "-c", script], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def digits(n: int = 600) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` digits (raw pixels 0–16, unscaled: the pipelines scale them)."""
+    X, y = load_digits(return_X_y=True)
+    return X[:n], y[:n]
+
+
+def cancer() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def small(**kwargs: object) -> dict[str, object]:
+    return {**FAST, **kwargs}
+
+
+# --- scikit-learn's tools ---------------------------------------------------------------
+
+
+def test_grid_search_over_l2_and_keep_prob_in_a_pipeline() -> None:
+    X, y = digits(400)
+    pipe = Pipeline([("scale", StandardScaler()), ("net", DeepClassifier(**small()))])
+    grid = {"net__l2": [0.0, 1.0], "net__keep_prob": [1.0, 0.8]}
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert set(search.best_params_) == {"net__l2", "net__keep_prob"}
+    assert len(search.cv_results_["mean_test_score"]) == 4
+    assert np.all(search.cv_results_["mean_test_score"] > 0.8)
+    assert search.best_estimator_["net"].model_.l2 == search.best_params_["net__l2"]
+    assert search.score(X, y) > 0.9
+
+
+def test_cross_val_score_in_a_pipeline() -> None:
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()), ("net", DeepClassifier(**small()))])
+    scores = cross_val_score(pipe, X, y, cv=5)
+    assert scores.shape == (5,)
+    assert scores.mean() > 0.93
+
+
+def test_clone_round_trips_the_hyperparameters_and_drops_fitted_state() -> None:
+    clf = DeepClassifier(hidden_layer_sizes=(8, 4), keep_prob=(0.9, 0.8), l2=0.5,
+                         early_stopping=True, validation_fraction=0.25, random_state=3)
+    clf.fit(*digits(200))
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params()
+    assert not hasattr(copy, "model_")
+    copy.set_params(l2=2.0)
+    assert clf.l2 == 0.5
+
+
+@pytest.mark.parametrize("estimator", [DeepClassifier, DeepRegressor])
+def test_pickle_round_trips_and_keeps_training(estimator) -> None:
+    X, y = digits(300)
+    X = X / 16
+    model = estimator(**small(keep_prob=0.9)).fit(X, y.astype(float) if estimator is
+                                                  DeepRegressor else y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert restored.get_params() == model.get_params()
+    # The layers' parameters are views of theta again, so training moves them.
+    net = restored.model_
+    assert all(np.shares_memory(net.theta, layer.params["W"])
+               for layer in net.layers if isinstance(layer, dr.Dense))
+    before = net.layers[0].params["W"].copy()
+    restored.partial_fit(X, y.astype(float) if estimator is DeepRegressor else y)
+    assert not np.array_equal(before, net.layers[0].params["W"])
+
+
+def test_dataframe_input_sets_feature_names_in() -> None:
+    X, y = digits(300)
+    columns = [f"pixel_{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X / 16, columns=columns).astype("float32")
+    clf = DeepClassifier(**small()).fit(frame, pd.Series(y))
+    np.testing.assert_array_equal(clf.feature_names_in_, columns)
+    assert clf.n_features_in_ == 64
+    float64_frame = pd.DataFrame(X / 16, columns=columns)
+    np.testing.assert_array_equal(clf.predict(frame), clf.predict(float64_frame))
+    assert clf.score(frame, y) > 0.9
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(frame.rename(columns={"pixel_0": "other"}))
+
+
+def test_numpy_input_sets_no_feature_names() -> None:
+    clf = DeepClassifier(**small()).fit(*digits(100))
+    assert not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64])
+def test_any_numeric_input_dtype(dtype) -> None:
+    X, y = cancer()
+    clf = DeepClassifier(**small()).fit(X.astype(dtype), y)
+    reference = DeepClassifier(**small()).fit(X, y)
+    assert clf.predict_proba(X.astype(dtype)).dtype == np.float64
+    if dtype != np.int64:
+        assert np.mean(clf.predict(X) == reference.predict(X)) > 0.95
+
+
+# --- the network ------------------------------------------------------------------------
+
+
+def test_the_engine_is_the_sequential_with_the_requested_layers() -> None:
+    clf = DeepClassifier(**small(hidden_layer_sizes=(8, 6), keep_prob=(0.5, 1.0),
+                                 activation="tanh", init="xavier", l2=0.3, l1=0.1))
+    clf.fit(*digits(200))
+    net = clf.model_
+    assert isinstance(net, dr.Sequential)
+    kinds = [(layer.name, layer.get_config()) for layer in net.layers]
+    assert [name for name, _ in kinds] == ["dense_1", "dropout_1", "dense_2", "dense_3"]
+    assert net.layers[0].activation == "tanh" and net.layers[0].init == "xavier"
+    assert net.layers[1].keep_prob == 0.5
+    assert net.layers[-1].units == 10 and net.layers[-1].activation == "softmax"
+    assert (net.l2, net.l1, net.dtype) == (0.3, 0.1, np.float32)
+    # predict is the engine's prediction, mapped through classes_
+    np.testing.assert_array_equal(clf.predict(digits(200)[0]),
+                                  clf.classes_[net.predict(digits(200)[0])])
+
+
+def test_binary_uses_one_sigmoid_unit_and_decision_function_is_its_logit() -> None:
+    X, y = cancer()
+    labels = np.where(y == 1, "benign", "malignant")
+    clf = DeepClassifier(**small()).fit(X, labels)
+    assert list(clf.classes_) == ["benign", "malignant"]
+    assert clf.model_.layers[-1].units == 1 and clf.model_.loss.name.startswith("binary")
+    z = clf.decision_function(X)
+    assert z.shape == (len(X),)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 1], expit(z))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(z > 0).astype(int)])
+    assert clf.score(X, labels) > 0.95
+
+
+def test_multiclass_decision_function_is_the_logits() -> None:
+    X, y = digits(300)
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                      "nine"])
+    clf = DeepClassifier(**small()).fit(X / 16, names[y])
+    z = clf.decision_function(X / 16)
+    assert z.shape == (300, 10)
+    np.testing.assert_allclose(clf.predict_proba(X / 16), softmax(z, axis=1), atol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X / 16), clf.classes_[z.argmax(axis=1)])
+    assert list(clf.classes_) == sorted(names)
+
+
+def test_a_row_is_predicted_the_same_alone_or_in_a_batch() -> None:
+    X, y = cancer()
+    clf = DeepClassifier(**small()).fit(X, y)
+    whole = clf.decision_function(X)
+    alone = np.array([clf.decision_function(X[i : i + 1])[0] for i in range(0, len(X), 50)])
+    np.testing.assert_allclose(alone, whole[::50], rtol=1e-12)
+
+
+@pytest.mark.parametrize("targets", [1, 3])
+def test_regressor_fits_one_or_several_targets(targets: int) -> None:
+    X, y = make_regression(300, 5, n_targets=targets, noise=1.0, random_state=0)
+    y = y / y.std()
+    reg = DeepRegressor(**small(max_epochs=60)).fit(X, y)
+    assert reg.predict(X).shape == y.shape
+    assert reg.n_outputs_ == targets
+    assert reg.model_.layers[-1].activation == "linear"
+    assert reg.model_.loss.name == "mse" or "squared" in reg.model_.loss.name
+    assert reg.score(X, y) > 0.9
+
+
+def test_one_class_is_refused_with_the_error_template() -> None:
+    with pytest.raises(ValueError, match=r"DeepClassifier.fit: y must be labels of at least 2 "
+                                         r"classes; received y="):
+        DeepClassifier(**small()).fit(np.zeros((10, 2)), np.ones(10))
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"keep_prob": (0.5, 0.5)}, r"keep_prob must be a number or one number per hidden layer"),
+    ({"hidden_layer_sizes": "64"}, r"hidden_layer_sizes must be a sequence"),
+    ({"validation_fraction": 1.5}, r"validation_fraction must be None"),
+    ({"max_epochs": 0}, r"max_epochs must be a positive integer"),
+    ({"l2": -1.0}, r"l2 must be a finite number >= 0"),
+    ({"patience": 0, "early_stopping": True}, r"patience must be a positive integer"),
+    ({"dtype": "float16"}, r"dtype must be 'float32' or 'float64'"),
+    ({"optimizer": "lbfgs"}, r"optimizer must be one of 'sgd', 'momentum', 'adam'"),
+])
+def test_bad_hyperparameters_fail_at_fit_with_the_error_template(params, message) -> None:
+    clf = DeepClassifier(**small(**params))  # __init__ never validates
+    with pytest.raises(ValueError, match=message):
+        clf.fit(*digits(100))
+    assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+
+
+# --- early stopping, validation and the diagnosis ---------------------------------------
+
+
+def test_early_stopping_holds_out_the_notes_dev_size_and_restores_the_best_epoch() -> None:
+    X, y = digits(600)
+    clf = DeepClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, max_epochs=200,
+                         early_stopping=True, patience=3, random_state=0)
+    clf.fit(X / 16, y)
+    history = clf.history_
+    assert history.sizes["dev"] == 120  # min(⌊0.2 · 600⌋, 10,000)
+    assert history.sizes["train"] == 480
+    assert history.stop_reason == "patience"
+    assert clf.n_iter_ == len(history) < 200
+    best = int(np.argmin(history["dev_cost"]))
+    assert history.best_epoch == best
+    # the model holds the best epoch's weights: its dev cost is the best one
+    diagnosis = clf.diagnosis_
+    assert isinstance(diagnosis, dr.Diagnosis)
+    assert diagnosis.epoch == best
+    assert diagnosis.train_error == history["train_error"][best]
+    assert diagnosis.dev_error == history["dev_error"][best]
+    assert diagnosis.verdict in dr.diagnostics.VERDICTS
+
+
+def test_validation_fraction_without_early_stopping_only_measures() -> None:
+    X, y = digits(400)
+    clf = DeepClassifier(**small(validation_fraction=0.25, max_epochs=5)).fit(X / 16, y)
+    assert clf.history_.sizes["dev"] == 100
+    assert clf.n_iter_ == 5 and clf.history_.stop_reason == "max_epochs"
+    assert clf.diagnosis_ is not None and clf.diagnosis_.epoch == 4
+
+
+def test_without_a_dev_set_diagnosis_is_none_and_diagnose_takes_held_out_data() -> None:
+    X, y = digits(600)
+    clf = DeepClassifier(**small()).fit(X[:400] / 16, y[:400])
+    assert clf.diagnosis_ is None
+    diagnosis = clf.diagnose(X[400:] / 16, y[400:])
+    assert diagnosis.train_error == clf.history_["train_error"][-1]
+    assert diagnosis.dev_error == pytest.approx(1 - clf.score(X[400:] / 16, y[400:]))
+    assert diagnosis.dev_interval is not None  # n_dev was passed
+
+
+def test_regressor_diagnosis_reads_mean_squared_errors() -> None:
+    X, y = make_regression(300, 5, noise=5.0, random_state=0)
+    y = y / y.std()
+    reg = DeepRegressor(**small(early_stopping=True)).fit(X, y)
+    assert reg.diagnosis_ is not None
+    assert reg.diagnosis_.train_error == reg.history_["train_error"][reg.diagnosis_.epoch]
+    assert reg.diagnosis_.dev_interval is None  # no binomial interval for an MSE
+
+
+def test_too_few_rows_for_a_dev_set_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"n_samples must be at least 5 to hold out a dev set"):
+        DeepClassifier(**small(early_stopping=True)).fit(np.eye(4), [0, 1, 0, 1])
+
+
+# --- partial_fit ------------------------------------------------------------------------
+
+
+def test_partial_fit_needs_classes_on_the_first_call() -> None:
+    X, y = digits(100)
+    with pytest.raises(ValueError, match="classes must be given on the first call"):
+        DeepClassifier(**small()).partial_fit(X, y)
+
+
+def test_partial_fit_trains_one_epoch_per_call_and_continues_the_optimizer() -> None:
+    X, y = digits(600)
+    X = X / 16
+    clf = DeepClassifier(**small(batch_size=100))
+    scores = []
+    for _ in range(5):
+        for start in range(0, 600, 200):  # three chunks of 200 rows per pass
+            clf.partial_fit(X[start : start + 200], y[start : start + 200],
+                            classes=np.arange(10))
+        scores.append(clf.score(X, y))
+    assert clf.n_iter_ == len(clf.history_) == 15
+    # Adam's step count ran on across the calls: 15 calls x 2 batches
+    assert clf._optimizer.optimizer.iterations == 30
+    assert scores[-1] > max(0.85, scores[0])
+    with pytest.raises(ValueError, match="labels among classes_"):
+        clf.partial_fit(X[:10], np.full(10, 11))
+
+
+def test_partial_fit_after_fit_continues_from_the_fitted_network() -> None:
+    X, y = cancer()
+    clf = DeepClassifier(**small(max_epochs=5)).fit(X, y)
+    theta = clf.model_.theta.copy()
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 6
+    assert not np.array_equal(theta, clf.model_.theta)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.partial_fit(X[:, :3], y)
+
+
+def test_the_same_random_state_gives_the_same_network() -> None:
+    X, y = digits(200)
+    first = DeepClassifier(**small(keep_prob=0.8)).fit(X, y)
+    second = DeepClassifier(**small(keep_prob=0.8)).fit(X, y)
+    np.testing.assert_array_equal(first.model_.theta, second.model_.theta)
+    other = DeepClassifier(**small(keep_prob=0.8, random_state=1)).fit(X, y)
+    assert not np.array_equal(first.model_.theta, other.model_.theta)
+
+
+# --- divergence and the docstrings ------------------------------------------------------
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_divergence_warns_with_the_engines_advice_and_keeps_finite_weights(
+    early_stopping: bool,
+) -> None:
+    X = np.random.default_rng(0).normal(size=(100, 3)) * 100  # not normalized
+    y = X.sum(axis=1) * 1000
+    reg = DeepRegressor(hidden_layer_sizes=(8,), optimizer="sgd", learning_rate=10.0,
+                        early_stopping=early_stopping, random_state=0)
+    with pytest.warns(RuntimeWarning, match="DeepRegressor.fit: training diverged"):
+        reg.fit(X, y)
+    assert reg.history_.stop_reason == "non-finite"
+    assert np.isfinite(reg.predict(X)).all()
+    assert reg.diagnosis_ is None  # no finite epoch to diagnose
+
+
+def test_docstring_examples_run() -> None:
+    import deeprecipe.sklearn
+
+    assert doctest.testmod(deeprecipe.sklearn).failed == 0
