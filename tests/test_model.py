@@ -594,3 +594,16 @@ def test_hand_worked_logistic_regression() -> None:
     np.testing.assert_allclose(grads["dense_1.W"][:, 0], [1.1462201, -1.4972565], atol=1e-7)
     assert grads["dense_1.b"][0] == pytest.approx(((a1 - 1) + a2) / 2, rel=1e-12)
     assert grads["dense_1.b"][0] == pytest.approx(0.0813067, abs=1e-7)
+
+
+def test_pickle_and_deepcopy_keep_the_parameters_views_of_theta() -> None:
+    import copy
+    import pickle
+
+    model = dr.Sequential([dr.Dense(4, "relu"), dr.Dense(3, "softmax")], input_dim=2, seed=1)
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
+        assert np.shares_memory(clone.layers[0].params["W"], clone.theta)
+        clone.fit(X, [0, 1, 2, 0, 1, 2], epochs=3, batch_size=6)
+        assert not np.array_equal(clone.predict_proba(X), model.predict_proba(X))

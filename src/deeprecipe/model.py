@@ -146,6 +146,12 @@ class Sequential:
         options = {k: config[k] for k in ("loss", "l2", "l1", "seed", "dtype") if k in config}
         return cls(layers, input_dim=config["input_dim"], **options)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy as config + ``θ``: the layers' parameters are views of ``θ``,
+        which a plain pickle would copy apart. (deeprecipe's own files never use pickle;
+        scikit-learn users expect estimators to pickle.)"""
+        return (_restore, (self.get_config(), self.theta.copy(), self.standardizer))
+
     def astype(self, dtype: DTypeLike) -> Sequential:
         """A copy of this model whose parameters (and computations) use ``dtype``."""
         copy = Sequential.from_config({**self.get_config(), "dtype": np.dtype(dtype).name})
@@ -498,3 +504,12 @@ class Sequential:
     def __repr__(self) -> str:
         return (f"Sequential({self.layers!r}, input_dim={self.input_dim}, "
                 f"loss={self.loss.name!r}, l2={self.l2}, l1={self.l1}, dtype={self.dtype.name!r})")
+
+
+def _restore(config: dict[str, Any], theta: np.ndarray,
+             standardizer: Standardizer | None) -> Sequential:
+    """Rebuild a pickled or copied :class:`Sequential` (see ``Sequential.__reduce__``)."""
+    model = Sequential.from_config(config)
+    model.theta[...] = theta
+    model.standardizer = standardizer
+    return model

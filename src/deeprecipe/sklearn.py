@@ -323,25 +323,6 @@ class _DeepEstimator(BaseEstimator):
             n_dev=None if regression else len(X_array), regression=regression,
         )
 
-    # --- pickling --------------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[str, Any]:
-        # A Sequential's layer parameters are views of its flat theta; pickle would copy
-        # them apart. Store the model as its config and theta, rebuilt in __setstate__.
-        state: dict[str, Any] = dict(super().__getstate__())
-        model = state.get("model_")
-        if isinstance(model, Sequential):
-            state["model_"] = _PickledModel(model.get_config(), model.theta.copy())
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        model = state.get("model_")
-        if isinstance(model, _PickledModel):
-            rebuilt = Sequential.from_config(model.config)
-            rebuilt.theta[...] = model.theta
-            state["model_"] = rebuilt
-        super().__setstate__(state)
-
 
 class DeepClassifier(ClassifierMixin, _DeepEstimator):
     """A deeprecipe network as a scikit-learn classifier.
@@ -545,13 +526,6 @@ class _Continued(optimizers.Optimizer):
 
     def get_config(self) -> dict[str, Any]:
         return self.optimizer.get_config()
-
-
-class _PickledModel:
-    """A :class:`Sequential` as plain data (config and weights) inside a pickle."""
-
-    def __init__(self, config: dict[str, Any], theta: np.ndarray) -> None:
-        self.config, self.theta = config, theta
 
 
 def _extend(history: History, more: History) -> None:
