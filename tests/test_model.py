@@ -607,3 +607,19 @@ def test_pickle_and_deepcopy_keep_the_parameters_views_of_theta() -> None:
         assert np.shares_memory(clone.layers[0].params["W"], clone.theta)
         clone.fit(X, [0, 1, 2, 0, 1, 2], epochs=3, batch_size=6)
         assert not np.array_equal(clone.predict_proba(X), model.predict_proba(X))
+
+
+def test_an_activation_output_layer_after_relu_gets_exact_gradients() -> None:
+    """The fused loss overwrites the logits in place; the previous layer's cached output
+    (needed by ReLU's backward) must not be that array."""
+    rng = np.random.default_rng(3)
+    model = dr.Sequential([dr.Dense(5, "relu"), dr.Activation("softmax")], input_dim=3,
+                          dtype="float64", seed=2)
+    X, y = rng.standard_normal((7, 3)), rng.integers(0, 5, 7)
+
+    def cost_and_gradients(params: dict[str, np.ndarray]) -> tuple[float, dict]:
+        model.set_parameters(params)
+        return model.cost(X, y), model.gradients(X, y)
+
+    report = dr.gradcheck.check(cost_and_gradients, model.unflatten(model.flatten()))
+    assert report.passed, report.summary()

@@ -211,7 +211,9 @@ class Activation(Layer):
     ) -> tuple[np.ndarray, Cache]:
         self._check_input(x)
         if logits:
-            return x, None
+            # A copy: the fused loss overwrites the logits, and x is the previous layer's
+            # output, which its cache still needs.
+            return x.copy(), None
         a = activations.ACTIVATIONS[self.activation].forward(x)
         return a, a
 
