@@ -292,3 +292,47 @@ def test_the_recorder_checks_its_data() -> None:
         dr.GradientFlowRecorder(np.ones((3, 2)), [0, 1])
     with pytest.raises(ValueError, match="every must be an integer >= 1"):
         dr.GradientFlowRecorder(np.ones((2, 2)), [0, 1], every=0)
+
+
+# --- state for resuming ------------------------------------------------------------------------
+
+
+def test_early_stopping_continues_from_its_state_dict() -> None:
+    # 1.0, 0.9 (best), 0.95 (wait 1) … interrupted; then 0.96 (wait 2 = patience): stop.
+    first = dr.EarlyStopping(patience=2)
+    model = tiny_model()
+    first.on_train_begin(model)
+    for epoch, value in enumerate([1.0, 0.9, 0.95]):
+        model.theta[...] = epoch
+        first.on_epoch_end(epoch, {"dev_cost": value})
+    saved = first.state_dict()
+    model.theta[...] = 1  # the state is a copy: later changes do not leak into it
+    saved_theta = saved["best_theta"]
+    assert saved["wait"] == 1 and saved["best_epoch"] == 1 and np.all(saved_theta == 1)
+
+    second = dr.EarlyStopping(patience=2)
+    resumed = tiny_model()
+    second.on_train_begin(resumed)
+    second.load_state_dict(saved)
+    resumed.theta[...] = 3
+    assert second.on_epoch_end(3, {"dev_cost": 0.96})  # patience used up across the two
+    history = dr.History()
+    history.append({"dev_cost": 0.0})
+    second.on_train_end(resumed, history)
+    assert weights_epoch(resumed) == 1 and second.best_epoch == 1
+
+
+def test_the_gradient_flow_recorder_round_trips_its_records(rng: np.random.Generator) -> None:
+    X, y = rng.normal(size=(20, 2)), rng.integers(0, 2, 20)
+    recorder = dr.GradientFlowRecorder(X, y)
+    model = tiny_model()
+    recorder.on_train_begin(model)
+    for epoch in range(3):
+        recorder.on_epoch_end(epoch, {})
+    state = recorder.state_dict()
+    copy = dr.GradientFlowRecorder(X, y)
+    copy.on_train_begin(model)
+    copy.load_state_dict(state)
+    assert copy.epochs == [0, 1, 2] and copy.grad_norms() == recorder.grad_norms()
+    assert copy.flows[-1] == recorder.flows[-1] and copy.initial == recorder.initial
+    assert copy.state_dict() == state

@@ -1,49 +1,166 @@
-"""Tests for ``deeprecipe.cli``: ``deeprecipe run`` splits with ``dr.data.split`` and fits the
-Standardizer on the training set only; its constant-feature warning is one line of output."""
+"""``deeprecipe diagnose`` (the verdict and the recipe from the command line) and
+``deeprecipe predict`` (a saved model's predictions as CSV, with its standardizer)."""
 
 from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import cli
+from deeprecipe import cli, workflow
 from deeprecipe.data import Standardizer
 
 
-def test_run_fits_the_standardizer_on_the_training_rows_only(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+# --- diagnose ---------------------------------------------------------------------------------
+
+
+def test_diagnose_prints_the_verdict_and_the_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["diagnose", "--train-error", "0.01", "--dev-error", "0.11"]
+    assert cli.main(argv) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "high variance"  # the notes' 1% / 11% example
+    assert "avoidable bias 1.00% (train − Bayes), variance 10.00% (dev − train)" in out
+    assert "  1. more data: more training data is the surest cure for variance" in lines
+    assert any(line.startswith("  2. augment:") for line in lines)
+
+
+def test_percentages_mean_the_same_as_fractions(capsys: pytest.CaptureFixture[str]) -> None:
+    cli.main(["diagnose", "--train-error", "0.01", "--dev-error", "0.11"])
+    fractions = capsys.readouterr().out
+    cli.main(["diagnose", "--train-error", "1%", "--dev-error", "11%"])
+    assert capsys.readouterr().out == fractions
+
+
+def test_bayes_error_n_dev_and_test_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["diagnose", "--train-error", "15%", "--dev-error", "16%", "--bayes-error", "15%",
+            "--n-dev", "1000", "--test-error", "0.2", "--json"]
+    assert cli.main(argv) == cli.EXIT_OK
+    diagnosis = json.loads(capsys.readouterr().out)
+    assert diagnosis["verdict"] == "low bias and low variance"  # the notes: 15% Bayes error
+    assert diagnosis["dev_interval"][0] < 0.16 < diagnosis["dev_interval"][1]
+    assert diagnosis["test_error"] == 0.2
+    assert any("overfitted by model selection" in remark for remark in diagnosis["remarks"])
+
+
+def test_regression_takes_mean_squared_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["diagnose", "--train-error", "3.5", "--dev-error", "3.6", "--regression"]
+    assert cli.main(argv) == cli.EXIT_OK
+    assert "high bias" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("11", "--dev-error must be an error rate in [0, 1], such as 0.01 or 1%; received "
+           "--dev-error='11'."),
+    ("eleven", "--dev-error must be an error rate in [0, 1]"),
+])
+def test_bad_errors_are_one_line_usage_errors(
+    capsys: pytest.CaptureFixture[str], value: str, message: str
 ) -> None:
-    seen: list[np.ndarray] = []
-    original_fit = Standardizer.fit
-
-    def recording_fit(self: Standardizer, X: np.ndarray, *args: object) -> Standardizer:
-        seen.append(np.array(X, copy=True))
-        return original_fit(self, X, *args)
-
-    monkeypatch.setattr(Standardizer, "fit", recording_fit)
-    assert cli.main(["run", "--epochs", "1", "--seed", "3"]) == cli.EXIT_OK
-
-    X, y = dr.datasets.load("digits")
-    train = dr.data.split(X, y, seed=3).train
-    assert len(seen) == 1
-    np.testing.assert_array_equal(seen[0], train.X)  # the training rows, and nothing else
-    output = capsys.readouterr()
-    # the constant-feature warning is one line of the output, not a Python warning
-    assert output.out.count("note: Standardizer: 3 feature(s) have zero variance") == 1
-    assert "Warning" not in output.err
-    for name, size in (("train", 1079), ("dev", 359), ("test", 359)):
-        assert name in output.out and str(size) in output.out
+    argv = ["diagnose", "--train-error", "0.01", "--dev-error", value]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    assert message in one_line_error(capsys)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["diagnose", "--train-error", "0.01"])
+    assert stop.value.code == cli.EXIT_USAGE
+    assert "the following arguments are required: --dev-error" in one_line_error(capsys)
 
 
-def test_prepare_standardizes_every_part_with_train_statistics() -> None:
-    X, y = dr.datasets.load("digits")
-    splits, notes = cli.prepare(X, y, seed=0)
-    raw = dr.data.split(X, y, seed=0)
-    mean = raw.train.X.mean(axis=0)
-    std = np.where(raw.train.X.std(axis=0) > 0, raw.train.X.std(axis=0), 1.0)
-    for name, part in splits.parts.items():
-        np.testing.assert_allclose(part.X, (raw.parts[name].X - mean) / std, atol=1e-12)
-    np.testing.assert_allclose(splits.train.X.mean(axis=0), 0, atol=1e-12)
-    assert abs(splits.dev.X.mean()) > 1e-6  # dev is not re-centred on its own statistics
-    assert len(notes) == 1 and "0, 32, 39" in notes[0]
+# --- predict ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def csv_model(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Path]:
+    """A classifier of ``yes``/``no`` trained on columns a, b, c of a CSV, saved as a run
+    saves it (standardizer with feature names, class labels)."""
+    X = rng.normal(loc=[5.0, -2.0, 100.0], scale=[1.0, 3.0, 10.0], size=(80, 3))
+    labels = np.where(X[:, 0] > 5.0, "yes", "no")
+    path = tmp_path / "train.csv"
+    lines = ["a,b,c,label"] + [f"{a},{b},{c},{label}" for (a, b, c), label in zip(X, labels,
+                                                                                  strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    loaded = workflow.load_data(str(path), "label")
+    scaler = Standardizer().fit(loaded.X, loaded.feature_names)
+    model = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(1, "sigmoid")], input_dim=3, seed=0)
+    model.fit(scaler.transform(loaded.X), loaded.y, epochs=40, batch_size=16,
+              learning_rate=0.01)
+    folder = workflow.save_model(model, tmp_path / "model", scaler, loaded)
+    return folder, path
+
+
+def read_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_predict_writes_labels_and_probabilities(
+    csv_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, train = csv_model
+    assert cli.main(["predict", str(folder), "--data", str(train)]) == cli.EXIT_OK
+    rows = read_rows(capsys.readouterr().out)
+    assert list(rows[0]) == ["label", "p_no", "p_yes"] and len(rows) == 80
+    model = dr.load(folder)
+    X = np.loadtxt(train, delimiter=",", skiprows=1, usecols=(0, 1, 2))
+    proba = model.predict_proba(X)  # raw inputs: the saved standardizer is applied
+    np.testing.assert_allclose([float(row["p_yes"]) for row in rows], proba[:, 1], rtol=1e-5)
+    assert [row["label"] for row in rows] == ["yes" if p > 0.5 else "no" for p in proba[:, 1]]
+
+
+def test_predict_picks_columns_by_name_and_scores_a_target(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, train = csv_model
+    table = np.genfromtxt(train, delimiter=",", skip_header=1, dtype=str)
+    shuffled = tmp_path / "new.csv"  # columns in another order, plus an id column
+    lines = ["label,id,c,a,b"] + [f"{r[3]},{i},{r[2]},{r[0]},{r[1]}"
+                                  for i, r in enumerate(table)]
+    shuffled.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "preds.csv"
+    argv = ["predict", str(folder), "--data", str(shuffled), "--target", "label", "--out",
+            str(out)]
+    assert cli.main(argv) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    assert f"wrote 80 predictions to {out}" in captured.out
+    assert "error on" in captured.err
+    assert cli.main(["predict", str(folder), "--data", str(train)]) == cli.EXIT_OK
+    assert out.read_text() == capsys.readouterr().out  # the same predictions
+
+
+def test_predict_errors_are_one_line(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, _ = csv_model
+    partial = tmp_path / "partial.csv"
+    partial.write_text("a,b\n1,2\n")
+    assert cli.main(["predict", str(folder), "--data", str(partial)]) == cli.EXIT_USAGE
+    assert "has no column(s) ['c']" in one_line_error(capsys)
+    assert cli.main(["predict", str(folder), "--data", "digits"]) == cli.EXIT_USAGE
+    assert "--data must have 3 feature columns" in one_line_error(capsys)
+    assert cli.main(["predict", str(tmp_path), "--data", "digits"]) == cli.EXIT_USAGE
+    assert "no config.json" in one_line_error(capsys)
+
+
+def test_predict_reads_npz_and_regression_models(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    X = rng.normal(size=(30, 2))
+    model = dr.Sequential([dr.Dense(4, "tanh"), dr.Dense(1, "linear")], input_dim=2)
+    model.save(tmp_path / "model")
+    np.savez(tmp_path / "new.npz", X=X)
+    assert cli.main(["predict", str(tmp_path / "model"), "--data",
+                     str(tmp_path / "new.npz")]) == cli.EXIT_OK
+    rows = read_rows(capsys.readouterr().out)
+    assert list(rows[0]) == ["prediction"] and len(rows) == 30
+    np.testing.assert_allclose([float(r["prediction"]) for r in rows], model.predict(X),
+                               rtol=1e-6)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +199,14 @@ def test_a_missing_folder_or_file_is_a_clear_error(saved: Path, tmp_path: Path) 
     (saved / WEIGHTS_FILE).unlink()
     with pytest.raises(FileNotFoundError, match=WEIGHTS_FILE):
         dr.load(saved)
+
+
+def test_saved_files_get_the_usual_permissions_not_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        model = dr.Sequential([dr.Dense(2, "relu"), dr.Dense(2, "softmax")], input_dim=2)
+        folder = model.save(tmp_path / "model")
+    finally:
+        os.umask(previous)
+    for name in ("config.json", "weights.safetensors"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644, name

@@ -256,3 +256,82 @@ def test_every_optimizer_trains(optimizer: str, learning_rate: float | None) -> 
     assert model.cost(X, y) < 0.5 * initial
     if isinstance(chosen, dr.optimizers.Optimizer):
         assert chosen.iterations == 5 * 10  # the instance itself took every step
+
+
+# --- resuming: the same weights, bit for bit -------------------------------------------------
+
+
+class InterruptAt(dr.Callback):
+    """Raises KeyboardInterrupt at the end of epoch ``epoch``, as Ctrl-C would."""
+
+    def __init__(self, epoch: int | None) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+        return False
+
+
+def resumable_fit(
+    interrupt_at: int | None, state: dr.TrainingState | None, min_delta: float = 0.0
+) -> tuple[dr.Sequential, dr.History, list[dr.Callback]]:
+    """Adam, dropout and augmentation: every random stream and every kind of state."""
+    X, y, X_dev, y_dev = digits()
+    X, y, X_dev, y_dev = X[:300], y[:300], X_dev[:100], y_dev[:100]
+    augment = dr.data.augment.Compose([dr.data.augment.Rotation(10)], image_shape=(8, 8))
+    callbacks: list[dr.Callback] = [
+        dr.EarlyStopping(patience=2, min_delta=min_delta),
+        dr.GradientFlowRecorder(X, y, max_rows=32),
+        InterruptAt(interrupt_at),
+    ]
+    model = classifier(dropout=0.8, seed=2, l2=0.3)
+    history = model.fit(X, y, validation_data=(X_dev, y_dev), epochs=9, batch_size=32,
+                        callbacks=callbacks, augment=augment, seed=4, state=state)
+    return model, history, callbacks
+
+
+@pytest.mark.parametrize("interrupt_at", [0, 4, 8])
+def test_a_resumed_fit_ends_with_the_same_weights_bit_for_bit(interrupt_at: int) -> None:
+    reference, expected, _ = resumable_fit(None, None)
+    state = dr.TrainingState()
+    with pytest.raises(KeyboardInterrupt):
+        resumable_fit(interrupt_at, state)
+    # the interruption came during epoch `interrupt_at`'s callbacks: the state holds the
+    # epochs before it, whole
+    assert state.epoch == interrupt_at
+    model, history, callbacks = resumable_fit(None, state)
+    assert np.array_equal(model.theta, reference.theta)
+    for key in ("train_cost", "dev_cost", "train_error"):
+        assert history[key] == expected[key]
+    assert history.best_epoch == expected.best_epoch
+    recorder = callbacks[1]
+    assert isinstance(recorder, dr.GradientFlowRecorder)
+    assert recorder.epochs == list(range(9)) and len(recorder.flows) == 9
+
+
+def test_resuming_a_run_that_early_stopping_ended_only_restores_the_best_weights() -> None:
+    # min_delta so large that only the first epoch improves: patience ends epoch 2
+    reference, expected, _ = resumable_fit(None, None, min_delta=100.0)
+    assert expected.stop_reason == "patience" and len(expected) == 3
+    state = dr.TrainingState()
+    resumable_fit(None, state, min_delta=100.0)
+    assert state.stop_reason == "patience" and state.epoch == len(expected)
+    assert state.theta is not None and not np.array_equal(state.theta, reference.theta)
+    model, history, _ = resumable_fit(None, state, min_delta=100.0)
+    assert np.array_equal(model.theta, reference.theta)
+    assert len(history) == len(expected) and history.stop_reason == "patience"
+
+
+def test_a_state_from_another_model_or_optimizer_is_refused() -> None:
+    X, y, _, _ = digits()
+    state = dr.TrainingState()
+    classifier().fit(X[:64], y[:64], epochs=1, state=state)
+    other = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(10, "softmax")], input_dim=64)
+    with pytest.raises(ValueError, match=r"state.theta.shape must be the model's"):
+        other.fit(X[:64], y[:64], epochs=2, state=state)
+    with pytest.raises(ValueError, match=r"state.optimizer must be the state of SGD"):
+        classifier().fit(X[:64], y[:64], epochs=2, state=state, optimizer="sgd")
+    with pytest.raises(ValueError, match=r"len\(state.callbacks\) must be"):
+        classifier().fit(X[:64], y[:64], epochs=2, state=state,
+                         callbacks=[dr.EarlyStopping(monitor="train_cost")])

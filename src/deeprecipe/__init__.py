@@ -9,6 +9,7 @@ from . import (
     initializers,
     losses,
     optimizers,
+    recipe,
     regularizers,
     sklearn,
 )
@@ -20,7 +21,7 @@ from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
 from .persistence import load
 from .sklearn import DeepClassifier, DeepRegressor
-from .training import History
+from .training import History, TrainingState
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,7 @@ __all__ = [
     "History",
     "Layer",
     "Sequential",
+    "TrainingState",
     "__version__",
     "activations",
     "data",
@@ -50,6 +52,7 @@ __all__ = [
     "load",
     "losses",
     "optimizers",
+    "recipe",
     "regularizers",
     "sklearn",
 ]

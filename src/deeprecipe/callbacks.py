@@ -8,7 +8,11 @@ A callback may define any of
     after each epoch (``epoch`` counts from 0; ``logs`` holds that epoch's History entries);
     return ``True`` to stop training;
 ``on_train_end(model, history)``
-    after the last epoch, however training ended.
+    after the last epoch, however training ended;
+``state_dict() -> dict`` and ``load_state_dict(state)``
+    what the callback has learned so far (copies: arrays and JSON types), so that a
+    training run can be resumed (:class:`~deeprecipe.training.TrainingState`). On resume,
+    ``fit`` calls ``on_train_begin(model)`` and then ``load_state_dict(saved)``.
 
 Provided: :class:`EarlyStopping` (the notes' early stopping, restoring the best weights)
 and :class:`GradientFlowRecorder` (per-epoch gradient-flow statistics for a report).
@@ -40,6 +44,14 @@ class Callback:
         return False
 
     def on_train_end(self, model: Sequential, history: History) -> None:
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """What must survive an interruption (copies); nothing by default."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (after ``on_train_begin``)."""
         return None
 
 
@@ -173,6 +185,30 @@ class EarlyStopping(Callback):
             history.best_epoch = self.best_epoch
             self.restored = True
 
+    def state_dict(self) -> dict[str, Any]:
+        """The best value, epoch and weights so far, and the patience used up."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_logs": dict(self.best_logs),
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "stop_reason": self.stop_reason,
+            "best_theta": None if self._best_theta is None else self._best_theta.copy(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.best_logs = dict(state["best_logs"])
+        self.wait = int(state["wait"])
+        self.stopped_epoch, self.stop_reason = state["stopped_epoch"], state["stop_reason"]
+        saved = state.get("best_theta")
+        if self._best_theta is not None and saved is not None:
+            if np.shape(saved) != self._best_theta.shape:
+                raise fail("EarlyStopping.load_state_dict", "best_theta.shape",
+                           str(self._best_theta.shape), np.shape(saved))
+            np.copyto(self._best_theta, saved)
+
     def summary(self) -> str:
         """One paragraph for a report: why and when training stopped, the epoch kept, and
         the train error there (early stopping couples bias and variance)."""
@@ -219,10 +255,12 @@ class GradientFlowRecorder(Callback):
         self.initial: GradientFlow | None = None
         self.flows: list[GradientFlow] = []
         self.epochs: list[int] = []
+        self._converted: list[dict[str, Any]] = []  # flows[:k] as dicts, for state_dict
 
     def on_train_begin(self, model: Sequential) -> None:
         self._model = model
         self.flows, self.epochs = [], []
+        self._converted = []
         self.initial = self._record()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
@@ -230,6 +268,26 @@ class GradientFlowRecorder(Callback):
             self.flows.append(self._record())
             self.epochs.append(epoch)
         return False
+
+    def state_dict(self) -> dict[str, Any]:
+        """The records so far, as plain data (``GradientFlow.to_dict``). Records never
+        change once taken, so each is converted once and the dicts are shared."""
+        converted = self._converted
+        converted += [flow.to_dict() for flow in self.flows[len(converted):]]
+        return {
+            "initial": None if self.initial is None else self.initial.to_dict(),
+            "flows": list(converted),
+            "epochs": list(self.epochs),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from .diagnostics.flow import GradientFlow
+
+        initial = state.get("initial")
+        self.initial = None if initial is None else GradientFlow.from_dict(initial)
+        self.flows = [GradientFlow.from_dict(flow) for flow in state["flows"]]
+        self.epochs = [int(epoch) for epoch in state["epochs"]]
+        self._converted = list(state["flows"])
 
     def _record(self) -> GradientFlow:
         from .diagnostics.flow import gradient_flow

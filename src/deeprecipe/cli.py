@@ -1,92 +1,60 @@
 """The ``deeprecipe`` command line: the only part of deeprecipe that prints.
 
-``deeprecipe run`` trains a network on a built-in dataset and prints its train, dev and
-test error. ``deeprecipe gradcheck`` checks a saved model's (or a config's) backpropagation
-and exits 1 when the check fails, so it can guard CI. Errors in the input become a one-line
-message and exit code 2.
+==============================  ==============================================================
+``deeprecipe run``              the whole workflow into ``runs/<name>/`` (:mod:`.cli_run`)
+``deeprecipe gradcheck MODEL``  check a saved model's backpropagation; exit 1 when it fails
+``deeprecipe diagnose``         bias/variance from train, dev (and Bayes) error, and advice
+``deeprecipe predict MODEL``    predictions of a saved model as CSV
+``deeprecipe experiment NAME``  the notes' lessons side by side (:mod:`.cli_experiment`)
+==============================  ==============================================================
+
+Exit codes: 0 success; 1 a failed check (a gradient check, a diverged run); 2 a usage or
+input error, with a one-line message on stderr; 130 (Ctrl-C) or 143 (SIGTERM) a run
+interrupted after writing its checkpoint. Tracebacks only for bugs.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
-from . import __version__, data, datasets, gradcheck, persistence
-from .layers import Dense, Dropout
+from . import __version__, datasets, gradcheck, persistence, runconfig, workflow
+from .cli_experiment import add_experiment_parser
+from .cli_run import (
+    EXIT_FAILED_CHECK,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_run_parser,
+    show_error,
+    stderr_console,
+)
+from .data import load_csv, load_csv_features, load_npz
+from .diagnostics import Diagnosis, diagnose
 from .model import Sequential
 
-EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
+INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError,
+                NotADirectoryError, PermissionError, FileExistsError)
 
 
-def prepare(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[data.Splits, list[str]]:
-    """Split with the notes' sizes (``dr.data.split``) and standardize every part with the
-    training set's μ and σ only (``dr.data.standardize_splits``).
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2) that name the command and the fix."""
 
-    Returns the standardized splits and the lines to show: the standardizer's
-    constant-feature warning becomes one line of the output instead of a Python warning on
-    every run.
-    """
-    splits = data.split(X, y, seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", data.ConstantFeatureWarning)
-        scaled, scaler = data.standardize_splits(splits)
-    notes = [splits.note] if splits.note else []
-    if scaler.constant_features_ is not None and scaler.constant_features_.size:
-        notes.append(scaler.constant_message())
-    return scaled, notes
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}. help: {self.prog} --help\n")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
-    X, y = datasets.load(args.data)
-    splits, notes = prepare(X, y, args.seed)
-    for note in notes:
-        console.print(f"note: {note}", highlight=False)
-    n_classes = len(np.unique(y))
-    model = Sequential(
-        [Dense(args.hidden, activation="relu"), Dropout(args.keep_prob),
-         Dense(args.hidden // 2, activation="relu"), Dense(n_classes, activation="softmax")],
-        input_dim=X.shape[1], l2=args.l2, seed=args.seed,
-    )
-    console.print(model.summary())
-    history = model.fit(
-        *splits.train, validation_data=(splits.dev.X, splits.dev.y), epochs=args.epochs,
-        batch_size=args.batch_size, optimizer="adam", learning_rate=args.learning_rate,
-        seed=args.seed,
-    )
-    table = Table(title=f"{args.data}: {history.epochs} epochs in {sum(history['time']):.2f} s")
-    for column in ("split", "examples", "cost", "error"):
-        table.add_column(column, justify="right" if column != "split" else "left")
-    for name, part in splits.parts.items():
-        measured = model.evaluate(part.X, part.y)
-        table.add_row(name, str(len(part)), f"{measured['loss']:.4f}",
-                      f"{measured['error']:.2%}")
-    console.print(table)
-    return EXIT_OK
-
-
-def load_data(spec: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``X, y`` from a built-in dataset name, a ``.csv`` file (with ``target``) or ``.npz``."""
-    if spec in datasets.list():
-        return datasets.load(spec)
-    suffix = Path(spec).suffix.lower()
-    if suffix == ".csv":
-        if not target:
-            raise ValueError(f"--target must name the label column of {spec}; received none.")
-        X, y = data.load_csv(spec, target=target)
-        return X, y
-    if suffix == ".npz":
-        X, y = data.load_npz(spec)
-        return X, y
-    raise ValueError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), a "
-                     f".csv or an .npz file; received --data={spec!r}.")
+# --- gradcheck --------------------------------------------------------------------------------
 
 
 def load_model(path: str) -> Sequential:
@@ -105,6 +73,12 @@ def load_model(path: str) -> Sequential:
     return Sequential.from_config(config.get("model", config))
 
 
+def load_data(spec: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``X, y`` from a built-in dataset name, a ``.csv`` file (with ``target``) or ``.npz``."""
+    loaded = workflow.load_data(spec, target)
+    return loaded.X, loaded.y
+
+
 def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     model = load_model(args.model)
     X, y = load_data(args.data, args.target)
@@ -121,28 +95,171 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
                          indent=2, default=float))
     else:
         for name, report in reports.items():
-            console.print(f"[bold]{name}[/bold]")
+            console.print(Text(name, style="bold"))
             print(report.table(width=max(console.width, 110)), end="")
     passed = all(report.passed for report in reports.values())
     return EXIT_OK if passed else EXIT_FAILED_CHECK
 
 
+# --- diagnose ---------------------------------------------------------------------------------
+
+
+def error_rate(flag: str, text: str, regression: bool) -> float:
+    """``0.01`` or ``1%`` as a fraction (a mean squared error >= 0 with ``--regression``)."""
+    parse = runconfig.non_negative if regression else runconfig.fraction
+    try:
+        return float(parse(text))
+    except runconfig.BadValue:
+        constraint = ("a mean squared error >= 0" if regression else
+                      "an error rate in [0, 1], such as 0.01 or 1%")
+        raise ValueError(f"diagnose: {flag} must be {constraint}; received "
+                         f"{flag}={text!r}.") from None
+
+
+def diagnose_command(args: argparse.Namespace, console: Console) -> int:
+    regression = args.regression
+
+    def read(name: str) -> float | None:
+        text = getattr(args, name)
+        return None if text is None else error_rate(f"--{name.replace('_', '-')}", text,
+                                                    regression)
+
+    diagnosis = diagnose(
+        error_rate("--train-error", args.train_error, regression),
+        error_rate("--dev-error", args.dev_error, regression), read("bayes_error") or 0.0,
+        test_error=read("test_error"), n_train=args.n_train, n_dev=args.n_dev,
+        regression=regression,
+    )
+    if args.json:
+        print(json.dumps(diagnosis.to_dict(), indent=2))
+    else:
+        print_diagnosis(console, diagnosis, regression)
+    return EXIT_OK
+
+
+def print_diagnosis(console: Console, diagnosis: Diagnosis, regression: bool) -> None:
+    """The verdict, the two gaps, the recipe's steps in order, and the remarks."""
+    def show(value: float) -> str:
+        return show_error(value, regression)
+
+    console.print(Text(diagnosis.verdict, style="bold"))
+    console.print(f"train error {show(diagnosis.train_error)}, dev error "
+                  f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
+    console.print(f"avoidable bias {show(diagnosis.avoidable_bias)} (train − Bayes), variance "
+                  f"{show(diagnosis.variance)} (dev − train)")
+    if diagnosis.dev_interval is not None:
+        low, high = diagnosis.dev_interval
+        console.print(f"dev error 95% interval: {show(low)}–{show(high)}")
+    console.print("next steps (the basic recipe, in order):")
+    for number, advice in enumerate(diagnosis.advice, start=1):
+        console.print(Text(f"  {number}. {advice}"))
+    for remark in diagnosis.remarks:
+        console.print(Text(f"note: {remark}"))
+
+
+# --- predict ----------------------------------------------------------------------------------
+
+
+def predict_inputs(spec: str, target: str | None, model: Sequential
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y or None)`` to predict on: a built-in dataset, an ``.npz`` (``X``, optional
+    ``y``), or a ``.csv`` whose feature columns are picked by the names the model's
+    standardizer was fit with (``--target`` names a label column to score against)."""
+    if spec in datasets.list():
+        return datasets.load(spec)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return npz_inputs(path)
+    if suffix != ".csv":
+        raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
+                         f"({', '.join(datasets.list())}); received --data={spec!r}.")
+    names = model.standardizer.feature_names_ if model.standardizer is not None else None
+    if target is not None:
+        table = load_csv(path, target=target, min_rows=1)
+        if names is None:
+            return table.X, table.y
+        X, _ = load_csv_features(path, names)
+        return X, table.y
+    X, _ = load_csv_features(path, names)
+    return X, None
+
+
+def npz_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"predict: no file {path}.")
+    with np.load(path, allow_pickle=False) as archive:
+        has_y = "y" in archive.files
+    if has_y:
+        loaded = load_npz(path, min_rows=1)
+        return loaded.X.reshape(len(loaded.X), -1), loaded.y
+    with np.load(path, allow_pickle=False) as archive:
+        if "X" not in archive.files:
+            raise ValueError(f"predict: {path} must hold an array 'X'; it holds "
+                             f"{archive.files}.")
+        X = np.asarray(archive["X"], dtype=np.float64)
+    return X.reshape(len(X), -1), None
+
+
+def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:
+    """``label`` (the original class names when known) and ``p_<class>`` per class for
+    classifiers; ``prediction`` for regression."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if model.loss.task == "regression":
+        values = model.predict(X).reshape(len(X), -1)
+        writer.writerow(["prediction"] if values.shape[1] == 1 else
+                        [f"prediction_{j}" for j in range(values.shape[1])])
+        writer.writerows([[f"{v:.9g}" for v in row] for row in values])
+        return buffer.getvalue()
+    probabilities = model.predict_proba(X)
+    names = classes if classes is not None and len(classes) == probabilities.shape[1] else \
+        list(range(probabilities.shape[1]))
+    writer.writerow(["label", *(f"p_{name}" for name in names)])
+    for index, row in zip(probabilities.argmax(axis=1), probabilities, strict=True):
+        writer.writerow([names[index], *(f"{p:.6g}" for p in row)])
+    return buffer.getvalue()
+
+
+def predict_command(args: argparse.Namespace, console: Console) -> int:
+    model = persistence.load(args.model)
+    saved = persistence.read_config(args.model)
+    X, y = predict_inputs(args.data, args.target, model)
+    if X.shape[1] != model.input_dim:
+        raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
+                         f"model's input); received {X.shape[1]} in {args.data}.")
+    text = predictions_csv(model, X, saved.get("classes"))
+    err = stderr_console()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        out = Path(args.out)
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        persistence.atomic_write(out, write)
+        console.print(Text(f"wrote {len(X):,} predictions to {out}"))
+    if y is not None:
+        score = model.evaluate(X, y)["error"]
+        what = "MSE" if model.loss.task == "regression" else "error"
+        err.print(f"{what} on {args.data}: "
+                  f"{show_error(score, model.loss.task == 'regression')} "
+                  f"({len(X):,} examples)")
+    return EXIT_OK
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="deeprecipe", description="The practical side of training deep neural networks."
     )
     parser.add_argument("--version", action="version", version=f"deeprecipe {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="train a network on built-in data")
-    run_parser.add_argument("--data", default="digits", choices=datasets.list())
-    run_parser.add_argument("--epochs", type=int, default=60)
-    run_parser.add_argument("--batch-size", type=int, default=64)
-    run_parser.add_argument("--learning-rate", type=float, default=1e-3)
-    run_parser.add_argument("--hidden", type=int, default=128)
-    run_parser.add_argument("--keep-prob", type=float, default=0.8)
-    run_parser.add_argument("--l2", type=float, default=1.0)
-    run_parser.add_argument("--seed", type=int, default=0)
-    run_parser.set_defaults(handler=run)
+    add_run_parser(commands)
 
     check_parser = commands.add_parser(
         "gradcheck", help="check a model's backpropagation against numerical gradients",
@@ -163,18 +280,54 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--seed", type=int, default=0)
     check_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     check_parser.set_defaults(handler=gradcheck_command)
+
+    diagnose_parser = commands.add_parser(
+        "diagnose", help="bias/variance from train and dev error, and the recipe's advice",
+        description="Read bias and variance the notes' way: avoidable bias = train − Bayes "
+        "error, variance = dev − train error; print the verdict and the basic recipe's next "
+        "steps. Errors are fractions (0.01) or percentages (1%).",
+    )
+    diagnose_parser.add_argument("--train-error", required=True, metavar="ERROR")
+    diagnose_parser.add_argument("--dev-error", required=True, metavar="ERROR")
+    diagnose_parser.add_argument("--bayes-error", default=None, metavar="ERROR",
+                                 help="Bayes (human-level) error (default: 0)")
+    diagnose_parser.add_argument("--test-error", default=None, metavar="ERROR")
+    diagnose_parser.add_argument("--n-dev", type=int, default=None, metavar="N",
+                                 help="dev examples: gives the dev error's confidence interval")
+    diagnose_parser.add_argument("--n-train", type=int, default=None, metavar="N")
+    diagnose_parser.add_argument("--regression", action="store_true",
+                                 help="errors are mean squared errors")
+    diagnose_parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    diagnose_parser.set_defaults(handler=diagnose_command)
+
+    predict_parser = commands.add_parser(
+        "predict", help="predictions of a saved model as CSV",
+        description="Predict with a saved model (e.g. runs/<name>/model), applying its "
+        "standardizer: a label column and, for classifiers, one probability column per class.",
+    )
+    predict_parser.add_argument("model", help="a saved model folder (runs/<name>/model)")
+    predict_parser.add_argument("--data", required=True,
+                                help=".csv (feature columns by name), .npz or a built-in name")
+    predict_parser.add_argument("--target", default=None,
+                                help="a label column of the CSV: also print the error")
+    predict_parser.add_argument("--out", default=None, metavar="preds.csv",
+                                help="write the CSV here (default: standard output)")
+    predict_parser.set_defaults(handler=predict_command)
+    add_experiment_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = Console(soft_wrap=True, highlight=False)
     try:
         return int(args.handler(args, console))
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False,
-                                   soft_wrap=True)
+    except INPUT_ERRORS as error:
+        stderr_console().print(Text.assemble(("error:", "red"), f" {error}"))
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .data.normalize import Standardizer
     from .diagnostics import Diagnosis
     from .optimizers import Optimizer
-    from .training import Augment, History
+    from .training import Augment, History, TrainingState
 
 PREDICT_BATCH = 4096
 
@@ -438,14 +438,16 @@ class Sequential:
         shuffle: bool = True,
         seed: int | None = None,
         augment: Augment | None = None,
+        state: TrainingState | None = None,
     ) -> History:
-        """Train with mini-batches; see :func:`deeprecipe.training.fit`."""
+        """Train with mini-batches; see :func:`deeprecipe.training.fit` (``state`` keeps
+        what resuming an interrupted run needs)."""
         from .training import fit
 
         return fit(
             self, X, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, learning_rate=learning_rate, callbacks=callbacks,
-            shuffle=shuffle, seed=seed, augment=augment,
+            shuffle=shuffle, seed=seed, augment=augment, state=state,
         )
 
     # --- checks, persistence, display ---------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,13 +31,18 @@ WEIGHTS_FILE = "weights.safetensors"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The temporary file is created with the usual permissions (0o666 less the umask), not
+    ``mkstemp``'s owner-only 0o600: a report or model is meant to be shared.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    mode = tmp.stat().st_mode  # 0o666 less the umask
     try:
         write(tmp)
+        os.chmod(tmp, mode)  # writers that replace the file (safetensors) set their own
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -27,6 +27,17 @@ epoch) stop training at once: the origin is located (:mod:`deeprecipe.divergence
 weights of the last epoch recorded in the History are restored (the initial weights if the
 first epoch diverged), ``stop_reason`` becomes ``"non-finite"`` and ``history.divergence``
 holds the layer, the epoch, the batch and the advice. The History keeps every finite epoch.
+
+Resuming
+--------
+``fit(..., state=TrainingState())`` keeps ``state`` up to date at the end of every epoch
+(after the callbacks ran): the weights, the optimizer's state, the positions of the
+shuffling/dropout and augmentation random streams, the History so far and each callback's
+``state_dict()``. Those are copies, so ``state`` always describes the end of one whole
+epoch, even when training is interrupted in the middle of the next one (``KeyboardInterrupt``
+passes through ``fit``). Passing a state with ``epoch > 0`` to a fresh model and ``fit``
+continues from there and ends with the same weights, bit for bit, as a run that was never
+interrupted (same data, seed, options and callbacks).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -104,6 +116,28 @@ class History:
         return f"History(epochs={len(self)}, keys={list(self.history)})"
 
 
+@dataclass
+class TrainingState:
+    """Where a ``fit`` stands after ``epoch`` whole epochs: enough to continue it exactly.
+
+    ``theta`` (the flat weights), ``optimizer`` (its ``state_dict()``), ``rng`` and
+    ``augment_rng`` (``bit_generator.state`` of the shuffling/dropout stream and of the
+    augmentation stream), ``history`` (the per-epoch lists), ``callbacks`` (each callback's
+    ``state_dict()``, in order) and ``stop_reason`` (set when a callback ended training:
+    resuming then runs no more epochs and only finishes, e.g. restores the best weights).
+    ``epoch == 0`` means "nothing trained yet": ``fit`` starts from scratch.
+    """
+
+    epoch: int = 0
+    theta: np.ndarray | None = None
+    optimizer: dict[str, np.ndarray] = field(default_factory=dict)
+    rng: dict[str, Any] = field(default_factory=dict)
+    augment_rng: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+
+
 def fit(
     model: Sequential,
     X: ArrayLike,
@@ -118,6 +152,7 @@ def fit(
     shuffle: bool = True,
     seed: int | None = None,
     augment: Augment | None = None,
+    state: TrainingState | None = None,
 ) -> History:
     """Train ``model`` in place and return the :class:`History`.
 
@@ -131,6 +166,10 @@ def fit(
     array of the batch's shape. Its ``rng`` is a stream of its own (seeded from ``seed``), so
     shuffling and dropout masks are the same with and without augmentation. The dev set and
     the training-error subsample are never augmented.
+
+    ``state`` (a :class:`TrainingState`) is updated at the end of every epoch; when it
+    holds ``epoch > 0`` training resumes from it (``epochs`` counts from the first epoch of
+    the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's docstring.
     """
     where = "fit"
     X_train, targets = model._check_data(where, X, y)
@@ -157,18 +196,27 @@ def fit(
                    "set finite weights (model.set_parameters) or rebuild the model")
     opt = optimizers.get(optimizer, learning_rate)
     opt.build(model.layout, model.dtype)
-    step = Step(model, opt, rng, augment, augment_rng, n)
-    batches = Batches(X_train, targets, batch)
-    last_finite = model.theta.copy()  # the weights the History's last epoch describes
-
     history = History()
     history.task = model.loss.task
     history.sizes = {"train": n, "train_eval": eval_size}
     if dev is not None:
         history.sizes["dev"] = len(dev[0])
+    resuming = state is not None and state.epoch > 0
+    if state is not None and resuming:
+        resume(state, model, opt, (rng, augment_rng), history, len(callbacks))
+    step = Step(model, opt, rng, augment, augment_rng, n)
+    batches = Batches(X_train, targets, batch)
+    last_finite = model.theta.copy()  # the weights the History's last epoch describes
+
     for callback in callbacks:
         callback.on_train_begin(model)
-    for epoch in range(epochs):
+    if state is not None and resuming:
+        for callback, saved in zip(callbacks, state.callbacks, strict=True):
+            callback.load_state_dict(saved)
+        if state.stop_reason is not None:
+            history.stop_reason = state.stop_reason
+    first = epochs if history.stop_reason != "max_epochs" else len(history)
+    for epoch in range(first, epochs):
         start = time.perf_counter()
         with quiet():
             total, failure = step.epoch(batches.epoch(rng if shuffle else None))
@@ -191,10 +239,74 @@ def fit(
         if stoppers:
             reason = getattr(stoppers[0], "stop_reason", None)
             history.stop_reason = reason if isinstance(reason, str) else "callback"
+        if state is not None:
+            snapshot(state, model, opt, (rng, augment_rng), history, callbacks)
+        if stoppers:
             break
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
+
+
+def snapshot(
+    state: TrainingState,
+    model: Sequential,
+    opt: optimizers.Optimizer,
+    rngs: tuple[np.random.Generator, np.random.Generator],
+    history: History,
+    callbacks: Sequence[Callback],
+) -> None:
+    """Copy where training stands into ``state`` (once per epoch: a few copies of θ).
+
+    The copies are made first and then swapped in by one ``dict.update`` (a single C call,
+    which a signal handler cannot split), so a ``KeyboardInterrupt`` arriving during the
+    snapshot leaves ``state`` wholly at the previous epoch, never half-updated.
+    """
+    fresh = TrainingState(
+        epoch=len(history),
+        theta=model.theta.copy(),
+        optimizer=opt.state_dict(),
+        rng=dict(rngs[0].bit_generator.state),
+        augment_rng=dict(rngs[1].bit_generator.state),
+        history=history.to_dict(),
+        callbacks=[callback.state_dict() for callback in callbacks],
+        stop_reason=None if history.stop_reason == "max_epochs" else history.stop_reason,
+    )
+    vars(state).update(vars(fresh))
+
+
+def resume(
+    state: TrainingState,
+    model: Sequential,
+    opt: optimizers.Optimizer,
+    rngs: tuple[np.random.Generator, np.random.Generator],
+    history: History,
+    n_callbacks: int,
+) -> None:
+    """Put the weights, optimizer, random streams and History of ``state`` back in place."""
+    where = "fit"
+    hint = "resume with the model, optimizer and callbacks of the run that wrote the state"
+    theta = np.asarray(state.theta)
+    if theta.shape != model.theta.shape:
+        raise fail(where, "state.theta.shape", f"the model's {model.theta.shape}", theta.shape,
+                   hint)
+    expected = set(opt.state_dict())
+    if set(state.optimizer) != expected:
+        raise fail(where, "state.optimizer", f"the state of {type(opt).__name__} (keys "
+                   f"{sorted(expected)})", sorted(state.optimizer), hint)
+    if len(state.callbacks) != n_callbacks:
+        raise fail(where, "len(state.callbacks)", f"the number of callbacks ({n_callbacks})",
+                   len(state.callbacks), hint)
+    lengths = {len(values) for values in state.history.values()}
+    if lengths != {state.epoch}:
+        raise fail(where, "state.history", f"{state.epoch} entries per key (state.epoch)",
+                   sorted(lengths))
+    model.theta[...] = theta
+    opt.load_state_dict(state.optimizer)
+    rngs[0].bit_generator.state = state.rng
+    rngs[1].bit_generator.state = state.augment_rng
+    for key, values in state.history.items():
+        history.history[key] = list(values)
 
 
 class Failure(NamedTuple):

@@ -14,7 +14,7 @@ inputs" and "Data augmentation"::
 
 from . import augment
 from .compare import Comparison, FeatureDifference, compare
-from .io import DataFileError, Dataset, load_csv, load_npz
+from .io import DataFileError, Dataset, load_csv, load_csv_features, load_npz
 from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
 from .split import ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
 
@@ -31,6 +31,7 @@ __all__ = [
     "augment",
     "compare",
     "load_csv",
+    "load_csv_features",
     "load_npz",
     "min_rows",
     "split",

@@ -159,6 +159,48 @@ def load_csv(
     if not isinstance(target, str):
         raise TypeError(f"load_csv: target must be a column name (str); received "
                         f"target={describe(target)}.")
+    header, data = _read_table(source, delimiter)
+    if target not in header:
+        raise DataFileError(source, f"has no target column {target!r}; its columns are "
+                            f"{header}.")
+    if len(header) < 2:
+        raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
+    _check_rows(source, len(data), needed)
+    t = header.index(target)
+    features = [name for name in header if name != target]
+    X = _features(source, header, data, features)
+    labels = _parse_target([fields[t] for _, fields in data])
+    places: list[tuple[int, int | None]] = [(i + 1, line) for i, (line, _) in enumerate(data)]
+    y, classes = _encode_target(source, target, labels, places, task)
+    return Dataset(X, y, features, target, classes, source)
+
+
+def load_csv_features(
+    path: str | Path, columns: list[str] | None = None, *, delimiter: str = ","
+) -> tuple[np.ndarray, list[str]]:
+    """``(X, names)`` from a CSV file with a header row and no target (to predict on).
+
+    ``columns`` picks and orders the feature columns by name (others, such as a label
+    column, are ignored); by default every column is a feature. Problems raise
+    :class:`DataFileError` as in :func:`load_csv`.
+    """
+    source = Path(path)
+    header, data = _read_table(source, delimiter)
+    names = list(header) if columns is None else list(columns)
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise DataFileError(source, f"has no column(s) {missing}; the model was trained on "
+                            f"{names}, the file's columns are {header}.")
+    if not data:
+        raise DataFileError(source, "has a header but no data rows.")
+    return _features(source, header, data, names), names
+
+
+Rows = list[tuple[int, list[str]]]
+
+
+def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
+    """The header and the non-empty data rows ``(line, fields)`` of a CSV file."""
     rows = []
     try:
         with source.open(newline="", encoding="utf-8-sig") as file:
@@ -183,31 +225,25 @@ def load_csv(
     if len(set(header)) != len(header) or "" in header:
         raise DataFileError(source, f"the header (line {header_line}) must have distinct, "
                             f"non-empty column names; received {header}.")
-    if target not in header:
-        raise DataFileError(source, f"has no target column {target!r}; its columns are "
-                            f"{header}.")
-    if len(header) < 2:
-        raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
-    data = rows[1:]
-    _check_rows(source, len(data), needed)
-    t = header.index(target)
-    features = [name for j, name in enumerate(header) if j != t]
-    X = np.empty((len(data), len(features)))
+    return header, rows[1:]
+
+
+def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
+    """The columns ``names`` of every row as finite float64, ``(len(data), len(names))``."""
+    columns = [header.index(name) for name in names]
+    X = np.empty((len(data), len(columns)))
     for i, (line, fields) in enumerate(data):
         if len(fields) != len(header):
             raise DataFileError(source, f"has {len(fields)} fields; the header has "
                                 f"{len(header)}.", i + 1, line=line)
-        for k, j in enumerate(j for j in range(len(header)) if j != t):
+        for k, j in enumerate(columns):
             value = _number(fields[j])
             if value is None or not math.isfinite(value):
                 what = "is empty (a missing value)" if not fields[j] else (
                     f"must be a finite number; received {fields[j]!r}")
                 raise DataFileError(source, f"the value {what}.", i + 1, header[j], line)
             X[i, k] = value
-    labels = _parse_target([fields[t] for _, fields in data])
-    places: list[tuple[int, int | None]] = [(i + 1, line) for i, (line, _) in enumerate(data)]
-    y, classes = _encode_target(source, target, labels, places, task)
-    return Dataset(X, y, features, target, classes, source)
+    return X
 
 
 def load_npz(

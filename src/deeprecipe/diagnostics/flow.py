@@ -25,9 +25,9 @@ statistics are in inference mode (dropout off) on the data term of the cost (no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -125,6 +125,20 @@ class GradientFlow:
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
                          for row in rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (floats, strings, lists); :meth:`from_dict` rebuilds the object."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> GradientFlow:
+        """The :class:`GradientFlow` that :meth:`to_dict` described."""
+        fields = dict(state)
+        fields["layers"] = [LayerFlow(**layer) for layer in state["layers"]]
+        fields["advice"] = [Advice(**advice) for advice in state.get("advice", [])]
+        fields["named"] = list(state["named"])
+        fields["remarks"] = list(state.get("remarks", []))
+        return cls(**fields)
 
     def summary(self) -> str:
         lines = [f"{self.verdict}" + (f" ({_names(self.named)})" if self.named else "")]

@@ -1,0 +1,123 @@
+"""Checkpoints: a :class:`~deeprecipe.training.TrainingState` in one file, written atomically.
+
+One ``.safetensors`` file holds the arrays (the weights, the optimizer's moments, early
+stopping's best weights, …) and, in its header's metadata, everything else as JSON (the
+epoch, the random streams' positions, the History, the callbacks' other state). One file
+means one atomic rename (:func:`~deeprecipe.persistence.atomic_write`): an interruption
+while writing leaves the previous checkpoint (or none), never half of one. No pickle.
+
+Arrays nested anywhere in the state are stored as tensors named by their path
+(``callbacks/0/best_theta``) and replaced in the JSON by ``{"__tensor__": "<path>"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from .persistence import atomic_write
+from .training import TrainingState
+
+FORMAT = "deeprecipe-checkpoint"
+FORMAT_VERSION = 1
+METADATA_KEY = "deeprecipe"
+TENSOR = "__tensor__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read: missing, damaged, or from another version."""
+
+
+def write_checkpoint(path: str | Path, state: TrainingState) -> Path:
+    """Write ``state`` to ``path`` (temporary file + rename); returns the path."""
+    from . import __version__
+
+    tensors: dict[str, np.ndarray] = {}
+    body = _split(asdict_shallow(state), "", tensors)
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
+              "library_version": __version__, "state": body}
+    metadata = {METADATA_KEY: json.dumps(header)}
+    target = Path(path)
+    atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    return target
+
+
+def read_checkpoint(path: str | Path) -> TrainingState:
+    """The :class:`TrainingState` in ``path``; :class:`CheckpointError` names what is wrong."""
+    source = Path(path)
+    if not source.is_file():
+        raise CheckpointError(f"{source}: no checkpoint file.")
+    try:
+        with safe_open(str(source), "np") as file:
+            metadata = file.metadata() or {}
+            tensors = {key: file.get_tensor(key) for key in file.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{source} is not a readable checkpoint (truncated or edited?): "
+                              f"{error}") from None
+    header = _header(source, metadata)
+    try:
+        body = _join(header["state"], tensors)
+        known = {f.name for f in fields(TrainingState)}
+        return TrainingState(**{key: value for key, value in body.items() if key in known})
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{source}: the checkpoint's state is incomplete ({error}).") \
+            from None
+
+
+def asdict_shallow(state: TrainingState) -> dict[str, Any]:
+    """``state``'s fields by name, arrays kept as arrays (``dataclasses.asdict`` would copy
+    them through ``deepcopy``)."""
+    return {f.name: getattr(state, f.name) for f in fields(state)}
+
+
+def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    if METADATA_KEY not in metadata:
+        raise CheckpointError(f"{source} is a safetensors file but not a deeprecipe checkpoint "
+                              f"(no {METADATA_KEY!r} metadata).")
+    try:
+        header = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{source}: the checkpoint's metadata is not JSON ({error}).") \
+            from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{source} is not a deeprecipe checkpoint.")
+    if header.get("format_version") != FORMAT_VERSION or "state" not in header:
+        raise CheckpointError(
+            f"{source} has checkpoint format_version={header.get('format_version')!r}; this "
+            f"deeprecipe reads format_version={FORMAT_VERSION}. help: resume it with the "
+            f"deeprecipe version that wrote it ({header.get('library_version', 'unknown')})."
+        )
+    return header
+
+
+def _split(value: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:
+    """``value`` with every array moved into ``tensors`` and replaced by a reference."""
+    if isinstance(value, np.ndarray):
+        # np.ascontiguousarray would turn a 0-d array (a step count) into shape (1,)
+        tensors[path] = value if value.flags.c_contiguous else value.copy(order="C")
+        return {TENSOR: path}
+    if isinstance(value, dict):
+        return {str(key): _split(item, f"{path}/{key}" if path else str(key), tensors)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_split(item, f"{path}/{index}", tensors) for index, item in enumerate(value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _join(value: Any, tensors: dict[str, np.ndarray]) -> Any:
+    """The inverse of :func:`_split`."""
+    if isinstance(value, dict):
+        if set(value) == {TENSOR}:
+            return tensors[value[TENSOR]]
+        return {key: _join(item, tensors) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_join(item, tensors) for item in value]
+    return value

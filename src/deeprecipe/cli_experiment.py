@@ -1,0 +1,72 @@
+"""``deeprecipe experiment initialization|regularization``: the notes' lessons, side by side.
+
+Runs :func:`deeprecipe.experiments.initialization` or
+:func:`~deeprecipe.experiments.regularization`, prints the table and the findings, and
+writes the page, the plots and ``summary.json`` to ``runs/experiment-<name>/`` (or
+``--out``). Kept apart from :mod:`deeprecipe.cli`, which only calls
+:func:`add_experiment_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import experiments
+
+RUNS = Path("runs")
+
+
+def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``experiment`` subcommand to ``commands`` (``add_subparsers``' result)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "experiment", help="run one of the notes' lessons side by side, with plots",
+        description="initialization: zeros vs large random (×10) vs He on the 2-D circles. "
+        "regularization: none vs L2 vs dropout on noisy 2-D moons. Prints a table and writes "
+        "report.html, the plots and summary.json.",
+    )
+    parser.add_argument("name", choices=experiments.NAMES)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: runs/experiment-<name>/)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of every network (default: the experiment's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(handler=experiment_command)
+    return parser
+
+
+def experiment_command(args: argparse.Namespace, console: Console) -> int:
+    options: dict[str, Any] = {"seed": args.seed}
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise ValueError(f"--epochs must be a positive integer; received --epochs="
+                             f"{args.epochs}.")
+        options["epochs"] = args.epochs
+    folder = args.out if args.out is not None else RUNS / f"experiment-{args.name}"
+    replaced = (folder / "report.html").exists()
+    with console.status(f"running the {args.name} experiment"):
+        experiment = experiments.run(args.name, **options)
+        paths = experiments.write_experiment(experiment, folder)
+    console.print(table(experiment))
+    for finding in experiment.findings:
+        console.print(f"- {finding}", highlight=False)
+    verb = "replaced" if replaced else "wrote"
+    console.print(f"{verb} {paths['report']} (plots and summary.json beside it)",
+                  highlight=False)
+    return 0
+
+
+def table(experiment: experiments.Experiment) -> Table:
+    """The experiment's rows as a rich table."""
+    rows = experiment.table()
+    out = Table(title=f"{experiment.title} ({experiment.seconds:.1f} s)", title_justify="left")
+    for index, column in enumerate(rows[0]):
+        numeric = index > 0 and column not in ("weights", "setting")
+        out.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        out.add_row(*row.values())
+    return out

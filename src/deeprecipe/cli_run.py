@@ -1,0 +1,255 @@
+"""``deeprecipe run``: the main job (:mod:`deeprecipe.workflow`) on the command line.
+
+Options come from :data:`deeprecipe.runconfig.OPTIONS` (one flag per option, so every
+``run.toml`` key is also a flag), then ``--config``, ``--resume`` and ``--overwrite``. This
+module draws the progress bars (rich) and the final summary; :mod:`deeprecipe.cli` only
+calls :func:`add_run_parser`.
+
+SIGTERM is turned into a ``KeyboardInterrupt`` while the job runs, so Ctrl-C and ``kill``
+both end in a checkpoint and a line saying how to resume (exit code 130, or 143 for
+SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import math
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from . import runconfig, runfolder, workflow
+from .runresult import RunResult
+
+EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+CONTROL = ("config", "resume", "overwrite")
+
+
+def show_error(value: float, regression: bool) -> str:
+    """An error for people: a percentage, or a mean squared error for regression."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}" if regression else f"{value:.2%}"
+
+
+def stderr_console() -> Console:
+    """Plain lines on stderr: no markup (messages may hold brackets), no wrapping."""
+    return Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interruption so the run writes its checkpoint."""
+
+
+def add_run_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add ``run`` to ``commands`` (``add_subparsers``' result)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run", help="the whole workflow: split, check, train, diagnose, report",
+        description="Split the data (the notes' sizes), check that the parts share one "
+        "distribution, standardize, build and gradient-check the network, train it with "
+        "early stopping, check it again, diagnose bias and variance, and write "
+        "runs/<name>/ (report.html, summary.json, plots, model/). Every option is also a "
+        "key of the --config TOML file; flags override the file.",
+    )
+    parser.add_argument("--config", metavar="run.toml", help="read the options from a TOML file")
+    parser.add_argument("--resume", metavar="RUN_FOLDER",
+                        help="continue an interrupted run (its own options; no other flags)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing run folder of the same --name")
+    for key, option in runconfig.OPTIONS.items():
+        flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
+        text = option.help.replace("%", "%%")  # argparse formats help with %
+        if key == "augment":
+            parser.add_argument(flag, dest=key, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=text)
+        else:
+            parser.add_argument(flag, dest=key, default=argparse.SUPPRESS,
+                                metavar=option.metavar, help=text)
+    parser.set_defaults(handler=run_command)
+    return parser
+
+
+def run_command(args: argparse.Namespace, console: Console) -> int:
+    """Resolve the config, make (or reopen) the run folder, run, print the summary."""
+    flags = {key: value for key, value in vars(args).items() if key in runconfig.OPTIONS}
+    if args.resume is not None:
+        if flags or args.config is not None or args.overwrite:
+            given = [runconfig.key_label(key, runconfig.COMMAND_LINE) for key in flags]
+            given += [f"--{key}" for key in ("config", "overwrite") if getattr(args, key)]
+            raise runconfig.ConfigError(
+                f"--resume continues a run with the options it started with; received "
+                f"{', '.join(given)} as well. help: start a new run to change options.")
+        folder = Path(args.resume)
+        point = runfolder.resume_point(folder)
+        config, resume = point.config, point
+        epoch = 0 if point.state is None else point.state.epoch
+        console.print(Text(f"resuming {folder} after epoch {epoch}"))
+    else:
+        config = runconfig.resolve(args.config, flags)
+        folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
+        config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
+        resume = None
+        console.print(Text(f"run folder: {folder}"))
+    events = ConsoleEvents(console)
+    try:
+        with terminate_as_interrupt():
+            result = workflow.run(config, folder, events, resume=resume)
+    except workflow.RunInterrupted as interrupted:
+        events.close()  # before printing: a live bar would redraw over the message
+        return report_interruption(interrupted)
+    finally:  # the live display must stop however the run ends
+        events.close()
+    print_summary(console, result, folder)
+    failed = workflow.failed_checks(result)
+    for check in failed:
+        stderr_console().print(Text.assemble(("check failed:", "red"), f" {check}"))
+    return EXIT_FAILED_CHECK if failed else EXIT_OK
+
+
+def report_interruption(interrupted: workflow.RunInterrupted) -> int:
+    """Say where the checkpoint is and how to resume; the exit code of the signal."""
+    err = stderr_console()
+    cause = interrupted.__cause__
+    what = "terminated (SIGTERM)" if isinstance(cause, Terminated) else "interrupted"
+    err.print(f"{what}: checkpoint after epoch {interrupted.epoch} written to "
+              f"{interrupted.checkpoint}")
+    err.print(f"resume with: deeprecipe run --resume {interrupted.folder}")
+    return EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class ConsoleEvents(workflow.Events):
+    """Progress for people: a line per step, a spinner on the slower checks, a bar for
+    training with the dev error of the last epoch."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.descriptions: dict[str, str] = {}
+
+    def step_started(self, step: str, description: str) -> None:
+        self.descriptions[step] = description
+        if step == "train" or not self.console.is_terminal:
+            return
+        self.close()
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=self.console, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task(description, total=None)
+
+    def training_started(self, epochs: int, initial_epoch: int) -> None:
+        self.close()
+        if not self.console.is_terminal:  # a log file gets the step lines, not a live bar
+            return
+        self.progress = Progress(
+            TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
+            transient=True,
+        )
+        self.progress.start()
+        status = f"resumed after epoch {initial_epoch}" if initial_epoch else ""
+        self.task = self.progress.add_task("training", total=epochs, completed=initial_epoch,
+                                           status=status)
+
+    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.progress is not None and self.task is not None:
+            status = f"dev error {logs.get('dev_error', float('nan')):.2%}"
+            self.progress.update(self.task, completed=epoch + 1, status=status)
+
+    def step_finished(self, step: str, seconds: float, summary: str) -> None:
+        self.close()
+        text = self.descriptions.get(step, step)
+        detail = f": {summary}" if summary else ""
+        self.console.print(Text.assemble(("✓", "green"), f" {text}{detail} ",
+                                         (f"({seconds:.1f} s)", "dim")))
+
+    def close(self) -> None:
+        """Stop the live display (also after an interruption)."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress, self.task = None, None
+
+
+# --- the summary ----------------------------------------------------------------------------
+
+
+def print_summary(console: Console, result: RunResult, folder: Path) -> None:
+    """The errors per split, the verdicts, the next steps and where the files are."""
+    regression = result.data.task == "regression"
+    diagnosis = result.diagnosis
+    title = f"{result.data.name}: {diagnosis.verdict}" if diagnosis else result.data.name
+    table = Table(title=title, title_justify="left")
+    table.add_column("split")
+    table.add_column("examples", justify="right")
+    table.add_column("MSE" if regression else "error", justify="right")
+    for name, size in result.data.split_sizes.items():
+        error = result.errors.get(name)
+        shown = "–" if error is None else show_error(error, regression)
+        table.add_row(name, f"{size:,}", shown)
+    console.print(table)
+    for line in summary_lines(result, regression):
+        console.print(Text(line))
+    files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+    console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
+    console.print(Text(f"open {folder / 'report.html'}"))
+
+
+def summary_lines(result: RunResult, regression: bool) -> list[str]:
+    """Training, gradient checks, the diagnosis and the recipe's next steps, one per line."""
+    epochs = len(result.history.get("train_cost", []))
+    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch}"
+    lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
+    if result.gradchecks:
+        checks = ", ".join(f"{point} {report.verdict} ({report.difference:.1e})"
+                           for point, report in result.gradchecks.items())
+        lines.append(f"gradient check: {checks}")
+    if result.flow is not None:
+        lines.append(f"gradient flow: {result.flow.verdict}")
+    diagnosis = result.diagnosis
+    if diagnosis is not None:
+        bias = show_error(diagnosis.avoidable_bias, regression)
+        variance = show_error(diagnosis.variance, regression)
+        lines.append(f"diagnosis: {diagnosis.verdict} (avoidable bias {bias}, variance "
+                     f"{variance})")
+        lines += [f"  next: {advice}" for advice in diagnosis.advice[:3]]
+    lines += [f"note: {note}" for note in result.notes]
+    return lines

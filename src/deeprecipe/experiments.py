@@ -1,0 +1,404 @@
+"""The notes' lessons, run side by side: what a learner runs after reading them.
+
+``initialization()``
+    zeros vs large random (normal × 10) vs He initialization of the same network on the
+    2-D circles. Zeros never breaks symmetry: every hidden unit computes the same function
+    and gets the same gradient, so the network is no better than one unit (here, with ReLU,
+    the gradients are exactly 0 and the cost stays at ln 2: chance accuracy). ×10 starts
+    with a huge cost (confident, wrong outputs) and trains slowly; He trains well.
+``regularization()``
+    no regularization vs L2 vs dropout on a network big enough to overfit 200 noisy
+    "moons" examples: the unregularized boundary wraps around single noisy points, L2 and
+    dropout give smoother boundaries and a smaller train–test gap.
+
+Each returns an :class:`Experiment` (the trials, their numbers and plain-language
+findings); :func:`figures` draws it and :func:`write_experiment` writes a small
+self-contained HTML page, the plots and ``summary.json``. Nothing here prints: the
+``deeprecipe experiment`` command does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import datasets
+from .diagnostics import gradient_flow
+from .layers import Dense, Dropout, Layer
+from .model import Sequential
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .report.boundary import Points
+    from .training import History
+
+NAMES = ("initialization", "regularization")
+
+
+@dataclass
+class Trial:
+    """One network of an experiment, trained: its costs, accuracies and hidden units.
+
+    ``first_cost`` is the cost ``J`` at initialization, ``costs`` the training cost per
+    epoch as trained (entry 0 measured before the first update), ``train_costs`` and
+    ``test_costs`` the data term after each epoch in inference mode (no dropout, no
+    penalty), ``final_cost`` ``J`` after training.
+    ``distinct_units`` counts, per hidden layer, the units that differ (identical incoming
+    weights, bias and outgoing weights make one unit). ``flow`` is the gradient-flow verdict
+    after training.
+    """
+
+    label: str
+    setting: str
+    model: Sequential
+    costs: list[float]
+    train_costs: list[float]
+    test_costs: list[float]
+    first_cost: float
+    final_cost: float
+    train_accuracy: float
+    test_accuracy: float
+    distinct_units: dict[str, tuple[int, int]]
+    flow: str
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Train minus test accuracy: the variance the notes read off the errors."""
+        return self.train_accuracy - self.test_accuracy
+
+    @property
+    def weight_norm(self) -> float:
+        """``Σ_l ||W[l]||²_F``: what L2 shrinks."""
+        return float(sum(np.sum(layer.params["W"].astype(np.float64) ** 2)
+                         for layer in self.model.layers if isinstance(layer, Dense)))
+
+
+@dataclass
+class Experiment:
+    """An experiment's trials, the data they shared, and what they show."""
+
+    name: str
+    title: str
+    lesson: str
+    setup: str
+    trials: list[Trial]
+    train: Points
+    test: Points
+    findings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def trial(self, label: str) -> Trial:
+        for trial in self.trials:
+            if trial.label == label:
+                return trial
+        raise KeyError(f"{self.name} has no trial {label!r}; trials: "
+                       f"{[t.label for t in self.trials]}.")
+
+    def table(self) -> list[dict[str, str]]:
+        """One row per trial, formatted for people (the CLI prints it, the page shows it)."""
+        return [TABLES[self.name](trial) for trial in self.trials]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable numbers (no models, no data)."""
+        return {
+            "name": self.name, "title": self.title, "setup": self.setup,
+            "findings": self.findings, "seconds": self.seconds,
+            "trials": [{
+                "label": t.label, "setting": t.setting, "first_cost": t.first_cost,
+                "final_cost": t.final_cost, "train_accuracy": t.train_accuracy,
+                "test_accuracy": t.test_accuracy, "gap": t.gap,
+                "weight_norm": t.weight_norm, "distinct_units": t.distinct_units,
+                "gradient_flow": t.flow, "seconds": t.seconds, "costs": t.costs,
+                "train_costs": t.train_costs, "test_costs": t.test_costs,
+            } for t in self.trials],
+        }
+
+
+# --- running a trial ---------------------------------------------------------------------------
+
+
+def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
+          ) -> tuple[Points, Points]:
+    """A training set and an independent test set drawn from the same generator."""
+    from .report.boundary import Points
+
+    X, y = datasets.load(name, n_samples=n_train, noise=noise, seed=2 * seed + 1)
+    X_test, y_test = datasets.load(name, n_samples=n_test, noise=noise, seed=2 * seed + 2)
+    return Points("train", X, y), Points("test", X_test, y_test)
+
+
+def _train(label: str, setting: str, model: Sequential, train: Points, test: Points,
+           **fit: Any) -> Trial:
+    """Train ``model`` full-batch on one BLAS thread: the matrices are tiny (hundreds of rows,
+    tens of units), where extra threads only add overhead, and many times more when other
+    processes share the cores."""
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        return _trained(label, setting, model, train, test, start, **fit)
+
+
+def _trained(label: str, setting: str, model: Sequential, train: Points, test: Points,
+             start: float, **fit: Any) -> Trial:
+    first = model.cost(train.X, train.y)
+    history: History = model.fit(train.X, train.y, validation_data=(test.X, test.y),
+                                 batch_size=None, **fit)
+    return Trial(
+        label=label, setting=setting, model=model, costs=list(history["train_cost"]),
+        train_costs=list(history["train_eval_cost"]), test_costs=list(history["dev_cost"]),
+        first_cost=first,
+        final_cost=model.cost(train.X, train.y),
+        train_accuracy=1.0 - model.evaluate(train.X, train.y)["error"],
+        test_accuracy=1.0 - model.evaluate(test.X, test.y)["error"],
+        distinct_units=distinct_units(model), flow=gradient_flow(model, train.X, train.y).verdict,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def distinct_units(model: Sequential) -> dict[str, tuple[int, int]]:
+    """``{layer: (distinct units, units)}`` for each hidden Dense layer.
+
+    Unit ``j`` of a layer is its incoming weights ``W[:, j]``, its bias ``b[j]`` and its
+    outgoing weights (row ``j`` of the next Dense layer's ``W``): units equal in all three
+    compute the same function and receive the same gradient.
+    """
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    counts = {}
+    for layer, after in itertools.pairwise(dense):
+        units = np.hstack([layer.params["W"].T, layer.params["b"][:, None], after.params["W"]])
+        counts[layer.name] = (len(np.unique(units.astype(np.float64), axis=0)), len(units))
+    return counts
+
+
+# --- initialization ----------------------------------------------------------------------------
+
+INITIALIZATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "zeros": ("W = 0", {"init": "zeros"}),
+    "random ×10": ("N(0, 1) × 10", {"init": "random", "init_scale": 10.0}),
+    "He": ("N(0, 1) × √(2/n)", {"init": "he"}),
+}
+
+
+def initialization(
+    *, epochs: int = 3000, learning_rate: float = 0.05, n_samples: int = 300,
+    noise: float = 0.05, seed: int = 0,
+) -> Experiment:
+    """Zeros vs random × 10 vs He on the circles: the same network ``2 → 10 → 5 → 1``
+    (ReLU, sigmoid output), trained by full-batch gradient descent."""
+    start = time.perf_counter()
+    train, test = _data("circles", n_samples, n_samples, noise, seed)
+    trials = []
+    for label, (setting, init) in INITIALIZATIONS.items():
+        model = Sequential([Dense(10, "relu", **init), Dense(5, "relu", **init),
+                            Dense(1, "sigmoid", **init)], input_dim=2, seed=seed,
+                           dtype="float64")
+        trials.append(_train(label, setting, model, train, test, epochs=epochs,
+                             optimizer="sgd", learning_rate=learning_rate, seed=seed))
+    experiment = Experiment(
+        name="initialization",
+        title="Initialization: zeros vs large random vs He",
+        lesson=("The same network, three ways to set its first weights. Zeros never break "
+                "symmetry: every hidden unit computes the same function and receives the same "
+                "gradient, so the network learns no more than a single unit could. Weights "
+                "that are too large saturate the output and start from a huge cost. He "
+                "initialization (variance 2/n[l-1], for ReLU) keeps the activations' scale "
+                "from layer to layer and trains well."),
+        setup=(f"circles: {len(train.y)} training and {len(test.y)} test points (noise "
+               f"{noise}); network 2 → 10 → 5 → 1 (ReLU, sigmoid output); full-batch "
+               f"gradient descent, learning rate {learning_rate}, {epochs} epochs; seed {seed}."),
+        trials=trials, train=train, test=test, seconds=time.perf_counter() - start,
+    )
+    experiment.findings = _initialization_findings(experiment)
+    return experiment
+
+
+def _initialization_findings(experiment: Experiment) -> list[str]:
+    zeros, large, he = (experiment.trial(label) for label in INITIALIZATIONS)
+    hidden = ", ".join(f"{name}: {distinct} distinct of {units}"
+                       for name, (distinct, units) in zeros.distinct_units.items())
+    return [
+        f"zeros: all hidden units are identical after training ({hidden}); the cost stays "
+        f"at {zeros.final_cost:.3f} (ln 2 = 0.693) and the train accuracy at "
+        f"{zeros.train_accuracy:.0%}: chance. Gradient flow: {zeros.flow}.",
+        f"random ×10: the first cost is {large.first_cost:,.0f}, "
+        f"{large.first_cost / he.first_cost:,.0f} times He's {he.first_cost:.2f}; after "
+        f"training: train accuracy {large.train_accuracy:.0%}, test "
+        f"{large.test_accuracy:.0%}.",
+        f"He: train accuracy {he.train_accuracy:.0%}, test {he.test_accuracy:.0%}, final "
+        f"cost {he.final_cost:.3g}.",
+    ]
+
+
+def _initialization_row(trial: Trial) -> dict[str, str]:
+    units = next(iter(trial.distinct_units.values()))
+    return {"init": trial.label, "weights": trial.setting,
+            "first cost": f"{trial.first_cost:,.4g}", "final cost": f"{trial.final_cost:.4g}",
+            "train acc": f"{trial.train_accuracy:.1%}", "test acc": f"{trial.test_accuracy:.1%}",
+            "distinct units": f"{units[0]} of {units[1]}"}
+
+
+# --- regularization ----------------------------------------------------------------------------
+
+
+def regularization(
+    *, epochs: int = 1500, learning_rate: float = 0.01, l2: float = 0.7, keep_prob: float = 0.5,
+    n_train: int = 200, n_test: int = 1000, noise: float = 0.3, hidden: int = 64, seed: int = 0,
+) -> Experiment:
+    """No regularization vs L2 (``l2`` = λ) vs dropout (``keep_prob`` after each hidden
+    layer) on noisy moons: a ``2 → hidden → hidden → 1`` ReLU network, full-batch Adam."""
+    start = time.perf_counter()
+    train, test = _data("moons", n_train, n_test, noise, seed)
+    settings: dict[str, tuple[str, float, float]] = {
+        "none": ("λ = 0, keep_prob = 1", 0.0, 1.0),
+        "L2": (f"λ = {l2:g}", l2, 1.0),
+        "dropout": (f"keep_prob = {keep_prob:g}", 0.0, keep_prob),
+    }
+    trials = []
+    for label, (setting, lambd, keep) in settings.items():
+        layers: list[Layer] = [Dense(hidden, "relu"), Dropout(keep), Dense(hidden, "relu"),
+                               Dropout(keep), Dense(1, "sigmoid")]
+        model = Sequential(layers, input_dim=2, l2=lambd, seed=seed)
+        trials.append(_train(label, setting, model, train, test, epochs=epochs,
+                             optimizer="adam", learning_rate=learning_rate, seed=seed))
+    experiment = Experiment(
+        name="regularization",
+        title="Regularization: none vs L2 vs dropout",
+        lesson=("A network much bigger than 200 noisy points need: without regularization it "
+                "fits the training set perfectly, noise included, and the test accuracy lags "
+                "behind (high variance). L2 penalizes large weights, so each layer stays closer "
+                "to linear and the function simpler; dropout makes every unit work without "
+                "relying on any one input, which spreads the weights like L2. Both trade a "
+                "little training accuracy for a smaller train–test gap."),
+        setup=(f"moons: {n_train} training and {n_test} test points (noise {noise}); network "
+               f"2 → {hidden} → {hidden} → 1 (ReLU, sigmoid output); full-batch Adam, learning "
+               f"rate {learning_rate}, {epochs} epochs; seed {seed}."),
+        trials=trials, train=train, test=test, seconds=time.perf_counter() - start,
+    )
+    experiment.findings = _regularization_findings(experiment)
+    return experiment
+
+
+def _regularization_findings(experiment: Experiment) -> list[str]:
+    none = experiment.trial("none")
+    lines = [f"none: train accuracy {none.train_accuracy:.1%}, test {none.test_accuracy:.1%}, "
+             f"a gap of {100 * none.gap:.1f} points: it memorized the noise (high variance)."]
+    for trial in experiment.trials[1:]:
+        change = "falls" if trial.gap < none.gap else "does not fall"
+        lines.append(
+            f"{trial.label} ({trial.setting}): train {trial.train_accuracy:.1%}, test "
+            f"{trial.test_accuracy:.1%}; the gap {change} from {100 * none.gap:.1f} to "
+            f"{100 * trial.gap:.1f} points, Σ‖W‖² from {none.weight_norm:,.0f} to "
+            f"{trial.weight_norm:,.0f}.")
+    return lines
+
+
+def _regularization_row(trial: Trial) -> dict[str, str]:
+    return {"method": trial.label, "setting": trial.setting,
+            "train acc": f"{trial.train_accuracy:.1%}", "test acc": f"{trial.test_accuracy:.1%}",
+            "gap (points)": f"{100 * trial.gap:.1f}", "Σ‖W‖²": f"{trial.weight_norm:,.0f}",
+            "final cost": f"{trial.final_cost:.3g}"}
+
+
+TABLES: dict[str, Callable[[Trial], dict[str, str]]] = {
+    "initialization": _initialization_row,
+    "regularization": _regularization_row,
+}
+EXPERIMENTS: dict[str, Callable[..., Experiment]] = {
+    "initialization": initialization,
+    "regularization": regularization,
+}
+
+
+def run(name: str, **options: Any) -> Experiment:
+    """Run the experiment called ``name`` (``"initialization"`` or ``"regularization"``)."""
+    from ._checks import choice
+
+    return EXPERIMENTS[choice("experiments.run", "name", name, NAMES)](**options)
+
+
+# --- figures and the page ----------------------------------------------------------------------
+
+
+def figures(experiment: Experiment) -> dict[str, Figure]:
+    """The experiment's plots by file name: ``costs`` (cost per epoch, log scale),
+    ``boundaries`` (one decision-boundary panel per trial) and, for initialization,
+    ``hidden_units`` (the first hidden layer's weights: identical columns are identical
+    units); for regularization, ``curves`` (train and test cost per epoch)."""
+    from .report import boundary, plots
+
+    drawn: dict[str, Figure] = {}
+    if experiment.name == "initialization":
+        drawn["costs"] = plots.cost_curves(
+            {t.label: t.costs for t in experiment.trials},
+            title="Training cost per epoch (log scale)")
+        drawn["hidden_units"] = plots.unit_weights(
+            {t.label: _first_layer(t.model) for t in experiment.trials})
+    else:
+        drawn["curves"] = plots.train_test_curves(
+            {t.label: (t.train_costs, t.test_costs) for t in experiment.trials})
+    drawn["boundaries"] = boundary.boundary_panels(
+        {f"{t.label}: train {t.train_accuracy:.0%}, test {t.test_accuracy:.0%}": t.model
+         for t in experiment.trials}, [experiment.train, experiment.test])
+    return drawn
+
+
+def _first_layer(model: Sequential) -> np.ndarray:
+    """The first Dense layer's ``[W; b]``: ``(n_in + 1, units)``, one column per unit."""
+    first = next(layer for layer in model.layers if isinstance(layer, Dense))
+    return np.vstack([first.params["W"], first.params["b"][None, :]]).astype(np.float64)
+
+
+def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:
+    """Write ``report.html`` (plots embedded), the plots as PNG and ``summary.json`` into
+    ``folder``; returns ``{"report": …, "summary": …, <plot>: …}``."""
+    from .report import write_files
+    from .report.html import data_uri, render
+    from .report.style import png_bytes
+    from .report.summary import jsonable
+
+    folder = Path(folder)
+    pngs = {name: png_bytes(figure) for name, figure in figures(experiment).items()}
+    page = render("experiment.html.j2", experiment=experiment, table=experiment.table(),
+                  images={name: data_uri(png) for name, png in pngs.items()},
+                  captions=CAPTIONS[experiment.name])
+    summary = json.dumps(jsonable(experiment.to_dict()), indent=2, allow_nan=False) + "\n"
+    files: dict[str, bytes | str] = {f"{name}.png": png for name, png in pngs.items()}
+    files.update({"report.html": page, "summary.json": summary})
+    written = write_files(folder, files)
+    paths = {name: written[f"{name}.png"] for name in pngs}
+    paths.update(report=written["report.html"], summary=written["summary.json"])
+    return paths
+
+
+CAPTIONS: Mapping[str, Mapping[str, tuple[str, str]]] = {  # plot: (heading, caption)
+    "initialization": {
+        "costs": ("Cost per epoch", "The cost J per epoch on a log scale. Zeros: flat at ln 2 "
+                  "(nothing learns). ×10: starts orders of magnitude higher and oscillates. "
+                  "He: falls steadily."),
+        "hidden_units": ("The hidden units", "The first hidden layer after training: one "
+                         "column per unit (its weights from x₁ and x₂, then its bias). "
+                         "Identical columns are identical units: with zeros every column is "
+                         "the same."),
+        "boundaries": ("Decision boundaries", "What each network predicts everywhere "
+                       "(background) over the training points (circles) and the test points "
+                       "(squares, fainter)."),
+    },
+    "regularization": {
+        "curves": ("Train and test cost", "Train (solid) and test (dashed) cost per epoch, "
+                   "data term only: without regularization the test cost turns up while the "
+                   "train cost keeps falling: overfitting."),
+        "boundaries": ("Decision boundaries", "Over the training points (circles) and the test "
+                       "points (squares, fainter): the unregularized boundary bends around "
+                       "single noisy points; L2 and dropout draw smoother ones."),
+    },
+}

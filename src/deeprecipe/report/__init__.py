@@ -1,0 +1,121 @@
+"""The run's report: plots (matplotlib), one self-contained HTML page (Jinja2) and a JSON
+summary, answering "is my network healthy, and what should I do next?".
+
+::
+
+    from deeprecipe.report import write_report
+
+    paths = write_report(result, Path("runs/digits"))   # result: a RunResult
+    paths["report"]    # runs/digits/report.html (plots embedded: readable offline)
+    paths["summary"]   # runs/digits/summary.json
+    paths["learning_curves"], paths["gradcheck"], …       # each plot as PNG
+
+================  ===========================================================================
+:mod:`.plots`     learning curves, gradient check bars, gradient norms, confusion matrix
+:mod:`.boundary`  decision boundaries of 2-D classifiers
+:mod:`.verdict`   the headline: the verdict, one status per check, the next steps
+:mod:`.html`      the Jinja2 pages (``templates/``)
+:mod:`.summary`   ``summary.json``
+================  ===========================================================================
+
+Every file is written atomically (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..persistence import atomic_write
+from . import boundary, plots
+from .html import data_uri, render, render_report
+from .style import png_bytes
+from .summary import SUMMARY_FILE, summary_dict, write_summary
+from .verdict import Headline, headline
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..runresult import RunResult
+
+REPORT_FILE = "report.html"
+
+__all__ = [
+    "REPORT_FILE",
+    "SUMMARY_FILE",
+    "Headline",
+    "figures",
+    "headline",
+    "render",
+    "summary_dict",
+    "write_files",
+    "write_report",
+    "write_summary",
+]
+
+
+def figures(result: RunResult) -> dict[str, Figure]:
+    """The plots ``result`` has data for, by file name (without ``.png``):
+    ``learning_curves``, ``gradcheck``, ``gradient_norms``, ``confusion`` (classifiers) and
+    ``decision_boundary`` (classifiers with 2 features, when the model and splits are kept)."""
+    drawn: dict[str, Figure] = {}
+    regression = result.data.task == "regression"
+    if result.history:
+        drawn["learning_curves"] = plots.learning_curves(
+            result.history, best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch,
+            bayes_error=result.bayes_error, regression=regression)
+    if result.gradchecks:
+        drawn["gradcheck"] = plots.gradcheck_bars(result.gradchecks)
+    if result.grad_norms:
+        drawn["gradient_norms"] = plots.gradient_norms(
+            result.grad_norms, result.grad_norm_epochs or None,
+            verdict=None if result.flow is None else result.flow.verdict)
+    if result.confusion is not None and not regression:
+        drawn["confusion"] = plots.confusion_matrix(result.confusion, result.data.classes)
+    model, splits = result.model, result.splits
+    if model is not None and splits is not None and not regression \
+            and result.data.n_features == 2:
+        drawn["decision_boundary"] = boundary.decision_boundary(
+            model, boundary.plot_points(model, splits),
+            title=f"Decision boundary: {result.data.name}")
+    return drawn
+
+
+def write_files(folder: Path, files: dict[str, bytes | str]) -> dict[str, Path]:
+    """Write ``{file name: content}`` into ``folder`` atomically; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, content in files.items():
+        path = folder / name
+        atomic_write(path, _writer(content))
+        paths[name] = path
+    return paths
+
+
+def _writer(content: bytes | str) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+
+    return write
+
+
+def write_report(result: RunResult, folder: Path) -> dict[str, Path]:
+    """Write ``report.html``, ``summary.json`` and each plot as PNG into ``folder``
+    (created if needed). Returns ``{"report": …, "summary": …, <plot name>: …}``.
+
+    ``result.splits`` are the splits the network was trained on (standardized); the
+    decision boundary maps them back to raw units when ``result.model`` carries its
+    standardizer (see :func:`.boundary.plot_points`).
+    """
+    folder = Path(folder)
+    pngs = {name: png_bytes(figure) for name, figure in figures(result).items()}
+    html = render_report(result, {name: data_uri(png) for name, png in pngs.items()})
+    written = write_files(folder, {f"{name}.png": png for name, png in pngs.items()})
+    paths = {name: written[f"{name}.png"] for name in pngs}
+    paths["report"] = write_files(folder, {REPORT_FILE: html})[REPORT_FILE]
+    paths["summary"] = write_summary(result, folder)
+    return paths

@@ -1,0 +1,217 @@
+"""The HTML pages: Jinja2 templates (``templates/``, shipped with the package) filled with
+plain data. Autoescaping is on; Python never builds HTML strings.
+
+:func:`render_report` fills ``report.html.j2`` from a
+:class:`~deeprecipe.runresult.RunResult` and the plots (PNG data URIs); :func:`render` fills
+any template (the experiments use ``experiment.html.j2``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import functools
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from .verdict import action_title, headline
+
+if TYPE_CHECKING:
+    from ..gradcheck import GradcheckReport
+    from ..runresult import RunResult
+
+LEVELS = {
+    # gradient check
+    "great": "good", "look closer": "warning", "worry": "problem", "inconclusive": "unknown",
+    # same-distribution check
+    "indistinguishable": "good", "slightly different": "warning", "different": "problem",
+    # gradient flow
+    "healthy": "good", "vanishing": "warning", "exploding": "problem", "symmetric": "problem",
+}
+ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
+         "dev": "choosing: early stopping, the diagnosis",
+         "test": "the final, unbiased estimate"}
+EARLY_STOPPING_REMARK = "early stopping kept epoch"
+
+
+def data_uri(png: bytes) -> str:
+    """``data:image/png;base64,…``: an image the page carries inside itself."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja2 environment: package templates, autoescape on, strict undefined."""
+    env = Environment(
+        loader=PackageLoader("deeprecipe.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(pct=percent, sci=scientific, err=error, level=level, action=action_title,
+                       point=point)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Fill ``template`` (a file name in ``templates/``) with ``context``."""
+    from .. import __version__
+
+    context.setdefault("version", __version__)
+    context.setdefault("generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    return environment().get_template(template).render(**context)
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}%}"
+
+
+def scientific(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1e}"
+
+
+def error(value: float | None, regression: bool = False) -> str:
+    """An error rate as a percentage, or a mean squared error for regression."""
+    if value is None:
+        return "–"
+    return f"{value:.4g}" if regression else f"{value:.2%}"
+
+
+def level(verdict: str) -> str:
+    """The color class of a verdict: good, warning, problem or unknown."""
+    return LEVELS.get(verdict, "unknown")
+
+
+def point(name: str) -> str:
+    return {"init": "at init", "trained": "after training"}.get(name, name)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def render_report(result: RunResult, images: Mapping[str, str]) -> str:
+    """``report.html`` for ``result``; ``images`` maps plot names (``learning_curves``,
+    ``gradcheck``, ``gradient_norms``, ``confusion``, ``decision_boundary``) to data URIs."""
+    return render("report.html.j2", **report_context(result, images))
+
+
+def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, Any]:
+    """The template's data: ``result`` read into rows, numbers and sentences."""
+    regression = result.data.task == "regression"
+    diagnosis = result.diagnosis
+    remarks = [] if diagnosis is None else [
+        r for r in diagnosis.remarks if not r.startswith(EARLY_STOPPING_REMARK)]
+    return {
+        "name": result.name,
+        "head": headline(result),
+        "regression": regression,
+        "numbers": _numbers(result, regression),
+        "data": result.data,
+        "splits": _splits(result),
+        "comparisons": _comparisons(result),
+        "model_summary": result.model_summary,
+        "config_rows": _config_rows(result.config),
+        "training": _training(result),
+        "diagnosis": diagnosis,
+        "remarks": remarks,
+        "caveat": _early_stopping_caveat(result, regression),
+        "gradcheck": _gradcheck(result.gradchecks),
+        "flow": result.flow,
+        "images": dict(images),
+        "notes": [note for note in result.notes if note not in result.data.notes],
+        "seconds": [(step.replace("_", " "), value) for step, value in result.seconds.items()],
+    }
+
+
+def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
+    numbers = [(error(value, regression), f"{name} error") for name, value in
+               result.errors.items()]
+    if result.diagnosis is not None:
+        numbers += [(error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
+                    (error(result.diagnosis.variance, regression), "variance")]
+    if result.best_epoch is not None:
+        numbers.append((str(result.best_epoch), "epoch kept"))
+    return numbers
+
+
+def _splits(result: RunResult) -> list[dict[str, Any]]:
+    sizes = result.data.split_sizes
+    total = sum(sizes.values()) or 1
+    return [{"name": name, "size": size, "share": size / total, "role": ROLES.get(name, "")}
+            for name, size in sizes.items()]
+
+
+def _comparisons(result: RunResult) -> list[dict[str, Any]]:
+    return [{"name": name, "auc": c.auc, "low": c.auc_ci[0], "high": c.auc_ci[1],
+             "verdict": c.verdict, "differing": c.differing, "n_features": len(c.features)}
+            for name, c in result.comparisons.items()]
+
+
+def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in config.items():
+        if value is None:
+            text = "default"
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+        rows.append((str(key), text))
+    return rows
+
+
+def _training(result: RunResult) -> dict[str, Any] | None:
+    if not result.history:
+        return None
+    epochs = len(next(iter(result.history.values())))
+    stopped = {
+        "patience": f"early stopping ended training after epoch {result.stopped_epoch}",
+        "non-finite": "training diverged (a non-finite cost)",
+        "max_epochs": "every epoch ran",
+        "callback": "a callback stopped training",
+    }.get(result.stop_reason, result.stop_reason)
+    return {"epochs": epochs, "best": result.best_epoch, "stopped": stopped}
+
+
+def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:
+    """The notes' caveat, with the train error at the stopping point."""
+    if result.best_epoch is None:
+        return None
+    train = result.errors.get("train")
+    if train is None and result.diagnosis is not None:
+        train = result.diagnosis.train_error
+    at = "" if train is None else f", where the train error is {error(train, regression)}"
+    return (f"training kept epoch {result.best_epoch}{at}. Early stopping couples bias and "
+            "variance: it stops fitting the training set in order to stop overfitting, so "
+            "part of that train error is the price of stopping early. To lower bias without "
+            "raising variance, train longer with L2 or dropout instead and keep the two "
+            "problems apart.")
+
+
+def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:
+    blocks: list[str] = []
+    for report in reports.values():
+        blocks += [name for name in report.blocks if name not in blocks]
+    rows = []
+    for name in blocks:
+        found = [report.blocks.get(name) for report in reports.values()]
+        shape = next((b.shape for b in found if b is not None), ())
+        findings = [b.finding for b in found if b is not None and b.finding]
+        rows.append({
+            "block": name,
+            "shape": "×".join(map(str, shape)) or "scalar",
+            "cells": [None if b is None else {"difference": b.difference, "verdict": b.verdict}
+                      for b in found],
+            "finding": "; ".join(dict.fromkeys(findings)),
+        })
+    where: dict[str, list[str]] = {}  # each note once, with the points it applies to
+    for point_name, report in reports.items():
+        for note in [*report.findings, *report.notes]:
+            where.setdefault(note, []).append(point(point_name))
+    notes = [f"{note} ({', '.join(points)})" for note, points in where.items()]
+    return {"points": list(reports.items()), "rows": rows, "notes": notes}

@@ -1,0 +1,390 @@
+"""The report's figures: each function draws one :class:`~matplotlib.figure.Figure` and
+returns it (never shows it). Inputs are plain data (History lists, gradient-check reports,
+counts), so the functions serve any caller, not only :class:`~deeprecipe.runresult.RunResult`.
+
+========================  ====================================================================
+:func:`learning_curves`   train/dev cost and error per epoch, Bayes error, avoidable bias and
+                          variance shaded at the kept epoch, the early-stopping point marked
+:func:`gradcheck_bars`    the relative difference per block at each point (init, trained) on
+                          a log scale, over the notes' 1e-7 / 1e-5 / 1e-3 bands
+:func:`gradient_norms`    ``||dW||`` per layer over training, log scale
+:func:`confusion_matrix`  counts, colored by the fraction of each true class
+:func:`cost_curves`       the cost per epoch of several runs side by side (experiments)
+========================  ====================================================================
+
+The decision boundary lives in :mod:`.boundary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
+
+from .style import (
+    BAD,
+    BAYES,
+    BIAS,
+    CAUTION,
+    CLASS_COLORS,
+    DEV,
+    GOOD,
+    INK,
+    MUTED,
+    TRAIN,
+    VARIANCE,
+    new_figure,
+    themed,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..gradcheck import GradcheckReport
+
+NOTES_REFERENCES = ((1e-7, "1e-7 great"), (1e-5, "1e-5 look closer"), (1e-3, "1e-3 worry"))
+ZERO_FLOOR = 1e-13  # where a difference of exactly 0 is drawn on the log axis
+
+
+# --- learning curves --------------------------------------------------------------------------
+
+
+@themed
+def learning_curves(
+    history: Mapping[str, Sequence[float]],
+    *,
+    best_epoch: int | None = None,
+    stopped_epoch: int | None = None,
+    bayes_error: float = 0.0,
+    regression: bool = False,
+) -> Figure:
+    """Cost (left) and error (right) per epoch, epochs counted from 0 as in the History.
+
+    Solid lines are measured in inference mode (``train_eval_cost``, ``train_error``,
+    ``dev_*``); the dashed line is the cost as trained (dropout on, penalty in). On the error
+    panel the Bayes error is a horizontal line and, at the kept epoch (``best_epoch``, else
+    the last), the avoidable bias (Bayes → train) and the variance (train → dev) are
+    shaded. Epochs that ran after the best one (early stopping's patience) are greyed.
+    """
+    figure, (cost_ax, error_ax) = new_figure(11, 4.9, ncols=2)
+    n = _epochs(history)
+    epochs = np.arange(n)
+    kept = best_epoch if best_epoch is not None and 0 <= best_epoch < n else n - 1
+
+    _series(cost_ax, epochs, history.get("train_cost"), TRAIN, "train, as trained "
+            "(dropout on, penalty in)", dashed=True)
+    _series(cost_ax, epochs, history.get("train_eval_cost"), TRAIN, "train")
+    _series(cost_ax, epochs, history.get("dev_cost"), DEV, "dev")
+    cost_ax.set(title="Cost per epoch", xlabel="epoch", ylabel="cost J")
+
+    _series(error_ax, epochs, history.get("train_error"), TRAIN, "train")
+    _series(error_ax, epochs, history.get("dev_error"), DEV, "dev")
+    if not regression:
+        error_ax.axhline(bayes_error, color=BAYES, lw=1.3, ls=(0, (6, 3)),
+                         label=f"Bayes error {bayes_error:.1%}")
+        error_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _shade_gaps(error_ax, history, kept, bayes_error, n, regression)
+    error_ax.set(title="Error per epoch" + (" (MSE)" if regression else ""), xlabel="epoch",
+                 ylabel="mean squared error" if regression else "error")
+    error_ax.set_ylim(bottom=0)
+
+    for ax in (cost_ax, error_ax):
+        _mark_stopping(ax, best_epoch, stopped_epoch, n)
+        ax.set_xlim(-0.5, max(n - 0.5, 1))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    return figure
+
+
+def _epochs(history: Mapping[str, Sequence[float]]) -> int:
+    for key in ("train_cost", "train_error", "dev_cost", "dev_error"):
+        if history.get(key):
+            return len(history[key])
+    return 0
+
+
+def _series(ax: Axes, epochs: np.ndarray, values: Sequence[float] | None, color: str,
+            label: str, dashed: bool = False) -> None:
+    if not values:
+        return
+    y = np.asarray(values, dtype=np.float64)
+    style: dict[str, Any] = {"ls": "--", "lw": 1.2, "alpha": 0.55} if dashed else {"lw": 2.0}
+    marker = "o" if len(y) <= 20 else None
+    ax.plot(epochs[: len(y)], y, color=color, label=label, marker=marker, ms=3.5, **style)
+
+
+def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
+                bayes: float, n: int, regression: bool) -> None:
+    """Avoidable bias (Bayes → train) and variance (train → dev) as two stacked bars at
+    ``epoch``, read from the curves so the picture agrees with itself."""
+    train, dev = history.get("train_error"), history.get("dev_error")
+    if not train or not dev or epoch >= min(len(train), len(dev)):
+        return
+    train_at, dev_at = float(train[epoch]), float(dev[epoch])
+    floor = 0.0 if regression else bayes
+    width = max(0.6, 0.05 * n)
+    fmt = (lambda v: f"{v:.3g}") if regression else (lambda v: f"{v:.1%}")
+    if not regression:
+        ax.bar(epoch, train_at - floor, bottom=floor, width=width, color=BIAS, alpha=0.55,
+               label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
+    ax.bar(epoch, dev_at - train_at, bottom=train_at, width=width, color=VARIANCE, alpha=0.45,
+           label=f"variance {fmt(dev_at - train_at)}", zorder=1)
+
+
+def _mark_stopping(ax: Axes, best: int | None, stopped: int | None, n: int) -> None:
+    if best is None or not 0 <= best < n:
+        return
+    ax.axvline(best, color=INK, lw=1.1, ls=":", zorder=2)
+    ax.annotate(f"kept: epoch {best}", xy=(best, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(-3, -4), textcoords="offset points", va="top", ha="right",
+                rotation=90, fontsize=8.5, color=INK)
+    last = n - 1 if stopped is None else min(stopped, n - 1)
+    if last > best:
+        ax.axvspan(best, last + 0.5, color="#f1f5f9", zorder=0, lw=0)
+
+
+# --- gradient check ---------------------------------------------------------------------------
+
+
+@themed
+def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
+    """One group of horizontal bars per parameter block: the relative difference of each
+    check (``{"init": report, "trained": report}``), log scale.
+
+    The background is green below the first verdict band (great), amber up to the second
+    (look closer), red above (worry); the notes' reference values 1e-7, 1e-5 and 1e-3 are
+    drawn as lines. A difference of exactly 0 (an uninformative block) is drawn hatched at
+    the left edge.
+    """
+    points = list(reports)
+    blocks: list[str] = []
+    for report in reports.values():
+        blocks += [name for name in report.blocks if name not in blocks]
+    height = 1.6 + 0.42 * len(blocks) * max(1, len(points)) ** 0.5
+    figure, ax = new_figure(9.5, height)
+    values = [[_difference(reports[p], b) for b in blocks] for p in points]
+    finite = [v for row in values for v in row if v is not None and v > 0]
+    low = min([1e-10, *(v / 10 for v in finite)])
+    high = max([1e-1, *(v * 10 for v in finite)])
+    bands = next(iter(reports.values())).bands if reports else (1e-6, 1e-4)
+    ax.axvspan(low, bands[0], color=GOOD, alpha=0.12, lw=0)
+    ax.axvspan(bands[0], bands[1], color=CAUTION, alpha=0.14, lw=0)
+    ax.axvspan(bands[1], high, color=BAD, alpha=0.12, lw=0)
+    for reference, label in NOTES_REFERENCES:
+        ax.axvline(reference, color=MUTED, lw=1, ls="--", zorder=1)
+        ax.annotate(label, xy=(reference, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, 2), textcoords="offset points", fontsize=8, color=INK)
+
+    colors = {"init": "#64748b", "trained": TRAIN, "current": TRAIN}
+    bar = 0.8 / max(1, len(points))
+    y = np.arange(len(blocks))
+    for k, point in enumerate(points):
+        offset = (k - (len(points) - 1) / 2) * bar
+        for i, value in enumerate(values[k]):
+            if value is None:
+                continue
+            zero = value <= 0
+            right = ZERO_FLOOR if zero else value
+            ax.barh(y[i] + offset, right - low, left=low, height=bar * 0.9,
+                    color="white" if zero else colors.get(point, CLASS_COLORS[k]),
+                    edgecolor=colors.get(point, CLASS_COLORS[k]), hatch="///" if zero else None,
+                    label=_point_label(point) if i == 0 else None, zorder=2)
+            text = "0 (uninformative)" if zero else f"{value:.1e}"
+            ax.annotate(text, xy=(right, y[i] + offset), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7.5, color=INK)
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.set_yticks(y, blocks)
+    ax.set_ylim(len(blocks) - 0.5, -0.5)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("relative difference ‖dθ_approx − dθ‖ / (‖dθ_approx‖ + ‖dθ‖)")
+    ax.set_title("Gradient check per parameter block", pad=16)
+    ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+    return figure
+
+
+def _difference(report: GradcheckReport, block: str) -> float | None:
+    found = report.blocks.get(block)
+    return None if found is None else float(found.difference)
+
+
+def _point_label(point: str) -> str:
+    return {"init": "at initialization", "trained": "after training"}.get(point, point)
+
+
+# --- gradient flow ----------------------------------------------------------------------------
+
+
+@themed
+def gradient_norms(
+    norms: Mapping[str, Sequence[float]],
+    epochs: Sequence[int] | None = None,
+    *,
+    verdict: str | None = None,
+) -> Figure:
+    """``||dW||`` of each Dense layer at each recorded epoch, one line per layer, log scale,
+    colored from the first layer (dark) to the last (light): lines fanning apart by orders
+    of magnitude mean vanishing or exploding gradients."""
+    figure, ax = new_figure(9.5, 4.0)
+    colors = _depth_colors(len(norms))
+    drawn = False
+    for color, (layer, values) in zip(colors, norms.items(), strict=True):
+        y = np.asarray(values, dtype=np.float64)
+        y = np.where(y > 0, y, np.nan)  # a zero gradient has no place on a log axis
+        x = np.asarray(epochs if epochs is not None else range(len(y)))[: len(y)]
+        if np.isfinite(y).any():
+            ax.plot(x, y, color=color, lw=2, label=layer, marker="o" if len(y) <= 20 else None,
+                    ms=3.5)
+            drawn = True
+    if drawn:
+        log_y(ax)
+    else:
+        ax.text(0.5, 0.5, "every recorded gradient is exactly 0", transform=ax.transAxes,
+                ha="center", color=INK)
+    title = "Gradient norms ‖dW‖ per layer over training"
+    ax.set(title=title + (f": {verdict}" if verdict else ""), xlabel="epoch",
+           ylabel="‖dW‖ (Frobenius)")
+    if drawn:
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return figure
+
+
+def log_y(ax: Axes) -> None:
+    """A log y axis labelled with plain numbers (0.3, 0.02, 1e-05); the minor ticks (2, 3,
+    …, 9 × 10ᵏ) are labelled too when the data span less than two decades."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+    short = high / low < 100 if low > 0 else False
+    ax.yaxis.set_minor_formatter(FuncFormatter(_plain_minor) if short else NullFormatter())
+
+
+def _plain(value: float, _position: int | None = None) -> str:
+    return f"{value:.0e}" if value < 1e-3 or value >= 1e4 else f"{value:g}"
+
+
+def _plain_minor(value: float, _position: int | None = None) -> str:
+    """Label 2 and 5 × 10ᵏ only: enough to read a value, few enough to stay legible."""
+    mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
+    return _plain(value) if mantissa in (2.0, 5.0) else ""
+
+
+def _depth_colors(n: int) -> list[tuple[float, float, float, float]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(0.9 * i / max(1, n - 1)) for i in range(n)]
+
+
+# --- confusion matrix -------------------------------------------------------------------------
+
+
+@themed
+def confusion_matrix(
+    counts: np.ndarray, classes: Sequence[Any] | None = None, *, title: str = "dev set"
+) -> Figure:
+    """The ``(k, k)`` confusion matrix (rows: true class, columns: predicted), labelled
+    with counts: the diagonal in blue by the share of its class got right, the mistakes in
+    red by the share of the true class they took (the darkest red is the worst mistake)."""
+    counts = np.asarray(counts)
+    k = counts.shape[0]
+    names = [str(c) for c in (classes if classes is not None else range(k))]
+    size = min(8.0, max(4.6, 2.4 + 0.4 * k))
+    figure, ax = new_figure(size, size)
+    totals = counts.sum(axis=1, keepdims=True)
+    fractions = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    diagonal = np.eye(k, dtype=bool)
+    worst = max(0.1, float(fractions[~diagonal].max(initial=0.0)))
+    ax.imshow(np.ma.masked_where(~diagonal, fractions), cmap="Blues", vmin=0, vmax=1)
+    ax.imshow(np.ma.masked_where(diagonal | (counts == 0), fractions), cmap="Reds", vmin=0,
+              vmax=worst * 1.15)
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j] or i == j:
+                dark = fractions[i, j] > (0.55 if i == j else 0.6 * worst)
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
+                        fontsize=9 if k <= 12 else 7, color="white" if dark else INK)
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.grid(False)
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=f"Confusion matrix, {title}: {accuracy:.1%} correct")
+    return figure
+
+
+# --- several runs side by side (experiments) ---------------------------------------------------
+
+
+@themed
+def cost_curves(
+    curves: Mapping[str, Sequence[float]],
+    *,
+    title: str = "Training cost per epoch",
+    log: bool = True,
+    colors: Sequence[str] = CLASS_COLORS,
+) -> Figure:
+    """The cost per epoch of several runs (``{label: costs}``; entry 0 is the cost at
+    initialization), on a log scale by default so a cost of 1,000 and one of 0.01 both
+    read."""
+    figure, ax = new_figure(8.5, 4.0)
+    for color, (label, values) in zip(colors, curves.items(), strict=False):
+        y = np.asarray(values, dtype=np.float64)
+        ax.plot(np.arange(len(y)), y, color=color, lw=2, label=label)
+    if log:
+        log_y(ax)
+    ax.set(title=title, xlabel="epoch (0 = at initialization)", ylabel="cost J")
+    ax.legend(loc="upper right")
+    return figure
+
+
+@themed
+def train_test_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    ylabel: str = "cost J (data term)",
+) -> Figure:
+    """One panel per run (``{label: (train, test)}``): train (solid) and test (dashed) per
+    epoch, on a shared y axis so the runs compare at a glance."""
+    figure, axes = new_figure(4.0 * len(curves) + 0.6, 3.6, ncols=len(curves), squeeze=False,
+                              sharey=True)
+    for ax, (label, (train, test)) in zip(axes[0], curves.items(), strict=True):
+        ax.plot(np.arange(len(train)), train, color=TRAIN, lw=2, label="train")
+        ax.plot(np.arange(len(test)), test, color=DEV, lw=2, ls="--", label="test")
+        ax.set(title=label, xlabel="epoch")
+    axes[0][0].set_ylabel(ylabel)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper right", ncol=2)
+    return figure
+
+
+@themed
+def unit_weights(layers: Mapping[str, np.ndarray], *, rows: Sequence[str] = ("x₁", "x₂", "b"),
+                 ) -> Figure:
+    """One heat map per run (``{label: (n_in + 1, units)}``): a column per hidden unit
+    (its incoming weights, then its bias), each on its own symmetric color scale.
+    Identical columns are identical units."""
+    figure, axes = new_figure(4.0 * len(layers) + 0.6, 2.8, ncols=len(layers), squeeze=False)
+    for ax, (label, weights) in zip(axes[0], layers.items(), strict=True):
+        limit = float(np.abs(weights).max()) or 1.0
+        image = ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_xticks(range(weights.shape[1]), [str(j + 1) for j in range(weights.shape[1])])
+        ax.set_yticks(range(weights.shape[0]), list(rows)[: weights.shape[0]])
+        ax.grid(False)
+        distinct = len(np.unique(weights.T, axis=0))
+        ax.set(title=f"{label}: {distinct} distinct of {weights.shape[1]}", xlabel="unit")
+        figure.colorbar(image, ax=ax, shrink=0.85)
+    return figure
+
+
+__all__ = [
+    "confusion_matrix",
+    "cost_curves",
+    "gradcheck_bars",
+    "gradient_norms",
+    "learning_curves",
+    "train_test_curves",
+    "unit_weights",
+]

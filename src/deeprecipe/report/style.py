@@ -1,0 +1,83 @@
+"""One look for every figure: colors, sizes and the figure factory.
+
+Figures are :class:`matplotlib.figure.Figure` objects drawn on the Agg canvas directly,
+never through ``pyplot``: nothing global changes, nothing opens a window, and a figure is
+freed as soon as it is no longer referenced.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+TRAIN = "#2563eb"  # blue
+DEV = "#ea580c"  # orange
+TEST = "#16a34a"  # green
+BAYES = "#475569"  # slate
+BIAS = "#f59e0b"  # amber: avoidable bias
+VARIANCE = "#a855f7"  # purple: variance
+MUTED = "#94a3b8"
+INK = "#1e293b"
+GOOD = "#22c55e"
+CAUTION = "#f59e0b"
+BAD = "#ef4444"
+CLASS_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
+                "#db2777", "#65a30d", "#78716c", "#ca8a04")
+SERIES = {"train": TRAIN, "dev": DEV, "test": TEST}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DPI = 120
+RC: dict[str, Any] = {  # matplotlib's rcParams, for every figure
+    "font.size": 10,
+    "axes.titlesize": 11.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10,
+    "axes.edgecolor": "#cbd5e1",
+    "axes.labelcolor": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e2e8f0",
+    "grid.linewidth": 0.8,
+    "xtick.color": "#475569",
+    "ytick.color": "#475569",
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+}
+
+
+def themed(draw: Callable[P, R]) -> Callable[P, R]:
+    """Run a drawing function with the shared look (matplotlib reads most of these settings
+    when an artist is created, so the whole drawing runs inside the context)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import matplotlib
+
+        with matplotlib.rc_context(RC):  # type: ignore[arg-type]
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, Any]:
+    """A constrained-layout figure on the Agg canvas and its axes (``subplots`` options:
+    ``nrows``, ``ncols``, ``squeeze``, …). Call it inside a :func:`themed` function."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(**subplots)
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure rendered as PNG (white background)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()

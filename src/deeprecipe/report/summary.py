@@ -1,0 +1,131 @@
+"""``summary.json``: the run's numbers for machines (CI, the automated recipe, notebooks).
+
+:func:`summary_dict` turns a :class:`~deeprecipe.runresult.RunResult` into plain JSON
+types: NumPy numbers become Python numbers, tuples lists, and non-finite floats ``null``
+(JSON has no NaN). Its top-level keys:
+
+``format_version``, ``deeprecipe_version``, ``name``, ``headline`` (level, title, checks,
+next steps), ``config``, ``data`` (the :class:`~deeprecipe.runresult.DataSummary`),
+``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
+``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice as ``{action, reason}``,
+remarks), ``gradcheck`` (per point: difference, verdict, passed and one entry per block),
+``early_stopping``, ``history``, ``gradient_flow``, ``confusion``, ``seconds``, ``notes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..persistence import atomic_write
+from .verdict import headline
+
+if TYPE_CHECKING:
+    from ..gradcheck import GradcheckReport
+    from ..runresult import RunResult
+
+FORMAT_VERSION = 1
+SUMMARY_FILE = "summary.json"
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    """Everything ``summary.json`` holds, as JSON-serializable Python objects."""
+    from .. import __version__
+
+    history = result.history
+    epochs = len(next(iter(history.values()))) if history else 0
+    summary = {
+        "format_version": FORMAT_VERSION,
+        "deeprecipe_version": __version__,
+        "name": result.name,
+        "headline": dataclasses.asdict(headline(result)),
+        "config": result.config,
+        "data": dataclasses.asdict(result.data),
+        "comparisons": {
+            name: {key: value for key, value in comparison.to_dict().items()
+                   if key != "features"}
+            for name, comparison in result.comparisons.items()
+        },
+        "model": {"summary": result.model_summary,
+                  "n_parameters": None if result.model is None else result.model.n_parameters},
+        "errors": result.errors,
+        "bayes_error": result.bayes_error,
+        "diagnosis": None if result.diagnosis is None else result.diagnosis.to_dict(),
+        "gradcheck": {point: _gradcheck(report) for point, report in result.gradchecks.items()},
+        "early_stopping": {
+            "best_epoch": result.best_epoch,
+            "stopped_epoch": result.stopped_epoch,
+            "stop_reason": result.stop_reason,
+            "epochs_run": epochs,
+        },
+        "history": history,
+        "gradient_flow": {
+            "verdict": None if result.flow is None else result.flow.verdict,
+            "named": [] if result.flow is None else result.flow.named,
+            "epochs": result.grad_norm_epochs,
+            "grad_norms": result.grad_norms,
+        },
+        "confusion": result.confusion,
+        "seconds": result.seconds,
+        "notes": result.notes,
+    }
+    return jsonable(summary)
+
+
+def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
+    return {
+        "difference": report.difference,
+        "verdict": report.verdict,
+        "passed": report.passed,
+        "mode": report.mode,
+        "epsilon": report.epsilon,
+        "blocks": {
+            name: {"shape": block.shape, "difference": block.difference,
+                   "verdict": block.verdict, "passed": block.passed,
+                   "uninformative": block.uninformative, "checked": block.checked,
+                   "finding": block.finding}
+            for name, block in report.blocks.items()
+        },
+        "terms": {name: {"difference": term.difference, "verdict": term.verdict}
+                  for name, term in report.terms.items()},
+        "findings": report.findings,
+        "notes": report.notes,
+        "seconds": report.seconds,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every part turned into a JSON type (see the module's docstring);
+    anything else unknown becomes its ``str``."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def write_summary(result: RunResult, folder: Path) -> Path:
+    """Write ``summary.json`` into ``folder`` atomically; returns its path."""
+    path = Path(folder) / SUMMARY_FILE
+    text = json.dumps(summary_dict(result), indent=2, allow_nan=False) + "\n"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
+    return path

@@ -1,0 +1,206 @@
+"""The answer first: is the network healthy, and what should be done next?
+
+:func:`headline` reads a :class:`~deeprecipe.runresult.RunResult` in the order problems
+must be fixed — a gradient check that fails makes every other number suspect, a diverged or
+symmetric network has not really trained, a dev set from another distribution makes the
+variance reading meaningless — and only then the bias/variance diagnosis. It returns the
+verdict, one status per check, and the first few steps of the basic recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..runresult import RunResult
+
+GOOD, WARNING, PROBLEM, UNKNOWN = "good", "warning", "problem", "unknown"
+TOP_STEPS = 3
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the health panel: ``level`` is good, warning, problem or unknown."""
+
+    name: str
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to do next: ``action`` is an :class:`~deeprecipe.Advice` action (or
+    ``fix_gradients``, ``fix_data``), ``text`` says it for people."""
+
+    action: str
+    title: str
+    reason: str
+
+
+@dataclass
+class Headline:
+    """The verdict (``level``, ``title``, ``detail``), the checks, and the next steps."""
+
+    level: str
+    title: str
+    detail: str
+    checks: list[Check] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+def headline(result: RunResult) -> Headline:
+    """The report's first lines for ``result`` (see the module's docstring)."""
+    found = [_gradcheck(result), _training(result), _flow(result), _splits(result),
+             _bias(result), _variance(result)]
+    checks = [check for check in found if check is not None]
+    verdict = _first_problem(result) or _diagnosis_verdict(result)
+    verdict.checks = checks
+    verdict.steps = (verdict.steps + _recipe_steps(result))[:TOP_STEPS]
+    return verdict
+
+
+# --- the checks, one per concern ------------------------------------------------------------
+
+
+def _gradcheck(result: RunResult) -> Check | None:
+    if not result.gradchecks:
+        return None
+    failed = [point for point, report in result.gradchecks.items() if not report.passed]
+    parts = ", ".join(f"{point}: {report.verdict} ({report.difference:.1e})"
+                      for point, report in result.gradchecks.items())
+    return Check("gradient check", PROBLEM if failed else GOOD, parts)
+
+
+def _training(result: RunResult) -> Check | None:
+    if not result.history:
+        return None
+    epochs = len(next(iter(result.history.values())))
+    if result.stop_reason == "non-finite":
+        return Check("training", PROBLEM, f"diverged (non-finite cost) after {epochs} epochs")
+    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch}"
+    reasons = {"patience": "early stopping", "max_epochs": "all epochs ran",
+               "callback": "stopped by a callback"}
+    reason = reasons.get(result.stop_reason, result.stop_reason)
+    return Check("training", GOOD, f"{epochs} epochs ({reason}){kept}")
+
+
+def _flow(result: RunResult) -> Check | None:
+    if result.flow is None:
+        return None
+    flow = result.flow
+    levels = {"healthy": GOOD, "symmetric": PROBLEM, "exploding": PROBLEM,
+              "vanishing": WARNING}
+    named = f" in {', '.join(flow.named)}" if flow.named else ""
+    return Check("gradient flow", levels.get(flow.verdict, UNKNOWN), f"{flow.verdict}{named}")
+
+
+def _splits(result: RunResult) -> Check | None:
+    if not result.comparisons:
+        return None
+    worst = max(result.comparisons.values(), key=lambda c: c.auc)
+    level = GOOD if worst.verdict == "indistinguishable" else (
+        WARNING if worst.passed else PROBLEM)
+    texts = [f"{name}: {c.verdict} (AUC {c.auc:.2f})" for name, c in result.comparisons.items()]
+    return Check("same distribution", level, "; ".join(texts))
+
+
+def _bias(result: RunResult) -> Check | None:
+    d = result.diagnosis
+    if d is None:
+        return None
+    text = (f"avoidable bias {_amount(result, d.avoidable_bias)} (train error "
+            f"{_amount(result, d.train_error)})")
+    return Check("bias", WARNING if d.high_bias else GOOD, text)
+
+
+def _variance(result: RunResult) -> Check | None:
+    d = result.diagnosis
+    if d is None:
+        return None
+    text = f"variance {_amount(result, d.variance)} (dev error {_amount(result, d.dev_error)})"
+    return Check("variance", WARNING if d.high_variance else GOOD, text)
+
+
+def _amount(result: RunResult, value: float) -> str:
+    return f"{value:.3g}" if result.data.task == "regression" else f"{value:.1%}"
+
+
+# --- the verdict --------------------------------------------------------------------------------
+
+
+def _first_problem(result: RunResult) -> Headline | None:
+    failed = {point: report for point, report in result.gradchecks.items() if not report.passed}
+    if failed:
+        blocks = sorted({b for report in failed.values() for b in report.failed_blocks})
+        where = ", ".join(blocks) or "the whole parameter vector"
+        findings = [f for report in failed.values() for f in report.findings]
+        return Headline(
+            PROBLEM, "Backpropagation looks wrong: fix the gradients first",
+            f"The gradient check failed at {', '.join(failed)} (blocks: {where}). Until it "
+            "passes, the learning curves and the diagnosis below describe a buggy network.",
+            steps=[Step("fix_gradients", f"Fix the gradient of {where}",
+                        findings[0] if findings else "compare dθ and dθ_approx component "
+                        "by component in the table below")],
+        )
+    if result.stop_reason == "non-finite":
+        return Headline(
+            PROBLEM, "Training diverged",
+            "The cost became infinite or NaN; the weights of the last finite epoch are kept.",
+            steps=[Step("lower_learning_rate", "Lower the learning rate",
+                        "a step too large makes the cost blow up"),
+                   Step("normalize_inputs", "Check the inputs are standardized",
+                        "large inputs make large activations")],
+        )
+    flow = result.flow
+    if flow is not None and flow.verdict in ("symmetric", "exploding"):
+        title = {"symmetric": "The hidden units are identical: symmetry was never broken",
+                 "exploding": "Gradients explode through the layers"}[flow.verdict]
+        steps = [Step(a.action, action_title(a.action), a.reason) for a in flow.advice]
+        reading = flow.summary().splitlines()[0]
+        return Headline(PROBLEM, title, f"Gradient flow after training: {reading}. Until "
+                        "this is fixed the network cannot learn what its size allows.",
+                        steps=steps)
+    different = [name for name, c in result.comparisons.items() if not c.passed]
+    if different:
+        return Headline(
+            WARNING, "The splits come from different distributions",
+            f"{', '.join(different)}: a classifier tells the sets apart, so the dev error "
+            "does not measure what the network will meet.",
+            steps=[Step("fix_data", "Shuffle before splitting",
+                        "take dev and test from the data you care about")],
+        )
+    return None
+
+
+def _diagnosis_verdict(result: RunResult) -> Headline:
+    d = result.diagnosis
+    if d is None:
+        return Headline(UNKNOWN, "No diagnosis", "The run did not measure train and dev error.")
+    titles = {
+        "high bias": "High bias: the network underfits the training set",
+        "high variance": "High variance: the network overfits the training set",
+        "high bias and high variance": "High bias and high variance",
+        "low bias and low variance": "Healthy: low bias and low variance",
+    }
+    level = GOOD if not (d.high_bias or d.high_variance) else WARNING
+    detail = (f"Train error {_amount(result, d.train_error)}, dev error "
+              f"{_amount(result, d.dev_error)}, Bayes error {_amount(result, d.bayes_error)}: "
+              f"avoidable bias {_amount(result, d.avoidable_bias)}, variance "
+              f"{_amount(result, d.variance)}.")
+    return Headline(level, titles.get(d.verdict, d.verdict), detail)
+
+
+def _recipe_steps(result: RunResult) -> list[Step]:
+    steps: list[Step] = []
+    if result.flow is not None and result.flow.verdict == "vanishing":
+        steps += [Step(a.action, action_title(a.action), a.reason) for a in result.flow.advice[:1]]
+    if result.diagnosis is not None:
+        steps += [Step(a.action, action_title(a.action), a.reason) for a in result.diagnosis.advice]
+    return steps
+
+
+def action_title(action: str) -> str:
+    """``regularize_l2`` → ``Regularize L2``."""
+    text = action.replace("_", " ").replace("l2", "L2")
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,534 @@
+"""The main job of ``deeprecipe run``: the notes' practical workflow, one step per function.
+
+::
+
+    load_data → split_data → compare_splits → standardize → build_model → check_gradients
+    → train (early stopping, gradient flow, checkpoints, optional augmentation)
+    → check_gradients → evaluate (train/dev/test error, diagnosis) → confusion
+    → RunResult → write_outputs (report.html, summary.json, PNG plots, model/)
+
+Each step takes plain inputs and returns its output; :func:`run` calls them in order inside
+a run folder (:mod:`deeprecipe.runfolder`) and makes an interruption safe: a
+``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) writes a checkpoint of
+the last whole epoch and raises :class:`RunInterrupted`, and ``run(..., resume=…)``
+continues it to the same weights, bit for bit, as an uninterrupted run.
+
+The library never prints: progress goes to an :class:`Events` object (the CLI's draws
+rich progress bars); warnings that every run would raise (constant pixels, a class missing
+from a part) become notes of the :class:`~deeprecipe.runresult.RunResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data as datamod
+from . import datasets, gradcheck, persistence, runfolder
+from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
+from .data import augment as augmentations
+from .data.normalize import ConstantFeatureWarning, Standardizer
+from .diagnostics import Diagnosis
+from .layers import Dense, Dropout, Layer
+from .model import Sequential
+from .runconfig import ConfigError, RunConfig
+from .runresult import DataSummary, RunResult
+from .training import History, TrainingState
+
+FULL_CHECK_MAX = 5000  # parameters: "auto" checks every one of them up to this many
+CHECK_ROWS = 32  # examples the gradient check's J is computed on
+FLOW_ROWS = 256  # examples the gradient-flow records use
+MIN_COMPARE_ROWS = 5  # the same-distribution check's 5-fold test needs 5 rows per set
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM after its checkpoint was written.
+
+    ``folder`` is the run folder, ``epoch`` the whole epochs the checkpoint holds,
+    ``checkpoint`` its file; ``deeprecipe run --resume <folder>`` continues the run.
+    """
+
+    def __init__(self, folder: Path, epoch: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted after {epoch} epoch(s); checkpoint {checkpoint}")
+        self.folder, self.epoch, self.checkpoint = folder, epoch, checkpoint
+
+
+class Events:
+    """What the main job reports while it runs. Every method does nothing here; the CLI's
+    subclass draws progress bars. ``step`` names: data, split, compare, standardize, model,
+    gradcheck_init, train, gradcheck_trained, evaluate, report."""
+
+    def step_started(self, step: str, description: str) -> None:
+        """A step begins (``description`` is for people)."""
+
+    def step_finished(self, step: str, seconds: float, summary: str) -> None:
+        """A step ended after ``seconds``; ``summary`` is one line of what it found."""
+
+    def training_started(self, epochs: int, initial_epoch: int) -> None:
+        """Training runs at most ``epochs`` epochs, starting after ``initial_epoch``."""
+
+    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+        """Epoch ``epoch`` (from 0) ended with these History entries."""
+
+
+# --- 1. data --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """Validated data: ``X (m, n)`` float64, ``y (m,)`` class indices or values."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    classes: list[Any] | None
+    feature_names: list[str] | None
+    image_shape: tuple[int, ...] | None
+
+
+def load_data(spec: str, target: str | None = None) -> LoadedData:
+    """Load a built-in dataset by name, a ``.csv`` (``target`` names the label column) or
+    an ``.npz`` (arrays ``X`` and ``y``; image arrays ``(m, h, w[, c])`` are flattened)."""
+    if spec in datasets.list():
+        X, y = datasets.load(spec)
+        info = datasets.info(spec)
+        classes: list[Any] = [int(c) for c in np.unique(y)]
+        return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        if not target:
+            raise ConfigError(f"--target must name the label column of {spec}; received none.")
+        loaded = datamod.load_csv(path, target=target)
+        image_shape = None
+    elif suffix == ".npz":
+        loaded = datamod.load_npz(path)
+        image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None
+    else:
+        raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
+                          f"a .csv or an .npz file; received --data={spec!r}.")
+    X = loaded.X.reshape(len(loaded.X), -1)
+    names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
+    return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape)
+
+
+def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[str]]:
+    """The notes' split (60/20/20 up to 10,000 dev and test rows), stratified for
+    classifiers, and the notes it raised (a class missing from a part; no test set)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", datamod.ClassMissingWarning)
+        splits = datamod.split(loaded.X, loaded.y, stratify=loaded.task != "regression",
+                               seed=seed)
+    notes = [str(warning.message) for warning in caught]
+    return splits, notes + ([splits.note] if splits.note else [])
+
+
+def compare_splits(
+    splits: datamod.Splits, seed: int, feature_names: list[str] | None = None
+) -> tuple[dict[str, datamod.Comparison], list[str]]:
+    """The same-distribution check, train vs dev and train vs test (too-small parts are
+    skipped with a note)."""
+    comparisons, notes = {}, []
+    for name, part in splits.parts.items():
+        if name == "train":
+            continue
+        label = f"train vs {name}"
+        if min(len(part), len(splits.train)) < MIN_COMPARE_ROWS:
+            notes.append(f"{label}: same-distribution check skipped ({name} has {len(part)} "
+                         f"rows; it needs {MIN_COMPARE_ROWS})")
+            continue
+        comparisons[label] = datamod.compare(splits.train.X, part.X, labels=("train", name),
+                                             feature_names=feature_names, seed=seed)
+    return comparisons, notes
+
+
+def standardize(
+    splits: datamod.Splits, feature_names: list[str] | None = None
+) -> tuple[datamod.Splits, Standardizer, list[str]]:
+    """Fit the :class:`Standardizer` on the training rows only and apply it to every part;
+    its constant-feature warning becomes a note."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantFeatureWarning)
+        scaler = Standardizer().fit(splits.train.X, feature_names)
+    test = splits.test
+    scaled = replace(
+        splits,
+        train=replace(splits.train, X=scaler.transform(splits.train.X)),
+        dev=replace(splits.dev, X=scaler.transform(splits.dev.X)),
+        test=None if test is None else replace(test, X=scaler.transform(test.X)),
+    )
+    constant = scaler.constant_features_
+    notes = [scaler.constant_message()] if constant is not None and constant.size else []
+    return scaled, scaler, notes
+
+
+# --- 2. the network ---------------------------------------------------------------------------
+
+
+def output_layer(loaded: LoadedData, init: str | None) -> Dense:
+    """Softmax for several classes, sigmoid for two, linear for regression."""
+    if loaded.task == "regression":
+        return Dense(1, "linear", init=init)
+    if loaded.task == "binary":
+        return Dense(1, "sigmoid", init=init)
+    return Dense(len(loaded.classes or ()), "softmax", init=init)
+
+
+def build_model(config: RunConfig, loaded: LoadedData) -> Sequential:
+    """Hidden ``Dense`` layers (``config.hidden``, activation, init), each followed by
+    ``Dropout`` when its keep_prob is below 1, the output layer, and L2/L1."""
+    layers: list[Layer] = []
+    for units, keep_prob in zip(config.hidden, config.keep_probs(), strict=True):
+        layers.append(Dense(units, config.activation, init=config.init))
+        if keep_prob < 1:
+            layers.append(Dropout(keep_prob))
+    layers.append(output_layer(loaded, config.init))
+    return Sequential(layers, input_dim=loaded.X.shape[1], l2=config.l2, l1=config.l1,
+                      seed=config.seed)
+
+
+def check_mode(config: RunConfig, model: Sequential) -> str | None:
+    """The gradient check's mode: ``auto`` is full up to :data:`FULL_CHECK_MAX` parameters,
+    else sampled; ``None`` when checks are off."""
+    if config.gradcheck == "off":
+        return None
+    if config.gradcheck == "auto":
+        return "full" if model.n_parameters <= FULL_CHECK_MAX else "sampled"
+    return config.gradcheck
+
+
+def check_gradients(
+    model: Sequential, part: datamod.Part, mode: str, seed: int
+) -> gradcheck.GradcheckReport:
+    """The notes' gradient check on the first :data:`CHECK_ROWS` training examples
+    (dropout off, regularization in, float64)."""
+    rows = slice(0, min(CHECK_ROWS, len(part)))
+    return gradcheck.check_model(model, part.X[rows], part.y[rows], mode=mode, seed=seed)
+
+
+# --- 3. training ------------------------------------------------------------------------------
+
+
+class StandardizedAugment:
+    """Augment standardized rows in raw units: back to pixels, move, standardize again (so
+    that what enters the image from outside is background, not the mean)."""
+
+    def __init__(self, transform: augmentations.Transform, scaler: Standardizer) -> None:
+        self.transform, self.scaler = transform, scaler
+
+    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raw = self.scaler.inverse_transform(X)
+        return self.scaler.transform(self.transform(raw, rng))
+
+
+def augmentation(
+    config: RunConfig, loaded: LoadedData, scaler: Standardizer
+) -> StandardizedAugment | None:
+    """Small rotations (±10°) and shifts (±1 pixel) for image data when ``augment`` is on."""
+    if not config.augment:
+        return None
+    if loaded.image_shape is None:
+        raise ConfigError(f"augment must be false for data without an image shape; received "
+                          f"augment=true with data={loaded.name!r}. help: augmentation "
+                          "(rotations, shifts) only makes sense for images.")
+    compose = augmentations.Compose(
+        [augmentations.Rotation(degrees=10), augmentations.Translation(pixels=1)],
+        image_shape=loaded.image_shape,
+    )
+    return StandardizedAugment(compose, scaler)
+
+
+class EpochEvents(Callback):
+    """Forwards each epoch's records to :meth:`Events.epoch_finished`."""
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        self.events.epoch_finished(epoch, logs)
+        return False
+
+
+class PeriodicCheckpoint(Callback):
+    """Writes ``state`` to the run folder every ``every`` epochs. ``fit`` takes its
+    snapshot after the callbacks, so the file written at the end of epoch ``k`` holds the
+    state after epoch ``k − 1``: one epoch behind, always whole."""
+
+    def __init__(self, state: TrainingState, folder: Path, every: int) -> None:
+        self.state, self.folder, self.every = state, folder, every
+        self.written = state.epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        if self.every and self.state.epoch - self.written >= self.every:
+            runfolder.save_checkpoint(self.folder, self.state)
+            self.written = self.state.epoch
+        return False
+
+
+@dataclass
+class Training:
+    """What training produced besides the weights."""
+
+    history: History
+    stopper: EarlyStopping
+    recorder: GradientFlowRecorder
+
+
+def train(
+    model: Sequential,
+    splits: datamod.Splits,
+    config: RunConfig,
+    state: TrainingState,
+    *,
+    augment: StandardizedAugment | None = None,
+    events: Events | None = None,
+    folder: Path | None = None,
+) -> Training:
+    """Mini-batch training with early stopping on the dev cost (best weights restored),
+    gradient-flow records every epoch, and ``state`` kept for checkpoints (written to
+    ``folder`` every ``config.checkpoint_every`` epochs)."""
+    events = events or Events()
+    stopper = EarlyStopping(monitor="dev_cost", patience=config.patience, restore_best=True)
+    recorder = GradientFlowRecorder(splits.train.X, splits.train.y, max_rows=FLOW_ROWS,
+                                    seed=config.seed)
+    callbacks: list[Callback] = [stopper, recorder, EpochEvents(events)]
+    if folder is not None:
+        callbacks.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
+    events.training_started(config.epochs, state.epoch)
+    history = model.fit(
+        splits.train.X, splits.train.y, validation_data=(splits.dev.X, splits.dev.y),
+        epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+        learning_rate=config.learning_rate, callbacks=callbacks, seed=config.seed,
+        augment=augment, state=state,
+    )
+    return Training(history, stopper, recorder)
+
+
+# --- 4. evaluation --------------------------------------------------------------------------
+
+
+def evaluate(
+    model: Sequential, splits: datamod.Splits, bayes_error: float
+) -> tuple[dict[str, float], Diagnosis]:
+    """Train, dev and test error in inference mode (whole sets), and the bias/variance
+    diagnosis with the dev set's size (its confidence interval) and the Bayes error."""
+    test = splits.test
+    diagnosis = model.diagnose(
+        (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error,
+        test=None if test is None else (test.X, test.y),
+    )
+    errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
+    if diagnosis.test_error is not None:
+        errors["test"] = diagnosis.test_error
+    return errors, diagnosis
+
+
+def confusion(model: Sequential, part: datamod.Part, n_classes: int) -> np.ndarray:
+    """``(k, k)`` counts on ``part``: rows are the true class, columns the predicted one."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(part.y, dtype=np.intp), model.predict(part.X)), 1)
+    return counts
+
+
+def check_summary(report: gradcheck.GradcheckReport) -> str:
+    """``passed: difference 4.8e-08 (great)`` or ``FAILED: … (worry) in dense_2.W``."""
+    state = "passed" if report.passed else "FAILED"
+    text = f"{state}: difference {report.difference:.1e} ({report.verdict})"
+    failed = report.failed_blocks
+    return text + (f" in {', '.join(failed)}" if failed else "")
+
+
+def failed_checks(result: RunResult) -> list[str]:
+    """The checks that failed (exit code 1): gradient checks, and divergence."""
+    failed = [f"gradient check {point}: {report.verdict} ({report.difference:.1e})"
+              for point, report in result.gradchecks.items() if not report.passed]
+    if result.stop_reason == "non-finite":
+        failed.append("training diverged (non-finite cost)")
+    return failed
+
+
+# --- 5. outputs -----------------------------------------------------------------------------
+
+
+def save_model(model: Sequential, folder: Path, scaler: Standardizer, loaded: LoadedData
+               ) -> Path:
+    """The trained model with its standardizer and the class labels (``dr.load`` reads it;
+    ``deeprecipe predict`` also reads ``classes`` to write the original labels)."""
+    extra = {"task": loaded.task, "classes": loaded.classes, "data": loaded.name}
+    return persistence.save(model, folder, extra=extra, standardizer=scaler)
+
+
+def write_outputs(result: RunResult, folder: Path) -> dict[str, Path]:
+    """``report.html``, ``summary.json`` and the PNG plots
+    (:func:`deeprecipe.report.write_report`)."""
+    from .report import write_report
+
+    return write_report(result, folder)
+
+
+# --- the whole job ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Clock:
+    """Seconds per step, and the events to tell about them."""
+
+    events: Events
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def step(self, name: str, description: str) -> Iterator[list[str]]:
+        """Time the step; the block appends its one-line summary to the yielded list."""
+        summary: list[str] = []
+        self.events.step_started(name, description)
+        start = time.perf_counter()
+        yield summary
+        self.seconds[name] = time.perf_counter() - start
+        self.events.step_finished(name, self.seconds[name], "; ".join(summary))
+
+
+def run(
+    config: RunConfig,
+    folder: str | Path,
+    events: Events | None = None,
+    resume: runfolder.ResumePoint | None = None,
+) -> RunResult:
+    """The whole main job in the (existing, empty or resumed) run folder ``folder``.
+
+    Returns the :class:`RunResult` after writing the report and ``model/``. A
+    ``KeyboardInterrupt`` during the run writes ``checkpoint.safetensors``, marks
+    ``run.json`` interrupted and raises :class:`RunInterrupted`; pass
+    ``resume=runfolder.resume_point(folder)`` to continue. Any other error is raised as
+    it is, after writing the checkpoint too when training had started (``run.json`` says
+    ``failed``; the run can be resumed once the cause is fixed); a new run that fails
+    before its first epoch (bad data, a bad option) leaves no folder behind.
+    """
+    folder = Path(folder)
+    state = resume.state if resume is not None and resume.state is not None else \
+        TrainingState()
+    fingerprint = resume.fingerprint if resume is not None else ""
+    runfolder.write_run_file(folder, config, fingerprint, runfolder.RUNNING)
+    try:
+        return _steps(config, folder, events or Events(), state, fingerprint)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, RunInterrupted):
+            raise
+        path = _keep(folder, config, state, runfolder.INTERRUPTED)
+        raise RunInterrupted(folder, state.epoch, path) from interrupt
+    except Exception:
+        if resume is None and state.epoch == 0:
+            runfolder.discard(folder)
+        else:
+            _keep(folder, config, state, runfolder.FAILED)
+        raise
+
+
+def _keep(folder: Path, config: RunConfig, state: TrainingState, status: str) -> Path:
+    """Write the checkpoint and mark ``run.json`` with ``status``; returns the checkpoint."""
+    path = runfolder.save_checkpoint(folder, state)
+    record = runfolder.read_run_file(folder)
+    runfolder.write_run_file(folder, config, record["data_fingerprint"], status)
+    return path
+
+
+def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState,
+           expected_fingerprint: str) -> RunResult:
+    clock = _Clock(events)
+    notes: list[str] = []
+    with clock.step("data", f"loading {config.data}") as summary:
+        loaded = load_data(config.data, config.target)
+        _check_fingerprint(folder, config, loaded, expected_fingerprint)
+        summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
+                       f"{loaded.task}")
+    with clock.step("split", "splitting train/dev/test") as summary:
+        raw, split_notes = split_data(loaded, config.seed)
+        summary.append(" / ".join(f"{name} {len(part):,}" for name, part in raw.parts.items()))
+    with clock.step("compare", "checking that the splits share one distribution") as summary:
+        comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
+        summary += [f"{name}: {c.verdict}" for name, c in comparisons.items()]
+    with clock.step("standardize", "standardizing with the training set's μ and σ"):
+        splits, scaler, scale_notes = standardize(raw, loaded.feature_names)
+    notes += split_notes + compare_notes + scale_notes
+    with clock.step("model", "building the network") as summary:
+        model = build_model(config, loaded)
+        augment = augmentation(config, loaded, scaler)
+        summary.append(f"{model.n_parameters:,} parameters")
+    mode = check_mode(config, model)
+    gradchecks = {}
+    if mode is not None:
+        with clock.step("gradcheck_init", f"gradient check at initialization ({mode})") as s:
+            gradchecks["init"] = check_gradients(model, splits.train, mode, config.seed)
+            s.append(check_summary(gradchecks["init"]))
+    if state.epoch:
+        notes.append(f"resumed from the checkpoint after epoch {state.epoch}")
+    with clock.step("train", "training") as summary:
+        training = train(model, splits, config, state, augment=augment, events=events,
+                         folder=folder)
+        summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
+    if mode is not None:
+        with clock.step("gradcheck_trained", f"gradient check after training ({mode})") as s:
+            gradchecks["trained"] = check_gradients(model, splits.train, mode, config.seed)
+            s.append(check_summary(gradchecks["trained"]))
+    with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
+        errors, diagnosis = evaluate(model, splits, config.bayes_error)
+        counts = None if loaded.task == "regression" else confusion(
+            model, splits.dev, len(loaded.classes or ()))
+        summary.append(diagnosis.verdict)
+    result = _result(config, folder, loaded, raw, splits, model, comparisons, gradchecks,
+                     training, errors, diagnosis, counts, notes, clock.seconds)
+    with clock.step("report", "writing the report and the model"):
+        model.standardizer = scaler
+        save_model(model, folder / runfolder.MODEL_DIR, scaler, loaded)
+        write_outputs(result, folder)
+    result.seconds = dict(clock.seconds)
+    runfolder.write_run_file(folder, config, runfolder.fingerprint(loaded.X, loaded.y),
+                             runfolder.COMPLETE)
+    (folder / runfolder.CHECKPOINT_FILE).unlink(missing_ok=True)
+    return result
+
+
+def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expected: str
+                       ) -> None:
+    """Refuse to resume on other data; record the data's fingerprint in ``run.json``."""
+    actual = runfolder.fingerprint(loaded.X, loaded.y)
+    if expected and expected != actual:
+        raise runfolder.RunFolderError(
+            f"--resume: the data {config.data} changed since {folder} started (its "
+            "fingerprint differs); resuming would not give the run's weights. help: restore "
+            "the original data, or start a new run."
+        )
+    runfolder.write_run_file(folder, config, actual, runfolder.RUNNING)
+
+
+def _result(
+    config: RunConfig, folder: Path, loaded: LoadedData, raw: datamod.Splits,
+    splits: datamod.Splits, model: Sequential, comparisons: dict[str, datamod.Comparison],
+    gradchecks: dict[str, gradcheck.GradcheckReport], training: Training,
+    errors: dict[str, float], diagnosis: Diagnosis, counts: np.ndarray | None,
+    notes: list[str], seconds: dict[str, float],
+) -> RunResult:
+    """Everything the report shows, in one :class:`RunResult`."""
+    summary = DataSummary(
+        name=loaded.name, task=loaded.task, n_samples=len(loaded.X),
+        n_features=loaded.X.shape[1], classes=loaded.classes, image_shape=loaded.image_shape,
+        split_sizes=raw.sizes(), split_note=raw.note or None, notes=list(notes),
+    )
+    recorder, stopper, history = training.recorder, training.stopper, training.history
+    flow = recorder.flows[-1] if recorder.flows else recorder.initial
+    return RunResult(
+        name=folder.name, config=config.to_dict(), data=summary, model_summary=model.summary(),
+        comparisons=comparisons, gradchecks=gradchecks, history=history.to_dict(),
+        best_epoch=history.best_epoch, stopped_epoch=stopper.stopped_epoch,
+        stop_reason=history.stop_reason, grad_norms=recorder.grad_norms(),
+        grad_norm_epochs=list(recorder.epochs), flow=flow, errors=errors,
+        bayes_error=config.bayes_error, diagnosis=diagnosis, confusion=counts,
+        seconds=dict(seconds), notes=list(notes), model=model, splits=splits,
+    )

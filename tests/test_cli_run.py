@@ -1,0 +1,298 @@
+"""``deeprecipe run``: the folder it writes, never overwriting one, config errors that name
+the key, exit codes, and Ctrl-C/SIGTERM → checkpoint → ``--resume`` → the same weights."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe import cli, cli_run, runconfig, runfolder
+from deeprecipe.layers import Dense
+
+TINY = ["--data", "iris", "--hidden", "8", "--epochs", "3", "--patience", "2"]
+
+
+def run(tmp_path: Path, *args: str) -> int:
+    return cli.main(["run", "--output-dir", str(tmp_path), *args])
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def iris_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One real run of the CLI (iris, 3 epochs), shared by the tests that read it."""
+    parent = tmp_path_factory.mktemp("runs")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["run", "--output-dir", str(parent), "--name", "iris", *TINY])
+    assert code == cli.EXIT_OK
+    return parent / "iris", out.getvalue()
+
+
+def test_run_writes_the_report_the_plots_and_the_model(iris_folder: tuple[Path, str]) -> None:
+    folder, _ = iris_folder
+    names = {path.name for path in folder.iterdir()}
+    assert {"report.html", "summary.json", "run.json", "learning_curves.png", "gradcheck.png",
+            "gradient_norms.png", "confusion.png", "model"} <= names
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["name"] == "iris" and set(summary["errors"]) == {"train", "dev", "test"}
+    model = dr.load(folder / "model")
+    assert model.standardizer is not None
+    X, y = dr.datasets.load("iris")
+    test = dr.data.split(X, y, seed=0).test  # the run's split (seed 0), raw inputs
+    assert test is not None
+    # the loaded model standardizes raw inputs itself: the run's own test error comes back
+    assert model.evaluate(test.X, test.y)["error"] == pytest.approx(summary["errors"]["test"])
+
+
+def test_run_prints_the_steps_and_a_summary_table(iris_folder: tuple[Path, str]) -> None:
+    folder, out = iris_folder
+    assert f"run folder: {folder}" in out
+    for step in ("loading iris", "splitting", "gradient check at initialization (full)",
+                 "training: 3 epochs", "gradient check after training"):
+        assert step in out
+    for name, size in (("train", "90"), ("dev", "30"), ("test", "30")):
+        assert any(name in line and size in line for line in out.splitlines())
+    assert "diagnosis:" in out and f"open {folder / 'report.html'}" in out
+
+
+def test_an_existing_run_folder_is_never_overwritten_silently(
+    iris_folder: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, _ = iris_folder
+    before = (folder / "report.html").stat().st_mtime_ns
+    assert run(folder.parent, "--name", "iris", *TINY) == cli.EXIT_USAGE
+    assert "already exists" in one_line_error(capsys)
+    assert (folder / "report.html").stat().st_mtime_ns == before
+
+
+def test_overwrite_replaces_a_run_folder(tmp_path: Path) -> None:
+    assert run(tmp_path, "--name", "again", *TINY, "--gradcheck", "off") == cli.EXIT_OK
+    (tmp_path / "again" / "stale.txt").write_text("from the first run")
+    assert run(tmp_path, "--name", "again", *TINY, "--gradcheck", "off",
+               "--overwrite") == cli.EXIT_OK
+    assert not (tmp_path / "again" / "stale.txt").exists()
+
+
+def test_every_option_is_also_a_flag() -> None:
+    parser = cli.build_parser()
+    for key in runconfig.OPTIONS:
+        flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
+        value = "--no-augment" if key == "augment" else None
+        argv = ["run", value] if value else ["run", flag, "1"]
+        assert key in vars(parser.parse_args(argv)), flag
+
+
+@pytest.mark.parametrize("command", ["run", "gradcheck", "diagnose", "predict", "experiment"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main([command, "--help"])
+    assert stop.value.code == 0
+    assert f"usage: deeprecipe {command}" in capsys.readouterr().out
+
+
+def test_the_config_file_with_flags_overriding_it(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('data = "iris"\nhidden = [8]\nepochs = 5\npatience = 2\nseed = 4\n'
+                      'gradcheck = "off"\n')
+    code = run(tmp_path, "--config", str(config), "--epochs", "2", "--name", "file")
+    assert code == cli.EXIT_OK
+    record = json.loads((tmp_path / "file" / "run.json").read_text())
+    assert record["config"]["epochs"] == 2 and record["config"]["seed"] == 4
+    assert record["config"]["hidden"] == [8]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("epoch = 3\n", "unknown key 'epoch'. help: did you mean 'epochs'?"),
+    ("learning_rate = -1\n", "learning_rate must be a number > 0; received learning_rate=-1."),
+    ("hidden = 8\nkeep_prob = [0.5, 0.5]\n", "keep_prob must have one value per hidden layer"),
+    ("[model]\nhidden = [3]\n", "[model] tables are not options"),  # brackets print as is
+])
+def test_config_errors_name_the_key_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    assert run(tmp_path, "--config", str(config)) == cli.EXIT_USAGE
+    assert message in one_line_error(capsys)
+    assert not any(tmp_path.glob("*/run.json"))  # nothing was started
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--epochs", "0"], "--epochs must be a positive integer; received --epochs='0'."),
+    (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1]"),
+    (["--data", "nope.xlsx"], "--data must be a built-in dataset"),
+    (["--data", "iris", "--augment"], "augment must be false for data without an image"),
+])
+def test_bad_flags_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert run(tmp_path, *args) == cli.EXIT_USAGE
+    assert message in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []  # a run that never started leaves no folder
+
+
+def test_argparse_errors_are_one_line_too(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["run", "--no-such-flag"])
+    assert stop.value.code == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert err.startswith("deeprecipe: error: unrecognized arguments: --no-such-flag.")
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--epochs"])
+    err = one_line_error(capsys)
+    assert "deeprecipe run: error: argument --epochs: expected one argument" in err
+    assert err.endswith("help: deeprecipe run --help")
+
+
+def test_a_failed_gradient_check_exits_1_and_still_writes_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = Dense.backward
+
+    def doubled_dW2(self, dout, cache, *, out=None, input_grad=True):  # type: ignore[no-untyped-def]
+        dx, grads = original(self, dout, cache, out=out, input_grad=input_grad)
+        if self.name == "dense_2":
+            grads["W"] *= 2
+        return dx, grads
+
+    monkeypatch.setattr(Dense, "backward", doubled_dW2)
+    assert run(tmp_path, "--name", "buggy", *TINY) == cli.EXIT_FAILED_CHECK
+    assert (tmp_path / "buggy" / "report.html").is_file()
+    summary = json.loads((tmp_path / "buggy" / "summary.json").read_text())
+    assert summary["gradcheck"]["init"]["passed"] is False
+    err = capsys.readouterr().err
+    assert "check failed: gradient check init: worry" in err
+
+
+# --- resume -------------------------------------------------------------------------------------
+
+
+def make_interrupted(folder: Path) -> None:
+    runfolder.write_run_file(folder, runconfig.RunConfig(data="iris"), "", runfolder.INTERRUPTED)
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    (lambda f: None, "no run folder"),
+    (lambda f: f.mkdir(), "is not a deeprecipe run folder (no run.json)"),
+    (lambda f: (f.mkdir(), (f / "run.json").write_text(json.dumps(
+        {"format": "deeprecipe-run", "format_version": 0, "library_version": "0.0.1"}))),
+     "format_version=0"),
+    (lambda f: (f.mkdir(), make_interrupted(f),
+                (f / runfolder.CHECKPOINT_FILE).write_bytes(b"\x00" * 20)),
+     "not a readable checkpoint"),
+])
+def test_old_or_foreign_run_folders_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, message: str
+) -> None:
+    folder = tmp_path / "old"
+    setup(folder)
+    assert cli.main(["run", "--resume", str(folder)]) == cli.EXIT_USAGE
+    assert message in one_line_error(capsys)
+
+
+def test_resume_takes_no_other_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["run", "--resume", str(tmp_path), "--epochs", "3"]) == cli.EXIT_USAGE
+    assert "--resume continues a run with the options it started with" in one_line_error(capsys)
+
+
+def test_a_complete_run_cannot_be_resumed(
+    iris_folder: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, _ = iris_folder
+    assert cli.main(["run", "--resume", str(folder)]) == cli.EXIT_USAGE
+    assert "is a complete run" in one_line_error(capsys)
+
+
+RESUMABLE = ["--hidden", "16", "--epochs", "8", "--patience", "3", "--augment", "--seed", "2",
+             "--gradcheck", "off"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_resume_gives_the_uninterrupted_weights_bit_for_bit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "--name", "whole", *RESUMABLE) == cli.EXIT_OK
+    expected = dr.load(tmp_path / "whole" / "model").theta
+
+    original = cli_run.ConsoleEvents.epoch_finished
+
+    def ctrl_c_after_epoch_4(self, epoch: int, logs: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+        original(self, epoch, logs)
+        if epoch == 4:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cli_run.ConsoleEvents, "epoch_finished", ctrl_c_after_epoch_4)
+        capsys.readouterr()
+        assert run(tmp_path, "--name", "cut", *RESUMABLE) == cli_run.EXIT_INTERRUPTED
+    folder = tmp_path / "cut"
+    err = capsys.readouterr().err
+    assert "interrupted: checkpoint after epoch 4 written to" in err
+    assert f"resume with: deeprecipe run --resume {folder}" in err
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
+    assert not (folder / "report.html").exists()
+
+    assert cli.main(["run", "--resume", str(folder)]) == cli.EXIT_OK
+    assert f"resuming {folder} after epoch 4" in capsys.readouterr().out
+    assert np.array_equal(dr.load(folder / "model").theta, expected)
+    assert not (folder / runfolder.CHECKPOINT_FILE).exists()
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"no {path} (exit {process.returncode}):\n{out}\n{err}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, cli_run.EXIT_INTERRUPTED, "interrupted"),
+    (signal.SIGTERM, cli_run.EXIT_TERMINATED, "terminated (SIGTERM)"),
+])
+def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
+    tmp_path: Path, signum: int, code: int, said: str
+) -> None:
+    options = ["--data", "digits", "--hidden", "32", "--epochs", "60", "--patience", "60",
+               "--checkpoint-every", "1", "--gradcheck", "off", "--output-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "deeprecipe.cli", "run", *options]
+    process = subprocess.Popen([*command, "--name", "sig"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    folder = tmp_path / "sig"
+    wait_for(folder / runfolder.CHECKPOINT_FILE, process)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert f"{said}: checkpoint after epoch" in err
+    assert f"resume with: deeprecipe run --resume {folder}" in err
+    assert "Traceback" not in err
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
+
+    resumed = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "run", "--resume",
+                              str(folder)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == cli.EXIT_OK, resumed.stderr
+    whole = subprocess.run([*command, "--name", "whole"], capture_output=True, text=True,
+                           timeout=300)
+    assert whole.returncode == cli.EXIT_OK, whole.stderr
+    assert np.array_equal(dr.load(folder / "model").theta,
+                          dr.load(tmp_path / "whole" / "model").theta)

@@ -1,0 +1,133 @@
+"""The notes' lessons reproduce: zeros stay symmetric, ×10 starts high, He trains; L2 and
+dropout shrink the train–test gap. The experiments run with their defaults, as a learner
+runs them."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deeprecipe import Dense, Sequential, experiments
+from deeprecipe.cli import main
+
+
+@pytest.fixture(scope="module")
+def initialization() -> experiments.Experiment:
+    return experiments.initialization()
+
+
+@pytest.fixture(scope="module")
+def regularization() -> experiments.Experiment:
+    return experiments.regularization()
+
+
+# --- initialization ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_zeros_never_break_symmetry(initialization: experiments.Experiment) -> None:
+    zeros = initialization.trial("zeros")
+    for distinct, units in zeros.distinct_units.values():
+        assert distinct == 1 and units > 1  # every hidden unit is the same unit
+    first = zeros.model.layers[0].params["W"]
+    assert np.all(first == first[:, :1])
+    assert zeros.flow == "symmetric"
+    assert zeros.train_accuracy == pytest.approx(0.5, abs=0.05)
+    assert zeros.test_accuracy == pytest.approx(0.5, abs=0.05)
+    assert zeros.final_cost == pytest.approx(math.log(2), abs=1e-3)
+
+
+@pytest.mark.slow
+def test_he_trains_well_and_large_weights_start_with_a_huge_cost(
+    initialization: experiments.Experiment,
+) -> None:
+    large, he = initialization.trial("random ×10"), initialization.trial("He")
+    assert he.train_accuracy >= 0.95 and he.test_accuracy >= 0.9
+    assert he.final_cost < 0.1
+    assert large.first_cost > 100 * he.first_cost
+    assert large.costs[0] == pytest.approx(large.first_cost, rel=1e-9)  # epoch 0 is at init
+    assert large.train_accuracy < he.train_accuracy
+    assert all(distinct == units for distinct, units in he.distinct_units.values())
+
+
+@pytest.mark.slow
+def test_initialization_table_and_findings(initialization: experiments.Experiment) -> None:
+    rows = initialization.table()
+    assert [row["init"] for row in rows] == ["zeros", "random ×10", "He"]
+    assert list(rows[0]) == ["init", "weights", "first cost", "final cost", "train acc",
+                             "test acc", "distinct units"]
+    assert rows[0]["distinct units"] == "1 of 10"
+    assert "symmetric" in initialization.findings[0]
+
+
+# --- regularization ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_l2_and_dropout_reduce_the_train_test_gap(regularization: experiments.Experiment) -> None:
+    none = regularization.trial("none")
+    assert none.train_accuracy >= 0.98  # big enough to overfit
+    assert none.gap > 0.08
+    for label in ("L2", "dropout"):
+        trial = regularization.trial(label)
+        assert trial.gap < none.gap - 0.03, label
+        assert trial.test_accuracy > none.test_accuracy, label
+    assert regularization.trial("L2").weight_norm < none.weight_norm / 10
+
+
+# --- pages, CLI ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_write_experiment_writes_a_self_contained_page(
+    regularization: experiments.Experiment, tmp_path: Path
+) -> None:
+    paths = experiments.write_experiment(regularization, tmp_path)
+    assert set(paths) == {"report", "summary", "curves", "boundaries"}
+    html = paths["report"].read_text(encoding="utf-8")
+    assert not re.search(r"https?://", html)
+    assert html.count('src="data:image/png;base64,') == 2
+    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    assert [t["label"] for t in summary["trials"]] == ["none", "L2", "dropout"]
+    assert summary["trials"][1]["gap"] == pytest.approx(regularization.trial("L2").gap)
+
+
+def test_distinct_units_counts_identical_units() -> None:
+    model = Sequential([Dense(3, "relu", init="zeros"), Dense(1, "sigmoid", init="zeros")],
+                       input_dim=2)
+    assert experiments.distinct_units(model) == {"dense_1": (1, 3)}
+    model.layers[0].params["W"][0, 2] = 1.0  # unit 3's incoming weights differ
+    assert experiments.distinct_units(model) == {"dense_1": (2, 3)}
+    model.layers[1].params["W"][1, 0] = 1.0  # unit 2's outgoing weight differs
+    assert experiments.distinct_units(model) == {"dense_1": (3, 3)}
+
+
+def test_unknown_experiment_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="initialization"):
+        experiments.run("batchnorm")
+
+
+@pytest.mark.slow
+def test_cli_prints_the_table_and_writes_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "init"
+    assert main(["experiment", "initialization", "--out", str(out), "--epochs", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert "zeros" in printed and "random ×10" in printed and "He" in printed
+    assert "first cost" in printed and "train acc" in printed
+    for name in ("report.html", "summary.json", "costs.png", "hidden_units.png",
+                 "boundaries.png"):
+        assert (out / name).is_file(), name
+    assert main(["experiment", "initialization", "--out", str(out), "--epochs", "30"]) == 0
+    assert "replaced" in capsys.readouterr().out
+
+
+def test_cli_refuses_bad_epochs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "regularization", "--out", str(tmp_path), "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err

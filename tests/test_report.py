@@ -1,0 +1,344 @@
+"""The report: files, a self-contained page, the JSON summary, the plots, and a real browser."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import math
+import os
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe.report import figures, headline, summary_dict, write_report
+from deeprecipe.report import plots as report_plots
+from deeprecipe.report.boundary import plot_points
+from deeprecipe.report.html import render_report
+from deeprecipe.report.summary import jsonable
+from deeprecipe.runresult import DataSummary, RunResult
+from report_fixtures import run_result
+
+PLOTS = ("learning_curves", "gradcheck", "gradient_norms", "confusion")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def digits() -> RunResult:
+    return run_result("digits")
+
+
+@pytest.fixture(scope="module")
+def moons() -> RunResult:
+    return run_result("moons")
+
+
+@pytest.fixture(scope="module")
+def digits_report(digits: RunResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_report(digits, tmp_path_factory.mktemp("digits"))
+
+
+@pytest.fixture(scope="module")
+def moons_report(moons: RunResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_report(moons, tmp_path_factory.mktemp("moons"))
+
+
+class Resources(HTMLParser):
+    """Every ``src``/``href`` the page refers to, and every ``<img>``'s ``src``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "poster", "data") and value is not None:
+                self.links.append(value)
+                if tag == "img" and name == "src":
+                    self.images.append(value)
+
+
+def parse(path: Path) -> Resources:
+    parser = Resources()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def test_write_report_writes_page_summary_and_each_plot(digits_report: dict[str, Path]) -> None:
+    assert set(digits_report) == {"report", "summary", *PLOTS}
+    for name in PLOTS:
+        path = digits_report[name]
+        assert path.name == f"{name}.png"
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+    assert digits_report["report"].name == "report.html"
+    assert digits_report["summary"].name == "summary.json"
+    folder = digits_report["report"].parent
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_two_d_data_gets_a_decision_boundary_and_digits_does_not(
+    digits_report: dict[str, Path], moons_report: dict[str, Path]
+) -> None:
+    assert "decision_boundary" in moons_report
+    assert "confusion" in moons_report
+    assert "decision_boundary" not in digits_report
+    html = moons_report["report"].read_text(encoding="utf-8")
+    assert 'id="boundary"' in html
+    assert 'id="boundary"' not in digits_report["report"].read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_rewriting_a_report_replaces_the_files(digits: RunResult, tmp_path: Path) -> None:
+    first = write_report(digits, tmp_path)
+    second = write_report(digits, tmp_path)
+    assert first == second
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first.values())
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def test_page_is_self_contained(digits_report: dict[str, Path]) -> None:
+    page = parse(digits_report["report"])
+    external = [link for link in page.links if not (link.startswith("data:")
+                                                    or link.startswith("#"))]
+    assert external == []
+    assert "script" not in page.tags and "link" not in page.tags
+    text = digits_report["report"].read_text(encoding="utf-8")
+    assert not re.search(r"https?://", text)
+    assert "@import" not in text and "url(" not in text
+
+
+def test_every_plot_is_embedded_byte_for_byte(
+    digits_report: dict[str, Path], moons_report: dict[str, Path]
+) -> None:
+    for written in (digits_report, moons_report):
+        images = parse(written["report"]).images
+        embedded = [base64.b64decode(src.split(",", 1)[1]) for src in images]
+        pngs = [path.read_bytes() for name, path in written.items() if path.suffix == ".png"]
+        assert len(images) == len(pngs)
+        assert sorted(embedded) == sorted(pngs)
+
+
+def test_page_answers_first_then_shows_every_section(
+    digits: RunResult, digits_report: dict[str, Path]
+) -> None:
+    html = digits_report["report"].read_text(encoding="utf-8")
+    order = ['id="verdict"', 'id="data"', 'id="model"', 'id="curves"', 'id="diagnosis"',
+             'id="gradcheck"', 'id="flow"', 'id="confusion"', 'id="notes"']
+    positions = [html.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    assert digits.diagnosis is not None
+    assert headline(digits).title in html
+    assert "Early stopping couples bias and variance" in html.replace("\n", " ") or \
+        digits.best_epoch is None
+    for block in digits.gradchecks["init"].blocks:
+        assert block in html
+
+
+def test_text_is_escaped(digits: RunResult) -> None:
+    hostile = dataclasses.replace(digits, name="<script>alert(1)</script>",
+                                  notes=["<img src=x onerror=alert(1)>"])
+    html = render_report(hostile, {})
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- summary.json --------------------------------------------------------------------------------
+
+
+def test_summary_json_has_the_run_in_plain_json(
+    digits: RunResult, digits_report: dict[str, Path]
+) -> None:
+    summary = json.loads(digits_report["summary"].read_text(encoding="utf-8"))
+    assert digits.diagnosis is not None
+    for key in ("format_version", "deeprecipe_version", "name", "headline", "config", "data",
+                "comparisons", "model", "errors", "diagnosis", "gradcheck", "early_stopping",
+                "history", "gradient_flow", "confusion", "seconds", "notes"):
+        assert key in summary, key
+    assert summary["errors"] == pytest.approx(digits.errors)
+    assert summary["data"]["split_sizes"] == {"train": 1079, "dev": 359, "test": 359}
+    assert summary["diagnosis"]["verdict"] == digits.diagnosis.verdict
+    assert [a["action"] for a in summary["diagnosis"]["advice"]] == digits.diagnosis.actions
+    assert set(summary["gradcheck"]) == {"init", "trained"}
+    blocks = summary["gradcheck"]["init"]["blocks"]
+    assert list(blocks) == list(digits.gradchecks["init"].blocks)
+    assert blocks["dense_1.W"]["verdict"] == "great" and blocks["dense_1.W"]["passed"]
+    assert summary["early_stopping"]["best_epoch"] == digits.best_epoch
+    assert summary["early_stopping"]["stop_reason"] == digits.stop_reason
+    assert np.asarray(summary["confusion"]).sum() == 359
+    assert summary["comparisons"]["train vs dev"]["verdict"] == "indistinguishable"
+    assert "features" not in summary["comparisons"]["train vs dev"]
+    assert summary["headline"]["level"] in ("good", "warning", "problem", "unknown")
+
+
+def test_jsonable_turns_numpy_and_non_finite_values_into_json() -> None:
+    value = {"a": np.float32(0.5), "b": np.arange(3), "c": (1, math.nan), 4: math.inf,
+             "p": Path("x"), "d": DataSummary("x", "binary", 1, 2, None, None, {})}
+    converted = jsonable(value)
+    assert converted["a"] == 0.5 and converted["b"] == [0, 1, 2]
+    assert converted["c"] == [1, None] and converted["4"] is None and converted["p"] == "x"
+    assert converted["d"]["task"] == "binary"
+    json.dumps(converted, allow_nan=False)
+
+
+# --- the headline --------------------------------------------------------------------------------
+
+
+def test_a_failing_gradient_check_comes_before_everything(digits: RunResult) -> None:
+    report = digits.gradchecks["trained"]
+    broken_block = dataclasses.replace(report.blocks["dense_2.W"], verdict="worry",
+                                       difference=3e-2)
+    broken = dataclasses.replace(report, verdict="worry", difference=1e-2,
+                                 blocks={**report.blocks, "dense_2.W": broken_block})
+    result = dataclasses.replace(digits, gradchecks={**digits.gradchecks, "trained": broken})
+    head = headline(result)
+    assert head.level == "problem"
+    assert "gradient" in head.title.lower()
+    assert head.steps[0].action == "fix_gradients" and "dense_2.W" in head.steps[0].title
+    assert summary_dict(result)["headline"]["level"] == "problem"
+
+
+def test_healthy_run_says_so(digits: RunResult) -> None:
+    good = dr.diagnose(0.01, 0.015)
+    head = headline(dataclasses.replace(digits, diagnosis=good))
+    assert head.level == "good" and head.steps[0].action == "stop"
+
+
+def test_a_sparse_regression_result_still_reports(tmp_path: Path) -> None:
+    """No model, no checks, no flow: the report shows what there is."""
+    history = {"train_cost": [3.0, 2.0, 1.5], "train_eval_cost": [2.5, 1.8, 1.4],
+               "train_error": [2.5, 1.8, 1.4], "dev_cost": [2.6, 2.0, 1.7],
+               "dev_error": [2.6, 2.0, 1.7]}
+    result = RunResult(
+        name="regression", config={}, model_summary="(none)",
+        data=DataSummary("table", "regression", 100, 3, None, None,
+                         {"train": 60, "dev": 20, "test": 20}),
+        history=history, errors={"train": 1.4, "dev": 1.7},
+        diagnosis=dr.diagnose(1.4, 1.7, regression=True),
+    )
+    written = write_report(result, tmp_path)
+    assert set(written) == {"report", "summary", "learning_curves"}
+    html = written["report"].read_text(encoding="utf-8")
+    assert ">1.4<" in html and "140.00%" not in html  # errors are MSEs, not rates
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+
+def test_plots_are_figures_and_nothing_is_left_open(digits: RunResult) -> None:
+    import matplotlib.pyplot as plt
+
+    drawn = figures(digits)
+    assert set(drawn) == set(PLOTS)
+    assert plt.get_fignums() == []  # drawn without pyplot: no global figure state
+
+
+def test_gradcheck_plot_draws_an_uninformative_block_at_the_floor(digits: RunResult) -> None:
+    report = digits.gradchecks["init"]
+    zero = dataclasses.replace(report.blocks["dense_1.b"], difference=0.0, uninformative=True)
+    figure = report_plots.gradcheck_bars({"init": dataclasses.replace(
+        report, blocks={**report.blocks, "dense_1.b": zero})})
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert "0 (uninformative)" in texts
+    assert {"1e-7 great", "1e-5 look closer", "1e-3 worry"} <= set(texts)
+
+
+def test_gradient_norms_of_all_zero_gradients_say_so() -> None:
+    figure = report_plots.gradient_norms({"dense_1": [0.0, 0.0], "dense_2": [0.0, 0.0]})
+    assert "exactly 0" in figure.axes[0].texts[0].get_text()
+
+
+def test_decision_boundary_points_are_in_raw_units(moons: RunResult) -> None:
+    assert moons.model is not None and moons.splits is not None
+    points = {p.label: p for p in plot_points(moons.model, moons.splits)}
+    raw_X, _ = dr.datasets.load("moons", n_samples=400, noise=0.25, seed=0)
+    np.testing.assert_allclose(points["train"].X, raw_X[moons.splits.train.indices], atol=1e-9)
+    # the model takes raw inputs: its predictions at the points are its predictions on them
+    np.testing.assert_array_equal(moons.model.predict(points["dev"].X),
+                                  moons.model.predict(raw_X[moons.splits.dev.indices]))
+
+
+# --- a real browser ------------------------------------------------------------------------------
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+UPDATE_SCREENSHOT = "DEEPRECIPE_UPDATE_SCREENSHOT"
+README_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "report.png"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Debian's headless chromium through chromium-driver: Selenium Manager downloads
+    nothing because both paths are given."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = ("chromium and chromium-driver are needed: apt-get install chromium "
+                   "chromium-driver (.ci/run does)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                     "--window-size=1200,1600", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
+                              options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver: Any, clip_height: int | None = None) -> bytes:
+    """The whole page (or its top ``clip_height`` pixels) as PNG, through the DevTools
+    protocol so it is not limited to the window."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    width, height = metrics["cssContentSize"]["width"], metrics["cssContentSize"]["height"]
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, clip_height or height),
+            "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "clip": clip})
+    return base64.b64decode(shot["data"])
+
+
+@pytest.mark.slow
+def test_report_opens_in_a_real_browser(
+    browser: Any, digits_report: dict[str, Path], moons_report: dict[str, Path],
+    tmp_path: Path
+) -> None:
+    for name, written in (("moons", moons_report), ("digits", digits_report)):
+        browser.get(written["report"].as_uri())
+        images = browser.execute_script(
+            "return Array.from(document.images).map("
+            "i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt])")
+        pngs = [path for path in written.values() if path.suffix == ".png"]
+        assert len(images) == len(pngs)
+        for complete, width, height, alt in images:
+            assert complete and width > 0 and height > 0, alt
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
+        assert browser.find_element("css selector", "#verdict h2").text
+        png = screenshot(browser)
+        assert png.startswith(PNG_SIGNATURE)
+        (tmp_path / f"{name}.png").write_bytes(png)
+    if os.environ.get(UPDATE_SCREENSHOT) == "1":
+        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        README_SCREENSHOT.write_bytes(screenshot(browser, clip_height=2300))

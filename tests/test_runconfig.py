@@ -1,0 +1,114 @@
+"""Tests for ``deeprecipe.runconfig``: one table of options read from TOML, flags and
+run.json, with errors that name the source and the key."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from deeprecipe.runconfig import (
+    COMMAND_LINE,
+    OPTIONS,
+    ConfigError,
+    RunConfig,
+    parse,
+    read_toml,
+    resolve,
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_field_has_one_option_and_the_defaults_are_a_digits_run() -> None:
+    assert list(OPTIONS) == [f.name for f in fields(RunConfig)]
+    config = RunConfig()
+    assert config.data == "digits" and config.hidden == (128, 64)
+    assert config.keep_probs() == (0.8, 1.0)  # dropout on the first hidden layer only
+    assert RunConfig(hidden=(32, 16, 8)).keep_probs() == (0.8, 1.0, 1.0)
+
+
+def test_to_dict_and_from_dict_round_trip() -> None:
+    config = RunConfig(hidden=(16, 8), keep_prob=(0.9, 0.7), l1=0.1, augment=True, seed=3)
+    values = config.to_dict()
+    assert values["hidden"] == [16, 8] and values["keep_prob"] == [0.9, 0.7]
+    assert RunConfig.from_dict(values) == config
+    resolved = RunConfig.from_dict(RunConfig().to_dict())  # keep_prob None → explicit
+    assert resolved.keep_prob == (0.8, 1.0)
+
+
+def test_a_toml_file_with_flags_overriding_it(tmp_path: Path) -> None:
+    path = write(tmp_path, 'data = "iris"\nhidden = [16, 8]\nkeep_prob = 0.9\nepochs = 5\n'
+                           'bayes_error = 0.01\naugment = false\n')
+    config = resolve(path, {"epochs": "7", "learning_rate": "0.01", "bayes_error": "2%"})
+    assert config.data == "iris" and config.hidden == (16, 8)
+    assert config.keep_prob == (0.9, 0.9)  # one value for every hidden layer
+    assert config.epochs == 7 and config.learning_rate == 0.01
+    assert config.bayes_error == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("epochs = 0\n", "epochs must be a positive integer; received epochs=0."),
+    ("epochs = 2.5\n", "epochs must be a positive integer; received epochs=2.5."),
+    ('hidden = [16, "x"]\n', "hidden must be positive integers"),
+    ("keep_prob = [0.5, 1.5]\n", "keep_prob must be probabilities in (0, 1]"),
+    ('activation = "softmax"\n', "activation must be one of 'linear', 'relu'"),
+    ('optimizer = "rmsprop"\n', "optimizer must be one of 'sgd', 'momentum', 'adam'"),
+    ("bayes_error = 1.5\n", "bayes_error must be an error rate in [0, 1]"),
+    ('augment = "maybe"\n', "augment must be true or false"),
+    ('name = "a/b"\n', "name must be a folder name"),
+])
+def test_bad_values_in_a_file_name_the_file_and_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        resolve(path, {})
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+
+
+def test_bad_flags_are_named_as_flags() -> None:
+    with pytest.raises(ConfigError, match=r"^command line: --batch-size must be a positive "
+                       r"integer; received --batch-size='many'\.$"):
+        parse({"batch_size": "many"}, COMMAND_LINE)
+    with pytest.raises(ConfigError, match="--keep-prob must have one value per hidden layer"):
+        resolve(None, {"hidden": "16,8,4", "keep_prob": "0.5,0.5"})
+
+
+def test_unknown_keys_suggest_the_closest_and_list_the_valid_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "epoch = 3\n")
+    with pytest.raises(ConfigError) as error:
+        resolve(path, {})
+    message = str(error.value)
+    assert "unknown key 'epoch'" in message and "did you mean 'epochs'?" in message
+    assert "Valid keys: data, target" in message
+
+
+def test_tables_and_invalid_toml_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[model\] tables are not options"):
+        read_toml(write(tmp_path, "[model]\nhidden = [3]\n"))
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        read_toml(write(tmp_path, "epochs = = 3\n"))
+    with pytest.raises(FileNotFoundError, match="--config: no file"):
+        read_toml(tmp_path / "missing.toml")
+
+
+def test_target_goes_with_csv_data_only() -> None:
+    with pytest.raises(ConfigError, match=r"--target must name the label column of x\.csv"):
+        resolve(None, {"data": "x.csv"})
+    with pytest.raises(ConfigError, match="--target applies to CSV data only"):
+        resolve(None, {"target": "label"})
+    assert resolve(None, {"data": "x.csv", "target": "label"}).target == "label"
+
+
+def test_error_rates_accept_fractions_and_percentages() -> None:
+    assert parse({"bayes_error": "1%"}, COMMAND_LINE)["bayes_error"] == pytest.approx(0.01)
+    assert parse({"bayes_error": 0.01}, "f")["bayes_error"] == 0.01
+    with pytest.raises(ConfigError):
+        parse({"bayes_error": "150%"}, COMMAND_LINE)

@@ -1,0 +1,309 @@
+"""Tests for ``deeprecipe.workflow``: each step of the main job on its own, a whole run in
+a folder, and an interrupted run resumed to the same weights."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe import runfolder, workflow
+from deeprecipe.checkpoint import read_checkpoint
+from deeprecipe.data import Standardizer
+from deeprecipe.runconfig import ConfigError, RunConfig
+
+TINY = {"data": "iris", "hidden": (8,), "epochs": 4, "patience": 2, "batch_size": 32}
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def test_load_data_reads_built_in_sets_with_their_image_shape() -> None:
+    digits = workflow.load_data("digits")
+    assert digits.X.shape == (1797, 64) and digits.task == "multiclass"
+    assert digits.image_shape == (8, 8) and digits.classes == list(range(10))
+    assert workflow.load_data("moons").image_shape is None
+
+
+def test_load_data_reads_csv_and_npz_files(tmp_path: Path) -> None:
+    csv = tmp_path / "flowers.csv"
+    rows = [f"{i % 3 + 0.5},{i % 5},{'ab'[i % 2]}" for i in range(10)]
+    csv.write_text("length,width,species\n" + "\n".join(rows) + "\n")
+    loaded = workflow.load_data(str(csv), "species")
+    assert loaded.X.shape == (10, 2) and loaded.classes == ["a", "b"]
+    assert loaded.feature_names == ["length", "width"] and loaded.name == "flowers.csv"
+    images = tmp_path / "images.npz"
+    np.savez(images, X=np.zeros((12, 4, 4)), y=np.arange(12) % 2)
+    loaded = workflow.load_data(str(images))
+    assert loaded.X.shape == (12, 16) and loaded.image_shape == (4, 4)
+    assert loaded.task == "binary"
+
+
+def test_load_data_errors_name_the_option(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--data must be a built-in dataset"):
+        workflow.load_data("data.xlsx")
+    with pytest.raises(ConfigError, match="--target must name the label column"):
+        workflow.load_data("data.csv")
+    with pytest.raises(FileNotFoundError):
+        workflow.load_data(str(tmp_path / "missing.csv"), "y")
+
+
+def test_the_standardizer_is_fit_on_the_training_rows_only() -> None:
+    loaded = workflow.load_data("digits")
+    raw, _ = workflow.split_data(loaded, seed=3)
+    splits, scaler, notes = workflow.standardize(raw)
+    mean = raw.train.X.mean(axis=0)
+    std = np.where(raw.train.X.std(axis=0) > 0, raw.train.X.std(axis=0), 1.0)
+    np.testing.assert_allclose(scaler.mean_, mean)
+    for name, part in splits.parts.items():
+        np.testing.assert_allclose(part.X, (raw.parts[name].X - mean) / std, atol=1e-12)
+    assert abs(splits.dev.X.mean()) > 1e-6  # dev is not re-centred on its own statistics
+    # the constant-feature warning is one note, not a Python warning
+    assert len(notes) == 1 and "3 feature(s) have zero variance" in notes[0]
+
+
+def test_split_warnings_become_notes() -> None:
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.array([0] * 18 + [1] * 2)  # class 1 cannot reach all three parts
+    loaded = workflow.LoadedData("tiny", X, y, "binary", [0, 1], None, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        splits, notes = workflow.split_data(loaded, seed=0)
+    assert sum(splits.sizes().values()) == 20
+    assert any("has no example of class" in note for note in notes)
+
+
+def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
+    X, y = dr.datasets.load("moons", n_samples=20)
+    splits = dr.data.split(X, y, seed=0)  # dev = test = 4 rows
+    comparisons, notes = workflow.compare_splits(splits, seed=0)
+    assert comparisons == {} and len(notes) == 2 and "skipped" in notes[0]
+
+
+# --- the network --------------------------------------------------------------------------
+
+
+def test_build_model_follows_the_config() -> None:
+    loaded = workflow.load_data("digits")
+    config = RunConfig(hidden=(16, 8, 4), keep_prob=(0.5, 1.0, 0.9), activation="tanh",
+                       l2=0.3, l1=0.1, init="glorot", seed=5)
+    model = workflow.build_model(config, loaded)
+    kinds = [(layer.kind, layer.get_config()) for layer in model.layers]
+    assert [kind for kind, _ in kinds] == ["dense", "dropout", "dense", "dense", "dropout",
+                                           "dense"]
+    assert kinds[1][1] == {"keep_prob": 0.5} and kinds[4][1] == {"keep_prob": 0.9}
+    assert kinds[0][1]["activation"] == "tanh" and kinds[0][1]["init"] == "glorot"
+    assert kinds[-1][1]["units"] == 10 and kinds[-1][1]["activation"] == "softmax"
+    assert (model.l2, model.l1, model.seed) == (0.3, 0.1, 5)
+
+
+@pytest.mark.parametrize(("task", "classes", "activation", "units"), [
+    ("binary", [0, 1], "sigmoid", 1), ("regression", None, "linear", 1),
+    ("multiclass", ["a", "b", "c"], "softmax", 3),
+])
+def test_the_output_layer_follows_the_task(
+    task: str, classes: list[object] | None, activation: str, units: int
+) -> None:
+    loaded = workflow.LoadedData("x", np.zeros((5, 2)), np.zeros(5), task, classes, None, None)
+    layer = workflow.output_layer(loaded, None)
+    assert (layer.activation, layer.units) == (activation, units)
+
+
+def test_the_check_mode_is_full_for_small_networks_only() -> None:
+    small = dr.Sequential([dr.Dense(4, "relu"), dr.Dense(3, "softmax")], input_dim=4)
+    big = dr.Sequential([dr.Dense(128, "relu"), dr.Dense(10, "softmax")], input_dim=64)
+    assert workflow.check_mode(RunConfig(), small) == "full"
+    assert workflow.check_mode(RunConfig(), big) == "sampled"
+    assert workflow.check_mode(RunConfig(gradcheck="directional"), big) == "directional"
+    assert workflow.check_mode(RunConfig(gradcheck="off"), big) is None
+
+
+def test_augmentation_is_for_images_and_moves_pixels_in_raw_units() -> None:
+    moons = workflow.load_data("moons")
+    with pytest.raises(ConfigError, match="augment must be false for data without an image"):
+        workflow.augmentation(RunConfig(augment=True), moons, Standardizer().fit(moons.X))
+    assert workflow.augmentation(RunConfig(), moons, Standardizer().fit(moons.X)) is None
+    digits = workflow.load_data("digits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dr.data.ConstantFeatureWarning)
+        scaler = Standardizer().fit(digits.X)
+    augment = workflow.augmentation(RunConfig(augment=True), digits, scaler)
+    assert augment is not None
+    rows = scaler.transform(digits.X[:50]).astype(np.float32)
+    moved = augment(rows, np.random.default_rng(0))
+    assert moved.shape == rows.shape and moved.dtype == np.float32
+    raw = scaler.inverse_transform(moved)
+    assert raw.min() > -1e-3 and raw.max() < 16 + 1e-3  # still pixels in [0, 16]
+    assert not np.allclose(moved, rows)
+
+
+# --- training, interrupted and resumed ----------------------------------------------------------
+
+
+class InterruptAfter(workflow.Events):
+    """Ctrl-C at the end of epoch ``epoch`` (from 0)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def digits_training(config: RunConfig) -> tuple[dr.Sequential, dr.data.Splits, object]:
+    loaded = workflow.load_data("digits")
+    raw, _ = workflow.split_data(loaded, config.seed)
+    splits, scaler, _ = workflow.standardize(raw)
+    model = workflow.build_model(config, loaded)
+    return model, splits, workflow.augmentation(config, loaded, scaler)
+
+
+def test_train_resumes_to_the_same_weights_bit_for_bit(tmp_path: Path) -> None:
+    config = RunConfig(hidden=(16,), keep_prob=(0.8,), epochs=6, patience=3, augment=True,
+                       checkpoint_every=2, seed=1)
+    model, splits, augment = digits_training(config)
+    reference = workflow.train(model, splits, config, dr.TrainingState(), augment=augment,
+                               folder=tmp_path)
+    expected = model.theta.copy()
+
+    model, splits, augment = digits_training(config)
+    state = dr.TrainingState()
+    with pytest.raises(KeyboardInterrupt):
+        workflow.train(model, splits, config, state, augment=augment, events=InterruptAfter(3),
+                       folder=tmp_path)
+    assert state.epoch == 3
+    # through the file, as a resumed run reads it
+    loaded_state = read_checkpoint(runfolder.save_checkpoint(tmp_path, state))
+    model, splits, augment = digits_training(config)
+    resumed = workflow.train(model, splits, config, loaded_state, augment=augment,
+                             folder=tmp_path)
+    assert np.array_equal(model.theta, expected)
+    assert resumed.history["dev_cost"] == reference.history["dev_cost"]
+    assert resumed.recorder.epochs == reference.recorder.epochs
+
+
+def test_checkpoints_are_written_every_n_epochs(tmp_path: Path) -> None:
+    config = RunConfig(hidden=(8,), epochs=5, patience=10, checkpoint_every=2)
+    model, splits, _ = digits_training(config)
+    seen: list[int] = []
+
+    class Watch(workflow.Events):
+        def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+            file = tmp_path / runfolder.CHECKPOINT_FILE
+            if file.exists():
+                seen.append(read_checkpoint(file).epoch)
+
+    workflow.train(model, splits, config, dr.TrainingState(), events=Watch(), folder=tmp_path)
+    # written at the ends of epochs 2 and 4 (0-based; the events see a file one epoch
+    # later), holding 2 and then 4 whole epochs: the snapshot fit took after the one before
+    assert seen == [2, 2]
+    assert read_checkpoint(tmp_path / runfolder.CHECKPOINT_FILE).epoch == 4
+
+
+# --- the whole job ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dr.Sequential, object]:
+    folder = runfolder.create(tmp_path_factory.mktemp("runs"), "iris", "iris")
+    result = workflow.run(RunConfig(**TINY), folder)  # type: ignore[arg-type]
+    return folder, result.model, result
+
+
+def test_a_run_fills_every_part_of_the_run_result(iris_run) -> None:  # type: ignore[no-untyped-def]
+    _, _, result = iris_run
+    assert result.name == "iris" and result.data.split_sizes == {"train": 90, "dev": 30,
+                                                                 "test": 30}
+    assert set(result.comparisons) == {"train vs dev", "train vs test"}
+    assert set(result.gradchecks) == {"init", "trained"}
+    assert all(report.passed for report in result.gradchecks.values())
+    assert len(result.history["dev_cost"]) == 4 and set(result.errors) == {"train", "dev",
+                                                                           "test"}
+    assert result.diagnosis is not None and result.confusion.shape == (3, 3)
+    assert result.confusion.sum() == 30 and result.flow is not None
+    assert result.grad_norm_epochs == [0, 1, 2, 3] and set(result.grad_norms) == {
+        "dense_1", "dense_2"}
+    assert {"data", "train", "report"} <= set(result.seconds)
+    assert workflow.failed_checks(result) == []
+
+
+def test_a_run_writes_its_folder(iris_run) -> None:  # type: ignore[no-untyped-def]
+    folder, model, _ = iris_run
+    names = {path.name for path in folder.iterdir()}
+    assert {"report.html", "summary.json", "run.json", "model", "learning_curves.png",
+            "gradcheck.png", "gradient_norms.png", "confusion.png"} <= names
+    assert runfolder.CHECKPOINT_FILE not in names  # a complete run needs no checkpoint
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "complete" and record["config"]["epochs"] == 4
+    loaded = dr.load(folder / "model")
+    assert loaded.standardizer is not None  # raw inputs in, as the run's model
+    X, _ = dr.datasets.load("iris")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    saved = json.loads((folder / "model" / "config.json").read_text())
+    assert saved["classes"] == [0, 1, 2] and saved["task"] == "multiclass"
+
+
+def test_a_run_interrupted_before_training_resumes_from_scratch(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    folder = runfolder.create(tmp_path, "early", "iris")
+    with monkeypatch.context() as patch:
+        patch.setattr(workflow, "check_gradients", interrupted)
+        with pytest.raises(workflow.RunInterrupted) as stop:
+            workflow.run(RunConfig(**TINY), folder)  # type: ignore[arg-type]
+    assert stop.value.epoch == 0 and stop.value.folder == folder
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
+    point = runfolder.resume_point(folder)
+    assert point.state is not None and point.state.epoch == 0
+    result = workflow.run(point.config, folder, resume=point)
+    assert len(result.history["dev_cost"]) == 4
+
+
+def test_resuming_on_changed_data_is_refused(tmp_path: Path) -> None:
+    folder = runfolder.create(tmp_path, "changed", "iris")
+    runfolder.write_run_file(folder, RunConfig(**TINY), "0" * 64,  # type: ignore[arg-type]
+                             runfolder.INTERRUPTED)
+    point = runfolder.resume_point(folder)
+    with pytest.raises(runfolder.RunFolderError, match="the data iris changed"):
+        workflow.run(point.config, folder, resume=point)
+
+
+def test_an_error_after_training_started_keeps_a_resumable_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the report")
+
+    folder = runfolder.create(tmp_path, "bug", "iris")
+    with monkeypatch.context() as patch:
+        patch.setattr(workflow, "write_outputs", broken)
+        with pytest.raises(RuntimeError, match="a bug in the report"):
+            workflow.run(RunConfig(**TINY), folder)  # type: ignore[arg-type]
+    assert json.loads((folder / "run.json").read_text())["status"] == "failed"
+    point = runfolder.resume_point(folder)
+    assert point.state is not None and point.state.epoch == 4  # training is not lost
+    result = workflow.run(point.config, folder, resume=point)
+    assert (folder / "report.html").is_file() and len(result.history["dev_cost"]) == 4
+
+
+def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generator) -> None:
+    X = rng.normal(size=(120, 2))
+    y = 2 * X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=120)
+    path = tmp_path / "prices.csv"
+    path.write_text("a,b,price\n" + "\n".join(f"{a:.6f},{b:.6f},{t:.6f}"
+                                              for (a, b), t in zip(X, y, strict=True)) + "\n")
+    config = RunConfig(data=str(path), target="price", hidden=(8,), epochs=30, l2=0.0,
+                       learning_rate=0.01)
+    result = workflow.run(config, runfolder.create(tmp_path, "prices", str(path)))
+    assert result.data.task == "regression" and result.confusion is None
+    assert result.errors["train"] < float(np.var(y))  # an MSE, below predicting the mean
+    model = dr.load(tmp_path / "prices" / "model")
+    assert model.standardizer is not None and model.standardizer.feature_names_ == ["a", "b"]
