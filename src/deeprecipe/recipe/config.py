@@ -1,0 +1,145 @@
+"""One candidate network and how it trains: :class:`Config`, and the model it builds.
+
+A config is plain data (JSON round-trip, hashable), so it travels to worker processes and
+into the trial database as text. Its :meth:`Config.key` with a seed names a trial: two runs
+that would train the same thing get the same key, which is how a resumed tune recognizes
+the trials it has already finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from .._checks import choice, describe, fail, positive_int, real
+from ..layers import Dense, Dropout, Layer
+from ..model import Sequential
+from ..optimizers import OPTIMIZERS
+
+TASKS = ("binary", "multiclass", "regression")
+MAX_WIDTH = 512
+MAX_DEPTH = 4
+MAX_EPOCHS = 2000
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully connected ReLU network (He initialization) and its training settings.
+
+    ``hidden`` are the hidden layers' widths (``(64, 64)``: two layers of 64 units);
+    ``keep_prob < 1`` puts an inverted-dropout layer after every hidden layer; ``l2`` is the
+    notes' λ. Training is mini-batch ``optimizer`` (``"adam"``, ``"momentum"`` or ``"sgd"``)
+    at ``learning_rate`` for at most ``epochs`` epochs, with early stopping on the dev cost
+    after ``patience`` epochs without improvement (the best weights are restored).
+    ``augment`` augments training batches (image data only); ``train_fraction < 1`` trains
+    on a nested, stratified part of the training set (a point of a learning curve).
+
+    The default is the recipe's baseline: one modest hidden layer, Adam at 1e-3, no
+    regularization, early stopping.
+    """
+
+    hidden: tuple[int, ...] = (64,)
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    l2: float = 0.0
+    keep_prob: float = 1.0
+    epochs: int = 200
+    patience: int = 15
+    batch_size: int = 64
+    augment: bool = False
+    train_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        where = "Config"
+        hidden = self.hidden
+        if not isinstance(hidden, (tuple, list)) or not 1 <= len(hidden) <= MAX_DEPTH:
+            raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", hidden)
+        widths = tuple(positive_int(where, "hidden[]", width) for width in hidden)
+        if max(widths) > MAX_WIDTH:
+            raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", hidden)
+        object.__setattr__(self, "hidden", widths)
+        choice(where, "optimizer", self.optimizer, OPTIMIZERS)
+        if not 0 < real(where, "learning_rate", self.learning_rate) < 1:
+            raise fail(where, "learning_rate", "in (0, 1)", self.learning_rate)
+        if real(where, "l2", self.l2) < 0:
+            raise fail(where, "l2", "a number >= 0", self.l2)
+        if not 0 < real(where, "keep_prob", self.keep_prob) <= 1:
+            raise fail(where, "keep_prob", "in (0, 1]", self.keep_prob)
+        if positive_int(where, "epochs", self.epochs) > MAX_EPOCHS:
+            raise fail(where, "epochs", f"at most {MAX_EPOCHS}", self.epochs)
+        positive_int(where, "patience", self.patience)
+        positive_int(where, "batch_size", self.batch_size)
+        if not isinstance(self.augment, bool):
+            raise TypeError(f"{where}: augment must be a bool; received "
+                            f"augment={describe(self.augment)}.")
+        if not 0 < real(where, "train_fraction", self.train_fraction) <= 1:
+            raise fail(where, "train_fraction", "in (0, 1]", self.train_fraction)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` (checked like a new config)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``hidden`` as a list."""
+        return {**asdict(self), "hidden": list(self.hidden)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        """The inverse of :meth:`to_dict`; unknown keys are refused."""
+        names = {field.name for field in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise fail("Config.from_dict", "values", "a mapping of " + ", ".join(sorted(names)),
+                       unknown, "unknown keys")
+        return cls(**{**values, "hidden": tuple(values.get("hidden", cls.hidden))})
+
+    def key(self, seed: int) -> str:
+        """A short stable name for training this config with ``seed`` (16 hex digits)."""
+        text = json.dumps({"config": self.to_dict(), "seed": int(seed)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def regularized(self) -> bool:
+        return self.l2 > 0 or self.keep_prob < 1
+
+    def describe(self) -> str:
+        """One line for people: ``"64-64 ReLU, adam lr 0.001, λ 0.1, keep_prob 0.8, …"``."""
+        parts = ["-".join(map(str, self.hidden)) + " ReLU",
+                 f"{self.optimizer} lr {self.learning_rate:g}"]
+        if self.l2:
+            parts.append(f"λ {self.l2:g}")
+        if self.keep_prob < 1:
+            parts.append(f"keep_prob {self.keep_prob:g}")
+        if self.augment:
+            parts.append("augmented")
+        parts.append(f"≤{self.epochs} epochs (patience {self.patience})")
+        if self.train_fraction < 1:
+            parts.append(f"{self.train_fraction:.0%} of the training set")
+        return ", ".join(parts)
+
+
+def build_model(config: Config, input_dim: int, task: str, n_outputs: int,
+                seed: int) -> Sequential:
+    """The :class:`~deeprecipe.Sequential` of ``config``: He-initialized ReLU layers, then
+    a sigmoid (binary), softmax (multiclass) or linear (regression) output of
+    ``n_outputs`` units."""
+    choice("build_model", "task", task, TASKS)
+    layers: list[Layer] = []
+    for width in config.hidden:
+        layers.append(Dense(width, activation="relu", init="he"))
+        if config.keep_prob < 1:
+            layers.append(Dropout(keep_prob=config.keep_prob))
+    output = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[task]
+    layers.append(Dense(n_outputs, activation=output))
+    return Sequential(layers, input_dim=input_dim, l2=config.l2, seed=seed)
+
+
+def round_sig(value: float, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits (0.0030000000000000005 → 0.003),
+    so configs reached by different paths compare equal."""
+    if value == 0:
+        return 0.0
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))

@@ -1,0 +1,418 @@
+"""``tune``: the notes' highly iterative process, run by its reasons.
+
+Choose hyperparameters, train, read the train and dev error, apply the basic recipe,
+repeat::
+
+    round 0     the baseline (standardized inputs, He init, Adam, a modest network,
+                early stopping)
+    round k     diagnose the best model so far (inference-mode train error, dev error,
+                Bayes error) → the recipe's next step (:mod:`.policy`) → train its
+                candidates in parallel → the dev set picks the best model
+    the end     low bias and low variance, no step left, or the budget spent: the chosen
+                model's test error is measured, once
+
+Every trial and every round is written to ``trials.sqlite`` in the run folder as it
+finishes (:mod:`.store`). The loop is deterministic given the trials' results, and each
+trial is named by its config and seed, so ``resume=True`` replays the decisions, reads the
+finished trials back instead of training them again, and trains only what was missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .._checks import describe, fail, positive_int, real
+from ..diagnostics import Diagnosis, LearningCurve, diagnose
+from ..persistence import save
+from .config import Config
+from .data import Prepared, prepare
+from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
+from .result import NO_TEST_NOTE, Round, TuneResult, rebuild
+from .runners import Runner, make_runner
+from .store import DATABASE, FORMAT_VERSION, TrialStore
+from .trial import Trial, TrialTask
+
+logger = logging.getLogger("deeprecipe.recipe")
+
+MODEL_FOLDER = "model"
+# A tune has a budget to spend, so it calls a gap "low" only below one point; a one-off
+# diagnosis (deeprecipe.diagnose) uses two. On digits the tighter target roughly halves the
+# test error the recipe reaches, for more trials (benchmarks/recipe_vs_optuna.py).
+TUNE_THRESHOLD = 0.01
+
+
+@dataclass(frozen=True)
+class Options:
+    """The run's settings, checked (see :func:`tune` for their meaning)."""
+
+    budget: int
+    bayes_error: float
+    seed: int
+    baseline: Config
+    image_shape: tuple[int, ...] | None
+    per_round: int
+    learning_curve: bool
+    max_attempts: int
+    bias_threshold: float
+    variance_threshold: float
+
+    def settings(self, fingerprint: str) -> dict[str, Any]:
+        """What a resumed run must share with the original (all but the budget)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "fingerprint": fingerprint,
+            "seed": self.seed,
+            "bayes_error": self.bayes_error,
+            "baseline": self.baseline.to_dict(),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "per_round": self.per_round,
+            "learning_curve": self.learning_curve,
+            "bias_threshold": self.bias_threshold,
+            "variance_threshold": self.variance_threshold,
+        }
+
+
+def tune(
+    splits: Any,
+    budget: int = 30,
+    bayes_error: float = 0.0,
+    client: Any = None,
+    workers: int = 2,
+    seed: int = 0,
+    folder: str | Path | None = None,
+    resume: bool = False,
+    *,
+    image_shape: tuple[int, ...] | None = None,
+    baseline: Config | None = None,
+    per_round: int = 3,
+    learning_curve: bool = True,
+    max_attempts: int = 2,
+    bias_threshold: float = TUNE_THRESHOLD,
+    variance_threshold: float = TUNE_THRESHOLD,
+    on_trial: Callable[[Trial], None] | None = None,
+    on_round: Callable[[Round], None] | None = None,
+) -> TuneResult:
+    """Run the basic recipe on ``splits`` for at most ``budget`` trials; see the module.
+
+    ``splits`` comes from :func:`deeprecipe.data.split` (raw inputs: they are standardized
+    here with the training set's statistics). ``bayes_error`` is the notes' Bayes
+    (human-level) error, a fraction. Trials run in ``workers`` local processes, or on a
+    Dask cluster when ``client`` is a ``distributed.Client`` or a scheduler address
+    (``workers`` is then the cluster's business). ``seed`` seeds every trial.
+
+    ``folder`` is the run folder: ``trials.sqlite`` records every trial and round, and the
+    chosen model is saved in ``folder/model``. ``folder=None`` keeps the record in memory.
+    ``resume=True`` continues the interrupted (or finished) run in ``folder``: finished
+    trials are read back, not trained again; the settings must be the run's own, except
+    ``budget``, which may grow.
+
+    ``image_shape`` ``(h, w[, c])`` marks image data (augmentation becomes a step of the
+    recipe). ``baseline`` replaces the default starting :class:`Config`. ``per_round``
+    caps the candidates of a round; ``learning_curve=False`` skips the learning curve of
+    the "more data" step. A trial whose worker dies is run again, up to ``max_attempts``
+    runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
+    :func:`~deeprecipe.diagnose`'s, 0.01 by default here (a gap is "low" below one point:
+    a tune has a budget to spend; a one-off diagnosis uses 0.02). ``on_trial(trial)`` and
+    ``on_round(round)`` are called as each finishes (for progress displays).
+
+    The dev set selects; the test set reports: the test error is measured once, at the
+    end, on the chosen model only.
+
+    Local worker processes start by ``forkserver`` (or ``spawn``), which import the main
+    script again: a script that calls ``tune`` keeps its work under
+    ``if __name__ == "__main__":``, as with any such multiprocessing.
+    """
+    start = time.perf_counter()
+    options = _options(budget, bayes_error, seed, baseline, image_shape, per_round,
+                       learning_curve, max_attempts, bias_threshold, variance_threshold)
+    workers = positive_int("tune", "workers", workers)
+    prepared = prepare(splits, options.image_shape)
+    path = _run_folder(folder, resume)
+    with TrialStore(path) as store:
+        _check_settings(store, options.settings(prepared.fingerprint), resume)
+        store.write_settings({**options.settings(prepared.fingerprint),
+                              "budget": options.budget})
+        runner = make_runner(prepared.data, client, workers)
+        try:
+            loop = Loop(store, runner, prepared, options, on_trial, on_round)
+            loop.run()
+        finally:
+            runner.close()
+        return loop.finish(path, time.perf_counter() - start)
+
+
+class Loop:
+    """The rounds of one tune, their trials and the record (see :func:`tune`)."""
+
+    def __init__(self, store: TrialStore, runner: Runner, prepared: Prepared, options: Options,
+                 on_trial: Callable[[Trial], None] | None = None,
+                 on_round: Callable[[Round], None] | None = None) -> None:
+        self.store, self.runner, self.prepared, self.options = store, runner, prepared, options
+        self.on_trial, self.on_round = on_trial, on_round
+        self.stored = store.trials()  # from an earlier, interrupted run of this folder
+        self.trials: dict[str, Trial] = {}
+        self.rounds: list[Round] = []
+        self.losses: dict[str, int] = {}
+        self.recommendations: list[str] = []
+        self.learning_curve_done = False
+        self.next_step: Decision = baseline_decision(options.baseline)
+
+    # --- the rounds -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Play rounds until the recipe stops or the budget is spent."""
+        decision, diagnosis = self.next_step, None
+        while not decision.stops:
+            left = self.options.budget - len(self.trials)
+            if left <= 0:
+                break
+            self.play(diagnosis, decision, decision.candidates[:left])
+            situations = [self.situation(trial) for trial in self.ranked()]
+            decision = decide_ranked(situations)
+            # the diagnosis the decision read: the best model's, or the runner-up's
+            diagnosis = next(s.diagnosis for s in situations
+                             if decision.parent in (None, s.best.key))
+        self.next_step = decision
+
+    def situation(self, trial: Trial) -> Situation:
+        """What the recipe knows, seen from ``trial`` (the best model, or a runner-up)."""
+        return Situation(
+            trial, trial.diagnosis or self.diagnose(trial), frozenset(self.trials),
+            self.options.seed, self.options.image_shape, self.options.learning_curve,
+            self.learning_curve_done, self.options.per_round,
+        )
+
+    def play(self, diagnosis: Diagnosis | None, decision: Decision,
+             candidates: tuple[Candidate, ...]) -> None:
+        """One round: record the decision, train its candidates, record the outcome."""
+        parent = decision.parent or (self.best().key if self.rounds else None)
+        number = len(self.rounds)
+        trials = [self.trial(candidate, number, decision, parent) for candidate in candidates]
+        trail = Round(number, diagnosis, decision.action, decision.reason, trials,
+                      skipped=list(decision.skipped))
+        self.store.save_round(trail.to_dict())
+        self.execute([trial for trial in trials if trial.status == "running"])
+        if decision.action == "more_data":
+            trail.recommendation = self.read_learning_curve(trials, parent)
+        trail.best_key = self.best().key
+        self.store.save_round(trail.to_dict())
+        self.rounds.append(trail)
+        if self.on_round is not None:
+            self.on_round(trail)
+
+    def trial(self, candidate: Candidate, number: int, decision: Decision,
+              parent: str | None) -> Trial:
+        """The round's trial for ``candidate``: read back when an earlier run finished it."""
+        key = candidate.config.key(self.options.seed)
+        stored = self.stored.get(key)
+        if stored is not None and stored.status in ("done", "failed"):
+            stored.resumed = True
+            if stored.done:
+                stored.diagnosis = self.diagnose(stored)
+            trial = stored
+        else:
+            trial = Trial(key, candidate.config, self.options.seed, number, decision.action,
+                          decision.reason, candidate.change, parent,
+                          attempts=0 if stored is None else stored.attempts)
+        self.trials[key] = trial
+        return trial
+
+    def execute(self, trials: list[Trial]) -> None:
+        """Run ``trials`` in parallel; write each as it finishes. A trial whose worker died
+        runs again until it has been lost ``max_attempts`` times, then it is failed."""
+        tasks = [TrialTask(trial.key, trial.config, trial.seed, trial.attempts + 1)
+                 for trial in trials]
+        while tasks:
+            for task in tasks:
+                self.trials[task.key].attempts = task.attempt
+                self.store.started(self.trials[task.key])
+            retry = []
+            for outcome in self.runner.run(tasks):
+                trial = self.trials[outcome.task.key]
+                if outcome.result is not None:
+                    trial.absorb(outcome.result)
+                    trial.diagnosis = self.diagnose(trial)
+                elif outcome.lost and self._lost_again(trial) < self.options.max_attempts:
+                    logger.warning("trial %s: running it again (%s)", trial.key, outcome.error)
+                    retry.append(replace(outcome.task, attempt=outcome.task.attempt + 1))
+                    continue
+                else:
+                    trial.status, trial.error = "failed", outcome.error
+                self.store.finished(trial)
+                if self.on_trial is not None:
+                    self.on_trial(trial)
+            tasks = retry
+
+    def _lost_again(self, trial: Trial) -> int:
+        self.losses[trial.key] = self.losses.get(trial.key, 0) + 1
+        return self.losses[trial.key]
+
+    def read_learning_curve(self, trials: list[Trial], parent: str | None) -> str:
+        """The "more data" round's reading: the best model at 25%, 50% and 100%."""
+        self.learning_curve_done = True
+        points = [trial for trial in trials if trial.done]
+        if parent is not None:
+            points.append(self.trials[parent])
+        points.sort(key=lambda trial: trial.n_train or 0)
+        if len(points) < 2:
+            return "the learning curve's trials failed: no reading"
+        curve = LearningCurve(
+            sizes=[int(trial.n_train or 0) for trial in points],
+            train_error=[float(trial.train_error or 0.0) for trial in points],
+            dev_error=[float(trial.dev_error or 0.0) for trial in points],
+            epochs_run=[int(trial.epochs_run or 0) for trial in points],
+            n_dev=len(self.prepared.data.y_dev), regression=self.prepared.regression,
+        )
+        text = "learning curve of the best model: " + curve.reading(
+            self.options.variance_threshold)
+        if curve.more_data_helps(self.options.variance_threshold):
+            text += "; get more training data if you can (a tune cannot collect it for you)"
+        self.recommendations.append(text)
+        return text
+
+    # --- reading the trials -------------------------------------------------------------
+
+    def best(self) -> Trial:
+        """The dev set's choice: lowest dev error, then dev cost, then the earliest."""
+        return self.ranked()[0]
+
+    def ranked(self) -> list[Trial]:
+        """The trials the dev set can choose from (done, on the whole training set), best
+        first: by dev error, then dev cost, then the earliest."""
+        candidates = [trial for trial in self.trials.values() if trial.selectable]
+        if not candidates:
+            failed = next(iter(self.trials.values()))
+            raise RuntimeError(f"tune: the baseline trial failed, so there is nothing to "
+                               f"improve on: {failed.error}")
+        return sorted(candidates, key=Trial.rank)  # stable: ties keep their order
+
+    def diagnose(self, trial: Trial, test_error: float | None = None) -> Diagnosis:
+        """The notes' bias/variance reading of a finished trial."""
+        regression = self.prepared.regression
+        return diagnose(
+            float(trial.train_error or 0.0), float(trial.dev_error or 0.0),
+            self.options.bayes_error, test_error=test_error, n_train=trial.n_train,
+            n_dev=None if regression else len(self.prepared.data.y_dev),
+            bias_threshold=self.options.bias_threshold,
+            variance_threshold=self.options.variance_threshold, regression=regression,
+        )
+
+    # --- the end ------------------------------------------------------------------------
+
+    def finish(self, folder: Path | None, seconds: float) -> TuneResult:
+        """Measure the chosen model on the test set (once), save it, build the result."""
+        best = self.best()
+        data = self.prepared.data
+        model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
+                        self.prepared.standardizer)
+        remarks = list(self.prepared.remarks)
+        test_error = self.measure_test(best, model, remarks)
+        if folder is not None:
+            classes = self.prepared.classes
+            save(model, folder / MODEL_FOLDER, standardizer=self.prepared.standardizer,
+                 extra={"tune": {"trial": best.key, "classes": None if classes is None
+                                 else classes.tolist()}})
+        return TuneResult(
+            best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
+            diagnosis=self.diagnose(best, test_error), rounds=self.rounds,
+            trials=list(self.trials.values()), next_step=self.next_step,
+            stop_reason=self.stop_reason(), bayes_error=self.options.bayes_error,
+            budget=self.options.budget, seed=self.options.seed,
+            standardizer=self.prepared.standardizer, classes=self.prepared.classes,
+            task=data.task, input_dim=data.X_train.shape[1], n_outputs=data.n_outputs,
+            runner=self.runner.description, folder=folder, seconds=seconds,
+            recommendations=self.recommendations, remarks=remarks,
+            test_note=NO_TEST_NOTE if self.prepared.test is None else TuneResult.test_note,
+        )
+
+    def measure_test(self, best: Trial, model: Any, remarks: list[str]) -> float | None:
+        """The chosen model's test error: measured once (a resumed run that already
+        measured this model reads the number back)."""
+        if self.prepared.test is None:
+            return None
+        measured = self.store.settings().get("test_measurements", [])
+        for entry in measured:
+            if entry["trial"] == best.key:
+                return float(entry["test_error"])
+        if measured:
+            remarks.append(
+                f"the test set of this folder was already used, on trial "
+                f"{measured[-1]['trial']}, before this run chose another model: each look at "
+                "the test set makes it a little less unbiased")
+        error = float(model.evaluate(*self.prepared.test)["error"])
+        self.store.write_settings({"test_measurements": [
+            *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})
+        return error
+
+    def stop_reason(self) -> str:
+        decision = self.next_step
+        if decision.stops:
+            return decision.reason
+        return (f"the budget of {self.options.budget} trials is spent; the recipe's next step "
+                f"would have been {decision.action.replace('_', ' ')}: {decision.reason}")
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def _options(budget: Any, bayes_error: Any, seed: Any, baseline: Any, image_shape: Any,
+             per_round: Any, learning_curve: Any, max_attempts: Any, bias_threshold: Any,
+             variance_threshold: Any) -> Options:
+    where = "tune"
+    error = real(where, "bayes_error", bayes_error, "a fraction in [0, 1)")
+    if not 0 <= error < 1:
+        raise fail(where, "bayes_error", "a fraction in [0, 1) (0.01, not 1)", bayes_error)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise fail(where, "seed", "an integer >= 0", seed)
+    if baseline is not None and not isinstance(baseline, Config):
+        raise TypeError(f"{where}: baseline must be a deeprecipe.recipe.Config or None; "
+                        f"received baseline={describe(baseline)}.")
+    if not isinstance(learning_curve, bool):
+        raise TypeError(f"{where}: learning_curve must be a bool; received "
+                        f"learning_curve={describe(learning_curve)}.")
+    return Options(
+        budget=positive_int(where, "budget", budget), bayes_error=error, seed=seed,
+        baseline=baseline or Config(),
+        image_shape=None if image_shape is None else tuple(image_shape),
+        per_round=positive_int(where, "per_round", per_round), learning_curve=learning_curve,
+        max_attempts=positive_int(where, "max_attempts", max_attempts),
+        bias_threshold=real(where, "bias_threshold", bias_threshold),
+        variance_threshold=real(where, "variance_threshold", variance_threshold),
+    )
+
+
+def _run_folder(folder: str | Path | None, resume: bool) -> Path | None:
+    """The run folder, checked against ``resume``."""
+    if folder is None:
+        if resume:
+            raise fail("tune", "folder", "the run folder to resume when resume=True", folder)
+        return None
+    if not isinstance(folder, (str, Path)):
+        raise TypeError(f"tune: folder must be a path or None; received "
+                        f"folder={describe(folder)}.")
+    path = Path(folder)
+    exists = (path / DATABASE).exists()
+    if resume and not exists:
+        raise fail("tune", "folder", f"a run folder holding {DATABASE} when resume=True",
+                   str(path), "start a new run with resume=False")
+    if not resume and exists:
+        raise fail("tune", "folder", f"a new run folder (this one already holds {DATABASE})",
+                   str(path), "pass resume=True to continue that run, or choose another folder")
+    return path
+
+
+def _check_settings(store: TrialStore, settings: dict[str, Any], resume: bool) -> None:
+    """A resumed run must be the same run: same data, seed, Bayes error, options."""
+    if not resume:
+        return
+    recorded = store.settings()
+    for name, value in settings.items():
+        if name in recorded and recorded[name] != value:
+            raise fail("tune", name, f"{recorded[name]!r} to resume the run in "
+                       f"{store.folder} (it was started with that)", value,
+                       "resume with the run's own settings, or start a new run")

@@ -1,0 +1,82 @@
+"""The decision trail as a figure: each round's train and dev error moving toward the Bayes
+error, annotated with the action the recipe took.
+
+Drawn on the Agg canvas directly (never through ``pyplot``): nothing global changes and
+nothing opens a window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .result import TuneResult
+
+TRAIN = "#2563eb"  # the report's palette: train blue, dev orange, test green, Bayes slate
+DEV = "#ea580c"
+TEST = "#16a34a"
+BAYES = "#475569"
+MUTED = "#94a3b8"
+
+
+def plot_decision_trail(result: TuneResult) -> Figure:
+    """One point per round: the train and dev error of the best model after it (lines),
+    every trial's dev error (faint dots), the Bayes error (dashed), the chosen model's test
+    error (a star at the end, measured once), and each round's action above it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # imported on first use
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    figure = Figure(figsize=(max(6.0, 1.1 * len(result.rounds) + 3), 4.6), dpi=120,
+                    layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    regression = result.task == "regression"
+    numbers = [trail.number for trail in result.rounds]
+    by_key = {trial.key: trial for trial in result.trials}
+    bests = [by_key[trail.best_key] for trail in result.rounds if trail.best_key in by_key]
+
+    for trail in result.rounds:
+        devs = [trial.dev_error for trial in trail.trials if trial.dev_error is not None]
+        ax.scatter([trail.number] * len(devs), devs, s=14, color=MUTED, alpha=0.6,
+                   zorder=2, label="a trial's dev error" if trail.number == 0 else None)
+    ax.plot(numbers[: len(bests)], [float(t.train_error or 0.0) for t in bests], "o-",
+            color=TRAIN, label="train error (best model so far)", zorder=3)
+    ax.plot(numbers[: len(bests)], [float(t.dev_error or 0.0) for t in bests], "o-",
+            color=DEV, label="dev error (best model so far)", zorder=3)
+    ax.axhline(result.bayes_error, color=BAYES, linestyle="--", linewidth=1,
+               label=f"Bayes error {_format(result.bayes_error, regression)}")
+    if result.test_error is not None and numbers:
+        ax.scatter([numbers[-1] + 0.35], [result.test_error], marker="*", s=160, color=TEST,
+                   zorder=4, label="test error (chosen model, measured once)")
+    _annotate(ax, result)
+    ax.set_xticks(numbers, [f"{trail.number}\n{trail.action.replace('_', ' ')}"
+                            for trail in result.rounds], fontsize=8)
+    ax.set_xlabel("round (the action it took)")
+    ax.set_ylabel("mean squared error" if regression else "error")
+    if not regression:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(bottom=0)
+    ax.set_title("Decision trail: the basic recipe, round by round", loc="left")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.grid(True, color="#e2e8f0", linewidth=0.8)
+    return figure
+
+
+def _annotate(ax: Axes, result: TuneResult) -> None:
+    """The diagnosis that led to each round, written beside its dev point."""
+    by_key = {trial.key: trial for trial in result.trials}
+    for trail in result.rounds:
+        best = by_key.get(trail.best_key or "")
+        if best is None or best.dev_error is None or trail.diagnosis is None:
+            continue
+        ax.annotate(trail.diagnosis.verdict.replace(" and ", " &\n"),
+                    (trail.number, best.dev_error), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=7, color=BAYES)
+
+
+def _format(value: float, regression: bool) -> str:
+    return f"{value:.3g}" if regression else f"{value:.1%}"

@@ -1,0 +1,222 @@
+"""What a tune returns: its rounds, its trials, the chosen model and its one test error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import Standardizer
+from ..diagnostics import Diagnosis
+from ..model import Sequential
+from .config import Config, build_model
+from .policy import Decision
+from .trial import Trial
+
+
+@dataclass
+class Round:
+    """One round of the recipe: the ``diagnosis`` of the best model before it (``None``
+    for the baseline), the ``action`` taken and its ``reason``, the ``trials`` it ran, the
+    best trial after it (``best_key``), what it recommended (the learning curve's reading)
+    and the steps ``skipped`` on the way, each with why."""
+
+    number: int
+    diagnosis: Diagnosis | None
+    action: str
+    reason: str
+    trials: list[Trial]
+    best_key: str | None = None
+    recommendation: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
+            "action": self.action,
+            "reason": self.reason,
+            "trial_keys": [trial.key for trial in self.trials],
+            "best_key": self.best_key,
+            "recommendation": self.recommendation,
+            "skipped": list(self.skipped),
+        }
+
+
+TEST_NOTE = ("the dev set chose the model; the test error was measured once, at the end, on "
+             "the chosen model only, so it is an unbiased estimate of its error on new data")
+NO_TEST_NOTE = ("no test set: the dev error chose the model, so it is an optimistic estimate "
+                "of its error on new data")
+
+
+@dataclass
+class TuneResult:
+    """The outcome of :func:`~deeprecipe.recipe.tune`.
+
+    ``best`` is the chosen trial (lowest dev error, then lowest dev cost, among the trials
+    trained on the whole training set); ``dev_error`` its dev error and ``test_error`` its
+    test error, measured once at the end (``None`` without a test set). ``diagnosis`` is
+    the chosen model's bias/variance reading; ``next_step`` the recipe's last decision
+    (``stop`` with its reason, or the step the budget left undone); ``stop_reason`` says in
+    words why the loop ended. ``recommendations`` are what the recipe cannot do itself
+    (more data); ``remarks`` notes about the data and the run.
+    """
+
+    best: Trial
+    dev_error: float
+    test_error: float | None
+    diagnosis: Diagnosis
+    rounds: list[Round]
+    trials: list[Trial]
+    next_step: Decision
+    stop_reason: str
+    bayes_error: float
+    budget: int
+    seed: int
+    standardizer: Standardizer
+    classes: np.ndarray | None
+    task: str
+    input_dim: int
+    n_outputs: int
+    runner: str
+    folder: Path | None = None
+    seconds: float = 0.0
+    recommendations: list[str] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)
+    test_note: str = TEST_NOTE
+
+    @property
+    def config(self) -> Config:
+        """The chosen :class:`~deeprecipe.recipe.Config`."""
+        return self.best.config
+
+    @property
+    def test_measured_once(self) -> bool:
+        """Always True: the test set is used once, on the chosen model only."""
+        return True
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.trials)
+
+    @property
+    def resumed_trials(self) -> int:
+        """Trials read back from an interrupted run's database instead of trained again."""
+        return sum(trial.resumed for trial in self.trials)
+
+    def model(self) -> Sequential:
+        """The chosen model, with its trained weights and the standardizer (so it predicts
+        from raw inputs). Outputs are class codes ``0 … k−1``: ``classes[code]`` is the
+        label."""
+        return rebuild(self.best, self.input_dim, self.task, self.n_outputs, self.standardizer)
+
+    def summary(self) -> str:
+        """A few lines for people: the choice, its errors, why the loop ended, the trail."""
+        lines = [
+            f"chosen: {self.best.config.describe()} (trial {self.best.key}, round "
+            f"{self.best.round})",
+            f"dev error {_percent(self.dev_error, self.task)}, test error "
+            f"{_percent(self.test_error, self.task)}",
+            f"note: {self.test_note}",
+            f"{self.n_trials} of {self.budget} trials on {self.runner} in {self.seconds:.1f} s"
+            + (f" ({self.resumed_trials} read back from an interrupted run)"
+               if self.resumed_trials else ""),
+            f"ended: {self.stop_reason}",
+            "decision trail:",
+        ]
+        for trail in self.rounds:
+            lines.append(f"  {trail.number}. {trail.action}: {trail.reason}")
+            for trial in trail.trials:
+                lines.append(f"     - {_trial_line(trial, self.task)}")
+            if trail.recommendation:
+                lines.append(f"     recommendation: {trail.recommendation}")
+        lines += [f"recommendation: {text}" for text in self.recommendations]
+        lines += [f"note: {text}" for text in self.remarks]
+        return "\n".join(lines)
+
+    def table(self) -> str:
+        """Every trial as a Markdown table, in the order they ran."""
+        rows = ["| round | action | config | train error | dev error | status |",
+                "|---|---|---|---|---|---|"]
+        for trial in self.trials:
+            rows.append(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
+                        f"{_percent(trial.train_error, self.task)} | "
+                        f"{_percent(trial.dev_error, self.task)} | {trial.status} |")
+        return "\n".join(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (weights left out: they are in ``trials.sqlite`` and ``model/``)."""
+        return {
+            "best": _trial_dict(self.best),
+            "dev_error": self.dev_error,
+            "test_error": self.test_error,
+            "test_note": self.test_note,
+            "diagnosis": self.diagnosis.to_dict(),
+            "rounds": [trail.to_dict() for trail in self.rounds],
+            "trials": [_trial_dict(trial) for trial in self.trials],
+            "next_step": {"action": self.next_step.action, "reason": self.next_step.reason},
+            "stop_reason": self.stop_reason,
+            "bayes_error": self.bayes_error,
+            "budget": self.budget,
+            "seed": self.seed,
+            "task": self.task,
+            "classes": None if self.classes is None else self.classes.tolist(),
+            "runner": self.runner,
+            "folder": None if self.folder is None else str(self.folder),
+            "seconds": self.seconds,
+            "recommendations": list(self.recommendations),
+            "remarks": list(self.remarks),
+        }
+
+
+def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
+            standardizer: Standardizer | None = None) -> Sequential:
+    """A finished trial's model: its config, its trained weights, ``standardizer``."""
+    if trial.weights is None:
+        raise RuntimeError(f"rebuild: trial {trial.key} has no weights (status "
+                           f"{trial.status!r}); only finished trials can be rebuilt.")
+    model = build_model(trial.config, input_dim, task, n_outputs, trial.seed)
+    model.set_parameters(np.frombuffer(trial.weights, dtype=trial.dtype))
+    model.standardizer = standardizer
+    return model
+
+
+def _percent(value: float | None, task: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if task == "regression" else f"{value:.2%}"
+
+
+def _trial_line(trial: Trial, task: str) -> str:
+    if trial.status != "done":
+        return f"{trial.config.describe()}: {trial.status} ({trial.error})"
+    return (f"{trial.config.describe()}: train {_percent(trial.train_error, task)}, dev "
+            f"{_percent(trial.dev_error, task)}")
+
+
+def _trial_dict(trial: Trial) -> dict[str, Any]:
+    return {
+        "key": trial.key,
+        "round": trial.round,
+        "config": trial.config.to_dict(),
+        "seed": trial.seed,
+        "action": trial.action,
+        "reason": trial.reason,
+        "parent": trial.parent,
+        "status": trial.status,
+        "attempts": trial.attempts,
+        "train_error": trial.train_error,
+        "dev_error": trial.dev_error,
+        "dev_cost": trial.dev_cost,
+        "n_train": trial.n_train,
+        "epochs_run": trial.epochs_run,
+        "best_epoch": trial.best_epoch,
+        "stop_reason": trial.stop_reason,
+        "diagnosis": None if trial.diagnosis is None else trial.diagnosis.to_dict(),
+        "error": trial.error,
+        "worker": trial.worker,
+        "seconds": trial.seconds,
+        "resumed": trial.resumed,
+    }

@@ -1,0 +1,250 @@
+"""Where a round's trials run: local worker processes, or a Dask distributed cluster.
+
+A runner takes a batch of :class:`~.trial.TrialTask` and yields one :class:`Outcome` per
+task as each finishes (in completion order). It never retries on its own: an outcome is a
+result, a failure of the trial itself (``error``: the code raised, running it again would
+raise again), or a lost worker (``lost``: the process running it died), and the tuning
+loop decides whether to run a lost trial again.
+
+:class:`LocalRunner`
+    a :class:`concurrent.futures.ProcessPoolExecutor` started with ``forkserver`` (or
+    ``spawn`` where there is none): no state is inherited by forking, the trial function
+    is imported by name, and the data reaches each worker once, through the pool's
+    initializer. A worker that dies breaks the pool: every unfinished task comes back
+    ``lost`` and the next batch gets a fresh pool.
+:class:`DaskRunner`
+    the real ``distributed`` package on a ``Client`` (or a scheduler address). The data is
+    scattered to every worker once (and again if the cluster lost it); each trial is one
+    task. Dask itself reschedules a task whose worker died, up to its
+    ``distributed.scheduler.allowed-failures``; past that the task's ``KilledWorker``
+    comes back as ``lost``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .._checks import describe, fail, positive_int
+from .trial import TrialData, TrialTask, run_trial
+
+logger = logging.getLogger("deeprecipe.recipe")
+
+TRIAL_MODULE = "deeprecipe.recipe.trial"
+
+TrialFunction = Callable[[TrialTask, TrialData], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one task ended: ``result`` (a dict from the trial function), or ``error`` (the
+    trial raised; ``lost`` is True when its worker died instead)."""
+
+    task: TrialTask
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    lost: bool = False
+
+
+class Runner(Protocol):
+    """Runs batches of trials; ``description`` says where, for reports."""
+
+    description: str
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+def failure_text(error: BaseException) -> str:
+    """``"ValueError: message"`` and the last line of the traceback that raised it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+# --- local processes ------------------------------------------------------------------------
+
+_WORKER_DATA: TrialData | None = None
+
+
+def _install_data(data: TrialData) -> None:
+    """The pool's initializer: keep the data in the worker process."""
+    global _WORKER_DATA
+    _WORKER_DATA = data
+
+
+def _call(function: TrialFunction, task: TrialTask) -> dict[str, Any]:
+    """Run ``function`` on the data the initializer installed."""
+    if _WORKER_DATA is None:
+        raise RuntimeError("LocalRunner: the worker's data is missing (the pool initializer "
+                           "did not run).")
+    return function(task, _WORKER_DATA)
+
+
+def start_method(preferred: str | None = None) -> str:
+    """``preferred``, else ``"forkserver"`` where available, else ``"spawn"``; never
+    ``"fork"`` (a forked child inherits threads and locks in whatever state they were)."""
+    methods = multiprocessing.get_all_start_methods()
+    if preferred is not None:
+        if preferred not in methods or preferred == "fork":
+            allowed = [m for m in methods if m != "fork"]
+            raise fail("LocalRunner", "start_method", "one of " + ", ".join(map(repr, allowed)),
+                       preferred)
+        return preferred
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class LocalRunner:
+    """Trials in ``workers`` local processes (see the module's docstring)."""
+
+    def __init__(self, data: TrialData, workers: int = 2, *,
+                 function: TrialFunction = run_trial, method: str | None = None) -> None:
+        self.data, self.function = data, function
+        self.workers = positive_int("LocalRunner", "workers", workers)
+        self.method = start_method(method)
+        self.description = f"{self.workers} local worker processes ({self.method})"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context(self.method)
+            if self.method == "forkserver":
+                # Workers fork from a server that has imported deeprecipe once: they start
+                # in milliseconds instead of each importing NumPy and scikit-learn again.
+                context.set_forkserver_preload([TRIAL_MODULE])
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_install_data,
+                initargs=(self.data,),
+            )
+        return self._pool
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
+        pool = self._executor()
+        pending: dict[Future[dict[str, Any]], TrialTask] = {
+            pool.submit(_call, self.function, task): task for task in tasks
+        }
+        broken = False
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = self._outcome(pending.pop(future), future)
+                broken = broken or outcome.lost
+                yield outcome
+        if broken:  # a broken pool runs nothing more: the next batch starts a new one
+            self.close()
+
+    def _outcome(self, task: TrialTask, future: Future[dict[str, Any]]) -> Outcome:
+        if future.cancelled():
+            return Outcome(task, error="cancelled: its worker pool broke", lost=True)
+        error = future.exception()
+        if error is None:
+            return Outcome(task, result=future.result())
+        if isinstance(error, BrokenProcessPool):
+            logger.warning("trial %s: a worker process died (%s)", task.key, error)
+            return Outcome(task, error=f"a worker process died: {error}", lost=True)
+        return Outcome(task, error=failure_text(error))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> LocalRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- Dask distributed -----------------------------------------------------------------------
+
+
+class DaskRunner:
+    """Trials as tasks on a Dask distributed cluster (see the module's docstring).
+
+    ``client`` is a ``distributed.Client`` (left open) or a scheduler address such as
+    ``"tcp://127.0.0.1:8786"`` (a client is made and closed with the runner).
+    """
+
+    def __init__(self, data: TrialData, client: Any, *,
+                 function: TrialFunction = run_trial) -> None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise ImportError("tune: a Dask client needs the distributed package. help: "
+                              "pip install 'deeprecipe[dask]'.") from None
+        self.data, self.function = data, function
+        self._owned = isinstance(client, str)
+        if self._owned:
+            client = Client(client, timeout="30s")
+        elif not isinstance(client, Client):
+            raise TypeError("tune: client must be a distributed.Client or a scheduler address "
+                            f"such as 'tcp://127.0.0.1:8786'; received client={describe(client)}.")
+        self.client = client
+        self.description = f"Dask cluster at {client.scheduler.address}"
+        self._scattered: Any = None
+
+    def _data(self) -> Any:
+        """The data's future on the cluster, scattered again if the cluster lost it."""
+        if self._scattered is None or self._scattered.status != "finished":
+            self._scattered = self.client.scatter(self.data, broadcast=True, hash=False)
+        return self._scattered
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
+        from distributed import as_completed
+
+        data = self._data()
+        futures = {
+            self.client.submit(
+                self.function, task, data, pure=False,
+                key=f"deeprecipe-trial-{task.key}-{task.attempt}-{uuid.uuid4().hex[:8]}",
+            ): task
+            for task in tasks
+        }
+        for future in as_completed(futures):
+            yield self._outcome(futures[future], future)
+
+    def _outcome(self, task: TrialTask, future: Any) -> Outcome:
+        from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
+
+        try:
+            return Outcome(task, result=future.result())
+        except (KilledWorker, FutureCancelledError) as error:
+            logger.warning("trial %s: its Dask worker was lost (%s)", task.key, error)
+            self._scattered = None  # the data may have gone with the worker
+            return Outcome(task, error=f"the Dask worker was lost: {failure_text(error)}",
+                           lost=True)
+        except Exception as error:
+            return Outcome(task, error=failure_text(error))
+        finally:
+            future.release()
+
+    def close(self) -> None:
+        if self._scattered is not None:
+            self._scattered.release()
+            self._scattered = None
+        if self._owned:
+            self.client.close()
+
+    def __enter__(self) -> DaskRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_runner(data: TrialData, client: Any = None, workers: int = 2) -> LocalRunner | DaskRunner:
+    """A :class:`DaskRunner` when ``client`` is a Client or an address, else a
+    :class:`LocalRunner` with ``workers`` processes."""
+    if client is None:
+        return LocalRunner(data, workers)
+    return DaskRunner(data, client)

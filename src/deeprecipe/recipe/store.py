@@ -1,0 +1,241 @@
+"""The trial database: ``trials.sqlite`` in the run folder (standard library ``sqlite3``).
+
+Tables
+------
+``settings``
+    ``name → JSON value``: what the run was started with (data fingerprint, seed, Bayes
+    error, baseline, …) so that a resume can refuse a different run, and ``result`` (the
+    chosen trial and its test error) once the run has finished.
+``trials``
+    one row per trial: config, seed, why it ran (round, action, reason, parent), status
+    (``running`` → ``done`` or ``failed``), attempts, errors, history, its diagnosis, the
+    weights (``θ`` as a BLOB), the worker, timings.
+``rounds``
+    one row per round of the recipe: the diagnosis that led to it, the action, the reason,
+    the trials it ran, what it recommended.
+
+Durability
+----------
+The database is in WAL mode and only the tuning process writes to it (workers return
+their results). A trial's row is written when it starts (``running``) and completed in
+**one transaction** when it finishes, weights included, so a kill -9 at any moment leaves
+every finished trial whole and the ones in flight marked ``running``: a resumed run reads
+the finished ones back and trains only the others. An advisory lock on ``trials.lock``
+(released by the OS when the process dies) keeps two runs from writing one folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from .config import Config
+from .trial import Trial
+
+FORMAT_VERSION = 1
+DATABASE = "trials.sqlite"
+LOCK = "trials.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    key TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    change TEXT NOT NULL,
+    parent TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    attempts INTEGER NOT NULL,
+    train_error REAL,
+    dev_error REAL,
+    dev_cost REAL,
+    n_train INTEGER,
+    epochs_run INTEGER,
+    best_epoch INTEGER,
+    stop_reason TEXT,
+    history TEXT,
+    diagnosis TEXT,
+    error TEXT,
+    worker TEXT,
+    seconds REAL,
+    started_at REAL,
+    finished_at REAL,
+    weights BLOB,
+    dtype TEXT
+);
+CREATE TABLE IF NOT EXISTS rounds (
+    number INTEGER PRIMARY KEY,
+    diagnosis TEXT,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    trial_keys TEXT NOT NULL,
+    best_key TEXT,
+    recommendation TEXT,
+    skipped TEXT NOT NULL
+);
+"""
+
+# Columns a finished trial fills in, in the order of the UPDATE below.
+RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "dev_cost", "n_train",
+                  "epochs_run", "best_epoch", "stop_reason", "history", "diagnosis", "error",
+                  "worker", "seconds", "finished_at", "weights", "dtype")
+
+
+class TrialStore:
+    """The run folder's ``trials.sqlite`` (``folder=None``: an in-memory database, for a
+    run that need not survive its process).
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._lock: IO[str] | None = None
+        if folder is None:
+            self.path: Path | None = None
+            self.connection = sqlite3.connect(":memory:")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._lock = _acquire_lock(folder / LOCK)
+            self.path = folder / DATABASE
+            self.connection = sqlite3.connect(self.path, timeout=30)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.row_factory = sqlite3.Row
+        with self.connection:
+            self.connection.executescript(SCHEMA)
+
+    # --- settings and result ----------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting, JSON-decoded (empty for a new database)."""
+        rows = self.connection.execute("SELECT name, value FROM settings").fetchall()
+        return {row["name"]: json.loads(row["value"]) for row in rows}
+
+    def write_settings(self, values: dict[str, Any]) -> None:
+        with self.connection:
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                [(name, json.dumps(value)) for name, value in values.items()],
+            )
+
+    # --- trials -----------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+    def trials(self) -> dict[str, Trial]:
+        """Every stored trial by key, in the order they were first started."""
+        rows = self.connection.execute("SELECT * FROM trials ORDER BY number").fetchall()
+        return {row["key"]: _trial(row) for row in rows}
+
+    def started(self, trial: Trial) -> None:
+        """Record that ``trial`` is running (a new row, or a retried/resumed one)."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT INTO trials (key, number, round, config, seed, action, reason, change, "
+                "parent, status, attempts, started_at) VALUES (?, (SELECT COUNT(*) FROM "
+                "trials), ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "status = 'running', attempts = excluded.attempts, "
+                "started_at = excluded.started_at",
+                (trial.key, trial.round, json.dumps(trial.config.to_dict()), trial.seed,
+                 trial.action, trial.reason, trial.change, trial.parent, trial.attempts,
+                 time.time()),
+            )
+
+    def finished(self, trial: Trial) -> None:
+        """Write a finished (``done`` or ``failed``) trial: one transaction."""
+        trial.finished_at = time.time()
+        diagnosis = None if trial.diagnosis is None else json.dumps(trial.diagnosis.to_dict())
+        values = {
+            **{name: getattr(trial, name) for name in RESULT_COLUMNS},
+            "history": json.dumps(trial.history),
+            "diagnosis": diagnosis,
+        }
+        assignments = ", ".join(f"{name} = ?" for name in RESULT_COLUMNS)
+        with self.connection:
+            self.connection.execute(
+                f"UPDATE trials SET {assignments} WHERE key = ?",
+                [values[name] for name in RESULT_COLUMNS] + [trial.key],
+            )
+
+    # --- rounds -----------------------------------------------------------------------
+
+    def save_round(self, record: dict[str, Any]) -> None:
+        """Insert or replace one round (``number``, ``diagnosis`` as a dict or None,
+        ``action``, ``reason``, ``trial_keys``, ``best_key``, ``recommendation``,
+        ``skipped``)."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO rounds (number, diagnosis, action, reason, trial_keys, "
+                "best_key, recommendation, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record["number"], json.dumps(record["diagnosis"]), record["action"],
+                 record["reason"], json.dumps(record["trial_keys"]), record["best_key"],
+                 record["recommendation"], json.dumps(record["skipped"])),
+            )
+
+    def rounds(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute("SELECT * FROM rounds ORDER BY number").fetchall()
+        return [
+            {**dict(row), "diagnosis": json.loads(row["diagnosis"]),
+             "trial_keys": json.loads(row["trial_keys"]), "skipped": json.loads(row["skipped"])}
+            for row in rows
+        ]
+
+    # --- closing ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.connection.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def __enter__(self) -> TrialStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _trial(row: sqlite3.Row) -> Trial:
+    """A :class:`Trial` from its row (the diagnosis is left for the caller to recompute)."""
+    trial = Trial(
+        key=row["key"], config=Config.from_dict(json.loads(row["config"])), seed=row["seed"],
+        round=row["round"], action=row["action"], reason=row["reason"], change=row["change"],
+        parent=row["parent"],
+        status=row["status"], attempts=row["attempts"],
+    )
+    for name in ("train_error", "dev_error", "dev_cost", "n_train", "epochs_run", "best_epoch",
+                 "stop_reason", "error", "worker", "seconds", "finished_at", "weights"):
+        setattr(trial, name, row[name])
+    trial.history = json.loads(row["history"]) if row["history"] else {}
+    trial.dtype = row["dtype"] or trial.dtype
+    return trial
+
+
+def _acquire_lock(path: Path) -> IO[str] | None:
+    """An exclusive advisory lock on ``path`` (POSIX), or ``None`` where there is none."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return None
+    handle = path.open("a", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RuntimeError(
+            f"tune: another run is using {path.parent} (its trials.lock is held). help: wait "
+            "for it to finish, or give this run another folder."
+        ) from None
+    return handle

@@ -1,0 +1,212 @@
+"""One trial: train a :class:`~.config.Config` and measure it, in whatever process runs it.
+
+:func:`run_trial` is what a worker executes (a local process or a Dask worker): a
+top-level function of plain, picklable arguments, importable by module path, so it runs
+under ``spawn`` and ``forkserver`` as well as on a remote cluster. It returns plain data
+(numbers, lists, the weights as bytes); the tuning loop turns that into a :class:`Trial`
+and writes it to the trial database.
+
+The errors are measured the way the notes' diagnosis needs them: in inference mode
+(dropout off, no penalty), on the weights early stopping kept, over the whole training set
+the trial used and the whole dev set. The test set never reaches a worker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._checks import fail
+from ..callbacks import EarlyStopping
+from ..data import augment as augmentation
+from ..diagnostics import Diagnosis
+from ..diagnostics.curves import _nested_order
+from .config import Config, build_model
+
+STATUSES = ("running", "done", "failed")
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """What every trial trains on: the standardized train and dev sets.
+
+    ``mean`` and ``std`` are the training set's statistics (the standardizer's), kept so
+    that image augmentation can work on raw pixels; ``image_shape`` is ``(h, w[, c])`` for
+    image data, else ``None``.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_dev: np.ndarray
+    y_dev: np.ndarray
+    task: str
+    n_outputs: int
+    mean: np.ndarray
+    std: np.ndarray
+    image_shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A trial to run: its ``key`` (:meth:`Config.key`), ``config``, ``seed`` and which
+    ``attempt`` this is (1 for the first)."""
+
+    key: str
+    config: Config
+    seed: int
+    attempt: int = 1
+
+
+class RawSpaceAugment:
+    """Augment standardized rows in pixel space: un-standardize, ``transform``,
+    standardize again, then clip each feature to the range the training set spans.
+
+    Why: a geometric transform must see the background as the background (0 for digits),
+    not as a z-score; and a pixel that is almost always dark has a tiny σ, so a rotation
+    that lights it would make a huge z-score the network never saw. The clip keeps every
+    feature inside what training data showed.
+    """
+
+    def __init__(self, transform: augmentation.Transform, mean: np.ndarray, std: np.ndarray,
+                 low: np.ndarray, high: np.ndarray) -> None:
+        self.transform, self.mean, self.std = transform, mean, std
+        self.low, self.high = low, high
+
+    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raw = X * self.std + self.mean
+        out = (self.transform(raw, rng) - self.mean) / self.std
+        return np.clip(out, self.low, self.high).astype(X.dtype, copy=False)
+
+
+def image_augment(data: TrialData, X_train: np.ndarray) -> RawSpaceAugment:
+    """Small rotations, shifts and zooms (no flips: a mirrored digit is not a digit)."""
+    if data.image_shape is None:
+        raise fail("run_trial", "config.augment", "False for data without an image shape",
+                   True, "pass image_shape=(h, w) to tune() for image data")
+    transform = augmentation.Compose(
+        [augmentation.Affine(degrees=10, translate=0.5, scale=(0.9, 1.1))],
+        image_shape=data.image_shape,
+    )
+    return RawSpaceAugment(transform, data.mean, data.std, X_train.min(axis=0),
+                           X_train.max(axis=0))
+
+
+def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
+    """All rows, or a nested stratified part (each smaller fraction is inside the larger)."""
+    n = len(data.X_train)
+    if fraction >= 1:
+        return np.arange(n)
+    order = _nested_order(data.y_train, np.random.default_rng(seed))
+    return np.sort(order[: max(1, round(fraction * n))])
+
+
+def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
+    """Train ``task.config`` with ``task.seed`` on ``data`` and measure it.
+
+    Returns plain data: ``train_error`` and ``dev_error`` (inference mode, on the kept
+    weights), ``dev_cost``, ``n_train``, ``history`` (the History's lists), ``epochs_run``,
+    ``best_epoch``, ``stop_reason``, ``weights`` (``θ`` as bytes) and ``dtype``,
+    ``seconds`` and ``worker`` (host and process id). BLAS uses one thread: trials run
+    side by side, one per core, and one thread makes a trial's arithmetic reproducible.
+    """
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    config = task.config
+    with threadpool_limits(limits=1):
+        rows = training_rows(data, config.train_fraction, task.seed)
+        X, y = data.X_train[rows], data.y_train[rows]
+        model = build_model(config, X.shape[1], data.task, data.n_outputs, task.seed)
+        history = model.fit(
+            X, y, validation_data=(data.X_dev, data.y_dev), epochs=config.epochs,
+            batch_size=config.batch_size, optimizer=config.optimizer,
+            learning_rate=config.learning_rate, seed=task.seed,
+            callbacks=[EarlyStopping(monitor="dev_cost", patience=config.patience)],
+            augment=image_augment(data, X) if config.augment else None,
+        )
+        train = model.evaluate(X, y)
+        dev = model.evaluate(data.X_dev, data.y_dev)
+    return {
+        "train_error": float(train["error"]),
+        "dev_error": float(dev["error"]),
+        "dev_cost": float(dev["loss"]),
+        "n_train": len(rows),
+        "history": history.to_dict(),
+        "epochs_run": len(history),
+        "best_epoch": history.best_epoch,
+        "stop_reason": history.stop_reason,
+        "weights": model.theta.tobytes(),
+        "dtype": model.dtype.name,
+        "seconds": time.perf_counter() - start,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+
+
+@dataclass
+class Trial:
+    """A trial as the tuning loop and the trial database know it.
+
+    Why it ran: ``round``, ``action`` (one of :data:`deeprecipe.advice.ACTIONS`, or
+    ``"baseline"`` for round 0), ``reason`` (the round's: the diagnosis and the step's
+    rationale), ``change`` (what differs from ``parent``, the key of the model it varies:
+    ``"wider: 64 → 128 units"``). What it gave (once ``status`` is ``"done"``): the
+    errors, ``history``, ``diagnosis`` (its own bias/variance reading) and ``weights``.
+    ``status`` is ``"running"``, ``"done"`` or ``"failed"`` (then ``error`` says why);
+    ``attempts`` counts the runs started; ``resumed`` is True when the result was read back from the
+    database of an earlier, interrupted run instead of being trained again.
+    """
+
+    key: str
+    config: Config
+    seed: int
+    round: int
+    action: str
+    reason: str
+    change: str = ""
+    parent: str | None = None
+    status: str = "running"
+    attempts: int = 0
+    train_error: float | None = None
+    dev_error: float | None = None
+    dev_cost: float | None = None
+    n_train: int | None = None
+    epochs_run: int | None = None
+    best_epoch: int | None = None
+    stop_reason: str | None = None
+    history: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    diagnosis: Diagnosis | None = field(default=None, repr=False)
+    error: str | None = None
+    worker: str | None = None
+    seconds: float | None = None
+    finished_at: float | None = None
+    resumed: bool = False
+    weights: bytes | None = field(default=None, repr=False)
+    dtype: str = "float32"
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def selectable(self) -> bool:
+        """Done and trained on the whole training set (learning-curve points are not)."""
+        return self.done and self.config.train_fraction == 1
+
+    def rank(self) -> tuple[float, float]:
+        """How the dev set orders trials: dev error, then dev cost (finer-grained)."""
+        if self.dev_error is None or self.dev_cost is None:
+            return (float("inf"), float("inf"))
+        return (self.dev_error, self.dev_cost)
+
+    def absorb(self, outcome: dict[str, Any]) -> None:
+        """Take a worker's result (see :func:`run_trial`)."""
+        for name in ("train_error", "dev_error", "dev_cost", "n_train", "history",
+                     "epochs_run", "best_epoch", "stop_reason", "weights", "dtype",
+                     "seconds", "worker"):
+            setattr(self, name, outcome[name])
+        self.status, self.error = "done", None

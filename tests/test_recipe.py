@@ -1,0 +1,575 @@
+"""Tests for ``deeprecipe.recipe``: the basic recipe run as a loop, its trial database,
+its runners (local processes, a real Dask ``LocalCluster`` on loopback), resuming after
+kill -9, and the decision-trail figure.
+
+The fast tests drive the pieces directly (the policy with scripted diagnoses, the store,
+the loop with an in-process runner); the ``slow`` ones start processes and clusters.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe.advice import ACTIONS
+from deeprecipe.recipe import (
+    BASELINE,
+    Config,
+    Decision,
+    LocalRunner,
+    Outcome,
+    Situation,
+    Trial,
+    TrialData,
+    TrialStore,
+    TrialTask,
+    decide,
+    run_trial,
+)
+from deeprecipe.recipe.data import prepare
+from deeprecipe.recipe.loop import Loop, Options
+from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
+
+FAST = Config(hidden=(16,), epochs=30, patience=5)  # a baseline that trains in ~10 ms
+
+
+@pytest.fixture(scope="module")
+def cancer() -> dr.data.Splits:
+    X, y = dr.datasets.load("breast_cancer")
+    return dr.data.split(X, y, seed=0)
+
+
+@pytest.fixture(scope="module")
+def moons() -> dr.data.Splits:
+    X, y = dr.datasets.load("moons", n_samples=300, noise=0.25, seed=0)
+    return dr.data.split(X, y, seed=0)
+
+
+def situation(train: float, dev: float, *, bayes: float = 0.0, config: Config = FAST,
+              tried: Sequence[Config] = (), **options: Any) -> Situation:
+    """A best trial with these errors, diagnosed, for the policy."""
+    best = Trial(config.key(0), config, 0, 0, BASELINE, "", train_error=train, dev_error=dev,
+                 dev_cost=0.1, status="done", stop_reason=options.pop("stop_reason", "patience"))
+    keys = frozenset({best.key, *(c.key(0) for c in tried)})
+    return Situation(best, dr.diagnose(train, dev, bayes), keys, seed=0, **options)
+
+
+# --- Config -------------------------------------------------------------------------------------
+
+
+def test_config_round_trips_and_names_a_trial_by_config_and_seed() -> None:
+    config = Config(hidden=(32, 32), l2=0.1, keep_prob=0.8)
+    assert Config.from_dict(config.to_dict()) == config
+    assert config.key(0) == Config(hidden=(32, 32), l2=0.1, keep_prob=0.8).key(0)
+    assert config.key(0) != config.key(1) != config.replace(l2=0.3).key(1)
+    assert "32-32 ReLU" in config.describe() and "keep_prob 0.8" in config.describe()
+    model = dr.recipe.build_model(config, 5, "multiclass", 3, seed=0)
+    assert [layer.kind for layer in model.layers] == ["dense", "dropout", "dense", "dropout",
+                                                      "dense"]
+    assert model.layers[0].init == "he" and model.l2 == 0.1
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"hidden": ()}, "Config: hidden must be a tuple of 1 to 4 layer widths; received"),
+    ({"keep_prob": 0.0}, "Config: keep_prob must be in (0, 1]; received keep_prob=0.0."),
+    ({"learning_rate": 2.0}, "Config: learning_rate must be in (0, 1)"),
+    ({"optimizer": "rmsprop"}, "Config: optimizer must be one of 'sgd', 'momentum', 'adam'"),
+])
+def test_config_refuses_bad_values_with_the_style_template(changes: dict[str, Any],
+                                                           message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Config(**changes)
+
+
+# --- the policy: the recipe as a decision -------------------------------------------------------
+
+
+def test_low_bias_and_low_variance_stops() -> None:
+    decision = decide(situation(0.005, 0.01))
+    assert decision.action == "stop" and decision.stops and not decision.candidates
+    assert "low bias and low variance" in decision.reason
+
+
+def test_high_bias_grows_the_network_and_says_why() -> None:
+    decision = decide(situation(0.15, 0.16))
+    assert decision.action == "bigger_network"
+    assert "high bias" in decision.reason and "avoidable bias 15.00%" in decision.reason
+    hidden = [candidate.config.hidden for candidate in decision.candidates]
+    assert hidden == [(32,), (16, 16), (32, 32)]  # wider, deeper, both
+    assert all("wider" in c.change or "deeper" in c.change for c in decision.candidates)
+
+
+def test_high_bias_moves_on_when_bigger_networks_were_tried() -> None:
+    tried = [FAST.replace(hidden=h) for h in [(32,), (16, 16), (32, 32)]]
+    decision = decide(situation(0.15, 0.16, tried=tried))
+    assert decision.action == "train_longer"
+    assert [c.config.epochs for c in decision.candidates] == [60, 120]
+    assert decision.skipped[0].startswith("bigger_network: ")
+    tried += [c.config for c in decision.candidates]
+    decision = decide(situation(0.15, 0.16, tried=tried))
+    assert decision.action == "better_optimizer"  # "another optimizer setting"
+    assert [c.config.learning_rate for c in decision.candidates] == [0.003, 0.00033]
+
+
+def test_training_that_ran_out_of_epochs_trains_longer_first() -> None:
+    decision = decide(situation(0.15, 0.16, stop_reason="max_epochs"))
+    assert decision.action == "train_longer"
+    assert "used all its 30 epochs" in decision.reason
+
+
+def test_high_variance_measures_a_learning_curve_once_then_regularizes() -> None:
+    decision = decide(situation(0.0, 0.11))
+    assert decision.action == "more_data"
+    assert [c.config.train_fraction for c in decision.candidates] == list(
+        LEARNING_CURVE_FRACTIONS)
+    decision = decide(situation(0.0, 0.11, learning_curve_done=True))
+    assert decision.action == "regularize_l2"
+    assert [c.config.l2 for c in decision.candidates] == list(L2_GRID)
+    assert any("augment: not image data" in note for note in decision.skipped)
+    # around a regularized best model, the grid is refined
+    decision = decide(situation(0.0, 0.11, config=FAST.replace(l2=1.0),
+                                learning_curve_done=True))
+    assert [c.config.l2 for c in decision.candidates] == [3.0, 0.33]
+
+
+def test_image_data_is_augmented_and_dropout_follows_l2() -> None:
+    decision = decide(situation(0.0, 0.11, image_shape=(8, 8), learning_curve=False))
+    assert decision.action == "augment"
+    assert all(c.config.augment for c in decision.candidates)
+    tried = [c.config for c in decision.candidates]
+    tried += [FAST.replace(l2=value) for value in L2_GRID]
+    decision = decide(situation(0.0, 0.11, image_shape=(8, 8), learning_curve=False,
+                                tried=tried))
+    assert decision.action == "dropout"
+    assert [c.config.keep_prob for c in decision.candidates] == [0.8, 0.6]
+
+
+def test_the_recipe_stops_when_nothing_is_left_and_every_action_is_a_known_one() -> None:
+    seen: list[str] = []
+    tried: list[Config] = []
+    for _ in range(20):
+        decision = decide(situation(0.0, 0.11, tried=tried, learning_curve=False))
+        seen.append(decision.action)
+        if decision.stops:
+            break
+        tried += [c.config for c in decision.candidates]
+    assert seen == ["regularize_l2", "dropout", "stop"]
+    assert "every step the recipe has for it was tried" in decision.reason
+    assert any(note.startswith("other_architecture:") for note in decision.skipped)
+    assert set(seen) <= set(ACTIONS)
+
+
+def test_with_nothing_left_around_the_best_the_recipe_goes_on_around_the_next_best() -> None:
+    tried = [FAST.replace(l2=value) for value in L2_GRID]
+    tried += [FAST.replace(keep_prob=value) for value in (0.8, 0.6)]
+    best = situation(0.0, 0.11, tried=tried, learning_curve=False)
+    assert decide(best).stops
+    runner_up = situation(0.05, 0.12, config=FAST.replace(hidden=(32,)), tried=tried,
+                          learning_curve=False)
+    decision = dr.recipe.decide_ranked([best, runner_up])
+    assert decision.action == "bigger_network" and decision.parent == runner_up.best.key
+    assert decision.reason.startswith("every step of the recipe was tried around the best")
+    assert all(c.config.hidden != (16,) for c in decision.candidates)
+    good = situation(0.0, 0.005)  # low bias and low variance: stop, whatever is left
+    assert dr.recipe.decide_ranked([good, runner_up]).stops
+
+
+# --- data, the trial, the store --------------------------------------------------------------
+
+
+def test_inputs_are_standardized_with_train_statistics_and_the_test_set_stays_home(
+        cancer: dr.data.Splits) -> None:
+    prepared = prepare(cancer)
+    data = prepared.data
+    np.testing.assert_allclose(prepared.standardizer.mean_, cancer.train.X.mean(axis=0))
+    np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-9)
+    assert abs(data.X_dev.mean()) > 1e-6  # dev is transformed, not refitted
+    assert not any("test" in name for name in TrialData.__dataclass_fields__)
+    assert prepared.test is not None and prepared.test[0] is not None
+    assert data.task == "binary" and data.n_outputs == 1
+
+
+def test_labels_are_coded_and_constant_features_become_a_remark() -> None:
+    X, y = dr.datasets.load("digits")
+    prepared = prepare(dr.data.split(X, y + 10, seed=0), image_shape=(8, 8))
+    assert set(np.unique(prepared.data.y_train)) == set(range(10))
+    assert list(prepared.classes) == list(range(10, 20))
+    assert any("zero variance" in remark for remark in prepared.remarks)
+    with pytest.raises(ValueError, match="tune: image_shape must be"):
+        prepare(dr.data.split(X, y, seed=0), image_shape=(7, 7))
+
+
+def test_a_trial_measures_inference_mode_errors_on_the_kept_weights(
+        cancer: dr.data.Splits) -> None:
+    data = prepare(cancer).data
+    config = FAST.replace(keep_prob=0.8)
+    result = run_trial(TrialTask(config.key(0), config, 0), data)
+    model = dr.recipe.build_model(config, data.X_train.shape[1], "binary", 1, 0)
+    model.set_parameters(np.frombuffer(result["weights"], dtype=result["dtype"]))
+    assert result["train_error"] == model.evaluate(data.X_train, data.y_train)["error"]
+    assert result["dev_error"] == model.evaluate(data.X_dev, data.y_dev)["error"]
+    assert result["n_train"] == len(data.X_train)
+    assert result["epochs_run"] == len(result["history"]["dev_cost"])
+    # a learning-curve point trains on a stratified part of the training set
+    part = run_trial(TrialTask("k", config.replace(train_fraction=0.25), 0), data)
+    assert part["n_train"] == round(0.25 * len(data.X_train))
+
+
+def test_the_store_writes_each_trial_in_wal_mode_and_reads_it_back(tmp_path: Path) -> None:
+    trial = Trial("abc", FAST, 0, 0, BASELINE, "why", change="the baseline")
+    with TrialStore(tmp_path) as store:
+        mode = store.connection.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+        trial.attempts = 1
+        store.started(trial)
+        assert store.trials()["abc"].status == "running"
+        trial.absorb({"train_error": 0.01, "dev_error": 0.02, "dev_cost": 0.1, "n_train": 10,
+                      "history": {"dev_cost": [0.2, 0.1]}, "epochs_run": 2, "best_epoch": 1,
+                      "stop_reason": "patience", "weights": b"\x00" * 8, "dtype": "float32",
+                      "seconds": 0.5, "worker": "here:1"})
+        store.finished(trial)
+        with pytest.raises(RuntimeError, match="another run is using"):
+            TrialStore(tmp_path)
+    with TrialStore(tmp_path) as store:
+        back = store.trials()["abc"]
+    assert back.status == "done" and back.dev_error == 0.02 and back.config == FAST
+    assert back.history == {"dev_cost": [0.2, 0.1]} and back.weights == b"\x00" * 8
+    assert back.reason == "why" and back.change == "the baseline" and back.attempts == 1
+
+
+# --- the loop, with an in-process runner ------------------------------------------------------
+
+
+class InProcessRunner:
+    """Runs trials here, one after the other. Trials are numbered as first seen (0 is the
+    baseline): ``lose`` maps a number to how many times its worker "dies" before it runs;
+    the ``broken`` ones raise inside the trial."""
+
+    description = "in-process"
+
+    def __init__(self, data: TrialData, lose: dict[int, int] | None = None,
+                 broken: Sequence[int] = ()) -> None:
+        self.data, self.lose, self.broken = data, dict(lose or {}), set(broken)
+        self.ran: list[TrialTask] = []
+        self.order: list[str] = []
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
+        for task in tasks:
+            self.ran.append(task)
+            if task.key not in self.order:
+                self.order.append(task.key)
+            number = self.order.index(task.key)
+            if self.lose.get(number, 0) > 0:
+                self.lose[number] -= 1
+                yield Outcome(task, error="the worker died", lost=True)
+            elif number in self.broken:
+                yield Outcome(task, error="ValueError: planted")
+            else:
+                yield Outcome(task, result=run_trial(task, self.data))
+
+    def close(self) -> None:
+        return None
+
+
+def loop_for(splits: dr.data.Splits, runner_options: dict[str, Any] | None = None,
+             budget: int = 6, **changes: Any) -> tuple[Loop, InProcessRunner]:
+    prepared = prepare(splits)
+    options = Options(budget=budget, bayes_error=0.0, seed=0, baseline=FAST, image_shape=None,
+                      per_round=3, learning_curve=False, max_attempts=2, bias_threshold=0.02,
+                      variance_threshold=0.02)
+    options = Options(**{**options.__dict__, **changes})
+    runner = InProcessRunner(prepared.data, **(runner_options or {}))
+    return Loop(TrialStore(None), runner, prepared, options), runner
+
+
+def test_the_loop_records_every_round_and_the_dev_set_picks(moons: dr.data.Splits) -> None:
+    loop, _ = loop_for(moons, budget=7)
+    loop.run()
+    result = loop.finish(None, 0.0)
+    assert result.rounds[0].action == BASELINE and result.rounds[0].diagnosis is None
+    for trail in result.rounds[1:]:
+        assert trail.action in ACTIONS and trail.diagnosis is not None and trail.reason
+        assert all(trial.action == trail.action and trial.change for trial in trail.trials)
+    done = [trial for trial in result.trials if trial.selectable]
+    assert result.best is min(done, key=Trial.rank)
+    assert result.n_trials <= 7 and all(trial.status == "done" for trial in result.trials)
+    rounds = loop.store.rounds()
+    assert [r["action"] for r in rounds] == [trail.action for trail in result.rounds]
+    assert result.test_error == result.model().evaluate(moons.test.X, moons.test.y)["error"]
+    assert "measured once, at the end, on the chosen model only" in result.summary()
+
+
+def test_a_lost_worker_is_retried_and_a_failing_trial_is_marked_failed(
+        moons: dr.data.Splits) -> None:
+    # the baseline's worker dies once; round 1's first trial's worker always dies, its
+    # second trial raises
+    loop, runner = loop_for(moons, {"lose": {0: 1, 1: 5}, "broken": [2]}, budget=4,
+                            bias_threshold=0.0)  # always "high bias": a round of 2+
+    loop.run()
+    baseline, lost, broken = (loop.trials[key] for key in runner.order[:3])
+    assert baseline.status == "done" and baseline.attempts == 2
+    assert lost.status == "failed" and "died" in (lost.error or "")
+    assert broken.status == "failed" and "planted" in (broken.error or "")
+    assert sum(task.key == lost.key for task in runner.ran) == 2  # max_attempts
+    assert lost.round == broken.round == 1
+    assert sum(trial.done for trial in loop.trials.values()) >= 2  # the loop went on
+    stored = loop.store.trials()
+    assert {key: trial.status for key, trial in stored.items()} == {
+        key: trial.status for key, trial in loop.trials.items()}
+
+
+def test_a_resumed_loop_reads_finished_trials_back_and_trains_only_the_rest(
+        moons: dr.data.Splits, tmp_path: Path) -> None:
+    first, _ = loop_for(moons, budget=4)
+    first.store = TrialStore(tmp_path)
+    first.run()
+    with first.store:
+        finished = {key: t.finished_at for key, t in first.store.trials().items()}
+    again, runner = loop_for(moons, budget=8)
+    again.store = TrialStore(tmp_path)
+    again.stored = again.store.trials()
+    again.run()
+    assert not {task.key for task in runner.ran} & set(finished)
+    assert all(again.trials[key].resumed for key in finished)
+    uninterrupted, _ = loop_for(moons, budget=8)
+    uninterrupted.run()
+    assert list(again.trials) == list(uninterrupted.trials)
+    assert again.best().key == uninterrupted.best().key
+    with again.store:
+        times = {key: t.finished_at for key, t in again.store.trials().items()}
+    assert all(times[key] == when for key, when in finished.items())
+
+
+# --- tune() end to end ---------------------------------------------------------------------------
+
+
+def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
+                                                 tmp_path: Path) -> None:
+    seen: list[str] = []
+    result = dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run", baseline=FAST,
+                            workers=2, on_trial=lambda trial: seen.append(trial.key))
+    assert result.n_trials == len(seen) <= 3
+    assert "local worker processes" in result.runner
+    assert {trial.worker for trial in result.trials} != {None}
+    assert all(str(os.getpid()) not in (trial.worker or "") for trial in result.trials)
+    assert (tmp_path / "run" / "trials.sqlite").exists()
+    loaded = dr.load(tmp_path / "run" / "model")
+    np.testing.assert_array_equal(loaded.predict(cancer.test.X), result.model().predict(
+        cancer.test.X))
+    database = tmp_path / "run" / "trials.sqlite"
+    statuses = query(database, "SELECT status FROM trials")
+    measured = query(database, "SELECT value FROM settings WHERE name = 'test_measurements'")
+    assert statuses == [("done",)] * result.n_trials
+    assert len(measured) == 1 and measured[0][0].count('"trial"') == 1  # the test set: once
+    with pytest.raises(ValueError, match="tune: folder must be a new run folder"):
+        dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run")
+    with pytest.raises(ValueError, match="tune: seed must be 0 to resume the run"):
+        dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run", baseline=FAST, seed=1,
+                       resume=True)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"budget": 0}, "tune: budget must be a positive integer; received budget=0."),
+    ({"bayes_error": 5}, "tune: bayes_error must be a fraction in [0, 1)"),
+    ({"resume": True}, "tune: folder must be the run folder to resume when resume=True"),
+    ({"workers": -1}, "tune: workers must be a positive integer"),
+])
+def test_tune_refuses_bad_arguments(cancer: dr.data.Splits, arguments: dict[str, Any],
+                                    message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")
+                       .replace("(", r"\(")):
+        dr.recipe.tune(cancer, **arguments)
+
+
+def test_tune_refuses_what_is_not_a_split() -> None:
+    with pytest.raises(TypeError, match="tune: splits must be the result of"):
+        dr.recipe.tune((np.zeros((4, 2)), np.zeros(4)))
+
+
+# --- the figure ----------------------------------------------------------------------------------
+
+
+def test_the_decision_trail_plot_shows_each_round_and_the_bayes_error(
+        moons: dr.data.Splits) -> None:
+    loop, _ = loop_for(moons, budget=5)
+    loop.run()
+    result = loop.finish(None, 0.0)
+    figure = dr.recipe.plot_decision_trail(result)
+    ax = figure.axes[0]
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert labels[0] == "0\nbaseline" and len(labels) == len(result.rounds)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert any(text.startswith("Bayes error") for text in legend)
+    assert any("measured once" in text for text in legend)
+    figure.savefig(Path(os.devnull), format="png")
+
+
+# --- slow: real processes, kill -9, Dask ---------------------------------------------------------
+
+
+def crash(task: TrialTask, data: TrialData) -> dict[str, Any]:
+    """A trial whose worker process dies (imported by name in the worker)."""
+    os._exit(3)
+
+
+@pytest.mark.slow
+def test_local_runner_reports_a_dead_worker_as_lost_and_recovers(
+        cancer: dr.data.Splits) -> None:
+    data = prepare(cancer).data
+    task = TrialTask(FAST.key(0), FAST, 0)
+    with LocalRunner(data, 2, function=crash) as runner:
+        outcomes = list(runner.run([task]))
+    assert outcomes[0].lost and "worker process died" in (outcomes[0].error or "")
+    with LocalRunner(data, 1, method="spawn") as runner:
+        outcome = next(iter(runner.run([task])))
+    assert outcome.result is not None and outcome.result["dev_error"] < 0.2
+
+
+TUNE_SCRIPT = """
+import sys
+import deeprecipe as dr
+from deeprecipe.recipe import Config
+
+if __name__ == "__main__":  # worker processes import this file again
+    X, y = dr.datasets.load("breast_cancer")
+    splits = dr.data.split(X, y, seed=0)
+    dr.recipe.tune(splits, budget=14, seed=0, folder=sys.argv[1], workers=2,
+                   baseline=Config(hidden=(32,), epochs=300, patience=30),
+                   resume=sys.argv[2] == "resume")
+"""
+
+
+def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on a run's database, read as another process would."""
+    with closing(sqlite3.connect(database, timeout=5)) as db:
+        return db.execute(sql).fetchall()
+
+
+def finished_trials(database: Path) -> dict[str, float]:
+    """``{key: finished_at}`` of the done trials; empty while the database is being made."""
+    try:
+        return dict(query(database, "SELECT key, finished_at FROM trials WHERE status = 'done'"))
+    except sqlite3.OperationalError:  # no file or no table yet
+        return {}
+
+
+@pytest.mark.slow
+def test_kill_9_mid_tune_then_resume_redoes_nothing_and_chooses_the_same(
+        tmp_path: Path, cancer: dr.data.Splits) -> None:
+    script = tmp_path / "tune.py"
+    script.write_text(textwrap.dedent(TUNE_SCRIPT))
+    folder = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, str(script), str(folder), "new"],
+                               start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(finished_trials(folder / "trials.sqlite")) < 4:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the tune never finished 4 trials"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # the tune and its worker processes, at once
+    process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+    before = finished_trials(folder / "trials.sqlite")
+    assert not query(folder / "trials.sqlite", "SELECT 1 FROM settings WHERE name = "
+                     "'test_measurements'"), "killed too late: the run had finished"
+
+    baseline = Config(hidden=(32,), epochs=300, patience=30)
+    resumed = dr.recipe.tune(cancer, budget=14, seed=0, folder=folder, workers=2,
+                             baseline=baseline, resume=True)
+    after = finished_trials(folder / "trials.sqlite")
+    assert all(after[key] == when for key, when in before.items())  # not trained again
+    assert {t.key for t in resumed.trials if t.resumed} >= set(before)
+    assert resumed.resumed_trials >= len(before)
+    fresh = dr.recipe.tune(cancer, budget=14, seed=0, workers=2, baseline=baseline)
+    assert [t.key for t in resumed.trials] == [t.key for t in fresh.trials]
+    assert resumed.best.key == fresh.best.key
+    assert resumed.test_error == fresh.test_error
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    """A real Dask cluster on loopback: 2 worker processes of 1 thread, no dashboard.
+
+    ``allowed-failures = 0``: a task whose worker dies fails at once with KilledWorker
+    instead of Dask rescheduling it quietly, so the tune's own retry is what is tested.
+    """
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_tune_runs_its_trials_on_a_dask_cluster(dask_client: Any,
+                                                cancer: dr.data.Splits) -> None:
+    pids = set(dask_client.run(os.getpid).values())
+    result = dr.recipe.tune(cancer, budget=4, client=dask_client, baseline=FAST)
+    assert result.runner.startswith("Dask cluster at tcp://127.0.0.1:")
+    assert {int((trial.worker or ":0").rsplit(":", 1)[1]) for trial in result.trials} <= pids
+    assert all(trial.done for trial in result.trials)
+    address = dask_client.scheduler.address
+    by_address = dr.recipe.tune(cancer, budget=4, client=address, baseline=FAST)
+    assert [t.key for t in by_address.trials] == [t.key for t in result.trials]
+    assert by_address.best.key == result.best.key
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_trial_gets_its_trial_retried(
+        dask_client: Any, moons: dr.data.Splits, tmp_path: Path) -> None:
+    pids = dask_client.run(os.getpid)
+    slow = Config(hidden=(128, 128), epochs=1500, patience=1500)  # ~1 s a trial
+    killed: list[tuple[str, str]] = []
+
+    def kill_a_busy_worker() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for address, keys in dask_client.processing().items():
+                trials = [key for key in keys if str(key).startswith("deeprecipe-trial-")]
+                if trials and address in pids:
+                    time.sleep(0.2)  # let it start training
+                    os.kill(pids[address], signal.SIGKILL)
+                    killed.append((address, str(trials[0])))
+                    return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(dr.recipe.tune, moons, budget=3, client=dask_client,
+                             baseline=slow, folder=tmp_path / "run")
+        killer.start()
+        result = future.result(timeout=120)
+    killer.join()
+    assert killed, "no trial was seen running"
+    key = killed[0][1].split("-")[2]
+    trial = next(t for t in result.trials if t.key == key)
+    assert trial.status == "done" and trial.attempts == 2
+    assert str(pids[killed[0][0]]) not in (trial.worker or "")
+    assert all(t.status == "done" for t in result.trials)  # nothing else lost
+    rows = dict(query(tmp_path / "run" / "trials.sqlite", "SELECT key, attempts FROM trials"))
+    assert rows[key] == 2 and len(rows) == result.n_trials
+
+
+def test_the_decision_of_round_zero_is_the_baseline() -> None:
+    decision = dr.recipe.policy.baseline_decision(FAST)
+    assert isinstance(decision, Decision) and decision.action == BASELINE
+    assert "He initialization" in decision.reason and "early stopping" in decision.reason
