@@ -342,3 +342,19 @@ def test_report_opens_in_a_real_browser(
     if os.environ.get(UPDATE_SCREENSHOT) == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         README_SCREENSHOT.write_bytes(screenshot(browser, clip_height=2300))
+
+
+@pytest.mark.slow
+def test_a_tunes_report_opens_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
+    from deeprecipe import cli
+
+    assert cli.main(["tune", "--data", "breast_cancer", "--budget", "2", "--workers", "1",
+                     "--output-dir", str(tmp_path), "--name", "t"]) == 0
+    browser.get((tmp_path / "t" / "report.html").as_uri())
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert images and all(complete and width > 0 for complete, width in images)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert "ReLU, adam lr" in browser.find_element("css selector", "#chosen h2").text
+    rows = browser.find_elements("css selector", "#trials tbody tr")
+    assert len(rows) == 2

@@ -6,6 +6,7 @@
 ``deeprecipe diagnose``         bias/variance from train, dev (and Bayes) error, and advice
 ``deeprecipe predict MODEL``    predictions of a saved model as CSV
 ``deeprecipe experiment NAME``  the notes' lessons side by side (:mod:`.cli_experiment`)
+``deeprecipe tune``             the basic recipe, automated (:mod:`.cli_tune`)
 ==============================  ==============================================================
 
 Exit codes: 0 success; 1 a failed check (a gradient check, a diverged run); 2 a usage or
@@ -39,6 +40,7 @@ from .cli_run import (
     show_error,
     stderr_console,
 )
+from .cli_tune import add_tune_parser
 from .data import load_csv, load_csv_features, load_npz
 from .diagnostics import Diagnosis, diagnose
 from .model import Sequential
@@ -314,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="write the CSV here (default: standard output)")
     predict_parser.set_defaults(handler=predict_command)
     add_experiment_parser(commands)
+    add_tune_parser(commands)
     return parser
 
 

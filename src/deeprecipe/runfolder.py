@@ -35,6 +35,7 @@ from .training import TrainingState
 FORMAT = "deeprecipe-run"
 FORMAT_VERSION = 1
 RUN_FILE = "run.json"
+TUNE_FILE = "tune.json"  # a tune's folder (deeprecipe tune)
 CHECKPOINT_FILE = "checkpoint.safetensors"
 MODEL_DIR = "model"
 RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
@@ -91,9 +92,11 @@ def _replace(folder: Path, overwrite: bool) -> None:
         raise RunFolderError(f"{folder} already exists; a run never overwrites one silently. "
                              f"help: choose another --name, pass --overwrite to replace it, "
                              f"or --resume {folder} to continue it.")
-    if not (folder / RUN_FILE).is_file() and any(folder.iterdir()):
-        raise RunFolderError(f"{folder} is not a deeprecipe run folder (no {RUN_FILE}) and is "
-                             "not empty; --overwrite only replaces run folders.")
+    marked = any((folder / marker).is_file() for marker in (RUN_FILE, TUNE_FILE))
+    if not marked and any(folder.iterdir()):
+        raise RunFolderError(f"{folder} is not a deeprecipe run folder (no {RUN_FILE} or "
+                             f"{TUNE_FILE}) and is not empty; --overwrite only replaces run "
+                             "folders.")
     shutil.rmtree(folder)
 
 

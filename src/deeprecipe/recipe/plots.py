@@ -30,7 +30,7 @@ def plot_decision_trail(result: TuneResult) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    figure = Figure(figsize=(max(6.0, 1.1 * len(result.rounds) + 3), 4.6), dpi=120,
+    figure = Figure(figsize=(max(6.0, 1.1 * len(result.rounds) + 3), 5.0), dpi=120,
                     layout="constrained")
     FigureCanvasAgg(figure)
     ax = figure.subplots()
@@ -61,7 +61,9 @@ def plot_decision_trail(result: TuneResult) -> Figure:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(bottom=0)
     ax.set_title("Decision trail: the basic recipe, round by round", loc="left")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    # below the axes: inside, it would cover the points and the verdicts written beside them
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8,
+              frameon=False)
     ax.grid(True, color="#e2e8f0", linewidth=0.8)
     return figure
 

@@ -1,0 +1,265 @@
+"""``deeprecipe tune``: the basic recipe, automated (:func:`deeprecipe.recipe.tune`), on the
+command line.
+
+::
+
+    deeprecipe tune                                   # digits, 30 trials, 2 local processes
+    deeprecipe tune --data sales.csv --target churn --bayes-error 2% --budget 40
+    deeprecipe tune --scheduler tcp://10.0.0.5:8786   # the trials on a Dask cluster
+    deeprecipe tune --resume runs/digits-tune-20250101-120000 [--budget 50]
+
+The run folder (``runs/<name>/``, never overwritten silently) holds ``tune.json`` (the
+command's options, so ``--resume`` needs nothing else), ``trials.sqlite`` (every trial, as it
+finishes), ``model/`` (the chosen network, ``dr.load``), ``report.html`` (the decision
+trail), ``decision_trail.png`` and ``summary.json``. Ctrl-C, SIGTERM or a crash loses no
+finished trial: ``--resume`` reads them back and trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from . import recipe, runconfig, runfolder, workflow
+from ._checks import positive_int
+from .cli_run import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    Terminated,
+    show_error,
+    stderr_console,
+    terminate_as_interrupt,
+)
+from .persistence import atomic_write
+from .recipe.page import write_tune_report
+
+FORMAT = "deeprecipe-tune"
+FORMAT_VERSION = 1
+# What a resumed tune may change: how much to spend and where the trials run.
+RESUMABLE = ("budget", "workers", "scheduler")
+DEFAULTS = {"data": "digits", "target": None, "budget": 30, "bayes_error": "0",
+            "workers": 2, "scheduler": None, "seed": 0, "name": None, "output_dir": "runs"}
+
+
+def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add ``tune`` to ``commands`` (``add_subparsers``' result)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "tune", help="the basic recipe, automated: diagnose, choose the next experiment, repeat",
+        description="Run the notes' iterative process by its reasons: train a baseline, "
+        "diagnose bias and variance, train the recipe's next candidates in parallel (local "
+        "processes or a Dask cluster), until low bias and low variance or the budget is "
+        "spent. The dev set chooses; the test error is measured once, on the chosen model. "
+        "Writes runs/<name>/ (report.html with the decision trail, trials.sqlite, model/).",
+    )
+    parser.add_argument("--data", default=argparse.SUPPRESS,
+                        help="built-in dataset name, .csv or .npz (default: digits)")
+    parser.add_argument("--target", default=argparse.SUPPRESS,
+                        help="the label column of a CSV file")
+    parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
+                        help="at most N trials (default: 30; a resumed tune may raise it)")
+    parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
+                        help="Bayes (human-level) error, 0.01 or 1%% (default: 0)")
+    parser.add_argument("--workers", type=int, default=argparse.SUPPRESS, metavar="N",
+                        help="local worker processes (default: 2)")
+    parser.add_argument("--scheduler", default=argparse.SUPPRESS, metavar="ADDRESS",
+                        help="run the trials on the Dask cluster at ADDRESS "
+                        "(tcp://host:8786) instead of local processes")
+    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+                        help="seeds the split and every trial (default: 0)")
+    parser.add_argument("--name", default=argparse.SUPPRESS,
+                        help="the run folder's name (default: <data>-tune-<time>)")
+    parser.add_argument("--output-dir", default=argparse.SUPPRESS, metavar="DIR",
+                        help="where run folders go (default: runs)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing run folder of the same --name")
+    parser.add_argument("--resume", metavar="RUN_FOLDER",
+                        help="continue an interrupted (or finished) tune; only --budget, "
+                        "--workers and --scheduler may be given with it")
+    parser.set_defaults(handler=tune_command)
+    return parser
+
+
+def tune_command(args: argparse.Namespace, console: Console) -> int:
+    """Resolve the options, make (or reopen) the run folder, tune, report."""
+    given = {key: value for key, value in vars(args).items() if key in DEFAULTS}
+    folder: Path | None = None
+    if args.resume is not None:
+        folder = Path(args.resume)
+        options = read_options(folder)
+        refused = [key for key in given if key not in RESUMABLE] + (
+            ["overwrite"] if args.overwrite else [])
+        if refused:
+            flags = ", ".join(f"--{key.replace('_', '-')}" for key in refused)
+            raise runconfig.ConfigError(
+                f"tune --resume continues a tune with the options it started with; received "
+                f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
+        options.update(given)
+    else:
+        options = {**DEFAULTS, **given}
+    # everything is checked, and the data loaded, before a run folder is made
+    bayes_error = parse_bayes_error(options["bayes_error"])
+    for key in ("budget", "workers"):
+        positive_int("tune", key, options[key])
+    if options["seed"] < 0:
+        raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
+                                    f"--seed={options['seed']}.")
+    loaded = workflow.load_data(options["data"], options["target"])
+    splits, notes = workflow.split_data(loaded, options["seed"])
+    if folder is None:
+        stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default
+        folder = runfolder.create(options["output_dir"], options["name"], f"{stem}-tune",
+                                  args.overwrite)
+        options["name"] = folder.name
+        console.print(Text(f"run folder: {folder}"))
+    else:
+        console.print(Text(f"resuming {folder}"))
+    for note in notes:
+        console.print(Text(f"note: {note}"))
+    write_options(folder, options)
+
+    progress = TuneProgress(console, options["budget"], loaded.task == "regression")
+    client = connect(options["scheduler"])
+    try:
+        with terminate_as_interrupt():
+            result = recipe.tune(
+                splits, options["budget"], bayes_error, client=client,
+                workers=options["workers"], seed=options["seed"], folder=folder,
+                resume=args.resume is not None, image_shape=loaded.image_shape,
+                on_trial=progress.trial, on_round=progress.round,
+            )
+    except KeyboardInterrupt as interrupted:
+        progress.close()
+        return report_interruption(folder, isinstance(interrupted, Terminated))
+    finally:
+        progress.close()
+        if client is not None:
+            client.close()
+    paths = write_tune_report(result, folder)
+    console.print(Text(result.summary()))
+    files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+    console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
+    console.print(Text(f"open {paths['report']}"))
+    return EXIT_OK
+
+
+def parse_bayes_error(text: Any) -> float:
+    try:
+        return float(runconfig.fraction(text))
+    except runconfig.BadValue:
+        raise runconfig.ConfigError(f"tune: --bayes-error must be an error rate in [0, 1), "
+                                    f"such as 0.01 or 1%; received --bayes-error={text!r}."
+                                    ) from None
+
+
+def connect(address: str | None) -> Any:
+    """A ``distributed.Client`` for ``address`` (``None``: local processes)."""
+    if address is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise runconfig.ConfigError("tune: --scheduler needs the distributed package. help: "
+                                    "pip install 'deeprecipe[dask]'.") from None
+    try:
+        return Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as error:
+        raise runconfig.ConfigError(f"tune: no Dask scheduler answered at --scheduler="
+                                    f"{address!r} ({error}).") from None
+
+
+def report_interruption(folder: Path, terminated: bool) -> int:
+    """Say what was kept and how to go on; the exit code of the signal."""
+    with recipe.TrialStore(folder) as store:
+        finished = sum(trial.status in ("done", "failed") for trial in store.trials().values())
+    err = stderr_console()
+    err.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {finished} finished "
+              f"trials are kept in {folder / recipe.DATABASE}")
+    err.print(f"resume with: deeprecipe tune --resume {folder}")
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+# --- tune.json: the command's options, for --resume --------------------------------------------
+
+
+def write_options(folder: Path, options: dict[str, Any]) -> None:
+    record = {"format": FORMAT, "format_version": FORMAT_VERSION, "options": options}
+    text = json.dumps(record, indent=2) + "\n"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(folder / runfolder.TUNE_FILE, write)
+
+
+def read_options(folder: Path) -> dict[str, Any]:
+    file = folder / runfolder.TUNE_FILE
+    if not file.is_file():
+        raise runfolder.RunFolderError(
+            f"tune --resume: {folder} is not a deeprecipe tune folder (no "
+            f"{runfolder.TUNE_FILE}). help: pass the folder a tune printed, e.g. "
+            "runs/digits-tune-20250101-120000.")
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise runfolder.RunFolderError(f"tune --resume: {file} is not valid JSON ({error})."
+                                       ) from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT \
+            or record.get("format_version") != FORMAT_VERSION \
+            or not isinstance(record.get("options"), dict):
+        raise runfolder.RunFolderError(f"tune --resume: {file} was not written by this "
+                                       "version of deeprecipe tune.")
+    return {**DEFAULTS, **record["options"]}
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+class TuneProgress:
+    """A bar over the budget's trials, and a line per finished round."""
+
+    def __init__(self, console: Console, budget: int, regression: bool) -> None:
+        self.console, self.regression = console, regression
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        if console.is_terminal:
+            self.progress = Progress(
+                TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
+                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("tune", total=budget, status="")
+
+    def trial(self, trial: recipe.Trial) -> None:
+        if self.progress is not None and self.task is not None:
+            status = trial.status if trial.dev_error is None else \
+                f"last dev error {show_error(trial.dev_error, self.regression)}"
+            self.progress.update(self.task, advance=1, status=status)
+
+    def round(self, trail: recipe.Round) -> None:
+        best = next((t for t in trail.trials if t.key == trail.best_key), None)
+        kept = "" if best is not None else " (the best model is still an earlier one)"
+        dev = "" if best is None or best.dev_error is None else \
+            f": best dev error {show_error(best.dev_error, self.regression)}"
+        self.console.print(Text.assemble(
+            ("✓", "green"), f" round {trail.number} {trail.action.replace('_', ' ')}, "
+            f"{len(trail.trials)} trial{'' if len(trail.trials) == 1 else 's'}{dev}{kept}"))
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress, self.task = None, None

@@ -1,0 +1,91 @@
+"""A tune's report: ``report.html`` (the decision trail, round by round), the trail as
+``decision_trail.png`` and the whole result as ``summary.json``.
+
+::
+
+    paths = write_tune_report(result, Path("runs/digits-tune"))
+    paths["report"]    # runs/digits-tune/report.html (the figure embedded: readable offline)
+
+The page is the report's Jinja2 template ``tune.html.j2``, filled with plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
+from ..report.html import data_uri, error
+from ..report.style import png_bytes
+from .plots import plot_decision_trail
+from .result import Round, TuneResult
+from .trial import Trial
+
+TRAIL_FILE = "decision_trail.png"
+
+
+def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
+    """Write ``report.html``, ``decision_trail.png`` and ``summary.json`` into ``folder``
+    (atomically); returns ``{"report": …, "decision_trail": …, "summary": …}``."""
+    png = png_bytes(plot_decision_trail(result))
+    page = render("tune.html.j2", **tune_context(result, data_uri(png)))
+    summary = json.dumps(result.to_dict(), indent=2, default=float) + "\n"
+    written = write_files(Path(folder), {TRAIL_FILE: png, REPORT_FILE: page,
+                                         SUMMARY_FILE: summary})
+    return {"report": written[REPORT_FILE], "decision_trail": written[TRAIL_FILE],
+            "summary": written[SUMMARY_FILE]}
+
+
+def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
+    """The template's data: ``result`` read into numbers, rounds and sentences."""
+    regression = result.task == "regression"
+    diagnosis = result.diagnosis
+    numbers = [
+        (error(result.dev_error, regression), "dev error (chose the model)"),
+        (error(result.test_error, regression), "test error (measured once)"),
+        (error(diagnosis.avoidable_bias, regression), "avoidable bias"),
+        (error(diagnosis.variance, regression), "variance"),
+        (f"{result.n_trials} / {result.budget}", "trials / budget"),
+        (f"{result.seconds:.0f} s", "wall time"),
+    ]
+    return {
+        "name": "" if result.folder is None else result.folder.name,
+        "result": result,
+        "regression": regression,
+        "numbers": numbers,
+        "rounds": [_round(trail, result) for trail in result.rounds],
+        "trail_image": trail_image,
+    }
+
+
+def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
+    regression = result.task == "regression"
+    diagnosis = trail.diagnosis
+    return {
+        "number": trail.number,
+        "action": trail.action,
+        "reason": trail.reason,
+        "verdict": None if diagnosis is None else diagnosis.verdict,
+        "errors": None if diagnosis is None else (
+            f"train {error(diagnosis.train_error, regression)}, dev "
+            f"{error(diagnosis.dev_error, regression)}"),
+        "trials": [_trial(trial, trail, result) for trial in trail.trials],
+        "recommendation": trail.recommendation,
+        "skipped": trail.skipped,
+    }
+
+
+def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
+    regression = result.task == "regression"
+    return {
+        "config": trial.config.describe(),
+        "change": trial.change,
+        "train": error(trial.train_error, regression),
+        "dev": error(trial.dev_error, regression),
+        "status": trial.status if trial.status != "done" else (
+            "read back" if trial.resumed else "trained"),
+        "failed": trial.status == "failed",
+        "best_so_far": trial.key == trail.best_key,
+        "chosen": trial.key == result.best.key,
+    }

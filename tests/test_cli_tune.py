@@ -1,0 +1,156 @@
+"""``deeprecipe tune``: the run folder, the report, resuming, a Dask scheduler, signals."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import deeprecipe as dr
+from deeprecipe import cli
+
+SMALL = ["--data", "breast_cancer", "--workers", "1"]
+
+
+def tune(tmp_path: Path, *options: str) -> int:
+    return cli.main(["tune", "--output-dir", str(tmp_path), *options])
+
+
+def finished_trials(database: Path) -> int:
+    if not database.exists():
+        return 0
+    with closing(sqlite3.connect(database)) as connection:
+        return int(connection.execute(
+            "SELECT COUNT(*) FROM trials WHERE status = 'done'").fetchone()[0])
+
+
+def test_tune_writes_the_folder_the_report_and_the_chosen_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, *SMALL, "--budget", "2", "--name", "t") == cli.EXIT_OK
+    out = capsys.readouterr().out
+    folder = tmp_path / "t"
+    assert "✓ round 0 baseline, 1 trial: best dev error" in out
+    assert "the test error was measured once" in out
+    assert f"open {folder / 'report.html'}" in out
+    assert {"tune.json", "trials.sqlite", "report.html", "decision_trail.png", "summary.json",
+            "model"} <= {path.name for path in folder.iterdir()}
+
+    summary = json.loads((folder / "summary.json").read_text())
+    assert len(summary["trials"]) == 2 and summary["budget"] == 2
+    assert 0 <= summary["test_error"] < 0.1
+    page = (folder / "report.html").read_text()
+    assert "Decision trail" in page and "Round 1:" in page
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 1
+    assert page.count(">chosen</span>") == 1
+
+    X, y = dr.datasets.load("breast_cancer")
+    model = dr.load(folder / "model")  # raw inputs: the standardizer travels with it
+    assert np.mean(model.predict(X).ravel() != y) < 0.1
+
+
+def test_resume_reads_finished_trials_back_and_the_budget_may_grow(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, *SMALL, "--budget", "2", "--name", "t") == cli.EXIT_OK
+    folder = tmp_path / "t"
+    first = json.loads((folder / "summary.json").read_text())
+    capsys.readouterr()
+
+    assert cli.main(["tune", "--resume", str(folder), "--budget", "3"]) == cli.EXIT_OK
+    assert f"resuming {folder}" in capsys.readouterr().out
+    again = json.loads((folder / "summary.json").read_text())
+    assert len(again["trials"]) == 3
+    resumed = [trial for trial in again["trials"] if trial["resumed"]]
+    assert {trial["key"] for trial in resumed} == {trial["key"] for trial in first["trials"]}
+    assert json.loads((folder / "tune.json").read_text())["options"]["budget"] == 3
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1)"),
+    (["--data", "nope"], "--data must be a built-in dataset"),
+    (["--budget", "0"], "tune: budget must be a positive integer; received budget=0."),
+])
+def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         options: list[str], message: str) -> None:
+    assert tune(tmp_path, *options) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no run folder left behind
+
+
+def test_resume_refuses_other_options_and_folders_that_are_not_tunes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tune", "--resume", str(tmp_path)]) == cli.EXIT_USAGE
+    assert "is not a deeprecipe tune folder (no tune.json)" in capsys.readouterr().err
+    (tmp_path / "tune.json").write_text(json.dumps({"format": "deeprecipe-tune",
+                                                    "format_version": 1, "options": {}}))
+    assert cli.main(["tune", "--resume", str(tmp_path), "--seed", "3"]) == cli.EXIT_USAGE
+    assert "received --seed as well" in capsys.readouterr().err
+
+
+def test_an_existing_folder_is_never_overwritten_silently(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "thesis.tex").write_text("mine")
+    assert tune(tmp_path, *SMALL, "--name", "t") == cli.EXIT_USAGE
+    assert "already exists" in capsys.readouterr().err
+    assert tune(tmp_path, *SMALL, "--name", "t", "--overwrite") == cli.EXIT_USAGE
+    assert "not a deeprecipe run folder" in capsys.readouterr().err
+    assert (tmp_path / "t" / "thesis.tex").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_scheduler_runs_the_trials_on_a_dask_cluster(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert tune(tmp_path, "--data", "breast_cancer", "--budget", "2", "--name", "d",
+                    "--scheduler", address) == cli.EXIT_OK
+    assert f"trials on Dask cluster at {address}" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["runner"] == f"Dask cluster at {address}"
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, *SMALL, "--scheduler", "tcp://127.0.0.1:9") == cli.EXIT_USAGE
+    assert "no Dask scheduler answered at --scheduler='tcp://127.0.0.1:9'" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigterm_keeps_finished_trials_and_resume_trains_only_the_rest(tmp_path: Path) -> None:
+    folder = tmp_path / "sig"
+    command = [sys.executable, "-m", "deeprecipe.cli", "tune", "--data", "digits",
+               "--budget", "6", "--workers", "1", "--output-dir", str(tmp_path), "--name", "sig"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    database = folder / dr.recipe.DATABASE
+    deadline = time.monotonic() + 120
+    while finished_trials(database) < 1:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no trial finished in 2 minutes"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and f"resume with: deeprecipe tune --resume {folder}" \
+        in err and "Traceback" not in err
+    kept = finished_trials(database)
+    assert 1 <= kept < 6
+
+    assert cli.main(["tune", "--resume", str(folder)]) == cli.EXIT_OK
+    summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
+    assert sum(trial["resumed"] for trial in summary["trials"]) >= kept
