@@ -4,7 +4,7 @@ What is measured
 ----------------
 For each config the same network (float32, ReLU hidden layers, softmax cross-entropy output,
 He-normal weights, zero biases) is trained on the same data with plain SGD (no momentum) and
-the same batch size by three implementations:
+the same batch size by four implementations:
 
 * **deeprecipe**: ``Sequential.fit(..., optimizer="sgd")``. The time is
   ``sum(history["train_time"])``: per epoch, only the training steps (shuffle + forward +
@@ -14,10 +14,13 @@ the same batch size by three implementations:
   ``torch.optim.SGD``.
 * **jax.jit**: one jitted step ``(params, x, y) -> (params, loss)`` built from
   ``jax.value_and_grad`` and ``jax.nn.log_softmax``, with a manual SGD update.
+* **NumPy by hand**: the leanest plain NumPy loop for these networks (``HandNumpyTrainer``),
+  the ceiling a NumPy network reaches on the machine: "deeprecipe/hand" is what the
+  library's layers, checks and callbacks cost, "hand/jax" how far NumPy itself is from XLA.
 
-All three do the same per-epoch work: permute the training set (a shuffled copy), walk it
+All four do the same per-epoch work: permute the training set (a shuffled copy), walk it
 in contiguous mini-batches, and take one step per batch (the last batch may be short).
-Torch and JAX are timed around exactly that loop with ``time.perf_counter`` (JAX waits for
+Torch, JAX and the hand loop are timed around exactly that loop with ``time.perf_counter`` (JAX waits for
 the last step's result). Each framework first runs one warm-up epoch (for JAX that includes
 compiling the step for both batch shapes); then ``--repeats`` rounds are timed, each round
 training every framework for the config's epochs in turn (interleaved, so a burst of load
@@ -96,7 +99,7 @@ OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REEXEC_MARKER = "TRAIN_THROUGHPUT_REEXECUTED"
 SYNTHETIC_ROWS = 8192
 LEARNING_RATE = 0.01
-FRAMEWORKS = ("deeprecipe", "torch eager", "jax.jit")
+FRAMEWORKS = ("deeprecipe", "torch eager", "jax.jit", "NumPy by hand")
 
 
 # --- configs and data ---------------------------------------------------------------------
@@ -237,10 +240,66 @@ class JaxTrainer:
         return seconds, float(loss)
 
 
+class HandNumpyTrainer:
+    """The leanest NumPy loop we could write for these networks: no checks, no layers, no
+    callbacks; in place where NumPy allows, the softmax gradient fused (``p - onehot``), the
+    loss read once per epoch. It is the ceiling of a NumPy network on this machine,
+    measured beside the others."""
+
+    def __init__(self, config: Config, X: np.ndarray, y: np.ndarray, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.W = [he_normal(self.rng, fan_in, fan_out) for fan_in, fan_out in
+                  pairwise(config.dims)]
+        self.b = [np.zeros(fan_out, np.float32) for fan_out in config.dims[1:]]
+        self.X, self.y, self.batch_size = X, y, config.batch_size
+
+    def run(self, epochs: int) -> tuple[float, float]:
+        n, size, W, b = len(self.X), self.batch_size, self.W, self.b
+        lr, seconds, loss = np.float32(LEARNING_RATE), 0.0, float("nan")
+        for _ in range(epochs):
+            start = time.perf_counter()
+            order = self.rng.permutation(n)
+            X, y = self.X[order], self.y[order]
+            for i in range(0, n, size):
+                xb, yb = X[i : i + size], y[i : i + size]
+                rows = np.arange(len(xb))
+                acts = [xb]
+                for W_l, b_l in zip(W[:-1], b[:-1], strict=True):
+                    z = acts[-1] @ W_l
+                    z += b_l
+                    acts.append(np.maximum(z, 0, out=z))
+                z = acts[-1] @ W[-1]
+                z += b[-1]
+                z -= z.max(axis=1, keepdims=True)
+                np.exp(z, out=z)
+                z /= z.sum(axis=1, keepdims=True)
+                if i + size >= n:
+                    loss = float(-np.log(z[rows, yb]).mean())
+                z[rows, yb] -= 1
+                z *= np.float32(1 / len(xb))
+                dz = z
+                for layer in range(len(W) - 1, -1, -1):
+                    a = acts[layer]
+                    dW = a.T @ dz
+                    db = dz.sum(axis=0)
+                    if layer:
+                        dx = dz @ W[layer].T
+                        dx *= a > 0
+                    dW *= lr
+                    W[layer] -= dW
+                    db *= lr
+                    b[layer] -= db
+                    if layer:
+                        dz = dx
+            seconds += time.perf_counter() - start
+        return seconds, loss
+
+
 TRAINERS: dict[str, Callable[[Config, np.ndarray, np.ndarray, int], Trainer]] = {
     "deeprecipe": DeeprecipeTrainer,
     "torch eager": TorchTrainer,
     "jax.jit": JaxTrainer,
+    "NumPy by hand": HandNumpyTrainer,
 }
 
 
@@ -375,15 +434,17 @@ def fmt_rate(rate: float) -> str:
 
 def markdown_table(rows: list[tuple[Config, dict[str, Measurement], float]]) -> str:
     header = (
-        "| config | deeprecipe samples/s | torch eager | jax.jit | deeprecipe/jax "
-        "| deeprecipe/torch | BLAS limit | deeprecipe % of BLAS limit |"
+        "| config | deeprecipe samples/s | torch eager | jax.jit | NumPy by hand "
+        "| deeprecipe/jax | deeprecipe/torch | deeprecipe/hand | hand/jax | BLAS limit "
+        "| deeprecipe % of BLAS limit |"
     )
-    lines = [header, "|" + "---|" * 8]
+    lines = [header, "|" + "---|" * 11]
     for config, results, limit in rows:
-        ours, torch_rate, jax_rate = (results[name].best for name in FRAMEWORKS)
+        ours, torch_rate, jax_rate, hand = (results[name].best for name in FRAMEWORKS)
         lines.append(
             f"| {config.key}: {config.description} | {fmt_rate(ours)} | {fmt_rate(torch_rate)} "
-            f"| {fmt_rate(jax_rate)} | {ours / jax_rate:.2f} | {ours / torch_rate:.2f} "
+            f"| {fmt_rate(jax_rate)} | {fmt_rate(hand)} | {ours / jax_rate:.2f} "
+            f"| {ours / torch_rate:.2f} | {ours / hand:.2f} | {hand / jax_rate:.2f} "
             f"| {fmt_rate(limit)} | {100 * ours / limit:.0f}% |"
         )
     return "\n".join(lines)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,3 +42,20 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     if denominator == 0:
         return 0.0
     return float(np.linalg.norm(a - b) / denominator)
+
+
+def plant_doubled_dW(monkeypatch: Any, layer: str = "dense_2") -> None:
+    """Make every ``Dense.backward`` of ``layer`` return ``dW`` doubled (the notes' bug
+    catalogue's first entry), for the tests of commands that must catch it."""
+    from deeprecipe.layers import Dense
+
+    original = Dense.backward
+
+    def doubled(self: Dense, dout: np.ndarray, cache: Any, *, out: Any = None,
+                input_grad: bool = True) -> Any:
+        dx, grads = original(self, dout, cache, out=out, input_grad=input_grad)
+        if self.name == layer:
+            grads["W"] *= 2
+        return dx, grads
+
+    monkeypatch.setattr(Dense, "backward", doubled)

@@ -164,3 +164,27 @@ def test_predict_reads_npz_and_regression_models(
     assert list(rows[0]) == ["prediction"] and len(rows) == 30
     np.testing.assert_allclose([float(r["prediction"]) for r in rows], model.predict(X),
                                rtol=1e-6)
+
+
+# --- the README's synopsis ----------------------------------------------------------------------
+
+
+def test_the_readme_synopsis_lists_every_command_and_flag() -> None:
+    """The README's command-line synopsis and the parser never drift apart."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    synopsis = readme.split("deeprecipe run [--config", 1)[1].split("```", 1)[0]
+    synopsis = "deeprecipe run [--config" + synopsis
+    documented: dict[str, set[str]] = {}
+    for line in synopsis.splitlines():
+        command = re.match(r"deeprecipe (\w+)", line)
+        if command:
+            current = documented.setdefault(command[1], set())
+        current.update(re.findall(r"--[\w-]+", line))
+    commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(documented) == set(commands)
+    for name, parser in commands.items():
+        flags = {option for action in parser._actions for option in action.option_strings
+                 if option.startswith("--") and option != "--help"}
+        assert documented[name] == flags, name

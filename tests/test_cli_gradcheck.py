@@ -10,7 +10,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli
-from deeprecipe.layers import Dense
+from gradients import plant_doubled_dW
 
 
 @pytest.fixture
@@ -29,15 +29,7 @@ def test_a_correct_model_passes_with_exit_code_0(saved_model: Path, capsys) -> N
 
 
 def test_a_planted_bug_fails_with_exit_code_1(saved_model: Path, monkeypatch, capsys) -> None:
-    original = Dense.backward
-
-    def doubled_dW2(self, dout, cache, *, out=None, input_grad=True):  # type: ignore[no-untyped-def]
-        dx, grads = original(self, dout, cache, out=out, input_grad=input_grad)
-        if self.name == "dense_2":
-            grads["W"] *= 2
-        return dx, grads
-
-    monkeypatch.setattr(Dense, "backward", doubled_dW2)
+    plant_doubled_dW(monkeypatch, "dense_2")
     assert cli.main(["gradcheck", str(saved_model), "--rows", "8", "--mode", "sampled"]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "dense_2.W" in out and "doubled" in out

@@ -17,7 +17,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli, cli_run, runconfig, runfolder
-from deeprecipe.layers import Dense
+from gradients import plant_doubled_dW
 
 TINY = ["--data", "iris", "--hidden", "8", "--epochs", "3", "--patience", "2"]
 
@@ -162,15 +162,7 @@ def test_argparse_errors_are_one_line_too(capsys: pytest.CaptureFixture[str]) ->
 def test_a_failed_gradient_check_exits_1_and_still_writes_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    original = Dense.backward
-
-    def doubled_dW2(self, dout, cache, *, out=None, input_grad=True):  # type: ignore[no-untyped-def]
-        dx, grads = original(self, dout, cache, out=out, input_grad=input_grad)
-        if self.name == "dense_2":
-            grads["W"] *= 2
-        return dx, grads
-
-    monkeypatch.setattr(Dense, "backward", doubled_dW2)
+    plant_doubled_dW(monkeypatch, "dense_2")
     assert run(tmp_path, "--name", "buggy", *TINY) == cli.EXIT_FAILED_CHECK
     assert (tmp_path / "buggy" / "report.html").is_file()
     summary = json.loads((tmp_path / "buggy" / "summary.json").read_text())

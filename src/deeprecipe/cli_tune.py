@@ -65,9 +65,9 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
         "spent. The dev set chooses; the test error is measured once, on the chosen model. "
         "Writes runs/<name>/ (report.html with the decision trail, trials.sqlite, model/).",
     )
-    parser.add_argument("--data", default=argparse.SUPPRESS,
+    parser.add_argument("--data", default=argparse.SUPPRESS, metavar="NAME|FILE",
                         help="built-in dataset name, .csv or .npz (default: digits)")
-    parser.add_argument("--target", default=argparse.SUPPRESS,
+    parser.add_argument("--target", default=argparse.SUPPRESS, metavar="COLUMN",
                         help="the label column of a CSV file")
     parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it)")
@@ -78,7 +78,7 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", default=argparse.SUPPRESS, metavar="ADDRESS",
                         help="run the trials on the Dask cluster at ADDRESS "
                         "(tcp://host:8786) instead of local processes")
-    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="N",
                         help="seeds the split and every trial (default: 0)")
     parser.add_argument("--name", default=argparse.SUPPRESS,
                         help="the run folder's name (default: <data>-tune-<time>)")
