@@ -225,7 +225,12 @@ class Sequential:
         every layer. Returns the data-term gradient as a flat vector laid out like ``θ``
         (written into ``out`` when given, else a fresh array)."""
         grad = np.empty_like(self.theta) if out is None else out
-        views = self._grad_views(grad)
+        return self._backward(dout, caches, grad, self._grad_views(grad))
+
+    def _backward(self, dout: np.ndarray, caches: list[Any], grad: np.ndarray,
+                  views: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """:meth:`backward` into ``grad``, whose per-layer ``views`` the caller made once
+        (training reuses one buffer and its views for every batch)."""
         for index in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[index]
             dout, _ = layer.backward(dout, caches[index], out=views[index], input_grad=index > 0)  # type: ignore[assignment]
@@ -278,11 +283,14 @@ class Sequential:
             data, dout = self.loss.fused(out, targets)
         else:
             data, dout = self.loss.value(out, targets), self.loss.gradient(out, targets)
-        grad = self.backward(dout, caches, out=grad)
+        if grad is None or grad_views is None:
+            grad = np.empty_like(self.theta) if grad is None else grad
+            grad_views = self._grad_views(grad)
+        grad = self._backward(dout, caches, grad, grad_views)
         penalty = 0.0
         if self.l2 or self.l1:
             penalty = self.penalty(m)
-            self._add_penalty_grad(grad_views or self._grad_views(grad), m)
+            self._add_penalty_grad(grad_views, m)
         return data, penalty, grad
 
     def cost(self, X: ArrayLike, y: ArrayLike) -> float:
