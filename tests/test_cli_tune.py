@@ -154,3 +154,27 @@ def test_sigterm_keeps_finished_trials_and_resume_trains_only_the_rest(tmp_path:
     assert cli.main(["tune", "--resume", str(folder)]) == cli.EXIT_OK
     summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
     assert sum(trial["resumed"] for trial in summary["trials"]) >= kept
+
+
+def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:
+    import io
+
+    from rich.console import Console
+
+    from deeprecipe.cli_tune import TuneProgress
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    progress = TuneProgress(console, budget=5, regression=False, done=2)
+    assert progress.progress is not None and progress.task is not None
+    config = dr.recipe.Config()
+    trial = dr.recipe.Trial("k", config, 0, 1, "bigger_network", "high bias", status="done",
+                            dev_error=0.031)
+    progress.trial(trial)
+    task = progress.progress.tasks[0]
+    assert (task.completed, task.total) == (3, 5)
+    assert task.fields["status"] == "last dev error 3.10%"
+    progress.round(dr.recipe.Round(1, None, "bigger_network", "high bias", [trial],
+                                   best_key="k"))
+    progress.close()
+    assert "round 1 bigger network, 1 trial: best dev error 3.10%" in buffer.getvalue()

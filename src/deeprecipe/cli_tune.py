@@ -131,8 +131,9 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"note: {note}"))
     write_options(folder, options)
 
-    progress = TuneProgress(console, options["budget"], loaded.task == "regression")
     client = connect(options["scheduler"])
+    progress = TuneProgress(console, options["budget"], loaded.task == "regression",
+                            done=finished_trials(folder))
     try:
         with terminate_as_interrupt():
             result = recipe.tune(
@@ -181,13 +182,20 @@ def connect(address: str | None) -> Any:
                                     f"{address!r} ({error}).") from None
 
 
+def finished_trials(folder: Path) -> int:
+    """Trials of the run in ``folder`` that are done or failed (0 for a new run)."""
+    if not (folder / recipe.DATABASE).exists():
+        return 0
+    with recipe.TrialStore(folder) as store:
+        return sum(trial.status in ("done", "failed") for trial in store.trials().values())
+
+
 def report_interruption(folder: Path, terminated: bool) -> int:
     """Say what was kept and how to go on; the exit code of the signal."""
-    with recipe.TrialStore(folder) as store:
-        finished = sum(trial.status in ("done", "failed") for trial in store.trials().values())
     err = stderr_console()
-    err.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {finished} finished "
-              f"trials are kept in {folder / recipe.DATABASE}")
+    err.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: "
+              f"{finished_trials(folder)} finished trials are kept in "
+              f"{folder / recipe.DATABASE}")
     err.print(f"resume with: deeprecipe tune --resume {folder}")
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
@@ -231,7 +239,7 @@ def read_options(folder: Path) -> dict[str, Any]:
 class TuneProgress:
     """A bar over the budget's trials, and a line per finished round."""
 
-    def __init__(self, console: Console, budget: int, regression: bool) -> None:
+    def __init__(self, console: Console, budget: int, regression: bool, done: int = 0) -> None:
         self.console, self.regression = console, regression
         self.progress: Progress | None = None
         self.task: TaskID | None = None
@@ -242,7 +250,9 @@ class TuneProgress:
                 transient=True,
             )
             self.progress.start()
-            self.task = self.progress.add_task("tune", total=budget, status="")
+            status = f"{done} read back from the earlier run" if done else ""
+            self.task = self.progress.add_task("tune", total=budget, completed=done,
+                                               status=status)
 
     def trial(self, trial: recipe.Trial) -> None:
         if self.progress is not None and self.task is not None:
