@@ -75,21 +75,15 @@ def load_model(path: str) -> Sequential:
     return Sequential.from_config(config.get("model", config))
 
 
-def load_data(spec: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``X, y`` from a built-in dataset name, a ``.csv`` file (with ``target``) or ``.npz``."""
-    loaded = workflow.load_data(spec, target)
-    return loaded.X, loaded.y
-
-
 def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     model = load_model(args.model)
-    X, y = load_data(args.data, args.target)
-    X = X[: args.rows]
+    loaded = workflow.load_data(args.data, args.target)
+    X, y = loaded.X[: args.rows], loaded.y[: args.rows]
     if model.standardizer is not None:
         X = model.standardizer.transform(X)
     points = args.points.split(",")
     reports = gradcheck.check_model(
-        model, X, y[: args.rows], args.epsilon, mode=args.mode, dropout=args.dropout,
+        model, X, y, args.epsilon, mode=args.mode, dropout=args.dropout,
         points=tuple(points), seed=args.seed,
     )
     if args.json:
@@ -192,16 +186,14 @@ def npz_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if not path.is_file():
         raise FileNotFoundError(f"predict: no file {path}.")
     with np.load(path, allow_pickle=False) as archive:
-        has_y = "y" in archive.files
-    if has_y:
-        loaded = load_npz(path, min_rows=1)
-        return loaded.X.reshape(len(loaded.X), -1), loaded.y
-    with np.load(path, allow_pickle=False) as archive:
-        if "X" not in archive.files:
-            raise ValueError(f"predict: {path} must hold an array 'X'; it holds "
-                             f"{archive.files}.")
-        X = np.asarray(archive["X"], dtype=np.float64)
-    return X.reshape(len(X), -1), None
+        if "y" not in archive.files:
+            if "X" not in archive.files:
+                raise ValueError(f"predict: {path} must hold an array 'X'; it holds "
+                                 f"{archive.files}.")
+            X = np.asarray(archive["X"], dtype=np.float64)
+            return X.reshape(len(X), -1), None
+    loaded = load_npz(path, min_rows=1)  # checks X and y against each other
+    return loaded.X.reshape(len(loaded.X), -1), loaded.y
 
 
 def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:

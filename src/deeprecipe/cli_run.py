@@ -41,7 +41,6 @@ from .runresult import RunResult
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
-CONTROL = ("config", "resume", "overwrite")
 
 
 def show_error(value: float, regression: bool) -> str:

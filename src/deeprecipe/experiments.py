@@ -145,24 +145,19 @@ def _train(label: str, setting: str, model: Sequential, train: Points, test: Poi
 
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        return _trained(label, setting, model, train, test, start, **fit)
-
-
-def _trained(label: str, setting: str, model: Sequential, train: Points, test: Points,
-             start: float, **fit: Any) -> Trial:
-    first = model.cost(train.X, train.y)
-    history: History = model.fit(train.X, train.y, validation_data=(test.X, test.y),
-                                 batch_size=None, **fit)
-    return Trial(
-        label=label, setting=setting, model=model, costs=list(history["train_cost"]),
-        train_costs=list(history["train_eval_cost"]), test_costs=list(history["dev_cost"]),
-        first_cost=first,
-        final_cost=model.cost(train.X, train.y),
-        train_accuracy=1.0 - model.evaluate(train.X, train.y)["error"],
-        test_accuracy=1.0 - model.evaluate(test.X, test.y)["error"],
-        distinct_units=distinct_units(model), flow=gradient_flow(model, train.X, train.y).verdict,
-        seconds=time.perf_counter() - start,
-    )
+        first = model.cost(train.X, train.y)
+        history: History = model.fit(train.X, train.y, validation_data=(test.X, test.y),
+                                     batch_size=None, **fit)
+        return Trial(
+            label=label, setting=setting, model=model, costs=list(history["train_cost"]),
+            train_costs=list(history["train_eval_cost"]), test_costs=list(history["dev_cost"]),
+            first_cost=first, final_cost=model.cost(train.X, train.y),
+            train_accuracy=1.0 - model.evaluate(train.X, train.y)["error"],
+            test_accuracy=1.0 - model.evaluate(test.X, test.y)["error"],
+            distinct_units=distinct_units(model),
+            flow=gradient_flow(model, train.X, train.y).verdict,
+            seconds=time.perf_counter() - start,
+        )
 
 
 def distinct_units(model: Sequential) -> dict[str, tuple[int, int]]:

@@ -69,3 +69,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     model: Sequential | None = None
     splits: Splits | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs ``history`` holds (0 without a history)."""
+        return len(next(iter(self.history.values()))) if self.history else 0

@@ -445,7 +445,7 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
     notes: list[str] = []
     with clock.step("data", f"loading {config.data}") as summary:
         loaded = load_data(config.data, config.target)
-        _check_fingerprint(folder, config, loaded, expected_fingerprint)
+        data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
     with clock.step("split", "splitting train/dev/test") as summary:
@@ -489,15 +489,15 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
         save_model(model, folder / runfolder.MODEL_DIR, scaler, loaded)
         write_outputs(result, folder)
     result.seconds = dict(clock.seconds)
-    runfolder.write_run_file(folder, config, runfolder.fingerprint(loaded.X, loaded.y),
-                             runfolder.COMPLETE)
+    runfolder.write_run_file(folder, config, data_fingerprint, runfolder.COMPLETE)
     (folder / runfolder.CHECKPOINT_FILE).unlink(missing_ok=True)
     return result
 
 
 def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expected: str
-                       ) -> None:
-    """Refuse to resume on other data; record the data's fingerprint in ``run.json``."""
+                       ) -> str:
+    """Refuse to resume on other data; record the data's fingerprint in ``run.json`` and
+    return it."""
     actual = runfolder.fingerprint(loaded.X, loaded.y)
     if expected and expected != actual:
         raise runfolder.RunFolderError(
@@ -506,6 +506,7 @@ def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expe
             "the original data, or start a new run."
         )
     runfolder.write_run_file(folder, config, actual, runfolder.RUNNING)
+    return actual
 
 
 def _result(

@@ -50,7 +50,8 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepa
     parts = splits.parts
     labels = np.concatenate([np.asarray(part.y).reshape(len(part), -1) for part in
                              parts.values()])
-    codes = class_codes(labels[:, 0] if labels.shape[1] == 1 else labels)
+    values = labels[:, 0] if labels.shape[1] == 1 else labels
+    codes = class_codes(values)
     task, classes, n_outputs = _task(codes, labels)
     image_shape = _image_shape(image_shape, splits.train.X.shape[1])
 
@@ -61,7 +62,7 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepa
     if scaler.constant_features_ is not None and scaler.constant_features_.size:
         remarks.append(scaler.constant_message())
 
-    targets = _split_targets(codes, labels, [len(part) for part in parts.values()])
+    targets = _split_targets(codes, values, [len(part) for part in parts.values()])
     data = TrialData(
         X_train=scaler.transform(splits.train.X), y_train=targets[0],
         X_dev=scaler.transform(splits.dev.X), y_dev=targets[1], task=task,
@@ -74,11 +75,10 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepa
     return Prepared(data, scaler, test, classes, fingerprint(splits), remarks)
 
 
-def _split_targets(codes: tuple[np.ndarray, np.ndarray] | None, labels: np.ndarray,
+def _split_targets(codes: tuple[np.ndarray, np.ndarray] | None, values: np.ndarray,
                    sizes: list[int]) -> list[np.ndarray]:
     """Per part (train, dev[, test]): class codes 0 … k−1, or float regression targets."""
     if codes is None:
-        values = labels[:, 0] if labels.shape[1] == 1 else labels
         targets = np.asarray(values, dtype=np.float64)
     else:
         targets = codes[1].astype(np.intp)

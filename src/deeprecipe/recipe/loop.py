@@ -133,10 +133,10 @@ def tune(
     workers = positive_int("tune", "workers", workers)
     prepared = prepare(splits, options.image_shape)
     path = _run_folder(folder, resume)
+    settings = options.settings(prepared.fingerprint)
     with TrialStore(path) as store:
-        _check_settings(store, options.settings(prepared.fingerprint), resume)
-        store.write_settings({**options.settings(prepared.fingerprint),
-                              "budget": options.budget})
+        _check_settings(store, settings, resume)
+        store.write_settings({**settings, "budget": options.budget})
         runner = make_runner(prepared.data, client, workers)
         try:
             loop = Loop(store, runner, prepared, options, on_trial, on_round)

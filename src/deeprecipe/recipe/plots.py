@@ -14,26 +14,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .result import TuneResult
-
-TRAIN = "#2563eb"  # the report's palette: train blue, dev orange, test green, Bayes slate
-DEV = "#ea580c"
-TEST = "#16a34a"
-BAYES = "#475569"
-MUTED = "#94a3b8"
+    from .trial import Trial
 
 
 def plot_decision_trail(result: TuneResult) -> Figure:
     """One point per round: the train and dev error of the best model after it (lines),
     every trial's dev error (faint dots), the Bayes error (dashed), the chosen model's test
     error (a star at the end, measured once), and each round's action above it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # imported on first use
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import PercentFormatter  # imported on first use
 
-    figure = Figure(figsize=(max(6.0, 1.1 * len(result.rounds) + 3), 5.0), dpi=120,
-                    layout="constrained")
-    FigureCanvasAgg(figure)
-    ax = figure.subplots()
+    from ..report.style import BAYES, DEV, MUTED, TEST, TRAIN, new_figure
+
+    figure, ax = new_figure(max(6.0, 1.1 * len(result.rounds) + 3), 5.0)
     regression = result.task == "regression"
     numbers = [trail.number for trail in result.rounds]
     by_key = {trial.key: trial for trial in result.trials}
@@ -52,7 +44,7 @@ def plot_decision_trail(result: TuneResult) -> Figure:
     if result.test_error is not None and numbers:
         ax.scatter([numbers[-1] + 0.35], [result.test_error], marker="*", s=160, color=TEST,
                    zorder=4, label="test error (chosen model, measured once)")
-    _annotate(ax, result)
+    _annotate(ax, result, by_key, BAYES)
     ax.set_xticks(numbers, [f"{trail.number}\n{trail.action.replace('_', ' ')}"
                             for trail in result.rounds], fontsize=8)
     ax.set_xlabel("round (the action it took)")
@@ -68,16 +60,15 @@ def plot_decision_trail(result: TuneResult) -> Figure:
     return figure
 
 
-def _annotate(ax: Axes, result: TuneResult) -> None:
+def _annotate(ax: Axes, result: TuneResult, by_key: dict[str, Trial], color: str) -> None:
     """The diagnosis that led to each round, written beside its dev point."""
-    by_key = {trial.key: trial for trial in result.trials}
     for trail in result.rounds:
         best = by_key.get(trail.best_key or "")
         if best is None or best.dev_error is None or trail.diagnosis is None:
             continue
         ax.annotate(trail.diagnosis.verdict.replace(" and ", " &\n"),
                     (trail.number, best.dev_error), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7, color=BAYES)
+                    xytext=(0, 8), ha="center", fontsize=7, color=color)
 
 
 def _format(value: float, regression: bool) -> str:

@@ -93,11 +93,6 @@ class TuneResult:
         return self.best.config
 
     @property
-    def test_measured_once(self) -> bool:
-        """Always True: the test set is used once, on the chosen model only."""
-        return True
-
-    @property
     def n_trials(self) -> int:
         return len(self.trials)
 

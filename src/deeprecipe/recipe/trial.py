@@ -28,8 +28,6 @@ from ..diagnostics import Diagnosis
 from ..diagnostics.curves import _nested_order
 from .config import Config, build_model
 
-STATUSES = ("running", "done", "failed")
-
 
 @dataclass(frozen=True)
 class TrialData:

@@ -168,14 +168,13 @@ def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _training(result: RunResult) -> dict[str, Any] | None:
     if not result.history:
         return None
-    epochs = len(next(iter(result.history.values())))
     stopped = {
         "patience": f"early stopping ended training after epoch {result.stopped_epoch}",
         "non-finite": "training diverged (a non-finite cost)",
         "max_epochs": "every epoch ran",
         "callback": "a callback stopped training",
     }.get(result.stop_reason, result.stop_reason)
-    return {"epochs": epochs, "best": result.best_epoch, "stopped": stopped}
+    return {"epochs": result.epochs_run, "best": result.best_epoch, "stopped": stopped}
 
 
 def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:

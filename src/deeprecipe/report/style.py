@@ -28,7 +28,6 @@ CAUTION = "#f59e0b"
 BAD = "#ef4444"
 CLASS_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
                 "#db2777", "#65a30d", "#78716c", "#ca8a04")
-SERIES = {"train": TRAIN, "dev": DEV, "test": TEST}
 
 P = ParamSpec("P")
 R = TypeVar("R")

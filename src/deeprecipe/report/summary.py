@@ -37,8 +37,6 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
     """Everything ``summary.json`` holds, as JSON-serializable Python objects."""
     from .. import __version__
 
-    history = result.history
-    epochs = len(next(iter(history.values()))) if history else 0
     summary = {
         "format_version": FORMAT_VERSION,
         "deeprecipe_version": __version__,
@@ -61,9 +59,9 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
             "best_epoch": result.best_epoch,
             "stopped_epoch": result.stopped_epoch,
             "stop_reason": result.stop_reason,
-            "epochs_run": epochs,
+            "epochs_run": result.epochs_run,
         },
-        "history": history,
+        "history": result.history,
         "gradient_flow": {
             "verdict": None if result.flow is None else result.flow.verdict,
             "named": [] if result.flow is None else result.flow.named,

@@ -9,10 +9,12 @@ verdict, one status per check, and the first few steps of the basic recipe.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..advice import Advice
     from ..runresult import RunResult
 
 GOOD, WARNING, PROBLEM, UNKNOWN = "good", "warning", "problem", "unknown"
@@ -31,7 +33,7 @@ class Check:
 @dataclass(frozen=True)
 class Step:
     """One thing to do next: ``action`` is an :class:`~deeprecipe.Advice` action (or
-    ``fix_gradients``, ``fix_data``), ``text`` says it for people."""
+    ``fix_gradients``, ``fix_data``), ``title`` says it for people."""
 
     action: str
     title: str
@@ -75,7 +77,7 @@ def _gradcheck(result: RunResult) -> Check | None:
 def _training(result: RunResult) -> Check | None:
     if not result.history:
         return None
-    epochs = len(next(iter(result.history.values())))
+    epochs = result.epochs_run
     if result.stop_reason == "non-finite":
         return Check("training", PROBLEM, f"diverged (non-finite cost) after {epochs} epochs")
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch}"
@@ -156,7 +158,7 @@ def _first_problem(result: RunResult) -> Headline | None:
     if flow is not None and flow.verdict in ("symmetric", "exploding"):
         title = {"symmetric": "The hidden units are identical: symmetry was never broken",
                  "exploding": "Gradients explode through the layers"}[flow.verdict]
-        steps = [Step(a.action, action_title(a.action), a.reason) for a in flow.advice]
+        steps = _advice_steps(flow.advice)
         reading = flow.summary().splitlines()[0]
         return Headline(PROBLEM, title, f"Gradient flow after training: {reading}. Until "
                         "this is fixed the network cannot learn what its size allows.",
@@ -194,10 +196,14 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
 def _recipe_steps(result: RunResult) -> list[Step]:
     steps: list[Step] = []
     if result.flow is not None and result.flow.verdict == "vanishing":
-        steps += [Step(a.action, action_title(a.action), a.reason) for a in result.flow.advice[:1]]
+        steps += _advice_steps(result.flow.advice[:1])
     if result.diagnosis is not None:
-        steps += [Step(a.action, action_title(a.action), a.reason) for a in result.diagnosis.advice]
+        steps += _advice_steps(result.diagnosis.advice)
     return steps
+
+
+def _advice_steps(advice: Iterable[Advice]) -> list[Step]:
+    return [Step(a.action, action_title(a.action), a.reason) for a in advice]
 
 
 def action_title(action: str) -> str:
