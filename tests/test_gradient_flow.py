@@ -114,6 +114,19 @@ def test_a_deep_relu_network_with_he_init_is_healthy(rng) -> None:
     assert all(layer.dead is not None and layer.dead < 0.2 for layer in flow.layers[:9])
 
 
+def test_a_network_that_widens_is_not_exploding(rng) -> None:
+    # 2-D inputs → 512 → 512 → 3 with He init: the widening layer multiplies the rms of
+    # dJ/d(input) by about √(512/2) = 16 while the norm stays put; only the norm counts
+    layers = [dr.Dense(512, "relu"), dr.Dense(512, "relu"), dr.Dense(3, "softmax")]
+    model = dr.Sequential(layers, input_dim=2, seed=0, dtype="float64")
+    X, y = rng.standard_normal((256, 2)), rng.integers(0, 3, 256)
+    flow = gradient_flow(model, X, y)
+    assert flow.verdict == HEALTHY, flow.summary()
+    assert flow.backward_gain is not None and 0.2 < flow.backward_gain < 5
+    first = flow.layer("dense_1")
+    assert first.backward_gain is not None and 0.2 < first.backward_gain < 5
+
+
 def test_a_deep_relu_network_with_small_random_init_vanishes(rng) -> None:
     # each layer multiplies the signal by about 0.01 · √(50/2) = 0.05
     flow = gradient_flow(deep_relu("random"), *classification_batch(rng))

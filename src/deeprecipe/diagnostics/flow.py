@@ -9,7 +9,13 @@ reads both chains through the hidden layers (every Dense layer but the output on
 scale the task sets):
 
 ``forward_gain``  = rms(A of the last hidden layer) / rms(X)       (the notes' c⁹)
-``backward_gain`` = rms(dJ/dX) / rms(dJ/dA of the last hidden layer) (c⁹ again)
+``backward_gain`` = ||dJ/dX|| / ||dJ/dA of the last hidden layer|| (c⁹ again)
+
+Forward, the root mean square is the quantity a good initialization keeps (He's 2/n_in
+keeps ``E[a²]`` layer to layer); backward it is the norm over a layer's units, since
+``dJ/dx_i`` sums ``n_out`` terms: a layer that widens 4 → 128 multiplies the rms of the
+gradient by about √(128/4) at He initialization while its norm stays put, and that is not
+an explosion. With the notes' constant widths the two readings are the same.
 
 A gain above ``threshold`` (10 by default: an order of magnitude) is *exploding*, below
 ``1 / threshold`` *vanishing*. The layers named are those whose own gain, forward or
@@ -66,7 +72,7 @@ class LayerFlow:
     (for a fused output layer, ``dJ/dZ``) and ``dA_rms`` its root mean square.
     ``init_gain = rms(W)·√n_in``: 1 for Xavier, √2 for He, ``c`` for ``W = c·I``.
     ``forward_gain`` and ``backward_gain`` are this layer's own factors,
-    ``rms(A) / rms(input)`` and ``rms(dJ/d input) / rms(dJ/dA)`` (``None`` for the output
+    ``rms(A) / rms(input)`` and ``||dJ/d input|| / ||dJ/dA||`` (``None`` for the output
     layer). ``symmetric`` says whether its units cannot differ.
     """
 
@@ -212,7 +218,7 @@ def _measure(
         return layers, (None, None)
     last_hidden = dense[-2]
     forward = _ratio(_rms(outputs[last_hidden]), _rms(X))
-    backward = _ratio(_rms(dout), records[last_hidden].dA_rms)
+    backward = _ratio(_norm(dout), records[last_hidden].dA_norm)
     return layers, (forward, backward)
 
 
@@ -245,8 +251,8 @@ def _layer_flow(
         dA_rms=_rms(d_output),
         init_gain=_rms(W) * float(np.sqrt(W.shape[0])),
         forward_gain=None if last else _ratio(_rms(a), _rms(x)),
-        backward_gain=None if last or d_input is None else _ratio(_rms(d_input),
-                                                                   _rms(d_output)),
+        backward_gain=None if last or d_input is None else _ratio(_norm(d_input),
+                                                                   _norm(d_output)),
     )
 
 
