@@ -91,7 +91,7 @@ def _run_result(name: str, seed: int) -> RunResult:
         stop_reason=stopper.stop_reason or history.stop_reason,
         grad_norms=recorder.grad_norms(),
         grad_norm_epochs=recorder.epochs,
-        flow=recorder.flows[-1] if recorder.flows else recorder.initial,
+        flow=recorder.initial,
         errors=errors,
         diagnosis=diagnosis,
         confusion=confusion(splits.dev.y, predicted, k),

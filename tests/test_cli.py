@@ -151,6 +151,27 @@ def test_predict_errors_are_one_line(
     assert "no config.json" in one_line_error(capsys)
 
 
+def test_predict_matches_a_files_labels_to_the_models_classes_by_name(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, train = csv_model
+    lines = train.read_text().splitlines()
+    only_yes = tmp_path / "yes.csv"  # one class only: its code in this file would be 0
+    only_yes.write_text("\n".join([lines[0], *[row for row in lines[1:]
+                                              if row.endswith(",yes")]]) + "\n")
+    argv = ["predict", str(folder), "--data", str(only_yes), "--target", "label"]
+    assert cli.main(argv) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    rows = read_rows(captured.out)
+    wrong = sum(row["label"] != "yes" for row in rows)
+    assert f"error on {only_yes}: {wrong / len(rows):.2%}" in captured.err
+    unknown = tmp_path / "maybe.csv"
+    unknown.write_text(lines[0] + "\n" + lines[1].rsplit(",", 1)[0] + ",maybe\n")
+    assert cli.main(["predict", str(folder), "--data", str(unknown), "--target",
+                     "label"]) == cli.EXIT_USAGE
+    assert "labels the model was not trained on: ['maybe']" in one_line_error(capsys)
+
+
 def test_predict_reads_npz_and_regression_models(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -74,6 +74,22 @@ def test_fractional_targets_are_regression(tmp_path: Path) -> None:
     assert whole.classes is None and whole.y.dtype == np.float64
 
 
+def test_whole_numbers_with_many_distinct_values_are_regression(tmp_path: Path) -> None:
+    # like scikit-learn's diabetes target (whole numbers 25 … 346): ages, prices, counts
+    values = np.arange(100) * 3 + 25
+    rows = [f"{i},{i % 7},{v}" for i, v in enumerate(values)]
+    data = load_csv(write(tmp_path, csv_of(rows)), target="label")
+    assert data.task == "regression" and data.y.tolist() == values.tolist()
+    # 21 distinct whole numbers are classes when each has ten rows or more …
+    rows = [f"{i},{i % 7},{i % 21}" for i in range(210)]
+    assert load_csv(write(tmp_path, csv_of(rows), "c.csv"), "label").task == "multiclass"
+    # … and 20 are classes however few the rows
+    rows = [f"{i},{i % 7},{i % 20}" for i in range(40)]
+    assert load_csv(write(tmp_path, csv_of(rows), "d.csv"), "label").task == "multiclass"
+    forced = load_csv(write(tmp_path, csv_of(rows), "e.csv"), "label", task="regression")
+    assert forced.task == "regression"
+
+
 def test_quotes_spaces_blank_lines_bom_and_other_delimiters(tmp_path: Path) -> None:
     text = '\ufeff"a" ; b ;label\n\n 1 ; "2";x\n3;4;y\n\n5;6;x\n7;8; y \n9;1e1;x\n\n'
     data = load_csv(write(tmp_path, text), target="label", delimiter=";")

@@ -62,6 +62,7 @@ def test_a_toml_file_with_flags_overriding_it(tmp_path: Path) -> None:
     ("bayes_error = 1.5\n", "bayes_error must be an error rate in [0, 1]"),
     ('augment = "maybe"\n', "augment must be true or false"),
     ('name = "a/b"\n', "name must be a folder name"),
+    ('task = "ranking"\n', "task must be one of 'auto', 'classification', 'regression'"),
 ])
 def test_bad_values_in_a_file_name_the_file_and_the_key(
     tmp_path: Path, text: str, message: str

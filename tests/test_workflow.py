@@ -294,6 +294,34 @@ def test_an_error_after_training_started_keeps_a_resumable_checkpoint(
     assert (folder / "report.html").is_file() and len(result.history["dev_cost"]) == 4
 
 
+def test_task_decides_what_a_whole_number_target_is(tmp_path: Path,
+                                                    rng: np.random.Generator) -> None:
+    # ages 18 … 90: whole numbers with many distinct values read as a regression target
+    ages = rng.integers(18, 91, size=200)
+    path = tmp_path / "ages.csv"
+    path.write_text("a,age\n" + "\n".join(f"{rng.normal():.4f},{age}" for age in ages))
+    assert workflow.load_data(str(path), "age").task == "regression"
+    forced = workflow.load_data(str(path), "age", task="classification")
+    assert forced.task == "multiclass" and forced.classes == sorted(set(ages.tolist()))
+    assert RunConfig.from_dict({"task": "classification"}).task == "classification"
+
+
+def test_scikit_learns_diabetes_csv_is_a_regression_with_a_healthy_flow(tmp_path: Path) -> None:
+    # whole-number targets 25 … 346: a regression; after training the weights have grown to
+    # fit that scale, which the gradient-flow verdict (read at initialization) must not
+    # call exploding
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    path = tmp_path / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    config = RunConfig(data=str(path), target="target", epochs=200, gradcheck="off")
+    result = workflow.run(config, runfolder.create(tmp_path, "diabetes", str(path)))
+    assert result.data.task == "regression"
+    assert result.flow is not None and result.flow.verdict == "healthy", result.flow.summary()
+    assert result.errors["test"] < float(np.var(frame["target"]))
+
+
 def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generator) -> None:
     X = rng.normal(size=(120, 2))
     y = 2 * X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=120)

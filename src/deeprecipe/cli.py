@@ -77,7 +77,7 @@ def load_model(path: str) -> Sequential:
 
 def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     model = load_model(args.model)
-    loaded = workflow.load_data(args.data, args.target)
+    loaded = workflow.load_data(args.data, args.target, task_of(model))
     X, y = loaded.X[: args.rows], loaded.y[: args.rows]
     if model.standardizer is not None:
         X = model.standardizer.transform(X)
@@ -156,33 +156,57 @@ def print_diagnosis(console: Console, diagnosis: Diagnosis, regression: bool) ->
 # --- predict ----------------------------------------------------------------------------------
 
 
-def predict_inputs(spec: str, target: str | None, model: Sequential
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+def task_of(model: Sequential) -> str:
+    """What a data file's target must be read as to score ``model``."""
+    return "regression" if model.loss.task == "regression" else "classification"
+
+
+def predict_inputs(spec: str, target: str | None, model: Sequential,
+                   classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y or None)`` to predict on: a built-in dataset, an ``.npz`` (``X``, optional
     ``y``), or a ``.csv`` whose feature columns are picked by the names the model's
-    standardizer was fit with (``--target`` names a label column to score against)."""
+    standardizer was fit with (``--target`` names a label column to score against; its
+    labels are matched to the model's ``classes`` by name)."""
     if spec in datasets.list():
         return datasets.load(spec)
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return npz_inputs(path)
+        return npz_inputs(path, model, classes)
     if suffix != ".csv":
         raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
                          f"({', '.join(datasets.list())}); received --data={spec!r}.")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
     if target is not None:
-        table = load_csv(path, target=target, min_rows=1)
+        table = load_csv(path, target=target, task=task_of(model), min_rows=1, min_classes=1)
+        y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
         if names is None:
-            return table.X, table.y
+            return table.X, y
         X, _ = load_csv_features(path, names)
-        return X, table.y
+        return X, y
     X, _ = load_csv_features(path, names)
     return X, None
 
 
-def npz_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file."""
+def model_codes(y: np.ndarray, labels: list[Any] | None, classes: list[Any] | None,
+                where: str) -> np.ndarray:
+    """A file's class codes (``labels[y[i]]`` is row ``i``'s label) as the model's codes
+    (``classes[code]``): by label, so a file without some class still scores right.
+    ``where`` names the labels' place for the error."""
+    if labels is None or classes is None:
+        return y
+    code = {label: index for index, label in enumerate(classes)}
+    unknown = [label for label in labels if label not in code]
+    if unknown:
+        raise ValueError(f"predict: {where} holds labels the model was not trained on: "
+                         f"{unknown[:5]}; it knows {classes}.")
+    return np.array([code[label] for label in labels], dtype=np.intp)[y]
+
+
+def npz_inputs(path: Path, model: Sequential, classes: list[Any] | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file (as the model's
+    class codes, see :func:`model_codes`)."""
     if not path.is_file():
         raise FileNotFoundError(f"predict: no file {path}.")
     with np.load(path, allow_pickle=False) as archive:
@@ -192,8 +216,10 @@ def npz_inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                                  f"{archive.files}.")
             X = np.asarray(archive["X"], dtype=np.float64)
             return X.reshape(len(X), -1), None
-    loaded = load_npz(path, min_rows=1)  # checks X and y against each other
-    return loaded.X.reshape(len(loaded.X), -1), loaded.y
+    # load_npz checks X and y against each other
+    loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
+    y = model_codes(loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
+    return loaded.X.reshape(len(loaded.X), -1), y
 
 
 def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:
@@ -219,7 +245,7 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
 def predict_command(args: argparse.Namespace, console: Console) -> int:
     model = persistence.load(args.model)
     saved = persistence.read_config(args.model)
-    X, y = predict_inputs(args.data, args.target, model)
+    X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {args.data}.")

@@ -242,7 +242,7 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
                            for point, report in result.gradchecks.items())
         lines.append(f"gradient check: {checks}")
     if result.flow is not None:
-        lines.append(f"gradient flow: {result.flow.verdict}")
+        lines.append(f"gradient flow at initialization: {result.flow.verdict}")
     diagnosis = result.diagnosis
     if diagnosis is not None:
         bias = show_error(diagnosis.avoidable_bias, regression)

@@ -51,7 +51,7 @@ FORMAT = "deeprecipe-tune"
 FORMAT_VERSION = 1
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
-DEFAULTS = {"data": "digits", "target": None, "budget": 30, "bayes_error": "0",
+DEFAULTS = {"data": "digits", "target": None, "task": "auto", "budget": 30, "bayes_error": "0",
             "workers": 2, "scheduler": None, "seed": 0, "name": None, "output_dir": "runs"}
 
 
@@ -69,6 +69,10 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
                         help="built-in dataset name, .csv or .npz (default: digits)")
     parser.add_argument("--target", default=argparse.SUPPRESS, metavar="COLUMN",
                         help="the label column of a CSV file")
+    parser.add_argument("--task", default=argparse.SUPPRESS, metavar="KIND",
+                        choices=runconfig.TASKS,
+                        help="what a file's target is: classification, regression or auto "
+                        "(default: auto)")
     parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it)")
     parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
@@ -117,7 +121,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     if options["seed"] < 0:
         raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
                                     f"--seed={options['seed']}.")
-    loaded = workflow.load_data(options["data"], options["target"])
+    loaded = workflow.load_data(options["data"], options["target"], options["task"])
     splits, notes = workflow.split_data(loaded, options["seed"])
     if folder is None:
         stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default

@@ -41,6 +41,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 GRADCHECK_MODES = ("auto", "full", "sampled", "directional", "off")
+TASKS = ("auto", "classification", "regression")  # as deeprecipe.data.load_csv takes them
 HIDDEN_ACTIVATIONS = tuple(name for name in activations.ACTIVATIONS if name != "softmax")
 COMMAND_LINE = "command line"
 
@@ -61,6 +62,7 @@ class RunConfig:
 
     data: str = "digits"
     target: str | None = None
+    task: str = "auto"
     name: str | None = None
     output_dir: str = "runs"
     hidden: tuple[int, ...] = (128, 64)
@@ -243,6 +245,10 @@ OPTIONS: dict[str, Option] = {
     "data": Option(text, "a built-in dataset name, a .csv or an .npz file",
                    "built-in dataset name, file.csv or file.npz (default: digits)", "NAME|FILE"),
     "target": Option(text, "a column name", "the label column of a CSV file", "COLUMN"),
+    "task": Option(one_of(*TASKS), _listed(TASKS),
+                   "what the target of a .csv or .npz file is: classification, regression, or "
+                   "auto (text and few distinct whole numbers are classes; default: auto)",
+                   "KIND"),
     "name": Option(folder_name, "a folder name (no '/')",
                    "the run's folder name under output_dir (default: data + time)", "NAME"),
     "output_dir": Option(text, "a folder path", "where run folders go (default: runs)", "DIR"),

@@ -5,10 +5,12 @@
 ``.npz`` file (``np.savez``; no pickled objects). Both return a :class:`Dataset` that
 unpacks as ``X, y = load_csv(...)``.
 
-Targets: numbers with a fractional part are a regression target (``y`` float64); anything
-else (whole numbers, or text such as ``cat``/``dog``) is a set of classes, mapped to class
-indices ``0 … k−1`` in sorted order, with the mapping kept in ``Dataset.classes``
-(``classes[y[i]]`` is row ``i``'s original label). Pass ``task=`` to decide yourself.
+Targets: numbers with a fractional part are a regression target (``y`` float64), and so
+are whole numbers with many distinct values (more than 20 and more than one per 10 rows:
+ages, prices, counts); text such as ``cat``/``dog`` and whole numbers with few distinct
+values are a set of classes, mapped to class indices ``0 … k−1`` in sorted order, with the
+mapping kept in ``Dataset.classes`` (``classes[y[i]]`` is row ``i``'s original label). Pass
+``task=`` to decide yourself.
 
 Every problem in the file raises :class:`DataFileError` (a ``ValueError``) naming the file
 and, where it applies, the row and column: a non-numeric or missing value, NaN or inf,
@@ -32,6 +34,10 @@ from .._checks import choice, describe, positive_int
 from .split import min_rows as split_min_rows
 
 TASKS = ("auto", "classification", "regression")
+# whole-number targets with more distinct values than this, and more than one per
+# ROWS_PER_CLASS rows, are read as a regression target by task="auto"
+MAX_AUTO_CLASSES = 20
+ROWS_PER_CLASS = 10
 
 
 class DataFileError(ValueError):
@@ -92,7 +98,7 @@ def _parse_target(values: list[str]) -> np.ndarray:
 
 def _encode_target(
     path: Path, column: str, labels: np.ndarray, places: list[tuple[int, int | None]],
-    task: str,
+    task: str, min_classes: int = 2,
 ) -> tuple[np.ndarray, list[str | float] | None]:
     """``(y, classes)`` from the target's values (float64 or text); ``places`` are the
     (row, line) of each value for messages."""
@@ -102,8 +108,7 @@ def _encode_target(
         raise DataFileError(path, f"the target must be finite; received {labels[i]}.",
                             places[i][0], column, places[i][1])
     if task == "auto":
-        whole = numeric and bool((labels == np.round(labels)).all())
-        task = "regression" if numeric and not whole else "classification"
+        task = _auto_task(labels) if numeric else "classification"
     if task == "regression":
         if not numeric:
             i = next(i for i, value in enumerate(labels) if _number(str(value)) is None)
@@ -114,11 +119,21 @@ def _encode_target(
     mapping: list[str | float] = [
         (int(c) if c == round(c) else float(c)) if numeric else str(c) for c in classes
     ]
-    if len(mapping) < 2:
+    if len(mapping) < min_classes:
         raise DataFileError(path, f"the target has a single class ({mapping[0]!r}); a "
                             "classifier needs at least 2. help: check the target column, or "
                             "pass task='regression'.", column=column)
     return y.reshape(-1).astype(np.intp), mapping
+
+
+def _auto_task(values: np.ndarray) -> str:
+    """``"regression"`` for numbers with a fractional part or many distinct whole numbers,
+    else ``"classification"`` (see the module's docstring)."""
+    if not (values == np.round(values)).all():
+        return "regression"
+    distinct = len(np.unique(values))
+    many = distinct > MAX_AUTO_CLASSES and distinct * ROWS_PER_CLASS > len(values)
+    return "regression" if many else "classification"
 
 
 def _check_rows(path: Path, m: int, min_rows: int) -> None:
@@ -135,11 +150,13 @@ def load_csv(
     delimiter: str = ",",
     task: str = "auto",
     min_rows: int | None = None,
+    min_classes: int = 2,
 ) -> Dataset:
     """Read a CSV file with a header row; ``target`` names the label column.
 
     ``task`` is ``"auto"`` (see the module), ``"classification"`` or ``"regression"``.
-    ``min_rows`` defaults to ``dr.data.min_rows()`` (5: the smallest default split).
+    ``min_rows`` defaults to ``dr.data.min_rows()`` (5: the smallest default split);
+    ``min_classes`` is 2 for training data (1 to score a model on one class's examples).
     Raises :class:`DataFileError` for any problem in the file, ``FileNotFoundError`` when
     there is no file.
 
@@ -171,7 +188,7 @@ def load_csv(
     X = _features(source, header, data, features)
     labels = _parse_target([fields[t] for _, fields in data])
     places: list[tuple[int, int | None]] = [(i + 1, line) for i, (line, _) in enumerate(data)]
-    y, classes = _encode_target(source, target, labels, places, task)
+    y, classes = _encode_target(source, target, labels, places, task, min_classes)
     return Dataset(X, y, features, target, classes, source)
 
 
@@ -248,11 +265,12 @@ def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> 
 
 def load_npz(
     path: str | Path, *, x_key: str = "X", y_key: str = "y", task: str = "auto",
-    min_rows: int | None = None,
+    min_rows: int | None = None, min_classes: int = 2,
 ) -> Dataset:
     """Read ``X`` ``(m, …)`` and ``y`` ``(m,)`` from an ``.npz`` file (``np.savez``).
 
-    ``y`` may hold numbers or strings (mapped to class indices as in :func:`load_csv`).
+    ``y`` may hold numbers or strings (mapped to class indices as in :func:`load_csv`);
+    ``task``, ``min_rows`` and ``min_classes`` are :func:`load_csv`'s.
     Rows and columns in messages are 0-based array indices (``X[row, column]``).
     Raises :class:`DataFileError` for any problem in the file.
     """
@@ -306,6 +324,6 @@ def load_npz(
         raise DataFileError(source, f"{y_key} must hold numbers or strings; received "
                             f"{describe(y)}.")
     places: list[tuple[int, int | None]] = [(i, None) for i in range(len(y))]
-    y_encoded, classes = _encode_target(source, y_key, labels, places, task)
+    y_encoded, classes = _encode_target(source, y_key, labels, places, task, min_classes)
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
     return Dataset(X, y_encoded, names, y_key, classes, source)

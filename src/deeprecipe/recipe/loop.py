@@ -314,9 +314,10 @@ class Loop:
         test_error = self.measure_test(best, model, remarks)
         if folder is not None:
             classes = self.prepared.classes
+            # the keys deeprecipe run writes too: predict reads "classes" for the labels
             save(model, folder / MODEL_FOLDER, standardizer=self.prepared.standardizer,
-                 extra={"tune": {"trial": best.key, "classes": None if classes is None
-                                 else classes.tolist()}})
+                 extra={"task": data.task, "classes": None if classes is None
+                        else classes.tolist(), "tune": {"trial": best.key}})
         return TuneResult(
             best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
             diagnosis=self.diagnose(best, test_error), rounds=self.rounds,

@@ -94,7 +94,8 @@ def _flow(result: RunResult) -> Check | None:
     levels = {"healthy": GOOD, "symmetric": PROBLEM, "exploding": PROBLEM,
               "vanishing": WARNING}
     named = f" in {', '.join(flow.named)}" if flow.named else ""
-    return Check("gradient flow", levels.get(flow.verdict, UNKNOWN), f"{flow.verdict}{named}")
+    return Check("gradient flow", levels.get(flow.verdict, UNKNOWN),
+                 f"{flow.verdict}{named} at initialization")
 
 
 def _splits(result: RunResult) -> Check | None:
