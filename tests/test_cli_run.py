@@ -136,6 +136,8 @@ def test_config_errors_name_the_key_in_one_line(
     (["--epochs", "0"], "--epochs must be a positive integer; received --epochs='0'."),
     (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1]"),
     (["--data", "nope.xlsx"], "--data must be a built-in dataset"),
+    (["--data", "missing.csv", "--target", "y"], "--data: no file missing.csv"),
+    (["--data", "missing.npz"], "--data: no file missing.npz"),
     (["--data", "iris", "--augment"], "augment must be false for data without an image"),
 ])
 def test_bad_flags_are_usage_errors(

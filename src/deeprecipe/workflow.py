@@ -94,29 +94,40 @@ class LoadedData:
     image_shape: tuple[int, ...] | None
 
 
+def check_data(spec: str, target: str | None = None) -> None:
+    """Refuse a ``--data`` that cannot load before anything is made for it: not a built-in
+    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``."""
+    if spec in datasets.list():
+        return
+    suffix = Path(spec).suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
+                          f"a .csv or an .npz file; received --data={spec!r}.")
+    if not Path(spec).is_file():
+        raise FileNotFoundError(f"--data: no file {spec} (the built-in datasets are "
+                                f"{', '.join(datasets.list())}).")
+    if suffix == ".csv" and not target:
+        raise ConfigError(f"--target must name the label column of {spec}; received none.")
+
+
 def load_data(spec: str, target: str | None = None, task: str = "auto") -> LoadedData:
     """Load a built-in dataset by name, a ``.csv`` (``target`` names the label column) or
     an ``.npz`` (arrays ``X`` and ``y``; image arrays ``(m, h, w[, c])`` are flattened).
     ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's
     target is; a built-in dataset has its own."""
+    check_data(spec, target)
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
         classes: list[Any] = [int(c) for c in np.unique(y)]
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        if not target:
-            raise ConfigError(f"--target must name the label column of {spec}; received none.")
-        loaded = datamod.load_csv(path, target=target, task=task)
+    if path.suffix.lower() == ".csv":
+        loaded = datamod.load_csv(path, target=target or "", task=task)
         image_shape = None
-    elif suffix == ".npz":
+    else:
         loaded = datamod.load_npz(path, task=task)
         image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None
-    else:
-        raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
-                          f"a .csv or an .npz file; received --data={spec!r}.")
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape)
