@@ -178,3 +178,22 @@ def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:
                                    best_key="k"))
     progress.close()
     assert "round 1 bigger network, 1 trial: best dev error 3.10%" in buffer.getvalue()
+
+
+def test_a_tuned_model_predicts_the_files_own_labels(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = dr.datasets.load("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    path = tmp_path / "iris.csv"
+    path.write_text("a,b,c,d,species\n" + "\n".join(
+        ",".join([*map(str, row), name]) for row, name in zip(X, names, strict=True)) + "\n")
+    assert tune(tmp_path, "--data", str(path), "--target", "species", "--budget", "1",
+                "--workers", "1", "--name", "t") == cli.EXIT_OK
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "t" / "model"), "--data", str(path),
+                     "--target", "species"]) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    header, first = captured.out.splitlines()[:2]
+    assert header == "label,p_setosa,p_versicolor,p_virginica"
+    assert first.split(",")[0] in names
+    assert "error on" in captured.err

@@ -18,10 +18,12 @@ finished trial: ``--resume`` reads them back and trains only what is missing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -122,6 +124,8 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
                                     f"--seed={options['seed']}.")
     loaded = workflow.load_data(options["data"], options["target"], options["task"])
+    if loaded.classes is not None:  # the file's own labels, so the saved model knows them
+        loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
     splits, notes = workflow.split_data(loaded, options["seed"])
     if folder is None:
         stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default
