@@ -268,3 +268,33 @@ def test_fit_refuses_a_bad_augmentation() -> None:
     with pytest.raises(ValueError, match=r"fit: augment\(X_batch, rng\).shape must be the "
                        r"batch's shape \(16, 16\)"):
         model().fit(X, y, epochs=1, batch_size=16, augment=lambda xb, rng: xb[:, :8])
+
+
+# --- what run and tune use ---------------------------------------------------------------------
+
+
+def test_small_affine_resamples_once_so_digits_stay_sharp() -> None:
+    X, _ = dr.datasets.load("digits")
+    rng = np.random.default_rng(0)
+    once = A.small_affine((8, 8))(X[:200], rng)
+    twice = A.Compose([A.Rotation(degrees=10), A.Translation(pixels=0.5)],
+                      image_shape=(8, 8))(X[:200], rng)
+    # the brightest pixel of a digit is 16; each bilinear resampling averages it away a little
+    sharp = once.max(axis=1).mean()
+    assert sharp > 13.5 and sharp > twice.max(axis=1).mean() + 0.5
+
+
+def test_in_raw_units_moves_pixels_not_z_scores_and_clips_to_the_training_range() -> None:
+    X, _ = dr.datasets.load("digits")
+    scaler = dr.data.Standardizer()
+    with pytest.warns(dr.data.ConstantFeatureWarning):
+        Z = scaler.fit_transform(X[:500])
+    low, high = Z.min(axis=0), Z.max(axis=0)
+    shift = A.Compose([A.Translation(pixels=1)], image_shape=(8, 8))
+    augment = A.InRawUnits(shift, scaler.mean_, scaler.std_, low, high)
+    out = augment(Z[:50].astype(np.float32), np.random.default_rng(0))
+    assert out.dtype == np.float32 and out.shape == (50, 64)
+    assert np.all(out >= low - 1e-6) and np.all(out <= high + 1e-6)
+    raw = scaler.inverse_transform(out.astype(np.float64))
+    # what enters from outside the image is background (0 pixels), not the mean pixel
+    assert raw.min() > -1e-3 and np.isclose(raw, 0, atol=1e-3).mean() > 0.3

@@ -125,13 +125,16 @@ def test_the_check_mode_is_full_for_small_networks_only() -> None:
 def test_augmentation_is_for_images_and_moves_pixels_in_raw_units() -> None:
     moons = workflow.load_data("moons")
     with pytest.raises(ConfigError, match="augment must be false for data without an image"):
-        workflow.augmentation(RunConfig(augment=True), moons, Standardizer().fit(moons.X))
-    assert workflow.augmentation(RunConfig(), moons, Standardizer().fit(moons.X)) is None
+        workflow.augmentation(RunConfig(augment=True), moons, Standardizer().fit(moons.X),
+                              moons.X)
+    assert workflow.augmentation(RunConfig(), moons, Standardizer().fit(moons.X),
+                                 moons.X) is None
     digits = workflow.load_data("digits")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dr.data.ConstantFeatureWarning)
         scaler = Standardizer().fit(digits.X)
-    augment = workflow.augmentation(RunConfig(augment=True), digits, scaler)
+    augment = workflow.augmentation(RunConfig(augment=True), digits, scaler,
+                                    scaler.transform(digits.X))
     assert augment is not None
     rows = scaler.transform(digits.X[:50]).astype(np.float32)
     moved = augment(rows, np.random.default_rng(0))
@@ -160,7 +163,15 @@ def digits_training(config: RunConfig) -> tuple[dr.Sequential, dr.data.Splits, o
     raw, _ = workflow.split_data(loaded, config.seed)
     splits, scaler, _ = workflow.standardize(raw)
     model = workflow.build_model(config, loaded)
-    return model, splits, workflow.augmentation(config, loaded, scaler)
+    return model, splits, workflow.augmentation(config, loaded, scaler, splits.train.X)
+
+
+def test_augmented_digits_train_as_well_as_clean_ones(tmp_path: Path) -> None:
+    # augmentation regularizes: the clean training error stays low (two resamplings per
+    # batch once blurred the digits so much that it stayed above 10%)
+    config = RunConfig(augment=True, epochs=60, gradcheck="off")
+    result = workflow.run(config, runfolder.create(tmp_path, "augmented", "digits"))
+    assert result.errors["train"] < 0.05 and result.errors["dev"] < 0.06
 
 
 def test_train_resumes_to_the_same_weights_bit_for_bit(tmp_path: Path) -> None:

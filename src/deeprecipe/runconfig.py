@@ -275,7 +275,7 @@ OPTIONS: dict[str, Option] = {
     "patience": Option(positive_int, "a positive integer",
                        "early stopping: epochs without a better dev cost (default: 20)", "N"),
     "augment": Option(boolean, "true or false",
-                      "augment image data with small rotations and shifts (default: off)"),
+                      "augment image data with small rotations, shifts and zooms (default: off)"),
     "bayes_error": Option(fraction, "an error rate in [0, 1] (0.01 or 1%)",
                           "Bayes (human-level) error for the diagnosis, 0.01 or 1% "
                           "(default: 0)", "ERROR"),

@@ -103,11 +103,11 @@ def check_data(spec: str, target: str | None = None) -> None:
     if suffix not in (".csv", ".npz"):
         raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
                           f"a .csv or an .npz file; received --data={spec!r}.")
+    if suffix == ".csv" and not target:
+        raise ConfigError(f"--target must name the label column of {spec}; received none.")
     if not Path(spec).is_file():
         raise FileNotFoundError(f"--data: no file {spec} (the built-in datasets are "
                                 f"{', '.join(datasets.list())}).")
-    if suffix == ".csv" and not target:
-        raise ConfigError(f"--target must name the label column of {spec}; received none.")
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto") -> LoadedData:
@@ -230,33 +230,24 @@ def check_gradients(
 # --- 3. training ------------------------------------------------------------------------------
 
 
-class StandardizedAugment:
-    """Augment standardized rows in raw units: back to pixels, move, standardize again (so
-    that what enters the image from outside is background, not the mean)."""
-
-    def __init__(self, transform: augmentations.Transform, scaler: Standardizer) -> None:
-        self.transform, self.scaler = transform, scaler
-
-    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        raw = self.scaler.inverse_transform(X)
-        return self.scaler.transform(self.transform(raw, rng))
-
-
 def augmentation(
-    config: RunConfig, loaded: LoadedData, scaler: Standardizer
-) -> StandardizedAugment | None:
-    """Small rotations (±10°) and shifts (±1 pixel) for image data when ``augment`` is on."""
+    config: RunConfig, loaded: LoadedData, scaler: Standardizer, X_train: np.ndarray
+) -> augmentations.InRawUnits | None:
+    """Small rotations, shifts and zooms (:func:`~deeprecipe.data.augment.small_affine`) for
+    image data when ``augment`` is on, in pixel units and clipped to the range of
+    ``X_train`` (the standardized training set)."""
     if not config.augment:
         return None
     if loaded.image_shape is None:
         raise ConfigError(f"augment must be false for data without an image shape; received "
                           f"augment=true with data={loaded.name!r}. help: augmentation "
                           "(rotations, shifts) only makes sense for images.")
-    compose = augmentations.Compose(
-        [augmentations.Rotation(degrees=10), augmentations.Translation(pixels=1)],
-        image_shape=loaded.image_shape,
-    )
-    return StandardizedAugment(compose, scaler)
+    mean, std = scaler.mean_, scaler.std_
+    if mean is None or std is None:
+        raise RuntimeError("augmentation: the standardizer must be fitted first.")
+    transform = augmentations.small_affine(loaded.image_shape)
+    return augmentations.InRawUnits(transform, mean, std, X_train.min(axis=0),
+                                    X_train.max(axis=0))
 
 
 class EpochEvents(Callback):
@@ -301,7 +292,7 @@ def train(
     config: RunConfig,
     state: TrainingState,
     *,
-    augment: StandardizedAugment | None = None,
+    augment: augmentations.InRawUnits | None = None,
     events: Events | None = None,
     folder: Path | None = None,
 ) -> Training:
@@ -472,7 +463,7 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
     notes += split_notes + compare_notes + scale_notes
     with clock.step("model", "building the network") as summary:
         model = build_model(config, loaded)
-        augment = augmentation(config, loaded, scaler)
+        augment = augmentation(config, loaded, scaler, splits.train.X)
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
     gradchecks = {}

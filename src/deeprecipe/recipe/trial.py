@@ -60,38 +60,14 @@ class TrialTask:
     attempt: int = 1
 
 
-class RawSpaceAugment:
-    """Augment standardized rows in pixel space: un-standardize, ``transform``,
-    standardize again, then clip each feature to the range the training set spans.
-
-    Why: a geometric transform must see the background as the background (0 for digits),
-    not as a z-score; and a pixel that is almost always dark has a tiny σ, so a rotation
-    that lights it would make a huge z-score the network never saw. The clip keeps every
-    feature inside what training data showed.
-    """
-
-    def __init__(self, transform: augmentation.Transform, mean: np.ndarray, std: np.ndarray,
-                 low: np.ndarray, high: np.ndarray) -> None:
-        self.transform, self.mean, self.std = transform, mean, std
-        self.low, self.high = low, high
-
-    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        raw = X * self.std + self.mean
-        out = (self.transform(raw, rng) - self.mean) / self.std
-        return np.clip(out, self.low, self.high).astype(X.dtype, copy=False)
-
-
-def image_augment(data: TrialData, X_train: np.ndarray) -> RawSpaceAugment:
+def image_augment(data: TrialData, X_train: np.ndarray) -> augmentation.InRawUnits:
     """Small rotations, shifts and zooms (no flips: a mirrored digit is not a digit)."""
     if data.image_shape is None:
         raise fail("run_trial", "config.augment", "False for data without an image shape",
                    True, "pass image_shape=(h, w) to tune() for image data")
-    transform = augmentation.Compose(
-        [augmentation.Affine(degrees=10, translate=0.5, scale=(0.9, 1.1))],
-        image_shape=data.image_shape,
-    )
-    return RawSpaceAugment(transform, data.mean, data.std, X_train.min(axis=0),
-                           X_train.max(axis=0))
+    transform = augmentation.small_affine(data.image_shape)
+    return augmentation.InRawUnits(transform, data.mean, data.std, X_train.min(axis=0),
+                                   X_train.max(axis=0))
 
 
 def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
