@@ -4,6 +4,7 @@ and the properties every split must have (disjoint, covering, reproducible)."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -227,6 +228,12 @@ def test_a_class_missing_from_train_is_named_too() -> None:
     y = np.arange(8)  # eight classes of one example: train cannot have them all
     with pytest.warns(ClassMissingWarning, match="train has no example of class"):
         split(np.zeros((8, 1)), y)
+
+
+def test_without_stratify_whole_number_targets_are_not_classes(recwarn: Any) -> None:
+    y = np.arange(40) * 7.0 + 25  # a regression target of whole numbers (ages, prices)
+    split(np.zeros((40, 1)), y, stratify=False)
+    assert not [w for w in recwarn if issubclass(w.category, ClassMissingWarning)]
 
 
 # --- errors ------------------------------------------------------------------------------

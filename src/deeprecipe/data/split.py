@@ -31,7 +31,8 @@ remainders (ties: the class that sorts first). Train gets what remains. Example:
 7, 7 and 6 rows (m = 20, dev = test = 4): dev quotas 1.4, 1.4, 1.2 → (1, 1, 1) + 1 to the
 first class → dev (2, 1, 1); test quotas from the 5, 6, 5 rows left: 1.25, 1.5, 1.25 →
 (1, 1, 1) + 1 to the second → test (1, 2, 1); train (4, 4, 4). A class too small to reach
-every part raises a :class:`ClassMissingWarning` that names it and the part.
+every part raises a :class:`ClassMissingWarning` that names it and the part (with
+``stratify=False`` the labels are not treated as classes, and nothing is said).
 """
 
 from __future__ import annotations
@@ -293,7 +294,7 @@ def split(
         del named["test"]
     if rng is not None:
         named = {name: rng.permutation(rows) for name, rows in named.items()}
-    if labels is not None:
+    if stratified and labels is not None:  # stratify=False: the target is not classes
         _warn_missing(*labels, named)
 
     def part(rows: np.ndarray) -> Part:
