@@ -333,6 +333,25 @@ def test_scikit_learns_diabetes_csv_is_a_regression_with_a_healthy_flow(tmp_path
     assert result.errors["test"] < float(np.var(frame["target"]))
 
 
+def test_the_regression_diagnosis_does_not_depend_on_the_targets_units(
+        tmp_path: Path, rng: np.random.Generator) -> None:
+    X = rng.normal(size=(150, 2))
+    y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=150)
+    verdicts = []
+    for unit in (1.0, 1000.0):  # dollars or thousands of dollars: the same problem
+        path = tmp_path / f"y{unit:g}.csv"
+        path.write_text("a,b,y\n" + "\n".join(f"{a:.6f},{b:.6f},{t * unit:.6f}"
+                                               for (a, b), t in zip(X, y, strict=True)))
+        config = RunConfig(data=str(path), target="y", hidden=(8,), epochs=40, l2=0.0,
+                           gradcheck="off", bayes_error=0.05)
+        result = workflow.run(config, runfolder.create(tmp_path, f"r{unit:g}", str(path)))
+        assert result.diagnosis is not None
+        verdicts.append(result.diagnosis.verdict)
+        scale = float(np.var(result.splits.train.y)) if result.splits else 0.0
+        assert result.diagnosis.bayes_error == pytest.approx(0.05 * scale)
+    assert verdicts[0] == verdicts[1]
+
+
 def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generator) -> None:
     X = rng.normal(size=(120, 2))
     y = 2 * X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=120)

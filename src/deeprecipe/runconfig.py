@@ -277,8 +277,9 @@ OPTIONS: dict[str, Option] = {
     "augment": Option(boolean, "true or false",
                       "augment image data with small rotations, shifts and zooms (default: off)"),
     "bayes_error": Option(fraction, "an error rate in [0, 1] (0.01 or 1%)",
-                          "Bayes (human-level) error for the diagnosis, 0.01 or 1% "
-                          "(default: 0)", "ERROR"),
+                          "Bayes (human-level) error for the diagnosis, 0.01 or 1%; for "
+                          "regression a fraction of the target's variance (default: 0)",
+                          "ERROR"),
     "gradcheck": Option(one_of(*GRADCHECK_MODES), _listed(GRADCHECK_MODES),
                         "gradient check mode: auto (full for small networks, else sampled), "
                         "full, sampled, directional or off (default: auto)", "MODE"),

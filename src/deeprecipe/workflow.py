@@ -35,7 +35,7 @@ from . import datasets, gradcheck, persistence, runfolder
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
 from .data.normalize import ConstantFeatureWarning, Standardizer
-from .diagnostics import Diagnosis
+from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .runconfig import ConfigError, RunConfig
@@ -323,16 +323,31 @@ def evaluate(
     model: Sequential, splits: datamod.Splits, bayes_error: float
 ) -> tuple[dict[str, float], Diagnosis]:
     """Train, dev and test error in inference mode (whole sets), and the bias/variance
-    diagnosis with the dev set's size (its confidence interval) and the Bayes error."""
+    diagnosis with the dev set's size (its confidence interval) and the Bayes error.
+
+    For regression the errors are mean squared errors in the target's units, so the
+    thresholds (2 points) and ``bayes_error`` are read as fractions of the variance of the
+    training targets (the MSE of always predicting their mean): a gap is high above 2% of
+    it whether the target is in dollars or in thousands of dollars."""
     test = splits.test
+    scale = regression_scale(model, splits)
     diagnosis = model.diagnose(
-        (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error,
+        (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error * scale,
         test=None if test is None else (test.X, test.y),
+        bias_threshold=BIAS_THRESHOLD * scale, variance_threshold=VARIANCE_THRESHOLD * scale,
     )
     errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
     return errors, diagnosis
+
+
+def regression_scale(model: Sequential, splits: datamod.Splits) -> float:
+    """The variance of the training targets for regression (1 for classifiers)."""
+    if model.loss.task != "regression":
+        return 1.0
+    variance = float(np.var(np.asarray(splits.train.y, dtype=np.float64)))
+    return variance if variance > 0 else 1.0
 
 
 def confusion(model: Sequential, part: datamod.Part, n_classes: int) -> np.ndarray:
