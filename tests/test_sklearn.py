@@ -314,6 +314,34 @@ def test_regressor_diagnosis_reads_mean_squared_errors() -> None:
     assert reg.diagnosis_.dev_interval is None  # no binomial interval for an MSE
 
 
+def test_normalize_y_trains_a_target_in_any_units_alike() -> None:
+    X, y = make_regression(300, 5, noise=5.0, random_state=0)
+    y = y / y.std()
+    scores = {}
+    for unit, offset in ((1.0, 0.0), (1000.0, 5e4)):  # the same target in other units
+        target = y * unit + offset
+        reg = DeepRegressor(**small(max_epochs=40)).fit(X, target)
+        scores[unit] = reg.score(X, target)
+        np.testing.assert_allclose(reg.y_mean_, [target.mean()], rtol=1e-6)
+        np.testing.assert_allclose(reg.y_scale_, [target.std()], rtol=1e-6)
+    assert scores[1.0] > 0.9 and abs(scores[1000.0] - scores[1.0]) < 1e-3
+    raw = DeepRegressor(**small(max_epochs=40), normalize_y=False).fit(X, y * 1000 + 5e4)
+    assert raw.y_mean_.tolist() == [0.0] and raw.y_scale_.tolist() == [1.0]
+    assert raw.score(X, y * 1000 + 5e4) < 0.5  # 40 epochs of Adam do not reach 5e4
+    with pytest.raises(TypeError, match="normalize_y must be True or False"):
+        DeepRegressor(normalize_y="yes").fit(X, y)
+
+
+def test_the_target_scale_is_fit_on_the_training_part_only() -> None:
+    X, y = make_regression(200, 3, noise=1.0, random_state=1)
+    reg = DeepRegressor(**small(max_epochs=5, early_stopping=True)).fit(X, y)
+    assert reg.diagnosis_ is not None and reg.diagnosis_.regression
+    n_train = reg.history_.sizes["train"]
+    assert n_train < len(y)
+    assert not np.isclose(reg.y_mean_[0], y.mean())  # the dev rows are not in it
+    assert "%" not in reg.diagnosis_.summary().splitlines()[0]
+
+
 def test_too_few_rows_for_a_dev_set_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"n_samples must be at least 5 to hold out a dev set"):
         DeepClassifier(**small(early_stopping=True)).fit(np.eye(4), [0, 1, 0, 1])

@@ -46,7 +46,8 @@ set's size) against the dev error, at the epoch whose weights the model keeps. W
 set there is no variance to measure, so ``diagnosis_`` is ``None``; call
 ``estimator.diagnose(X_dev, y_dev)`` with held-out data instead (it uses the last epoch's
 inference-mode train error). Errors are misclassification rates for the classifier and mean
-squared errors for the regressor.
+squared errors for the regressor, of the standardized target with ``normalize_y=True`` (the
+default): in units of its variance, so the 2-point thresholds mean 2% of it.
 
 ``partial_fit`` trains one epoch per call on the data it is given and continues the
 optimizer's state (Adam's moments) from the previous call, as scikit-learn's MLP does; it
@@ -70,7 +71,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import activations, diagnostics, optimizers
 from ._checks import fail, float_dtype, non_negative, positive_int
 from .callbacks import Callback, EarlyStopping
-from .data.split import ClassMissingWarning, min_rows, split, split_sizes
+from .data.split import min_rows, split, split_sizes
 from .diagnostics import Diagnosis
 from .layers import Dense, Dropout, Layer
 from .model import PREDICT_BATCH, Sequential
@@ -131,6 +132,14 @@ class _DeepEstimator(BaseEstimator):
     def _output_layer(self) -> Dense:
         raise NotImplementedError
 
+    def _fit_scale(self, targets: np.ndarray) -> None:
+        """Fit what :meth:`_scaled` applies, on the training targets (regressor: ``y``'s
+        mean and standard deviation)."""
+
+    def _scaled(self, targets: np.ndarray) -> np.ndarray:
+        """What the network trains on for the engine's ``targets``."""
+        return targets
+
     @property
     def _where(self) -> str:
         return type(self).__name__
@@ -161,16 +170,15 @@ class _DeepEstimator(BaseEstimator):
         optimizer = self._new_optimizer(where)
         targets = self._targets(y_array, first=True)
         self._start(X_array.shape[1], hidden, optimizer)
-        validation_data = None
+        dev = None
         if dev_fraction:
-            classifier = isinstance(self, ClassifierMixin)
-            with warnings.catch_warnings():
-                if not classifier:  # whole-number targets are not classes to warn about
-                    warnings.simplefilter("ignore", ClassMissingWarning)
-                parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
-                              stratify=classifier, seed=np.random.default_rng([self._seed, 2]))
-            X_array, targets = parts.train.X, parts.train.y
-            validation_data = (parts.dev.X, parts.dev.y)
+            parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
+                          stratify=isinstance(self, ClassifierMixin),
+                          seed=np.random.default_rng([self._seed, 2]))
+            X_array, targets, dev = parts.train.X, parts.train.y, parts.dev
+        self._fit_scale(targets)  # on the training part only, as the notes normalize
+        validation_data = None if dev is None else (dev.X, self._scaled(dev.y))
+        targets = self._scaled(targets)
         history = self.model_.fit(
             X_array, targets, validation_data=validation_data, epochs=epochs,
             batch_size=batch_size, optimizer=self._optimizer, callbacks=callbacks,
@@ -192,8 +200,10 @@ class _DeepEstimator(BaseEstimator):
             hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
         targets = self._targets(y_array, first=first, classes=classes)
         if first:
+            self._fit_scale(targets)
             self._start(X_array.shape[1], hidden, optimizer)
             self.history_ = History()
+        targets = self._scaled(targets)
         self._calls += 1
         # a different shuffle (and dropout masks) on every call, reproducible from the seed
         seed = int(np.random.SeedSequence([self._seed, self._calls]).generate_state(1)[0])
@@ -313,7 +323,7 @@ class _DeepEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         X_array, y_array = self._validate(X_dev, y_dev, reset=False)
-        targets = self._targets(y_array, first=False)
+        targets = self._scaled(self._targets(y_array, first=False))
         epoch = self.history_.best_epoch
         train_error = self.history_["train_error"][-1 if epoch is None else epoch]
         dev_error = self.model_.evaluate(X_array, targets)["error"]
@@ -451,12 +461,17 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     """A deeprecipe network as a scikit-learn regressor: a linear output and the mean
     squared error, one output unit per target column.
 
-    Takes the same parameters as :class:`DeepClassifier`. ``y`` is ``(m,)`` or ``(m, k)``;
-    ``predict`` returns ``(m,)`` for a single target (like ``MLPRegressor``), else
-    ``(m, k)``. ``diagnosis_`` and :meth:`diagnose` read mean squared errors.
+    Takes the same parameters as :class:`DeepClassifier`, and ``normalize_y`` (default
+    True): the network learns the targets standardized with the training part's mean and
+    standard deviation (``y_mean_``, ``y_scale_``; the notes' input normalization, applied
+    to ``y``), and ``predict`` maps its outputs back. A target in the hundreds then trains
+    as fast as one near 1, and ``diagnosis_`` reads mean squared errors in units of the
+    target's variance, where the 2-point thresholds mean 2% of it. ``y`` is ``(m,)`` or
+    ``(m, k)``; ``predict`` returns ``(m,)`` for a single target (like ``MLPRegressor``),
+    else ``(m, k)``.
 
-    Attributes: ``model_``, ``history_``, ``n_outputs_``, ``n_features_in_``,
-    ``feature_names_in_`` (for DataFrames), ``n_iter_``, ``diagnosis_``.
+    Attributes: ``model_``, ``history_``, ``n_outputs_``, ``y_mean_``, ``y_scale_``,
+    ``n_features_in_``, ``feature_names_in_`` (for DataFrames), ``n_iter_``, ``diagnosis_``.
 
     Example::
 
@@ -467,6 +482,32 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         >>> reg.predict(X[:2]).shape
         (2,)
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (64,),
+        activation: str = "relu",
+        init: str | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        keep_prob: float | Sequence[float] = 1.0,
+        optimizer: str = "adam",
+        learning_rate: float | None = 1e-3,
+        batch_size: int | None = 64,
+        max_epochs: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float | None = None,
+        patience: int = 10,
+        random_state: int | np.random.RandomState | None = None,
+        dtype: str = "float32",
+        normalize_y: bool = True,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes, activation, init, l2, l1, keep_prob, optimizer, learning_rate,
+            batch_size, max_epochs, early_stopping, validation_fraction, patience,
+            random_state, dtype,
+        )
+        self.normalize_y = normalize_y
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> DeepRegressor:
         """Train a new network on ``(X, y)``."""
@@ -482,6 +523,9 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         targets = np.asarray(y, dtype=float_dtype(self._where, self.dtype))
         targets = targets.reshape(len(targets), -1)
         if first:
+            if not isinstance(self.normalize_y, (bool, np.bool_)):
+                raise TypeError(f"{self._where}: normalize_y must be True or False; received "
+                                f"normalize_y={self.normalize_y!r}.")
             self.n_outputs_ = targets.shape[1]
         elif targets.shape[1] != self.n_outputs_:
             raise fail(f"{self._where}.partial_fit", "y.shape[1]",
@@ -492,9 +536,19 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     def _output_layer(self) -> Dense:
         return self._dense(self.n_outputs_, "linear")
 
+    def _fit_scale(self, targets: np.ndarray) -> None:
+        mean = targets.mean(axis=0, dtype=np.float64)
+        scale = targets.std(axis=0, dtype=np.float64)
+        scale[scale == 0] = 1.0  # a constant target: centred, not scaled
+        self.y_mean_ = mean if self.normalize_y else np.zeros_like(mean)
+        self.y_scale_ = scale if self.normalize_y else np.ones_like(scale)
+
+    def _scaled(self, targets: np.ndarray) -> np.ndarray:
+        return ((targets - self.y_mean_) / self.y_scale_).astype(targets.dtype, copy=False)
+
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: ``(m,)`` for one target, else ``(m, k)`` (float64)."""
-        out = self._output(X)
+        out = self._output(X) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self.n_outputs_ == 1 else out
 
     def __sklearn_tags__(self) -> Any:

@@ -50,7 +50,8 @@ class Diagnosis:
     ``dev_interval`` is the dev error's binomial confidence interval (when ``n_dev`` was
     given) and ``variance_significant`` says whether the variance gap clears the threshold
     at that confidence (``None`` without ``n_dev``). ``epoch`` is the History epoch the
-    errors came from (``None`` when they were given as numbers).
+    errors came from (``None`` when they were given as numbers). ``regression``: the errors
+    are mean squared errors, not misclassification rates.
     """
 
     train_error: float
@@ -68,6 +69,7 @@ class Diagnosis:
     variance_significant: bool | None = None
     epoch: int | None = None
     remarks: list[str] = field(default_factory=list)
+    regression: bool = False
 
     @property
     def actions(self) -> list[str]:
@@ -76,10 +78,11 @@ class Diagnosis:
 
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
+        show = "{:.4g}".format if self.regression else "{:.2%}".format
         lines = [
-            f"{self.verdict}: train error {self.train_error:.2%}, dev error "
-            f"{self.dev_error:.2%}, Bayes error {self.bayes_error:.2%}",
-            f"avoidable bias {self.avoidable_bias:.2%}, variance {self.variance:.2%}",
+            f"{self.verdict}: train error {show(self.train_error)}, dev error "
+            f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
+            f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
         ]
         lines += [f"- {advice}" for advice in self.advice]
         lines += [f"note: {remark}" for remark in self.remarks]
@@ -201,7 +204,7 @@ def diagnose(
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, _verdict(high_bias, high_variance),
         high_bias, high_variance, advice=_advice(high_bias, high_variance),
-        epoch=None if record is None else record["epoch"],
+        epoch=None if record is None else record["epoch"], regression=regression,
     )
     diagnosis.remarks += _recipe_remarks(diagnosis)
     if n_dev is not None and not regression:
