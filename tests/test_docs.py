@@ -13,6 +13,7 @@ import importlib.util
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -238,3 +239,20 @@ def test_the_api_index_lists_every_public_name() -> None:
     modules = [name for name in dr.__all__ if isinstance(getattr(dr, name), ModuleType)]
     for name in modules:
         assert f"::: deeprecipe.{name}" in (DOCS / "api" / f"{name}.md").read_text()
+
+
+def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's Python blocks, top to bottom in one namespace, as a newcomer pastes
+    them; the tune's budget is cut from 30 trials to 3 to keep the test short."""
+    monkeypatch.chdir(tmp_path)  # the tune writes runs/…, the data section model/
+    namespace: dict[str, object] = {}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = [block for block in examples.blocks(readme) if block.run]
+    assert len(found) >= 4
+    with warnings.catch_warnings():  # digits has constant pixels: the user sees that warning
+        warnings.simplefilter("ignore", dr.data.ConstantFeatureWarning)
+        for block in found:
+            code = block.code.replace("budget=30", "budget=3")
+            exec(compile(code, f"README.md:{block.line}", "exec"), namespace)
+    assert "dense_1.W" in capsys.readouterr().out  # the gradient check's table printed
