@@ -337,7 +337,7 @@ def test_the_regression_diagnosis_does_not_depend_on_the_targets_units(
         tmp_path: Path, rng: np.random.Generator) -> None:
     X = rng.normal(size=(150, 2))
     y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=150)
-    verdicts = []
+    verdicts, errors = [], []
     for unit in (1.0, 1000.0):  # dollars or thousands of dollars: the same problem
         path = tmp_path / f"y{unit:g}.csv"
         path.write_text("a,b,y\n" + "\n".join(f"{a:.6f},{b:.6f},{t * unit:.6f}"
@@ -347,9 +347,13 @@ def test_the_regression_diagnosis_does_not_depend_on_the_targets_units(
         result = workflow.run(config, runfolder.create(tmp_path, f"r{unit:g}", str(path)))
         assert result.diagnosis is not None
         verdicts.append(result.diagnosis.verdict)
+        errors.append(result.errors)
         scale = float(np.var(result.splits.train.y)) if result.splits else 0.0
         assert result.diagnosis.bayes_error == pytest.approx(0.05 * scale)
     assert verdicts[0] == verdicts[1]
+    # the network learns the standardized target: the same fit, its errors × 1000²
+    for name in ("train", "dev", "test"):
+        assert errors[1][name] == pytest.approx(errors[0][name] * 1e6, rel=1e-3)
 
 
 def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generator) -> None:

@@ -183,6 +183,50 @@ def standardize(
     return scaled, scaler, notes
 
 
+@dataclass(frozen=True)
+class TargetScale:
+    """A regression's target standardized with the training rows' mean and σ, as the notes
+    normalize inputs: the network learns ``(y − mean) / scale`` (a target in the hundreds
+    trains like one near 1), and :meth:`fold` moves ``mean`` and ``scale`` into the linear
+    output layer after training, so the saved model predicts ``y`` itself."""
+
+    mean: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> TargetScale:
+        values = np.asarray(y, dtype=np.float64)
+        scale = float(values.std())
+        return cls(float(values.mean()), scale if scale > 0 else 1.0)
+
+    def apply(self, splits: datamod.Splits) -> datamod.Splits:
+        """``splits`` with every part's target standardized."""
+        def scaled(part: datamod.Part) -> datamod.Part:
+            return replace(part, y=(np.asarray(part.y, dtype=np.float64) - self.mean)
+                           / self.scale)
+
+        test = splits.test
+        return replace(splits, train=scaled(splits.train), dev=scaled(splits.dev),
+                       test=None if test is None else scaled(test))
+
+    def fold(self, model: Sequential) -> None:
+        """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""
+        params = model.layers[-1].params
+        params["W"] *= self.scale
+        params["b"] *= self.scale
+        params["b"] += self.mean
+
+    def note(self) -> str:
+        return (f"the network learned the target standardized with the training set's mean "
+                f"({self.mean:.4g}) and σ ({self.scale:.4g}); the learning curves are in those "
+                "units (the target's variance is 1), the errors in the target's own")
+
+
+def target_scale(loaded: LoadedData, splits: datamod.Splits) -> TargetScale | None:
+    """The training rows' :class:`TargetScale` for a regression, else ``None``."""
+    return TargetScale.fit(splits.train.y) if loaded.task == "regression" else None
+
+
 # --- 2. the network ---------------------------------------------------------------------------
 
 
@@ -475,7 +519,11 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
         summary += [f"{name}: {c.verdict}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
         splits, scaler, scale_notes = standardize(raw, loaded.feature_names)
+        target = target_scale(loaded, splits)
+        learned = splits if target is None else target.apply(splits)  # what training sees
     notes += split_notes + compare_notes + scale_notes
+    if target is not None:
+        notes.append(target.note())
     with clock.step("model", "building the network") as summary:
         model = build_model(config, loaded)
         augment = augmentation(config, loaded, scaler, splits.train.X)
@@ -484,14 +532,16 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
     gradchecks = {}
     if mode is not None:
         with clock.step("gradcheck_init", f"gradient check at initialization ({mode})") as s:
-            gradchecks["init"] = check_gradients(model, splits.train, mode, config.seed)
+            gradchecks["init"] = check_gradients(model, learned.train, mode, config.seed)
             s.append(check_summary(gradchecks["init"]))
     if state.epoch:
         notes.append(f"resumed from the checkpoint after epoch {state.epoch}")
     with clock.step("train", "training") as summary:
-        training = train(model, splits, config, state, augment=augment, events=events,
+        training = train(model, learned, config, state, augment=augment, events=events,
                          folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
+        if target is not None:
+            target.fold(model)
     if mode is not None:
         with clock.step("gradcheck_trained", f"gradient check after training ({mode})") as s:
             gradchecks["trained"] = check_gradients(model, splits.train, mode, config.seed)

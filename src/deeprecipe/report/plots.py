@@ -88,7 +88,8 @@ def learning_curves(
         error_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     _shade_gaps(error_ax, history, kept, bayes_error, n, regression)
     error_ax.set(title="Error per epoch" + (" (MSE)" if regression else ""), xlabel="epoch",
-                 ylabel="mean squared error" if regression else "error")
+                 # deeprecipe run trains a regression on the standardized target
+                 ylabel="MSE (target standardized)" if regression else "error")
     error_ax.set_ylim(bottom=0)
 
     for ax in (cost_ax, error_ax):
