@@ -214,6 +214,40 @@ def test_labels_are_coded_and_constant_features_become_a_remark() -> None:
         prepare(dr.data.split(X, y, seed=0), image_shape=(7, 7))
 
 
+def test_a_regression_target_is_read_as_one_and_standardized_with_train_statistics() -> None:
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)  # whole numbers 25 … 346: a regression
+    splits = dr.data.split(X, y, stratify=False, seed=0)
+    prepared = prepare(splits)
+    data, scale = prepared.data, prepared.target_scale
+    assert data.task == "regression" and prepared.classes is None and scale is not None
+    assert scale.mean == pytest.approx(splits.train.y.mean())
+    np.testing.assert_allclose([data.y_train.mean(), data.y_train.std()], [0, 1], atol=1e-9)
+    assert prepared.test is not None
+    np.testing.assert_allclose(prepared.test[1], (splits.test.y - scale.mean) / scale.scale)
+    assert any("standardized" in remark for remark in prepared.remarks)
+    forced = prepare(dr.data.split(X, (y > 140).astype(float), seed=0), task="classification")
+    assert forced.data.task == "binary" and forced.target_scale is None
+    assert prepare(splits, task="regression").data.task == "regression"
+    with pytest.raises(ValueError, match="tune: task must be one of"):
+        prepare(splits, task="ranking")
+
+
+def test_a_tuned_regression_predicts_the_target_in_its_own_units() -> None:
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    splits = dr.data.split(X, y, stratify=False, seed=0)
+    result = dr.recipe.tune(splits, budget=2, workers=1, baseline=FAST)
+    assert result.task == "regression" and result.test_error is not None
+    assert result.test_error < 1.0  # better than predicting the mean (its MSE is 1)
+    model = result.model()
+    mse = float(np.mean((model.predict(splits.test.X).ravel() - splits.test.y) ** 2))
+    assert result.target_scale is not None
+    assert mse == pytest.approx(result.test_error * result.target_scale.scale ** 2, rel=1e-4)
+
+
 def test_a_trial_measures_inference_mode_errors_on_the_kept_weights(
         cancer: dr.data.Splits) -> None:
     data = prepare(cancer).data

@@ -148,6 +148,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                 splits, options["budget"], bayes_error, client=client,
                 workers=options["workers"], seed=options["seed"], folder=folder,
                 resume=args.resume is not None, image_shape=loaded.image_shape,
+                task="regression" if loaded.task == "regression" else "classification",
                 on_trial=progress.trial, on_round=progress.round,
             )
     except KeyboardInterrupt as interrupted:

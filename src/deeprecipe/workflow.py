@@ -40,6 +40,7 @@ from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .runconfig import ConfigError, RunConfig
 from .runresult import DataSummary, RunResult
+from .targets import TargetScale
 from .training import History, TrainingState
 
 FULL_CHECK_MAX = 5000  # parameters: "auto" checks every one of them up to this many
@@ -181,45 +182,6 @@ def standardize(
     constant = scaler.constant_features_
     notes = [scaler.constant_message()] if constant is not None and constant.size else []
     return scaled, scaler, notes
-
-
-@dataclass(frozen=True)
-class TargetScale:
-    """A regression's target standardized with the training rows' mean and σ, as the notes
-    normalize inputs: the network learns ``(y − mean) / scale`` (a target in the hundreds
-    trains like one near 1), and :meth:`fold` moves ``mean`` and ``scale`` into the linear
-    output layer after training, so the saved model predicts ``y`` itself."""
-
-    mean: float
-    scale: float
-
-    @classmethod
-    def fit(cls, y: np.ndarray) -> TargetScale:
-        values = np.asarray(y, dtype=np.float64)
-        scale = float(values.std())
-        return cls(float(values.mean()), scale if scale > 0 else 1.0)
-
-    def apply(self, splits: datamod.Splits) -> datamod.Splits:
-        """``splits`` with every part's target standardized."""
-        def scaled(part: datamod.Part) -> datamod.Part:
-            return replace(part, y=(np.asarray(part.y, dtype=np.float64) - self.mean)
-                           / self.scale)
-
-        test = splits.test
-        return replace(splits, train=scaled(splits.train), dev=scaled(splits.dev),
-                       test=None if test is None else scaled(test))
-
-    def fold(self, model: Sequential) -> None:
-        """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""
-        params = model.layers[-1].params
-        params["W"] *= self.scale
-        params["b"] *= self.scale
-        params["b"] += self.mean
-
-    def note(self) -> str:
-        return (f"the network learned the target standardized with the training set's mean "
-                f"({self.mean:.4g}) and σ ({self.scale:.4g}); the learning curves are in those "
-                "units (the target's variance is 1), the errors in the target's own")
 
 
 def target_scale(loaded: LoadedData, splits: datamod.Splits) -> TargetScale | None:
@@ -523,7 +485,8 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
         learned = splits if target is None else target.apply(splits)  # what training sees
     notes += split_notes + compare_notes + scale_notes
     if target is not None:
-        notes.append(target.note())
+        notes.append(target.note() + "; the learning curves are in those units (the "
+                     "target's variance is 1), the errors in the target's own")
     with clock.step("model", "building the network") as summary:
         model = build_model(config, loaded)
         augment = augmentation(config, loaded, scaler, splits.train.X)

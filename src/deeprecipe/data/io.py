@@ -108,7 +108,7 @@ def _encode_target(
         raise DataFileError(path, f"the target must be finite; received {labels[i]}.",
                             places[i][0], column, places[i][1])
     if task == "auto":
-        task = _auto_task(labels) if numeric else "classification"
+        task = auto_task(labels) if numeric else "classification"
     if task == "regression":
         if not numeric:
             i = next(i for i, value in enumerate(labels) if _number(str(value)) is None)
@@ -126,7 +126,7 @@ def _encode_target(
     return y.reshape(-1).astype(np.intp), mapping
 
 
-def _auto_task(values: np.ndarray) -> str:
+def auto_task(values: np.ndarray) -> str:
     """``"regression"`` for numbers with a fractional part or many distinct whole numbers,
     else ``"classification"`` (see the module's docstring)."""
     if not (values == np.round(values)).all():

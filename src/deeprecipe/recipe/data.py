@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import describe, fail
+from .._checks import choice, describe, fail
 from ..data import ConstantFeatureWarning, Splits, Standardizer
+from ..data.io import auto_task
 from ..data.split import class_codes
+from ..targets import TargetScale
 from .trial import TrialData
+
+TASKS = ("classification", "regression")
 
 
 @dataclass
@@ -26,8 +30,9 @@ class Prepared:
 
     ``test`` is the test part's raw inputs and coded targets (the chosen model carries the
     standardizer). ``classes`` maps output codes back to the original labels (``None`` for
-    regression);
-    ``fingerprint`` identifies the data, so a resumed run can refuse other data.
+    regression); ``target_scale`` is a regression's :class:`~deeprecipe.targets.TargetScale`
+    (every target here, test included, is standardized with it); ``fingerprint``
+    identifies the data, so a resumed run can refuse other data.
     """
 
     data: TrialData
@@ -36,14 +41,18 @@ class Prepared:
     classes: np.ndarray | None
     fingerprint: str
     remarks: list[str] = field(default_factory=list)
+    target_scale: TargetScale | None = None
 
     @property
     def regression(self) -> bool:
         return self.data.task == "regression"
 
 
-def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepared:
-    """Code the labels, standardize with train statistics, check ``image_shape``."""
+def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
+            task: str | None = None) -> Prepared:
+    """Code the labels (``task``: ``"classification"``, ``"regression"``, or ``None`` to
+    read it from the labels as :func:`deeprecipe.data.load_csv` does), standardize the
+    inputs (and a regression's target) with train statistics, check ``image_shape``."""
     if not isinstance(splits, Splits):
         raise TypeError("tune: splits must be the result of deeprecipe.data.split(X, y); "
                         f"received splits={describe(splits)}.")
@@ -51,8 +60,11 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepa
     labels = np.concatenate([np.asarray(part.y).reshape(len(part), -1) for part in
                              parts.values()])
     values = labels[:, 0] if labels.shape[1] == 1 else labels
-    codes = class_codes(values)
-    task, classes, n_outputs = _task(codes, labels)
+    codes = None if _is_regression(values, task) else class_codes(values)
+    if codes is None and task == "classification":
+        raise fail("tune", "splits", "class labels when task='classification'",
+                   f"targets of dtype {values.dtype}")
+    kind, classes, n_outputs = _task(codes, labels)
     image_shape = _image_shape(image_shape, splits.train.X.shape[1])
 
     with warnings.catch_warnings():
@@ -63,16 +75,33 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None) -> Prepa
         remarks.append(scaler.constant_message())
 
     targets = _split_targets(codes, values, [len(part) for part in parts.values()])
+    target_scale = None
+    if kind == "regression":
+        target_scale = TargetScale.fit(targets[0])
+        targets = [target_scale.scaled(part) for part in targets]
+        remarks.append(target_scale.note() + "; every error of this tune is a mean squared "
+                       "error in those units (1: always predicting the mean), and the saved "
+                       "model predicts the target itself")
     data = TrialData(
         X_train=scaler.transform(splits.train.X), y_train=targets[0],
-        X_dev=scaler.transform(splits.dev.X), y_dev=targets[1], task=task,
+        X_dev=scaler.transform(splits.dev.X), y_dev=targets[1], task=kind,
         n_outputs=n_outputs, mean=_fitted(scaler.mean_), std=_fitted(scaler.std_),
         image_shape=image_shape,
     )
     test = None
     if splits.test is not None:
         test = (np.asarray(splits.test.X), targets[2])
-    return Prepared(data, scaler, test, classes, fingerprint(splits), remarks)
+    return Prepared(data, scaler, test, classes, fingerprint(splits), remarks, target_scale)
+
+
+def _is_regression(values: np.ndarray, task: str | None) -> bool:
+    """Whether the targets are a regression's: as ``task`` says, else text and integers
+    are classes, and floats follow :func:`deeprecipe.data.io.auto_task`."""
+    if task is not None:
+        return choice("tune", "task", task, TASKS) == "regression"
+    if values.ndim != 1 or values.dtype.kind != "f":
+        return class_codes(values) is None  # one-hot rows are classes, other columns not
+    return auto_task(values) == "regression"
 
 
 def _split_targets(codes: tuple[np.ndarray, np.ndarray] | None, values: np.ndarray,

@@ -60,6 +60,7 @@ class Options:
     max_attempts: int
     bias_threshold: float
     variance_threshold: float
+    task: str | None = None
 
     def settings(self, fingerprint: str) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget)."""
@@ -74,6 +75,7 @@ class Options:
             "learning_curve": self.learning_curve,
             "bias_threshold": self.bias_threshold,
             "variance_threshold": self.variance_threshold,
+            "task": self.task,
         }
 
 
@@ -88,6 +90,7 @@ def tune(
     resume: bool = False,
     *,
     image_shape: tuple[int, ...] | None = None,
+    task: str | None = None,
     baseline: Config | None = None,
     per_round: int = 3,
     learning_curve: bool = True,
@@ -112,8 +115,12 @@ def tune(
     ``budget``, which may grow.
 
     ``image_shape`` ``(h, w[, c])`` marks image data (augmentation becomes a step of the
-    recipe). ``baseline`` replaces the default starting :class:`Config`. ``per_round``
-    caps the candidates of a round; ``learning_curve=False`` skips the learning curve of
+    recipe). ``task`` (``"classification"`` or ``"regression"``) says what the targets are;
+    ``None`` reads it from them (text, integers and few distinct whole numbers are classes).
+    A regression's target is standardized with the training rows' statistics: its errors
+    are in units of the target's variance, and the saved model predicts the target itself.
+    ``baseline`` replaces the default starting :class:`Config`. ``per_round`` caps the
+    candidates of a round; ``learning_curve=False`` skips the learning curve of
     the "more data" step. A trial whose worker dies is run again, up to ``max_attempts``
     runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
     :func:`~deeprecipe.diagnose`'s, 0.01 by default here (a gap is "low" below one point:
@@ -131,7 +138,8 @@ def tune(
     options = _options(budget, bayes_error, seed, baseline, image_shape, per_round,
                        learning_curve, max_attempts, bias_threshold, variance_threshold)
     workers = positive_int("tune", "workers", workers)
-    prepared = prepare(splits, options.image_shape)
+    prepared = prepare(splits, options.image_shape, task)
+    options = replace(options, task=task)
     path = _run_folder(folder, resume)
     settings = options.settings(prepared.fingerprint)
     with TrialStore(path) as store:
@@ -311,7 +319,9 @@ class Loop:
         model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
                         self.prepared.standardizer)
         remarks = list(self.prepared.remarks)
-        test_error = self.measure_test(best, model, remarks)
+        test_error = self.measure_test(best, model, remarks)  # in the trials' units
+        if self.prepared.target_scale is not None:  # the saved model predicts the target
+            self.prepared.target_scale.fold(model)
         if folder is not None:
             classes = self.prepared.classes
             # the keys deeprecipe run writes too: predict reads "classes" for the labels
@@ -325,6 +335,7 @@ class Loop:
             stop_reason=self.stop_reason(), bayes_error=self.options.bayes_error,
             budget=self.options.budget, seed=self.options.seed,
             standardizer=self.prepared.standardizer, classes=self.prepared.classes,
+            target_scale=self.prepared.target_scale,
             task=data.task, input_dim=data.X_train.shape[1], n_outputs=data.n_outputs,
             runner=self.runner.description, folder=folder, seconds=seconds,
             recommendations=self.recommendations, remarks=remarks,

@@ -294,9 +294,11 @@ def _reason(action: str, situation: Situation) -> str:
 
 
 def _errors(diagnosis: Diagnosis) -> str:
-    return (f"train error {diagnosis.train_error:.2%}, dev error {diagnosis.dev_error:.2%}, "
-            f"Bayes error {diagnosis.bayes_error:.2%}: avoidable bias "
-            f"{diagnosis.avoidable_bias:.2%}, variance {diagnosis.variance:.2%}")
+    show = "{:.3g}".format if diagnosis.regression else "{:.2%}".format
+    return (f"train error {show(diagnosis.train_error)}, dev error "
+            f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}: "
+            f"avoidable bias {show(diagnosis.avoidable_bias)}, variance "
+            f"{show(diagnosis.variance)}")
 
 
 def _widths(hidden: tuple[int, ...]) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 from ..data import Standardizer
 from ..diagnostics import Diagnosis
 from ..model import Sequential
+from ..targets import TargetScale
 from .config import Config, build_model
 from .policy import Decision
 from .trial import Trial
@@ -86,6 +87,7 @@ class TuneResult:
     recommendations: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
     test_note: str = TEST_NOTE
+    target_scale: TargetScale | None = None
 
     @property
     def config(self) -> Config:
@@ -104,8 +106,12 @@ class TuneResult:
     def model(self) -> Sequential:
         """The chosen model, with its trained weights and the standardizer (so it predicts
         from raw inputs). Outputs are class codes ``0 … k−1``: ``classes[code]`` is the
-        label."""
-        return rebuild(self.best, self.input_dim, self.task, self.n_outputs, self.standardizer)
+        label; a regression's predict the target in its own units."""
+        model = rebuild(self.best, self.input_dim, self.task, self.n_outputs,
+                        self.standardizer)
+        if self.target_scale is not None:
+            self.target_scale.fold(model)
+        return model
 
     def summary(self) -> str:
         """A few lines for people: the choice, its errors, why the loop ended, the trail."""

@@ -1,0 +1,59 @@
+"""A regression's target, standardized for training and folded back into the network.
+
+The notes normalize the inputs so that gradient descent sees features of one scale; a
+regression target in the hundreds has the same problem at the other end of the network (and
+makes a mean squared error, and every threshold on it, depend on the target's units).
+``deeprecipe run`` and the automated recipe train on ``(y − mean) / scale`` with the training
+rows' statistics, then :meth:`TargetScale.fold` writes ``mean`` and ``scale`` into the linear
+output layer, so the saved network predicts ``y`` itself and carries no extra state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .data import Part, Splits
+from .model import Sequential
+
+
+@dataclass(frozen=True)
+class TargetScale:
+    """A regression's target standardized with the training rows' mean and σ, as the notes
+    normalize inputs: the network learns ``(y − mean) / scale`` (a target in the hundreds
+    trains like one near 1), and :meth:`fold` moves ``mean`` and ``scale`` into the linear
+    output layer after training, so the saved model predicts ``y`` itself."""
+
+    mean: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> TargetScale:
+        values = np.asarray(y, dtype=np.float64)
+        scale = float(values.std())
+        return cls(float(values.mean()), scale if scale > 0 else 1.0)
+
+    def apply(self, splits: Splits) -> Splits:
+        """``splits`` with every part's target standardized."""
+        def scaled(part: Part) -> Part:
+            return replace(part, y=self.scaled(part.y))
+
+        test = splits.test
+        return replace(splits, train=scaled(splits.train), dev=scaled(splits.dev),
+                       test=None if test is None else scaled(test))
+
+    def fold(self, model: Sequential) -> None:
+        """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""
+        params = model.layers[-1].params
+        params["W"] *= self.scale
+        params["b"] *= self.scale
+        params["b"] += self.mean
+
+    def scaled(self, y: np.ndarray) -> np.ndarray:
+        """``(y − mean) / scale`` as float64."""
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+
+    def note(self) -> str:
+        return (f"the network learned the target standardized with the training set's mean "
+                f"({self.mean:.4g}) and σ ({self.scale:.4g})")
