@@ -447,7 +447,7 @@ def test_the_decision_trail_plot_shows_each_round_and_the_bayes_error(
     ax = figure.axes[0]
     labels = [tick.get_text() for tick in ax.get_xticklabels()]
     assert labels[0] == "0\nbaseline" and len(labels) == len(result.rounds)
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
     assert any(text.startswith("Bayes error") for text in legend)
     assert any("measured once" in text for text in legend)
     figure.savefig(Path(os.devnull), format="png")

@@ -21,7 +21,13 @@ def plot_decision_trail(result: TuneResult) -> Figure:
     """One point per round: the train and dev error of the best model after it (lines),
     every trial's dev error (faint dots), the Bayes error (dashed), the chosen model's test
     error (a star at the end, measured once), and each round's action above it."""
-    from matplotlib.ticker import PercentFormatter  # imported on first use
+    from ..report.style import themed  # imported on first use: matplotlib is heavy
+
+    return themed(_draw)(result)
+
+
+def _draw(result: TuneResult) -> Figure:
+    from matplotlib.ticker import PercentFormatter
 
     from ..report.style import BAYES, DEV, MUTED, TEST, TRAIN, new_figure
 
@@ -48,15 +54,14 @@ def plot_decision_trail(result: TuneResult) -> Figure:
     ax.set_xticks(numbers, [f"{trail.number}\n{trail.action.replace('_', ' ')}"
                             for trail in result.rounds], fontsize=8)
     ax.set_xlabel("round (the action it took)")
-    ax.set_ylabel("mean squared error" if regression else "error")
+    ax.set_ylabel("MSE (target standardized)" if regression else "error")
     if not regression:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(bottom=0)
-    ax.set_title("Decision trail: the basic recipe, round by round", loc="left")
-    # below the axes: inside, it would cover the points and the verdicts written beside them
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8,
-              frameon=False)
-    ax.grid(True, color="#e2e8f0", linewidth=0.8)
+    ax.set_title("Decision trail: the basic recipe, round by round")
+    # below the axes (inside, it would cover the points and the verdicts written beside
+    # them), where the constrained layout makes room for it
+    figure.legend(loc="outside lower center", ncol=2, fontsize=8)
     return figure
 
 
