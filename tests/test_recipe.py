@@ -272,6 +272,7 @@ def test_the_store_writes_each_trial_in_wal_mode_and_reads_it_back(tmp_path: Pat
         trial.attempts = 1
         store.started(trial)
         assert store.trials()["abc"].status == "running"
+        assert (store.count(), store.count("done", "failed")) == (1, 0)
         trial.absorb({"train_error": 0.01, "dev_error": 0.02, "dev_cost": 0.1, "n_train": 10,
                       "history": {"dev_cost": [0.2, 0.1]}, "epochs_run": 2, "best_epoch": 1,
                       "stop_reason": "patience", "weights": b"\x00" * 8, "dtype": "float32",
@@ -281,6 +282,7 @@ def test_the_store_writes_each_trial_in_wal_mode_and_reads_it_back(tmp_path: Pat
             TrialStore(tmp_path)
     with TrialStore(tmp_path) as store:
         back = store.trials()["abc"]
+        assert store.count("done", "failed") == 1
     assert back.status == "done" and back.dev_error == 0.02 and back.config == FAST
     assert back.history == {"dev_cost": [0.2, 0.1]} and back.weights == b"\x00" * 8
     assert back.reason == "why" and back.change == "the baseline" and back.attempts == 1

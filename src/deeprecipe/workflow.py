@@ -326,17 +326,19 @@ def train(
 
 
 def evaluate(
-    model: Sequential, splits: datamod.Splits, bayes_error: float
+    model: Sequential, splits: datamod.Splits, bayes_error: float,
+    target: TargetScale | None = None,
 ) -> tuple[dict[str, float], Diagnosis]:
     """Train, dev and test error in inference mode (whole sets), and the bias/variance
     diagnosis with the dev set's size (its confidence interval) and the Bayes error.
 
-    For regression the errors are mean squared errors in the target's units, so the
-    thresholds (2 points) and ``bayes_error`` are read as fractions of the variance of the
-    training targets (the MSE of always predicting their mean): a gap is high above 2% of
-    it whether the target is in dollars or in thousands of dollars."""
+    For a regression (``target``, its :class:`TargetScale`) the errors are mean squared
+    errors in the target's units, so the thresholds (2 points) and ``bayes_error`` are read
+    as fractions of the variance of the training targets (``target.scale²``, the MSE of
+    always predicting their mean): a gap is high above 2% of it whether the target is in
+    dollars or in thousands of dollars."""
     test = splits.test
-    scale = regression_scale(model, splits)
+    scale = 1.0 if target is None else target.scale ** 2
     diagnosis = model.diagnose(
         (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error * scale,
         test=None if test is None else (test.X, test.y),
@@ -346,14 +348,6 @@ def evaluate(
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
     return errors, diagnosis
-
-
-def regression_scale(model: Sequential, splits: datamod.Splits) -> float:
-    """The variance of the training targets for regression (1 for classifiers)."""
-    if model.loss.task != "regression":
-        return 1.0
-    variance = float(np.var(np.asarray(splits.train.y, dtype=np.float64)))
-    return variance if variance > 0 else 1.0
 
 
 def confusion(model: Sequential, part: datamod.Part, n_classes: int) -> np.ndarray:
@@ -510,7 +504,7 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
             gradchecks["trained"] = check_gradients(model, splits.train, mode, config.seed)
             s.append(check_summary(gradchecks["trained"]))
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
-        errors, diagnosis = evaluate(model, splits, config.bayes_error)
+        errors, diagnosis = evaluate(model, splits, config.bayes_error, target)
         counts = None if loaded.task == "regression" else confusion(
             model, splits.dev, len(loaded.classes or ()))
         summary.append(diagnosis.verdict)

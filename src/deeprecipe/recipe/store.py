@@ -131,8 +131,13 @@ class TrialStore:
 
     # --- trials -----------------------------------------------------------------------
 
-    def count(self) -> int:
-        return int(self.connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+    def count(self, *statuses: str) -> int:
+        """How many trials are stored (only those with one of ``statuses`` when given)."""
+        if not statuses:
+            return int(self.connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+        marks = ", ".join("?" * len(statuses))
+        query = f"SELECT COUNT(*) FROM trials WHERE status IN ({marks})"
+        return int(self.connection.execute(query, statuses).fetchone()[0])
 
     def trials(self) -> dict[str, Trial]:
         """Every stored trial by key, in the order they were first started."""
