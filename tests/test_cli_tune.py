@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,13 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli
+from trial_database import finished_trials
 
 SMALL = ["--data", "breast_cancer", "--workers", "1"]
 
 
 def tune(tmp_path: Path, *options: str) -> int:
     return cli.main(["tune", "--output-dir", str(tmp_path), *options])
-
-
-def finished_trials(database: Path) -> int:
-    if not database.exists():
-        return 0
-    with closing(sqlite3.connect(database)) as connection:
-        return int(connection.execute(
-            "SELECT COUNT(*) FROM trials WHERE status = 'done'").fetchone()[0])
 
 
 def test_tune_writes_the_folder_the_report_and_the_chosen_model(
@@ -138,17 +129,22 @@ def test_sigterm_keeps_finished_trials_and_resume_trains_only_the_rest(tmp_path:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     database = folder / dr.recipe.DATABASE
-    deadline = time.monotonic() + 120
-    while finished_trials(database) < 1:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no trial finished in 2 minutes"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        while len(finished_trials(database)) < 1:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no trial finished in 2 minutes"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:  # a failed assertion must not leave the tune running into the next test
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 143, err
     assert "terminated (SIGTERM)" in err and f"resume with: deeprecipe tune --resume {folder}" \
         in err and "Traceback" not in err
-    kept = finished_trials(database)
+    kept = len(finished_trials(database))
     assert 1 <= kept < 6
 
     assert cli.main(["tune", "--resume", str(folder)]) == cli.EXIT_OK

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from deeprecipe.recipe import (
 from deeprecipe.recipe.data import prepare
 from deeprecipe.recipe.loop import Loop, Options
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
+from trial_database import finished_trials, query
 
 FAST = Config(hidden=(16,), epochs=30, patience=5)  # a baseline that trains in ~10 ms
 
@@ -490,20 +490,6 @@ if __name__ == "__main__":  # worker processes import this file again
 """
 
 
-def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` on a run's database, read as another process would."""
-    with closing(sqlite3.connect(database, timeout=5)) as db:
-        return db.execute(sql).fetchall()
-
-
-def finished_trials(database: Path) -> dict[str, float]:
-    """``{key: finished_at}`` of the done trials; empty while the database is being made."""
-    try:
-        return dict(query(database, "SELECT key, finished_at FROM trials WHERE status = 'done'"))
-    except sqlite3.OperationalError:  # no file or no table yet
-        return {}
-
-
 @pytest.mark.slow
 def test_kill_9_mid_tune_then_resume_redoes_nothing_and_chooses_the_same(
         tmp_path: Path, cancer: dr.data.Splits) -> None:
@@ -513,15 +499,18 @@ def test_kill_9_mid_tune_then_resume_redoes_nothing_and_chooses_the_same(
     process = subprocess.Popen([sys.executable, str(script), str(folder), "new"],
                                start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while len(finished_trials(folder / "trials.sqlite")) < 4:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "the tune never finished 4 trials"
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)  # the tune and its worker processes, at once
-    process.wait()
-    if process.stderr is not None:
-        process.stderr.close()
+    try:
+        deadline = time.monotonic() + 60
+        while len(finished_trials(folder / "trials.sqlite")) < 4:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the tune never finished 4 trials"
+            time.sleep(0.02)
+    finally:
+        with suppress(ProcessLookupError):  # the tune and its worker processes, at once
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
     before = finished_trials(folder / "trials.sqlite")
     assert not query(folder / "trials.sqlite", "SELECT 1 FROM settings WHERE name = "
                      "'test_measurements'"), "killed too late: the run had finished"
