@@ -418,6 +418,19 @@ BAD_INPUT = {
                           "optimizer"),
     "epochs-0": (lambda: small_classifier().fit(GOOD_X, GOOD_Y, epochs=0), "epochs"),
     "batch_size-0": (lambda: raise_on_fit(GOOD_X, GOOD_Y, batch_size=0), "batch_size"),
+    "linear-output-cross-entropy": (
+        lambda: dr.Sequential([dr.Dense(2, "linear")], input_dim=3, loss="cross_entropy"),
+        "the output activation",
+    ),
+    "tanh-output-binary-cross-entropy": (
+        lambda: dr.Sequential([dr.Dense(1, "tanh")], input_dim=3, loss="binary_cross_entropy"),
+        "the output activation",
+    ),
+    "softmax-one-unit": (lambda: dr.Sequential([dr.Dense(1, "softmax")], input_dim=3),
+                         "the output layer's units"),
+    "input_dim-fraction": (lambda: dr.Sequential([dr.Dense(2)], input_dim=2.9), "input_dim"),
+    "input_dim-bool": (lambda: dr.Sequential([dr.Dense(2)], input_dim=True), "input_dim"),
+    "seed-none": (lambda: dr.Sequential([dr.Dense(2)], input_dim=3, seed=None), "seed"),
     "dropout-last": (
         lambda: dr.Sequential([dr.Dense(3, "relu"), dr.Dropout(0.5)], input_dim=4),
         r"layers\[-1\]",
@@ -431,6 +444,20 @@ def test_bad_input_is_a_clear_error(case: str) -> None:
     with pytest.raises((ValueError, TypeError), match=arg + " must") as error:
         call()
     assert_template(error)
+
+
+def test_layers_of_one_model_cannot_be_put_in_another() -> None:
+    # they would become views of the second model's θ while the first still predicts with them
+    layers = [dr.Dense(8, "relu"), dr.Dense(1, "sigmoid")]
+    first = dr.Sequential(layers, input_dim=2, seed=0)
+    before = first.theta.copy()
+    with pytest.raises(ValueError, match=r"layers\[0\] must be a layer not yet in a model") \
+            as error:
+        dr.Sequential(layers, input_dim=2, l2=10.0, seed=1)
+    assert "already dense_1 of another Sequential" in str(error.value)
+    assert_template(error)
+    assert np.array_equal(first.theta, before)
+    assert all(np.shares_memory(layer.params["W"], first.theta) for layer in layers)
 
 
 def test_wrong_number_of_features_names_the_expected_input_dim() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, regularizers
-from ._checks import as_float_array, fail, float_dtype, non_negative
+from ._checks import as_float_array, describe, fail, float_dtype, non_negative, positive_int
 from .layers import LAYERS, Activation, Dense, Dropout, Layer
 from .parameters import Layout, layout_of, size, unflatten
 
@@ -73,17 +73,27 @@ class Sequential:
         if len({id(layer) for layer in self.layers}) != len(self.layers):
             raise fail(where, "layers", "distinct layer objects", layers,
                        "create a new layer for each position")
+        for index, layer in enumerate(self.layers):
+            if layer.input_dim is not None:  # built: its parameters are views of another θ
+                raise fail(where, f"layers[{index}]", "a layer not yet in a model", layer,
+                           f"it is already {layer.name} of another Sequential; create new "
+                           "layers for each model (models do not share layers)")
         output = self.layers[-1]
         if not isinstance(output, (Dense, Activation)):
             raise fail(where, "layers[-1]", "a Dense or Activation layer", output)
-        self.input_dim = int(input_dim)
-        if self.input_dim < 1:
-            raise fail(where, "input_dim", "a positive integer", input_dim)
+        self.input_dim = positive_int(where, "input_dim", input_dim)
         self.output_activation = output.activation
         self.loss = losses.get(loss or losses.default_for(output.activation))
+        if self.loss.task != "regression" and output.activation != self.loss.activation:
+            raise fail(where, "the output activation",
+                       f"{self.loss.activation!r} for loss={self.loss.name!r}",
+                       output.activation, f"end with Dense(units, {self.loss.activation!r}), "
+                       "or use loss='mean_squared_error' for a regression")
         self.fused = self.loss.activation == output.activation
         self.l2 = non_negative(where, "l2", l2)
         self.l1 = non_negative(where, "l1", l1)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"{where}: seed must be an integer; received seed={describe(seed)}.")
         self.seed = int(seed)
         self.dtype = float_dtype(where, dtype)
         self.standardizer: Standardizer | None = None
@@ -104,6 +114,10 @@ class Sequential:
         if self.loss.task == "binary" and dim != 1:
             raise fail("Sequential", "the output layer's units", "1 for binary "
                        "cross-entropy", dim, "use softmax for more than two classes")
+        if self.output_activation == "softmax" and dim < 2:
+            raise fail("Sequential", "the output layer's units", "at least 2 for softmax",
+                       dim, "a softmax over one unit is always 1; use Dense(1, 'sigmoid') "
+                       "for two classes")
         initial = {
             f"{layer.name}.{key}": value
             for layer in self.layers
