@@ -26,6 +26,7 @@ from deeprecipe.gradcheck import (
     GradcheckError,
     GradcheckReport,
 )
+from deeprecipe.gradcheck.core import judge
 
 MODES = gradcheck.MODES
 CHEAP = {"samples": 4, "probes": 3}  # small: "sampled" samples, "directional" projects
@@ -291,8 +292,79 @@ def test_wrong_gradient_keys_are_an_error() -> None:
     def misnamed(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
         return float(np.sum(p["w"] ** 2)), {"W": 2 * p["w"]}
 
-    with pytest.raises(GradcheckError, match="missing"):
+    with pytest.raises(GradcheckError, match=r"missing \['w'\], unknown \['W'\]"):
         gradcheck.check(misnamed, {"w": np.ones(3)})
+
+
+def test_an_extra_gradient_key_is_an_error_not_ignored() -> None:
+    def extra(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        return float(np.sum(p["w"] ** 2)), {"w": 2 * p["w"], "dense_1.w": p["w"]}
+
+    with pytest.raises(GradcheckError, match=r"missing \[\], unknown \['dense_1.w'\]"):
+        gradcheck.check(extra, {"w": np.ones(3)})
+
+
+def test_a_cost_that_is_not_a_scalar_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match=r"cost must be a scalar; received a cost of shape \(3,\)"):
+        gradcheck.check(lambda p: (p["w"] ** 2, {"w": 2 * p["w"]}), {"w": np.ones(3)})
+
+
+@pytest.mark.parametrize("cost", [np.nan, np.inf])
+def test_a_non_finite_cost_is_refused_naming_it(cost: float) -> None:
+    with pytest.raises(GradcheckError, match=rf"J\(θ\) must be finite .* J\(θ\)={cost}"):
+        gradcheck.check(lambda p: (cost, {"w": 2 * p["w"]}), {"w": np.ones(3)})
+
+
+def test_check_model_refuses_a_model_whose_cost_overflows() -> None:
+    model = dr.Sequential([dr.Dense(4, "relu"), dr.Dense(1, "sigmoid")], input_dim=3,
+                          dtype="float64")
+    model.theta[:] = 1e200
+    X, y = np.ones((5, 3)), np.array([0, 1, 0, 1, 1])
+    with np.errstate(all="ignore"), pytest.raises(GradcheckError, match="must be finite"):
+        gradcheck.check_model(model, X, y)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_analytic_gradient_fails_its_block_and_says_where(
+        bad: float, mode: str) -> None:
+    def broken(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        grad = 2 * p["w"]
+        grad[1, 2] = bad
+        return float(np.sum(p["w"] ** 2) + np.sum(p["b"] ** 2)), {"w": grad, "b": 2 * p["b"]}
+
+    report = gradcheck.check(broken, {"w": np.ones((2, 3)), "b": np.ones(3)}, mode=mode)
+    assert not report.passed and report.verdict == WORRY
+    assert report.failed_blocks == ["w"]
+    assert f"1 non-finite value(s) ({bad} at (1, 2))" in report.blocks["w"].finding
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_huge_wrong_gradient_fails_instead_of_overflowing_the_norms(mode: str) -> None:
+    def huge(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        return float(np.sum(p["w"] ** 2)), {"w": np.array([1e300, 4.0])}
+
+    with np.errstate(over="raise", invalid="raise"):
+        report = gradcheck.check(huge, {"w": np.array([1.0, 2.0])}, mode=mode, **CHEAP)
+    assert report.verdict == WORRY and report.difference == pytest.approx(1.0)
+    assert "scale error" not in report.blocks["w"].finding  # not a pure scale: 1e300 vs 4
+
+
+def test_relative_difference_is_scale_free_and_nan_for_non_finite_values() -> None:
+    numeric, analytic = np.array([3.0, -4.0]), np.array([3.0, -4.5])
+    expected = gradcheck.relative_difference(numeric, analytic)
+    assert gradcheck.relative_difference(1e300 * numeric, 1e300 * analytic) == \
+        pytest.approx(expected, rel=1e-12)
+    assert gradcheck.relative_difference(1e-300 * numeric, 1e-300 * analytic) == \
+        pytest.approx(expected, rel=1e-12)
+    assert np.isnan(gradcheck.relative_difference(numeric, np.array([np.inf, 0.0])))
+    assert np.isnan(gradcheck.relative_difference(np.array([np.nan, 0.0]), analytic))
+    assert gradcheck.relative_difference(np.zeros(2), np.zeros(2)) == 0.0
+
+
+def test_a_nan_difference_is_worry_whatever_the_noise() -> None:
+    assert judge(float("nan"), 1e-3) == WORRY
+    assert judge(float("nan"), float("nan")) == WORRY
 
 
 def test_gradient_of_the_wrong_shape_fails_that_block_with_a_shape_finding() -> None:

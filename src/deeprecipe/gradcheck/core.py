@@ -42,9 +42,23 @@ Evaluate = Callable[[float, "np.ndarray | None"], "tuple[np.ndarray, np.ndarray 
 
 
 def relative_difference(numeric: np.ndarray, analytic: np.ndarray) -> float:
-    """The notes' ``||approx − grad|| / (||approx|| + ||grad||)``; 0 when both are zero."""
-    denominator = np.linalg.norm(numeric) + np.linalg.norm(analytic)
-    return float(np.linalg.norm(numeric - analytic) / denominator) if denominator else 0.0
+    """The notes' ``||approx − grad|| / (||approx|| + ||grad||)``; 0 when both are zero,
+    NaN when either holds a non-finite value."""
+    return _norm_ratio(np.subtract(numeric, analytic), numeric, analytic)
+
+
+def _norm_ratio(top: np.ndarray, numeric: np.ndarray, analytic: np.ndarray) -> float:
+    """``||top|| / (||numeric|| + ||analytic||)``, every array divided by the same largest
+    magnitude first (the ratio does not change), so gradients of 1e300 do not overflow."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in (top, numeric, analytic)]
+    with np.errstate(invalid="ignore"):
+        scale = max(float(np.max(np.abs(a), initial=0.0)) for a in arrays[1:])
+    if not np.isfinite(scale) or not np.all(np.isfinite(arrays[0])):
+        return float("nan")
+    if scale == 0:
+        return 0.0
+    top, numeric, analytic = (a / scale for a in arrays)
+    return float(np.linalg.norm(top) / (np.linalg.norm(numeric) + np.linalg.norm(analytic)))
 
 
 @dataclass
@@ -282,7 +296,12 @@ class Checker:
         )
         if verdict == WORRY and parts:  # an inconclusive ratio is noise: name nothing
             numeric, analytic, _ = parts[worst_part].arrays()
-            report.finding = classify_scale(numeric, analytic, self.obj.batch_size)
+            report.finding = (
+                classify_scale(numeric, analytic, self.obj.batch_size)
+                if np.all(np.isfinite(numeric)) else
+                "J(θ ± ε) is not finite for some perturbations (an overflow?): the numeric "
+                "gradient is undefined there"
+            )
         report.worst = self._worst_entries(slot, coords)
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
@@ -353,11 +372,11 @@ class Checker:
         start = time.perf_counter()
         blocks: dict[str, BlockReport] = {}
         all_coords, all_probes = Measurements(), Measurements()
-        shape_errors = getattr(self.obj, "shape_errors", {})
+        broken = self._broken_blocks()
         for slot in self.obj.layout:
-            if slot.name in shape_errors:
+            if slot.name in broken:
                 blocks[slot.name] = BlockReport(slot.name, slot.shape, 1.0, WORRY,
-                                                finding=shape_errors[slot.name])
+                                                finding=broken[slot.name])
                 continue
             blocks[slot.name], coords, probes = self.block(slot)
             for total, part in ((all_coords, coords), (all_probes, probes)):
@@ -366,7 +385,7 @@ class Checker:
         parts = [m for m in (all_coords, all_probes) if m.numeric]
         _, difference, noise = self._worst_part(parts)
         verdict = judge(difference, noise, self.bands)
-        if shape_errors:
+        if broken:
             difference, verdict = 1.0, WORRY
         report = GradcheckReport(
             difference=difference, verdict=verdict, blocks=blocks, mode=self.mode,
@@ -388,6 +407,21 @@ class Checker:
         report.seconds = time.perf_counter() - start
         return report
 
+    def _broken_blocks(self) -> dict[str, str]:
+        """``{name: finding}`` of blocks whose analytic gradient cannot be compared: the
+        wrong shape, or values that are not finite (they fail without being measured)."""
+        broken = dict(getattr(self.obj, "shape_errors", {}))
+        for slot in self.obj.layout:
+            values = self.obj.analytic[slot.start : slot.stop]
+            bad = ~np.isfinite(values)
+            if slot.name not in broken and bad.any():
+                first = np.unravel_index(int(np.argmax(bad)), slot.shape)
+                broken[slot.name] = (
+                    f"the analytic gradient has {int(bad.sum())} non-finite value(s) "
+                    f"({values[np.argmax(bad)]} at {tuple(int(i) for i in first)})"
+                )
+        return broken
+
     def _inconclusive_note(self, noise: float) -> str:
         """What to change. Round-off ``ε_machine·|J|/h`` and truncation ``h²·|J‴|/6`` are
         balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64, 1e-3 to 1e-2 in
@@ -402,8 +436,7 @@ class Checker:
 
 
 def _noise_ratio(numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray) -> float:
-    denominator = np.linalg.norm(numeric) + np.linalg.norm(analytic)
-    return float(np.linalg.norm(noise) / denominator) if denominator else 0.0
+    return _norm_ratio(noise, numeric, analytic)
 
 
 def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
@@ -411,7 +444,7 @@ def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_
     closer" while the noise itself is tolerable, "inconclusive" when it is not. Noise only
     ever explains a difference away: a difference that already passes keeps its verdict."""
     verdict = band(difference, bands)
-    if verdict != WORRY or difference > NOISE_MARGIN * noise:
+    if verdict != WORRY or not difference <= NOISE_MARGIN * noise:  # NaN: no excuse
         return verdict
     return INCONCLUSIVE if band(noise, bands) == WORRY else LOOK_CLOSER
 
@@ -428,10 +461,16 @@ def classify_scale(numeric: np.ndarray, analytic: np.ndarray, m: int | None) -> 
     """Name a pure scale error ``analytic = c × numeric``, or return "" when it is not one."""
     if not np.any(numeric):
         return "the numeric gradient is zero but the analytic is not" if np.any(analytic) else ""
-    c = float(analytic @ numeric / (numeric @ numeric))
-    residual = np.linalg.norm(analytic - c * numeric)
-    if residual > 1e-3 * (np.linalg.norm(analytic) + abs(c) * np.linalg.norm(numeric)):
+    # fit analytic ≈ c × numeric on both divided by their largest magnitude (no overflow)
+    analytic_scale, numeric_scale = np.max(np.abs(analytic)), np.max(np.abs(numeric))
+    if not analytic_scale:
+        return NAMED_SCALES[0][1]
+    a, n = analytic / analytic_scale, numeric / numeric_scale
+    fitted = float(a @ n / (n @ n))
+    residual = np.linalg.norm(a - fitted * n)
+    if residual > 1e-3 * (np.linalg.norm(a) + abs(fitted) * np.linalg.norm(n)):
         return ""
+    c = fitted * float(analytic_scale / numeric_scale)
     named = list(NAMED_SCALES)
     if m and m > 2:
         named += [(float(m), f"analytic = m × numeric (m = {m}): a missing 1/m"),

@@ -24,7 +24,7 @@ from .. import activations, regularizers
 from ..layers import Activation, Dense, Dropout
 from ..model import Sequential
 from ..parameters import Slot
-from .objective import Objective
+from .objective import Objective, require_finite_cost
 
 MAX_BATCH_ELEMENTS = 2_000_000  # perturbations × rows × width evaluated at once
 
@@ -56,6 +56,7 @@ class ModelObjective(Objective):
         self.layout = model.layout
         self._slots = {slot.name: slot for slot in self.layout}
         self.j0, self.analytic = self._base()
+        require_finite_cost(self.j0)
 
     # --- at θ --------------------------------------------------------------------------
 

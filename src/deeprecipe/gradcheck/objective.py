@@ -60,6 +60,16 @@ class Objective:
         return self.costs(thetas)
 
 
+def require_finite_cost(cost: float) -> None:
+    """Refuse a non-finite ``J(θ)``: nothing can be measured around it."""
+    if not np.isfinite(cost):
+        raise GradcheckError(
+            f"check: the cost J(θ) must be finite at the parameters given; received "
+            f"J(θ)={cost}. help: look for an overflow or a log of 0 in the forward pass, "
+            "or check at smaller parameters"
+        )
+
+
 def _as_params(value: Any) -> dict[str, np.ndarray]:
     if not isinstance(value, Mapping) or not value:
         raise TypeError(f"check: params must be a non-empty dict of arrays; received "
@@ -95,6 +105,7 @@ class FunctionObjective(Objective):
         for _ in range(3):
             cost, grads = self._call(self.theta, check_input=True)
             values.append(cost)
+            require_finite_cost(cost)
         if len(set(values)) != 1:
             raise GradcheckError(
                 "check: fn is not deterministic: J(θ) gave "
@@ -124,6 +135,9 @@ class FunctionObjective(Objective):
             raise TypeError("check: fn must return (cost, grads); received "
                             f"{type(result).__name__}.")
         cost, grads = result
+        if np.ndim(cost) != 0 and np.size(cost) != 1:
+            raise TypeError("check: fn's cost must be a scalar; received a cost of shape "
+                            f"{np.shape(cost)}.")
         cost = float(np.asarray(cost).reshape(()))
         with np.errstate(over="ignore"):
             self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
@@ -141,9 +155,10 @@ class FunctionObjective(Objective):
                             f"{type(grads).__name__}.")
         names = [slot.name for slot in self.layout]
         missing = [n for n in names if n not in grads]
-        if missing:
+        unknown = [str(n) for n in grads if n not in names]
+        if missing or unknown:
             raise GradcheckError(f"check: grads must have the keys of params {names}; "
-                                 f"missing {missing}.")
+                                 f"missing {missing}, unknown {unknown}.")
         flat = np.full(self.theta.shape, np.nan)
         self.shape_errors: dict[str, str] = {}
         for slot in self.layout:
