@@ -138,6 +138,29 @@ def test_a_deep_relu_network_with_small_random_init_vanishes(rng) -> None:
     assert "init='he'" in flow.advice[0].reason
 
 
+def deep_sigmoid(init: str) -> dr.Sequential:
+    layers: list[dr.Layer] = [dr.Dense(50, "sigmoid", init=init) for _ in range(9)]
+    return dr.Sequential([*layers, dr.Dense(3, "softmax")], input_dim=20, seed=1)
+
+
+def test_a_deep_sigmoid_network_with_xavier_init_blames_the_sigmoid_not_the_init(rng) -> None:
+    # the forward signal keeps its scale; backward, each sigmoid's slope (≤ ¼) divides dA
+    flow = gradient_flow(deep_sigmoid("xavier"), *classification_batch(rng))
+    assert flow.verdict == VANISHING
+    assert flow.forward_gain is not None and flow.forward_gain > 0.1
+    assert flow.backward_gain is not None and flow.backward_gain < 1e-4
+    assert flow.actions == ["other_architecture"]
+    assert "slope is at most ¼" in flow.advice[0].reason
+    assert "use tanh or relu" in flow.advice[0].reason
+
+
+def test_a_deep_sigmoid_network_with_small_init_is_told_to_initialize_better(rng) -> None:
+    flow = gradient_flow(deep_sigmoid("random"), *classification_batch(rng))
+    assert flow.verdict == VANISHING
+    assert flow.actions == ["better_init"]
+    assert "init='xavier'" in flow.advice[0].reason
+
+
 def test_a_network_initialized_with_zeros_is_symmetric(rng) -> None:
     layers: list[dr.Layer] = [dr.Dense(50, "relu", init="zeros") for _ in range(9)]
     layers.append(dr.Dense(3, "softmax", init="zeros"))

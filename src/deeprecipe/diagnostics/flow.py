@@ -343,6 +343,13 @@ def _advice(flow: GradientFlow) -> list[Advice]:
                   "randomly — " + _init_hint(layers))
         return [Advice("better_init", reason)]
     direction = "grow" if flow.verdict == EXPLODING else "shrink"
+    sigmoids = [layer.name for layer in layers if layer.activation == "sigmoid"]
+    if flow.verdict == VANISHING and sigmoids and not any(_misinitialized(layers)):
+        # well scaled weights: sigmoid's slope (at most ¼) shrinks dA layer after layer
+        return [Advice("other_architecture", f"gradients shrink layer after layer through "
+                       f"{_names(sigmoids)} although rms(W)·√n[l-1] is Xavier's 1: the "
+                       "sigmoid's slope is at most ¼, so each sigmoid layer divides the "
+                       "backward signal by 4 or more; use tanh or relu in the hidden layers")]
     gains = [layer.init_gain for layer in layers]
     scale = (f"{min(gains):.3g}" if max(gains) - min(gains) <= 0.01 * max(gains)
              else f"{min(gains):.3g}–{max(gains):.3g}")
@@ -353,6 +360,14 @@ def _advice(flow: GradientFlow) -> list[Advice]:
         advice.append(Advice("lower_learning_rate", "large gradients make gradient descent "
                              "overshoot: lower the learning rate until the scale is fixed"))
     return advice
+
+
+def _misinitialized(layers: list[LayerFlow]) -> list[bool]:
+    """Whether each layer's ``rms(W)·√n[l-1]`` is more than 25% off its activation's
+    recommended initialization (He's √2 for ReLUs, Xavier's 1 otherwise)."""
+    recommended = {"he": np.sqrt(2.0), "xavier": 1.0}
+    return [abs(layer.init_gain / recommended[RECOMMENDED_INIT.get(layer.activation, "xavier")]
+                - 1) > 0.25 for layer in layers]
 
 
 def _init_hint(layers: list[LayerFlow]) -> str:
