@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import deeprecipe as dr
 from deeprecipe import optimizers
 from deeprecipe.optimizers import SGD, Adam, Momentum
 from deeprecipe.parameters import layout_of
@@ -233,6 +234,16 @@ def test_get_by_name_and_instance():
         "learning_rate": 0.01,
         "beta": 0.9,
     }
+
+
+def test_an_instance_with_a_second_learning_rate_is_an_error_not_silently_ignored():
+    adam = Adam(learning_rate=0.01)
+    assert optimizers.get(adam, 0.01) is adam  # the same rate says nothing new
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"fit: learning_rate must be None when optimizer is "
+                       r"an instance \(it has learning_rate=0.01\); received learning_rate=0.5"):
+        model.fit(X, y, optimizer=adam, learning_rate=0.5, epochs=1)
 
 
 def test_get_unknown_name_lists_the_choices():

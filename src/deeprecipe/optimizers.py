@@ -177,10 +177,17 @@ class Adam(Optimizer):
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def get(optimizer: str | Optimizer, learning_rate: float | None = None) -> Optimizer:
-    """An optimizer from a name (with ``learning_rate``) or an instance (used as is)."""
+def get(optimizer: str | Optimizer, learning_rate: float | None = None, *,
+        where: str = "optimizers.get") -> Optimizer:
+    """An optimizer from a name (with ``learning_rate``) or an instance (used as is: its
+    own learning rate counts, and passing another one as well is an error)."""
     if isinstance(optimizer, Optimizer):
+        if learning_rate is not None and learning_rate != optimizer.learning_rate:
+            raise fail(where, "learning_rate", "None when optimizer is an "
+                       f"instance (it has learning_rate={optimizer.learning_rate:g})",
+                       learning_rate, "set the learning rate on the optimizer, or pass "
+                       "the optimizer by name")
         return optimizer
-    choice("optimizers.get", "optimizer", optimizer, OPTIMIZERS)
+    choice(where, "optimizer", optimizer, OPTIMIZERS)
     cls = OPTIMIZERS[optimizer]
     return cls() if learning_rate is None else cls(learning_rate=learning_rate)

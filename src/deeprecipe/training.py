@@ -158,8 +158,9 @@ def fit(
 
     ``batch_size=None`` trains on the full batch (the notes' gradient descent). ``optimizer``
     is ``"sgd"``, ``"momentum"``, ``"adam"`` or an :class:`~deeprecipe.optimizers.Optimizer`;
-    ``learning_rate`` overrides a named optimizer's default. ``seed`` drives shuffling and
-    dropout masks (default: the model's seed), so a run is reproducible.
+    ``learning_rate`` overrides a named optimizer's default (an optimizer instance brings its
+    own). ``seed`` drives shuffling and dropout masks (default: the model's seed), so a run
+    is reproducible.
 
     ``augment`` (e.g. :class:`deeprecipe.data.augment.Compose`) is called as
     ``augment(X_batch, rng)`` on every training batch, after shuffling; it must return a new
@@ -194,7 +195,7 @@ def fit(
     if bad is not None:
         raise fail(where, "the model's parameters", "finite", f"non-finite values in {bad}",
                    "set finite weights (model.set_parameters) or rebuild the model")
-    opt = optimizers.get(optimizer, learning_rate)
+    opt = optimizers.get(optimizer, learning_rate, where="fit")
     opt.build(model.layout, model.dtype)
     history = History()
     history.task = model.loss.task
