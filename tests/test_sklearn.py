@@ -305,6 +305,15 @@ def test_without_a_dev_set_diagnosis_is_none_and_diagnose_takes_held_out_data() 
     assert diagnosis.dev_interval is not None  # n_dev was passed
 
 
+def test_errors_of_diagnose_and_partial_fit_name_the_method_called() -> None:
+    X, y = digits(300)
+    clf = DeepClassifier(**small(max_epochs=2)).fit(X[:200] / 16, y[:200] % 2)
+    with pytest.raises(ValueError, match=r"DeepClassifier\.diagnose: y must be labels among"):
+        clf.diagnose(X[200:] / 16, y[200:])
+    with pytest.raises(ValueError, match=r"DeepClassifier\.partial_fit: y must be labels"):
+        clf.partial_fit(X[200:] / 16, y[200:])
+
+
 def test_regressor_diagnosis_reads_mean_squared_errors() -> None:
     X, y = make_regression(300, 5, noise=5.0, random_state=0)
     y = y / y.std()

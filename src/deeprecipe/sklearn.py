@@ -124,9 +124,10 @@ class _DeepEstimator(BaseEstimator):
 
     # --- what the subclasses define ------------------------------------------------------
 
-    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
+    def _targets(self, y: np.ndarray, *, first: bool, where: str,
+                 classes: Any = None) -> np.ndarray:
         """The engine's targets for ``y``; ``first`` (a new network) sets the target's
-        fitted state (``classes_``, ``n_outputs_``)."""
+        fitted state (``classes_``, ``n_outputs_``); errors name the method ``where``."""
         raise NotImplementedError
 
     def _output_layer(self) -> Dense:
@@ -168,7 +169,7 @@ class _DeepEstimator(BaseEstimator):
         non_negative(where, "l1", self.l1)
         hidden = self._hidden_layers(where)
         optimizer = self._new_optimizer(where)
-        targets = self._targets(y_array, first=True)
+        targets = self._targets(y_array, first=True, where=where)
         self._start(X_array.shape[1], hidden, optimizer)
         dev = None
         if dev_fraction:
@@ -198,7 +199,7 @@ class _DeepEstimator(BaseEstimator):
         batch_size = self._batch_size(where)
         if first:
             hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
-        targets = self._targets(y_array, first=first, classes=classes)
+        targets = self._targets(y_array, first=first, where=where, classes=classes)
         if first:
             self._fit_scale(targets)
             self._start(X_array.shape[1], hidden, optimizer)
@@ -323,7 +324,8 @@ class _DeepEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         X_array, y_array = self._validate(X_dev, y_dev, reset=False)
-        targets = self._scaled(self._targets(y_array, first=False))
+        targets = self._scaled(self._targets(y_array, first=False,
+                                             where=f"{self._where}.diagnose"))
         epoch = self.history_.best_epoch
         train_error = self.history_["train_error"][-1 if epoch is None else epoch]
         dev_error = self.model_.evaluate(X_array, targets)["error"]
@@ -412,8 +414,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         self._partial_fit(X, y, classes)
         return self
 
-    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
-        where = f"{self._where}.fit"
+    def _targets(self, y: np.ndarray, *, first: bool, where: str,
+                 classes: Any = None) -> np.ndarray:
         check_classification_targets(y)
         if first:
             classes = np.unique(y if classes is None else np.asarray(classes))
@@ -422,8 +424,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
                            "a classifier needs examples of two classes or more")
             self.classes_ = classes
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise fail(f"{self._where}.partial_fit", "classes",
-                       f"the classes of the first call {self.classes_.tolist()}", classes)
+            raise fail(where, "classes", f"the classes of the first call "
+                       f"{self.classes_.tolist()}", classes)
         codes = np.searchsorted(self.classes_, y)
         codes = np.minimum(codes, len(self.classes_) - 1)
         unknown = self.classes_[codes] != y
@@ -519,7 +521,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         self._partial_fit(X, y)
         return self
 
-    def _targets(self, y: np.ndarray, *, first: bool, classes: Any = None) -> np.ndarray:
+    def _targets(self, y: np.ndarray, *, first: bool, where: str,
+                 classes: Any = None) -> np.ndarray:
         targets = np.asarray(y, dtype=float_dtype(self._where, self.dtype))
         targets = targets.reshape(len(targets), -1)
         if first:
@@ -528,7 +531,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
                                 f"normalize_y={self.normalize_y!r}.")
             self.n_outputs_ = targets.shape[1]
         elif targets.shape[1] != self.n_outputs_:
-            raise fail(f"{self._where}.partial_fit", "y.shape[1]",
+            raise fail(where, "y.shape[1]",
                        f"{self.n_outputs_} (the number of targets of the first call)",
                        targets.shape[1])
         return targets
