@@ -64,6 +64,27 @@ def test_resume_reads_finished_trials_back_and_the_budget_may_grow(
     assert {trial["key"] for trial in resumed} == {trial["key"] for trial in first["trials"]}
     assert json.loads((folder / "tune.json").read_text())["options"]["budget"] == 3
 
+    # a smaller budget would choose among fewer trials and replace the result with it
+    before = (folder / "summary.json").read_text()
+    assert cli.main(["tune", "--resume", str(folder), "--budget", "2"]) == cli.EXIT_USAGE
+    assert "--budget must be at least 3, the trials this tune has finished; received " \
+        "--budget=2" in capsys.readouterr().err
+    assert (folder / "summary.json").read_text() == before
+
+
+def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, *SMALL, "--budget", "1", "--name", "t") == cli.EXIT_OK
+    folder = tmp_path / "t"
+    record = json.loads((folder / "tune.json").read_text())
+    record["options"]["scheduler"] = "tcp://127.0.0.1:9"  # a cluster that is gone
+    (folder / "tune.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert cli.main(["tune", "--resume", str(folder), "--workers", "1", "--budget", "2"]) \
+        == cli.EXIT_OK
+    assert "2 of 2 trials on 1 local worker process (" in capsys.readouterr().out
+    assert json.loads((folder / "tune.json").read_text())["options"]["scheduler"] is None
+
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1)"),
@@ -119,6 +140,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(
     assert tune(tmp_path, *SMALL, "--scheduler", "tcp://127.0.0.1:9") == cli.EXIT_USAGE
     assert "no Dask scheduler answered at --scheduler='tcp://127.0.0.1:9'" in \
         capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no folder that could only be resumed to fail
 
 
 @pytest.mark.slow

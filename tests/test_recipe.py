@@ -400,7 +400,7 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
     result = dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run", baseline=FAST,
                             workers=2, on_trial=lambda trial: seen.append(trial.key))
     assert result.n_trials == len(seen) <= 3
-    assert "local worker processes" in result.runner
+    assert result.runner.startswith("2 local worker processes (")
     assert {trial.worker for trial in result.trials} != {None}
     assert all(str(os.getpid()) not in (trial.worker or "") for trial in result.trials)
     assert (tmp_path / "run" / "trials.sqlite").exists()

@@ -18,6 +18,7 @@ finished trial: ``--resume`` reads them back and trains only what is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -76,11 +77,13 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
                         help="what a file's target is: classification, regression or auto "
                         "(default: auto)")
     parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
-                        help="at most N trials (default: 30; a resumed tune may raise it)")
+                        help="at most N trials (default: 30; a resumed tune may raise it, "
+                        "never below the trials it has finished)")
     parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
                         help="Bayes (human-level) error, 0.01 or 1%% (default: 0)")
     parser.add_argument("--workers", type=int, default=argparse.SUPPRESS, metavar="N",
-                        help="local worker processes (default: 2)")
+                        help="local worker processes (default: 2; with --resume, the rest "
+                        "runs on them instead of a saved --scheduler)")
     parser.add_argument("--scheduler", default=argparse.SUPPRESS, metavar="ADDRESS",
                         help="run the trials on the Dask cluster at ADDRESS "
                         "(tcp://host:8786) instead of local processes")
@@ -113,6 +116,8 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
             raise runconfig.ConfigError(
                 f"tune --resume continues a tune with the options it started with; received "
                 f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
+        if "workers" in given and "scheduler" not in given:
+            given["scheduler"] = None  # --workers N: the rest runs on local processes
         options.update(given)
     else:
         options = {**DEFAULTS, **given}
@@ -120,6 +125,12 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     bayes_error = parse_bayes_error(options["bayes_error"])
     for key in ("budget", "workers"):
         positive_int("tune", key, options[key])
+    done = 0 if folder is None else finished_trials(folder)
+    if options["budget"] < done:
+        raise runconfig.ConfigError(
+            f"tune --resume: --budget must be at least {done}, the trials this tune has "
+            f"finished; received --budget={options['budget']}. help: its result stays as it "
+            "is; a larger budget trains more trials.")
     if options["seed"] < 0:
         raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
                                     f"--seed={options['seed']}.")
@@ -127,37 +138,37 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
         loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
     splits, notes = workflow.split_data(loaded, options["seed"])
-    if folder is None:
-        stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default
-        folder = runfolder.create(options["output_dir"], options["name"], f"{stem}-tune",
-                                  args.overwrite)
-        options["name"] = folder.name
-        console.print(Text(f"run folder: {folder}"))
-    else:
-        console.print(Text(f"resuming {folder}"))
-    for note in notes:
-        console.print(Text(f"note: {note}"))
-    write_options(folder, options)
-
-    client = connect(options["scheduler"])
-    progress = TuneProgress(console, options["budget"], loaded.task == "regression",
-                            done=finished_trials(folder))
-    try:
-        with terminate_as_interrupt():
-            result = recipe.tune(
-                splits, options["budget"], bayes_error, client=client,
-                workers=options["workers"], seed=options["seed"], folder=folder,
-                resume=args.resume is not None, image_shape=loaded.image_shape,
-                task="regression" if loaded.task == "regression" else "classification",
-                on_trial=progress.trial, on_round=progress.round,
-            )
-    except KeyboardInterrupt as interrupted:
-        progress.close()
-        return report_interruption(folder, isinstance(interrupted, Terminated))
-    finally:
-        progress.close()
+    with contextlib.ExitStack() as cleanup:
+        client = connect(options["scheduler"])  # before the folder: a wrong address leaves none
         if client is not None:
-            client.close()
+            cleanup.callback(client.close)
+        if folder is None:
+            stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default
+            folder = runfolder.create(options["output_dir"], options["name"], f"{stem}-tune",
+                                      args.overwrite)
+            options["name"] = folder.name
+            console.print(Text(f"run folder: {folder}"))
+        else:
+            console.print(Text(f"resuming {folder}"))
+        for note in notes:
+            console.print(Text(f"note: {note}"))
+        write_options(folder, options)
+
+        progress = TuneProgress(console, options["budget"], loaded.task == "regression",
+                                done=done)
+        cleanup.callback(progress.close)
+        try:
+            with terminate_as_interrupt():
+                result = recipe.tune(
+                    splits, options["budget"], bayes_error, client=client,
+                    workers=options["workers"], seed=options["seed"], folder=folder,
+                    resume=args.resume is not None, image_shape=loaded.image_shape,
+                    task="regression" if loaded.task == "regression" else "classification",
+                    on_trial=progress.trial, on_round=progress.round,
+                )
+        except KeyboardInterrupt as interrupted:
+            progress.close()
+            return report_interruption(folder, isinstance(interrupted, Terminated))
     paths = write_tune_report(result, folder)
     console.print(Text(result.summary()))
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))

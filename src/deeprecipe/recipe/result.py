@@ -122,7 +122,7 @@ class TuneResult:
             f"{_percent(self.test_error, self.task)}",
             f"note: {self.test_note}",
             f"{self.n_trials} of {self.budget} trials on {self.runner} in {self.seconds:.1f} s"
-            + (f" ({self.resumed_trials} read back from an interrupted run)"
+            + (f" ({self.resumed_trials} read back from the earlier run)"
                if self.resumed_trials else ""),
             f"ended: {self.stop_reason}",
             "decision trail:",

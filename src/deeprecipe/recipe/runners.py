@@ -110,7 +110,8 @@ class LocalRunner:
         self.data, self.function = data, function
         self.workers = positive_int("LocalRunner", "workers", workers)
         self.method = start_method(method)
-        self.description = f"{self.workers} local worker processes ({self.method})"
+        processes = "process" if self.workers == 1 else "processes"
+        self.description = f"{self.workers} local worker {processes} ({self.method})"
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
