@@ -148,8 +148,9 @@ def test_the_state_is_reset_for_each_training_run() -> None:
 def test_summary_states_the_train_error_at_the_point_kept() -> None:
     stopper, _, _ = script([1.0, 0.9, 0.95, 0.96], patience=2)
     text = stopper.summary()
-    assert "stopped after epoch 3 (patience)" in text
-    assert "epoch 1" in text and "train error there is 1.00%" in text
+    assert (stopper.stopped_epoch, stopper.best_epoch) == (3, 1)  # indices, from 0
+    assert "stopped after epoch 4 (patience)" in text  # for people, from 1
+    assert "at epoch 2 (weights restored)" in text and "train error there is 1.00%" in text
     assert "bias" in text and "variance" in text
 
 

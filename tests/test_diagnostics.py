@@ -294,7 +294,7 @@ def test_diagnose_a_history_reads_the_best_epoch_that_early_stopping_kept() -> N
     diagnosis = diagnose(history)
     assert diagnosis.epoch == 0
     assert diagnosis.train_error == history["train_error"][0]
-    assert any("early stopping kept epoch 0" in remark and "couples bias and variance" in remark
+    assert any("early stopping kept epoch 1" in remark and "couples bias and variance" in remark
                for remark in diagnosis.remarks)
 
 

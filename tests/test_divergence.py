@@ -65,7 +65,8 @@ def test_gradient_descent_past_its_stable_step_stops_as_non_finite(rng) -> None:
     assert np.array_equal(model.theta, snapshots.thetas[-1])
     assert divergence.actions[0] == "lower_learning_rate"
     assert set(divergence.actions) == {"lower_learning_rate", "better_init", "normalize_inputs"}
-    assert "training diverged at epoch" in str(divergence)
+    # for people, counted from 1: the epoch after the History's last
+    assert f"training diverged at epoch {len(history) + 1}" in str(divergence)
 
 
 def test_a_diverging_first_epoch_restores_the_initial_weights(rng) -> None:

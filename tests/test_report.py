@@ -148,6 +148,24 @@ def test_page_answers_first_then_shows_every_section(
         assert block in html
 
 
+def test_epochs_are_counted_from_1_and_the_caveat_needs_an_earlier_epoch_kept(
+        digits: RunResult) -> None:
+    last = digits.epochs_run - 1
+    stopped = dataclasses.replace(digits, best_epoch=0, stopped_epoch=last,
+                                  stop_reason="patience")
+    text = " ".join(render_report(stopped, {}).split())
+    assert f"early stopping ended training after epoch {last + 1}" in text
+    assert "The weights of epoch 1, the best on the dev set, are kept" in text
+    assert "training kept epoch 1, where the train error is" in text
+    assert "Early stopping couples bias and variance" in text
+
+    ran_out = dataclasses.replace(digits, best_epoch=last, stopped_epoch=last,
+                                  stop_reason="max_epochs")
+    text = " ".join(render_report(ran_out, {}).split())
+    assert f"The weights of epoch {last + 1}, the best on the dev set" in text
+    assert "Early stopping couples bias and variance" not in text  # it changed nothing
+
+
 def test_text_is_escaped(digits: RunResult) -> None:
     hostile = dataclasses.replace(digits, name="<script>alert(1)</script>",
                                   notes=["<img src=x onerror=alert(1)>"])

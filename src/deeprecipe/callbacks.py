@@ -94,7 +94,8 @@ class EarlyStopping(Callback):
     entries, with the train error at the point kept: early stopping couples bias and
     variance), ``stopped_epoch`` (the last epoch that ran; for a non-finite stop, the one
     that diverged) and ``stop_reason``: ``"patience"``, ``"non-finite"``, ``"max_epochs"``,
-    or ``"callback"`` (another callback stopped training).
+    or ``"callback"`` (another callback stopped training). These are indices from 0, as in
+    the History; :meth:`summary` writes them for people, counted from 1.
     """
 
     def __init__(
@@ -214,11 +215,12 @@ class EarlyStopping(Callback):
         the train error there (early stopping couples bias and variance)."""
         if self.stop_reason is None:
             return "early stopping: training has not ended"
-        text = f"early stopping: stopped after epoch {self.stopped_epoch} ({self.stop_reason})"
+        stopped = "" if self.stopped_epoch is None else f" after epoch {self.stopped_epoch + 1}"
+        text = f"early stopping: stopped{stopped} ({self.stop_reason})"
         if self.best_epoch is None:
             return text + f"; {self.monitor} was never monitored"
         kept = "restored" if self.restored else "not restored"
-        text += (f"; best {self.monitor} {self.best:.4g} at epoch {self.best_epoch} "
+        text += (f"; best {self.monitor} {self.best:.4g} at epoch {self.best_epoch + 1} "
                  f"(weights {kept})")
         if "train_error" in self.best_logs:
             text += (f"; the train error there is {self.best_logs['train_error']:.2%}: early "

@@ -236,7 +236,7 @@ def print_summary(console: Console, result: RunResult, folder: Path) -> None:
 def summary_lines(result: RunResult, regression: bool) -> list[str]:
     """Training, gradient checks, the diagnosis and the recipe's next steps, one per line."""
     epochs = len(result.history.get("train_cost", []))
-    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch}"
+    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
         checks = ", ".join(f"{point} {report.verdict} ({report.difference:.1e})"

@@ -63,7 +63,9 @@ class Divergence:
         return [advice.action for advice in self.advice]
 
     def __str__(self) -> str:
-        where = f"epoch {self.epoch}" + ("" if self.batch is None else f", batch {self.batch}")
+        # counted from 1 for people, like the epochs in every report
+        where = f"epoch {self.epoch + 1}" + (
+            "" if self.batch is None else f", batch {self.batch + 1}")
         what = {
             "weights": f"non-finite weights in {self.parameter}",
             "activations": f"activations overflowed from {self.layer} on",

@@ -480,7 +480,7 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
     notes += split_notes + compare_notes + scale_notes
     if target is not None:
         notes.append(target.note() + "; the learning curves are in those units (the "
-                     "target's variance is 1), the errors in the target's own")
+                     "target's variance is 1), the errors in the target's own units")
     with clock.step("model", "building the network") as summary:
         model = build_model(config, loaded)
         augment = augmentation(config, loaded, scaler, splits.train.X)

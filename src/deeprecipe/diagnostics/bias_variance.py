@@ -286,7 +286,7 @@ def _attach_test_error(diagnosis: Diagnosis, test: float, threshold: float) -> N
 
 def _early_stopping_remark(diagnosis: Diagnosis) -> str:
     return (
-        f"early stopping kept epoch {diagnosis.epoch}, where the train error is "
+        f"early stopping kept epoch {(diagnosis.epoch or 0) + 1}, where the train error is "
         f"{diagnosis.train_error:.2%}: early stopping couples bias and variance (it stops "
         "fitting the training set to stop overfitting); to lower bias without raising "
         "variance, train longer with L2 or dropout instead"

@@ -137,7 +137,7 @@ def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
         numbers += [(error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
                     (error(result.diagnosis.variance, regression), "variance")]
     if result.best_epoch is not None:
-        numbers.append((str(result.best_epoch), "epoch kept"))
+        numbers.append((str(result.best_epoch + 1), "epoch kept"))
     return numbers
 
 
@@ -169,23 +169,26 @@ def _training(result: RunResult) -> dict[str, Any] | None:
     if not result.history:
         return None
     stopped = {
-        "patience": f"early stopping ended training after epoch {result.stopped_epoch}",
+        "patience": f"early stopping ended training after epoch {result.stopped_epoch + 1}"
+        if result.stopped_epoch is not None else "early stopping ended training",
         "non-finite": "training diverged (a non-finite cost)",
         "max_epochs": "every epoch ran",
         "callback": "a callback stopped training",
     }.get(result.stop_reason, result.stop_reason)
-    return {"epochs": result.epochs_run, "best": result.best_epoch, "stopped": stopped}
+    best = None if result.best_epoch is None else result.best_epoch + 1  # counted from 1
+    return {"epochs": result.epochs_run, "best": best, "stopped": stopped}
 
 
 def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:
-    """The notes' caveat, with the train error at the stopping point."""
-    if result.best_epoch is None:
+    """The notes' caveat, with the train error at the stopping point; none when training
+    kept its last epoch (early stopping changed nothing)."""
+    if result.best_epoch is None or result.best_epoch == result.epochs_run - 1:
         return None
     train = result.errors.get("train")
     if train is None and result.diagnosis is not None:
         train = result.diagnosis.train_error
     at = "" if train is None else f", where the train error is {error(train, regression)}"
-    return (f"training kept epoch {result.best_epoch}{at}. Early stopping couples bias and "
+    return (f"training kept epoch {result.best_epoch + 1}{at}. Early stopping couples bias and "
             "variance: it stops fitting the training set in order to stop overfitting, so "
             "part of that train error is the price of stopping early. To lower bias without "
             "raising variance, train longer with L2 or dropout instead and keep the two "

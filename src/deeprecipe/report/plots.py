@@ -61,7 +61,9 @@ def learning_curves(
     bayes_error: float = 0.0,
     regression: bool = False,
 ) -> Figure:
-    """Cost (left) and error (right) per epoch, epochs counted from 0 as in the History.
+    """Cost (left) and error (right) per epoch. The x axis counts epochs from 1 (the value
+    after the first epoch is at 1) while ``best_epoch`` and ``stopped_epoch`` are the
+    History's indices, from 0.
 
     Solid lines are measured in inference mode (``train_eval_cost``, ``train_error``,
     ``dev_*``); the dashed line is the cost as trained (dropout on, penalty in). On the error
@@ -71,7 +73,7 @@ def learning_curves(
     """
     figure, (cost_ax, error_ax) = new_figure(11, 4.9, ncols=2)
     n = _epochs(history)
-    epochs = np.arange(n)
+    epochs = np.arange(1, n + 1)
     kept = best_epoch if best_epoch is not None and 0 <= best_epoch < n else n - 1
 
     _series(cost_ax, epochs, history.get("train_cost"), TRAIN, "train, as trained "
@@ -94,7 +96,7 @@ def learning_curves(
 
     for ax in (cost_ax, error_ax):
         _mark_stopping(ax, best_epoch, stopped_epoch, n)
-        ax.set_xlim(-0.5, max(n - 0.5, 1))
+        ax.set_xlim(0.5, max(n + 0.5, 2))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return figure
 
@@ -128,22 +130,22 @@ def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
     width = max(0.6, 0.05 * n)
     fmt = (lambda v: f"{v:.3g}") if regression else (lambda v: f"{v:.1%}")
     if not regression:
-        ax.bar(epoch, train_at - floor, bottom=floor, width=width, color=BIAS, alpha=0.55,
+        ax.bar(epoch + 1, train_at - floor, bottom=floor, width=width, color=BIAS, alpha=0.55,
                label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
-    ax.bar(epoch, dev_at - train_at, bottom=train_at, width=width, color=VARIANCE, alpha=0.45,
+    ax.bar(epoch + 1, dev_at - train_at, bottom=train_at, width=width, color=VARIANCE, alpha=0.45,
            label=f"variance {fmt(dev_at - train_at)}", zorder=1)
 
 
 def _mark_stopping(ax: Axes, best: int | None, stopped: int | None, n: int) -> None:
     if best is None or not 0 <= best < n:
         return
-    ax.axvline(best, color=INK, lw=1.1, ls=":", zorder=2)
-    ax.annotate(f"kept: epoch {best}", xy=(best, 1.0), xycoords=("data", "axes fraction"),
+    ax.axvline(best + 1, color=INK, lw=1.1, ls=":", zorder=2)
+    ax.annotate(f"kept: epoch {best + 1}", xy=(best + 1, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(-3, -4), textcoords="offset points", va="top", ha="right",
                 rotation=90, fontsize=8.5, color=INK)
     last = n - 1 if stopped is None else min(stopped, n - 1)
     if last > best:
-        ax.axvspan(best, last + 0.5, color="#f1f5f9", zorder=0, lw=0)
+        ax.axvspan(best + 1, last + 1.5, color="#f1f5f9", zorder=0, lw=0)
 
 
 # --- gradient check ---------------------------------------------------------------------------
@@ -234,7 +236,7 @@ def gradient_norms(
     for color, (layer, values) in zip(colors, norms.items(), strict=True):
         y = np.asarray(values, dtype=np.float64)
         y = np.where(y > 0, y, np.nan)  # a zero gradient has no place on a log axis
-        x = np.asarray(epochs if epochs is not None else range(len(y)))[: len(y)]
+        x = 1 + np.asarray(epochs if epochs is not None else range(len(y)))[: len(y)]
         if np.isfinite(y).any():
             ax.plot(x, y, color=color, lw=2, label=layer, marker="o" if len(y) <= 20 else None,
                     ms=3.5)

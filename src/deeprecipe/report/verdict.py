@@ -80,7 +80,7 @@ def _training(result: RunResult) -> Check | None:
     epochs = result.epochs_run
     if result.stop_reason == "non-finite":
         return Check("training", PROBLEM, f"diverged (non-finite cost) after {epochs} epochs")
-    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch}"
+    kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     reasons = {"patience": "early stopping", "max_epochs": "all epochs ran",
                "callback": "stopped by a callback"}
     reason = reasons.get(result.stop_reason, result.stop_reason)
