@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +211,16 @@ def test_the_readme_synopsis_lists_every_command_and_flag() -> None:
         flags = {option for action in parser._actions for option in action.option_strings
                  if option.startswith("--") and option != "--help"}
         assert documented[name] == flags, name
+
+
+def test_importing_the_library_or_the_command_line_loads_neither_sklearn_nor_matplotlib(
+) -> None:
+    # they take most of a second each: a command that needs neither (diagnose, --help)
+    # must not pay for them, and they load when first used
+    script = ("import sys, deeprecipe, deeprecipe.cli; "
+              "print(sorted({'sklearn', 'matplotlib'} & set(sys.modules))); "
+              "deeprecipe.DeepClassifier; deeprecipe.datasets.load('iris'); "
+              "print('sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]

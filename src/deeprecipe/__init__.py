@@ -1,5 +1,8 @@
 """deeprecipe: the practical side of training deep neural networks, in NumPy."""
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import (
     activations,
     data,
@@ -11,7 +14,6 @@ from . import (
     optimizers,
     recipe,
     regularizers,
-    sklearn,
 )
 from .advice import Advice
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
@@ -20,8 +22,11 @@ from .divergence import Divergence
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
 from .persistence import load
-from .sklearn import DeepClassifier, DeepRegressor
 from .training import History, TrainingState
+
+if TYPE_CHECKING:
+    from . import sklearn
+    from .sklearn import DeepClassifier, DeepRegressor
 
 __version__ = "0.1.0"
 
@@ -56,3 +61,13 @@ __all__ = [
     "regularizers",
     "sklearn",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``dr.sklearn``, ``dr.DeepClassifier`` and ``dr.DeepRegressor`` are imported on first
+    use: scikit-learn takes most of a second to import, which ``import deeprecipe`` and
+    every command would otherwise pay (PEP 562)."""
+    if name in ("sklearn", "DeepClassifier", "DeepRegressor"):
+        module = importlib.import_module(".sklearn", __name__)  # sets dr.sklearn as well
+        return module if name == "sklearn" else getattr(module, name)
+    raise AttributeError(f"module 'deeprecipe' has no attribute {name!r}")

@@ -48,7 +48,6 @@ from .cli_run import (
     terminate_as_interrupt,
 )
 from .persistence import atomic_write
-from .recipe.page import write_tune_report
 
 FORMAT = "deeprecipe-tune"
 FORMAT_VERSION = 1
@@ -169,6 +168,8 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt as interrupted:
             progress.close()
             return report_interruption(folder, isinstance(interrupted, Terminated))
+    from .recipe.page import write_tune_report  # matplotlib: imported when needed
+
     paths = write_tune_report(result, folder)
     console.print(Text(result.summary()))
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))

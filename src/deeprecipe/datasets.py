@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
-from sklearn import datasets as skd
 
 from ._checks import choice, fail, non_negative, positive_int
 
@@ -61,19 +61,30 @@ def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
 
 Generator2D = Callable[[int, float, np.random.Generator], Pair]
 
+
+def _sklearn() -> ModuleType:
+    """scikit-learn's datasets, imported when first used: the import takes most of a second,
+    which every ``import deeprecipe`` and every command would otherwise pay."""
+    import sklearn.datasets
+
+    return sklearn.datasets
+
+
 GENERATED: dict[str, tuple[Generator2D, str]] = {
     "circles": (
-        lambda n, noise, rng: skd.make_circles(
+        lambda n, noise, rng: _sklearn().make_circles(
             n, noise=noise, factor=0.5, random_state=int(rng.integers(2**31))
         ),
         "two concentric circles (the course's initialization exercise)",
     ),
     "moons": (
-        lambda n, noise, rng: skd.make_moons(n, noise=noise, random_state=int(rng.integers(2**31))),
+        lambda n, noise, rng: _sklearn().make_moons(
+            n, noise=noise, random_state=int(rng.integers(2**31))
+        ),
         "two interleaving half moons",
     ),
     "blobs": (
-        lambda n, noise, rng: skd.make_blobs(
+        lambda n, noise, rng: _sklearn().make_blobs(
             n, centers=3, cluster_std=1.0 + noise, random_state=int(rng.integers(2**31))
         ),
         "three Gaussian blobs",
@@ -82,11 +93,12 @@ GENERATED: dict[str, tuple[Generator2D, str]] = {
     "spirals": (_spirals, "two interleaved spirals"),
 }
 
-REAL: dict[str, tuple[Callable[..., Pair], tuple[int, int] | None, str]] = {
-    "digits": (skd.load_digits, (8, 8), "8x8 images of handwritten digits, 10 classes"),
-    "breast_cancer": (skd.load_breast_cancer, None, "Wisconsin breast cancer, binary"),
-    "iris": (skd.load_iris, None, "Fisher's iris, 3 classes"),
-    "wine": (skd.load_wine, None, "wine cultivars, 3 classes"),
+# scikit-learn's loader (a function of sklearn.datasets), image shape, description
+REAL: dict[str, tuple[str, tuple[int, int] | None, str]] = {
+    "digits": ("load_digits", (8, 8), "8x8 images of handwritten digits, 10 classes"),
+    "breast_cancer": ("load_breast_cancer", None, "Wisconsin breast cancer, binary"),
+    "iris": ("load_iris", None, "Fisher's iris, 3 classes"),
+    "wine": ("load_wine", None, "wine cultivars, 3 classes"),
 }
 
 NAMES = (*REAL, *GENERATED)
@@ -108,7 +120,7 @@ def load(
     where = "datasets.load"
     choice(where, "name", name, NAMES)
     if name in REAL:
-        X, y = REAL[name][0](return_X_y=True)
+        X, y = getattr(_sklearn(), REAL[name][0])(return_X_y=True)
     else:
         if positive_int(where, "n_samples", n_samples) < 2:
             raise fail(where, "n_samples", ">= 2", n_samples)
