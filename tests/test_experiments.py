@@ -78,6 +78,14 @@ def test_l2_and_dropout_reduce_the_train_test_gap(regularization: experiments.Ex
         assert trial.gap < none.gap - 0.03, label
         assert trial.test_accuracy > none.test_accuracy, label
     assert regularization.trial("L2").weight_norm < none.weight_norm / 10
+    assert "it memorized the noise (high variance)" in regularization.findings[0]
+
+
+def test_a_short_run_does_not_claim_the_noise_was_memorized() -> None:
+    short = experiments.regularization(epochs=5)
+    assert short.trial("none").gap < experiments.OVERFIT_GAP
+    assert "no clear overfitting at these settings" in short.findings[0]
+    assert "memorized" not in short.findings[0]
 
 
 # --- pages, CLI ----------------------------------------------------------------------------------
@@ -128,6 +136,18 @@ def test_cli_prints_the_table_and_writes_the_page(
     assert "replaced" in capsys.readouterr().out
 
 
-def test_cli_refuses_bad_epochs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["experiment", "regularization", "--out", str(tmp_path), "--epochs", "0"]) == 2
-    assert "--epochs" in capsys.readouterr().err
+@pytest.mark.parametrize(("options", "message"), [
+    (["--epochs", "0"], "--epochs must be a positive integer; received --epochs=0."),
+    (["--seed", "-2"], "--seed must be an integer >= 0; received --seed=-2."),
+    (["--out", "{file}"], "--out must be a folder; received --out='{file}', a file."),
+])
+def test_cli_refuses_bad_options_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        message: str) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    options = [option.format(file=file) for option in options]
+    assert main(["experiment", "regularization", "--out", str(tmp_path), *options]) == 2
+    err = capsys.readouterr().err
+    assert message.format(file=file) in err and "Traceback" not in err
+    assert file.read_text() == "mine"

@@ -34,12 +34,15 @@ def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
                         help="output folder (default: runs/experiment-<name>/)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs of every network (default: the experiment's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the data and every network (default: 0)")
     parser.set_defaults(handler=experiment_command)
     return parser
 
 
 def experiment_command(args: argparse.Namespace, console: Console) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0; received --seed={args.seed}.")
     options: dict[str, Any] = {"seed": args.seed}
     if args.epochs is not None:
         if args.epochs < 1:
@@ -47,6 +50,8 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
                              f"{args.epochs}.")
         options["epochs"] = args.epochs
     folder = args.out if args.out is not None else RUNS / f"experiment-{args.name}"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out must be a folder; received --out={str(folder)!r}, a file.")
     replaced = (folder / "report.html").exists()
     with console.status(f"running the {args.name} experiment"):
         experiment = experiments.run(args.name, **options)
