@@ -22,6 +22,7 @@ def saved_model(tmp_path: Path) -> Path:
 def test_a_correct_model_passes_with_exit_code_0(saved_model: Path, capsys) -> None:
     assert cli.main(["gradcheck", str(saved_model), "--rows", "8"]) == cli.EXIT_OK
     out = capsys.readouterr().out
+    assert out.startswith("at the model's own weights (8 rows)\n")
     assert "gradient check passed" in out
     for block in ("dense_1.W", "dense_1.b", "dense_2.W", "dense_2.b"):
         assert block in out
@@ -71,3 +72,20 @@ def test_usage_errors_exit_2_with_one_line(saved_model: Path, argv: list[str], c
     assert cli.main(argv) == cli.EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--rows", "0"], "--rows must be a positive integer; received --rows=0."),
+    (["--points", "init,later"], "--points must be a comma-separated list of current, init, "
+     "trained; received --points='init,later'."),
+    (["--data", "iris"], "--data must have 64 feature columns (the model's input_dim); "
+     "received --data='iris' with 4."),
+])
+def test_bad_options_are_named_in_the_error(saved_model: Path, capsys, options: list[str],
+                                            message: str) -> None:
+    assert cli.main(["gradcheck", str(saved_model), *options]) == cli.EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_every_checkpoint_name_has_a_title() -> None:
+    assert tuple(cli.POINT_TITLES) == dr.gradcheck.POINTS

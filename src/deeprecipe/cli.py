@@ -75,13 +75,31 @@ def load_model(path: str) -> Sequential:
     return Sequential.from_config(config.get("model", config))
 
 
+POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
+    "current": "at the model's own weights",
+    "init": "at a fresh initialization of the same network",
+    "trained": "after training a fresh initialization briefly on the checked rows",
+}
+
+
 def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     model = load_model(args.model)
+    if args.rows < 1:
+        raise ValueError(f"gradcheck: --rows must be a positive integer; received "
+                         f"--rows={args.rows}.")
+    points = [point.strip() for point in args.points.split(",")]
+    unknown = [point for point in points if point not in POINT_TITLES]
+    if unknown or not points:
+        raise ValueError(f"gradcheck: --points must be a comma-separated list of "
+                         f"{', '.join(POINT_TITLES)}; received --points={args.points!r}.")
     loaded = workflow.load_data(args.data, args.target, task_of(model))
+    if loaded.X.shape[1] != model.input_dim:
+        raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
+                         f"model's input_dim); received --data={args.data!r} with "
+                         f"{loaded.X.shape[1]}.")
     X, y = loaded.X[: args.rows], loaded.y[: args.rows]
     if model.standardizer is not None:
         X = model.standardizer.transform(X)
-    points = args.points.split(",")
     reports = gradcheck.check_model(
         model, X, y, args.epsilon, mode=args.mode, dropout=args.dropout,
         points=tuple(points), seed=args.seed,
@@ -91,7 +109,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
                          indent=2, default=float))
     else:
         for name, report in reports.items():
-            console.print(Text(name, style="bold"))
+            console.print(Text(f"{POINT_TITLES[name]} ({len(X)} rows)", style="bold"))
             print(report.table(width=max(console.width, 110)), end="")
     passed = all(report.passed for report in reports.values())
     return EXIT_OK if passed else EXIT_FAILED_CHECK
@@ -292,12 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--target", help="the label column of a CSV file")
     check_parser.add_argument("--rows", type=int, default=32,
                               help="how many examples J is computed on (default: 32)")
-    check_parser.add_argument("--mode", default="full", choices=gradcheck.MODES)
-    check_parser.add_argument("--epsilon", type=float, default=1e-7)
-    check_parser.add_argument("--dropout", default="off", choices=("off", "fixed"))
+    check_parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
+                              help="full: every parameter; sampled: some of each block; "
+                              "directional: random directions per block (default: full)")
+    check_parser.add_argument("--epsilon", type=float, default=1e-7,
+                              help="the notes' step ε of the two-sided difference "
+                              "(default: 1e-7)")
+    check_parser.add_argument("--dropout", default="off", choices=("off", "fixed"),
+                              help="off: keep_prob = 1, as the notes advise; fixed: dropout "
+                              "on with the same masks at every evaluation (default: off)")
     check_parser.add_argument("--points", default="current",
-                              help="comma-separated: current, init, trained (default: current)")
-    check_parser.add_argument("--seed", type=int, default=0)
+                              help="comma-separated: current (the model's own weights), init "
+                              "(a fresh initialization of the same network), trained (that "
+                              "fresh copy trained briefly on the checked rows) "
+                              "(default: current)")
+    check_parser.add_argument("--seed", type=int, default=0,
+                              help="seeds sampling, directions, fresh weights (default: 0)")
     check_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     check_parser.set_defaults(handler=gradcheck_command)
 
