@@ -138,7 +138,9 @@ def test_config_errors_name_the_key_in_one_line(
     (["--data", "nope.xlsx"], "--data must be a built-in dataset"),
     (["--data", "missing.csv", "--target", "y"], "--data: no file missing.csv"),
     (["--data", "missing.npz"], "--data: no file missing.npz"),
-    (["--data", "iris", "--augment"], "augment must be false for data without an image"),
+    (["--data", "iris", "--augment"], "--augment needs image data; received --data='iris', "
+     "which has no image shape"),
+    (["--data", "missing.csv"], "--data: no file missing.csv"),  # not "--target must name"
 ])
 def test_bad_flags_are_usage_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str

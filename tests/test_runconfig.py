@@ -52,6 +52,18 @@ def test_a_toml_file_with_flags_overriding_it(tmp_path: Path) -> None:
     assert config.bayes_error == pytest.approx(0.02)
 
 
+def test_a_toml_files_relative_paths_are_read_from_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "iris.csv").write_text("a,species\n1,x\n")
+    path = write(folder, 'data = "iris.csv"\ntarget = "species"\noutput_dir = "runs"\n')
+    config = resolve(path, {})
+    assert (config.data, config.output_dir) == (str(folder / "iris.csv"), str(folder / "runs"))
+    assert resolve(write(folder, 'data = "digits"\n'), {}).data == "digits"  # a name
+    flagged = resolve(path, {"data": "other.csv", "target": "y"})  # a flag: from the cwd
+    assert flagged.data == "other.csv"
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("epochs = 0\n", "epochs must be a positive integer; received epochs=0."),
     ("epochs = 2.5\n", "epochs must be a positive integer; received epochs=2.5."),
@@ -80,6 +92,11 @@ def test_bad_flags_are_named_as_flags() -> None:
         parse({"batch_size": "many"}, COMMAND_LINE)
     with pytest.raises(ConfigError, match="--keep-prob must have one value per hidden layer"):
         resolve(None, {"hidden": "16,8,4", "keep_prob": "0.5,0.5"})
+    for typo in ("10,,3", "128,64,"):  # an empty item is a typo, not one layer fewer
+        with pytest.raises(ConfigError, match=f"--hidden must be positive integers, one per "
+                           f"hidden layer .*; received --hidden='{typo}'"):
+            parse({"hidden": typo}, COMMAND_LINE)
+    assert parse({"hidden": "128, 64"}, COMMAND_LINE)["hidden"] == (128, 64)
 
 
 def test_unknown_keys_suggest_the_closest_and_list_the_valid_ones(tmp_path: Path) -> None:
@@ -100,9 +117,12 @@ def test_tables_and_invalid_toml_are_clear_errors(tmp_path: Path) -> None:
         read_toml(tmp_path / "missing.toml")
 
 
-def test_target_goes_with_csv_data_only() -> None:
-    with pytest.raises(ConfigError, match=r"--target must name the label column of x\.csv"):
-        resolve(None, {"data": "x.csv"})
+def test_target_goes_with_csv_data_only(tmp_path: Path) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("a,label\n1,0\n")
+    with pytest.raises(ConfigError, match=r"--target must name the label column of .*x\.csv"):
+        resolve(None, {"data": str(data)})
+    resolve(None, {"data": "missing.csv"})  # no file: the data check says so, not this
     with pytest.raises(ConfigError, match="--target applies to CSV data only"):
         resolve(None, {"target": "label"})
     assert resolve(None, {"data": "x.csv", "target": "label"}).target == "label"

@@ -69,7 +69,9 @@ def add_run_parser(commands: Any) -> argparse.ArgumentParser:
         "runs/<name>/ (report.html, summary.json, plots, model/). Every option is also a "
         "key of the --config TOML file; flags override the file.",
     )
-    parser.add_argument("--config", metavar="run.toml", help="read the options from a TOML file")
+    parser.add_argument("--config", metavar="run.toml",
+                        help="read the options from a TOML file (its relative paths are "
+                        "read from its folder)")
     parser.add_argument("--resume", metavar="RUN_FOLDER",
                         help="continue an interrupted run (its own options; no other flags)")
     parser.add_argument("--overwrite", action="store_true",
@@ -104,7 +106,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"resuming {folder} after epoch {epoch}"))
     else:
         config = runconfig.resolve(args.config, flags)
-        workflow.check_data(config.data, config.target)  # before a folder is made for it
+        workflow.check_data(config.data, config.target, config.augment)  # before its folder
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None

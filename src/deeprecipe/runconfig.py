@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import activations, initializers, optimizers
+from . import activations, datasets, initializers, optimizers
 from ._checks import describe
 
 if sys.version_info >= (3, 11):
@@ -146,9 +146,10 @@ def _number(value: Any) -> float:
 
 
 def _items(value: Any) -> list[Any]:
-    """A TOML array, or the comma-separated text of a flag (``128,64``)."""
+    """A TOML array, or the comma-separated text of a flag (``128,64``); an empty item
+    (``10,,3``) stays, for the check to refuse."""
     if isinstance(value, str):
-        return [item for item in value.replace(" ", "").split(",") if item]
+        return value.replace(" ", "").split(",")
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
@@ -335,7 +336,7 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
             f"hidden={list(config.hidden)}) or a single value; received {label}={list(keep)}."
         )
     is_csv = config.data.lower().endswith(".csv")
-    if is_csv and config.target is None:
+    if is_csv and config.target is None and Path(config.data).is_file():  # else: no file
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} must name the label column of {config.data}; "
                           "received none.")
@@ -364,11 +365,22 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return values
 
 
+def _paths_from(folder: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """A config file's relative ``data`` file and ``output_dir`` read from the file's
+    ``folder`` (as a command line's are read from the working directory)."""
+    for key in ("data", "output_dir"):
+        value = values.get(key)
+        is_dataset = key == "data" and value in datasets.list()
+        if isinstance(value, str) and not is_dataset and not Path(value).is_absolute():
+            values[key] = str(folder / value)
+    return values
+
+
 def resolve(file: str | Path | None, flags: Mapping[str, Any]) -> RunConfig:
     """The config from a TOML ``file`` (optional) with ``flags`` overriding its values."""
     values: dict[str, Any] = {}
     if file is not None:
-        values.update(parse(read_toml(file), str(file)))
+        values.update(_paths_from(Path(file).parent, parse(read_toml(file), str(file))))
     values.update(parse(flags, COMMAND_LINE))
     source = COMMAND_LINE if file is None else f"{file} (with the command line)"
     return _checked(RunConfig(**values), source)

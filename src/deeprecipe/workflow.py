@@ -95,20 +95,29 @@ class LoadedData:
     image_shape: tuple[int, ...] | None
 
 
-def check_data(spec: str, target: str | None = None) -> None:
+def check_data(spec: str, target: str | None = None, augment: bool = False) -> None:
     """Refuse a ``--data`` that cannot load before anything is made for it: not a built-in
-    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``."""
-    if spec in datasets.list():
-        return
+    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``; and
+    ``augment`` for data known to hold no images (an ``.npz`` is known once loaded)."""
+    builtin = spec in datasets.list()
     suffix = Path(spec).suffix.lower()
-    if suffix not in (".csv", ".npz"):
+    if not builtin and suffix not in (".csv", ".npz"):
         raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
                           f"a .csv or an .npz file; received --data={spec!r}.")
-    if suffix == ".csv" and not target:
-        raise ConfigError(f"--target must name the label column of {spec}; received none.")
-    if not Path(spec).is_file():
+    if not builtin and not Path(spec).is_file():
         raise FileNotFoundError(f"--data: no file {spec} (the built-in datasets are "
                                 f"{', '.join(datasets.list())}).")
+    if suffix == ".csv" and not target:
+        raise ConfigError(f"--target must name the label column of {spec}; received none.")
+    if augment and (suffix == ".csv" or (builtin and datasets.info(spec).image_shape is None)):
+        raise no_images(spec)
+
+
+def no_images(data: str) -> ConfigError:
+    """The error of augmentation asked for data without an image shape."""
+    return ConfigError(f"--augment needs image data; received --data={data!r}, which has no "
+                       "image shape. help: augmentation (rotations, shifts) only makes sense "
+                       "for images (digits, or an .npz whose X is (m, height, width)).")
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto") -> LoadedData:
@@ -245,9 +254,7 @@ def augmentation(
     if not config.augment:
         return None
     if loaded.image_shape is None:
-        raise ConfigError(f"augment must be false for data without an image shape; received "
-                          f"augment=true with data={loaded.name!r}. help: augmentation "
-                          "(rotations, shifts) only makes sense for images.")
+        raise no_images(loaded.name)
     mean, std = scaler.mean_, scaler.std_
     if mean is None or std is None:
         raise RuntimeError("augmentation: the standardizer must be fitted first.")
