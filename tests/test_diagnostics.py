@@ -107,6 +107,15 @@ def test_a_train_error_below_bayes_questions_the_bayes_estimate() -> None:
     assert "Bayes" in remarks and "too high" in remarks
 
 
+def test_a_dev_error_well_below_the_train_error_is_pointed_out() -> None:
+    remarks = " ".join(diagnose(0.11, 0.01).remarks)
+    assert "the dev error is 10.00% below the training error" in remarks
+    assert "dr.data.compare" in remarks and "dropout off" in remarks
+    assert not any("below the training error" in r for r in diagnose(0.05, 0.04).remarks)
+    regression = " ".join(diagnose(0.5, 0.2, regression=True).remarks)
+    assert "the dev error is 0.3 below the training error" in regression
+
+
 def test_few_training_examples_are_pointed_out_under_high_variance() -> None:
     assert any("only 100 training examples" in r for r in diagnose(0.0, 0.2, n_train=100).remarks)
     assert not any("training examples" in r for r in diagnose(0.15, 0.16, n_train=100).remarks)

@@ -206,7 +206,7 @@ def diagnose(
         high_bias, high_variance, advice=_advice(high_bias, high_variance),
         epoch=None if record is None else record["epoch"], regression=regression,
     )
-    diagnosis.remarks += _recipe_remarks(diagnosis)
+    diagnosis.remarks += _recipe_remarks(diagnosis, variance_threshold)
     if n_dev is not None and not regression:
         _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
                          confidence)
@@ -236,12 +236,20 @@ def _advice(high_bias: bool, high_variance: bool) -> list[Advice]:
     return [STOP]
 
 
-def _recipe_remarks(diagnosis: Diagnosis) -> list[str]:
-    """The notes' two remarks on the recipe, where they apply."""
+def _recipe_remarks(diagnosis: Diagnosis, variance_threshold: float) -> list[str]:
+    """The notes' two remarks on the recipe, where they apply, and the two readings that
+    put an error below the one it should exceed."""
     remarks = []
     if diagnosis.avoidable_bias < -0.005:
         remarks.append("the training error is below the Bayes error you gave: is the Bayes "
                        "(human-level) error estimate too high?")
+    if diagnosis.variance < -variance_threshold:
+        gap = (f"{-diagnosis.variance:.4g}" if diagnosis.regression
+               else f"{-diagnosis.variance:.2%}")
+        remarks.append(f"the dev error is {gap} below the training error, which variance "
+                       "cannot explain: check that the dev set comes from the training set's "
+                       "distribution (dr.data.compare) and that the train error is measured "
+                       "with dropout off; a small dev set can also show it by chance")
     if diagnosis.high_bias:
         remarks += [NO_FIX_FOR_BIAS, BIGGER_IS_SAFE]
     if diagnosis.high_variance:
