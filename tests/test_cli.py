@@ -151,6 +151,12 @@ def test_predict_errors_are_one_line(
     assert "--data must have 3 feature columns" in one_line_error(capsys)
     assert cli.main(["predict", str(tmp_path), "--data", "digits"]) == cli.EXIT_USAGE
     assert "no config.json" in one_line_error(capsys)
+    data = tmp_path / "full.csv"
+    data.write_text("a,b,c\n1,2,3\n")
+    assert cli.main(["predict", str(folder), "--data", str(data), "--out", str(tmp_path)]) \
+        == cli.EXIT_USAGE
+    assert f"--out must be a file path; received --out='{tmp_path}', a folder." in \
+        one_line_error(capsys)
 
 
 def test_predict_matches_a_files_labels_to_the_models_classes_by_name(

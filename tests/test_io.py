@@ -163,7 +163,8 @@ def test_bad_files_are_refused_with_the_file_named(
 
 def test_regression_targets_must_be_numeric(tmp_path: Path) -> None:
     path = write(tmp_path, csv_of([*GOOD_ROWS, "1,2,cat"]))
-    with pytest.raises(DataFileError, match=r"row 6 .*column 'label': a regression target"):
+    with pytest.raises(DataFileError, match=r"row 6 .*column 'label': a regression target "
+                       r"must be numeric; received 'cat'\.$"):  # not np.str_('cat')
         load_csv(path, target="label", task="regression")
 
 

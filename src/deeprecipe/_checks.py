@@ -23,6 +23,8 @@ def describe(value: Any) -> str:
     """A short ``repr`` for error messages: arrays by shape and dtype, not by content."""
     if isinstance(value, np.ndarray):
         return f"array(shape={value.shape}, dtype={value.dtype})"
+    if isinstance(value, np.generic):  # np.str_('a') and np.float64(1.5) as 'a' and 1.5
+        value = value.item()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -273,6 +273,9 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
         sys.stdout.write(text)
     else:
         out = Path(args.out)
+        if out.is_dir():
+            raise IsADirectoryError(f"predict: --out must be a file path; received "
+                                    f"--out={args.out!r}, a folder.")
 
         def write(tmp: Path) -> None:
             tmp.write_text(text, encoding="utf-8")
