@@ -113,7 +113,7 @@ def _encode_target(
         if not numeric:
             i = next(i for i, value in enumerate(labels) if _number(str(value)) is None)
             raise DataFileError(path, "a regression target must be numeric; received "
-                                f"{labels[i]!r}.", places[i][0], column, places[i][1])
+                                f"{describe(labels[i])}.", places[i][0], column, places[i][1])
         return labels, None
     classes, y = np.unique(labels, return_inverse=True)
     mapping: list[str | float] = [
