@@ -199,6 +199,12 @@ def test_dense_default_init_follows_the_activation(activation):
     assert Dense(2, activation=activation).init == initializers.default_for(activation)
 
 
+def test_dense_activation_none_is_linear_as_in_keras():
+    layer = Dense(2, activation=None)
+    assert (layer.activation, layer.init) == ("linear", initializers.default_for("linear"))
+    assert layer.get_config() == Dense(2, "linear").get_config()
+
+
 def test_dense_init_scale_sets_the_random_scale(rng):
     layer = Dense(400, init="random", init_scale=10.0)
     layer.build(400, rng, FLOAT64)

@@ -225,6 +225,15 @@ def test_a_callback_stops_training() -> None:
     assert set(watcher.logs[0]) == set(history.history)
 
 
+@pytest.mark.parametrize("callbacks", [dr.EarlyStopping(), [print], [dr.EarlyStopping, 3]],
+                         ids=["one-callback-not-a-list", "a-function", "a-class"])
+def test_callbacks_that_are_not_a_list_of_callbacks_are_a_clear_error(callbacks) -> None:
+    X, y, _, _ = digits()
+    with pytest.raises(TypeError, match=r"fit: callbacks must be a list of Callback objects "
+                       r"\(e\.g\. \[dr\.EarlyStopping\(\)\]\); received callbacks="):
+        classifier().fit(X[:50], y[:50], epochs=1, callbacks=callbacks)
+
+
 def test_training_runs_all_epochs_when_no_callback_stops() -> None:
     X, y, _, _ = digits()
     watcher = StopAtEpoch(None)

@@ -74,8 +74,9 @@ class Dense(Layer):
     (the notes' ``W[l]`` is this ``W`` transposed).
     Cache: ``(X, A)``; every activation's derivative is computed from ``A``.
 
-    ``init`` names an initializer (see :mod:`deeprecipe.initializers`); the default is
-    ``"he"`` for ReLU-like activations and the notes' ``"xavier"`` otherwise.
+    ``activation`` names one of :mod:`deeprecipe.activations` (``None``, as in Keras, is
+    ``"linear"``). ``init`` names an initializer (see :mod:`deeprecipe.initializers`); the
+    default is ``"he"`` for ReLU-like activations and the notes' ``"xavier"`` otherwise.
     ``init_scale`` sets the ``"random"`` initializer's scale (0.01 by default).
     """
 
@@ -84,15 +85,15 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: str = "linear",
+        activation: str | None = "linear",
         init: str | None = None,
         init_scale: float | None = None,
     ) -> None:
         super().__init__()
         self.units = positive_int("Dense", "units", units)
-        self.activation = activations.get(activation).name
+        self.activation = activations.get(activation or "linear").name  # None: Keras's linear
         self.init = choice(
-            "Dense", "init", init or initializers.default_for(activation),
+            "Dense", "init", init or initializers.default_for(self.activation),
             initializers.INITIALIZERS,
         )
         if init_scale is not None and self.init != "random":
