@@ -105,6 +105,17 @@ def test_a_constant_with_rounding_noise_is_constant_and_names_are_used() -> None
     assert scaler.feature_names_ == ["price", "size"]
 
 
+def test_a_dataframes_columns_are_its_feature_names_and_must_come_back_in_order() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"age": [20.0, 40, 60], "income": [1e3, 3e3, 2e3]})
+    scaler = Standardizer().fit(frame)
+    assert scaler.feature_names_ == ["age", "income"]
+    np.testing.assert_array_equal(scaler.transform(frame), scaler.transform(frame.to_numpy()))
+    with pytest.raises(ValueError, match=r"X\.columns must be the features it was fit on, in "
+                       r"order \['age', 'income'\]; received X\.columns=\['income', 'age'\]"):
+        scaler.transform(frame[["income", "age"]])  # would scale age by income's σ
+
+
 def test_transform_before_fit_is_a_runtime_error() -> None:
     scaler = Standardizer()
     for method in (scaler.transform, scaler.inverse_transform):

@@ -158,6 +158,19 @@ def test_dataframe_input_sets_feature_names_in() -> None:
         clf.predict(frame.rename(columns={"pixel_0": "other"}))
 
 
+def test_pandas_nullable_dtypes_train_like_plain_floats() -> None:
+    X, y = cancer()
+    frame, labels = pd.DataFrame(X).astype("Float64"), pd.Series(y).astype("Int64")
+    model = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(1, "sigmoid")], input_dim=X.shape[1])
+    twin = dr.Sequential.from_config(model.get_config())
+    model.fit(frame, labels, epochs=2)
+    twin.fit(X, y, epochs=2)
+    np.testing.assert_array_equal(model.theta, twin.theta)
+    frame.iloc[3, 2] = pd.NA  # a missing value is named as non-finite, not as "not numeric"
+    with pytest.raises(ValueError, match=r"X must be finite .* index \(3, 2\)"):
+        model.fit(frame, labels, epochs=1)
+
+
 def test_numpy_input_sets_no_feature_names() -> None:
     clf = DeepClassifier(**small()).fit(*digits(100))
     assert not hasattr(clf, "feature_names_in_")

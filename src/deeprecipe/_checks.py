@@ -7,6 +7,7 @@ logger says what was converted); the library never prints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -89,6 +90,9 @@ def as_float_array(
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged lists
         raise fail(where, arg, "a rectangular numeric array", value, str(error)) from None
+    if array.dtype == object and hasattr(value, "to_numpy"):  # pandas' Int64, Float64, …
+        with contextlib.suppress(TypeError, ValueError):  # text stays object, refused below
+            array = value.to_numpy(dtype=np.float64, na_value=np.nan)
     if array.dtype.kind not in "biuf":
         raise fail(where, arg, "numeric (int, bool or float)", value)
     allowed = (ndim,) if isinstance(ndim, int) else ndim

@@ -43,7 +43,8 @@ class Standardizer:
         indices of the features with zero variance (a :class:`ConstantFeatureWarning` names
         them at fit time; they are centred but not scaled).
     ``feature_names_``
-        the names given to :meth:`fit`, or ``None``.
+        the names given to :meth:`fit` (a DataFrame's columns), or ``None``; a DataFrame
+        given to :meth:`transform` must have these columns, in this order.
 
     Shapes: ``X`` is ``(m, n_features)``; transforms return a new array of the same shape,
     float32 for float32 input and float64 otherwise. Inputs are never modified.
@@ -64,7 +65,10 @@ class Standardizer:
         return len(self._state("n_features_in_")[0])
 
     def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> Standardizer:
-        """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``."""
+        """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``. A
+        DataFrame's column names are the ``feature_names`` unless they are given."""
+        if feature_names is None and hasattr(X, "columns"):
+            feature_names = [str(column) for column in X.columns]
         X = as_float_array("Standardizer.fit", "X", X, np.float64)
         if len(X) == 0:
             raise fail("Standardizer.fit", "X", "at least one row", X)
@@ -151,12 +155,21 @@ class Standardizer:
             )
         return self.mean_, self.std_, self.constant_features_
 
-    @staticmethod
-    def _check_X(method: str, X: ArrayLike, n_features: int) -> np.ndarray:
+    def _check_X(self, method: str, X: ArrayLike, n_features: int) -> np.ndarray:
+        """``X`` as a float array of ``n_features`` columns; a DataFrame's columns must be
+        the names it was fit on, in the same order (reordered columns would be scaled by
+        the wrong μ and σ without a word)."""
         where = f"Standardizer.{method}"
+        columns = getattr(X, "columns", None)
+        if columns is not None and self.feature_names_ is not None:
+            received = [str(column) for column in columns]
+            if received != self.feature_names_:
+                raise fail(where, "X.columns", f"the features it was fit on, in order "
+                           f"{self.feature_names_[:8]}", received[:8],
+                           "select them as X[scaler.feature_names_]")
         given = np.asarray(X) if not isinstance(X, np.ndarray) else X
         dtype = np.float32 if given.dtype == np.float32 else np.float64
-        array = as_float_array(where, "X", given, dtype)
+        array = as_float_array(where, "X", X if given.dtype == object else given, dtype)
         if array.shape[1] != n_features:
             raise fail(where, "X.shape[1]", f"{n_features} (the features it was fit on)",
                        array.shape[1])
