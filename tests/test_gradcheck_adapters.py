@@ -180,6 +180,28 @@ def test_float64_module_needs_no_promotion(batch: Any) -> None:
     assert not any("promoted" in note or "precision" in note for note in report.notes)
 
 
+def test_a_float32_tensor_inside_the_loss_is_pointed_at(batch: Any) -> None:
+    torch.manual_seed(0)
+    X, y = batch
+    target = F.one_hot(y, 3).float()  # float32, captured by the loss: J comes back float32
+    report = check_torch(HandNet().double(), X.double(),
+                         loss=lambda out: F.binary_cross_entropy_with_logits(out, target))
+    assert not report.passed
+    assert any("J came back as float32 although the parameters and inputs were float64"
+               in note and ".double()" in note for note in report.notes)
+    fixed = check_torch(HandNet().double(), X.double(),
+                        loss=lambda out: F.binary_cross_entropy_with_logits(out, target.double()))
+    assert fixed.passed and not any("came back as" in note for note in fixed.notes)
+
+
+def test_numpy_float64_params_with_a_float32_input_keep_their_report(batch: Any) -> None:
+    X, _ = batch  # float32; the function cannot run in its own mixed dtypes
+    params = {"w": np.random.default_rng(0).standard_normal((6, 1))}
+    report = check_torch(lambda w, x: (x @ w).pow(2).mean(), X, params=params)
+    assert report.passed
+    assert "precision: fn could not run in its own dtypes" in report.notes[-1]
+
+
 def test_function_of_tensors_positional_and_dict(batch: Any) -> None:
     X, _ = batch
     generator = torch.Generator().manual_seed(1)

@@ -137,9 +137,20 @@ def check_torch(
     start = model.start_values()
     report = check(model, start, **check_options)
     report.notes[:0] = notes
+    if model.cost_dtype != torch.float64:  # of the last evaluation, as of every one
+        name = str(model.cost_dtype).removeprefix("torch.")
+        report.notes.append(
+            f"J came back as {name} although the parameters and inputs were float64: a {name} "
+            "tensor inside fn or loss= (a captured target y?) lowers it, and the check can "
+            "only see its rounding; make that tensor float64 (.double())")
     if low:
-        report.notes.append(_precision_note(low, model.own_precision_grads(),
-                                            model(start)[1]))
+        try:
+            own = model.own_precision_grads()
+        except (RuntimeError, TypeError, ValueError) as error:  # mixed dtypes torch refuses
+            report.notes.append(f"precision: fn could not run in its own dtypes to compare "
+                                f"({type(error).__name__}: {error})")
+        else:
+            report.notes.append(_precision_note(low, own, model(start)[1]))
     return report
 
 
@@ -229,6 +240,7 @@ class _TorchModule:
                     f"{self.where}: the forward pass changed the parameter {name!r}; it must "
                     "not modify the parameters (an in-place update left in forward?)."
                 )
+        self.cost_dtype = cost.dtype
         return float(cost.detach()), _LazyGrads(list(self.params),
                                                 lambda: self._grads(cost, self.params))
 
@@ -306,6 +318,7 @@ class _TorchFunction:
         leaves = {n: torch.tensor(np.asarray(values[n], dtype=np.float64), requires_grad=True)
                   for n in self.names}
         cost = self._cost(leaves, self.inputs)
+        self.cost_dtype = cost.dtype
         return float(cost.detach()), _LazyGrads(self.names, lambda: self._grads(cost, leaves))
 
     def own_precision_grads(self) -> dict[str, np.ndarray]:
