@@ -372,6 +372,9 @@ def test_untraceable_function_is_evaluated_eagerly() -> None:
 def test_jax_non_scalar_output_is_refused() -> None:
     with pytest.raises(ValueError, match="must be a scalar cost"):
         check_jax(lambda p: p["w"] * 2, {"w": np.ones(3)})
+    with pytest.raises(ValueError, match=r"received a tuple of 2 \(a cost and auxiliary "
+                       r"values\?\)"):
+        check_jax(lambda p: (jnp.sum(p["w"] ** 2), p["w"]), {"w": np.ones(3)})
 
 
 # --- optional dependencies -------------------------------------------------------------------

@@ -455,6 +455,10 @@ class _JaxFunction:
                 for n, v in zip(self.names, self.given, strict=True)}
 
     def _scalar(self, value: Any) -> float:
+        if isinstance(value, (tuple, list)):
+            raise ValueError(f"{self.where}: fn's output must be a scalar cost; received a "
+                             f"{type(value).__name__} of {len(value)} (a cost and auxiliary "
+                             "values?). help: check lambda params: fn(params)[0].")
         array = np.asarray(value)
         if array.size != 1:
             raise ValueError(f"{self.where}: fn's output must be a scalar cost; received "
