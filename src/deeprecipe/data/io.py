@@ -31,13 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import choice, describe, positive_int
+from .split import auto_task
 from .split import min_rows as split_min_rows
 
 TASKS = ("auto", "classification", "regression")
-# whole-number targets with more distinct values than this, and more than one per
-# ROWS_PER_CLASS rows, are read as a regression target by task="auto"
-MAX_AUTO_CLASSES = 20
-ROWS_PER_CLASS = 10
 
 
 class DataFileError(ValueError):
@@ -124,16 +121,6 @@ def _encode_target(
                             "classifier needs at least 2. help: check the target column, or "
                             "pass task='regression'.", column=column)
     return y.reshape(-1).astype(np.intp), mapping
-
-
-def auto_task(values: np.ndarray) -> str:
-    """``"regression"`` for numbers with a fractional part or many distinct whole numbers,
-    else ``"classification"`` (see the module's docstring)."""
-    if not (values == np.round(values)).all():
-        return "regression"
-    distinct = len(np.unique(values))
-    many = distinct > MAX_AUTO_CLASSES and distinct * ROWS_PER_CLASS > len(values)
-    return "regression" if many else "classification"
 
 
 def _check_rows(path: Path, m: int, min_rows: int) -> None:

@@ -32,7 +32,9 @@ remainders (ties: the class that sorts first). Train gets what remains. Example:
 first class → dev (2, 1, 1); test quotas from the 5, 6, 5 rows left: 1.25, 1.5, 1.25 →
 (1, 1, 1) + 1 to the second → test (1, 2, 1); train (4, 4, 4). A class too small to reach
 every part raises a :class:`ClassMissingWarning` that names it and the part (with
-``stratify=False`` the labels are not treated as classes, and nothing is said).
+``stratify=False`` the labels are not treated as classes, and nothing is said). By default
+(``stratify="auto"``) whole numbers with many distinct values (more than 20, and more than
+one per 10 rows: ages, prices) are a regression target and split at random.
 """
 
 from __future__ import annotations
@@ -160,6 +162,22 @@ def min_rows(ratios: Sequence[float] | None = None) -> int:
     return m
 
 
+# whole-number targets with more distinct values than this, and more than one per
+# ROWS_PER_CLASS rows, read as a regression target (ages, prices, counts), not as classes
+MAX_AUTO_CLASSES = 20
+ROWS_PER_CLASS = 10
+
+
+def auto_task(values: np.ndarray) -> str:
+    """``"regression"`` for numbers with a fractional part or many distinct whole numbers,
+    else ``"classification"`` (see the module's docstring)."""
+    if not (values == np.round(values)).all():
+        return "regression"
+    distinct = len(np.unique(values))
+    many = distinct > MAX_AUTO_CLASSES and distinct * ROWS_PER_CLASS > len(values)
+    return "regression" if many else "classification"
+
+
 def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``(classes, codes)`` with ``classes[codes]`` the labels when ``y`` holds class labels,
     else ``None`` (a continuous or multi-output target)."""
@@ -239,7 +257,7 @@ def split(
     X: ArrayLike,
     y: ArrayLike,
     ratios: Sequence[float] | None = None,
-    stratify: bool = True,
+    stratify: bool | str = "auto",
     shuffle: bool = True,
     seed: int | np.random.Generator = 0,
 ) -> Splits:
@@ -249,9 +267,12 @@ def split(
     Sizes follow the module's rule: ``ratios=None`` gives dev = test = ``min(⌊0.2·m⌋,
     10,000)``; ``ratios=(train, dev, test)`` or ``(train, dev)`` floors dev and test and
     gives the rest to train. ``stratify`` keeps class proportions when ``y`` holds class
-    labels (a continuous target is split at random). ``shuffle=False`` keeps the row order
-    (train first, then dev, then test; within each class when stratified). ``seed`` (an int
-    or a ``np.random.Generator``) makes the split reproducible.
+    labels: ``"auto"`` (default) when they are text or whole numbers with few distinct
+    values (:func:`auto_task`; a continuous target or one of many whole numbers, such as
+    ages, is split at random), ``True`` for any discrete labels, ``False`` never.
+    ``shuffle=False`` keeps the row order (train first, then dev, then test; within each
+    class when stratified). ``seed`` (an int or a ``np.random.Generator``) makes the split
+    reproducible.
 
     Parts are disjoint and together cover every row; each part's ``indices`` are sorted
     (``shuffle=False``) or in random order. A class missing from a part raises a
@@ -280,7 +301,12 @@ def split(
                    f"ratios={ratios} (sizes would be train={n_train}, dev={n_dev}, "
                    f"test={n_test})", m)
     rng = np.random.default_rng(seed) if shuffle else None
+    if stratify not in (True, False, "auto"):
+        raise fail(where, "stratify", "True, False or 'auto'", stratify)
     labels = class_codes(y_array)
+    if stratify == "auto" and labels is not None and y_array.dtype.kind in "biuf" \
+            and y_array.ndim == 1 and auto_task(y_array) == "regression":
+        labels = None  # many distinct whole numbers: a regression target, not classes
     stratified = bool(stratify) and labels is not None
     if stratified and labels is not None:
         classes, codes = labels

@@ -16,8 +16,7 @@ import numpy as np
 
 from .._checks import choice, describe, fail
 from ..data import ConstantFeatureWarning, Splits, Standardizer
-from ..data.io import auto_task
-from ..data.split import class_codes
+from ..data.split import auto_task, class_codes
 from ..targets import TargetScale
 from .trial import TrialData
 
@@ -96,7 +95,7 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
 
 def _is_regression(values: np.ndarray, task: str | None) -> bool:
     """Whether the targets are a regression's: as ``task`` says, else text and integers
-    are classes, and floats follow :func:`deeprecipe.data.io.auto_task`."""
+    are classes, and floats follow :func:`deeprecipe.data.split.auto_task`."""
     if task is not None:
         return choice("tune", "task", task, TASKS) == "regression"
     if values.ndim != 1 or values.dtype.kind != "f":
