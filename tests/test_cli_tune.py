@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -172,6 +173,33 @@ def test_sigterm_keeps_finished_trials_and_resume_trains_only_the_rest(tmp_path:
     assert cli.main(["tune", "--resume", str(folder)]) == cli.EXIT_OK
     summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
     assert sum(trial["resumed"] for trial in summary["trials"]) >= kept
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal_stops_the_tune_without_a_traceback(tmp_path: Path) -> None:
+    # a terminal's Ctrl-C reaches the whole process group: the tune, its forkserver and
+    # its workers; only the tune may speak
+    folder = tmp_path / "int"
+    command = [sys.executable, "-m", "deeprecipe.cli", "tune", "--data", "digits",
+               "--budget", "6", "--workers", "2", "--output-dir", str(tmp_path), "--name",
+               "int"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(finished_trials(folder / dr.recipe.DATABASE)) < 1:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no trial finished in 2 minutes"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == cli.EXIT_INTERRUPTED, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert f"resume with: deeprecipe tune --resume {folder}" in err
 
 
 def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:

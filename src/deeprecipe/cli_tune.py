@@ -103,6 +103,7 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
 
 def tune_command(args: argparse.Namespace, console: Console) -> int:
     """Resolve the options, make (or reopen) the run folder, tune, report."""
+    from .recipe.page import write_tune_report  # matplotlib: imported by tune only
     given = {key: value for key, value in vars(args).items() if key in DEFAULTS}
     folder: Path | None = None
     if args.resume is not None:
@@ -165,12 +166,11 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                     task="regression" if loaded.task == "regression" else "classification",
                     on_trial=progress.trial, on_round=progress.round,
                 )
+                progress.close()
+                paths = write_tune_report(result, folder)
         except KeyboardInterrupt as interrupted:
             progress.close()
             return report_interruption(folder, isinstance(interrupted, Terminated))
-    from .recipe.page import write_tune_report  # matplotlib: imported when needed
-
-    paths = write_tune_report(result, folder)
     console.print(Text(result.summary()))
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
     console.print(Text(f"wrote {folder}/: {', '.join(files)}"))

@@ -22,14 +22,18 @@ loop decides whether to run a lost trial again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import signal
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from typing import Any, Protocol
 
 from .._checks import describe, fail, positive_int
@@ -76,9 +80,43 @@ _WORKER_DATA: TrialData | None = None
 
 
 def _install_data(data: TrialData) -> None:
-    """The pool's initializer: keep the data in the worker process."""
+    """The pool's initializer: keep the data in the worker process, and ignore Ctrl-C (a
+    terminal sends it to the whole process group; the parent stops the pool, and a worker
+    would only print its own traceback)."""
     global _WORKER_DATA
     _WORKER_DATA = data
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C back while the pool starts its processes (main thread only) and raise
+    it after: interrupted halfway, a pool leaves a process behind that dies with a
+    traceback once this process has gone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver with Ctrl-C ignored, which it and every worker it forks inherit
+    (a terminal sends Ctrl-C to the whole process group; the parent stops the pool)."""
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()  # a fork and an exec: milliseconds
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _call(function: TrialFunction, task: TrialTask) -> dict[str, Any]:
@@ -121,6 +159,7 @@ class LocalRunner:
                 # Workers fork from a server that has imported deeprecipe once: they start
                 # in milliseconds instead of each importing NumPy and scikit-learn again.
                 context.set_forkserver_preload([TRIAL_MODULE])
+                _start_forkserver()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_install_data,
                 initargs=(self.data,),
@@ -128,10 +167,11 @@ class LocalRunner:
         return self._pool
 
     def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
-        pool = self._executor()
-        pending: dict[Future[dict[str, Any]], TrialTask] = {
-            pool.submit(_call, self.function, task): task for task in tasks
-        }
+        with _ctrl_c_deferred():  # submitting starts the worker processes
+            pool = self._executor()
+            pending: dict[Future[dict[str, Any]], TrialTask] = {
+                pool.submit(_call, self.function, task): task for task in tasks
+            }
         broken = False
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
