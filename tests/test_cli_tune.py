@@ -90,7 +90,8 @@ def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
 @pytest.mark.parametrize(("options", "message"), [
     (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1)"),
     (["--data", "nope"], "--data must be a built-in dataset"),
-    (["--budget", "0"], "tune: budget must be a positive integer; received budget=0."),
+    (["--budget", "0"], "tune: --budget must be a positive integer; received --budget=0."),
+    (["--workers", "-1"], "tune: --workers must be a positive integer; received --workers=-1."),
 ])
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          options: list[str], message: str) -> None:

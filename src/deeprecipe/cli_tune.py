@@ -124,7 +124,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     # everything is checked, and the data loaded, before a run folder is made
     bayes_error = parse_bayes_error(options["bayes_error"])
     for key in ("budget", "workers"):
-        positive_int("tune", key, options[key])
+        positive_int("tune", f"--{key}", options[key])
     done = 0 if folder is None else finished_trials(folder)
     if options["budget"] < done:
         raise runconfig.ConfigError(
