@@ -424,8 +424,38 @@ def test_a_float32_cost_at_epsilon_1e_7_is_inconclusive_never_worry(mode: str) -
     assert not report.passed
     assert not report.findings  # noise is not a bug: nothing is named
     advice = [note for note in report.notes if note.startswith("inconclusive")]
-    assert advice and "help:" in advice[0] and "epsilon" in advice[0]
+    assert advice and "help: compute the cost in float64 or use a larger epsilon (0.001 or " \
+        "0.01)" in advice[0]
     assert any("float32" in note for note in report.notes)
+
+
+def test_a_too_large_epsilon_is_told_to_shrink_not_to_grow() -> None:
+    params = {"t": np.linspace(0.5, 1.5, 6)}
+
+    def cubed_sine(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        t = p["t"]
+        return float(np.sum(np.sin(t) ** 3)), {"t": 3 * np.sin(t) ** 2 * np.cos(t)}
+
+    report = gradcheck.check(cubed_sine, params, epsilon=0.1)  # correct, but ε is huge
+    assert report.verdict == INCONCLUSIVE and not report.findings
+    assert any("help: use a smaller epsilon (1e-06 or 1e-05): at 0.1 truncation dominates"
+               in note for note in report.notes)
+    assert gradcheck.check(cubed_sine, params, epsilon=1e-6).verdict == GREAT
+
+
+def test_the_worst_entries_come_from_the_failing_blocks() -> None:
+    def one_bug(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        grads = {name: 2 * value for name, value in p.items()}
+        grads["b"] = 4 * p["b"]  # doubled: b fails, w passes with near-zero errors
+        return float(sum(np.sum(v**2) for v in p.values())), grads
+
+    # directional: b (200 entries) is only probed, named as doubled, and has no entries;
+    # w is small enough to be measured entry by entry, and agrees
+    report = gradcheck.check(one_bug, {"w": np.ones((3, 3)), "b": np.ones(200)},
+                             mode="directional")
+    assert report.failed_blocks == ["b"] and "doubled" in report.blocks["b"].finding
+    assert report.blocks["w"].worst  # measured, but not what report.worst shows
+    assert {entry.name for entry in report.worst} <= {"b"}
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -425,14 +425,23 @@ class Checker:
     def _inconclusive_note(self, noise: float) -> str:
         """What to change. Round-off ``ε_machine·|J|/h`` and truncation ``h²·|J‴|/6`` are
         balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64, 1e-3 to 1e-2 in
-        float32."""
+        float32. Above that range truncation dominates (a smaller ε helps), below it
+        round-off (a larger one); inside it only more precision or larger gradients do."""
         eps_machine = self.obj.eps_machine
         step = 10.0 ** np.floor(np.log10(np.cbrt(eps_machine)))
+        steps = f"{step:g} or {10 * step:g}"
         low = eps_machine > np.finfo(np.float64).eps
-        cost = "compute the cost in float64 or " if low else ""
-        return (f"inconclusive at this precision: the finite-difference noise (≈{noise:.1e} "
-                f"relative) is as large as the difference. help: {cost}use a larger epsilon "
-                f"({step:g} or {10 * step:g}), or check at a point with larger gradients")
+        if self.epsilon > 10 * step:
+            advice = f"use a smaller epsilon ({steps}): at {self.epsilon:g} truncation dominates"
+        elif self.epsilon < step:
+            cost = "compute the cost in float64 or " if low else ""
+            advice = f"{cost}use a larger epsilon ({steps})"
+        else:
+            cost = "compute the cost in float64, " if low else ""
+            advice = f"{cost}check at a point with larger gradients"
+        return (f"inconclusive at this precision: the finite-difference error (rounding and "
+                f"truncation, ≈{noise:.1e} relative) is as large as the difference. "
+                f"help: {advice}")
 
 
 def _noise_ratio(numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray) -> float:

@@ -109,8 +109,10 @@ class GradcheckReport:
 
     @property
     def worst(self) -> list[Entry]:
-        """The worst entries of every block, largest error first."""
-        entries = [entry for block in self.blocks.values() for entry in block.worst]
+        """The worst entries of the failing blocks (of every block when none fails), largest
+        error first: a passing block's near-zero errors say nothing about a bug."""
+        failing = [block for block in self.blocks.values() if not block.passed]
+        entries = [entry for block in failing or self.blocks.values() for entry in block.worst]
         return sorted(entries, key=lambda entry: -entry.error)
 
     def summary(self) -> str:
