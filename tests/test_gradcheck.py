@@ -689,11 +689,30 @@ def test_regularized_model_reports_each_term() -> None:
 @pytest.mark.parametrize(
     ("options", "argument"),
     [({"mode": "fast"}, "mode"), ({"epsilon": 0.0}, "epsilon"), ({"epsilon": -1e-7}, "epsilon"),
-     ({"samples": 0}, "samples"), ({"probes": 0}, "probes"), ({"bands": (1e-4, 1e-6)}, "bands")],
+     ({"samples": 0}, "samples"), ({"probes": 0}, "probes"), ({"bands": (1e-4, 1e-6)}, "bands"),
+     ({"worst": -1}, "worst"), ({"batch_size": 0}, "batch_size"),
+     ({"batch_size": -5}, "batch_size")],
 )
 def test_check_option_errors_name_the_argument(options: dict[str, Any], argument: str) -> None:
     with pytest.raises(ValueError, match=f"check: {argument} must be"):
         gradcheck.check(_linear(), {"theta": np.array(4.0)}, **options)
+
+
+@pytest.mark.parametrize(("fn", "message"), [
+    (lambda p: ("1.0", {"w": 2 * p["w"]}), "fn's cost must be a real number; received '1.0'"),
+    (lambda p: (None, {"w": 2 * p["w"]}), "fn's cost must be a real number; received None"),
+    (lambda p: (1 + 2j, {"w": 2 * p["w"]}), "fn's cost must be a real number; received (1+2j)"),
+    (lambda p: ({"w": 2 * p["w"]}, 5.0), "fn must return (cost, grads) in that order"),
+], ids=["text", "none", "complex", "swapped"])
+def test_what_fn_returns_is_checked_by_name(fn: Fn, message: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        gradcheck.check(fn, {"w": np.ones(2)})
+
+
+def test_params_that_are_not_numbers_are_named() -> None:
+    with pytest.raises(TypeError, match=r"check: params\['w'\] must be a numeric array; "
+                       r"received 'abc'"):
+        gradcheck.check(lambda p: (1.0, {"w": 0.0}), {"w": "abc"})
 
 
 @pytest.mark.parametrize(

@@ -56,8 +56,10 @@ TERM_NAMES = {"data": "data term", "l2": "L2", "l1": "L1"}
 
 
 def _options(where: str, mode: str, epsilon: float, samples: int, probes: int,
-             bands: tuple[float, float]) -> None:
+             bands: tuple[float, float], worst: int) -> None:
     choice(where, "mode", mode, MODES)
+    if isinstance(worst, bool) or not isinstance(worst, (int, np.integer)) or worst < 0:
+        raise fail(where, "worst", "an integer >= 0 (entries listed per block)", worst)
     if not 0 < real(where, "epsilon", epsilon, "a number in (0, 1)") < 1:
         raise fail(where, "epsilon", "a number in (0, 1)", epsilon)
     positive_int(where, "samples", samples)
@@ -100,7 +102,9 @@ def check(
         'great'
     """
     where = "check"
-    _options(where, mode, epsilon, samples, probes, bands)
+    _options(where, mode, epsilon, samples, probes, bands, worst)
+    if batch_size is not None:
+        positive_int(where, "batch_size", batch_size)
     objective = FunctionObjective(fn, params)
     objective.batch_size = batch_size
     report = Checker(objective, mode=mode, epsilon=epsilon, samples=samples, probes=probes,
@@ -179,7 +183,7 @@ def check_model(
     after some training" — which returns ``{point: report}`` instead of one report.
     """
     where = "check_model"
-    _options(where, mode, epsilon, samples, probes, bands)
+    _options(where, mode, epsilon, samples, probes, bands, worst)
     choice(where, "dropout", dropout, DROPOUT_MODES)
     if not isinstance(model, Sequential):
         raise TypeError(f"{where}: model must be a deeprecipe Sequential; received model of "

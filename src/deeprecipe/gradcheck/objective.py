@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import describe
 from ..parameters import Layout, Slot, flatten, unflatten
 
 CostAndGrads = tuple[Any, Mapping[str, Any]]
@@ -74,7 +75,12 @@ def _as_params(value: Any) -> dict[str, np.ndarray]:
     if not isinstance(value, Mapping) or not value:
         raise TypeError(f"check: params must be a non-empty dict of arrays; received "
                         f"params of type {type(value).__name__}.")
-    return {str(k): np.asarray(v) for k, v in value.items()}
+    params = {str(k): np.asarray(v) for k, v in value.items()}
+    for name, array in params.items():
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"check: params[{name!r}] must be a numeric array; received "
+                            f"{describe(value[name])}.")
+    return params
 
 
 class FunctionObjective(Objective):
@@ -135,9 +141,15 @@ class FunctionObjective(Objective):
             raise TypeError("check: fn must return (cost, grads); received "
                             f"{type(result).__name__}.")
         cost, grads = result
+        if isinstance(cost, Mapping):
+            raise TypeError("check: fn must return (cost, grads) in that order; received a "
+                            f"dict first and {describe(grads)} second.")
         if np.ndim(cost) != 0 and np.size(cost) != 1:
             raise TypeError("check: fn's cost must be a scalar; received a cost of shape "
                             f"{np.shape(cost)}.")
+        if np.asarray(cost).dtype.kind not in "biuf":
+            raise TypeError(f"check: fn's cost must be a real number; received "
+                            f"{describe(cost)}.")
         cost = float(np.asarray(cost).reshape(()))
         with np.errstate(over="ignore"):
             self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
