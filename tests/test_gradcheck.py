@@ -367,6 +367,21 @@ def test_a_nan_difference_is_worry_whatever_the_noise() -> None:
     assert judge(float("nan"), float("nan")) == WORRY
 
 
+@pytest.mark.parametrize("bug", [True, False])
+def test_a_transposed_gradient_of_a_square_matrix_is_named(bug: bool) -> None:
+    X = np.random.default_rng(0).standard_normal((8, 5))
+
+    def layer(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        A = np.tanh(X @ p["W"])
+        dW = X.T @ (1 - A**2)  # (5, 5): a transposed dW has the right shape
+        return float(np.sum(A)), {"W": dW.T if bug else dW}
+
+    report = gradcheck.check(layer, {"W": np.random.default_rng(1).standard_normal((5, 5))})
+    assert report.passed is not bug
+    assert (report.blocks["W"].finding == "analytic = numericᵀ: the gradient is transposed "
+            "(W is square, so its shape is right)") is bug
+
+
 def test_gradient_of_the_wrong_shape_fails_that_block_with_a_shape_finding() -> None:
     def transposed(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
         w, b = p["w"], p["b"]

@@ -301,11 +301,29 @@ class Checker:
                 if np.all(np.isfinite(numeric)) else
                 "J(θ ± ε) is not finite for some perturbations (an overflow?): the numeric "
                 "gradient is undefined there"
-            )
+            ) or self._transposed(slot, coords)
         report.worst = self._worst_entries(slot, coords)
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
         return report
+
+    def _transposed(self, slot: Slot, coords: Measurements) -> str:
+        """Name ``analytic = numericᵀ`` for a square matrix measured entry by entry: the
+        shape check cannot see a transposed ``dW`` when ``W`` is square."""
+        shape = slot.shape
+        if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 2:
+            return ""
+        size = slot.stop - slot.start
+        numeric, analytic = np.full(size, np.nan), np.full(size, np.nan)
+        index = np.asarray(coords.index, dtype=np.intp)
+        numeric[index], analytic[index] = coords.numeric, coords.analytic
+        if np.isnan(numeric).any():  # not every entry measured
+            return ""
+        transposed = numeric.reshape(shape).T.ravel()
+        if relative_difference(transposed, analytic) >= self.bands[0]:
+            return ""
+        return "analytic = numericᵀ: the gradient is transposed (W is square, so its shape " \
+               "is right)"
 
     def _worst_part(self, parts: list[Measurements]) -> tuple[int, float, float]:
         """``(index, difference, noise)`` of the part (coordinates, probes) that decides.
