@@ -95,7 +95,7 @@ def run_page(page: Path, workdir: Path) -> PageRun:
 
 
 def _run_blocks(page: Path) -> list[str]:
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    namespace: dict[str, object] = {"__name__": "__main__"}  # as a script the reader runs
     outputs = []
     for block in blocks(page.read_text(encoding="utf-8")):
         if not block.run:

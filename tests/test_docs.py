@@ -246,7 +246,7 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """The README's Python blocks, top to bottom in one namespace, as a newcomer pastes
     them; the tune's budget is cut from 30 trials to 3 to keep the test short."""
     monkeypatch.chdir(tmp_path)  # the tune writes runs/…, the data section model/
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": "__main__"}  # as a script the reader runs
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     found = [block for block in examples.blocks(readme) if block.run]
     assert len(found) >= 4

@@ -528,6 +528,23 @@ def test_kill_9_mid_tune_then_resume_redoes_nothing_and_chooses_the_same(
     assert resumed.test_error == fresh.test_error
 
 
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        import deeprecipe as dr
+        splits = dr.data.split(*dr.datasets.load("breast_cancer"), seed=0)
+        dr.recipe.tune(splits, budget=2, workers=1, folder="runs/t")
+    """))
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode != 0
+    # the worker's own error, not "folder must be a new run folder" from re-running the tune
+    assert "tune: called while a worker process imported your script" in result.stderr
+    assert 'if __name__ == "__main__":' in result.stderr
+    assert "must be a new run folder" not in result.stderr
+
+
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
     """A real Dask cluster on loopback: 2 worker processes of 1 thread, no dashboard.

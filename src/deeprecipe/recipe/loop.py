@@ -20,6 +20,7 @@ finished trials back instead of training them again, and trains only what was mi
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -134,6 +135,12 @@ def tune(
     script again: a script that calls ``tune`` keeps its work under
     ``if __name__ == "__main__":``, as with any such multiprocessing.
     """
+    # what multiprocessing's own check reads: a new worker still importing the main script
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "tune: called while a worker process imported your script (its first call "
+            "started the workers, which import the script again). help: put the call under "
+            "if __name__ == \"__main__\":")
     start = time.perf_counter()
     options = _options(budget, bayes_error, seed, baseline, image_shape, per_round,
                        learning_curve, max_attempts, bias_threshold, variance_threshold)
