@@ -358,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict_parser.add_argument("model", help="a saved model folder (runs/<name>/model)")
     predict_parser.add_argument("--data", required=True,
-                                help=".csv (feature columns by name), .npz or a built-in name")
+                                help=".csv with a header row (feature columns by name), "
+                                ".npz or a built-in name")
     predict_parser.add_argument("--target", default=None,
                                 help="a label column of the CSV: also print the error")
     predict_parser.add_argument("--out", default=None, metavar="preds.csv",
