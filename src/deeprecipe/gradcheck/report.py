@@ -120,8 +120,9 @@ class GradcheckReport:
         state = "passed" if self.passed else "FAILED"
         line = (f"gradient check {state}: difference {self.difference:.2e} ({self.verdict}), "
                 f"{self.mode} mode, epsilon {self.epsilon:g}")
-        if self.failed_blocks:
-            line += "; failing blocks: " + ", ".join(self.failed_blocks)
+        if self.failed_blocks:  # with each one's verdict: worry, or inconclusive (noise)
+            line += "; failing blocks: " + ", ".join(
+                f"{name} ({self.blocks[name].verdict})" for name in self.failed_blocks)
         return line
 
     def table(self, width: int = 110) -> str:
