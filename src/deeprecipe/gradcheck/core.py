@@ -193,12 +193,14 @@ class Checker:
         # One-sided slopes differ by about ε·J'' on a smooth function (the gap shrinks ×10
         # with ε/10), by the jump in slope at a kink at θ (it stays), and by nothing left
         # once ε/10 no longer reaches a kink that ε crossed (it vanishes).
+        # Any other shrinkage (ε/10 still crosses the kink, nearer its end) leaves neither
+        # value a fair measurement: the row is a kink too.
         has_kink = gap > 10 * noise[rows]
-        persists = has_kink & (small_gap > 0.5 * gap)
+        smooth = np.abs(small_gap - gap / 10) <= 0.03 * gap + 10 * small_noise
         crossed_only = has_kink & (small_gap < 0.02 * gap + 10 * small_noise)
         numeric[rows[crossed_only]] = small[crossed_only]
         noise[rows[crossed_only]] = small_noise[crossed_only]
-        kink[rows[persists]] = True
+        kink[rows[has_kink & ~crossed_only & ~smooth]] = True
 
     def _disagrees(self, numeric: np.ndarray, analytic: np.ndarray,
                    noise: np.ndarray) -> np.ndarray:
