@@ -513,6 +513,23 @@ def _kinked(bug: bool = False) -> tuple[Fn, dict[str, np.ndarray]]:
     return fn, {"w": w, "v": v}
 
 
+@pytest.mark.parametrize("offset", [-8e-9, 8e-9])
+def test_a_kink_that_epsilon_over_10_still_crosses_is_no_false_alarm(offset: float) -> None:
+    # a ReLU unit 0.08·ε from its kink: ε and ε/10 both cross it, by different amounts, so
+    # the one-sided slopes shrink like neither a smooth function's nor a passed kink's
+    x, scale = np.array([1.0, 0.5, -2.0]), np.array([1.0, 2.0, 3.0])
+
+    def relu_sum(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        z = x * p["w"] + p["b"]
+        on = (z > 0) * scale
+        return float(np.sum(np.maximum(z, 0) * scale)), {"w": np.array([on @ x]),
+                                                         "b": np.array([on.sum()])}
+
+    report = gradcheck.check(relu_sum, {"w": np.array([0.3]), "b": np.array([offset - 0.3])})
+    assert report.verdict != WORRY, report.summary()
+    assert any("crossed a kink" in note for note in report.notes)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_check_passes_a_relu_and_abs_function_at_its_kinks(mode: str) -> None:
     fn, params = _kinked()
