@@ -116,6 +116,19 @@ def test_a_dev_error_well_below_the_train_error_is_pointed_out() -> None:
     assert "the dev error is 0.3 below the training error" in regression
 
 
+def test_a_gap_of_exactly_the_threshold_is_not_high_whatever_the_rounding() -> None:
+    for train in np.arange(0, 0.3, 0.01):  # 0.05 - 0.03 is 0.020000000000000004
+        assert not diagnose(train, train + 0.02).high_variance, train
+        assert not diagnose(train + 0.02, 0.5, bayes_error=train).high_bias, train
+    assert diagnose(0.03, 0.0501).high_variance
+
+
+def test_regression_remarks_show_mean_squared_errors_not_percentages() -> None:
+    d = diagnose(0.5, 0.6, test_error=4.0, regression=True)
+    assert any("the test error is 3.4 above the dev error" in r for r in d.remarks), d.remarks
+    assert not any("%" in r for r in d.remarks)
+
+
 def test_few_training_examples_are_pointed_out_under_high_variance() -> None:
     assert any("only 100 training examples" in r for r in diagnose(0.0, 0.2, n_train=100).remarks)
     assert not any("training examples" in r for r in diagnose(0.15, 0.16, n_train=100).remarks)

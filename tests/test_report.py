@@ -142,8 +142,9 @@ def test_page_answers_first_then_shows_every_section(
     assert positions == sorted(positions)
     assert digits.diagnosis is not None
     assert headline(digits).title in html
-    assert "Early stopping couples bias and variance" in html.replace("\n", " ") or \
-        digits.best_epoch is None
+    caveat = "Early stopping couples bias and variance" in html.replace("\n", " ")
+    assert caveat == (digits.best_epoch is not None and digits.diagnosis.high_bias
+                      and digits.best_epoch < digits.epochs_run - 1)
     for block in digits.gradchecks["init"].blocks:
         assert block in html
 
@@ -151,13 +152,18 @@ def test_page_answers_first_then_shows_every_section(
 def test_epochs_are_counted_from_1_and_the_caveat_needs_an_earlier_epoch_kept(
         digits: RunResult) -> None:
     last = digits.epochs_run - 1
+    assert digits.diagnosis is not None
+    biased = dataclasses.replace(digits.diagnosis, high_bias=True)
     stopped = dataclasses.replace(digits, best_epoch=0, stopped_epoch=last,
-                                  stop_reason="patience")
+                                  stop_reason="patience", diagnosis=biased)
     text = " ".join(render_report(stopped, {}).split())
     assert f"early stopping ended training after epoch {last + 1}" in text
     assert "The weights of epoch 1, the best on the dev set, are kept" in text
     assert "training kept epoch 1, where the train error is" in text
     assert "Early stopping couples bias and variance" in text
+    unbiased = dataclasses.replace(stopped, diagnosis=dataclasses.replace(biased,
+                                                                          high_bias=False))
+    assert "Early stopping couples" not in " ".join(render_report(unbiased, {}).split())
 
     ran_out = dataclasses.replace(digits, best_epoch=last, stopped_epoch=last,
                                   stop_reason="max_epochs")

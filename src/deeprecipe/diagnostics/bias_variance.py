@@ -76,9 +76,13 @@ class Diagnosis:
         """The advice's actions in order: ``["more_data", "augment", …]``."""
         return [advice.action for advice in self.advice]
 
+    def show(self, value: float) -> str:
+        """An error or gap as people read it: a percentage, or a regression's plain MSE."""
+        return f"{value:.4g}" if self.regression else f"{value:.2%}"
+
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
-        show = "{:.4g}".format if self.regression else "{:.2%}".format
+        show = self.show
         lines = [
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
@@ -94,6 +98,8 @@ class Diagnosis:
 
 BIGGER_NETWORK = Advice("bigger_network", "more hidden units or more layers: the network "
                         "cannot fit the training set yet")
+ROUNDING = 1e-12  # float error in a difference of two rates: a gap this close is at the threshold
+
 TRAIN_LONGER = Advice("train_longer", "more epochs (or a better optimizer) until the "
                       "training error stops falling")
 MORE_DATA = Advice("more_data", "more training data is the surest cure for variance")
@@ -199,8 +205,9 @@ def diagnose(
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
 
-    high_bias = train - bayes > bias_threshold
-    high_variance = dev - train > variance_threshold
+    # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
+    high_bias = train - bayes > bias_threshold + ROUNDING
+    high_variance = dev - train > variance_threshold + ROUNDING
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, _verdict(high_bias, high_variance),
         high_bias, high_variance, advice=_advice(high_bias, high_variance),
@@ -214,9 +221,10 @@ def diagnose(
         _attach_test_error(diagnosis, _error(where, "test_error", test_error, regression),
                            variance_threshold)
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
-        diagnosis.remarks.append(f"only {n_train} training examples: more data is the first "
-                                 "thing to try")
-    if record is not None and record["early_stopped"]:
+        first = "once the fit is fixed, more data is the first cure for the variance" \
+            if high_bias else "more data is the first thing to try"
+        diagnosis.remarks.append(f"only {n_train} training examples: {first}")
+    if record is not None and record["early_stopped"] and high_bias:  # the price it can cost
         diagnosis.remarks.append(_early_stopping_remark(diagnosis))
     return diagnosis
 
@@ -244,9 +252,8 @@ def _recipe_remarks(diagnosis: Diagnosis, variance_threshold: float) -> list[str
         remarks.append("the training error is below the Bayes error you gave: is the Bayes "
                        "(human-level) error estimate too high?")
     if diagnosis.variance < -variance_threshold:
-        gap = (f"{-diagnosis.variance:.4g}" if diagnosis.regression
-               else f"{-diagnosis.variance:.2%}")
-        remarks.append(f"the dev error is {gap} below the training error, which variance "
+        remarks.append(f"the dev error is {diagnosis.show(-diagnosis.variance)} below the "
+                       "training error, which variance "
                        "cannot explain: check that the dev set comes from the training set's "
                        "distribution (dr.data.compare) and that the train error is measured "
                        "with dropout off; a small dev set can also show it by chance")
@@ -287,15 +294,17 @@ def _attach_test_error(diagnosis: Diagnosis, test: float, threshold: float) -> N
     diagnosis.dev_test_gap = test - diagnosis.dev_error
     if diagnosis.dev_test_gap > threshold:
         diagnosis.remarks.append(
-            f"the test error is {diagnosis.dev_test_gap:.2%} above the dev error: the dev set "
-            "has been overfitted by model selection; get a bigger dev set"
+            f"the test error is {diagnosis.show(diagnosis.dev_test_gap)} above the dev error: "
+            "the dev set has been overfitted by model selection, or dev and test are too small "
+            "to agree; get a bigger dev set"
         )
 
 
 def _early_stopping_remark(diagnosis: Diagnosis) -> str:
     return (
         f"early stopping kept epoch {(diagnosis.epoch or 0) + 1}, where the train error is "
-        f"{diagnosis.train_error:.2%}: early stopping couples bias and variance (it stops "
+        f"{diagnosis.show(diagnosis.train_error)}: early stopping couples bias and variance "
+        "(it stops "
         "fitting the training set to stop overfitting); to lower bias without raising "
         "variance, train longer with L2 or dropout instead"
     )

@@ -180,9 +180,11 @@ def _training(result: RunResult) -> dict[str, Any] | None:
 
 
 def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:
-    """The notes' caveat, with the train error at the stopping point; none when training
-    kept its last epoch (early stopping changed nothing)."""
+    """The notes' caveat, with the train error at the stopping point; only when the bias
+    is high and early stopping kept an earlier epoch (it may have cost some of that bias)."""
     if result.best_epoch is None or result.best_epoch == result.epochs_run - 1:
+        return None
+    if result.diagnosis is None or not result.diagnosis.high_bias:
         return None
     train = result.errors.get("train")
     if train is None and result.diagnosis is not None:
