@@ -78,6 +78,26 @@ def test_a_single_shifted_feature_is_found_and_named(rng: np.random.Generator) -
     assert top.smd == pytest.approx(1.0, abs=0.15) and top.ks > 0.3
 
 
+@pytest.mark.parametrize("change", ["spread", "shape"])
+def test_a_change_of_spread_or_shape_is_different_though_the_mean_stays(
+        rng: np.random.Generator, change: str) -> None:
+    # a linear classifier cannot tell these apart (AUC ≈ 0.5): the KS tests can
+    A = rng.normal(size=(1000, 10))
+    B = 2 * rng.normal(size=(500, 10)) if change == "spread" else \
+        rng.choice([-1.0, 1.0], size=(500, 10))  # same mean and variance, two values
+    report = compare(A, B, labels=("train", "dev"))
+    assert report.auc < 0.55
+    assert report.verdict == "different" and not report.passed, report.summary()
+    assert "no difference detected" not in report.summary()
+
+
+def test_random_splits_of_gaussian_rows_are_not_called_different() -> None:
+    verdicts = [compare(Z[:600], Z[600:], seed=seed).verdict for seed in range(20)
+                for Z in [np.random.default_rng(seed).normal(size=(800, 10))]]
+    assert "different" not in verdicts
+    assert verdicts.count("indistinguishable") >= 16
+
+
 def test_a_tiny_but_detectable_shift_is_slightly_different(rng: np.random.Generator) -> None:
     A = rng.normal(size=(5000, 2))
     B = rng.normal(size=(5000, 2))
