@@ -79,6 +79,8 @@ def test_l2_and_dropout_reduce_the_train_test_gap(regularization: experiments.Ex
         assert trial.test_accuracy > none.test_accuracy, label
     assert regularization.trial("L2").weight_norm < none.weight_norm / 10
     assert "it memorized the noise (high variance)" in regularization.findings[0]
+    l2_row = next(row for row in regularization.table() if row["method"] == "L2")
+    assert l2_row["train cost"] == f"{regularization.trial('L2').train_costs[-1]:.3g}"  # data
 
 
 def test_a_short_run_does_not_claim_the_noise_was_memorized() -> None:

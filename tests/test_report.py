@@ -157,7 +157,8 @@ def test_epochs_are_counted_from_1_and_the_caveat_needs_an_earlier_epoch_kept(
     stopped = dataclasses.replace(digits, best_epoch=0, stopped_epoch=last,
                                   stop_reason="patience", diagnosis=biased)
     text = " ".join(render_report(stopped, {}).split())
-    assert f"early stopping ended training after epoch {last + 1}" in text
+    assert f"{last + 1} epochs; early stopping ended training (the dev cost stopped " \
+        "improving)" in text
     assert "The weights of epoch 1, the best on the dev set, are kept" in text
     assert "training kept epoch 1, where the train error is" in text
     assert "Early stopping couples bias and variance" in text
@@ -170,6 +171,13 @@ def test_epochs_are_counted_from_1_and_the_caveat_needs_an_earlier_epoch_kept(
     text = " ".join(render_report(ran_out, {}).split())
     assert f"The weights of epoch {last + 1}, the best on the dev set" in text
     assert "Early stopping couples bias and variance" not in text  # it changed nothing
+
+
+def test_the_bayes_error_says_whether_it_was_given(digits: RunResult) -> None:
+    default = dataclasses.replace(digits, config={**digits.config, "bayes_error": 0.0})
+    assert "the default: --bayes-error sets it" in render_report(default, {})
+    given = dataclasses.replace(digits, config={**digits.config, "bayes_error": 0.01})
+    assert "the default: --bayes-error sets it" not in render_report(given, {})
 
 
 def test_text_is_escaped(digits: RunResult) -> None:

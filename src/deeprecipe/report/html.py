@@ -120,6 +120,7 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         "config_rows": _config_rows(result.config),
         "training": _training(result),
         "diagnosis": diagnosis,
+        "bayes_given": bool(result.config.get("bayes_error")),  # 0 is the default's value
         "remarks": remarks,
         "caveat": _early_stopping_caveat(result, regression),
         "gradcheck": _gradcheck(result.gradchecks),
@@ -169,8 +170,7 @@ def _training(result: RunResult) -> dict[str, Any] | None:
     if not result.history:
         return None
     stopped = {
-        "patience": f"early stopping ended training after epoch {result.stopped_epoch + 1}"
-        if result.stopped_epoch is not None else "early stopping ended training",
+        "patience": "early stopping ended training (the dev cost stopped improving)",
         "non-finite": "training diverged (a non-finite cost)",
         "max_epochs": "every epoch ran",
         "callback": "a callback stopped training",
