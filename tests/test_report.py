@@ -306,8 +306,6 @@ def test_decision_boundary_points_are_in_raw_units(moons: RunResult) -> None:
 # --- a real browser ------------------------------------------------------------------------------
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-UPDATE_SCREENSHOT = "DEEPRECIPE_UPDATE_SCREENSHOT"
-README_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "report.png"
 
 
 @pytest.fixture
@@ -339,13 +337,12 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
-def screenshot(driver: Any, clip_height: int | None = None) -> bytes:
-    """The whole page (or its top ``clip_height`` pixels) as PNG, through the DevTools
-    protocol so it is not limited to the window."""
+def screenshot(driver: Any) -> bytes:
+    """The whole page as PNG, through the DevTools protocol so it is not limited to the
+    window (docs/screenshot.py takes the README's)."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     width, height = metrics["cssContentSize"]["width"], metrics["cssContentSize"]["height"]
-    clip = {"x": 0, "y": 0, "width": width, "height": min(height, clip_height or height),
-            "scale": 1}
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True, "clip": clip})
     return base64.b64decode(shot["data"])
@@ -371,9 +368,6 @@ def test_report_opens_in_a_real_browser(
         png = screenshot(browser)
         assert png.startswith(PNG_SIGNATURE)
         (tmp_path / f"{name}.png").write_bytes(png)
-    if os.environ.get(UPDATE_SCREENSHOT) == "1":
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        README_SCREENSHOT.write_bytes(screenshot(browser, clip_height=2300))
 
 
 @pytest.mark.slow
