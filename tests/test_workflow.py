@@ -14,6 +14,7 @@ import deeprecipe as dr
 from deeprecipe import runfolder, workflow
 from deeprecipe.checkpoint import read_checkpoint
 from deeprecipe.data import Standardizer
+from deeprecipe.report import figures
 from deeprecipe.runconfig import ConfigError, RunConfig
 
 TINY = {"data": "iris", "hidden": (8,), "epochs": 4, "patience": 2, "batch_size": 32}
@@ -372,3 +373,10 @@ def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generat
     assert result.errors["train"] < float(np.var(y))  # an MSE, below predicting the mean
     model = dr.load(tmp_path / "prices" / "model")
     assert model.standardizer is not None and model.standardizer.feature_names_ == ["a", "b"]
+    # the report plots the dev predictions against the truth, in the target's units
+    assert (tmp_path / "prices" / "predictions.png").is_file()
+    page = (tmp_path / "prices" / "report.html").read_text(encoding="utf-8")
+    assert 'id="predictions"' in page and 'id="confusion"' not in page
+    figure = figures(result)["predictions"]
+    title = figure.axes[0].get_title(loc="left")  # the report's theme titles on the left
+    assert f"MSE {result.errors['dev']:.4g}" in title  # the dev error the report states

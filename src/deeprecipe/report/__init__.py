@@ -57,8 +57,9 @@ __all__ = [
 
 def figures(result: RunResult) -> dict[str, Figure]:
     """The plots ``result`` has data for, by file name (without ``.png``):
-    ``learning_curves``, ``gradcheck``, ``gradient_norms``, ``confusion`` (classifiers) and
-    ``decision_boundary`` (classifiers with 2 features, when the model and splits are kept)."""
+    ``learning_curves``, ``gradcheck``, ``gradient_norms``, ``confusion`` (classifiers),
+    ``predictions`` (a regression of one target) and ``decision_boundary`` (classifiers with
+    2 features); the last two when the model and splits are kept."""
     drawn: dict[str, Figure] = {}
     regression = result.data.task == "regression"
     if result.history:
@@ -74,6 +75,9 @@ def figures(result: RunResult) -> dict[str, Figure]:
     if result.confusion is not None and not regression:
         drawn["confusion"] = plots.confusion_matrix(result.confusion, result.data.classes)
     model, splits = result.model, result.splits
+    if model is not None and splits is not None and regression and model.output_dim == 1:
+        dev = boundary.plot_points(model, splits)[1]  # raw inputs, as model.predict takes
+        drawn["predictions"] = plots.predictions(dev.y, model.predict(dev.X))
     if model is not None and splits is not None and not regression \
             and result.data.n_features == 2:
         drawn["decision_boundary"] = boundary.decision_boundary(

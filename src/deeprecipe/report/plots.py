@@ -9,6 +9,7 @@ counts), so the functions serve any caller, not only :class:`~deeprecipe.runresu
                           a log scale, over the notes' 1e-7 / 1e-5 / 1e-3 bands
 :func:`gradient_norms`    ``||dW||`` per layer over training, log scale
 :func:`confusion_matrix`  counts, colored by the fraction of each true class
+:func:`predictions`       a regression's predicted against true values, the line y = x
 :func:`cost_curves`       the cost per epoch of several runs side by side (experiments)
 ========================  ====================================================================
 
@@ -282,6 +283,30 @@ def _depth_colors(n: int) -> list[tuple[float, float, float, float]]:
 
 
 # --- confusion matrix -------------------------------------------------------------------------
+
+
+@themed
+def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev set") -> Figure:
+    """A regression's predicted values against the true ones (a point per example, the line
+    ``predicted = true`` where a perfect model would put them), with the MSE and R²."""
+    true = np.asarray(true, dtype=np.float64).ravel()
+    predicted = np.asarray(predicted, dtype=np.float64).ravel()
+    figure, ax = new_figure(5.6, 5.2)
+    low = float(min(true.min(), predicted.min()))
+    high = float(max(true.max(), predicted.max()))
+    pad = 0.04 * (high - low or 1.0)
+    ax.plot([low - pad, high + pad], [low - pad, high + pad], color=MUTED, lw=1.2, ls="--",
+            label="predicted = true", zorder=1)
+    ax.scatter(true, predicted, s=16, color=DEV, alpha=0.7, edgecolors="none", zorder=2,
+               label=f"{len(true)} examples")
+    mse = float(np.mean((predicted - true) ** 2))
+    spread = float(np.var(true))
+    r2 = 1 - mse / spread if spread > 0 else float("nan")
+    ax.set(xlim=(low - pad, high + pad), ylim=(low - pad, high + pad), xlabel="true value",
+           ylabel="predicted value", title=f"Predictions, {title}: MSE {mse:.4g}, R² {r2:.3f}")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left")
+    return figure
 
 
 @themed
