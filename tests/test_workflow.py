@@ -377,6 +377,9 @@ def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generat
     assert (tmp_path / "prices" / "predictions.png").is_file()
     page = (tmp_path / "prices" / "report.html").read_text(encoding="utf-8")
     assert 'id="predictions"' in page and 'id="confusion"' not in page
+    assert result.diagnosis is not None  # its MSEs, as the tables print them (not 2.22e+03)
+    assert f"(train MSE {result.diagnosis.train_error:.4g})" in page
+    assert f"(dev MSE {result.diagnosis.dev_error:.4g})" in page
     figure = figures(result)["predictions"]
     title = figure.axes[0].get_title(loc="left")  # the report's theme titles on the left
     assert f"MSE {result.errors['dev']:.4g}" in title  # the dev error the report states

@@ -112,7 +112,7 @@ def _bias(result: RunResult) -> Check | None:
     d = result.diagnosis
     if d is None:
         return None
-    text = (f"avoidable bias {_amount(result, d.avoidable_bias)} (train error "
+    text = (f"avoidable bias {_amount(result, d.avoidable_bias)} (train {_kind(result)} "
             f"{_amount(result, d.train_error)})")
     return Check("bias", WARNING if d.high_bias else GOOD, text)
 
@@ -121,12 +121,18 @@ def _variance(result: RunResult) -> Check | None:
     d = result.diagnosis
     if d is None:
         return None
-    text = f"variance {_amount(result, d.variance)} (dev error {_amount(result, d.dev_error)})"
+    text = (f"variance {_amount(result, d.variance)} (dev {_kind(result)} "
+            f"{_amount(result, d.dev_error)})")
     return Check("variance", WARNING if d.high_variance else GOOD, text)
 
 
 def _amount(result: RunResult, value: float) -> str:
-    return f"{value:.3g}" if result.data.task == "regression" else f"{value:.1%}"
+    """A rate as a percentage; a regression's MSE as the report's tables show it."""
+    return f"{value:.4g}" if result.data.task == "regression" else f"{value:.1%}"
+
+
+def _kind(result: RunResult) -> str:
+    return "MSE" if result.data.task == "regression" else "error"
 
 
 # --- the verdict --------------------------------------------------------------------------------
@@ -187,8 +193,9 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
         "low bias and low variance": "Healthy: low bias and low variance",
     }
     level = GOOD if not (d.high_bias or d.high_variance) else WARNING
-    detail = (f"Train error {_amount(result, d.train_error)}, dev error "
-              f"{_amount(result, d.dev_error)}, Bayes error {_amount(result, d.bayes_error)}: "
+    kind = _kind(result)
+    detail = (f"Train {kind} {_amount(result, d.train_error)}, dev {kind} "
+              f"{_amount(result, d.dev_error)}, Bayes {kind} {_amount(result, d.bayes_error)}: "
               f"avoidable bias {_amount(result, d.avoidable_bias)}, variance "
               f"{_amount(result, d.variance)}.")
     return Headline(level, titles.get(d.verdict, d.verdict), detail)
