@@ -118,12 +118,13 @@ def draw_boundary(ax: Axes, model: Sequential, points: Sequence[Points], *,
         regions = ListedColormap([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(k)])
         ax.contourf(gx, gy, labels, levels=np.arange(k + 1) - 0.5, cmap=regions, alpha=0.25)
     if markers:
-        for part in points:  # the training points in front, the held-out ones fainter
+        for part in points:  # the held-out points, which judge the boundary, in front
             train = part.label == "train"
             colors = [CLASS_COLORS[int(c) % len(CLASS_COLORS)] for c in part.y]
-            ax.scatter(part.X[:, 0], part.X[:, 1], c=colors, s=16 if train else 11,
-                       alpha=1.0 if train else 0.55, marker=MARKERS.get(part.label, "o"),
-                       edgecolors="white", linewidths=0.5, zorder=4 if train else 3)
+            ax.scatter(part.X[:, 0], part.X[:, 1], c=colors, s=14 if train else 30,
+                       alpha=0.55 if train else 1.0, marker=MARKERS.get(part.label, "o"),
+                       edgecolors="white" if train else INK, linewidths=0.5 if train else 0.7,
+                       zorder=3 if train else 4)
     ax.set(xlabel="x₁", ylabel="x₂")
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
