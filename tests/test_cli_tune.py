@@ -44,6 +44,10 @@ def test_tune_writes_the_folder_the_report_and_the_chosen_model(
     assert "Decision trail" in page and "Round 1:" in page
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 1
     assert page.count(">chosen</span>") == 1
+    next_step = summary["next_step"]["action"]  # a budget of 2 runs out before the recipe
+    assert ("What the recipe would try next" in page) == (next_step != "stop")
+    if next_step != "stop":
+        assert "--budget 12</code>" in page
 
     X, y = dr.datasets.load("breast_cancer")
     model = dr.load(folder / "model")  # raw inputs: the standardizer travels with it
