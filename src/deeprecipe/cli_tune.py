@@ -104,23 +104,9 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
 def tune_command(args: argparse.Namespace, console: Console) -> int:
     """Resolve the options, make (or reopen) the run folder, tune, report."""
     from .recipe.page import write_tune_report  # matplotlib: imported by tune only
-    given = {key: value for key, value in vars(args).items() if key in DEFAULTS}
-    folder: Path | None = None
-    if args.resume is not None:
-        folder = Path(args.resume)
-        options = read_options(folder)
-        refused = [key for key in given if key not in RESUMABLE] + (
-            ["overwrite"] if args.overwrite else [])
-        if refused:
-            flags = ", ".join(f"--{key.replace('_', '-')}" for key in refused)
-            raise runconfig.ConfigError(
-                f"tune --resume continues a tune with the options it started with; received "
-                f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
-        if "workers" in given and "scheduler" not in given:
-            given["scheduler"] = None  # --workers N: the rest runs on local processes
-        options.update(given)
-    else:
-        options = {**DEFAULTS, **given}
+
+    folder = None if args.resume is None else Path(args.resume)
+    options = resolve_options(args, folder)
     # everything is checked, and the data loaded, before a run folder is made
     bayes_error = parse_bayes_error(options["bayes_error"])
     for key in ("budget", "workers"):
@@ -176,6 +162,25 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
     console.print(Text(f"open {paths['report']}"))
     return EXIT_OK
+
+
+def resolve_options(args: argparse.Namespace, resumed: Path | None) -> dict[str, Any]:
+    """The tune's options: the defaults with the flags given, or the ``resumed`` tune's own
+    with only what may change (budget, workers, scheduler)."""
+    given = {key: value for key, value in vars(args).items() if key in DEFAULTS}
+    if resumed is None:
+        return {**DEFAULTS, **given}
+    options = read_options(resumed)
+    refused = [key for key in given if key not in RESUMABLE] + (
+        ["overwrite"] if args.overwrite else [])
+    if refused:
+        flags = ", ".join(f"--{key.replace('_', '-')}" for key in refused)
+        raise runconfig.ConfigError(
+            f"tune --resume continues a tune with the options it started with; received "
+            f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
+    if "workers" in given and "scheduler" not in given:
+        given["scheduler"] = None  # --workers N: the rest runs on local processes
+    return {**options, **given}
 
 
 def parse_bayes_error(text: Any) -> float:
