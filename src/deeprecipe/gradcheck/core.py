@@ -298,12 +298,12 @@ class Checker:
         )
         if verdict == WORRY and parts:  # an inconclusive ratio is noise: name nothing
             numeric, analytic, _ = parts[worst_part].arrays()
-            report.finding = (
-                classify_scale(numeric, analytic, self.obj.batch_size)
-                if np.all(np.isfinite(numeric)) else
-                "J(θ ± ε) is not finite for some perturbations (an overflow?): the numeric "
-                "gradient is undefined there"
-            ) or self._transposed(slot, coords)
+            if np.all(np.isfinite(numeric)):
+                report.finding = (classify_scale(numeric, analytic, self.obj.batch_size)
+                                  or self._transposed(slot, coords))
+            else:
+                report.finding = ("J(θ ± ε) is not finite for some perturbations (an "
+                                  "overflow?): the numeric gradient is undefined there")
         report.worst = self._worst_entries(slot, coords)
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
