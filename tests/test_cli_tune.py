@@ -72,7 +72,7 @@ def test_resume_reads_finished_trials_back_and_the_budget_may_grow(
     # a smaller budget would choose among fewer trials and replace the result with it
     before = (folder / "summary.json").read_text()
     assert cli.main(["tune", "--resume", str(folder), "--budget", "2"]) == cli.EXIT_USAGE
-    assert "--budget must be at least 3, the trials this tune has finished; received " \
+    assert "--budget must be at least 3, the budget this tune ran with; received " \
         "--budget=2" in capsys.readouterr().err
     assert (folder / "summary.json").read_text() == before
 

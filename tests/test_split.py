@@ -237,15 +237,17 @@ def test_without_stratify_whole_number_targets_are_not_classes(recwarn: Any) -> 
 
 
 def test_by_default_many_distinct_whole_numbers_are_a_regression_target(recwarn: Any) -> None:
-    y = np.random.default_rng(0).integers(25, 346, size=200).astype(float)  # like diabetes
+    y = np.random.default_rng(0).integers(25, 346, size=200)  # like diabetes: 150+ values
     s = split(np.zeros((200, 1)), y)
     assert not s.stratified
     assert not [w for w in recwarn if issubclass(w.category, ClassMissingWarning)]
     with pytest.warns(ClassMissingWarning):  # stratify=True: every value is a class
         assert split(np.zeros((200, 1)), y, stratify=True).stratified
     assert split(np.zeros((60, 1)), np.arange(60) % 3.0).stratified  # few values: classes
-    many = np.repeat(np.arange(30), 7)  # integer labels are classes, however many
-    assert split(np.zeros((210, 1)), many).stratified
+    assert not split(np.zeros((200, 1)), y.astype(float)).stratified  # floats alike
+    many = np.repeat(np.arange(30), 7)  # 30 small classes read like a regression target...
+    assert not split(np.zeros((210, 1)), many).stratified
+    assert split(np.zeros((210, 1)), many, stratify=True).stratified  # ...unless told
 
 
 def test_stratify_must_be_true_false_or_auto() -> None:

@@ -225,8 +225,10 @@ def test_a_callback_stops_training() -> None:
     assert set(watcher.logs[0]) == set(history.history)
 
 
-@pytest.mark.parametrize("callbacks", [dr.EarlyStopping(), [print], [dr.EarlyStopping, 3]],
-                         ids=["one-callback-not-a-list", "a-function", "a-class"])
+@pytest.mark.parametrize("callbacks", [dr.EarlyStopping(), [print], [dr.EarlyStopping, 3],
+                                       None, iter([dr.EarlyStopping()])],
+                         ids=["one-callback-not-a-list", "a-function", "a-class", "none",
+                              "an-iterator-it-would-use-up"])
 def test_callbacks_that_are_not_a_list_of_callbacks_are_a_clear_error(callbacks) -> None:
     X, y, _, _ = digits()
     with pytest.raises(TypeError, match=r"fit: callbacks must be a list of Callback objects "

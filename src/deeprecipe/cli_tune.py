@@ -77,7 +77,7 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
                         "(default: auto)")
     parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
-                        "never below the trials it has finished)")
+                        "never lower it)")
     parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
                         help="Bayes (human-level) error, 0.01 or 1%% (default: 0)")
     parser.add_argument("--workers", type=int, default=argparse.SUPPRESS, metavar="N",
@@ -112,11 +112,6 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     for key in ("budget", "workers"):
         positive_int("tune", f"--{key}", options[key])
     done = 0 if folder is None else finished_trials(folder)
-    if options["budget"] < done:
-        raise runconfig.ConfigError(
-            f"tune --resume: --budget must be at least {done}, the trials this tune has "
-            f"finished; received --budget={options['budget']}. help: its result stays as it "
-            "is; a larger budget trains more trials.")
     if options["seed"] < 0:
         raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
                                     f"--seed={options['seed']}.")
@@ -180,6 +175,12 @@ def resolve_options(args: argparse.Namespace, resumed: Path | None) -> dict[str,
             f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
     if "workers" in given and "scheduler" not in given:
         given["scheduler"] = None  # --workers N: the rest runs on local processes
+    if given.get("budget", options["budget"]) < options["budget"]:
+        # a smaller budget would replay fewer trials and replace the result with a worse one
+        raise runconfig.ConfigError(
+            f"tune --resume: --budget must be at least {options['budget']}, the budget this "
+            f"tune ran with; received --budget={given['budget']}. help: a resumed tune keeps "
+            "every trial it finished; only a larger budget trains more.")
     return {**options, **given}
 
 

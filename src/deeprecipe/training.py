@@ -191,7 +191,8 @@ def fit(
     eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
     train_eval = (X_train[eval_rows], targets[eval_rows])
 
-    if isinstance(callbacks, Callback) or not all(isinstance(c, Callback) for c in callbacks):
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback)
+                                                            for c in callbacks):
         raise TypeError(f"{where}: callbacks must be a list of Callback objects (e.g. "
                         f"[dr.EarlyStopping()]); received callbacks={describe(callbacks)}.")
     bad = first_bad_block(model.theta, model.layout)

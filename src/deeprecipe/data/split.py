@@ -33,9 +33,9 @@ first class → dev (2, 1, 1); test quotas from the 5, 6, 5 rows left: 1.25, 1.5
 (1, 1, 1) + 1 to the second → test (1, 2, 1); train (4, 4, 4). A class too small to reach
 every part raises a :class:`ClassMissingWarning` that names it and the part (with
 ``stratify=False`` the labels are not treated as classes, and nothing is said). By default
-(``stratify="auto"``) floats holding whole numbers with many distinct values (more than 20,
-and more than one per 10 rows: ages, prices) are a regression target and split at random;
-integer labels are classes however many.
+(``stratify="auto"``) whole numbers with many distinct values (more than 20, and more than
+one per 10 rows: ages, prices) are a regression target and split at random, as ``deeprecipe
+run`` reads such a column; ``stratify=True`` treats them as classes (many small classes).
 """
 
 from __future__ import annotations
@@ -268,10 +268,11 @@ def split(
     Sizes follow the module's rule: ``ratios=None`` gives dev = test = ``min(⌊0.2·m⌋,
     10,000)``; ``ratios=(train, dev, test)`` or ``(train, dev)`` floors dev and test and
     gives the rest to train. ``stratify`` keeps class proportions when ``y`` holds class
-    labels: ``"auto"`` (default) when they are text, integers, or whole-number floats with
-    few distinct values (:func:`auto_task`; a continuous target, or floats holding many
-    whole numbers such as scikit-learn's diabetes scores, is split at random), ``True`` for
-    any discrete labels, ``False`` never.
+    labels: ``"auto"`` (default) when they are text or whole numbers with few distinct
+    values (:func:`auto_task`, the rule ``deeprecipe run`` reads a file's target by: a
+    continuous target, or many whole numbers such as ages or scikit-learn's diabetes scores,
+    is split at random), ``True`` for any discrete labels (many small classes), ``False``
+    never.
     ``shuffle=False`` keeps the row order (train first, then dev, then test; within each
     class when stratified). ``seed`` (an int or a ``np.random.Generator``) makes the split
     reproducible.
@@ -306,9 +307,9 @@ def split(
     if stratify not in (True, False, "auto"):
         raise fail(where, "stratify", "True, False or 'auto'", stratify)
     labels = class_codes(y_array)
-    if stratify == "auto" and labels is not None and y_array.dtype.kind == "f" \
+    if stratify == "auto" and labels is not None and y_array.dtype.kind in "iuf" \
             and y_array.ndim == 1 and auto_task(y_array) == "regression":
-        labels = None  # many distinct whole-number floats: a regression target, not classes
+        labels = None  # many distinct whole numbers: a regression target, not classes
     stratified = bool(stratify) and labels is not None
     if stratified and labels is not None:
         classes, codes = labels
