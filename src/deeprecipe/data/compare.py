@@ -15,9 +15,10 @@ All features together: a classifier two-sample test
     a logistic regression (scikit-learn, inputs standardized) learns to tell rows of ``A``
     from rows of ``B``; its **cross-validated AUC** on held-out rows is ≈ 0.5 when it cannot
     (same distribution) and → 1 when it always can. The confidence interval is DeLong's,
-    on the pooled out-of-fold scores. (With no difference at all the cross-validated AUC
-    tends to sit a little *below* 0.5, e.g. 0.47 on random splits of digits: the classifier
-    fits noise that held-out rows contradict.)
+    on the pooled out-of-fold scores, with its variance doubled for the cross-validation
+    (``CV_VARIANCE_FACTOR``: the folds' models add variance DeLong does not see). (With no
+    difference at all the cross-validated AUC tends to sit a little *below* 0.5, e.g. 0.47
+    on random splits of digits: the classifier fits noise that held-out rows contradict.)
 
 Verdict: ``"indistinguishable"`` when the AUC's interval contains 0.5 and no feature
 differs; ``"different"`` when the AUC is significantly above 0.5 and at least ``SHIFT_AUC``
@@ -43,6 +44,10 @@ from numpy.typing import ArrayLike
 from .._checks import as_float_array, fail, positive_int, real
 
 SHIFT_AUC = 0.55
+# DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
+# different fits, and over random splits of breast_cancer, wine, iris and digits the AUC
+# varied 1.3-1.6 times more than DeLong's standard error said: the variance is doubled.
+CV_VARIANCE_FACTOR = 2.0
 SHIFT_KS = 0.1
 VERDICTS = {
     "indistinguishable": "no difference detected",
@@ -146,12 +151,12 @@ def standardized_mean_difference(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def auc_with_interval(
-    scores: np.ndarray, labels: np.ndarray, confidence: float
+    scores: np.ndarray, labels: np.ndarray, confidence: float, variance_factor: float = 1.0
 ) -> tuple[float, float, float]:
     """``(AUC, low, high)`` of ``scores`` for ``labels`` (1 positive, 0 negative), with
     DeLong's variance: ``Var = var(V10)/n1 + var(V01)/n0`` where ``V10[i]`` is the fraction of
     negatives scored below positive ``i`` and ``V01[j]`` the fraction of positives scored
-    above negative ``j`` (ties count ½)."""
+    above negative ``j`` (ties count ½), times ``variance_factor``."""
     from scipy import stats
 
     pos, neg = scores[labels == 1], scores[labels == 0]
@@ -160,7 +165,7 @@ def auc_with_interval(
     v10 = (ranks[:n1] - stats.rankdata(pos)) / n0
     v01 = 1 - (ranks[n1:] - stats.rankdata(neg)) / n1
     auc = float(v10.mean())
-    se = math.sqrt(v10.var(ddof=1) / n1 + v01.var(ddof=1) / n0)
+    se = math.sqrt(variance_factor * (v10.var(ddof=1) / n1 + v01.var(ddof=1) / n0))
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
 
@@ -261,7 +266,7 @@ def compare(
         return rows[np.sort(rng.choice(len(rows), size=max_samples, replace=False))]
 
     scores, targets = classifier_scores(sample(A_rows), sample(B_rows), n_folds, seed)
-    auc, low, high = auc_with_interval(scores, targets, confidence)
+    auc, low, high = auc_with_interval(scores, targets, confidence, CV_VARIANCE_FACTOR)
     strong = alpha / 100 / n_features
     shifted = [f for f in features if f.ks >= SHIFT_KS and f.ks_pvalue < strong]
     if low <= 0.5 and not any(f.differs for f in features):
