@@ -25,7 +25,7 @@ differs; ``"different"`` when the AUC is significantly above 0.5 and at least ``
 (0.55), or when a feature's KS is at least ``SHIFT_KS`` (0.1: its distribution function
 moved by 10 points somewhere, as when the spread or the shape changes, which a linear
 classifier cannot see) with a p-value below ``alpha / 100 / n_features`` (strong evidence:
-of 100 random 600/200 splits of Gaussian rows, none was called different, 7 slightly);
+of 100 random 600/200 splits of Gaussian rows, none was called different, 4 slightly);
 ``"slightly different"`` otherwise (detectable, but too small or too uncertain to matter
 much). ``passed`` is False only for ``"different"``.
 """
