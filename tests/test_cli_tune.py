@@ -17,7 +17,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli
-from trial_database import finished_trials
+from trial_database import finished_trials, stop_group
 
 SMALL = ["--data", "breast_cancer", "--workers", "1"]
 
@@ -155,20 +155,19 @@ def test_sigterm_keeps_finished_trials_and_resume_trains_only_the_rest(tmp_path:
     command = [sys.executable, "-m", "deeprecipe.cli", "tune", "--data", "digits",
                "--budget", "6", "--workers", "1", "--output-dir", str(tmp_path), "--name", "sig"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, start_new_session=True)
     database = folder / dr.recipe.DATABASE
     try:
         deadline = time.monotonic() + 120
         while len(finished_trials(database)) < 1:
-            assert process.poll() is None, process.communicate()
+            assert process.poll() is None, stop_group(process)
             assert time.monotonic() < deadline, "no trial finished in 2 minutes"
             time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # the tune alone, as a service manager does
         _, err = process.communicate(timeout=120)
     finally:  # a failed assertion must not leave the tune running into the next test
         if process.poll() is None:
-            process.kill()
-            process.communicate()
+            stop_group(process)
     assert process.returncode == 143, err
     assert "terminated (SIGTERM)" in err and f"resume with: deeprecipe tune --resume {folder}" \
         in err and "Traceback" not in err
@@ -193,15 +192,14 @@ def test_ctrl_c_in_a_terminal_stops_the_tune_without_a_traceback(tmp_path: Path)
     try:
         deadline = time.monotonic() + 120
         while len(finished_trials(folder / dr.recipe.DATABASE)) < 1:
-            assert process.poll() is None, process.communicate()
+            assert process.poll() is None, stop_group(process)
             assert time.monotonic() < deadline, "no trial finished in 2 minutes"
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            stop_group(process)
     assert process.returncode == cli.EXIT_INTERRUPTED, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert f"resume with: deeprecipe tune --resume {folder}" in err

@@ -88,22 +88,28 @@ def _install_data(data: TrialData) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C back while the pool starts its processes (main thread only) and raise
-    it after: interrupted halfway, a pool leaves a process behind that dies with a
-    traceback once this process has gone."""
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the pool starts its processes (main thread only)
+    and deliver them after, to the handlers they had: interrupted halfway, a pool can leave
+    a process it never registered, which its shutdown then waits for forever, or which dies
+    with a traceback once this process has gone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda got, frame: received.append(got))
+                for signum in DEFERRED}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for got in dict.fromkeys(received):  # once each, in the order they came
+        signal.raise_signal(got)
 
 
 def _start_forkserver() -> None:
@@ -167,7 +173,7 @@ class LocalRunner:
         return self._pool
 
     def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
-        with _ctrl_c_deferred():  # submitting starts the worker processes
+        with _signals_deferred():  # submitting starts the worker processes
             pool = self._executor()
             pending: dict[Future[dict[str, Any]], TrialTask] = {
                 pool.submit(_call, self.function, task): task for task in tasks
