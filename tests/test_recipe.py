@@ -528,6 +528,24 @@ def test_kill_9_mid_tune_then_resume_redoes_nothing_and_chooses_the_same(
     assert resumed.test_error == fresh.test_error
 
 
+def test_signals_during_the_pools_start_are_delivered_after_it() -> None:
+    from deeprecipe.recipe.runners import _signals_deferred
+
+    seen: list[int] = []
+    previous = {signum: signal.signal(signum, lambda got, frame: seen.append(got))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _signals_deferred():
+            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGTERM)
+            assert seen == []  # held back while the processes start
+        assert seen == [signal.SIGTERM, signal.SIGINT]  # then each once, in order
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @pytest.mark.slow
 def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path: Path) -> None:
     script = tmp_path / "unguarded.py"
