@@ -58,7 +58,8 @@ HEALTHY = "healthy"
 VERDICTS = (SYMMETRIC, EXPLODING, VANISHING, HEALTHY)
 
 RECOMMENDED_INIT = {"relu": "he", "leaky_relu": "he"}  # every other activation: "xavier"
-INIT_GAIN = {"he": "√2", "xavier": "1"}
+INIT_GAIN = {"he": "√2", "xavier": "1"}  # rms(W)·√n[l-1] of each, as written and as numbers
+INIT_SCALE = {"he": float(np.sqrt(2.0)), "xavier": 1.0}
 
 
 @dataclass
@@ -344,7 +345,7 @@ def _advice(flow: GradientFlow) -> list[Advice]:
         return [Advice("better_init", reason)]
     direction = "grow" if flow.verdict == EXPLODING else "shrink"
     sigmoids = [layer.name for layer in layers if layer.activation == "sigmoid"]
-    if flow.verdict == VANISHING and sigmoids and not any(_misinitialized(layers)):
+    if flow.verdict == VANISHING and sigmoids and _initialized_as_recommended(layers):
         # well scaled weights: sigmoid's slope (at most ¼) shrinks dA layer after layer
         return [Advice("other_architecture", f"gradients shrink layer after layer through "
                        f"{_names(sigmoids)} although rms(W)·√n[l-1] is Xavier's 1: the "
@@ -362,12 +363,12 @@ def _advice(flow: GradientFlow) -> list[Advice]:
     return advice
 
 
-def _misinitialized(layers: list[LayerFlow]) -> list[bool]:
-    """Whether each layer's ``rms(W)·√n[l-1]`` is more than 25% off its activation's
+def _initialized_as_recommended(layers: list[LayerFlow]) -> bool:
+    """Whether every layer's ``rms(W)·√n[l-1]`` is within 25% of its activation's
     recommended initialization (He's √2 for ReLUs, Xavier's 1 otherwise)."""
-    recommended = {"he": np.sqrt(2.0), "xavier": 1.0}
-    return [abs(layer.init_gain / recommended[RECOMMENDED_INIT.get(layer.activation, "xavier")]
-                - 1) > 0.25 for layer in layers]
+    return all(abs(layer.init_gain / INIT_SCALE[RECOMMENDED_INIT.get(layer.activation,
+                                                                     "xavier")] - 1) <= 0.25
+               for layer in layers)
 
 
 def _init_hint(layers: list[LayerFlow]) -> str:

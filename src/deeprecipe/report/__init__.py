@@ -76,7 +76,8 @@ def figures(result: RunResult) -> dict[str, Figure]:
         drawn["confusion"] = plots.confusion_matrix(result.confusion, result.data.classes)
     model, splits = result.model, result.splits
     if model is not None and splits is not None and regression and model.output_dim == 1:
-        dev = boundary.plot_points(model, splits)[1]  # raw inputs, as model.predict takes
+        dev = next(points for points in boundary.plot_points(model, splits)
+                   if points.label == "dev")  # raw inputs, as model.predict takes them
         drawn["predictions"] = plots.predictions(dev.y, model.predict(dev.X))
     if model is not None and splits is not None and not regression \
             and result.data.n_features == 2:
