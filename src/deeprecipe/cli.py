@@ -37,12 +37,11 @@ from .cli_run import (
     EXIT_OK,
     EXIT_USAGE,
     add_run_parser,
-    show_error,
     stderr_console,
 )
 from .cli_tune import add_tune_parser
 from .data import load_csv, load_csv_features, load_npz
-from .diagnostics import Diagnosis, diagnose
+from .diagnostics import Diagnosis, diagnose, show_error
 from .model import Sequential
 
 INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -36,18 +35,12 @@ from rich.table import Table
 from rich.text import Text
 
 from . import runconfig, runfolder, workflow
+from .diagnostics import show_error
 from .runresult import RunResult
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
-
-
-def show_error(value: float, regression: bool) -> str:
-    """An error for people: a percentage, or a mean squared error for regression."""
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}" if regression else f"{value:.2%}"
 
 
 def stderr_console() -> Console:

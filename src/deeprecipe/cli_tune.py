@@ -43,10 +43,10 @@ from .cli_run import (
     EXIT_OK,
     EXIT_TERMINATED,
     Terminated,
-    show_error,
     stderr_console,
     terminate_as_interrupt,
 )
+from .diagnostics import show_error
 from .persistence import atomic_write
 
 FORMAT = "deeprecipe-tune"

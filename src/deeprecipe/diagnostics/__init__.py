@@ -21,6 +21,7 @@ from .bias_variance import (
     VERDICTS,
     Diagnosis,
     diagnose,
+    show_error,
     wilson_interval,
 )
 from .curves import LearningCurve, learning_curve
@@ -40,5 +41,6 @@ __all__ = [
     "diagnose",
     "gradient_flow",
     "learning_curve",
+    "show_error",
     "wilson_interval",
 ]

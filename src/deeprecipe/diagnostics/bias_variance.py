@@ -21,6 +21,7 @@ network and hides its variance.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,8 +78,8 @@ class Diagnosis:
         return [advice.action for advice in self.advice]
 
     def show(self, value: float) -> str:
-        """An error or gap as people read it: a percentage, or a regression's plain MSE."""
-        return f"{value:.4g}" if self.regression else f"{value:.2%}"
+        """An error or gap as people read it (:func:`show_error`)."""
+        return show_error(value, self.regression)
 
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
@@ -98,6 +99,16 @@ class Diagnosis:
 
 BIGGER_NETWORK = Advice("bigger_network", "more hidden units or more layers: the network "
                         "cannot fit the training set yet")
+def show_error(value: float | None, regression: bool = False) -> str:
+    """An error for people: a percentage, or a regression's mean squared error; ``–`` for
+    none. The one format of the diagnosis, the reports and the command line."""
+    if value is None:
+        return "–"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}" if regression else f"{value:.2%}"
+
+
 ROUNDING = 1e-12  # float error in a difference of two rates: a gap this close is at the threshold
 
 TRAIN_LONGER = Advice("train_longer", "more epochs (or a better optimizer) until the "

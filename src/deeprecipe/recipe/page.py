@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..diagnostics import show_error
 from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
-from ..report.html import data_uri, error
+from ..report.html import data_uri
 from ..report.style import png_bytes
 from .plots import plot_decision_trail
 from .result import Round, TuneResult
@@ -42,10 +43,10 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
     regression = result.task == "regression"
     diagnosis = result.diagnosis
     numbers = [
-        (error(result.dev_error, regression), "dev error (chose the model)"),
-        (error(result.test_error, regression), "test error (measured once)"),
-        (error(diagnosis.avoidable_bias, regression), "avoidable bias"),
-        (error(diagnosis.variance, regression), "variance"),
+        (show_error(result.dev_error, regression), "dev error (chose the model)"),
+        (show_error(result.test_error, regression), "test error (measured once)"),
+        (show_error(diagnosis.avoidable_bias, regression), "avoidable bias"),
+        (show_error(diagnosis.variance, regression), "variance"),
         (f"{result.n_trials} / {result.budget}", "trials / budget"),
         (f"{result.seconds:.0f} s", "wall time"),
     ]
@@ -68,8 +69,8 @@ def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
         "reason": trail.reason,
         "verdict": None if diagnosis is None else diagnosis.verdict,
         "errors": None if diagnosis is None else (
-            f"train {error(diagnosis.train_error, regression)}, dev "
-            f"{error(diagnosis.dev_error, regression)}"),
+            f"train {show_error(diagnosis.train_error, regression)}, dev "
+            f"{show_error(diagnosis.dev_error, regression)}"),
         "trials": [_trial(trial, trail, result) for trial in trail.trials],
         "recommendation": trail.recommendation,
         "skipped": trail.skipped,
@@ -81,8 +82,8 @@ def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
     return {
         "config": trial.config.describe(),
         "change": trial.change,
-        "train": error(trial.train_error, regression),
-        "dev": error(trial.dev_error, regression),
+        "train": show_error(trial.train_error, regression),
+        "dev": show_error(trial.dev_error, regression),
         "status": trial.status if trial.status != "done" else (
             "read back" if trial.resumed else "trained"),
         "failed": trial.status == "failed",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ..diagnostics import show_error
 from .verdict import action_title, headline
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=percent, sci=scientific, err=error, level=level, action=action_title,
-                       point=point)
+    env.filters.update(pct=percent, sci=scientific, err=show_error, level=level,
+                       action=action_title, point=point)
     return env
 
 
@@ -75,13 +76,6 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 def scientific(value: float | None) -> str:
     return "–" if value is None else f"{value:.1e}"
-
-
-def error(value: float | None, regression: bool = False) -> str:
-    """An error rate as a percentage, or a mean squared error for regression."""
-    if value is None:
-        return "–"
-    return f"{value:.4g}" if regression else f"{value:.2%}"
 
 
 def level(verdict: str) -> str:
@@ -132,11 +126,11 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
 
 
 def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
-    numbers = [(error(value, regression), f"{name} error") for name, value in
+    numbers = [(show_error(value, regression), f"{name} error") for name, value in
                result.errors.items()]
     if result.diagnosis is not None:
-        numbers += [(error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
-                    (error(result.diagnosis.variance, regression), "variance")]
+        numbers += [(show_error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
+                    (show_error(result.diagnosis.variance, regression), "variance")]
     if result.best_epoch is not None:
         numbers.append((str(result.best_epoch + 1), "epoch kept"))
     return numbers
@@ -189,7 +183,7 @@ def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:
     train = result.errors.get("train")
     if train is None and result.diagnosis is not None:
         train = result.diagnosis.train_error
-    at = "" if train is None else f", where the train error is {error(train, regression)}"
+    at = "" if train is None else f", where the train error is {show_error(train, regression)}"
     return (f"training kept epoch {result.best_epoch + 1}{at}. Early stopping couples bias and "
             "variance: it stops fitting the training set in order to stop overfitting, so "
             "part of that train error is the price of stopping early. To lower bias without "
