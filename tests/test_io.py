@@ -3,6 +3,10 @@ and column. The CSV loader is fuzzed: it either loads or raises DataFileError.""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import math
 import tempfile
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from hypothesis import strategies as st
 
 import deeprecipe as dr
 from deeprecipe.data import DataFileError, Dataset, load_csv, load_npz
+from deeprecipe.data.io import MISSING, SPACE, parse_cell
 
 FLOWERS = """petal_length,petal_width,species
 1.4,0.2,setosa
@@ -113,7 +118,8 @@ def test_min_rows_can_be_lowered(tmp_path: Path) -> None:
          r"finite number; received 'abc'", 2, "b"),
         (["1,2,0", "3,4,1", ",6,0", *GOOD_ROWS], r"row 3 \(line 4\), column 'a': the value is "
          r"empty \(a missing value\)", 3, "a"),
-        (["1,nan,0", *GOOD_ROWS], r"row 1 \(line 2\), column 'b': .*received 'nan'", 1, "b"),
+        (["1,nan,0", *GOOD_ROWS], r"row 1 \(line 2\), column 'b': the value is missing "
+         r"\('nan' marks a missing value\)", 1, "b"),
         (["1,2,0", "-inf,2,0", *GOOD_ROWS], r"row 2 \(line 3\), column 'a': .*'-inf'", 2, "a"),
         (["1,2,0", "3,4", *GOOD_ROWS], r"row 2 \(line 3\): has 2 fields; the header has 3", 2,
          None),
@@ -308,3 +314,210 @@ def test_npz_that_is_not_an_archive(tmp_path: Path) -> None:
         load_npz(pickled)
     with pytest.raises(FileNotFoundError):
         load_npz(tmp_path / "missing.npz")
+
+
+# --- missing targets: an error naming the rows, or dropped and counted ---------------------
+
+MISSING_MARKERS = [*sorted(MISSING), "NAN", "+nan", "  NA  "]
+
+
+def diabetes_lines() -> list[str]:
+    """scikit-learn's diabetes (a regression of 442 rows) as CSV lines, header first."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    header = ",".join(f"x{j}" for j in range(X.shape[1])) + ",progression"
+    return [header] + [",".join(repr(float(v)) for v in [*row, target])
+                       for row, target in zip(X, y, strict=True)]
+
+
+def with_target(line: str, cell: str) -> str:
+    return line.rsplit(",", 1)[0] + "," + cell
+
+
+@pytest.mark.parametrize("marker", MISSING_MARKERS)
+def test_a_missing_regression_target_is_an_error_not_a_class(tmp_path: Path, marker: str) -> None:
+    lines = diabetes_lines()
+    lines[5] = with_target(lines[5], marker)  # file line 6
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(DataFileError, match=r"column 'progression': the target is missing .* "
+                       r"in 1 row, on file line 6\. .*--drop-missing-target") as caught:
+        load_csv(path, target="progression")
+    assert caught.value.column == "progression"
+    data = load_csv(path, target="progression", drop_missing_target=True)
+    assert data.task == "regression" and data.classes is None
+    assert len(data.y) == 441 and data.dropped_missing_target == 1
+
+
+@pytest.mark.parametrize("marker", ["", "nan", "NA", "null", "None"])
+def test_a_missing_species_is_not_a_fourth_class(tmp_path: Path, marker: str) -> None:
+    rows = FLOWERS.splitlines()
+    rows[2] = with_target(rows[2], marker)  # line 3
+    rows[5] = with_target(rows[5], marker)  # line 6
+    path = write(tmp_path, "\n".join(rows) + "\n")
+    with pytest.raises(DataFileError, match=r"in 2 rows, on file lines 3, 6\."):
+        load_csv(path, target="species", min_rows=2)
+    data = load_csv(path, target="species", min_rows=2, drop_missing_target=True)
+    assert data.classes == ["setosa", "versicolor", "virginica"]
+    assert data.dropped_missing_target == 2 and len(data.y) == 4
+
+
+def test_many_missing_targets_name_ten_lines_and_count_the_rest(tmp_path: Path) -> None:
+    rows = [f"{i},{i % 7},{'' if i % 2 else i % 3}" for i in range(40)]
+    path = write(tmp_path, csv_of(rows))
+    with pytest.raises(DataFileError, match=r"in 20 rows, on file lines 3, 5, 7, 9, 11, 13, "
+                       r"15, 17, 19, 21 and 10 more\."):
+        load_csv(path, target="label")
+
+
+def test_dropped_rows_keep_their_numbers_and_do_not_count_for_min_rows(tmp_path: Path) -> None:
+    # a dropped row's features are never read; later errors still name the file's rows
+    path = write(tmp_path, csv_of(["x,2,", *GOOD_ROWS, "1,abc,0"]))
+    with pytest.raises(DataFileError, match=r"row 7 \(line 8\), column 'b'") as caught:
+        load_csv(path, target="label", drop_missing_target=True)
+    assert caught.value.row == 7
+    path = write(tmp_path, csv_of([*GOOD_ROWS[:4], "1,2,NA"]))
+    with pytest.raises(DataFileError, match=r"at least 5 data rows .*; received 4"):
+        load_csv(path, target="label", drop_missing_target=True)
+
+
+def test_a_ragged_row_is_refused_before_its_target_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of([*GOOD_ROWS, "1,2"]))
+    with pytest.raises(DataFileError, match=r"row 6 \(line 7\): has 2 fields"):
+        load_csv(path, target="label", drop_missing_target=True)
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (["12.5", "?", "3.25"], r"file line 3 holds text \('\?'\)"),
+        (["cat", "3", "dog"], r"file line 3 holds a number \('3'\)"),
+        (["1.5", "n.a.", "-", "2.5"], r"file lines 3, 4 hold text \('n\.a\.', '-'\)"),
+    ],
+)
+def test_a_target_mixing_numbers_and_text_is_refused(
+    tmp_path: Path, cells: list[str], message: str
+) -> None:
+    cells = cells + cells[:1] * 4  # the first kind is the majority
+    path = write(tmp_path, csv_of([f"{i},{i},{cell}" for i, cell in enumerate(cells)]))
+    with pytest.raises(DataFileError, match=r"the target mixes numbers and text: " + message):
+        load_csv(path, target="label")
+    data = load_csv(path, target="label", task="classification")
+    assert data.classes is not None and all(isinstance(c, str) for c in data.classes)
+    with pytest.raises(DataFileError, match="a regression target must be numeric"):
+        load_csv(path, target="label", task="regression")
+
+
+def test_npz_missing_targets(tmp_path: Path) -> None:
+    X = np.arange(24, dtype=np.float64).reshape(8, 3)
+    X[2, 1] = np.nan  # in a dropped row: never read
+    y = np.array([0.5, 1.5, np.nan, 2.5, 3.5, np.nan, 4.5, 5.5])
+    path = tmp_path / "nan.npz"
+    np.savez(path, X=X, y=y)
+    with pytest.raises(DataFileError, match=r"missing .* in 2 rows, y\[i\] is NaN or empty "
+                       r"at 0-based indices 2, 5\."):
+        load_npz(path)
+    data = load_npz(path, drop_missing_target=True, task="regression")
+    assert data.dropped_missing_target == 2 and data.y.tolist() == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]
+    X[2, 1] = 1.0
+    X[6, 0] = np.inf  # named by its index in the file, not among the kept rows
+    np.savez(path, X=X, y=y)
+    with pytest.raises(DataFileError, match=r"X\[6, 0\] must be finite"):
+        load_npz(path, drop_missing_target=True)
+    np.savez(path, X=X[:6], y=np.array(["a", "b", "", "a", "NA", "b"]))
+    with pytest.raises(DataFileError, match="at 0-based indices 2, 4"):
+        load_npz(path)
+
+
+# --- numbers: the forms pandas reads, not Python's float() ---------------------------------
+
+
+@pytest.mark.parametrize("cell", ["1_000", "١٢", "１", "۱", "0x10", "1,5", "1 000", "1d5",
+                                  "\xa01", "1e", "--1", "+nan5", "infinit", "True"])
+def test_cells_that_python_or_humans_read_as_numbers_are_text(tmp_path: Path,
+                                                               cell: str) -> None:
+    assert parse_cell(cell) == cell.strip(" \t")
+    path = write(tmp_path, csv_of([f'"{cell}",1,0', *GOOD_ROWS]))
+    with pytest.raises(DataFileError, match=r"row 1 \(line 2\), column 'a': the value must be "
+                       r"a finite number"):
+        load_csv(path, target="label")
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("1", 1.0), ("-1.5", -1.5), ("+.5", 0.5), ("5.", 5.0), ("1E+05", 1e5), (" 2.5\t", 2.5),
+     ("0000.5e0005", 5e4), ("-inf", -math.inf), ("InFiNiTy", math.inf), ("1e400", math.inf)],
+)
+def test_number_forms(cell: str, value: float) -> None:
+    assert parse_cell(cell) == value
+
+
+NUMBERISH = st.text(alphabet="0123456789+-.eEinfatyINFATY _,/#\t \xa0١１", max_size=12)
+CELL_TEXT = st.one_of(
+    NUMBERISH,
+    st.floats(allow_nan=False).map(repr),
+    st.integers(-10**30, 10**30).map(str),
+    st.sampled_from([*sorted(MISSING), "NAN", "-NAN", " NA", "inf ", " 1e5 ", "1.#INF"]),
+    st.text(st.characters(exclude_characters='\n\r"\x00', exclude_categories=["Cs"]),
+            max_size=6),
+)
+
+
+def pandas_reading(cell: str) -> float | str | None:
+    """How pandas.read_csv reads ``cell`` in a column of its own: a float, text, or None
+    (missing); a boolean (``TRUE``) is not a number, so it counts as text."""
+    pd = pytest.importorskip("pandas")
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["x", "y"], [cell, "1"]])
+    value = pd.read_csv(io.StringIO(buffer.getvalue()))["x"].iloc[0]
+    if isinstance(value, (str, bool, np.bool_)):
+        return cell
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+@settings(max_examples=400, deadline=None)
+@given(cell=CELL_TEXT)
+def test_the_reader_reads_a_cell_as_pandas_does(cell: str) -> None:
+    """Property: a cell pandas reads as a float is that float here; one it reads as text is
+    text here; one it reads as missing is missing here. Documented differences: spaces
+    around a cell never matter here (pandas keeps them around words: ' NA', 'inf '), and NaN
+    in any case (``NAN``) is missing here (text to pandas)."""
+    bare = cell.strip(SPACE)
+    theirs = pandas_reading(bare)
+    ours = parse_cell(cell)
+    if bare.lstrip("+-").lower() == "nan":
+        assert ours is None
+    elif theirs is None or isinstance(theirs, str):
+        assert ours == theirs
+    else:
+        assert isinstance(ours, float)
+        assert ours == theirs or abs(ours - theirs) <= math.ulp(theirs)  # pandas' own rounding
+
+
+# --- reading errors locate the bytes in the file -------------------------------------------
+
+
+def test_a_bad_byte_is_located_from_the_start_of_the_file(tmp_path: Path) -> None:
+    """Not from the chunk the decoder was reading (a file larger than one read)."""
+    head = "a,b,label\n" + "1,2,cat\n" * 6000
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(codecs.BOM_UTF8 + (head + "1,2,caf\xe9\n").encode("latin-1"))
+    offset = 3 + len(head) + len("1,2,caf")
+    with pytest.raises(DataFileError, match=rf"is not UTF-8 text: byte {offset} of the file "
+                       r"\(line 6002\) is 0xe9\. help: it may be Latin-1"):
+        load_csv(path, target="label")
+    path.write_bytes("a,b,label\r1,2,cat\r".encode("utf-16"))
+    with pytest.raises(DataFileError, match=r"byte 0 of the file \(line 1\).*UTF-16 text"):
+        load_csv(path, target="label")
+
+
+def test_a_folder_is_not_a_data_file(tmp_path: Path) -> None:
+    folder = tmp_path / "data.csv"
+    folder.mkdir()
+    with pytest.raises(DataFileError, match=r"data\.csv: is a folder, not a data file"):
+        load_csv(folder, target="label")
+    with pytest.raises(DataFileError, match="is a folder"):
+        dr.data.load_csv_features(folder)
+    with pytest.raises(FileNotFoundError, match=r"^no file .*missing\.csv\.$"):
+        load_csv(tmp_path / "missing.csv", target="label")

@@ -5,24 +5,42 @@
 ``.npz`` file (``np.savez``; no pickled objects). Both return a :class:`Dataset` that
 unpacks as ``X, y = load_csv(...)``.
 
+Cells (:func:`parse_cell`) are read the way pandas reads them, so that a file means the same
+here and in a notebook. Spaces and tabs around a cell are dropped. A cell is *missing* when
+it is empty or one of pandas' default missing-value markers (:data:`MISSING`: ``NA``,
+``N/A``, ``NaN``, ``nan``, ``null``, ``NULL``, ``None``, ``#N/A``, …; also ``NAN`` and
+other spellings of NaN). It is a *number* only in the forms of CSV files: an optional sign,
+ASCII digits with an optional decimal point, an optional exponent (``-1.5e-3``, ``.5``,
+``5.``), or ``inf``/``infinity`` in any case. Anything else is text: ``1_000``, ``0x10``,
+``1,5``, Arabic-Indic or full-width digits, ``1 000`` (Python's ``float()`` reads some of
+these as numbers; pandas and this reader do not).
+
 Targets: numbers with a fractional part are a regression target (``y`` float64), and so
 are whole numbers with many distinct values (more than 20 and more than one per 10 rows:
 ages, prices, counts); text such as ``cat``/``dog`` and whole numbers with few distinct
 values are a set of classes, mapped to class indices ``0 … k−1`` in sorted order, with the
 mapping kept in ``Dataset.classes`` (``classes[y[i]]`` is row ``i``'s original label). Pass
-``task=`` to decide yourself.
+``task=`` to decide yourself. A target that mixes numbers and text (``12.5``, ``?``) is
+refused unless ``task="classification"`` says every value is a label. A missing target is
+never a class: rows without a target are an error naming them, or, with
+``drop_missing_target=True``, are dropped and counted in ``Dataset.dropped_missing_target``.
 
 Every problem in the file raises :class:`DataFileError` (a ``ValueError``) naming the file
 and, where it applies, the row and column: a non-numeric or missing value, NaN or inf,
 a ragged row, an empty file, a missing target column, a single class, fewer rows than the
 split needs (``min_rows``, by default what :func:`~deeprecipe.data.split` needs: 5). Rows
-are counted from 1 after the header; the message also gives the line of the file.
+are counted from 1 after the header; the message also gives the line of the file (as an
+editor counts them, the header's line included). Bytes that are not UTF-8 are located by
+their offset from the start of the file and their line.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +53,15 @@ from .split import auto_task
 from .split import min_rows as split_min_rows
 
 TASKS = ("auto", "classification", "regression")
+# pandas' default missing-value markers (pandas._libs.parsers.STR_NA_VALUES, pandas 2 and 3)
+MISSING = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+SPACE = " \t\r\n\x0b\x0c"  # what pandas skips around a number (not Unicode spaces)
+NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
+                    re.IGNORECASE)
+SHOWN_ROWS = 10  # rows named in one message
 
 
 class DataFileError(ValueError):
@@ -67,6 +94,7 @@ class Dataset:
     target: str
     classes: list[str | float] | None
     source: Path
+    dropped_missing_target: int = 0  # rows dropped for a missing target (drop_missing_target)
 
     @property
     def task(self) -> str:
@@ -78,19 +106,73 @@ class Dataset:
         return iter((self.X, self.y))
 
 
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
+def parse_cell(text: str) -> float | str | None:
+    """One cell as the reader reads it (see the module): ``None`` when missing, a ``float``
+    when a number (``inf`` included), else the text without its surrounding spaces.
+
+    >>> parse_cell(" 1.5e3 "), parse_cell("NA"), parse_cell("1_000")
+    (1500.0, None, '1_000')
+    """
+    cell = text.strip(SPACE)
+    if is_missing(cell):
         return None
+    if NUMBER.fullmatch(cell):
+        return float(cell)
+    return cell
 
 
-def _parse_target(values: list[str]) -> np.ndarray:
-    """The target column as float64 when every value is a number, else as text."""
-    numbers = [_number(value) for value in values]
-    if all(number is not None for number in numbers):
-        return np.array(numbers, dtype=np.float64)
-    return np.array(values, dtype=str)
+def is_missing(text: str) -> bool:
+    """Whether a cell (or a string label) marks a missing value: empty, one of
+    :data:`MISSING`, or NaN in any case and sign (``NAN``, ``+nan``)."""
+    cell = text.strip(SPACE)
+    return cell in MISSING or cell.lstrip("+-").lower() == "nan"
+
+
+def _listing(noun: str, numbers: list[int], plural: str | None = None) -> str:
+    """``"file lines 5, 10, 13"``: ``noun`` (or ``plural``, by default ``noun + "s"``) and at
+    most :data:`SHOWN_ROWS` numbers, then how many more."""
+    name = noun if len(numbers) == 1 else plural or noun + "s"
+    shown = ", ".join(str(n) for n in numbers[:SHOWN_ROWS])
+    more = len(numbers) - SHOWN_ROWS
+    return f"{name} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _missing_target(path: Path, column: str, where: str, count: int) -> DataFileError:
+    """The error of targets that are missing; ``where`` says which rows, in what numbering."""
+    return DataFileError(
+        path, f"the target is missing (empty, NA, NaN, null, …) in {_plural(count, 'row')}, "
+        f"{where}. A missing value is not a class or a number. help: fill them in, or drop "
+        "those rows (drop_missing_target=True; on the command line --drop-missing-target).",
+        column=column)
+
+
+def _target_labels(
+    path: Path, column: str, values: list[float | str], texts: list[str], lines: list[int],
+    task: str,
+) -> np.ndarray:
+    """The target column (no missing values) as float64 when every value is a number, else
+    as text; a mix of numbers and text is refused unless ``task`` says what it is."""
+    numeric = [isinstance(value, float) for value in values]
+    if all(numeric):
+        return np.array(values, dtype=np.float64)
+    if any(numeric) and task == "auto":
+        # name the fewer kind: '?' among prices, or a stray 3 among species
+        odd_kind = (2 * numeric.count(False) > len(values))
+        odd = [i for i, is_number in enumerate(numeric) if is_number == odd_kind]
+        kind = ("a number", "numbers") if odd_kind else ("text", "text")
+        examples = ", ".join(repr(texts[i]) for i in odd[:3])
+        raise DataFileError(
+            path, "the target mixes numbers and text: "
+            f"{_listing('file line', [lines[i] for i in odd])} "
+            f"{'holds ' + kind[0] if len(odd) == 1 else 'hold ' + kind[1]} ({examples}). "
+            "help: if they mark missing values, write them as empty cells or NA (and drop "
+            "them with --drop-missing-target); to read every value as a class label, pass "
+            "task='classification' (--task classification).", column=column)
+    return np.array(texts, dtype=str)
 
 
 def _encode_target(
@@ -108,7 +190,8 @@ def _encode_target(
         task = auto_task(labels) if numeric else "classification"
     if task == "regression":
         if not numeric:
-            i = next(i for i, value in enumerate(labels) if _number(str(value)) is None)
+            i = next(i for i, value in enumerate(labels)
+                     if not isinstance(parse_cell(str(value)), float))
             raise DataFileError(path, "a regression target must be numeric; received "
                                 f"{describe(labels[i])}.", places[i][0], column, places[i][1])
         return labels, None
@@ -138,12 +221,16 @@ def load_csv(
     task: str = "auto",
     min_rows: int | None = None,
     min_classes: int = 2,
+    drop_missing_target: bool = False,
 ) -> Dataset:
     """Read a CSV file with a header row; ``target`` names the label column.
 
     ``task`` is ``"auto"`` (see the module), ``"classification"`` or ``"regression"``.
     ``min_rows`` defaults to ``dr.data.min_rows()`` (5: the smallest default split);
     ``min_classes`` is 2 for training data (1 to score a model on one class's examples).
+    Rows whose target is missing raise, naming up to 10 of their lines; with
+    ``drop_missing_target=True`` they are dropped (``Dataset.dropped_missing_target``
+    counts them) before the other checks.
     Raises :class:`DataFileError` for any problem in the file, ``FileNotFoundError`` when
     there is no file.
 
@@ -169,14 +256,26 @@ def load_csv(
                             f"{header}.")
     if len(header) < 2:
         raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
-    _check_rows(source, len(data), needed)
+    _check_widths(source, header, data)
     t = header.index(target)
-    features = [name for name in header if name != target]
-    X = _features(source, header, data, features)
-    labels = _parse_target([fields[t] for _, fields in data])
     places: list[tuple[int, int | None]] = [(i + 1, line) for i, (line, _) in enumerate(data)]
+    missing = [i for i, (_, fields) in enumerate(data) if is_missing(fields[t])]
+    if missing and not drop_missing_target:
+        lines = [data[i][0] for i in missing]
+        raise _missing_target(source, target, "on " + _listing("file line", lines),
+                              len(missing))
+    if missing:
+        kept = sorted(set(range(len(data))) - set(missing))
+        data, places = [data[i] for i in kept], [places[i] for i in kept]
+    _check_rows(source, len(data), needed)
+    features = [name for name in header if name != target]
+    X = _features(source, header, data, features, [row for row, _ in places])
+    texts = [fields[t].strip(SPACE) for _, fields in data]
+    values = [parse_cell(text) for text in texts]
+    labels = _target_labels(source, target, [v for v in values if v is not None], texts,
+                            [line for line, _ in data], task)
     y, classes = _encode_target(source, target, labels, places, task, min_classes)
-    return Dataset(X, y, features, target, classes, source)
+    return Dataset(X, y, features, target, classes, source, len(missing))
 
 
 def load_csv_features(
@@ -197,29 +296,53 @@ def load_csv_features(
                             f"{names}, the file's columns are {header}.")
     if not data:
         raise DataFileError(source, "has a header but no data rows.")
+    _check_widths(source, header, data)
     return _features(source, header, data, names), names
 
 
 Rows = list[tuple[int, list[str]]]
 
 
+def read_text(source: Path) -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped). A folder, an unreadable file
+    and bytes that are not UTF-8 raise :class:`DataFileError`; the offset of a bad byte is
+    counted from the start of the file, with its line."""
+    if source.is_dir():
+        raise DataFileError(source, "is a folder, not a data file. help: --data takes a "
+                            "file (.csv or .npz) or a built-in dataset name.")
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no file {source}.") from None
+    except OSError as error:
+        raise DataFileError(source, f"cannot be read ({error.strerror or error}).") from None
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        line = len(re.findall(rb"\r\n|\r|\n", raw[:offset])) + 1
+        utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        guess = "UTF-16 text" if utf16 else "Latin-1 or Windows-1252 text, or not text at all"
+        raise DataFileError(source, f"is not UTF-8 text: byte {offset} of the file (line "
+                            f"{line}) is 0x{raw[offset]:02x}. help: it may be {guess}; save "
+                            "it as UTF-8.") from None
+
+
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     """The header and the non-empty data rows ``(line, fields)`` of a CSV file."""
     rows = []
+    reader = csv.reader(io.StringIO(read_text(source), newline=""), delimiter=delimiter,
+                        skipinitialspace=True)
     try:
-        with source.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file, delimiter=delimiter, skipinitialspace=True)
-            start = 1
-            for fields in reader:
-                if any("\n" in field or "\r" in field for field in fields):
-                    raise DataFileError(source, f"a quoted value runs from line {start} to "
-                                        f"line {reader.line_num}. help: is a quote left open?")
-                if fields and any(field.strip() for field in fields):
-                    rows.append((reader.line_num, [field.strip() for field in fields]))
-                start = reader.line_num + 1
-    except UnicodeDecodeError as error:
-        raise DataFileError(source, f"is not UTF-8 text ({error.reason} at byte "
-                            f"{error.start}).") from None
+        start = 1
+        for fields in reader:
+            if any("\n" in field or "\r" in field for field in fields):
+                raise DataFileError(source, f"a quoted value runs from line {start} to "
+                                    f"line {reader.line_num}. help: is a quote left open?")
+            if fields and any(field.strip(SPACE) for field in fields):
+                rows.append((reader.line_num, [field.strip(SPACE) for field in fields]))
+            start = reader.line_num + 1
     except csv.Error as error:  # e.g. a field larger than csv.field_size_limit()
         raise DataFileError(source, f"is not valid CSV at line {reader.line_num} "
                             f"({error}).") from None
@@ -232,32 +355,45 @@ def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     return header, rows[1:]
 
 
-def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
-    """The columns ``names`` of every row as finite float64, ``(len(data), len(names))``."""
-    columns = [header.index(name) for name in names]
-    X = np.empty((len(data), len(columns)))
+def _check_widths(source: Path, header: list[str], data: Rows) -> None:
+    """Refuse a row with more or fewer fields than the header (its columns are unknown)."""
     for i, (line, fields) in enumerate(data):
         if len(fields) != len(header):
             raise DataFileError(source, f"has {len(fields)} fields; the header has "
                                 f"{len(header)}.", i + 1, line=line)
+
+
+def _features(source: Path, header: list[str], data: Rows, names: list[str],
+              rows: list[int] | None = None) -> np.ndarray:
+    """The columns ``names`` of every row as finite float64, ``(len(data), len(names))``;
+    ``rows`` numbers ``data``'s rows for messages (by default 1, 2, …)."""
+    columns = [header.index(name) for name in names]
+    numbers = rows or list(range(1, len(data) + 1))
+    X = np.empty((len(data), len(columns)))
+    for i, ((line, fields), row) in enumerate(zip(data, numbers, strict=True)):
         for k, j in enumerate(columns):
-            value = _number(fields[j])
-            if value is None or not math.isfinite(value):
-                what = "is empty (a missing value)" if not fields[j] else (
-                    f"must be a finite number; received {fields[j]!r}")
-                raise DataFileError(source, f"the value {what}.", i + 1, header[j], line)
+            value = parse_cell(fields[j])
+            if not isinstance(value, float) or not math.isfinite(value):
+                if not fields[j]:
+                    what = "is empty (a missing value)"
+                elif value is None:
+                    what = f"is missing ({fields[j]!r} marks a missing value)"
+                else:
+                    what = f"must be a finite number; received {fields[j]!r}"
+                raise DataFileError(source, f"the value {what}.", row, header[j], line)
             X[i, k] = value
     return X
 
 
 def load_npz(
     path: str | Path, *, x_key: str = "X", y_key: str = "y", task: str = "auto",
-    min_rows: int | None = None, min_classes: int = 2,
+    min_rows: int | None = None, min_classes: int = 2, drop_missing_target: bool = False,
 ) -> Dataset:
     """Read ``X`` ``(m, …)`` and ``y`` ``(m,)`` from an ``.npz`` file (``np.savez``).
 
     ``y`` may hold numbers or strings (mapped to class indices as in :func:`load_csv`);
-    ``task``, ``min_rows`` and ``min_classes`` are :func:`load_csv`'s.
+    ``task``, ``min_rows``, ``min_classes`` and ``drop_missing_target`` are
+    :func:`load_csv`'s (a missing target is NaN, or a missing-value string such as ``""``).
     Rows and columns in messages are 0-based array indices (``X[row, column]``).
     Raises :class:`DataFileError` for any problem in the file.
     """
@@ -276,9 +412,9 @@ def load_npz(
         raise DataFileError(source, "holds a single array (.npy), not an .npz archive with "
                             f"{x_key} and {y_key}. help: np.savez(path, {x_key}=X, {y_key}=y).")
     with archive:
-        missing = [key for key in (x_key, y_key) if key not in archive.files]
-        if missing:
-            raise DataFileError(source, f"has no array {missing[0]!r}; it holds "
+        absent = [key for key in (x_key, y_key) if key not in archive.files]
+        if absent:
+            raise DataFileError(source, f"has no array {absent[0]!r}; it holds "
                                 f"{archive.files}. help: np.savez(path, {x_key}=X, {y_key}=y).")
         try:
             X, y = archive[x_key], archive[y_key]
@@ -289,28 +425,41 @@ def load_npz(
                             f"{describe(X)}.")
     if y.ndim != 1 or len(y) != len(X):
         raise DataFileError(source, f"{y_key} must have shape ({len(X)},); received {y.shape}.")
-    X = X.astype(np.float64)
+    labels = _npz_labels(source, y, y_key)
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    else:
+        missing = np.array([is_missing(str(label)) for label in labels], dtype=bool)
+    kept = np.flatnonzero(~missing)  # the file's row index of each row kept
+    if missing.any() and not drop_missing_target:
+        rows = np.flatnonzero(missing).tolist()
+        raise _missing_target(source, y_key, f"{y_key}[i] is NaN or empty at 0-based "
+                              f"{_listing('index', rows, 'indices')}",
+                              len(rows))
+    X, labels = X[kept].astype(np.float64), labels[kept]
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
-        where = tuple(int(i) for i in bad[0])
+        where = (int(kept[bad[0][0]]), *(int(i) for i in bad[0][1:]))
         raise DataFileError(source, f"{x_key}{list(where)} must be finite; received "
-                            f"{X[where]}.", where[0], str(where[1]) if len(where) > 1 else None)
+                            f"{X[tuple(bad[0])]}.", where[0],
+                            str(where[1]) if len(where) > 1 else None)
     _check_rows(source, len(X), needed)
-    labels: np.ndarray
-    if y.dtype.kind in "biuf":
-        labels = y.astype(np.float64)
-    elif y.dtype.kind == "U":
-        labels = np.char.strip(y)
-    elif y.dtype.kind == "S":
-        try:
-            labels = np.char.strip(np.char.decode(y, "utf-8"))
-        except UnicodeDecodeError as error:
-            raise DataFileError(source, f"{y_key} holds bytes that are not UTF-8 ({error})."
-                                ) from None
-    else:
-        raise DataFileError(source, f"{y_key} must hold numbers or strings; received "
-                            f"{describe(y)}.")
-    places: list[tuple[int, int | None]] = [(i, None) for i in range(len(y))]
+    places: list[tuple[int, int | None]] = [(int(i), None) for i in kept]
     y_encoded, classes = _encode_target(source, y_key, labels, places, task, min_classes)
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
-    return Dataset(X, y_encoded, names, y_key, classes, source)
+    return Dataset(X, y_encoded, names, y_key, classes, source, int(missing.sum()))
+
+
+def _npz_labels(source: Path, y: np.ndarray, y_key: str) -> np.ndarray:
+    """An ``.npz`` file's ``y`` as float64 (numbers) or stripped text (strings)."""
+    if y.dtype.kind in "biuf":
+        return y.astype(np.float64)
+    if y.dtype.kind == "U":
+        return np.char.strip(y)
+    if y.dtype.kind == "S":
+        try:
+            return np.char.strip(np.char.decode(y, "utf-8"))
+        except UnicodeDecodeError:
+            raise DataFileError(source, f"{y_key} holds bytes that are not UTF-8.") from None
+    raise DataFileError(source, f"{y_key} must hold numbers or strings; received "
+                        f"{describe(y)}.")
