@@ -92,8 +92,8 @@ def test_every_option_is_also_a_flag() -> None:
     parser = cli.build_parser()
     for key in runconfig.OPTIONS:
         flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
-        value = "--no-augment" if key == "augment" else None
-        argv = ["run", value] if value else ["run", flag, "1"]
+        switch = runconfig.OPTIONS[key].parse is runconfig.boolean  # --augment/--no-augment
+        argv = ["run", flag] if switch else ["run", flag, "1"]
         assert key in vars(parser.parse_args(argv)), flag
 
 
@@ -292,3 +292,58 @@ def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
     assert whole.returncode == cli.EXIT_OK, whole.stderr
     assert np.array_equal(dr.load(folder / "model").theta,
                           dr.load(tmp_path / "whole" / "model").theta)
+
+
+def iris_csv(tmp_path: Path, missing: dict[int, str]) -> Path:
+    """Iris as CSV with the species of some rows (0-based, after the header) replaced."""
+    X, y = dr.datasets.load("iris")
+    names = ["setosa", "versicolor", "virginica"]
+    rows = [",".join([*(repr(float(v)) for v in row), missing.get(i, names[label])])
+            for i, (row, label) in enumerate(zip(X, y, strict=True))]
+    path = tmp_path / "iris.csv"
+    path.write_text("sl,sw,pl,pw,species\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_missing_target_is_an_error_or_dropped_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = iris_csv(tmp_path, {3: "nan", 70: ""})
+    tiny = ["--data", str(data), "--target", "species", "--hidden", "4", "--epochs", "1",
+            "--gradcheck", "off", "--name", "iris"]
+    assert run(tmp_path, *tiny) == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert "the target is missing" in err and "on file lines 5, 72" in err
+    assert "--drop-missing-target" in err
+    assert run(tmp_path, *tiny, "--drop-missing-target") == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "dropped 2 rows whose target is missing" in out
+    folder = tmp_path / "iris"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["data"]["dropped_missing_target"] == 2
+    assert summary["data"]["n_samples"] == 148
+    assert summary["data"]["classes"] == ["setosa", "versicolor", "virginica"]
+    assert "dropped 2 rows whose target is missing" in (folder / "report.html").read_text()
+
+
+def test_a_folder_as_data_is_blamed_on_data_not_on_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "folder").mkdir()
+    assert run(tmp_path, "--data", f"{tmp_path / 'folder'}/", "--target", "y") == \
+        cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert err.startswith("error: --data must be a data file") and "a folder" in err
+
+
+def test_tune_takes_drop_missing_target_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = iris_csv(tmp_path, {3: "NA"})
+    options = ["tune", "--data", str(data), "--target", "species", "--output-dir",
+               str(tmp_path), "--budget", "1", "--workers", "1"]
+    assert cli.main(options) == cli.EXIT_USAGE  # before any folder is made
+    assert "the target is missing" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == [data]
+    args = cli.build_parser().parse_args([*options, "--drop-missing-target"])
+    assert args.drop_missing_target is True

@@ -133,3 +133,20 @@ def test_error_rates_accept_fractions_and_percentages() -> None:
     assert parse({"bayes_error": 0.01}, "f")["bayes_error"] == 0.01
     with pytest.raises(ConfigError):
         parse({"bayes_error": "150%"}, COMMAND_LINE)
+
+
+def test_drop_missing_target_is_an_option_of_the_file_and_the_flags(tmp_path: Path) -> None:
+    assert RunConfig().drop_missing_target is False  # the default: an error naming the rows
+    path = write(tmp_path, 'data = "x.csv"\ntarget = "y"\ndrop_missing_target = true\n')
+    assert resolve(path, {}).drop_missing_target is True
+    assert resolve(path, {"drop_missing_target": False}).drop_missing_target is False
+    with pytest.raises(ConfigError, match=r"drop_missing_target must be true or false; "
+                       r"received drop_missing_target=3"):
+        resolve(write(tmp_path, "drop_missing_target = 3\n"), {})
+
+
+def test_target_with_a_folder_leaves_the_error_to_the_data(tmp_path: Path) -> None:
+    """``--data folder/ --target y``: the folder is what is wrong, not --target."""
+    assert resolve(None, {"data": f"{tmp_path}/", "target": "y"}).target == "y"
+    with pytest.raises(ConfigError, match="--target applies to CSV data only"):
+        resolve(None, {"data": "data.npz", "target": "y"})

@@ -383,3 +383,25 @@ def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generat
     figure = figures(result)["predictions"]
     title = figure.axes[0].get_title(loc="left")  # the report's theme titles on the left
     assert f"MSE {result.errors['dev']:.4g}" in title  # the dev error the report states
+
+
+def test_load_data_refuses_or_drops_missing_targets(tmp_path: Path) -> None:
+    csv = tmp_path / "flowers.csv"
+    rows = [f"{i % 3 + 0.5},{i % 5},{['a', 'b', 'NA', ''][i % 4]}" for i in range(12)]
+    csv.write_text("length,width,species\n" + "\n".join(rows) + "\n")
+    with pytest.raises(dr.data.DataFileError, match=r"in 6 rows, on file lines 4, 5, 8, 9"):
+        workflow.load_data(str(csv), "species")
+    loaded = workflow.load_data(str(csv), "species", drop_missing_target=True)
+    assert loaded.classes == ["a", "b"] and len(loaded.y) == 6
+    assert loaded.dropped_missing_target == 6
+    npz = tmp_path / "values.npz"
+    np.savez(npz, X=np.arange(20.0).reshape(10, 2), y=np.r_[np.nan, np.linspace(0, 1, 9)])
+    loaded = workflow.load_data(str(npz), drop_missing_target=True)
+    assert loaded.task == "regression" and loaded.dropped_missing_target == 1
+
+
+def test_a_folder_is_refused_as_data(tmp_path: Path) -> None:
+    for name in ("images", "data.csv"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(ConfigError, match=r"--data must be a data file .*, a folder\."):
+            workflow.load_data(str(tmp_path / name), "y")

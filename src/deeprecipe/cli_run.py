@@ -72,7 +72,7 @@ def add_run_parser(commands: Any) -> argparse.ArgumentParser:
     for key, option in runconfig.OPTIONS.items():
         flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
         text = option.help.replace("%", "%%")  # argparse formats help with %
-        if key == "augment":
+        if option.parse is runconfig.boolean:
             parser.add_argument(flag, dest=key, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=text)
         else:

@@ -54,7 +54,8 @@ FORMAT_VERSION = 1
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {"data": "digits", "target": None, "task": "auto", "budget": 30, "bayes_error": "0",
-            "workers": 2, "scheduler": None, "seed": 0, "name": None, "output_dir": "runs"}
+            "workers": 2, "scheduler": None, "seed": 0, "name": None, "output_dir": "runs",
+            "drop_missing_target": False}
 
 
 def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
@@ -75,6 +76,9 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
                         choices=runconfig.TASKS,
                         help="what a file's target is: classification, regression or auto "
                         "(default: auto)")
+    parser.add_argument("--drop-missing-target", action=argparse.BooleanOptionalAction,
+                        default=argparse.SUPPRESS,
+                        help=runconfig.OPTIONS["drop_missing_target"].help)
     parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
                         "never lower it)")
@@ -115,10 +119,13 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
     if options["seed"] < 0:
         raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
                                     f"--seed={options['seed']}.")
-    loaded = workflow.load_data(options["data"], options["target"], options["task"])
+    loaded = workflow.load_data(options["data"], options["target"], options["task"],
+                                bool(options.get("drop_missing_target")))  # older tune.json: no key
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
         loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
     splits, notes = workflow.split_data(loaded, options["seed"])
+    if loaded.dropped_missing_target:
+        notes.insert(0, workflow.dropped_note(loaded.dropped_missing_target))
     with contextlib.ExitStack() as cleanup:
         client = connect(options["scheduler"])  # before the folder: a wrong address leaves none
         if client is not None:

@@ -63,6 +63,7 @@ class RunConfig:
     data: str = "digits"
     target: str | None = None
     task: str = "auto"
+    drop_missing_target: bool = False
     name: str | None = None
     output_dir: str = "runs"
     hidden: tuple[int, ...] = (128, 64)
@@ -250,6 +251,10 @@ OPTIONS: dict[str, Option] = {
                    "what the target of a .csv or .npz file is: classification, regression, or "
                    "auto (text and few distinct whole numbers are classes; default: auto)",
                    "KIND"),
+    "drop_missing_target": Option(boolean, "true or false",
+                                  "drop the rows whose target is missing (empty, NA, NaN, "
+                                  "null, …) and report how many (default: off: they are an "
+                                  "error naming them)"),
     "name": Option(folder_name, "a folder name (no '/')",
                    "the run's folder name under output_dir (default: data + time)", "NAME"),
     "output_dir": Option(text, "a folder path", "where run folders go (default: runs)", "DIR"),
@@ -340,7 +345,8 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} must name the label column of {config.data}; "
                           "received none.")
-    if config.target is not None and not is_csv:
+    is_file_kind = config.data in datasets.list() or config.data.lower().endswith(".npz")
+    if config.target is not None and is_file_kind:  # other data: --data's own error
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} applies to CSV data only; received "
                           f"{label}={config.target!r} with data={config.data!r}.")

@@ -32,6 +32,7 @@ class DataSummary:
     split_sizes: dict[str, int]
     split_note: str | None = None
     notes: list[str] = field(default_factory=list)
+    dropped_missing_target: int = 0  # rows dropped because their target was missing
 
 
 @dataclass

@@ -93,6 +93,7 @@ class LoadedData:
     classes: list[Any] | None
     feature_names: list[str] | None
     image_shape: tuple[int, ...] | None
+    dropped_missing_target: int = 0  # rows dropped for a missing target
 
 
 def check_data(spec: str, target: str | None = None, augment: bool = False) -> None:
@@ -101,6 +102,9 @@ def check_data(spec: str, target: str | None = None, augment: bool = False) -> N
     ``augment`` for data known to hold no images (an ``.npz`` is known once loaded)."""
     builtin = spec in datasets.list()
     suffix = Path(spec).suffix.lower()
+    if not builtin and Path(spec).is_dir():
+        raise ConfigError(f"--data must be a data file (a .csv or an .npz) or a built-in "
+                          f"dataset; received --data={spec!r}, a folder.")
     if not builtin and suffix not in (".csv", ".npz"):
         raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
                           f"a .csv or an .npz file; received --data={spec!r}.")
@@ -113,6 +117,12 @@ def check_data(spec: str, target: str | None = None, augment: bool = False) -> N
         raise no_images(spec)
 
 
+def dropped_note(count: int) -> str:
+    """The note of rows dropped for a missing target."""
+    rows = "1 row" if count == 1 else f"{count:,} rows"
+    return f"dropped {rows} whose target is missing (drop_missing_target)"
+
+
 def no_images(data: str) -> ConfigError:
     """The error of augmentation asked for data without an image shape."""
     return ConfigError(f"--augment needs image data; received --data={data!r}, which has no "
@@ -120,11 +130,13 @@ def no_images(data: str) -> ConfigError:
                        "for images (digits, or an .npz whose X is (m, height, width)).")
 
 
-def load_data(spec: str, target: str | None = None, task: str = "auto") -> LoadedData:
+def load_data(spec: str, target: str | None = None, task: str = "auto",
+              drop_missing_target: bool = False) -> LoadedData:
     """Load a built-in dataset by name, a ``.csv`` (``target`` names the label column) or
     an ``.npz`` (arrays ``X`` and ``y``; image arrays ``(m, h, w[, c])`` are flattened).
     ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's
-    target is; a built-in dataset has its own."""
+    target is; a built-in dataset has its own. A file's rows without a target are an error,
+    or with ``drop_missing_target`` are dropped and counted."""
     check_data(spec, target)
     if spec in datasets.list():
         X, y = datasets.load(spec)
@@ -133,14 +145,16 @@ def load_data(spec: str, target: str | None = None, task: str = "auto") -> Loade
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
     if path.suffix.lower() == ".csv":
-        loaded = datamod.load_csv(path, target=target or "", task=task)
+        loaded = datamod.load_csv(path, target=target or "", task=task,
+                                  drop_missing_target=drop_missing_target)
         image_shape = None
     else:
-        loaded = datamod.load_npz(path, task=task)
+        loaded = datamod.load_npz(path, task=task, drop_missing_target=drop_missing_target)
         image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
-    return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape)
+    return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
+                      loaded.dropped_missing_target)
 
 
 def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[str]]:
@@ -470,10 +484,14 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
     clock = _Clock(events)
     notes: list[str] = []
     with clock.step("data", f"loading {config.data}") as summary:
-        loaded = load_data(config.data, config.target, config.task)
+        loaded = load_data(config.data, config.target, config.task,
+                           config.drop_missing_target)
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
+        if loaded.dropped_missing_target:
+            notes.append(dropped_note(loaded.dropped_missing_target))
+            summary.append(notes[-1])
     with clock.step("split", "splitting train/dev/test") as summary:
         raw, split_notes = split_data(loaded, config.seed)
         summary.append(" / ".join(f"{name} {len(part):,}" for name, part in raw.parts.items()))
@@ -554,6 +572,7 @@ def _result(
         name=loaded.name, task=loaded.task, n_samples=len(loaded.X),
         n_features=loaded.X.shape[1], classes=loaded.classes, image_shape=loaded.image_shape,
         split_sizes=raw.sizes(), split_note=raw.note or None, notes=list(notes),
+        dropped_missing_target=loaded.dropped_missing_target,
     )
     recorder, stopper, history = training.recorder, training.stopper, training.history
     # The verdict is read at initialization, where the notes place vanishing and exploding
