@@ -238,6 +238,6 @@ def test_a_damaged_standardizer_entry_is_a_load_error_naming_the_file(tmp_path: 
         dr.load(folder)
     config["standardizer"] = Standardizer().fit(np.eye(4)).to_dict()
     (folder / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="the standardizer has 4 features; the model's "
-                       "input_dim is 13"):
+    with pytest.raises(ValueError, match=r"len\(state\['mean'\]\) must be 13 \(the model's "
+                       r"input size\); received len\(state\['mean'\]\)=4"):
         dr.load(folder)

@@ -70,7 +70,7 @@ def test_regressor_and_binary_models_round_trip(tmp_path: Path) -> None:
 def test_the_folder_holds_json_and_safetensors_only(saved: Path) -> None:
     assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
     config = json.loads((saved / CONFIG_FILE).read_text(encoding="utf-8"))
-    assert config["format_version"] == FORMAT_VERSION == 1
+    assert config["format_version"] == FORMAT_VERSION == 2  # 2: with the checksums
     assert config["model"]["input_dim"] == 6
     assert [layer["kind"] for layer in config["model"]["layers"]] == [
         "dense", "dropout", "dense", "dropout", "dense"

@@ -2,9 +2,12 @@
 
 One ``.safetensors`` file holds the arrays (the weights, the optimizer's moments, early
 stopping's best weights, …) and, in its header's metadata, everything else as JSON (the
-epoch, the random streams' positions, the History, the callbacks' other state). One file
-means one atomic rename (:func:`~deeprecipe.persistence.atomic_write`): an interruption
-while writing leaves the previous checkpoint (or none), never half of one. No pickle.
+epoch, the random streams' positions, the History, the callbacks' other state) and a
+SHA-256 of both (``sha256``), checked when it is read: a damaged or edited checkpoint is
+refused, never resumed from. One file means one atomic rename
+(:func:`~deeprecipe.persistence.atomic_write`): an interruption while writing leaves the
+previous checkpoint (or none), never half of one. No pickle. Format version 1 (before the
+checksum) is still read, without it.
 
 Arrays nested anywhere in the state are stored as tensors named by their path
 (``callbacks/0/best_theta``) and replaced in the JSON by ``{"__tensor__": "<path>"}``.
@@ -12,6 +15,7 @@ Arrays nested anywhere in the state are stored as tensors named by their path
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -25,8 +29,10 @@ from .persistence import atomic_write
 from .training import TrainingState
 
 FORMAT = "deeprecipe-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNSEALED_VERSION = 1  # no checksum yet
 METADATA_KEY = "deeprecipe"
+SEAL_KEY = "sha256"
 TENSOR = "__tensor__"
 
 
@@ -42,7 +48,8 @@ def write_checkpoint(path: str | Path, state: TrainingState) -> Path:
     body = _split(asdict_shallow(state), "", tensors)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "library_version": __version__, "state": body}
-    metadata = {METADATA_KEY: json.dumps(header)}
+    text = json.dumps(header)
+    metadata = {METADATA_KEY: text, SEAL_KEY: digest(text, tensors)}
     target = Path(path)
     atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     return target
@@ -61,6 +68,11 @@ def read_checkpoint(path: str | Path) -> TrainingState:
         raise CheckpointError(f"{source} is not a readable checkpoint (truncated or edited?): "
                               f"{error}") from None
     header = _header(source, metadata)
+    if header["format_version"] != UNSEALED_VERSION and \
+            metadata.get(SEAL_KEY) != digest(metadata[METADATA_KEY], tensors):
+        raise CheckpointError(f"{source} does not match its checksum: it was damaged or "
+                              "changed after it was written. help: start the run again "
+                              "(without --resume).")
     try:
         body = _join(header["state"], tensors)
         known = {f.name for f in fields(TrainingState)}
@@ -68,6 +80,17 @@ def read_checkpoint(path: str | Path) -> TrainingState:
     except (KeyError, TypeError) as error:
         raise CheckpointError(f"{source}: the checkpoint's state is incomplete ({error}).") \
             from None
+
+
+def digest(header: str, tensors: dict[str, np.ndarray]) -> str:
+    """The SHA-256 of a checkpoint's JSON header and of every tensor (name, dtype, shape,
+    bytes), in name order."""
+    hasher = hashlib.sha256(header.encode("utf-8"))
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        hasher.update(json.dumps([name, tensor.dtype.str, tensor.shape]).encode("utf-8"))
+        hasher.update(np.ascontiguousarray(tensor).tobytes())
+    return hasher.hexdigest()
 
 
 def asdict_shallow(state: TrainingState) -> dict[str, Any]:
@@ -82,15 +105,17 @@ def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:
                               f"(no {METADATA_KEY!r} metadata).")
     try:
         header = json.loads(metadata[METADATA_KEY])
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, a 5,000-digit number
         raise CheckpointError(f"{source}: the checkpoint's metadata is not JSON ({error}).") \
             from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{source} is not a deeprecipe checkpoint.")
-    if header.get("format_version") != FORMAT_VERSION or "state" not in header:
+    if header.get("format_version") not in (UNSEALED_VERSION, FORMAT_VERSION) \
+            or isinstance(header.get("format_version"), bool) or "state" not in header:
         raise CheckpointError(
             f"{source} has checkpoint format_version={header.get('format_version')!r}; this "
-            f"deeprecipe reads format_version={FORMAT_VERSION}. help: resume it with the "
+            f"deeprecipe reads format_version {UNSEALED_VERSION} and {FORMAT_VERSION}. help: "
+            "resume it with the "
             f"deeprecipe version that wrote it ({header.get('library_version', 'unknown')})."
         )
     return header

@@ -59,19 +59,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def load_model(path: str) -> Sequential:
-    """A saved model folder (``dr.load``), or a model config (``config.json`` of a saved
-    model, or a bare ``Sequential.get_config()``) built freshly initialized."""
+    """A saved model folder (``dr.load``: its weights are required), or a model config file
+    (``config.json`` of a saved model, or a bare ``Sequential.get_config()``) built freshly
+    initialized."""
     location = Path(path)
-    if (location / persistence.WEIGHTS_FILE).is_file():
+    if location.is_dir():
         return persistence.load(location)
-    file = location / persistence.CONFIG_FILE if location.is_dir() else location
-    if not file.is_file():
+    if not location.is_file():
         raise FileNotFoundError(f"no saved model or config at {path}")
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file} is not valid JSON ({error}).") from None
-    return Sequential.from_config(config.get("model", config))
+    return persistence.from_config_file(location)
 
 
 POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
@@ -260,8 +256,7 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
 
 
 def predict_command(args: argparse.Namespace, console: Console) -> int:
-    model = persistence.load(args.model)
-    saved = persistence.read_config(args.model)
+    model, saved = persistence.read(args.model)
     X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "

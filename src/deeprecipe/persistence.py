@@ -1,36 +1,54 @@
 """Save and load models: ``config.json`` + ``weights.safetensors`` in a folder. No pickle.
 
-``config.json`` holds ``format_version``, the library version, the model's config and, when
-the model was saved with one, the fitted standardizer's statistics (``"standardizer"``: μ and
-σ per feature, so the loaded model predicts from raw inputs); ``weights.safetensors`` holds
-one tensor per named parameter (``dense_1.W``, …). Files are written to a temporary name
-and renamed, so an interrupted save never leaves a corrupt file.
-Loading checks everything it reads and names the file and the problem.
+``config.json`` holds ``format_version``, the library version, the model's config, the
+fitted standardizer's statistics (``"standardizer"``: μ and σ per feature, so the loaded
+model predicts from raw inputs; ``null`` for a model saved without one), any ``extra``
+entries (a run adds ``classes``), and two checksums: ``weights_sha256``, the SHA-256 of
+``weights.safetensors``'s bytes, and ``config_sha256``, of the config's other entries (as
+canonical JSON: sorted keys, no spaces). ``weights.safetensors`` holds one tensor per
+named parameter (``dense_1.W``, …). Files are written to a temporary name and renamed, so
+an interrupted save never leaves a corrupt file.
+
+Loading checks everything before it builds the network: the config's entries (types,
+values, the classes against the output layer, the standardizer against the input size,
+distinct feature names), the tensors' names, dtypes and shapes against the config (so a
+config cannot make it allocate more than the weights file holds), finite weights, and then
+the two checksums (a damaged or edited file). Each refusal is one error naming the file
+and what is wrong: :class:`FileNotFoundError` for a missing file, :class:`ValueError`
+otherwise. Format version 1 (written before the checksums) is still read, with every
+check but the checksums.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save as serialize
 
-from ._checks import fail
+from . import losses
+from ._checks import FLOAT_DTYPES, describe, fail, positive_int
 from .data.normalize import Standardizer
+from .layers import LAYERS, Dense, Layer
 from .model import Sequential
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNSEALED_VERSION = 1  # no checksums yet: read with every other check
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
+SEALS = ("weights_sha256", "config_sha256")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The temporary file is created with the usual permissions (0o666 less the umask), not
@@ -46,10 +64,6 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
 
 
 def save(
@@ -68,13 +82,7 @@ def save(
 
     folder = Path(path)
     scaler = model.standardizer if standardizer is None else standardizer
-    config = {
-        "format_version": FORMAT_VERSION,
-        "library": "deeprecipe",
-        "library_version": __version__,
-        "model": model.get_config(),
-        **(extra or {}),
-    }
+    state = None
     if scaler is not None:
         if not isinstance(scaler, Standardizer):
             raise TypeError("save: standardizer must be a fitted deeprecipe.data.Standardizer; "
@@ -83,85 +91,261 @@ def save(
         if len(state["mean"]) != model.input_dim:
             raise fail("save", "the standardizer's feature count",
                        f"the model's input_dim ({model.input_dim})", len(state["mean"]))
-        config["standardizer"] = state
     tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
-    atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
+    weights = serialize(tensors)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "library": "deeprecipe",
+        "library_version": __version__,
+        "model": model.get_config(),
+    }
+    config.update({key: value for key, value in (extra or {}).items() if key not in config})
+    config["standardizer"] = state  # null: saved without one (a missing entry is damage)
+    config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
+    config = json.loads(json.dumps(config))  # sealed as load will read it
+    config["config_sha256"] = config_digest(config)
+    atomic_write(folder / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(weights))
     text = json.dumps(config, indent=2)
-    atomic_write(folder / CONFIG_FILE, lambda tmp: _write_text(tmp, text))
+    atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return folder
 
 
-def read_config(path: str | Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a saved model folder, version-checked."""
-    file = Path(path) / CONFIG_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"load: no {CONFIG_FILE} in {Path(path)}; is it a saved model "
-                                "folder (written by model.save)?")
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"load: {file} is not valid JSON ({error}).") from None
-    if not isinstance(config, dict) or "format_version" not in config or "model" not in config:
-        raise ValueError(f"load: {file} must have 'format_version' and 'model' entries; "
-                         f"received keys {sorted(config) if isinstance(config, dict) else config}.")
-    if config["format_version"] != FORMAT_VERSION:
-        raise ValueError(
-            f"load: {file} has format_version={config['format_version']!r}; this deeprecipe "
-            f"reads format_version={FORMAT_VERSION}. help: load it with the deeprecipe "
-            f"version that wrote it ({config.get('library_version', 'unknown')})."
-        )
-    return config
+def config_digest(config: dict[str, Any]) -> str:
+    """The ``config_sha256`` of a parsed ``config.json``: the SHA-256 of its entries other
+    than ``config_sha256``, as canonical JSON (so spacing and key order do not count)."""
+    body = {key: value for key, value in config.items() if key != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load(path: str | Path) -> Sequential:
     """Rebuild the model saved in ``path``: same config, same weights, same predictions.
 
     A model saved with a standardizer comes back with ``model.standardizer`` set, so its
-    ``predict``/``predict_proba``/``evaluate`` take raw inputs.
+    ``predict``/``predict_proba``/``evaluate`` take raw inputs. Everything is checked first
+    (see the module's docstring).
     """
+    return read(path)[0]
+
+
+def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
+    """The model saved in ``path`` (as :func:`load`) and its checked ``config.json``, for
+    the entries the model does not hold (``classes``, …)."""
     folder = Path(path)
-    config = read_config(folder)
-    try:
-        model = Sequential.from_config(config["model"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"load: {folder / CONFIG_FILE} describes no valid model: "
-                         f"{error}") from None
-    weights_file = folder / WEIGHTS_FILE
+    config_file, weights_file = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    if not config_file.is_file():
+        raise FileNotFoundError(f"load: no {CONFIG_FILE} in {folder}; is it a saved model "
+                                "folder (written by model.save)?")
+    config = read_json(config_file)
+    plan = check_config(config, f"load: {config_file}")
     if not weights_file.is_file():
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
+    data = _read_bytes(weights_file)
+    tensors = _check_weights(data, plan, weights_file)
+    if config["format_version"] != UNSEALED_VERSION:
+        _check_seals(config, data, config_file, weights_file)
     try:
-        tensors = load_file(str(weights_file))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"load: {weights_file} is unreadable (truncated or edited?): "
-                         f"{error}") from None
-    expected = model.named_parameters()
-    if set(tensors) != set(expected):
+        model = Sequential.from_config(config["model"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"load: {config_file} describes no valid model: {error}") from None
+    for name, view in model.named_parameters().items():
+        view[...] = tensors[name]
+    model.standardizer = plan.standardizer
+    return model, config
+
+
+def from_config_file(path: str | Path) -> Sequential:
+    """A freshly initialized model from a config file: a saved model's ``config.json`` or a
+    bare :meth:`Sequential.get_config`. Checked as :func:`load` checks a config; with no
+    weights to measure the sizes against, a network whose parameters would take more than
+    a quarter of this machine's memory is refused."""
+    file = Path(path)
+    where = f"load: {file}"
+    config = read_json(file)
+    if isinstance(config, dict) and "model" in config:
+        plan = check_config(config, where)
+        spec = config["model"]
+    else:
+        spec = config
+        plan = check_model(spec, where, None)
+    needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
+    if needed > _memory() / 4:
+        raise ValueError(f"{where} describes a network of {needed / 2**30:.3g} GiB of "
+                         f"parameters; this machine has {_memory() / 2**30:.3g} GiB of "
+                         "memory.")
+    try:
+        return Sequential.from_config(spec)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where} describes no valid model: {error}") from None
+
+
+# --- reading and checking -------------------------------------------------------------------
+
+
+class Plan(NamedTuple):
+    """What a checked config promises: each tensor's shape, their dtype, the standardizer."""
+
+    shapes: dict[str, tuple[int, ...]]
+    dtype: np.dtype
+    output_dim: int
+    standardizer: Standardizer | None
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise ValueError(f"load: {file} cannot be read ({error.strerror or error}).") from None
+
+
+def read_json(file: Path) -> Any:
+    """The parsed JSON of ``file``; one-line errors that name it (no codec text)."""
+    data = _read_bytes(file)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"load: {file} is not UTF-8 text (byte {data[error.start]:#04x} at "
+                         f"offset {error.start}); is it a saved model's {CONFIG_FILE}?") \
+            from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"load: {file} is not valid JSON ({error}).") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, nesting 10,000 deep
+        raise ValueError(f"load: {file} is not valid JSON (a number too long or nesting too "
+                         "deep).") from None
+
+
+def check_config(config: Any, where: str) -> Plan:
+    """Check every entry of a parsed ``config.json`` that predictions depend on; ``where``
+    (``"load: <file>"``) starts each error. Nothing is allocated."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{where} must hold a JSON object (a saved model's config); "
+                         f"received {describe(config)}.")
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise fail(where, "format_version", "an integer", version)
+    if version not in (UNSEALED_VERSION, FORMAT_VERSION):
         raise ValueError(
-            f"load: {weights_file} must hold the tensors {list(expected)}; received "
-            f"{sorted(tensors)}."
+            f"{where} has format_version={version}; this deeprecipe reads format_version "
+            f"{UNSEALED_VERSION} and {FORMAT_VERSION}. help: load it with the deeprecipe "
+            f"version that wrote it ({describe(config.get('library_version', 'unknown'))})."
         )
-    for name, view in expected.items():
-        tensor = tensors[name]
-        if tensor.shape != view.shape or tensor.dtype != view.dtype:
-            raise ValueError(
-                f"load: {weights_file}: tensor {name} must be {view.dtype} of shape "
-                f"{view.shape}; received {tensor.dtype} of shape {tensor.shape}."
-            )
-        view[...] = tensor
-    if config.get("standardizer") is not None:
-        model.standardizer = _read_standardizer(config["standardizer"], folder, model.input_dim)
-    return model
+    required = ("model",) if version == UNSEALED_VERSION else ("model", "standardizer", *SEALS)
+    missing = [key for key in required if key not in config]
+    if missing:
+        raise ValueError(f"{where} has no {missing[0]!r} entry; a format_version {version} "
+                         f"config has {', '.join(map(repr, required))}.")
+    plan = check_model(config["model"], where, config.get("standardizer"))
+    _check_classes(config.get("classes"), config["model"], plan.output_dim, where)
+    return plan
 
 
-def _read_standardizer(state: Any, folder: Path, input_dim: int) -> Standardizer:
-    """The standardizer stored in ``config.json``, checked against the model."""
+def check_model(spec: Any, where: str, standardizer: Any) -> Plan:
+    """The ``model`` entry (``Sequential.get_config()``) and the standardizer's state:
+    the layers are checked by their own constructors (which allocate nothing) and the
+    tensors are named and shaped as ``Sequential`` builds them."""
+    if not isinstance(spec, dict):
+        raise fail(where, "model", "a JSON object (Sequential.get_config())", spec)
+    layers = spec.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise fail(where, "model.layers", "a non-empty list of layers", layers)
+    input_dim = positive_int(where, "model.input_dim", spec.get("input_dim"))
+    dtype = spec.get("dtype", "float32")
+    if dtype not in FLOAT_DTYPES:
+        raise fail(where, "model.dtype", " or ".join(map(repr, FLOAT_DTYPES)), dtype)
+    shapes: dict[str, tuple[int, ...]] = {}
+    counts: dict[str, int] = {}
+    dim = input_dim
+    for index, layer_spec in enumerate(layers):
+        layer = _layer(layer_spec, f"model.layers[{index}]", where)
+        counts[layer.kind] = counts.get(layer.kind, 0) + 1
+        if isinstance(layer, Dense):  # Sequential._build's names and Dense.build's shapes
+            name = f"{layer.kind}_{counts[layer.kind]}"
+            shapes[f"{name}.W"], shapes[f"{name}.b"] = (dim, layer.units), (layer.units,)
+            dim = layer.units
+    scaler = None
+    if standardizer is not None:
+        try:
+            scaler = Standardizer.from_dict(standardizer, n_features=input_dim)
+        except ValueError as error:
+            raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
+    return Plan(shapes, np.dtype(dtype), dim, scaler)
+
+
+def _layer(spec: Any, arg: str, where: str) -> Layer:
+    kind = spec.get("kind") if isinstance(spec, dict) else None
+    if not isinstance(kind, str) or kind not in LAYERS:
+        raise fail(where, f"{arg}.kind", "one of " + ", ".join(map(repr, LAYERS)), kind)
     try:
-        scaler = Standardizer.from_dict(state)
-    except ValueError as error:
-        raise ValueError(f"load: {folder / CONFIG_FILE} has an invalid 'standardizer': "
-                         f"{error}") from None
-    if scaler.n_features_in_ != input_dim:
-        raise ValueError(f"load: {folder / CONFIG_FILE}: the standardizer has "
-                         f"{scaler.n_features_in_} features; the model's input_dim is "
-                         f"{input_dim}.")
-    return scaler
+        return LAYERS[kind](**{key: value for key, value in spec.items() if key != "kind"})
+    except (TypeError, ValueError) as error:  # the constructor's message; unknown keys
+        raise ValueError(f"{where}: {arg}: {error}") from None
+
+
+def _check_classes(classes: Any, spec: dict[str, Any], output_dim: int, where: str) -> None:
+    """``classes`` (the labels of the output's classes, from a run) must match the output
+    layer: two for a sigmoid, one per unit for a softmax, none for a regression."""
+    if classes is None:
+        return
+    output = _layer(spec["layers"][-1], "model.layers[-1]", where)
+    loss = spec.get("loss")
+    try:
+        task = losses.get(losses.default_for(getattr(output, "activation", "")) if loss is None
+                          else loss).task
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: model.loss: {error}") from None
+    if task == "regression":
+        raise fail(where, "classes", "null for a regression model", classes)
+    count = 2 if task == "binary" else output_dim
+    if not isinstance(classes, list) or len(classes) != count or not all(
+        isinstance(label, (str, int, float)) for label in classes
+    ) or len(set(classes)) != len(classes):
+        raise fail(where, "classes", f"a list of {count} distinct labels (the output layer's "
+                   "classes)", classes)
+
+
+def _check_weights(data: bytes, plan: Plan, file: Path) -> dict[str, np.ndarray]:
+    """The tensors of ``data``, which must be those ``plan`` describes, all finite."""
+    try:
+        tensors = load_tensors(data)
+    except (SafetensorError, TypeError, ValueError) as error:
+        raise ValueError(f"load: {file} is unreadable (truncated or edited?): {error}") \
+            from None
+    missing = [name for name in plan.shapes if name not in tensors]
+    unexpected = [name for name in tensors if name not in plan.shapes]
+    if missing or unexpected:
+        raise ValueError(f"load: {file} must hold the tensors {CONFIG_FILE} describes; "
+                         f"missing {describe(missing)}, unexpected {describe(unexpected)}.")
+    for name, shape in plan.shapes.items():
+        tensor = tensors[name]
+        if tensor.shape != shape or tensor.dtype != plan.dtype:
+            raise ValueError(
+                f"load: {file}: tensor {name} must be {plan.dtype} of shape {shape} (as "
+                f"{CONFIG_FILE} describes); received {tensor.dtype} of shape {tensor.shape}."
+            )
+        if not np.isfinite(tensor).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(tensor))[0])
+            raise ValueError(f"load: {file}: tensor {name} must be finite; received "
+                             f"{tensor[index]} at index {index}.")
+    return tensors
+
+
+def _check_seals(config: dict[str, Any], data: bytes, config_file: Path,
+                 weights_file: Path) -> None:
+    if config["weights_sha256"] != hashlib.sha256(data).hexdigest():
+        raise ValueError(f"load: {weights_file} does not match the weights_sha256 recorded in "
+                         f"{CONFIG_FILE}: it was damaged or replaced after the model was "
+                         "saved. help: save or train the model again.")
+    if config["config_sha256"] != config_digest(config):
+        raise ValueError(f"load: {config_file} does not match its config_sha256: it was "
+                         "edited or damaged after the model was saved. help: change a model "
+                         "in Python (dr.load, change it, save it), not in its files.")
+
+
+def _memory() -> float:
+    """This machine's physical memory in bytes (infinite where the OS does not say)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return float("inf")

@@ -126,22 +126,39 @@ class Standardizer:
         }
 
     @classmethod
-    def from_dict(cls, state: Mapping[str, Any]) -> Standardizer:
-        """Rebuild a fitted Standardizer from :meth:`to_dict`'s output (checked)."""
+    def from_dict(cls, state: Mapping[str, Any], n_features: int | None = None) -> Standardizer:
+        """Rebuild a fitted Standardizer from :meth:`to_dict`'s output, checked entry by
+        entry (a saved model's file may have been edited). ``n_features``, when given, is
+        the number of features every entry must describe (a model's ``input_dim``)."""
         where = "Standardizer.from_dict"
         if not isinstance(state, Mapping) or not {"mean", "std"} <= set(state):
             raise fail(where, "state", "a mapping with 'mean' and 'std' lists", state)
-        mean = as_float_array(where, "state['mean']", state["mean"], np.float64, ndim=1)
-        std = as_float_array(where, "state['std']", state["std"], np.float64, ndim=1)
-        if std.shape != mean.shape or not (std > 0).all():
-            raise fail(where, "state['std']", f"{len(mean)} positive numbers", std)
-        constant = np.asarray(state.get("constant_features", []), dtype=np.intp).reshape(-1)
-        if constant.size and (constant.min() < 0 or constant.max() >= len(mean)):
-            raise fail(where, "state['constant_features']", f"indices below {len(mean)}",
-                       constant)
+        if state.get("kind", "standardizer") != "standardizer":
+            raise fail(where, "state['kind']", "'standardizer'", state["kind"])
+        mean = _numbers(where, "mean", state["mean"], n_features,
+                        f"{n_features} (the model's input size)")
+        std = _numbers(where, "std", state["std"], len(mean),
+                       f"len(state['mean']) = {len(mean)}")
+        if not (std > 0).all():
+            raise fail(where, "state['std']", "positive numbers (σ > 0)", std.tolist())
+        constant = state.get("constant_features", [])
+        if not isinstance(constant, list) or not all(
+            _is_int(i) and 0 <= i < len(mean) for i in constant
+        ) or len(set(constant)) != len(constant):
+            raise fail(where, "state['constant_features']",
+                       f"a list of distinct feature indices below {len(mean)}", constant)
+        names = state.get("feature_names")
+        if names is not None and (
+            not isinstance(names, list) or len(names) != len(mean)
+            or not all(isinstance(name, str) for name in names)
+            or len(set(names)) != len(names)
+        ):
+            raise fail(where, "state['feature_names']",
+                       f"null or a list of {len(mean)} distinct strings", names)
         scaler = cls()
-        scaler.feature_names_ = scaler._check_names(state.get("feature_names"), len(mean))
-        scaler.mean_, scaler.std_, scaler.constant_features_ = mean, std, constant
+        scaler.feature_names_ = names
+        scaler.mean_, scaler.std_ = mean, std
+        scaler.constant_features_ = np.array(constant, dtype=np.intp)
         return scaler
 
     # --- helpers ----------------------------------------------------------------------
@@ -190,6 +207,28 @@ class Standardizer:
             return "Standardizer(unfitted)"
         return (f"Standardizer(n_features={self.n_features_in_}, "
                 f"constant_features={self._state('repr')[2].tolist()})")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _numbers(where: str, key: str, values: Any, length: int | None, length_is: str
+             ) -> np.ndarray:
+    """``state[key]``, a list of finite numbers (bools and text refused), as float64;
+    ``length`` (unless None) is the count it must have, described by ``length_is``.
+    Each list is checked against the reference on its own: the error names the wrong one."""
+    arg = f"state[{key!r}]"
+    try:
+        array = np.asarray(values) if isinstance(values, (list, tuple, np.ndarray)) else None
+    except ValueError:  # a ragged list
+        array = None
+    if array is None or array.ndim != 1 or array.dtype.kind not in "iuf" \
+            or not np.isfinite(array).all():
+        raise fail(where, arg, "a list of finite numbers", values)
+    if length is not None and len(array) != length:
+        raise fail(where, f"len({arg})", length_is, len(array))
+    return array.astype(np.float64)
 
 
 def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
