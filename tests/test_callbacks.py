@@ -121,7 +121,7 @@ def test_the_best_weights_come_back_when_another_callback_stops() -> None:
 
 def test_a_non_finite_monitored_value_stops_training() -> None:
     stopper, model, _ = script([1.0, 0.5, math.nan, 0.1], patience=5)
-    assert stopper.stop_reason == "non-finite"
+    assert stopper.stop_reason == "diverged"
     assert stopper.stopped_epoch == 2
     assert weights_epoch(model) == 1
 
@@ -240,9 +240,9 @@ def test_early_stopping_restores_the_best_weights_after_a_non_finite_stop() -> N
     stopper = dr.EarlyStopping(patience=50)
     history = model.fit(X, y, validation_data=(X_dev, y_dev), epochs=20, batch_size=20,
                         learning_rate=0.01, callbacks=[stopper, PlantNaN(at=4)])
-    assert history.stop_reason == "non-finite"
+    assert history.stop_reason == "diverged"
     assert len(history) == 5
-    assert stopper.stop_reason == "non-finite"
+    assert stopper.stop_reason == "diverged"
     assert stopper.stopped_epoch == 5  # the epoch that diverged
     assert np.isfinite(model.theta).all()
     best = int(np.argmin(history["dev_cost"]))

@@ -347,3 +347,34 @@ def test_tune_takes_drop_missing_target_too(
     assert list(tmp_path.iterdir()) == [data]
     args = cli.build_parser().parse_args([*options, "--drop-missing-target"])
     assert args.drop_missing_target is True
+
+
+def test_a_run_whose_cost_grows_by_orders_of_magnitude_is_diverged_not_high_bias(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the issue: at learning rate 1e10 the cost reached 1e33 (finite), every error was 100%,
+    # and the diagnosis read "high bias → bigger network"
+    X, y = dr.datasets.load("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    lines = ["a,b,c,d,species"] + [",".join([*map(str, row), name])
+                                   for row, name in zip(X, names, strict=True)]
+    (tmp_path / "iris.csv").write_text("\n".join(lines) + "\n")
+    code = run(tmp_path, "--name", "diverged", "--data", str(tmp_path / "iris.csv"),
+               "--target", "species", "--learning-rate", "1e10", "--epochs", "3",
+               "--gradcheck", "off")
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_FAILED_CHECK
+    assert "diagnosis: diverged (no bias/variance verdict)" in out
+    assert "high bias" not in out and "bigger network" not in out
+    assert "next: lower learning rate" in out.split("diagnosis: diverged")[1].splitlines()[1]
+    assert "check failed: training diverged at epoch 1: the training cost grew to" in err
+    summary = json.loads((tmp_path / "diverged" / "summary.json").read_text())
+    diagnosis = summary["diagnosis"]
+    assert diagnosis["verdict"] == "diverged"
+    assert not diagnosis["high_bias"] and not diagnosis["high_variance"]
+    assert diagnosis["advice"][0]["action"] == "lower_learning_rate"
+    assert diagnosis["divergence"]["source"] == "growth"
+    assert summary["early_stopping"]["stop_reason"] == "diverged"
+    assert summary["headline"]["title"].startswith("Training diverged")
+    assert summary["headline"]["steps"][0]["action"] == "lower_learning_rate"
+    assert "bias" not in {check["name"] for check in summary["headline"]["checks"]}

@@ -4,13 +4,22 @@ basic recipe's advice, confidence intervals, and the numbers a training run feed
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 import deeprecipe as dr
 from deeprecipe.diagnostics import ACTIONS, Advice, Diagnosis, diagnose, wilson_interval
-from deeprecipe.diagnostics.bias_variance import BOTH, GOOD, HIGH_BIAS, HIGH_VARIANCE
+from deeprecipe.diagnostics.bias_variance import (
+    BOTH,
+    DIVERGED,
+    GOOD,
+    HIGH_BIAS,
+    HIGH_VARIANCE,
+    FractionError,
+    fraction,
+)
 
 # --- the notes' table ---------------------------------------------------------------------
 
@@ -242,7 +251,12 @@ def test_a_test_error_close_to_dev_raises_nothing() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "arg"),
     [
-        ({"train_error": 1, "dev_error": 0.11}, "train_error"),  # 1% written as 1
+        ({"train_error": 2, "dev_error": 0.11}, "train_error"),  # 2% written as 2
+        ({"train_error": "0.01", "dev_error": "11"}, "dev_error"),  # 11% without its sign
+        ({"train_error": "1_0%", "dev_error": 0.11}, "train_error"),  # not a number's text
+        ({"train_error": "abc", "dev_error": 0.11}, "train_error"),
+        ({"train_error": 0.01, "dev_error": "150%"}, "dev_error"),
+        ({"train_error": True, "dev_error": 0.11}, "train_error"),
         ({"train_error": 0.01, "dev_error": 11}, "dev_error"),  # 11% written as 11
         ({"train_error": 0.01, "dev_error": 11.0}, "dev_error"),
         ({"train_error": -0.01, "dev_error": 0.11}, "train_error"),
@@ -269,14 +283,56 @@ def test_a_100_percent_error_rate_is_accepted_as_a_float() -> None:
     assert diagnose(0, 0).verdict == GOOD
 
 
+def test_integers_are_numbers_so_0_and_1_are_fractions() -> None:
+    # the issue: diagnose(train_error=0, dev_error=1) refused the integer 1, accepting 1.0
+    assert diagnose(train_error=0, dev_error=1) == diagnose(train_error=0.0, dev_error=1.0)
+    assert diagnose(np.int64(0), np.int64(1)).dev_error == 1.0
+
+
+def test_a_percentage_is_written_with_its_sign() -> None:
+    assert diagnose("1%", "11%").to_dict() == diagnose(0.01, 0.11).to_dict()
+    assert diagnose(" 0.5 %", "1%").dev_error == pytest.approx(0.01)
+    assert diagnose("0.005", "0.01").verdict == GOOD
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    (11, "for 11 percent write 11% (or 0.11)"),
+    ("1.5", "for 1.5 percent write 1.5% (or 0.015)"),
+    (50.0, "for 50 percent write 50% (or 0.5)"),
+])
+def test_a_bare_number_above_1_is_refused_with_the_hint_to_write_percent(
+    value: object, hint: str
+) -> None:
+    with pytest.raises(ValueError, match=r"dev_error must be a fraction in \[0, 1\] \(0\.01\) "
+                       r"or a percentage \('1%'\).*help: errors are fractions: " + re.escape(hint)):
+        diagnose(0.01, value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, 0.0), (1, 1.0), (0.25, 0.25), (np.float32(0.5), 0.5), ("0.25", 0.25), ("25%", 0.25),
+    ("100%", 1.0), ("0%", 0.0), ("1e-2", 0.01), (" 7% ", 0.07),
+])
+def test_fraction_reads_numbers_and_percentages(value: object, expected: float) -> None:
+    assert fraction(value) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value", [
+    -0.1, 1.01, "101%", "-1%", "nan", math.nan, math.inf, "1_000", "١", "", "%", "0.1%%",
+    True, None, [0.1], "0x1",
+])
+def test_fraction_refuses_everything_else(value: object) -> None:
+    with pytest.raises(FractionError):
+        fraction(value)
+
+
 def test_a_missing_dev_error_is_refused() -> None:
     with pytest.raises(ValueError, match="dev_error must be given"):
         diagnose(0.01)
 
 
-def test_a_string_is_neither_a_number_nor_a_history() -> None:
+def test_something_else_is_neither_a_number_nor_a_history() -> None:
     with pytest.raises(ValueError, match="train_error must be a number or a History"):
-        diagnose("1%", 0.11)  # type: ignore[arg-type]
+        diagnose([0.01], 0.11)  # type: ignore[arg-type]
 
 
 def test_regression_takes_mean_squared_errors() -> None:
@@ -391,3 +447,60 @@ def test_diagnose_the_history_of_a_regressor_reads_mean_squared_errors() -> None
     diagnosis = diagnose(history, variance_threshold=5.0)
     assert diagnosis.train_error == history["train_error"][-1] > 1  # an MSE
     assert diagnosis.dev_interval is None
+
+
+# --- a run that diverged ------------------------------------------------------------------------
+
+
+def diverging_run(rng: np.random.Generator) -> tuple[dr.Sequential, dr.History]:
+    """Full-batch gradient descent at twice its stable step on a linear regression: the cost
+    grows 9× per epoch until it is 10⁴ × its lowest."""
+    X = rng.standard_normal((64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    augmented = np.hstack([X, np.ones((64, 1))])
+    top = float(np.linalg.eigvalsh(2 / 64 * augmented.T @ augmented).max())
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=3)
+    history = model.fit(X, y, validation_data=(X, y), epochs=200, batch_size=None,
+                        optimizer="sgd", learning_rate=4 / top)
+    return model, history
+
+
+def test_a_diverged_history_is_diagnosed_diverged_with_no_bias_variance_verdict(rng) -> None:
+    _, history = diverging_run(rng)
+    assert history.stop_reason == "diverged" and len(history) > 0
+    diagnosis = diagnose(history)
+    assert diagnosis.verdict == DIVERGED == "diverged"
+    assert diagnosis.diverged
+    assert not diagnosis.high_bias and not diagnosis.high_variance
+    assert diagnosis.actions[0] == "lower_learning_rate"
+    assert diagnosis.divergence is history.divergence
+    assert "no bias/variance reading" in diagnosis.summary()
+    assert "avoidable bias" not in diagnosis.summary()
+    assert diagnosis.to_dict()["divergence"]["source"] == "growth"
+
+
+def test_diverged_true_gives_the_generic_advice_learning_rate_first() -> None:
+    # a 100% error that is no verdict: without diverged it reads as high bias
+    assert diagnose(1.0, 1.0).verdict == HIGH_BIAS
+    diagnosis = diagnose(1.0, 1.0, diverged=True, test_error=1.0)
+    assert diagnosis.verdict == DIVERGED
+    assert diagnosis.actions == ["lower_learning_rate", "normalize_inputs", "better_init"]
+    assert diagnosis.divergence is None
+    assert diagnosis.test_error == 1.0
+    assert "bigger_network" not in diagnosis.actions
+
+
+def test_a_history_that_diverged_in_its_first_epoch_has_no_errors_to_diagnose(rng) -> None:
+    X = rng.standard_normal((64, 3))
+    model = dr.Sequential([dr.Dense(4, "linear"), dr.Dense(1, "linear")], input_dim=3)
+    history = model.fit(1e3 * X, X[:, 0], validation_data=(X, X[:, 0]), epochs=3,
+                        batch_size=8, optimizer="sgd", learning_rate=10.0)
+    assert history.stop_reason == "diverged" and len(history) == 0
+    with pytest.raises(ValueError, match=r"train_error must be a History with at least one "
+                       r"epoch.*training diverged at epoch 1.*lower learning rate"):
+        diagnose(history)
+
+
+def test_diverged_must_be_a_bool_or_a_divergence() -> None:
+    with pytest.raises(ValueError, match="diverged must be True, False or a Divergence"):
+        diagnose(0.1, 0.1, diverged="yes")  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
-"""Tests for divergence handling: the fit loop stops on a non-finite cost, gradient or
-weight, restores the last finite weights, keeps the History, names the layer and advises.
+"""Tests for divergence handling: the fit loop stops on a cost that grew 10⁴-fold or on a
+non-finite cost, gradient or weight, restores the last good weights, keeps the History,
+names the layer and advises (the learning rate first).
 
 pytest turns warnings into errors here, so these tests also show that no numpy overflow
 warning leaks out of a diverging ``fit``.
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe.divergence import Divergence, advise, find_origin
+from deeprecipe.checkpoint import read_checkpoint, write_checkpoint
+from deeprecipe.divergence import GROWTH, Divergence, advise, find_origin, grew
 
 
 def regression_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
@@ -39,34 +41,43 @@ class Snapshots(dr.Callback):
         return False
 
 
-def test_gradient_descent_past_its_stable_step_stops_as_non_finite(rng) -> None:
+def test_gradient_descent_past_its_stable_step_stops_once_the_cost_has_grown_10_000_fold(
+    rng,
+) -> None:
     # Full-batch gradient descent with α = 4/λmax multiplies the error along the top
-    # eigenvector by |1 − 4| = 3 per step: the float32 cost overflows after a few dozen epochs.
+    # eigenvector by |1 − 4| = 3 per step (the cost by 9): divergence, long before the
+    # float32 cost overflows (it used to run until then, to a cost above 1e20).
     X, y, top = regression_data(rng)
     model = dr.Sequential([dr.Dense(1, "linear")], input_dim=3)
+    initial = model.cost(X, y)
     snapshots = Snapshots()
     history = model.fit(X, y, validation_data=(X, y), epochs=500, batch_size=None,
                         optimizer="sgd", learning_rate=4 / top, callbacks=[snapshots])
-    assert history.stop_reason == "non-finite"
+    assert history.stop_reason == "diverged"
     divergence = history.divergence
     assert isinstance(divergence, Divergence)
-    assert 10 < len(history) < 500
-    # nothing lost: every finite epoch is in the History, in every key
+    assert 2 < len(history) < 30
+    # nothing lost: every epoch before it is in the History, in every key
     assert all(len(values) == len(history) for values in history.history.values())
     assert all(np.isfinite(values).all() for values in history.history.values())
-    assert history["train_cost"][-1] > 1e20  # it was blowing up
-    # the diverging epoch is the one after the last recorded; the model holds its weights.
-    # The overflow shows in the step's cost (batch 0) or, after the step, in the end-of-epoch
-    # evaluation (batch None).
+    # the rule: the training set's cost more than 10⁴ × its lowest so far (the cost at
+    # initialization included) and above the cost at initialization
+    lowest = min(initial, *history["train_eval_cost"])
+    assert divergence.source == "growth"
+    assert divergence.lowest == pytest.approx(lowest, rel=1e-5)
+    assert divergence.cost > 1e4 * lowest and np.isfinite(divergence.cost)
+    assert divergence.cost < 1e20
+    assert max(history["train_eval_cost"]) <= 1e4 * lowest
+    # the diverging epoch is the one after the last recorded; the model holds its weights
     assert divergence.epoch == len(history)
-    assert divergence.batch in (0, None)
+    assert divergence.batch is None
     assert divergence.layer == "dense_1"
-    assert divergence.source in ("cost", "gradients")
     assert np.array_equal(model.theta, snapshots.thetas[-1])
     assert divergence.actions[0] == "lower_learning_rate"
     assert set(divergence.actions) == {"lower_learning_rate", "better_init", "normalize_inputs"}
     # for people, counted from 1: the epoch after the History's last
-    assert f"training diverged at epoch {len(history) + 1}" in str(divergence)
+    assert f"training diverged at epoch {len(history) + 1}: the training cost grew to" in str(
+        divergence)
 
 
 def test_a_diverging_first_epoch_restores_the_initial_weights(rng) -> None:
@@ -75,12 +86,14 @@ def test_a_diverging_first_epoch_restores_the_initial_weights(rng) -> None:
     initial = model.theta.copy()
     history = model.fit(1e3 * X, y, epochs=5, batch_size=8, optimizer="sgd",
                         learning_rate=10.0)
-    assert history.stop_reason == "non-finite"
+    assert history.stop_reason == "diverged"
     assert len(history) == 0 and history.history == {}
     assert history.divergence is not None and history.divergence.epoch == 0
+    assert history.divergence.source != "growth"  # non-finite within the first epoch
     assert np.array_equal(model.theta, initial)
-    # inputs of scale 1000 are visibly not normalized: that advice comes first
-    assert history.divergence.actions[0] == "normalize_inputs"
+    # the learning rate is the first suspect; inputs of scale 1000 are visibly not
+    # normalized: that advice comes next
+    assert history.divergence.actions[:2] == ["lower_learning_rate", "normalize_inputs"]
 
 
 class PlantNaN(dr.Callback):
@@ -186,12 +199,12 @@ def test_advice_puts_initialization_last_when_it_is_already_the_recommended_one(
     assert "already uses init='xavier'" in advice[-1].reason
 
 
-def test_advice_puts_normalization_first_for_raw_inputs(rng) -> None:
+def test_advice_puts_normalization_right_after_the_learning_rate_for_raw_inputs(rng) -> None:
     model = three_layers()
     raw = 100 + 30 * rng.standard_normal((50, 4))
     advice = advise(model, "dense_1", 0.01, raw)
-    assert advice[0].action == "normalize_inputs"
-    assert "feature means reach" in advice[0].reason
+    assert [a.action for a in advice][:2] == ["lower_learning_rate", "normalize_inputs"]
+    assert "feature means reach" in advice[1].reason
 
 
 class PoisonedSGD(dr.optimizers.SGD):
@@ -227,3 +240,57 @@ def test_weights_made_non_finite_by_the_last_step_are_caught_at_the_end_of_the_e
     assert np.isfinite(divergence.cost)  # the epoch's training cost was still finite
     assert len(history) == 1
     assert np.array_equal(model.theta, snapshots.thetas[0])
+
+
+# --- growth: divergence while the cost is still finite -----------------------------------------
+
+
+@pytest.mark.parametrize(("cost", "lowest", "start", "expected"), [
+    (1e33, 1.1, 1.1, True),  # the issue's iris run at learning rate 1e10
+    (1.1e4, 1.0, 1.1, True),  # 11,000 > 10⁴ × 1 and above where it started
+    (9e3, 1.0, 1.1, False),  # under 10⁴ × the lowest: a bad epoch, not divergence
+    (0.02, 1e-6, 0.69, False),  # 20,000 × a near-zero lowest, but far below the start
+    (0.7, 1e-6, 0.69, True),  # fitted to 1e-6, then back above where it started
+])
+def test_a_cost_has_diverged_when_it_is_10_000_times_its_lowest_and_above_its_start(
+    cost: float, lowest: float, start: float, expected: bool
+) -> None:
+    assert grew(cost, lowest, start) is expected
+    assert GROWTH == 1e4
+
+
+def test_a_network_fitted_to_a_near_zero_cost_is_not_called_diverged(rng) -> None:
+    # separable data, Adam at a high rate: the cost falls to ~1e-6 and wobbles from there
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = dr.Sequential([dr.Dense(16, "relu"), dr.Dense(1, "sigmoid")], input_dim=2,
+                          dtype="float64")
+    history = model.fit(X, y, validation_data=(X, y), epochs=300, batch_size=20,
+                        learning_rate=0.05)
+    assert min(history["train_eval_cost"]) < 1e-3
+    assert history.stop_reason == "max_epochs"
+    assert history.divergence is None
+
+
+def diverge(rng: np.random.Generator, state: dr.TrainingState | None, epochs: int
+            ) -> tuple[dr.Sequential, dr.History]:
+    X, y, top = regression_data(rng)
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=3)
+    history = model.fit(X, y, epochs=epochs, batch_size=None, optimizer="sgd",
+                        learning_rate=4 / top, state=state)
+    return model, history
+
+
+def test_a_resumed_fit_diverges_at_the_same_epoch(tmp_path) -> None:
+    _, whole = diverge(np.random.default_rng(0), None, 100)
+    assert whole.divergence is not None and whole.divergence.source == "growth"
+    state = dr.TrainingState()
+    diverge(np.random.default_rng(0), state, 3)  # interrupted after 3 epochs
+    assert state.initial_cost is not None and np.isfinite(state.initial_cost)
+    path = write_checkpoint(tmp_path / "state.safetensors", state)
+    restored = read_checkpoint(path)
+    assert restored.initial_cost == state.initial_cost  # the reference survives the file
+    _, resumed = diverge(np.random.default_rng(0), restored, 100)
+    assert resumed.divergence is not None
+    assert (resumed.divergence.epoch, resumed.divergence.cost) == (
+        whole.divergence.epoch, whole.divergence.cost)

@@ -633,3 +633,25 @@ def test_the_decision_of_round_zero_is_the_baseline() -> None:
     decision = dr.recipe.policy.baseline_decision(FAST)
     assert isinstance(decision, Decision) and decision.action == BASELINE
     assert "He initialization" in decision.reason and "early stopping" in decision.reason
+
+
+def test_a_diverged_trial_is_diagnosed_diverged_and_the_recipe_lowers_its_learning_rate(
+        moons: dr.data.Splits) -> None:
+    # a trial whose training diverged kept chance-level weights: its errors read as "high
+    # bias", and the recipe grew the network; it must be recorded as diverged instead
+    loop, _ = loop_for(moons)
+    trial = Trial(FAST.key(0), FAST, 0, 0, BASELINE, "", train_error=0.5, dev_error=0.5,
+                  dev_cost=0.7, status="done", stop_reason="diverged")
+    diagnosis = loop.diagnose(trial)
+    assert diagnosis.verdict == "diverged"
+    assert not diagnosis.high_bias and diagnosis.actions[0] == "lower_learning_rate"
+    decision = decide(Situation(trial, diagnosis, frozenset({trial.key}), seed=0))
+    assert decision.action == "lower_learning_rate"
+    assert [c.config.learning_rate for c in decision.candidates] == [1e-4, 1e-5]
+    assert decision.reason.startswith("diverged (train error 50.00%, dev error 50.00%, Bayes "
+                                      "error 0.00%): training diverged")
+    assert "avoidable bias" not in decision.reason
+    # when every lower rate was tried, the recipe stops and says so
+    tried = frozenset({trial.key, *(c.config.key(0) for c in decision.candidates)})
+    last = decide(Situation(trial, diagnosis, tried, seed=0))
+    assert last.stops and "lower_learning_rate: the learning rates below" in last.skipped[0]

@@ -16,7 +16,9 @@ A callback may define any of
 
 Provided: :class:`EarlyStopping` (the notes' early stopping, restoring the best weights)
 and :class:`GradientFlowRecorder` (per-epoch gradient-flow statistics for a report).
-Stopping on divergence is built into the fit loop (see :mod:`deeprecipe.training`).
+Stopping on divergence (a cost that grew by orders of magnitude, or became non-finite) is
+built into the fit loop (see :mod:`deeprecipe.training`); its ``stop_reason`` is
+``"diverged"``.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:
     return int(value)
 
 
-STOP_REASONS = ("patience", "non-finite", "max_epochs", "callback")
+STOP_REASONS = ("patience", "diverged", "max_epochs", "callback")
 
 
 class EarlyStopping(Callback):
@@ -84,17 +86,18 @@ class EarlyStopping(Callback):
     (0-based); the best epoch is 1.
 
     With ``restore_best=True`` (default) the weights of the best epoch are put back however
-    training ends: on patience, on a non-finite cost (after ``fit`` restored the last
-    finite weights), at the last epoch, or when another callback stops it; the History's
+    training ends: on patience, on divergence (after ``fit`` restored the weights of the
+    last recorded epoch), at the last epoch, or when another callback stops it; the History's
     ``best_epoch`` then says which epoch's weights the model holds (and
     :func:`~deeprecipe.diagnose` reads its errors there). Snapshots are copies of the flat
     parameter vector ``θ``, taken only on improving epochs.
 
     After training: ``best_epoch``, ``best`` (its value), ``best_logs`` (its History
     entries, with the train error at the point kept: early stopping couples bias and
-    variance), ``stopped_epoch`` (the last epoch that ran; for a non-finite stop, the one
-    that diverged) and ``stop_reason``: ``"patience"``, ``"non-finite"``, ``"max_epochs"``,
-    or ``"callback"`` (another callback stopped training). These are indices from 0, as in
+    variance), ``stopped_epoch`` (the last epoch that ran; after divergence, the one that
+    diverged) and ``stop_reason``: ``"patience"``, ``"diverged"`` (training diverged, or the
+    monitored value became non-finite), ``"max_epochs"``, or ``"callback"`` (another
+    callback stopped training). These are indices from 0, as in
     the History; :meth:`summary` writes them for people, counted from 1.
     """
 
@@ -148,9 +151,10 @@ class EarlyStopping(Callback):
             return False
         value = float(logs[self.monitor])
         if not math.isfinite(value):
-            return self._stop(epoch, "non-finite")
+            return self._stop(epoch, "diverged")
         if self._improves(value):
             self._record_best(epoch, value, logs)
+            self.wait = 0
             return False
         self.wait += 1
         if self.wait >= self.patience:
@@ -166,7 +170,6 @@ class EarlyStopping(Callback):
 
     def _record_best(self, epoch: int, value: float, logs: dict[str, float]) -> None:
         self.best, self.best_epoch, self.best_logs = value, epoch, dict(logs)
-        self.wait = 0
         if self._best_theta is not None and self._model is not None:
             np.copyto(self._best_theta, self._model.theta)
 

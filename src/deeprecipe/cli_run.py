@@ -243,8 +243,9 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
     if diagnosis is not None:
         bias = show_error(diagnosis.avoidable_bias, regression)
         variance = show_error(diagnosis.variance, regression)
-        lines.append(f"diagnosis: {diagnosis.verdict} (avoidable bias {bias}, variance "
-                     f"{variance})")
+        reading = "no bias/variance verdict" if diagnosis.diverged else (
+            f"avoidable bias {bias}, variance {variance}")
+        lines.append(f"diagnosis: {diagnosis.verdict} ({reading})")
         lines += [f"  next: {advice}" for advice in diagnosis.advice[:3]]
     lines += [f"note: {note}" for note in result.notes]
     return lines

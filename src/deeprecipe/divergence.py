@@ -1,11 +1,21 @@
-"""Divergence: a non-finite cost, gradient or weight during training, where it started and
-what to do about it.
+"""Divergence: a training cost that grows by orders of magnitude (or becomes non-finite, its
+last stage), where it started and what to do about it.
 
 The fit loop (:func:`deeprecipe.training.fit`) checks the cost after every batch (one float)
-and all the weights once per epoch; only when one of them is non-finite does it scan the
-parameters, activations and gradients block by block (:func:`find_origin`). A non-finite
-gradient with a finite cost makes the weights non-finite at the optimizer step, so the next
-batch's cost (or the end-of-epoch check) catches it, and the weights name its layer.
+and, at the end of every epoch, the weights and the training set's cost. Training has
+diverged when
+
+- a cost, gradient or weight is non-finite: the parameters, activations and gradients are
+  then scanned block by block (:func:`find_origin`) to name where it started; a non-finite
+  gradient with a finite cost makes the weights non-finite at the optimizer step, so the
+  next batch's cost (or the end-of-epoch check) catches it, and the weights name its layer;
+- or the training set's cost at the end of an epoch is more than :data:`GROWTH` (10⁴) times
+  its lowest value so far (the cost at initialization included) and above the cost at
+  initialization (:func:`grew`): a cost of 1e33 is divergence even while it is finite. The
+  second condition keeps a fitted network whose cost fell to 1e-6 from being called
+  diverged when it rises to 0.02, still far below where it started.
+
+The advice names the learning rate first: it is the usual cause.
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ from .parameters import Layout
 if TYPE_CHECKING:
     from .model import Sequential
 
-SOURCES = ("weights", "activations", "gradients", "cost")
+SOURCES = ("weights", "activations", "gradients", "cost", "growth")
+
+# A training cost more than this many times its lowest value so far is divergence.
+GROWTH = 1e4
 
 # Inputs whose features have a mean or a standard deviation beyond this are "not normalized".
 UNNORMALIZED = 5.0
-
 
 
 def quiet() -> np.errstate:
@@ -37,17 +49,20 @@ def quiet() -> np.errstate:
 
 @dataclass
 class Divergence:
-    """Where and when training stopped on a non-finite value, and what to try.
+    """Where and when training diverged, and what to try.
 
     ``epoch`` counts from 0 (the epoch that diverged: it is not in the History); ``batch``
     is the batch within it (``None`` when the end-of-epoch check found it); ``layer`` names
-    the layer where it started (``dense_2``) and ``source`` what was non-finite there:
-    ``"weights"`` (the first parameter block in model order), ``"activations"`` (the first
-    layer whose output overflowed), ``"gradients"`` (the deepest layer whose gradient did,
-    since backpropagation carries it to every layer below), or ``"cost"`` (the loss itself).
-    ``parameter`` is the block (``dense_2.W``) when weights or gradients named it. ``cost``
-    is the non-finite cost that stopped training (or, when the end-of-epoch check found
-    non-finite weights, that epoch's finite training cost).
+    the layer where it started (``dense_2``) and ``source`` what went wrong there:
+    ``"weights"`` (non-finite, the first parameter block in model order), ``"activations"``
+    (the first layer whose output overflowed), ``"gradients"`` (the deepest layer whose
+    gradient did, since backpropagation carries it to every layer below), ``"cost"`` (the
+    loss itself overflowed) or ``"growth"`` (the training set's cost, finite, grew to more
+    than :data:`GROWTH` × ``lowest``, its lowest value so far; ``layer`` is then the output
+    layer). ``parameter`` is the block (``dense_2.W``) when weights or gradients named it.
+    ``cost`` is the cost that stopped training (or, when the end-of-epoch check found
+    non-finite weights, that epoch's finite training cost). The weights of the last epoch
+    in the History (the initial ones if the first epoch diverged) are restored.
     """
 
     epoch: int
@@ -57,6 +72,7 @@ class Divergence:
     parameter: str | None
     cost: float
     advice: list[Advice] = field(default_factory=list)
+    lowest: float | None = None
 
     @property
     def actions(self) -> list[str]:
@@ -71,11 +87,18 @@ class Divergence:
             "activations": f"activations overflowed from {self.layer} on",
             "gradients": f"gradients overflowed from {self.parameter} backwards",
             "cost": f"the loss overflowed at the output layer {self.layer}",
+            "growth": f"the training cost grew to {self.cost:.3g}, more than {GROWTH:.0e} × "
+                      f"its lowest value {self.lowest or 0.0:.3g}",
         }[self.source]
-        lines = [f"training diverged at {where}: {what} (cost {self.cost}); the last finite "
-                 "weights were restored"]
+        lines = [f"training diverged at {where}: {what}"]
         lines += [f"- {advice}" for advice in self.advice]
         return "\n".join(lines)
+
+
+def grew(cost: float, lowest: float, start: float) -> bool:
+    """Whether a finite training cost is divergence: more than :data:`GROWTH` × ``lowest``
+    (its lowest value so far) and above ``start`` (its value at initialization)."""
+    return cost > GROWTH * lowest and cost > start
 
 
 def first_bad_block(vector: np.ndarray, layout: Layout, *, last: bool = False) -> str | None:
@@ -123,9 +146,9 @@ def find_origin(
 def advise(
     model: Sequential, layer: str, learning_rate: float | None, X_train: np.ndarray
 ) -> list[Advice]:
-    """Smaller learning rate, better initialization, normalized inputs. Inputs come first
-    when they are visibly not normalized; initialization comes last when the layer already
-    uses the recommended one."""
+    """Smaller learning rate (always first: the usual cause), then normalized inputs and
+    better initialization. Inputs come before initialization when they are visibly not
+    normalized; initialization comes last when the layer already uses the recommended one."""
     rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
     lower = Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: steps "
                    "too large make the cost overshoot and blow up")
@@ -140,9 +163,9 @@ def advise(
     else:
         reason = "normalize the inputs (x − μ) / σ with the training set's statistics"
     normalize = Advice("normalize_inputs", reason)
-    advice = [lower, init] if likely else [lower]
-    advice = [normalize, *advice] if unnormalized else [*advice, normalize]
-    return advice if likely else [*advice, init]
+    if unnormalized or not likely:
+        return [lower, normalize, init]
+    return [lower, init, normalize]
 
 
 def _init_advice(model: Sequential, layer_name: str) -> tuple[Advice, bool]:

@@ -16,17 +16,21 @@ epoch:
     the epoch's wall time, and the part of it spent in training steps.
 
 Besides the records, a History says why training ended (``stop_reason``: ``"max_epochs"``,
-``"non-finite"``, ``"patience"`` from :class:`~deeprecipe.EarlyStopping`, or ``"callback"``),
+``"diverged"``, ``"patience"`` from :class:`~deeprecipe.EarlyStopping`, or ``"callback"``),
 which epoch's weights the model holds when early stopping restored the best ones
 (``best_epoch``), what diverged (``divergence``) and the sizes it was measured on.
 
 Divergence
 ----------
-A non-finite cost (checked after every batch) or non-finite weights (checked once per
-epoch) stop training at once: the origin is located (:mod:`deeprecipe.divergence`), the
-weights of the last epoch recorded in the History are restored (the initial weights if the
-first epoch diverged), ``stop_reason`` becomes ``"non-finite"`` and ``history.divergence``
-holds the layer, the epoch, the batch and the advice. The History keeps every finite epoch.
+A non-finite cost (checked after every batch), non-finite weights (checked once per epoch)
+or a training cost that grew by orders of magnitude (``train_eval_cost`` more than 10⁴ × its
+lowest value so far, the cost at initialization included, and above that first value;
+see :mod:`deeprecipe.divergence`) stop training at once: the origin is located, the weights
+of the last epoch recorded in the History are restored (the initial weights if the first
+epoch diverged; :class:`~deeprecipe.EarlyStopping` then puts back its best epoch's),
+``stop_reason`` becomes ``"diverged"`` and ``history.divergence`` holds the layer, the
+epoch, the batch and the advice (the learning rate first). The History keeps every epoch
+before it.
 
 Resuming
 --------
@@ -54,7 +58,7 @@ from numpy.typing import ArrayLike
 from . import optimizers
 from ._checks import describe, fail, positive_int
 from .callbacks import Callback
-from .divergence import Divergence, advise, find_origin, first_bad_block, quiet
+from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -67,10 +71,10 @@ Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 class History:
     """Per-epoch records of one ``fit``: ``history["dev_error"]`` is a list, one per epoch.
 
-    Also: ``stop_reason`` (``"max_epochs"``, ``"non-finite"``, ``"patience"``,
+    Also: ``stop_reason`` (``"max_epochs"``, ``"diverged"``, ``"patience"``,
     ``"callback"``), ``best_epoch`` (the epoch whose weights early stopping restored, else
-    ``None``), ``divergence`` (a :class:`~deeprecipe.divergence.Divergence` after a
-    non-finite stop, else ``None``), ``task`` (the model's: ``"multiclass"``, ``"binary"``
+    ``None``), ``divergence`` (a :class:`~deeprecipe.divergence.Divergence` when training
+    diverged, else ``None``), ``task`` (the model's: ``"multiclass"``, ``"binary"``
     or ``"regression"``) and ``sizes`` (examples in ``"train"``, ``"train_eval"`` and
     ``"dev"``), which :func:`~deeprecipe.diagnose` reads.
     """
@@ -123,9 +127,12 @@ class TrainingState:
     ``theta`` (the flat weights), ``optimizer`` (its ``state_dict()``), ``rng`` and
     ``augment_rng`` (``bit_generator.state`` of the shuffling/dropout stream and of the
     augmentation stream), ``history`` (the per-epoch lists), ``callbacks`` (each callback's
-    ``state_dict()``, in order) and ``stop_reason`` (set when a callback ended training:
-    resuming then runs no more epochs and only finishes, e.g. restores the best weights).
-    ``epoch == 0`` means "nothing trained yet": ``fit`` starts from scratch.
+    ``state_dict()``, in order), ``stop_reason`` (set when a callback ended training:
+    resuming then runs no more epochs and only finishes, e.g. restores the best weights)
+    and ``initial_cost`` (the training cost at initialization, which the divergence check
+    compares with; ``None`` in checkpoints written before it existed: the check then only
+    catches non-finite values). ``epoch == 0`` means "nothing trained yet": ``fit`` starts
+    from scratch.
     """
 
     epoch: int = 0
@@ -136,6 +143,7 @@ class TrainingState:
     history: dict[str, list[float]] = field(default_factory=dict)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
+    initial_cost: float | None = None
 
 
 def fit(
@@ -209,6 +217,11 @@ def fit(
     resuming = state is not None and state.epoch > 0
     if state is not None and resuming:
         resume(state, model, opt, (rng, augment_rng), history, len(callbacks))
+        start_cost = math.inf if state.initial_cost is None else state.initial_cost
+    else:
+        with quiet():
+            start_cost = float(model._evaluate(*train_eval)["loss"])
+    watch = CostWatch(start_cost, history)
     step = Step(model, opt, rng, augment, augment_rng, n)
     batches = Batches(X_train, targets, batch)
     last_finite = model.theta.copy()  # the weights the History's last epoch describes
@@ -231,10 +244,10 @@ def fit(
             logs: dict[str, float] = {}
             if failure is None:
                 logs = epoch_logs(model, total / n, train_eval, dev)
-                failure = non_finite_logs(logs, train_eval[0])
+                failure = non_finite_logs(logs, train_eval[0]) or watch.check(logs)
         if failure is not None:
             history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
-            history.stop_reason = "non-finite"
+            history.stop_reason = "diverged"
             break
         logs["time"] = time.perf_counter() - start
         logs["train_time"] = train_time
@@ -245,7 +258,7 @@ def fit(
             reason = getattr(stoppers[0], "stop_reason", None)
             history.stop_reason = reason if isinstance(reason, str) else "callback"
         if state is not None:
-            snapshot(state, model, opt, (rng, augment_rng), history, callbacks)
+            snapshot(state, model, opt, (rng, augment_rng), history, callbacks, watch.start)
         if stoppers:
             break
     for callback in callbacks:
@@ -260,6 +273,7 @@ def snapshot(
     rngs: tuple[np.random.Generator, np.random.Generator],
     history: History,
     callbacks: Sequence[Callback],
+    initial_cost: float | None = None,
 ) -> None:
     """Copy where training stands into ``state`` (once per epoch: a few copies of θ).
 
@@ -276,6 +290,7 @@ def snapshot(
         history=history.to_dict(),
         callbacks=[callback.state_dict() for callback in callbacks],
         stop_reason=None if history.stop_reason == "max_epochs" else history.stop_reason,
+        initial_cost=initial_cost,
     )
     vars(state).update(vars(fresh))
 
@@ -315,13 +330,34 @@ def resume(
 
 
 class Failure(NamedTuple):
-    """A non-finite value seen in the fit loop: the batch (``None``: at the end of the
-    epoch), its inputs (when a forward pass can locate it) and the cost (non-finite, or the
-    epoch's finite training cost when the end-of-epoch check found non-finite weights)."""
+    """A divergence seen in the fit loop: the batch (``None``: at the end of the epoch), its
+    inputs (when a forward pass can locate a non-finite value), the cost (non-finite, the
+    epoch's finite training cost when the end-of-epoch check found non-finite weights, or
+    the cost that grew) and, for a cost that grew, the lowest cost before it."""
 
     batch: int | None
     X: np.ndarray | None
     cost: float
+    lowest: float | None = None
+
+
+class CostWatch:
+    """The end-of-epoch growth check: the training set's cost (``train_eval_cost``) against
+    its lowest value so far and its value at initialization (``start``)."""
+
+    def __init__(self, start: float, history: History) -> None:
+        self.start = start
+        costs = history.history.get("train_eval_cost", [])
+        self.lowest = min([start, *costs])
+
+    def check(self, logs: dict[str, float]) -> Failure | None:
+        """A :class:`Failure` when this epoch's cost grew too much (see
+        :func:`~deeprecipe.divergence.grew`); else remember it if it is the lowest."""
+        cost = logs["train_eval_cost"]
+        if grew(cost, self.lowest, self.start):
+            return Failure(None, None, cost, self.lowest)
+        self.lowest = min(self.lowest, cost)
+        return None
 
 
 class Step:
@@ -394,13 +430,16 @@ def diverged(
     last_finite: np.ndarray,
     X_train: np.ndarray,
 ) -> Divergence:
-    """Locate the divergence, then restore the last finite weights."""
-    grad = step.grad if failure.batch is not None else None
-    layer, source, parameter = find_origin(model, failure.X, grad)
+    """Locate the divergence, then restore the weights of the last recorded epoch."""
+    if failure.lowest is not None:  # a finite cost that grew: nothing non-finite to find
+        layer, source, parameter = model.layers[-1].name, "growth", None
+    else:
+        grad = step.grad if failure.batch is not None else None
+        layer, source, parameter = find_origin(model, failure.X, grad)
     learning_rate: Any = getattr(step.opt, "learning_rate", None)
     divergence = Divergence(
         epoch, failure.batch, layer, source, parameter, failure.cost,
-        advise(model, layer, learning_rate, X_train),
+        advise(model, layer, learning_rate, X_train), failure.lowest,
     )
     model.theta[...] = last_finite
     return divergence

@@ -35,7 +35,8 @@ from . import datasets, gradcheck, persistence, runfolder
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
 from .data.normalize import ConstantFeatureWarning, Standardizer
-from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
+from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis, diagnose
+from .divergence import Divergence
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .runconfig import ConfigError, RunConfig
@@ -348,7 +349,7 @@ def train(
 
 def evaluate(
     model: Sequential, splits: datamod.Splits, bayes_error: float,
-    target: TargetScale | None = None,
+    target: TargetScale | None = None, divergence: Divergence | None = None,
 ) -> tuple[dict[str, float], Diagnosis]:
     """Train, dev and test error in inference mode (whole sets), and the bias/variance
     diagnosis with the dev set's size (its confidence interval) and the Bayes error.
@@ -357,7 +358,10 @@ def evaluate(
     errors in the target's units, so the thresholds (2 points) and ``bayes_error`` are read
     as fractions of the variance of the training targets (``target.scale²``, the MSE of
     always predicting their mean): a gap is high above 2% of it whether the target is in
-    dollars or in thousands of dollars."""
+    dollars or in thousands of dollars.
+
+    A run that diverged (``divergence``) gets the verdict ``diverged`` and its advice, no
+    bias/variance verdict."""
     test = splits.test
     scale = 1.0 if target is None else target.scale ** 2
     diagnosis = model.diagnose(
@@ -365,6 +369,10 @@ def evaluate(
         test=None if test is None else (test.X, test.y),
         bias_threshold=BIAS_THRESHOLD * scale, variance_threshold=VARIANCE_THRESHOLD * scale,
     )
+    if divergence is not None:
+        diagnosis = diagnose(diagnosis.train_error, diagnosis.dev_error, diagnosis.bayes_error,
+                             test_error=diagnosis.test_error, regression=diagnosis.regression,
+                             diverged=divergence)
     errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
@@ -390,8 +398,9 @@ def failed_checks(result: RunResult) -> list[str]:
     """The checks that failed (exit code 1): gradient checks, and divergence."""
     failed = [f"gradient check {point}: {report.verdict} ({report.difference:.1e})"
               for point, report in result.gradchecks.items() if not report.passed]
-    if result.stop_reason == "non-finite":
-        failed.append("training diverged (non-finite cost)")
+    if result.stop_reason == "diverged":  # how, when known: the Divergence's first line
+        divergence = None if result.diagnosis is None else result.diagnosis.divergence
+        failed.append(str(divergence or "training diverged").splitlines()[0])
     return failed
 
 
@@ -529,7 +538,8 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
             gradchecks["trained"] = check_gradients(model, splits.train, mode, config.seed)
             s.append(check_summary(gradchecks["trained"]))
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
-        errors, diagnosis = evaluate(model, splits, config.bayes_error, target)
+        errors, diagnosis = evaluate(model, splits, config.bayes_error, target,
+                                     training.history.divergence)
         counts = None if loaded.task == "regression" else confusion(
             model, splits.dev, len(loaded.classes or ()))
         summary.append(diagnosis.verdict)

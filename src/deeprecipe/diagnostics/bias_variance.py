@@ -7,7 +7,16 @@ The notes' reading (Bayes error ≈ human-level error, 0 unless you know better)
 
 and the basic recipe: fix high bias first (bigger network, train longer, another
 architecture); then high variance (more data, regularization, another architecture); stop
-when both are low. Errors are fractions (0.01, not 1%).
+when both are low. A run that diverged gets no bias/variance verdict: its errors describe
+a network that never finished training, so the diagnosis is ``diverged`` and the advice
+starts with a lower learning rate.
+
+Errors are fractions
+--------------------
+One rule for the Python API, the command line's flags and ``run.toml`` (:func:`fraction`):
+an error rate is a fraction in [0, 1] (``0.01``; the integers ``0`` and ``1`` are fractions
+too) or a percentage with its sign (``"1%"``); a bare number above 1 is refused with the
+hint to write ``11%``: it is almost always a percentage that lost its sign.
 
 Which train error
 -----------------
@@ -22,6 +31,7 @@ network and hides its variance.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +39,7 @@ import numpy as np
 
 from .._checks import fail, real
 from ..advice import Advice
+from ..divergence import Divergence
 
 if TYPE_CHECKING:
     from ..training import History
@@ -41,7 +52,8 @@ HIGH_BIAS = "high bias"
 HIGH_VARIANCE = "high variance"
 BOTH = "high bias and high variance"
 GOOD = "low bias and low variance"
-VERDICTS = (HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD)
+DIVERGED = "diverged"
+VERDICTS = (HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED)
 
 
 @dataclass
@@ -53,6 +65,11 @@ class Diagnosis:
     at that confidence (``None`` without ``n_dev``). ``epoch`` is the History epoch the
     errors came from (``None`` when they were given as numbers). ``regression``: the errors
     are mean squared errors, not misclassification rates.
+
+    ``verdict == "diverged"`` when training diverged: then ``high_bias`` and
+    ``high_variance`` are ``False`` (no verdict: the errors are those of a network that never
+    finished training), the advice is the divergence's (a lower learning rate first) and
+    ``divergence`` says where and when, when it is known.
     """
 
     train_error: float
@@ -71,6 +88,11 @@ class Diagnosis:
     epoch: int | None = None
     remarks: list[str] = field(default_factory=list)
     regression: bool = False
+    divergence: Divergence | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return self.verdict == DIVERGED
 
     @property
     def actions(self) -> list[str]:
@@ -87,6 +109,7 @@ class Diagnosis:
         lines = [
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
+            "no bias/variance reading: training diverged" if self.diverged else
             f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
         ]
         lines += [f"- {advice}" for advice in self.advice]
@@ -99,6 +122,8 @@ class Diagnosis:
 
 BIGGER_NETWORK = Advice("bigger_network", "more hidden units or more layers: the network "
                         "cannot fit the training set yet")
+
+
 def show_error(value: float | None, regression: bool = False) -> str:
     """An error for people: a percentage, or a regression's mean squared error; ``–`` for
     none. The one format of the diagnosis, the reports and the command line."""
@@ -122,6 +147,17 @@ DROPOUT = Advice("dropout", "dropout (lower keep_prob on the largest layers)")
 OTHER_ARCHITECTURE = Advice("other_architecture", "a different architecture (CNN, RNN, …) may "
                             "suit the problem better")
 STOP = Advice("stop", "low bias and low variance: report the test error and ship")
+# When only the fact of divergence is known (not where it started): the learning rate first.
+DIVERGED_ADVICE = [
+    Advice("lower_learning_rate", "lower the learning rate, e.g. by 10×: steps too large make "
+           "the cost overshoot and blow up"),
+    Advice("normalize_inputs", "normalize the inputs (x − μ) / σ with the training set's "
+           "statistics"),
+    Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU layers and "
+           "1/n[l-1] (init='xavier') for tanh"),
+]
+DIVERGED_REMARK = ("training diverged: the errors are those of the weights kept before it, "
+                   "so they say nothing about bias or variance; fix the divergence first")
 
 BIAS_ADVICE = [BIGGER_NETWORK, TRAIN_LONGER, OTHER_ARCHITECTURE]
 VARIANCE_ADVICE = [MORE_DATA, AUGMENT, REGULARIZE_L2, DROPOUT, OTHER_ARCHITECTURE]
@@ -172,6 +208,7 @@ def diagnose(
     variance_threshold: float = VARIANCE_THRESHOLD,
     confidence: float = CONFIDENCE,
     regression: bool = False,
+    diverged: bool | Divergence = False,
 ) -> Diagnosis:
     """Read bias and variance the notes' way and give the basic recipe's next steps.
 
@@ -197,9 +234,16 @@ def diagnose(
     ``variance_threshold`` above the dev error means the dev set has been overfitted by
     model selection. ``regression=True`` takes mean squared errors (any value ≥ 0; the
     thresholds are then in MSE units and no interval is computed).
+
+    Errors are fractions (``0.11``, or ``1`` for 100%) or percentages as text (``"11%"``);
+    a bare number above 1 is refused (see :func:`fraction`).
+
+    ``diverged`` (``True``, or the :class:`~deeprecipe.Divergence` that says where; read
+    from ``history.divergence`` for a History) gives the verdict ``"diverged"`` with its
+    advice, a lower learning rate first, and no bias/variance verdict.
     """
     where = "diagnose"
-    record = None if _is_number(train_error) else _from_history(train_error)
+    record = None if _is_value(train_error) else _from_history(train_error)
     if record is not None:
         if dev_error is not None:
             raise fail(where, "dev_error", "None when train_error is a History (the History "
@@ -208,6 +252,7 @@ def diagnose(
         regression = regression or record["regression"]
         n_train = record["n_train"] if n_train is None else n_train
         n_dev = record["n_dev"] if n_dev is None else n_dev
+        diverged = record["divergence"] or diverged
     if dev_error is None:
         raise fail(where, "dev_error", "given (a fraction such as 0.11)", dev_error)
     train = _error(where, "train_error", train_error, regression)
@@ -216,6 +261,8 @@ def diagnose(
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
 
+    if diverged is not False:
+        return _diverged(train, dev, bayes, diverged, record, regression, where, test_error)
     # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
     high_bias = train - bayes > bias_threshold + ROUNDING
     high_variance = dev - train > variance_threshold + ROUNDING
@@ -237,6 +284,31 @@ def diagnose(
         diagnosis.remarks.append(f"only {n_train} training examples: {first}")
     if record is not None and record["early_stopped"] and high_bias:  # the price it can cost
         diagnosis.remarks.append(_early_stopping_remark(diagnosis))
+    return diagnosis
+
+
+def _diverged(
+    train: float, dev: float, bayes: float, diverged: bool | Divergence,
+    record: dict[str, Any] | None, regression: bool, where: str, test_error: Any,
+) -> Diagnosis:
+    """The diagnosis of a run that diverged: its errors, its advice, no verdict."""
+    if diverged is True:
+        divergence, advice = None, list(DIVERGED_ADVICE)
+    elif isinstance(diverged, Divergence):
+        divergence, advice = diverged, list(diverged.advice) or list(DIVERGED_ADVICE)
+    else:
+        raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
+                   diverged)
+    diagnosis = Diagnosis(
+        train, dev, bayes, train - bayes, dev - train, DIVERGED, False, False, advice,
+        epoch=None if record is None else record["epoch"], regression=regression,
+        divergence=divergence,
+    )
+    if test_error is not None:
+        diagnosis.test_error = _error(where, "test_error", test_error, regression)
+        diagnosis.dev_test_gap = diagnosis.test_error - dev
+    first = [] if divergence is None else [str(divergence).splitlines()[0]]
+    diagnosis.remarks += [*first, DIVERGED_REMARK]
     return diagnosis
 
 
@@ -321,10 +393,9 @@ def _early_stopping_remark(diagnosis: Diagnosis) -> str:
     )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
-    )
+def _is_value(value: Any) -> bool:
+    """A number or a text (``"11%"``), as opposed to a History."""
+    return isinstance(value, (str, int, float, np.integer, np.floating))
 
 
 def _error(where: str, arg: str, value: Any, regression: bool) -> float:
@@ -336,16 +407,55 @@ def _error(where: str, arg: str, value: Any, regression: bool) -> float:
     return _fraction(where, arg, value)
 
 
-def _fraction(where: str, arg: str, value: Any) -> float:
-    """An error rate in [0, 1]. Integers other than 0 are refused: ``1`` is almost always
-    1% written as a percentage (a 100% error rate is ``1.0``)."""
-    constraint = "a fraction in [0, 1] (0.01, not 1)"
-    hint = "errors are fractions: pass 0.11 for 11% (and 1.0 for a 100% error rate)"
-    number = real(where, arg, value, constraint)
-    integer = isinstance(value, (int, np.integer))
-    if not 0.0 <= number <= 1.0 or (integer and number != 0):
-        raise fail(where, arg, constraint, value, hint)
+FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
+NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+class FractionError(ValueError):
+    """A value :func:`fraction` refuses; ``hint`` says how to write it (or is empty)."""
+
+    def __init__(self, hint: str = "") -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+def fraction(value: Any) -> float:
+    """An error rate as a fraction in [0, 1], from a number or a text.
+
+    A number is a fraction: ``0.01``, and the integers ``0`` and ``1`` (0% and 100%). A
+    text is a number (``"0.01"``) or a percentage with its sign (``"1%"``, ``"0.5%"``).
+    A bare number above 1 is refused (:class:`FractionError` with a hint): ``11`` is almost
+    always 11% written without its ``%``. Bools, non-finite numbers and other texts are
+    refused too. The one rule of the Python API, the command line's flags and ``run.toml``.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        percent = text.endswith("%")
+        digits = text[:-1].strip() if percent else text
+        if not NUMBER_TEXT.fullmatch(digits):
+            raise FractionError()
+        number = float(digits) / 100 if percent else float(digits)
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)):
+        number, percent = float(value), False
+        if not math.isfinite(number):
+            raise FractionError()
+    else:
+        raise FractionError()
+    if not percent and number > 1:
+        raise FractionError(f"errors are fractions: for {number:g} percent write "
+                            f"{number:g}% (or {number / 100:g})")
+    if not 0.0 <= number <= 1.0:
+        raise FractionError()
     return number
+
+
+def _fraction(where: str, arg: str, value: Any) -> float:
+    """:func:`fraction`, its refusal in the library's error template."""
+    try:
+        return fraction(value)
+    except FractionError as error:
+        raise fail(where, arg, FRACTION, value, error.hint) from None
 
 
 def _threshold(where: str, arg: str, value: Any, regression: bool) -> float:
@@ -365,6 +475,11 @@ def _count(where: str, arg: str, value: Any) -> int:
 def _from_history(history: Any) -> dict[str, Any]:
     """The errors and sizes a :class:`~deeprecipe.History` holds, at its best epoch."""
     records = getattr(history, "history", None)
+    divergence = getattr(history, "divergence", None)
+    if isinstance(records, dict) and not records and divergence is not None:
+        raise fail("diagnose", "train_error", "a History with at least one epoch", history,
+                   f"{str(divergence).splitlines()[0]}, so no epoch has errors to diagnose; "
+                   f"{divergence.advice[0] if divergence.advice else 'lower the learning rate'}")
     if not isinstance(records, dict) or not records.get("dev_error"):
         raise fail("diagnose", "train_error", "a number or a History with dev_error "
                    "(fit with validation_data)", history)
@@ -379,4 +494,5 @@ def _from_history(history: Any) -> dict[str, Any]:
         "regression": getattr(history, "task", None) == "regression",
         "n_train": sizes.get("train"),
         "n_dev": sizes.get("dev"),
+        "divergence": divergence or False,
     }

@@ -307,7 +307,8 @@ class Loop:
         return sorted(candidates, key=Trial.rank)  # stable: ties keep their order
 
     def diagnose(self, trial: Trial, test_error: float | None = None) -> Diagnosis:
-        """The notes' bias/variance reading of a finished trial."""
+        """The notes' bias/variance reading of a finished trial (``diverged``, with no
+        bias/variance verdict, when its training diverged)."""
         regression = self.prepared.regression
         return diagnose(
             float(trial.train_error or 0.0), float(trial.dev_error or 0.0),
@@ -315,6 +316,7 @@ class Loop:
             n_dev=None if regression else len(self.prepared.data.y_dev),
             bias_threshold=self.options.bias_threshold,
             variance_threshold=self.options.variance_threshold, regression=regression,
+            diverged=trial.stop_reason == "diverged",
         )
 
     # --- the end ------------------------------------------------------------------------

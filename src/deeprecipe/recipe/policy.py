@@ -8,6 +8,8 @@ The notes' loop, one round at a time::
                       collect data, so this is a recommendation), augmentation (image data),
                       L2 regularization (a λ grid, then refined), dropout (keep_prob)
     neither         → stop
+    diverged?       → a lower learning rate first (no bias/variance reading: the errors of a
+                      run that diverged say nothing about either)
 
 :func:`decide` walks the steps the diagnosis advises, in its order (bias first when both are
 high), and takes the first step that still has an untried variant of the best model; steps
@@ -36,6 +38,7 @@ L2_GRID = (1.0, 0.1, 10.0)  # the notes' λ (cost term λ/2m Σ||W||²), most li
 KEEP_PROBS = (0.8, 0.6)
 MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
+DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def baseline_decision(config: Config) -> Decision:
 def decide(situation: Situation) -> Decision:
     """The next step of the recipe for ``situation`` (see the module's docstring)."""
     diagnosis = situation.diagnosis
-    if not diagnosis.high_bias and not diagnosis.high_variance:
+    if not (diagnosis.high_bias or diagnosis.high_variance or diagnosis.diverged):
         return Decision("stop", f"{diagnosis.verdict} ({_errors(diagnosis)}): the recipe "
                         "stops here; the test set measures the chosen model")
     skipped: list[str] = []
@@ -113,7 +116,8 @@ def decide_ranked(situations: Sequence[Situation]) -> Decision:
     left, and says so; it stops only when none has."""
     first = decide(situations[0])
     diagnosis = situations[0].diagnosis
-    if not first.stops or not (diagnosis.high_bias or diagnosis.high_variance):
+    if not first.stops or not (diagnosis.high_bias or diagnosis.high_variance
+                               or diagnosis.diverged):
         return first
     for runner_up in situations[1:]:
         decision = decide(runner_up)
@@ -203,6 +207,16 @@ def better_optimizer(situation: Situation) -> tuple[list[Candidate], str]:
     return candidates, "the learning rates around the best one were tried"
 
 
+def lower_learning_rate(situation: Situation) -> tuple[list[Candidate], str]:
+    config = situation.best.config
+    rates = sorted({round_sig(config.learning_rate / factor) for factor in DIVERGED_FACTORS
+                    if config.learning_rate / factor >= LEARNING_RATES[0]}, reverse=True)
+    return [Candidate(config.replace(learning_rate=rate),
+                      f"learning rate {config.learning_rate:g} → {rate:g}") for rate in rates], (
+        f"the learning rates below the best one were tried (the search stops at "
+        f"{LEARNING_RATES[0]:g})")
+
+
 def more_data(situation: Situation) -> tuple[list[Candidate], str]:
     if not situation.learning_curve:
         return [], "no learning curve in this run (learning_curve=False)"
@@ -257,6 +271,7 @@ def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
 
 
 STEPS: dict[str, Step] = {
+    "lower_learning_rate": lower_learning_rate,
     "bigger_network": bigger_network,
     "train_longer": train_longer,
     "better_optimizer": better_optimizer,
@@ -268,6 +283,8 @@ STEPS: dict[str, Step] = {
 }
 
 WHY = {
+    "lower_learning_rate": "training diverged (its cost grew by orders of magnitude): the "
+                           "learning rate is the first suspect",
     "bigger_network": "a bigger network fits the training set better, and regularized well "
                       "it does not hurt variance much (the notes' first step against bias)",
     "train_longer": "training longer lets the network fit the training set",
@@ -295,9 +312,11 @@ def _reason(action: str, situation: Situation) -> str:
 
 def _errors(diagnosis: Diagnosis) -> str:
     show = "{:.3g}".format if diagnosis.regression else "{:.2%}".format
-    return (f"train error {show(diagnosis.train_error)}, dev error "
-            f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}: "
-            f"avoidable bias {show(diagnosis.avoidable_bias)}, variance "
+    errors = (f"train error {show(diagnosis.train_error)}, dev error "
+              f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
+    if diagnosis.diverged:  # no bias/variance reading
+        return errors
+    return (f"{errors}: avoidable bias {show(diagnosis.avoidable_bias)}, variance "
             f"{show(diagnosis.variance)}")
 
 

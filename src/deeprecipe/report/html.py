@@ -128,7 +128,7 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
 def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
     numbers = [(show_error(value, regression), f"{name} error") for name, value in
                result.errors.items()]
-    if result.diagnosis is not None:
+    if result.diagnosis is not None and not result.diagnosis.diverged:
         numbers += [(show_error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
                     (show_error(result.diagnosis.variance, regression), "variance")]
     if result.best_epoch is not None:
@@ -165,7 +165,8 @@ def _training(result: RunResult) -> dict[str, Any] | None:
         return None
     stopped = {
         "patience": "early stopping ended training (the dev cost stopped improving)",
-        "non-finite": "training diverged (a non-finite cost)",
+        "diverged": "training diverged (its cost grew by orders of magnitude or became "
+                    "non-finite)",
         "max_epochs": "every epoch ran",
         "callback": "a callback stopped training",
     }.get(result.stop_reason, result.stop_reason)

@@ -75,11 +75,11 @@ def _gradcheck(result: RunResult) -> Check | None:
 
 
 def _training(result: RunResult) -> Check | None:
+    epochs = result.epochs_run
+    if result.stop_reason == "diverged":
+        return Check("training", PROBLEM, _diverged_text(result))
     if not result.history:
         return None
-    epochs = result.epochs_run
-    if result.stop_reason == "non-finite":
-        return Check("training", PROBLEM, f"diverged (non-finite cost) after {epochs} epochs")
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     reasons = {"patience": "early stopping", "max_epochs": "all epochs ran",
                "callback": "stopped by a callback"}
@@ -108,9 +108,17 @@ def _splits(result: RunResult) -> Check | None:
     return Check("same distribution", level, "; ".join(texts))
 
 
+def _diverged_text(result: RunResult) -> str:
+    """``training diverged at epoch 3: the training cost grew to …`` (when known)."""
+    divergence = None if result.diagnosis is None else result.diagnosis.divergence
+    if divergence is None:
+        return f"diverged after {result.epochs_run} epochs"
+    return str(divergence).splitlines()[0]
+
+
 def _bias(result: RunResult) -> Check | None:
     d = result.diagnosis
-    if d is None:
+    if d is None or d.diverged:  # no bias/variance verdict for a run that diverged
         return None
     text = (f"avoidable bias {_amount(result, d.avoidable_bias)} (train {_kind(result)} "
             f"{_amount(result, d.train_error)})")
@@ -119,7 +127,7 @@ def _bias(result: RunResult) -> Check | None:
 
 def _variance(result: RunResult) -> Check | None:
     d = result.diagnosis
-    if d is None:
+    if d is None or d.diverged:
         return None
     text = (f"variance {_amount(result, d.variance)} (dev {_kind(result)} "
             f"{_amount(result, d.dev_error)})")
@@ -152,14 +160,21 @@ def _first_problem(result: RunResult) -> Headline | None:
                         findings[0] if findings else "compare dθ and dθ_approx component "
                         "by component in the table below")],
         )
-    if result.stop_reason == "non-finite":
+    if result.stop_reason == "diverged":
+        if not result.history:
+            kept = "the initial weights are kept"
+        elif result.best_epoch is not None:
+            kept = f"the weights of epoch {result.best_epoch + 1} are kept"
+        else:
+            kept = "the weights of the last epoch before it are kept"
+        text = _diverged_text(result)
         return Headline(
-            PROBLEM, "Training diverged",
-            "The cost became infinite or NaN; the weights of the last finite epoch are kept.",
-            steps=[Step("lower_learning_rate", "Lower the learning rate",
-                        "a step too large makes the cost blow up"),
-                   Step("normalize_inputs", "Check the inputs are standardized",
-                        "large inputs make large activations")],
+            PROBLEM, "Training diverged: lower the learning rate",
+            f"{text[:1].upper()}{text[1:]}; {kept}. A diverged run has no bias/variance "
+            "reading: fix the divergence first.",
+            steps=[] if result.diagnosis is not None else [
+                Step("lower_learning_rate", "Lower the learning rate",
+                     "a step too large makes the cost blow up")],
         )
     flow = result.flow
     if flow is not None and flow.verdict in ("symmetric", "exploding"):
@@ -203,6 +218,8 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
 
 def _recipe_steps(result: RunResult) -> list[Step]:
     steps: list[Step] = []
+    if result.stop_reason == "diverged":  # the divergence's advice: the learning rate first
+        return _advice_steps(result.diagnosis.advice) if result.diagnosis else []
     if result.flow is not None and result.flow.verdict == "vanishing":
         steps += _advice_steps(result.flow.advice[:1])
     if result.diagnosis is not None:
