@@ -9,6 +9,7 @@ build: the runner, the hooks, the Griffe extension, the navigation and the API i
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import subprocess
@@ -17,6 +18,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import yaml
 
@@ -256,3 +258,133 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             code = block.code.replace("budget=30", "budget=3")
             exec(compile(code, f"README.md:{block.line}", "exec"), namespace)
     assert "dense_1.W" in capsys.readouterr().out  # the gradient check's table printed
+
+
+# --- what a learner fresh from the notes looks for -----------------------------------------
+
+
+def page_text(page: str) -> str:
+    return (DOCS / page).read_text(encoding="utf-8")
+
+
+def run_blocks_until(page: str, *names: str) -> dict[str, object]:
+    """Run ``page``'s blocks in order, in one namespace, until it defines ``names``."""
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    for block in examples.blocks(page_text(page)):
+        if block.run:
+            exec(compile(block.code, page, "exec"), namespace)
+        if all(name in namespace for name in names):
+            return namespace
+    raise AssertionError(f"{page}: no example defines {names}")
+
+
+def test_the_split_page_shows_the_notes_70_15_15_beside_60_20_20() -> None:
+    page = "guide/train-dev-test.md"
+    assert "70/15/15" in page_text(page) and "60/20/20" in page_text(page)
+    code = "\n".join(block.code for block in examples.blocks(page_text(page)) if block.run)
+    assert "ratios=(0.7, 0.15, 0.15)" in code
+
+
+def test_own_backward_in_the_notes_layout_passes_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The NumPy example is written as the notes write it, examples as columns
+    (``X`` is ``(n_x, m)``, ``W[l]`` is ``(n[l], n[l-1])``, ``Z1 = W1 @ X + b1``), and the
+    checker passes it and fails its planted bug."""
+    monkeypatch.chdir(tmp_path)
+    page = "guide/own-backward.md"
+    found = run_blocks_until(page, "network", "params", "X")
+    capsys.readouterr()
+    X, params, network = found["X"], found["params"], found["network"]
+    assert isinstance(X, np.ndarray) and isinstance(params, dict) and callable(network)
+    n_x, m = X.shape
+    assert m > n_x, f"X must be (n_x, m), examples as columns; it is {X.shape}"
+    units = [n_x]
+    for layer in (1, 2):
+        W, b = params[f"W{layer}"], params[f"b{layer}"]
+        assert W.shape == (W.shape[0], units[-1]), f"W{layer} must be (n[l], n[l-1])"
+        assert b.shape == (W.shape[0], 1), f"b{layer} must be (n[l], 1)"
+        units.append(W.shape[0])
+    assert "W1 @ X + b1" in page_text(page)
+    assert dr.gradcheck.check(network, params).passed
+    planted = dr.gradcheck.check(lambda p: network(p, bug=True), params)
+    assert not planted.passed and set(planted.failed_blocks) == {"W1", "b1"}
+
+
+def test_the_dropout_code_on_the_page_is_the_layer() -> None:
+    """The notes' inverted dropout, forward and backward, as the page writes it in NumPy,
+    gives the numbers dr.Dropout gives with the same random generator."""
+    found = run_blocks_until("guide/dropout.md", "dropout_forward", "dropout_backward")
+    forward, backward = found["dropout_forward"], found["dropout_backward"]
+    assert callable(forward) and callable(backward)
+    rng = np.random.default_rng(0)
+    for keep_prob in (0.5, 0.8, 1.0):
+        a3 = rng.standard_normal((40, 7))
+        dA3 = rng.standard_normal(a3.shape)
+        layer = dr.Dropout(keep_prob)
+        layer.build(a3.shape[1], rng, np.dtype(np.float64))
+        ours, d3 = forward(a3, keep_prob, np.random.default_rng(3))
+        theirs, cache = layer.forward(a3, training=True, rng=np.random.default_rng(3))
+        np.testing.assert_array_equal(ours, theirs)
+        expected, _ = layer.backward(dA3, cache)
+        np.testing.assert_array_equal(backward(dA3, d3, keep_prob), expected)
+
+
+def test_every_command_is_shown_in_the_guide(hooks: ModuleType) -> None:
+    """Each subcommand is mentioned on some guide page, and each experiment runs on one."""
+    usage = re.search(r"\{([\w,-]+)\}", hooks._help())
+    assert usage is not None
+    guide = {page: page_text(page) for page in PAGES if page.startswith("guide/")}
+    guide_text = "\n".join(guide.values())
+    missing = [c for c in usage[1].split(",") if f"deeprecipe {c}" not in guide_text]
+    assert not missing, f"no guide page mentions deeprecipe {missing}"
+    from deeprecipe import experiments
+
+    code = "\n".join(block.code for text in guide.values()
+                     for block in examples.blocks(text) if block.run)
+    for name in experiments.NAMES:
+        assert f'main(["experiment", "{name}"])' in code, f"no page runs experiment {name}"
+
+
+def tune_examples() -> list[tuple[str, str]]:
+    """``(where, code)`` of every runnable block of the site and the README that tunes."""
+    sources = {page: page_text(page) for page in PAGES}
+    sources["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [(f"{name}:{block.line}", block.code) for name, text in sources.items()
+            for block in examples.blocks(text) if block.run and "tune(" in block.code]
+
+
+def is_main_guard(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and ast.unparse(node.test) in (
+        "__name__ == '__main__'", "'__main__' == __name__")
+
+
+def test_tune_examples_are_whole_scripts_with_all_their_work_guarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tune's workers import the calling script again: an example that calls it is a
+    script of its own (no names from earlier blocks) whose top level holds only imports and
+    definitions besides ``if __name__ == "__main__":``, so a worker's import does nothing."""
+    found = tune_examples()
+    assert {where.split(":")[0] for where, _ in found} >= {"guide/basic-recipe.md", "README.md"}
+    monkeypatch.chdir(tmp_path)
+    for where, code in found:
+        tree = ast.parse(code)
+        loose = [ast.unparse(node).splitlines()[0] for node in tree.body
+                 if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                          ast.ClassDef)) and not is_main_guard(node)]
+        assert not loose, f"{where}: outside the __main__ guard: {loose}"
+        guards = [node for node in tree.body if is_main_guard(node)]
+        assert any("tune(" in ast.unparse(guard) for guard in guards), where
+        script = tmp_path / "script.py"
+        script.write_text(code + "\n", encoding="utf-8")
+        undefined = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F821",
+             "--output-format", "concise", str(script)],
+            capture_output=True, text=True, check=False,
+        )
+        assert undefined.returncode == 0, f"{where} uses earlier blocks' names:\n" + (
+            undefined.stdout)
+        exec(compile(code, where, "exec"), {"__name__": "__mp_main__"})  # a worker's import
+        assert capsys.readouterr().out == "", f"{where}: a worker's import printed"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["script.py"], where
