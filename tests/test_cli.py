@@ -63,9 +63,9 @@ def test_regression_takes_mean_squared_errors(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("11", "--dev-error must be an error rate in [0, 1], such as 0.01 or 1%; received "
-           "--dev-error='11'."),
-    ("eleven", "--dev-error must be an error rate in [0, 1]"),
+    ("11", "--dev-error must be a fraction in [0, 1] (0.01) or a percentage ('1%'); received "
+           "--dev-error='11'. help: errors are fractions: for 11 percent write 11% (or 0.11)"),
+    ("eleven", "--dev-error must be a fraction in [0, 1] (0.01) or a percentage ('1%')"),
 ])
 def test_bad_errors_are_one_line_usage_errors(
     capsys: pytest.CaptureFixture[str], value: str, message: str
@@ -230,3 +230,26 @@ def test_importing_the_library_or_the_command_line_loads_neither_sklearn_nor_mat
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_diagnose_flags_and_the_library_read_errors_by_one_rule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 0 and 1 are fractions; a percentage carries its sign; the same numbers as the library's
+    assert cli.main(["diagnose", "--train-error", "0", "--dev-error", "1", "--json"]) == 0
+    flags = json.loads(capsys.readouterr().out)
+    assert flags == json.loads(json.dumps(dr.diagnose(train_error=0, dev_error=1).to_dict()))
+    assert cli.main(["diagnose", "--train-error", "0.5%", "--dev-error", "1%", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == dr.diagnose("0.5%", "1%").verdict
+
+
+@pytest.mark.parametrize("flag", ["--train-error", "--dev-error", "--bayes-error",
+                                  "--test-error"])
+def test_every_error_flag_refuses_a_bare_number_above_1_with_the_hint(
+    capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    values = {"--train-error": "0.01", "--dev-error": "0.11"}
+    argv = ["diagnose", *[item for pair in {**values, flag: "15"}.items() for item in pair]]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    assert f"received {flag}='15'. help: errors are fractions: for 15 percent write 15% (or " \
+           "0.15)" in one_line_error(capsys)

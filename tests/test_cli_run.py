@@ -134,7 +134,8 @@ def test_config_errors_name_the_key_in_one_line(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--epochs", "0"], "--epochs must be a positive integer; received --epochs='0'."),
-    (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1]"),
+    (["--bayes-error", "150%"], "--bayes-error must be a fraction in [0, 1] (0.01) or a "
+                                "percentage ('1%')"),
     (["--data", "nope.xlsx"], "--data must be a built-in dataset"),
     (["--data", "missing.csv", "--target", "y"], "--data: no file missing.csv"),
     (["--data", "missing.npz"], "--data: no file missing.npz"),
@@ -378,3 +379,20 @@ def test_a_run_whose_cost_grows_by_orders_of_magnitude_is_diverged_not_high_bias
     assert summary["headline"]["title"].startswith("Training diverged")
     assert summary["headline"]["steps"][0]["action"] == "lower_learning_rate"
     assert "bias" not in {check["name"] for check in summary["headline"]["checks"]}
+
+
+@pytest.mark.parametrize("source", ["flag", "toml"])
+def test_a_bayes_error_above_1_is_refused_with_the_hint_to_write_percent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    # one rule for run.toml, the flags and the library: a bare 2 is 2% without its sign
+    if source == "toml":
+        (tmp_path / "run.toml").write_text("bayes_error = 2\n")
+        args = ["--config", str(tmp_path / "run.toml")]
+    else:
+        args = ["--bayes-error", "2"]
+    assert run(tmp_path, *args) == cli.EXIT_USAGE
+    assert "help: errors are fractions: for 2 percent write 2% (or 0.02)" in one_line_error(
+        capsys)
+    assert runconfig.RunConfig.from_dict({"bayes_error": 1}).bayes_error == 1.0  # an int
+    assert runconfig.RunConfig.from_dict({"bayes_error": "1.5%"}).bayes_error == 0.015

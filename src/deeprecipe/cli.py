@@ -42,6 +42,7 @@ from .cli_run import (
 from .cli_tune import add_tune_parser
 from .data import load_csv, load_csv_features, load_npz
 from .diagnostics import Diagnosis, diagnose, show_error
+from .diagnostics.bias_variance import FRACTION
 from .model import Sequential
 
 INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError,
@@ -114,15 +115,17 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def error_rate(flag: str, text: str, regression: bool) -> float:
-    """``0.01`` or ``1%`` as a fraction (a mean squared error >= 0 with ``--regression``)."""
+    """``0.01`` or ``1%`` as a fraction, by the library's one rule (a bare number above 1 is
+    refused with the hint to write ``11%``: :func:`deeprecipe.diagnostics.fraction`); a mean
+    squared error >= 0 with ``--regression``."""
     parse = runconfig.non_negative if regression else runconfig.fraction
     try:
         return float(parse(text))
-    except runconfig.BadValue:
-        constraint = ("a mean squared error >= 0" if regression else
-                      "an error rate in [0, 1], such as 0.01 or 1%")
+    except runconfig.BadValue as error:
+        constraint = "a mean squared error >= 0" if regression else FRACTION
+        hint = f" help: {error}" if str(error) else ""
         raise ValueError(f"diagnose: {flag} must be {constraint}; received "
-                         f"{flag}={text!r}.") from None
+                         f"{flag}={text!r}.{hint}") from None
 
 
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:
@@ -330,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
         "diagnose", help="bias/variance from train and dev error, and the recipe's advice",
         description="Read bias and variance the notes' way: avoidable bias = train − Bayes "
         "error, variance = dev − train error; print the verdict and the basic recipe's next "
-        "steps. Errors are fractions (0.01) or percentages (1%).",
+        "steps. Errors are fractions (0.01, or 1 for 100%) or percentages with their sign "
+        "(1%); a bare number above 1 is refused.",
     )
     diagnose_parser.add_argument("--train-error", required=True, metavar="ERROR")
     diagnose_parser.add_argument("--dev-error", required=True, metavar="ERROR")

@@ -34,6 +34,7 @@ from typing import Any
 
 from . import activations, datasets, initializers, optimizers
 from ._checks import describe
+from .diagnostics import bias_variance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -117,7 +118,8 @@ class Option:
 
 
 class BadValue(ValueError):
-    """A value that does not satisfy an option's constraint (the caller names the key)."""
+    """A value that does not satisfy an option's constraint (the caller names the key); its
+    message, when it has one, is a hint on how to write the value."""
 
 
 def _integer(value: Any) -> int:
@@ -185,14 +187,12 @@ def positive(value: Any) -> float:
 
 
 def fraction(value: Any) -> float:
-    """An error rate: ``0.01`` or ``"1%"``, in [0, 1]."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        number = _number(value.strip()[:-1]) / 100
-    else:
-        number = _number(value)
-    if not 0.0 <= number <= 1.0:
-        raise BadValue
-    return number
+    """An error rate: ``0.01`` or ``"1%"``, in [0, 1]; a bare number above 1 is refused with
+    the hint to write ``11%`` (the one rule of :func:`deeprecipe.diagnostics.fraction`)."""
+    try:
+        return bias_variance.fraction(value)
+    except bias_variance.FractionError as error:
+        raise BadValue(error.hint) from None
 
 
 def units(value: Any) -> tuple[int, ...]:
@@ -282,7 +282,7 @@ OPTIONS: dict[str, Option] = {
                        "early stopping: epochs without a better dev cost (default: 20)", "N"),
     "augment": Option(boolean, "true or false",
                       "augment image data with small rotations, shifts and zooms (default: off)"),
-    "bayes_error": Option(fraction, "an error rate in [0, 1] (0.01 or 1%)",
+    "bayes_error": Option(fraction, bias_variance.FRACTION,
                           "Bayes (human-level) error for the diagnosis, 0.01 or 1%; for "
                           "regression a fraction of the target's variance (default: 0)",
                           "ERROR"),
@@ -315,10 +315,11 @@ def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             continue
         try:
             parsed[key] = option.parse(value)
-        except BadValue:
+        except BadValue as error:
             label = key_label(key, source)
+            hint = f" help: {error}" if str(error) else ""
             raise ConfigError(f"{source}: {label} must be {option.constraint}; received "
-                              f"{label}={describe(value)}.") from None
+                              f"{label}={describe(value)}.{hint}") from None
     return parsed
 
 

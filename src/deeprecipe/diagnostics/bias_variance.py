@@ -182,7 +182,7 @@ def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tup
     from scipy.stats import norm
 
     where = "wilson_interval"
-    error = _fraction(where, "error", error)
+    error = check_fraction(where, "error", error)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise fail(where, "n", "a positive integer (the number of examples)", n)
     if not 0.0 < real(where, "confidence", confidence, "in (0, 1)") < 1.0:
@@ -404,7 +404,7 @@ def _error(where: str, arg: str, value: Any, regression: bool) -> float:
         if number < 0:
             raise fail(where, arg, "a mean squared error >= 0", value)
         return number
-    return _fraction(where, arg, value)
+    return check_fraction(where, arg, value)
 
 
 FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
@@ -450,8 +450,9 @@ def fraction(value: Any) -> float:
     return number
 
 
-def _fraction(where: str, arg: str, value: Any) -> float:
-    """:func:`fraction`, its refusal in the library's error template."""
+def check_fraction(where: str, arg: str, value: Any) -> float:
+    """:func:`fraction` for the argument ``arg`` of ``where``: its refusal in the library's
+    error template, with the hint."""
     try:
         return fraction(value)
     except FractionError as error:

@@ -29,6 +29,7 @@ from typing import Any
 
 from .._checks import describe, fail, positive_int, real
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
+from ..diagnostics.bias_variance import check_fraction
 from ..persistence import save
 from .config import Config
 from .data import Prepared, prepare
@@ -385,9 +386,9 @@ def _options(budget: Any, bayes_error: Any, seed: Any, baseline: Any, image_shap
              per_round: Any, learning_curve: Any, max_attempts: Any, bias_threshold: Any,
              variance_threshold: Any) -> Options:
     where = "tune"
-    error = real(where, "bayes_error", bayes_error, "a fraction in [0, 1)")
-    if not 0 <= error < 1:
-        raise fail(where, "bayes_error", "a fraction in [0, 1) (0.01, not 1)", bayes_error)
+    error = check_fraction(where, "bayes_error", bayes_error)  # the one rule of error rates
+    if error >= 1:
+        raise fail(where, "bayes_error", "a fraction in [0, 1) (0.01)", bayes_error)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise fail(where, "seed", "an integer >= 0", seed)
     if baseline is not None and not isinstance(baseline, Config):
