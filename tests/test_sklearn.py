@@ -25,12 +25,13 @@ from scipy.special import expit, softmax
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits, make_regression
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import deeprecipe as dr
-from deeprecipe.sklearn import DeepClassifier, DeepRegressor
+from deeprecipe.sklearn import DeepClassifier, DeepRegressor, _NoImprovement
 
 # Small, fast settings for the estimator checks: 30 epochs of a 16-unit layer.
 FAST = {"hidden_layer_sizes": (16,), "max_epochs": 30, "learning_rate": 0.01,
@@ -38,7 +39,7 @@ FAST = {"hidden_layer_sizes": (16,), "max_epochs": 30, "learning_rate": 0.01,
 
 
 # Also with early stopping (a held-out dev set), dropout, L2 and float64.
-VARIANT = {**FAST, "early_stopping": True, "patience": 5, "keep_prob": 0.9, "l2": 0.1,
+VARIANT = {**FAST, "early_stopping": True, "n_iter_no_change": 5, "keep_prob": 0.9, "l2": 0.1,
            "dtype": "float64"}
 
 
@@ -265,7 +266,12 @@ def test_one_class_is_refused_with_the_error_template() -> None:
     ({"validation_fraction": 1.5}, r"validation_fraction must be None"),
     ({"max_epochs": 0}, r"max_epochs must be a positive integer"),
     ({"l2": -1.0}, r"l2 must be a finite number >= 0"),
-    ({"patience": 0, "early_stopping": True}, r"patience must be a positive integer"),
+    ({"n_iter_no_change": 0}, r"n_iter_no_change must be a positive integer"),
+    ({"n_iter_no_change": 2.5}, r"n_iter_no_change must be a positive integer"),
+    ({"n_iter_no_change": True}, r"n_iter_no_change must be a positive integer"),
+    ({"tol": -1e-4}, r"tol must be a finite number >= 0"),
+    ({"tol": float("nan")}, r"tol must be a finite number >= 0"),
+    ({"tol": "1e-4"}, r"tol must be a finite number >= 0"),
     ({"dtype": "float16"}, r"dtype must be 'float32' or 'float64'"),
     ({"optimizer": "lbfgs"}, r"optimizer must be one of 'sgd', 'momentum', 'adam'"),
 ])
@@ -276,22 +282,113 @@ def test_bad_hyperparameters_fail_at_fit_with_the_error_template(params, message
     assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
 
 
+# --- when training stops: scikit-learn's rule -------------------------------------------
+
+
+def sklearn_epochs(values: list[float], tol: float, n_iter_no_change: int,
+                   validation: bool = False) -> int:
+    """The epochs scikit-learn's MLP trains on these per-epoch values (training losses, or
+    validation scores with ``validation``), by its own ``_update_no_improvement_count``."""
+    mlp = MLPClassifier(tol=tol, n_iter_no_change=n_iter_no_change)
+    scores = iter(values)
+    mlp._score = lambda X, y, sample_weight=None: next(scores)
+    mlp.loss_curve_, mlp.validation_scores_ = [], []
+    mlp.best_loss_, mlp.best_validation_score_ = np.inf, -np.inf
+    mlp._no_improvement_count, mlp.coefs_, mlp.intercepts_ = 0, [], []
+    for epoch, value in enumerate(values, start=1):
+        mlp.loss_curve_.append(value)
+        mlp._update_no_improvement_count(validation, None, None, None)
+        if mlp._no_improvement_count > n_iter_no_change:
+            return epoch
+    return len(values)
+
+
+def our_epochs(values: list[float], tol: float, n_iter_no_change: int,
+               validation: bool = False) -> tuple[int, _NoImprovement]:
+    """The epochs the estimators' rule trains on these values (training costs, or dev
+    errors with ``validation``), and the rule after it."""
+    rule = _NoImprovement(tol, n_iter_no_change, validation=validation)
+    monitor = "dev_error" if validation else "train_cost"
+    for epoch, value in enumerate(values):
+        if rule.on_epoch_end(epoch, {monitor: value}):
+            return epoch + 1, rule
+    return len(values), rule
+
+
+# Scripted costs, tol = 0.25 (binary fractions: no rounding at the boundaries).
+SCRIPTS = [
+    # n=2. Counts: 8 (first: 0), 7 (-1: 0), 6.75 (-0.25, exactly tol: 0), 6.625 (-0.125: 1),
+    # 6.5 (2), 6 (-0.5 from the best 6.5: 0), 6.25 (1), 6.125 (2), 6 (not below 6: 3 > 2,
+    # stop after epoch 9). Never more than n=2 in a row before that.
+    ([8, 7, 6.75, 6.625, 6.5, 6, 6.25, 6.125, 6, 5, 4], 2, 9, 5),
+    # A slow creep: each epoch beats the best by 0.125 < tol, so counts 1, 2, 3 and stops
+    # after epoch 4 with n=2 (Keras' rule would reset at 7.625, 0.25 below 7.875's best 8).
+    ([8, 7.875, 7.75, 7.625, 7.5, 7.375, 7.25], 2, 4, 3),
+    # n=4: the four epochs after the first count 1 … 4, never more than 4: no stop.
+    ([8, 8, 8, 8, 8], 4, 5, 0),
+]
+
+
+@pytest.mark.parametrize(("values", "n", "epochs", "best_epoch"), SCRIPTS)
+def test_the_rule_stops_after_more_than_n_iter_no_change_epochs_without_tol(
+    values: list[float], n: int, epochs: int, best_epoch: int
+) -> None:
+    trained, rule = our_epochs(values, 0.25, n)
+    assert trained == epochs
+    assert rule.stop_reason == ("patience" if epochs < len(values) else None)
+    assert trained == sklearn_epochs(values, 0.25, n)  # scikit-learn's own code agrees
+    assert rule.best_epoch == best_epoch  # the best follows every improvement
+    # the validation score is watched the same way (score = 16 - error: higher is better)
+    trained, rule = our_epochs(values, 0.25, n, validation=True)
+    assert trained == epochs
+    assert trained == sklearn_epochs([16 - v for v in values], 0.25, n, validation=True)
+    assert rule.best_epoch == best_epoch
+
+
+def test_fit_stops_by_the_training_cost_like_mlpclassifier_never_past_max_epochs() -> None:
+    X, y = cancer()
+    clf = DeepClassifier(**small(max_epochs=200)).fit(X, y)
+    assert clf.history_.stop_reason == "patience"
+    assert clf.n_iter_ == sklearn_epochs(clf.loss_curve_, 1e-4, 10) < 200
+    assert clf.loss_curve_ == clf.history_["train_cost"]
+    assert clf.history_.best_epoch is None  # the last epoch's weights, as scikit-learn
+    # A tolerance nothing meets: the first epoch, then n_iter_no_change + 1 epochs.
+    never = {"tol": 1e9, "n_iter_no_change": 3}
+    assert DeepClassifier(**small(**never)).fit(X, y).n_iter_ == 5
+    assert MLPClassifier(hidden_layer_sizes=(16,), **never).fit(X, y).n_iter_ == 5
+    short = DeepClassifier(**small(**never, max_epochs=4)).fit(X, y)
+    assert short.n_iter_ == 4 and short.history_.stop_reason == "max_epochs"
+
+
+def test_early_stopping_watches_the_dev_error_not_the_training_cost() -> None:
+    X, y = digits(600)
+    clf = DeepClassifier(**small(max_epochs=200, early_stopping=True, n_iter_no_change=3))
+    clf.fit(X / 16, y)
+    history = clf.history_
+    assert history.stop_reason == "patience"
+    scores = [1 - error for error in history["dev_error"]]  # the validation accuracy
+    assert clf.n_iter_ == sklearn_epochs(scores, 1e-4, 3, validation=True) < 200
+    # while the training cost still fell by more than tol every epoch
+    assert np.all(np.diff(clf.loss_curve_) < -1e-4)
+    assert history.best_epoch == int(np.argmax(scores))  # its first best epoch is kept
+    assert clf.diagnosis_ is not None and clf.diagnosis_.epoch == history.best_epoch
+
+
 # --- early stopping, validation and the diagnosis ---------------------------------------
 
 
 def test_early_stopping_holds_out_the_notes_dev_size_and_restores_the_best_epoch() -> None:
     X, y = digits(600)
     clf = DeepClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, max_epochs=200,
-                         early_stopping=True, patience=3, random_state=0)
+                         early_stopping=True, n_iter_no_change=3, random_state=0)
     clf.fit(X / 16, y)
     history = clf.history_
     assert history.sizes["dev"] == 120  # min(⌊0.2 · 600⌋, 10,000)
     assert history.sizes["train"] == 480
     assert history.stop_reason == "patience"
     assert clf.n_iter_ == len(history) < 200
-    best = int(np.argmin(history["dev_cost"]))
+    best = int(np.argmin(history["dev_error"]))  # the first epoch of the lowest dev error
     assert history.best_epoch == best
-    # the model holds the best epoch's weights: its dev cost is the best one
     diagnosis = clf.diagnosis_
     assert isinstance(diagnosis, dr.Diagnosis)
     assert diagnosis.epoch == best
@@ -429,7 +526,7 @@ def test_divergence_warns_with_the_engines_advice_and_keeps_finite_weights(
                         early_stopping=early_stopping, random_state=0)
     with pytest.warns(RuntimeWarning, match="DeepRegressor.fit: training diverged"):
         reg.fit(X, y)
-    assert reg.history_.stop_reason == "non-finite"
+    assert reg.history_.stop_reason == "diverged"
     assert np.isfinite(reg.predict(X)).all()
     assert reg.diagnosis_ is None  # no finite epoch to diagnose
 
