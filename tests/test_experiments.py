@@ -1,6 +1,6 @@
 """The notes' lessons reproduce: zeros stay symmetric, ×10 starts high, He trains; L2 and
-dropout shrink the train–test gap. The experiments run with their defaults, as a learner
-runs them."""
+dropout shrink the train–dev gap; the dev set chooses and the test set is measured once.
+The experiments run with their defaults, as a learner runs them."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_zeros_never_break_symmetry(initialization: experiments.Experiment) -> N
     assert np.all(first == first[:, :1])
     assert zeros.flow == "symmetric"
     assert zeros.train_accuracy == pytest.approx(0.5, abs=0.05)
-    assert zeros.test_accuracy == pytest.approx(0.5, abs=0.05)
+    assert zeros.dev_accuracy == pytest.approx(0.5, abs=0.05)
     assert zeros.final_cost == pytest.approx(math.log(2), abs=1e-3)
 
 
@@ -47,7 +47,7 @@ def test_he_trains_well_and_large_weights_start_with_a_huge_cost(
     initialization: experiments.Experiment,
 ) -> None:
     large, he = initialization.trial("random ×10"), initialization.trial("He")
-    assert he.train_accuracy >= 0.95 and he.test_accuracy >= 0.9
+    assert he.train_accuracy >= 0.95 and he.dev_accuracy >= 0.9
     assert he.final_cost < 0.1
     assert large.first_cost > 100 * he.first_cost
     assert large.costs[0] == pytest.approx(large.first_cost, rel=1e-9)  # epoch 0 is at init
@@ -60,7 +60,7 @@ def test_initialization_table_and_findings(initialization: experiments.Experimen
     rows = initialization.table()
     assert [row["init"] for row in rows] == ["zeros", "random ×10", "He"]
     assert list(rows[0]) == ["init", "weights", "first cost", "final cost", "train acc",
-                             "test acc", "distinct units"]
+                             "dev acc", "distinct units"]
     assert rows[0]["distinct units"] == "1 of 10"
     assert "symmetric" in initialization.findings[0]
 
@@ -69,14 +69,14 @@ def test_initialization_table_and_findings(initialization: experiments.Experimen
 
 
 @pytest.mark.slow
-def test_l2_and_dropout_reduce_the_train_test_gap(regularization: experiments.Experiment) -> None:
+def test_l2_and_dropout_reduce_the_train_dev_gap(regularization: experiments.Experiment) -> None:
     none = regularization.trial("none")
     assert none.train_accuracy >= 0.98  # big enough to overfit
     assert none.gap > 0.08
     for label in ("L2", "dropout"):
         trial = regularization.trial(label)
         assert trial.gap < none.gap - 0.03, label
-        assert trial.test_accuracy > none.test_accuracy, label
+        assert trial.dev_accuracy > none.dev_accuracy, label
     assert regularization.trial("L2").weight_norm < none.weight_norm / 10
     assert "it memorized the noise (high variance)" in regularization.findings[0]
     l2_row = next(row for row in regularization.table() if row["method"] == "L2")
@@ -153,3 +153,53 @@ def test_cli_refuses_bad_options_in_one_line(
     err = capsys.readouterr().err
     assert message.format(file=file) in err and "Traceback" not in err
     assert file.read_text() == "mine"
+
+
+class EvaluationSpy:
+    """Counts ``Sequential.evaluate`` calls on each of the experiment's sets, by model."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[Sequential, np.ndarray]] = []
+        original = Sequential.evaluate
+
+        def evaluate(model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+            self.calls.append((model, X))
+            return original(model, X, y)
+
+        monkeypatch.setattr(Sequential, "evaluate", evaluate)
+
+    def on(self, X: np.ndarray) -> list[Sequential]:
+        return [model for model, seen in self.calls if seen is X]
+
+
+@pytest.mark.parametrize("name", ["initialization", "regularization"])
+def test_the_dev_set_chooses_and_the_test_set_is_measured_once(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # the issue: the networks were compared, and their curves drawn, on the test set
+    spy = EvaluationSpy(monkeypatch)
+    fits: list[np.ndarray] = []
+    original_fit = Sequential.fit
+
+    def fit(model: Sequential, X: np.ndarray, y: np.ndarray, **options: object) -> object:
+        fits.append(options["validation_data"][0])  # type: ignore[index]
+        return original_fit(model, X, y, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Sequential, "fit", fit)
+    experiment = experiments.run(name, epochs=20)
+    train, dev, test = experiment.train, experiment.dev, experiment.test
+    assert len(dev.y) == len(test.y) and not np.array_equal(dev.X, test.X)
+    assert all(X is dev.X for X in fits)  # the curves are the dev set's
+    chosen = experiment.trial(experiment.chosen)
+    assert spy.on(test.X) == [chosen.model]  # one look at the test set, for the chosen one
+    assert chosen.dev_accuracy == max(trial.dev_accuracy for trial in experiment.trials)
+    assert experiment.test_accuracy == 1 - chosen.model.evaluate(test.X, test.y)["error"]
+    assert all(not hasattr(trial, "test_accuracy") for trial in experiment.trials)
+    assert all(trial.gap == trial.train_accuracy - trial.dev_accuracy
+               for trial in experiment.trials)
+    assert all("test" not in column for row in experiment.table() for column in row)
+    assert f"the dev set chooses {experiment.chosen}" in experiment.findings[-1]
+    summary = experiment.to_dict()
+    assert (summary["chosen"], summary["test_accuracy"]) == (
+        experiment.chosen, experiment.test_accuracy)
+    assert "test_accuracy" not in summary["trials"][0] and len(train.y) > 0

@@ -26,8 +26,9 @@ def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "experiment", help="run one of the notes' lessons side by side, with plots",
         description="initialization: zeros vs large random (×10) vs He on the 2-D circles. "
-        "regularization: none vs L2 vs dropout on noisy 2-D moons. Prints a table and writes "
-        "report.html, the plots and summary.json.",
+        "regularization: none vs L2 vs dropout on noisy 2-D moons. The networks are compared "
+        "on a dev set, which chooses one; only that one is measured on the test set, once. "
+        "Prints a table and writes report.html, the plots and summary.json.",
     )
     parser.add_argument("name", choices=experiments.NAMES)
     parser.add_argument("--out", type=Path, default=None,

@@ -9,7 +9,12 @@
 ``regularization()``
     no regularization vs L2 vs dropout on a network big enough to overfit 200 noisy
     "moons" examples: the unregularized boundary wraps around single noisy points, L2 and
-    dropout give smoother boundaries and a smaller train–test gap.
+    dropout give smoother boundaries and a smaller train–dev gap.
+
+Each draws a training, a dev and a test set from the same generator. The networks are
+compared on the dev set (their accuracies, the train–dev gap, the cost curves), the dev set
+chooses one, and only that one is measured on the test set, once: the notes' rule (the test
+set is an unbiased estimate only if nothing was chosen with it).
 
 Each returns an :class:`Experiment` (the trials, their numbers and plain-language
 findings); :func:`figures` draws it and :func:`write_experiment` writes a small
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,8 +55,10 @@ class Trial:
 
     ``first_cost`` is the cost ``J`` at initialization, ``costs`` the training cost per
     epoch as trained (entry 0 measured before the first update), ``train_costs`` and
-    ``test_costs`` the data term after each epoch in inference mode (no dropout, no
-    penalty), ``final_cost`` ``J`` after training.
+    ``dev_costs`` the data term after each epoch in inference mode (no dropout, no
+    penalty), ``final_cost`` ``J`` after training. Accuracies are on the training and dev
+    sets; the test set is kept for the one network the dev set chooses
+    (:attr:`Experiment.test_accuracy`).
     ``distinct_units`` counts, per hidden layer, the units that differ (identical incoming
     weights, bias and outgoing weights make one unit). ``flow`` is the gradient-flow verdict
     after training.
@@ -61,19 +69,19 @@ class Trial:
     model: Sequential
     costs: list[float]
     train_costs: list[float]
-    test_costs: list[float]
+    dev_costs: list[float]
     first_cost: float
     final_cost: float
     train_accuracy: float
-    test_accuracy: float
+    dev_accuracy: float
     distinct_units: dict[str, tuple[int, int]]
     flow: str
     seconds: float
 
     @property
     def gap(self) -> float:
-        """Train minus test accuracy: the variance the notes read off the errors."""
-        return self.train_accuracy - self.test_accuracy
+        """Train minus dev accuracy: the variance the notes read off the errors."""
+        return self.train_accuracy - self.dev_accuracy
 
     @property
     def weight_norm(self) -> float:
@@ -84,7 +92,12 @@ class Trial:
 
 @dataclass
 class Experiment:
-    """An experiment's trials, the data they shared, and what they show."""
+    """An experiment's trials, the data they shared, and what they show.
+
+    ``chosen`` is the label of the trial the dev set chose (the best dev accuracy, the
+    lower dev cost on a tie) and ``test_accuracy`` its accuracy on the test set: the one
+    number measured there.
+    """
 
     name: str
     title: str
@@ -92,7 +105,10 @@ class Experiment:
     setup: str
     trials: list[Trial]
     train: Points
+    dev: Points
     test: Points
+    chosen: str = ""
+    test_accuracy: float = math.nan
     findings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -112,13 +128,14 @@ class Experiment:
         return {
             "name": self.name, "title": self.title, "setup": self.setup,
             "findings": self.findings, "seconds": self.seconds,
+            "chosen": self.chosen, "test_accuracy": self.test_accuracy,
             "trials": [{
                 "label": t.label, "setting": t.setting, "first_cost": t.first_cost,
                 "final_cost": t.final_cost, "train_accuracy": t.train_accuracy,
-                "test_accuracy": t.test_accuracy, "gap": t.gap,
+                "dev_accuracy": t.dev_accuracy, "gap": t.gap,
                 "weight_norm": t.weight_norm, "distinct_units": t.distinct_units,
                 "gradient_flow": t.flow, "seconds": t.seconds, "costs": t.costs,
-                "train_costs": t.train_costs, "test_costs": t.test_costs,
+                "train_costs": t.train_costs, "dev_costs": t.dev_costs,
             } for t in self.trials],
         }
 
@@ -127,16 +144,28 @@ class Experiment:
 
 
 def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
-          ) -> tuple[Points, Points]:
-    """A training set and an independent test set drawn from the same generator."""
+          ) -> tuple[Points, Points, Points]:
+    """A training set, and independent dev and test sets of ``n_test`` points each, drawn
+    from the same generator."""
     from .report.boundary import Points
 
-    X, y = datasets.load(name, n_samples=n_train, noise=noise, seed=2 * seed + 1)
-    X_test, y_test = datasets.load(name, n_samples=n_test, noise=noise, seed=2 * seed + 2)
-    return Points("train", X, y), Points("test", X_test, y_test)
+    def draw(part: str, size: int, offset: int) -> Points:
+        X, y = datasets.load(name, n_samples=size, noise=noise, seed=3 * seed + offset)
+        return Points(part, X, y)
+
+    return draw("train", n_train, 1), draw("dev", n_test, 3), draw("test", n_test, 2)
 
 
-def _train(label: str, setting: str, model: Sequential, train: Points, test: Points,
+def _choose(experiment: Experiment) -> None:
+    """The dev set chooses (best dev accuracy, then lower dev cost); the chosen network
+    alone is measured on the test set, once."""
+    best = max(experiment.trials, key=lambda t: (t.dev_accuracy, -t.dev_costs[-1]))
+    experiment.chosen = best.label
+    test = experiment.test
+    experiment.test_accuracy = 1.0 - best.model.evaluate(test.X, test.y)["error"]
+
+
+def _train(label: str, setting: str, model: Sequential, train: Points, dev: Points,
            **fit: Any) -> Trial:
     """Train ``model`` full-batch on one BLAS thread: the matrices are tiny (hundreds of rows,
     tens of units), where extra threads only add overhead, and many times more when other
@@ -146,14 +175,14 @@ def _train(label: str, setting: str, model: Sequential, train: Points, test: Poi
     start = time.perf_counter()
     with threadpool_limits(limits=1):
         first = model.cost(train.X, train.y)
-        history: History = model.fit(train.X, train.y, validation_data=(test.X, test.y),
+        history: History = model.fit(train.X, train.y, validation_data=(dev.X, dev.y),
                                      batch_size=None, **fit)
         return Trial(
             label=label, setting=setting, model=model, costs=list(history["train_cost"]),
-            train_costs=list(history["train_eval_cost"]), test_costs=list(history["dev_cost"]),
+            train_costs=list(history["train_eval_cost"]), dev_costs=list(history["dev_cost"]),
             first_cost=first, final_cost=model.cost(train.X, train.y),
             train_accuracy=1.0 - model.evaluate(train.X, train.y)["error"],
-            test_accuracy=1.0 - model.evaluate(test.X, test.y)["error"],
+            dev_accuracy=1.0 - model.evaluate(dev.X, dev.y)["error"],
             distinct_units=distinct_units(model),
             flow=gradient_flow(model, train.X, train.y).verdict,
             seconds=time.perf_counter() - start,
@@ -191,13 +220,13 @@ def initialization(
     """Zeros vs random × 10 vs He on the circles: the same network ``2 → 10 → 5 → 1``
     (ReLU, sigmoid output), trained by full-batch gradient descent."""
     start = time.perf_counter()
-    train, test = _data("circles", n_samples, n_samples, noise, seed)
+    train, dev, test = _data("circles", n_samples, n_samples, noise, seed)
     trials = []
     for label, (setting, init) in INITIALIZATIONS.items():
         model = Sequential([Dense(10, "relu", **init), Dense(5, "relu", **init),
                             Dense(1, "sigmoid", **init)], input_dim=2, seed=seed,
                            dtype="float64")
-        trials.append(_train(label, setting, model, train, test, epochs=epochs,
+        trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="sgd", learning_rate=learning_rate, seed=seed))
     experiment = Experiment(
         name="initialization",
@@ -208,12 +237,15 @@ def initialization(
                 "that are too large saturate the output and start from a huge cost. He "
                 "initialization (variance 2/n[l-1], for ReLU) keeps the activations' scale "
                 "from layer to layer and trains well."),
-        setup=(f"circles: {len(train.y)} training and {len(test.y)} test points (noise "
-               f"{noise}); network 2 → 10 → 5 → 1 (ReLU, sigmoid output); full-batch "
-               f"gradient descent, learning rate {learning_rate}, {epochs} epochs; seed {seed}."),
-        trials=trials, train=train, test=test, seconds=time.perf_counter() - start,
+        setup=(f"circles: {len(train.y)} training, {len(dev.y)} dev and {len(test.y)} test "
+               f"points (noise {noise}); network 2 → 10 → 5 → 1 (ReLU, sigmoid output); "
+               f"full-batch gradient descent, learning rate {learning_rate}, {epochs} epochs; "
+               f"seed {seed}. The dev set compares the networks and chooses one; the test "
+               "set measures only that one."),
+        trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
     )
-    experiment.findings = _initialization_findings(experiment)
+    _choose(experiment)
+    experiment.findings = [*_initialization_findings(experiment), _chosen(experiment)]
     return experiment
 
 
@@ -227,18 +259,25 @@ def _initialization_findings(experiment: Experiment) -> list[str]:
         f"{zeros.train_accuracy:.0%}: chance. Gradient flow: {zeros.flow}.",
         f"random ×10: the first cost is {large.first_cost:,.0f}, "
         f"{large.first_cost / he.first_cost:,.0f} times He's {he.first_cost:.2f}; after "
-        f"training: train accuracy {large.train_accuracy:.0%}, test "
-        f"{large.test_accuracy:.0%}.",
-        f"He: train accuracy {he.train_accuracy:.0%}, test {he.test_accuracy:.0%}, final "
+        f"training: train accuracy {large.train_accuracy:.0%}, dev "
+        f"{large.dev_accuracy:.0%}.",
+        f"He: train accuracy {he.train_accuracy:.0%}, dev {he.dev_accuracy:.0%}, final "
         f"cost {he.final_cost:.3g}.",
     ]
+
+
+def _chosen(experiment: Experiment) -> str:
+    chosen = experiment.trial(experiment.chosen)
+    return (f"the dev set chooses {chosen.label} (dev accuracy {chosen.dev_accuracy:.1%}); "
+            f"its test accuracy, measured once on {len(experiment.test.y)} unseen points: "
+            f"{experiment.test_accuracy:.1%}.")
 
 
 def _initialization_row(trial: Trial) -> dict[str, str]:
     units = next(iter(trial.distinct_units.values()))
     return {"init": trial.label, "weights": trial.setting,
             "first cost": f"{trial.first_cost:,.4g}", "final cost": f"{trial.final_cost:.4g}",
-            "train acc": f"{trial.train_accuracy:.1%}", "test acc": f"{trial.test_accuracy:.1%}",
+            "train acc": f"{trial.train_accuracy:.1%}", "dev acc": f"{trial.dev_accuracy:.1%}",
             "distinct units": f"{units[0]} of {units[1]}"}
 
 
@@ -252,7 +291,7 @@ def regularization(
     """No regularization vs L2 (``l2`` = λ) vs dropout (``keep_prob`` after each hidden
     layer) on noisy moons: a ``2 → hidden → hidden → 1`` ReLU network, full-batch Adam."""
     start = time.perf_counter()
-    train, test = _data("moons", n_train, n_test, noise, seed)
+    train, dev, test = _data("moons", n_train, n_test, noise, seed)
     settings: dict[str, tuple[str, float, float]] = {
         "none": ("λ = 0, keep_prob = 1", 0.0, 1.0),
         "L2": (f"λ = {l2:g}", l2, 1.0),
@@ -263,42 +302,45 @@ def regularization(
         layers: list[Layer] = [Dense(hidden, "relu"), Dropout(keep), Dense(hidden, "relu"),
                                Dropout(keep), Dense(1, "sigmoid")]
         model = Sequential(layers, input_dim=2, l2=lambd, seed=seed)
-        trials.append(_train(label, setting, model, train, test, epochs=epochs,
+        trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="adam", learning_rate=learning_rate, seed=seed))
     experiment = Experiment(
         name="regularization",
         title="Regularization: none vs L2 vs dropout",
         lesson=("The network is much bigger than 200 noisy points need. Trained long enough "
                 "(this experiment's default is 1,500 epochs), it fits the training set almost "
-                "perfectly without regularization, noise included, and the test accuracy lags "
+                "perfectly without regularization, noise included, and the dev accuracy lags "
                 "behind (high variance). "
                 "L2 penalizes large weights, so each layer stays closer "
                 "to linear and the function simpler; dropout makes every unit work without "
                 "relying on any one input, which spreads the weights like L2. Both trade a "
-                "little training accuracy for a smaller train–test gap."),
-        setup=(f"moons: {n_train} training and {n_test} test points (noise {noise}); network "
-               f"2 → {hidden} → {hidden} → 1 (ReLU, sigmoid output); full-batch Adam, learning "
-               f"rate {learning_rate}, {epochs} epochs; seed {seed}."),
-        trials=trials, train=train, test=test, seconds=time.perf_counter() - start,
+                "little training accuracy for a smaller train–dev gap."),
+        setup=(f"moons: {n_train} training, {n_test} dev and {n_test} test points (noise "
+               f"{noise}); network 2 → {hidden} → {hidden} → 1 (ReLU, sigmoid output); "
+               f"full-batch Adam, learning rate {learning_rate}, {epochs} epochs; seed {seed}. "
+               "The dev set compares the networks and chooses one; the test set measures "
+               "only that one."),
+        trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
     )
-    experiment.findings = _regularization_findings(experiment)
+    _choose(experiment)
+    experiment.findings = [*_regularization_findings(experiment), _chosen(experiment)]
     return experiment
 
 
-OVERFIT_GAP = 0.05  # a train-test accuracy gap this large reads as memorized noise
+OVERFIT_GAP = 0.05  # a train-dev accuracy gap this large reads as memorized noise
 
 
 def _regularization_findings(experiment: Experiment) -> list[str]:
     none = experiment.trial("none")
     reading = ("it memorized the noise (high variance)" if none.gap >= OVERFIT_GAP else
                "no clear overfitting at these settings (train longer to see it)")
-    lines = [f"none: train accuracy {none.train_accuracy:.1%}, test {none.test_accuracy:.1%}, "
+    lines = [f"none: train accuracy {none.train_accuracy:.1%}, dev {none.dev_accuracy:.1%}, "
              f"a gap of {100 * none.gap:.1f} points: {reading}."]
     for trial in experiment.trials[1:]:
         change = "falls" if trial.gap < none.gap else "does not fall"
         lines.append(
-            f"{trial.label} ({trial.setting}): train {trial.train_accuracy:.1%}, test "
-            f"{trial.test_accuracy:.1%}; the gap {change} from {100 * none.gap:.1f} to "
+            f"{trial.label} ({trial.setting}): train {trial.train_accuracy:.1%}, dev "
+            f"{trial.dev_accuracy:.1%}; the gap {change} from {100 * none.gap:.1f} to "
             f"{100 * trial.gap:.1f} points, Σ‖W‖² from {none.weight_norm:,.0f} to "
             f"{trial.weight_norm:,.0f}.")
     return lines
@@ -306,7 +348,7 @@ def _regularization_findings(experiment: Experiment) -> list[str]:
 
 def _regularization_row(trial: Trial) -> dict[str, str]:
     return {"method": trial.label, "setting": trial.setting,
-            "train acc": f"{trial.train_accuracy:.1%}", "test acc": f"{trial.test_accuracy:.1%}",
+            "train acc": f"{trial.train_accuracy:.1%}", "dev acc": f"{trial.dev_accuracy:.1%}",
             "gap (points)": f"{100 * trial.gap:.1f}", "Σ‖W‖²": f"{trial.weight_norm:,.0f}",
             # the data term, as the cost curves beside it show (final_cost adds L2's penalty)
             "train cost": f"{trial.train_costs[-1]:.3g}"}
@@ -336,7 +378,8 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
     """The experiment's plots by file name: ``costs`` (cost per epoch, log scale),
     ``boundaries`` (one decision-boundary panel per trial) and, for initialization,
     ``hidden_units`` (the first hidden layer's weights: identical columns are identical
-    units); for regularization, ``curves`` (train and test cost per epoch)."""
+    units); for regularization, ``curves`` (train and dev cost per epoch). The test set
+    is not drawn: it is measured once, on the chosen network."""
     from .report import boundary, plots
 
     drawn: dict[str, Figure] = {}
@@ -348,10 +391,10 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
             {t.label: _first_layer(t.model) for t in experiment.trials})
     else:
         drawn["curves"] = plots.train_test_curves(
-            {t.label: (t.train_costs, t.test_costs) for t in experiment.trials})
+            {t.label: (t.train_costs, t.dev_costs) for t in experiment.trials})
     drawn["boundaries"] = boundary.boundary_panels(
-        {f"{t.label}: train {t.train_accuracy:.0%}, test {t.test_accuracy:.0%}": t.model
-         for t in experiment.trials}, [experiment.train, experiment.test])
+        {f"{t.label}: train {t.train_accuracy:.0%}, dev {t.dev_accuracy:.0%}": t.model
+         for t in experiment.trials}, [experiment.train, experiment.dev])
     return drawn
 
 
@@ -393,14 +436,14 @@ CAPTIONS: Mapping[str, Mapping[str, tuple[str, str]]] = {  # plot: (heading, cap
                          "Identical columns are identical units: with zeros every column is "
                          "the same."),
         "boundaries": ("Decision boundaries", "What each network predicts everywhere "
-                       "(background) over the training points (circles) and the test points "
+                       "(background) over the training points (circles) and the dev points "
                        "(squares, fainter)."),
     },
     "regularization": {
-        "curves": ("Train and test cost", "Train (solid) and test (dashed) cost per epoch, "
-                   "data term only: without regularization the test cost turns up while the "
+        "curves": ("Train and dev cost", "Train (solid) and dev (dashed) cost per epoch, "
+                   "data term only: without regularization the dev cost turns up while the "
                    "train cost keeps falling: overfitting."),
-        "boundaries": ("Decision boundaries", "Over the training points (circles) and the test "
+        "boundaries": ("Decision boundaries", "Over the training points (circles) and the dev "
                        "points (squares, fainter): the unregularized boundary bends around "
                        "single noisy points; L2 and dropout draw smoother ones."),
     },
