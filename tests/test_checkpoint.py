@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 from safetensors.numpy import save_file
 
 import deeprecipe as dr
@@ -78,3 +79,39 @@ def test_damaged_foreign_and_future_files_are_clear_errors(tmp_path: Path) -> No
         read_checkpoint(future)
     with pytest.raises(CheckpointError, match="no checkpoint file"):
         read_checkpoint(tmp_path / "missing.safetensors")
+
+
+def test_a_damaged_or_edited_checkpoint_is_refused(tmp_path: Path) -> None:
+    path = write_checkpoint(tmp_path / "c.safetensors", state())
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0x01  # one bit of the last tensor: weights that still look plausible
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"damaged.safetensors does not match its "
+                       "checksum"):
+        read_checkpoint(damaged)
+    with safe_open(str(path), "np") as file:
+        metadata = file.metadata()
+        tensors = {key: file.get_tensor(key) for key in file.keys()}
+    header = json.loads(metadata["deeprecipe"])
+    header["state"]["epoch"] = 2  # a plausible edit of the JSON part
+    edited = tmp_path / "edited.safetensors"
+    save_file(tensors, str(edited), metadata={**metadata, "deeprecipe": json.dumps(header)})
+    with pytest.raises(CheckpointError, match="does not match its checksum"):
+        read_checkpoint(edited)
+
+
+def test_a_version_1_checkpoint_is_read_without_a_checksum(tmp_path: Path) -> None:
+    path = write_checkpoint(tmp_path / "c.safetensors", state())
+    with safe_open(str(path), "np") as file:
+        metadata = file.metadata()
+        tensors = {key: file.get_tensor(key) for key in file.keys()}
+    header = json.loads(metadata["deeprecipe"])
+    header["format_version"] = 1
+    old = tmp_path / "old.safetensors"
+    save_file(tensors, str(old), metadata={"deeprecipe": json.dumps(header)})
+    assert read_checkpoint(old).epoch == 3
+    header["format_version"] = True
+    save_file(tensors, str(old), metadata={"deeprecipe": json.dumps(header)})
+    with pytest.raises(CheckpointError, match="format_version=True"):
+        read_checkpoint(old)

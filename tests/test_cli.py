@@ -195,6 +195,32 @@ def test_predict_reads_npz_and_regression_models(
                                rtol=1e-6)
 
 
+def test_a_model_folder_without_weights_is_refused_not_checked_fresh(
+    csv_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 13: gradcheck checked a freshly initialized network there, and passed
+    folder, train = csv_model
+    (folder / "weights.safetensors").unlink()
+    for argv in (["gradcheck", str(folder), "--data", str(train), "--target", "label"],
+                 ["predict", str(folder), "--data", str(train)]):
+        assert cli.main(argv) == cli.EXIT_USAGE
+        assert f"no weights.safetensors in {folder}" in one_line_error(capsys)
+
+
+def test_predict_refuses_outputs_that_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = dr.Sequential([dr.Dense(3, "relu"), dr.Dense(2, "softmax")], input_dim=1)
+    model.layers[0].params["W"][...] = 1e30
+    model.layers[1].params["W"][...] = [[1e30, -1e30]] * 3
+    model.save(tmp_path / "model")
+    (tmp_path / "x.csv").write_text("x\n1\n1e20\n")
+    assert cli.main(["predict", str(tmp_path / "model"), "--data",
+                     str(tmp_path / "x.csv")]) == cli.EXIT_USAGE
+    assert "not finite (an overflow) on 2 of 2 rows, the first is row 1" in \
+        one_line_error(capsys)
+
+
 # --- the README's synopsis ----------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
 
 import deeprecipe as dr
+from deeprecipe import persistence
 from deeprecipe.persistence import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE
 
 
@@ -210,3 +213,253 @@ def test_saved_files_get_the_usual_permissions_not_owner_only(tmp_path: Path) ->
         os.umask(previous)
     for name in ("config.json", "weights.safetensors"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644, name
+
+
+# --- verified when loaded: checksums, the whole config checked before anything is built ----
+
+
+def run_like(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A softmax classifier saved as ``deeprecipe run`` saves one: a standardizer with
+    feature names and the classes' labels; and raw inputs to predict on."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(loc=[5.0, -2.0, 100.0], scale=[1.0, 3.0, 10.0], size=(40, 3))
+    scaler = dr.data.Standardizer().fit(X, feature_names=["a", "b", "c"])
+    model = dr.Sequential([dr.Dense(5, "relu"), dr.Dense(3, "softmax")], input_dim=3, seed=2)
+    folder = persistence.save(model, tmp_path / "model", standardizer=scaler,
+                              extra={"classes": ["cat", "dog", "emu"]})
+    return folder, X
+
+
+def reseal(folder: Path) -> None:
+    """Record the checksums of the files as they are now: an edit a checksum cannot catch
+    (a hostile one, or a version-1 file), left to the other checks."""
+    file = folder / CONFIG_FILE
+    config = json.loads(file.read_text(encoding="utf-8"))
+    config["weights_sha256"] = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+    config["config_sha256"] = persistence.config_digest(config)
+    file.write_text(json.dumps(config), encoding="utf-8")
+
+
+def edit_weights(folder: Path, name: str, edit) -> None:
+    tensors = load_file(str(folder / WEIGHTS_FILE))
+    edit(tensors[name])
+    save_file(tensors, str(folder / WEIGHTS_FILE))
+
+
+def refusal(folder: Path, *names: str) -> str:
+    """The message of ``dr.load(folder)``'s ValueError: one line naming ``names``."""
+    with pytest.raises(ValueError) as error:
+        dr.load(folder)
+    message = str(error.value)
+    assert "\n" not in message
+    for name in names:
+        assert name in message, message
+    return message
+
+
+def test_the_config_records_both_checksums(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    weights = (folder / WEIGHTS_FILE).read_bytes()
+    assert config["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert config["config_sha256"] == persistence.config_digest(config)
+    assert dr.Sequential([dr.Dense(2, "softmax")], input_dim=2).save(
+        tmp_path / "bare").joinpath(CONFIG_FILE).read_text().count('"standardizer": null') == 1
+
+
+def test_flipped_bytes_in_the_weights_are_refused(tmp_path: Path) -> None:
+    # issue 13: 40 flipped bytes loaded and predicted (0.569/0.306/0.125 became 0.9998/...)
+    folder, _ = run_like(tmp_path)
+    data = bytearray((folder / WEIGHTS_FILE).read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")  # the tensors, after the JSON header
+    for index in range(start, len(data), max(1, (len(data) - start) // 40)):
+        data[index] ^= 0xFF
+    (folder / WEIGHTS_FILE).write_bytes(bytes(data))
+    refusal(folder, str(folder / WEIGHTS_FILE), "weights_sha256", "damaged")
+
+
+def test_one_flipped_bit_in_the_weights_is_refused(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    data = bytearray((folder / WEIGHTS_FILE).read_bytes())
+    data[-3] ^= 0x01  # a low bit of the last bias: a value that still looks plausible
+    (folder / WEIGHTS_FILE).write_bytes(bytes(data))
+    refusal(folder, WEIGHTS_FILE, "weights_sha256")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_weights_are_refused_even_with_a_matching_checksum(
+    tmp_path: Path, value: float
+) -> None:
+    folder, _ = run_like(tmp_path)
+    edit_weights(folder, "dense_2.W", lambda W: W.__setitem__((1, 2), value))
+    reseal(folder)
+    refusal(folder, str(folder / WEIGHTS_FILE), "dense_2.W", "finite", "(1, 2)")
+
+
+def test_an_edited_config_is_refused(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config["model"]["layers"][0].update(activation="tanh"))
+    refusal(folder, str(folder / CONFIG_FILE), "config_sha256", "edited")
+
+
+def test_a_reformatted_config_loads_with_the_same_predictions(tmp_path: Path) -> None:
+    folder, X = run_like(tmp_path)
+    before = dr.load(folder).predict_proba(X)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    reordered = dict(reversed(list(config.items())))
+    (folder / CONFIG_FILE).write_text(json.dumps(reordered, indent=7), encoding="utf-8")
+    assert np.array_equal(dr.load(folder).predict_proba(X), before)
+
+
+def test_weights_and_config_of_different_saves_are_refused(tmp_path: Path) -> None:
+    # an interrupted save (new weights beside the old config), or files copied from two saves
+    folder, _ = run_like(tmp_path)
+    other, _ = run_like(tmp_path / "other")
+    edit_weights(other, "dense_1.b", lambda b: b.__setitem__(0, 0.5))
+    shutil.copyfile(other / WEIGHTS_FILE, folder / WEIGHTS_FILE)
+    refusal(folder, "weights_sha256")
+
+
+def test_a_missing_standardizer_entry_is_refused(tmp_path: Path) -> None:
+    # issue 13: a config.json without its standardizer predicted on raw inputs
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config.pop("standardizer"))
+    reseal(folder)
+    refusal(folder, str(folder / CONFIG_FILE), "'standardizer'")
+
+
+def test_duplicate_feature_names_are_refused(tmp_path: Path) -> None:
+    # issue 13: duplicate names fed one column twice
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config["standardizer"].update(feature_names=["a", "a",
+                                                                                    "c"]))
+    reseal(folder)
+    refusal(folder, str(folder / CONFIG_FILE), "feature_names", "distinct")
+
+
+@pytest.mark.parametrize("classes", [["cat", "dog"], ["cat", "dog", "emu", "fox"],
+                                     ["cat", "cat", "dog"], "cat,dog,emu", [["cat"], 1, 2],
+                                     {"0": "cat"}])
+def test_classes_must_match_the_output_layer(tmp_path: Path, classes: object) -> None:
+    # issue 13: classes that did not match the output layer fell back to 0/1/2
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config.update(classes=classes))
+    reseal(folder)
+    refusal(folder, str(folder / CONFIG_FILE), "classes must be a list of 3 distinct labels")
+
+
+def test_a_regression_model_has_no_classes(tmp_path: Path) -> None:
+    model = dr.Sequential([dr.Dense(2, "linear")], input_dim=3)
+    folder = persistence.save(model, tmp_path / "model", extra={"classes": [0, 1]})
+    refusal(folder, "classes must be null for a regression model")
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "2", None, 0, 3])
+def test_format_version_must_be_a_known_integer(tmp_path: Path, version: object) -> None:
+    # issue 13: format_version: true read as 1
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config.update(format_version=version))
+    reseal(folder)
+    refusal(folder, str(folder / CONFIG_FILE), "format_version")
+
+
+@pytest.mark.parametrize("units", [10**12, 20_000, 10**40])
+def test_a_huge_layer_is_refused_before_anything_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, units: int
+) -> None:
+    # issue 13: units 10**12 allocated until MemoryError; 20,000 took 16 s and 4.7 GB
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config["model"]["layers"][0].update(units=units))
+    reseal(folder)
+
+    def build(self: dr.Sequential) -> None:
+        raise AssertionError("the network was built before the config was checked")
+
+    monkeypatch.setattr(dr.Sequential, "_build", build)
+    refusal(folder, str(folder / WEIGHTS_FILE), f"(3, {units})", "(3, 5)")
+
+
+def test_a_config_that_is_a_list_is_refused(tmp_path: Path) -> None:
+    # issue 13: AttributeError
+    folder, _ = run_like(tmp_path)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    (folder / CONFIG_FILE).write_text(json.dumps([config]), encoding="utf-8")
+    message = refusal(folder, str(folder / CONFIG_FILE), "JSON object")
+    assert len(message) < 250
+
+
+def test_a_shortened_mean_is_blamed_on_the_mean(tmp_path: Path) -> None:
+    # issue 13 (G): it was blamed on std
+    folder, _ = run_like(tmp_path)
+    edit_config(folder, lambda config: config["standardizer"].update(
+        mean=config["standardizer"]["mean"][:2]))
+    reseal(folder)
+    message = refusal(folder, str(folder / CONFIG_FILE), "len(state['mean']) must be 3")
+    assert "std" not in message
+
+
+def test_a_config_that_is_not_utf8_is_named_without_codec_text(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    (folder / CONFIG_FILE).write_bytes(b'{"format_version": 2, "x": "\xff"}')
+    message = refusal(folder, str(folder / CONFIG_FILE), "not UTF-8 text", "0xff")
+    assert "codec" not in message
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "1" * 5000, '{"format_version": 2}'])
+def test_deep_nesting_huge_numbers_and_missing_entries_are_one_line_errors(
+    tmp_path: Path, text: str
+) -> None:
+    folder, _ = run_like(tmp_path)
+    (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+    message = refusal(folder, str(folder / CONFIG_FILE))
+    assert len(message) < 300
+
+
+def test_a_version_1_model_loads_without_checksums(tmp_path: Path) -> None:
+    """Models saved before the checksums (format_version 1, no 'standardizer' entry when
+    saved without one) load, with every other check."""
+    folder, X = run_like(tmp_path)
+    expected = dr.load(folder).predict_proba(X)
+
+    def downgrade(config: dict) -> None:
+        config.update(format_version=1)
+        for key in ("weights_sha256", "config_sha256"):
+            config.pop(key)
+
+    edit_config(folder, downgrade)
+    assert np.array_equal(dr.load(folder).predict_proba(X), expected)
+    edit_weights(folder, "dense_1.W", lambda W: W.__setitem__((0, 0), np.nan))
+    refusal(folder, "finite")
+    bare = dr.Sequential([dr.Dense(2, "softmax")], input_dim=2).save(tmp_path / "bare")
+    edit_config(bare, lambda config: (downgrade(config), config.pop("standardizer")))
+    assert dr.load(bare).standardizer is None
+
+
+def test_read_returns_the_model_and_its_config(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    model, config = persistence.read(folder)
+    assert config["classes"] == ["cat", "dog", "emu"]
+    assert model.standardizer is not None and model.standardizer.feature_names_ == ["a", "b",
+                                                                                    "c"]
+
+
+def test_extra_entries_never_replace_the_files_own(tmp_path: Path) -> None:
+    model = dr.Sequential([dr.Dense(2, "softmax")], input_dim=2)
+    folder = persistence.save(model, tmp_path / "m", extra={"format_version": 7, "note": "x"})
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    assert config["format_version"] == FORMAT_VERSION and config["note"] == "x"
+    dr.load(folder)
+
+
+def test_a_config_file_is_built_fresh_only_when_it_fits_in_memory(tmp_path: Path) -> None:
+    folder, _ = run_like(tmp_path)
+    fresh = persistence.from_config_file(folder / CONFIG_FILE)
+    assert fresh.get_config() == dr.load(folder).get_config()
+    assert fresh.standardizer is None  # a config is a network, not a trained model
+    edit_config(folder, lambda config: config["model"]["layers"][0].update(units=10**12))
+    with pytest.raises(ValueError, match=r"config.json describes a network of .* GiB"):
+        persistence.from_config_file(folder / CONFIG_FILE)
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"layers": [{"kind": "dense", "units": True}], "input_dim": 2}))
+    with pytest.raises(ValueError, match=r"bare.json: model.layers\[0\]: Dense: units must be"):
+        persistence.from_config_file(bare)

@@ -241,17 +241,25 @@ def npz_inputs(path: Path, model: Sequential, classes: list[Any] | None = None
 def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:
     """``label`` (the original class names when known) and ``p_<class>`` per class for
     classifiers; ``prediction`` for regression."""
+    regression = model.loss.task == "regression"
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        outputs = model.predict(X) if regression else model.predict_proba(X)
+    outputs = outputs.reshape(len(X), -1)
+    bad = np.flatnonzero(~np.isfinite(outputs).all(axis=1))
+    if bad.size:
+        raise ValueError(f"predict: the model's output is not finite (an overflow) on "
+                         f"{bad.size} of {len(X)} rows, the first is row {bad[0] + 1}; the "
+                         "inputs (or the weights) are far outside the range it was trained "
+                         "on.")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    if model.loss.task == "regression":
-        values = model.predict(X).reshape(len(X), -1)
-        writer.writerow(["prediction"] if values.shape[1] == 1 else
-                        [f"prediction_{j}" for j in range(values.shape[1])])
-        writer.writerows([[f"{v:.9g}" for v in row] for row in values])
+    if regression:
+        writer.writerow(["prediction"] if outputs.shape[1] == 1 else
+                        [f"prediction_{j}" for j in range(outputs.shape[1])])
+        writer.writerows([[f"{v:.9g}" for v in row] for row in outputs])
         return buffer.getvalue()
-    probabilities = model.predict_proba(X)
-    names = classes if classes is not None and len(classes) == probabilities.shape[1] else \
-        list(range(probabilities.shape[1]))
+    probabilities = outputs
+    names = classes if classes is not None else list(range(probabilities.shape[1]))  # checked
     writer.writerow(["label", *(f"p_{name}" for name in names)])
     for index, row in zip(probabilities.argmax(axis=1), probabilities, strict=True):
         writer.writerow([names[index], *(f"{p:.6g}" for p in row)])
