@@ -427,7 +427,8 @@ class Sequential:
         diagnosis = diagnose(
             errors["train"], errors["dev"], bayes_error, test_error=errors.get("test"),
             n_train=sizes["train"], n_dev=None if regression else sizes["dev"],
-            regression=regression, **thresholds,
+            regression=regression, diverged=False,  # errors alone: the History knows that
+            **thresholds,
         )
         regularization = self._regularization()
         if diagnosis.high_bias and regularization:
