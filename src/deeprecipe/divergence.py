@@ -87,7 +87,7 @@ class Divergence:
             "activations": f"activations overflowed from {self.layer} on",
             "gradients": f"gradients overflowed from {self.parameter} backwards",
             "cost": f"the loss overflowed at the output layer {self.layer}",
-            "growth": f"the training cost grew to {self.cost:.3g}, more than {GROWTH:.0e} × "
+            "growth": f"the training cost grew to {self.cost:.3g}, more than {GROWTH:,.0f} × "
                       f"its lowest value {self.lowest or 0.0:.3g}",
         }[self.source]
         lines = [f"training diverged at {where}: {what}"]
