@@ -350,7 +350,9 @@ def test_classes_must_match_the_output_layer(tmp_path: Path, classes: object) ->
 
 def test_a_regression_model_has_no_classes(tmp_path: Path) -> None:
     model = dr.Sequential([dr.Dense(2, "linear")], input_dim=3)
-    folder = persistence.save(model, tmp_path / "model", extra={"classes": [0, 1]})
+    folder = persistence.save(model, tmp_path / "model")
+    edit_config(folder, lambda config: config.update(classes=[0, 1]))
+    reseal(folder)
     refusal(folder, "classes must be null for a regression model")
 
 
@@ -463,3 +465,14 @@ def test_a_config_file_is_built_fresh_only_when_it_fits_in_memory(tmp_path: Path
     bare.write_text(json.dumps({"layers": [{"kind": "dense", "units": True}], "input_dim": 2}))
     with pytest.raises(ValueError, match=r"bare.json: model.layers\[0\]: Dense: units must be"):
         persistence.from_config_file(bare)
+
+
+def test_what_load_would_refuse_is_never_saved(tmp_path: Path) -> None:
+    model = dr.Sequential([dr.Dense(3, "softmax")], input_dim=2)
+    scaler = dr.data.Standardizer().fit(np.eye(2), feature_names=["x", "x"])
+    with pytest.raises(ValueError, match=r"save: .*config.json has an invalid 'standardizer'.*"
+                       "distinct"):
+        persistence.save(model, tmp_path / "m", standardizer=scaler)
+    with pytest.raises(ValueError, match=r"save: .*classes must be a list of 3 distinct"):
+        persistence.save(model, tmp_path / "m", extra={"classes": ["a", "b"]})
+    assert not (tmp_path / "m").exists()

@@ -104,6 +104,7 @@ def save(
     config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
     config = json.loads(json.dumps(config))  # sealed as load will read it
     config["config_sha256"] = config_digest(config)
+    _check_config(config, f"save: {folder / CONFIG_FILE}")  # what saves, loads
     atomic_write(folder / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(weights))
     text = json.dumps(config, indent=2)
     atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -136,8 +137,8 @@ def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     if not config_file.is_file():
         raise FileNotFoundError(f"load: no {CONFIG_FILE} in {folder}; is it a saved model "
                                 "folder (written by model.save)?")
-    config = read_json(config_file)
-    plan = check_config(config, f"load: {config_file}")
+    config = _read_json(config_file)
+    plan = _check_config(config, f"load: {config_file}")
     if not weights_file.is_file():
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
     data = _read_bytes(weights_file)
@@ -161,13 +162,13 @@ def from_config_file(path: str | Path) -> Sequential:
     a quarter of this machine's memory is refused."""
     file = Path(path)
     where = f"load: {file}"
-    config = read_json(file)
+    config = _read_json(file)
     if isinstance(config, dict) and "model" in config:
-        plan = check_config(config, where)
+        plan = _check_config(config, where)
         spec = config["model"]
     else:
         spec = config
-        plan = check_model(spec, where, None)
+        plan = _check_model(spec, where, None)
     needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
     if needed > _memory() / 4:
         raise ValueError(f"{where} describes a network of {needed / 2**30:.3g} GiB of "
@@ -182,7 +183,7 @@ def from_config_file(path: str | Path) -> Sequential:
 # --- reading and checking -------------------------------------------------------------------
 
 
-class Plan(NamedTuple):
+class _Plan(NamedTuple):
     """What a checked config promises: each tensor's shape, their dtype, the standardizer."""
 
     shapes: dict[str, tuple[int, ...]]
@@ -198,7 +199,7 @@ def _read_bytes(file: Path) -> bytes:
         raise ValueError(f"load: {file} cannot be read ({error.strerror or error}).") from None
 
 
-def read_json(file: Path) -> Any:
+def _read_json(file: Path) -> Any:
     """The parsed JSON of ``file``; one-line errors that name it (no codec text)."""
     data = _read_bytes(file)
     try:
@@ -216,7 +217,7 @@ def read_json(file: Path) -> Any:
                          "deep).") from None
 
 
-def check_config(config: Any, where: str) -> Plan:
+def _check_config(config: Any, where: str) -> _Plan:
     """Check every entry of a parsed ``config.json`` that predictions depend on; ``where``
     (``"load: <file>"``) starts each error. Nothing is allocated."""
     if not isinstance(config, dict):
@@ -236,12 +237,12 @@ def check_config(config: Any, where: str) -> Plan:
     if missing:
         raise ValueError(f"{where} has no {missing[0]!r} entry; a format_version {version} "
                          f"config has {', '.join(map(repr, required))}.")
-    plan = check_model(config["model"], where, config.get("standardizer"))
+    plan = _check_model(config["model"], where, config.get("standardizer"))
     _check_classes(config.get("classes"), config["model"], plan.output_dim, where)
     return plan
 
 
-def check_model(spec: Any, where: str, standardizer: Any) -> Plan:
+def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
     """The ``model`` entry (``Sequential.get_config()``) and the standardizer's state:
     the layers are checked by their own constructors (which allocate nothing) and the
     tensors are named and shaped as ``Sequential`` builds them."""
@@ -270,7 +271,7 @@ def check_model(spec: Any, where: str, standardizer: Any) -> Plan:
             scaler = Standardizer.from_dict(standardizer, n_features=input_dim)
         except ValueError as error:
             raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
-    return Plan(shapes, np.dtype(dtype), dim, scaler)
+    return _Plan(shapes, np.dtype(dtype), dim, scaler)
 
 
 def _layer(spec: Any, arg: str, where: str) -> Layer:
@@ -305,7 +306,7 @@ def _check_classes(classes: Any, spec: dict[str, Any], output_dim: int, where: s
                    "classes)", classes)
 
 
-def _check_weights(data: bytes, plan: Plan, file: Path) -> dict[str, np.ndarray]:
+def _check_weights(data: bytes, plan: _Plan, file: Path) -> dict[str, np.ndarray]:
     """The tensors of ``data``, which must be those ``plan`` describes, all finite."""
     try:
         tensors = load_tensors(data)
