@@ -207,6 +207,24 @@ def test_a_model_folder_without_weights_is_refused_not_checked_fresh(
         assert f"no weights.safetensors in {folder}" in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("content", [
+    b"[1, 2]",
+    b"\x80\x04binary",
+    b'{"layers": [], "input_dim": 2}',
+    b'{"layers": [{"kind": "dense", "units": 1e400}], "input_dim": 2}',
+    b'{"layers": [{"kind": "dense", "units": 1000000000000}], "input_dim": 2}',
+])
+def test_gradcheck_of_a_bad_config_file_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    # issue 13: a list raised AttributeError; a binary file printed codec text, no file named
+    config = tmp_path / "net.json"
+    config.write_bytes(content)
+    assert cli.main(["gradcheck", str(config), "--data", "iris"]) == cli.EXIT_USAGE
+    error = one_line_error(capsys)
+    assert str(config) in error and "codec" not in error
+
+
 def test_predict_refuses_outputs_that_overflow(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -170,10 +170,9 @@ def from_config_file(path: str | Path) -> Sequential:
         spec = config
         plan = _check_model(spec, where, None)
     needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
-    if needed > _memory() / 4:
-        raise ValueError(f"{where} describes a network of {needed / 2**30:.3g} GiB of "
-                         f"parameters; this machine has {_memory() / 2**30:.3g} GiB of "
-                         "memory.")
+    if needed > _memory() / 4:  # an int of any size: a 400-digit one is not a float
+        raise ValueError(f"{where} describes a network of more than {_memory() / 4 / 2**30:.3g}"
+                         " GiB of parameters (a quarter of this machine's memory).")
     try:
         return Sequential.from_config(spec)
     except (TypeError, ValueError) as error:
