@@ -521,3 +521,24 @@ def test_a_folder_is_not_a_data_file(tmp_path: Path) -> None:
         dr.data.load_csv_features(folder)
     with pytest.raises(FileNotFoundError, match=r"^no file .*missing\.csv\.$"):
         load_csv(tmp_path / "missing.csv", target="label")
+
+
+@pytest.mark.parametrize("cell", ["1e300", "-2e150", "1e150"])
+def test_numbers_whose_squares_overflow_are_refused(tmp_path: Path, cell: str) -> None:
+    """A variance or a squared error of such values is inf: refused with a hint, never a
+    run whose standardizer or errors are inf or NaN."""
+    path = write(tmp_path, csv_of([f"{cell},1,0", *GOOD_ROWS]))
+    with pytest.raises(DataFileError, match=r"row 1 \(line 2\), column 'a': the value must be "
+                       r"smaller than 1e\+150 in magnitude .*received -?[12]e\+(300|150)\. "
+                       r"help: rescale"):
+        load_csv(path, target="label")
+    path = write(tmp_path, csv_of([*(f"{i},{i},{i}.5" for i in range(5)), f"1,2,{cell}"]))
+    with pytest.raises(DataFileError, match=r"row 6 .*column 'label': the target must be "
+                       "smaller than 1e\\+150"):
+        load_csv(path, target="label")
+    X = np.ones((6, 2))
+    X[3, 1] = float(cell)
+    np.savez(tmp_path / "huge.npz", X=X, y=np.arange(6) % 2)
+    with pytest.raises(DataFileError, match=r"X\[3, 1\] must be smaller than 1e\+150"):
+        load_npz(tmp_path / "huge.npz")
+    assert load_csv(write(tmp_path, csv_of(["1e149,1,0", *GOOD_ROWS])), "label").X[0, 0] == 1e149

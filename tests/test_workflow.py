@@ -405,3 +405,17 @@ def test_a_folder_is_refused_as_data(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         with pytest.raises(ConfigError, match=r"--data must be a data file .*, a folder\."):
             workflow.load_data(str(tmp_path / name), "y")
+
+
+def test_a_regression_target_too_large_for_float32_is_refused(tmp_path: Path) -> None:
+    """Its squared errors would be inf in the float32 network (the diagnosis then refused
+    an 'inf' train error, naming no file)."""
+    csv = tmp_path / "big.csv"
+    rows = [f"{i},{i % 3},{(i + 0.5) * 1e18!r}" for i in range(30)]  # many values: regression
+    csv.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"big\.csv: a regression target must be smaller "
+                       r"than 1e\+18 in magnitude .*received values up to 2\.95e\+19"):
+        workflow.load_data(str(csv), "y")
+    csv.write_text("a,b,y\n" + "\n".join(r.rsplit(",", 1)[0] + f",{i}.5e15"
+                                         for i, r in enumerate(rows)) + "\n")
+    assert workflow.load_data(str(csv), "y").task == "regression"

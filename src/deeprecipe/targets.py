@@ -6,6 +6,10 @@ makes a mean squared error, and every threshold on it, depend on the target's un
 ``deeprecipe run`` and the automated recipe train on ``(y − mean) / scale`` with the training
 rows' statistics, then :meth:`TargetScale.fold` writes ``mean`` and ``scale`` into the linear
 output layer, so the saved network predicts ``y`` itself and carries no extra state.
+
+The network computes in float32, whose squares overflow above ~1.8e19: a regression target
+must stay below :data:`LARGEST_TARGET` in magnitude (:func:`check_range`), or its errors
+would be inf.
 """
 
 from __future__ import annotations
@@ -16,6 +20,21 @@ import numpy as np
 
 from .data import Part, Splits
 from .model import Sequential
+
+LARGEST_TARGET = 1e18  # float32 squared errors overflow beyond ~1.8e19
+
+
+def check_range(y: np.ndarray, source: str) -> None:
+    """Refuse a regression target too large for the float32 network's squared errors;
+    ``source`` names the data in the message."""
+    values = np.abs(np.asarray(y, dtype=np.float64))
+    peak = float(values.max()) if values.size else 0.0
+    if not peak < LARGEST_TARGET:
+        raise ValueError(
+            f"{source}: a regression target must be smaller than {LARGEST_TARGET:.0e} in "
+            f"magnitude (the network computes in float32, whose squared errors overflow above "
+            f"~1.8e19); received values up to {peak:.3g}. help: rescale it (divide it by a "
+            "power of 10, or take its logarithm).")
 
 
 @dataclass(frozen=True)

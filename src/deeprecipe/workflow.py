@@ -41,7 +41,7 @@ from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .runconfig import ConfigError, RunConfig
 from .runresult import DataSummary, RunResult
-from .targets import TargetScale
+from .targets import TargetScale, check_range
 from .training import History, TrainingState
 
 FULL_CHECK_MAX = 5000  # parameters: "auto" checks every one of them up to this many
@@ -152,6 +152,8 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     else:
         loaded = datamod.load_npz(path, task=task, drop_missing_target=drop_missing_target)
         image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None
+    if loaded.task == "regression":
+        check_range(loaded.y, str(path))
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,

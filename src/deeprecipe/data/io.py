@@ -62,6 +62,10 @@ SPACE = " \t\r\n\x0b\x0c"  # what pandas skips around a number (not Unicode spac
 NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
                     re.IGNORECASE)
 SHOWN_ROWS = 10  # rows named in one message
+# The largest magnitude of a usable value: a variance or a squared error sums squares of
+# values, and beyond ~1e154 a square overflows float64 (inf), so the standardizer and the
+# errors of larger values would be inf or NaN. 1e150 leaves room for 10^8 rows.
+LARGEST = 1e150
 
 
 class DataFileError(ValueError):
@@ -182,9 +186,9 @@ def _encode_target(
     """``(y, classes)`` from the target's values (float64 or text); ``places`` are the
     (row, line) of each value for messages."""
     numeric = labels.dtype.kind == "f"
-    if numeric and not np.isfinite(labels).all():
-        i = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise DataFileError(path, f"the target must be finite; received {labels[i]}.",
+    if numeric and not (np.abs(labels) < LARGEST).all():
+        i = int(np.flatnonzero(~(np.abs(labels) < LARGEST))[0])
+        raise DataFileError(path, f"the target must be {_usable(labels[i])}.",
                             places[i][0], column, places[i][1])
     if task == "auto":
         task = auto_task(labels) if numeric else "classification"
@@ -204,6 +208,14 @@ def _encode_target(
                             "classifier needs at least 2. help: check the target column, or "
                             "pass task='regression'.", column=column)
     return y.reshape(-1).astype(np.intp), mapping
+
+
+def _usable(value: float) -> str:
+    """The constraint a value out of range breaks, and the value (for ``must be …``)."""
+    if not math.isfinite(value):
+        return f"finite; received {value}"
+    return (f"smaller than {LARGEST:.0e} in magnitude (squares of larger numbers overflow "
+            f"float64); received {value!r}. help: rescale it (e.g. take its logarithm)")
 
 
 def _check_rows(path: Path, m: int, min_rows: int) -> None:
@@ -373,13 +385,15 @@ def _features(source: Path, header: list[str], data: Rows, names: list[str],
     for i, ((line, fields), row) in enumerate(zip(data, numbers, strict=True)):
         for k, j in enumerate(columns):
             value = parse_cell(fields[j])
-            if not isinstance(value, float) or not math.isfinite(value):
+            if not isinstance(value, float) or not abs(value) < LARGEST:
                 if not fields[j]:
                     what = "is empty (a missing value)"
                 elif value is None:
                     what = f"is missing ({fields[j]!r} marks a missing value)"
-                else:
+                elif isinstance(value, str) or not math.isfinite(value):
                     what = f"must be a finite number; received {fields[j]!r}"
+                else:
+                    what = f"must be {_usable(value)}"
                 raise DataFileError(source, f"the value {what}.", row, header[j], line)
             X[i, k] = value
     return X
@@ -437,11 +451,11 @@ def load_npz(
                               f"{_listing('index', rows, 'indices')}",
                               len(rows))
     X, labels = X[kept].astype(np.float64), labels[kept]
-    bad = np.argwhere(~np.isfinite(X))
+    bad = np.argwhere(~(np.abs(X) < LARGEST))
     if bad.size:
         where = (int(kept[bad[0][0]]), *(int(i) for i in bad[0][1:]))
-        raise DataFileError(source, f"{x_key}{list(where)} must be finite; received "
-                            f"{X[tuple(bad[0])]}.", where[0],
+        raise DataFileError(source, f"{x_key}{list(where)} must be "
+                            f"{_usable(float(X[tuple(bad[0])]))}.", where[0],
                             str(where[1]) if len(where) > 1 else None)
     _check_rows(source, len(X), needed)
     places: list[tuple[int, int | None]] = [(int(i), None) for i in kept]
