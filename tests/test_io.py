@@ -519,6 +519,9 @@ def test_a_folder_is_not_a_data_file(tmp_path: Path) -> None:
         load_csv(folder, target="label")
     with pytest.raises(DataFileError, match="is a folder"):
         dr.data.load_csv_features(folder)
+    (tmp_path / "data.npz").mkdir()
+    with pytest.raises(DataFileError, match=r"data\.npz: is a folder"):
+        load_npz(tmp_path / "data.npz")
     with pytest.raises(FileNotFoundError, match=r"^no file .*missing\.csv\.$"):
         load_csv(tmp_path / "missing.csv", target="label")
 
@@ -542,3 +545,10 @@ def test_numbers_whose_squares_overflow_are_refused(tmp_path: Path, cell: str) -
     with pytest.raises(DataFileError, match=r"X\[3, 1\] must be smaller than 1e\+150"):
         load_npz(tmp_path / "huge.npz")
     assert load_csv(write(tmp_path, csv_of(["1e149,1,0", *GOOD_ROWS])), "label").X[0, 0] == 1e149
+
+
+def test_a_value_longer_than_the_csv_limit_names_the_line_it_starts_on(tmp_path: Path) -> None:
+    path = write(tmp_path, csv_of(["1,2,0", '3,4,"x', *(["5,6,1"] * 30_000)]))
+    with pytest.raises(DataFileError, match=r"a value of the row starting on line 3 is longer "
+                       r"than 131,072 characters\. help: is a quote left open\?"):
+        load_csv(path, target="label")

@@ -320,8 +320,7 @@ def read_text(source: Path) -> str:
     and bytes that are not UTF-8 raise :class:`DataFileError`; the offset of a bad byte is
     counted from the start of the file, with its line."""
     if source.is_dir():
-        raise DataFileError(source, "is a folder, not a data file. help: --data takes a "
-                            "file (.csv or .npz) or a built-in dataset name.")
+        raise _folder(source)
     try:
         raw = source.read_bytes()
     except FileNotFoundError:
@@ -341,13 +340,18 @@ def read_text(source: Path) -> str:
                             "it as UTF-8.") from None
 
 
+def _folder(source: Path) -> DataFileError:
+    return DataFileError(source, "is a folder, not a data file. help: --data takes a file "
+                         "(.csv or .npz) or a built-in dataset name.")
+
+
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     """The header and the non-empty data rows ``(line, fields)`` of a CSV file."""
     rows = []
     reader = csv.reader(io.StringIO(read_text(source), newline=""), delimiter=delimiter,
                         skipinitialspace=True)
+    start = 1  # the line where the row being read starts
     try:
-        start = 1
         for fields in reader:
             if any("\n" in field or "\r" in field for field in fields):
                 raise DataFileError(source, f"a quoted value runs from line {start} to "
@@ -355,9 +359,12 @@ def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
             if fields and any(field.strip(SPACE) for field in fields):
                 rows.append((reader.line_num, [field.strip(SPACE) for field in fields]))
             start = reader.line_num + 1
-    except csv.Error as error:  # e.g. a field larger than csv.field_size_limit()
-        raise DataFileError(source, f"is not valid CSV at line {reader.line_num} "
-                            f"({error}).") from None
+    except csv.Error as error:
+        if "field limit" in str(error):
+            raise DataFileError(source, f"a value of the row starting on line {start} is "
+                                f"longer than {csv.field_size_limit():,} characters. help: is "
+                                "a quote left open?") from None
+        raise DataFileError(source, f"is not valid CSV at line {start} ({error}).") from None
     if not rows:
         raise DataFileError(source, "is empty: expected a header row and data rows.")
     header_line, header = rows[0]
@@ -415,6 +422,8 @@ def load_npz(
     task = choice("load_npz", "task", task, TASKS)
     needed = split_min_rows() if min_rows is None else positive_int("load_npz", "min_rows",
                                                                     min_rows)
+    if source.is_dir():
+        raise _folder(source)
     if not source.is_file():
         raise FileNotFoundError(f"load_npz: no file {source}.")
     unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
