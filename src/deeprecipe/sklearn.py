@@ -602,9 +602,10 @@ class _NoImprovement(EarlyStopping):
     """scikit-learn's MLP stopping rule (``_update_no_improvement_count``) on the machinery
     of :class:`~deeprecipe.EarlyStopping` (which keeps the best weights).
 
-    It watches the training cost (``train_cost``, scikit-learn's ``loss_curve_``) or, with
-    ``validation=True``, the dev error (scikit-learn watches the validation score, here
-    ``1 −`` the dev error) and then keeps the best epoch's weights, as scikit-learn does.
+    It watches the training cost (``train_cost``, scikit-learn's ``loss_curve_``) and keeps
+    the last epoch's weights or, with ``validation=True``, the dev error (scikit-learn
+    watches the validation score, here ``1 −`` the dev error) and keeps the best epoch's
+    weights, as scikit-learn does.
 
     An epoch counts as *no improvement* unless it beats the best value so far by at least
     ``tol``; the best value (and the weights kept) follows every improvement, however small.
