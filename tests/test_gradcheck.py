@@ -21,6 +21,7 @@ from deeprecipe.gradcheck import (
     GREAT,
     INCONCLUSIVE,
     LOOK_CLOSER,
+    UNINFORMATIVE,
     WORRY,
     BlockReport,
     GradcheckError,
@@ -132,19 +133,21 @@ def test_bands_are_configurable(relative_error: float, default: str, tight: str)
 
 
 @pytest.mark.parametrize(
-    ("verdict", "passed"),
-    [(GREAT, True), (LOOK_CLOSER, True), (WORRY, False), (INCONCLUSIVE, False)],
+    ("verdict", "passed", "failed"),
+    [(GREAT, True, False), (LOOK_CLOSER, True, False), (WORRY, False, True),
+     (INCONCLUSIVE, False, False), (UNINFORMATIVE, False, False)],
 )
-def test_passed_semantics(verdict: str, passed: bool) -> None:
+def test_passed_semantics(verdict: str, passed: bool, failed: bool) -> None:
+    # passed: judged and agrees; failed: worry; neither: nothing could be judged
     block = BlockReport("w", (2,), 0.0, verdict)
-    assert block.passed is passed
+    assert (block.passed, block.failed) == (passed, failed)
     report = GradcheckReport(0.0, verdict, {"w": block}, mode="full", epsilon=1e-7)
-    assert report.passed is passed
-    assert report.failed_blocks == ([] if passed else ["w"])
-    # one failing block fails a report whose overall verdict is great
+    assert (report.passed, report.failed) == (passed, failed)
+    assert report.failed_blocks == (["w"] if failed else [])
+    # one failing block fails a report whose overall verdict was great, and says so
     worried = GradcheckReport(0.0, GREAT, {"w": BlockReport("w", (2,), 1.0, WORRY)},
                               mode="full", epsilon=1e-7)
-    assert not worried.passed
+    assert not worried.passed and worried.failed and worried.verdict == WORRY
 
 
 def test_block_with_zero_gradients_is_uninformative_with_difference_zero() -> None:
@@ -154,8 +157,8 @@ def test_block_with_zero_gradients_is_uninformative_with_difference_zero() -> No
     report = gradcheck.check(fn, {"w": np.array([1.0, -2.0]), "unused": np.ones((2, 3))})
     unused = report.blocks["unused"]
     assert unused.difference == 0.0
-    assert unused.uninformative
-    assert unused.passed
+    assert unused.uninformative and unused.verdict == UNINFORMATIVE
+    assert not unused.failed  # listed, never a failure
     assert not report.blocks["w"].uninformative
     assert report.passed
 
@@ -202,7 +205,7 @@ def test_table_json_and_summary() -> None:
     assert data["blocks"]["W"]["verdict"] == WORRY
     assert data["blocks"]["W"]["worst"][0]["index"] == [1, 2]
     summary = report.summary()
-    assert "FAILED" in summary and summary.endswith("; failing blocks: W (worry)")
+    assert summary.startswith("gradient check FAILED: worry in W (")
     assert "\n" not in summary
     assert "passed" in gradcheck.check(_linear(), {"theta": np.array(4.0)}).summary()
 
@@ -431,14 +434,16 @@ def _float32_cost(scale: float = 1.0) -> tuple[Fn, dict[str, np.ndarray]]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_float32_cost_at_epsilon_1e_7_is_inconclusive_never_worry(mode: str) -> None:
+def test_a_float32_cost_at_epsilon_1e_7_is_uninformative_never_worry(mode: str) -> None:
+    # float32 rounding over ε = 1e-7 swamps every gradient: nothing verified, nothing failed
     fn, params = _float32_cost()
     report = gradcheck.check(fn, params, 1e-7, mode=mode)
-    assert report.verdict == INCONCLUSIVE
+    assert report.verdict == UNINFORMATIVE
     assert all(block.verdict != WORRY for block in report.blocks.values())
-    assert not report.passed
+    assert not report.passed and not report.failed
+    assert "no verdict: every block uninformative" in report.summary()
     assert not report.findings  # noise is not a bug: nothing is named
-    advice = [note for note in report.notes if note.startswith("inconclusive")]
+    advice = [note for note in report.notes if note.startswith("uninformative")]
     assert advice and "help: compute the cost in float64 or use a larger epsilon (0.001 or " \
         "0.01)" in advice[0]
     assert any("float32" in note for note in report.notes)

@@ -280,7 +280,8 @@ def test_plots_are_figures_and_nothing_is_left_open(digits: RunResult) -> None:
 
 def test_gradcheck_plot_draws_an_uninformative_block_at_the_floor(digits: RunResult) -> None:
     report = digits.gradchecks["init"]
-    zero = dataclasses.replace(report.blocks["dense_1.b"], difference=0.0, uninformative=True)
+    zero = dataclasses.replace(report.blocks["dense_1.b"], difference=0.0,
+                               verdict="uninformative")
     figure = report_plots.gradcheck_bars({"init": dataclasses.replace(
         report, blocks={**report.blocks, "dense_1.b": zero})})
     texts = [t.get_text() for t in figure.axes[0].texts]

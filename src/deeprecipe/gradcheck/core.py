@@ -23,6 +23,7 @@ from .report import (
     GREAT,
     INCONCLUSIVE,
     LOOK_CLOSER,
+    UNINFORMATIVE,
     WORRY,
     BlockReport,
     Entry,
@@ -71,23 +72,37 @@ class Measurements:
     index: list[int] = field(default_factory=list)  # block-local coordinate, -1 for a probe
     kink: list[bool] = field(default_factory=list)  # a perturbation crossed a kink
     excluded: list[bool] = field(default_factory=list)  # ... and no valid re-measurement
+    subgradient: list[bool] = field(default_factory=list)  # ... at θ: judged by its sides
 
     def add(self, numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray,
-            index: np.ndarray, kink: np.ndarray, excluded: np.ndarray) -> None:
+            index: np.ndarray, kink: np.ndarray, excluded: np.ndarray,
+            subgradient: np.ndarray) -> None:
         self.numeric += numeric.tolist()
         self.analytic += analytic.tolist()
         self.noise += noise.tolist()
         self.index += index.tolist()
         self.kink += kink.tolist()
         self.excluded += excluded.tolist()
+        self.subgradient += subgradient.tolist()
 
-    def arrays(self, kinks: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(numeric, analytic, noise)`` of the measurements in the verdict (``kinks``:
-        of those left out)."""
-        excluded = np.array(self.excluded, dtype=bool)
-        keep = excluded if kinks else ~excluded
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(numeric, analytic, noise)`` of the measurements in the verdict."""
+        keep = ~np.array(self.excluded, dtype=bool)
         return (np.array(self.numeric)[keep], np.array(self.analytic)[keep],
                 np.array(self.noise)[keep])
+
+    def informative(self) -> bool:
+        """Whether the numeric or the analytic values rise clearly above the noise floor:
+        below it a finite difference cannot tell a gradient from rounding."""
+        arrays = self.arrays()
+        if not np.all(np.isfinite(arrays[0])):  # an overflow is no floor
+            return True
+        scale = max(float(np.max(np.abs(a), initial=0.0)) for a in arrays)
+        if scale == 0:
+            return False
+        numeric, analytic, noise = (a / scale for a in arrays)  # no overflow in the norms
+        floor = NOISE_MARGIN * np.linalg.norm(noise)
+        return bool(max(np.linalg.norm(numeric), np.linalg.norm(analytic)) > floor)
 
 
 class Checker:
@@ -122,26 +137,33 @@ class Checker:
             crossed = crossed_plus.astype(np.int8) + 2 * crossed_minus.astype(np.int8)
         return (plus - minus) / (2 * step), plus, minus, crossed
 
-    def _measure(self, evaluate: Evaluate, analytic: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _measure(self, evaluate: Evaluate, analytic: np.ndarray, *, sides: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Central differences with noise estimates and kink handling:
-        ``(D, noise, kink, excluded)``; ``excluded`` measurements stay out of the verdict.
+        ``(D, noise, kink, excluded, subgradient)``; ``excluded`` measurements stay out of
+        the verdict.
 
         Known kink crossings (``crossed``: 1 = the + side, 2 = the − side) are re-measured
         one-sided from the side that stays on θ's branches, where the analytic gradient is
-        exact (:meth:`_on_branch`); both sides crossed: excluded. Without branch records, a
-        measurement that disagrees with ``analytic`` beyond the noise is re-measured at
-        ``ε/10``: one-sided slopes that still disagree by as much mark a kink at ``θ``;
-        slopes that agree mean the kink was merely crossed, and the ``ε/10`` value stands.
-        Disagreeing measurements also get Richardson's truncation estimate
-        ``|D(ε) − D(2ε)| / 3`` added to their noise.
+        exact (:meth:`_on_branch`). Without branch records, a measurement that disagrees
+        with ``analytic`` beyond the noise is re-measured at ``ε/10``: one-sided slopes that
+        still disagree by as much mark a kink at ``θ``; slopes that agree mean the kink was
+        merely crossed, and the ``ε/10`` value stands. Disagreeing measurements also get
+        Richardson's truncation estimate ``|D(ε) − D(2ε)| / 3`` added to their noise.
+
+        What is left is a kink at ``θ`` itself, where no side keeps θ's branches and the
+        derivative does not exist (``subgradient``). An objective that records branches
+        measures ``J`` held on θ's branches there, the function backpropagation
+        differentiates; otherwise, for coordinates (``sides``), :meth:`_between_sides`
+        accepts an analytic value between the one-sided derivatives. The rest (a probe
+        through a kink, a value outside) is excluded.
         """
         eps = self.epsilon
         numeric, plus, minus, crossed = self._central(evaluate, eps)
         noise = self._roundoff(plus, minus, step=eps)
         kink = np.zeros(len(numeric), dtype=bool)
         j0 = self.obj.j0
-        excluded = None
+        excluded = np.zeros(len(numeric), dtype=bool)
         if crossed.any():
             one_sided = np.where(crossed == 1, (j0 - minus) / eps, (plus - j0) / eps)
             numeric = np.where(crossed == 3, numeric, np.where(crossed > 0, one_sided, numeric))
@@ -156,7 +178,46 @@ class Checker:
             noise[rows] += np.abs(numeric[rows] - wide) / 3
             if not self.obj.tracks_kinks:
                 self._detect_kinks(evaluate, rows, numeric, noise, kink, plus, minus)
-        return numeric, noise, kink, kink.copy() if excluded is None else excluded
+                excluded |= kink
+        subgradient = excluded.copy()
+        rows = np.flatnonzero(excluded)
+        if self.obj.tracks_kinks and len(rows):
+            with self.obj.on_branches():
+                held, held_plus, held_minus, _ = self._central(evaluate, eps, rows)
+            numeric[rows] = held
+            noise[rows] = self._roundoff(held_plus, held_minus, step=eps)
+            excluded[rows] = False
+        elif sides and len(rows):
+            inside = self._between_sides(evaluate, rows, analytic, plus, minus, numeric, noise)
+            excluded[rows[inside]] = False
+        return numeric, noise, kink, excluded, subgradient
+
+    def _between_sides(self, evaluate: Evaluate, rows: np.ndarray, analytic: np.ndarray,
+                       plus: np.ndarray, minus: np.ndarray, numeric: np.ndarray,
+                       noise: np.ndarray) -> np.ndarray:
+        """At a kink at θ the derivative does not exist: a value between the one-sided
+        derivatives is a valid subgradient (``|w|'(0) = 0`` is one). Each side is measured
+        to first and second order, ``(J(θ+sε) − J(θ)) / sε`` and
+        ``(−3 J(θ) + 4 J(θ+sε) − J(θ+2sε)) / 2sε``; where ``analytic`` lies in ``[min,
+        max]`` of the four (within the noise) the measurement becomes ``analytic`` and the
+        mask returned is True. Outside, several units at their kinks at once may still make
+        it a valid one (their one-sided slopes add up on both sides), so the caller leaves it
+        out rather than failing it."""
+        eps, j0 = self.epsilon, self.obj.j0
+        far_plus, _ = evaluate(2 * eps, rows)
+        far_minus, _ = evaluate(-2 * eps, rows)
+        near_plus, near_minus = plus[rows], minus[rows]
+        slopes = np.stack([
+            (near_plus - j0) / eps, (-3 * j0 + 4 * near_plus - far_plus) / (2 * eps),
+            (j0 - near_minus) / eps, (3 * j0 - 4 * near_minus + far_minus) / (2 * eps),
+        ])
+        nearest = np.clip(analytic[rows], slopes.min(axis=0), slopes.max(axis=0))
+        side_noise = 4 * np.maximum(self._roundoff(near_plus, far_plus, step=eps),
+                                    self._roundoff(near_minus, far_minus, step=eps))
+        inside = ~self._disagrees(nearest, analytic[rows], side_noise)
+        numeric[rows[inside]] = nearest[inside]
+        noise[rows[inside]] = side_noise[inside]
+        return inside
 
     def _on_branch(self, evaluate: Evaluate, crossed: np.ndarray, plus: np.ndarray,
                    minus: np.ndarray, numeric: np.ndarray, noise: np.ndarray,
@@ -234,7 +295,8 @@ class Checker:
 
     def _probe(self, slot: Slot, support: np.ndarray, count: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``count`` random ±1 probes on ``support``: ``(D, g·u, noise, kink, excluded)``."""
+        """``count`` random ±1 probes on ``support``: ``(D, g·u, noise, kink, excluded)``
+        (a probe through a kink at θ is excluded: it moves many units at once)."""
         size = slot.stop - slot.start
         directions = np.zeros((count, size))
         directions[:, support] = self.rng.choice((-1.0, 1.0), size=(count, len(support)))
@@ -244,7 +306,7 @@ class Checker:
             return self.obj.direction_costs(slot, directions if rows is None else directions[rows],
                                             step)
 
-        numeric, noise, kink, excluded = self._measure(evaluate, analytic)
+        numeric, noise, kink, excluded, _ = self._measure(evaluate, analytic)
         return numeric, analytic, noise, kink, excluded
 
     def _coordinate_evaluator(self, slot: Slot, indices: np.ndarray) -> Evaluate:
@@ -265,7 +327,8 @@ class Checker:
         if count:
             support = np.arange(slot.stop - slot.start)
             numeric, analytic, noise, kink, excluded = self._probe(slot, support, count)
-            probes.add(numeric, analytic, noise, np.full(count, -1), kink, excluded)
+            probes.add(numeric, analytic, noise, np.full(count, -1), kink, excluded,
+                       np.zeros(count, dtype=bool))
             # A probe moves every coordinate of the block, so one unit at a kink can spoil
             # it (it is left out of the verdict), and a probe along which J is flat (a
             # softmax bias along (1, …, 1)) says nothing: measure coordinates instead.
@@ -279,22 +342,22 @@ class Checker:
                              ) -> tuple[np.ndarray, ...]:
         """``Measurements.add`` arguments for block-local ``indices``."""
         analytic = self.obj.analytic[slot.start + indices]
-        numeric, noise, kink, excluded = self._measure(
-            self._coordinate_evaluator(slot, indices), analytic
+        numeric, noise, kink, excluded, subgradient = self._measure(
+            self._coordinate_evaluator(slot, indices), analytic, sides=True
         )
-        return numeric, analytic, noise, indices, kink, excluded
+        return numeric, analytic, noise, indices, kink, excluded, subgradient
 
     def _judge_block(self, slot: Slot, coords: Measurements,
                      probes: Measurements) -> BlockReport:
         parts = [m for m in (coords, probes) if m.numeric]
         worst_part, difference, noise = self._worst_part(parts)
-        informative = any(np.any(m.arrays()[0]) or np.any(m.arrays()[1]) for m in parts)
-        verdict = judge(difference, noise, self.bands) if informative else GREAT
+        informative = any(m.informative() for m in parts)
+        verdict = judge(difference, noise, self.bands) if informative else UNINFORMATIVE
         report = BlockReport(
             name=slot.name, shape=slot.shape, difference=difference, verdict=verdict,
             noise=noise, checked=len(coords.numeric) + len(probes.numeric),
             kinks=int(np.sum(coords.kink) + np.sum(probes.kink)),
-            uninformative=not informative,
+            subgradients=self._subgradients(coords),
         )
         if verdict == WORRY and parts:  # an inconclusive ratio is noise: name nothing
             numeric, analytic, _ = parts[worst_part].arrays()
@@ -308,6 +371,14 @@ class Checker:
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
         return report
+
+    def _subgradients(self, coords: Measurements) -> int:
+        """How many coordinates sit at a kink whose analytic value lies between the
+        one-sided derivatives (accepted as a subgradient)."""
+        at_kink = np.array(coords.subgradient, dtype=bool)
+        agree = ~self._disagrees(np.array(coords.numeric), np.array(coords.analytic),
+                                 np.array(coords.noise))
+        return int(np.sum(at_kink & agree))
 
     def _transposed(self, slot: Slot, coords: Measurements) -> str:
         """Name ``analytic = numericᵀ`` for a square matrix measured entry by entry: the
@@ -380,8 +451,8 @@ class Checker:
             return []
         indices = np.array(found)
         analytic = self.obj.analytic[slot.start + indices]
-        numeric, _, kink, _ = self._measure(self._coordinate_evaluator(slot, indices),
-                                            analytic)
+        numeric, _, kink, _, _ = self._measure(self._coordinate_evaluator(slot, indices),
+                                               analytic, sides=True)
         entries = [self._entry(slot, int(i), a, n, k)
                    for i, a, n, k in zip(indices, analytic, numeric, kink, strict=True)]
         return sorted(entries, key=lambda e: -e.error)[: self.n_worst]
@@ -401,31 +472,44 @@ class Checker:
             blocks[slot.name], coords, probes = self.block(slot)
             for total, part in ((all_coords, coords), (all_probes, probes)):
                 total.add(*(np.array(v) for v in (part.numeric, part.analytic, part.noise,
-                                                  part.index, part.kink, part.excluded)))
+                                                  part.index, part.kink, part.excluded,
+                                                  part.subgradient)))
         parts = [m for m in (all_coords, all_probes) if m.numeric]
         _, difference, noise = self._worst_part(parts)
-        verdict = judge(difference, noise, self.bands)
+        verdict = combine([block.verdict for block in blocks.values()])
         if broken:
-            difference, verdict = 1.0, WORRY
+            difference = 1.0
         report = GradcheckReport(
             difference=difference, verdict=verdict, blocks=blocks, mode=self.mode,
             epsilon=self.epsilon, bands=self.bands, noise=noise,
         )
         kinks = sum(block.kinks for block in blocks.values())
         if kinks:
-            left_out = int(np.sum(all_coords.excluded) + np.sum(all_probes.excluded))
-            report.notes.append(f"{kinks} measurement(s) crossed a kink (ReLU at 0, |w| at 0): "
-                                f"re-measured one-sided; {left_out} of them left out of the "
-                                "verdict (no kink-free side, or no branch records)")
+            report.notes.append(self._kink_note(kinks, blocks, all_coords, all_probes))
         unsure = [b for b in blocks.values() if b.verdict == INCONCLUSIVE]
-        if verdict == INCONCLUSIVE or unsure:
-            report.notes.append(self._inconclusive_note(max([noise] + [b.noise for b in unsure])))
+        if unsure or verdict == UNINFORMATIVE:
+            report.notes.append(self._inconclusive_note(max([noise] + [b.noise for b in unsure]),
+                                                        verdict))
         for block in blocks.values():
-            if block.finding and not block.passed:
+            if block.finding and block.failed:
                 report.findings.append(f"{block.name}: {block.finding}")
         report.evaluations = self.obj.evaluations
         report.seconds = time.perf_counter() - start
         return report
+
+    def _kink_note(self, kinks: int, blocks: dict[str, BlockReport], coords: Measurements,
+                   probes: Measurements) -> str:
+        accepted = sum(block.subgradients for block in blocks.values())
+        how = ("J held on θ's branches agrees" if self.obj.tracks_kinks else
+               "the analytic value lies between the one-sided derivatives")
+        note = (f"{kinks} measurement(s) crossed a kink (ReLU at 0, |w| at 0) and were "
+                f"re-measured; {accepted} at a kink, subgradient accepted ({how})")
+        left_out = int(np.sum(coords.excluded) + np.sum(probes.excluded))
+        if left_out:
+            note += (f"; {left_out} left out of the verdict (a probe through a kink, or a "
+                     "value outside the one-sided derivatives, which several units at their "
+                     "kinks at once can make valid)")
+        return note
 
     def _broken_blocks(self) -> dict[str, str]:
         """``{name: finding}`` of blocks whose analytic gradient cannot be compared: the
@@ -442,7 +526,7 @@ class Checker:
                 )
         return broken
 
-    def _inconclusive_note(self, noise: float) -> str:
+    def _inconclusive_note(self, noise: float, verdict: str) -> str:
         """What to change. Round-off ``ε_machine·|J|/h`` and truncation ``h²·|J‴|/6`` are
         balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64, 1e-3 to 1e-2 in
         float32. Above that range truncation dominates (a smaller ε helps), below it
@@ -459,6 +543,10 @@ class Checker:
         else:
             cost = "compute the cost in float64, " if low else ""
             advice = f"{cost}check at a point with larger gradients"
+        if verdict == UNINFORMATIVE:
+            return (f"uninformative at this precision: every gradient is within the "
+                    f"finite-difference noise floor (≈{noise:.1e} relative), so nothing was "
+                    f"verified. help: {advice}")
         return (f"inconclusive at this precision: the finite-difference error (rounding and "
                 f"truncation, ≈{noise:.1e} relative) is as large as the difference. "
                 f"help: {advice}")
@@ -466,6 +554,15 @@ class Checker:
 
 def _noise_ratio(numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray) -> float:
     return _norm_ratio(noise, numeric, analytic)
+
+
+def combine(verdicts: list[str]) -> str:
+    """The check's verdict from its blocks': any worry fails it; otherwise the worst verdict
+    of the blocks that could be judged; "inconclusive" or "uninformative" when none could."""
+    for verdict in (WORRY, LOOK_CLOSER, GREAT, INCONCLUSIVE):
+        if verdict in verdicts:
+            return verdict
+    return UNINFORMATIVE
 
 
 def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:

@@ -9,12 +9,15 @@ after: the activations before it are computed once. Perturbing ``W[i, j]`` of a 
 by ``s`` moves column ``j`` of ``Z`` by ``s·X[:, i]``, so a batch of perturbations is one
 array operation, and the layers after it run once for the whole batch. The branch each ReLU
 unit took (and the sign of each weight under L1) is recorded, so a perturbation that
-crosses a kink is known, not guessed.
+crosses a kink is known, not guessed; and inside :meth:`ModelObjective.on_branches` every
+unit is held on the branch it took at θ, which is the function backpropagation
+differentiates (a ReLU exactly at 0 stays off: ``relu'(0) = 0``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -51,6 +54,7 @@ class ModelObjective(Objective):
         self.penalty_terms = [t for t in self.terms if t in model.penalties]
         self.training = dropout == "fixed"
         self.seed = seed
+        self.hold = False  # evaluate J with every unit on its branch at θ
         self.cache = {} if cache is None else cache
         self.theta = model.theta.copy()
         self.layout = model.layout
@@ -113,6 +117,32 @@ class ModelObjective(Objective):
 
     # --- evaluating J ------------------------------------------------------------------
 
+    @contextmanager
+    def on_branches(self) -> Iterator[None]:
+        """Evaluate ``J`` with every ReLU-like unit held on the branch it took at θ: where a
+        perturbation moves a unit across 0, its other piece is extended (``−g(−z)``, the
+        mirror of the real activation), so ``J`` stays the smooth function whose derivative
+        backpropagation computes, even where units sit exactly at their kink."""
+        self.hold = True
+        try:
+            yield
+        finally:
+            self.hold = False
+
+    def _activate(self, index: int, z: np.ndarray, copies: int,
+                  branch: np.ndarray | None = None) -> np.ndarray:
+        """Layer ``index``'s activation of stacked pre-activations ``z`` (``copies`` copies
+        of the data, or the ``branch`` given), held on θ's branches inside
+        :meth:`on_branches`."""
+        layer: Any = self.model.layers[index]
+        forward = activations.ACTIVATIONS[layer.activation].forward
+        base = self.branches[index]
+        if not self.hold or base is None:
+            return forward(z)
+        if branch is None:
+            branch = np.tile(base, (copies, 1))
+        return np.where((z > 0) != branch, -forward(-z), forward(z))
+
     def _forward_layer(self, layer: Any, x: np.ndarray, *, last: bool,
                        masks: np.ndarray | None) -> np.ndarray:
         if isinstance(layer, Dropout):
@@ -131,8 +161,12 @@ class ModelObjective(Objective):
         crossed = np.zeros(copies, dtype=bool)
         for index in range(start, len(layers)):
             layer = layers[index]
-            x = self._forward_layer(layer, x, last=index == len(layers) - 1,
-                                    masks=self._mask(index, copies))
+            if self.hold and self.branches[index] is not None:
+                z = x @ layer.params["W"] + layer.params["b"] if isinstance(layer, Dense) else x
+                x = self._activate(index, z, copies)
+            else:
+                x = self._forward_layer(layer, x, last=index == len(layers) - 1,
+                                        masks=self._mask(index, copies))
             base = self.branches[index]
             if base is not None:
                 moved = (x > 0).reshape(copies, self.m, -1) != base[None]
@@ -204,7 +238,7 @@ class ModelObjective(Objective):
                          step: float) -> tuple[np.ndarray, np.ndarray]:
         if "data" not in self.terms:
             return np.zeros(len(indices)), np.zeros(len(indices), dtype=bool)
-        cache_key = (slot.name, step, indices.tobytes())
+        cache_key = (slot.name, step, indices.tobytes(), self.hold)
         if cache_key in self.cache:
             data, crossed = self.cache[cache_key]
             return data.copy(), crossed.copy()
@@ -262,9 +296,12 @@ class ModelObjective(Objective):
         base = z[:, columns].T  # (copies, m)
         moved = base + delta
         crossed = np.zeros(len(columns), dtype=bool)
-        if layer.activation in activations.PIECEWISE:
+        branch = None
+        branches = self.branches[index]
+        if branches is not None:  # a ReLU-like layer
             crossed = ((moved > 0) != (base > 0)).any(axis=1)
-        change = activation(moved) - activation(base)
+            branch = branches[:, columns].T
+        change = self._activate(index, moved, len(columns), branch) - activation(base)
         z_next = self.inputs[index + 1] @ following.params["W"] + following.params["b"]
         batch = z_next[None] + change[:, :, None] * following.params["W"][columns][:, None, :]
         data, moved_later = self._finish(index + 1, batch.reshape(len(columns) * self.m, -1),
@@ -282,7 +319,7 @@ class ModelObjective(Objective):
             if layer.activation in activations.PIECEWISE:
                 crossed = ((flat > 0).reshape(copies, self.m, -1) != (z > 0)[None]).any(
                     axis=(1, 2))
-            flat = activations.ACTIVATIONS[layer.activation].forward(flat, out=flat)
+            flat = self._activate(index, flat, copies)
         if last:
             return self._data_rows(flat, copies), crossed
         data, moved = self._run_from(index + 1, flat, copies)

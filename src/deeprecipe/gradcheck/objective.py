@@ -9,6 +9,7 @@ the layers at and after a perturbed parameter and records which ReLU branch each
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ from .._checks import describe
 from ..parameters import Layout, Slot, flatten, unflatten
 
 CostAndGrads = tuple[Any, Mapping[str, Any]]
-Function = Callable[[dict[str, np.ndarray]], CostAndGrads]
+# fn(params) -> (cost, grads), or {term: (cost, grads)} when J is a sum of named terms
+Function = Callable[[dict[str, np.ndarray]], "CostAndGrads | Mapping[str, CostAndGrads]"]
 
 
 class GradcheckError(ValueError):
@@ -42,6 +44,11 @@ class Objective:
 
     def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """``J`` at each row of ``thetas`` (shape ``(k, n)``)."""
+        raise NotImplementedError
+
+    def on_branches(self) -> AbstractContextManager[None]:
+        """Within it, ``J`` is evaluated with every unit held on its branch at θ (only
+        objectives that ``tracks_kinks``)."""
         raise NotImplementedError
 
     def coordinate_costs(
@@ -86,17 +93,25 @@ def _as_params(value: Any) -> dict[str, np.ndarray]:
 class FunctionObjective(Objective):
     """``fn(params: dict[str, ndarray]) -> (cost, grads)`` with ``grads`` keyed like params.
 
+    ``fn`` may instead return its terms, ``{"data": (cost, grads), "l2": (cost, grads)}``:
+    ``J`` is their sum, and a term's ``grads`` may leave out the blocks it does not touch
+    (zeros). ``term`` restricts ``J`` to one of them (``None``: the sum).
+
     Parameters are promoted to float64 before every call. A preflight evaluates ``J`` three
     times: a function whose cost changes between identical calls (dropout, augmentation,
     unseeded noise) or which modifies its input is refused with a :class:`GradcheckError`.
     """
 
-    def __init__(self, fn: Function, params: Mapping[str, Any]) -> None:
+    def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
+                 cache: dict[int, dict[str, float]] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"check: fn must be callable; received fn of type "
                             f"{type(fn).__name__}.")
         original = _as_params(params)
         self.fn = fn
+        self.term = term
+        self.terms: tuple[str, ...] = ()  # the names of fn's terms, when it returns them
+        self.cache = {} if cache is None else cache  # hash of θ's bytes -> each term's cost
         # Float types every cost seen so far is exactly representable in (coarsest first):
         # a cost computed in float32 and handed back as a float64 always is a float32
         # number, which a float64 computation almost never is.
@@ -112,6 +127,7 @@ class FunctionObjective(Objective):
             cost, grads = self._call(self.theta, check_input=True)
             values.append(cost)
             require_finite_cost(cost)
+        self.shape_errors: dict[str, str] = {}
         if len(set(values)) != 1:
             raise GradcheckError(
                 "check: fn is not deterministic: J(θ) gave "
@@ -132,13 +148,47 @@ class FunctionObjective(Objective):
         """Machine epsilon of the precision ``J`` is computed in: its rounding noise."""
         return float(np.finfo(self.cost_dtype).eps)
 
-    def _call(self, theta: np.ndarray, check_input: bool = False) -> CostAndGrads:
+    def _call(self, theta: np.ndarray, check_input: bool = False
+              ) -> tuple[float, dict[str | None, Mapping[str, Any]]]:
+        """``(J, {term: grads})`` at ``theta``: ``J`` of the term checked (or their sum),
+        the gradients of every term it sums (``None`` names a plain ``(cost, grads)``)."""
         params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
         before = {name: value.copy() for name, value in params.items()} if check_input else {}
         result = self.fn(params)
         self.evaluations += 1
+        terms = self._terms(result)
+        if self.terms:  # each term's check evaluates fn at the same points: once is enough
+            self.cache[hash(theta.tobytes())] = {str(n): c for n, (c, _) in terms.items()}
+        chosen = terms if self.term is None else {self.term: terms[self.term]}
+        cost = sum(value for value, _ in chosen.values())
+        with np.errstate(over="ignore"):
+            self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
+        for name in before:
+            if not np.array_equal(before[name], params[name]):
+                raise GradcheckError(
+                    f"check: fn changed the parameter {name!r} it was given; the forward "
+                    "pass must not modify the parameters (an update left in the cost?)."
+                )
+        return cost, {name: grads for name, (_, grads) in chosen.items()}
+
+    def _terms(self, result: Any) -> dict[str | None, tuple[float, Any]]:
+        """``fn``'s result as ``{term: (cost, grads)}``, each cost a checked float."""
+        if isinstance(result, Mapping):
+            if not result or not all(isinstance(name, str) for name in result):
+                raise TypeError(f"check: fn's terms must be a non-empty dict {{name: (cost, "
+                                f"grads)}}; received {describe(result)}.")
+            names = tuple(result)
+            if self.terms and names != self.terms:
+                raise GradcheckError(f"check: fn must return the same terms at every call; "
+                                     f"received {list(names)} after {list(self.terms)}.")
+            self.terms = names
+            return {name: self._pair(value, f"fn's term {name!r}")
+                    for name, value in result.items()}
+        return {None: self._pair(result, "fn")}
+
+    def _pair(self, result: Any, what: str) -> tuple[float, Any]:
         if not isinstance(result, tuple) or len(result) != 2:
-            raise TypeError("check: fn must return (cost, grads); received "
+            raise TypeError(f"check: {what} must return (cost, grads); received "
                             f"{type(result).__name__}.")
         cost, grads = result
         if isinstance(cost, Mapping):
@@ -150,43 +200,51 @@ class FunctionObjective(Objective):
         if np.asarray(cost).dtype.kind not in "biuf":
             raise TypeError(f"check: fn's cost must be a real number; received "
                             f"{describe(cost)}.")
-        cost = float(np.asarray(cost).reshape(()))
-        with np.errstate(over="ignore"):
-            self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
-        for name in before:
-            if not np.array_equal(before[name], params[name]):
-                raise GradcheckError(
-                    f"check: fn changed the parameter {name!r} it was given; the forward "
-                    "pass must not modify the parameters (an update left in the cost?)."
-                )
-        return cost, grads
+        return float(np.asarray(cost).reshape(())), grads
 
-    def _flatten_grads(self, grads: Mapping[str, Any]) -> np.ndarray:
-        if not isinstance(grads, Mapping):
-            raise TypeError(f"check: fn's grads must be a dict; received "
-                            f"{type(grads).__name__}.")
-        names = [slot.name for slot in self.layout]
-        missing = [n for n in names if n not in grads]
-        unknown = [str(n) for n in grads if n not in names]
-        if missing or unknown:
-            raise GradcheckError(f"check: grads must have the keys of params {names}; "
-                                 f"missing {missing}, unknown {unknown}.")
-        flat = np.full(self.theta.shape, np.nan)
-        self.shape_errors: dict[str, str] = {}
-        for slot in self.layout:
-            grad = np.asarray(grads[slot.name], dtype=np.float64)
-            if grad.shape != slot.shape:
-                self.shape_errors[slot.name] = (
-                    f"the analytic gradient has shape {grad.shape}; the parameter has shape "
-                    f"{slot.shape}"
-                )
-                continue
-            flat[slot.start : slot.stop] = grad.ravel()
+    def _flatten_grads(self, terms: Mapping[str | None, Mapping[str, Any]]) -> np.ndarray:
+        """The gradients of ``terms`` summed into one float64 vector; a block of the wrong
+        shape is recorded in ``shape_errors`` (it fails without being measured)."""
+        flat = np.zeros(self.theta.shape)
+        for term, grads in terms.items():
+            what = "grads" if term is None else f"the grads of term {term!r}"
+            if not isinstance(grads, Mapping):
+                raise TypeError(f"check: fn's {what} must be a dict; received "
+                                f"{type(grads).__name__}.")
+            names = [slot.name for slot in self.layout]
+            # a term may leave out the blocks it does not touch (an L2 term, the biases)
+            missing = [n for n in names if n not in grads] if term is None else []
+            unknown = [str(n) for n in grads if n not in names]
+            if missing or unknown:
+                raise GradcheckError(f"check: {what} must have the keys of params {names}; "
+                                     f"missing {missing}, unknown {unknown}.")
+            for slot in self.layout:
+                if slot.name not in grads:
+                    continue
+                grad = np.asarray(grads[slot.name], dtype=np.float64)
+                if grad.shape != slot.shape:
+                    self.shape_errors[slot.name] = (
+                        f"the analytic gradient has shape {grad.shape}; the parameter has "
+                        f"shape {slot.shape}"
+                    )
+                    flat[slot.start : slot.stop] = np.nan
+                    continue
+                flat[slot.start : slot.stop] += grad.ravel()
         return flat
 
     def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, None]:
-        return np.array([self._call(theta)[0] for theta in thetas]), None
+        values = []
+        for theta in thetas:
+            cached = self.cache.get(hash(theta.tobytes()))
+            if cached is None:
+                values.append(self._call(theta)[0])
+            else:  # another term's check evaluated fn here already
+                values.append(cached[self.term] if self.term is not None
+                              else sum(cached.values()))
+        return np.array(values), None
 
-    def gradients_at(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The analytic gradients for ``params`` as given (no promotion)."""
-        return self.fn(dict(params))[1]
+    def gradients_at(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The analytic gradient (flat, float64) for ``params`` as given (no promotion)."""
+        result = self.fn(dict(params))
+        terms = {name: grads for name, (_, grads) in self._terms(result).items()}
+        return self._flatten_grads(terms if self.term is None else {self.term: terms[self.term]})

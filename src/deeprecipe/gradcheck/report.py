@@ -5,14 +5,23 @@ with ``ε = 1e-7``: about ``1e-7`` is great, ``1e-5`` calls for a careful look a
 components, ``1e-3`` is a worry. The verdict bands sit at the geometric midpoints,
 :data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)``:
 
-================= ============================ ========
-verdict           difference                   passed
-================= ============================ ========
-``great``         below ``1e-6``               yes
-``look closer``   from ``1e-6``                yes
-``worry``         from ``1e-4``                no
-``inconclusive``  the noise floor forbids one  no
-================= ============================ ========
+=================== ================================================ =================
+verdict (a block)   when                                             the check
+=================== ================================================ =================
+``great``           difference below ``1e-6``                        passes
+``look closer``     difference from ``1e-6``                         passes
+``worry``           difference from ``1e-4``, beyond the noise       **fails**
+``inconclusive``    a difference the noise floor could explain,      neither
+                    while the floor itself is above ``1e-4``
+``uninformative``   analytic and numeric gradients both within the   neither
+                    noise floor (a gradient near 0: a bias at a
+                    minimum, at a ×0.01 initialization)
+=================== ================================================ =================
+
+The check's verdict is its worst block's: ``failed`` (``worry``) as soon as one block reads
+worry; ``passed`` (``great`` or ``look closer``) when no block does and at least one block
+could be judged; neither when every block is inconclusive or uninformative: nothing was
+verified, and the verdict says which.
 
 Every value is labelled: *analytic* is the gradient the code under test returned (``dθ``),
 *numeric* is the central difference (``dθ_approx``).
@@ -26,8 +35,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 GREAT, LOOK_CLOSER, WORRY, INCONCLUSIVE = "great", "look closer", "worry", "inconclusive"
+UNINFORMATIVE = "uninformative"
 DEFAULT_BANDS = (1e-6, 1e-4)
 PASSING = (GREAT, LOOK_CLOSER)
+TERM_NAMES = {"data": "data", "l2": "L2", "l1": "L1"}  # the terms of J, as a line names them
 
 
 def band(difference: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
@@ -68,13 +79,24 @@ class BlockReport:
     noise: float = 0.0
     checked: int = 0
     kinks: int = 0
-    uninformative: bool = False
+    subgradients: int = 0  # coordinates at a kink, the analytic value between its sides
     finding: str = ""
     worst: list[Entry] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
+        """Great or look closer: the block was judged and agrees."""
         return self.verdict in PASSING
+
+    @property
+    def failed(self) -> bool:
+        """Worry: the analytic gradient disagrees beyond the noise."""
+        return self.verdict == WORRY
+
+    @property
+    def uninformative(self) -> bool:
+        """Both gradients within the noise floor: nothing to judge, nothing failed."""
+        return self.verdict == UNINFORMATIVE
 
 
 @dataclass
@@ -96,33 +118,82 @@ class GradcheckReport:
     findings: list[str] = field(default_factory=list)
     terms: dict[str, GradcheckReport] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if any(block.failed for block in self.blocks.values()):
+            self.verdict = WORRY  # one failing block fails the check, whatever the sum says
+
     @property
     def passed(self) -> bool:
-        """True for great or look closer, in every block and every term."""
-        parts: list[BlockReport | GradcheckReport] = [*self.blocks.values(),
-                                                      *self.terms.values()]
-        return self.verdict in PASSING and all(part.passed for part in parts)
+        """Great or look closer: at least one block was judged, and none reads worry."""
+        return self.verdict in PASSING
+
+    @property
+    def failed(self) -> bool:
+        """Worry: a block (or, with ``terms``, a term of ``J``) disagrees beyond the noise.
+        Neither ``passed`` nor ``failed``: every block inconclusive or uninformative."""
+        return self.verdict == WORRY
 
     @property
     def failed_blocks(self) -> list[str]:
-        return [name for name, block in self.blocks.items() if not block.passed]
+        """The blocks that read worry."""
+        return [name for name, block in self.blocks.items() if block.failed]
+
+    @property
+    def failed_terms(self) -> list[str]:
+        """The terms of ``J`` (``"data"``, ``"l2"``, …) whose own check reads worry."""
+        return [name for name, term in self.terms.items() if term.failed]
+
+    def blocks_reading(self, verdict: str) -> list[str]:
+        """The names of the blocks with ``verdict``."""
+        return [name for name, block in self.blocks.items() if block.verdict == verdict]
 
     @property
     def worst(self) -> list[Entry]:
         """The worst entries of the failing blocks (of every block when none fails), largest
         error first: a passing block's near-zero errors say nothing about a bug."""
-        failing = [block for block in self.blocks.values() if not block.passed]
+        failing = [block for block in self.blocks.values() if block.failed]
         entries = [entry for block in failing or self.blocks.values() for entry in block.worst]
         return sorted(entries, key=lambda entry: -entry.error)
 
+    @property
+    def state(self) -> str:
+        """``passed``, ``FAILED`` or ``no verdict``."""
+        return "passed" if self.passed else "FAILED" if self.failed else "no verdict"
+
+    def reading(self) -> str:
+        """The verdict and the block it comes from: ``great (worst block W1, 2.4e-07)``,
+        ``worry in dense_2.W (3.3e-01)``, ``every block uninformative (…)``."""
+        if self.failed:
+            where = [f"{name} ({self.blocks[name].difference:.1e})"
+                     for name in self.failed_blocks]
+            text = f"worry in {', '.join(where)}" if where else "worry"
+            terms = [f"the {TERM_NAMES.get(t, t)} term's" for t in self.failed_terms]
+            return text + (f"; wrong gradient: {', '.join(terms)}" if terms else "")
+        if self.passed:
+            judged = [b for b in self.blocks.values() if b.passed]
+            worst = max(judged, key=lambda b: b.difference)
+            return f"{self.verdict} (worst block {worst.name}, {worst.difference:.1e})"
+        if self.verdict == INCONCLUSIVE:
+            return ("inconclusive in " + ", ".join(self.blocks_reading(INCONCLUSIVE))
+                    + " (the noise floor could explain the difference), the rest uninformative")
+        return ("every block uninformative (its gradient is within the finite-difference "
+                "noise floor)")
+
+    def headline(self) -> str:
+        """``passed: great (…)``, ``FAILED: worry in dense_2.W (…)`` or ``no verdict: …``:
+        the state and the verdict it comes from, never two that disagree."""
+        return f"{self.state}: {self.reading()}"
+
     def summary(self) -> str:
-        """One line: the verdict, the difference and what is wrong."""
-        state = "passed" if self.passed else "FAILED"
-        line = (f"gradient check {state}: difference {self.difference:.2e} ({self.verdict}), "
+        """One line: the headline, the notes' difference over all of θ, and the blocks that
+        could not be judged."""
+        line = (f"gradient check {self.headline()}; difference over θ {self.difference:.2e}, "
                 f"{self.mode} mode, epsilon {self.epsilon:g}")
-        if self.failed_blocks:  # with each one's verdict: worry, or inconclusive (noise)
-            line += "; failing blocks: " + ", ".join(
-                f"{name} ({self.blocks[name].verdict})" for name in self.failed_blocks)
+        if self.passed or self.failed:
+            for verdict in (INCONCLUSIVE, UNINFORMATIVE):
+                names = self.blocks_reading(verdict)
+                if names:
+                    line += f"; {verdict}: {', '.join(names)}"
         return line
 
     def table(self, width: int = 110) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 LEVELS = {
     # gradient check
     "great": "good", "look closer": "warning", "worry": "problem", "inconclusive": "unknown",
+    "uninformative": "unknown",
     # same-distribution check
     "indistinguishable": "good", "slightly different": "warning", "different": "problem",
     # gradient flow

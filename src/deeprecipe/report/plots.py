@@ -159,8 +159,8 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
 
     The background is green below the first verdict band (great), amber up to the second
     (look closer), red above (worry); the notes' reference values 1e-7, 1e-5 and 1e-3 are
-    drawn as lines. A difference of exactly 0 (an uninformative block) is drawn hatched at
-    the left edge.
+    drawn as lines. An uninformative block (both gradients within the noise floor: its
+    difference says nothing) is drawn hatched, a difference of exactly 0 at the left edge.
     """
     points = list(reports)
     blocks: list[str] = []
@@ -190,12 +190,14 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
             if value is None:
                 continue
             zero = value <= 0
+            hollow = reports[point].blocks[blocks[i]].uninformative  # nothing to judge
             right = ZERO_FLOOR if zero else value
             ax.barh(y[i] + offset, right - low, left=low, height=bar * 0.9,
-                    color="white" if zero else colors.get(point, CLASS_COLORS[k]),
-                    edgecolor=colors.get(point, CLASS_COLORS[k]), hatch="///" if zero else None,
+                    color="white" if hollow else colors.get(point, CLASS_COLORS[k]),
+                    edgecolor=colors.get(point, CLASS_COLORS[k]),
+                    hatch="///" if hollow else None,
                     label=_point_label(point) if i == 0 else None, zorder=2)
-            text = "0 (uninformative)" if zero else f"{value:.1e}"
+            text = ("0" if zero else f"{value:.1e}") + (" (uninformative)" if hollow else "")
             ax.annotate(text, xy=(right, y[i] + offset), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7.5, color=INK)
     ax.set_xscale("log")

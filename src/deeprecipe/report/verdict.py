@@ -68,10 +68,13 @@ def headline(result: RunResult) -> Headline:
 def _gradcheck(result: RunResult) -> Check | None:
     if not result.gradchecks:
         return None
-    failed = [point for point, report in result.gradchecks.items() if not report.passed]
+    reports = result.gradchecks.values()
     parts = ", ".join(f"{point}: {report.verdict} ({report.difference:.1e})"
                       for point, report in result.gradchecks.items())
-    return Check("gradient check", PROBLEM if failed else GOOD, parts)
+    # a check with no verdict (every block within the noise floor) verified nothing
+    level = PROBLEM if any(r.failed for r in reports) else (
+        GOOD if all(r.passed for r in reports) else UNKNOWN)
+    return Check("gradient check", level, parts)
 
 
 def _training(result: RunResult) -> Check | None:
@@ -147,7 +150,7 @@ def _kind(result: RunResult) -> str:
 
 
 def _first_problem(result: RunResult) -> Headline | None:
-    failed = {point: report for point, report in result.gradchecks.items() if not report.passed}
+    failed = {point: report for point, report in result.gradchecks.items() if report.failed}
     if failed:
         blocks = sorted({b for report in failed.values() for b in report.failed_blocks})
         where = ", ".join(blocks) or "the whole parameter vector"
