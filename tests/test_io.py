@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import deeprecipe as dr
 from deeprecipe.data import DataFileError, Dataset, load_csv, load_npz
-from deeprecipe.data.io import MISSING, SPACE, parse_cell
+from deeprecipe.data.cells import MISSING, SPACE, parse_cell
 
 FLOWERS = """petal_length,petal_width,species
 1.4,0.2,setosa

@@ -5,15 +5,7 @@
 ``.npz`` file (``np.savez``; no pickled objects). Both return a :class:`Dataset` that
 unpacks as ``X, y = load_csv(...)``.
 
-Cells (:func:`parse_cell`) are read the way pandas reads them, so that a file means the same
-here and in a notebook. Spaces and tabs around a cell are dropped. A cell is *missing* when
-it is empty or one of pandas' default missing-value markers (:data:`MISSING`: ``NA``,
-``N/A``, ``NaN``, ``nan``, ``null``, ``NULL``, ``None``, ``#N/A``, …; also ``NAN`` and
-other spellings of NaN). It is a *number* only in the forms of CSV files: an optional sign,
-ASCII digits with an optional decimal point, an optional exponent (``-1.5e-3``, ``.5``,
-``5.``), or ``inf``/``infinity`` in any case. Anything else is text: ``1_000``, ``0x10``,
-``1,5``, Arabic-Indic or full-width digits, ``1 000`` (Python's ``float()`` reads some of
-these as numbers; pandas and this reader do not).
+Cells are read as pandas reads them (:mod:`.cells`: numbers, text, missing values).
 
 Targets: numbers with a fractional part are a regression target (``y`` float64), and so
 are whole numbers with many distinct values (more than 20 and more than one per 10 rows:
@@ -49,23 +41,12 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import choice, describe, positive_int
+from .cells import LARGEST, SPACE, is_missing, parse_cell
 from .split import auto_task
 from .split import min_rows as split_min_rows
 
 TASKS = ("auto", "classification", "regression")
-# pandas' default missing-value markers (pandas._libs.parsers.STR_NA_VALUES, pandas 2 and 3)
-MISSING = frozenset({
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-})
-SPACE = " \t\r\n\x0b\x0c"  # what pandas skips around a number (not Unicode spaces)
-NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
-                    re.IGNORECASE)
 SHOWN_ROWS = 10  # rows named in one message
-# The largest magnitude of a usable value: a variance or a squared error sums squares of
-# values, and beyond ~1e154 a square overflows float64 (inf), so the standardizer and the
-# errors of larger values would be inf or NaN. 1e150 leaves room for 10^8 rows.
-LARGEST = 1e150
 
 
 class DataFileError(ValueError):
@@ -108,28 +89,6 @@ class Dataset:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.X, self.y))
-
-
-def parse_cell(text: str) -> float | str | None:
-    """One cell as the reader reads it (see the module): ``None`` when missing, a ``float``
-    when a number (``inf`` included), else the text without its surrounding spaces.
-
-    >>> parse_cell(" 1.5e3 "), parse_cell("NA"), parse_cell("1_000")
-    (1500.0, None, '1_000')
-    """
-    cell = text.strip(SPACE)
-    if is_missing(cell):
-        return None
-    if NUMBER.fullmatch(cell):
-        return float(cell)
-    return cell
-
-
-def is_missing(text: str) -> bool:
-    """Whether a cell (or a string label) marks a missing value: empty, one of
-    :data:`MISSING`, or NaN in any case and sign (``NAN``, ``+nan``)."""
-    cell = text.strip(SPACE)
-    return cell in MISSING or cell.lstrip("+-").lower() == "nan"
 
 
 def _listing(noun: str, numbers: list[int], plural: str | None = None) -> str:
