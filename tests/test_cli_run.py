@@ -396,3 +396,31 @@ def test_a_bayes_error_above_1_is_refused_with_the_hint_to_write_percent(
         capsys)
     assert runconfig.RunConfig.from_dict({"bayes_error": 1}).bayes_error == 1.0  # an int
     assert runconfig.RunConfig.from_dict({"bayes_error": "1.5%"}).bayes_error == 0.015
+
+
+# --- gradient checks that cannot be judged (issue 13, A) --------------------------------------
+
+
+def test_a_gradient_check_with_no_verdict_exits_0_and_says_which_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every block within the noise floor (a network at a minimum): not a failure
+    import dataclasses
+    from typing import Any
+
+    from deeprecipe import gradcheck, workflow
+
+    original = gradcheck.check_model
+
+    def uninformative(*args: Any, **kwargs: Any) -> gradcheck.GradcheckReport:
+        report = original(*args, **kwargs)
+        blocks = {name: dataclasses.replace(block, verdict=gradcheck.UNINFORMATIVE)
+                  for name, block in report.blocks.items()}
+        return dataclasses.replace(report, verdict=gradcheck.UNINFORMATIVE, blocks=blocks)
+
+    monkeypatch.setattr(workflow.gradcheck, "check_model", uninformative)
+    assert run(tmp_path, "--name", "flat", *TINY) == cli.EXIT_OK
+    out, err = capsys.readouterr()
+    assert "check failed" not in err
+    assert "gradient check after training (full): no verdict: every block uninformative" in out
+    assert "on 30 dev rows" in out

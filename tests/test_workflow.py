@@ -419,3 +419,46 @@ def test_a_regression_target_too_large_for_float32_is_refused(tmp_path: Path) ->
     csv.write_text("a,b,y\n" + "\n".join(r.rsplit(",", 1)[0] + f",{i}.5e15"
                                          for i, r in enumerate(rows)) + "\n")
     assert workflow.load_data(str(csv), "y").task == "regression"
+
+
+# --- the gradient check's data and its verdicts (issue 13, A) -------------------------------
+
+
+def test_the_check_after_training_computes_j_on_the_dev_part_and_says_so(iris_run) -> None:  # type: ignore[no-untyped-def]
+    # after training the training cost sits near a minimum, where its gradient is near 0
+    _, _, result = iris_run
+    assert result.gradchecks["init"].notes[0] == "J computed on 32 training rows"
+    assert result.gradchecks["trained"].notes[0] == "J computed on 30 dev rows"
+
+
+def test_a_tiny_dev_part_leaves_the_check_after_training_on_training_rows() -> None:
+    X, y = dr.datasets.load("iris")
+    model = dr.Sequential([dr.Dense(4, "tanh"), dr.Dense(3, "softmax")], input_dim=4, seed=0)
+    splits = dr.data.split(X, y, ratios=(0.95, 0.05), seed=0)
+    assert len(splits.dev) < workflow.MIN_DEV_CHECK_ROWS
+    report, data = workflow.check_gradients(model, splits, "trained", "full", 0)
+    assert data == "32 training rows" and report.notes[0] == "J computed on 32 training rows"
+    assert workflow.check_summary(report, data).endswith(" on 32 training rows")
+
+
+def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
+
+    _, _, result = iris_run
+    report = result.gradchecks["trained"]
+
+    def reading(verdict: str) -> dr.gradcheck.GradcheckReport:
+        blocks = {name: dataclasses.replace(block, verdict=verdict)
+                  for name, block in report.blocks.items()}
+        return dataclasses.replace(report, verdict=verdict, blocks=blocks)
+
+    silent = dataclasses.replace(result, gradchecks={"trained": reading(UNINFORMATIVE)})
+    assert workflow.failed_checks(silent) == []  # no verdict: nothing verified, nothing failed
+    assert workflow.check_summary(reading(UNINFORMATIVE), "30 dev rows").startswith(
+        "no verdict: every block uninformative")
+    worried = dataclasses.replace(result, gradchecks={"trained": reading(WORRY)})
+    assert workflow.failed_checks(worried) == [
+        "gradient check trained: worry in " + ", ".join(
+            f"{name} ({block.difference:.1e})" for name, block in report.blocks.items())]

@@ -47,6 +47,7 @@ from .training import History, TrainingState
 FULL_CHECK_MAX = 5000  # parameters: "auto" checks every one of them up to this many
 CHECK_ROWS = 32  # training examples the gradient check at initialization computes J on
 TRAINED_CHECK_ROWS = 1000  # dev examples the check after training computes J on
+MIN_DEV_CHECK_ROWS = 10  # a smaller dev part: the check after training uses training rows
 FLOW_ROWS = 256  # examples the gradient-flow records use
 MIN_COMPARE_ROWS = 5  # the same-distribution check's 5-fold test needs 5 rows per set
 
@@ -263,7 +264,7 @@ def check_gradients(
     :data:`TRAINED_CHECK_ROWS` examples of the dev part instead, where the gradient is not
     held at 0, or on a training batch when the dev part is tiny."""
     part, name = splits.train, "training"
-    if point == "trained" and len(splits.dev) >= CHECK_ROWS:
+    if point == "trained" and len(splits.dev) >= MIN_DEV_CHECK_ROWS:
         part, name = splits.dev, "dev"
     count = min(CHECK_ROWS if name == "training" else TRAINED_CHECK_ROWS, len(part))
     data = f"{count:,} {name} rows"
