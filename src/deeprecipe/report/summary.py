@@ -8,7 +8,7 @@ types: NumPy numbers become Python numbers, tuples lists, and non-finite floats 
 next steps), ``config``, ``data`` (the :class:`~deeprecipe.runresult.DataSummary`),
 ``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
 ``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice as ``{action, reason}``,
-remarks), ``gradcheck`` (per point: difference, verdict, passed and one entry per block),
+remarks), ``gradcheck`` (per point: difference, verdict, passed, failed and one entry per block),
 ``early_stopping``, ``history``, ``gradient_flow``, ``confusion``, ``seconds``, ``notes``.
 """
 
@@ -80,6 +80,7 @@ def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
         "difference": report.difference,
         "verdict": report.verdict,
         "passed": report.passed,
+        "failed": report.failed,  # a block reads worry; neither: no verdict
         "mode": report.mode,
         "epsilon": report.epsilon,
         "blocks": {
