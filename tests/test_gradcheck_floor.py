@@ -235,6 +235,18 @@ def test_check_passes_a_correct_sum_of_terms_and_checks_each() -> None:
     assert report.terms["l2"].blocks["b1"].verdict == UNINFORMATIVE  # L2 leaves b alone
 
 
+def test_each_term_is_checked_at_the_precision_of_its_own_values() -> None:
+    # J(θ) of each term is a round number (9.0, 2.5): only the values at θ ± ε, shared by
+    # the terms' checks, show that they are computed in float64
+    def fn(p: dict[str, np.ndarray]) -> dict[str, tuple[float, dict[str, np.ndarray]]]:
+        w = p["w"]
+        return {"data": (float(np.sum(w**3)), {"w": 3 * w**2}),
+                "l2": (float(0.5 * w @ w), {"w": w})}
+
+    report = gradcheck.check(fn, {"w": np.array([1.0, 2.0])})
+    assert report.passed and all(term.verdict == GREAT for term in report.terms.values())
+
+
 def test_check_refuses_terms_that_change_between_calls() -> None:
     calls = []
 

@@ -160,9 +160,7 @@ class FunctionObjective(Objective):
         if self.terms:  # each term's check evaluates fn at the same points: once is enough
             self.cache[hash(theta.tobytes())] = {str(n): c for n, (c, _) in terms.items()}
         chosen = terms if self.term is None else {self.term: terms[self.term]}
-        cost = sum(value for value, _ in chosen.values())
-        with np.errstate(over="ignore"):
-            self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
+        cost = self._seen(sum(value for value, _ in chosen.values()))
         for name in before:
             if not np.array_equal(before[name], params[name]):
                 raise GradcheckError(
@@ -170,6 +168,12 @@ class FunctionObjective(Objective):
                     "pass must not modify the parameters (an update left in the cost?)."
                 )
         return cost, {name: grads for name, (_, grads) in chosen.items()}
+
+    def _seen(self, cost: float) -> float:
+        """Narrow the float types ``J`` may be computed in by one more of its values."""
+        with np.errstate(over="ignore"):
+            self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
+        return cost
 
     def _terms(self, result: Any) -> dict[str | None, tuple[float, Any]]:
         """``fn``'s result as ``{term: (cost, grads)}``, each cost a checked float."""
@@ -239,8 +243,8 @@ class FunctionObjective(Objective):
             if cached is None:
                 values.append(self._call(theta)[0])
             else:  # another term's check evaluated fn here already
-                values.append(cached[self.term] if self.term is not None
-                              else sum(cached.values()))
+                values.append(self._seen(cached[self.term] if self.term is not None
+                                         else sum(cached.values())))
         return np.array(values), None
 
     def gradients_at(self, params: Mapping[str, Any]) -> np.ndarray:
