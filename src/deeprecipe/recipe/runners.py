@@ -11,7 +11,11 @@ loop decides whether to run a lost trial again.
     ``spawn`` where there is none): no state is inherited by forking, the trial function
     is imported by name, and the data reaches each worker once, through the pool's
     initializer. A worker that dies breaks the pool: every unfinished task comes back
-    ``lost`` and the next batch gets a fresh pool.
+    ``lost`` and the next batch gets a fresh pool. A worker ends when the process that
+    started it dies, however it dies (a kill -9 too): it waits on a pipe whose only write
+    end that process holds, and the operating system closes it then. With the workers gone,
+    the forkserver and multiprocessing's resource tracker end too (each ends when the last
+    process holding its pipe has).
 :class:`DaskRunner`
     the real ``distributed`` package on a ``Client`` (or a scheduler address). The data is
     scattered to every worker once (and again if the cluster lost it); each trial is one
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import traceback
@@ -34,6 +39,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import forkserver
+from multiprocessing.connection import Connection, Pipe
 from typing import Any, Protocol
 
 from .._checks import describe, fail, positive_int
@@ -42,6 +48,7 @@ from .trial import TrialData, TrialTask, run_trial
 logger = logging.getLogger("deeprecipe.recipe")
 
 TRIAL_MODULE = "deeprecipe.recipe.trial"
+MAX_WORKERS = 1024  # local processes; more is a typo (past 2**31, multiprocessing overflows)
 
 TrialFunction = Callable[[TrialTask, TrialData], dict[str, Any]]
 
@@ -79,13 +86,24 @@ def failure_text(error: BaseException) -> str:
 _WORKER_DATA: TrialData | None = None
 
 
-def _install_data(data: TrialData) -> None:
-    """The pool's initializer: keep the data in the worker process, and ignore Ctrl-C (a
+def _install_data(data: TrialData, lead: Connection) -> None:
+    """The pool's initializer: keep the data in the worker process, ignore Ctrl-C (a
     terminal sends it to the whole process group; the parent stops the pool, and a worker
-    would only print its own traceback)."""
+    would only print its own traceback), and end with the lead process (``lead``: the read
+    end of the pipe only it writes to)."""
     global _WORKER_DATA
     _WORKER_DATA = data
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(lead,), name="deeprecipe-lead-watch",
+                     daemon=True).start()
+
+
+def _exit_with(lead: Connection) -> None:
+    """Wait until the lead process closes its end of the pipe (it never writes to it), then
+    end this worker at once: the lead has died, or stopped the pool."""
+    with contextlib.suppress(EOFError, OSError):
+        lead.recv_bytes()
+    os._exit(1)  # nobody is left to take a result; no cleanup could block the exit
 
 
 DEFERRED = (signal.SIGINT, signal.SIGTERM)
@@ -133,6 +151,14 @@ def _call(function: TrialFunction, task: TrialTask) -> dict[str, Any]:
     return function(task, _WORKER_DATA)
 
 
+def check_workers(where: str, arg: str, value: Any) -> int:
+    """``value`` if it is a number of local worker processes, 1 to :data:`MAX_WORKERS`."""
+    workers = positive_int(where, arg, value)
+    if workers > MAX_WORKERS:
+        raise fail(where, arg, f"a positive integer up to {MAX_WORKERS}", value)
+    return workers
+
+
 def start_method(preferred: str | None = None) -> str:
     """``preferred``, else ``"forkserver"`` where available, else ``"spawn"``; never
     ``"fork"`` (a forked child inherits threads and locks in whatever state they were)."""
@@ -152,15 +178,18 @@ class LocalRunner:
     def __init__(self, data: TrialData, workers: int = 2, *,
                  function: TrialFunction = run_trial, method: str | None = None) -> None:
         self.data, self.function = data, function
-        self.workers = positive_int("LocalRunner", "workers", workers)
+        self.workers = check_workers("LocalRunner", "workers", workers)
         self.method = start_method(method)
         processes = "process" if self.workers == 1 else "processes"
         self.description = f"{self.workers} local worker {processes} ({self.method})"
         self._pool: ProcessPoolExecutor | None = None
+        self._lead: Connection | None = None  # the write end of the pool's pipe (see close)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context(self.method)
+            # the workers get the read end; the write end stays in this process alone
+            read, self._lead = Pipe(duplex=False)
             if self.method == "forkserver":
                 # Workers fork from a server that has imported deeprecipe once: they start
                 # in milliseconds instead of each importing NumPy and scikit-learn again.
@@ -168,7 +197,7 @@ class LocalRunner:
                 _start_forkserver()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_install_data,
-                initargs=(self.data,),
+                initargs=(self.data, read),
             )
         return self._pool
 
@@ -203,6 +232,9 @@ class LocalRunner:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._lead is not None:
+            self._lead.close()  # a worker the shutdown did not end, ends now
+            self._lead = None
 
     def __enter__(self) -> LocalRunner:
         return self
