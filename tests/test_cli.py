@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import subprocess
@@ -297,3 +298,72 @@ def test_every_error_flag_refuses_a_bare_number_above_1_with_the_hint(
     assert cli.main(argv) == cli.EXIT_USAGE
     assert f"received {flag}='15'. help: errors are fractions: for 15 percent write 15% (or " \
            "0.15)" in one_line_error(capsys)
+
+
+
+# --- messages: no traceback, no errno, no codec text (issue 13, G) -----------------------------
+
+
+def test_operating_system_errors_read_as_the_path_and_the_reason() -> None:
+    assert cli.message(PermissionError(errno.EACCES, "Permission denied", "runs/x")) == \
+        "runs/x: Permission denied"
+    assert cli.message(OSError(errno.EROFS, "Read-only file system")) == "Read-only file system"
+    assert cli.message(FileNotFoundError("--data: no file x.csv.")) == "--data: no file x.csv."
+    with pytest.raises(UnicodeDecodeError) as undecodable:
+        b"\xff".decode("utf-8")
+    assert cli.message(undecodable.value) == "an input file is not UTF-8 text"
+    assert cli.message(MemoryError("Unable to allocate 29.1 TiB")) == "not enough memory " \
+        "(Unable to allocate 29.1 TiB). help: a smaller network (--hidden) or less data."
+
+
+def test_predict_names_out_and_not_its_temporary_file(
+    csv_model: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, data = csv_model
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    out = blocker / "preds.csv"
+    assert cli.main(["predict", str(folder), "--data", str(data), "--out", str(out)]) \
+        == cli.EXIT_USAGE
+    assert one_line_error(capsys) == f"error: predict: cannot write --out='{out}': a folder " \
+        "on its path is a file."
+
+    def read_only(path: Path, write: object) -> None:  # as a read-only folder answers
+        tmp = path.parent / f".{path.name}.0123456789abcdef.tmp"
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp))
+
+    monkeypatch.setattr(cli.persistence, "atomic_write", read_only)
+    out = tmp_path / "preds.csv"
+    assert cli.main(["predict", str(folder), "--data", str(data), "--out", str(out)]) \
+        == cli.EXIT_USAGE
+    assert one_line_error(capsys) == f"error: predict: cannot write --out='{out}': " \
+        "Permission denied."
+
+
+@pytest.mark.parametrize("case", ["binary", "missing", "under a file", "empty folder"])
+@pytest.mark.parametrize("command", ["predict", "gradcheck"])
+def test_a_bad_model_path_is_one_line_without_errno_or_codec_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, command: str
+) -> None:
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(bytes(range(256)))
+    (tmp_path / "empty").mkdir()
+    path = {"binary": binary, "missing": tmp_path / "nope", "under a file": binary / "model",
+            "empty folder": tmp_path / "empty"}[case]
+    assert cli.main([command, str(path), "--data", "iris"]) == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert str(path) in err
+    assert not any(raw in err for raw in ("Errno", "codec", "Traceback")), err
+
+
+@pytest.mark.parametrize("command", ["predict", "gradcheck"])
+def test_a_missing_data_file_is_one_line_without_errno(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    command: str
+) -> None:
+    folder, _ = csv_model
+    missing = tmp_path / "gone.npz"
+    assert cli.main([command, str(folder), "--data", str(missing)]) == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert str(missing) in err and "Errno" not in err

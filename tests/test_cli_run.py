@@ -18,6 +18,7 @@ import pytest
 import deeprecipe as dr
 from deeprecipe import cli, cli_run, runconfig, runfolder
 from gradients import plant_doubled_dW
+from trial_database import held_elsewhere, stop_group
 
 TINY = ["--data", "iris", "--hidden", "8", "--epochs", "3", "--patience", "2"]
 
@@ -396,6 +397,97 @@ def test_a_bayes_error_above_1_is_refused_with_the_hint_to_write_percent(
         capsys)
     assert runconfig.RunConfig.from_dict({"bayes_error": 1}).bayes_error == 1.0  # an int
     assert runconfig.RunConfig.from_dict({"bayes_error": "1.5%"}).bayes_error == 0.015
+
+
+
+# --- the run folder's lock, names and messages (issue 13, C and G) ------------------------------
+
+
+def test_overwrite_and_resume_refuse_a_run_folder_another_process_works_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    runfolder.write_run_file(folder, runconfig.RunConfig(data="iris"), "", runfolder.INTERRUPTED)
+    before = (folder / runfolder.RUN_FILE).read_text()
+    with held_elsewhere(folder):
+        assert run(tmp_path, *TINY, "--name", "busy", "--overwrite") == cli.EXIT_USAGE
+        assert f"--overwrite: {folder} is in use by another deeprecipe process (it holds " \
+            f"{folder / '.lock'})" in one_line_error(capsys)
+        assert cli.main(["run", "--resume", str(folder)]) == cli.EXIT_USAGE
+        assert f"--resume: {folder} is in use by another deeprecipe process" in \
+            one_line_error(capsys)
+    assert (folder / runfolder.RUN_FILE).read_text() == before
+
+
+@pytest.mark.slow
+def test_a_training_run_keeps_overwrite_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [sys.executable, "-m", "deeprecipe.cli", "run", "--data", "digits", "--hidden",
+               "32", "--epochs", "100000", "--patience", "100000", "--gradcheck", "off",
+               "--output-dir", str(tmp_path), "--name", "busy"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        wait_for(tmp_path / "busy" / runfolder.RUN_FILE, process)
+        assert run(tmp_path, *TINY, "--name", "busy", "--overwrite") == cli.EXIT_USAGE
+        assert "is in use by another deeprecipe process" in one_line_error(capsys)
+        record = json.loads((tmp_path / "busy" / runfolder.RUN_FILE).read_text())
+        assert record["config"]["data"] == "digits" and process.poll() is None
+    finally:
+        stop_group(process)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--seed", str(2**32)], "--seed must be an integer from 0 to 4294967295 (2**32 - 1); "
+                             "received --seed='4294967296'."),
+    (["--name", ".."], "--name must be a folder name (not '.' or '..', no '/' or '\\', "
+                       "not starting with '-'); received --name='..'."),
+])
+def test_a_seed_or_name_the_run_cannot_use_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert run(tmp_path, *TINY, *args) == cli.EXIT_USAGE
+    assert message in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_dir_that_cannot_hold_the_run_is_one_line_without_errno(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    assert cli.main(["run", *TINY, "--output-dir", str(file)]) == cli.EXIT_USAGE
+    assert f"--output-dir must be a folder; received --output-dir='{file}', which is a " \
+        "file." in one_line_error(capsys)
+    assert cli.main(["run", *TINY, "--output-dir", str(file / "runs")]) == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert f"--output-dir: cannot create the run folder {file / 'runs'}/" in err
+    assert err.endswith(": Not a directory.") and "Errno" not in err
+
+
+def test_a_binary_config_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    config = tmp_path / "run.toml"
+    config.write_bytes(bytes(range(256)))
+    assert run(tmp_path, "--config", str(config)) == cli.EXIT_USAGE
+    err = one_line_error(capsys)
+    assert f"--config: {config} is not a TOML file: it is not UTF-8 text." in err
+    assert "codec" not in err
+
+
+def test_a_run_that_fails_on_its_input_names_no_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "one_row.csv"
+    data.write_text("a,b,y\n1,2,x\n")  # readable, but too small to split
+    assert cli.main(["run", "--data", str(data), "--target", "y", "--output-dir",
+                     str(tmp_path / "runs")]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert "run folder:" not in captured.out  # it was made, then removed: nothing to see
+    assert len(captured.err.strip().splitlines()) == 1, captured.err
+    assert not list((tmp_path / "runs").iterdir())
 
 
 # --- gradient checks that cannot be judged (issue 13, A) --------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli
-from trial_database import finished_trials, stop_group
+from trial_database import finished_trials, held_elsewhere, living, stop_group
 
 SMALL = ["--data", "breast_cancer", "--workers", "1"]
 
@@ -246,3 +246,116 @@ def test_a_tuned_model_predicts_the_files_own_labels(
     assert header == "label,p_setosa,p_versicolor,p_virginica"
     assert first.split(",")[0] in names
     assert "error on" in captured.err
+
+
+# --- the run folder: names, the lock, processes ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../esc", "a/b", "/tmp/abs", "..", ".", ""])
+def test_a_name_is_a_plain_folder_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       name: str) -> None:
+    assert tune(tmp_path / "runs", *SMALL, "--budget", "1", "--name", name) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"tune: --name must be a folder name (not '.' or '..', no '/' or '\\', not " \
+        f"starting with '-'); received --name={name!r}." in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written, inside or outside --output-dir
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--seed", str(2**32)], "tune: --seed must be an integer from 0 to 4294967295 "
+                             "(2**32 - 1); received --seed=4294967296."),
+    (["--workers", str(10**11)], "tune: --workers must be a positive integer up to 1024; "
+                                 "received --workers=100000000000."),  # an OverflowError
+])
+def test_numbers_numpy_or_multiprocessing_cannot_take_are_usage_errors(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        message: str) -> None:
+    assert tune(tmp_path, "--data", "breast_cancer", *options) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_and_resume_refuse_a_folder_another_process_works_in(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, *SMALL, "--budget", "1", "--name", "t") == cli.EXIT_OK
+    folder = tmp_path / "t"
+    before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    capsys.readouterr()
+    with held_elsewhere(folder):
+        assert tune(tmp_path, *SMALL, "--name", "t", "--overwrite") == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert f"--overwrite: {folder} is in use by another deeprecipe process (it holds " \
+            f"{folder / '.lock'})" in err and len(err.splitlines()) == 1
+        assert cli.main(["tune", "--resume", str(folder), "--budget", "2"]) == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert f"tune --resume: {folder} is in use by another deeprecipe process" in err
+        assert len(err.splitlines()) == 1  # no traceback
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
+
+
+def test_a_damaged_trial_database_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tune.json").write_text(json.dumps({"format": "deeprecipe-tune",
+                                                    "format_version": 1, "options": {}}))
+    (tmp_path / "trials.sqlite").write_text("not a database")
+    assert cli.main(["tune", "--resume", str(tmp_path)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"tune: {tmp_path / 'trials.sqlite'} is not a readable trial database" in err
+    assert len(err.splitlines()) == 1
+
+
+def start_tune(tmp_path: Path, name: str) -> subprocess.Popen[str]:
+    """A tune of digits in its own session (stop it with stop_group), once a trial has
+    finished: its forkserver, its workers and the resource tracker are running."""
+    command = [sys.executable, "-m", "deeprecipe.cli", "tune", "--data", "digits",
+               "--budget", "30", "--workers", "2", "--output-dir", str(tmp_path), "--name",
+               name]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not finished_trials(tmp_path / name / dr.recipe.DATABASE):
+            assert process.poll() is None, stop_group(process)
+            assert time.monotonic() < deadline, "no trial finished in 2 minutes"
+            time.sleep(0.05)
+    except BaseException:
+        stop_group(process)
+        raise
+    return process
+
+
+@pytest.mark.slow
+def test_a_running_tune_keeps_overwrite_and_resume_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    process = start_tune(tmp_path, "busy")
+    try:
+        # a tune of other data, as the issue's: it would have mixed the two tunes' files
+        assert tune(tmp_path, *SMALL, "--budget", "1", "--name", "busy", "--overwrite") \
+            == cli.EXIT_USAGE
+        assert "is in use by another deeprecipe process" in capsys.readouterr().err
+        assert cli.main(["tune", "--resume", str(tmp_path / "busy")]) == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "is in use by another deeprecipe process" in err and "Traceback" not in err
+        options = json.loads((tmp_path / "busy" / "tune.json").read_text())["options"]
+        assert options["data"] == "digits" and process.poll() is None
+    finally:
+        stop_group(process)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_kill_9_of_a_tune_leaves_no_process_behind(tmp_path: Path) -> None:
+    process = start_tune(tmp_path, "k")
+    try:
+        started = living(process.pid)  # the tune, its forkserver, workers, resource tracker
+        assert len(started) >= 4, started
+        os.kill(process.pid, signal.SIGKILL)  # the tune alone: its group lives on
+        process.wait(timeout=60)
+        deadline = time.monotonic() + 60  # a bound, so that a failure cannot hang the suite
+        while living(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert living(process.pid) == [], f"still running after the tune died: " \
+            f"{living(process.pid)} (started: {started})"
+    finally:
+        stop_group(process)

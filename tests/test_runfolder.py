@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ import deeprecipe as dr
 from deeprecipe import runfolder
 from deeprecipe.runconfig import RunConfig
 from deeprecipe.runfolder import RunFolderError
+from trial_database import HOLD_LOCK, held_elsewhere
 
 
 def test_default_names_come_from_the_data_and_the_time() -> None:
@@ -36,7 +41,7 @@ def test_a_named_folder_is_never_overwritten_silently(tmp_path: Path) -> None:
         runfolder.create(tmp_path, "mine", "digits")
     assert (folder / runfolder.RUN_FILE).exists()
     replaced = runfolder.create(tmp_path, "mine", "digits", overwrite=True)
-    assert replaced == folder and list(folder.iterdir()) == []
+    assert replaced == folder and [path.name for path in folder.iterdir()] == [".lock"]
 
 
 def test_overwrite_only_replaces_run_folders(tmp_path: Path) -> None:
@@ -99,3 +104,90 @@ def test_unreadable_run_folders_are_clear_errors(tmp_path: Path, setup, message:
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="no run folder"):
         runfolder.resume_point(tmp_path / "nope")
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", " ", "../esc", "a/b", "/tmp/abs", "a\\b",
+                                  "-x", "nul\0"])
+def test_a_name_is_a_plain_folder_name(tmp_path: Path, name: str) -> None:
+    parent = tmp_path / "runs"
+    with pytest.raises(RunFolderError, match=r"--name must be a folder name \(not "
+                       r"'\.' or '\.\.', no '/' or '\\', not starting with '-'\); received "
+                       + re.escape(f"--name={name!r}.")):
+        runfolder.create(parent, name, "digits")
+    assert list(tmp_path.iterdir()) == []  # nothing made, inside or beside the output folder
+
+
+def test_an_output_dir_that_cannot_hold_folders_is_one_clear_error(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    with pytest.raises(RunFolderError, match=r"--output-dir must be a folder; received "
+                       r"--output-dir='.*notes.txt', which is a file"):
+        runfolder.create(file, "x", "digits")
+    with pytest.raises(RunFolderError, match=r"^--output-dir: cannot create the run folder "
+                       r".*notes.txt/deeper/x: Not a directory\.$"):
+        runfolder.create(file / "deeper", "x", "digits")
+    assert file.read_text() == "mine"
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+
+def can_lock(folder: Path) -> bool:
+    """Whether another process could take ``folder``'s lock now."""
+    taken = subprocess.run([sys.executable, "-c", HOLD_LOCK, str(folder / ".lock")],
+                           input="", capture_output=True, text=True, timeout=60)
+    return taken.returncode == 0
+
+
+def test_a_new_folder_is_locked_for_this_process(tmp_path: Path) -> None:
+    folder = runfolder.create(tmp_path, "mine", "digits")
+    assert not can_lock(folder)
+    runfolder.hold(folder, "again")  # this process may hold it again: holds are counted
+    runfolder.release(folder)
+    assert not can_lock(folder)
+    runfolder.release(folder)
+    assert can_lock(folder)
+
+
+def test_overwrite_and_resume_refuse_a_folder_another_process_holds(tmp_path: Path) -> None:
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    (folder / runfolder.RUN_FILE).write_text("{}")
+    with held_elsewhere(folder):
+        with pytest.raises(RunFolderError, match=r"^--overwrite: .*busy is in use by another "
+                           r"deeprecipe process \(it holds .*busy/\.lock\)"):
+            runfolder.create(tmp_path, "busy", "digits", overwrite=True)
+        with pytest.raises(RunFolderError, match=r"--resume: .*busy is in use"):
+            runfolder.hold(folder, "--resume")
+        assert (folder / runfolder.RUN_FILE).read_text() == "{}"  # untouched
+    # the holder ended (killed): the operating system released its lock
+    assert runfolder.create(tmp_path, "busy", "digits", overwrite=True) == folder
+    assert not (folder / runfolder.RUN_FILE).exists()
+    runfolder.release(folder)
+
+
+def test_overwrite_keeps_the_lock_file_it_holds(tmp_path: Path) -> None:
+    # deleting the lock file would let a second process lock a new one beside the first
+    folder = runfolder.create(tmp_path, "mine", "digits")
+    (folder / runfolder.RUN_FILE).write_text("{}")
+    (folder / "model").mkdir()
+    inode = os.stat(folder / ".lock").st_ino
+    assert runfolder.create(tmp_path, "mine", "digits", overwrite=True) == folder
+    assert [path.name for path in folder.iterdir()] == [".lock"]
+    assert os.stat(folder / ".lock").st_ino == inode
+    assert not can_lock(folder)
+    runfolder.release(folder)
+    runfolder.release(folder)
+
+
+def test_discard_removes_the_folder_and_its_lock(tmp_path: Path) -> None:
+    folder = runfolder.create(tmp_path, "failed", "digits")
+    (folder / runfolder.RUN_FILE).write_text("{}")
+    runfolder.discard(folder)
+    assert list(tmp_path.iterdir()) == []
+    again = runfolder.create(tmp_path, "failed", "digits")  # a new folder, locked anew
+    assert not can_lock(again)
+    runfolder.release(again)

@@ -45,8 +45,23 @@ from .diagnostics import Diagnosis, diagnose, show_error
 from .diagnostics.bias_variance import FRACTION
 from .model import Sequential
 
-INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError,
-                NotADirectoryError, PermissionError, FileExistsError)
+# what reaches a user as one line (exit code 2); any other exception is a bug: a traceback
+INPUT_ERRORS = (ValueError, TypeError, OSError, MemoryError)
+
+
+def message(error: Exception) -> str:
+    """``error`` as one line for people: the operating system's errors as ``path: reason``
+    (``runs/x: Permission denied``, not ``[Errno 13] …``); undecodable text without the
+    codec's wording (the reader that knows the file names it, see its message)."""
+    if isinstance(error, OSError) and error.strerror:
+        paths = [str(path) for path in (error.filename, error.filename2) if path is not None]
+        return ": ".join([*paths, error.strerror])
+    if isinstance(error, UnicodeDecodeError):
+        return f"an input file is not {error.encoding.upper()} text"
+    if isinstance(error, MemoryError):  # a network or data set too large for this machine
+        return (f"not enough memory ({error or 'an allocation failed'}). help: a smaller "
+                "network (--hidden) or less data.")
+    return str(error)
 
 
 class Parser(argparse.ArgumentParser):
@@ -287,7 +302,12 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
         def write(tmp: Path) -> None:
             tmp.write_text(text, encoding="utf-8")
 
-        persistence.atomic_write(out, write)
+        try:
+            persistence.atomic_write(out, write)
+        except OSError as error:  # it names the temporary file beside --out
+            reason = "a folder on its path is a file" if isinstance(
+                error, (FileExistsError, NotADirectoryError)) else error.strerror
+            raise ValueError(f"predict: cannot write --out={args.out!r}: {reason}.") from None
         console.print(Text(f"wrote {len(X):,} predictions to {out}"))
     if y is not None:
         score = model.evaluate(X, y)["error"]
@@ -384,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, console))
     except INPUT_ERRORS as error:
-        stderr_console().print(Text.assemble(("error:", "red"), f" {error}"))
+        stderr_console().print(Text.assemble(("error:", "red"), f" {message(error)}"))
         return EXIT_USAGE
     except KeyboardInterrupt:
         stderr_console().print("interrupted")

@@ -94,6 +94,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                 f"{', '.join(given)} as well. help: start a new run to change options.")
         folder = Path(args.resume)
         point = runfolder.resume_point(folder)
+        runfolder.hold(folder, "--resume")  # refused while another process works in it
         config, resume = point.config, point
         epoch = 0 if point.state is None else point.state.epoch
         console.print(Text(f"resuming {folder} after epoch {epoch}"))
@@ -103,8 +104,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None
-        console.print(Text(f"run folder: {folder}"))
-    events = ConsoleEvents(console)
+    # a new run names its folder once it is kept: one that fails on its input leaves none
+    events = ConsoleEvents(console, new_folder=None if resume is not None else folder)
     try:
         with terminate_as_interrupt():
             result = workflow.run(config, folder, events, resume=resume)
@@ -113,6 +114,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         return report_interruption(interrupted)
     finally:  # the live display must stop however the run ends
         events.close()
+        runfolder.release(folder)
     print_summary(console, result, folder)
     failed = workflow.failed_checks(result)
     for check in failed:
@@ -155,8 +157,8 @@ class ConsoleEvents(workflow.Events):
     """Progress for people: a line per step, a spinner on the slower checks, a bar for
     training with the dev error of the last epoch."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, new_folder: Path | None = None) -> None:
+        self.console, self.new_folder = console, new_folder
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.descriptions: dict[str, str] = {}
@@ -173,6 +175,8 @@ class ConsoleEvents(workflow.Events):
 
     def training_started(self, epochs: int, initial_epoch: int) -> None:
         self.close()
+        if self.new_folder is not None:  # the input is read and the network built
+            self.console.print(Text(f"run folder: {self.new_folder}"))
         if not self.console.is_terminal:  # a log file gets the step lines, not a live bar
             return
         self.progress = Progress(

@@ -48,6 +48,7 @@ from .cli_run import (
 )
 from .diagnostics import show_error
 from .persistence import atomic_write
+from .recipe.runners import check_workers
 
 FORMAT = "deeprecipe-tune"
 FORMAT_VERSION = 1
@@ -106,19 +107,34 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def tune_command(args: argparse.Namespace, console: Console) -> int:
+    """:func:`run_tune`, holding a resumed tune's folder (its lock) for the whole command; a
+    new folder is held from its creation (:func:`deeprecipe.runfolder.create`)."""
+    resumed = None if args.resume is None else Path(args.resume)
+    if resumed is None or not (resumed / runfolder.TUNE_FILE).is_file():
+        return run_tune(args, console)  # not a tune folder: resolve_options says so
+    runfolder.hold(resumed, "tune --resume")  # refused while another process works in it
+    try:
+        return run_tune(args, console)
+    finally:
+        runfolder.release(resumed)
+
+
+def run_tune(args: argparse.Namespace, console: Console) -> int:
     """Resolve the options, make (or reopen) the run folder, tune, report."""
     from .recipe.page import write_tune_report  # matplotlib: imported by tune only
 
     folder = None if args.resume is None else Path(args.resume)
     options = resolve_options(args, folder)
+    if options["name"] is not None:
+        options["name"] = runfolder.check_name(options["name"], "tune")
     # everything is checked, and the data loaded, before a run folder is made
     bayes_error = parse_bayes_error(options["bayes_error"])
-    for key in ("budget", "workers"):
-        positive_int("tune", f"--{key}", options[key])
+    positive_int("tune", "--budget", options["budget"])
+    check_workers("tune", "--workers", options["workers"])
     done = 0 if folder is None else finished_trials(folder)
-    if options["seed"] < 0:
-        raise runconfig.ConfigError(f"tune: --seed must be an integer >= 0; received "
-                                    f"--seed={options['seed']}.")
+    if not 0 <= options["seed"] <= runconfig.SEED_MAX:
+        raise runconfig.ConfigError(f"tune: --seed must be {runconfig.OPTIONS['seed'].constraint}"
+                                    f"; received --seed={options['seed']}.")
     loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                 bool(options.get("drop_missing_target")))  # older tune.json: no key
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
@@ -134,6 +150,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
             stem = Path(options["data"]).stem  # a folder named digits-tune-<time> by default
             folder = runfolder.create(options["output_dir"], options["name"], f"{stem}-tune",
                                       args.overwrite)
+            cleanup.callback(runfolder.release, folder)
             options["name"] = folder.name
             console.print(Text(f"run folder: {folder}"))
         else:

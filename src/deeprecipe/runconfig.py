@@ -172,6 +172,16 @@ def non_negative_int(value: Any) -> int:
     return number
 
 
+SEED_MAX = 2**32 - 1  # the largest seed NumPy's RandomState and scikit-learn accept
+
+
+def seed_int(value: Any) -> int:
+    number = _integer(value)
+    if not 0 <= number <= SEED_MAX:
+        raise BadValue
+    return number
+
+
 def non_negative(value: Any) -> float:
     number = _number(value)
     if number < 0:
@@ -217,7 +227,7 @@ def text(value: Any) -> str:
 
 def folder_name(value: Any) -> str:
     name = text(value)
-    if name in (".", "..") or any(c in name for c in "/\\") or name.startswith("-"):
+    if name in (".", "..") or any(c in name for c in "/\\\0") or name.startswith("-"):
         raise BadValue
     return name
 
@@ -255,7 +265,8 @@ OPTIONS: dict[str, Option] = {
                                   "drop the rows whose target is missing (empty, NA, NaN, "
                                   "null, …) and report how many (default: off: they are an "
                                   "error naming them)"),
-    "name": Option(folder_name, "a folder name (no '/')",
+    "name": Option(folder_name, "a folder name (not '.' or '..', no '/' or '\\', not "
+                   "starting with '-')",
                    "the run's folder name under output_dir (default: data + time)", "NAME"),
     "output_dir": Option(text, "a folder path", "where run folders go (default: runs)", "DIR"),
     "hidden": Option(units, "positive integers, one per hidden layer (e.g. [128, 64])",
@@ -292,7 +303,7 @@ OPTIONS: dict[str, Option] = {
     "checkpoint_every": Option(non_negative_int, "an integer >= 0",
                                "also write a checkpoint every N epochs; 0: only on an "
                                "interruption (default: 10)", "N"),
-    "seed": Option(non_negative_int, "an integer >= 0",
+    "seed": Option(seed_int, f"an integer from 0 to {SEED_MAX} (2**32 - 1)",
                    "seed of the split, the weights, shuffling and dropout (default: 0)", "N"),
 }
 assert set(OPTIONS) == {f.name for f in fields(RunConfig)}  # one table entry per field
@@ -364,6 +375,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             values = tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config: {source} is not a TOML file: it is not UTF-8 text."
+                          ) from None
     for key, value in values.items():
         if isinstance(value, dict):
             raise ConfigError(f"{source}: [{key}] tables are not options; write the options "

@@ -13,23 +13,32 @@
 training started; the checkpoint is kept) or ``"complete"``; all but complete can be resumed.
 Everything is written atomically. A folder that is not a run folder, comes from another
 version, or lacks its files gives a :class:`RunFolderError` that says so, not a traceback.
+
+One process at a time: ``run`` and ``tune`` hold their folder's ``.lock`` (an exclusive
+``fcntl.flock``, see :func:`hold`) while they work, and the operating system releases it when
+the process ends, however it ends. ``--overwrite`` and ``--resume`` refuse a folder whose
+lock another process holds; ``--overwrite`` takes the lock before it empties the folder and
+keeps the lock file itself, so a second process can never lock a fresh copy of it.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime
 import hashlib
 import json
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from .persistence import atomic_write
-from .runconfig import ConfigError, RunConfig
+from .runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
 from .training import TrainingState
 
 FORMAT = "deeprecipe-run"
@@ -38,6 +47,7 @@ RUN_FILE = "run.json"
 TUNE_FILE = "tune.json"  # a tune's folder (deeprecipe tune)
 CHECKPOINT_FILE = "checkpoint.safetensors"
 MODEL_DIR = "model"
+LOCK_FILE = ".lock"  # held by the process working in the folder (see hold)
 RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
 
 
@@ -61,43 +71,137 @@ def default_name(data: str, now: datetime.datetime | None = None) -> str:
     return f"{Path(data).stem or 'run'}-{stamp}"
 
 
+def check_name(name: str, where: str = "run folder") -> str:
+    """``name`` if it is a plain folder name (:func:`deeprecipe.runconfig.folder_name`, the
+    one rule for ``--name`` and ``run.toml``'s ``name``), else :class:`RunFolderError`."""
+    try:
+        return folder_name(name)
+    except BadValue:
+        raise RunFolderError(f"{where}: --name must be {OPTIONS['name'].constraint}; "
+                             f"received --name={name!r}.") from None
+
+
 def create(output_dir: str | Path, name: str | None, data: str, overwrite: bool = False
            ) -> Path:
-    """Make the run's empty folder ``output_dir/name`` and return it.
+    """Make the run's empty folder ``output_dir/name``, :func:`hold` it and return it.
 
     Without ``name`` the folder is named by :func:`default_name`, with ``-2``, ``-3``, …
     appended if that exists. An existing ``name`` is an error unless ``overwrite``, which
-    replaces it only if it is a run folder (it has a ``run.json``) or empty.
+    empties it only if it is a run folder (it has a ``run.json`` or ``tune.json``) or empty,
+    and no other process holds it.
     """
     parent = Path(output_dir)
-    if name is None:
-        base = default_name(data)
-        folder, counter = parent / base, 1
-        while folder.exists():
+    if parent.exists() and not parent.is_dir():
+        raise RunFolderError(f"--output-dir must be a folder; received --output-dir="
+                             f"{str(output_dir)!r}, which is a file.")
+    base = default_name(data) if name is None else check_name(name)
+    folder, counter = parent / base, 1
+    while True:
+        try:
+            folder.mkdir(parents=True)
+            break
+        except FileExistsError:
+            if name is not None:
+                _replace(folder, overwrite)
+                return folder
             counter += 1
             folder = parent / f"{base}-{counter}"
-    else:
-        folder = parent / name
-        if folder.exists():
-            _replace(folder, overwrite)
-    folder.mkdir(parents=True, exist_ok=False)
+        except OSError as error:  # a file on the way, no permission, a read-only disk
+            raise RunFolderError(f"--output-dir: cannot create the run folder {folder}: "
+                                 f"{error.strerror}.") from None
+    hold(folder, "run folder")
     return folder
 
 
 def _replace(folder: Path, overwrite: bool) -> None:
-    if not folder.is_dir():
+    """Empty the existing ``folder`` for ``--overwrite``: refused for anything but a run
+    folder, and while another process holds it. The lock is taken first and its file kept:
+    deleted, it would let another process lock a new one while this one works."""
+    if folder.is_symlink() or not folder.is_dir():
         raise RunFolderError(f"{folder} exists and is not a folder. help: choose another "
                              "--name.")
     if not overwrite:
         raise RunFolderError(f"{folder} already exists; a run never overwrites one silently. "
                              f"help: choose another --name, pass --overwrite to replace it, "
                              f"or --resume {folder} to continue it.")
+    contents = [path for path in folder.iterdir() if path.name != LOCK_FILE]
     marked = any((folder / marker).is_file() for marker in (RUN_FILE, TUNE_FILE))
-    if not marked and any(folder.iterdir()):
+    if not marked and contents:
         raise RunFolderError(f"{folder} is not a deeprecipe run folder (no {RUN_FILE} or "
                              f"{TUNE_FILE}) and is not empty; --overwrite only replaces run "
                              "folders.")
-    shutil.rmtree(folder)
+    hold(folder, "--overwrite")
+    for path in folder.iterdir():
+        if path.name == LOCK_FILE:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+# --- the lock --------------------------------------------------------------------------------
+
+_held: dict[Path, tuple[IO[str] | None, int]] = {}  # folder → (its open .lock, holds)
+_held_guard = threading.Lock()
+
+
+def hold(folder: Path, where: str) -> None:
+    """Lock ``folder`` for this process: an exclusive ``fcntl.flock`` on ``folder/.lock``,
+    kept until :func:`release` or the end of the process (the operating system releases it
+    then, after a kill -9 too). This process may hold a folder again (each hold needs its
+    release); another process's hold is a :class:`RunFolderError` that names the folder.
+    ``where`` is the error's prefix (``"--resume"``, ``"tune"``). Where there is no
+    ``fcntl`` (Windows), nothing is locked."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"{where}: no run folder {folder}.")
+    key = folder.resolve()
+    with _held_guard:
+        if key in _held:
+            handle, count = _held[key]
+            _held[key] = (handle, count + 1)
+            return
+        _held[key] = (_lock(folder, where), 1)
+
+
+def release(folder: Path) -> None:
+    """Undo one :func:`hold` of ``folder``; the last one unlocks it."""
+    key = Path(folder).resolve()
+    with _held_guard:
+        handle, count = _held.pop(key, (None, 0))
+        if count > 1:
+            _held[key] = (handle, count - 1)
+        elif handle is not None:
+            handle.close()  # closing the file releases the lock
+
+
+@atexit.register
+def _release_all() -> None:
+    """Close the locks still held as Python exits: the OS would release them anyway, but a
+    file left for the interpreter to close is a ResourceWarning."""
+    with _held_guard:
+        for handle, _ in _held.values():
+            if handle is not None:
+                handle.close()
+        _held.clear()
+
+
+def _lock(folder: Path, where: str) -> IO[str] | None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return None
+    handle = (folder / LOCK_FILE).open("a", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RunFolderError(
+            f"{where}: {folder} is in use by another deeprecipe process (it holds "
+            f"{folder / LOCK_FILE}). help: wait for that run to end (or stop it), or choose "
+            "another folder.") from None
+    return handle
 
 
 def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
@@ -172,11 +276,18 @@ def resume_point(folder: Path) -> ResumePoint:
 
 
 def discard(folder: Path) -> None:
-    """Remove a run folder that holds nothing but its ``run.json`` (a run that failed
-    before producing anything); a folder with anything else in it is left alone."""
-    if {path.name for path in folder.iterdir()} <= {RUN_FILE}:
+    """Remove a run folder that holds nothing but its ``run.json`` and lock (a run that
+    failed before producing anything), and let go of its lock; a folder with anything
+    else in it is left alone."""
+    if {path.name for path in folder.iterdir()} <= {RUN_FILE, LOCK_FILE}:
+        with _held_guard:  # all holds end: a new folder of this name starts unlocked
+            handle, _ = _held.pop(folder.resolve(), (None, 0))
         (folder / RUN_FILE).unlink(missing_ok=True)
-        folder.rmdir()
+        (folder / LOCK_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # another process made a new .lock: it is theirs
+            folder.rmdir()
+        if handle is not None:
+            handle.close()
 
 
 def save_checkpoint(folder: Path, state: TrainingState) -> Path:

@@ -20,8 +20,9 @@ The database is in WAL mode and only the tuning process writes to it (workers re
 their results). A trial's row is written when it starts (``running``) and completed in
 **one transaction** when it finishes, weights included, so a kill -9 at any moment leaves
 every finished trial whole and the ones in flight marked ``running``: a resumed run reads
-the finished ones back and trains only the others. An advisory lock on ``trials.lock``
-(released by the OS when the process dies) keeps two runs from writing one folder.
+the finished ones back and trains only the others. The run folder's lock
+(:func:`deeprecipe.runfolder.hold`, released by the OS when the process dies) keeps two
+processes from writing one folder, and one process opens a folder's store once at a time.
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from .. import runfolder
 from .config import Config
 from .trial import Trial
 
 FORMAT_VERSION = 1
 DATABASE = "trials.sqlite"
-LOCK = "trials.lock"
+_open: set[Path] = set()  # the folders whose store is open in this process
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -100,20 +102,32 @@ class TrialStore:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self._lock: IO[str] | None = None
+        self._locked: Path | None = None  # the folder whose lock this store holds
         if folder is None:
             self.path: Path | None = None
             self.connection = sqlite3.connect(":memory:")
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            self._lock = _acquire_lock(folder / LOCK)
+            if folder.resolve() in _open:
+                raise RuntimeError(f"tune: another run is using {folder} in this process (its "
+                                   f"{DATABASE} is open). help: close that TrialStore first.")
+            runfolder.hold(folder, "tune")
+            _open.add(folder.resolve())
+            self._locked = folder
             self.path = folder / DATABASE
             self.connection = sqlite3.connect(self.path, timeout=30)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=FULL")
-        self.connection.row_factory = sqlite3.Row
-        with self.connection:
-            self.connection.executescript(SCHEMA)
+        try:
+            if self.path is not None:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection.row_factory = sqlite3.Row
+            with self.connection:
+                self.connection.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise runfolder.RunFolderError(
+                f"tune: {self.path} is not a readable trial database ({error}). help: "
+                "start a new tune in another folder.") from None
 
     # --- settings and result ----------------------------------------------------------
 
@@ -201,9 +215,10 @@ class TrialStore:
 
     def close(self) -> None:
         self.connection.close()
-        if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
-            self._lock = None
+        if self._locked is not None:
+            _open.discard(self._locked.resolve())
+            runfolder.release(self._locked)
+            self._locked = None
 
     def __enter__(self) -> TrialStore:
         return self
@@ -226,21 +241,3 @@ def _trial(row: sqlite3.Row) -> Trial:
     trial.history = json.loads(row["history"]) if row["history"] else {}
     trial.dtype = row["dtype"] or trial.dtype
     return trial
-
-
-def _acquire_lock(path: Path) -> IO[str] | None:
-    """An exclusive advisory lock on ``path`` (POSIX), or ``None`` where there is none."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory lock
-        return None
-    handle = path.open("a", encoding="utf-8")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise RuntimeError(
-            f"tune: another run is using {path.parent} (its trials.lock is held). help: wait "
-            "for it to finish, or give this run another folder."
-        ) from None
-    return handle
