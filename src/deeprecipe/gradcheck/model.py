@@ -133,12 +133,12 @@ class ModelObjective(Objective):
                   branch: np.ndarray | None = None) -> np.ndarray:
         """Layer ``index``'s activation of stacked pre-activations ``z`` (``copies`` copies
         of the data, or the ``branch`` given), held on θ's branches inside
-        :meth:`on_branches`."""
+        :meth:`on_branches`. ``z`` is the caller's scratch: it may be overwritten."""
         layer: Any = self.model.layers[index]
         forward = activations.ACTIVATIONS[layer.activation].forward
         base = self.branches[index]
         if not self.hold or base is None:
-            return forward(z)
+            return forward(z, out=z)
         if branch is None:
             branch = np.tile(base, (copies, 1))
         return np.where((z > 0) != branch, -forward(-z), forward(z))
