@@ -516,3 +516,4 @@ def test_a_gradient_check_with_no_verdict_exits_0_and_says_which_data(
     assert "check failed" not in err
     assert "gradient check after training (full): no verdict: every block uninformative" in out
     assert "on 30 dev rows" in out
+    assert "gradient check: init uninformative, trained uninformative" in out

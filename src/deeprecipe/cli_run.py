@@ -238,8 +238,10 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
-        checks = ", ".join(f"{point} {report.verdict} ({report.difference:.1e})"
-                           for point, report in result.gradchecks.items())
+        # a check with no verdict has no difference worth showing: its blocks are noise
+        checks = ", ".join(f"{point} {report.verdict}" + (
+            f" ({report.difference:.1e})" if report.passed or report.failed else "")
+            for point, report in result.gradchecks.items())
         lines.append(f"gradient check: {checks}")
     if result.flow is not None:
         lines.append(f"gradient flow at initialization: {result.flow.verdict}")
