@@ -442,8 +442,10 @@ def test_a_training_run_keeps_overwrite_out(
 @pytest.mark.parametrize(("args", "message"), [
     (["--seed", str(2**32)], "--seed must be an integer from 0 to 4294967295 (2**32 - 1); "
                              "received --seed='4294967296'."),
-    (["--name", ".."], "--name must be a folder name (not '.' or '..', no '/' or '\\', "
-                       "not starting with '-'); received --name='..'."),
+    (["--name", ".."], "--name must be a folder name of printable characters (not '.' or "
+                       "'..', no '/' or '\\', not starting with '-'); received --name='..'."),
+    (["--data", "\udcff.csv"], "error: the argument '\\udcff.csv' holds bytes that are "
+                               "not UTF-8. help: rename the file or folder."),  # from argv
 ])
 def test_a_seed_or_name_the_run_cannot_use_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str

@@ -110,11 +110,12 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", " ", "../esc", "a/b", "/tmp/abs", "a\\b",
-                                  "-x", "nul\0"])
+                                  "-x", "nul\0", "a\tb", "\udcff"])
 def test_a_name_is_a_plain_folder_name(tmp_path: Path, name: str) -> None:
     parent = tmp_path / "runs"
-    with pytest.raises(RunFolderError, match=r"--name must be a folder name \(not "
-                       r"'\.' or '\.\.', no '/' or '\\', not starting with '-'\); received "
+    with pytest.raises(RunFolderError, match=r"--name must be a folder name of printable "
+                       r"characters \(not '\.' or '\.\.', no '/' or '\\', not starting with "
+                       r"'-'\); received "
                        + re.escape(f"--name={name!r}.")):
         runfolder.create(parent, name, "digits")
     assert list(tmp_path.iterdir()) == []  # nothing made, inside or beside the output folder

@@ -399,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for argument in sys.argv[1:] if argv is None else argv:
+        try:  # names are written into UTF-8 files (run.json, the report)
+            argument.encode("utf-8")
+        except UnicodeEncodeError:  # a file name's bytes in another encoding
+            stderr_console().print(Text.assemble(
+                ("error:", "red"), f" the argument {argument!a} holds bytes that are not "
+                "UTF-8. help: rename the file or folder."))
+            return EXIT_USAGE
     args = build_parser().parse_args(argv)
     console = Console(soft_wrap=True, highlight=False)
     try:

@@ -227,7 +227,8 @@ def text(value: Any) -> str:
 
 def folder_name(value: Any) -> str:
     name = text(value)
-    if name in (".", "..") or any(c in name for c in "/\\\0") or name.startswith("-"):
+    if name in (".", "..") or any(c in name for c in "/\\") or name.startswith("-") \
+            or not name.isprintable():
         raise BadValue
     return name
 
@@ -265,8 +266,8 @@ OPTIONS: dict[str, Option] = {
                                   "drop the rows whose target is missing (empty, NA, NaN, "
                                   "null, …) and report how many (default: off: they are an "
                                   "error naming them)"),
-    "name": Option(folder_name, "a folder name (not '.' or '..', no '/' or '\\', not "
-                   "starting with '-')",
+    "name": Option(folder_name, "a folder name of printable characters (not '.' or '..', "
+                   "no '/' or '\\', not starting with '-')",
                    "the run's folder name under output_dir (default: data + time)", "NAME"),
     "output_dir": Option(text, "a folder path", "where run folders go (default: runs)", "DIR"),
     "hidden": Option(units, "positive integers, one per hidden layer (e.g. [128, 64])",
