@@ -71,7 +71,7 @@ def test_a_toml_files_relative_paths_are_read_from_its_folder(tmp_path: Path) ->
     ("keep_prob = [0.5, 1.5]\n", "keep_prob must be probabilities in (0, 1]"),
     ('activation = "softmax"\n', "activation must be one of 'linear', 'relu'"),
     ('optimizer = "rmsprop"\n', "optimizer must be one of 'sgd', 'momentum', 'adam'"),
-    ("bayes_error = 1.5\n", "bayes_error must be an error rate in [0, 1]"),
+    ("bayes_error = 1.5\n", "bayes_error must be a fraction in [0, 1]"),
     ('augment = "maybe"\n', "augment must be true or false"),
     ('name = "a/b"\n', "name must be a folder name"),
     ('task = "ranking"\n', "task must be one of 'auto', 'classification', 'regression'"),
