@@ -4,13 +4,14 @@
 
     import deeprecipe as dr
 
-    X, y = dr.datasets.load("digits")
-    splits = dr.data.split(X, y, seed=0)
-    result = dr.recipe.tune(splits, budget=30, bayes_error=0.0, folder="runs/digits",
-                            image_shape=(8, 8))
-    print(result.summary())                        # the decision trail, the choice, test error
-    figure = dr.recipe.plot_decision_trail(result)
-    result = dr.recipe.tune(splits, folder="runs/digits", resume=True)    # after a crash
+    if __name__ == "__main__":    # the worker processes import this script: guard all its work
+        X, y = dr.datasets.load("digits")
+        splits = dr.data.split(X, y, seed=0)
+        result = dr.recipe.tune(splits, budget=30, bayes_error=0.0, folder="runs/digits",
+                                image_shape=(8, 8))
+        print(result.summary())                    # the decision trail, the choice, test error
+        figure = dr.recipe.plot_decision_trail(result)
+        result = dr.recipe.tune(splits, folder="runs/digits", resume=True)  # after a crash
 
 =============================  =================================================================
 :func:`tune`                   the loop (:mod:`.loop`): baseline, then diagnose → recipe →
