@@ -462,3 +462,26 @@ def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-un
     assert workflow.failed_checks(worried) == [
         "gradient check trained: worry in " + ", ".join(
             f"{name} ({block.difference:.1e})" for name, block in report.blocks.items())]
+
+
+def test_a_value_the_float32_network_cannot_use_is_named_when_standardizing() -> None:
+    # training values 1e-20 apart have σ ≈ 2.3e-20: a dev value of 1e20 lies ~4e39 σ away,
+    # inf once the network casts it to float32 (it used to train, then fail on an inf error)
+    train = np.column_stack([np.arange(1, 9) * 1e-20, np.arange(8.0)])
+    dev = np.array([[1e20, 1.0], [2e-20, 2.0]])
+    raw = dr.data.Splits(
+        train=dr.data.Part(train, np.arange(8.0), np.arange(8)),
+        dev=dr.data.Part(dev, np.arange(2.0), np.arange(8, 10)),
+        test=None, stratified=False, note="")
+    with pytest.raises(ValueError, match=r"^far\.csv: a dev row's tiny lies 4\.\d+e\+39 "
+                                         r"training standard deviations"):
+        workflow.standardize(raw, ["tiny", "plain"], "far.csv")
+
+
+def test_a_regression_error_beyond_float32_is_measured_in_float64() -> None:
+    # the squared error of a prediction 1e20 off is 1e40: inf in float32, finite in float64
+    model = dr.Sequential([dr.Dense(1, activation="linear")], input_dim=1, seed=0)
+    for array in model.named_parameters().values():
+        array[...] = 0.0
+    error = model.evaluate(np.zeros((2, 1)), np.array([1e20, -1e20]))["error"]
+    assert error == pytest.approx(1e40, rel=1e-6)

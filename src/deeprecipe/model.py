@@ -380,6 +380,8 @@ class Sequential:
         for start in range(0, len(X), PREDICT_BATCH):
             batch = slice(start, start + PREDICT_BATCH)
             out, _ = self.forward(X[batch], logits=self.fused)
+            if self.loss.task == "regression":  # squared errors overflow float32 above ~1.8e19
+                out = out.astype(np.float64)
             t = targets[batch]
             if self.loss.task == "multiclass":
                 wrong += float(np.count_nonzero(out.argmax(axis=1) != t))

@@ -193,23 +193,47 @@ def compare_splits(
 
 
 def standardize(
-    splits: datamod.Splits, feature_names: list[str] | None = None
+    splits: datamod.Splits, feature_names: list[str] | None = None, source: str = "data"
 ) -> tuple[datamod.Splits, Standardizer, list[str]]:
     """Fit the :class:`Standardizer` on the training rows only and apply it to every part;
-    its constant-feature warning becomes a note."""
+    its constant-feature warning becomes a note. A value more than :data:`FARTHEST` training
+    standard deviations from the training mean is an error naming ``source``: the float32
+    network cannot compute with it (its squares overflow)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantFeatureWarning)
         scaler = Standardizer().fit(splits.train.X, feature_names)
+    def scaled(part: datamod.Part, name: str) -> datamod.Part:
+        X = scaler.transform(part.X)
+        check_standardized(X, name, source, feature_names)
+        return replace(part, X=X)
+
     test = splits.test
-    scaled = replace(
-        splits,
-        train=replace(splits.train, X=scaler.transform(splits.train.X)),
-        dev=replace(splits.dev, X=scaler.transform(splits.dev.X)),
-        test=None if test is None else replace(test, X=scaler.transform(test.X)),
-    )
+    scaled_splits = replace(
+        splits, train=scaled(splits.train, "train"), dev=scaled(splits.dev, "dev"),
+        test=None if test is None else scaled(test, "test"))
     constant = scaler.constant_features_
     notes = [scaler.constant_message()] if constant is not None and constant.size else []
-    return scaled, scaler, notes
+    return scaled_splits, scaler, notes
+
+
+FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
+
+
+def check_standardized(
+    X: np.ndarray, part: str, source: str, feature_names: list[str] | None
+) -> None:
+    """Refuse standardized values the float32 network cannot compute with (see
+    :func:`standardize`), naming the part, the feature and how far the value lies."""
+    distance = np.abs(X)
+    if not X.size or float(distance.max()) <= FARTHEST:
+        return
+    row, column = np.unravel_index(int(np.argmax(distance)), X.shape)
+    feature = feature_names[column] if feature_names else f"feature {column}"
+    raise ValueError(
+        f"{source}: a {part} row's {feature} lies {float(distance[row, column]):.3g} training "
+        f"standard deviations from the training mean; the network computes in float32 and "
+        f"cannot use values more than {FARTHEST:.0e} standard deviations away. help: look "
+        "for a unit or typing error in that column, or rescale it (a logarithm).")
 
 
 def target_scale(loaded: LoadedData, splits: datamod.Splits) -> TargetScale | None:
@@ -522,7 +546,7 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
         comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
         summary += [f"{name}: {c.verdict}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
-        splits, scaler, scale_notes = standardize(raw, loaded.feature_names)
+        splits, scaler, scale_notes = standardize(raw, loaded.feature_names, loaded.name)
         target = target_scale(loaded, splits)
         learned = splits if target is None else target.apply(splits)  # what training sees
     notes += split_notes + compare_notes + scale_notes
