@@ -296,6 +296,34 @@ def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
                           dr.load(tmp_path / "whole" / "model").theta)
 
 
+
+@pytest.mark.slow
+def test_kill_9_then_resume_finishes_from_the_last_checkpoint_bit_for_bit(
+    tmp_path: Path
+) -> None:
+    # kill -9 gives the process no chance to write anything: its lock goes with it, and the
+    # checkpoint written every epoch is where --resume starts
+    options = ["--data", "digits", "--hidden", "32", "--epochs", "40", "--patience", "40",
+               "--checkpoint-every", "1", "--gradcheck", "off", "--output-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "deeprecipe.cli", "run", *options]
+    process = subprocess.Popen([*command, "--name", "killed"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    folder = tmp_path / "killed"
+    wait_for(folder / runfolder.CHECKPOINT_FILE, process)
+    process.kill()
+    process.communicate(timeout=60)
+    assert not (folder / "report.html").exists()
+
+    resumed = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "run", "--resume",
+                              str(folder)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == cli.EXIT_OK, resumed.stderr
+    assert f"resuming {folder} after epoch" in resumed.stdout
+    whole = subprocess.run([*command, "--name", "whole"], capture_output=True, text=True,
+                           timeout=300)
+    assert whole.returncode == cli.EXIT_OK, whole.stderr
+    assert np.array_equal(dr.load(folder / "model").theta,
+                          dr.load(tmp_path / "whole" / "model").theta)
+
 def iris_csv(tmp_path: Path, missing: dict[int, str]) -> Path:
     """Iris as CSV with the species of some rows (0-based, after the header) replaced."""
     X, y = dr.datasets.load("iris")
