@@ -42,6 +42,7 @@ from deeprecipe.recipe import (
 )
 from deeprecipe.recipe.data import prepare
 from deeprecipe.recipe.loop import Loop, Options
+from deeprecipe.recipe.page import tune_context, write_tune_report
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
 from trial_database import finished_trials, query
 
@@ -294,13 +295,15 @@ def test_the_store_writes_each_trial_in_wal_mode_and_reads_it_back(tmp_path: Pat
 class InProcessRunner:
     """Runs trials here, one after the other. Trials are numbered as first seen (0 is the
     baseline): ``lose`` maps a number to how many times its worker "dies" before it runs;
-    the ``broken`` ones raise inside the trial."""
+    the ``broken`` ones raise inside the trial; with ``diverge`` every trial reports that
+    its training diverged."""
 
     description = "in-process"
 
     def __init__(self, data: TrialData, lose: dict[int, int] | None = None,
-                 broken: Sequence[int] = ()) -> None:
+                 broken: Sequence[int] = (), diverge: bool = False) -> None:
         self.data, self.lose, self.broken = data, dict(lose or {}), set(broken)
+        self.diverge = diverge
         self.ran: list[TrialTask] = []
         self.order: list[str] = []
 
@@ -316,7 +319,10 @@ class InProcessRunner:
             elif number in self.broken:
                 yield Outcome(task, error="ValueError: planted")
             else:
-                yield Outcome(task, result=run_trial(task, self.data))
+                result = run_trial(task, self.data)
+                if self.diverge:
+                    result["stop_reason"] = "diverged"
+                yield Outcome(task, result=result)
 
     def close(self) -> None:
         return None
@@ -658,3 +664,50 @@ def test_a_diverged_trial_is_diagnosed_diverged_and_the_recipe_lowers_its_learni
     tried = frozenset({trial.key, *(c.config.key(0) for c in decision.candidates)})
     last = decide(Situation(trial, diagnosis, tried, seed=0))
     assert last.stops and "lower_learning_rate: the learning rates below" in last.skipped[0]
+
+
+def test_when_no_lower_learning_rate_helps_a_diverged_run_the_recipe_names_other_suspects(
+        ) -> None:
+    # it said "what is left is outside this search (another architecture, more data)": the
+    # cures for bias and variance, for a run that has no bias/variance reading
+    trial = Trial(FAST.key(0), FAST, 0, 0, BASELINE, "", train_error=0.5, dev_error=0.5,
+                  dev_cost=0.7, status="done", stop_reason="diverged")
+    diagnosis = dr.diagnose(0.5, 0.5, diverged=True)
+    lower = decide(Situation(trial, diagnosis, frozenset({trial.key}), seed=0)).candidates
+    tried = frozenset({trial.key, *(c.config.key(0) for c in lower)})
+    last = decide(Situation(trial, diagnosis, tried, seed=0))
+    assert last.stops and last.reason.startswith("diverged (train error 50.00%")
+    assert "the learning rate could not make it converge" in last.reason
+    assert all(suspect in last.reason for suspect in (
+        "the data's scale", "the initialization", "the loss"))
+    assert "another architecture" not in last.reason and "more data" not in last.reason
+    assert "avoidable bias" not in last.reason
+
+
+def test_a_tune_whose_trials_all_diverged_reports_diverged_without_bias_or_variance(
+        moons: dr.data.Splits, tmp_path: Path) -> None:
+    loop, _ = loop_for(moons, {"diverge": True}, budget=6)
+    loop.run()
+    result = loop.finish(None, 0.0)
+    assert result.diagnosis.diverged and result.next_step.stops
+    assert "the learning rate could not make it converge" in result.stop_reason
+    # the summary the command line prints, and the table
+    summary = result.summary()
+    assert "the chosen model's training diverged: no bias/variance reading" in summary
+    assert "- lower learning rate:" in summary and "avoidable bias" not in summary
+    trail = summary.split("decision trail:")[1]
+    assert trail.count(", diverged") == result.n_trials
+    assert result.table().count("| done (diverged) |") == result.n_trials
+    # the page: the divergence's advice, no bias/variance numbers, a problem, not "good"
+    context = tune_context(result, "")
+    assert [label for _, label in context["numbers"]] == [
+        "dev error (chose the model)", "test error (measured once)", "trials / budget",
+        "wall time"]
+    assert context["level"] == "problem"
+    assert context["diverged_advice"][0].action == "lower_learning_rate"
+    assert {trial["status"] for trail in context["rounds"] for trial in trail["trials"]} == {
+        "diverged"}
+    assert {trail["level"] for trail in context["rounds"][1:]} == {"problem"}
+    page = write_tune_report(result, tmp_path)["report"].read_text()
+    assert "avoidable bias" not in page and "Training diverged: no bias/variance" in page
+    assert 'class="card hero problem"' in page and "Lower learning rate" in page

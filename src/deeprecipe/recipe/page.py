@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import show_error
+from ..diagnostics import Diagnosis, show_error
 from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
 from ..report.html import data_uri
 from ..report.style import png_bytes
@@ -24,6 +24,7 @@ from .result import Round, TuneResult
 from .trial import Trial
 
 TRAIL_FILE = "decision_trail.png"
+PROBLEM = "problem"
 
 
 def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
@@ -45,15 +46,20 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
     numbers = [
         (show_error(result.dev_error, regression), "dev error (chose the model)"),
         (show_error(result.test_error, regression), "test error (measured once)"),
-        (show_error(diagnosis.avoidable_bias, regression), "avoidable bias"),
-        (show_error(diagnosis.variance, regression), "variance"),
-        (f"{result.n_trials} / {result.budget}", "trials / budget"),
-        (f"{result.seconds:.0f} s", "wall time"),
     ]
+    if not diagnosis.diverged:  # a run that diverged has no bias/variance reading
+        numbers += [(show_error(diagnosis.avoidable_bias, regression), "avoidable bias"),
+                    (show_error(diagnosis.variance, regression), "variance")]
+    numbers += [(f"{result.n_trials} / {result.budget}", "trials / budget"),
+                (f"{result.seconds:.0f} s", "wall time")]
     return {
         "name": "" if result.folder is None else result.folder.name,
         "result": result,
         "regression": regression,
+        "level": PROBLEM if diagnosis.diverged else (
+            "good" if result.next_step.stops else "warning"),
+        # the divergence's advice, the learning rate first
+        "diverged_advice": diagnosis.advice if diagnosis.diverged else [],
         "numbers": numbers,
         "rounds": [_round(trail, result) for trail in result.rounds],
         "trail_image": trail_image,
@@ -68,6 +74,7 @@ def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
         "action": trail.action,
         "reason": trail.reason,
         "verdict": None if diagnosis is None else diagnosis.verdict,
+        "level": None if diagnosis is None else _level(diagnosis),
         "errors": None if diagnosis is None else (
             f"train {show_error(diagnosis.train_error, regression)}, dev "
             f"{show_error(diagnosis.dev_error, regression)}"),
@@ -85,8 +92,17 @@ def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
         "train": show_error(trial.train_error, regression),
         "dev": show_error(trial.dev_error, regression),
         "status": trial.status if trial.status != "done" else (
+            "diverged" if trial.stop_reason == "diverged" else
             "read back" if trial.resumed else "trained"),
-        "failed": trial.status == "failed",
+        "problem": trial.status == "failed" or trial.stop_reason == "diverged",
         "best_so_far": trial.key == trail.best_key,
         "chosen": trial.key == result.best.key,
     }
+
+
+def _level(diagnosis: Diagnosis) -> str:
+    """A round's badge: good when low bias and low variance, a problem when training
+    diverged, a warning otherwise."""
+    if diagnosis.diverged:
+        return PROBLEM
+    return "warning" if diagnosis.high_bias or diagnosis.high_variance else "good"

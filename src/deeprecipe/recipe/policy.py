@@ -9,7 +9,9 @@ The notes' loop, one round at a time::
                       L2 regularization (a λ grid, then refined), dropout (keep_prob)
     neither         → stop
     diverged?       → a lower learning rate first (no bias/variance reading: the errors of a
-                      run that diverged say nothing about either)
+                      run that diverged say nothing about either); when no lower rate helps,
+                      stop and name the suspects outside the search (the data's scale, the
+                      initialization, the loss)
 
 :func:`decide` walks the steps the diagnosis advises, in its order (bias first when both are
 high), and takes the first step that still has an untried variant of the best model; steps
@@ -39,6 +41,17 @@ KEEP_PROBS = (0.8, 0.6)
 MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
+# Why the recipe stops when a lower learning rate did not help a run that diverged: the other
+# suspects of a divergence (the advice's normalize_inputs, better_init, clip_gradients) are
+# outside this search, which always standardizes the inputs and initializes with He.
+DIVERGED_STOP = (
+    f"and every lower learning rate the search allows (down to {LEARNING_RATES[0]:g}) was "
+    "tried around it without a better model: the learning rate could not make it converge. The "
+    "search already standardizes the inputs with the training set's statistics and "
+    "initializes with He, so suspect the data's scale (features or a target with extreme "
+    "values that standardizing does not tame), the initialization (if the network is set up "
+    "outside this search) or the loss (labels it does not expect); clipping the gradients "
+    "keeps one large step from blowing up")
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,9 @@ def decide(situation: Situation) -> Decision:
         if fresh:
             return Decision(action, _reason(action, situation), tuple(fresh), tuple(skipped))
         skipped.append(f"{action}: {note}")
+    if diagnosis.diverged:
+        return Decision("stop", f"diverged ({_errors(diagnosis)}) {DIVERGED_STOP}",
+                        skipped=tuple(skipped))
     return Decision(
         "stop", f"{diagnosis.verdict} ({_errors(diagnosis)}), but every step the recipe "
         "has for it was tried around the best model; what is left is outside this search "

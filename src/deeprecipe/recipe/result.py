@@ -114,13 +114,15 @@ class TuneResult:
         return model
 
     def summary(self) -> str:
-        """A few lines for people: the choice, its errors, why the loop ended, the trail."""
+        """A few lines for people: the choice, its errors (and, when its training
+        diverged, that and what to do about it), why the loop ended, the trail."""
         lines = [
             f"chosen: {self.best.config.describe()} (trial {self.best.key}, round "
             f"{self.best.round})",
             f"dev error {_percent(self.dev_error, self.task)}, test error "
             f"{_percent(self.test_error, self.task)}",
             f"note: {self.test_note}",
+            *self._diverged_lines(),
             f"{self.n_trials} of {self.budget} trials on {self.runner} in {self.seconds:.1f} s"
             + (f" ({self.resumed_trials} read back from the earlier run)"
                if self.resumed_trials else ""),
@@ -137,6 +139,13 @@ class TuneResult:
         lines += [f"note: {text}" for text in self.remarks]
         return "\n".join(lines)
 
+    def _diverged_lines(self) -> list[str]:
+        """When the chosen model's training diverged: no bias/variance reading, its advice."""
+        if not self.diagnosis.diverged:
+            return []
+        return ["the chosen model's training diverged: no bias/variance reading",
+                *(f"- {advice}" for advice in self.diagnosis.advice)]
+
     def table(self) -> str:
         """Every trial as a Markdown table, in the order they ran."""
         rows = ["| round | action | config | train error | dev error | status |",
@@ -144,7 +153,7 @@ class TuneResult:
         for trial in self.trials:
             rows.append(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
                         f"{_percent(trial.train_error, self.task)} | "
-                        f"{_percent(trial.dev_error, self.task)} | {trial.status} |")
+                        f"{_percent(trial.dev_error, self.task)} | {_status(trial)} |")
         return "\n".join(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,8 +202,14 @@ def _percent(value: float | None, task: str) -> str:
 def _trial_line(trial: Trial, task: str) -> str:
     if trial.status != "done":
         return f"{trial.config.describe()}: {trial.status} ({trial.error})"
+    diverged = ", diverged" if trial.stop_reason == "diverged" else ""
     return (f"{trial.config.describe()}: train {_percent(trial.train_error, task)}, dev "
-            f"{_percent(trial.dev_error, task)}")
+            f"{_percent(trial.dev_error, task)}{diverged}")
+
+
+def _status(trial: Trial) -> str:
+    """``done``, ``done (diverged)`` (its training diverged), ``failed``, …"""
+    return f"{trial.status} (diverged)" if trial.stop_reason == "diverged" else trial.status
 
 
 def _trial_dict(trial: Trial) -> dict[str, Any]:
