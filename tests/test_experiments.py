@@ -203,3 +203,32 @@ def test_the_dev_set_chooses_and_the_test_set_is_measured_once(
     assert (summary["chosen"], summary["test_accuracy"]) == (
         experiment.chosen, experiment.test_accuracy)
     assert "test_accuracy" not in summary["trials"][0] and len(train.y) > 0
+
+
+def test_the_curves_are_labelled_dev_and_the_captions_describe_what_is_drawn() -> None:
+    # the curves' legend said "test" for the dev set's curves; the boundaries caption said
+    # the held-out points were "squares, fainter", where the dev points are triangles drawn
+    # in front and the training circles are the faint ones
+    from matplotlib.collections import PathCollection
+
+    from deeprecipe.report.boundary import MARKERS
+
+    experiment = experiments.regularization(epochs=5, n_train=40, n_test=40, hidden=8)
+    drawn = experiments.figures(experiment)
+    curves = [text.get_text() for text in drawn["curves"].legends[0].get_texts()]
+    assert curves == ["train", "dev"]
+    panel = drawn["boundaries"].axes[0]
+    train, dev = (c for c in panel.collections if isinstance(c, PathCollection))
+    assert len(train.get_offsets()) == len(experiment.train.y)
+    assert len(dev.get_offsets()) == len(experiment.dev.y)
+    assert train.get_alpha() < dev.get_alpha() and train.get_zorder() < dev.get_zorder()
+    legend = [text.get_text() for text in drawn["boundaries"].axes[-1].get_legend().get_texts()]
+    assert legend[-2:] == ["train", "dev"]  # the test set is not drawn
+    shapes = {"o": "circles", "^": "triangles", "s": "squares"}
+    for captions in experiments.CAPTIONS.values():
+        caption = captions["boundaries"][1]
+        assert f"training points (small, faint {shapes[MARKERS['train']]})" in caption
+        assert f"dev points ({shapes[MARKERS['dev']]}, in front)" in caption
+        assert shapes[MARKERS["test"]] not in caption and "fainter" not in caption
+    assert "Train (solid) and dev (dashed)" in experiments.CAPTIONS["regularization"][
+        "curves"][1]

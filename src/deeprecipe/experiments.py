@@ -375,11 +375,11 @@ def run(name: str, **options: Any) -> Experiment:
 
 
 def figures(experiment: Experiment) -> dict[str, Figure]:
-    """The experiment's plots by file name: ``costs`` (cost per epoch, log scale),
-    ``boundaries`` (one decision-boundary panel per trial) and, for initialization,
-    ``hidden_units`` (the first hidden layer's weights: identical columns are identical
-    units); for regularization, ``curves`` (train and dev cost per epoch). The test set
-    is not drawn: it is measured once, on the chosen network."""
+    """The experiment's plots by file name: ``boundaries`` (one decision-boundary panel
+    per trial, over the training and dev points); for initialization, ``costs`` (cost per
+    epoch, log scale) and ``hidden_units`` (the first hidden layer's weights: identical
+    columns are identical units); for regularization, ``curves`` (train and dev cost per
+    epoch). The test set is not drawn: it is measured once, on the chosen network."""
     from .report import boundary, plots
 
     drawn: dict[str, Figure] = {}
@@ -390,7 +390,7 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
         drawn["hidden_units"] = plots.unit_weights(
             {t.label: _first_layer(t.model) for t in experiment.trials})
     else:
-        drawn["curves"] = plots.train_test_curves(
+        drawn["curves"] = plots.train_dev_curves(
             {t.label: (t.train_costs, t.dev_costs) for t in experiment.trials})
     drawn["boundaries"] = boundary.boundary_panels(
         {f"{t.label}: train {t.train_accuracy:.0%}, dev {t.dev_accuracy:.0%}": t.model
@@ -436,15 +436,18 @@ CAPTIONS: Mapping[str, Mapping[str, tuple[str, str]]] = {  # plot: (heading, cap
                          "Identical columns are identical units: with zeros every column is "
                          "the same."),
         "boundaries": ("Decision boundaries", "What each network predicts everywhere "
-                       "(background) over the training points (circles) and the dev points "
-                       "(squares, fainter)."),
+                       "(background) over the training points (small, faint circles) and the "
+                       "dev points (triangles, in front). The test points are not drawn: the "
+                       "test set measures the chosen network only."),
     },
     "regularization": {
         "curves": ("Train and dev cost", "Train (solid) and dev (dashed) cost per epoch, "
                    "data term only: without regularization the dev cost turns up while the "
                    "train cost keeps falling: overfitting."),
-        "boundaries": ("Decision boundaries", "Over the training points (circles) and the dev "
-                       "points (squares, fainter): the unregularized boundary bends around "
-                       "single noisy points; L2 and dropout draw smoother ones."),
+        "boundaries": ("Decision boundaries", "Over the training points (small, faint "
+                       "circles) and the dev points (triangles, in front): the unregularized "
+                       "boundary bends around single noisy points; L2 and dropout draw "
+                       "smoother ones. The test points are not drawn: the test set measures "
+                       "the chosen network only."),
     },
 }

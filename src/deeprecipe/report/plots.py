@@ -371,18 +371,18 @@ def cost_curves(
 
 
 @themed
-def train_test_curves(
+def train_dev_curves(
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
     ylabel: str = "cost J (data term)",
 ) -> Figure:
-    """One panel per run (``{label: (train, test)}``): train (solid) and test (dashed) per
+    """One panel per run (``{label: (train, dev)}``): train (solid) and dev (dashed) per
     epoch, on a shared y axis so the runs compare at a glance."""
     figure, axes = new_figure(4.0 * len(curves) + 0.6, 3.6, ncols=len(curves), squeeze=False,
                               sharey=True)
-    for ax, (label, (train, test)) in zip(axes[0], curves.items(), strict=True):
+    for ax, (label, (train, dev)) in zip(axes[0], curves.items(), strict=True):
         ax.plot(np.arange(len(train)), train, color=TRAIN, lw=2, label="train")
-        ax.plot(np.arange(len(test)), test, color=DEV, lw=2, ls="--", label="test")
+        ax.plot(np.arange(len(dev)), dev, color=DEV, lw=2, ls="--", label="dev")
         ax.set(title=label, xlabel="epoch")
     axes[0][0].set_ylabel(ylabel)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -415,6 +415,6 @@ __all__ = [
     "gradcheck_bars",
     "gradient_norms",
     "learning_curves",
-    "train_test_curves",
+    "train_dev_curves",
     "unit_weights",
 ]
