@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from .._checks import choice, fail, positive_int, real
 from ..model import Sequential
-from .adapters import check_jax, check_torch
+from .adapters import check_jax, check_torch, precision_note
 from .core import MODES, Checker, relative_difference
 from .model import ModelObjective
 from .objective import Function, FunctionObjective, GradcheckError
@@ -129,8 +129,8 @@ def check(
     report.notes[:0] = objective.notes
     if objective.cost_dtype != np.float64:
         name = objective.cost_dtype.name
-        report.notes.append(f"J is computed in {name} (every cost fn returned is a {name} "
-                            f"number): the noise floor uses {name}'s rounding")
+        report.notes.append(f"J is computed in {name} ({objective.precision_evidence}): the "
+                            f"noise floor uses {name}'s rounding")
     _precision_note(objective, params, report)
     return report
 
@@ -144,10 +144,7 @@ def _precision_note(objective: FunctionObjective, params: Mapping[str, Any],
         return
     low_flat = objective.gradients_at({n: np.asarray(v) for n, v in params.items()})
     gap = relative_difference(low_flat, objective.analytic)
-    report.notes.append(
-        f"precision: your {', '.join(sorted({d.name for d in low.values()}))} gradients differ "
-        f"from the float64 ones by {gap:.1e} (relative); that is rounding, not a bug"
-    )
+    report.notes.append(precision_note({d.name for d in low.values()}, gap))
 
 
 @overload

@@ -75,8 +75,25 @@ def _precision_note(low: dict[str, str], grads: dict[str, np.ndarray],
         np.concatenate([np.asarray(grads[n], dtype=np.float64).ravel() for n in names]),
         np.concatenate([np.asarray(reference[n], dtype=np.float64).ravel() for n in names]),
     )
-    return (f"precision: your {', '.join(sorted(set(low.values())))} gradients differ from the "
-            f"float64 ones by {gap:.1e} (relative); that is rounding, not a bug")
+    return precision_note(set(low.values()), gap)
+
+
+def precision_note(dtypes: set[str], gap: float) -> str:
+    """Name the gap between gradients computed in ``dtypes`` and the float64 ones rounding
+    only while rounding can explain it: up to ``√ε`` of the coarsest of ``dtypes``."""
+    names = ", ".join(sorted(dtypes))
+    if not np.isfinite(gap):
+        return (f"precision: your {names} gradients are not all finite where the float64 ones "
+                f"are (an overflow in {names}?)")
+    eps = max(2.0**-7 if name == "bfloat16" else float(np.finfo(np.dtype(name)).eps)
+              for name in dtypes)
+    note = f"precision: your {names} gradients differ from the float64 ones by {gap:.1e} " \
+           "(relative)"
+    if gap <= np.sqrt(eps):
+        return f"{note}; that is rounding, not a bug"
+    return (f"{note}: more than {names} rounding explains (√ε ≈ {np.sqrt(eps):.0e}); in "
+            f"{names} fn loses precision (a cancellation?) or computes something else, which "
+            "this float64 check cannot see")
 
 
 # --- PyTorch -------------------------------------------------------------------------------

@@ -487,7 +487,12 @@ class Checker:
         if kinks:
             report.notes.append(self._kink_note(kinks, blocks, all_coords, all_probes))
         unsure = [b for b in blocks.values() if b.verdict == INCONCLUSIVE]
-        if unsure or verdict == UNINFORMATIVE:
+        flat = not any(np.any(m.numeric) or np.any(m.analytic) for m in parts)
+        if verdict == UNINFORMATIVE and flat:
+            report.notes.append("uninformative: every gradient measured, numeric and analytic, "
+                                "is zero, so nothing was verified. help: J is flat here: check "
+                                "at another point (fresh weights, other rows)")
+        elif unsure or verdict == UNINFORMATIVE:
             report.notes.append(self._inconclusive_note(max([noise] + [b.noise for b in unsure]),
                                                         verdict))
         for block in blocks.values():

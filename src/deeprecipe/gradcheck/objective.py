@@ -103,7 +103,8 @@ class FunctionObjective(Objective):
     """
 
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
-                 cache: dict[int, dict[str, float]] | None = None) -> None:
+                 cache: dict[int, dict[str, tuple[float, np.dtype | None]]] | None = None
+                 ) -> None:
         if not callable(fn):
             raise TypeError(f"check: fn must be callable; received fn of type "
                             f"{type(fn).__name__}.")
@@ -111,11 +112,17 @@ class FunctionObjective(Objective):
         self.fn = fn
         self.term = term
         self.terms: tuple[str, ...] = ()  # the names of fn's terms, when it returns them
-        self.cache = {} if cache is None else cache  # hash of θ's bytes -> each term's cost
-        # Float types every cost seen so far is exactly representable in (coarsest first):
-        # a cost computed in float32 and handed back as a float64 always is a float32
-        # number, which a float64 computation almost never is.
+        # hash of θ's bytes -> each term's (cost, dtype)
+        self.cache = {} if cache is None else cache
+        # J's precision, from evidence that a round J(θ) (0.5, 1.0) cannot fake: the float
+        # dtype fn returns its cost in (a NumPy scalar: the coarsest seen), and its values.
+        # A cost computed in float32 and handed back as a Python float is a float32 number
+        # at every θ, which a float64 computation almost never is; so the values show a
+        # lower precision only once J has taken two different values (``moved``), every
+        # one of them representable in it (``cost_types``, coarsest first).
+        self.returned_dtype = np.dtype(np.float64)
         self.cost_types: list[type[np.floating]] = [np.float16, np.float32]
+        self.cost_values: set[float] = set()  # up to two different finite costs seen
         self.input_dtypes = {name: value.dtype for name, value in original.items()}
         self.theta, self.layout = flatten(original, dtype=np.float64)
         self.notes: list[str] = []
@@ -137,11 +144,45 @@ class FunctionObjective(Objective):
             )
         self.j0 = values[0]
         self.analytic = self._flatten_grads(grads)
+        self._probe_precision()
+
+    def _probe_precision(self) -> None:
+        """Evaluate ``J`` at ``θ ± 0.001·u·max(|θ|, 1)`` (``u`` a fixed ±1 direction) so
+        that its values, not ``J(θ)`` alone, tell its precision before anything is measured.
+        A point where fn fails or ``J`` is not finite tells nothing."""
+        direction = np.random.default_rng(0).choice((-1.0, 1.0), size=self.theta.shape)
+        step = 1e-3 * direction * np.maximum(np.abs(self.theta), 1.0)
+        for theta in (self.theta + step, self.theta - step):
+            params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
+            try:
+                with np.errstate(all="ignore"):
+                    terms = self._terms(self.fn(params))
+            except Exception:  # outside fn's domain, say: no evidence
+                continue
+            chosen = terms if self.term is None else {self.term: terms[self.term]}
+            self._seen(sum(cost for cost, _, _ in chosen.values()),
+                       [dtype for _, _, dtype in chosen.values()])
 
     @property
     def cost_dtype(self) -> np.dtype:
-        """The precision ``J`` is computed in, as far as its values tell."""
-        return np.dtype(self.cost_types[0] if self.cost_types else np.float64)
+        """The precision ``J`` is computed in: the dtype fn returns its cost in, or a lower
+        one its values show (see ``__init__``); float64 for a Python float otherwise."""
+        shown = self.cost_types[0] if self.cost_types and self.moved else np.float64
+        return max(self.returned_dtype, np.dtype(shown), key=lambda d: np.finfo(d).eps)
+
+    @property
+    def moved(self) -> bool:
+        """Whether ``J`` has taken two different finite values."""
+        return len(self.cost_values) > 1
+
+    @property
+    def precision_evidence(self) -> str:
+        """What shows ``cost_dtype``, for the report."""
+        if self.cost_dtype == self.returned_dtype:
+            what = "a term's cost" if self.terms else "its cost"
+            return f"fn returns {what} as a {self.cost_dtype.name}"
+        return (f"every cost fn returned is a {self.cost_dtype.name} number, and J took "
+                "different values")
 
     @property
     def eps_machine(self) -> float:  # type: ignore[override]
@@ -158,25 +199,36 @@ class FunctionObjective(Objective):
         self.evaluations += 1
         terms = self._terms(result)
         if self.terms:  # each term's check evaluates fn at the same points: once is enough
-            self.cache[hash(theta.tobytes())] = {str(n): c for n, (c, _) in terms.items()}
+            self.cache[hash(theta.tobytes())] = {str(n): (c, d) for n, (c, _, d) in terms.items()}
         chosen = terms if self.term is None else {self.term: terms[self.term]}
-        cost = self._seen(sum(value for value, _ in chosen.values()))
+        cost = self._seen(sum(value for value, _, _ in chosen.values()),
+                          [dtype for _, _, dtype in chosen.values()])
         for name in before:
             if not np.array_equal(before[name], params[name]):
                 raise GradcheckError(
                     f"check: fn changed the parameter {name!r} it was given; the forward "
                     "pass must not modify the parameters (an update left in the cost?)."
                 )
-        return cost, {name: grads for name, (_, grads) in chosen.items()}
+        return cost, {name: grads for name, (_, grads, _) in chosen.items()}
 
-    def _seen(self, cost: float) -> float:
-        """Narrow the float types ``J`` may be computed in by one more of its values."""
+    def _seen(self, cost: float, dtypes: list[np.dtype | None] | tuple[()] = ()) -> float:
+        """Record one more value of ``J`` and the float dtypes its terms came back in
+        (``None``: a Python number); a non-finite value tells nothing."""
+        for dtype in dtypes:
+            if dtype is not None:
+                self.returned_dtype = max(self.returned_dtype, dtype,
+                                          key=lambda d: np.finfo(d).eps)
+        if not np.isfinite(cost):
+            return cost
+        if len(self.cost_values) < 2:
+            self.cost_values.add(cost)
         with np.errstate(over="ignore"):
             self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
         return cost
 
-    def _terms(self, result: Any) -> dict[str | None, tuple[float, Any]]:
-        """``fn``'s result as ``{term: (cost, grads)}``, each cost a checked float."""
+    def _terms(self, result: Any) -> dict[str | None, tuple[float, Any, np.dtype | None]]:
+        """``fn``'s result as ``{term: (cost, grads, dtype)}``, each cost a checked float
+        and ``dtype`` the float dtype it came back in (``None``: a Python number)."""
         if isinstance(result, Mapping):
             if not result or not all(isinstance(name, str) for name in result):
                 raise TypeError(f"check: fn's terms must be a non-empty dict {{name: (cost, "
@@ -190,7 +242,7 @@ class FunctionObjective(Objective):
                     for name, value in result.items()}
         return {None: self._pair(result, "fn")}
 
-    def _pair(self, result: Any, what: str) -> tuple[float, Any]:
+    def _pair(self, result: Any, what: str) -> tuple[float, Any, np.dtype | None]:
         if not isinstance(result, tuple) or len(result) != 2:
             raise TypeError(f"check: {what} must return (cost, grads); received "
                             f"{type(result).__name__}.")
@@ -204,7 +256,11 @@ class FunctionObjective(Objective):
         if np.asarray(cost).dtype.kind not in "biuf":
             raise TypeError(f"check: fn's cost must be a real number; received "
                             f"{describe(cost)}.")
-        return float(np.asarray(cost).reshape(())), grads
+        dtype = np.asarray(cost).dtype
+        # a Python float is a float64 that may hold a value computed in any precision
+        python_number = isinstance(cost, (int, float)) and not isinstance(cost, np.generic)
+        declared = dtype if dtype.kind == "f" and not python_number else None
+        return float(np.asarray(cost).reshape(())), grads, declared
 
     def _flatten_grads(self, terms: Mapping[str | None, Mapping[str, Any]]) -> np.ndarray:
         """The gradients of ``terms`` summed into one float64 vector; a block of the wrong
@@ -243,12 +299,13 @@ class FunctionObjective(Objective):
             if cached is None:
                 values.append(self._call(theta)[0])
             else:  # another term's check evaluated fn here already
-                values.append(self._seen(cached[self.term] if self.term is not None
-                                         else sum(cached.values())))
+                chosen = cached if self.term is None else {self.term: cached[self.term]}
+                values.append(self._seen(sum(cost for cost, _ in chosen.values()),
+                                         [dtype for _, dtype in chosen.values()]))
         return np.array(values), None
 
     def gradients_at(self, params: Mapping[str, Any]) -> np.ndarray:
         """The analytic gradient (flat, float64) for ``params`` as given (no promotion)."""
         result = self.fn(dict(params))
-        terms = {name: grads for name, (_, grads) in self._terms(result).items()}
+        terms = {name: grads for name, (_, grads, _) in self._terms(result).items()}
         return self._flatten_grads(terms if self.term is None else {self.term: terms[self.term]})

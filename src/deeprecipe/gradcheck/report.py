@@ -174,8 +174,9 @@ class GradcheckReport:
             worst = max(judged, key=lambda b: b.difference)
             return f"{self.verdict} (worst block {worst.name}, {worst.difference:.1e})"
         if self.verdict == INCONCLUSIVE:
+            rest = ", the rest uninformative" if self.blocks_reading(UNINFORMATIVE) else ""
             return ("inconclusive in " + ", ".join(self.blocks_reading(INCONCLUSIVE))
-                    + " (the noise floor could explain the difference), the rest uninformative")
+                    + " (the noise floor could explain the difference)" + rest)
         return ("every block uninformative (its gradient is within the finite-difference "
                 "noise floor)")
 
@@ -231,6 +232,7 @@ class GradcheckReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["passed"] = self.passed
+        data["failed"] = self.failed  # neither: no verdict
         return data
 
     def to_json(self) -> str:
