@@ -99,7 +99,8 @@ class FunctionObjective(Objective):
 
     Parameters are promoted to float64 before every call. A preflight evaluates ``J`` three
     times: a function whose cost changes between identical calls (dropout, augmentation,
-    unseeded noise) or which modifies its input is refused with a :class:`GradcheckError`.
+    unseeded noise) or which modifies its input is refused with a :class:`GradcheckError`;
+    then twice near ``θ``, where ``J``'s values show its precision (``cost_dtype``).
     """
 
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
@@ -156,7 +157,9 @@ class FunctionObjective(Objective):
             params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
             try:
                 with np.errstate(all="ignore"):
-                    terms = self._terms(self.fn(params))
+                    result = self.fn(params)
+                self.evaluations += 1
+                terms = self._terms(result)
             except Exception:  # outside fn's domain, say: no evidence
                 continue
             chosen = terms if self.term is None else {self.term: terms[self.term]}
