@@ -74,7 +74,8 @@ def test_gradient_descent_past_its_stable_step_stops_once_the_cost_has_grown_10_
     assert divergence.layer == "dense_1"
     assert np.array_equal(model.theta, snapshots.thetas[-1])
     assert divergence.actions[0] == "lower_learning_rate"
-    assert set(divergence.actions) == {"lower_learning_rate", "better_init", "normalize_inputs"}
+    # normalized inputs and the recommended initialization clear both other suspects
+    assert divergence.actions == ["lower_learning_rate"]
     # for people, counted from 1: the epoch after the History's last
     assert f"training diverged at epoch {len(history) + 1}: the training cost grew to" in str(
         divergence)
@@ -185,18 +186,17 @@ def test_advice_puts_initialization_first_among_causes_when_it_is_not_the_recomm
     layers = [dr.Dense(8, "relu", init="random", init_scale=10.0), dr.Dense(2, "softmax")]
     model = dr.Sequential(layers, input_dim=4)
     advice = advise(model, "dense_1", 0.1, rng.standard_normal((50, 4)))
-    assert [a.action for a in advice] == ["lower_learning_rate", "better_init",
-                                          "normalize_inputs"]
+    assert [a.action for a in advice] == ["lower_learning_rate", "better_init"]
     assert "init='he'" in advice[1].reason and "init='random'" in advice[1].reason
     assert "(it was 0.1)" in advice[0].reason
 
 
-def test_advice_puts_initialization_last_when_it_is_already_the_recommended_one(rng) -> None:
+def test_advice_leaves_out_what_is_already_done(rng) -> None:
+    # normalized inputs and the recommended initialization: lowering the learning rate is
+    # the one suspect left (a run standardizes its inputs: "normalize the inputs" misled)
     model = three_layers()
     advice = advise(model, "dense_2", None, rng.standard_normal((50, 4)))
-    assert [a.action for a in advice] == ["lower_learning_rate", "normalize_inputs",
-                                          "better_init"]
-    assert "already uses init='xavier'" in advice[-1].reason
+    assert [a.action for a in advice] == ["lower_learning_rate"]
 
 
 def test_advice_puts_normalization_right_after_the_learning_rate_for_raw_inputs(rng) -> None:

@@ -146,40 +146,36 @@ def find_origin(
 def advise(
     model: Sequential, layer: str, learning_rate: float | None, X_train: np.ndarray
 ) -> list[Advice]:
-    """Smaller learning rate (always first: the usual cause), then normalized inputs and
-    better initialization. Inputs come before initialization when they are visibly not
-    normalized; initialization comes last when the layer already uses the recommended one."""
+    """Smaller learning rate (always first: the usual cause), then the suspects the data and
+    the network do not clear: normalizing inputs that are visibly not normalized, and the
+    recommended initialization where the layer does not use it. Advice to do what is already
+    done would send people after a cause that is not there."""
     rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
-    lower = Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: steps "
-                   "too large make the cost overshoot and blow up")
-    init, likely = _init_advice(model, layer)
+    advice = [Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: "
+                     "steps too large make the cost overshoot and blow up")]
     with quiet():
         mean = float(np.abs(X_train.mean(axis=0)).max())
         std = float(X_train.std(axis=0).max())
-    unnormalized = max(mean, std) > UNNORMALIZED
-    if unnormalized:
-        reason = (f"normalize the inputs (x − μ) / σ with the training set's statistics: "
-                  f"feature means reach {mean:.3g} and standard deviations {std:.3g}")
-    else:
-        reason = "normalize the inputs (x − μ) / σ with the training set's statistics"
-    normalize = Advice("normalize_inputs", reason)
-    if unnormalized or not likely:
-        return [lower, normalize, init]
-    return [lower, init, normalize]
+    if max(mean, std) > UNNORMALIZED:
+        advice.append(Advice("normalize_inputs", "normalize the inputs (x − μ) / σ with the "
+                             f"training set's statistics: feature means reach {mean:.3g} and "
+                             f"standard deviations {std:.3g}"))
+    init = _init_advice(model, layer)
+    if init is not None:
+        advice.append(init)
+    return advice
 
 
-def _init_advice(model: Sequential, layer_name: str) -> tuple[Advice, bool]:
-    """The initialization advice for the layer where divergence started, and whether the
-    layer's initializer is a likely cause (it is not the recommended one)."""
+def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
+    """The initialization advice for the layer where divergence started; ``None`` when the
+    layer already uses the recommended initializer."""
     layer = next((lay for lay in model.layers if lay.name == layer_name), None)
     if not isinstance(layer, Dense):
         return Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU "
-                      "layers and 1/n[l-1] (init='xavier') for tanh"), True
+                      "layers and 1/n[l-1] (init='xavier') for tanh")
     recommended = "he" if layer.activation in ("relu", "leaky_relu") else "xavier"
-    variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
     if layer.init == recommended:
-        return Advice("better_init", f"{layer.name} ({layer.activation}) already uses "
-                      f"init={recommended!r} (Var(W) = {variance}); if you set its weights "
-                      "yourself, keep that scale"), False
+        return None
+    variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
     return Advice("better_init", f"{layer.name} ({layer.activation}) uses init={layer.init!r}: "
-                  f"use init={recommended!r} (Var(W) = {variance})"), True
+                  f"use init={recommended!r} (Var(W) = {variance})")
