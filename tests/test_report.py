@@ -243,6 +243,25 @@ def test_a_failing_gradient_check_comes_before_everything(digits: RunResult) -> 
     assert summary_dict(result)["headline"]["level"] == "problem"
 
 
+
+def test_the_gradient_check_card_shows_each_verdict_with_the_block_it_comes_from(
+    digits: RunResult,
+) -> None:
+    # the difference over θ reads great (2e-08) where one block reads look closer: the card
+    # and the command line's summary name that block and its difference, so that they never
+    # read "look closer (2.0e-08)"
+    report = digits.gradchecks["trained"]
+    closer = dataclasses.replace(report.blocks["dense_1.b"], verdict="look closer",
+                                 difference=6.9e-5)
+    checked = dataclasses.replace(report, verdict="look closer", difference=2e-8,
+                                  blocks={**report.blocks, "dense_1.b": closer})
+    result = dataclasses.replace(digits, gradchecks={"trained": checked})
+    card = next(c for c in headline(result).checks if c.name == "gradient check")
+    assert card.text == "trained: look closer (worst block dense_1.b, 6.9e-05)"
+    from deeprecipe.cli_run import summary_lines
+    assert ("gradient check: trained look closer (worst block dense_1.b, 6.9e-05)"
+            in summary_lines(result, regression=False))
+
 def test_healthy_run_says_so(digits: RunResult) -> None:
     good = dr.diagnose(0.01, 0.015)
     head = headline(dataclasses.replace(digits, diagnosis=good))

@@ -238,9 +238,10 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
-        # a check with no verdict has no difference worth showing: its blocks are noise
-        checks = ", ".join(f"{point} {report.verdict}" + (
-            f" ({report.difference:.1e})" if report.passed or report.failed else "")
+        # the verdict beside the block it comes from; a check with no verdict has no
+        # difference worth showing: its blocks are noise
+        checks = ", ".join(f"{point} " + (
+            report.reading() if report.passed or report.failed else report.verdict)
             for point, report in result.gradchecks.items())
         lines.append(f"gradient check: {checks}")
     if result.flow is not None:

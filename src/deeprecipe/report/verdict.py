@@ -69,7 +69,9 @@ def _gradcheck(result: RunResult) -> Check | None:
     if not result.gradchecks:
         return None
     reports = result.gradchecks.values()
-    parts = ", ".join(f"{point}: {report.verdict} ({report.difference:.1e})"
+    # each verdict beside the block it comes from (the difference over θ can read great
+    # where one block reads look closer)
+    parts = ", ".join(f"{point}: {report.reading()}"
                       for point, report in result.gradchecks.items())
     # a check with no verdict (every block within the noise floor) verified nothing
     level = PROBLEM if any(r.failed for r in reports) else (
