@@ -78,7 +78,9 @@ class Divergence:
     def actions(self) -> list[str]:
         return [advice.action for advice in self.advice]
 
-    def __str__(self) -> str:
+    @property
+    def headline(self) -> str:
+        """``training diverged at epoch 3, batch 2: …``: the first line of ``str()``."""
         # counted from 1 for people, like the epochs in every report
         where = f"epoch {self.epoch + 1}" + (
             "" if self.batch is None else f", batch {self.batch + 1}")
@@ -90,9 +92,10 @@ class Divergence:
             "growth": f"the training cost grew to {self.cost:.3g}, more than {GROWTH:,.0f} × "
                       f"its lowest value {self.lowest or 0.0:.3g}",
         }[self.source]
-        lines = [f"training diverged at {where}: {what}"]
-        lines += [f"- {advice}" for advice in self.advice]
-        return "\n".join(lines)
+        return f"training diverged at {where}: {what}"
+
+    def __str__(self) -> str:
+        return "\n".join([self.headline, *(f"- {advice}" for advice in self.advice)])
 
 
 def grew(cost: float, lowest: float, start: float) -> bool:
@@ -150,20 +153,31 @@ def advise(
     the network do not clear: normalizing inputs that are visibly not normalized, and the
     recommended initialization where the layer does not use it. Advice to do what is already
     done would send people after a cause that is not there."""
-    rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
-    advice = [Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: "
-                     "steps too large make the cost overshoot and blow up")]
+    advice = [_lower_learning_rate(learning_rate)]
     with quiet():
         mean = float(np.abs(X_train.mean(axis=0)).max())
         std = float(X_train.std(axis=0).max())
     if max(mean, std) > UNNORMALIZED:
-        advice.append(Advice("normalize_inputs", "normalize the inputs (x − μ) / σ with the "
-                             f"training set's statistics: feature means reach {mean:.3g} and "
-                             f"standard deviations {std:.3g}"))
+        advice.append(Advice("normalize_inputs", f"{NORMALIZE}: feature means reach "
+                             f"{mean:.3g} and standard deviations {std:.3g}"))
     init = _init_advice(model, layer)
     if init is not None:
         advice.append(init)
     return advice
+
+
+def _lower_learning_rate(learning_rate: float | None = None) -> Advice:
+    rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
+    return Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: steps "
+                  "too large make the cost overshoot and blow up")
+
+
+NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
+BETTER_INIT = Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU "
+                     "layers and 1/n[l-1] (init='xavier') for tanh")
+# When only the fact of divergence is known, not where it started: every suspect, the
+# learning rate first.
+GENERIC_ADVICE = (_lower_learning_rate(), Advice("normalize_inputs", NORMALIZE), BETTER_INIT)
 
 
 def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
@@ -171,8 +185,7 @@ def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
     layer already uses the recommended initializer."""
     layer = next((lay for lay in model.layers if lay.name == layer_name), None)
     if not isinstance(layer, Dense):
-        return Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU "
-                      "layers and 1/n[l-1] (init='xavier') for tanh")
+        return BETTER_INIT
     recommended = "he" if layer.activation in ("relu", "leaky_relu") else "xavier"
     if layer.init == recommended:
         return None

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._checks import fail, real
 from ..advice import Advice
-from ..divergence import Divergence
+from ..divergence import GENERIC_ADVICE, Divergence
 
 if TYPE_CHECKING:
     from ..training import History
@@ -147,15 +147,6 @@ DROPOUT = Advice("dropout", "dropout (lower keep_prob on the largest layers)")
 OTHER_ARCHITECTURE = Advice("other_architecture", "a different architecture (CNN, RNN, …) may "
                             "suit the problem better")
 STOP = Advice("stop", "low bias and low variance: report the test error and ship")
-# When only the fact of divergence is known (not where it started): the learning rate first.
-DIVERGED_ADVICE = [
-    Advice("lower_learning_rate", "lower the learning rate, e.g. by 10×: steps too large make "
-           "the cost overshoot and blow up"),
-    Advice("normalize_inputs", "normalize the inputs (x − μ) / σ with the training set's "
-           "statistics"),
-    Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU layers and "
-           "1/n[l-1] (init='xavier') for tanh"),
-]
 DIVERGED_REMARK = ("training diverged: the errors are those of the weights kept before it, "
                    "so they say nothing about bias or variance; fix the divergence first")
 
@@ -293,9 +284,9 @@ def _diverged(
 ) -> Diagnosis:
     """The diagnosis of a run that diverged: its errors, its advice, no verdict."""
     if diverged is True:
-        divergence, advice = None, list(DIVERGED_ADVICE)
+        divergence, advice = None, list(GENERIC_ADVICE)
     elif isinstance(diverged, Divergence):
-        divergence, advice = diverged, list(diverged.advice) or list(DIVERGED_ADVICE)
+        divergence, advice = diverged, list(diverged.advice) or list(GENERIC_ADVICE)
     else:
         raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
                    diverged)
@@ -307,7 +298,7 @@ def _diverged(
     if test_error is not None:
         diagnosis.test_error = _error(where, "test_error", test_error, regression)
         diagnosis.dev_test_gap = diagnosis.test_error - dev
-    first = [] if divergence is None else [str(divergence).splitlines()[0]]
+    first = [] if divergence is None else [divergence.headline]
     diagnosis.remarks += [*first, DIVERGED_REMARK]
     return diagnosis
 
@@ -479,7 +470,7 @@ def _from_history(history: Any) -> dict[str, Any]:
     divergence = getattr(history, "divergence", None)
     if isinstance(records, dict) and not records and divergence is not None:
         raise fail("diagnose", "train_error", "a History with at least one epoch", history,
-                   f"{str(divergence).splitlines()[0]}, so no epoch has errors to diagnose; "
+                   f"{divergence.headline}, so no epoch has errors to diagnose; "
                    f"{divergence.advice[0] if divergence.advice else 'lower the learning rate'}")
     if not isinstance(records, dict) or not records.get("dev_error"):
         raise fail("diagnose", "train_error", "a number or a History with dev_error "

@@ -80,7 +80,6 @@ def _gradcheck(result: RunResult) -> Check | None:
 
 
 def _training(result: RunResult) -> Check | None:
-    epochs = result.epochs_run
     if result.stop_reason == "diverged":
         return Check("training", PROBLEM, _diverged_text(result))
     if not result.history:
@@ -89,7 +88,7 @@ def _training(result: RunResult) -> Check | None:
     reasons = {"patience": "early stopping", "max_epochs": "all epochs ran",
                "callback": "stopped by a callback"}
     reason = reasons.get(result.stop_reason, result.stop_reason)
-    return Check("training", GOOD, f"{epochs} epochs ({reason}){kept}")
+    return Check("training", GOOD, f"{result.epochs_run} epochs ({reason}){kept}")
 
 
 def _flow(result: RunResult) -> Check | None:
@@ -118,7 +117,7 @@ def _diverged_text(result: RunResult) -> str:
     divergence = None if result.diagnosis is None else result.diagnosis.divergence
     if divergence is None:
         return f"diverged after {result.epochs_run} epochs"
-    return str(divergence).splitlines()[0]
+    return divergence.headline
 
 
 def _bias(result: RunResult) -> Check | None:
