@@ -114,11 +114,11 @@ def _missing_target(path: Path, column: str, where: str, count: int) -> DataFile
 
 
 def _target_labels(
-    path: Path, column: str, values: list[float | str], texts: list[str], lines: list[int],
-    task: str,
+    path: Path, column: str, texts: list[str], lines: list[int], task: str
 ) -> np.ndarray:
-    """The target column (no missing values) as float64 when every value is a number, else
+    """The target column's cells (none missing) as float64 when every one is a number, else
     as text; a mix of numbers and text is refused unless ``task`` says what it is."""
+    values = [parse_cell(text) for text in texts]
     numeric = [isinstance(value, float) for value in values]
     if all(numeric):
         return np.array(values, dtype=np.float64)
@@ -126,12 +126,12 @@ def _target_labels(
         # name the fewer kind: '?' among prices, or a stray 3 among species
         odd_kind = (2 * numeric.count(False) > len(values))
         odd = [i for i, is_number in enumerate(numeric) if is_number == odd_kind]
-        kind = ("a number", "numbers") if odd_kind else ("text", "text")
+        verb = "holds" if len(odd) == 1 else "hold"
+        kind = ("a number" if len(odd) == 1 else "numbers") if odd_kind else "text"
         examples = ", ".join(repr(texts[i]) for i in odd[:3])
         raise DataFileError(
             path, "the target mixes numbers and text: "
-            f"{_listing('file line', [lines[i] for i in odd])} "
-            f"{'holds ' + kind[0] if len(odd) == 1 else 'hold ' + kind[1]} ({examples}). "
+            f"{_listing('file line', [lines[i] for i in odd])} {verb} {kind} ({examples}). "
             "help: if they mark missing values, write them as empty cells or NA (and drop "
             "them with --drop-missing-target); to read every value as a class label, pass "
             "task='classification' (--task classification).", column=column)
@@ -241,9 +241,7 @@ def load_csv(
     _check_rows(source, len(data), needed)
     features = [name for name in header if name != target]
     X = _features(source, header, data, features, [row for row, _ in places])
-    texts = [fields[t].strip(SPACE) for _, fields in data]
-    values = [parse_cell(text) for text in texts]
-    labels = _target_labels(source, target, [v for v in values if v is not None], texts,
+    labels = _target_labels(source, target, [fields[t] for _, fields in data],
                             [line for line, _ in data], task)
     y, classes = _encode_target(source, target, labels, places, task, min_classes)
     return Dataset(X, y, features, target, classes, source, len(missing))
