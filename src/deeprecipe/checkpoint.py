@@ -89,7 +89,7 @@ def digest(header: str, tensors: dict[str, np.ndarray]) -> str:
     for name in sorted(tensors):
         tensor = tensors[name]
         hasher.update(json.dumps([name, tensor.dtype.str, tensor.shape]).encode("utf-8"))
-        hasher.update(np.ascontiguousarray(tensor).tobytes())
+        hasher.update(np.ascontiguousarray(tensor))  # the array's own buffer: no copy
     return hasher.hexdigest()
 
 
@@ -110,12 +110,12 @@ def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:
             from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{source} is not a deeprecipe checkpoint.")
-    if header.get("format_version") not in (UNSEALED_VERSION, FORMAT_VERSION) \
-            or isinstance(header.get("format_version"), bool) or "state" not in header:
+    version = header.get("format_version")
+    if isinstance(version, bool) or version not in (UNSEALED_VERSION, FORMAT_VERSION) \
+            or "state" not in header:
         raise CheckpointError(
-            f"{source} has checkpoint format_version={header.get('format_version')!r}; this "
-            f"deeprecipe reads format_version {UNSEALED_VERSION} and {FORMAT_VERSION}. help: "
-            "resume it with the "
+            f"{source} has checkpoint format_version={version!r}; this deeprecipe reads "
+            f"format_version {UNSEALED_VERSION} and {FORMAT_VERSION}. help: resume it with the "
             f"deeprecipe version that wrote it ({header.get('library_version', 'unknown')})."
         )
     return header
