@@ -140,9 +140,8 @@ def error_rate(flag: str, text: str, regression: bool) -> float:
         return float(parse(text))
     except runconfig.BadValue as error:
         constraint = "a mean squared error >= 0" if regression else FRACTION
-        hint = f" help: {error}" if str(error) else ""
         raise ValueError(f"diagnose: {flag} must be {constraint}; received "
-                         f"{flag}={text!r}.{hint}") from None
+                         f"{flag}={text!r}.{error.help}") from None
 
 
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:

@@ -212,10 +212,9 @@ def parse_bayes_error(text: Any) -> float:
     try:
         return float(runconfig.fraction(text))
     except runconfig.BadValue as error:  # the one rule of error rates, with its hint
-        hint = f" help: {error}" if str(error) else ""
         raise runconfig.ConfigError(f"tune: --bayes-error must be an error rate in [0, 1), "
                                     f"such as 0.01 or 1%; received --bayes-error={text!r}."
-                                    f"{hint}") from None
+                                    f"{error.help}") from None
 
 
 def connect(address: str | None) -> Any:

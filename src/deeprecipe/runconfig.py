@@ -121,6 +121,11 @@ class BadValue(ValueError):
     """A value that does not satisfy an option's constraint (the caller names the key); its
     message, when it has one, is a hint on how to write the value."""
 
+    @property
+    def help(self) -> str:
+        """`` help: <the hint>`` to end the caller's message, or ``""`` without a hint."""
+        return f" help: {self}" if str(self) else ""
+
 
 def _integer(value: Any) -> int:
     if isinstance(value, str):
@@ -329,9 +334,8 @@ def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             parsed[key] = option.parse(value)
         except BadValue as error:
             label = key_label(key, source)
-            hint = f" help: {error}" if str(error) else ""
             raise ConfigError(f"{source}: {label} must be {option.constraint}; received "
-                              f"{label}={describe(value)}.{hint}") from None
+                              f"{label}={describe(value)}.{error.help}") from None
     return parsed
 
 
@@ -358,8 +362,8 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} must name the label column of {config.data}; "
                           "received none.")
-    is_file_kind = config.data in datasets.list() or config.data.lower().endswith(".npz")
-    if config.target is not None and is_file_kind:  # other data: --data's own error
+    no_columns = config.data in datasets.list() or config.data.lower().endswith(".npz")
+    if config.target is not None and no_columns:  # other data: --data's own error
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} applies to CSV data only; received "
                           f"{label}={config.target!r} with data={config.data!r}.")
