@@ -89,7 +89,7 @@ def digest(header: str, tensors: dict[str, np.ndarray]) -> str:
     for name in sorted(tensors):
         tensor = tensors[name]
         hasher.update(json.dumps([name, tensor.dtype.str, tensor.shape]).encode("utf-8"))
-        hasher.update(np.ascontiguousarray(tensor))  # the array's own buffer: no copy
+        hasher.update(np.ascontiguousarray(tensor).data)  # its own buffer: no copy
     return hasher.hexdigest()
 
 

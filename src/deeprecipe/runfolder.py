@@ -210,7 +210,7 @@ def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     for array in (X, y):
         contiguous = np.ascontiguousarray(array)
         digest.update(f"{contiguous.dtype.str}{contiguous.shape}".encode())
-        digest.update(contiguous)  # the array's own buffer: no copy of the data
+        digest.update(contiguous.data)  # its own buffer: no copy of the data
     return digest.hexdigest()
 
 
