@@ -170,9 +170,10 @@ def from_config_file(path: str | Path) -> Sequential:
         spec = config
         plan = _check_model(spec, where, None)
     needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
-    if needed > _memory() / 4:  # an int of any size: a 400-digit one is not a float
-        raise ValueError(f"{where} describes a network of more than {_memory() / 4 / 2**30:.3g}"
-                         " GiB of parameters (a quarter of this machine's memory).")
+    allowed = _memory() / 4
+    if needed > allowed:  # an int of any size: a 400-digit one is not a float
+        raise ValueError(f"{where} describes a network of more than {allowed / 2**30:.3g} GiB "
+                         "of parameters (a quarter of this machine's memory).")
     try:
         return Sequential.from_config(spec)
     except (TypeError, ValueError) as error:
@@ -183,11 +184,13 @@ def from_config_file(path: str | Path) -> Sequential:
 
 
 class _Plan(NamedTuple):
-    """What a checked config promises: each tensor's shape, their dtype, the standardizer."""
+    """What a checked config promises: each tensor's shape, their dtype, the output layer's
+    size and activation (``""`` for a layer without one), the standardizer."""
 
     shapes: dict[str, tuple[int, ...]]
     dtype: np.dtype
     output_dim: int
+    output_activation: str
     standardizer: Standardizer | None
 
 
@@ -237,7 +240,7 @@ def _check_config(config: Any, where: str) -> _Plan:
         raise ValueError(f"{where} has no {missing[0]!r} entry; a format_version {version} "
                          f"config has {', '.join(map(repr, required))}.")
     plan = _check_model(config["model"], where, config.get("standardizer"))
-    _check_classes(config.get("classes"), config["model"], plan.output_dim, where)
+    _check_classes(config.get("classes"), config["model"].get("loss"), plan, where)
     return plan
 
 
@@ -270,7 +273,8 @@ def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
             scaler = Standardizer.from_dict(standardizer, n_features=input_dim)
         except ValueError as error:
             raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
-    return _Plan(shapes, np.dtype(dtype), dim, scaler)
+    activation = getattr(layer, "activation", "")  # the output layer's: the loop's last
+    return _Plan(shapes, np.dtype(dtype), dim, activation, scaler)
 
 
 def _layer(spec: Any, arg: str, where: str) -> Layer:
@@ -283,21 +287,19 @@ def _layer(spec: Any, arg: str, where: str) -> Layer:
         raise ValueError(f"{where}: {arg}: {error}") from None
 
 
-def _check_classes(classes: Any, spec: dict[str, Any], output_dim: int, where: str) -> None:
+def _check_classes(classes: Any, loss: Any, plan: _Plan, where: str) -> None:
     """``classes`` (the labels of the output's classes, from a run) must match the output
     layer: two for a sigmoid, one per unit for a softmax, none for a regression."""
     if classes is None:
         return
-    output = _layer(spec["layers"][-1], "model.layers[-1]", where)
-    loss = spec.get("loss")
     try:
-        task = losses.get(losses.default_for(getattr(output, "activation", "")) if loss is None
+        task = losses.get(losses.default_for(plan.output_activation) if loss is None
                           else loss).task
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: model.loss: {error}") from None
     if task == "regression":
         raise fail(where, "classes", "null for a regression model", classes)
-    count = 2 if task == "binary" else output_dim
+    count = 2 if task == "binary" else plan.output_dim
     if not isinstance(classes, list) or len(classes) != count or not all(
         isinstance(label, (str, int, float)) for label in classes
     ) or len(set(classes)) != len(classes):
