@@ -238,8 +238,8 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
-        # the verdict beside the block it comes from; a check with no verdict has no
-        # difference worth showing: its blocks are noise
+        # the verdict beside the block it comes from; a check with no verdict shows the
+        # verdict alone (its blocks are noise: the report lists them)
         checks = ", ".join(f"{point} " + (
             report.reading() if report.passed or report.failed else report.verdict)
             for point, report in result.gradchecks.items())

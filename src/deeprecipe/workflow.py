@@ -50,6 +50,7 @@ TRAINED_CHECK_ROWS = 1000  # dev examples the check after training computes J on
 MIN_DEV_CHECK_ROWS = 10  # a smaller dev part: the check after training uses training rows
 FLOW_ROWS = 256  # examples the gradient-flow records use
 MIN_COMPARE_ROWS = 5  # the same-distribution check's 5-fold test needs 5 rows per set
+FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -202,6 +203,7 @@ def standardize(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantFeatureWarning)
         scaler = Standardizer().fit(splits.train.X, feature_names)
+
     def scaled(part: datamod.Part, name: str) -> datamod.Part:
         X = scaler.transform(part.X)
         check_standardized(X, name, source, feature_names)
@@ -214,9 +216,6 @@ def standardize(
     constant = scaler.constant_features_
     notes = [scaler.constant_message()] if constant is not None and constant.size else []
     return scaled_splits, scaler, notes
-
-
-FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
 
 
 def check_standardized(
@@ -287,10 +286,11 @@ def check_gradients(
     below the finite-difference noise floor: ``J`` is computed on the first
     :data:`TRAINED_CHECK_ROWS` examples of the dev part instead, where the gradient is not
     held at 0, or on a training batch when the dev part is tiny."""
-    part, name = splits.train, "training"
     if point == "trained" and len(splits.dev) >= MIN_DEV_CHECK_ROWS:
-        part, name = splits.dev, "dev"
-    count = min(CHECK_ROWS if name == "training" else TRAINED_CHECK_ROWS, len(part))
+        part, name, rows = splits.dev, "dev", TRAINED_CHECK_ROWS
+    else:
+        part, name, rows = splits.train, "training", CHECK_ROWS
+    count = min(rows, len(part))
     data = f"{count:,} {name} rows"
     report = gradcheck.check_model(model, part.X[:count], part.y[:count], mode=mode, seed=seed)
     report.notes.insert(0, f"J computed on {data}")
