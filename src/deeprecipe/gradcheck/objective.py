@@ -18,6 +18,9 @@ from .._checks import describe
 from ..parameters import Layout, Slot, flatten, unflatten
 
 CostAndGrads = tuple[Any, Mapping[str, Any]]
+# each term's (cost, the float dtype it came back in or None for a Python number); the key
+# None names a plain (cost, grads)
+Costs = dict[str | None, tuple[float, np.dtype | None]]
 # fn(params) -> (cost, grads), or {term: (cost, grads)} when J is a sum of named terms
 Function = Callable[[dict[str, np.ndarray]], "CostAndGrads | Mapping[str, CostAndGrads]"]
 
@@ -104,7 +107,7 @@ class FunctionObjective(Objective):
     """
 
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
-                 cache: dict[int, dict[str, tuple[float, np.dtype | None]]] | None = None
+                 cache: dict[int, Costs] | None = None
                  ) -> None:
         if not callable(fn):
             raise TypeError(f"check: fn must be callable; received fn of type "
@@ -113,7 +116,7 @@ class FunctionObjective(Objective):
         self.fn = fn
         self.term = term
         self.terms: tuple[str, ...] = ()  # the names of fn's terms, when it returns them
-        # hash of θ's bytes -> each term's (cost, dtype)
+        # hash of θ's bytes -> each term's (cost, dtype), shared by the terms' checks
         self.cache = {} if cache is None else cache
         # J's precision, from evidence that a round J(θ) (0.5, 1.0) cannot fake: the float
         # dtype fn returns its cost in (a NumPy scalar: the coarsest seen), and its values.
@@ -154,17 +157,11 @@ class FunctionObjective(Objective):
         direction = np.random.default_rng(0).choice((-1.0, 1.0), size=self.theta.shape)
         step = 1e-3 * direction * np.maximum(np.abs(self.theta), 1.0)
         for theta in (self.theta + step, self.theta - step):
-            params = {name: view.copy() for name, view in unflatten(theta, self.layout).items()}
             try:
                 with np.errstate(all="ignore"):
-                    result = self.fn(params)
-                self.evaluations += 1
-                terms = self._terms(result)
+                    self._call(theta)
             except Exception:  # outside fn's domain, say: no evidence
-                continue
-            chosen = terms if self.term is None else {self.term: terms[self.term]}
-            self._seen(sum(cost for cost, _, _ in chosen.values()),
-                       [dtype for _, _, dtype in chosen.values()])
+                pass
 
     @property
     def cost_dtype(self) -> np.dtype:
@@ -200,27 +197,31 @@ class FunctionObjective(Objective):
         before = {name: value.copy() for name, value in params.items()} if check_input else {}
         result = self.fn(params)
         self.evaluations += 1
-        terms = self._terms(result)
+        costs, grads = self._terms(result)
         if self.terms:  # each term's check evaluates fn at the same points: once is enough
-            self.cache[hash(theta.tobytes())] = {str(n): (c, d) for n, (c, _, d) in terms.items()}
-        chosen = terms if self.term is None else {self.term: terms[self.term]}
-        cost = self._seen(sum(value for value, _, _ in chosen.values()),
-                          [dtype for _, _, dtype in chosen.values()])
+            self.cache[hash(theta.tobytes())] = costs
+        cost = self._seen(costs)
         for name in before:
             if not np.array_equal(before[name], params[name]):
                 raise GradcheckError(
                     f"check: fn changed the parameter {name!r} it was given; the forward "
                     "pass must not modify the parameters (an update left in the cost?)."
                 )
-        return cost, {name: grads for name, (_, grads, _) in chosen.items()}
+        return cost, self._summed(grads)
 
-    def _seen(self, cost: float, dtypes: list[np.dtype | None] | tuple[()] = ()) -> float:
-        """Record one more value of ``J`` and the float dtypes its terms came back in
-        (``None``: a Python number); a non-finite value tells nothing."""
-        for dtype in dtypes:
+    def _summed(self, by_term: Mapping[str | None, Any]) -> dict[str | None, Any]:
+        """The entries of ``by_term`` for the terms ``J`` sums: every one, or ``term``'s."""
+        return dict(by_term) if self.term is None else {self.term: by_term[self.term]}
+
+    def _seen(self, costs: Costs) -> float:
+        """``J`` from its terms' ``costs``, recorded as one more value of ``J`` beside the
+        float dtypes its terms came back in; a non-finite value tells nothing."""
+        summed = self._summed(costs).values()
+        for _, dtype in summed:
             if dtype is not None:
                 self.returned_dtype = max(self.returned_dtype, dtype,
                                           key=lambda d: np.finfo(d).eps)
+        cost = sum(value for value, _ in summed)
         if not np.isfinite(cost):
             return cost
         if len(self.cost_values) < 2:
@@ -229,9 +230,9 @@ class FunctionObjective(Objective):
             self.cost_types = [t for t in self.cost_types if float(t(cost)) == cost]
         return cost
 
-    def _terms(self, result: Any) -> dict[str | None, tuple[float, Any, np.dtype | None]]:
-        """``fn``'s result as ``{term: (cost, grads, dtype)}``, each cost a checked float
-        and ``dtype`` the float dtype it came back in (``None``: a Python number)."""
+    def _terms(self, result: Any) -> tuple[Costs, dict[str | None, Any]]:
+        """``fn``'s result as ``({term: (cost, dtype)}, {term: grads})``, each cost a checked
+        float and ``dtype`` the float dtype it came back in (``None``: a Python number)."""
         if isinstance(result, Mapping):
             if not result or not all(isinstance(name, str) for name in result):
                 raise TypeError(f"check: fn's terms must be a non-empty dict {{name: (cost, "
@@ -241,11 +242,14 @@ class FunctionObjective(Objective):
                 raise GradcheckError(f"check: fn must return the same terms at every call; "
                                      f"received {list(names)} after {list(self.terms)}.")
             self.terms = names
-            return {name: self._pair(value, f"fn's term {name!r}")
-                    for name, value in result.items()}
-        return {None: self._pair(result, "fn")}
+            pairs = {name: self._pair(value, f"fn's term {name!r}")
+                     for name, value in result.items()}
+        else:
+            pairs = {None: self._pair(result, "fn")}
+        return ({name: cost for name, (cost, _) in pairs.items()},
+                {name: grads for name, (_, grads) in pairs.items()})
 
-    def _pair(self, result: Any, what: str) -> tuple[float, Any, np.dtype | None]:
+    def _pair(self, result: Any, what: str) -> tuple[tuple[float, np.dtype | None], Any]:
         if not isinstance(result, tuple) or len(result) != 2:
             raise TypeError(f"check: {what} must return (cost, grads); received "
                             f"{type(result).__name__}.")
@@ -263,7 +267,7 @@ class FunctionObjective(Objective):
         # a Python float is a float64 that may hold a value computed in any precision
         python_number = isinstance(cost, (int, float)) and not isinstance(cost, np.generic)
         declared = dtype if dtype.kind == "f" and not python_number else None
-        return float(np.asarray(cost).reshape(())), grads, declared
+        return (float(np.asarray(cost).reshape(())), declared), grads
 
     def _flatten_grads(self, terms: Mapping[str | None, Mapping[str, Any]]) -> np.ndarray:
         """The gradients of ``terms`` summed into one float64 vector; a block of the wrong
@@ -298,17 +302,11 @@ class FunctionObjective(Objective):
     def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, None]:
         values = []
         for theta in thetas:
-            cached = self.cache.get(hash(theta.tobytes()))
-            if cached is None:
-                values.append(self._call(theta)[0])
-            else:  # another term's check evaluated fn here already
-                chosen = cached if self.term is None else {self.term: cached[self.term]}
-                values.append(self._seen(sum(cost for cost, _ in chosen.values()),
-                                         [dtype for _, dtype in chosen.values()]))
+            cached = self.cache.get(hash(theta.tobytes()))  # another term's check was here
+            values.append(self._call(theta)[0] if cached is None else self._seen(cached))
         return np.array(values), None
 
     def gradients_at(self, params: Mapping[str, Any]) -> np.ndarray:
         """The analytic gradient (flat, float64) for ``params`` as given (no promotion)."""
-        result = self.fn(dict(params))
-        terms = {name: grads for name, (_, grads, _) in self._terms(result).items()}
-        return self._flatten_grads(terms if self.term is None else {self.term: terms[self.term]})
+        _, grads = self._terms(self.fn(dict(params)))
+        return self._flatten_grads(self._summed(grads))
