@@ -44,6 +44,7 @@ from deeprecipe.recipe.data import prepare
 from deeprecipe.recipe.loop import Loop, Options
 from deeprecipe.recipe.page import tune_context, write_tune_report
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
+from deeprecipe.report.html import level
 from trial_database import finished_trials, query
 
 FAST = Config(hidden=(16,), epochs=30, patience=5)  # a baseline that trains in ~10 ms
@@ -707,7 +708,7 @@ def test_a_tune_whose_trials_all_diverged_reports_diverged_without_bias_or_varia
     assert context["diverged_advice"][0].action == "lower_learning_rate"
     assert {trial["status"] for trail in context["rounds"] for trial in trail["trials"]} == {
         "diverged"}
-    assert {trail["level"] for trail in context["rounds"][1:]} == {"problem"}
+    assert {level(trail["verdict"]) for trail in context["rounds"][1:]} == {"problem"}
     page = write_tune_report(result, tmp_path)["report"].read_text()
     assert "avoidable bias" not in page and "Training diverged: no bias/variance" in page
     assert 'class="card hero problem"' in page and "Lower learning rate" in page

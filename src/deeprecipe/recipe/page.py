@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnosis, show_error
+from ..diagnostics import show_error
 from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
 from ..report.html import data_uri
 from ..report.style import png_bytes
@@ -24,7 +24,6 @@ from .result import Round, TuneResult
 from .trial import Trial
 
 TRAIL_FILE = "decision_trail.png"
-PROBLEM = "problem"
 
 
 def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
@@ -56,7 +55,7 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
         "name": "" if result.folder is None else result.folder.name,
         "result": result,
         "regression": regression,
-        "level": PROBLEM if diagnosis.diverged else (
+        "level": "problem" if diagnosis.diverged else (
             "good" if result.next_step.stops else "warning"),
         # the divergence's advice, the learning rate first
         "diverged_advice": diagnosis.advice if diagnosis.diverged else [],
@@ -74,7 +73,6 @@ def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
         "action": trail.action,
         "reason": trail.reason,
         "verdict": None if diagnosis is None else diagnosis.verdict,
-        "level": None if diagnosis is None else _level(diagnosis),
         "errors": None if diagnosis is None else (
             f"train {show_error(diagnosis.train_error, regression)}, dev "
             f"{show_error(diagnosis.dev_error, regression)}"),
@@ -98,11 +96,3 @@ def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
         "best_so_far": trial.key == trail.best_key,
         "chosen": trial.key == result.best.key,
     }
-
-
-def _level(diagnosis: Diagnosis) -> str:
-    """A round's badge: good when low bias and low variance, a problem when training
-    diverged, a warning otherwise."""
-    if diagnosis.diverged:
-        return PROBLEM
-    return "warning" if diagnosis.high_bias or diagnosis.high_variance else "good"

@@ -32,6 +32,9 @@ LEVELS = {
     "indistinguishable": "good", "slightly different": "warning", "different": "problem",
     # gradient flow
     "healthy": "good", "vanishing": "warning", "exploding": "problem", "symmetric": "problem",
+    # bias/variance diagnosis
+    "low bias and low variance": "good", "high bias": "warning", "high variance": "warning",
+    "high bias and high variance": "warning", "diverged": "problem",
 }
 ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
          "dev": "choosing: early stopping, the diagnosis",
