@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnosis
+from ..diagnostics.bias_variance import GOOD
 from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config, round_sig
 from .trial import Trial
 
@@ -106,7 +107,7 @@ def baseline_decision(config: Config) -> Decision:
 def decide(situation: Situation) -> Decision:
     """The next step of the recipe for ``situation`` (see the module's docstring)."""
     diagnosis = situation.diagnosis
-    if not (diagnosis.high_bias or diagnosis.high_variance or diagnosis.diverged):
+    if diagnosis.verdict == GOOD:
         return Decision("stop", f"{diagnosis.verdict} ({_errors(diagnosis)}): the recipe "
                         "stops here; the test set measures the chosen model")
     skipped: list[str] = []
@@ -128,12 +129,10 @@ def decide(situation: Situation) -> Decision:
 def decide_ranked(situations: Sequence[Situation]) -> Decision:
     """:func:`decide` for the best model (``situations[0]``; the others follow in the dev
     set's order). When every step for its diagnosis was tried around it while bias or
-    variance is still high, the recipe goes on around the next best model that has a step
+    variance is still high (or its training diverged), the recipe goes on around the next best model that has a step
     left, and says so; it stops only when none has."""
     first = decide(situations[0])
-    diagnosis = situations[0].diagnosis
-    if not first.stops or not (diagnosis.high_bias or diagnosis.high_variance
-                               or diagnosis.diverged):
+    if not first.stops or situations[0].diagnosis.verdict == GOOD:
         return first
     for runner_up in situations[1:]:
         decision = decide(runner_up)
