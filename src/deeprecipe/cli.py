@@ -51,8 +51,8 @@ INPUT_ERRORS = (ValueError, TypeError, OSError, MemoryError)
 
 def message(error: Exception) -> str:
     """``error`` as one line for people: the operating system's errors as ``path: reason``
-    (``runs/x: Permission denied``, not ``[Errno 13] …``); undecodable text without the
-    codec's wording (the reader that knows the file names it, see its message)."""
+    (``runs/x: Permission denied``, not ``[Errno 13] …``); text that no reader decoded
+    without the codec's wording (a reader that knows its file raises an error naming it)."""
     if isinstance(error, OSError) and error.strerror:
         paths = [str(path) for path in (error.filename, error.filename2) if path is not None]
         return ": ".join([*paths, error.strerror])
@@ -274,10 +274,10 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
                         [f"prediction_{j}" for j in range(outputs.shape[1])])
         writer.writerows([[f"{v:.9g}" for v in row] for row in outputs])
         return buffer.getvalue()
-    probabilities = outputs
-    names = classes if classes is not None else list(range(probabilities.shape[1]))  # checked
+    # a saved model's classes match its output layer: dr.load checked them
+    names = classes if classes is not None else list(range(outputs.shape[1]))
     writer.writerow(["label", *(f"p_{name}" for name in names)])
-    for index, row in zip(probabilities.argmax(axis=1), probabilities, strict=True):
+    for index, row in zip(outputs.argmax(axis=1), outputs, strict=True):
         writer.writerow([names[index], *(f"{p:.6g}" for p in row)])
     return buffer.getvalue()
 
