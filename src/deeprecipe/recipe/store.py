@@ -22,7 +22,7 @@ their results). A trial's row is written when it starts (``running``) and comple
 every finished trial whole and the ones in flight marked ``running``: a resumed run reads
 the finished ones back and trains only the others. The run folder's lock
 (:func:`deeprecipe.runfolder.hold`, released by the OS when the process dies) keeps two
-processes from writing one folder, and one process opens a folder's store once at a time.
+processes from writing one folder; within one process, a folder's store is open at most once.
 """
 
 from __future__ import annotations
@@ -102,18 +102,19 @@ class TrialStore:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self._locked: Path | None = None  # the folder whose lock this store holds
+        self._locked: Path | None = None  # the folder (resolved) whose lock this store holds
         if folder is None:
             self.path: Path | None = None
             self.connection = sqlite3.connect(":memory:")
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            if folder.resolve() in _open:
+            key = folder.resolve()
+            if key in _open:
                 raise RuntimeError(f"tune: another run is using {folder} in this process (its "
                                    f"{DATABASE} is open). help: close that TrialStore first.")
             runfolder.hold(folder, "tune")
-            _open.add(folder.resolve())
-            self._locked = folder
+            _open.add(key)
+            self._locked = key
             self.path = folder / DATABASE
             self.connection = sqlite3.connect(self.path, timeout=30)
         try:
@@ -216,7 +217,7 @@ class TrialStore:
     def close(self) -> None:
         self.connection.close()
         if self._locked is not None:
-            _open.discard(self._locked.resolve())
+            _open.discard(self._locked)
             runfolder.release(self._locked)
             self._locked = None
 
