@@ -124,9 +124,8 @@ def _replace(folder: Path, overwrite: bool) -> None:
         raise RunFolderError(f"{folder} already exists; a run never overwrites one silently. "
                              f"help: choose another --name, pass --overwrite to replace it, "
                              f"or --resume {folder} to continue it.")
-    contents = [path for path in folder.iterdir() if path.name != LOCK_FILE]
     marked = any((folder / marker).is_file() for marker in (RUN_FILE, TUNE_FILE))
-    if not marked and contents:
+    if not marked and any(path.name != LOCK_FILE for path in folder.iterdir()):
         raise RunFolderError(f"{folder} is not a deeprecipe run folder (no {RUN_FILE} or "
                              f"{TUNE_FILE}) and is not empty; --overwrite only replaces run "
                              "folders.")
@@ -222,11 +221,7 @@ def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, statu
               "library_version": __version__, "status": status,
               "data_fingerprint": data_fingerprint, "config": config.to_dict()}
     text = json.dumps(record, indent=2) + "\n"
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    atomic_write(folder / RUN_FILE, write)
+    atomic_write(folder / RUN_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def read_run_file(folder: Path) -> dict[str, Any]:
