@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -84,6 +84,11 @@ class Measurements:
         self.kink += kink.tolist()
         self.excluded += excluded.tolist()
         self.subgradient += subgradient.tolist()
+
+    def extend(self, other: Measurements) -> None:
+        """Append ``other``'s measurements (another block's)."""
+        for column in fields(self):
+            getattr(self, column.name).extend(getattr(other, column.name))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(numeric, analytic, noise)`` of the measurements in the verdict."""
@@ -204,16 +209,14 @@ class Checker:
         it a valid one (their one-sided slopes add up on both sides), so the caller leaves it
         out rather than failing it."""
         eps, j0 = self.epsilon, self.obj.j0
-        far_plus, _ = evaluate(2 * eps, rows)
-        far_minus, _ = evaluate(-2 * eps, rows)
         near_plus, near_minus = plus[rows], minus[rows]
-        slopes = np.stack([
-            (near_plus - j0) / eps, (-3 * j0 + 4 * near_plus - far_plus) / (2 * eps),
-            (j0 - near_minus) / eps, (3 * j0 - 4 * near_minus + far_minus) / (2 * eps),
-        ])
+        plus_slope, plus_noise = self._second_order(1.0, near_plus, evaluate(2 * eps, rows)[0])
+        minus_slope, minus_noise = self._second_order(-1.0, near_minus,
+                                                      evaluate(-2 * eps, rows)[0])
+        slopes = np.stack([(near_plus - j0) / eps, plus_slope,
+                           (j0 - near_minus) / eps, minus_slope])
         nearest = np.clip(analytic[rows], slopes.min(axis=0), slopes.max(axis=0))
-        side_noise = 4 * np.maximum(self._roundoff(near_plus, far_plus, step=eps),
-                                    self._roundoff(near_minus, far_minus, step=eps))
+        side_noise = np.maximum(plus_noise, minus_noise)
         inside = ~self._disagrees(nearest, analytic[rows], side_noise)
         numeric[rows[inside]] = nearest[inside]
         noise[rows[inside]] = side_noise[inside]
@@ -227,21 +230,27 @@ class Checker:
 
         Along that side every unit keeps the branch it has at ``θ`` (a ReLU at exactly 0
         keeps its 0), which is the branch the analytic gradient differentiates, so the value
-        is a fair measurement and counts in the verdict. Its round-off is ``(3 + 4 + 1)/2``
-        = 4 times a single evaluation's over ``ε``. Where ``2sε`` crosses too, the
+        is a fair measurement and counts in the verdict. Where ``2sε`` crosses too, the
         measurement stays excluded.
         """
-        eps, j0 = self.epsilon, self.obj.j0
         for side, code, near in ((1.0, 2, plus), (-1.0, 1, minus)):
             rows = np.flatnonzero(crossed == code)  # code 2: the − side crossed; use the +
             if not len(rows):
                 continue
-            far, far_crossed = evaluate(2 * side * eps, rows)
+            far, far_crossed = evaluate(2 * side * self.epsilon, rows)
             clean = np.zeros(len(rows), dtype=bool) if far_crossed is None else ~far_crossed
             rows, far = rows[clean], far[clean]
-            numeric[rows] = (-3 * j0 + 4 * near[rows] - far) / (2 * side * eps)
-            noise[rows] = 4 * self._roundoff(near[rows], far, step=eps)
+            numeric[rows], noise[rows] = self._second_order(side, near[rows], far)
             excluded[rows] = False
+
+    def _second_order(self, side: float, near: np.ndarray, far: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """The one-sided derivative ``(−3 J(θ) + 4 J(θ+sε) − J(θ+2sε)) / 2sε`` on the side
+        ``s = ±1`` from ``near = J(θ+sε)`` and ``far = J(θ+2sε)``, and its round-off:
+        ``(3 + 4 + 1)/2`` = 4 times a single evaluation's over ``ε``."""
+        eps, j0 = self.epsilon, self.obj.j0
+        return ((-3 * j0 + 4 * near - far) / (2 * side * eps),
+                4 * self._roundoff(near, far, step=eps))
 
     def _detect_kinks(self, evaluate: Evaluate, rows: np.ndarray, numeric: np.ndarray,
                       noise: np.ndarray, kink: np.ndarray, plus: np.ndarray,
@@ -470,10 +479,8 @@ class Checker:
                                                 finding=broken[slot.name])
                 continue
             blocks[slot.name], coords, probes = self.block(slot)
-            for total, part in ((all_coords, coords), (all_probes, probes)):
-                total.add(*(np.array(v) for v in (part.numeric, part.analytic, part.noise,
-                                                  part.index, part.kink, part.excluded,
-                                                  part.subgradient)))
+            all_coords.extend(coords)
+            all_probes.extend(probes)
         parts = [m for m in (all_coords, all_probes) if m.numeric]
         _, difference, noise = self._worst_part(parts)
         verdict = combine([block.verdict for block in blocks.values()])
