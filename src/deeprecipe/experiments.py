@@ -245,7 +245,7 @@ def initialization(
         trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
     )
     _choose(experiment)
-    experiment.findings = [*_initialization_findings(experiment), _chosen(experiment)]
+    experiment.findings = [*_initialization_findings(experiment), _choice_finding(experiment)]
     return experiment
 
 
@@ -266,7 +266,8 @@ def _initialization_findings(experiment: Experiment) -> list[str]:
     ]
 
 
-def _chosen(experiment: Experiment) -> str:
+def _choice_finding(experiment: Experiment) -> str:
+    """The finding that names the network the dev set chose, and its one test measurement."""
     chosen = experiment.trial(experiment.chosen)
     return (f"the dev set chooses {chosen.label} (dev accuracy {chosen.dev_accuracy:.1%}); "
             f"its test accuracy, measured once on {len(experiment.test.y)} unseen points: "
@@ -323,7 +324,7 @@ def regularization(
         trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
     )
     _choose(experiment)
-    experiment.findings = [*_regularization_findings(experiment), _chosen(experiment)]
+    experiment.findings = [*_regularization_findings(experiment), _choice_finding(experiment)]
     return experiment
 
 
