@@ -129,8 +129,8 @@ def decide(situation: Situation) -> Decision:
 def decide_ranked(situations: Sequence[Situation]) -> Decision:
     """:func:`decide` for the best model (``situations[0]``; the others follow in the dev
     set's order). When every step for its diagnosis was tried around it while bias or
-    variance is still high (or its training diverged), the recipe goes on around the next best model that has a step
-    left, and says so; it stops only when none has."""
+    variance is still high (or its training diverged), the recipe goes on around the next
+    best model that has a step left, and says so; it stops only when none has."""
     first = decide(situations[0])
     if not first.stops or situations[0].diagnosis.verdict == GOOD:
         return first
