@@ -4,6 +4,7 @@ the key, exit codes, and Ctrl-C/SIGTERM → checkpoint → ``--resume`` → the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import signal
@@ -11,12 +12,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import cli, cli_run, runconfig, runfolder
+from deeprecipe import cli, cli_run, gradcheck, runconfig, runfolder, workflow
 from gradients import plant_doubled_dW
 from trial_database import held_elsewhere, stop_group
 
@@ -263,6 +265,28 @@ def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 120) -
         time.sleep(0.05)
 
 
+def checkpointing_run(tmp_path: Path, epochs: int) -> list[str]:
+    """A ``deeprecipe run`` command (digits) that writes a checkpoint after every epoch."""
+    options = ["--data", "digits", "--hidden", "32", "--epochs", str(epochs), "--patience",
+               str(epochs), "--checkpoint-every", "1", "--gradcheck", "off", "--output-dir",
+               str(tmp_path)]
+    return [sys.executable, "-m", "deeprecipe.cli", "run", *options]
+
+
+def resume_matches_the_whole_run(command: list[str], folder: Path) -> str:
+    """``--resume folder`` ends with the weights of ``command`` run uninterrupted (in
+    ``whole`` beside it); returns the resumed run's output."""
+    resumed = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "run", "--resume",
+                              str(folder)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == cli.EXIT_OK, resumed.stderr
+    whole = subprocess.run([*command, "--name", "whole"], capture_output=True, text=True,
+                           timeout=300)
+    assert whole.returncode == cli.EXIT_OK, whole.stderr
+    assert np.array_equal(dr.load(folder / "model").theta,
+                          dr.load(folder.parent / "whole" / "model").theta)
+    return resumed.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "said"), [
     (signal.SIGINT, cli_run.EXIT_INTERRUPTED, "interrupted"),
@@ -271,9 +295,7 @@ def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 120) -
 def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
     tmp_path: Path, signum: int, code: int, said: str
 ) -> None:
-    options = ["--data", "digits", "--hidden", "32", "--epochs", "60", "--patience", "60",
-               "--checkpoint-every", "1", "--gradcheck", "off", "--output-dir", str(tmp_path)]
-    command = [sys.executable, "-m", "deeprecipe.cli", "run", *options]
+    command = checkpointing_run(tmp_path, epochs=60)
     process = subprocess.Popen([*command, "--name", "sig"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     folder = tmp_path / "sig"
@@ -285,16 +307,7 @@ def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
     assert f"resume with: deeprecipe run --resume {folder}" in err
     assert "Traceback" not in err
     assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
-
-    resumed = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "run", "--resume",
-                              str(folder)], capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == cli.EXIT_OK, resumed.stderr
-    whole = subprocess.run([*command, "--name", "whole"], capture_output=True, text=True,
-                           timeout=300)
-    assert whole.returncode == cli.EXIT_OK, whole.stderr
-    assert np.array_equal(dr.load(folder / "model").theta,
-                          dr.load(tmp_path / "whole" / "model").theta)
-
+    resume_matches_the_whole_run(command, folder)
 
 
 @pytest.mark.slow
@@ -303,9 +316,7 @@ def test_kill_9_then_resume_finishes_from_the_last_checkpoint_bit_for_bit(
 ) -> None:
     # kill -9 gives the process no chance to write anything: its lock goes with it, and the
     # checkpoint written every epoch is where --resume starts
-    options = ["--data", "digits", "--hidden", "32", "--epochs", "40", "--patience", "40",
-               "--checkpoint-every", "1", "--gradcheck", "off", "--output-dir", str(tmp_path)]
-    command = [sys.executable, "-m", "deeprecipe.cli", "run", *options]
+    command = checkpointing_run(tmp_path, epochs=40)
     process = subprocess.Popen([*command, "--name", "killed"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     folder = tmp_path / "killed"
@@ -313,16 +324,8 @@ def test_kill_9_then_resume_finishes_from_the_last_checkpoint_bit_for_bit(
     process.kill()
     process.communicate(timeout=60)
     assert not (folder / "report.html").exists()
+    assert f"resuming {folder} after epoch" in resume_matches_the_whole_run(command, folder)
 
-    resumed = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "run", "--resume",
-                              str(folder)], capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == cli.EXIT_OK, resumed.stderr
-    assert f"resuming {folder} after epoch" in resumed.stdout
-    whole = subprocess.run([*command, "--name", "whole"], capture_output=True, text=True,
-                           timeout=300)
-    assert whole.returncode == cli.EXIT_OK, whole.stderr
-    assert np.array_equal(dr.load(folder / "model").theta,
-                          dr.load(tmp_path / "whole" / "model").theta)
 
 def iris_csv(tmp_path: Path, missing: dict[int, str]) -> Path:
     """Iris as CSV with the species of some rows (0-based, after the header) replaced."""
@@ -384,12 +387,7 @@ def test_a_run_whose_cost_grows_by_orders_of_magnitude_is_diverged_not_high_bias
 ) -> None:
     # the issue: at learning rate 1e10 the cost reached 1e33 (finite), every error was 100%,
     # and the diagnosis read "high bias → bigger network"
-    X, y = dr.datasets.load("iris")
-    names = np.array(["setosa", "versicolor", "virginica"])[y]
-    lines = ["a,b,c,d,species"] + [",".join([*map(str, row), name])
-                                   for row, name in zip(X, names, strict=True)]
-    (tmp_path / "iris.csv").write_text("\n".join(lines) + "\n")
-    code = run(tmp_path, "--name", "diverged", "--data", str(tmp_path / "iris.csv"),
+    code = run(tmp_path, "--name", "diverged", "--data", str(iris_csv(tmp_path, {})),
                "--target", "species", "--learning-rate", "1e10", "--epochs", "3",
                "--gradcheck", "off")
     out, err = capsys.readouterr()
@@ -425,7 +423,6 @@ def test_a_bayes_error_above_1_is_refused_with_the_hint_to_write_percent(
         capsys)
     assert runconfig.RunConfig.from_dict({"bayes_error": 1}).bayes_error == 1.0  # an int
     assert runconfig.RunConfig.from_dict({"bayes_error": "1.5%"}).bayes_error == 0.015
-
 
 
 # --- the run folder's lock, names and messages (issue 13, C and G) ------------------------------
@@ -527,11 +524,6 @@ def test_a_gradient_check_with_no_verdict_exits_0_and_says_which_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # every block within the noise floor (a network at a minimum): not a failure
-    import dataclasses
-    from typing import Any
-
-    from deeprecipe import gradcheck, workflow
-
     original = gradcheck.check_model
 
     def uninformative(*args: Any, **kwargs: Any) -> gradcheck.GradcheckReport:
