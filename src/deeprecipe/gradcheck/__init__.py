@@ -113,14 +113,13 @@ def check(
     _options(where, mode, epsilon, samples, probes, bands, worst)
     if batch_size is not None:
         positive_int(where, "batch_size", batch_size)
+
+    def run(checked: FunctionObjective) -> GradcheckReport:
+        checked.batch_size = batch_size
+        return Checker(checked, mode=mode, epsilon=epsilon, samples=samples, probes=probes,
+                       bands=bands, seed=seed, n_worst=worst).run()
+
     objective = FunctionObjective(fn, params)
-    options = dict(mode=mode, epsilon=epsilon, samples=samples, probes=probes, bands=bands,
-                   seed=seed, n_worst=worst)
-
-    def run(term_objective: FunctionObjective) -> GradcheckReport:
-        term_objective.batch_size = batch_size
-        return Checker(term_objective, **options).run()  # type: ignore[arg-type]
-
     report = run(objective)
     if objective.terms:
         _diagnose_terms(report, {term: run(FunctionObjective(fn, params, term=term,
