@@ -3,6 +3,7 @@ a folder, and an interrupted run resumed to the same weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ import deeprecipe as dr
 from deeprecipe import runfolder, workflow
 from deeprecipe.checkpoint import read_checkpoint
 from deeprecipe.data import Standardizer
+from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
 from deeprecipe.runconfig import ConfigError, RunConfig
 
@@ -442,10 +444,6 @@ def test_a_tiny_dev_part_leaves_the_check_after_training_on_training_rows() -> N
 
 
 def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-untyped-def]
-    import dataclasses
-
-    from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
-
     _, _, result = iris_run
     report = result.gradchecks["trained"]
 
