@@ -500,8 +500,8 @@ class Checker:
                                 "is zero, so nothing was verified. help: J is flat here: check "
                                 "at another point (fresh weights, other rows)")
         elif unsure or verdict == UNINFORMATIVE:
-            report.notes.append(self._inconclusive_note(max([noise] + [b.noise for b in unsure]),
-                                                        verdict))
+            report.notes.append(self._noise_note(max([noise] + [b.noise for b in unsure]),
+                                                 verdict))
         for block in blocks.values():
             if block.finding and block.failed:
                 report.findings.append(f"{block.name}: {block.finding}")
@@ -538,11 +538,13 @@ class Checker:
                 )
         return broken
 
-    def _inconclusive_note(self, noise: float, verdict: str) -> str:
-        """What to change. Round-off ``ε_machine·|J|/h`` and truncation ``h²·|J‴|/6`` are
-        balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64, 1e-3 to 1e-2 in
-        float32. Above that range truncation dominates (a smaller ε helps), below it
-        round-off (a larger one); inside it only more precision or larger gradients do."""
+    def _noise_note(self, noise: float, verdict: str) -> str:
+        """Why the noise floor left blocks inconclusive (or, with ``verdict`` uninformative,
+        the whole check), and what to change. Round-off ``ε_machine·|J|/h`` and truncation
+        ``h²·|J‴|/6`` are balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64,
+        1e-3 to 1e-2 in float32. Above that range truncation dominates (a smaller ε helps),
+        below it round-off (a larger one); inside it only more precision or larger gradients
+        do."""
         eps_machine = self.obj.eps_machine
         step = 10.0 ** np.floor(np.log10(np.cbrt(eps_machine)))
         steps = f"{step:g} or {10 * step:g}"
