@@ -300,7 +300,6 @@ def test_every_error_flag_refuses_a_bare_number_above_1_with_the_hint(
            "0.15)" in one_line_error(capsys)
 
 
-
 # --- messages: no traceback, no errno, no codec text (issue 13, G) -----------------------------
 
 
