@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import activations, regularizers
 from ..layers import Activation, Dense, Dropout
@@ -324,8 +323,3 @@ class ModelObjective(Objective):
             return self._data_rows(flat, copies), crossed
         data, moved = self._run_from(index + 1, flat, copies)
         return data, crossed | moved
-
-
-def encode(model: Sequential, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` and ``y`` checked and encoded as the float64 model expects them."""
-    return model._check_data("check_model", X, y)
