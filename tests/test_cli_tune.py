@@ -295,15 +295,26 @@ def test_overwrite_and_resume_refuse_a_folder_another_process_works_in(
     assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
 
 
+@pytest.mark.parametrize("damage", ["not a database", "a folder"])
 def test_a_damaged_trial_database_is_one_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str) -> None:
     (tmp_path / "tune.json").write_text(json.dumps({"format": "deeprecipe-tune",
                                                     "format_version": 1, "options": {}}))
-    (tmp_path / "trials.sqlite").write_text("not a database")
+    database = tmp_path / "trials.sqlite"
+    if damage == "a folder":  # sqlite cannot open it at all (it was a traceback)
+        database.mkdir()
+    else:
+        database.write_text(damage)
     assert cli.main(["tune", "--resume", str(tmp_path)]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
-    assert f"tune: {tmp_path / 'trials.sqlite'} is not a readable trial database" in err
+    assert f"tune: {database} is not a readable trial database" in err
     assert len(err.splitlines()) == 1
+    # the refusal let go of the folder: once repaired, this process opens it again
+    if database.is_dir():
+        database.rmdir()
+    else:
+        database.unlink()
+    dr.recipe.TrialStore(tmp_path).close()
 
 
 def start_tune(tmp_path: Path, name: str) -> subprocess.Popen[str]:

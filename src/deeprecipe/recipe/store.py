@@ -116,9 +116,9 @@ class TrialStore:
             _open.add(key)
             self._locked = key
             self.path = folder / DATABASE
-            self.connection = sqlite3.connect(self.path, timeout=30)
         try:
             if self.path is not None:
+                self.connection = sqlite3.connect(self.path, timeout=30)
                 self.connection.execute("PRAGMA journal_mode=WAL")
                 self.connection.execute("PRAGMA synchronous=FULL")
             self.connection.row_factory = sqlite3.Row
@@ -215,7 +215,9 @@ class TrialStore:
     # --- closing ----------------------------------------------------------------------
 
     def close(self) -> None:
-        self.connection.close()
+        connection = getattr(self, "connection", None)  # None: the database never opened
+        if connection is not None:
+            connection.close()
         if self._locked is not None:
             _open.discard(self._locked)
             runfolder.release(self._locked)
