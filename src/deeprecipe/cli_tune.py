@@ -136,7 +136,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
         raise runconfig.ConfigError(f"tune: --seed must be {runconfig.OPTIONS['seed'].constraint}"
                                     f"; received --seed={options['seed']}.")
     loaded = workflow.load_data(options["data"], options["target"], options["task"],
-                                bool(options.get("drop_missing_target")))  # older tune.json: no key
+                                options["drop_missing_target"])
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
         loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
     splits, notes = workflow.split_data(loaded, options["seed"])
