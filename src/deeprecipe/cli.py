@@ -133,8 +133,9 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
 
 def error_rate(flag: str, text: str, regression: bool) -> float:
     """``0.01`` or ``1%`` as a fraction, by the library's one rule (a bare number above 1 is
-    refused with the hint to write ``11%``: :func:`deeprecipe.diagnostics.fraction`); a mean
-    squared error >= 0 with ``--regression``."""
+    refused with the hint to write ``11%``:
+    :func:`~deeprecipe.diagnostics.bias_variance.fraction`); a mean squared error >= 0 with
+    ``--regression``."""
     parse = runconfig.non_negative if regression else runconfig.fraction
     try:
         return float(parse(text))

@@ -203,7 +203,8 @@ def positive(value: Any) -> float:
 
 def fraction(value: Any) -> float:
     """An error rate: ``0.01`` or ``"1%"``, in [0, 1]; a bare number above 1 is refused with
-    the hint to write ``11%`` (the one rule of :func:`deeprecipe.diagnostics.fraction`)."""
+    the hint to write ``11%`` (the one rule of
+    :func:`~deeprecipe.diagnostics.bias_variance.fraction`)."""
     try:
         return bias_variance.fraction(value)
     except bias_variance.FractionError as error:
