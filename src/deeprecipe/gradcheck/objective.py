@@ -302,7 +302,8 @@ class FunctionObjective(Objective):
     def costs(self, thetas: np.ndarray) -> tuple[np.ndarray, None]:
         values = []
         for theta in thetas:
-            cached = self.cache.get(hash(theta.tobytes()))  # another term's check was here
+            # another term's check may have evaluated fn here (no terms: nothing cached)
+            cached = self.cache.get(hash(theta.tobytes())) if self.terms else None
             values.append(self._call(theta)[0] if cached is None else self._seen(cached))
         return np.array(values), None
 
