@@ -86,6 +86,8 @@ def edit_run_file(folder: Path, **changes: object) -> None:
 @pytest.mark.parametrize(("setup", "message"), [
     (lambda f: (f / runfolder.RUN_FILE).unlink(), "is not a deeprecipe run folder"),
     (lambda f: (f / runfolder.RUN_FILE).write_text("{oops"), "is not valid JSON"),
+    (lambda f: (f / runfolder.RUN_FILE).write_bytes(b'{"name": "caf\xe9"}'),
+     r"run\.json is not UTF-8 text \(byte 0xe9 at offset 13\)\.$"),
     (lambda f: edit_run_file(f, format="something"), "was not written by deeprecipe run"),
     (lambda f: edit_run_file(f, format_version=0, library_version="0.0.1"),
      r"format_version=0.*version that wrote it \(0.0.1\)"),

@@ -137,7 +137,7 @@ def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     if not config_file.is_file():
         raise FileNotFoundError(f"load: no {CONFIG_FILE} in {folder}; is it a saved model "
                                 "folder (written by model.save)?")
-    config = _read_json(config_file)
+    config = read_json(config_file, "load")
     plan = _check_config(config, f"load: {config_file}")
     if not weights_file.is_file():
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
@@ -162,7 +162,7 @@ def from_config_file(path: str | Path) -> Sequential:
     a quarter of this machine's memory is refused."""
     file = Path(path)
     where = f"load: {file}"
-    config = _read_json(file)
+    config = read_json(file, "load")
     if isinstance(config, dict) and "model" in config:
         plan = _check_config(config, where)
         spec = config["model"]
@@ -194,29 +194,30 @@ class _Plan(NamedTuple):
     standardizer: Standardizer | None
 
 
-def _read_bytes(file: Path) -> bytes:
+def _read_bytes(file: Path, where: str = "load") -> bytes:
     try:
         return file.read_bytes()
     except OSError as error:
-        raise ValueError(f"load: {file} cannot be read ({error.strerror or error}).") from None
+        raise ValueError(f"{where}: {file} cannot be read ({error.strerror or error}).") \
+            from None
 
 
-def _read_json(file: Path) -> Any:
-    """The parsed JSON of ``file``; one-line errors that name it (no codec text)."""
-    data = _read_bytes(file)
+def read_json(file: Path, where: str) -> Any:
+    """The parsed JSON of ``file``; one-line errors that start with ``where`` (``"load"``,
+    ``"--resume"``) and name the file, in plain words (no codec or errno text)."""
+    data = _read_bytes(file, where)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValueError(f"load: {file} is not UTF-8 text (byte {data[error.start]:#04x} at "
-                         f"offset {error.start}); is it a saved model's {CONFIG_FILE}?") \
-            from None
+        raise ValueError(f"{where}: {file} is not UTF-8 text (byte {data[error.start]:#04x} at "
+                         f"offset {error.start}).") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"load: {file} is not valid JSON ({error}).") from None
+        raise ValueError(f"{where}: {file} is not valid JSON ({error}).") from None
     except (ValueError, RecursionError):  # a 5,000-digit number, nesting 10,000 deep
-        raise ValueError(f"load: {file} is not valid JSON (a number too long or nesting too "
-                         "deep).") from None
+        raise ValueError(f"{where}: {file} is not valid JSON (a number too long or nesting "
+                         "too deep).") from None
 
 
 def _check_config(config: Any, where: str) -> _Plan:

@@ -37,7 +37,7 @@ from typing import IO, Any
 import numpy as np
 
 from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
-from .persistence import atomic_write
+from .persistence import atomic_write, read_json
 from .runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
 from .training import TrainingState
 
@@ -234,9 +234,9 @@ def read_run_file(folder: Path) -> dict[str, Any]:
                              f"{RUN_FILE}). help: pass the folder a run printed, e.g. "
                              "runs/digits-20250101-120000.")
     try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RunFolderError(f"--resume: {file} is not valid JSON ({error}).") from None
+        record = read_json(file, "--resume")
+    except ValueError as error:
+        raise RunFolderError(str(error)) from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise RunFolderError(f"--resume: {file} was not written by deeprecipe run.")
     if record.get("format_version") != FORMAT_VERSION:
