@@ -71,8 +71,8 @@ class Measurements:
     noise: list[float] = field(default_factory=list)
     index: list[int] = field(default_factory=list)  # block-local coordinate, -1 for a probe
     kink: list[bool] = field(default_factory=list)  # a perturbation crossed a kink
-    excluded: list[bool] = field(default_factory=list)  # ... and no valid re-measurement
-    subgradient: list[bool] = field(default_factory=list)  # ... at θ: judged by its sides
+    excluded: list[bool] = field(default_factory=list)  # no valid measurement: left out
+    subgradient: list[bool] = field(default_factory=list)  # a kink at θ itself, no derivative
 
     def add(self, numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray,
             index: np.ndarray, kink: np.ndarray, excluded: np.ndarray,
