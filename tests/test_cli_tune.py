@@ -115,6 +115,16 @@ def test_resume_refuses_other_options_and_folders_that_are_not_tunes(
     assert "received --seed as well" in capsys.readouterr().err
 
 
+
+def test_a_tune_json_that_is_not_utf8_is_named_with_its_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tune.json").write_bytes(b'{"name": "caf\xe9"}')  # it showed the codec's words
+    assert cli.main(["tune", "--resume", str(tmp_path)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"tune --resume: {tmp_path / 'tune.json'} is not UTF-8 text (byte 0xe9 "
+                        "at offset 13).")
+    assert len(err.splitlines()) == 1 and "codec" not in err
+
 def test_an_existing_folder_is_never_overwritten_silently(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "t").mkdir()

@@ -47,7 +47,7 @@ from .cli_run import (
     terminate_as_interrupt,
 )
 from .diagnostics import show_error
-from .persistence import atomic_write
+from .persistence import atomic_write, read_json
 from .recipe.runners import check_workers
 
 FORMAT = "deeprecipe-tune"
@@ -272,10 +272,9 @@ def read_options(folder: Path) -> dict[str, Any]:
             f"{runfolder.TUNE_FILE}). help: pass the folder a tune printed, e.g. "
             "runs/digits-tune-20250101-120000.")
     try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise runfolder.RunFolderError(f"tune --resume: {file} is not valid JSON ({error})."
-                                       ) from None
+        record = read_json(file, "tune --resume")
+    except ValueError as error:
+        raise runfolder.RunFolderError(str(error)) from None
     if not isinstance(record, dict) or record.get("format") != FORMAT \
             or record.get("format_version") != FORMAT_VERSION \
             or not isinstance(record.get("options"), dict):
