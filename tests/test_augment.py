@@ -298,3 +298,27 @@ def test_in_raw_units_moves_pixels_not_z_scores_and_clips_to_the_training_range(
     raw = scaler.inverse_transform(out.astype(np.float64))
     # what enters from outside the image is background (0 pixels), not the mean pixel
     assert raw.min() > -1e-3 and np.isclose(raw, 0, atol=1e-3).mean() > 0.3
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: A.Compose(A.Rotation(10)), r"Compose: transforms must be a list of Transform"),
+    (lambda: A.Compose([A.Rotation(10)], image_shape="8x8"),
+     r"Compose: image_shape must be \(h, w\) or \(h, w, c\) of positive ints; received "
+     r"image_shape='8x8'\."),
+    (lambda: A.Compose([A.Rotation(10)], image_shape=(0, 8)), r"Compose: image_shape must"),
+    (lambda: A.Affine(scale=1.1), r"Affine: scale must be \(low, high\) with 0 < low <= high; "
+     r"received scale=1.1\."),
+    (lambda: A.Affine(scale=(0.9, 1.0, 1.1)), r"Affine: scale must be \(low, high\)"),
+    (lambda: A.CropAndResize(scale=(0.5,)), r"CropAndResize: scale must be \(low, high\)"),
+])
+def test_bad_arguments_are_named_when_the_transform_is_built(make, message: str) -> None:
+    # they were Python's and NumPy's words ('Rotation' object is not iterable, not enough
+    # values to unpack, invalid literal for int()) or, for image_shape=(0, 8), accepted
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_negative_int_seed_is_named() -> None:
+    with pytest.raises(ValueError, match=r"Rotation: rng must be an integer >= 0; received "
+                       r"rng=-1\."):
+        A.Rotation(10)(np.zeros((2, 8, 8)), -1)

@@ -337,3 +337,15 @@ def test_the_gradient_flow_recorder_round_trips_its_records(rng: np.random.Gener
     assert copy.epochs == [0, 1, 2] and copy.grad_norms() == recorder.grad_norms()
     assert copy.flows[-1] == recorder.flows[-1] and copy.initial == recorder.initial
     assert copy.state_dict() == state
+
+
+def test_restore_best_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"EarlyStopping: restore_best must be True or False; "
+                       r"received restore_best='no'\."):  # bool('no') is True: it restored
+        dr.EarlyStopping(restore_best="no")
+
+
+def test_gradient_flow_recorder_names_a_negative_seed() -> None:
+    X, y = np.zeros((300, 2)), np.zeros(300, dtype=int)
+    with pytest.raises(ValueError, match=r"GradientFlowRecorder: seed must be an integer >= 0"):
+        dr.GradientFlowRecorder(X, y, seed=-1)

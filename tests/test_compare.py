@@ -194,3 +194,31 @@ def test_max_samples_bounds_the_classifier_test(rng: np.random.Generator) -> Non
     # DeLong's interval shrinks like 1/√n: 2 × 200 rows give one ≈ √15 ≈ 3.9 times wider
     width = small.auc_ci[1] - small.auc_ci[0]
     assert width > 3 * (full.auc_ci[1] - full.auc_ci[0])
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"labels": ("train",)}, ValueError, r"compare: labels must be a pair of names"),  # IndexError
+    ({"labels": "ab"}, ValueError, r"compare: labels must be a pair of names"),
+    ({"seed": -1}, ValueError, r"compare: seed must be an integer >= 0; received seed=-1\."),
+    ({"seed": 1.5}, TypeError, r"compare: seed must be an integer >= 0; received seed=1.5\."),
+    ({"seed": np.random.default_rng(0)}, TypeError, r"compare: seed must be an integer"),
+    ({"seed": 2**32}, ValueError, r"compare: seed must be an integer from 0 to 4294967295"),
+])
+def test_bad_options_are_named(options: dict, error: type, message: str) -> None:
+    A = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(error, match=message):
+        compare(A, A + 1, **options)
+
+
+def test_values_whose_squares_overflow_are_refused_naming_the_set() -> None:
+    A = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=r"compare: B must be smaller than 1e\+150"):
+        compare(A, A * 1e300)  # was scikit-learn's 'Input X contains NaN' (LogisticRegression)
+
+
+def test_a_dataframe_names_the_features() -> None:
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    A = pd.DataFrame(rng.normal(size=(100, 2)), columns=["age", "income"])
+    report = compare(A, A.to_numpy() + np.array([0.0, 3.0]))
+    assert report.differing == ["income"]  # was 'x[1]'

@@ -270,3 +270,9 @@ def test_summary_and_table(rng) -> None:
 def test_bad_data_is_refused() -> None:
     with pytest.raises(ValueError, match=r"gradient_flow: X.shape\[1\] must be 2"):
         gradient_flow(notes_network(1.5), np.ones((3, 4)), np.ones(3))
+
+
+def test_a_model_that_is_not_a_sequential_is_named() -> None:
+    with pytest.raises(TypeError, match=r"gradient_flow: model must be a Sequential; received "
+                       r"model='model'\."):  # it was an AttributeError on _check_data
+        gradient_flow("model", np.zeros((2, 2)), np.zeros(2))  # type: ignore[arg-type]

@@ -95,3 +95,16 @@ def test_build_model_must_build_a_sequential(rng) -> None:
         learning_curve(wide(), blobs(rng))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="build_model\\(\\) must return a Sequential"):
         learning_curve(lambda: "model", blobs(rng), sizes=(1.0,))  # type: ignore[arg-type, return-value]
+
+
+def test_bad_splits_and_seed_are_named() -> None:
+    X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 2
+
+    def build() -> dr.Sequential:
+        return dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+
+    with pytest.raises(TypeError, match=r"learning_curve: splits must be the result of "
+                       r"dr.data.split"):  # it was an AttributeError on .train
+        learning_curve(build, (X, y))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"learning_curve: seed must be an integer >= 0"):
+        learning_curve(build, dr.data.split(X, y), seed=-1)

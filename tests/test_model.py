@@ -650,3 +650,31 @@ def test_an_activation_output_layer_after_relu_gets_exact_gradients() -> None:
 
     report = dr.gradcheck.check(cost_and_gradients, model.unflatten(model.flatten()))
     assert report.passed, report.summary()
+
+
+def test_a_negative_seed_is_named() -> None:
+    with pytest.raises(ValueError, match=r"Sequential: seed must be an integer >= 0; received "
+                       r"seed=-1\."):  # was NumPy's 'expected non-negative integer'
+        dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2, seed=-1)
+
+
+def test_inputs_beyond_float32_are_named_as_too_large_not_as_non_finite(rng) -> None:
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    X = rng.normal(size=(10, 2))
+    X[3, 1] = 1e39  # finite in float64; it was called 'non-finite'
+    with pytest.raises(ValueError, match=r"predict: X must be within float32's range "
+                       r"\(\|x\| <= 3.4e\+38\); received X='1e\+39 at index \(3, 1\)'.*float64"):
+        model.predict(X)
+    float64 = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2, dtype="float64")
+    assert float64.predict(X).shape == (10,)
+
+
+def test_a_regression_target_too_large_for_float32_is_named(rng) -> None:
+    # its squared errors overflowed and fit reported a divergence blamed on the learning rate
+    X = rng.normal(size=(50, 2))
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=2)
+    with pytest.raises(ValueError, match=r"fit: y must be smaller than 1e\+18 in magnitude for a "
+                       r"float32 network .*received y='values up to 3e\+20'"):
+        model.fit(X, np.full(50, 3e20), epochs=1)
+    wide = dr.Sequential([dr.Dense(1, "linear")], input_dim=2, dtype="float64")
+    assert wide.fit(X, np.full(50, 3e20), epochs=1).stop_reason == "max_epochs"

@@ -241,3 +241,11 @@ def test_a_damaged_standardizer_entry_is_a_load_error_naming_the_file(tmp_path: 
     with pytest.raises(ValueError, match=r"len\(state\['mean'\]\) must be 13 \(the model's "
                        r"input size\); received len\(state\['mean'\]\)=4"):
         dr.load(folder)
+
+
+def test_fit_refuses_values_whose_variance_overflows() -> None:
+    # σ of ±1e200 is inf in float64: every value used to be standardized to 0, silently
+    X = np.array([[1e200, 1.0], [-1e200, 2.0], [3e199, 3.0]])
+    with pytest.raises(ValueError, match=r"Standardizer.fit: X must be smaller than 1e\+150 in "
+                       r"magnitude .*received X='values up to 1e\+200'"):
+        Standardizer().fit(X)

@@ -267,3 +267,10 @@ def test_mismatched_lengths_and_bad_seeds_are_refused() -> None:
         split(np.zeros((0, 2)), np.zeros(0))
     with pytest.raises(TypeError, match=r"split: seed must be an int or a np.random.Generator"):
         split(X, y, seed=0.5)  # type: ignore[arg-type]
+
+
+def test_a_negative_seed_is_refused_naming_it() -> None:
+    X, y = np.zeros((20, 2)), np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"split: seed must be an integer >= 0; received "
+                       r"seed=-1\."):  # it was NumPy's 'expected non-negative integer'
+        split(X, y, seed=-1)

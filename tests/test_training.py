@@ -346,3 +346,18 @@ def test_a_state_from_another_model_or_optimizer_is_refused() -> None:
     with pytest.raises(ValueError, match=r"len\(state.callbacks\) must be"):
         classifier().fit(X[:64], y[:64], epochs=2, state=state,
                          callbacks=[dr.EarlyStopping(monitor="train_cost")])
+
+
+def test_a_negative_seed_is_named() -> None:
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    with pytest.raises(ValueError, match=r"fit: seed must be an integer >= 0; received "
+                       r"seed=-1\."):
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1, seed=-1)
+
+
+def test_an_augmentation_that_makes_nan_is_named_not_called_divergence() -> None:
+    # the NaN it returned read as a diverged run, blamed on the learning rate
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    with pytest.raises(ValueError, match=r"fit: augment\(X_batch, rng\) must be finite"):
+        model.fit(np.ones((8, 2)), np.array([0, 1] * 4), epochs=1,
+                  augment=lambda X, rng: X * np.nan)

@@ -78,6 +78,26 @@ def positive_int(where: str, arg: str, value: Any) -> int:
     return int(value)
 
 
+def seed_value(where: str, arg: str, value: Any) -> int:
+    """``value`` as a seed NumPy accepts: an integer >= 0 (bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{where}: {arg} must be an integer >= 0; received "
+                        f"{arg}={describe(value)}.")
+    if value < 0:
+        raise fail(where, arg, "an integer >= 0", value)
+    return int(value)
+
+
+def seed_or_generator(where: str, arg: str, value: Any) -> int | np.random.Generator:
+    """``value`` if it is a ``np.random.Generator``, else :func:`seed_value`'s integer."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{where}: {arg} must be an int or a np.random.Generator; received "
+                        f"{arg}={describe(value)}.")
+    return seed_value(where, arg, value)
+
+
 def as_float_array(
     where: str, arg: str, value: ArrayLike, dtype: DTypeLike, ndim: int | tuple[int, ...] = 2
 ) -> np.ndarray:
@@ -103,8 +123,27 @@ def as_float_array(
     target = np.dtype(dtype)
     if array.dtype != target:
         logger.debug("%s: converted %s from %s to %s", where, arg, array.dtype, target)
-    array = np.ascontiguousarray(array, dtype=target)
-    if not np.isfinite(array).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    with np.errstate(over="ignore"):  # a value beyond the target's range is named below
+        converted = np.ascontiguousarray(array, dtype=target)
+    if not np.isfinite(converted).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        if array.dtype.kind == "f" and np.isfinite(array[bad]):  # finite, too large for target
+            raise fail(where, arg, f"within {target.name}'s range (|x| <= "
+                       f"{np.finfo(target).max:.3g})", f"{array[bad].item():g} at index {bad}",
+                       "rescale it, or use dtype='float64'")
         raise fail(where, arg, "finite (no NaN or inf)", f"non-finite value at index {bad}")
+    return converted
+
+
+def squarable(where: str, arg: str, array: np.ndarray) -> np.ndarray:
+    """``array`` (finite floats) if its values' squares fit float64, as a mean and a
+    variance need; else the ValueError naming ``arg`` (σ would be inf and every value
+    standardized to 0, without a word)."""
+    from .data.cells import LARGEST  # the readers' bound (data imports this module)
+
+    peak = float(np.abs(array).max(initial=0.0))
+    if peak >= LARGEST:
+        raise fail(where, arg, f"smaller than {LARGEST:.0e} in magnitude (squares of larger "
+                   "numbers overflow float64)", f"values up to {peak:.3g}",
+                   "rescale it (e.g. divide it by a power of 10, or take its logarithm)")
     return array

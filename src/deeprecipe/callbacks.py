@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import choice, describe, fail, non_negative
+from ._checks import choice, describe, fail, non_negative, seed_value
 
 if TYPE_CHECKING:
     from .diagnostics.flow import GradientFlow
@@ -122,6 +122,9 @@ class EarlyStopping(Callback):
             mode = "max" if "acc" in monitor or "score" in monitor else "min"
         self.mode = mode
         self.start_from_epoch = non_negative_int(where, "start_from_epoch", start_from_epoch)
+        if not isinstance(restore_best, (bool, np.bool_)):  # bool("no") is True
+            raise TypeError(f"{where}: restore_best must be True or False; received "
+                            f"restore_best={describe(restore_best)}.")
         self.restore_best = bool(restore_best)
         self._model: Sequential | None = None
         self._best_theta: np.ndarray | None = None
@@ -249,6 +252,7 @@ class GradientFlowRecorder(Callback):
         where = "GradientFlowRecorder"
         self.max_rows = non_negative_int(where, "max_rows", max_rows, minimum=1)
         self.every = non_negative_int(where, "every", every, minimum=1)
+        seed = seed_value(where, "seed", seed)
         X, y = np.asarray(X), np.asarray(y)
         if len(X) != len(y) or len(X) == 0:
             raise fail(where, "len(y)", f"len(X) = {len(X)} (at least one row)", len(y))

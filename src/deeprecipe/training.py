@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import optimizers
-from ._checks import describe, fail, positive_int
+from ._checks import as_float_array, describe, fail, positive_int, seed_value
 from .callbacks import Callback
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 
@@ -193,6 +193,8 @@ def fit(
     if augment is not None and not callable(augment):
         raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
                         f"received augment={describe(augment)}.")
+    if seed is not None:
+        seed = seed_value(where, "seed", seed)
     rng = np.random.default_rng([model.seed, 1] if seed is None else seed)
     augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
     eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)
@@ -446,12 +448,13 @@ def diverged(
 
 
 def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``augment(X, rng)``, checked to be an array of ``X``'s shape, in ``X``'s dtype."""
+    """``augment(X, rng)``, checked to be a finite array of ``X``'s shape, in ``X``'s dtype
+    (a NaN it makes would otherwise read as a diverged run, blamed on the learning rate)."""
     out = np.asarray(augment(X, rng))
     if out.shape != X.shape:
         raise fail("fit", "augment(X_batch, rng).shape", f"the batch's shape {X.shape}",
                    out.shape, "an augmentation must keep the shape (and the order) of the rows")
-    return out.astype(X.dtype, copy=False)
+    return as_float_array("fit", "augment(X_batch, rng)", out, X.dtype, ndim=X.ndim)
 
 
 class Batches:

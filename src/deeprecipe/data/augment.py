@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import choice, describe, fail, non_negative, positive_int, real
+from .._checks import choice, describe, fail, non_negative, positive_int, real, seed_value
 
 MODES = ("constant", "nearest", "reflect", "mirror", "wrap")
 
@@ -41,7 +41,7 @@ def as_generator(where: str, rng: Any) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
+        return np.random.default_rng(seed_value(where, "rng", rng))
     raise TypeError(f"{where}: rng must be a np.random.Generator or an int seed; received "
                     f"rng={describe(rng)}. help: augment(X, rng=np.random.default_rng(0)).")
 
@@ -59,9 +59,7 @@ def as_images(
     array = array.astype(np.float32 if array.dtype == np.float32 else np.float64, copy=False)
     shape = array.shape
     if image_shape is not None:
-        image = tuple(int(d) for d in image_shape)
-        if len(image) not in (2, 3) or min(image) < 1:
-            raise fail(where, "image_shape", "(h, w) or (h, w, c) of positive ints", image_shape)
+        image = as_image_shape(where, image_shape)
         if array.ndim < 2 or math.prod(array.shape[1:]) != math.prod(image):
             raise fail(where, "X.shape", f"(n, {math.prod(image)}) or (n, *{image}) to match "
                        f"image_shape={image}", shape)
@@ -78,6 +76,24 @@ def as_images(
         return out.copy() if np.shares_memory(out, X) else out
 
     return images, restore
+
+
+def as_image_shape(where: str, image_shape: Any) -> tuple[int, ...]:
+    """``image_shape`` as ``(h, w)`` or ``(h, w, c)`` of positive ints, or a ValueError."""
+    dims = list(image_shape) if isinstance(image_shape, (tuple, list, np.ndarray)) else []
+    whole = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims)
+    if not whole or len(dims) not in (2, 3) or min(dims) < 1:
+        raise fail(where, "image_shape", "(h, w) or (h, w, c) of positive ints", image_shape)
+    return tuple(int(d) for d in dims)
+
+
+def as_range(where: str, arg: str, value: Any, constraint: str) -> tuple[float, float]:
+    """``value`` as a pair of finite numbers ``(low, high)``, or the ValueError naming ``arg``
+    with ``constraint`` (which the caller then checks)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise fail(where, arg, constraint, value)
+    low, high = (real(where, arg, v, constraint) for v in value)
+    return low, high
 
 
 def sample(
@@ -147,10 +163,12 @@ class Compose(Transform):
     rows ``(n, h·w·c)`` and give flat rows back, as :func:`~deeprecipe.training.fit` needs."""
 
     def __init__(self, transforms: Sequence[Transform], image_shape: Sequence[int] | None = None):
-        self.transforms = list(transforms)
-        if not all(isinstance(t, Transform) for t in self.transforms):
+        if not isinstance(transforms, Sequence) or not all(
+            isinstance(t, Transform) for t in transforms
+        ):
             raise fail("Compose", "transforms", "a list of Transform objects", transforms)
-        self.image_shape = None if image_shape is None else tuple(int(d) for d in image_shape)
+        self.transforms = list(transforms)
+        self.image_shape = None if image_shape is None else as_image_shape("Compose", image_shape)
 
     def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
         generator = as_generator("Compose", rng)
@@ -208,7 +226,7 @@ class Affine(Transform):
         where = type(self).__name__
         self.degrees = non_negative(where, "degrees", degrees)
         self.translate = non_negative(where, "translate", translate)
-        low, high = (real(where, "scale", s) for s in scale)
+        low, high = as_range(where, "scale", scale, "(low, high) with 0 < low <= high")
         if not 0 < low <= high:
             raise fail(where, "scale", "(low, high) with 0 < low <= high", scale)
         self.scale = (low, high)
@@ -284,7 +302,8 @@ class CropAndResize(Transform):
     random position, and resize it back to ``h × w`` (interpolated, ``order`` 0 or 1)."""
 
     def __init__(self, scale: tuple[float, float] = (0.8, 1.0), *, order: int = 1) -> None:
-        low, high = (real("CropAndResize", "scale", s) for s in scale)
+        low, high = as_range("CropAndResize", "scale", scale,
+                             "(low, high) with 0 < low <= high <= 1")
         if not 0 < low <= high <= 1:
             raise fail("CropAndResize", "scale", "(low, high) with 0 < low <= high <= 1", scale)
         if order not in (0, 1) or isinstance(order, bool):

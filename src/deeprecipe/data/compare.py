@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, fail, positive_int, real
+from .._checks import as_float_array, fail, positive_int, real, seed_value, squarable
 
 SHIFT_AUC = 0.55
 # DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
@@ -55,6 +55,7 @@ VERDICTS = {
     "different": "DIFFERENT distributions",
 }
 MAX_SAMPLES = 5000  # rows per set used by the classifier test (the per-feature tests use all)
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,10 @@ def compare(
     features (image rows ``(n, h, w[, c])`` are flattened).
 
     ``labels`` name the sets in the report (e.g. ``("train", "dev")``); ``feature_names``
-    name the columns (default ``x[j]``). ``alpha`` is the family-wise level of the
-    per-feature KS tests; ``confidence`` the level of the AUC's interval. The classifier
-    test uses ``n_folds``-fold cross-validation on at most ``max_samples`` rows of each set
-    (drawn with ``seed``). Returns a :class:`Comparison`.
+    name the columns (default: a DataFrame ``A``'s columns, else ``x[j]``). ``alpha`` is
+    the family-wise level of the per-feature KS tests; ``confidence`` the level of the
+    AUC's interval. The classifier test uses ``n_folds``-fold cross-validation on at most
+    ``max_samples`` rows of each set (drawn with ``seed``). Returns a :class:`Comparison`.
 
     Example::
 
@@ -219,8 +220,12 @@ def compare(
         report.passed, report.verdict, report.auc, report.differing
     """
     where = "compare"
+    if feature_names is None and hasattr(A, "columns"):  # a DataFrame names its features
+        feature_names = [str(column) for column in A.columns]
     A_rows = as_float_array(where, "A", A, np.float64, ndim=(2, 3, 4))
     B_rows = as_float_array(where, "B", B, np.float64, ndim=(2, 3, 4))
+    squarable(where, "A", A_rows)  # beyond, variances are inf: the tests would read NaN
+    squarable(where, "B", B_rows)
     A_rows, B_rows = A_rows.reshape(len(A_rows), -1), B_rows.reshape(len(B_rows), -1)
     n_folds = positive_int(where, "n_folds", n_folds)
     if n_folds < 2:
@@ -241,6 +246,11 @@ def compare(
     if not (0 < alpha < 1 and 0 < confidence < 1):
         raise fail(where, "alpha and confidence", "in (0, 1)", (alpha, confidence))
     max_samples = positive_int(where, "max_samples", max_samples)
+    if isinstance(labels, str) or not isinstance(labels, Sequence) or len(labels) != 2:
+        raise fail(where, "labels", "a pair of names such as ('train', 'dev')", labels)
+    seed = seed_value(where, "seed", seed)
+    if seed > MAX_SEED:  # scikit-learn's random_state
+        raise fail(where, "seed", f"an integer from 0 to {MAX_SEED} (2**32 - 1)", seed)
     if max_samples < n_folds:
         raise fail(where, "max_samples", f"at least n_folds = {n_folds}", max_samples)
 

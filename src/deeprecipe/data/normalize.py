@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, describe, fail
+from .._checks import as_float_array, describe, fail, squarable
 from .split import Splits
 
 RELATIVE_TOLERANCE = 1e-12  # σ ≤ 1e-12·|μ| is rounding noise: a constant feature
@@ -70,6 +70,7 @@ class Standardizer:
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(column) for column in X.columns]
         X = as_float_array("Standardizer.fit", "X", X, np.float64)
+        squarable("Standardizer.fit", "X", X)  # beyond, σ is inf and every z-score 0
         if len(X) == 0:
             raise fail("Standardizer.fit", "X", "at least one row", X)
         names = self._check_names(feature_names, X.shape[1])

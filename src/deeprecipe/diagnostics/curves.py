@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .._checks import describe, fail, positive_int
-from ..data.split import class_codes
+from .._checks import describe, fail, positive_int, seed_value
+from ..data.split import Splits, class_codes
 from ..model import Sequential
 from .bias_variance import VARIANCE_THRESHOLD, Diagnosis, diagnose
-
-if TYPE_CHECKING:
-    from ..data.split import Splits
 
 SIZES = (0.1, 0.25, 0.5, 1.0)
 
@@ -109,9 +106,12 @@ def learning_curve(
     if not callable(build_model):
         raise TypeError(f"{where}: build_model must be a callable returning a new "
                         f"Sequential; received build_model={describe(build_model)}.")
+    if not isinstance(splits, Splits):
+        raise TypeError(f"{where}: splits must be the result of dr.data.split(X, y); "
+                        f"received splits={describe(splits)}.")
     train, dev = splits.train, splits.dev
     counts = _counts(where, sizes, len(train))
-    order = _nested_order(train.y, np.random.default_rng(seed))
+    order = _nested_order(train.y, np.random.default_rng(seed_value(where, "seed", seed)))
     result = LearningCurve([], [], [], [], n_dev=len(dev))
     for count in counts:
         model = build_model()

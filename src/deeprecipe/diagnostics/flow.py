@@ -33,19 +33,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import activations
-from .._checks import fail, real
+from .._checks import describe, fail, real
 from ..advice import Advice
 from ..divergence import quiet
 from ..layers import Dense
-
-if TYPE_CHECKING:
-    from ..model import Sequential
+from ..model import Sequential
 
 THRESHOLD = 10.0
 SATURATION = 0.99  # |tanh| or sigmoid within 1% of its bounds: g'(z) < 2% of its maximum
@@ -168,6 +166,9 @@ def gradient_flow(
     See the module's docstring for the definitions and the precedence of the verdicts.
     """
     where = "gradient_flow"
+    if not isinstance(model, Sequential):
+        raise TypeError(f"{where}: model must be a Sequential; received "
+                        f"model={describe(model)}.")
     threshold = real(where, "threshold", threshold, "a number > 1")
     if threshold <= 1:
         raise fail(where, "threshold", "a number > 1", threshold)
