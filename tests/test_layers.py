@@ -453,3 +453,10 @@ def test_activation_layer_unknown_name_lists_the_choices():
 
 def test_layers_table_maps_kind_to_class():
     assert LAYERS == {"dense": Dense, "dropout": Dropout, "activation": Activation}
+
+
+@pytest.mark.parametrize("scale", [float("nan"), -1.0, 0, "0.1"])
+def test_init_scale_must_be_a_positive_number(scale) -> None:
+    # nan drew NaN weights, -1 and 0 were accepted, '0.1' was NumPy's UFuncTypeError
+    with pytest.raises(ValueError, match=r"Dense: init_scale must be a finite number > 0"):
+        Dense(3, init="random", init_scale=scale)

@@ -98,6 +98,12 @@ class Dense(Layer):
         )
         if init_scale is not None and self.init != "random":
             raise fail("Dense", "init_scale", "None unless init='random'", init_scale)
+        if init_scale is not None:
+            constraint = "a finite number > 0 (the std of the random weights)"
+            init_scale = real("Dense", "init_scale", init_scale, constraint)
+            if init_scale <= 0:
+                raise fail("Dense", "init_scale", constraint, init_scale,
+                           "init='zeros' gives zero weights")
         self.init_scale = init_scale
 
     def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
