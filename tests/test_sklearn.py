@@ -535,3 +535,30 @@ def test_docstring_examples_run() -> None:
     import deeprecipe.sklearn
 
     assert doctest.testmod(deeprecipe.sklearn).failed == 0
+
+
+def test_a_random_state_scikit_learn_refuses_is_named_before_anything_is_fitted() -> None:
+    X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 2
+    model = DeepClassifier(random_state=np.random.default_rng(0), max_epochs=2)
+    with pytest.raises(ValueError, match=r"DeepClassifier.fit: random_state must be None, an "
+                       r"int from 0 to 2\*\*32 - 1 or a np.random.RandomState; received "
+                       r"random_state=Generator"):  # it was scikit-learn's words, naming neither
+        model.fit(X, y)
+    assert not hasattr(model, "classes_")
+
+
+def test_a_missing_class_label_is_named_with_its_row() -> None:
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.array(["a", "b"] * 20, dtype=object)
+    y[7] = None  # scikit-learn's words for it: 'Unknown label type: unknown'
+    with pytest.raises(ValueError, match=r"DeepClassifier.fit: y must be class labels without "
+                       r"missing values; received y='None in rows \[7\]'"):
+        DeepClassifier(max_epochs=2).fit(X, y)
+
+
+def test_a_text_regression_target_is_named() -> None:
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(ValueError, match=r"DeepRegressor.fit: y must be numbers \(a regression "
+                       r"target\); received y=array\(shape=\(40,\), dtype=<U3\)\. help: for class "
+                       r"labels use DeepClassifier"):  # NumPy's 'could not convert string'
+        DeepRegressor(max_epochs=2).fit(X, np.array(["cat", "dog"] * 20))

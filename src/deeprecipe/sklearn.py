@@ -181,8 +181,9 @@ class _DeepEstimator(BaseEstimator):
         non_negative(where, "l1", self.l1)
         hidden = self._hidden_layers(where)
         optimizer = self._new_optimizer(where)
+        seed = self._draw_seed(where)
         targets = self._targets(y_array, first=True, where=where)
-        self._start(X_array.shape[1], hidden, optimizer)
+        self._start(X_array.shape[1], hidden, optimizer, seed)
         dev = None
         if dev_fraction:
             parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
@@ -211,10 +212,11 @@ class _DeepEstimator(BaseEstimator):
         batch_size = self._batch_size(where)
         if first:
             hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
+            seed = self._draw_seed(where)
         targets = self._targets(y_array, first=first, where=where, classes=classes)
         if first:
             self._fit_scale(targets)
-            self._start(X_array.shape[1], hidden, optimizer)
+            self._start(X_array.shape[1], hidden, optimizer, seed)
             self.history_ = History()
         targets = self._scaled(targets)
         self._calls += 1
@@ -236,11 +238,19 @@ class _DeepEstimator(BaseEstimator):
                 map(repr, optimizers.OPTIMIZERS)), self.optimizer)
         return optimizers.get(self.optimizer, self.learning_rate)
 
+    def _draw_seed(self, where: str) -> int:
+        """The network's seed, drawn from ``random_state`` (scikit-learn's convention)."""
+        try:
+            state = check_random_state(self.random_state)
+        except ValueError:  # a Generator, a negative int, …: scikit-learn's words name neither
+            raise fail(where, "random_state", "None, an int from 0 to 2**32 - 1 or a "
+                       "np.random.RandomState", self.random_state) from None
+        return int(state.randint(np.iinfo(np.int32).max))
+
     def _start(
-        self, n_features: int, hidden: list[Layer], optimizer: optimizers.Optimizer
+        self, n_features: int, hidden: list[Layer], optimizer: optimizers.Optimizer, seed: int
     ) -> None:
         """A new network (``model_``) and optimizer for ``n_features`` inputs."""
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.model_ = Sequential(
             [*hidden, self._output_layer()], input_dim=n_features, l2=self.l2, l1=self.l1,
             seed=seed, dtype=self.dtype,
@@ -448,6 +458,11 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
+        missing = [i for i, label in enumerate(y) if label is None] if y.dtype == object else []
+        if missing:  # scikit-learn's words for them: "Unknown label type: unknown"
+            raise fail(where, "y", "class labels without missing values",
+                       f"None in rows {missing[:10]}",
+                       "drop those rows, or give them a label")
         check_classification_targets(y)
         if first:
             classes = np.unique(y if classes is None else np.asarray(classes))
@@ -561,7 +576,11 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
-        targets = np.asarray(y, dtype=float_dtype(self._where, self.dtype))
+        try:
+            targets = np.asarray(y, dtype=float_dtype(self._where, self.dtype))
+        except (TypeError, ValueError):  # text: NumPy's words name neither y nor the value
+            raise fail(where, "y", "numbers (a regression target)", y,
+                       "for class labels use DeepClassifier") from None
         targets = targets.reshape(len(targets), -1)
         if first:
             if not isinstance(self.normalize_y, (bool, np.bool_)):
