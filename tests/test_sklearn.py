@@ -562,3 +562,18 @@ def test_a_text_regression_target_is_named() -> None:
                        r"target\); received y=array\(shape=\(40,\), dtype=<U3\)\. help: for class "
                        r"labels use DeepClassifier"):  # NumPy's 'could not convert string'
         DeepRegressor(max_epochs=2).fit(X, np.array(["cat", "dog"] * 20))
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"early_stopping": "no"}, TypeError,  # bool('no') is True: it held out a dev set
+     r"DeepClassifier.fit: early_stopping must be True or False; received "
+     r"early_stopping='no'\."),
+    ({"hidden_layer_sizes": (8, 0)}, ValueError,  # Dense's words: 'units must be …'
+     r"DeepClassifier.fit: hidden_layer_sizes must be a sequence of positive integers .*"
+     r"received hidden_layer_sizes=\(8, 0\)\."),
+    ({"hidden_layer_sizes": (8.5,)}, ValueError, r"hidden_layer_sizes must be a sequence"),
+])
+def test_hyperparameters_are_named_as_given(options: dict, error: type, message: str) -> None:
+    X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 2
+    with pytest.raises(error, match=message):
+        DeepClassifier(max_epochs=2, **options).fit(X, y)
