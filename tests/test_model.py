@@ -678,3 +678,11 @@ def test_a_regression_target_too_large_for_float32_is_named(rng) -> None:
         model.fit(X, np.full(50, 3e20), epochs=1)
     wide = dr.Sequential([dr.Dense(1, "linear")], input_dim=2, dtype="float64")
     assert wide.fit(X, np.full(50, 3e20), epochs=1).stop_reason == "max_epochs"
+
+
+@pytest.mark.parametrize("config", [[1], {"layers": 3}, {"layers": []}])
+def test_from_config_names_a_config_that_is_not_one(config) -> None:
+    # a list or a missing key was Python's TypeError or KeyError
+    with pytest.raises(ValueError, match=r"Sequential.from_config: config must be a mapping "
+                       r"like get_config\(\)'s"):
+        dr.Sequential.from_config(config)

@@ -147,6 +147,10 @@ class Sequential:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
         """Rebuild a model (freshly initialized) from :meth:`get_config`'s output."""
+        if not isinstance(config, Mapping) or not isinstance(config.get("layers"), (list, tuple)) \
+                or "input_dim" not in config:
+            raise fail("Sequential.from_config", "config", "a mapping like get_config()'s, "
+                       "with 'layers' (a list) and 'input_dim'", config)
         specs = list(config["layers"])
         layers = []
         for spec in specs:
