@@ -274,3 +274,10 @@ def test_a_negative_seed_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match=r"split: seed must be an integer >= 0; received "
                        r"seed=-1\."):  # it was NumPy's 'expected non-negative integer'
         split(X, y, seed=-1)
+
+
+def test_shuffle_must_be_a_bool() -> None:
+    X, y = np.zeros((20, 2)), np.arange(20) % 2
+    with pytest.raises(TypeError, match=r"split: shuffle must be True or False; received "
+                       r"shuffle='no'\."):  # bool('no') is True: it shuffled
+        split(X, y, shuffle="no")

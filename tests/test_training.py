@@ -361,3 +361,10 @@ def test_an_augmentation_that_makes_nan_is_named_not_called_divergence() -> None
     with pytest.raises(ValueError, match=r"fit: augment\(X_batch, rng\) must be finite"):
         model.fit(np.ones((8, 2)), np.array([0, 1] * 4), epochs=1,
                   augment=lambda X, rng: X * np.nan)
+
+
+def test_shuffle_must_be_a_bool() -> None:
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    with pytest.raises(TypeError, match=r"fit: shuffle must be True or False; received "
+                       r"shuffle='no'\."):  # bool('no') is True: it shuffled
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1, shuffle="no")

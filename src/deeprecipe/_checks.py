@@ -78,6 +78,13 @@ def positive_int(where: str, arg: str, value: Any) -> int:
     return int(value)
 
 
+def flag(where: str, arg: str, value: Any) -> bool:
+    """``value`` as a bool: True or False only (``bool("no")`` is True, so text is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {arg} must be True or False; received {arg}={describe(value)}.")
+    return bool(value)
+
+
 def seed_value(where: str, arg: str, value: Any) -> int:
     """``value`` as a seed NumPy accepts: an integer >= 0 (bools and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

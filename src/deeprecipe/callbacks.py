@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import choice, describe, fail, non_negative, seed_value
+from ._checks import choice, describe, fail, flag, non_negative, seed_value
 
 if TYPE_CHECKING:
     from .diagnostics.flow import GradientFlow
@@ -122,10 +122,7 @@ class EarlyStopping(Callback):
             mode = "max" if "acc" in monitor or "score" in monitor else "min"
         self.mode = mode
         self.start_from_epoch = non_negative_int(where, "start_from_epoch", start_from_epoch)
-        if not isinstance(restore_best, (bool, np.bool_)):  # bool("no") is True
-            raise TypeError(f"{where}: restore_best must be True or False; received "
-                            f"restore_best={describe(restore_best)}.")
-        self.restore_best = bool(restore_best)
+        self.restore_best = flag(where, "restore_best", restore_best)
         self._model: Sequential | None = None
         self._best_theta: np.ndarray | None = None
         self._reset()

@@ -78,7 +78,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import activations, diagnostics, optimizers
-from ._checks import describe, fail, float_dtype, non_negative, positive_int
+from ._checks import fail, flag, float_dtype, non_negative, positive_int
 from .callbacks import EarlyStopping
 from .data.split import min_rows, split, split_sizes
 from .diagnostics import Diagnosis
@@ -170,9 +170,7 @@ class _DeepEstimator(BaseEstimator):
         X_array, y_array = self._validate(X, y, reset=True)
         # every hyperparameter is checked before any fitted state is set
         epochs = positive_int(where, "max_epochs", self.max_epochs)
-        if not isinstance(self.early_stopping, (bool, np.bool_)):  # bool("no") is True
-            raise TypeError(f"{where}: early_stopping must be True or False; received "
-                            f"early_stopping={describe(self.early_stopping)}.")
+        flag(where, "early_stopping", self.early_stopping)
         batch_size = self._batch_size(where)
         dev_fraction = self._dev_fraction(len(X_array))
         stopping = _NoImprovement(

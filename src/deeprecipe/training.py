@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import optimizers
-from ._checks import as_float_array, describe, fail, positive_int, seed_value
+from ._checks import as_float_array, describe, fail, flag, positive_int, seed_value
 from .callbacks import Callback
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 
@@ -195,6 +195,7 @@ def fit(
                         f"received augment={describe(augment)}.")
     if seed is not None:
         seed = seed_value(where, "seed", seed)
+    shuffle = flag(where, "shuffle", shuffle)
     rng = np.random.default_rng([model.seed, 1] if seed is None else seed)
     augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
     eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)

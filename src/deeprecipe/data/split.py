@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import describe, fail, seed_or_generator
+from .._checks import describe, fail, flag, seed_or_generator
 
 SHARE = 0.2  # the notes' 60/20/20 for small data
 CAP = 10_000  # … and at most 10,000 dev and test examples for big data
@@ -295,6 +295,7 @@ def split(
         raise fail(where, "y.shape", f"(len(X),) or (len(X), k) with len(X) = {len(X_array)}",
                    y_array.shape)
     seed = seed_or_generator(where, "seed", seed)
+    shuffle = flag(where, "shuffle", shuffle)
     m = len(X_array)
     n_train, n_dev, n_test = split_sizes(m, ratios)
     if min(n_train, n_dev, 1 if n_test is None else n_test) < 1:
