@@ -281,3 +281,11 @@ def test_shuffle_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match=r"split: shuffle must be True or False; received "
                        r"shuffle='no'\."):  # bool('no') is True: it shuffled
         split(X, y, shuffle="no")
+
+
+@pytest.mark.parametrize("m", [-5, 10.5, True])
+def test_split_sizes_takes_a_number_of_rows(m: Any) -> None:
+    # split_sizes(-5) was (-3, -1, -1) and split_sizes(10.5) was (6.5, 2, 2)
+    with pytest.raises(ValueError, match=r"split_sizes: m must be a number of rows \(an integer "
+                       r">= 0\)"):
+        split_sizes(m)
