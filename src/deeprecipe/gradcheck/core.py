@@ -37,6 +37,9 @@ MODES = ("full", "sampled", "directional")
 ROUNDOFF_FACTOR = 8.0
 NOISE_MARGIN = 3.0  # a difference within this many noise floors is noise
 MAX_LOCALIZED = 8
+# A disagreement is re-measured at steps ε·10^k up to MAX_WIDER_STEP (rounding shrinks as
+# the step grows, truncation grows with it).
+MAX_WIDER_STEP = 1e-2
 
 # evaluate(step, rows) -> (J at each perturbation, crossed flags or None); rows=None: all.
 Evaluate = Callable[[float, "np.ndarray | None"], "tuple[np.ndarray, np.ndarray | None]"]
@@ -184,6 +187,9 @@ class Checker:
             if not self.obj.tracks_kinks:
                 self._detect_kinks(evaluate, rows, numeric, noise, kink, plus, minus)
                 excluded |= kink
+            rows = rows[~kink[rows]]
+            still = self._disagrees(numeric[rows], analytic[rows], noise[rows])
+            self._wider_steps(evaluate, rows[still], analytic, numeric, noise)
         subgradient = excluded.copy()
         rows = np.flatnonzero(excluded)
         if self.obj.tracks_kinks and len(rows):
@@ -196,6 +202,45 @@ class Checker:
             inside = self._between_sides(evaluate, rows, analytic, plus, minus, numeric, noise)
             excluded[rows[inside]] = False
         return numeric, noise, kink, excluded, subgradient
+
+    def _wider_steps(self, evaluate: Evaluate, rows: np.ndarray, analytic: np.ndarray,
+                     numeric: np.ndarray, noise: np.ndarray) -> None:
+        """Re-measure disagreeing ``rows`` on the ladder ``h = ε, 10ε, …, MAX_WIDER_STEP``.
+        ``D(h)`` counts with the noise ``|D(h) − D(10h)|`` (rounding at ``h``, truncation at
+        ``10h``) plus its round-off; the smallest step at which it agrees with ``analytic``
+        replaces the measurement at ``ε``.
+
+        ``J``'s rounding can be far above ``ε_machine·|J|``: the course's ``−log(1 − A2)``
+        with a saturated sigmoid keeps a few digits of ``1 − A2`` (none once it is below
+        1e-12), so ``J`` is a staircase whose treads can be wider than 1e-5, and ``D(ε)``
+        misses a saturated example's share entirely. A wrong analytic value disagrees at
+        every step while ``D(h)`` barely moves, so it still fails; so does one that a
+        ladder crossing kinks seems to explain (its ``D(h)`` moves as much as the difference,
+        and a step is used only where it moves a tenth of that). A step that crosses a known
+        kink is not used."""
+        steps = [self.epsilon]
+        while steps[-1] * 10 <= MAX_WIDER_STEP * (1 + 1e-9):
+            steps.append(steps[-1] * 10)
+        if not len(rows) or len(steps) < 3:
+            return
+        ladder, rounding = [numeric[rows]], [noise[rows]]
+        usable = [np.ones(len(rows), dtype=bool)]
+        for step in steps[1:]:
+            values, plus, minus, crossed = self._central(evaluate, step, rows)
+            ladder.append(values)
+            rounding.append(self._roundoff(plus, minus, step=step))
+            usable.append(crossed == 0)
+        pending = np.ones(len(rows), dtype=bool)
+        at_epsilon = np.abs(numeric[rows] - analytic[rows])
+        for k in range(len(steps) - 1):
+            spread = np.abs(ladder[k] - ladder[k + 1]) + rounding[k]
+            # a measurement ten times as precise as the disagreement it explains: a ladder
+            # that crosses kinks moves as much as the difference and explains nothing
+            agrees = (pending & usable[k] & usable[k + 1] & (spread <= at_epsilon / 10)
+                      & ~self._disagrees(ladder[k], analytic[rows], spread))
+            numeric[rows[agrees]] = ladder[k][agrees]
+            noise[rows[agrees]] = spread[agrees]
+            pending &= ~agrees
 
     def _between_sides(self, evaluate: Evaluate, rows: np.ndarray, analytic: np.ndarray,
                        plus: np.ndarray, minus: np.ndarray, numeric: np.ndarray,
