@@ -460,3 +460,11 @@ def test_init_scale_must_be_a_positive_number(scale) -> None:
     # nan drew NaN weights, -1 and 0 were accepted, '0.1' was NumPy's UFuncTypeError
     with pytest.raises(ValueError, match=r"Dense: init_scale must be a finite number > 0"):
         Dense(3, init="random", init_scale=scale)
+
+
+@pytest.mark.parametrize("layer", [Dense(3), Dropout(0.5), Activation("relu")])
+def test_forward_before_build_says_how_a_layer_is_built(layer) -> None:
+    # it said "x.shape must be (m, None)"
+    with pytest.raises(RuntimeError, match=r"\.forward: called before the layer is built\. "
+                       r"help: .*Sequential\(\[\.\.\.\], input_dim=n\)"):
+        layer.forward(np.zeros((2, 3)), training=True, rng=np.random.default_rng(0))

@@ -57,6 +57,11 @@ class Layer:
         return {}
 
     def _check_input(self, x: np.ndarray) -> None:
+        if self.input_dim is None:  # it said "x.shape must be (m, None)"
+            raise RuntimeError(
+                f"{type(self).__name__}.forward: called before the layer is built. help: a "
+                "layer is built by the Sequential it is put in: Sequential([...], input_dim=n)."
+            )
         if x.ndim != 2 or x.shape[1] != self.input_dim:
             raise ValueError(
                 f"{self.name}: x.shape must be (m, {self.input_dim}); received x.shape={x.shape}."
