@@ -577,3 +577,11 @@ def test_hyperparameters_are_named_as_given(options: dict, error: type, message:
     X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 2
     with pytest.raises(error, match=message):
         DeepClassifier(max_epochs=2, **options).fit(X, y)
+
+
+def test_labels_of_two_kinds_are_named_with_a_row_of_each() -> None:
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.array([1, "a"] * 20, dtype=object)  # scikit-learn's words: 'Unknown label type'
+    with pytest.raises(ValueError, match=r"DeepClassifier.fit: y must be labels of one kind \(all "
+                       r"text or all numbers\); received y=\"1 in row 0 and 'a' in row 1\""):
+        DeepClassifier(max_epochs=2).fit(X, y)

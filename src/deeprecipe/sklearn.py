@@ -462,11 +462,18 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
-        missing = [i for i, label in enumerate(y) if label is None] if y.dtype == object else []
-        if missing:  # scikit-learn's words for them: "Unknown label type: unknown"
-            raise fail(where, "y", "class labels without missing values",
-                       f"None in rows {missing[:10]}",
-                       "drop those rows, or give them a label")
+        if y.dtype == object:  # scikit-learn's words for both: "Unknown label type: unknown"
+            missing = [i for i, label in enumerate(y) if label is None]
+            if missing:
+                raise fail(where, "y", "class labels without missing values",
+                           f"None in rows {missing[:10]}",
+                           "drop those rows, or give them a label")
+            text = [isinstance(label, str) for label in y]
+            if any(text) and not all(text):
+                row = text.index(not text[0])
+                raise fail(where, "y", "labels of one kind (all text or all numbers)",
+                           f"{y[0]!r} in row 0 and {y[row]!r} in row {row}",
+                           "convert them to one kind, e.g. y.astype(str)")
         check_classification_targets(y)
         if first:
             classes = np.unique(y if classes is None else np.asarray(classes))
