@@ -222,3 +222,9 @@ def test_a_dataframe_names_the_features() -> None:
     A = pd.DataFrame(rng.normal(size=(100, 2)), columns=["age", "income"])
     report = compare(A, A.to_numpy() + np.array([0.0, 3.0]))
     assert report.differing == ["income"]  # was 'x[1]'
+
+
+def test_feature_names_given_as_one_string_are_refused() -> None:
+    A = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match=r"compare: feature_names must be a list of names"):
+        compare(A, A + 1, feature_names="abc")  # it named the features 'a', 'b', 'c'

@@ -249,3 +249,10 @@ def test_fit_refuses_values_whose_variance_overflows() -> None:
     with pytest.raises(ValueError, match=r"Standardizer.fit: X must be smaller than 1e\+150 in "
                        r"magnitude .*received X='values up to 1e\+200'"):
         Standardizer().fit(X)
+
+
+def test_feature_names_given_as_one_string_are_refused() -> None:
+    # "abc" named the three features 'a', 'b', 'c'
+    with pytest.raises(ValueError, match=r"Standardizer.fit: feature_names must be a list of "
+                       r"names; received feature_names='abc'\."):
+        Standardizer().fit(np.eye(3), feature_names="abc")

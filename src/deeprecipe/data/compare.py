@@ -236,6 +236,8 @@ def compare(
     if A_rows.shape[1] != B_rows.shape[1]:
         raise fail(where, "B's feature count", f"A's ({A_rows.shape[1]})", B_rows.shape[1])
     n_features = A_rows.shape[1]
+    if isinstance(feature_names, str):  # "age" would name three features 'a', 'g', 'e'
+        raise fail(where, "feature_names", "a list of names", feature_names)
     names = [f"x[{j}]" for j in range(n_features)] if feature_names is None else [
         str(name) for name in feature_names
     ]

@@ -197,6 +197,8 @@ class Standardizer:
     def _check_names(names: Sequence[str] | None, n_features: int) -> list[str] | None:
         if names is None:
             return None
+        if isinstance(names, str):  # "age" would name three features 'a', 'g', 'e'
+            raise fail("Standardizer.fit", "feature_names", "a list of names", names)
         listed = [str(name) for name in names]
         if len(listed) != n_features:
             raise fail("Standardizer.fit", "len(feature_names)", f"{n_features} (X.shape[1])",
