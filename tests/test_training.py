@@ -368,3 +368,12 @@ def test_shuffle_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match=r"fit: shuffle must be True or False; received "
                        r"shuffle='no'\."):  # bool('no') is True: it shuffled
         model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1, shuffle="no")
+
+
+def test_a_dev_target_too_large_for_float32_is_named() -> None:
+    # its dev cost overflowed: EarlyStopping read a non-finite value as a divergence
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    model = dr.Sequential([dr.Dense(1, "linear")], input_dim=2)
+    with pytest.raises(ValueError, match=r"fit \(validation_data\): y must be smaller than "
+                       r"1e\+18 in magnitude for a float32 network"):
+        model.fit(X, X[:, 0], epochs=1, validation_data=(X, np.full(20, 3e20)))

@@ -494,30 +494,12 @@ class Sequential:
         X = self._check_X(where, X)
         if len(X) == 0:
             raise fail(where, "X", "at least one example", X)
-        if self.loss.task == "regression" and self.dtype == np.float32:
-            self._check_target_range(where, np.asarray(y))
         targets = losses.encode_targets(
             self.loss.task, np.asarray(y), self.output_dim, self.dtype, where
         )
         if len(targets) != len(X):
             raise fail(where, "len(y)", f"len(X) = {len(X)}", len(targets))
         return X, targets
-
-    @staticmethod
-    def _check_target_range(where: str, y: np.ndarray) -> None:
-        """Refuse a regression target whose float32 squared errors would overflow (the
-        divergence check would then blame the learning rate)."""
-        from .targets import LARGEST_TARGET  # targets imports this module
-
-        if y.dtype.kind not in "iuf" or y.size == 0:
-            return  # text and NaN: encode_targets names them
-        values = np.abs(y.astype(np.float64))
-        peak = float(values[np.isfinite(values)].max(initial=0.0))
-        if peak >= LARGEST_TARGET:
-            raise fail(where, "y", f"smaller than {LARGEST_TARGET:.0e} in magnitude for a "
-                       "float32 network (its squared errors overflow above ~1.8e19)",
-                       f"values up to {peak:.3g}", "rescale it (divide it by a power of 10, "
-                       "or take its logarithm), or use dtype='float64'")
 
     def save(self, path: str | Path, standardizer: Standardizer | None = None) -> Path:
         """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``.

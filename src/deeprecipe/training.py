@@ -59,6 +59,7 @@ from . import optimizers
 from ._checks import as_float_array, describe, fail, flag, positive_int, seed_value
 from .callbacks import Callback
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
+from .targets import LARGEST_TARGET
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -181,6 +182,7 @@ def fit(
     the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's docstring.
     """
     where = "fit"
+    _check_target_range(model, where, y)
     X_train, targets = model._check_data(where, X, y)
     n = len(X_train)
     epochs = positive_int(where, "epochs", epochs)
@@ -189,6 +191,7 @@ def fit(
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
+        _check_target_range(model, f"{where} (validation_data)", validation_data[1])
         dev = model._check_data(f"{where} (validation_data)", *validation_data)
     if augment is not None and not callable(augment):
         raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
@@ -446,6 +449,22 @@ def diverged(
     )
     model.theta[...] = last_finite
     return divergence
+
+
+def _check_target_range(model: Sequential, where: str, y: ArrayLike) -> None:
+    """Refuse a regression target whose squared errors overflow a float32 network's
+    training cost (fit would stop on them as a divergence, blaming the learning rate)."""
+    values = np.asarray(y)
+    if model.loss.task != "regression" or model.dtype != np.float32 \
+            or values.dtype.kind not in "iuf" or values.size == 0:
+        return  # text and NaN: _check_data names them
+    magnitudes = np.abs(values.astype(np.float64))
+    peak = float(magnitudes[np.isfinite(magnitudes)].max(initial=0.0))
+    if peak >= LARGEST_TARGET:
+        raise fail(where, "y", f"smaller than {LARGEST_TARGET:.0e} in magnitude for a float32 "
+                   "network (its squared errors overflow above ~1.8e19)",
+                   f"values up to {peak:.3g}", "rescale it (divide it by a power of 10, or "
+                   "take its logarithm), or use dtype='float64'")
 
 
 def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
