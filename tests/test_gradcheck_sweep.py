@@ -218,3 +218,25 @@ def test_a_float32_cost_at_the_default_epsilon_never_passes_a_bug() -> None:
     assert not report.passed and not report.failed, report.summary()
     assert "larger epsilon" in " ".join(report.notes)
     assert gradcheck.check(in_float32, params, epsilon=1e-2).failed_blocks == ["W1"]
+
+
+def test_a_wrong_gradient_is_not_re_measured_on_every_wider_step() -> None:
+    # the wider steps try a sample of a block's disagreements first: a bug's disagreements
+    # are not rounding, so the rest are not re-measured (every one was: 8× the evaluations
+    # of a correct check instead of 3×)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((20, 30)), rng.standard_normal((20, 30))
+
+    def least_squares(bug: bool) -> Fn:
+        def fn(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+            R = X @ p["W"] - Y
+            grad = X.T @ R / len(X)
+            return float(0.5 * np.mean(np.sum(R**2, axis=1))), {"W": 2 * grad if bug else grad}
+        return fn
+
+    params = {"W": rng.standard_normal((30, 30)) * 0.1}
+    correct = gradcheck.check(least_squares(False), params)
+    wrong = gradcheck.check(least_squares(True), params)
+    assert correct.passed and wrong.failed_blocks == ["W"]
+    assert wrong.evaluations <= 4 * correct.evaluations, (wrong.evaluations,
+                                                          correct.evaluations)
