@@ -366,3 +366,108 @@ def test_a_missing_data_file_is_one_line_without_errno(
     assert cli.main([command, str(folder), "--data", str(missing)]) == cli.EXIT_USAGE
     err = one_line_error(capsys)
     assert str(missing) in err and "Errno" not in err
+
+
+# --- the command line used carelessly ---------------------------------------------------------
+
+
+def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line of a refused command (argparse's refusals exit through SystemExit)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as stop:
+        code = stop.code  # type: ignore[assignment]
+    assert code == cli.EXIT_USAGE
+    return one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--data", "iris", "--learning-rate", "０.１"],  # full-width digits
+    ["run", "--data", "iris", "--epochs", "1_000"],
+    ["run", "--data", "iris", "--batch-size", "٣٢"],  # Arabic-Indic digits
+    ["tune", "--data", "iris", "--budget", "１"],
+    ["tune", "--data", "iris", "--workers", "1_0"],
+    ["experiment", "regularization", "--epochs", "３"],
+    ["diagnose", "--train-error", "0.1", "--dev-error", "0.2", "--n-dev", "1_000"],
+    ["gradcheck", "model", "--rows", "３"],
+    ["gradcheck", "model", "--epsilon", "１e-7"],
+])
+def test_number_flags_are_numbers_only_in_ascii_digits(
+    argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's int() and float() read 1_000 and full-width or Arabic-Indic digits; a flag,
+    like a CSV cell, is a number only in the plain forms (`tune --budget １` tuned once)."""
+    monkeypatch.chdir(tmp_path)  # the runs/ a wrongly accepted run or tune would write
+    err = usage_error(argv, capsys)
+    assert argv[-1] in err and argv[-2] in err
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "experiment"])
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_every_seed_flag_takes_the_seeds_run_takes(
+    csv_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str], command: str, seed: str
+) -> None:
+    """gradcheck --seed -1 was NumPy's 'expected non-negative integer', naming no flag;
+    experiment took seeds above 2**32 - 1 that run refuses."""
+    folder, data = csv_model
+    argv = {"gradcheck": ["gradcheck", str(folder), "--data", str(data), "--target", "label"],
+            "experiment": ["experiment", "regularization", "--epochs", "1"]}[command]
+    err = usage_error([*argv, "--seed", seed], capsys)
+    assert f"--seed must be an integer from 0 to 4294967295 (2**32 - 1); received --seed={seed}" \
+        in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["tune", "--data", "iris", "--target", "species", "--budget", "1"],
+    ["tune", "--data", "iris", "--task", "regression", "--budget", "1"],
+    ["run", "--data", "iris", "--task", "regression"],
+    ["gradcheck", "MODEL", "--data", "iris", "--target", "species"],
+    ["predict", "MODEL", "--data", "iris", "--target", "species"],
+    ["predict", "MODEL", "--data", "DATA.npz", "--target", "y"],
+])
+def test_an_option_the_data_has_no_use_for_is_refused_not_ignored(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    argv: list[str]
+) -> None:
+    """A built-in dataset has its own task and labels, an .npz its array y: run --task
+    regression on iris trained a classifier and its summary said task regression, and tune,
+    gradcheck and predict ran with a --target they never read (exit 0)."""
+    folder, _ = csv_model
+    npz = tmp_path / "data.npz"
+    np.savez(npz, X=np.zeros((10, 3)), y=np.arange(10) % 2)
+    argv = [str(folder) if arg == "MODEL" else str(npz) if arg == "DATA.npz" else arg
+            for arg in argv]
+    if argv[0] in ("run", "tune"):
+        argv += ["--output-dir", str(tmp_path / "runs")]
+    err = usage_error(argv, capsys)
+    flag = "--task" if "--task" in argv else "--target"
+    assert f"{flag}=" in err and argv[argv.index("--data") + 1] in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_predict_checks_an_npz_without_labels_as_training_does(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An .npz of X alone was read by np.asarray(X, float64): a damaged file was a
+    traceback, text digits ('１.５') were numbers, NaN was blamed on the Standardizer."""
+    folder, _ = csv_model
+    cases = {
+        "damaged": b"PK\x03\x04 not a zip file",
+        "text": {"X": np.full((4, 3), "１.５")},
+        "nan": {"X": np.where(np.eye(4, 3) > 0, np.nan, 1.0)},
+        "scalar": {"X": np.float64(3.0)},
+        "objects": {"X": np.array([[1, "a", None]] * 4, dtype=object)},
+    }
+    for name, content in cases.items():
+        path = tmp_path / f"{name}.npz"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            np.savez(path, **content)  # type: ignore[arg-type]
+        err = usage_error(["predict", str(folder), "--data", str(path)], capsys)
+        assert f"{path.name}:" in err or f"{path.name}," in err, (name, err)
+    good = tmp_path / "good.npz"
+    np.savez(good, X=np.ones((4, 3)))
+    assert cli.main(["predict", str(folder), "--data", str(good)]) == cli.EXIT_OK
+    assert len(read_rows(capsys.readouterr().out)) == 4

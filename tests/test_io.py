@@ -277,6 +277,9 @@ def test_npz_round_trip_with_numeric_and_string_labels(tmp_path: Path) -> None:
         ({"X": np.zeros((6, 2)), "y": np.zeros(5)}, r"y must have shape \(6,\); received \(5,\)"),
         ({"X": np.zeros(6), "y": np.zeros(6)}, "X must be a numeric array of rows"),
         ({"X": np.array([["a"]] * 6), "y": np.arange(6) % 2}, "X must be a numeric array"),
+        # no feature: scikit-learn's 'Found array with 0 feature(s)', naming no file
+        ({"X": np.zeros((6, 0)), "y": np.arange(6) % 2}, "with at least one feature"),
+        ({"X": np.zeros((6, 0, 3)), "y": np.arange(6) % 2}, "with at least one feature"),
         ({"X": np.zeros((4, 2)), "y": np.arange(4) % 2}, "must have at least 5 data rows"),
         ({"X": np.zeros((6, 2)), "y": np.ones(6)}, "single class"),
     ],

@@ -150,3 +150,27 @@ def test_target_with_a_folder_leaves_the_error_to_the_data(tmp_path: Path) -> No
     assert resolve(None, {"data": f"{tmp_path}/", "target": "y"}).target == "y"
     with pytest.raises(ConfigError, match="--target applies to CSV data only"):
         resolve(None, {"data": "data.npz", "target": "y"})
+
+
+def test_a_byte_order_mark_is_read_past_and_a_folder_is_named_a_folder(tmp_path: Path) -> None:
+    """Windows Notepad starts a UTF-8 file with a byte order mark: tomllib called such a
+    run.toml 'Invalid statement (at line 1, column 1)'; a folder was 'no file'."""
+    path = tmp_path / "run.toml"
+    path.write_bytes(b"\xef\xbb\xbfdata = 'iris'\nepochs = 3\n")
+    assert read_toml(path) == {"data": "iris", "epochs": 3}
+    with pytest.raises(ConfigError, match=r"--config must be a TOML file; received "
+                                          r"--config='.*', a folder\."):
+        read_toml(tmp_path)
+
+
+@pytest.mark.parametrize(("key", "text"), [
+    ("epochs", "1_000"), ("epochs", "１０"), ("seed", "٣"), ("batch_size", "6_4"),
+    ("learning_rate", "０.１"), ("l2", "1_0"), ("keep_prob", "０.５"), ("hidden", "１２８"),
+    ("epochs", "9" * 5000),  # more digits than int() converts: refused, not its ValueError
+])
+def test_numbers_given_as_text_are_in_ascii_digits(key: str, text: str) -> None:
+    """Python's int() and float() read 1_000 and full-width or Arabic-Indic digits; a flag
+    is a number only in the forms a CSV cell is (deeprecipe.data.cells.NUMBER)."""
+    with pytest.raises(ConfigError, match=f"--{key.replace('_', '-')} must be"):
+        parse({key: text}, COMMAND_LINE)
+    assert parse({key: " 1 "}, COMMAND_LINE)[key] in (1, 1.0, (1,), (1.0,))

@@ -41,6 +41,7 @@ from .cli_run import (
 )
 from .cli_tune import add_tune_parser
 from .data import load_csv, load_csv_features, load_npz
+from .data.io import load_npz_features
 from .diagnostics import Diagnosis, diagnose, show_error
 from .diagnostics.bias_variance import FRACTION
 from .model import Sequential
@@ -98,12 +99,17 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     if args.rows < 1:
         raise ValueError(f"gradcheck: --rows must be a positive integer; received "
                          f"--rows={args.rows}.")
+    if not 0 <= args.seed <= runconfig.SEED_MAX:
+        raise ValueError(f"gradcheck: --seed must be {runconfig.OPTIONS['seed'].constraint}; "
+                         f"received --seed={args.seed}.")
     points = [point.strip() for point in args.points.split(",")]
     unknown = [point for point in points if point not in POINT_TITLES]
     if unknown or not points:
         raise ValueError(f"gradcheck: --points must be a comma-separated list of "
                          f"{', '.join(POINT_TITLES)}; received --points={args.points!r}.")
-    loaded = workflow.load_data(args.data, args.target, task_of(model))
+    # a file's target is read as the model's; a built-in dataset's is its own
+    task = "auto" if args.data in datasets.list() else task_of(model)
+    loaded = workflow.load_data(args.data, args.target, task)
     if loaded.X.shape[1] != model.input_dim:
         raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
                          f"model's input_dim); received --data={args.data!r} with "
@@ -200,10 +206,14 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
     ``y``), or a ``.csv`` whose feature columns are picked by the names the model's
     standardizer was fit with (``--target`` names a label column to score against; its
     labels are matched to the model's ``classes`` by name)."""
-    if spec in datasets.list():
-        return datasets.load(spec)
     path = Path(spec)
     suffix = path.suffix.lower()
+    if target is not None and (spec in datasets.list() or suffix == ".npz"):
+        raise ValueError(f"predict: --target applies to CSV data only (the labels of an .npz "
+                         f"are its array 'y'); received --target={target!r} with "
+                         f"--data={spec!r}.")
+    if spec in datasets.list():
+        return datasets.load(spec)
     if suffix == ".npz":
         return npz_inputs(path, model, classes)
     if suffix != ".csv":
@@ -240,14 +250,9 @@ def npz_inputs(path: Path, model: Sequential, classes: list[Any] | None = None
                ) -> tuple[np.ndarray, np.ndarray | None]:
     """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file (as the model's
     class codes, see :func:`model_codes`)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"predict: no file {path}.")
+    X = load_npz_features(path)  # the file and its X checked, as training checks them
     with np.load(path, allow_pickle=False) as archive:
         if "y" not in archive.files:
-            if "X" not in archive.files:
-                raise ValueError(f"predict: {path} must hold an array 'X'; it holds "
-                                 f"{archive.files}.")
-            X = np.asarray(archive["X"], dtype=np.float64)
             return X.reshape(len(X), -1), None
     # load_npz checks X and y against each other
     loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
@@ -338,12 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--data", default="digits",
                               help="built-in dataset name, .csv or .npz (default: digits)")
     check_parser.add_argument("--target", help="the label column of a CSV file")
-    check_parser.add_argument("--rows", type=int, default=32,
+    check_parser.add_argument("--rows", type=runconfig.integer, default=32,
                               help="how many examples J is computed on (default: 32)")
     check_parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
                               help="full: every parameter; sampled: some of each block; "
                               "directional: random directions per block (default: full)")
-    check_parser.add_argument("--epsilon", type=float, default=1e-7,
+    check_parser.add_argument("--epsilon", type=runconfig.number, default=1e-7,
                               help="the notes' step ε of the two-sided difference "
                               "(default: 1e-7)")
     check_parser.add_argument("--dropout", default="off", choices=("off", "fixed"),
@@ -354,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "(a fresh initialization of the same network), trained (that "
                               "fresh copy trained briefly on the checked rows) "
                               "(default: current)")
-    check_parser.add_argument("--seed", type=int, default=0,
+    check_parser.add_argument("--seed", type=runconfig.integer, default=0,
                               help="seeds sampling, directions, fresh weights (default: 0)")
     check_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     check_parser.set_defaults(handler=gradcheck_command)
@@ -371,9 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose_parser.add_argument("--bayes-error", default=None, metavar="ERROR",
                                  help="Bayes (human-level) error (default: 0)")
     diagnose_parser.add_argument("--test-error", default=None, metavar="ERROR")
-    diagnose_parser.add_argument("--n-dev", type=int, default=None, metavar="N",
+    diagnose_parser.add_argument("--n-dev", type=runconfig.integer, default=None, metavar="N",
                                  help="dev examples: gives the dev error's confidence interval")
-    diagnose_parser.add_argument("--n-train", type=int, default=None, metavar="N")
+    diagnose_parser.add_argument("--n-train", type=runconfig.integer, default=None, metavar="N")
     diagnose_parser.add_argument("--regression", action="store_true",
                                  help="errors are mean squared errors")
     diagnose_parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")

@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import experiments
+from . import experiments, runconfig
 
 RUNS = Path("runs")
 
@@ -33,17 +33,18 @@ def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("name", choices=experiments.NAMES)
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: runs/experiment-<name>/)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=runconfig.integer, default=None,
                         help="training epochs of every network (default: the experiment's)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=runconfig.integer, default=0,
                         help="seeds the data and every network (default: 0)")
     parser.set_defaults(handler=experiment_command)
     return parser
 
 
 def experiment_command(args: argparse.Namespace, console: Console) -> int:
-    if args.seed < 0:
-        raise ValueError(f"--seed must be an integer >= 0; received --seed={args.seed}.")
+    if not 0 <= args.seed <= runconfig.SEED_MAX:
+        raise ValueError(f"--seed must be {runconfig.OPTIONS['seed'].constraint}; received "
+                         f"--seed={args.seed}.")
     options: dict[str, Any] = {"seed": args.seed}
     if args.epochs is not None:
         if args.epochs < 1:

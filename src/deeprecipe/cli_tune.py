@@ -80,18 +80,18 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--drop-missing-target", action=argparse.BooleanOptionalAction,
                         default=argparse.SUPPRESS,
                         help=runconfig.OPTIONS["drop_missing_target"].help)
-    parser.add_argument("--budget", type=int, default=argparse.SUPPRESS, metavar="N",
+    parser.add_argument("--budget", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
                         "never lower it)")
     parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
                         help="Bayes (human-level) error, 0.01 or 1%% (default: 0)")
-    parser.add_argument("--workers", type=int, default=argparse.SUPPRESS, metavar="N",
+    parser.add_argument("--workers", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="local worker processes (default: 2; with --resume, the rest "
                         "runs on them instead of a saved --scheduler)")
     parser.add_argument("--scheduler", default=argparse.SUPPRESS, metavar="ADDRESS",
                         help="run the trials on the Dask cluster at ADDRESS "
                         "(tcp://host:8786) instead of local processes")
-    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="N",
+    parser.add_argument("--seed", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="seeds the split and every trial (default: 0)")
     parser.add_argument("--name", default=argparse.SUPPRESS,
                         help="the run folder's name (default: <data>-tune-<time>)")

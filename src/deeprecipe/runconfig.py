@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -34,6 +35,7 @@ from typing import Any
 
 from . import activations, datasets, initializers, optimizers
 from ._checks import describe
+from .data.cells import NUMBER
 from .diagnostics import bias_variance
 
 if sys.version_info >= (3, 11):
@@ -127,23 +129,41 @@ class BadValue(ValueError):
         return f" help: {self}" if str(self) else ""
 
 
+INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _integer(value: Any) -> int:
+    """An integer, or its text in ASCII digits (Python's ``int()`` also reads ``1_000`` and
+    Arabic-Indic or full-width digits)."""
     if isinstance(value, str):
+        if not INTEGER.fullmatch(value.strip()):
+            raise BadValue
         try:
             return int(value.strip())
-        except ValueError:
+        except ValueError:  # more digits than Python converts (4,300)
             raise BadValue from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadValue
     return value
 
 
+def integer(text: str) -> int:
+    """argparse's ``type`` for an integer flag, read as ``run.toml``'s (``type=int`` also
+    reads ``1_000`` and full-width digits); argparse calls a refusal 'invalid integer value'."""
+    return _integer(text)
+
+
+def number(text: str) -> float:
+    """argparse's ``type`` for a number flag: finite, in the forms of a CSV cell."""
+    return _number(text)
+
+
 def _number(value: Any) -> float:
+    """A finite number, or its text in the forms of a CSV cell (:data:`.data.cells.NUMBER`)."""
     if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise BadValue from None
+        if not NUMBER.fullmatch(value.strip()):
+            raise BadValue
+        number = float(value.strip())
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadValue
     else:
@@ -374,11 +394,13 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """The ``key = value`` pairs of a TOML file (a nested table is refused by key)."""
     source = Path(path)
+    if source.is_dir():
+        raise ConfigError(f"--config must be a TOML file; received --config='{source}', a "
+                          "folder.")
     if not source.is_file():
         raise FileNotFoundError(f"--config: no file {source}.")
-    try:
-        with source.open("rb") as file:
-            values = tomllib.load(file)
+    try:  # a byte order mark (Windows Notepad writes one) is not TOML's, but means no harm
+        values = tomllib.loads(source.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}.") from None
     except UnicodeDecodeError:

@@ -100,9 +100,12 @@ class LoadedData:
     dropped_missing_target: int = 0  # rows dropped for a missing target
 
 
-def check_data(spec: str, target: str | None = None, augment: bool = False) -> None:
+def check_data(spec: str, target: str | None = None, augment: bool = False,
+               task: str = "auto") -> None:
     """Refuse a ``--data`` that cannot load before anything is made for it: not a built-in
     dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``; and
+    options it has no use for (they would be silently ignored): ``target`` but for a
+    ``.csv``, ``task="regression"`` for a built-in dataset (its labels are classes), and
     ``augment`` for data known to hold no images (an ``.npz`` is known once loaded)."""
     builtin = spec in datasets.list()
     suffix = Path(spec).suffix.lower()
@@ -117,6 +120,12 @@ def check_data(spec: str, target: str | None = None, augment: bool = False) -> N
                                 f"{', '.join(datasets.list())}).")
     if suffix == ".csv" and not target:
         raise ConfigError(f"--target must name the label column of {spec}; received none.")
+    if target is not None and (builtin or suffix == ".npz"):  # else silently unused
+        raise ConfigError(f"--target applies to CSV data only; received --target={target!r} "
+                          f"with --data={spec!r}.")
+    if builtin and task == "regression" and datasets.info(spec).task != "regression":
+        raise ConfigError(f"--task must be auto or classification for the built-in dataset "
+                          f"{spec!r} (its labels are classes); received --task={task!r}.")
     if augment and (suffix == ".csv" or (builtin and datasets.info(spec).image_shape is None)):
         raise no_images(spec)
 
@@ -141,7 +150,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's
     target is; a built-in dataset has its own. A file's rows without a target are an error,
     or with ``drop_missing_target`` are dropped and counted."""
-    check_data(spec, target)
+    check_data(spec, target, task=task)
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)

@@ -379,30 +379,8 @@ def load_npz(
     task = choice("load_npz", "task", task, TASKS)
     needed = split_min_rows() if min_rows is None else positive_int("load_npz", "min_rows",
                                                                     min_rows)
-    if source.is_dir():
-        raise _folder(source)
-    if not source.is_file():
-        raise FileNotFoundError(f"load_npz: no file {source}.")
-    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
-    try:
-        archive = np.load(source, allow_pickle=False)
-    except unreadable as error:
-        raise DataFileError(source, f"is not a readable .npz file ({error}).") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataFileError(source, "holds a single array (.npy), not an .npz archive with "
-                            f"{x_key} and {y_key}. help: np.savez(path, {x_key}=X, {y_key}=y).")
-    with archive:
-        absent = [key for key in (x_key, y_key) if key not in archive.files]
-        if absent:
-            raise DataFileError(source, f"has no array {absent[0]!r}; it holds "
-                                f"{archive.files}. help: np.savez(path, {x_key}=X, {y_key}=y).")
-        try:
-            X, y = archive[x_key], archive[y_key]
-        except unreadable as error:  # damaged members, or object arrays (pickle is never used)
-            raise DataFileError(source, f"cannot be read ({error}).") from None
-    if X.dtype.kind not in "biuf" or X.ndim < 2:
-        raise DataFileError(source, f"{x_key} must be a numeric array of rows (m, n…); received "
-                            f"{describe(X)}.")
+    X, y = _read_npz(source, (x_key, y_key))
+    _check_features(source, X, x_key)
     if y.ndim != 1 or len(y) != len(X):
         raise DataFileError(source, f"{y_key} must have shape ({len(X)},); received {y.shape}.")
     labels = _npz_labels(source, y, y_key)
@@ -416,18 +394,70 @@ def load_npz(
         raise _missing_target(source, y_key, f"{y_key}[i] is NaN or empty at 0-based "
                               f"{_listing('index', rows, 'indices')}",
                               len(rows))
-    X, labels = X[kept].astype(np.float64), labels[kept]
-    bad = np.argwhere(~(np.abs(X) < LARGEST))
-    if bad.size:
-        where = (int(kept[bad[0][0]]), *(int(i) for i in bad[0][1:]))
-        raise DataFileError(source, f"{x_key}{list(where)} must be "
-                            f"{_usable(float(X[tuple(bad[0])]))}.", where[0],
-                            str(where[1]) if len(where) > 1 else None)
+    X, labels = _usable_values(source, X[kept], x_key, kept), labels[kept]
     _check_rows(source, len(X), needed)
     places: list[tuple[int, int | None]] = [(int(i), None) for i in kept]
     y_encoded, classes = _encode_target(source, y_key, labels, places, task, min_classes)
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
     return Dataset(X, y_encoded, names, y_key, classes, source, int(missing.sum()))
+
+
+def load_npz_features(path: str | Path, *, x_key: str = "X") -> np.ndarray:
+    """``X`` ``(m, …)`` as float64 from an ``.npz`` file, without labels (to predict on);
+    checked as :func:`load_npz` checks it. Raises :class:`DataFileError`."""
+    source = Path(path)
+    (X,) = _read_npz(source, (x_key,))
+    _check_features(source, X, x_key)
+    if len(X) == 0:
+        raise DataFileError(source, f"{x_key} has no rows.")
+    return _usable_values(source, X, x_key, np.arange(len(X)))
+
+
+def _read_npz(source: Path, keys: tuple[str, ...]) -> list[np.ndarray]:
+    """The arrays ``keys`` of an ``.npz`` file (never a pickled object)."""
+    if source.is_dir():
+        raise _folder(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"load_npz: no file {source}.")
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+    saving = f"help: np.savez(path, {', '.join(f'{key}={key}' for key in keys)})."
+    with source.open("rb") as file:  # np.load(path) leaves a damaged file open
+        try:
+            archive = np.load(file, allow_pickle=False)
+        except unreadable as error:
+            raise DataFileError(source, f"is not a readable .npz file ({error}).") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataFileError(source, f"holds a single array (.npy), not an .npz archive "
+                                f"with {' and '.join(keys)}. {saving}")
+        with archive:
+            absent = [key for key in keys if key not in archive.files]
+            if absent:
+                raise DataFileError(source, f"has no array {absent[0]!r}; it holds "
+                                    f"{archive.files}. {saving}")
+            try:
+                return [archive[key] for key in keys]
+            except unreadable as error:  # damaged members, or object arrays (never pickle)
+                raise DataFileError(source, f"cannot be read ({error}).") from None
+
+
+def _check_features(source: Path, X: np.ndarray, x_key: str) -> None:
+    """``X`` holds numbers in rows of at least one feature."""
+    if X.dtype.kind not in "biuf" or X.ndim < 2 or 0 in X.shape[1:]:
+        raise DataFileError(source, f"{x_key} must be a numeric array of rows (m, n…) with at "
+                            f"least one feature; received {describe(X)}.")
+
+
+def _usable_values(source: Path, X: np.ndarray, x_key: str, rows: np.ndarray) -> np.ndarray:
+    """``X`` as float64 once every value is usable (:func:`_usable`); ``rows`` are the
+    file's row index of each row, for the message."""
+    X = X.astype(np.float64)
+    bad = np.argwhere(~(np.abs(X) < LARGEST))
+    if bad.size:
+        where = (int(rows[bad[0][0]]), *(int(i) for i in bad[0][1:]))
+        raise DataFileError(source, f"{x_key}{list(where)} must be "
+                            f"{_usable(float(X[tuple(bad[0])]))}.", where[0],
+                            str(where[1]) if len(where) > 1 else None)
+    return X
 
 
 def _npz_labels(source: Path, y: np.ndarray, y_key: str) -> np.ndarray:
