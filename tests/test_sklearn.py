@@ -547,13 +547,23 @@ def test_a_random_state_scikit_learn_refuses_is_named_before_anything_is_fitted(
     assert not hasattr(model, "classes_")
 
 
-def test_a_missing_class_label_is_named_with_its_row() -> None:
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_a_missing_class_label_is_named_with_its_row(missing: object) -> None:
     X = np.random.default_rng(0).normal(size=(40, 2))
-    y = np.array(["a", "b"] * 20, dtype=object)
-    y[7] = None  # scikit-learn's words for it: 'Unknown label type: unknown'
-    with pytest.raises(ValueError, match=r"DeepClassifier.fit: y must be class labels without "
-                       r"missing values; received y='None in rows \[7\]'"):
+    y = pd.Series(["a", "b"] * 20, dtype=object)
+    y[7] = missing  # scikit-learn's words: 'Unknown label type: unknown', 'Input contains NaN'
+    with pytest.raises(ValueError, match=r"DeepClassifier.fit: y must be free of missing values "
+                       r"\(NaN, None, NA\); received y='missing values in rows \[7\]'"):
         DeepClassifier(max_epochs=2).fit(X, y)
+
+
+def test_a_missing_regression_target_is_named_with_its_row() -> None:
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = X[:, 0].copy()
+    y[[3, 5]] = np.nan  # scikit-learn's words: 'Input y contains NaN'
+    with pytest.raises(ValueError, match=r"DeepRegressor.fit: y must be free of missing values "
+                       r"\(NaN, None, NA\); received y='missing values in rows \[3, 5\]'"):
+        DeepRegressor(max_epochs=2).fit(X, y)
 
 
 def test_a_text_regression_target_is_named() -> None:

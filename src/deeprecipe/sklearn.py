@@ -66,6 +66,7 @@ never holds out a dev set.
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -158,7 +159,13 @@ class _DeepEstimator(BaseEstimator):
 
     # --- fitting ---------------------------------------------------------------------------
 
-    def _validate(self, X: ArrayLike, y: ArrayLike, *, reset: bool) -> tuple[np.ndarray, Any]:
+    def _validate(self, X: ArrayLike, y: ArrayLike, *, reset: bool,
+                  where: str) -> tuple[np.ndarray, Any]:
+        missing = _missing_rows(y)
+        if missing:  # scikit-learn's words: 'Input contains NaN', 'Unknown label type', …
+            raise fail(where, "y", "free of missing values (NaN, None, NA)",
+                       f"missing values in rows {missing[:10]}",
+                       "drop those rows, or give them a value")
         dtype = float_dtype(self._where, self.dtype)
         return validate_data(
             self, X, y, reset=reset, dtype=dtype, y_numeric=isinstance(self, RegressorMixin),
@@ -167,7 +174,7 @@ class _DeepEstimator(BaseEstimator):
 
     def _fit(self, X: ArrayLike, y: ArrayLike) -> _DeepEstimator:
         where = f"{self._where}.fit"
-        X_array, y_array = self._validate(X, y, reset=True)
+        X_array, y_array = self._validate(X, y, reset=True, where=where)
         # every hyperparameter is checked before any fitted state is set
         epochs = positive_int(where, "max_epochs", self.max_epochs)
         flag(where, "early_stopping", self.early_stopping)
@@ -209,7 +216,7 @@ class _DeepEstimator(BaseEstimator):
     def _partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Any = None) -> _DeepEstimator:
         where = f"{self._where}.partial_fit"
         first = not hasattr(self, "model_")
-        X_array, y_array = self._validate(X, y, reset=first)
+        X_array, y_array = self._validate(X, y, reset=first, where=where)
         batch_size = self._batch_size(where)
         if first:
             hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
@@ -355,7 +362,8 @@ class _DeepEstimator(BaseEstimator):
             print(clf.diagnose(X_dev, y_dev).summary())
         """
         check_is_fitted(self)
-        X_array, y_array = self._validate(X_dev, y_dev, reset=False)
+        X_array, y_array = self._validate(X_dev, y_dev, reset=False,
+                                          where=f"{self._where}.diagnose")
         targets = self._scaled(self._targets(y_array, first=False,
                                              where=f"{self._where}.diagnose"))
         epoch = self.history_.best_epoch
@@ -462,12 +470,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
-        if y.dtype == object:  # scikit-learn's words for both: "Unknown label type: unknown"
-            missing = [i for i, label in enumerate(y) if label is None]
-            if missing:
-                raise fail(where, "y", "class labels without missing values",
-                           f"None in rows {missing[:10]}",
-                           "drop those rows, or give them a label")
+        if y.dtype == object:  # scikit-learn's words: "Unknown label type: unknown"
             text = [isinstance(label, str) for label in y]
             if any(text) and not all(text):
                 row = text.index(not text[0])
@@ -665,6 +668,21 @@ class _NoImprovement(EarlyStopping):
         if self.wait >= self.patience:
             return self._stop(epoch, "patience")
         return False
+
+
+def _missing_rows(y: ArrayLike) -> list[int]:
+    """The rows of ``y`` that hold a missing value: NaN, None or pandas' NA."""
+    try:
+        values = np.asarray(y)
+    except ValueError:  # ragged: scikit-learn's validation names it
+        return []
+    if values.dtype.kind == "f" and values.ndim in (1, 2):
+        return np.flatnonzero(np.isnan(values).reshape(len(values), -1).any(axis=1)).tolist()
+    if values.dtype != object or values.ndim != 1:
+        return []
+    na = getattr(sys.modules.get("pandas"), "NA", None)  # pandas is not imported for this
+    return [i for i, value in enumerate(values) if value is None or value is na
+            or (isinstance(value, float) and value != value)]
 
 
 class _Continued(optimizers.Optimizer):
