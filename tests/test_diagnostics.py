@@ -504,3 +504,12 @@ def test_a_history_that_diverged_in_its_first_epoch_has_no_errors_to_diagnose(rn
 def test_diverged_must_be_a_bool_or_a_divergence() -> None:
     with pytest.raises(ValueError, match="diverged must be True, False or a Divergence"):
         diagnose(0.1, 0.1, diverged="yes")  # type: ignore[arg-type]
+
+
+def test_regression_must_be_a_bool_and_confidence_a_level() -> None:
+    # regression='no' read 0.1 and 0.2 as mean squared errors (bool('no') is True)
+    with pytest.raises(TypeError, match=r"diagnose: regression must be True or False; received "
+                       r"regression='no'\."):
+        dr.diagnose(train_error=0.1, dev_error=0.2, regression="no")
+    with pytest.raises(ValueError, match=r"diagnose: confidence must be a number in \(0, 1\)"):
+        dr.diagnose(train_error=0.1, dev_error=0.2, n_dev=100, confidence=1)  # wilson_interval

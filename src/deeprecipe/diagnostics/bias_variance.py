@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import fail, real
+from .._checks import fail, flag, real
 from ..advice import Advice
 from ..divergence import GENERIC_ADVICE, Divergence
 
@@ -234,6 +234,10 @@ def diagnose(
     advice, a lower learning rate first, and no bias/variance verdict.
     """
     where = "diagnose"
+    regression = flag(where, "regression", regression)  # "no" would read errors as MSEs
+    confidence = real(where, "confidence", confidence, "a number in (0, 1)")
+    if not 0 < confidence < 1:
+        raise fail(where, "confidence", "a number in (0, 1)", confidence)
     record = None if _is_value(train_error) else _from_history(train_error)
     if record is not None:
         if dev_error is not None:
