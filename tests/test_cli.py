@@ -471,3 +471,20 @@ def test_predict_checks_an_npz_without_labels_as_training_does(
     np.savez(good, X=np.ones((4, 3)))
     assert cli.main(["predict", str(folder), "--data", str(good)]) == cli.EXIT_OK
     assert len(read_rows(capsys.readouterr().out)) == 4
+
+
+@pytest.mark.parametrize("out", ["the data", "a link to the data", "a model file", "in the model"])
+def test_predict_out_replaces_neither_its_data_nor_the_model(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    """predict --out naming its --data file replaced the data by the predictions, and one
+    naming the model's config.json replaced the model (both exit 0)."""
+    folder, data = csv_model
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    path = {"the data": data, "a link to the data": link, "a model file": folder / "config.json",
+            "in the model": folder / "predictions.csv"}[out]
+    before = {file: file.read_bytes() for file in (data, *folder.iterdir())}
+    err = usage_error(["predict", str(folder), "--data", str(data), "--out", str(path)], capsys)
+    assert "predict: --out must" in err
+    assert {file: file.read_bytes() for file in (data, *folder.iterdir())} == before

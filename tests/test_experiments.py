@@ -140,7 +140,8 @@ def test_cli_prints_the_table_and_writes_the_page(
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--epochs", "0"], "--epochs must be a positive integer; received --epochs=0."),
-    (["--seed", "-2"], "--seed must be an integer >= 0; received --seed=-2."),
+    (["--seed", "-2"], "--seed must be an integer from 0 to 4294967295 (2**32 - 1); received "
+                       "--seed=-2."),
     (["--out", "{file}"], "--out must be a folder; received --out='{file}', a file."),
 ])
 def test_cli_refuses_bad_options_in_one_line(
@@ -153,6 +154,25 @@ def test_cli_refuses_bad_options_in_one_line(
     err = capsys.readouterr().err
     assert message.format(file=file) in err and "Traceback" not in err
     assert file.read_text() == "mine"
+
+
+@pytest.mark.parametrize("kind", ["run", "model", "other summary"])
+def test_cli_never_writes_into_a_folder_an_experiment_did_not_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """--out naming a run's folder replaced its report.html and summary.json beside its
+    run.json and model (exit 0, 'replaced')."""
+    folder = tmp_path / kind
+    folder.mkdir()
+    files = {"run": ["run.json", "report.html", "summary.json"],
+             "model": ["config.json", "weights.safetensors"], "other summary": ["summary.json"]}
+    for name in files[kind]:
+        (folder / name).write_text('{"name": "mine"}')
+    assert main(["experiment", "initialization", "--out", str(folder), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out must be a new or empty folder, or one an experiment wrote; received " \
+           f"--out='{folder}', which holds" in err
+    assert all((folder / name).read_text() == '{"name": "mine"}' for name in files[kind])
+    assert sorted(path.name for path in folder.iterdir()) == sorted(files[kind])
 
 
 class EvaluationSpy:

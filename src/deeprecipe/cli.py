@@ -288,7 +288,20 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
     return buffer.getvalue()
 
 
+def check_out(out: Path, data: str, model: str) -> None:
+    """``predict --out`` replaces neither its input (the ``--data`` file) nor a file of the
+    model: both were lost to a careless ``--out``."""
+    if out.is_file() and Path(data).is_file() and out.samefile(data):
+        raise ValueError(f"predict: --out must not be the --data file; received --out="
+                         f"{str(out)!r}. help: write the predictions to another file.")
+    if out.resolve().is_relative_to(Path(model).resolve()):
+        raise ValueError(f"predict: --out must be outside the model folder {model}; received "
+                         f"--out={str(out)!r}.")
+
+
 def predict_command(args: argparse.Namespace, console: Console) -> int:
+    if args.out is not None:
+        check_out(Path(args.out), args.data, args.model)
     model, saved = persistence.read(args.model)
     X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
     if X.shape[1] != model.input_dim:
@@ -396,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("--target", default=None,
                                 help="a label column of the CSV: also print the error")
     predict_parser.add_argument("--out", default=None, metavar="preds.csv",
-                                help="write the CSV here (default: standard output)")
+                                help="write the CSV here, not over --data nor into the "
+                                "model folder (default: standard output)")
     predict_parser.set_defaults(handler=predict_command)
     add_experiment_parser(commands)
     add_tune_parser(commands)

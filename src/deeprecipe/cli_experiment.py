@@ -10,6 +10,7 @@ writes the page, the plots and ``summary.json`` to ``runs/experiment-<name>/`` (
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("name", choices=experiments.NAMES)
     parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: runs/experiment-<name>/)")
+                        help="output folder: new, empty, or an experiment's (default: "
+                        "runs/experiment-<name>/)")
     parser.add_argument("--epochs", type=runconfig.integer, default=None,
                         help="training epochs of every network (default: the experiment's)")
     parser.add_argument("--seed", type=runconfig.integer, default=0,
@@ -52,8 +54,7 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
                              f"{args.epochs}.")
         options["epochs"] = args.epochs
     folder = args.out if args.out is not None else RUNS / f"experiment-{args.name}"
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out must be a folder; received --out={str(folder)!r}, a file.")
+    check_out(folder)
     replaced = (folder / "report.html").exists()
     with console.status(f"running the {args.name} experiment"):
         experiment = experiments.run(args.name, **options)
@@ -65,6 +66,30 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{verb} {paths['report']} (plots and summary.json beside it)",
                   highlight=False)
     return 0
+
+
+def check_out(folder: Path) -> None:
+    """``--out`` is a new or empty folder, or one an experiment wrote: its report.html and
+    summary.json are replaced, and another's (a run's, a tune's) must not be."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out must be a folder; received --out={str(folder)!r}, a file.")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = None
+    written = isinstance(summary, dict) and summary.get("name") in experiments.NAMES
+    others = sorted((path.name for path in folder.iterdir()
+                     if path.name not in ("report.html", "summary.json")
+                     and not path.name.endswith(".png")),
+                    key=lambda name: (name.startswith("."), name))  # run.json before .lock
+    if not written or others:
+        holds = f"{others[0]}" if others else "a summary.json no experiment wrote"
+        raise ValueError(f"--out must be a new or empty folder, or one an experiment wrote; "
+                         f"received --out={str(folder)!r}, which holds {holds}. help: choose "
+                         "another folder (an experiment replaces its report.html, "
+                         "summary.json and plots).")
 
 
 def table(experiment: experiments.Experiment) -> Table:
