@@ -377,3 +377,10 @@ def test_a_dev_target_too_large_for_float32_is_named() -> None:
     with pytest.raises(ValueError, match=r"fit \(validation_data\): y must be smaller than "
                        r"1e\+18 in magnitude for a float32 network"):
         model.fit(X, X[:, 0], epochs=1, validation_data=(X, np.full(20, 3e20)))
+
+
+def test_a_state_that_is_not_a_training_state_is_named() -> None:
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2)
+    with pytest.raises(TypeError, match=r"fit: state must be a dr.TrainingState \(or None\); "
+                       r"received state='run.ckpt'\."):  # an AttributeError on .epoch
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1, state="run.ckpt")

@@ -193,6 +193,9 @@ def fit(
             raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
         _check_target_range(model, f"{where} (validation_data)", validation_data[1])
         dev = model._check_data(f"{where} (validation_data)", *validation_data)
+    if state is not None and not isinstance(state, TrainingState):
+        raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
+                        f"state={describe(state)}.")
     if augment is not None and not callable(augment):
         raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
                         f"received augment={describe(augment)}.")
