@@ -62,6 +62,8 @@ def hand_network(X: np.ndarray, y: np.ndarray, hidden: str, *, l1: float = 0.0,
             penalty_grads[name] = penalty_grads[name] + l2 / m * W + half * l1 / m * np.sign(W)
         if bug == "dW1 doubled":
             grads["W1"] = 2 * grads["W1"]
+        if bug == "db2 sign":
+            grads["b2"] = -grads["b2"]
         if terms:
             return {"data": (data, grads), "penalty": (penalty, penalty_grads)}
         summed = dict(grads)
@@ -183,6 +185,8 @@ def course_network(X: np.ndarray, y: np.ndarray, scale: float, seed: int,
                  "W2": dZ2 @ A1.T / m, "b2": dZ2.sum(axis=1, keepdims=True) / m}
         if bug == "dW1 doubled":
             grads["W1"] = 2 * grads["W1"]
+        if bug == "db2 sign":
+            grads["b2"] = -grads["b2"]
         return float(cost), grads
 
     return fn, params
@@ -203,6 +207,17 @@ def test_a_bug_under_a_saturated_sigmoid_is_still_caught(mode: str) -> None:
     report = gradcheck.check(fn, params, mode=mode)
     assert report.failed_blocks == ["W1"], report.summary()
 
+
+
+def test_a_block_whose_every_measurement_was_left_out_is_not_called_uninformative() -> None:
+    # J is a staircase here: b2's one measurement looks like a kink and is left out. Its
+    # gradient (-0.27, sign flipped by the bug) is nothing like the noise floor: the block
+    # reads inconclusive (not judged), never uninformative (it read "passed: great …
+    # uninformative: b2")
+    fn, params = course_network(*moons(300), scale=10.0, seed=0, bug="db2 sign")
+    report = gradcheck.check(fn, params)
+    assert report.blocks["b2"].verdict == "inconclusive", report.summary()
+    assert "inconclusive: b2" in report.summary()
 
 def test_a_float32_cost_at_the_default_epsilon_never_passes_a_bug() -> None:
     # float32 J at ε = 1e-7 is all rounding: "no verdict" (with the advice of a larger ε),

@@ -411,8 +411,14 @@ class Checker:
                      probes: Measurements) -> BlockReport:
         parts = [m for m in (coords, probes) if m.numeric]
         worst_part, difference, noise = self._worst_part(parts)
-        informative = any(m.informative() for m in parts)
-        verdict = judge(difference, noise, self.bands) if informative else UNINFORMATIVE
+        if any(m.informative() for m in parts):
+            verdict = judge(difference, noise, self.bands)
+        elif parts and all(all(m.excluded) for m in parts):
+            # every measurement was left out (kinks): nothing shows the gradient is small,
+            # so the block is not judged rather than called uninformative
+            verdict = INCONCLUSIVE
+        else:
+            verdict = UNINFORMATIVE
         report = BlockReport(
             name=slot.name, shape=slot.shape, difference=difference, verdict=verdict,
             noise=noise, checked=len(coords.numeric) + len(probes.numeric),
