@@ -478,3 +478,16 @@ def test_what_load_would_refuse_is_never_saved(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"save: .*classes must be a list of 3 distinct"):
         persistence.save(model, tmp_path / "m", extra={"classes": ["a", "b"]})
     assert not (tmp_path / "m").exists()
+
+
+def test_a_path_that_is_not_a_folder_name_is_named(tmp_path: Path) -> None:
+    model = model_with_dropout()
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")  # it was [Errno 17] File exists
+    with pytest.raises(ValueError, match=r"^save: path must be a folder .*it is a file"):
+        model.save(taken)
+    assert taken.read_text() == "mine"
+    for call in (model.save, dr.load):  # it was pathlib's TypeError
+        with pytest.raises(TypeError, match=r"path must be a str or a pathlib\.Path; "
+                                            r"received path=3\."):
+            call(3)

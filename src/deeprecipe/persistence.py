@@ -80,7 +80,10 @@ def save(
     """
     from . import __version__
 
-    folder = Path(path)
+    folder = _folder("save", path)
+    if folder.exists() and not folder.is_dir():
+        raise fail("save", "path", "a folder (a model is a folder of files)", str(folder),
+                   "it is a file; choose another name")
     scaler = model.standardizer if standardizer is None else standardizer
     state = None
     if scaler is not None:
@@ -111,6 +114,14 @@ def save(
     return folder
 
 
+def _folder(where: str, path: Any) -> Path:
+    """``path`` as a Path; anything but a str or an os.PathLike is a TypeError."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: path must be a str or a pathlib.Path; received "
+                        f"path={describe(path)}.")
+    return Path(path)
+
+
 def config_digest(config: dict[str, Any]) -> str:
     """The ``config_sha256`` of a parsed ``config.json``: the SHA-256 of its entries other
     than ``config_sha256``, as canonical JSON (so spacing and key order do not count)."""
@@ -132,7 +143,7 @@ def load(path: str | Path) -> Sequential:
 def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     """The model saved in ``path`` (as :func:`load`) and its checked ``config.json``, for
     the entries the model does not hold (``classes``, …)."""
-    folder = Path(path)
+    folder = _folder("load", path)
     config_file, weights_file = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     if not config_file.is_file():
         raise FileNotFoundError(f"load: no {CONFIG_FILE} in {folder}; is it a saved model "
