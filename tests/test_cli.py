@@ -7,6 +7,7 @@ import csv
 import errno
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -488,3 +489,21 @@ def test_predict_out_replaces_neither_its_data_nor_the_model(
     err = usage_error(["predict", str(folder), "--data", str(data), "--out", str(path)], capsys)
     assert "predict: --out must" in err
     assert {file: file.read_bytes() for file in (data, *folder.iterdir())} == before
+
+
+@pytest.mark.parametrize("command", ["run", "gradcheck", "predict", "run --config"])
+def test_a_pipe_as_an_input_is_one_line_not_a_wait(
+    csv_model: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    command: str
+) -> None:
+    """predict --data pipe.csv waited for a writer forever; run said 'no file pipe.csv'."""
+    folder, _ = csv_model
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    argv = {"run": ["run", "--data", str(pipe), "--target", "y"],
+            "gradcheck": ["gradcheck", str(folder), "--data", str(pipe), "--target", "y"],
+            "predict": ["predict", str(folder), "--data", str(pipe)],
+            "run --config": ["run", "--config", str(pipe)]}[command]
+    err = usage_error([*argv, *(["--output-dir", str(tmp_path)] if argv[0] == "run" else [])],
+                      capsys)
+    assert "pipe.csv" in err and "regular file" in err

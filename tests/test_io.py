@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import math
+import os
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deeprecipe as dr
-from deeprecipe.data import DataFileError, Dataset, load_csv, load_npz
+from deeprecipe.data import DataFileError, Dataset, load_csv, load_csv_features, load_npz
 from deeprecipe.data.cells import MISSING, SPACE, parse_cell
 
 FLOWERS = """petal_length,petal_width,species
@@ -555,3 +556,16 @@ def test_a_value_longer_than_the_csv_limit_names_the_line_it_starts_on(tmp_path:
     with pytest.raises(DataFileError, match=r"a value of the row starting on line 3 is longer "
                        r"than 131,072 characters\. help: is a quote left open\?"):
         load_csv(path, target="label")
+
+
+def test_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
+    """Reading a named pipe waits for a writer forever (predict --data pipe.csv hung); a
+    device such as /dev/zero never ends."""
+    for name in ("pipe.csv", "pipe.npz"):
+        os.mkfifo(tmp_path / name)
+    with pytest.raises(DataFileError, match=r"pipe\.csv: is not a regular file"):
+        load_csv(tmp_path / "pipe.csv", "y")
+    with pytest.raises(DataFileError, match=r"pipe\.csv: is not a regular file"):
+        load_csv_features(tmp_path / "pipe.csv")
+    with pytest.raises(DataFileError, match=r"pipe\.npz: is not a regular file"):
+        load_npz(tmp_path / "pipe.npz")

@@ -397,6 +397,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if source.is_dir():
         raise ConfigError(f"--config must be a TOML file; received --config='{source}', a "
                           "folder.")
+    if source.exists() and not source.is_file():
+        raise ConfigError(f"--config must be a regular file; received --config='{source}', a "
+                          "pipe or a device (reading one never ends).")
     if not source.is_file():
         raise FileNotFoundError(f"--config: no file {source}.")
     try:  # a byte order mark (Windows Notepad writes one) is not TOML's, but means no harm

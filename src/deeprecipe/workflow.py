@@ -115,6 +115,9 @@ def check_data(spec: str, target: str | None = None, augment: bool = False,
     if not builtin and suffix not in (".csv", ".npz"):
         raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
                           f"a .csv or an .npz file; received --data={spec!r}.")
+    if not builtin and Path(spec).exists() and not Path(spec).is_file():
+        raise ConfigError(f"--data must be a regular file; received --data={spec!r}, a pipe or "
+                          "a device (reading one never ends).")
     if not builtin and not Path(spec).is_file():
         raise FileNotFoundError(f"--data: no file {spec} (the built-in datasets are "
                                 f"{', '.join(datasets.list())}).")

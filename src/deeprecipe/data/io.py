@@ -276,8 +276,7 @@ def read_text(source: Path) -> str:
     """The text of a UTF-8 file (a byte-order mark is dropped). A folder, an unreadable file
     and bytes that are not UTF-8 raise :class:`DataFileError`; the offset of a bad byte is
     counted from the start of the file, with its line."""
-    if source.is_dir():
-        raise _folder(source)
+    _check_regular(source)
     try:
         raw = source.read_bytes()
     except FileNotFoundError:
@@ -300,6 +299,14 @@ def read_text(source: Path) -> str:
 def _folder(source: Path) -> DataFileError:
     return DataFileError(source, "is a folder, not a data file. help: --data takes a file "
                          "(.csv or .npz) or a built-in dataset name.")
+
+
+def _check_regular(source: Path) -> None:
+    """Refuse a folder, a pipe or a device (reading a pipe or a device never ends)."""
+    if source.is_dir():
+        raise _folder(source)
+    if source.exists() and not source.is_file():
+        raise DataFileError(source, "is not a regular file (a pipe or a device?).")
 
 
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
@@ -415,8 +422,7 @@ def load_npz_features(path: str | Path, *, x_key: str = "X") -> np.ndarray:
 
 def _read_npz(source: Path, keys: tuple[str, ...]) -> list[np.ndarray]:
     """The arrays ``keys`` of an ``.npz`` file (never a pickled object)."""
-    if source.is_dir():
-        raise _folder(source)
+    _check_regular(source)
     if not source.is_file():
         raise FileNotFoundError(f"load_npz: no file {source}.")
     unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
