@@ -507,3 +507,32 @@ def test_a_pipe_as_an_input_is_one_line_not_a_wait(
     err = usage_error([*argv, *(["--output-dir", str(tmp_path)] if argv[0] == "run" else [])],
                       capsys)
     assert "pipe.csv" in err and "regular file" in err
+
+
+@pytest.mark.parametrize("command", ["run", "diagnose --json", "gradcheck"])
+def test_a_reader_that_goes_away_changes_nothing(
+    csv_model: tuple[Path, Path], tmp_path: Path, command: str
+) -> None:
+    """`deeprecipe run … | head -1` stopped the run after its first line with exit status 1
+    (a failed check, here) and no message, its folder holding run.json alone; rich's
+    console exits on a closed pipe. The reader's leaving silences stdout, nothing more."""
+    folder, data = csv_model
+    argv = {"run": ["run", "--data", "iris", "--epochs", "2", "--gradcheck", "off",
+                    "--output-dir", str(tmp_path / "runs"), "--name", "piped"],
+            "diagnose --json": ["diagnose", "--train-error", "0.1", "--dev-error", "0.2",
+                                "--json"],
+            "gradcheck": ["gradcheck", str(folder), "--data", str(data), "--target",
+                          "label"]}[command]
+    process = subprocess.Popen([sys.executable, "-m", "deeprecipe.cli", *argv],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline()  # read one line, as `head -1` does, and go away
+    process.stdout.close()
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=300) == cli.EXIT_OK, err
+    assert "Traceback" not in err and "Broken pipe" not in err
+    if command == "run":
+        assert (tmp_path / "runs" / "piped" / "model" / "config.json").is_file()
+        assert json.loads((tmp_path / "runs" / "piped" / "run.json").read_text())["status"] \
+            == "complete"

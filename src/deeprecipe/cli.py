@@ -36,8 +36,10 @@ from .cli_run import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    ReaderFreeConsole,
     add_run_parser,
     stderr_console,
+    write_stdout,
 )
 from .cli_tune import add_tune_parser
 from .data import load_csv, load_csv_features, load_npz
@@ -122,12 +124,12 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
         points=tuple(points), seed=args.seed,
     )
     if args.json:
-        print(json.dumps({name: report.to_dict() for name, report in reports.items()},
-                         indent=2, default=float))
+        write_stdout(json.dumps({name: report.to_dict() for name, report in reports.items()},
+                                indent=2, default=float) + "\n")
     else:
         for name, report in reports.items():
             console.print(Text(f"{POINT_TITLES[name]} ({len(X)} rows)", style="bold"))
-            print(report.table(width=max(console.width, 110)), end="")
+            write_stdout(report.table(width=max(console.width, 110)))
     # exit 1 means a block reads worry; a check with no verdict (every block within the
     # noise floor) says so in its table and fails nothing
     failed = any(report.failed for report in reports.values())
@@ -166,7 +168,7 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
         regression=regression,
     )
     if args.json:
-        print(json.dumps(diagnosis.to_dict(), indent=2))
+        write_stdout(json.dumps(diagnosis.to_dict(), indent=2) + "\n")
     else:
         print_diagnosis(console, diagnosis, regression)
     return EXIT_OK
@@ -310,7 +312,7 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
     text = predictions_csv(model, X, saved.get("classes"))
     err = stderr_console()
     if args.out is None:
-        sys.stdout.write(text)
+        write_stdout(text)
     else:
         out = Path(args.out)
         if out.is_dir():
@@ -427,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "UTF-8. help: rename the file or folder."))
             return EXIT_USAGE
     args = build_parser().parse_args(argv)
-    console = Console(soft_wrap=True, highlight=False)
+    console = ReaderFreeConsole(soft_wrap=True, highlight=False)
     try:
         return int(args.handler(args, console))
     except INPUT_ERRORS as error:

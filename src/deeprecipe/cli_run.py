@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -43,9 +45,34 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 
+class ReaderFreeConsole(Console):
+    """A console whose reader may go away (``deeprecipe run | head``): it goes quiet and
+    the command carries on (rich's default exits with status 1, which means a failed check
+    here, and stopped a run with its folder half written)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence(self.file)
+
+
+def silence(stream: IO[str]) -> None:
+    """Send what is left for ``stream`` (whose reader went away) to the null device."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def write_stdout(text: str) -> None:
+    """``text`` on stdout; a reader gone away silences stdout as the console does."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence(sys.stdout)
+
+
 def stderr_console() -> Console:
     """Plain lines on stderr: no markup (messages may hold brackets), no wrapping."""
-    return Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+    return ReaderFreeConsole(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
 
 class Terminated(KeyboardInterrupt):
