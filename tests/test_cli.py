@@ -536,3 +536,15 @@ def test_a_reader_that_goes_away_changes_nothing(
         assert (tmp_path / "runs" / "piped" / "model" / "config.json").is_file()
         assert json.loads((tmp_path / "runs" / "piped" / "run.json").read_text())["status"] \
             == "complete"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_standard_output_is_named(csv_model: tuple[Path, Path]) -> None:
+    """predict > /dev/full said 'error: No space left on device', naming nothing."""
+    folder, data = csv_model
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "deeprecipe.cli", "predict", str(folder),
+                                 "--data", str(data)], stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=300)
+    assert result.returncode == cli.EXIT_USAGE
+    assert result.stderr == "error: standard output: No space left on device\n"

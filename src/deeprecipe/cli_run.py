@@ -68,6 +68,9 @@ def write_stdout(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         silence(sys.stdout)
+    except OSError as error:  # a full disk: named, and what is left goes nowhere
+        silence(sys.stdout)
+        raise OSError(error.errno, error.strerror, "standard output") from None
 
 
 def stderr_console() -> Console:
