@@ -569,3 +569,19 @@ def test_a_pipe_is_refused_not_read(tmp_path: Path) -> None:
         load_csv_features(tmp_path / "pipe.csv")
     with pytest.raises(DataFileError, match=r"pipe\.npz: is not a regular file"):
         load_npz(tmp_path / "pipe.npz")
+
+
+@pytest.mark.parametrize(("separator", "shown"), [(";", "';'"), ("\t", "a tab")])
+def test_a_file_separated_otherwise_is_told_so(tmp_path: Path, separator: str,
+                                              shown: str) -> None:
+    """A semicolon-separated file (a spreadsheet's, where the decimal mark is a comma) was
+    'has no target column', listing one column named 'a;b;label' with no hint."""
+    path = write(tmp_path, FLOWERS.replace(",", separator), "flowers.csv")
+    hint = f"help: its header reads as one column; it looks separated by {shown}"
+    with pytest.raises(DataFileError, match=hint):
+        load_csv(path, "species")
+    with pytest.raises(DataFileError, match=hint):
+        load_csv_features(path, ["petal_length"])
+    with pytest.raises(DataFileError) as caught:
+        load_csv(write(tmp_path, FLOWERS, "comma.csv"), "nosuch")
+    assert "help" not in str(caught.value)

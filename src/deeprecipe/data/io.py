@@ -224,7 +224,7 @@ def load_csv(
     header, data = _read_table(source, delimiter)
     if target not in header:
         raise DataFileError(source, f"has no target column {target!r}; its columns are "
-                            f"{header}.")
+                            f"{header}.{_separator_hint(header, delimiter)}")
     if len(header) < 2:
         raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
     _check_widths(source, header, data)
@@ -262,7 +262,8 @@ def load_csv_features(
     missing = [name for name in names if name not in header]
     if missing:
         raise DataFileError(source, f"has no column(s) {missing}; the model was trained on "
-                            f"{names}, the file's columns are {header}.")
+                            f"{names}, the file's columns are {header}."
+                            f"{_separator_hint(header, delimiter)}")
     if not data:
         raise DataFileError(source, "has a header but no data rows.")
     _check_widths(source, header, data)
@@ -294,6 +295,17 @@ def read_text(source: Path) -> str:
         raise DataFileError(source, f"is not UTF-8 text: byte {offset} of the file (line "
                             f"{line}) is 0x{raw[offset]:02x}. help: it may be {guess}; save "
                             "it as UTF-8.") from None
+
+
+def _separator_hint(header: list[str], delimiter: str) -> str:
+    """A help for a header read as one column that another separator would split (a
+    semicolon-separated file, as spreadsheets write where the decimal mark is a comma)."""
+    others = [mark for mark in (";", "\t", "|") if mark != delimiter and mark in header[0]]
+    if len(header) != 1 or not others:
+        return ""
+    shown = "a tab" if others[0] == "\t" else repr(others[0])
+    return (f" help: its header reads as one column; it looks separated by {shown}, and "
+            f"columns are separated by {delimiter!r} here: save it as comma-separated CSV.")
 
 
 def _folder(source: Path) -> DataFileError:
