@@ -92,6 +92,10 @@ def edit_run_file(folder: Path, **changes: object) -> None:
     (lambda f: edit_run_file(f, format_version=0, library_version="0.0.1"),
      r"format_version=0.*version that wrote it \(0.0.1\)"),
     (lambda f: edit_run_file(f, status="complete"), "is a complete run"),
+    # an edited status resumed as if interrupted
+    (lambda f: edit_run_file(f, status="done"), r"must have status 'running', .*; received "
+                                                r"status='done'"),
+    (lambda f: edit_run_file(f, status=None), "received status=None"),
     (lambda f: edit_run_file(f, config={"epochs": -1}), "epochs must be a positive integer"),
     (lambda f: (f / runfolder.CHECKPOINT_FILE).write_bytes(b"garbage"),
      "not a readable checkpoint"),

@@ -252,6 +252,10 @@ def read_run_file(folder: Path) -> dict[str, Any]:
 def resume_point(folder: Path) -> ResumePoint:
     """Everything ``--resume folder`` needs, checked; :class:`RunFolderError` otherwise."""
     record = read_run_file(folder)
+    if record.get("status") not in (RUNNING, INTERRUPTED, FAILED, COMPLETE):
+        raise RunFolderError(f"--resume: {folder / RUN_FILE} must have status "
+                             f"{RUNNING!r}, {INTERRUPTED!r}, {FAILED!r} or {COMPLETE!r}; "
+                             f"received status={record.get('status')!r}.")
     if record.get("status") == COMPLETE:
         raise RunFolderError(f"--resume: {folder} is a complete run; there is nothing to "
                              "resume. help: start a new run (or use --overwrite with its "
