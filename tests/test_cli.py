@@ -548,3 +548,15 @@ def test_a_full_standard_output_is_named(csv_model: tuple[Path, Path]) -> None:
                                 text=True, timeout=300)
     assert result.returncode == cli.EXIT_USAGE
     assert result.stderr == "error: standard output: No space left on device\n"
+
+
+def test_gradcheck_says_its_data_was_the_default(
+    csv_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --data, gradcheck checks on digits: its refusal of a 3-feature model said
+    'received --data='digits'' to a user who passed no --data."""
+    folder, _ = csv_model
+    err = usage_error(["gradcheck", str(folder)], capsys)
+    assert "received --data='digits' (the default) with 64" in err
+    assert "(the default)" not in usage_error(["gradcheck", str(folder), "--data", "digits"],
+                                              capsys)

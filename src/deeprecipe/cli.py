@@ -110,12 +110,14 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
         raise ValueError(f"gradcheck: --points must be a comma-separated list of "
                          f"{', '.join(POINT_TITLES)}; received --points={args.points!r}.")
     # a file's target is read as the model's; a built-in dataset's is its own
-    task = "auto" if args.data in datasets.list() else task_of(model)
-    loaded = workflow.load_data(args.data, args.target, task)
+    data = "digits" if args.data is None else args.data
+    task = "auto" if data in datasets.list() else task_of(model)
+    loaded = workflow.load_data(data, args.target, task)
     if loaded.X.shape[1] != model.input_dim:
         raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
-                         f"model's input_dim); received --data={args.data!r} with "
-                         f"{loaded.X.shape[1]}.")
+                         f"model's input_dim); received --data={data!r}"
+                         f"{' (the default)' if args.data is None else ''} with "
+                         f"{loaded.X.shape[1]}. help: pass --data with the model's data.")
     X, y = loaded.X[: args.rows], loaded.y[: args.rows]
     if model.standardizer is not None:
         X = model.standardizer.transform(X)
@@ -355,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         "exit code 1 when the check fails.",
     )
     check_parser.add_argument("model", help="a saved model folder, or a model config JSON")
-    check_parser.add_argument("--data", default="digits",
+    check_parser.add_argument("--data", default=None,
                               help="built-in dataset name, .csv or .npz (default: digits)")
     check_parser.add_argument("--target", help="the label column of a CSV file")
     check_parser.add_argument("--rows", type=runconfig.integer, default=32,
