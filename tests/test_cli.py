@@ -560,3 +560,18 @@ def test_gradcheck_says_its_data_was_the_default(
     assert "received --data='digits' (the default) with 64" in err
     assert "(the default)" not in usage_error(["gradcheck", str(folder), "--data", "digits"],
                                               capsys)
+
+
+@pytest.mark.parametrize("argv", [
+    ["tune", "--data", ""], ["gradcheck", "MODEL", "--data", ""],
+    ["predict", "MODEL", "--data", "DATA", "--out", ""],
+])
+def test_an_empty_path_is_not_the_working_folder(
+    csv_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """Path('') is '.': tune --data '' was called 'a folder', predict --out '' too."""
+    folder, data = csv_model
+    argv = [str(folder) if arg == "MODEL" else str(data) if arg == "DATA" else arg
+            for arg in argv]
+    err = usage_error(argv, capsys)
+    assert err.endswith("received --data=''.") or err.endswith("received --out=''.")

@@ -174,3 +174,13 @@ def test_numbers_given_as_text_are_in_ascii_digits(key: str, text: str) -> None:
     with pytest.raises(ConfigError, match=f"--{key.replace('_', '-')} must be"):
         parse({key: text}, COMMAND_LINE)
     assert parse({key: " 1 "}, COMMAND_LINE)[key] in (1, 1.0, (1,), (1.0,))
+
+
+def test_task_regression_with_a_built_in_dataset_is_named_by_its_source(tmp_path: Path) -> None:
+    """A built-in dataset's labels are classes: run.toml's task = 'regression' was ignored
+    (its summary said regression over a classifier)."""
+    path = write(tmp_path, 'data = "iris"\ntask = "regression"\n')
+    with pytest.raises(ConfigError, match=r"run\.toml \(with the command line\): task must be "
+                                          r"auto or classification for the built-in dataset"):
+        resolve(path, {})
+    assert resolve(path, {"task": "classification"}).task == "classification"

@@ -304,6 +304,8 @@ def check_out(out: Path, data: str, model: str) -> None:
 
 
 def predict_command(args: argparse.Namespace, console: Console) -> int:
+    if args.out is not None and not args.out.strip():  # Path("") is the working folder
+        raise ValueError("predict: --out must be a file path; received --out=''.")
     if args.out is not None:
         check_out(Path(args.out), args.data, args.model)
     model, saved = persistence.read(args.model)

@@ -388,6 +388,11 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
         label = key_label("target", source)
         raise ConfigError(f"{source}: {label} applies to CSV data only; received "
                           f"{label}={config.target!r} with data={config.data!r}.")
+    if config.data in datasets.list() and config.task == "regression":  # else ignored
+        label = key_label("task", source)
+        raise ConfigError(f"{source}: {label} must be auto or classification for the built-in "
+                          f"dataset {config.data!r} (its labels are classes); received "
+                          f"{label}='regression'.")
     return config
 
 

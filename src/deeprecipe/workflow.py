@@ -107,6 +107,9 @@ def check_data(spec: str, target: str | None = None, augment: bool = False,
     options it has no use for (they would be silently ignored): ``target`` but for a
     ``.csv``, ``task="regression"`` for a built-in dataset (its labels are classes), and
     ``augment`` for data known to hold no images (an ``.npz`` is known once loaded)."""
+    if not spec.strip():  # Path("") is the working folder
+        raise ConfigError("--data must be a built-in dataset, a .csv or an .npz file; "
+                          "received --data=''.")
     builtin = spec in datasets.list()
     suffix = Path(spec).suffix.lower()
     if not builtin and Path(spec).is_dir():
