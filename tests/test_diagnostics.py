@@ -325,6 +325,14 @@ def test_fraction_refuses_everything_else(value: object) -> None:
         fraction(value)
 
 
+def test_a_text_that_reads_as_infinity_gets_no_percent_hint() -> None:
+    # '1e400' is inf: the hint said "for inf percent write inf% (or inf)"
+    for text in ("1e400", "1e400%"):
+        with pytest.raises(FractionError) as error:
+            fraction(text)
+        assert error.value.hint == ""
+
+
 def test_a_missing_dev_error_is_refused() -> None:
     with pytest.raises(ValueError, match="dev_error must be given"):
         diagnose(0.01)

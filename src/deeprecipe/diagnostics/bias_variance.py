@@ -430,6 +430,8 @@ def fraction(value: Any) -> float:
         if not NUMBER_TEXT.fullmatch(digits):
             raise FractionError()
         number = float(digits) / 100 if percent else float(digits)
+        if not math.isfinite(number):  # '1e400' is text for inf
+            raise FractionError()
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
             value, (bool, np.bool_)):
         number, percent = float(value), False
