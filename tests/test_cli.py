@@ -575,3 +575,11 @@ def test_an_empty_path_is_not_the_working_folder(
             for arg in argv]
     err = usage_error(argv, capsys)
     assert err.endswith("received --data=''.") or err.endswith("received --out=''.")
+
+
+def test_an_empty_model_path_is_no_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    # '' read as the current folder: "no config.json in ."
+    assert cli.main(["gradcheck", ""]) == cli.EXIT_USAGE
+    assert "path must be a folder's name; received path=''" in one_line_error(capsys)
+    assert cli.main(["predict", "", "--data", "iris"]) == cli.EXIT_USAGE
+    assert "path must be a folder's name; received path=''" in one_line_error(capsys)

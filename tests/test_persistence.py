@@ -491,3 +491,6 @@ def test_a_path_that_is_not_a_folder_name_is_named(tmp_path: Path) -> None:
         with pytest.raises(TypeError, match=r"path must be a str or a pathlib\.Path; "
                                             r"received path=3\."):
             call(3)
+        with pytest.raises(ValueError, match=r"path must be a folder's name; received "
+                                             r"path=''\."):  # it read the current folder
+            call("")

@@ -83,7 +83,7 @@ def load_model(path: str) -> Sequential:
     initialized."""
     location = Path(path)
     if location.is_dir():
-        return persistence.load(location)
+        return persistence.load(path)  # the path as given: '' is no folder's name
     if not location.is_file():
         raise FileNotFoundError(f"no saved model or config at {path}")
     return persistence.from_config_file(location)

@@ -119,6 +119,8 @@ def _folder(where: str, path: Any) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{where}: path must be a str or a pathlib.Path; received "
                         f"path={describe(path)}.")
+    if not os.fspath(path):  # Path('') is the current folder
+        raise fail(where, "path", "a folder's name", path)
     return Path(path)
 
 
