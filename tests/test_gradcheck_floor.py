@@ -18,42 +18,12 @@ from scipy.optimize import minimize
 import deeprecipe as dr
 from deeprecipe import gradcheck, layers
 from deeprecipe.gradcheck import GREAT, LOOK_CLOSER, UNINFORMATIVE, WORRY
+from gradients import course_network
 
 MODES = gradcheck.MODES
 Fn = Callable[[dict[str, np.ndarray]], Any]
 
 # --- the course's two-layer network, written by hand --------------------------------------
-
-
-def course_network(X: np.ndarray, y: np.ndarray, seed: int, hidden: int = 4,
-                   bug: str | None = None) -> tuple[Fn, dict[str, np.ndarray]]:
-    """The course's planar network: examples as columns, ``Z1 = W1 @ X + b1``, tanh, then a
-    sigmoid unit, cross-entropy; ``W = randn × 0.01`` and ``b = 0`` as the course says."""
-    X, Y = X.T, y[None, :].astype(float)
-    m = X.shape[1]
-    rng = np.random.default_rng(seed)
-    params = {"W1": rng.standard_normal((hidden, X.shape[0])) * 0.01,
-              "b1": np.zeros((hidden, 1)),
-              "W2": rng.standard_normal((1, hidden)) * 0.01,
-              "b2": np.zeros((1, 1))}
-
-    def fn(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
-        A1 = np.tanh(p["W1"] @ X + p["b1"])
-        A2 = 1 / (1 + np.exp(-(p["W2"] @ A1 + p["b2"])))
-        cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
-        dZ2 = A2 - Y
-        dZ1 = (p["W2"].T @ dZ2) * (1 - A1**2)
-        grads = {"W1": dZ1 @ X.T / m, "b1": dZ1.sum(axis=1, keepdims=True) / m,
-                 "W2": dZ2 @ A1.T / m, "b2": dZ2.sum(axis=1, keepdims=True) / m}
-        if bug == "dW1 doubled":
-            grads["W1"] = 2 * grads["W1"]
-        elif bug == "dW2 without 1/m":
-            grads["W2"] = dZ2 @ A1.T
-        elif bug == "db2 sign":
-            grads["b2"] = -grads["b2"]
-        return float(cost), grads
-
-    return fn, params
 
 
 def moons(seed: int) -> tuple[np.ndarray, np.ndarray]:

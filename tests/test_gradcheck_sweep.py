@@ -18,6 +18,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import gradcheck
+from gradients import course_network
 
 MODES = gradcheck.MODES
 Fn = Callable[[dict[str, np.ndarray]], Any]
@@ -162,34 +163,6 @@ def test_check_model_never_fails_a_correct_network_in_the_sweeps_settings(mode: 
 # Over the course's network at weight scales 3 to 30 (12 seeds, 3 modes, 186 checks with a
 # finite J) 63 read worry before the wider steps, 21 after (a tread of J's staircase wider
 # than 1e-2, where no finite difference sees the slope).
-
-
-def course_network(X: np.ndarray, y: np.ndarray, scale: float, seed: int,
-                   bug: str | None = None) -> tuple[Fn, dict[str, np.ndarray]]:
-    """The course's layout and its cost as written, ``−mean(Y log A2 + (1−Y) log(1−A2))``:
-    with a saturated sigmoid ``1 − A2`` keeps a few digits, so J's rounding is far above
-    ``ε_machine·|J|``; the analytic gradient ``A2 − Y`` is exact."""
-    X, Y = X.T, y[None, :].astype(float)
-    m = X.shape[1]
-    rng = np.random.default_rng(seed)
-    params = {"W1": rng.standard_normal((4, 2)) * scale, "b1": np.zeros((4, 1)),
-              "W2": rng.standard_normal((1, 4)) * scale, "b2": np.zeros((1, 1))}
-
-    def fn(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
-        A1 = np.tanh(p["W1"] @ X + p["b1"])
-        A2 = 1 / (1 + np.exp(-(p["W2"] @ A1 + p["b2"])))
-        cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
-        dZ2 = A2 - Y
-        dZ1 = (p["W2"].T @ dZ2) * (1 - A1**2)
-        grads = {"W1": dZ1 @ X.T / m, "b1": dZ1.sum(axis=1, keepdims=True) / m,
-                 "W2": dZ2 @ A1.T / m, "b2": dZ2.sum(axis=1, keepdims=True) / m}
-        if bug == "dW1 doubled":
-            grads["W1"] = 2 * grads["W1"]
-        if bug == "db2 sign":
-            grads["b2"] = -grads["b2"]
-        return float(cost), grads
-
-    return fn, params
 
 
 @pytest.mark.parametrize("mode", MODES)
