@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .callbacks import Callback
     from .data.normalize import Standardizer
     from .diagnostics import Diagnosis
+    from .divergence import Divergence
     from .optimizers import Optimizer
     from .training import Augment, History, TrainingState
 
@@ -405,6 +406,7 @@ class Sequential:
         dev: tuple[ArrayLike, ArrayLike],
         bayes_error: float = 0.0,
         test: tuple[ArrayLike, ArrayLike] | None = None,
+        diverged: bool | Divergence = False,
         **thresholds: float,
     ) -> Diagnosis:
         """Bias and variance of this model: :func:`deeprecipe.diagnose` fed with the errors
@@ -414,8 +416,8 @@ class Sequential:
         weights, over the whole of each set, not read from the training cost logged while
         training (dropout on, penalty in, averaged while the weights changed: the wrong
         number for a diagnosis). Inputs are raw when :attr:`standardizer` is set.
-        ``thresholds`` are :func:`~deeprecipe.diagnose`'s ``bias_threshold`` and
-        ``variance_threshold``.
+        ``diverged`` (``history.divergence`` when training diverged) and ``thresholds``
+        (``bias_threshold``, ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
         """
         from .diagnostics import diagnose
 
@@ -431,8 +433,7 @@ class Sequential:
         diagnosis = diagnose(
             errors["train"], errors["dev"], bayes_error, test_error=errors.get("test"),
             n_train=sizes["train"], n_dev=None if regression else sizes["dev"],
-            regression=regression, diverged=False,  # errors alone: the History knows that
-            **thresholds,
+            regression=regression, diverged=diverged, **thresholds,
         )
         regularization = self._regularization()
         if diagnosis.high_bias and regularization:

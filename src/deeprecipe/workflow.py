@@ -35,7 +35,7 @@ from . import datasets, gradcheck, persistence, runfolder
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
 from .data.normalize import ConstantFeatureWarning, Standardizer
-from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis, diagnose
+from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .divergence import Divergence
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
@@ -422,12 +422,9 @@ def evaluate(
     diagnosis = model.diagnose(
         (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error * scale,
         test=None if test is None else (test.X, test.y),
+        diverged=divergence or False,
         bias_threshold=BIAS_THRESHOLD * scale, variance_threshold=VARIANCE_THRESHOLD * scale,
     )
-    if divergence is not None:
-        diagnosis = diagnose(diagnosis.train_error, diagnosis.dev_error, diagnosis.bayes_error,
-                             test_error=diagnosis.test_error, regression=diagnosis.regression,
-                             diverged=divergence)
     errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
@@ -453,7 +450,7 @@ def failed_checks(result: RunResult) -> list[str]:
               for point, report in result.gradchecks.items() if report.failed]
     if result.stop_reason == "diverged":  # how, when known: the Divergence's first line
         divergence = None if result.diagnosis is None else result.diagnosis.divergence
-        failed.append(str(divergence or "training diverged").splitlines()[0])
+        failed.append("training diverged" if divergence is None else divergence.headline)
     return failed
 
 
