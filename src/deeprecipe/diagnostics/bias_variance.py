@@ -31,7 +31,6 @@ network and hides its variance.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ import numpy as np
 
 from .._checks import fail, flag, real
 from ..advice import Advice
+from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
 
 if TYPE_CHECKING:
@@ -403,7 +403,6 @@ def _error(where: str, arg: str, value: Any, regression: bool) -> float:
 
 
 FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
-NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 class FractionError(ValueError):
@@ -427,7 +426,7 @@ def fraction(value: Any) -> float:
         text = value.strip()
         percent = text.endswith("%")
         digits = text[:-1].strip() if percent else text
-        if not NUMBER_TEXT.fullmatch(digits):
+        if not NUMBER.fullmatch(digits):  # a CSV cell's forms
             raise FractionError()
         number = float(digits) / 100 if percent else float(digits)
         if not math.isfinite(number):  # '1e400' is text for inf
