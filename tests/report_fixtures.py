@@ -1,4 +1,4 @@
-"""Real :class:`~deeprecipe.runresult.RunResult` objects for the report's tests, built by
+"""Real :class:`~deeprecipe.run.result.RunResult` objects for the report's tests, built by
 running deeprecipe's own pieces quickly (a few epochs, sampled gradient checks).
 
 ``run_result("digits")`` is a 10-class image problem (confusion matrix, no boundary);
@@ -15,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import deeprecipe as dr
-from deeprecipe.runresult import DataSummary, RunResult
+from deeprecipe.run.result import DataSummary, RunResult
 
 SETTINGS = {
     "digits": {"hidden": 32, "keep_prob": 0.9, "l2": 0.5, "epochs": 40, "rows": 64},

@@ -1,4 +1,4 @@
-"""Tests for ``deeprecipe.checkpoint``: one file, arrays in safetensors, the rest JSON."""
+"""Tests for ``deeprecipe.run.checkpoint``: one file, arrays in safetensors, the rest JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 import deeprecipe as dr
-from deeprecipe.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from deeprecipe.run.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 
 
 def state() -> dr.TrainingState:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe.checkpoint import read_checkpoint, write_checkpoint
 from deeprecipe.divergence import GROWTH, Divergence, advise, find_origin, grew
+from deeprecipe.run.checkpoint import read_checkpoint, write_checkpoint
 
 
 def regression_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:

@@ -22,7 +22,7 @@ from deeprecipe.report import plots as report_plots
 from deeprecipe.report.boundary import plot_points
 from deeprecipe.report.html import render_report
 from deeprecipe.report.summary import jsonable
-from deeprecipe.runresult import DataSummary, RunResult
+from deeprecipe.run.result import DataSummary, RunResult
 from report_fixtures import run_result
 
 PLOTS = ("learning_curves", "gradcheck", "gradient_norms", "confusion")

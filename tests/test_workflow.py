@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import runfolder, workflow
-from deeprecipe.checkpoint import read_checkpoint
+from deeprecipe import workflow
 from deeprecipe.data import Standardizer
 from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
+from deeprecipe.run import folder as runfolder
+from deeprecipe.run.checkpoint import read_checkpoint
 from deeprecipe.runconfig import ConfigError, RunConfig
 
 TINY = {"data": "iris", "hidden": (8,), "epochs": 4, "patience": 2, "batch_size": 32}

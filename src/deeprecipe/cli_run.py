@@ -36,9 +36,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import runconfig, runfolder, workflow
+from . import runconfig, workflow
 from .diagnostics import show_error
-from .runresult import RunResult
+from .run import folder as runfolder
+from .run.result import RunResult
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C

@@ -36,7 +36,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import recipe, runconfig, runfolder, workflow
+from . import recipe, runconfig, workflow
 from ._checks import positive_int
 from .cli_run import (
     EXIT_INTERRUPTED,
@@ -49,6 +49,7 @@ from .cli_run import (
 from .diagnostics import show_error
 from .persistence import atomic_write, read_json
 from .recipe.runners import check_workers
+from .run import folder as runfolder
 
 FORMAT = "deeprecipe-tune"
 FORMAT_VERSION = 1
@@ -108,7 +109,7 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
 
 def tune_command(args: argparse.Namespace, console: Console) -> int:
     """:func:`run_tune`, holding a resumed tune's folder (its lock) for the whole command; a
-    new folder is held from its creation (:func:`deeprecipe.runfolder.create`)."""
+    new folder is held from its creation (:func:`deeprecipe.run.folder.create`)."""
     resumed = None if args.resume is None else Path(args.resume)
     if resumed is None or not (resumed / runfolder.TUNE_FILE).is_file():
         return run_tune(args, console)  # not a tune folder: resolve_options says so

@@ -8,14 +8,14 @@
     → RunResult → write_outputs (report.html, summary.json, PNG plots, model/)
 
 Each step takes plain inputs and returns its output; :func:`run` calls them in order inside
-a run folder (:mod:`deeprecipe.runfolder`) and makes an interruption safe: a
+a run folder (:mod:`deeprecipe.run.folder`) and makes an interruption safe: a
 ``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) writes a checkpoint of
 the last whole epoch and raises :class:`RunInterrupted`, and ``run(..., resume=…)``
 continues it to the same weights, bit for bit, as an uninterrupted run.
 
 The library never prints: progress goes to an :class:`Events` object (the CLI's draws
 rich progress bars); warnings that every run would raise (constant pixels, a class missing
-from a part) become notes of the :class:`~deeprecipe.runresult.RunResult`.
+from a part) become notes of the :class:`~deeprecipe.run.result.RunResult`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import data as datamod
-from . import datasets, gradcheck, persistence, runfolder
+from . import datasets, gradcheck, persistence
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
 from .data.normalize import ConstantFeatureWarning, Standardizer
@@ -39,8 +39,9 @@ from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .divergence import Divergence
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
+from .run import folder as runfolder
+from .run.result import DataSummary, RunResult
 from .runconfig import ConfigError, RunConfig
-from .runresult import DataSummary, RunResult
 from .targets import TargetScale, check_range
 from .training import History, TrainingState
 

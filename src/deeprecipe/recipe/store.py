@@ -21,7 +21,7 @@ their results). A trial's row is written when it starts (``running``) and comple
 **one transaction** when it finishes, weights included, so a kill -9 at any moment leaves
 every finished trial whole and the ones in flight marked ``running``: a resumed run reads
 the finished ones back and trains only the others. The run folder's lock
-(:func:`deeprecipe.runfolder.hold`, released by the OS when the process dies) keeps two
+(:func:`deeprecipe.run.folder.hold`, released by the OS when the process dies) keeps two
 processes from writing one folder; within one process, a folder's store is open at most once.
 """
 
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import runfolder
+from ..run import folder as runfolder
 from .config import Config
 from .trial import Trial
 

@@ -37,7 +37,7 @@ from .verdict import Headline, headline
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..runresult import RunResult
+    from ..run.result import RunResult
 
 REPORT_FILE = "report.html"
 

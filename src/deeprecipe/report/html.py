@@ -2,7 +2,7 @@
 plain data. Autoescaping is on; Python never builds HTML strings.
 
 :func:`render_report` fills ``report.html.j2`` from a
-:class:`~deeprecipe.runresult.RunResult` and the plots (PNG data URIs); :func:`render` fills
+:class:`~deeprecipe.run.result.RunResult` and the plots (PNG data URIs); :func:`render` fills
 any template (the experiments use ``experiment.html.j2``).
 """
 
@@ -22,7 +22,7 @@ from .verdict import action_title, headline
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
-    from ..runresult import RunResult
+    from ..run.result import RunResult
 
 LEVELS = {
     # gradient check

@@ -1,6 +1,6 @@
 """The report's figures: each function draws one :class:`~matplotlib.figure.Figure` and
 returns it (never shows it). Inputs are plain data (History lists, gradient-check reports,
-counts), so the functions serve any caller, not only :class:`~deeprecipe.runresult.RunResult`.
+counts), so the functions serve any caller, not only :class:`~deeprecipe.run.result.RunResult`.
 
 ========================  ====================================================================
 :func:`learning_curves`   train/dev cost and error per epoch, Bayes error, avoidable bias and

@@ -1,11 +1,11 @@
 """``summary.json``: the run's numbers for machines (CI, the automated recipe, notebooks).
 
-:func:`summary_dict` turns a :class:`~deeprecipe.runresult.RunResult` into plain JSON
+:func:`summary_dict` turns a :class:`~deeprecipe.run.result.RunResult` into plain JSON
 types: NumPy numbers become Python numbers, tuples lists, and non-finite floats ``null``
 (JSON has no NaN). Its top-level keys:
 
 ``format_version``, ``deeprecipe_version``, ``name``, ``headline`` (level, title, checks,
-next steps), ``config``, ``data`` (the :class:`~deeprecipe.runresult.DataSummary`),
+next steps), ``config``, ``data`` (the :class:`~deeprecipe.run.result.DataSummary`),
 ``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
 ``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice as ``{action, reason}``,
 remarks), ``gradcheck`` (per point: difference, verdict, passed, failed and one entry per block),
@@ -27,7 +27,7 @@ from .verdict import headline
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
-    from ..runresult import RunResult
+    from ..run.result import RunResult
 
 FORMAT_VERSION = 1
 SUMMARY_FILE = "summary.json"

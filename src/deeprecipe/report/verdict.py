@@ -1,6 +1,6 @@
 """The answer first: is the network healthy, and what should be done next?
 
-:func:`headline` reads a :class:`~deeprecipe.runresult.RunResult` in the order problems
+:func:`headline` reads a :class:`~deeprecipe.run.result.RunResult` in the order problems
 must be fixed — a gradient check that fails makes every other number suspect, a diverged or
 symmetric network has not really trained, a dev set from another distribution makes the
 variance reading meaningless — and only then the bias/variance diagnosis. It returns the
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..advice import Advice
-    from ..runresult import RunResult
+    from ..run.result import RunResult
 
 GOOD, WARNING, PROBLEM, UNKNOWN = "good", "warning", "problem", "unknown"
 TOP_STEPS = 3

@@ -1,4 +1,4 @@
-"""Tests for ``deeprecipe.runfolder``: never overwritten silently, resumable, and a clear
+"""Tests for ``deeprecipe.run.folder``: never overwritten silently, resumable, and a clear
 error for folders that are not (or no longer) readable."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import runfolder
+from deeprecipe.run import folder as runfolder
+from deeprecipe.run.folder import RunFolderError
 from deeprecipe.runconfig import RunConfig
-from deeprecipe.runfolder import RunFolderError
 from trial_database import HOLD_LOCK, held_elsewhere
 
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from .data import Comparison, Splits
-    from .diagnostics import Diagnosis, GradientFlow
-    from .gradcheck import GradcheckReport
-    from .model import Sequential
+    from ..data import Comparison, Splits
+    from ..diagnostics import Diagnosis, GradientFlow
+    from ..gradcheck import GradcheckReport
+    from ..model import Sequential
 
 
 @dataclass

@@ -25,8 +25,8 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from .persistence import atomic_write
-from .training import TrainingState
+from ..persistence import atomic_write
+from ..training import TrainingState
 
 FORMAT = "deeprecipe-checkpoint"
 FORMAT_VERSION = 2
@@ -42,7 +42,7 @@ class CheckpointError(ValueError):
 
 def write_checkpoint(path: str | Path, state: TrainingState) -> Path:
     """Write ``state`` to ``path`` (temporary file + rename); returns the path."""
-    from . import __version__
+    from .. import __version__
 
     tensors: dict[str, np.ndarray] = {}
     body = _split(asdict_shallow(state), "", tensors)

@@ -36,10 +36,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..persistence import atomic_write, read_json
+from ..runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
+from ..training import TrainingState
 from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
-from .persistence import atomic_write, read_json
-from .runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
-from .training import TrainingState
 
 FORMAT = "deeprecipe-run"
 FORMAT_VERSION = 1
@@ -215,7 +215,7 @@ def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
 
 def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, status: str) -> None:
     """Write ``run.json`` (atomically)."""
-    from . import __version__
+    from .. import __version__
 
     record = {"format": FORMAT, "format_version": FORMAT_VERSION, "library": "deeprecipe",
               "library_version": __version__, "status": status,
