@@ -152,7 +152,7 @@ def test_a_precision_gap_within_rounding_is_called_rounding() -> None:
 
 
 def test_a_gap_that_is_not_finite_is_called_an_overflow() -> None:
-    assert gradcheck.adapters.precision_note({"float32"}, float("nan")).endswith(
+    assert gradcheck.core.precision_note({"float32"}, float("nan")).endswith(
         "are not all finite where the float64 ones are (an overflow in float32?)")
 
 

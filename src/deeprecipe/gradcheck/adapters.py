@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .core import relative_difference
+from .core import check, precision_note, relative_difference
 from .objective import GradcheckError
 from .report import GradcheckReport
 
 __all__ = ["check_jax", "check_torch"]
+
 
 def _require(where: str, name: str) -> ModuleType:
     """Import the optional framework ``name``; the extra that installs it has its name."""
@@ -67,33 +68,14 @@ class _LazyGrads(Mapping[str, np.ndarray]):
         return len(self._names)
 
 
-def _precision_note(low: dict[str, str], grads: dict[str, np.ndarray],
+def _precision_note(low: dict[str, str], grads: Mapping[str, np.ndarray],
                     reference: Mapping[str, np.ndarray]) -> str:
     """The gap between the user's own-precision gradients and the float64 ones."""
-    names = list(reference)
-    gap = relative_difference(
-        np.concatenate([np.asarray(grads[n], dtype=np.float64).ravel() for n in names]),
-        np.concatenate([np.asarray(reference[n], dtype=np.float64).ravel() for n in names]),
-    )
-    return precision_note(set(low.values()), gap)
+    def flat(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(arrays[n], dtype=np.float64).ravel()
+                               for n in reference])
 
-
-def precision_note(dtypes: set[str], gap: float) -> str:
-    """Name the gap between gradients computed in ``dtypes`` and the float64 ones rounding
-    only while rounding can explain it: up to ``√ε`` of the coarsest of ``dtypes``."""
-    names = ", ".join(sorted(dtypes))
-    if not np.isfinite(gap):
-        return (f"precision: your {names} gradients are not all finite where the float64 ones "
-                f"are (an overflow in {names}?)")
-    eps = max(2.0**-7 if name == "bfloat16" else float(np.finfo(np.dtype(name)).eps)
-              for name in dtypes)
-    note = f"precision: your {names} gradients differ from the float64 ones by {gap:.1e} " \
-           "(relative)"
-    if gap <= np.sqrt(eps):
-        return f"{note}; that is rounding, not a bug"
-    return (f"{note}: more than {names} rounding explains (√ε ≈ {np.sqrt(eps):.0e}); in "
-            f"{names} fn loses precision (a cancellation?) or computes something else, which "
-            "this float64 check cannot see")
+    return precision_note(low.values(), relative_difference(flat(grads), flat(reference)))
 
 
 # --- PyTorch -------------------------------------------------------------------------------
@@ -149,8 +131,6 @@ def check_torch(
     else:
         raise TypeError(f"{where}: module_or_fn must be a torch.nn.Module or a callable; "
                         f"received {type(module_or_fn).__name__}.")
-    from . import check
-
     start = model.start_values()
     report = check(model, start, **check_options)
     report.notes[:0] = notes
@@ -388,8 +368,6 @@ def check_jax(fn: Callable[[Any], Any], params: Any, *, jit: bool = True,
     """
     where = "check_jax"
     jax = _require(where, "jax")
-    from . import check
-
     ambient = bool(jax.config.jax_enable_x64)
     try:
         with jax.enable_x64(True):

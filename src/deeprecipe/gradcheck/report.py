@@ -38,7 +38,7 @@ GREAT, LOOK_CLOSER, WORRY, INCONCLUSIVE = "great", "look closer", "worry", "inco
 UNINFORMATIVE = "uninformative"
 DEFAULT_BANDS = (1e-6, 1e-4)
 PASSING = (GREAT, LOOK_CLOSER)
-TERM_NAMES = {"data": "data", "l2": "L2", "l1": "L1"}  # the terms of J, as a line names them
+TERM_NAMES = {"data": "data term", "l2": "L2", "l1": "L1"}  # the terms of J, as text names them
 
 
 def band(difference: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
@@ -167,7 +167,8 @@ class GradcheckReport:
             where = [f"{name} ({self.blocks[name].difference:.1e})"
                      for name in self.failed_blocks]
             text = f"worry in {', '.join(where)}" if where else "worry"
-            terms = [f"the {TERM_NAMES.get(t, t)} term's" for t in self.failed_terms]
+            terms = [f"the {TERM_NAMES.get(t, t).removesuffix(' term')} term's"
+                     for t in self.failed_terms]
             return text + (f"; wrong gradient: {', '.join(terms)}" if terms else "")
         if self.passed:
             judged = [b for b in self.blocks.values() if b.passed]
