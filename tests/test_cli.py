@@ -333,7 +333,7 @@ def test_predict_names_out_and_not_its_temporary_file(
         tmp = path.parent / f".{path.name}.0123456789abcdef.tmp"
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp))
 
-    monkeypatch.setattr(cli.persistence, "atomic_write", read_only)
+    monkeypatch.setattr(cli.predict.persistence, "atomic_write", read_only)
     out = tmp_path / "preds.csv"
     assert cli.main(["predict", str(folder), "--data", str(data), "--out", str(out)]) \
         == cli.EXIT_USAGE
@@ -583,3 +583,11 @@ def test_an_empty_model_path_is_no_folder(capsys: pytest.CaptureFixture[str]) ->
     assert "path must be a folder's name; received path=''" in one_line_error(capsys)
     assert cli.main(["predict", "", "--data", "iris"]) == cli.EXIT_USAGE
     assert "path must be a folder's name; received path=''" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("module", ["deeprecipe", "deeprecipe.cli"])
+def test_python_m_runs_the_command(module: str) -> None:
+    result = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == cli.EXIT_OK, result.stderr
+    assert result.stdout.startswith("deeprecipe ")

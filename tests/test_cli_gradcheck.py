@@ -158,4 +158,4 @@ def test_bad_options_are_named_in_the_error(saved_model: Path, capsys: Capsys, o
 
 
 def test_every_checkpoint_name_has_a_title() -> None:
-    assert tuple(cli.POINT_TITLES) == dr.gradcheck.POINTS
+    assert tuple(cli.gradcheck.POINT_TITLES) == dr.gradcheck.POINTS

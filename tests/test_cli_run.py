@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import cli, cli_run, gradcheck, runconfig, workflow
+from deeprecipe import cli, gradcheck, runconfig, workflow
+from deeprecipe.cli import run as cli_run
 from deeprecipe.run import folder as runfolder
 from gradients import plant_doubled_dW
 from trial_database import held_elsewhere, stop_group

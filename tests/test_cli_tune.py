@@ -220,7 +220,7 @@ def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:
 
     from rich.console import Console
 
-    from deeprecipe.cli_tune import TuneProgress
+    from deeprecipe.cli.tune import TuneProgress
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)

@@ -258,7 +258,7 @@ def test_the_gradient_check_card_shows_each_verdict_with_the_block_it_comes_from
     result = dataclasses.replace(digits, gradchecks={"trained": checked})
     card = next(c for c in headline(result).checks if c.name == "gradient check")
     assert card.text == "trained: look closer (worst block dense_1.b, 6.9e-05)"
-    from deeprecipe.cli_run import summary_lines
+    from deeprecipe.cli.run import summary_lines
     assert ("gradient check: trained look closer (worst block dense_1.b, 6.9e-05)"
             in summary_lines(result, regression=False))
 

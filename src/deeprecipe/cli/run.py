@@ -2,8 +2,7 @@
 
 Options come from :data:`deeprecipe.runconfig.OPTIONS` (one flag per option, so every
 ``run.toml`` key is also a flag), then ``--config``, ``--resume`` and ``--overwrite``. This
-module draws the progress bars (rich) and the final summary; :mod:`deeprecipe.cli` only
-calls :func:`add_run_parser`.
+module draws the progress bars (rich) and the final summary.
 
 SIGTERM is turned into a ``KeyboardInterrupt`` while the job runs, so Ctrl-C and ``kill``
 both end in a checkpoint and a line saying how to resume (exit code 130, or 143 for
@@ -13,15 +12,9 @@ SIGTERM).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import os
-import signal
-import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -36,56 +29,24 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import runconfig, workflow
-from .diagnostics import show_error
-from .run import folder as runfolder
-from .run.result import RunResult
-
-EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
-EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
-
-
-class ReaderFreeConsole(Console):
-    """A console whose reader may go away (``deeprecipe run | head``): it goes quiet and
-    the command carries on (rich's default exits with status 1, which means a failed check
-    here, and stopped a run with its folder half written)."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        silence(self.file)
+from .. import runconfig, workflow
+from ..diagnostics import show_error
+from ..run import folder as runfolder
+from ..run.result import RunResult
+from .base import (
+    EXIT_FAILED_CHECK,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    Terminated,
+    stderr_console,
+    terminate_as_interrupt,
+)
 
 
-def silence(stream: IO[str]) -> None:
-    """Send what is left for ``stream`` (whose reader went away) to the null device."""
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-
-
-def write_stdout(text: str) -> None:
-    """``text`` on stdout; a reader gone away silences stdout as the console does."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence(sys.stdout)
-    except OSError as error:  # a full disk: named, and what is left goes nowhere
-        silence(sys.stdout)
-        raise OSError(error.errno, error.strerror, "standard output") from None
-
-
-def stderr_console() -> Console:
-    """Plain lines on stderr: no markup (messages may hold brackets), no wrapping."""
-    return ReaderFreeConsole(stderr=True, soft_wrap=True, highlight=False, markup=False)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interruption so the run writes its checkpoint."""
-
-
-def add_run_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Any) -> None:
     """Add ``run`` to ``commands`` (``add_subparsers``' result)."""
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = commands.add_parser(
         "run", help="the whole workflow: split, check, train, diagnose, report",
         description="Split the data (the notes' sizes), check that the parts share one "
         "distribution, standardize, build and gradient-check the network, train it with "
@@ -110,7 +71,6 @@ def add_run_parser(commands: Any) -> argparse.ArgumentParser:
             parser.add_argument(flag, dest=key, default=argparse.SUPPRESS,
                                 metavar=option.metavar, help=text)
     parser.set_defaults(handler=run_command)
-    return parser
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
@@ -163,23 +123,6 @@ def report_interruption(interrupted: workflow.RunInterrupted) -> int:
               f"{interrupted.checkpoint}")
     err.print(f"resume with: deeprecipe run --resume {interrupted.folder}")
     return EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def raise_terminated(signum: int, frame: Any) -> None:
-        raise Terminated(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 # --- progress ---------------------------------------------------------------------------------

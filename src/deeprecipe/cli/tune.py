@@ -36,9 +36,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import recipe, runconfig, workflow
-from ._checks import positive_int
-from .cli_run import (
+from .. import recipe, runconfig, workflow
+from .._checks import positive_int
+from ..diagnostics import show_error
+from ..persistence import atomic_write, read_json
+from ..recipe.runners import check_workers
+from ..run import folder as runfolder
+from .base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
@@ -46,10 +50,6 @@ from .cli_run import (
     stderr_console,
     terminate_as_interrupt,
 )
-from .diagnostics import show_error
-from .persistence import atomic_write, read_json
-from .recipe.runners import check_workers
-from .run import folder as runfolder
 
 FORMAT = "deeprecipe-tune"
 FORMAT_VERSION = 1
@@ -60,9 +60,9 @@ DEFAULTS = {"data": "digits", "target": None, "task": "auto", "budget": 30, "bay
             "drop_missing_target": False}
 
 
-def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Any) -> None:
     """Add ``tune`` to ``commands`` (``add_subparsers``' result)."""
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = commands.add_parser(
         "tune", help="the basic recipe, automated: diagnose, choose the next experiment, repeat",
         description="Run the notes' iterative process by its reasons: train a baseline, "
         "diagnose bias and variance, train the recipe's next candidates in parallel (local "
@@ -104,7 +104,6 @@ def add_tune_parser(commands: Any) -> argparse.ArgumentParser:
                         help="continue an interrupted (or finished) tune; only --budget, "
                         "--workers and --scheduler may be given with it")
     parser.set_defaults(handler=tune_command)
-    return parser
 
 
 def tune_command(args: argparse.Namespace, console: Console) -> int:
@@ -122,7 +121,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
 
 def run_tune(args: argparse.Namespace, console: Console) -> int:
     """Resolve the options, make (or reopen) the run folder, tune, report."""
-    from .recipe.page import write_tune_report  # matplotlib: imported by tune only
+    from ..recipe.page import write_tune_report  # matplotlib: imported by tune only
 
     folder = None if args.resume is None else Path(args.resume)
     options = resolve_options(args, folder)

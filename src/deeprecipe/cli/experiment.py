@@ -3,8 +3,7 @@
 Runs :func:`deeprecipe.experiments.initialization` or
 :func:`~deeprecipe.experiments.regularization`, prints the table and the findings, and
 writes the page, the plots and ``summary.json`` to ``runs/experiment-<name>/`` (or
-``--out``). Kept apart from :mod:`deeprecipe.cli`, which only calls
-:func:`add_experiment_parser`.
+``--out``).
 """
 
 from __future__ import annotations
@@ -17,14 +16,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import experiments, runconfig
+from .. import experiments, runconfig
+from .base import EXIT_OK
 
 RUNS = Path("runs")
 
 
-def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Any) -> None:
     """Add the ``experiment`` subcommand to ``commands`` (``add_subparsers``' result)."""
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = commands.add_parser(
         "experiment", help="run one of the notes' lessons side by side, with plots",
         description="initialization: zeros vs large random (×10) vs He on the 2-D circles. "
         "regularization: none vs L2 vs dropout on noisy 2-D moons. The networks are compared "
@@ -40,7 +40,6 @@ def add_experiment_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=runconfig.integer, default=0,
                         help="seeds the data and every network (default: 0)")
     parser.set_defaults(handler=experiment_command)
-    return parser
 
 
 def experiment_command(args: argparse.Namespace, console: Console) -> int:
@@ -65,7 +64,7 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
     verb = "replaced" if replaced else "wrote"
     console.print(f"{verb} {paths['report']} (plots and summary.json beside it)",
                   highlight=False)
-    return 0
+    return EXIT_OK
 
 
 def check_out(folder: Path) -> None:

@@ -1,0 +1,72 @@
+"""The ``deeprecipe`` command line: the only part of deeprecipe that prints. One module per
+command, and :mod:`.base` for what they share (exit codes, the parser, the consoles).
+
+==============================  ==============================================================
+``deeprecipe run``              the whole workflow into ``runs/<name>/`` (:mod:`.run`)
+``deeprecipe gradcheck MODEL``  check a saved model's backpropagation; exit 1 when it fails
+``deeprecipe diagnose``         bias/variance from train, dev (and Bayes) error, and advice
+``deeprecipe predict MODEL``    predictions of a saved model as CSV
+``deeprecipe experiment NAME``  the notes' lessons side by side (:mod:`.experiment`)
+``deeprecipe tune``             the basic recipe, automated (:mod:`.tune`)
+==============================  ==============================================================
+
+Exit codes: :mod:`.base`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from .. import __version__
+from . import diagnose, experiment, gradcheck, predict, run, tune
+from .base import (
+    EXIT_FAILED_CHECK,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    INPUT_ERRORS,
+    Parser,
+    ReaderFreeConsole,
+    message,
+    stderr_console,
+)
+
+__all__ = ["EXIT_FAILED_CHECK", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE",
+           "build_parser", "main", "message"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="deeprecipe", description="The practical side of training deep neural networks."
+    )
+    parser.add_argument("--version", action="version", version=f"deeprecipe {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in (run, gradcheck, diagnose, predict, experiment, tune):  # --help's order
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for argument in sys.argv[1:] if argv is None else argv:
+        try:  # names are written into UTF-8 files (run.json, the report)
+            argument.encode("utf-8")
+        except UnicodeEncodeError:  # a file name's bytes in another encoding
+            stderr_console().print(Text.assemble(
+                ("error:", "red"), f" the argument {argument!a} holds bytes that are not "
+                "UTF-8. help: rename the file or folder."))
+            return EXIT_USAGE
+    args = build_parser().parse_args(argv)
+    console = ReaderFreeConsole(soft_wrap=True, highlight=False)
+    try:
+        return int(args.handler(args, console))
+    except INPUT_ERRORS as error:
+        stderr_console().print(Text.assemble(("error:", "red"), f" {message(error)}"))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted")
+        return EXIT_INTERRUPTED

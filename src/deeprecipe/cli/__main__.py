@@ -1,0 +1,7 @@
+"""``python -m deeprecipe.cli``: the ``deeprecipe`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""``deeprecipe diagnose``: bias/variance from train, dev (and Bayes) error, and advice."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from .. import runconfig
+from ..diagnostics import Diagnosis, diagnose, show_error
+from ..diagnostics.bias_variance import FRACTION
+from .base import EXIT_OK, write_stdout
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``diagnose`` to ``commands`` (``add_subparsers``' result)."""
+    parser = commands.add_parser(
+        "diagnose", help="bias/variance from train and dev error, and the recipe's advice",
+        description="Read bias and variance the notes' way: avoidable bias = train − Bayes "
+        "error, variance = dev − train error; print the verdict and the basic recipe's next "
+        "steps. Errors are fractions (0.01, or 1 for 100%) or percentages with their sign "
+        "(1%); a bare number above 1 is refused.",
+    )
+    parser.add_argument("--train-error", required=True, metavar="ERROR")
+    parser.add_argument("--dev-error", required=True, metavar="ERROR")
+    parser.add_argument("--bayes-error", default=None, metavar="ERROR",
+                        help="Bayes (human-level) error (default: 0)")
+    parser.add_argument("--test-error", default=None, metavar="ERROR")
+    parser.add_argument("--n-dev", type=runconfig.integer, default=None, metavar="N",
+                        help="dev examples: gives the dev error's confidence interval")
+    parser.add_argument("--n-train", type=runconfig.integer, default=None, metavar="N")
+    parser.add_argument("--regression", action="store_true",
+                        help="errors are mean squared errors")
+    parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    parser.set_defaults(handler=diagnose_command)
+
+
+def error_rate(flag: str, text: str, regression: bool) -> float:
+    """``0.01`` or ``1%`` as a fraction, by the library's one rule (a bare number above 1 is
+    refused with the hint to write ``11%``:
+    :func:`~deeprecipe.diagnostics.bias_variance.fraction`); a mean squared error >= 0 with
+    ``--regression``."""
+    parse = runconfig.non_negative if regression else runconfig.fraction
+    try:
+        return float(parse(text))
+    except runconfig.BadValue as error:
+        constraint = "a mean squared error >= 0" if regression else FRACTION
+        raise ValueError(f"diagnose: {flag} must be {constraint}; received "
+                         f"{flag}={text!r}.{error.help}") from None
+
+
+def diagnose_command(args: argparse.Namespace, console: Console) -> int:
+    regression = args.regression
+
+    def read(name: str) -> float | None:
+        text = getattr(args, name)
+        return None if text is None else error_rate(f"--{name.replace('_', '-')}", text,
+                                                    regression)
+
+    diagnosis = diagnose(
+        error_rate("--train-error", args.train_error, regression),
+        error_rate("--dev-error", args.dev_error, regression), read("bayes_error") or 0.0,
+        test_error=read("test_error"), n_train=args.n_train, n_dev=args.n_dev,
+        regression=regression,
+    )
+    if args.json:
+        write_stdout(json.dumps(diagnosis.to_dict(), indent=2) + "\n")
+    else:
+        print_diagnosis(console, diagnosis, regression)
+    return EXIT_OK
+
+
+def print_diagnosis(console: Console, diagnosis: Diagnosis, regression: bool) -> None:
+    """The verdict, the two gaps, the recipe's steps in order, and the remarks."""
+    def show(value: float) -> str:
+        return show_error(value, regression)
+
+    console.print(Text(diagnosis.verdict, style="bold"))
+    console.print(f"train error {show(diagnosis.train_error)}, dev error "
+                  f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
+    console.print(f"avoidable bias {show(diagnosis.avoidable_bias)} (train − Bayes), variance "
+                  f"{show(diagnosis.variance)} (dev − train)")
+    if diagnosis.dev_interval is not None:
+        low, high = diagnosis.dev_interval
+        console.print(f"dev error 95% interval: {show(low)}–{show(high)}")
+    console.print("next steps (the basic recipe, in order):")
+    for number, advice in enumerate(diagnosis.advice, start=1):
+        console.print(Text(f"  {number}. {advice}"))
+    for remark in diagnosis.remarks:
+        console.print(Text(f"note: {remark}"))
+

@@ -1,0 +1,110 @@
+"""``deeprecipe gradcheck MODEL``: check a saved model's backpropagation; exit 1 when it fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from .. import datasets, gradcheck, persistence, runconfig, workflow
+from ..model import Sequential
+from .base import EXIT_FAILED_CHECK, EXIT_OK, task_of, write_stdout
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``gradcheck`` to ``commands`` (``add_subparsers``' result)."""
+    parser = commands.add_parser(
+        "gradcheck", help="check a model's backpropagation against numerical gradients",
+        description="Gradient-check a saved model (or a model config) on some rows of data; "
+        "exit code 1 when the check fails.",
+    )
+    parser.add_argument("model", help="a saved model folder, or a model config JSON")
+    parser.add_argument("--data", default=None,
+                        help="built-in dataset name, .csv or .npz (default: digits)")
+    parser.add_argument("--target", help="the label column of a CSV file")
+    parser.add_argument("--rows", type=runconfig.integer, default=32,
+                        help="how many examples J is computed on (default: 32)")
+    parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
+                        help="full: every parameter; sampled: some of each block; "
+                        "directional: random directions per block (default: full)")
+    parser.add_argument("--epsilon", type=runconfig.number, default=1e-7,
+                        help="the notes' step ε of the two-sided difference "
+                        "(default: 1e-7)")
+    parser.add_argument("--dropout", default="off", choices=("off", "fixed"),
+                        help="off: keep_prob = 1, as the notes advise; fixed: dropout "
+                        "on with the same masks at every evaluation (default: off)")
+    parser.add_argument("--points", default="current",
+                        help="comma-separated: current (the model's own weights), init "
+                        "(a fresh initialization of the same network), trained (that "
+                        "fresh copy trained briefly on the checked rows) "
+                        "(default: current)")
+    parser.add_argument("--seed", type=runconfig.integer, default=0,
+                        help="seeds sampling, directions, fresh weights (default: 0)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=gradcheck_command)
+
+
+def load_model(path: str) -> Sequential:
+    """A saved model folder (``dr.load``: its weights are required), or a model config file
+    (``config.json`` of a saved model, or a bare ``Sequential.get_config()``) built freshly
+    initialized."""
+    location = Path(path)
+    if location.is_dir():
+        return persistence.load(path)  # the path as given: '' is no folder's name
+    if not location.is_file():
+        raise FileNotFoundError(f"no saved model or config at {path}")
+    return persistence.from_config_file(location)
+
+
+POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
+    "current": "at the model's own weights",
+    "init": "at a fresh initialization of the same network",
+    "trained": "after training a fresh initialization briefly on the checked rows",
+}
+
+
+def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
+    model = load_model(args.model)
+    if args.rows < 1:
+        raise ValueError(f"gradcheck: --rows must be a positive integer; received "
+                         f"--rows={args.rows}.")
+    if not 0 <= args.seed <= runconfig.SEED_MAX:
+        raise ValueError(f"gradcheck: --seed must be {runconfig.OPTIONS['seed'].constraint}; "
+                         f"received --seed={args.seed}.")
+    points = [point.strip() for point in args.points.split(",")]
+    unknown = [point for point in points if point not in POINT_TITLES]
+    if unknown or not points:
+        raise ValueError(f"gradcheck: --points must be a comma-separated list of "
+                         f"{', '.join(POINT_TITLES)}; received --points={args.points!r}.")
+    # a file's target is read as the model's; a built-in dataset's is its own
+    data = "digits" if args.data is None else args.data
+    task = "auto" if data in datasets.list() else task_of(model)
+    loaded = workflow.load_data(data, args.target, task)
+    if loaded.X.shape[1] != model.input_dim:
+        raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
+                         f"model's input_dim); received --data={data!r}"
+                         f"{' (the default)' if args.data is None else ''} with "
+                         f"{loaded.X.shape[1]}. help: pass --data with the model's data.")
+    X, y = loaded.X[: args.rows], loaded.y[: args.rows]
+    if model.standardizer is not None:
+        X = model.standardizer.transform(X)
+    reports = gradcheck.check_model(
+        model, X, y, args.epsilon, mode=args.mode, dropout=args.dropout,
+        points=tuple(points), seed=args.seed,
+    )
+    if args.json:
+        write_stdout(json.dumps({name: report.to_dict() for name, report in reports.items()},
+                                indent=2, default=float) + "\n")
+    else:
+        for name, report in reports.items():
+            console.print(Text(f"{POINT_TITLES[name]} ({len(X)} rows)", style="bold"))
+            write_stdout(report.table(width=max(console.width, 110)))
+    # exit 1 means a block reads worry; a check with no verdict (every block within the
+    # noise floor) says so in its table and fails nothing
+    failed = any(report.failed for report in reports.values())
+    return EXIT_FAILED_CHECK if failed else EXIT_OK
+

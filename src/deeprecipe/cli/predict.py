@@ -1,0 +1,178 @@
+"""``deeprecipe predict MODEL``: predictions of a saved model as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.text import Text
+
+from .. import datasets, persistence
+from ..data import load_csv, load_csv_features, load_npz
+from ..data.io import load_npz_features
+from ..diagnostics import show_error
+from ..model import Sequential
+from .base import EXIT_OK, stderr_console, task_of, write_stdout
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``predict`` to ``commands`` (``add_subparsers``' result)."""
+    parser = commands.add_parser(
+        "predict", help="predictions of a saved model as CSV",
+        description="Predict with a saved model (e.g. runs/<name>/model), applying its "
+        "standardizer: a label column and, for classifiers, one probability column per class.",
+    )
+    parser.add_argument("model", help="a saved model folder (runs/<name>/model)")
+    parser.add_argument("--data", required=True,
+                        help=".csv with a header row (feature columns by name), "
+                        ".npz or a built-in name")
+    parser.add_argument("--target", default=None,
+                        help="a label column of the CSV: also print the error")
+    parser.add_argument("--out", default=None, metavar="preds.csv",
+                        help="write the CSV here, not over --data nor into the "
+                        "model folder (default: standard output)")
+    parser.set_defaults(handler=predict_command)
+
+
+def predict_inputs(spec: str, target: str | None, model: Sequential,
+                   classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y or None)`` to predict on: a built-in dataset, an ``.npz`` (``X``, optional
+    ``y``), or a ``.csv`` whose feature columns are picked by the names the model's
+    standardizer was fit with (``--target`` names a label column to score against; its
+    labels are matched to the model's ``classes`` by name)."""
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if target is not None and (spec in datasets.list() or suffix == ".npz"):
+        raise ValueError(f"predict: --target applies to CSV data only (the labels of an .npz "
+                         f"are its array 'y'); received --target={target!r} with "
+                         f"--data={spec!r}.")
+    if spec in datasets.list():
+        return datasets.load(spec)
+    if suffix == ".npz":
+        return npz_inputs(path, model, classes)
+    if suffix != ".csv":
+        raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
+                         f"({', '.join(datasets.list())}); received --data={spec!r}.")
+    names = model.standardizer.feature_names_ if model.standardizer is not None else None
+    if target is not None:
+        table = load_csv(path, target=target, task=task_of(model), min_rows=1, min_classes=1)
+        y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
+        if names is None:
+            return table.X, y
+        X, _ = load_csv_features(path, names)
+        return X, y
+    X, _ = load_csv_features(path, names)
+    return X, None
+
+
+def model_codes(y: np.ndarray, labels: list[Any] | None, classes: list[Any] | None,
+                where: str) -> np.ndarray:
+    """A file's class codes (``labels[y[i]]`` is row ``i``'s label) as the model's codes
+    (``classes[code]``): by label, so a file without some class still scores right.
+    ``where`` names the labels' place for the error."""
+    if labels is None or classes is None:
+        return y
+    code = {label: index for index, label in enumerate(classes)}
+    unknown = [label for label in labels if label not in code]
+    if unknown:
+        raise ValueError(f"predict: {where} holds labels the model was not trained on: "
+                         f"{unknown[:5]}; it knows {classes}.")
+    return np.array([code[label] for label in labels], dtype=np.intp)[y]
+
+
+def npz_inputs(path: Path, model: Sequential, classes: list[Any] | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file (as the model's
+    class codes, see :func:`model_codes`)."""
+    X = load_npz_features(path)  # the file and its X checked, as training checks them
+    with np.load(path, allow_pickle=False) as archive:
+        if "y" not in archive.files:
+            return X.reshape(len(X), -1), None
+    # load_npz checks X and y against each other
+    loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
+    y = model_codes(loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
+    return loaded.X.reshape(len(loaded.X), -1), y
+
+
+def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:
+    """``label`` (the original class names when known) and ``p_<class>`` per class for
+    classifiers; ``prediction`` for regression."""
+    regression = model.loss.task == "regression"
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        outputs = model.predict(X) if regression else model.predict_proba(X)
+    outputs = outputs.reshape(len(X), -1)
+    bad = np.flatnonzero(~np.isfinite(outputs).all(axis=1))
+    if bad.size:
+        raise ValueError(f"predict: the model's output is not finite (an overflow) on "
+                         f"{bad.size} of {len(X)} rows, the first is row {bad[0] + 1}; the "
+                         "inputs (or the weights) are far outside the range it was trained "
+                         "on.")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if regression:
+        writer.writerow(["prediction"] if outputs.shape[1] == 1 else
+                        [f"prediction_{j}" for j in range(outputs.shape[1])])
+        writer.writerows([[f"{v:.9g}" for v in row] for row in outputs])
+        return buffer.getvalue()
+    # a saved model's classes match its output layer: dr.load checked them
+    names = classes if classes is not None else list(range(outputs.shape[1]))
+    writer.writerow(["label", *(f"p_{name}" for name in names)])
+    for index, row in zip(outputs.argmax(axis=1), outputs, strict=True):
+        writer.writerow([names[index], *(f"{p:.6g}" for p in row)])
+    return buffer.getvalue()
+
+
+def check_out(out: Path, data: str, model: str) -> None:
+    """``predict --out`` replaces neither its input (the ``--data`` file) nor a file of the
+    model: both were lost to a careless ``--out``."""
+    if out.is_file() and Path(data).is_file() and out.samefile(data):
+        raise ValueError(f"predict: --out must not be the --data file; received --out="
+                         f"{str(out)!r}. help: write the predictions to another file.")
+    if out.resolve().is_relative_to(Path(model).resolve()):
+        raise ValueError(f"predict: --out must be outside the model folder {model}; received "
+                         f"--out={str(out)!r}.")
+
+
+def predict_command(args: argparse.Namespace, console: Console) -> int:
+    if args.out is not None and not args.out.strip():  # Path("") is the working folder
+        raise ValueError("predict: --out must be a file path; received --out=''.")
+    if args.out is not None:
+        check_out(Path(args.out), args.data, args.model)
+    model, saved = persistence.read(args.model)
+    X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
+    if X.shape[1] != model.input_dim:
+        raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
+                         f"model's input); received {X.shape[1]} in {args.data}.")
+    text = predictions_csv(model, X, saved.get("classes"))
+    err = stderr_console()
+    if args.out is None:
+        write_stdout(text)
+    else:
+        out = Path(args.out)
+        if out.is_dir():
+            raise IsADirectoryError(f"predict: --out must be a file path; received "
+                                    f"--out={args.out!r}, a folder.")
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        try:
+            persistence.atomic_write(out, write)
+        except OSError as error:  # it names the temporary file beside --out
+            reason = "a folder on its path is a file" if isinstance(
+                error, (FileExistsError, NotADirectoryError)) else error.strerror
+            raise ValueError(f"predict: cannot write --out={args.out!r}: {reason}.") from None
+        console.print(Text(f"wrote {len(X):,} predictions to {out}"))
+    if y is not None:
+        score = model.evaluate(X, y)["error"]
+        what = "MSE" if model.loss.task == "regression" else "error"
+        err.print(f"{what} on {args.data}: "
+                  f"{show_error(score, model.loss.task == 'regression')} "
+                  f"({len(X):,} examples)")
+    return EXIT_OK
+
