@@ -14,12 +14,11 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .. import pipeline
 from .._checks import choice, describe, fail, positive_int, real
-from ..layers import Dense, Dropout, Layer
 from ..model import Sequential
 from ..optimizers import OPTIMIZERS
 
-TASKS = ("binary", "multiclass", "regression")
 MAX_WIDTH = 512
 MAX_DEPTH = 4
 MAX_EPOCHS = 2000
@@ -123,18 +122,10 @@ class Config:
 
 def build_model(config: Config, input_dim: int, task: str, n_outputs: int,
                 seed: int) -> Sequential:
-    """The :class:`~deeprecipe.Sequential` of ``config``: He-initialized ReLU layers, then
-    a sigmoid (binary), softmax (multiclass) or linear (regression) output of
-    ``n_outputs`` units."""
-    choice("build_model", "task", task, TASKS)
-    layers: list[Layer] = []
-    for width in config.hidden:
-        layers.append(Dense(width, activation="relu", init="he"))
-        if config.keep_prob < 1:
-            layers.append(Dropout(keep_prob=config.keep_prob))
-    output = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[task]
-    layers.append(Dense(n_outputs, activation=output))
-    return Sequential(layers, input_dim=input_dim, l2=config.l2, seed=seed)
+    """The :class:`~deeprecipe.Sequential` of ``config`` (:func:`deeprecipe.pipeline.build_model`:
+    He-initialized ReLU layers, then the output of ``task`` with ``n_outputs`` units)."""
+    return pipeline.build_model(input_dim, task, n_outputs, config.hidden,
+                                keep_prob=config.keep_prob, l2=config.l2, seed=seed)
 
 
 def round_sig(value: float, digits: int = 2) -> float:

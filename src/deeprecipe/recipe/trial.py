@@ -23,9 +23,9 @@ import numpy as np
 
 from .._checks import fail
 from ..callbacks import EarlyStopping
-from ..data import augment as augmentation
 from ..diagnostics import Diagnosis
 from ..diagnostics.curves import _nested_order
+from ..pipeline import augmentation, train_and_measure
 from .config import Config, build_model
 
 
@@ -60,16 +60,6 @@ class TrialTask:
     attempt: int = 1
 
 
-def image_augment(data: TrialData, X_train: np.ndarray) -> augmentation.InRawUnits:
-    """Small rotations, shifts and zooms (no flips: a mirrored digit is not a digit)."""
-    if data.image_shape is None:
-        raise fail("run_trial", "config.augment", "False for data without an image shape",
-                   True, "pass image_shape=(h, w) to tune() for image data")
-    transform = augmentation.small_affine(data.image_shape)
-    return augmentation.InRawUnits(transform, data.mean, data.std, X_train.min(axis=0),
-                                   X_train.max(axis=0))
-
-
 def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
     """All rows, or a nested stratified part (each smaller fraction is inside the larger)."""
     n = len(data.X_train)
@@ -95,20 +85,25 @@ def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
     with threadpool_limits(limits=1):
         rows = training_rows(data, config.train_fraction, task.seed)
         X, y = data.X_train[rows], data.y_train[rows]
+        augment = None
+        if config.augment:
+            if data.image_shape is None:
+                raise fail("run_trial", "config.augment", "False for data without an image "
+                           "shape", True, "pass image_shape=(h, w) to tune() for image data")
+            augment = augmentation(data.image_shape, data.mean, data.std, X)
         model = build_model(config, X.shape[1], data.task, data.n_outputs, task.seed)
-        history = model.fit(
-            X, y, validation_data=(data.X_dev, data.y_dev), epochs=config.epochs,
+        history, measured = train_and_measure(
+            model, {"train": (X, y), "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
             batch_size=config.batch_size, optimizer=config.optimizer,
             learning_rate=config.learning_rate, seed=task.seed,
-            callbacks=[EarlyStopping(monitor="dev_cost", patience=config.patience)],
-            augment=image_augment(data, X) if config.augment else None,
-        )
-        train = model.evaluate(X, y)
-        dev = model.evaluate(data.X_dev, data.y_dev)
+            stopping=EarlyStopping(monitor="dev_cost", patience=config.patience),
+            augment=augment)
+        epoch = history.best_epoch
+        dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
     return {
-        "train_error": float(train["error"]),
-        "dev_error": float(dev["error"]),
-        "dev_cost": float(dev["loss"]),
+        "train_error": float(measured.train_error),
+        "dev_error": float(measured.dev_error),
+        "dev_cost": float(dev_cost),
         "n_train": len(rows),
         "history": history.to_dict(),
         "epochs_run": len(history),
