@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
+from deeprecipe import pipeline
 from deeprecipe.run import folder as runfolder
 from deeprecipe.run.folder import RunFolderError
 from deeprecipe.runconfig import RunConfig
@@ -55,10 +56,10 @@ def test_overwrite_only_replaces_run_folders(tmp_path: Path) -> None:
 
 def test_the_fingerprint_follows_the_values() -> None:
     X, y = np.zeros((3, 2)), np.array([0, 1, 0])
-    same = runfolder.fingerprint(X.copy(), y.copy())
-    assert runfolder.fingerprint(X, y) == same
+    same = pipeline.fingerprint(X.copy(), y.copy())
+    assert pipeline.fingerprint(X, y) == same
     X[0, 0] = 1e-12
-    assert runfolder.fingerprint(X, y) != same
+    assert pipeline.fingerprint(X, y) != same
 
 
 def make_run(tmp_path: Path, status: str = runfolder.INTERRUPTED) -> Path:

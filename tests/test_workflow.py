@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import workflow
+from deeprecipe import pipeline, workflow
 from deeprecipe.data import Standardizer
 from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
@@ -61,7 +61,8 @@ def test_load_data_errors_name_the_option(tmp_path: Path) -> None:
 def test_the_standardizer_is_fit_on_the_training_rows_only() -> None:
     loaded = workflow.load_data("digits")
     raw, _ = workflow.split_data(loaded, seed=3)
-    splits, scaler, notes = workflow.standardize(raw)
+    prepared = pipeline.prepare(raw)
+    splits, scaler, notes = prepared.splits, prepared.standardizer, prepared.notes
     mean = raw.train.X.mean(axis=0)
     std = np.where(raw.train.X.std(axis=0) > 0, raw.train.X.std(axis=0), 1.0)
     np.testing.assert_allclose(scaler.mean_, mean)
@@ -97,7 +98,8 @@ def test_build_model_follows_the_config() -> None:
     loaded = workflow.load_data("digits")
     config = RunConfig(hidden=(16, 8, 4), keep_prob=(0.5, 1.0, 0.9), activation="tanh",
                        l2=0.3, l1=0.1, init="glorot", seed=5)
-    model = workflow.build_model(config, loaded)
+    raw, _ = workflow.split_data(loaded, seed=0)
+    model = workflow.build_model(config, pipeline.prepare(raw))
     kinds = [(layer.kind, layer.get_config()) for layer in model.layers]
     assert [kind for kind, _ in kinds] == ["dense", "dropout", "dense", "dense", "dropout",
                                            "dense"]
@@ -114,8 +116,7 @@ def test_build_model_follows_the_config() -> None:
 def test_the_output_layer_follows_the_task(
     task: str, classes: list[object] | None, activation: str, units: int
 ) -> None:
-    loaded = workflow.LoadedData("x", np.zeros((5, 2)), np.zeros(5), task, classes, None, None)
-    layer = workflow.output_layer(loaded, None)
+    layer = pipeline.build_model(2, task, units).layers[-1]
     assert (layer.activation, layer.units) == (activation, units)
 
 
@@ -165,12 +166,13 @@ class InterruptAfter(workflow.Events):
             raise KeyboardInterrupt
 
 
-def digits_training(config: RunConfig) -> tuple[dr.Sequential, dr.data.Splits, object]:
+def digits_training(config: RunConfig) -> tuple[dr.Sequential, pipeline.Prepared, object]:
     loaded = workflow.load_data("digits")
     raw, _ = workflow.split_data(loaded, config.seed)
-    splits, scaler, _ = workflow.standardize(raw)
-    model = workflow.build_model(config, loaded)
-    return model, splits, workflow.augmentation(config, loaded, scaler, splits.train.X)
+    prepared = pipeline.prepare(raw)
+    model = workflow.build_model(config, prepared)
+    return model, prepared, workflow.augmentation(config, loaded, prepared.standardizer,
+                                                  prepared.splits.train.X)
 
 
 def test_augmented_digits_train_as_well_as_clean_ones(tmp_path: Path) -> None:
@@ -474,7 +476,7 @@ def test_a_value_the_float32_network_cannot_use_is_named_when_standardizing() ->
         test=None, stratified=False, note="")
     with pytest.raises(ValueError, match=r"^far\.csv: a dev row's tiny lies 4\.\d+e\+39 "
                                          r"training standard deviations"):
-        workflow.standardize(raw, ["tiny", "plain"], "far.csv")
+        pipeline.prepare(raw, "auto", ["tiny", "plain"], "far.csv")
 
 
 def test_a_regression_error_beyond_float32_is_measured_in_float64() -> None:

@@ -24,25 +24,23 @@ import contextlib
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import data as datamod
-from . import datasets, gradcheck, persistence
+from . import datasets, gradcheck, persistence, pipeline
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
-from .data.normalize import ConstantFeatureWarning, Standardizer
+from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
-from .divergence import Divergence
-from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .run import folder as runfolder
 from .run.result import DataSummary, RunResult
 from .runconfig import ConfigError, RunConfig
-from .targets import TargetScale, check_range
+from .targets import check_range
 from .training import History, TrainingState
 
 FULL_CHECK_MAX = 5000  # parameters: "auto" checks every one of them up to this many
@@ -51,7 +49,6 @@ TRAINED_CHECK_ROWS = 1000  # dev examples the check after training computes J on
 MIN_DEV_CHECK_ROWS = 10  # a smaller dev part: the check after training uses training rows
 FLOW_ROWS = 256  # examples the gradient-flow records use
 MIN_COMPARE_ROWS = 5  # the same-distribution check's 5-fold test needs 5 rows per set
-FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -209,76 +206,15 @@ def compare_splits(
     return comparisons, notes
 
 
-def standardize(
-    splits: datamod.Splits, feature_names: list[str] | None = None, source: str = "data"
-) -> tuple[datamod.Splits, Standardizer, list[str]]:
-    """Fit the :class:`Standardizer` on the training rows only and apply it to every part;
-    its constant-feature warning becomes a note. A value more than :data:`FARTHEST` training
-    standard deviations from the training mean is an error naming ``source``: the float32
-    network cannot compute with it (its squares overflow)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConstantFeatureWarning)
-        scaler = Standardizer().fit(splits.train.X, feature_names)
-
-    def scaled(part: datamod.Part, name: str) -> datamod.Part:
-        X = scaler.transform(part.X)
-        check_standardized(X, name, source, feature_names)
-        return replace(part, X=X)
-
-    test = splits.test
-    scaled_splits = replace(
-        splits, train=scaled(splits.train, "train"), dev=scaled(splits.dev, "dev"),
-        test=None if test is None else scaled(test, "test"))
-    constant = scaler.constant_features_
-    notes = [scaler.constant_message()] if constant is not None and constant.size else []
-    return scaled_splits, scaler, notes
-
-
-def check_standardized(
-    X: np.ndarray, part: str, source: str, feature_names: list[str] | None
-) -> None:
-    """Refuse standardized values the float32 network cannot compute with (see
-    :func:`standardize`), naming the part, the feature and how far the value lies."""
-    distance = np.abs(X)
-    if not X.size or float(distance.max()) <= FARTHEST:
-        return
-    row, column = np.unravel_index(int(np.argmax(distance)), X.shape)
-    feature = feature_names[column] if feature_names else f"feature {column}"
-    raise ValueError(
-        f"{source}: a {part} row's {feature} lies {float(distance[row, column]):.3g} training "
-        f"standard deviations from the training mean; the network computes in float32 and "
-        f"cannot use values more than {FARTHEST:.0e} standard deviations away. help: look "
-        "for a unit or typing error in that column, or rescale it (a logarithm).")
-
-
-def target_scale(loaded: LoadedData, splits: datamod.Splits) -> TargetScale | None:
-    """The training rows' :class:`TargetScale` for a regression, else ``None``."""
-    return TargetScale.fit(splits.train.y) if loaded.task == "regression" else None
-
-
 # --- 2. the network ---------------------------------------------------------------------------
 
 
-def output_layer(loaded: LoadedData, init: str | None) -> Dense:
-    """Softmax for several classes, sigmoid for two, linear for regression."""
-    if loaded.task == "regression":
-        return Dense(1, "linear", init=init)
-    if loaded.task == "binary":
-        return Dense(1, "sigmoid", init=init)
-    return Dense(len(loaded.classes or ()), "softmax", init=init)
-
-
-def build_model(config: RunConfig, loaded: LoadedData) -> Sequential:
-    """Hidden ``Dense`` layers (``config.hidden``, activation, init), each followed by
-    ``Dropout`` when its keep_prob is below 1, the output layer, and L2/L1."""
-    layers: list[Layer] = []
-    for units, keep_prob in zip(config.hidden, config.keep_probs(), strict=True):
-        layers.append(Dense(units, config.activation, init=config.init))
-        if keep_prob < 1:
-            layers.append(Dropout(keep_prob))
-    layers.append(output_layer(loaded, config.init))
-    return Sequential(layers, input_dim=loaded.X.shape[1], l2=config.l2, l1=config.l1,
-                      seed=config.seed)
+def build_model(config: RunConfig, prepared: pipeline.Prepared) -> Sequential:
+    """The network of ``config`` for ``prepared`` data (:func:`deeprecipe.pipeline.build_model`)."""
+    return pipeline.build_model(
+        prepared.splits.train.X.shape[1], prepared.task, prepared.n_outputs, config.hidden,
+        activation=config.activation, init=config.init, keep_prob=config.keep_probs(),
+        l2=config.l2, l1=config.l1, seed=config.seed)
 
 
 def check_mode(config: RunConfig, model: Sequential) -> str | None:
@@ -326,12 +262,9 @@ def augmentation(
         return None
     if loaded.image_shape is None:
         raise no_images(loaded.name)
-    mean, std = scaler.mean_, scaler.std_
-    if mean is None or std is None:
+    if scaler.mean_ is None or scaler.std_ is None:
         raise RuntimeError("augmentation: the standardizer must be fitted first.")
-    transform = augmentations.small_affine(loaded.image_shape)
-    return augmentations.InRawUnits(transform, mean, std, X_train.min(axis=0),
-                                    X_train.max(axis=0))
+    return pipeline.augmentation(loaded.image_shape, scaler.mean_, scaler.std_, X_train)
 
 
 class EpochEvents(Callback):
@@ -372,7 +305,7 @@ class Training:
 
 def train(
     model: Sequential,
-    splits: datamod.Splits,
+    prepared: pipeline.Prepared,
     config: RunConfig,
     state: TrainingState,
     *,
@@ -380,56 +313,42 @@ def train(
     events: Events | None = None,
     folder: Path | None = None,
 ) -> Training:
-    """Mini-batch training with early stopping on the dev cost (best weights restored),
-    gradient-flow records every epoch, and ``state`` kept for checkpoints (written to
-    ``folder`` every ``config.checkpoint_every`` epochs)."""
+    """Mini-batch training (:func:`deeprecipe.pipeline.train`) with early stopping on the
+    dev cost (best weights restored), gradient-flow records every epoch, and ``state`` kept
+    for checkpoints (written to ``folder`` every ``config.checkpoint_every`` epochs)."""
     events = events or Events()
     stopper = EarlyStopping(monitor="dev_cost", patience=config.patience, restore_best=True)
-    recorder = GradientFlowRecorder(splits.train.X, splits.train.y, max_rows=FLOW_ROWS,
-                                    seed=config.seed)
-    callbacks: list[Callback] = [stopper, recorder, EpochEvents(events)]
+    learned = prepared.learned.train
+    recorder = GradientFlowRecorder(learned.X, learned.y, max_rows=FLOW_ROWS, seed=config.seed)
+    callbacks: list[Callback] = [recorder, EpochEvents(events)]
     if folder is not None:
         callbacks.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
     events.training_started(config.epochs, state.epoch)
-    history = model.fit(
-        splits.train.X, splits.train.y, validation_data=(splits.dev.X, splits.dev.y),
-        epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
-        learning_rate=config.learning_rate, callbacks=callbacks, seed=config.seed,
-        augment=augment, state=state,
-    )
+    history = pipeline.train(
+        model, prepared.splits.parts, epochs=config.epochs, batch_size=config.batch_size,
+        optimizer=config.optimizer, learning_rate=config.learning_rate, stopping=stopper,
+        callbacks=callbacks, seed=config.seed, augment=augment, state=state,
+        target_scale=prepared.target_scale)
     return Training(history, stopper, recorder)
 
 
 # --- 4. evaluation --------------------------------------------------------------------------
 
 
-def evaluate(
-    model: Sequential, splits: datamod.Splits, bayes_error: float,
-    target: TargetScale | None = None, divergence: Divergence | None = None,
-) -> tuple[dict[str, float], Diagnosis]:
-    """Train, dev and test error in inference mode (whole sets), and the bias/variance
-    diagnosis with the dev set's size (its confidence interval) and the Bayes error.
+def evaluate(model: Sequential, prepared: pipeline.Prepared, history: History,
+             bayes_error: float) -> Diagnosis:
+    """Train, dev and test error in inference mode (whole sets) and their bias/variance
+    diagnosis (:func:`deeprecipe.pipeline.measure`; ``diverged`` when ``history`` says so).
 
-    For a regression (``target``, its :class:`TargetScale`) the errors are mean squared
-    errors in the target's units, so the thresholds (2 points) and ``bayes_error`` are read
-    as fractions of the variance of the training targets (``target.scale²``, the MSE of
-    always predicting their mean): a gap is high above 2% of it whether the target is in
-    dollars or in thousands of dollars.
-
-    A run that diverged (``divergence``) gets the verdict ``diverged`` and its advice, no
-    bias/variance verdict."""
-    test = splits.test
+    A regression's errors are mean squared errors in the target's units, so the thresholds
+    (2 points) and ``bayes_error`` are read as fractions of the variance of the training
+    targets (``target_scale.scale²``, the MSE of always predicting their mean): a gap is high
+    above 2% of it whether the target is in dollars or in thousands of dollars."""
+    target = prepared.target_scale
     scale = 1.0 if target is None else target.scale ** 2
-    diagnosis = model.diagnose(
-        (splits.train.X, splits.train.y), (splits.dev.X, splits.dev.y), bayes_error * scale,
-        test=None if test is None else (test.X, test.y),
-        diverged=divergence or False,
-        bias_threshold=BIAS_THRESHOLD * scale, variance_threshold=VARIANCE_THRESHOLD * scale,
-    )
-    errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
-    if diagnosis.test_error is not None:
-        errors["test"] = diagnosis.test_error
-    return errors, diagnosis
+    return pipeline.measure(model, prepared.splits.parts, history, bayes_error * scale,
+                            bias_threshold=BIAS_THRESHOLD * scale,
+                            variance_threshold=VARIANCE_THRESHOLD * scale)
 
 
 def confusion(model: Sequential, part: datamod.Part, n_classes: int) -> np.ndarray:
@@ -559,45 +478,43 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
         comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
         summary += [f"{name}: {c.verdict}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
-        splits, scaler, scale_notes = standardize(raw, loaded.feature_names, loaded.name)
-        target = target_scale(loaded, splits)
-        learned = splits if target is None else target.apply(splits)  # what training sees
-    notes += split_notes + compare_notes + scale_notes
+        prepared = pipeline.prepare(
+            raw, "regression" if loaded.task == "regression" else "classification",
+            loaded.feature_names, loaded.name, where="run")
+        splits, scaler, target = prepared.splits, prepared.standardizer, prepared.target_scale
+    notes += split_notes + compare_notes + prepared.notes
     if target is not None:
         notes.append(target.note() + "; the learning curves are in those units (the "
                      "target's variance is 1), the errors in the target's own units")
     with clock.step("model", "building the network") as summary:
-        model = build_model(config, loaded)
+        model = build_model(config, prepared)
         augment = augmentation(config, loaded, scaler, splits.train.X)
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
     gradchecks = {}
     if mode is not None:
         with clock.step("gradcheck_init", f"gradient check at initialization ({mode})") as s:
-            gradchecks["init"], data = check_gradients(model, learned, "init", mode,
+            gradchecks["init"], data = check_gradients(model, prepared.learned, "init", mode,
                                                        config.seed)
             s.append(check_summary(gradchecks["init"], data))
     if state.epoch:
         notes.append(f"resumed from the checkpoint after epoch {state.epoch}")
     with clock.step("train", "training") as summary:
-        training = train(model, learned, config, state, augment=augment, events=events,
+        training = train(model, prepared, config, state, augment=augment, events=events,
                          folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
-        if target is not None:
-            target.fold(model)
     if mode is not None:
         with clock.step("gradcheck_trained", f"gradient check after training ({mode})") as s:
             gradchecks["trained"], data = check_gradients(model, splits, "trained", mode,
                                                           config.seed)
             s.append(check_summary(gradchecks["trained"], data))
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
-        errors, diagnosis = evaluate(model, splits, config.bayes_error, target,
-                                     training.history.divergence)
+        diagnosis = evaluate(model, prepared, training.history, config.bayes_error)
         counts = None if loaded.task == "regression" else confusion(
             model, splits.dev, len(loaded.classes or ()))
         summary.append(diagnosis.verdict)
     result = _result(config, folder, loaded, raw, splits, model, comparisons, gradchecks,
-                     training, errors, diagnosis, counts, notes, clock.seconds)
+                     training, diagnosis, counts, notes, clock.seconds)
     with clock.step("report", "writing the report and the model"):
         model.standardizer = scaler
         save_model(model, folder / runfolder.MODEL_DIR, scaler, loaded)
@@ -612,7 +529,7 @@ def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expe
                        ) -> str:
     """Refuse to resume on other data; record the data's fingerprint in ``run.json`` and
     return it."""
-    actual = runfolder.fingerprint(loaded.X, loaded.y)
+    actual = pipeline.fingerprint(loaded.X, loaded.y)
     if expected and expected != actual:
         raise runfolder.RunFolderError(
             f"--resume: the data {config.data} changed since {folder} started (its "
@@ -627,7 +544,7 @@ def _result(
     config: RunConfig, folder: Path, loaded: LoadedData, raw: datamod.Splits,
     splits: datamod.Splits, model: Sequential, comparisons: dict[str, datamod.Comparison],
     gradchecks: dict[str, gradcheck.GradcheckReport], training: Training,
-    errors: dict[str, float], diagnosis: Diagnosis, counts: np.ndarray | None,
+    diagnosis: Diagnosis, counts: np.ndarray | None,
     notes: list[str], seconds: dict[str, float],
 ) -> RunResult:
     """Everything the report shows, in one :class:`RunResult`."""
@@ -638,6 +555,9 @@ def _result(
         dropped_missing_target=loaded.dropped_missing_target,
     )
     recorder, stopper, history = training.recorder, training.stopper, training.history
+    errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
+    if diagnosis.test_error is not None:
+        errors["test"] = diagnosis.test_error
     # The verdict is read at initialization, where the notes place vanishing and exploding
     # gradients and what their cure (the initialization) acts on. After training the
     # weights have grown to fit the targets' scale (a regression target of ~150 needs

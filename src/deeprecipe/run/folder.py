@@ -26,15 +26,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
-import hashlib
 import json
 import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-
-import numpy as np
 
 from ..persistence import atomic_write, read_json
 from ..runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
@@ -201,16 +198,6 @@ def _lock(folder: Path, where: str) -> IO[str] | None:
             f"{folder / LOCK_FILE}). help: wait for that run to end (or stop it), or choose "
             "another folder.") from None
     return handle
-
-
-def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
-    """SHA-256 of the data's values and shapes: resuming on changed data is refused."""
-    digest = hashlib.sha256()
-    for array in (X, y):
-        contiguous = np.ascontiguousarray(array)
-        digest.update(f"{contiguous.dtype.str}{contiguous.shape}".encode())
-        digest.update(contiguous.data)  # its own buffer: no copy of the data
-    return digest.hexdigest()
 
 
 def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, status: str) -> None:
