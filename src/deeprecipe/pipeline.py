@@ -187,13 +187,13 @@ def fingerprint(*items: np.ndarray | str) -> str:
 
 def train(
     model: Sequential, parts: Mapping[str, Any], *, epochs: int, batch_size: int | None,
-    optimizer: Any, learning_rate: float | None = None, stopping: Callback,
+    optimizer: Any, learning_rate: float | None = None, stopping: Callback | None = None,
     callbacks: Sequence[Callback] = (), seed: int | None = None,
     augment: augment.InRawUnits | None = None, state: TrainingState | None = None,
     target_scale: TargetScale | None = None,
 ) -> History:
     """Train ``model`` on ``parts["train"]`` (each part an ``(X, y)`` pair or a
-    :class:`~deeprecipe.data.Part`), ``stopping`` watching ``parts["dev"]`` when there is
+    :class:`~deeprecipe.data.Part`), ``stopping`` (early stopping) watching ``parts["dev"]`` when there is
     one. With ``target_scale`` the targets are in their own units: the network learns them
     standardized, and the scale is folded into its output layer after training."""
     pairs = {name: tuple(part) for name, part in parts.items() if part is not None}
@@ -202,7 +202,7 @@ def train(
     history = model.fit(
         *pairs["train"], validation_data=pairs.get("dev"), epochs=epochs,
         batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-        callbacks=[stopping, *callbacks], seed=seed, augment=augment, state=state)
+        callbacks=[*callbacks] if stopping is None else [stopping, *callbacks], seed=seed, augment=augment, state=state)
     if target_scale is not None:
         target_scale.fold(model)
     return history

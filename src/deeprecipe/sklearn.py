@@ -78,13 +78,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import activations, diagnostics, optimizers
+from . import activations, diagnostics, optimizers, pipeline
 from ._checks import fail, flag, float_dtype, non_negative, positive_int
 from .callbacks import EarlyStopping
 from .data.split import min_rows, split, split_sizes
 from .diagnostics import Diagnosis
-from .layers import Dense, Dropout, Layer
-from .model import PREDICT_BATCH, Sequential
+from .model import PREDICT_BATCH
 from .parameters import Layout
 from .training import History
 
@@ -142,7 +141,8 @@ class _DeepEstimator(BaseEstimator):
         fitted state (``classes_``, ``n_outputs_``); errors name the method ``where``."""
         raise NotImplementedError
 
-    def _output_layer(self) -> Dense:
+    def _head(self) -> tuple[str, int]:
+        """The network's task and its output units."""
         raise NotImplementedError
 
     def _fit_scale(self, targets: np.ndarray) -> None:
@@ -201,10 +201,9 @@ class _DeepEstimator(BaseEstimator):
         self._fit_scale(targets)  # on the training part only, as the notes normalize
         validation_data = None if dev is None else (dev.X, self._scaled(dev.y))
         targets = self._scaled(targets)
-        history = self.model_.fit(
-            X_array, targets, validation_data=validation_data, epochs=epochs,
-            batch_size=batch_size, optimizer=self._optimizer, callbacks=[stopping],
-        )
+        history = pipeline.train(
+            self.model_, {"train": (X_array, targets), "dev": validation_data}, epochs=epochs,
+            batch_size=batch_size, optimizer=self._optimizer, stopping=stopping)
         self.history_ = history
         self.n_iter_ = len(history)
         self.diagnosis_: Diagnosis | None = None
@@ -230,10 +229,8 @@ class _DeepEstimator(BaseEstimator):
         self._calls += 1
         # a different shuffle (and dropout masks) on every call, reproducible from the seed
         seed = int(np.random.SeedSequence([self._seed, self._calls]).generate_state(1)[0])
-        history = self.model_.fit(
-            X_array, targets, epochs=1, batch_size=batch_size, optimizer=self._optimizer,
-            seed=seed,
-        )
+        history = pipeline.train(self.model_, {"train": (X_array, targets)}, epochs=1,
+                                 batch_size=batch_size, optimizer=self._optimizer, seed=seed)
         _extend(self.history_, history)
         self.n_iter_ = len(self.history_)
         self.diagnosis_ = None
@@ -255,19 +252,20 @@ class _DeepEstimator(BaseEstimator):
                        "np.random.RandomState", self.random_state) from None
         return int(state.randint(np.iinfo(np.int32).max))
 
-    def _start(
-        self, n_features: int, hidden: list[Layer], optimizer: optimizers.Optimizer, seed: int
-    ) -> None:
-        """A new network (``model_``) and optimizer for ``n_features`` inputs."""
-        self.model_ = Sequential(
-            [*hidden, self._output_layer()], input_dim=n_features, l2=self.l2, l1=self.l1,
-            seed=seed, dtype=self.dtype,
-        )
+    def _start(self, n_features: int, hidden: tuple[tuple[int, ...], tuple[float, ...]],
+               optimizer: optimizers.Optimizer, seed: int) -> None:
+        """A new network (``model_``, :func:`deeprecipe.pipeline.build_model`) and optimizer
+        for ``n_features`` inputs."""
+        task, units = self._head()
+        self.model_ = pipeline.build_model(
+            n_features, task, units, hidden[0], activation=self.activation, init=self.init,
+            keep_prob=hidden[1], l2=self.l2, l1=self.l1, seed=seed, dtype=self.dtype)
         self._seed = seed
         self._calls = 0
         self._optimizer = _Continued(optimizer)
 
-    def _hidden_layers(self, where: str) -> list[Layer]:
+    def _hidden_layers(self, where: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """The hidden layers' units and keep_probs, checked."""
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral):
             sizes = (int(sizes),)
@@ -284,16 +282,7 @@ class _DeepEstimator(BaseEstimator):
                 or len(keep) != len(sizes)):
             raise fail(where, "keep_prob", f"a number or one number per hidden layer "
                        f"({len(sizes)})", keep)
-        layers: list[Layer] = []
-        for units, keep_prob in zip(sizes, keep, strict=True):
-            layers.append(Dense(units, self.activation, init=self.init))
-            if keep_prob != 1.0:
-                layers.append(Dropout(keep_prob))
-        return layers
-
-    def _dense(self, units: int, activation: str) -> Dense:
-        """The output layer: ``init`` applies to every Dense layer."""
-        return Dense(units, activation, init=self.init)
+        return tuple(int(units) for units in sizes), tuple(keep)
 
     def _batch_size(self, where: str) -> int | None:
         return None if self.batch_size is None else positive_int(
@@ -495,9 +484,9 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
                        f"unknown labels {np.unique(y[unknown]).tolist()[:10]}")
         return codes.astype(np.intp)
 
-    def _output_layer(self) -> Dense:
+    def _head(self) -> tuple[str, int]:
         k = len(self.classes_)
-        return self._dense(1, "sigmoid") if k == 2 else self._dense(k, "softmax")
+        return ("binary", 1) if k == 2 else ("multiclass", k)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The logits: ``(m,)`` for two classes (``> 0`` means ``classes_[1]``), else
@@ -607,8 +596,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
                        targets.shape[1])
         return targets
 
-    def _output_layer(self) -> Dense:
-        return self._dense(self.n_outputs_, "linear")
+    def _head(self) -> tuple[str, int]:
+        return "regression", self.n_outputs_
 
     def _fit_scale(self, targets: np.ndarray) -> None:
         mean = targets.mean(axis=0, dtype=np.float64)
