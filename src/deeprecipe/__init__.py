@@ -15,6 +15,7 @@ from . import (
     recipe,
     regularizers,
 )
+from ._version import __version__
 from .advice import Advice
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .diagnostics import Diagnosis, diagnose
@@ -27,8 +28,6 @@ from .training import History, TrainingState
 if TYPE_CHECKING:
     from . import sklearn
     from .sklearn import DeepClassifier, DeepRegressor
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Activation",

@@ -25,7 +25,6 @@ self-contained HTML page, the plots and ``summary.json``. Nothing here prints: t
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from . import datasets
 from .diagnostics import gradient_flow
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
+from .run.files import EXPERIMENT
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -418,7 +418,7 @@ def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:
     page = render("experiment.html.j2", experiment=experiment, table=experiment.table(),
                   images={name: data_uri(png) for name, png in pngs.items()},
                   captions=CAPTIONS[experiment.name])
-    summary = json.dumps(jsonable(experiment.to_dict()), indent=2, allow_nan=False) + "\n"
+    summary = EXPERIMENT.dumps(jsonable(experiment.to_dict()), allow_nan=False)
     files: dict[str, bytes | str] = {f"{name}.png": png for name, png in pngs.items()}
     files.update({"report.html": page, "summary.json": summary})
     written = write_files(folder, files)

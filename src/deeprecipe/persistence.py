@@ -25,8 +25,6 @@ import hashlib
 import json
 import math
 import os
-import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,30 +38,13 @@ from ._checks import FLOAT_DTYPES, describe, fail, positive_int
 from .data.normalize import Standardizer
 from .layers import LAYERS, Dense, Layer
 from .model import Sequential
+from .run.files import MODEL, atomic_write, read_bytes, read_json
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = MODEL.version
 UNSEALED_VERSION = 1  # no checksums yet: read with every other check
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 SEALS = ("weights_sha256", "config_sha256")
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    The temporary file is created with the usual permissions (0o666 less the umask), not
-    ``mkstemp``'s owner-only 0o600: a report or model is meant to be shared.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    mode = tmp.stat().st_mode  # 0o666 less the umask
-    try:
-        write(tmp)
-        os.chmod(tmp, mode)  # writers that replace the file (safetensors) set their own
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save(
@@ -78,8 +59,6 @@ def save(
     :class:`~deeprecipe.data.Standardizer` for the model's inputs, is stored in
     ``config.json``. ``extra`` adds other JSON-serializable entries to ``config.json``.
     """
-    from . import __version__
-
     folder = _folder("save", path)
     if folder.exists() and not folder.is_dir():
         raise fail("save", "path", "a folder (a model is a folder of files)", str(folder),
@@ -96,12 +75,7 @@ def save(
                        f"the model's input_dim ({model.input_dim})", len(state["mean"]))
     tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
     weights = serialize(tensors)
-    config = {
-        "format_version": FORMAT_VERSION,
-        "library": "deeprecipe",
-        "library_version": __version__,
-        "model": model.get_config(),
-    }
+    config = MODEL.stamp({"model": model.get_config()})
     config.update({key: value for key, value in (extra or {}).items() if key not in config})
     config["standardizer"] = state  # null: saved without one (a missing entry is damage)
     config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
@@ -109,8 +83,7 @@ def save(
     config["config_sha256"] = config_digest(config)
     _check_config(config, f"save: {folder / CONFIG_FILE}")  # what saves, loads
     atomic_write(folder / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(weights))
-    text = json.dumps(config, indent=2)
-    atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    MODEL.write(folder / CONFIG_FILE, config)
     return folder
 
 
@@ -154,7 +127,7 @@ def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     plan = _check_config(config, f"load: {config_file}")
     if not weights_file.is_file():
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
-    data = _read_bytes(weights_file)
+    data = read_bytes(weights_file, "load")
     tensors = _check_weights(data, plan, weights_file)
     if config["format_version"] != UNSEALED_VERSION:
         _check_seals(config, data, config_file, weights_file)
@@ -207,47 +180,10 @@ class _Plan(NamedTuple):
     standardizer: Standardizer | None
 
 
-def _read_bytes(file: Path, where: str = "load") -> bytes:
-    try:
-        return file.read_bytes()
-    except OSError as error:
-        raise ValueError(f"{where}: {file} cannot be read ({error.strerror or error}).") \
-            from None
-
-
-def read_json(file: Path, where: str) -> Any:
-    """The parsed JSON of ``file``; one-line errors that start with ``where`` (``"load"``,
-    ``"--resume"``) and name the file, in plain words (no codec or errno text)."""
-    data = _read_bytes(file, where)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{where}: {file} is not UTF-8 text (byte {data[error.start]:#04x} at "
-                         f"offset {error.start}).") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: {file} is not valid JSON ({error}).") from None
-    except (ValueError, RecursionError):  # a 5,000-digit number, nesting 10,000 deep
-        raise ValueError(f"{where}: {file} is not valid JSON (a number too long or nesting "
-                         "too deep).") from None
-
-
 def _check_config(config: Any, where: str) -> _Plan:
     """Check every entry of a parsed ``config.json`` that predictions depend on; ``where``
     (``"load: <file>"``) starts each error. Nothing is allocated."""
-    if not isinstance(config, dict):
-        raise ValueError(f"{where} must hold a JSON object (a saved model's config); "
-                         f"received {describe(config)}.")
-    version = config.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise fail(where, "format_version", "an integer", version)
-    if version not in (UNSEALED_VERSION, FORMAT_VERSION):
-        raise ValueError(
-            f"{where} has format_version={version}; this deeprecipe reads format_version "
-            f"{UNSEALED_VERSION} and {FORMAT_VERSION}. help: load it with the deeprecipe "
-            f"version that wrote it ({describe(config.get('library_version', 'unknown'))})."
-        )
+    version = MODEL.check(config, where)["format_version"]
     required = ("model",) if version == UNSEALED_VERSION else ("model", "standardizer", *SEALS)
     missing = [key for key in required if key not in config]
     if missing:

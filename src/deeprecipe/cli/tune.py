@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,11 @@ from rich.progress import (
 from rich.text import Text
 
 from .. import recipe, runconfig, workflow
-from .._checks import positive_int
+from .._checks import describe, positive_int
 from ..diagnostics import show_error
-from ..persistence import atomic_write, read_json
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
+from ..run.files import TUNE
 from .base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -51,8 +50,6 @@ from .base import (
     terminate_as_interrupt,
 )
 
-FORMAT = "deeprecipe-tune"
-FORMAT_VERSION = 1
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {"data": "digits", "target": None, "task": "auto", "budget": 30, "bayes_error": "0",
@@ -255,13 +252,7 @@ def report_interruption(folder: Path, terminated: bool) -> int:
 
 
 def write_options(folder: Path, options: dict[str, Any]) -> None:
-    record = {"format": FORMAT, "format_version": FORMAT_VERSION, "options": options}
-    text = json.dumps(record, indent=2) + "\n"
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    atomic_write(folder / runfolder.TUNE_FILE, write)
+    TUNE.write(folder / runfolder.TUNE_FILE, {"options": options})
 
 
 def read_options(folder: Path) -> dict[str, Any]:
@@ -272,14 +263,12 @@ def read_options(folder: Path) -> dict[str, Any]:
             f"{runfolder.TUNE_FILE}). help: pass the folder a tune printed, e.g. "
             "runs/digits-tune-20250101-120000.")
     try:
-        record = read_json(file, "tune --resume")
+        record = TUNE.read(file, "tune --resume")
     except ValueError as error:
         raise runfolder.RunFolderError(str(error)) from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT \
-            or record.get("format_version") != FORMAT_VERSION \
-            or not isinstance(record.get("options"), dict):
-        raise runfolder.RunFolderError(f"tune --resume: {file} was not written by this "
-                                       "version of deeprecipe tune.")
+    if not isinstance(record.get("options"), dict):
+        raise runfolder.RunFolderError(f"tune --resume: {file} must hold an 'options' object; "
+                                       f"received {describe(record.get('options'))}.")
     return {**DEFAULTS, **record["options"]}
 
 

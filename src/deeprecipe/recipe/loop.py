@@ -36,7 +36,7 @@ from .data import Prepared, prepare
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
 from .result import NO_TEST_NOTE, Round, TuneResult, rebuild
 from .runners import Runner, make_runner
-from .store import DATABASE, FORMAT_VERSION, TrialStore
+from .store import DATABASE, TrialStore
 from .trial import Trial, TrialTask
 
 logger = logging.getLogger("deeprecipe.recipe")
@@ -67,7 +67,6 @@ class Options:
     def settings(self, fingerprint: str) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget)."""
         return {
-            "format_version": FORMAT_VERSION,
             "fingerprint": fingerprint,
             "seed": self.seed,
             "bayes_error": self.bayes_error,

@@ -11,7 +11,6 @@ The page is the report's Jinja2 template ``tune.html.j2``, filled with plain dat
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..diagnostics import show_error
 from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
 from ..report.html import data_uri
 from ..report.style import png_bytes
+from ..run.files import TUNE_SUMMARY
 from .plots import plot_decision_trail
 from .result import Round, TuneResult
 from .trial import Trial
@@ -31,7 +31,7 @@ def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
     (atomically); returns ``{"report": …, "decision_trail": …, "summary": …}``."""
     png = png_bytes(plot_decision_trail(result))
     page = render("tune.html.j2", **tune_context(result, data_uri(png)))
-    summary = json.dumps(result.to_dict(), indent=2, default=float) + "\n"
+    summary = TUNE_SUMMARY.dumps(result.to_dict(), default=float)
     written = write_files(Path(folder), {TRAIL_FILE: png, REPORT_FILE: page,
                                          SUMMARY_FILE: summary})
     return {"report": written[REPORT_FILE], "decision_trail": written[TRAIL_FILE],

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from ..run import folder as runfolder
+from ..run.files import TRIALS, FormatError
 from .config import Config
 from .trial import Trial
 
-FORMAT_VERSION = 1
 DATABASE = "trials.sqlite"
 _open: set[Path] = set()  # the folders whose store is open in this process
 
@@ -124,11 +124,19 @@ class TrialStore:
             self.connection.row_factory = sqlite3.Row
             with self.connection:
                 self.connection.executescript(SCHEMA)
+            recorded = self.settings()
+            if recorded:  # the format_version of an existing database
+                TRIALS.check(recorded, f"tune: {self.path}")
+            else:
+                self.write_settings(TRIALS.stamp({}))
         except sqlite3.DatabaseError as error:
             self.close()
             raise runfolder.RunFolderError(
                 f"tune: {self.path} is not a readable trial database ({error}). help: "
                 "start a new tune in another folder.") from None
+        except FormatError as error:
+            self.close()
+            raise runfolder.RunFolderError(str(error)) from None
 
     # --- settings and result ----------------------------------------------------------
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..persistence import atomic_write
+from ..run.files import atomic_write
 from . import boundary, plots
 from .html import data_uri, render, render_report
 from .style import png_bytes

@@ -4,7 +4,8 @@
 types: NumPy numbers become Python numbers, tuples lists, and non-finite floats ``null``
 (JSON has no NaN). Its top-level keys:
 
-``format_version``, ``deeprecipe_version``, ``name``, ``headline`` (level, title, checks,
+``format``, ``format_version``, ``library``, ``library_version`` (and, as before it,
+``deeprecipe_version``), ``name``, ``headline`` (level, title, checks,
 next steps), ``config``, ``data`` (the :class:`~deeprecipe.run.result.DataSummary`),
 ``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
 ``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice as ``{action, reason}``,
@@ -15,30 +16,27 @@ remarks), ``gradcheck`` (per point: difference, verdict, passed, failed and one 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..persistence import atomic_write
+from .._version import __version__
+from ..run.files import SUMMARY
 from .verdict import headline
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = SUMMARY.version
 SUMMARY_FILE = "summary.json"
 
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
     """Everything ``summary.json`` holds, as JSON-serializable Python objects."""
-    from .. import __version__
-
-    summary = {
-        "format_version": FORMAT_VERSION,
+    summary = SUMMARY.stamp({
         "deeprecipe_version": __version__,
         "name": result.name,
         "headline": dataclasses.asdict(headline(result)),
@@ -71,7 +69,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "confusion": result.confusion,
         "seconds": result.seconds,
         "notes": result.notes,
-    }
+    })
     return jsonable(summary)
 
 
@@ -120,11 +118,4 @@ def jsonable(value: Any) -> Any:
 
 def write_summary(result: RunResult, folder: Path) -> Path:
     """Write ``summary.json`` into ``folder`` atomically; returns its path."""
-    path = Path(folder) / SUMMARY_FILE
-    text = json.dumps(summary_dict(result), indent=2, allow_nan=False) + "\n"
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    atomic_write(path, write)
-    return path
+    return SUMMARY.write(Path(folder) / SUMMARY_FILE, summary_dict(result))

@@ -5,7 +5,7 @@ stopping's best weights, …) and, in its header's metadata, everything else as 
 epoch, the random streams' positions, the History, the callbacks' other state) and a
 SHA-256 of both (``sha256``), checked when it is read: a damaged or edited checkpoint is
 refused, never resumed from. One file means one atomic rename
-(:func:`~deeprecipe.persistence.atomic_write`): an interruption while writing leaves the
+(:func:`~deeprecipe.run.files.atomic_write`): an interruption while writing leaves the
 previous checkpoint (or none), never half of one. No pickle. Format version 1 (before the
 checksum) is still read, without it.
 
@@ -25,11 +25,9 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from ..persistence import atomic_write
 from ..training import TrainingState
+from .files import CHECKPOINT, FormatError, atomic_write
 
-FORMAT = "deeprecipe-checkpoint"
-FORMAT_VERSION = 2
 UNSEALED_VERSION = 1  # no checksum yet
 METADATA_KEY = "deeprecipe"
 SEAL_KEY = "sha256"
@@ -42,13 +40,8 @@ class CheckpointError(ValueError):
 
 def write_checkpoint(path: str | Path, state: TrainingState) -> Path:
     """Write ``state`` to ``path`` (temporary file + rename); returns the path."""
-    from .. import __version__
-
     tensors: dict[str, np.ndarray] = {}
-    body = _split(asdict_shallow(state), "", tensors)
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
-              "library_version": __version__, "state": body}
-    text = json.dumps(header)
+    text = json.dumps(CHECKPOINT.stamp({"state": _split(asdict_shallow(state), "", tensors)}))
     metadata = {METADATA_KEY: text, SEAL_KEY: digest(text, tensors)}
     target = Path(path)
     atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
@@ -108,16 +101,10 @@ def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:
     except (ValueError, RecursionError) as error:  # JSONDecodeError, a 5,000-digit number
         raise CheckpointError(f"{source}: the checkpoint's metadata is not JSON ({error}).") \
             from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{source} is not a deeprecipe checkpoint.")
-    version = header.get("format_version")
-    if isinstance(version, bool) or version not in (UNSEALED_VERSION, FORMAT_VERSION) \
-            or "state" not in header:
-        raise CheckpointError(
-            f"{source} has checkpoint format_version={version!r}; this deeprecipe reads "
-            f"format_version {UNSEALED_VERSION} and {FORMAT_VERSION}. help: resume it with the "
-            f"deeprecipe version that wrote it ({header.get('library_version', 'unknown')})."
-        )
+    try:
+        CHECKPOINT.check(header, str(source))
+    except FormatError as error:
+        raise CheckpointError(str(error)) from None
     return header
 
 

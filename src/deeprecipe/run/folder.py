@@ -26,20 +26,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
-import json
 import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..persistence import atomic_write, read_json
 from ..runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
 from ..training import TrainingState
 from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from .files import RUN
 
-FORMAT = "deeprecipe-run"
-FORMAT_VERSION = 1
 RUN_FILE = "run.json"
 TUNE_FILE = "tune.json"  # a tune's folder (deeprecipe tune)
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -202,13 +199,8 @@ def _lock(folder: Path, where: str) -> IO[str] | None:
 
 def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, status: str) -> None:
     """Write ``run.json`` (atomically)."""
-    from .. import __version__
-
-    record = {"format": FORMAT, "format_version": FORMAT_VERSION, "library": "deeprecipe",
-              "library_version": __version__, "status": status,
-              "data_fingerprint": data_fingerprint, "config": config.to_dict()}
-    text = json.dumps(record, indent=2) + "\n"
-    atomic_write(folder / RUN_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    RUN.write(folder / RUN_FILE, {"status": status, "data_fingerprint": data_fingerprint,
+                                  "config": config.to_dict()})
 
 
 def read_run_file(folder: Path) -> dict[str, Any]:
@@ -221,19 +213,9 @@ def read_run_file(folder: Path) -> dict[str, Any]:
                              f"{RUN_FILE}). help: pass the folder a run printed, e.g. "
                              "runs/digits-20250101-120000.")
     try:
-        record = read_json(file, "--resume")
+        return RUN.read(file, "--resume")
     except ValueError as error:
         raise RunFolderError(str(error)) from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise RunFolderError(f"--resume: {file} was not written by deeprecipe run.")
-    if record.get("format_version") != FORMAT_VERSION:
-        raise RunFolderError(
-            f"--resume: {folder} has run format_version={record.get('format_version')!r}; this "
-            f"deeprecipe reads format_version={FORMAT_VERSION}. help: resume it with the "
-            f"deeprecipe version that wrote it ({record.get('library_version', 'unknown')}), "
-            "or start a new run."
-        )
-    return record
 
 
 def resume_point(folder: Path) -> ResumePoint:
