@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from .._version import __version__
 from ..diagnostics import show_error
 from .verdict import action_title, headline
 
@@ -64,8 +65,6 @@ def environment() -> Environment:
 
 def render(template: str, **context: Any) -> str:
     """Fill ``template`` (a file name in ``templates/``) with ``context``."""
-    from .. import __version__
-
     context.setdefault("version", __version__)
     context.setdefault("generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return environment().get_template(template).render(**context)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
-FORMAT_VERSION = SUMMARY.version
 SUMMARY_FILE = "summary.json"
 
 
