@@ -96,7 +96,7 @@ def test_overwrite_replaces_a_run_folder(tmp_path: Path) -> None:
 def test_every_option_is_also_a_flag() -> None:
     parser = cli.build_parser()
     for key in runconfig.OPTIONS:
-        flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
+        flag = cli.base.flag(key)
         switch = runconfig.OPTIONS[key].parse is runconfig.boolean  # --augment/--no-augment
         argv = ["run", flag] if switch else ["run", flag, "1"]
         assert key in vars(parser.parse_args(argv)), flag

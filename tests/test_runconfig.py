@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from deeprecipe.cli.base import message
 from deeprecipe.runconfig import (
     COMMAND_LINE,
     OPTIONS,
@@ -86,16 +87,23 @@ def test_bad_values_in_a_file_name_the_file_and_the_key(
     assert message in str(error.value)
 
 
-def test_bad_flags_are_named_as_flags() -> None:
-    with pytest.raises(ConfigError, match=r"^command line: --batch-size must be a positive "
-                       r"integer; received --batch-size='many'\.$"):
+def test_bad_flags_are_named_by_key_and_the_cli_spells_them_as_flags() -> None:
+    with pytest.raises(ConfigError, match=r"^command line: batch_size must be a positive "
+                       r"integer; received batch_size='many'\.$") as error:
         parse({"batch_size": "many"}, COMMAND_LINE)
-    with pytest.raises(ConfigError, match="--keep-prob must have one value per hidden layer"):
+    assert message(error.value) == ("command line: --batch-size must be a positive integer; "
+                                    "received --batch-size='many'.")
+    with pytest.raises(ConfigError, match="keep_prob must have one value per hidden") as error:
         resolve(None, {"hidden": "16,8,4", "keep_prob": "0.5,0.5"})
+    assert "--keep-prob must have one value per hidden layer" in message(error.value)
     for typo in ("10,,3", "128,64,"):  # an empty item is a typo, not one layer fewer
-        with pytest.raises(ConfigError, match=f"--hidden must be positive integers, one per "
-                           f"hidden layer .*; received --hidden='{typo}'"):
+        with pytest.raises(ConfigError, match=f"hidden must be positive integers, one per "
+                           f"hidden layer .*; received hidden='{typo}'") as error:
             parse({"hidden": typo}, COMMAND_LINE)
+        assert f"; received --hidden='{typo}'" in message(error.value)
+    with pytest.raises(ConfigError) as error:  # a file's keys stay keys
+        parse({"batch_size": "many"}, "run.toml")
+    assert message(error.value).startswith("run.toml: batch_size must be")
     assert parse({"hidden": "128, 64"}, COMMAND_LINE)["hidden"] == (128, 64)
 
 
@@ -113,18 +121,21 @@ def test_tables_and_invalid_toml_are_clear_errors(tmp_path: Path) -> None:
         read_toml(write(tmp_path, "[model]\nhidden = [3]\n"))
     with pytest.raises(ConfigError, match="is not valid TOML"):
         read_toml(write(tmp_path, "epochs = = 3\n"))
-    with pytest.raises(FileNotFoundError, match="--config: no file"):
+    with pytest.raises(FileNotFoundError, match=r"^config: no file") as missing:
         read_toml(tmp_path / "missing.toml")
+    assert message(missing.value).startswith("--config: no file")
 
 
 def test_target_goes_with_csv_data_only(tmp_path: Path) -> None:
     data = tmp_path / "x.csv"
     data.write_text("a,label\n1,0\n")
-    with pytest.raises(ConfigError, match=r"--target must name the label column of .*x\.csv"):
+    with pytest.raises(ConfigError, match=r"target must name the label column of .*x\.csv"):
         resolve(None, {"data": str(data)})
     resolve(None, {"data": "missing.csv"})  # no file: the data check says so, not this
-    with pytest.raises(ConfigError, match="--target applies to CSV data only"):
+    with pytest.raises(ConfigError, match="target applies to CSV data only") as error:
         resolve(None, {"target": "label"})
+    assert "--target applies to CSV data only; received --target='label'" in message(
+        error.value)
     assert resolve(None, {"data": "x.csv", "target": "label"}).target == "label"
 
 
@@ -148,7 +159,7 @@ def test_drop_missing_target_is_an_option_of_the_file_and_the_flags(tmp_path: Pa
 def test_target_with_a_folder_leaves_the_error_to_the_data(tmp_path: Path) -> None:
     """``--data folder/ --target y``: the folder is what is wrong, not --target."""
     assert resolve(None, {"data": f"{tmp_path}/", "target": "y"}).target == "y"
-    with pytest.raises(ConfigError, match="--target applies to CSV data only"):
+    with pytest.raises(ConfigError, match="target applies to CSV data only"):
         resolve(None, {"data": "data.npz", "target": "y"})
 
 
@@ -158,9 +169,10 @@ def test_a_byte_order_mark_is_read_past_and_a_folder_is_named_a_folder(tmp_path:
     path = tmp_path / "run.toml"
     path.write_bytes(b"\xef\xbb\xbfdata = 'iris'\nepochs = 3\n")
     assert read_toml(path) == {"data": "iris", "epochs": 3}
-    with pytest.raises(ConfigError, match=r"--config must be a TOML file; received "
-                                          r"--config='.*', a folder\."):
+    with pytest.raises(ConfigError, match=r"config must be a TOML file; received "
+                                          r"config='.*', a folder\.") as error:
         read_toml(tmp_path)
+    assert message(error.value).startswith("--config must be a TOML file; received --config=")
 
 
 @pytest.mark.parametrize(("key", "text"), [
@@ -171,8 +183,9 @@ def test_a_byte_order_mark_is_read_past_and_a_folder_is_named_a_folder(tmp_path:
 def test_numbers_given_as_text_are_in_ascii_digits(key: str, text: str) -> None:
     """Python's int() and float() read 1_000 and full-width or Arabic-Indic digits; a flag
     is a number only in the forms a CSV cell is (deeprecipe.data.cells.NUMBER)."""
-    with pytest.raises(ConfigError, match=f"--{key.replace('_', '-')} must be"):
+    with pytest.raises(ConfigError, match=f": {key} must be") as error:
         parse({key: text}, COMMAND_LINE)
+    assert f"--{key.replace('_', '-')} must be" in message(error.value)
     assert parse({key: " 1 "}, COMMAND_LINE)[key] in (1, 1.0, (1,), (1.0,))
 
 

@@ -48,13 +48,13 @@ def test_load_data_reads_csv_and_npz_files(tmp_path: Path) -> None:
 
 
 def test_load_data_errors_name_the_option(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--data must be a built-in dataset"):
+    with pytest.raises(ConfigError, match=r"^data must be a built-in dataset"):
         workflow.load_data("data.xlsx")
     (tmp_path / "data.csv").write_text("a,y\n1,0\n")
-    with pytest.raises(ConfigError, match="--target must name the label column"):
+    with pytest.raises(ConfigError, match=r"^target must name the label column"):
         workflow.load_data(str(tmp_path / "data.csv"))
     for target in ("y", None):  # a missing file is the first thing to say
-        with pytest.raises(FileNotFoundError, match="--data: no file"):
+        with pytest.raises(FileNotFoundError, match=r"^data: no file"):
             workflow.load_data(str(tmp_path / "missing.csv"), target)
 
 
@@ -131,8 +131,8 @@ def test_the_check_mode_is_full_for_small_networks_only() -> None:
 
 def test_augmentation_is_for_images_and_moves_pixels_in_raw_units() -> None:
     moons = workflow.load_data("moons")
-    with pytest.raises(ConfigError, match="--augment needs image data; received "
-                       "--data='moons', which has no image shape"):
+    with pytest.raises(ConfigError, match=r"^augment needs image data; received "
+                       "data='moons', which has no image shape"):
         workflow.augmentation(RunConfig(augment=True), moons, Standardizer().fit(moons.X),
                               moons.X)
     assert workflow.augmentation(RunConfig(), moons, Standardizer().fit(moons.X),
@@ -408,7 +408,7 @@ def test_load_data_refuses_or_drops_missing_targets(tmp_path: Path) -> None:
 def test_a_folder_is_refused_as_data(tmp_path: Path) -> None:
     for name in ("images", "data.csv"):
         (tmp_path / name).mkdir()
-        with pytest.raises(ConfigError, match=r"--data must be a data file .*, a folder\."):
+        with pytest.raises(ConfigError, match=r"^data must be a data file .*, a folder\."):
             workflow.load_data(str(tmp_path / name), "y")
 
 

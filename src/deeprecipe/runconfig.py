@@ -50,7 +50,23 @@ COMMAND_LINE = "command line"
 
 
 class ConfigError(ValueError):
-    """An option with a bad value, or an unknown option; the message names the key."""
+    """An option with a bad value, or an unknown option. The message names the option's key
+    (``epochs must be …``); ``keys`` are the keys it names and ``source`` where their values
+    came from (``None``: the config; :data:`COMMAND_LINE`: flags), so the CLI can spell
+    them as flags."""
+
+    def __init__(self, message: str, *keys: str, source: str | None = None) -> None:
+        super().__init__(message)
+        self.keys, self.source = keys, source
+
+
+class MissingFile(FileNotFoundError):
+    """A data or TOML file that does not exist; ``keys`` and ``source`` as
+    :class:`ConfigError`'s."""
+
+    def __init__(self, message: str, *keys: str) -> None:
+        super().__init__(message)
+        self.keys, self.source = keys, None
 
 
 @dataclass(frozen=True)
@@ -132,9 +148,9 @@ class BadValue(ValueError):
 INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
-def _integer(value: Any) -> int:
+def integer(value: Any) -> int:
     """An integer, or its text in ASCII digits (Python's ``int()`` also reads ``1_000`` and
-    Arabic-Indic or full-width digits)."""
+    Arabic-Indic or full-width digits); also argparse's ``type`` for an integer flag."""
     if isinstance(value, str):
         if not INTEGER.fullmatch(value.strip()):
             raise BadValue
@@ -147,30 +163,18 @@ def _integer(value: Any) -> int:
     return value
 
 
-def integer(text: str) -> int:
-    """argparse's ``type`` for an integer flag, read as ``run.toml``'s (``type=int`` also
-    reads ``1_000`` and full-width digits); argparse calls a refusal 'invalid integer value'."""
-    return _integer(text)
-
-
-def number(text: str) -> float:
-    """argparse's ``type`` for a number flag: finite, in the forms of a CSV cell."""
-    return _number(text)
-
-
-def _number(value: Any) -> float:
-    """A finite number, or its text in the forms of a CSV cell (:data:`.data.cells.NUMBER`)."""
+def number(value: Any) -> float:
+    """A finite number, or its text in the forms of a CSV cell (:data:`.data.cells.NUMBER`);
+    also argparse's ``type`` for a number flag."""
     if isinstance(value, str):
         if not NUMBER.fullmatch(value.strip()):
             raise BadValue
-        number = float(value.strip())
+        value = float(value.strip())
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadValue
-    else:
-        number = float(value)
-    if not math.isfinite(number):
+    if not math.isfinite(value):
         raise BadValue
-    return number
+    return float(value)
 
 
 def _items(value: Any) -> list[Any]:
@@ -183,42 +187,27 @@ def _items(value: Any) -> list[Any]:
     return [value]
 
 
-def positive_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 1:
-        raise BadValue
-    return number
-
-
-def non_negative_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 0:
-        raise BadValue
-    return number
-
-
 SEED_MAX = 2**32 - 1  # the largest seed NumPy's RandomState and scikit-learn accept
 
 
-def seed_int(value: Any) -> int:
-    number = _integer(value)
-    if not 0 <= number <= SEED_MAX:
-        raise BadValue
-    return number
+def _within(parse: Callable[[Any], Any], low: float, high: float = math.inf,
+            above: bool = False) -> Callable[[Any], Any]:
+    """``parse``, then refuse values below ``low`` (``above``: not above it) or above
+    ``high``."""
+    def check(value: Any) -> Any:
+        parsed = parse(value)
+        if parsed < low or (above and parsed == low) or parsed > high:
+            raise BadValue
+        return parsed
+
+    return check
 
 
-def non_negative(value: Any) -> float:
-    number = _number(value)
-    if number < 0:
-        raise BadValue
-    return number
-
-
-def positive(value: Any) -> float:
-    number = _number(value)
-    if number <= 0:
-        raise BadValue
-    return number
+positive_int = _within(integer, 1)
+non_negative_int = _within(integer, 0)
+seed_int = _within(integer, 0, SEED_MAX)
+non_negative = _within(number, 0.0)
+positive = _within(number, 0.0, above=True)
 
 
 def fraction(value: Any) -> float:
@@ -239,7 +228,7 @@ def units(value: Any) -> tuple[int, ...]:
 
 
 def probabilities(value: Any) -> tuple[float, ...]:
-    items = tuple(_number(item) for item in _items(value))
+    items = tuple(number(item) for item in _items(value))
     if not items or not all(0.0 < p <= 1.0 for p in items):
         raise BadValue
     return items
@@ -336,17 +325,15 @@ OPTIONS: dict[str, Option] = {
 assert set(OPTIONS) == {f.name for f in fields(RunConfig)}  # one table entry per field
 
 
-def key_label(key: str, source: str) -> str:
-    """How ``source`` spells ``key``: ``--batch-size`` on the command line, else ``key``."""
-    return "--" + key.replace("_", "-") if source == COMMAND_LINE else key
-
-
 def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Check every ``key = value`` of ``source``; returns the parsed values."""
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         if key not in OPTIONS:
-            raise ConfigError(_unknown(key, source))
+            close = difflib.get_close_matches(key.replace("-", "_"), list(OPTIONS), n=1)
+            hint = f" help: did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{source}: unknown key {key!r}.{hint} Valid keys: "
+                              f"{', '.join(OPTIONS)}.")
         option = OPTIONS[key]
         if value is None and RunConfig.__dataclass_fields__[key].default is None:
             parsed[key] = None
@@ -354,66 +341,100 @@ def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
         try:
             parsed[key] = option.parse(value)
         except BadValue as error:
-            label = key_label(key, source)
-            raise ConfigError(f"{source}: {label} must be {option.constraint}; received "
-                              f"{label}={describe(value)}.{error.help}") from None
+            raise ConfigError(f"{source}: {key} must be {option.constraint}; received "
+                              f"{key}={describe(value)}.{error.help}", key, source=source) from None
     return parsed
 
 
-def _unknown(key: str, source: str) -> str:
-    close = difflib.get_close_matches(key.replace("-", "_"), list(OPTIONS), n=1)
-    hint = f" help: did you mean {close[0]!r}?" if close else ""
-    return (f"{source}: unknown key {key!r}.{hint} Valid keys: {', '.join(OPTIONS)}.")
-
-
 def _checked(config: RunConfig, source: str) -> RunConfig:
-    """Checks between options (keep_prob against hidden, target against data)."""
+    """Checks between options (keep_prob against hidden, data against target, task and
+    augment)."""
     keep = config.keep_prob
     if keep is not None and len(keep) == 1 and len(config.hidden) > 1:
         config = replace(config, keep_prob=keep * len(config.hidden))
     keep = config.keep_prob
     if keep is not None and len(keep) != len(config.hidden):
-        label = key_label("keep_prob", source)
         raise ConfigError(
-            f"{source}: {label} must have one value per hidden layer ({len(config.hidden)}: "
-            f"hidden={list(config.hidden)}) or a single value; received {label}={list(keep)}."
-        )
-    is_csv = config.data.lower().endswith(".csv")
-    if is_csv and config.target is None and Path(config.data).is_file():  # else: no file
-        label = key_label("target", source)
-        raise ConfigError(f"{source}: {label} must name the label column of {config.data}; "
-                          "received none.")
-    no_columns = config.data in datasets.list() or config.data.lower().endswith(".npz")
-    if config.target is not None and no_columns:  # other data: --data's own error
-        label = key_label("target", source)
-        raise ConfigError(f"{source}: {label} applies to CSV data only; received "
-                          f"{label}={config.target!r} with data={config.data!r}.")
-    if config.data in datasets.list() and config.task == "regression":  # else ignored
-        label = key_label("task", source)
-        raise ConfigError(f"{source}: {label} must be auto or classification for the built-in "
-                          f"dataset {config.data!r} (its labels are classes); received "
-                          f"{label}='regression'.")
+            f"{source}: keep_prob must have one value per hidden layer ({len(config.hidden)}: "
+            f"hidden={list(config.hidden)}) or a single value; received keep_prob={list(keep)}.",
+            "keep_prob", source=source)
+    _combination(config.data, config.target, config.task, config.augment, source)
     return config
+
+
+def _combination(data: str, target: str | None, task: str, augment: bool,
+                 source: str | None = None) -> None:
+    """Refuse options the data has no use for (they would be silently ignored)."""
+    prefix = "" if source is None else f"{source}: "
+    builtin = data in datasets.list()
+    suffix = Path(data).suffix.lower()
+    if suffix == ".csv" and not target and Path(data).is_file():  # else: check_data's error
+        raise ConfigError(f"{prefix}target must name the label column of {data}; received "
+                          "none.", "target", source=source)
+    if target is not None and (builtin or suffix == ".npz"):
+        raise ConfigError(f"{prefix}target applies to CSV data only; received target="
+                          f"{target!r} with data={data!r}.", "target", "data", source=source)
+    if builtin and task == "regression" and datasets.info(data).task != "regression":
+        raise ConfigError(f"{prefix}task must be auto or classification for the built-in "
+                          f"dataset {data!r} (its labels are classes); received "
+                          f"task='regression'.", "task", source=source)
+    if augment and (suffix == ".csv" or (builtin and datasets.info(data).image_shape is None)):
+        raise no_images(data, source)
+
+
+def no_images(data: str, source: str | None = None) -> ConfigError:
+    """The error of augmentation asked for data without an image shape."""
+    prefix = "" if source is None else f"{source}: "
+    return ConfigError(f"{prefix}augment needs image data; received data={data!r}, which has "
+                       "no image shape. help: augmentation (rotations, shifts) only makes "
+                       "sense for images (digits, or an .npz whose X is (m, height, width)).",
+                       "augment", "data", source=source)
+
+
+def check_data(data: str, target: str | None = None, augment: bool = False,
+               task: str = "auto") -> None:
+    """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
+    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``; and
+    the options it has no use for (``target`` but for a ``.csv``, ``task="regression"`` for
+    a built-in dataset, ``augment`` for data known to hold no images: an ``.npz`` is known
+    once loaded)."""
+    builtin = data in datasets.list()
+    path = Path(data)
+    where = f"a built-in dataset ({', '.join(datasets.list())}), a .csv or an .npz file"
+    if not data.strip():  # Path("") is the working folder
+        raise ConfigError(f"data must be {where}; received data=''.", "data")
+    if not builtin and path.is_dir():
+        raise ConfigError(f"data must be a data file (a .csv or an .npz) or a built-in "
+                          f"dataset; received data={data!r}, a folder.", "data")
+    if not builtin and path.suffix.lower() not in (".csv", ".npz"):
+        raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
+    if not builtin and path.exists() and not path.is_file():
+        raise ConfigError(f"data must be a regular file; received data={data!r}, a pipe or a "
+                          "device (reading one never ends).", "data")
+    if not builtin and not path.is_file():
+        raise MissingFile(f"data: no file {data} (the built-in datasets are "
+                          f"{', '.join(datasets.list())}).", "data")
+    _combination(data, target, task, augment)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """The ``key = value`` pairs of a TOML file (a nested table is refused by key)."""
     source = Path(path)
     if source.is_dir():
-        raise ConfigError(f"--config must be a TOML file; received --config='{source}', a "
-                          "folder.")
+        raise ConfigError(f"config must be a TOML file; received config='{source}', a folder.",
+                          "config")
     if source.exists() and not source.is_file():
-        raise ConfigError(f"--config must be a regular file; received --config='{source}', a "
-                          "pipe or a device (reading one never ends).")
+        raise ConfigError(f"config must be a regular file; received config='{source}', a pipe "
+                          "or a device (reading one never ends).", "config")
     if not source.is_file():
-        raise FileNotFoundError(f"--config: no file {source}.")
+        raise MissingFile(f"config: no file {source}.", "config")
     try:  # a byte order mark (Windows Notepad writes one) is not TOML's, but means no harm
         values = tomllib.loads(source.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}.") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"--config: {source} is not a TOML file: it is not UTF-8 text."
-                          ) from None
+        raise ConfigError(f"config: {source} is not a TOML file: it is not UTF-8 text.",
+                          "config") from None
     for key, value in values.items():
         if isinstance(value, dict):
             raise ConfigError(f"{source}: [{key}] tables are not options; write the options "
@@ -422,22 +443,17 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def _paths_from(folder: Path, values: dict[str, Any]) -> dict[str, Any]:
-    """A config file's relative ``data`` file and ``output_dir`` read from the file's
-    ``folder`` (as a command line's are read from the working directory)."""
-    for key in ("data", "output_dir"):
-        value = values.get(key)
-        is_dataset = key == "data" and value in datasets.list()
-        if isinstance(value, str) and not is_dataset and not Path(value).is_absolute():
-            values[key] = str(folder / value)
-    return values
-
-
 def resolve(file: str | Path | None, flags: Mapping[str, Any]) -> RunConfig:
-    """The config from a TOML ``file`` (optional) with ``flags`` overriding its values."""
+    """The config from a TOML ``file`` (optional) with ``flags`` overriding its values; a
+    relative ``data`` file or ``output_dir`` of the file is read from the file's folder."""
     values: dict[str, Any] = {}
     if file is not None:
-        values.update(_paths_from(Path(file).parent, parse(read_toml(file), str(file))))
+        for key, value in parse(read_toml(file), str(file)).items():
+            relative = isinstance(value, str) and not Path(value).is_absolute()
+            dataset = key == "data" and value in datasets.list()
+            if key in ("data", "output_dir") and relative and not dataset:
+                value = str(Path(file).parent / value)
+            values[key] = value
     values.update(parse(flags, COMMAND_LINE))
     source = COMMAND_LINE if file is None else f"{file} (with the command line)"
     return _checked(RunConfig(**values), source)

@@ -39,7 +39,7 @@ from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .model import Sequential
 from .run import folder as runfolder
 from .run.result import DataSummary, RunResult
-from .runconfig import ConfigError, RunConfig
+from .runconfig import RunConfig, check_data, no_images
 from .targets import check_range
 from .training import History, TrainingState
 
@@ -98,53 +98,10 @@ class LoadedData:
     dropped_missing_target: int = 0  # rows dropped for a missing target
 
 
-def check_data(spec: str, target: str | None = None, augment: bool = False,
-               task: str = "auto") -> None:
-    """Refuse a ``--data`` that cannot load before anything is made for it: not a built-in
-    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``; and
-    options it has no use for (they would be silently ignored): ``target`` but for a
-    ``.csv``, ``task="regression"`` for a built-in dataset (its labels are classes), and
-    ``augment`` for data known to hold no images (an ``.npz`` is known once loaded)."""
-    if not spec.strip():  # Path("") is the working folder
-        raise ConfigError("--data must be a built-in dataset, a .csv or an .npz file; "
-                          "received --data=''.")
-    builtin = spec in datasets.list()
-    suffix = Path(spec).suffix.lower()
-    if not builtin and Path(spec).is_dir():
-        raise ConfigError(f"--data must be a data file (a .csv or an .npz) or a built-in "
-                          f"dataset; received --data={spec!r}, a folder.")
-    if not builtin and suffix not in (".csv", ".npz"):
-        raise ConfigError(f"--data must be a built-in dataset ({', '.join(datasets.list())}), "
-                          f"a .csv or an .npz file; received --data={spec!r}.")
-    if not builtin and Path(spec).exists() and not Path(spec).is_file():
-        raise ConfigError(f"--data must be a regular file; received --data={spec!r}, a pipe or "
-                          "a device (reading one never ends).")
-    if not builtin and not Path(spec).is_file():
-        raise FileNotFoundError(f"--data: no file {spec} (the built-in datasets are "
-                                f"{', '.join(datasets.list())}).")
-    if suffix == ".csv" and not target:
-        raise ConfigError(f"--target must name the label column of {spec}; received none.")
-    if target is not None and (builtin or suffix == ".npz"):  # else silently unused
-        raise ConfigError(f"--target applies to CSV data only; received --target={target!r} "
-                          f"with --data={spec!r}.")
-    if builtin and task == "regression" and datasets.info(spec).task != "regression":
-        raise ConfigError(f"--task must be auto or classification for the built-in dataset "
-                          f"{spec!r} (its labels are classes); received --task={task!r}.")
-    if augment and (suffix == ".csv" or (builtin and datasets.info(spec).image_shape is None)):
-        raise no_images(spec)
-
-
 def dropped_note(count: int) -> str:
     """The note of rows dropped for a missing target."""
     rows = "1 row" if count == 1 else f"{count:,} rows"
     return f"dropped {rows} whose target is missing (drop_missing_target)"
-
-
-def no_images(data: str) -> ConfigError:
-    """The error of augmentation asked for data without an image shape."""
-    return ConfigError(f"--augment needs image data; received --data={data!r}, which has no "
-                       "image shape. help: augmentation (rotations, shifts) only makes sense "
-                       "for images (digits, or an .npz whose X is (m, height, width)).")
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
@@ -532,7 +489,7 @@ def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expe
     actual = pipeline.fingerprint(loaded.X, loaded.y)
     if expected and expected != actual:
         raise runfolder.RunFolderError(
-            f"--resume: the data {config.data} changed since {folder} started (its "
+            f"resume: the data {config.data} changed since {folder} started (its "
             "fingerprint differs); resuming would not give the run's weights. help: restore "
             "the original data, or start a new run."
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ from typing import IO, Any, NoReturn
 
 from rich.console import Console
 
+from .. import runconfig
 from ..model import Sequential
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
@@ -41,7 +43,17 @@ def message(error: Exception) -> str:
     if isinstance(error, MemoryError):  # a network or data set too large for this machine
         return (f"not enough memory ({error or 'an allocation failed'}). help: a smaller "
                 "network (--hidden) or less data.")
+    keys, source = getattr(error, "keys", ()), getattr(error, "source", None)
+    if keys and source in (None, runconfig.COMMAND_LINE):  # the library names option keys
+        named = "|".join(keys)
+        return re.sub(rf"(?<![\w'.-])({named})(?=[=:]| must| applies| needs)",
+                      lambda match: flag(match[1]), str(error))
     return str(error)
+
+
+def flag(key: str) -> str:
+    """The command line's flag for an option key: ``batch_size`` → ``--batch-size``."""
+    return "--" + key.replace("_", "-")
 
 
 class Parser(argparse.ArgumentParser):

@@ -39,6 +39,7 @@ from .base import (
     EXIT_OK,
     EXIT_TERMINATED,
     Terminated,
+    flag,
     stderr_console,
     terminate_as_interrupt,
 )
@@ -62,13 +63,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing run folder of the same --name")
     for key, option in runconfig.OPTIONS.items():
-        flag = runconfig.key_label(key, runconfig.COMMAND_LINE)
         text = option.help.replace("%", "%%")  # argparse formats help with %
         if option.parse is runconfig.boolean:
-            parser.add_argument(flag, dest=key, action=argparse.BooleanOptionalAction,
+            parser.add_argument(flag(key), dest=key, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=text)
         else:
-            parser.add_argument(flag, dest=key, default=argparse.SUPPRESS,
+            parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
                                 metavar=option.metavar, help=text)
     parser.set_defaults(handler=run_command)
 
@@ -78,7 +78,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     flags = {key: value for key, value in vars(args).items() if key in runconfig.OPTIONS}
     if args.resume is not None:
         if flags or args.config is not None or args.overwrite:
-            given = [runconfig.key_label(key, runconfig.COMMAND_LINE) for key in flags]
+            given = [flag(key) for key in flags]
             given += [f"--{key}" for key in ("config", "overwrite") if getattr(args, key)]
             raise runconfig.ConfigError(
                 f"--resume continues a run with the options it started with; received "
@@ -92,7 +92,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     else:
         config = runconfig.resolve(args.config, flags)
         # before its folder
-        workflow.check_data(config.data, config.target, config.augment, config.task)
+        runconfig.check_data(config.data, config.target, config.augment, config.task)
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None
