@@ -349,3 +349,54 @@ def test_gradient_flow_recorder_names_a_negative_seed() -> None:
     X, y = np.zeros((300, 2)), np.zeros(300, dtype=int)
     with pytest.raises(ValueError, match=r"GradientFlowRecorder: seed must be an integer >= 0"):
         dr.GradientFlowRecorder(X, y, seed=-1)
+
+
+# --- one protocol for training, run and tune ------------------------------------------------
+
+
+class Log(dr.Callback):
+    """Every hook of the protocol a job calls, in order."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.calls: list[tuple[object, ...]] = []
+        self.stop_at = stop_at
+
+    def on_step_begin(self, step: str, description: str, total: int | None = None,
+                      done: int = 0) -> None:
+        self.calls.append(("begin", step, total, done))
+
+    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
+        self.calls.append(("end", step))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        self.calls.append(("epoch", epoch))
+        return epoch == self.stop_at
+
+
+def test_a_run_reports_its_steps_and_training_counts_its_epochs_through_callbacks(
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    from deeprecipe import workflow
+    from deeprecipe.run import folder as runfolder
+    from deeprecipe.runconfig import RunConfig
+
+    log = Log()
+    config = RunConfig(data="iris", hidden=(4,), epochs=3, patience=10, gradcheck="off")
+    workflow.run(config, runfolder.create(Path(str(tmp_path)), "iris", "iris"), [log])
+    steps = [call[1] for call in log.calls if call[0] == "begin"]
+    assert steps[0] == "data" and steps[-1] == "report"
+    assert steps == [call[1] for call in log.calls if call[0] == "end"]
+    train = log.calls.index(("begin", "train", 3, 0))
+    assert log.calls[train + 1: train + 5] == [("epoch", 0), ("epoch", 1), ("epoch", 2),
+                                               ("end", "train")]
+
+
+def test_callback_list_calls_each_and_stops_when_any_says_stop() -> None:
+    first, second = Log(stop_at=1), Log()
+    both = dr.callbacks.CallbackList([first, second])
+    assert both.on_epoch_end(0, {}) is False
+    assert both.on_epoch_end(1, {}) is True  # the second still heard of epoch 1
+    both.on_step_begin("tune", "tuning", 5, 2)
+    assert second.calls == [("epoch", 0), ("epoch", 1), ("begin", "tune", 5, 2)]

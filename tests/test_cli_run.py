@@ -233,15 +233,16 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights_bit_for_bit(
     assert run(tmp_path, "--name", "whole", *RESUMABLE) == cli.EXIT_OK
     expected = dr.load(tmp_path / "whole" / "model").theta
 
-    original = cli_run.ConsoleEvents.epoch_finished
+    original = cli_run.ConsoleProgress.on_epoch_end
 
-    def ctrl_c_after_epoch_4(self, epoch: int, logs: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+    def ctrl_c_after_epoch_4(self, epoch: int, logs: dict[str, float]) -> bool:  # type: ignore[no-untyped-def]
         original(self, epoch, logs)
         if epoch == 4:
             raise KeyboardInterrupt
+        return False
 
     with monkeypatch.context() as patch:
-        patch.setattr(cli_run.ConsoleEvents, "epoch_finished", ctrl_c_after_epoch_4)
+        patch.setattr(cli_run.ConsoleProgress, "on_epoch_end", ctrl_c_after_epoch_4)
         capsys.readouterr()
         assert run(tmp_path, "--name", "cut", *RESUMABLE) == cli_run.EXIT_INTERRUPTED
     folder = tmp_path / "cut"

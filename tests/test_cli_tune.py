@@ -220,21 +220,23 @@ def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:
 
     from rich.console import Console
 
-    from deeprecipe.cli.tune import TuneProgress
+    from deeprecipe.cli.base import ConsoleProgress
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
-    progress = TuneProgress(console, budget=5, regression=False, done=2)
+    progress = ConsoleProgress(console, regression=False)
+    progress.on_step_begin("tune", "tuning", total=5, done=2)
     assert progress.progress is not None and progress.task is not None
+    assert progress.progress.tasks[0].fields["status"] == "2 read back from the earlier run"
     config = dr.recipe.Config()
     trial = dr.recipe.Trial("k", config, 0, 1, "bigger_network", "high bias", status="done",
                             dev_error=0.031)
-    progress.trial(trial)
+    progress.on_trial_end(trial)
     task = progress.progress.tasks[0]
     assert (task.completed, task.total) == (3, 5)
     assert task.fields["status"] == "last dev error 3.10%"
-    progress.round(dr.recipe.Round(1, None, "bigger_network", "high bias", [trial],
-                                   best_key="k"))
+    progress.on_round_end(dr.recipe.Round(1, None, "bigger_network", "high bias", [trial],
+                                          best_key="k"))
     progress.close()
     assert "round 1 bigger network, 1 trial: best dev error 3.10%" in buffer.getvalue()
 

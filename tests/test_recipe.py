@@ -404,9 +404,20 @@ def test_a_resumed_loop_reads_finished_trials_back_and_trains_only_the_rest(
 def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
                                                  tmp_path: Path) -> None:
     seen: list[str] = []
+    steps: list[tuple[str, int | None, int]] = []
+
+    class Seen(dr.Callback):
+        def on_step_begin(self, step: str, description: str, total: int | None = None,
+                          done: int = 0) -> None:
+            steps.append((step, total, done))
+
+        def on_trial_end(self, trial: Any) -> None:
+            seen.append(trial.key)
+
     result = dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run", baseline=FAST,
-                            workers=2, on_trial=lambda trial: seen.append(trial.key))
+                            workers=2, callbacks=[Seen()])
     assert result.n_trials == len(seen) <= 3
+    assert steps == [("tune", 3, 0)]
     assert result.runner.startswith("2 local worker processes (")
     assert {trial.worker for trial in result.trials} != {None}
     assert all(str(os.getpid()) not in (trial.worker or "") for trial in result.trials)

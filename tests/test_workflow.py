@@ -155,15 +155,16 @@ def test_augmentation_is_for_images_and_moves_pixels_in_raw_units() -> None:
 # --- training, interrupted and resumed ----------------------------------------------------------
 
 
-class InterruptAfter(workflow.Events):
+class InterruptAfter(dr.Callback):
     """Ctrl-C at the end of epoch ``epoch`` (from 0)."""
 
     def __init__(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if epoch == self.epoch:
             raise KeyboardInterrupt
+        return False
 
 
 def digits_training(config: RunConfig) -> tuple[dr.Sequential, pipeline.Prepared, object]:
@@ -194,7 +195,7 @@ def test_train_resumes_to_the_same_weights_bit_for_bit(tmp_path: Path) -> None:
     model, splits, augment = digits_training(config)
     state = dr.TrainingState()
     with pytest.raises(KeyboardInterrupt):
-        workflow.train(model, splits, config, state, augment=augment, events=InterruptAfter(3),
+        workflow.train(model, splits, config, state, augment=augment, callbacks=[InterruptAfter(3)],
                        folder=tmp_path)
     assert state.epoch == 3
     # through the file, as a resumed run reads it
@@ -212,13 +213,15 @@ def test_checkpoints_are_written_every_n_epochs(tmp_path: Path) -> None:
     model, splits, _ = digits_training(config)
     seen: list[int] = []
 
-    class Watch(workflow.Events):
-        def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
+    class Watch(dr.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
             file = tmp_path / runfolder.CHECKPOINT_FILE
             if file.exists():
                 seen.append(read_checkpoint(file).epoch)
+            return False
 
-    workflow.train(model, splits, config, dr.TrainingState(), events=Watch(), folder=tmp_path)
+    workflow.train(model, splits, config, dr.TrainingState(), callbacks=[Watch()],
+                   folder=tmp_path)
     # written at the ends of epochs 2 and 4 (0-based; the events see a file one epoch
     # later), holding 2 and then 4 whole epochs: the snapshot fit took after the one before
     assert seen == [2, 2]

@@ -1,6 +1,6 @@
-"""Training callbacks: hooks the fit loop calls, nothing more.
+"""One protocol for everything that reports or steers while it runs: :class:`Callback`.
 
-A callback may define any of
+Training (``fit``) calls
 
 ``on_train_begin(model)``
     before the first epoch;
@@ -14,16 +14,29 @@ A callback may define any of
     training run can be resumed (:class:`~deeprecipe.training.TrainingState`). On resume,
     ``fit`` calls ``on_train_begin(model)`` and then ``load_state_dict(saved)``.
 
+A job of steps (``deeprecipe run``'s :func:`~deeprecipe.workflow.run`, the recipe's
+:func:`~deeprecipe.recipe.tune`) passes its callbacks to ``fit`` and also calls
+
+``on_step_begin(step, description, total=None, done=0)``
+    a step begins; one that counts (training's epochs, a tune's trials) gives its
+    ``total`` and the ``done`` already (a resumed run's);
+``on_step_end(step, seconds, summary)``
+    it ended; ``summary`` is one line of what it found;
+``on_trial_end(trial)`` and ``on_round_end(round)``
+    a tune's trial (:class:`~deeprecipe.recipe.Trial`) or round
+    (:class:`~deeprecipe.recipe.Round`) finished.
+
 Provided: :class:`EarlyStopping` (the notes' early stopping, restoring the best weights)
 and :class:`GradientFlowRecorder` (per-epoch gradient-flow statistics for a report).
 Stopping on divergence (a cost that grew by orders of magnitude, or became non-finite) is
 built into the fit loop (see :mod:`deeprecipe.training`); its ``stop_reason`` is
-``"diverged"``.
+``"diverged"``. The library never prints: the command line's callback draws the progress.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +50,14 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Base class with hooks that do nothing."""
+    """Base class with hooks that do nothing (see the module for when each is called)."""
+
+    def on_step_begin(self, step: str, description: str, total: int | None = None,
+                      done: int = 0) -> None:
+        return None
+
+    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
+        return None
 
     def on_train_begin(self, model: Sequential) -> None:
         return None
@@ -48,6 +68,12 @@ class Callback:
     def on_train_end(self, model: Sequential, history: History) -> None:
         return None
 
+    def on_trial_end(self, trial: Any) -> None:
+        return None
+
+    def on_round_end(self, round: Any) -> None:
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """What must survive an interruption (copies); nothing by default."""
         return {}
@@ -55,6 +81,43 @@ class Callback:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (after ``on_train_begin``)."""
         return None
+
+
+class CallbackList(Callback):
+    """``callbacks`` as one, each hook called on each in order (training stops when any
+    says stop). A job gives ``fit`` its callbacks as one of these: what they hold is not
+    part of the training state (a resumed run may report to other callbacks)."""
+
+    def __init__(self, callbacks: Sequence[Callback] = ()) -> None:
+        self.callbacks = list(callbacks)
+
+    def on_train_begin(self, model: Sequential) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(model)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        return any([callback.on_epoch_end(epoch, logs) for callback in self.callbacks])
+
+    def on_train_end(self, model: Sequential, history: History) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end(model, history)
+
+    def on_step_begin(self, step: str, description: str, total: int | None = None,
+                      done: int = 0) -> None:
+        for callback in self.callbacks:
+            callback.on_step_begin(step, description, total, done)
+
+    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
+        for callback in self.callbacks:
+            callback.on_step_end(step, seconds, summary)
+
+    def on_trial_end(self, trial: Any) -> None:
+        for callback in self.callbacks:
+            callback.on_trial_end(trial)
+
+    def on_round_end(self, round: Any) -> None:
+        for callback in self.callbacks:
+            callback.on_round_end(round)
 
 
 def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:

@@ -13,9 +13,9 @@ a run folder (:mod:`deeprecipe.run.folder`) and makes an interruption safe: a
 the last whole epoch and raises :class:`RunInterrupted`, and ``run(..., resume=…)``
 continues it to the same weights, bit for bit, as an uninterrupted run.
 
-The library never prints: progress goes to an :class:`Events` object (the CLI's draws
-rich progress bars); warnings that every run would raise (constant pixels, a class missing
-from a part) become notes of the :class:`~deeprecipe.run.result.RunResult`.
+The library never prints: progress goes to callbacks (:class:`~deeprecipe.callbacks.Callback`;
+the CLI's draws rich progress bars); warnings that every run would raise (constant pixels, a
+class missing from a part) become notes of the :class:`~deeprecipe.run.result.RunResult`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import numpy as np
 
 from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
-from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
+from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
@@ -61,24 +61,6 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, folder: Path, epoch: int, checkpoint: Path) -> None:
         super().__init__(f"interrupted after {epoch} epoch(s); checkpoint {checkpoint}")
         self.folder, self.epoch, self.checkpoint = folder, epoch, checkpoint
-
-
-class Events:
-    """What the main job reports while it runs. Every method does nothing here; the CLI's
-    subclass draws progress bars. ``step`` names: data, split, compare, standardize, model,
-    gradcheck_init, train, gradcheck_trained, evaluate, report."""
-
-    def step_started(self, step: str, description: str) -> None:
-        """A step begins (``description`` is for people)."""
-
-    def step_finished(self, step: str, seconds: float, summary: str) -> None:
-        """A step ended after ``seconds``; ``summary`` is one line of what it found."""
-
-    def training_started(self, epochs: int, initial_epoch: int) -> None:
-        """Training runs at most ``epochs`` epochs, starting after ``initial_epoch``."""
-
-    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
-        """Epoch ``epoch`` (from 0) ended with these History entries."""
 
 
 # --- 1. data --------------------------------------------------------------------------------
@@ -224,17 +206,6 @@ def augmentation(
     return pipeline.augmentation(loaded.image_shape, scaler.mean_, scaler.std_, X_train)
 
 
-class EpochEvents(Callback):
-    """Forwards each epoch's records to :meth:`Events.epoch_finished`."""
-
-    def __init__(self, events: Events) -> None:
-        self.events = events
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
-        self.events.epoch_finished(epoch, logs)
-        return False
-
-
 class PeriodicCheckpoint(Callback):
     """Writes ``state`` to the run folder every ``every`` epochs. ``fit`` takes its
     snapshot after the callbacks, so the file written at the end of epoch ``k`` holds the
@@ -267,24 +238,23 @@ def train(
     state: TrainingState,
     *,
     augment: augmentations.InRawUnits | None = None,
-    events: Events | None = None,
+    callbacks: Sequence[Callback] = (),
     folder: Path | None = None,
 ) -> Training:
     """Mini-batch training (:func:`deeprecipe.pipeline.train`) with early stopping on the
     dev cost (best weights restored), gradient-flow records every epoch, and ``state`` kept
-    for checkpoints (written to ``folder`` every ``config.checkpoint_every`` epochs)."""
-    events = events or Events()
+    for checkpoints (written to ``folder`` every ``config.checkpoint_every`` epochs);
+    ``callbacks`` see every epoch."""
     stopper = EarlyStopping(monitor="dev_cost", patience=config.patience, restore_best=True)
     learned = prepared.learned.train
     recorder = GradientFlowRecorder(learned.X, learned.y, max_rows=FLOW_ROWS, seed=config.seed)
-    callbacks: list[Callback] = [recorder, EpochEvents(events)]
+    steering: list[Callback] = [recorder, CallbackList(callbacks)]
     if folder is not None:
-        callbacks.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
-    events.training_started(config.epochs, state.epoch)
+        steering.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
     history = pipeline.train(
         model, prepared.splits.parts, epochs=config.epochs, batch_size=config.batch_size,
         optimizer=config.optimizer, learning_rate=config.learning_rate, stopping=stopper,
-        callbacks=callbacks, seed=config.seed, augment=augment, state=state,
+        callbacks=steering, seed=config.seed, augment=augment, state=state,
         target_scale=prepared.target_scale)
     return Training(history, stopper, recorder)
 
@@ -355,26 +325,27 @@ def write_outputs(result: RunResult, folder: Path) -> dict[str, Path]:
 
 @dataclass
 class _Clock:
-    """Seconds per step, and the events to tell about them."""
+    """Seconds per step, and the callbacks to tell about them."""
 
-    events: Events
+    callbacks: CallbackList
     seconds: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
-    def step(self, name: str, description: str) -> Iterator[list[str]]:
+    def step(self, name: str, description: str, total: int | None = None, done: int = 0
+             ) -> Iterator[list[str]]:
         """Time the step; the block appends its one-line summary to the yielded list."""
         summary: list[str] = []
-        self.events.step_started(name, description)
+        self.callbacks.on_step_begin(name, description, total, done)
         start = time.perf_counter()
         yield summary
         self.seconds[name] = time.perf_counter() - start
-        self.events.step_finished(name, self.seconds[name], "; ".join(summary))
+        self.callbacks.on_step_end(name, self.seconds[name], "; ".join(summary))
 
 
 def run(
     config: RunConfig,
     folder: str | Path,
-    events: Events | None = None,
+    callbacks: Sequence[Callback] = (),
     resume: runfolder.ResumePoint | None = None,
 ) -> RunResult:
     """The whole main job in the (existing, empty or resumed) run folder ``folder``.
@@ -393,7 +364,7 @@ def run(
     fingerprint = resume.fingerprint if resume is not None else ""
     runfolder.write_run_file(folder, config, fingerprint, runfolder.RUNNING)
     try:
-        return _steps(config, folder, events or Events(), state, fingerprint)
+        return _steps(config, folder, CallbackList(callbacks), state, fingerprint)
     except KeyboardInterrupt as interrupt:
         if isinstance(interrupt, RunInterrupted):
             raise
@@ -415,9 +386,9 @@ def _keep(folder: Path, config: RunConfig, state: TrainingState, status: str) ->
     return path
 
 
-def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState,
+def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: TrainingState,
            expected_fingerprint: str) -> RunResult:
-    clock = _Clock(events)
+    clock = _Clock(callbacks)
     notes: list[str] = []
     with clock.step("data", f"loading {config.data}") as summary:
         loaded = load_data(config.data, config.target, config.task,
@@ -456,9 +427,9 @@ def _steps(config: RunConfig, folder: Path, events: Events, state: TrainingState
             s.append(check_summary(gradchecks["init"], data))
     if state.epoch:
         notes.append(f"resumed from the checkpoint after epoch {state.epoch}")
-    with clock.step("train", "training") as summary:
-        training = train(model, prepared, config, state, augment=augment, events=events,
-                         folder=folder)
+    with clock.step("train", "training", config.epochs, state.epoch) as summary:
+        training = train(model, prepared, config, state, augment=augment,
+                         callbacks=callbacks.callbacks, folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
     if mode is not None:
         with clock.step("gradcheck_trained", f"gradient check after training ({mode})") as s:

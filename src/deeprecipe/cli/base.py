@@ -1,5 +1,5 @@
-"""What every command shares: exit codes, the parser, the consoles, errors as one line, and
-SIGTERM as an interruption.
+"""What every command shares: exit codes, the parser, the consoles and the progress drawn on
+them, errors as one line, and SIGTERM as an interruption.
 
 Exit codes: 0 success; 1 a failed check (a gradient check, a diverged run); 2 a usage or
 input error, with a one-line message on stderr; 130 (Ctrl-C) or 143 (SIGTERM) a run
@@ -16,11 +16,24 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TaskID,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from .. import runconfig
+from ..callbacks import Callback
+from ..diagnostics import show_error
 from ..model import Sequential
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
@@ -120,3 +133,80 @@ def terminate_as_interrupt() -> Iterator[None]:
 def task_of(model: Sequential) -> str:
     """What a data file's target must be read as to score ``model``."""
     return "regression" if model.loss.task == "regression" else "classification"
+
+
+# what a counting step's bar counts, and its status when it starts with some done (resumed)
+COUNTS = {"train": ("epochs", "resumed after epoch {}"),
+          "tune": ("trials", "{} read back from the earlier run")}
+
+
+class ConsoleProgress(Callback):
+    """Progress for people, for ``run`` and ``tune``: a spinner on a step, a bar on a
+    counting one (training's epochs with the last dev error, a tune's trials), a line per
+    finished step and per tune round. A log file (no terminal) gets the lines, no live bar.
+    ``new_folder`` is said when training starts: the input is read and the network built."""
+
+    def __init__(self, console: Console, regression: bool = False,
+                 new_folder: Path | None = None) -> None:
+        self.console, self.regression, self.new_folder = console, regression, new_folder
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.descriptions: dict[str, str] = {}
+
+    def on_step_begin(self, step: str, description: str, total: int | None = None,
+                      done: int = 0) -> None:
+        self.close()
+        self.descriptions[step] = description
+        if total is not None and self.new_folder is not None:
+            self.console.print(Text(f"run folder: {self.new_folder}"))
+            self.new_folder = None
+        if not self.console.is_terminal:
+            return
+        columns: list[str | ProgressColumn] = [SpinnerColumn(), "{task.description}"]
+        status = ""
+        if total is not None:
+            unit, resumed = COUNTS.get(step, ("", "{}"))
+            columns = ["{task.description}", BarColumn(), MofNCompleteColumn(), unit,
+                       "{task.fields[status]}"]
+            status = resumed.format(done) if done else ""
+        self.progress = Progress(*columns, TimeElapsedColumn(), console=self.console,
+                                 transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task(description, total=total, completed=done,
+                                           status=status)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        self.update(completed=epoch + 1,
+                    status=f"dev error {logs.get('dev_error', float('nan')):.2%}")
+        return False
+
+    def on_trial_end(self, trial: Any) -> None:
+        self.update(advance=1, status=trial.status if trial.dev_error is None else
+                    f"last dev error {show_error(trial.dev_error, self.regression)}")
+
+    def on_round_end(self, round: Any) -> None:
+        best = next((t for t in round.trials if t.key == round.best_key), None)
+        kept = "" if best is not None else " (the best model is still an earlier one)"
+        dev = "" if best is None or best.dev_error is None else \
+            f": best dev error {show_error(best.dev_error, self.regression)}"
+        n = len(round.trials)
+        self.console.print(Text.assemble(
+            ("✓", "green"), f" round {round.number} {round.action.replace('_', ' ')}, "
+            f"{n} trial{'' if n == 1 else 's'}{dev}{kept}"))
+
+    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
+        self.close()
+        text = self.descriptions.get(step, step) + (f": {summary}" if summary else "")
+        self.console.print(Text.assemble(("✓", "green"), f" {text} ",
+                                         (f"({seconds:.1f} s)", "dim")))
+
+    def update(self, **fields: Any) -> None:
+        """Move the live bar, if one is drawn."""
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, **fields)
+
+    def close(self) -> None:
+        """Stop the live display (also after an interruption)."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress, self.task = None, None

@@ -17,15 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -38,6 +29,7 @@ from .base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
+    ConsoleProgress,
     Terminated,
     flag,
     stderr_console,
@@ -97,15 +89,15 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None
     # a new run names its folder once it is kept: one that fails on its input leaves none
-    events = ConsoleEvents(console, new_folder=None if resume is not None else folder)
+    progress = ConsoleProgress(console, new_folder=None if resume is not None else folder)
     try:
         with terminate_as_interrupt():
-            result = workflow.run(config, folder, events, resume=resume)
+            result = workflow.run(config, folder, [progress], resume=resume)
     except workflow.RunInterrupted as interrupted:
-        events.close()  # before printing: a live bar would redraw over the message
+        progress.close()  # before printing: a live bar would redraw over the message
         return report_interruption(interrupted)
     finally:  # the live display must stop however the run ends
-        events.close()
+        progress.close()
         runfolder.release(folder)
     print_summary(console, result, folder)
     failed = workflow.failed_checks(result)
@@ -123,64 +115,6 @@ def report_interruption(interrupted: workflow.RunInterrupted) -> int:
               f"{interrupted.checkpoint}")
     err.print(f"resume with: deeprecipe run --resume {interrupted.folder}")
     return EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
-
-
-# --- progress ---------------------------------------------------------------------------------
-
-
-class ConsoleEvents(workflow.Events):
-    """Progress for people: a line per step, a spinner on the slower checks, a bar for
-    training with the dev error of the last epoch."""
-
-    def __init__(self, console: Console, new_folder: Path | None = None) -> None:
-        self.console, self.new_folder = console, new_folder
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        self.descriptions: dict[str, str] = {}
-
-    def step_started(self, step: str, description: str) -> None:
-        self.descriptions[step] = description
-        if step == "train" or not self.console.is_terminal:
-            return
-        self.close()
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), console=self.console, transient=True)
-        self.progress.start()
-        self.task = self.progress.add_task(description, total=None)
-
-    def training_started(self, epochs: int, initial_epoch: int) -> None:
-        self.close()
-        if self.new_folder is not None:  # the input is read and the network built
-            self.console.print(Text(f"run folder: {self.new_folder}"))
-        if not self.console.is_terminal:  # a log file gets the step lines, not a live bar
-            return
-        self.progress = Progress(
-            TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
-            transient=True,
-        )
-        self.progress.start()
-        status = f"resumed after epoch {initial_epoch}" if initial_epoch else ""
-        self.task = self.progress.add_task("training", total=epochs, completed=initial_epoch,
-                                           status=status)
-
-    def epoch_finished(self, epoch: int, logs: dict[str, float]) -> None:
-        if self.progress is not None and self.task is not None:
-            status = f"dev error {logs.get('dev_error', float('nan')):.2%}"
-            self.progress.update(self.task, completed=epoch + 1, status=status)
-
-    def step_finished(self, step: str, seconds: float, summary: str) -> None:
-        self.close()
-        text = self.descriptions.get(step, step)
-        detail = f": {summary}" if summary else ""
-        self.console.print(Text.assemble(("✓", "green"), f" {text}{detail} ",
-                                         (f"({seconds:.1f} s)", "dim")))
-
-    def close(self) -> None:
-        """Stop the live display (also after an interruption)."""
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress, self.task = None, None
 
 
 # --- the summary ----------------------------------------------------------------------------

@@ -25,19 +25,10 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.text import Text
 
 from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
-from ..diagnostics import show_error
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
@@ -45,6 +36,7 @@ from .base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
+    ConsoleProgress,
     Terminated,
     stderr_console,
     terminate_as_interrupt,
@@ -128,7 +120,6 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     bayes_error = parse_bayes_error(options["bayes_error"])
     positive_int("tune", "--budget", options["budget"])
     check_workers("tune", "--workers", options["workers"])
-    done = 0 if folder is None else finished_trials(folder)
     if not 0 <= options["seed"] <= runconfig.SEED_MAX:
         raise runconfig.ConfigError(f"tune: --seed must be {runconfig.OPTIONS['seed'].constraint}"
                                     f"; received --seed={options['seed']}.")
@@ -156,8 +147,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             console.print(Text(f"note: {note}"))
         write_options(folder, options)
 
-        progress = TuneProgress(console, options["budget"], loaded.task == "regression",
-                                done=done)
+        progress = ConsoleProgress(console, regression=loaded.task == "regression")
         cleanup.callback(progress.close)
         try:
             with terminate_as_interrupt():
@@ -166,7 +156,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
                     workers=options["workers"], seed=options["seed"], folder=folder,
                     resume=args.resume is not None, image_shape=loaded.image_shape,
                     task="regression" if loaded.task == "regression" else "classification",
-                    on_trial=progress.trial, on_round=progress.round,
+                    callbacks=[progress],
                 )
                 progress.close()
                 paths = write_tune_report(result, folder)
@@ -270,45 +260,3 @@ def read_options(folder: Path) -> dict[str, Any]:
         raise runfolder.RunFolderError(f"tune --resume: {file} must hold an 'options' object; "
                                        f"received {describe(record.get('options'))}.")
     return {**DEFAULTS, **record["options"]}
-
-
-# --- progress -----------------------------------------------------------------------------------
-
-
-class TuneProgress:
-    """A bar over the budget's trials, and a line per finished round."""
-
-    def __init__(self, console: Console, budget: int, regression: bool, done: int = 0) -> None:
-        self.console, self.regression = console, regression
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        if console.is_terminal:
-            self.progress = Progress(
-                TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
-                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console,
-                transient=True,
-            )
-            self.progress.start()
-            status = f"{done} read back from the earlier run" if done else ""
-            self.task = self.progress.add_task("tune", total=budget, completed=done,
-                                               status=status)
-
-    def trial(self, trial: recipe.Trial) -> None:
-        if self.progress is not None and self.task is not None:
-            status = trial.status if trial.dev_error is None else \
-                f"last dev error {show_error(trial.dev_error, self.regression)}"
-            self.progress.update(self.task, advance=1, status=status)
-
-    def round(self, trail: recipe.Round) -> None:
-        best = next((t for t in trail.trials if t.key == trail.best_key), None)
-        kept = "" if best is not None else " (the best model is still an earlier one)"
-        dev = "" if best is None or best.dev_error is None else \
-            f": best dev error {show_error(best.dev_error, self.regression)}"
-        self.console.print(Text.assemble(
-            ("✓", "green"), f" round {trail.number} {trail.action.replace('_', ' ')}, "
-            f"{len(trail.trials)} trial{'' if len(trail.trials) == 1 else 's'}{dev}{kept}"))
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress, self.task = None, None

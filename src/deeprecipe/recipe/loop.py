@@ -22,12 +22,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .._checks import describe, fail, positive_int, real
+from ..callbacks import Callback, CallbackList
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
 from ..diagnostics.bias_variance import check_fraction
 from ..persistence import save
@@ -98,8 +99,7 @@ def tune(
     max_attempts: int = 2,
     bias_threshold: float = TUNE_THRESHOLD,
     variance_threshold: float = TUNE_THRESHOLD,
-    on_trial: Callable[[Trial], None] | None = None,
-    on_round: Callable[[Round], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> TuneResult:
     """Run the basic recipe on ``splits`` for at most ``budget`` trials; see the module.
 
@@ -125,8 +125,9 @@ def tune(
     the "more data" step. A trial whose worker dies is run again, up to ``max_attempts``
     runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
     :func:`~deeprecipe.diagnose`'s, 0.01 by default here (a gap is "low" below one point:
-    a tune has a budget to spend; a one-off diagnosis uses 0.02). ``on_trial(trial)`` and
-    ``on_round(round)`` are called as each finishes (for progress displays).
+    a tune has a budget to spend; a one-off diagnosis uses 0.02). ``callbacks``
+    (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial
+    and each round as it finishes (for progress displays).
 
     The dev set selects; the test set reports: the test error is measured once, at the
     end, on the chosen model only.
@@ -154,7 +155,7 @@ def tune(
         store.write_settings({**settings, "budget": options.budget})
         runner = make_runner(prepared.data, client, workers)
         try:
-            loop = Loop(store, runner, prepared, options, on_trial, on_round)
+            loop = Loop(store, runner, prepared, options, CallbackList(callbacks))
             loop.run()
         finally:
             runner.close()
@@ -165,10 +166,9 @@ class Loop:
     """The rounds of one tune, their trials and the record (see :func:`tune`)."""
 
     def __init__(self, store: TrialStore, runner: Runner, prepared: Prepared, options: Options,
-                 on_trial: Callable[[Trial], None] | None = None,
-                 on_round: Callable[[Round], None] | None = None) -> None:
+                 callbacks: CallbackList | None = None) -> None:
         self.store, self.runner, self.prepared, self.options = store, runner, prepared, options
-        self.on_trial, self.on_round = on_trial, on_round
+        self.callbacks = callbacks or CallbackList()
         self.stored = store.trials()  # from an earlier, interrupted run of this folder
         self.trials: dict[str, Trial] = {}
         self.rounds: list[Round] = []
@@ -181,6 +181,9 @@ class Loop:
 
     def run(self) -> None:
         """Play rounds until the recipe stops or the budget is spent."""
+        done = sum(trial.status in ("done", "failed") for trial in self.stored.values())
+        self.callbacks.on_step_begin("tune", "tuning", self.options.budget, done)
+        start = time.perf_counter()
         decision, diagnosis = self.next_step, None
         while not decision.stops:
             left = self.options.budget - len(self.trials)
@@ -193,6 +196,8 @@ class Loop:
             diagnosis = next(s.diagnosis for s in situations
                              if decision.parent in (None, s.best.key))
         self.next_step = decision
+        self.callbacks.on_step_end("tune", time.perf_counter() - start,
+                                   f"{len(self.trials)} trials")
 
     def situation(self, trial: Trial) -> Situation:
         """What the recipe knows, seen from ``trial`` (the best model, or a runner-up)."""
@@ -217,8 +222,7 @@ class Loop:
         trail.best_key = self.best().key
         self.store.save_round(trail.to_dict())
         self.rounds.append(trail)
-        if self.on_round is not None:
-            self.on_round(trail)
+        self.callbacks.on_round_end(trail)
 
     def trial(self, candidate: Candidate, number: int, decision: Decision,
               parent: str | None) -> Trial:
@@ -259,8 +263,7 @@ class Loop:
                 else:
                     trial.status, trial.error = "failed", outcome.error
                 self.store.finished(trial)
-                if self.on_trial is not None:
-                    self.on_trial(trial)
+                self.callbacks.on_trial_end(trial)
             tasks = retry
 
     def _lost_again(self, trial: Trial) -> int:
