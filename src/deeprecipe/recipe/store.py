@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,14 @@ CREATE TABLE IF NOT EXISTS rounds (
 );
 """
 
-# Columns a finished trial fills in, in the order of the UPDATE below.
+# Columns a finished trial fills in (the UPDATE's order), a round's, and those holding JSON.
 RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "dev_cost", "n_train",
                   "epochs_run", "best_epoch", "stop_reason", "history", "diagnosis", "error",
                   "worker", "seconds", "finished_at", "weights", "dtype")
+ROUND_COLUMNS = ("number", "diagnosis", "action", "reason", "trial_keys", "best_key",
+                 "recommendation", "skipped")
+JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped")
+TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, not read back
 
 
 class TrialStore:
@@ -156,10 +161,9 @@ class TrialStore:
 
     def count(self, *statuses: str) -> int:
         """How many trials are stored (only those with one of ``statuses`` when given)."""
-        if not statuses:
-            return int(self.connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-        marks = ", ".join("?" * len(statuses))
-        query = f"SELECT COUNT(*) FROM trials WHERE status IN ({marks})"
+        query = "SELECT COUNT(*) FROM trials"
+        if statuses:
+            query += f" WHERE status IN ({', '.join('?' * len(statuses))})"
         return int(self.connection.execute(query, statuses).fetchone()[0])
 
     def trials(self) -> dict[str, Trial]:
@@ -184,41 +188,26 @@ class TrialStore:
     def finished(self, trial: Trial) -> None:
         """Write a finished (``done`` or ``failed``) trial: one transaction."""
         trial.finished_at = time.time()
-        diagnosis = None if trial.diagnosis is None else json.dumps(trial.diagnosis.to_dict())
-        values = {
-            **{name: getattr(trial, name) for name in RESULT_COLUMNS},
-            "history": json.dumps(trial.history),
-            "diagnosis": diagnosis,
-        }
         assignments = ", ".join(f"{name} = ?" for name in RESULT_COLUMNS)
         with self.connection:
             self.connection.execute(
                 f"UPDATE trials SET {assignments} WHERE key = ?",
-                [values[name] for name in RESULT_COLUMNS] + [trial.key],
-            )
+                [_column(name, getattr(trial, name)) for name in RESULT_COLUMNS] + [trial.key])
 
     # --- rounds -----------------------------------------------------------------------
 
     def save_round(self, record: dict[str, Any]) -> None:
-        """Insert or replace one round (``number``, ``diagnosis`` as a dict or None,
-        ``action``, ``reason``, ``trial_keys``, ``best_key``, ``recommendation``,
-        ``skipped``)."""
+        """Insert or replace one round (:data:`ROUND_COLUMNS`; ``diagnosis`` a dict or
+        None)."""
         with self.connection:
             self.connection.execute(
-                "INSERT OR REPLACE INTO rounds (number, diagnosis, action, reason, trial_keys, "
-                "best_key, recommendation, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record["number"], json.dumps(record["diagnosis"]), record["action"],
-                 record["reason"], json.dumps(record["trial_keys"]), record["best_key"],
-                 record["recommendation"], json.dumps(record["skipped"])),
-            )
+                f"INSERT OR REPLACE INTO rounds ({', '.join(ROUND_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(ROUND_COLUMNS))})",
+                [_column(name, record[name]) for name in ROUND_COLUMNS])
 
     def rounds(self) -> list[dict[str, Any]]:
         rows = self.connection.execute("SELECT * FROM rounds ORDER BY number").fetchall()
-        return [
-            {**dict(row), "diagnosis": json.loads(row["diagnosis"]),
-             "trial_keys": json.loads(row["trial_keys"]), "skipped": json.loads(row["skipped"])}
-            for row in rows
-        ]
+        return [_decoded(row) for row in rows]
 
     # --- closing ----------------------------------------------------------------------
 
@@ -238,17 +227,22 @@ class TrialStore:
         self.close()
 
 
+def _column(name: str, value: Any) -> Any:
+    """``value`` as its column stores it: JSON text for :data:`JSON_COLUMNS`."""
+    if name in JSON_COLUMNS:
+        return json.dumps(value.to_dict() if hasattr(value, "to_dict") else value)
+    return value
+
+
+def _decoded(row: sqlite3.Row) -> dict[str, Any]:
+    """A row by column name, its JSON columns parsed (NULL stays None)."""
+    return {name: json.loads(row[name]) if name in JSON_COLUMNS and row[name] is not None
+            else row[name] for name in row.keys()}
+
+
 def _trial(row: sqlite3.Row) -> Trial:
-    """A :class:`Trial` from its row (the diagnosis is left for the caller to recompute)."""
-    trial = Trial(
-        key=row["key"], config=Config.from_dict(json.loads(row["config"])), seed=row["seed"],
-        round=row["round"], action=row["action"], reason=row["reason"], change=row["change"],
-        parent=row["parent"],
-        status=row["status"], attempts=row["attempts"],
-    )
-    for name in ("train_error", "dev_error", "dev_cost", "n_train", "epochs_run", "best_epoch",
-                 "stop_reason", "error", "worker", "seconds", "finished_at", "weights"):
-        setattr(trial, name, row[name])
-    trial.history = json.loads(row["history"]) if row["history"] else {}
-    trial.dtype = row["dtype"] or trial.dtype
-    return trial
+    """A :class:`Trial` from its row (the diagnosis is left for the caller to recompute);
+    a NULL column takes the field's default."""
+    values = {name: value for name, value in _decoded(row).items()
+              if name in TRIAL_FIELDS and value is not None}
+    return Trial(**{**values, "config": Config.from_dict(values["config"])})
