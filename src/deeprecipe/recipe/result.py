@@ -14,6 +14,7 @@ from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
 from .policy import Decision
+from .store import ROUND_COLUMNS
 from .trial import Trial
 
 
@@ -33,17 +34,13 @@ class Round:
     recommendation: str | None = None
     skipped: list[str] = field(default_factory=list)
 
+    @property
+    def trial_keys(self) -> list[str]:
+        return [trial.key for trial in self.trials]
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
-            "action": self.action,
-            "reason": self.reason,
-            "trial_keys": [trial.key for trial in self.trials],
-            "best_key": self.best_key,
-            "recommendation": self.recommendation,
-            "skipped": list(self.skipped),
-        }
+        """The round as the trial database stores it."""
+        return {name: _plain(getattr(self, name)) for name in ROUND_COLUMNS}
 
 
 TEST_NOTE = ("the dev set chose the model; the test error was measured once, at the end, on "
@@ -158,27 +155,12 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (weights left out: they are in ``trials.sqlite`` and ``model/``)."""
-        return {
-            "best": _trial_dict(self.best),
-            "dev_error": self.dev_error,
-            "test_error": self.test_error,
-            "test_note": self.test_note,
-            "diagnosis": self.diagnosis.to_dict(),
-            "rounds": [trail.to_dict() for trail in self.rounds],
-            "trials": [_trial_dict(trial) for trial in self.trials],
+        return {"best": _plain(self.best), **{name: _plain(getattr(self, name)) for name in (
+            "dev_error", "test_error", "test_note", "diagnosis", "rounds", "trials")},
             "next_step": {"action": self.next_step.action, "reason": self.next_step.reason},
-            "stop_reason": self.stop_reason,
-            "bayes_error": self.bayes_error,
-            "budget": self.budget,
-            "seed": self.seed,
-            "task": self.task,
-            "classes": None if self.classes is None else self.classes.tolist(),
-            "runner": self.runner,
-            "folder": None if self.folder is None else str(self.folder),
-            "seconds": self.seconds,
-            "recommendations": list(self.recommendations),
-            "remarks": list(self.remarks),
-        }
+            **{name: _plain(getattr(self, name)) for name in (
+                "stop_reason", "bayes_error", "budget", "seed", "task", "classes", "runner",
+                "folder", "seconds", "recommendations", "remarks")}}
 
 
 def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
@@ -212,27 +194,20 @@ def _status(trial: Trial) -> str:
     return f"{trial.status} (diverged)" if trial.stop_reason == "diverged" else trial.status
 
 
-def _trial_dict(trial: Trial) -> dict[str, Any]:
-    return {
-        "key": trial.key,
-        "round": trial.round,
-        "config": trial.config.to_dict(),
-        "seed": trial.seed,
-        "action": trial.action,
-        "reason": trial.reason,
-        "parent": trial.parent,
-        "status": trial.status,
-        "attempts": trial.attempts,
-        "train_error": trial.train_error,
-        "dev_error": trial.dev_error,
-        "dev_cost": trial.dev_cost,
-        "n_train": trial.n_train,
-        "epochs_run": trial.epochs_run,
-        "best_epoch": trial.best_epoch,
-        "stop_reason": trial.stop_reason,
-        "diagnosis": None if trial.diagnosis is None else trial.diagnosis.to_dict(),
-        "error": trial.error,
-        "worker": trial.worker,
-        "seconds": trial.seconds,
-        "resumed": trial.resumed,
-    }
+TRIAL_KEYS = ("key", "round", "config", "seed", "action", "reason", "parent", "status",
+              "attempts", "train_error", "dev_error", "dev_cost", "n_train", "epochs_run",
+              "best_epoch", "stop_reason", "diagnosis", "error", "worker", "seconds", "resumed")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: a trial by :data:`TRIAL_KEYS`, anything with a
+    ``to_dict`` as its dict, an array, a tuple or a list as a list, a path as text."""
+    if isinstance(value, Trial):
+        return {name: _plain(getattr(value, name)) for name in TRIAL_KEYS}
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value) if isinstance(value, Path) else value
