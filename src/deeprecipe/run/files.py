@@ -1,17 +1,9 @@
 """Every file format deeprecipe writes, in one place: stamped, written atomically, checked.
 
-A :class:`Format` names a file's format and the ``format_version`` written today.
-:meth:`Format.stamp` adds ``format``, ``format_version``, ``library`` and
-``library_version`` to a record; :meth:`Format.check` refuses a record of another format or
-of a version this deeprecipe cannot read, always with the same message (the version found,
-those read, the deeprecipe version that wrote it); :meth:`Format.write` and
-:meth:`Format.read` do both for a JSON file, through :func:`atomic_write` (an interrupted
-write leaves the previous file or none, never half of one) and :func:`read_json`.
-
-This module imports nothing from deeprecipe but its leaves (``_checks``, ``_version``), so
-every layer writes its files with it: the model (``config.json``), the run folder, its
-checkpoints, the summaries of a run, a tune and an experiment, the trial database and
-``tune.json``.
+A :class:`Format` stamps a record (:meth:`~Format.stamp`: ``format``, ``format_version``,
+``library``, ``library_version``) and refuses one of another format or of a version this
+deeprecipe cannot read, with the same message for every file (:meth:`~Format.check`).
+A leaf module (it imports only ``_checks`` and ``_version``), so every layer writes with it.
 """
 
 from __future__ import annotations
