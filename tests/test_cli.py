@@ -55,7 +55,9 @@ def test_bayes_error_n_dev_and_test_error(capsys: pytest.CaptureFixture[str]) ->
     assert diagnosis["verdict"] == "low bias and low variance"  # the notes: 15% Bayes error
     assert diagnosis["dev_interval"][0] < 0.16 < diagnosis["dev_interval"][1]
     assert diagnosis["test_error"] == 0.2
-    assert any("overfitted by model selection" in remark for remark in diagnosis["remarks"])
+    overfitted = [r for r in diagnosis["remarks"] if r["code"] == "dev_overfitted"]
+    assert overfitted[0]["values"]["gap"] == pytest.approx(0.04)
+    assert "overfitted by model selection" in overfitted[0]["text"]  # JSON carries the words
 
 
 def test_regression_takes_mean_squared_errors(capsys: pytest.CaptureFixture[str]) -> None:

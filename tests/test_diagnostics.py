@@ -93,36 +93,35 @@ def test_every_action_is_a_designed_name_with_a_reason() -> None:
 
 def test_an_unknown_action_is_refused() -> None:
     with pytest.raises(ValueError, match="action must be one of"):
-        Advice("buy_a_gpu", "faster")
+        Advice("buy_a_gpu")
+    with pytest.raises(ValueError, match="code must be one of the findings' codes"):
+        Advice("stop", "ship_it")
 
 
 # --- the notes' remarks -----------------------------------------------------------------------
 
 
 def test_high_bias_says_more_data_does_not_fix_it() -> None:
-    remarks = " ".join(diagnose(0.15, 0.16).remarks)
-    assert "more data will not fix bias" in remarks
-    assert "bigger network, regularized well" in remarks
+    assert diagnose(0.15, 0.16).codes == ["no_fix_for_bias", "bigger_is_safe"]
 
 
 def test_high_variance_says_more_data_does_not_hurt_bias() -> None:
-    remarks = " ".join(diagnose(0.01, 0.11).remarks)
-    assert "more data reduces variance without hurting bias" in remarks
-    assert "will not fix bias" not in remarks
+    assert diagnose(0.01, 0.11).codes == ["data_is_safe"]
 
 
 def test_a_train_error_below_bayes_questions_the_bayes_estimate() -> None:
-    remarks = " ".join(diagnose(0.05, 0.06, bayes_error=0.10).remarks)
-    assert "Bayes" in remarks and "too high" in remarks
+    assert "bayes_too_high" in diagnose(0.05, 0.06, bayes_error=0.10).codes
 
 
 def test_a_dev_error_well_below_the_train_error_is_pointed_out() -> None:
-    remarks = " ".join(diagnose(0.11, 0.01).remarks)
-    assert "the dev error is 10.00% below the training error" in remarks
-    assert "dr.data.compare" in remarks and "dropout off" in remarks
-    assert not any("below the training error" in r for r in diagnose(0.05, 0.04).remarks)
-    regression = " ".join(diagnose(0.5, 0.2, regression=True).remarks)
-    assert "the dev error is 0.3 below the training error" in regression
+    below = diagnose(0.11, 0.01).finding("dev_below_train")
+    assert below is not None and below.values["gap"] == pytest.approx(0.10)
+    assert "the dev error is 10.00% below the training error" in str(below)  # its wording
+    assert "dr.data.compare" in str(below) and "dropout off" in str(below)
+    assert "dev_below_train" not in diagnose(0.05, 0.04).codes
+    regression = diagnose(0.5, 0.2, regression=True).finding("dev_below_train")
+    assert regression is not None and regression.values["regression"] is True
+    assert "the dev error is 0.3 below the training error" in str(regression)
 
 
 def test_a_gap_of_exactly_the_threshold_is_not_high_whatever_the_rounding() -> None:
@@ -134,13 +133,18 @@ def test_a_gap_of_exactly_the_threshold_is_not_high_whatever_the_rounding() -> N
 
 def test_regression_remarks_show_mean_squared_errors_not_percentages() -> None:
     d = diagnose(0.5, 0.6, test_error=4.0, regression=True)
-    assert any("the test error is 3.4 above the dev error" in r for r in d.remarks), d.remarks
-    assert not any("%" in r for r in d.remarks)
+    overfitted = d.finding("dev_overfitted")
+    assert overfitted is not None and overfitted.values == {"gap": 3.4, "regression": True}
+    assert "the test error is 3.4 above the dev error" in str(overfitted)
+    assert not any("%" in str(r) for r in d.remarks)
 
 
 def test_few_training_examples_are_pointed_out_under_high_variance() -> None:
-    assert any("only 100 training examples" in r for r in diagnose(0.0, 0.2, n_train=100).remarks)
-    assert not any("training examples" in r for r in diagnose(0.15, 0.16, n_train=100).remarks)
+    few = diagnose(0.0, 0.2, n_train=100).finding("few_examples")
+    assert few is not None and few.values == {"n_train": 100}
+    assert diagnose(0.15, 0.30, n_train=100).finding("few_examples:biased") is not None
+    assert not any(code.startswith("few_examples")
+                   for code in diagnose(0.15, 0.16, n_train=100).codes)
 
 
 def test_summary_and_dict() -> None:
@@ -206,7 +210,7 @@ def test_n_dev_attaches_an_interval_to_the_dev_error() -> None:
     diagnosis = diagnose(0.01, 0.11, n_dev=1000)
     assert diagnosis.dev_interval == wilson_interval(0.11, 1000)
     assert diagnosis.variance_significant is True
-    assert not any("not significant" in remark for remark in diagnosis.remarks)
+    assert "variance_not_significant" not in diagnosis.codes
     assert diagnose(0.01, 0.11).dev_interval is None
     assert diagnose(0.01, 0.11).variance_significant is None
 
@@ -217,8 +221,8 @@ def test_a_gap_within_the_interval_is_not_significant() -> None:
     diagnosis = diagnose(0.0, 0.04, n_dev=50)
     assert diagnosis.verdict == HIGH_VARIANCE
     assert diagnosis.variance_significant is False
-    assert any("not significant" in remark and "50 dev examples" in remark
-               for remark in diagnosis.remarks)
+    remark = diagnosis.finding("variance_not_significant")
+    assert remark is not None and remark.values["n_dev"] == 50
 
 
 def test_low_variance_on_a_small_dev_set_is_not_certain() -> None:
@@ -226,7 +230,7 @@ def test_low_variance_on_a_small_dev_set_is_not_certain() -> None:
     diagnosis = diagnose(0.01, 0.02, n_dev=30)
     assert diagnosis.verdict == GOOD
     assert diagnosis.variance_significant is False
-    assert any("low variance is not certain" in remark for remark in diagnosis.remarks)
+    assert "low_variance_uncertain" in diagnosis.codes
 
 
 # --- the dev → test gap ------------------------------------------------------------------------
@@ -236,13 +240,13 @@ def test_a_test_error_well_above_dev_means_the_dev_set_was_overfitted() -> None:
     diagnosis = diagnose(0.01, 0.02, test_error=0.08)
     assert diagnosis.test_error == 0.08
     assert diagnosis.dev_test_gap == pytest.approx(0.06)
-    assert any("dev set has been overfitted" in remark for remark in diagnosis.remarks)
+    assert "dev_overfitted" in diagnosis.codes
 
 
 def test_a_test_error_close_to_dev_raises_nothing() -> None:
     diagnosis = diagnose(0.01, 0.02, test_error=0.025)
     assert diagnosis.dev_test_gap == pytest.approx(0.005)
-    assert not any("overfitted" in remark for remark in diagnosis.remarks)
+    assert "dev_overfitted" not in diagnosis.codes
 
 
 # --- bad inputs ------------------------------------------------------------------------------
@@ -380,8 +384,9 @@ def test_diagnose_a_history_reads_the_best_epoch_that_early_stopping_kept() -> N
     diagnosis = diagnose(history)
     assert diagnosis.epoch == 0
     assert diagnosis.train_error == history["train_error"][0]
-    assert any("early stopping kept epoch 1" in remark and "couples bias and variance" in remark
-               for remark in diagnosis.remarks)
+    caveat = diagnosis.finding("early_stopping_cost")
+    assert caveat is not None and caveat.values["epoch"] == 1  # counted from 1 for people
+    assert caveat.values["train_error"] == diagnosis.train_error
 
 
 def test_diagnose_a_history_without_dev_data_is_refused() -> None:
@@ -440,8 +445,9 @@ def test_model_diagnose_points_at_regularization_under_high_bias() -> None:
     model.fit(X[:40], y[:40], epochs=3)
     diagnosis = model.diagnose(train=(X[:40], y[:40]), dev=(X[40:], y[40:]))
     assert diagnosis.high_bias
-    assert any("regularized (l2=10000, dropout keep_prob=0.8)" in remark
-               for remark in diagnosis.remarks)
+    remark = diagnosis.finding("regularized")
+    assert remark is not None
+    assert remark.values == {"regularization": "l2=10000, dropout keep_prob=0.8"}
 
 
 def test_diagnose_the_history_of_a_regressor_reads_mean_squared_errors() -> None:

@@ -77,6 +77,8 @@ def test_gradient_descent_past_its_stable_step_stops_once_the_cost_has_grown_10_
     # normalized inputs and the recommended initialization clear both other suspects
     assert divergence.actions == ["lower_learning_rate"]
     # for people, counted from 1: the epoch after the History's last
+    assert divergence.finding.code == "diverged_at"
+    assert divergence.finding.values["source"] == "growth"
     assert f"training diverged at epoch {len(history) + 1}: the training cost grew to" in str(
         divergence)
 
@@ -204,7 +206,8 @@ def test_advice_puts_normalization_right_after_the_learning_rate_for_raw_inputs(
     raw = 100 + 30 * rng.standard_normal((50, 4))
     advice = advise(model, "dense_1", 0.01, raw)
     assert [a.action for a in advice][:2] == ["lower_learning_rate", "normalize_inputs"]
-    assert "feature means reach" in advice[1].reason
+    assert advice[1].code == "normalize_inputs:reach"
+    assert advice[1].values["mean"] > 50 and advice[1].values["std"] > 5
 
 
 class PoisonedSGD(dr.optimizers.SGD):

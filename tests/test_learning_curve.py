@@ -52,15 +52,17 @@ def test_learning_curve_trains_fresh_models_on_growing_subsets(rng) -> None:
 def test_the_reading_says_whether_more_data_helps() -> None:
     variance = LearningCurve([50, 100, 200], [0.0, 0.0, 0.01], [0.3, 0.2, 0.12], [5, 5, 5], 100)
     assert variance.more_data_helps() is True
-    assert "more data should help" in variance.reading()
+    assert variance.finding().code == "curve_more_data"
+    assert "more data should help" in variance.reading()  # the reading is its text
     bias = LearningCurve([50, 100, 200], [0.3, 0.32, 0.33], [0.36, 0.34, 0.34], [5] * 3, 100)
     assert bias.more_data_helps() is False
-    assert "more data will not help much" in bias.reading()
+    assert bias.finding().code == "curve_met"
     stalled = LearningCurve([50, 100], [0.0, 0.0], [0.2, 0.21], [5, 5], 100)
     assert stalled.more_data_helps() is False
-    assert "regularize" in stalled.reading()
+    assert stalled.finding().code == "curve_flat"
     single = LearningCurve([50], [0.0], [0.2], [5], 100)
     assert single.more_data_helps() is None
+    assert single.finding().code == "curve_single_size"
 
 
 def test_the_curve_feeds_the_diagnosis() -> None:
@@ -69,8 +71,9 @@ def test_the_curve_feeds_the_diagnosis() -> None:
     assert diagnosis.verdict == "high variance"
     assert diagnosis.train_error == 0.01 and diagnosis.dev_error == 0.12
     assert diagnosis.dev_interval is not None
-    assert any(r.startswith("learning curve:") and "more data should help" in r
-               for r in diagnosis.remarks)
+    remark = diagnosis.finding("learning_curve")
+    assert remark is not None and remark.values["reading"] == "curve_more_data"
+    assert str(remark) == "learning curve: " + curve.reading()
     assert "| 200 | 1.00% | 12.00% | 11.00% |" in curve.table()
 
 

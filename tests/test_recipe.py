@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe.advice import ACTIONS
+from deeprecipe.findings import ACTIONS
 from deeprecipe.recipe import (
     BASELINE,
     Config,

@@ -16,10 +16,10 @@ from . import (
     regularizers,
 )
 from ._version import __version__
-from .advice import Advice
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
 from .diagnostics import Diagnosis, diagnose
 from .divergence import Divergence
+from .findings import Advice, Finding
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
 from .persistence import load
@@ -40,6 +40,7 @@ __all__ = [
     "Divergence",
     "Dropout",
     "EarlyStopping",
+    "Finding",
     "GradientFlowRecorder",
     "History",
     "Layer",

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checks import choice, describe, fail, flag, non_negative, seed_value
+from .findings import say
 
 if TYPE_CHECKING:
     from .diagnostics.flow import GradientFlow
@@ -288,10 +289,10 @@ class EarlyStopping(Callback):
         kept = "restored" if self.restored else "not restored"
         text += (f"; best {self.monitor} {self.best:.4g} at epoch {self.best_epoch + 1} "
                  f"(weights {kept})")
-        if "train_error" in self.best_logs:
-            text += (f"; the train error there is {self.best_logs['train_error']:.2%}: early "
-                     "stopping trades bias for variance, so part of that error is the price "
-                     "of stopping early")
+        if "train_error" in self.best_logs:  # the notes' caveat, as the diagnosis says it
+            train_error = self.best_logs["train_error"]
+            text += "; " + say("early_stopping_cost",
+                               {"epoch": self.best_epoch + 1, "train_error": train_error})
         return text
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .advice import Advice
+from .findings import Advice, Finding
 from .layers import Activation, Dense
 from .parameters import Layout
 
@@ -79,20 +79,17 @@ class Divergence:
         return [advice.action for advice in self.advice]
 
     @property
+    def finding(self) -> Finding:
+        """Where and when, as data (code ``diverged_at``)."""
+        return Finding("diverged_at", {"epoch": self.epoch, "batch": self.batch,
+                                       "source": self.source, "layer": self.layer,
+                                       "parameter": self.parameter, "cost": self.cost,
+                                       "lowest": self.lowest, "growth": GROWTH})
+
+    @property
     def headline(self) -> str:
         """``training diverged at epoch 3, batch 2: …``: the first line of ``str()``."""
-        # counted from 1 for people, like the epochs in every report
-        where = f"epoch {self.epoch + 1}" + (
-            "" if self.batch is None else f", batch {self.batch + 1}")
-        what = {
-            "weights": f"non-finite weights in {self.parameter}",
-            "activations": f"activations overflowed from {self.layer} on",
-            "gradients": f"gradients overflowed from {self.parameter} backwards",
-            "cost": f"the loss overflowed at the output layer {self.layer}",
-            "growth": f"the training cost grew to {self.cost:.3g}, more than {GROWTH:,.0f} × "
-                      f"its lowest value {self.lowest or 0.0:.3g}",
-        }[self.source]
-        return f"training diverged at {where}: {what}"
+        return self.finding.text
 
     def __str__(self) -> str:
         return "\n".join([self.headline, *(f"- {advice}" for advice in self.advice)])
@@ -158,8 +155,8 @@ def advise(
         mean = float(np.abs(X_train.mean(axis=0)).max())
         std = float(X_train.std(axis=0).max())
     if max(mean, std) > UNNORMALIZED:
-        advice.append(Advice("normalize_inputs", f"{NORMALIZE}: feature means reach "
-                             f"{mean:.3g} and standard deviations {std:.3g}"))
+        advice.append(Advice("normalize_inputs", "normalize_inputs:reach",
+                             {"mean": mean, "std": std}))
     init = _init_advice(model, layer)
     if init is not None:
         advice.append(init)
@@ -167,17 +164,16 @@ def advise(
 
 
 def _lower_learning_rate(learning_rate: float | None = None) -> Advice:
-    rate = "" if learning_rate is None else f" (it was {learning_rate:g})"
-    return Advice("lower_learning_rate", f"lower the learning rate{rate}, e.g. by 10×: steps "
-                  "too large make the cost overshoot and blow up")
+    if learning_rate is None:
+        return Advice("lower_learning_rate")
+    return Advice("lower_learning_rate", "lower_learning_rate:was",
+                  {"learning_rate": learning_rate})
 
 
-NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
-BETTER_INIT = Advice("better_init", "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU "
-                     "layers and 1/n[l-1] (init='xavier') for tanh")
+BETTER_INIT = Advice("better_init")
 # When only the fact of divergence is known, not where it started: every suspect, the
 # learning rate first.
-GENERIC_ADVICE = (_lower_learning_rate(), Advice("normalize_inputs", NORMALIZE), BETTER_INIT)
+GENERIC_ADVICE = (_lower_learning_rate(), Advice("normalize_inputs"), BETTER_INIT)
 
 
 def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
@@ -190,5 +186,6 @@ def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
     if layer.init == recommended:
         return None
     variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
-    return Advice("better_init", f"{layer.name} ({layer.activation}) uses init={layer.init!r}: "
-                  f"use init={recommended!r} (Var(W) = {variance})")
+    return Advice("better_init", "better_init:layer", {
+        "layer": layer.name, "activation": layer.activation, "init": layer.init,
+        "recommended": recommended, "variance": variance})

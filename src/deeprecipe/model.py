@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, regularizers
 from ._checks import as_float_array, fail, float_dtype, non_negative, positive_int, seed_value
+from .findings import Finding
 from .layers import LAYERS, Activation, Dense, Dropout, Layer
 from .parameters import Layout, layout_of, size, unflatten
 
@@ -437,10 +438,7 @@ class Sequential:
         )
         regularization = self._regularization()
         if diagnosis.high_bias and regularization:
-            diagnosis.remarks.append(
-                f"the network is regularized ({regularization}): too much regularization "
-                "also causes high bias; lower it before growing the network"
-            )
+            diagnosis.remarks.append(Finding("regularized", {"regularization": regularization}))
         return diagnosis
 
     def _regularization(self) -> str:

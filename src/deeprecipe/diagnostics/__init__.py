@@ -9,11 +9,13 @@
                            help? (:mod:`.curves`)
 =========================  ================================================================
 
+Verdicts are codes (``"high variance"``); advice and remarks are
+:class:`~deeprecipe.findings.Finding` objects, a code and values, said in words by ``str()``.
 The diagnosis reads the **inference-mode** train error (dropout off, no penalty, fixed
 weights), never the training cost logged while training: see :mod:`.bias_variance`.
 """
 
-from ..advice import ACTIONS, Advice
+from ..findings import ACTIONS, Advice, Finding, show_error
 from .bias_variance import (
     BIAS_THRESHOLD,
     CONFIDENCE,
@@ -21,7 +23,7 @@ from .bias_variance import (
     VERDICTS,
     Diagnosis,
     diagnose,
-    show_error,
+    early_stopping_cost,
     wilson_interval,
 )
 from .curves import LearningCurve, learning_curve
@@ -35,10 +37,12 @@ __all__ = [
     "VERDICTS",
     "Advice",
     "Diagnosis",
+    "Finding",
     "GradientFlow",
     "LayerFlow",
     "LearningCurve",
     "diagnose",
+    "early_stopping_cost",
     "gradient_flow",
     "learning_curve",
     "show_error",

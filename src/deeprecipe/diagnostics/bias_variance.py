@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._checks import fail, flag, real
-from ..advice import Advice
 from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
+from ..findings import Advice, Finding, show_error
 
 if TYPE_CHECKING:
     from ..training import History
@@ -86,7 +86,7 @@ class Diagnosis:
     dev_interval: tuple[float, float] | None = None
     variance_significant: bool | None = None
     epoch: int | None = None
-    remarks: list[str] = field(default_factory=list)
+    remarks: list[Finding] = field(default_factory=list)
     regression: bool = False
     divergence: Divergence | None = None
 
@@ -99,13 +99,11 @@ class Diagnosis:
         """The advice's actions in order: ``["more_data", "augment", …]``."""
         return [advice.action for advice in self.advice]
 
-    def show(self, value: float) -> str:
-        """An error or gap as people read it (:func:`show_error`)."""
-        return show_error(value, self.regression)
-
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
-        show = self.show
+        def show(value: float) -> str:
+            return show_error(value, self.regression)
+
         lines = [
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
@@ -117,50 +115,26 @@ class Diagnosis:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data; each piece of advice and remark as ``{code, values, text}``."""
+        return {**asdict(self), "advice": [a.to_dict() for a in self.advice],
+                "remarks": [r.to_dict() for r in self.remarks]}
 
+    @property
+    def codes(self) -> list[str]:
+        """The remarks' codes in order: ``["data_is_safe", "few_examples"]``."""
+        return [remark.code for remark in self.remarks]
 
-BIGGER_NETWORK = Advice("bigger_network", "more hidden units or more layers: the network "
-                        "cannot fit the training set yet")
-
-
-def show_error(value: float | None, regression: bool = False) -> str:
-    """An error for people: a percentage, or a regression's mean squared error; ``–`` for
-    none. The one format of the diagnosis, the reports and the command line."""
-    if value is None:
-        return "–"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}" if regression else f"{value:.2%}"
+    def finding(self, code: str) -> Finding | None:
+        """The remark with this code, if the diagnosis made it."""
+        return next((remark for remark in self.remarks if remark.code == code), None)
 
 
 ROUNDING = 1e-12  # float error in a difference of two rates: a gap this close is at the threshold
 
-TRAIN_LONGER = Advice("train_longer", "more epochs (or a better optimizer) until the "
-                      "training error stops falling")
-MORE_DATA = Advice("more_data", "more training data is the surest cure for variance")
-AUGMENT = Advice("augment", "data augmentation (flips, shifts, distortions) when more real "
-                 "data cannot be had")
-REGULARIZE_L2 = Advice("regularize_l2", "L2 regularization (raise λ): smaller weights, a "
-                       "simpler function")
-DROPOUT = Advice("dropout", "dropout (lower keep_prob on the largest layers)")
-OTHER_ARCHITECTURE = Advice("other_architecture", "a different architecture (CNN, RNN, …) may "
-                            "suit the problem better")
-STOP = Advice("stop", "low bias and low variance: report the test error and ship")
-DIVERGED_REMARK = ("training diverged: the errors are those of the weights kept before it, "
-                   "so they say nothing about bias or variance; fix the divergence first")
-
-BIAS_ADVICE = [BIGGER_NETWORK, TRAIN_LONGER, OTHER_ARCHITECTURE]
-VARIANCE_ADVICE = [MORE_DATA, AUGMENT, REGULARIZE_L2, DROPOUT, OTHER_ARCHITECTURE]
+BIAS_ADVICE = ["bigger_network", "train_longer", "other_architecture"]
+VARIANCE_ADVICE = ["more_data", "augment", "regularize_l2", "dropout", "other_architecture"]
 # Both: fix the fit first, then generalization; another architecture is the last resort.
-BOTH_ADVICE = [BIGGER_NETWORK, TRAIN_LONGER, MORE_DATA, AUGMENT, REGULARIZE_L2, DROPOUT,
-               OTHER_ARCHITECTURE]
-
-NO_FIX_FOR_BIAS = ("more data will not fix bias (or not efficiently): fix the fit first, "
-                   "then variance")
-BIGGER_IS_SAFE = ("a bigger network, regularized well, reduces bias without hurting "
-                  "variance much")
-DATA_IS_SAFE = "more data reduces variance without hurting bias much"
+BOTH_ADVICE = [*BIAS_ADVICE[:2], *VARIANCE_ADVICE]
 
 
 def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -261,25 +235,53 @@ def diagnose(
     # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
     high_bias = train - bayes > bias_threshold + ROUNDING
     high_variance = dev - train > variance_threshold + ROUNDING
+    verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
+               (False, False): GOOD}[(high_bias, high_variance)]
+    steps = {BOTH: BOTH_ADVICE, HIGH_BIAS: BIAS_ADVICE, HIGH_VARIANCE: VARIANCE_ADVICE,
+             GOOD: ["stop"]}[verdict]
     diagnosis = Diagnosis(
-        train, dev, bayes, train - bayes, dev - train, _verdict(high_bias, high_variance),
-        high_bias, high_variance, advice=_advice(high_bias, high_variance),
+        train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
+        advice=[Advice(action) for action in steps],
         epoch=None if record is None else record["epoch"], regression=regression,
     )
-    diagnosis.remarks += _recipe_remarks(diagnosis, variance_threshold)
+    remark = diagnosis.remarks.append
+    errors = {"regression": regression}
+    if diagnosis.avoidable_bias < -0.005:
+        remark(Finding("bayes_too_high"))
+    if diagnosis.variance < -variance_threshold:
+        remark(Finding("dev_below_train", {"gap": -diagnosis.variance, **errors}))
+    if high_bias:  # the notes' two remarks on the recipe
+        remark(Finding("no_fix_for_bias"))
+        remark(Finding("bigger_is_safe"))
+    if high_variance:
+        remark(Finding("data_is_safe"))
     if n_dev is not None and not regression:
         _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
                          confidence)
     if test_error is not None:
-        _attach_test_error(diagnosis, _error(where, "test_error", test_error, regression),
-                           variance_threshold)
+        diagnosis.test_error = _error(where, "test_error", test_error, regression)
+        diagnosis.dev_test_gap = diagnosis.test_error - dev
+        if diagnosis.dev_test_gap > variance_threshold:
+            remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, **errors}))
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
-        first = "once the fit is fixed, more data is the first cure for the variance" \
-            if high_bias else "more data is the first thing to try"
-        diagnosis.remarks.append(f"only {n_train} training examples: {first}")
-    if record is not None and record["early_stopped"] and high_bias:  # the price it can cost
-        diagnosis.remarks.append(_early_stopping_remark(diagnosis))
+        remark(Finding("few_examples:biased" if high_bias else "few_examples",
+                       {"n_train": n_train}))
+    if record is not None and record["early_stopped"]:
+        caveat = early_stopping_cost(diagnosis, record["epoch"], record["last_epoch"])
+        if caveat is not None:
+            remark(caveat)
     return diagnosis
+
+
+def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Finding | None:
+    """The notes' caveat (``early_stopping_cost``) when early stopping kept an epoch before
+    the ``last`` (both counted from 0) of a network with high bias: stopping early may have
+    cost some of that bias. ``None`` otherwise."""
+    if kept is None or kept >= last or not diagnosis.high_bias:
+        return None
+    return Finding("early_stopping_cost", {"epoch": kept + 1, "train_error":
+                                           diagnosis.train_error,
+                                           "regression": diagnosis.regression})
 
 
 def _diverged(
@@ -302,44 +304,9 @@ def _diverged(
     if test_error is not None:
         diagnosis.test_error = _error(where, "test_error", test_error, regression)
         diagnosis.dev_test_gap = diagnosis.test_error - dev
-    first = [] if divergence is None else [divergence.headline]
-    diagnosis.remarks += [*first, DIVERGED_REMARK]
+    first = [] if divergence is None else [divergence.finding]
+    diagnosis.remarks += [*first, Finding("diverged")]
     return diagnosis
-
-
-def _verdict(high_bias: bool, high_variance: bool) -> str:
-    return {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
-            (False, False): GOOD}[(high_bias, high_variance)]
-
-
-def _advice(high_bias: bool, high_variance: bool) -> list[Advice]:
-    if high_bias and high_variance:
-        return list(BOTH_ADVICE)
-    if high_bias:
-        return list(BIAS_ADVICE)
-    if high_variance:
-        return list(VARIANCE_ADVICE)
-    return [STOP]
-
-
-def _recipe_remarks(diagnosis: Diagnosis, variance_threshold: float) -> list[str]:
-    """The notes' two remarks on the recipe, where they apply, and the two readings that
-    put an error below the one it should exceed."""
-    remarks = []
-    if diagnosis.avoidable_bias < -0.005:
-        remarks.append("the training error is below the Bayes error you gave: is the Bayes "
-                       "(human-level) error estimate too high?")
-    if diagnosis.variance < -variance_threshold:
-        remarks.append(f"the dev error is {diagnosis.show(-diagnosis.variance)} below the "
-                       "training error, which variance "
-                       "cannot explain: check that the dev set comes from the training set's "
-                       "distribution (dr.data.compare) and that the train error is measured "
-                       "with dropout off; a small dev set can also show it by chance")
-    if diagnosis.high_bias:
-        remarks += [NO_FIX_FOR_BIAS, BIGGER_IS_SAFE]
-    if diagnosis.high_variance:
-        remarks.append(DATA_IS_SAFE)
-    return remarks
 
 
 def _attach_interval(
@@ -349,43 +316,17 @@ def _attach_interval(
     low, high = wilson_interval(diagnosis.dev_error, n_dev, confidence)
     diagnosis.dev_interval = (low, high)
     limit = diagnosis.train_error + threshold
+    values = {"n_dev": n_dev, "low": low, "high": high, "confidence": confidence}
     if diagnosis.high_variance:
         diagnosis.variance_significant = low > limit
         if not diagnosis.variance_significant:
-            diagnosis.remarks.append(
-                f"the variance gap is not significant: with {n_dev} dev examples the dev "
-                f"error is {low:.2%}–{high:.2%} ({confidence:.0%}), so the gap may be "
-                f"{max(low - diagnosis.train_error, 0.0):.2%}, within the {threshold:.2%} "
-                "threshold; a bigger dev set would tell"
-            )
+            gap = max(low - diagnosis.train_error, 0.0)
+            diagnosis.remarks.append(Finding("variance_not_significant",
+                                             {**values, "gap": gap, "threshold": threshold}))
     else:
         diagnosis.variance_significant = high <= limit
         if not diagnosis.variance_significant:
-            diagnosis.remarks.append(
-                f"low variance is not certain: with {n_dev} dev examples the dev error may "
-                f"be as high as {high:.2%} ({confidence:.0%}); a bigger dev set would tell"
-            )
-
-
-def _attach_test_error(diagnosis: Diagnosis, test: float, threshold: float) -> None:
-    diagnosis.test_error = test
-    diagnosis.dev_test_gap = test - diagnosis.dev_error
-    if diagnosis.dev_test_gap > threshold:
-        diagnosis.remarks.append(
-            f"the test error is {diagnosis.show(diagnosis.dev_test_gap)} above the dev error: "
-            "the dev set has been overfitted by model selection, or dev and test are too small "
-            "to agree; get a bigger dev set"
-        )
-
-
-def _early_stopping_remark(diagnosis: Diagnosis) -> str:
-    return (
-        f"early stopping kept epoch {(diagnosis.epoch or 0) + 1}, where the train error is "
-        f"{diagnosis.show(diagnosis.train_error)}: early stopping couples bias and variance "
-        "(it stops "
-        "fitting the training set to stop overfitting); to lower bias without raising "
-        "variance, train longer with L2 or dropout instead"
-    )
+            diagnosis.remarks.append(Finding("low_variance_uncertain", values))
 
 
 def _is_value(value: Any) -> bool:
@@ -487,7 +428,8 @@ def _from_history(history: Any) -> dict[str, Any]:
         "train_error": records["train_error"][epoch],
         "dev_error": records["dev_error"][epoch],
         "epoch": epoch,
-        "early_stopped": best is not None and epoch < len(records["dev_error"]) - 1,
+        "early_stopped": best is not None,
+        "last_epoch": len(records["dev_error"]) - 1,
         "regression": getattr(history, "task", None) == "regression",
         "n_train": sizes.get("train"),
         "n_dev": sizes.get("dev"),

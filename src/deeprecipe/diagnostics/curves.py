@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import describe, fail, positive_int, seed_value
 from ..data.split import Splits, class_codes
+from ..findings import Finding
 from ..model import Sequential
 from .bias_variance import VARIANCE_THRESHOLD, Diagnosis, diagnose
 
@@ -49,28 +50,31 @@ class LearningCurve:
             return None
         return self.dev_error[-1] < self.dev_error[-2] and self.gaps[-1] > variance_threshold
 
-    def reading(self, variance_threshold: float = VARIANCE_THRESHOLD) -> str:
-        """One sentence for people: would more data help?"""
+    def finding(self, variance_threshold: float = VARIANCE_THRESHOLD) -> Finding:
+        """Would more data help? ``curve_more_data``, ``curve_met`` (train and dev errors
+        have met), ``curve_flat`` (a gap the dev error no longer closes) or
+        ``curve_single_size``."""
         if len(self.sizes) < 2:
-            return "a single size: a learning curve needs at least two"
-        first, last = self.sizes[0], self.sizes[-1]
-        change = (f"from {first} to {last} examples the dev error went "
-                  f"{self.dev_error[0]:.2%} → {self.dev_error[-1]:.2%}")
+            return Finding("curve_single_size")
+        values = {"first": self.sizes[0], "last": self.sizes[-1], "gap": self.gaps[-1],
+                  "dev_first": self.dev_error[0], "dev_last": self.dev_error[-1]}
         if self.more_data_helps(variance_threshold):
-            return (f"{change} and is still falling, {self.gaps[-1]:.2%} above the train error: "
-                    "more data should help (variance)")
-        if self.gaps[-1] <= variance_threshold:
-            return (f"{change}; train and dev errors have met: more data will not help much "
-                    "(if the error is too high, that is bias: a bigger network)")
-        return (f"{change}; the gap ({self.gaps[-1]:.2%}) stays but the dev error no longer "
-                "falls with more data: regularize (L2, dropout) as well")
+            return Finding("curve_more_data", values)
+        return Finding("curve_met" if self.gaps[-1] <= variance_threshold else "curve_flat",
+                       values)
+
+    def reading(self, variance_threshold: float = VARIANCE_THRESHOLD) -> str:
+        """One sentence for people: would more data help? (:meth:`finding`'s text)"""
+        return self.finding(variance_threshold).text
 
     def diagnose(self, bayes_error: float = 0.0, **options: Any) -> Diagnosis:
         """:func:`diagnose` at the largest size, with the curve's reading as a remark."""
         diagnosis = diagnose(self.train_error[-1], self.dev_error[-1], bayes_error,
                              n_dev=None if self.regression else self.n_dev,
                              n_train=self.sizes[-1], regression=self.regression, **options)
-        diagnosis.remarks.append("learning curve: " + self.reading())
+        reading = self.finding()
+        diagnosis.remarks.append(Finding("learning_curve",
+                                         {**reading.values, "reading": reading.code}))
         return diagnosis
 
     def table(self) -> str:

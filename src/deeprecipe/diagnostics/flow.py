@@ -40,8 +40,8 @@ from numpy.typing import ArrayLike
 
 from .. import activations
 from .._checks import describe, fail, real
-from ..advice import Advice
 from ..divergence import quiet
+from ..findings import Advice, Finding, layer_names
 from ..layers import Dense
 from ..model import Sequential
 
@@ -108,7 +108,7 @@ class GradientFlow:
     first_last_dA_ratio: float
     threshold: float
     advice: list[Advice] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)
+    remarks: list[Finding] = field(default_factory=list)
 
     @property
     def actions(self) -> list[str]:
@@ -142,11 +142,11 @@ class GradientFlow:
         fields["layers"] = [LayerFlow(**layer) for layer in state["layers"]]
         fields["advice"] = [Advice(**advice) for advice in state.get("advice", [])]
         fields["named"] = list(state["named"])
-        fields["remarks"] = list(state.get("remarks", []))
+        fields["remarks"] = [Finding(**remark) for remark in state.get("remarks", [])]
         return cls(**fields)
 
     def summary(self) -> str:
-        lines = [f"{self.verdict}" + (f" ({_names(self.named)})" if self.named else "")]
+        lines = [f"{self.verdict}" + (f" ({layer_names(self.named)})" if self.named else "")]
         if self.forward_gain is not None and self.backward_gain is not None:
             lines.append(f"forward gain ×{self.forward_gain:.4g}, backward gain "
                          f"×{self.backward_gain:.4g} through the hidden layers")
@@ -339,28 +339,19 @@ def _advice(flow: GradientFlow) -> list[Advice]:
     if flow.verdict == HEALTHY:
         return []
     layers = [flow.layer(name) for name in flow.named]
+    values: dict[str, Any] = {"layers": flow.named, "inits": _inits(layers)}
     if flow.verdict == SYMMETRIC:
-        reason = (f"the units of {_names(flow.named)} are identical (as after init='zeros') "
-                  "and get identical gradients, so they stay identical: initialize "
-                  "randomly — " + _init_hint(layers))
-        return [Advice("better_init", reason)]
-    direction = "grow" if flow.verdict == EXPLODING else "shrink"
+        return [Advice("better_init", "better_init:symmetric", values)]
     sigmoids = [layer.name for layer in layers if layer.activation == "sigmoid"]
     if flow.verdict == VANISHING and sigmoids and _initialized_as_recommended(layers):
         # well scaled weights: sigmoid's slope (at most ¼) shrinks dA layer after layer
-        return [Advice("other_architecture", f"gradients shrink layer after layer through "
-                       f"{_names(sigmoids)} although rms(W)·√n[l-1] is Xavier's 1: the "
-                       "sigmoid's slope is at most ¼, so each sigmoid layer divides the "
-                       "backward signal by 4 or more; use tanh or relu in the hidden layers")]
+        return [Advice("other_architecture", "other_architecture:sigmoid",
+                       {"layers": sigmoids})]
     gains = [layer.init_gain for layer in layers]
-    scale = (f"{min(gains):.3g}" if max(gains) - min(gains) <= 0.01 * max(gains)
-             else f"{min(gains):.3g}–{max(gains):.3g}")
-    reason = (f"signals {direction} layer after layer through {_names(flow.named)} "
-              f"(rms(W)·√n[l-1] = {scale}); " + _init_hint(layers))
-    advice = [Advice("better_init", reason)]
+    values["scale"] = (min(gains), max(gains))
+    advice = [Advice("better_init", f"better_init:{flow.verdict}", values)]
     if flow.verdict == EXPLODING:
-        advice.append(Advice("lower_learning_rate", "large gradients make gradient descent "
-                             "overshoot: lower the learning rate until the scale is fixed"))
+        advice.append(Advice("lower_learning_rate", "lower_learning_rate:exploding"))
     return advice
 
 
@@ -372,52 +363,30 @@ def _initialized_as_recommended(layers: list[LayerFlow]) -> bool:
                for layer in layers)
 
 
-def _init_hint(layers: list[LayerFlow]) -> str:
-    """``use init='he' (…) for dense_1…dense_9 (relu)``, grouped by activation."""
+def _inits(layers: list[LayerFlow]) -> list[tuple[str, str, list[str], str]]:
+    """``(init, its rms(W)·√n[l-1], layers, activation)`` per activation: the advice's
+    recommended initialization."""
     by_activation: dict[str, list[str]] = {}
     for layer in layers:
         by_activation.setdefault(layer.activation, []).append(layer.name)
-    parts = []
-    for activation, names in by_activation.items():
-        init = RECOMMENDED_INIT.get(activation, "xavier")
-        parts.append(f"init={init!r} (rms(W)·√n[l-1] = {INIT_GAIN[init]}) for "
-                     f"{_names(names)} ({activation})")
-    return "use " + "; ".join(parts)
+    return [(init, INIT_GAIN[init], names, activation)
+            for activation, names in by_activation.items()
+            for init in [RECOMMENDED_INIT.get(activation, "xavier")]]
 
 
-def _remarks(flow: GradientFlow) -> list[str]:
+def _remarks(flow: GradientFlow) -> list[Finding]:
     remarks = []
     dead = [(layer.name, layer.dead) for layer in flow.layers
             if layer.dead is not None and layer.dead > MOSTLY]
     if dead:
-        remarks.append(f"most ReLU units are dead (0 on every example) in {_shares(dead)}: "
-                       "lower the learning rate, use He init or leaky_relu")
+        remarks.append(Finding("dead_relu", {"layers": dead}))
     saturated = [(layer.name, layer.saturated) for layer in flow.layers
                  if layer.saturated is not None and layer.saturated > MOSTLY]
     if saturated:
-        remarks.append(f"most tanh/sigmoid outputs are saturated (gradient ≈ 0) in "
-                       f"{_shares(saturated)}: use Xavier init and normalized inputs")
+        remarks.append(Finding("saturated", {"layers": saturated}))
     if flow.forward_gain is None:
-        remarks.append("no hidden layers: nothing can vanish or explode")
+        remarks.append(Finding("no_hidden_layers"))
     return remarks
-
-
-def _shares(pairs: list[tuple[str, float]]) -> str:
-    """``dense_1…dense_9 (100%)`` when the shares agree, else ``dense_2 (62%), …``."""
-    shares = {f"{share:.0%}" for _, share in pairs}
-    if len(shares) == 1:
-        return f"{_names([name for name, _ in pairs])} ({shares.pop()})"
-    return ", ".join(f"{name} ({share:.0%})" for name, share in pairs)
-
-
-def _names(names: list[str]) -> str:
-    """``dense_1…dense_9`` for a run of consecutive layers, else a comma list."""
-    if len(names) > 2:
-        kinds = {name.rsplit("_", 1)[0] for name in names}
-        numbers = [int(name.rsplit("_", 1)[1]) for name in names]
-        if len(kinds) == 1 and numbers == list(range(numbers[0], numbers[0] + len(names))):
-            return f"{names[0]}…{names[-1]}"
-    return ", ".join(names)
 
 
 def _row(layer: LayerFlow) -> tuple[str, ...]:

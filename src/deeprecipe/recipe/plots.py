@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..findings import show_error
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -46,7 +48,7 @@ def _draw(result: TuneResult) -> Figure:
     ax.plot(numbers[: len(bests)], [float(t.dev_error or 0.0) for t in bests], "o-",
             color=DEV, label="dev error (best model so far)", zorder=3)
     ax.axhline(result.bayes_error, color=BAYES, linestyle="--", linewidth=1,
-               label=f"Bayes error {_format(result.bayes_error, regression)}")
+               label=f"Bayes error {show_error(result.bayes_error, regression)}")
     if result.test_error is not None and numbers:
         ax.scatter([numbers[-1] + 0.35], [result.test_error], marker="*", s=160, color=TEST,
                    zorder=4, label="test error (chosen model, measured once)")
@@ -74,7 +76,3 @@ def _annotate(ax: Axes, result: TuneResult, by_key: dict[str, Trial], color: str
         ax.annotate(trail.diagnosis.verdict.replace(" and ", " &\n"),
                     (trail.number, best.dev_error), textcoords="offset points",
                     xytext=(0, 8), ha="center", fontsize=7, color=color)
-
-
-def _format(value: float, regression: bool) -> str:
-    return f"{value:.3g}" if regression else f"{value:.1%}"

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Standardizer
-from ..diagnostics import Diagnosis
+from ..diagnostics import Diagnosis, show_error
 from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
@@ -92,6 +92,10 @@ class TuneResult:
         return self.best.config
 
     @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
     def n_trials(self) -> int:
         return len(self.trials)
 
@@ -116,8 +120,8 @@ class TuneResult:
         lines = [
             f"chosen: {self.best.config.describe()} (trial {self.best.key}, round "
             f"{self.best.round})",
-            f"dev error {_percent(self.dev_error, self.task)}, test error "
-            f"{_percent(self.test_error, self.task)}",
+            f"dev error {show_error(self.dev_error, self.regression)}, test error "
+            f"{show_error(self.test_error, self.regression)}",
             f"note: {self.test_note}",
             *self._diverged_lines(),
             f"{self.n_trials} of {self.budget} trials on {self.runner} in {self.seconds:.1f} s"
@@ -129,7 +133,7 @@ class TuneResult:
         for trail in self.rounds:
             lines.append(f"  {trail.number}. {trail.action}: {trail.reason}")
             for trial in trail.trials:
-                lines.append(f"     - {_trial_line(trial, self.task)}")
+                lines.append(f"     - {_trial_line(trial, self.regression)}")
             if trail.recommendation:
                 lines.append(f"     recommendation: {trail.recommendation}")
         lines += [f"recommendation: {text}" for text in self.recommendations]
@@ -149,8 +153,8 @@ class TuneResult:
                 "|---|---|---|---|---|---|"]
         for trial in self.trials:
             rows.append(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
-                        f"{_percent(trial.train_error, self.task)} | "
-                        f"{_percent(trial.dev_error, self.task)} | {_status(trial)} |")
+                        f"{show_error(trial.train_error, self.regression)} | "
+                        f"{show_error(trial.dev_error, self.regression)} | {_status(trial)} |")
         return "\n".join(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,18 +179,12 @@ def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
     return model
 
 
-def _percent(value: float | None, task: str) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4g}" if task == "regression" else f"{value:.2%}"
-
-
-def _trial_line(trial: Trial, task: str) -> str:
+def _trial_line(trial: Trial, regression: bool) -> str:
     if trial.status != "done":
         return f"{trial.config.describe()}: {trial.status} ({trial.error})"
     diverged = ", diverged" if trial.stop_reason == "diverged" else ""
-    return (f"{trial.config.describe()}: train {_percent(trial.train_error, task)}, dev "
-            f"{_percent(trial.dev_error, task)}{diverged}")
+    return (f"{trial.config.describe()}: train {show_error(trial.train_error, regression)}, "
+            f"dev {show_error(trial.dev_error, regression)}{diverged}")
 
 
 def _status(trial: Trial) -> str:

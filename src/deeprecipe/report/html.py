@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .._version import __version__
-from ..diagnostics import show_error
+from ..diagnostics import early_stopping_cost, show_error
 from .verdict import action_title, headline
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ LEVELS = {
 ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
          "dev": "choosing: early stopping, the diagnosis",
          "test": "the final, unbiased estimate"}
-EARLY_STOPPING_REMARK = "early stopping kept epoch"
 
 
 def data_uri(png: bytes) -> str:
@@ -103,8 +102,11 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
     """The template's data: ``result`` read into rows, numbers and sentences."""
     regression = result.data.task == "regression"
     diagnosis = result.diagnosis
+    # the caveat has its own box: said once, with the epoch the run kept
+    caveat = None if diagnosis is None else early_stopping_cost(
+        diagnosis, result.best_epoch, result.epochs_run - 1)
     remarks = [] if diagnosis is None else [
-        r for r in diagnosis.remarks if not r.startswith(EARLY_STOPPING_REMARK)]
+        r for r in diagnosis.remarks if r.code != "early_stopping_cost"]
     return {
         "name": result.name,
         "head": headline(result),
@@ -119,7 +121,7 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         "diagnosis": diagnosis,
         "bayes_given": bool(result.config.get("bayes_error")),  # 0 is the default's value
         "remarks": remarks,
-        "caveat": _early_stopping_caveat(result, regression),
+        "caveat": caveat,
         "gradcheck": _gradcheck(result.gradchecks),
         "flow": result.flow,
         "images": dict(images),
@@ -175,24 +177,6 @@ def _training(result: RunResult) -> dict[str, Any] | None:
     }.get(result.stop_reason, result.stop_reason)
     best = None if result.best_epoch is None else result.best_epoch + 1  # counted from 1
     return {"epochs": result.epochs_run, "best": best, "stopped": stopped}
-
-
-def _early_stopping_caveat(result: RunResult, regression: bool) -> str | None:
-    """The notes' caveat, with the train error at the stopping point; only when the bias
-    is high and early stopping kept an earlier epoch (it may have cost some of that bias)."""
-    if result.best_epoch is None or result.best_epoch == result.epochs_run - 1:
-        return None
-    if result.diagnosis is None or not result.diagnosis.high_bias:
-        return None
-    train = result.errors.get("train")
-    if train is None and result.diagnosis is not None:
-        train = result.diagnosis.train_error
-    at = "" if train is None else f", where the train error is {show_error(train, regression)}"
-    return (f"training kept epoch {result.best_epoch + 1}{at}. Early stopping couples bias and "
-            "variance: it stops fitting the training set in order to stop overfitting, so "
-            "part of that train error is the price of stopping early. To lower bias without "
-            "raising variance, train longer with L2 or dropout instead and keep the two "
-            "problems apart.")
 
 
 def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:

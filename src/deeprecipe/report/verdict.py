@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..advice import Advice
+    from ..findings import Advice
     from ..run.result import RunResult
 
 GOOD, WARNING, PROBLEM, UNKNOWN = "good", "warning", "problem", "unknown"

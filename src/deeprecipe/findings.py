@@ -1,0 +1,273 @@
+"""Findings as data: a code and its values, turned into a sentence only where people read it.
+
+Every verdict, remark and piece of advice deeprecipe gives (the diagnosis, divergence,
+gradient flow, learning curves) is a :class:`Finding` — ``Finding("dev_overfitted",
+{"gap": 0.034})`` — or an :class:`Advice`, a finding that names one step of the basic
+recipe. Code reads the code and the values; the console, the report and JSON call
+:func:`say` (or ``str()``), which fills the code's template in :data:`TEXTS`, the one place
+the sentences are written. Tests assert codes, not sentences.
+
+A template is a :meth:`str.format` string over the values, with three extra format specs:
+``{gap:err}`` (:func:`show_error`: a percentage, or a mean squared error when the values say
+``regression``), ``{layers:names}`` (``dense_1…dense_9``) and ``{layers:shares}``
+(``dense_1 (75%)``, from ``(name, share)`` pairs); or a function of the values.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = (
+    "bigger_network",
+    "train_longer",
+    "better_optimizer",
+    "other_architecture",
+    "more_data",
+    "augment",
+    "regularize_l2",
+    "dropout",
+    "early_stopping",
+    "lower_learning_rate",
+    "better_init",
+    "clip_gradients",
+    "normalize_inputs",
+    "stop",
+)
+
+
+def show_error(value: float | None, regression: bool = False) -> str:
+    """An error for people: a percentage, or a regression's mean squared error; ``–`` for
+    none. The one format of the diagnosis, the reports and the command line."""
+    if value is None:
+        return "–"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}" if regression else f"{value:.2%}"
+
+
+def layer_names(names: Sequence[str]) -> str:
+    """``dense_1…dense_9`` for a run of consecutive layers, else a comma list."""
+    names = list(names)
+    if len(names) > 2:
+        kinds = {name.rsplit("_", 1)[0] for name in names}
+        numbers = [int(name.rsplit("_", 1)[1]) for name in names]
+        if len(kinds) == 1 and numbers == list(range(numbers[0], numbers[0] + len(names))):
+            return f"{names[0]}…{names[-1]}"
+    return ", ".join(names)
+
+
+def _shares(pairs: Sequence[tuple[str, float]]) -> str:
+    """``dense_1…dense_9 (100%)`` when the shares agree, else ``dense_2 (62%), …``."""
+    shares = {f"{share:.0%}" for _, share in pairs}
+    if len(shares) == 1:
+        return f"{layer_names([name for name, _ in pairs])} ({shares.pop()})"
+    return ", ".join(f"{name} ({share:.0%})" for name, share in pairs)
+
+
+def _init_hint(values: Mapping[str, Any]) -> str:
+    """``use init='he' (rms(W)·√n[l-1] = √2) for dense_1…dense_9 (relu)``; ``inits`` holds
+    ``(init, gain, layers, activation)`` per activation."""
+    return "use " + "; ".join(f"init={init!r} (rms(W)·√n[l-1] = {gain}) for "
+                              f"{layer_names(names)} ({activation})"
+                              for init, gain, names, activation in values["inits"])
+
+
+def _scale(values: Mapping[str, Any]) -> str:
+    low, high = values["scale"]
+    return f"{low:.3g}" if high - low <= 0.01 * high else f"{low:.3g}–{high:.3g}"
+
+
+def _diverged_at(values: Mapping[str, Any]) -> str:
+    """``training diverged at epoch 3, batch 2: …`` (counted from 1, like every report)."""
+    v, batch = values, values["batch"]
+    where = f"epoch {v['epoch'] + 1}" + ("" if batch is None else f", batch {batch + 1}")
+    what = {
+        "weights": f"non-finite weights in {v['parameter']}",
+        "activations": f"activations overflowed from {v['layer']} on",
+        "gradients": f"gradients overflowed from {v['parameter']} backwards",
+        "cost": f"the loss overflowed at the output layer {v['layer']}",
+        "growth": f"the training cost grew to {v['cost']:.3g}, more than {v['growth']:,.0f} × "
+                  f"its lowest value {v['lowest'] or 0.0:.3g}",
+    }[v["source"]]
+    return f"training diverged at {where}: {what}"
+
+
+NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
+CHANGE = "from {first} to {last} examples the dev error went {dev_first:.2%} → {dev_last:.2%}"
+Template = str | Callable[[Mapping[str, Any]], str]
+
+TEXTS: dict[str, Template] = {
+    # the basic recipe's steps (diagnose)
+    "bigger_network": "more hidden units or more layers: the network cannot fit the training "
+                      "set yet",
+    "train_longer": "more epochs (or a better optimizer) until the training error stops "
+                    "falling",
+    "more_data": "more training data is the surest cure for variance",
+    "augment": "data augmentation (flips, shifts, distortions) when more real data cannot be "
+               "had",
+    "regularize_l2": "L2 regularization (raise λ): smaller weights, a simpler function",
+    "dropout": "dropout (lower keep_prob on the largest layers)",
+    "other_architecture": "a different architecture (CNN, RNN, …) may suit the problem better",
+    "stop": "low bias and low variance: report the test error and ship",
+    # divergence
+    "diverged_at": _diverged_at,
+    "lower_learning_rate": "lower the learning rate, e.g. by 10×: steps too large make the "
+                           "cost overshoot and blow up",
+    "lower_learning_rate:was": "lower the learning rate (it was {learning_rate:g}), e.g. by "
+                               "10×: steps too large make the cost overshoot and blow up",
+    "normalize_inputs": NORMALIZE,
+    "normalize_inputs:reach": NORMALIZE + ": feature means reach {mean:.3g} and standard "
+                              "deviations {std:.3g}",
+    "better_init": "initialize with Var(W) = 2/n[l-1] (init='he') for ReLU layers and "
+                   "1/n[l-1] (init='xavier') for tanh",
+    "better_init:layer": "{layer} ({activation}) uses init={init!r}: use "
+                         "init={recommended!r} (Var(W) = {variance})",
+    # gradient flow
+    "better_init:symmetric": lambda v: (
+        f"the units of {layer_names(v['layers'])} are identical (as after init='zeros') and "
+        f"get identical gradients, so they stay identical: initialize randomly — "
+        f"{_init_hint(v)}"),
+    "better_init:exploding": lambda v: (
+        f"signals grow layer after layer through {layer_names(v['layers'])} (rms(W)·√n[l-1] "
+        f"= {_scale(v)}); {_init_hint(v)}"),
+    "better_init:vanishing": lambda v: (
+        f"signals shrink layer after layer through {layer_names(v['layers'])} "
+        f"(rms(W)·√n[l-1] = {_scale(v)}); {_init_hint(v)}"),
+    "other_architecture:sigmoid": "gradients shrink layer after layer through {layers:names} "
+                                  "although rms(W)·√n[l-1] is Xavier's 1: the sigmoid's slope "
+                                  "is at most ¼, so each sigmoid layer divides the backward "
+                                  "signal by 4 or more; use tanh or relu in the hidden layers",
+    "lower_learning_rate:exploding": "large gradients make gradient descent overshoot: lower "
+                                     "the learning rate until the scale is fixed",
+    "dead_relu": "most ReLU units are dead (0 on every example) in {layers:shares}: lower the "
+                 "learning rate, use He init or leaky_relu",
+    "saturated": "most tanh/sigmoid outputs are saturated (gradient ≈ 0) in {layers:shares}: "
+                 "use Xavier init and normalized inputs",
+    "no_hidden_layers": "no hidden layers: nothing can vanish or explode",
+    # the diagnosis's remarks
+    "bayes_too_high": "the training error is below the Bayes error you gave: is the Bayes "
+                      "(human-level) error estimate too high?",
+    "dev_below_train": "the dev error is {gap:err} below the training error, which variance "
+                       "cannot explain: check that the dev set comes from the training set's "
+                       "distribution (dr.data.compare) and that the train error is measured "
+                       "with dropout off; a small dev set can also show it by chance",
+    "no_fix_for_bias": "more data will not fix bias (or not efficiently): fix the fit first, "
+                       "then variance",
+    "bigger_is_safe": "a bigger network, regularized well, reduces bias without hurting "
+                      "variance much",
+    "data_is_safe": "more data reduces variance without hurting bias much",
+    "variance_not_significant": "the variance gap is not significant: with {n_dev} dev "
+                                "examples the dev error is {low:.2%}–{high:.2%} "
+                                "({confidence:.0%}), so the gap may be {gap:.2%}, within the "
+                                "{threshold:.2%} threshold; a bigger dev set would tell",
+    "low_variance_uncertain": "low variance is not certain: with {n_dev} dev examples the dev "
+                              "error may be as high as {high:.2%} ({confidence:.0%}); a bigger "
+                              "dev set would tell",
+    "dev_overfitted": "the test error is {gap:err} above the dev error: the dev set has been "
+                      "overfitted by model selection, or dev and test are too small to agree; "
+                      "get a bigger dev set",
+    "few_examples": "only {n_train} training examples: more data is the first thing to try",
+    "few_examples:biased": "only {n_train} training examples: once the fit is fixed, more "
+                           "data is the first cure for the variance",
+    "early_stopping_cost": "early stopping kept epoch {epoch}, where the train error is "
+                           "{train_error:err}: early stopping couples bias and variance (it "
+                           "stops fitting the training set to stop overfitting, so part of "
+                           "that train error is the price of stopping early); to lower bias "
+                           "without raising variance, train longer with L2 or dropout instead",
+    "diverged": "training diverged: the errors are those of the weights kept before it, so "
+                "they say nothing about bias or variance; fix the divergence first",
+    "regularized": "the network is regularized ({regularization}): too much regularization "
+                   "also causes high bias; lower it before growing the network",
+    # learning curves
+    "curve_single_size": "a single size: a learning curve needs at least two",
+    "curve_more_data": CHANGE + " and is still falling, {gap:.2%} above the train error: "
+                       "more data should help (variance)",
+    "curve_met": CHANGE + "; train and dev errors have met: more data will not help much (if "
+                 "the error is too high, that is bias: a bigger network)",
+    "curve_flat": CHANGE + "; the gap ({gap:.2%}) stays but the dev error no longer falls "
+                  "with more data: regularize (L2, dropout) as well",
+    "learning_curve": lambda v: f"learning curve: {say(v['reading'], v)}",
+}
+
+
+class _Formatter(string.Formatter):
+    """:meth:`str.format` with the specs ``err``, ``names`` and ``shares``."""
+
+    def __init__(self, regression: bool) -> None:
+        self.regression = regression
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "err":
+            return show_error(value, self.regression)
+        if format_spec == "names":
+            return layer_names(value)
+        if format_spec == "shares":
+            return _shares(value)
+        return super().format_field(value, format_spec)
+
+
+def say(code: str, values: Mapping[str, Any] | None = None) -> str:
+    """The sentence for ``code`` (a key of :data:`TEXTS`) filled with ``values``."""
+    values = values or {}
+    template = TEXTS[code]
+    if callable(template):
+        return template(values)
+    return _Formatter(bool(values.get("regression"))).format(template, **values)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding as data: ``code`` (a key of :data:`TEXTS`) and the ``values`` its sentence
+    is made of; ``str()`` says it for people (:func:`say`)."""
+
+    code: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in TEXTS:
+            raise ValueError(f"{type(self).__name__}: code must be one of the findings' codes "
+                             f"(deeprecipe.findings.TEXTS); received code={self.code!r}.")
+
+    @property
+    def text(self) -> str:
+        return say(self.code, self.values)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"code", "values", "text"}``: the data and, for people, the sentence."""
+        return {"code": self.code, "values": dict(self.values), "text": self.text}
+
+
+@dataclass(frozen=True, init=False)
+class Advice(Finding):
+    """One step of the recipe: ``action`` (one of :data:`ACTIONS`, a fixed name the
+    automated recipe can act on) and the ``reason`` for people, the text of ``code`` (the
+    action's own code unless another is given, e.g. ``"better_init:layer"``) and ``values``."""
+
+    action: str = ""
+
+    def __init__(self, action: str, code: str = "", values: Mapping[str, Any] | None = None,
+                 ) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"Advice: action must be one of {', '.join(map(repr, ACTIONS))}; "
+                             f"received action={action!r}.")
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "code", code or action)
+        object.__setattr__(self, "values", dict(values or {}))
+        self.__post_init__()
+
+    @property
+    def reason(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return f"{self.action.replace('_', ' ')}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, **super().to_dict(), "reason": self.reason}
