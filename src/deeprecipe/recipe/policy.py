@@ -65,7 +65,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
-    """One step of the recipe: ``action`` (one of :data:`deeprecipe.advice.ACTIONS`, or
+    """One step of the recipe: ``action`` (one of :data:`deeprecipe.findings.ACTIONS`, or
     ``"baseline"``), ``reason`` (for people), the ``candidates`` to train, the steps
     ``skipped`` on the way, each with why, and ``parent``: the key of the model the
     candidates vary (``None``: the best model)."""

@@ -120,7 +120,7 @@ def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
 class Trial:
     """A trial as the tuning loop and the trial database know it.
 
-    Why it ran: ``round``, ``action`` (one of :data:`deeprecipe.advice.ACTIONS`, or
+    Why it ran: ``round``, ``action`` (one of :data:`deeprecipe.findings.ACTIONS`, or
     ``"baseline"`` for round 0), ``reason`` (the round's: the diagnosis and the step's
     rationale), ``change`` (what differs from ``parent``, the key of the model it varies:
     ``"wider: 64 → 128 units"``). What it gave (once ``status`` is ``"done"``): the
