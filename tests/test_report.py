@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
+from deeprecipe.diagnostics.views import plot_points
 from deeprecipe.report import figures, headline, summary_dict, write_report
 from deeprecipe.report import plots as report_plots
-from deeprecipe.report.boundary import plot_points
 from deeprecipe.report.html import render_report, report_context
 from deeprecipe.report.summary import jsonable
 from deeprecipe.run.result import DataSummary, RunResult
@@ -97,6 +97,16 @@ def test_two_d_data_gets_a_decision_boundary_and_digits_does_not(
     html = moons_report["report"].read_text(encoding="utf-8")
     assert 'id="boundary"' in html
     assert 'id="boundary"' not in digits_report["report"].read_text(encoding="utf-8")
+
+
+def test_the_report_only_reads_data_it_never_runs_the_model(moons: RunResult) -> None:
+    # the decision regions were computed by the pipeline (result.views): without the model
+    # and the splits the report draws the same figures
+    assert moons.views is not None and moons.views.regions is not None
+    assert moons.views.regions.proba.shape == (200, 200, 2)
+    without = dataclasses.replace(moons, model=None, splits=None)
+    assert sorted(figures(without)) == sorted(figures(moons))
+    assert "decision_boundary" in figures(without)
 
 
 @pytest.mark.slow
@@ -322,6 +332,8 @@ def test_gradient_norms_of_all_zero_gradients_say_so() -> None:
 def test_decision_boundary_points_are_in_raw_units(moons: RunResult) -> None:
     assert moons.model is not None and moons.splits is not None
     points = {p.label: p for p in plot_points(moons.model, moons.splits)}
+    assert moons.views is not None  # the points the report draws are these
+    np.testing.assert_array_equal(moons.views.points[0].X, points["train"].X)
     raw_X, _ = dr.datasets.load("moons", n_samples=400, noise=0.25, seed=0)
     np.testing.assert_allclose(points["train"].X, raw_X[moons.splits.train.indices], atol=1e-9)
     # the model takes raw inputs: its predictions at the points are its predictions on them

@@ -36,6 +36,7 @@ import numpy as np
 
 from . import datasets
 from .diagnostics import gradient_flow
+from .diagnostics.views import Points, decision_regions
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .run.files import EXPERIMENT
@@ -43,7 +44,6 @@ from .run.files import EXPERIMENT
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .report.boundary import Points
     from .training import History
 
 NAMES = ("initialization", "regularization")
@@ -147,8 +147,6 @@ def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
           ) -> tuple[Points, Points, Points]:
     """A training set, and independent dev and test sets of ``n_test`` points each, drawn
     from the same generator."""
-    from .report.boundary import Points
-
     def draw(part: str, size: int, offset: int) -> Points:
         X, y = datasets.load(name, n_samples=size, noise=noise, seed=3 * seed + offset)
         return Points(part, X, y)
@@ -393,9 +391,10 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
     else:
         drawn["curves"] = plots.train_dev_curves(
             {t.label: (t.train_costs, t.dev_costs) for t in experiment.trials})
+    points = [experiment.train, experiment.dev]
     drawn["boundaries"] = boundary.boundary_panels(
-        {f"{t.label}: train {t.train_accuracy:.0%}, dev {t.dev_accuracy:.0%}": t.model
-         for t in experiment.trials}, [experiment.train, experiment.dev])
+        {f"{t.label}: train {t.train_accuracy:.0%}, dev {t.dev_accuracy:.0%}":
+         decision_regions(t.model, points) for t in experiment.trials}, points)
     return drawn
 
 

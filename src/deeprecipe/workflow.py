@@ -36,6 +36,7 @@ from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecord
 from .data import augment as augmentations
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
+from .diagnostics.views import views
 from .model import Sequential
 from .run import folder as runfolder
 from .run.result import DataSummary, RunResult
@@ -445,6 +446,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
                      training, diagnosis, counts, notes, clock.seconds)
     with clock.step("report", "writing the report and the model"):
         model.standardizer = scaler
+        result.views = views(model, splits, loaded.task)  # the report never runs the model
         save_model(model, folder / runfolder.MODEL_DIR, scaler, loaded)
         write_outputs(result, folder)
     result.seconds = dict(clock.seconds)

@@ -59,7 +59,7 @@ def figures(result: RunResult) -> dict[str, Figure]:
     """The plots ``result`` has data for, by file name (without ``.png``):
     ``learning_curves``, ``gradcheck``, ``gradient_norms``, ``confusion`` (classifiers),
     ``predictions`` (a regression of one target) and ``decision_boundary`` (classifiers with
-    2 features); the last two when the model and splits are kept."""
+    2 features), the last two from ``result.views``."""
     drawn: dict[str, Figure] = {}
     regression = result.data.task == "regression"
     if result.history:
@@ -74,16 +74,12 @@ def figures(result: RunResult) -> dict[str, Figure]:
             verdict=None if result.flow is None else result.flow.verdict)
     if result.confusion is not None and not regression:
         drawn["confusion"] = plots.confusion_matrix(result.confusion, result.data.classes)
-    model, splits = result.model, result.splits
-    if model is not None and splits is not None and regression and model.output_dim == 1:
-        dev = next(points for points in boundary.plot_points(model, splits)
-                   if points.label == "dev")  # raw inputs, as model.predict takes them
-        drawn["predictions"] = plots.predictions(dev.y, model.predict(dev.X))
-    if model is not None and splits is not None and not regression \
-            and result.data.n_features == 2:
+    views = result.views
+    if views is not None and views.predictions is not None:
+        drawn["predictions"] = plots.predictions(*views.predictions)
+    if views is not None and views.regions is not None:
         drawn["decision_boundary"] = boundary.decision_boundary(
-            model, boundary.plot_points(model, splits),
-            title=f"Decision boundary: {result.data.name}")
+            views.regions, views.points, title=f"Decision boundary: {result.data.name}")
     return drawn
 
 
@@ -112,9 +108,8 @@ def write_report(result: RunResult, folder: Path) -> dict[str, Path]:
     """Write ``report.html``, ``summary.json`` and each plot as PNG into ``folder``
     (created if needed). Returns ``{"report": …, "summary": …, <plot name>: …}``.
 
-    ``result.splits`` are the splits the network was trained on (standardized); the
-    decision boundary maps them back to raw units when ``result.model`` carries its
-    standardizer (see :func:`.boundary.plot_points`).
+    The report only reads ``result``: what needs the model (the decision regions, the dev
+    predictions) is in ``result.views`` (:func:`deeprecipe.diagnostics.views.views`).
     """
     folder = Path(folder)
     pngs = {name: png_bytes(figure) for name, figure in figures(result).items()}

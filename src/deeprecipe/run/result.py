@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from ..data import Comparison, Splits
     from ..diagnostics import Diagnosis, GradientFlow
+    from ..diagnostics.views import Views
     from ..gradcheck import GradcheckReport
     from ..model import Sequential
 
@@ -46,7 +47,8 @@ class RunResult:
     from early stopping; ``grad_norms``: ``{layer: [||dW|| per recorded epoch]}`` with
     ``grad_norm_epochs`` the epochs recorded; ``flow``: the last gradient-flow reading;
     ``errors``: ``{"train": …, "dev": …, "test": …}`` (inference mode);
-    ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers.
+    ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers;
+    ``views``: what the report draws that needs the model (decision regions, predictions).
     """
 
     name: str
@@ -70,6 +72,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     model: Sequential | None = None
     splits: Splits | None = None
+    views: Views | None = None
 
     @property
     def epochs_run(self) -> int:
