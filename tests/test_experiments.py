@@ -62,7 +62,8 @@ def test_initialization_table_and_findings(initialization: experiments.Experimen
     assert list(rows[0]) == ["init", "weights", "first cost", "final cost", "train acc",
                              "dev acc", "distinct units"]
     assert rows[0]["distinct units"] == "1 of 10"
-    assert "symmetric" in initialization.findings[0]
+    zeros = initialization.findings[0]
+    assert zeros.code == "init_zeros" and zeros.values["flow"] == "symmetric"
 
 
 # --- regularization ----------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_l2_and_dropout_reduce_the_train_dev_gap(regularization: experiments.Exp
         assert trial.gap < none.gap - 0.03, label
         assert trial.dev_accuracy > none.dev_accuracy, label
     assert regularization.trial("L2").weight_norm < none.weight_norm / 10
-    assert "it memorized the noise (high variance)" in regularization.findings[0]
+    assert regularization.findings[0].code == "unregularized_overfits"
     l2_row = next(row for row in regularization.table() if row["method"] == "L2")
     assert l2_row["train cost"] == f"{regularization.trial('L2').train_costs[-1]:.3g}"  # data
 
@@ -86,8 +87,8 @@ def test_l2_and_dropout_reduce_the_train_dev_gap(regularization: experiments.Exp
 def test_a_short_run_does_not_claim_the_noise_was_memorized() -> None:
     short = experiments.regularization(epochs=5)
     assert short.trial("none").gap < experiments.OVERFIT_GAP
-    assert "no clear overfitting at these settings" in short.findings[0]
-    assert "memorized" not in short.findings[0]
+    assert short.findings[0].code == "unregularized_fits"
+    assert short.findings[0].values["gap"] == pytest.approx(100 * short.trial("none").gap)
 
 
 # --- pages, CLI ----------------------------------------------------------------------------------
@@ -218,7 +219,8 @@ def test_the_dev_set_chooses_and_the_test_set_is_measured_once(
     assert all(trial.gap == trial.train_accuracy - trial.dev_accuracy
                for trial in experiment.trials)
     assert all("test" not in column for row in experiment.table() for column in row)
-    assert f"the dev set chooses {experiment.chosen}" in experiment.findings[-1]
+    assert experiment.findings[-1].code == "dev_chooses"
+    assert experiment.findings[-1].values["label"] == experiment.chosen
     summary = experiment.to_dict()
     assert (summary["chosen"], summary["test_accuracy"]) == (
         experiment.chosen, experiment.test_accuracy)

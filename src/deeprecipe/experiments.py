@@ -37,6 +37,7 @@ import numpy as np
 from . import datasets
 from .diagnostics import gradient_flow
 from .diagnostics.views import Points, decision_regions
+from .findings import Finding
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .run.files import EXPERIMENT
@@ -109,7 +110,7 @@ class Experiment:
     test: Points
     chosen: str = ""
     test_accuracy: float = math.nan
-    findings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
 
     def trial(self, label: str) -> Trial:
@@ -127,7 +128,8 @@ class Experiment:
         """JSON-serializable numbers (no models, no data)."""
         return {
             "name": self.name, "title": self.title, "setup": self.setup,
-            "findings": self.findings, "seconds": self.seconds,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "seconds": self.seconds,
             "chosen": self.chosen, "test_accuracy": self.test_accuracy,
             "trials": [{
                 "label": t.label, "setting": t.setting, "first_cost": t.first_cost,
@@ -247,29 +249,27 @@ def initialization(
     return experiment
 
 
-def _initialization_findings(experiment: Experiment) -> list[str]:
+def _initialization_findings(experiment: Experiment) -> list[Finding]:
     zeros, large, he = (experiment.trial(label) for label in INITIALIZATIONS)
-    hidden = ", ".join(f"{name}: {distinct} distinct of {units}"
-                       for name, (distinct, units) in zeros.distinct_units.items())
     return [
-        f"zeros: all hidden units are identical after training ({hidden}); the cost stays "
-        f"at {zeros.final_cost:.3f} (ln 2 = 0.693) and the train accuracy at "
-        f"{zeros.train_accuracy:.0%}: chance. Gradient flow: {zeros.flow}.",
-        f"random ×10: the first cost is {large.first_cost:,.0f}, "
-        f"{large.first_cost / he.first_cost:,.0f} times He's {he.first_cost:.2f}; after "
-        f"training: train accuracy {large.train_accuracy:.0%}, dev "
-        f"{large.dev_accuracy:.0%}.",
-        f"He: train accuracy {he.train_accuracy:.0%}, dev {he.dev_accuracy:.0%}, final "
-        f"cost {he.final_cost:.3g}.",
+        Finding("init_zeros", {"units": zeros.distinct_units, "final_cost": zeros.final_cost,
+                               "train_accuracy": zeros.train_accuracy, "flow": zeros.flow}),
+        Finding("init_large", {"first_cost": large.first_cost,
+                               "ratio": large.first_cost / he.first_cost,
+                               "he_first_cost": he.first_cost,
+                               "train_accuracy": large.train_accuracy,
+                               "dev_accuracy": large.dev_accuracy}),
+        Finding("init_he", {"train_accuracy": he.train_accuracy,
+                            "dev_accuracy": he.dev_accuracy, "final_cost": he.final_cost}),
     ]
 
 
-def _choice_finding(experiment: Experiment) -> str:
+def _choice_finding(experiment: Experiment) -> Finding:
     """The finding that names the network the dev set chose, and its one test measurement."""
     chosen = experiment.trial(experiment.chosen)
-    return (f"the dev set chooses {chosen.label} (dev accuracy {chosen.dev_accuracy:.1%}); "
-            f"its test accuracy, measured once on {len(experiment.test.y)} unseen points: "
-            f"{experiment.test_accuracy:.1%}.")
+    return Finding("dev_chooses", {"label": chosen.label, "dev_accuracy": chosen.dev_accuracy,
+                                   "n_test": len(experiment.test.y),
+                                   "test_accuracy": experiment.test_accuracy})
 
 
 def _initialization_row(trial: Trial) -> dict[str, str]:
@@ -329,19 +329,18 @@ def regularization(
 OVERFIT_GAP = 0.05  # a train-dev accuracy gap this large reads as memorized noise
 
 
-def _regularization_findings(experiment: Experiment) -> list[str]:
+def _regularization_findings(experiment: Experiment) -> list[Finding]:
     none = experiment.trial("none")
-    reading = ("it memorized the noise (high variance)" if none.gap >= OVERFIT_GAP else
-               "no clear overfitting at these settings (train longer to see it)")
-    lines = [f"none: train accuracy {none.train_accuracy:.1%}, dev {none.dev_accuracy:.1%}, "
-             f"a gap of {100 * none.gap:.1f} points: {reading}."]
+    lines = [Finding("unregularized_overfits" if none.gap >= OVERFIT_GAP else
+                     "unregularized_fits", {"train_accuracy": none.train_accuracy,
+                                            "dev_accuracy": none.dev_accuracy,
+                                            "gap": 100 * none.gap})]
     for trial in experiment.trials[1:]:
-        change = "falls" if trial.gap < none.gap else "does not fall"
-        lines.append(
-            f"{trial.label} ({trial.setting}): train {trial.train_accuracy:.1%}, dev "
-            f"{trial.dev_accuracy:.1%}; the gap {change} from {100 * none.gap:.1f} to "
-            f"{100 * trial.gap:.1f} points, Σ‖W‖² from {none.weight_norm:,.0f} to "
-            f"{trial.weight_norm:,.0f}.")
+        lines.append(Finding("regularized_gap", {
+            "label": trial.label, "setting": trial.setting,
+            "train_accuracy": trial.train_accuracy, "dev_accuracy": trial.dev_accuracy,
+            "falls": trial.gap < none.gap, "gap_from": 100 * none.gap, "gap_to": 100 * trial.gap,
+            "norm_from": none.weight_norm, "norm_to": trial.weight_norm}))
     return lines
 
 

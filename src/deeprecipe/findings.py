@@ -191,6 +191,31 @@ TEXTS: dict[str, Template] = {
     "curve_flat": CHANGE + "; the gap ({gap:.2%}) stays but the dev error no longer falls "
                   "with more data: regularize (L2, dropout) as well",
     "learning_curve": lambda v: f"learning curve: {say(v['reading'], v)}",
+    # the experiments (deeprecipe.experiments)
+    "init_zeros": lambda v: (
+        "zeros: all hidden units are identical after training ("
+        + ", ".join(f"{name}: {distinct} distinct of {units}"
+                    for name, (distinct, units) in v["units"].items())
+        + f"); the cost stays at {v['final_cost']:.3f} (ln 2 = 0.693) and the train accuracy "
+        f"at {v['train_accuracy']:.0%}: chance. Gradient flow: {v['flow']}."),
+    "init_large": "random ×10: the first cost is {first_cost:,.0f}, {ratio:,.0f} times He's "
+                  "{he_first_cost:.2f}; after training: train accuracy {train_accuracy:.0%}, "
+                  "dev {dev_accuracy:.0%}.",
+    "init_he": "He: train accuracy {train_accuracy:.0%}, dev {dev_accuracy:.0%}, final cost "
+               "{final_cost:.3g}.",
+    "dev_chooses": "the dev set chooses {label} (dev accuracy {dev_accuracy:.1%}); its test "
+                   "accuracy, measured once on {n_test} unseen points: {test_accuracy:.1%}.",
+    "unregularized_overfits": "none: train accuracy {train_accuracy:.1%}, dev "
+                              "{dev_accuracy:.1%}, a gap of {gap:.1f} points: it memorized "
+                              "the noise (high variance).",
+    "unregularized_fits": "none: train accuracy {train_accuracy:.1%}, dev {dev_accuracy:.1%}, "
+                          "a gap of {gap:.1f} points: no clear overfitting at these settings "
+                          "(train longer to see it).",
+    "regularized_gap": lambda v: (
+        f"{v['label']} ({v['setting']}): train {v['train_accuracy']:.1%}, dev "
+        f"{v['dev_accuracy']:.1%}; the gap {'falls' if v['falls'] else 'does not fall'} from "
+        f"{v['gap_from']:.1f} to {v['gap_to']:.1f} points, Σ‖W‖² from {v['norm_from']:,.0f} "
+        f"to {v['norm_to']:,.0f}."),
 }
 
 
