@@ -354,7 +354,8 @@ def test_the_loop_records_every_round_and_the_dev_set_picks(moons: dr.data.Split
     rounds = loop.store.rounds()
     assert [r["action"] for r in rounds] == [trail.action for trail in result.rounds]
     assert result.test_error == result.model().evaluate(moons.test.X, moons.test.y)["error"]
-    assert "measured once, at the end, on the chosen model only" in result.summary()
+    assert result.test_note.code == "test_unbiased"
+    assert f"note: {result.test_note}" in result.summary()  # said in words at the edge
 
 
 def test_a_lost_worker_is_retried_and_a_failing_trial_is_marked_failed(

@@ -191,6 +191,12 @@ TEXTS: dict[str, Template] = {
     "curve_flat": CHANGE + "; the gap ({gap:.2%}) stays but the dev error no longer falls "
                   "with more data: regularize (L2, dropout) as well",
     "learning_curve": lambda v: f"learning curve: {say(v['reading'], v)}",
+    # a tune's test error (deeprecipe.recipe)
+    "test_unbiased": "the dev set chose the model; the test error was measured once, at the "
+                     "end, on the chosen model only, so it is an unbiased estimate of its error "
+                     "on new data",
+    "no_test_set": "no test set: the dev error chose the model, so it is an optimistic "
+                   "estimate of its error on new data",
     # the experiments (deeprecipe.experiments)
     "init_zeros": lambda v: (
         "zeros: all hidden units are identical after training ("

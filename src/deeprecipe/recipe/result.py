@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data import Standardizer
 from ..diagnostics import Diagnosis, show_error
+from ..findings import Finding
 from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
@@ -43,10 +44,8 @@ class Round:
         return {name: _plain(getattr(self, name)) for name in ROUND_COLUMNS}
 
 
-TEST_NOTE = ("the dev set chose the model; the test error was measured once, at the end, on "
-             "the chosen model only, so it is an unbiased estimate of its error on new data")
-NO_TEST_NOTE = ("no test set: the dev error chose the model, so it is an optimistic estimate "
-                "of its error on new data")
+TEST_NOTE = Finding("test_unbiased")
+NO_TEST_NOTE = Finding("no_test_set")
 
 
 @dataclass
@@ -83,7 +82,7 @@ class TuneResult:
     seconds: float = 0.0
     recommendations: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
-    test_note: str = TEST_NOTE
+    test_note: Finding = TEST_NOTE
     target_scale: TargetScale | None = None
 
     @property
