@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..findings import show_error
+
 if TYPE_CHECKING:
+    from ..diagnostics import Diagnosis
     from ..findings import Advice
     from ..run.result import RunResult
 
@@ -124,8 +127,8 @@ def _bias(result: RunResult) -> Check | None:
     d = result.diagnosis
     if d is None or d.diverged:  # no bias/variance verdict for a run that diverged
         return None
-    text = (f"avoidable bias {_amount(result, d.avoidable_bias)} (train {_kind(result)} "
-            f"{_amount(result, d.train_error)})")
+    text = (f"avoidable bias {_err(d, d.avoidable_bias)} (train {_kind(result)} "
+            f"{_err(d, d.train_error)})")
     return Check("bias", WARNING if d.high_bias else GOOD, text)
 
 
@@ -133,14 +136,13 @@ def _variance(result: RunResult) -> Check | None:
     d = result.diagnosis
     if d is None or d.diverged:
         return None
-    text = (f"variance {_amount(result, d.variance)} (dev {_kind(result)} "
-            f"{_amount(result, d.dev_error)})")
+    text = (f"variance {_err(d, d.variance)} (dev {_kind(result)} "
+            f"{_err(d, d.dev_error)})")
     return Check("variance", WARNING if d.high_variance else GOOD, text)
 
 
-def _amount(result: RunResult, value: float) -> str:
-    """A rate as a percentage; a regression's MSE as the report's tables show it."""
-    return f"{value:.4g}" if result.data.task == "regression" else f"{value:.1%}"
+def _err(d: Diagnosis, value: float) -> str:
+    return show_error(value, d.regression)
 
 
 def _kind(result: RunResult) -> str:
@@ -213,10 +215,10 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
     }
     level = GOOD if not (d.high_bias or d.high_variance) else WARNING
     kind = _kind(result)
-    detail = (f"Train {kind} {_amount(result, d.train_error)}, dev {kind} "
-              f"{_amount(result, d.dev_error)}, Bayes {kind} {_amount(result, d.bayes_error)}: "
-              f"avoidable bias {_amount(result, d.avoidable_bias)}, variance "
-              f"{_amount(result, d.variance)}.")
+    detail = (f"Train {kind} {_err(d, d.train_error)}, dev {kind} "
+              f"{_err(d, d.dev_error)}, Bayes {kind} {_err(d, d.bayes_error)}: "
+              f"avoidable bias {_err(d, d.avoidable_bias)}, variance "
+              f"{_err(d, d.variance)}.")
     return Headline(level, titles.get(d.verdict, d.verdict), detail)
 
 
