@@ -11,13 +11,6 @@ when both are low. A run that diverged gets no bias/variance verdict: its errors
 a network that never finished training, so the diagnosis is ``diverged`` and the advice
 starts with a lower learning rate.
 
-Errors are fractions
---------------------
-One rule for the Python API, the command line's flags and ``run.toml`` (:func:`fraction`):
-an error rate is a fraction in [0, 1] (``0.01``; the integers ``0`` and ``1`` are fractions
-too) or a percentage with its sign (``"1%"``); a bare number above 1 is refused with the
-hint to write ``11%``: it is almost always a percentage that lost its sign.
-
 Which train error
 -----------------
 Feed the diagnosis the **inference-mode** train error (``History["train_error"]``, or
@@ -144,12 +137,11 @@ def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tup
     ``wilson_interval(0.11, 1000)`` is about ``(0.092, 0.131)``: with 1,000 dev examples an
     11% error is known to about ±2 points.
     """
-    from scipy.stats import norm
+    from scipy.stats import norm  # imported on first use: scipy is heavy
 
     where = "wilson_interval"
     error = check_fraction(where, "error", error)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise fail(where, "n", "a positive integer (the number of examples)", n)
+    n = _count(where, "n", n)
     if not 0.0 < real(where, "confidence", confidence, "in (0, 1)") < 1.0:
         raise fail(where, "confidence", "in (0, 1)", confidence)
     z = float(norm.ppf(0.5 + confidence / 2))
@@ -201,7 +193,8 @@ def diagnose(
     thresholds are then in MSE units and no interval is computed).
 
     Errors are fractions (``0.11``, or ``1`` for 100%) or percentages as text (``"11%"``);
-    a bare number above 1 is refused (see :func:`fraction`).
+    a bare number above 1 is refused (see :func:`fraction`, the one rule of the Python API,
+    the command line and ``run.toml``).
 
     ``diverged`` (``True``, or the :class:`~deeprecipe.Divergence` that says where; read
     from ``history.divergence`` for a History) gives the verdict ``"diverged"`` with its

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ..diagnostics import Diagnosis
+from ..diagnostics import Diagnosis, show_error
 from ..diagnostics.bias_variance import GOOD
 from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config, round_sig
 from .trial import Trial
@@ -326,7 +326,9 @@ def _reason(action: str, situation: Situation) -> str:
 
 
 def _errors(diagnosis: Diagnosis) -> str:
-    show = "{:.3g}".format if diagnosis.regression else "{:.2%}".format
+    def show(value: float) -> str:
+        return show_error(value, diagnosis.regression)
+
     errors = (f"train error {show(diagnosis.train_error)}, dev error "
               f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
     if diagnosis.diverged:  # no bias/variance reading
