@@ -104,13 +104,17 @@ def test_config_refuses_bad_values_with_the_style_template(changes: dict[str, An
 def test_low_bias_and_low_variance_stops() -> None:
     decision = decide(situation(0.005, 0.01))
     assert decision.action == "stop" and decision.stops and not decision.candidates
-    assert "low bias and low variance" in decision.reason
+    assert decision.why.code == "recipe_done"
+    assert decision.why.values["verdict"] == "low bias and low variance"
 
 
 def test_high_bias_grows_the_network_and_says_why() -> None:
     decision = decide(situation(0.15, 0.16))
     assert decision.action == "bigger_network"
-    assert "high bias" in decision.reason and "avoidable bias 15.00%" in decision.reason
+    assert decision.why.code == "recipe_bigger_network"
+    assert decision.why.values["verdict"] == "high bias"
+    assert decision.why.values["bias"] == pytest.approx(0.15)
+    assert "avoidable bias 15.00%" in decision.reason  # the numbers, as people read them
     hidden = [candidate.config.hidden for candidate in decision.candidates]
     assert hidden == [(32,), (16, 16), (32, 32)]  # wider, deeper, both
     assert all("wider" in c.change or "deeper" in c.change for c in decision.candidates)
@@ -131,7 +135,7 @@ def test_high_bias_moves_on_when_bigger_networks_were_tried() -> None:
 def test_training_that_ran_out_of_epochs_trains_longer_first() -> None:
     decision = decide(situation(0.15, 0.16, stop_reason="max_epochs"))
     assert decision.action == "train_longer"
-    assert "used all its 30 epochs" in decision.reason
+    assert decision.why.code == "recipe_train_longer" and decision.why.values["epochs"] == 30
 
 
 def test_high_variance_measures_a_learning_curve_once_then_regularizes() -> None:
@@ -171,7 +175,7 @@ def test_the_recipe_stops_when_nothing_is_left_and_every_action_is_a_known_one()
             break
         tried += [c.config for c in decision.candidates]
     assert seen == ["regularize_l2", "dropout", "stop"]
-    assert "every step the recipe has for it was tried" in decision.reason
+    assert decision.why.code == "recipe_exhausted"
     assert any(note.startswith("other_architecture:") for note in decision.skipped)
     assert set(seen) <= set(ACTIONS)
 
@@ -185,7 +189,9 @@ def test_with_nothing_left_around_the_best_the_recipe_goes_on_around_the_next_be
                           learning_curve=False)
     decision = dr.recipe.decide_ranked([best, runner_up])
     assert decision.action == "bigger_network" and decision.parent == runner_up.best.key
-    assert decision.reason.startswith("every step of the recipe was tried around the best")
+    assert decision.why.code == "recipe_next_best"
+    assert decision.why.values["then"] == "recipe_bigger_network"
+    assert decision.why.values["config"] == runner_up.best.config.describe()
     assert all(c.config.hidden != (16,) for c in decision.candidates)
     good = situation(0.0, 0.005)  # low bias and low variance: stop, whatever is left
     assert dr.recipe.decide_ranked([good, runner_up]).stops
@@ -654,7 +660,7 @@ def test_a_dask_worker_killed_mid_trial_gets_its_trial_retried(
 def test_the_decision_of_round_zero_is_the_baseline() -> None:
     decision = dr.recipe.policy.baseline_decision(FAST)
     assert isinstance(decision, Decision) and decision.action == BASELINE
-    assert "He initialization" in decision.reason and "early stopping" in decision.reason
+    assert decision.why.code == "recipe_baseline"
 
 
 def test_a_diverged_trial_is_diagnosed_diverged_and_the_recipe_lowers_its_learning_rate(
@@ -670,8 +676,10 @@ def test_a_diverged_trial_is_diagnosed_diverged_and_the_recipe_lowers_its_learni
     decision = decide(Situation(trial, diagnosis, frozenset({trial.key}), seed=0))
     assert decision.action == "lower_learning_rate"
     assert [c.config.learning_rate for c in decision.candidates] == [1e-4, 1e-5]
+    assert decision.why.code == "recipe_lower_learning_rate"
+    assert decision.why.values["diverged"] is True  # no bias/variance reading
     assert decision.reason.startswith("diverged (train error 50.00%, dev error 50.00%, Bayes "
-                                      "error 0.00%): training diverged")
+                                      "error 0.00%): training diverged")  # its wording
     assert "avoidable bias" not in decision.reason
     # when every lower rate was tried, the recipe stops and says so
     tried = frozenset({trial.key, *(c.config.key(0) for c in decision.candidates)})
@@ -689,8 +697,9 @@ def test_when_no_lower_learning_rate_helps_a_diverged_run_the_recipe_names_other
     lower = decide(Situation(trial, diagnosis, frozenset({trial.key}), seed=0)).candidates
     tried = frozenset({trial.key, *(c.config.key(0) for c in lower)})
     last = decide(Situation(trial, diagnosis, tried, seed=0))
-    assert last.stops and last.reason.startswith("diverged (train error 50.00%")
-    assert "the learning rate could not make it converge" in last.reason
+    assert last.stops and last.why.code == "recipe_diverged_stop"
+    assert last.why.values["lowest_rate"] == 1e-5 and last.why.values["diverged"] is True
+    # the words name the suspects outside the search, not the cures for bias and variance
     assert all(suspect in last.reason for suspect in (
         "the data's scale", "the initialization", "the loss"))
     assert "another architecture" not in last.reason and "more data" not in last.reason

@@ -96,6 +96,49 @@ def _diverged_at(values: Mapping[str, Any]) -> str:
     return f"training diverged at {where}: {what}"
 
 
+def _recipe_errors(values: Mapping[str, Any]) -> str:
+    """``high bias (train error 15.00%, …: avoidable bias 15.00%, variance 1.00%)``: the
+    verdict and the numbers a recipe's decision read (no gaps for a run that diverged)."""
+    v = values
+
+    def show(value: float) -> str:
+        return show_error(value, v["regression"])
+
+    errors = (f"train error {show(v['train'])}, dev error {show(v['dev'])}, Bayes error "
+              f"{show(v['bayes'])}")
+    if not v["diverged"]:
+        errors += f": avoidable bias {show(v['bias'])}, variance {show(v['variance'])}"
+    return f"{v['verdict']} ({errors})"
+
+
+RECIPE_WHY = {  # why the recipe takes each step (deeprecipe.recipe.policy)
+    "lower_learning_rate": "training diverged (its cost grew by orders of magnitude): the "
+                           "learning rate is the first suspect",
+    "bigger_network": "a bigger network fits the training set better, and regularized well "
+                      "it does not hurt variance much (the notes' first step against bias)",
+    "train_longer": "training longer lets the network fit the training set",
+    "better_optimizer": "another optimizer setting: a different learning rate may reach a "
+                        "lower training error",
+    "more_data": "more data is the surest cure for variance, but a tune cannot collect it: a "
+                 "learning curve of the best model says whether getting more would help",
+    "augment": "augmented images are more training data for free",
+    "regularize_l2": "L2 regularization keeps the weights small and the function simpler",
+    "dropout": "dropout keeps units from co-adapting, a regularizer like L2",
+}
+
+
+def _recipe_step(why: str) -> Callable[[Mapping[str, Any]], str]:
+    def text(v: Mapping[str, Any]) -> str:
+        epochs = "" if v.get("epochs") is None else (
+            f"; the best model used all its {v['epochs']} epochs and its dev cost was still "
+            "falling")
+        regularized = "; note that too much regularization also causes high bias" \
+            if v.get("regularized") else ""
+        return f"{_recipe_errors(v)}: {why}{epochs}{regularized}"
+
+    return text
+
+
 NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
 CHANGE = "from {first} to {last} examples the dev error went {dev_first:.2%} → {dev_last:.2%}"
 Template = str | Callable[[Mapping[str, Any]], str]
@@ -191,6 +234,30 @@ TEXTS: dict[str, Template] = {
     "curve_flat": CHANGE + "; the gap ({gap:.2%}) stays but the dev error no longer falls "
                   "with more data: regularize (L2, dropout) as well",
     "learning_curve": lambda v: f"learning curve: {say(v['reading'], v)}",
+    # the recipe's decisions (deeprecipe.recipe.policy)
+    "recipe_baseline": "a sound baseline: inputs standardized with the training set's "
+                       "statistics, He initialization for ReLU, Adam, a modest network, early "
+                       "stopping on the dev cost",
+    **{f"recipe_{action}": _recipe_step(why) for action, why in RECIPE_WHY.items()},
+    "recipe_done": lambda v: f"{_recipe_errors(v)}: the recipe stops here; the test set "
+                             "measures the chosen model",
+    "recipe_exhausted": lambda v: (
+        f"{_recipe_errors(v)}, but every step the recipe has for it was tried around the best "
+        "model; what is left is outside this search (another architecture, more data)"),
+    # the other suspects of a divergence (normalize_inputs, better_init, clip_gradients) are
+    # outside the search, which always standardizes the inputs and initializes with He
+    "recipe_diverged_stop": lambda v: (
+        f"{_recipe_errors(v)} and every lower learning rate the search allows (down to "
+        f"{v['lowest_rate']:g}) was tried around it without a better model: the learning rate "
+        "could not make it converge. The search already standardizes the inputs with the "
+        "training set's statistics and initializes with He, so suspect the data's scale "
+        "(features or a target with extreme values that standardizing does not tame), the "
+        "initialization (if the network is set up outside this search) or the loss (labels it "
+        "does not expect); clipping the gradients keeps one large step from blowing up"),
+    "recipe_next_best": lambda v: (
+        f"every step of the recipe was tried around the best model, so it goes on around the "
+        f"next best ({v['config']}, dev error {v['model_dev_error']:.2%}): "
+        f"{say(v['then'], v)}"),
     # a tune's test error (deeprecipe.recipe)
     "test_unbiased": "the dev set chose the model; the test error was measured once, at the "
                      "end, on the chosen model only, so it is an unbiased estimate of its error "

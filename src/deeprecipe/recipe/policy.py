@@ -26,35 +26,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from ..diagnostics import Diagnosis, show_error
+from ..diagnostics import Diagnosis
 from ..diagnostics.bias_variance import GOOD
+from ..findings import Finding
 from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config, round_sig
 from .trial import Trial
 
 BASELINE = "baseline"
-BASELINE_REASON = ("a sound baseline: inputs standardized with the training set's statistics, "
-                   "He initialization for ReLU, Adam, a modest network, early stopping on the "
-                   "dev cost")
 LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
 L2_GRID = (1.0, 0.1, 10.0)  # the notes' λ (cost term λ/2m Σ||W||²), most likely first
 KEEP_PROBS = (0.8, 0.6)
 MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
-# Why the recipe stops when a lower learning rate did not help a run that diverged: the other
-# suspects of a divergence (the advice's normalize_inputs, better_init, clip_gradients) are
-# outside this search, which always standardizes the inputs and initializes with He.
-DIVERGED_STOP = (
-    f"and every lower learning rate the search allows (down to {LEARNING_RATES[0]:g}) was "
-    "tried around it without a better model: the learning rate could not make it converge. The "
-    "search already standardizes the inputs with the training set's statistics and "
-    "initializes with He, so suspect the data's scale (features or a target with extreme "
-    "values that standardizing does not tame), the initialization (if the network is set up "
-    "outside this search) or the loss (labels it does not expect); clipping the gradients "
-    "keeps one large step from blowing up")
-
-
 @dataclass(frozen=True)
 class Candidate:
     """A config to train, and what changed from the best model (``"wider: 64 → 128"``)."""
@@ -66,12 +52,13 @@ class Candidate:
 @dataclass(frozen=True)
 class Decision:
     """One step of the recipe: ``action`` (one of :data:`deeprecipe.findings.ACTIONS`, or
-    ``"baseline"``), ``reason`` (for people), the ``candidates`` to train, the steps
-    ``skipped`` on the way, each with why, and ``parent``: the key of the model the
-    candidates vary (``None``: the best model)."""
+    ``"baseline"``), ``why`` (a :class:`~deeprecipe.findings.Finding`; ``reason`` says it
+    for people), the ``candidates`` to train, the steps ``skipped`` on the way, each with
+    why, and ``parent``: the key of the model the candidates vary (``None``: the best
+    model)."""
 
     action: str
-    reason: str
+    why: Finding
     candidates: tuple[Candidate, ...] = ()
     skipped: tuple[str, ...] = ()
     parent: str | None = None
@@ -79,6 +66,10 @@ class Decision:
     @property
     def stops(self) -> bool:
         return self.action == "stop"
+
+    @property
+    def reason(self) -> str:
+        return self.why.text
 
 
 @dataclass(frozen=True)
@@ -101,15 +92,14 @@ Step = Callable[[Situation], tuple[list[Candidate], str]]
 
 def baseline_decision(config: Config) -> Decision:
     """Round 0: train the baseline."""
-    return Decision(BASELINE, BASELINE_REASON, (Candidate(config, "the baseline"),))
+    return Decision(BASELINE, Finding("recipe_baseline"), (Candidate(config, "the baseline"),))
 
 
 def decide(situation: Situation) -> Decision:
     """The next step of the recipe for ``situation`` (see the module's docstring)."""
     diagnosis = situation.diagnosis
     if diagnosis.verdict == GOOD:
-        return Decision("stop", f"{diagnosis.verdict} ({_errors(diagnosis)}): the recipe "
-                        "stops here; the test set measures the chosen model")
+        return Decision("stop", _why("recipe_done", diagnosis))
     skipped: list[str] = []
     for action in plan(situation):
         candidates, note = STEPS[action](situation)
@@ -118,12 +108,9 @@ def decide(situation: Situation) -> Decision:
             return Decision(action, _reason(action, situation), tuple(fresh), tuple(skipped))
         skipped.append(f"{action}: {note}")
     if diagnosis.diverged:
-        return Decision("stop", f"diverged ({_errors(diagnosis)}) {DIVERGED_STOP}",
-                        skipped=tuple(skipped))
-    return Decision(
-        "stop", f"{diagnosis.verdict} ({_errors(diagnosis)}), but every step the recipe "
-        "has for it was tried around the best model; what is left is outside this search "
-        "(another architecture, more data)", skipped=tuple(skipped))
+        return Decision("stop", _why("recipe_diverged_stop", diagnosis,
+                                     lowest_rate=LEARNING_RATES[0]), skipped=tuple(skipped))
+    return Decision("stop", _why("recipe_exhausted", diagnosis), skipped=tuple(skipped))
 
 
 def decide_ranked(situations: Sequence[Situation]) -> Decision:
@@ -139,10 +126,11 @@ def decide_ranked(situations: Sequence[Situation]) -> Decision:
         if decision.stops:
             continue
         model = runner_up.best
+        why = Finding("recipe_next_best", {
+            **decision.why.values, "then": decision.why.code,
+            "config": model.config.describe(), "model_dev_error": model.dev_error or 0.0})
         return replace(decision, parent=model.key, skipped=first.skipped + decision.skipped,
-                       reason=f"every step of the recipe was tried around the best model, so "
-                       f"it goes on around the next best ({model.config.describe()}, dev "
-                       f"error {model.dev_error or 0.0:.2%}): {decision.reason}")
+                       why=why)
     return first
 
 
@@ -297,44 +285,22 @@ STEPS: dict[str, Step] = {
     "other_architecture": other_architecture,
 }
 
-WHY = {
-    "lower_learning_rate": "training diverged (its cost grew by orders of magnitude): the "
-                           "learning rate is the first suspect",
-    "bigger_network": "a bigger network fits the training set better, and regularized well "
-                      "it does not hurt variance much (the notes' first step against bias)",
-    "train_longer": "training longer lets the network fit the training set",
-    "better_optimizer": "another optimizer setting: a different learning rate may reach a "
-                        "lower training error",
-    "more_data": "more data is the surest cure for variance, but a tune cannot collect it: a "
-                 "learning curve of the best model says whether getting more would help",
-    "augment": "augmented images are more training data for free",
-    "regularize_l2": "L2 regularization keeps the weights small and the function simpler",
-    "dropout": "dropout keeps units from co-adapting, a regularizer like L2",
-}
-
-
-def _reason(action: str, situation: Situation) -> str:
+def _reason(action: str, situation: Situation) -> Finding:
     """Why ``action`` now: the diagnosis in numbers, then the step's rationale."""
-    diagnosis = situation.diagnosis
-    text = f"{diagnosis.verdict} ({_errors(diagnosis)}): {WHY[action]}"
-    if action == "train_longer" and situation.best.stop_reason == "max_epochs":
-        text += (f"; the best model used all its {situation.best.config.epochs} epochs and its "
-                 "dev cost was still falling")
-    if diagnosis.high_bias and situation.best.config.regularized:
-        text += "; note that too much regularization also causes high bias"
-    return text
+    best = situation.best
+    used_all = action == "train_longer" and best.stop_reason == "max_epochs"
+    return _why(f"recipe_{action}", situation.diagnosis,
+                epochs=best.config.epochs if used_all else None,
+                regularized=situation.diagnosis.high_bias and best.config.regularized)
 
 
-def _errors(diagnosis: Diagnosis) -> str:
-    def show(value: float) -> str:
-        return show_error(value, diagnosis.regression)
-
-    errors = (f"train error {show(diagnosis.train_error)}, dev error "
-              f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
-    if diagnosis.diverged:  # no bias/variance reading
-        return errors
-    return (f"{errors}: avoidable bias {show(diagnosis.avoidable_bias)}, variance "
-            f"{show(diagnosis.variance)}")
+def _why(code: str, diagnosis: Diagnosis, **values: Any) -> Finding:
+    """A reason as data: the diagnosis's numbers and the code's own ``values``."""
+    return Finding(code, {"verdict": diagnosis.verdict, "train": diagnosis.train_error,
+                          "dev": diagnosis.dev_error, "bayes": diagnosis.bayes_error,
+                          "bias": diagnosis.avoidable_bias, "variance": diagnosis.variance,
+                          "diverged": diagnosis.diverged, "regression": diagnosis.regression,
+                          **values})
 
 
 def _widths(hidden: tuple[int, ...]) -> str:
