@@ -14,6 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from ._checks import choice, fail, non_negative, positive_int
+from .data.split import target_kind
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,6 @@ def info(name: str) -> DatasetInfo:
     """Task, shape and description of a built-in dataset (default generation options)."""
     X, y = load(name)
     n_classes = len(np.unique(y))
-    image_shape = REAL[name][1] if name in REAL else None
-    description = REAL[name][2] if name in REAL else GENERATED[name][1]
-    task = "binary" if n_classes == 2 else "multiclass"
-    return DatasetInfo(name, task, X.shape[0], X.shape[1], n_classes, image_shape, description)
+    image_shape, description = REAL[name][1:] if name in REAL else (None, GENERATED[name][1])
+    return DatasetInfo(name, target_kind(n_classes), X.shape[0], X.shape[1], n_classes,
+                       image_shape, description)

@@ -35,6 +35,7 @@ from typing import Any
 
 from . import activations, datasets, initializers, optimizers
 from ._checks import describe
+from .data import TASKS
 from .data.cells import NUMBER
 from .diagnostics import bias_variance
 
@@ -44,7 +45,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 GRADCHECK_MODES = ("auto", "full", "sampled", "directional", "off")
-TASKS = ("auto", "classification", "regression")  # as deeprecipe.data.load_csv takes them
 HIDDEN_ACTIVATIONS = tuple(name for name in activations.ACTIVATIONS if name != "softmax")
 COMMAND_LINE = "command line"
 

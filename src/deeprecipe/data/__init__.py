@@ -16,9 +16,11 @@ from . import augment
 from .compare import Comparison, FeatureDifference, compare
 from .io import DataFileError, Dataset, load_csv, load_csv_features, load_npz
 from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
-from .split import ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
+from .split import KINDS, TASKS, ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
 
 __all__ = [
+    "KINDS",
+    "TASKS",
     "ClassMissingWarning",
     "Comparison",
     "ConstantFeatureWarning",

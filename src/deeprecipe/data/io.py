@@ -42,10 +42,9 @@ import numpy as np
 
 from .._checks import choice, describe, positive_int
 from .cells import LARGEST, SPACE, is_missing, parse_cell
-from .split import auto_task
+from .split import TASKS, auto_task, target_kind
 from .split import min_rows as split_min_rows
 
-TASKS = ("auto", "classification", "regression")
 SHOWN_ROWS = 10  # rows named in one message
 
 
@@ -83,9 +82,8 @@ class Dataset:
 
     @property
     def task(self) -> str:
-        if self.classes is None:
-            return "regression"
-        return "binary" if len(self.classes) == 2 else "multiclass"
+        """One of :data:`~deeprecipe.data.split.KINDS`."""
+        return target_kind(None if self.classes is None else len(self.classes))
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.X, self.y))

@@ -165,6 +165,10 @@ def min_rows(ratios: Sequence[float] | None = None) -> int:
     return m
 
 
+# The one vocabulary of targets: TASKS is what a user says a target is ("auto": decide from
+# its values, auto_task); KINDS is what it turns out to be (a classifier's head depends on it).
+TASKS = ("auto", "classification", "regression")
+KINDS = ("binary", "multiclass", "regression")
 # whole-number targets with more distinct values than this, and more than one per
 # ROWS_PER_CLASS rows, read as a regression target (ages, prices, counts), not as classes
 MAX_AUTO_CLASSES = 20
@@ -179,6 +183,11 @@ def auto_task(values: np.ndarray) -> str:
     distinct = len(np.unique(values))
     many = distinct > MAX_AUTO_CLASSES and distinct * ROWS_PER_CLASS > len(values)
     return "regression" if many else "classification"
+
+
+def target_kind(n_classes: int | None) -> str:
+    """The :data:`KINDS` entry of a target with ``n_classes`` classes (``None``: regression)."""
+    return "regression" if n_classes is None else "binary" if n_classes == 2 else "multiclass"
 
 
 def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
