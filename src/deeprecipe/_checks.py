@@ -105,6 +105,23 @@ def seed_or_generator(where: str, arg: str, value: Any) -> int | np.random.Gener
     return seed_value(where, arg, value)
 
 
+def check_feature_names(where: str, names: Iterable[Any] | None, n_features: int,
+                        data: Any = None) -> list[str] | None:
+    """``names`` (by default a DataFrame ``data``'s columns) as ``n_features`` strings, or
+    ``None`` when there are none."""
+    if names is None and hasattr(data, "columns"):
+        names = data.columns
+    if names is None:
+        return None
+    if isinstance(names, str):  # "age" would name three features 'a', 'g', 'e'
+        raise fail(where, "feature_names", "a list of names", names)
+    listed = [str(name) for name in names]
+    if len(listed) != n_features:
+        raise fail(where, "len(feature_names)", f"{n_features} (the number of features)",
+                   len(listed))
+    return listed
+
+
 def as_float_array(
     where: str, arg: str, value: ArrayLike, dtype: DTypeLike, ndim: int | tuple[int, ...] = 2
 ) -> np.ndarray:

@@ -41,7 +41,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, fail, positive_int, real, seed_value, squarable
+from .._checks import (
+    as_float_array,
+    check_feature_names,
+    fail,
+    positive_int,
+    real,
+    seed_value,
+    squarable,
+)
 
 SHIFT_AUC = 0.55
 # DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
@@ -220,8 +228,6 @@ def compare(
         report.passed, report.verdict, report.auc, report.differing
     """
     where = "compare"
-    if feature_names is None and hasattr(A, "columns"):  # a DataFrame names its features
-        feature_names = [str(column) for column in A.columns]
     A_rows = as_float_array(where, "A", A, np.float64, ndim=(2, 3, 4))
     B_rows = as_float_array(where, "B", B, np.float64, ndim=(2, 3, 4))
     squarable(where, "A", A_rows)  # beyond, variances are inf: the tests would read NaN
@@ -236,13 +242,8 @@ def compare(
     if A_rows.shape[1] != B_rows.shape[1]:
         raise fail(where, "B's feature count", f"A's ({A_rows.shape[1]})", B_rows.shape[1])
     n_features = A_rows.shape[1]
-    if isinstance(feature_names, str):  # "age" would name three features 'a', 'g', 'e'
-        raise fail(where, "feature_names", "a list of names", feature_names)
-    names = [f"x[{j}]" for j in range(n_features)] if feature_names is None else [
-        str(name) for name in feature_names
-    ]
-    if len(names) != n_features:
-        raise fail(where, "len(feature_names)", f"{n_features}", len(names))
+    names = check_feature_names(where, feature_names, n_features, A) or [
+        f"x[{j}]" for j in range(n_features)]
     alpha = real(where, "alpha", alpha)
     confidence = real(where, "confidence", confidence)
     if not (0 < alpha < 1 and 0 < confidence < 1):

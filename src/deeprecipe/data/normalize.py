@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, describe, fail, squarable
+from .._checks import as_float_array, check_feature_names, describe, fail, squarable
 from .split import Splits
 
 RELATIVE_TOLERANCE = 1e-12  # σ ≤ 1e-12·|μ| is rounding noise: a constant feature
@@ -67,15 +67,13 @@ class Standardizer:
     def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> Standardizer:
         """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``. A
         DataFrame's column names are the ``feature_names`` unless they are given."""
-        if feature_names is None and hasattr(X, "columns"):
-            feature_names = [str(column) for column in X.columns]
-        X = as_float_array("Standardizer.fit", "X", X, np.float64)
-        squarable("Standardizer.fit", "X", X)  # beyond, σ is inf and every z-score 0
-        if len(X) == 0:
-            raise fail("Standardizer.fit", "X", "at least one row", X)
-        names = self._check_names(feature_names, X.shape[1])
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        where = "Standardizer.fit"
+        array = squarable(where, "X", as_float_array(where, "X", X, np.float64))
+        if len(array) == 0:  # beyond squarable's bound, σ is inf and every z-score 0
+            raise fail(where, "X", "at least one row", array)
+        names = check_feature_names(where, feature_names, array.shape[1], X)
+        mean = array.mean(axis=0)
+        std = array.std(axis=0)
         constant = np.flatnonzero(std <= RELATIVE_TOLERANCE * np.abs(mean))
         std[constant] = 1.0
         self.mean_, self.std_, self.feature_names_ = mean, std, names
@@ -192,18 +190,6 @@ class Standardizer:
             raise fail(where, "X.shape[1]", f"{n_features} (the features it was fit on)",
                        array.shape[1])
         return array
-
-    @staticmethod
-    def _check_names(names: Sequence[str] | None, n_features: int) -> list[str] | None:
-        if names is None:
-            return None
-        if isinstance(names, str):  # "age" would name three features 'a', 'g', 'e'
-            raise fail("Standardizer.fit", "feature_names", "a list of names", names)
-        listed = [str(name) for name in names]
-        if len(listed) != n_features:
-            raise fail("Standardizer.fit", "len(feature_names)", f"{n_features} (X.shape[1])",
-                       len(listed))
-        return listed
 
     def __repr__(self) -> str:
         if not self.fitted:
