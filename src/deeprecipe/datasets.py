@@ -71,25 +71,18 @@ def _sklearn() -> ModuleType:
     return sklearn.datasets
 
 
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31))  # scikit-learn's random_state
+
+
 GENERATED: dict[str, tuple[Generator2D, str]] = {
-    "circles": (
-        lambda n, noise, rng: _sklearn().make_circles(
-            n, noise=noise, factor=0.5, random_state=int(rng.integers(2**31))
-        ),
-        "two concentric circles (the course's initialization exercise)",
-    ),
-    "moons": (
-        lambda n, noise, rng: _sklearn().make_moons(
-            n, noise=noise, random_state=int(rng.integers(2**31))
-        ),
-        "two interleaving half moons",
-    ),
-    "blobs": (
-        lambda n, noise, rng: _sklearn().make_blobs(
-            n, centers=3, cluster_std=1.0 + noise, random_state=int(rng.integers(2**31))
-        ),
-        "three Gaussian blobs",
-    ),
+    "circles": (lambda n, noise, rng: _sklearn().make_circles(
+        n, noise=noise, factor=0.5, random_state=_seed(rng)),
+        "two concentric circles (the course's initialization exercise)"),
+    "moons": (lambda n, noise, rng: _sklearn().make_moons(
+        n, noise=noise, random_state=_seed(rng)), "two interleaving half moons"),
+    "blobs": (lambda n, noise, rng: _sklearn().make_blobs(
+        n, centers=3, cluster_std=1.0 + noise, random_state=_seed(rng)), "three Gaussian blobs"),
     "flower": (_flower, "the course's planar petals (two classes)"),
     "spirals": (_spirals, "two interleaved spirals"),
 }

@@ -48,15 +48,11 @@ class Optimizer:
     def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
         """Update ``theta`` in place from ``grad`` (both flat, laid out as in ``build``)."""
         if theta.shape != grad.shape:
-            raise ValueError(
-                f"{type(self).__name__}.step: grad must have the shape of theta "
-                f"{theta.shape}; received grad.shape={grad.shape}."
-            )
+            raise ValueError(f"{type(self).__name__}.step: grad must have the shape of theta "
+                             f"{theta.shape}; received grad.shape={grad.shape}.")
         if self._work.shape != theta.shape:
-            raise RuntimeError(
-                f"{type(self).__name__}.step called before build(layout, dtype) for "
-                f"{theta.size} parameters."
-            )
+            raise RuntimeError(f"{type(self).__name__}.step called before build(layout, dtype) "
+                               f"for {theta.size} parameters.")
         self.iterations += 1
         self._update(theta, grad)
 
@@ -76,11 +72,8 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Flat state under names ``<parameter>/<kind>``, plus ``iterations``."""
-        flat = {
-            f"{name}/{kind}": array.copy()
-            for name, kinds in self.state.items()
-            for kind, array in kinds.items()
-        }
+        flat = {f"{name}/{kind}": array.copy()
+                for name, kinds in self.state.items() for kind, array in kinds.items()}
         flat["iterations"] = np.array(self.iterations, dtype=np.int64)
         return flat
 
@@ -132,13 +125,8 @@ class Adam(Optimizer):
     name = "adam"
     slots = ("m", "v")
 
-    def __init__(
-        self,
-        learning_rate: float = 0.001,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        epsilon: float = 1e-8,
-    ) -> None:
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
         for arg, value in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= value < 1.0:
@@ -166,12 +154,8 @@ class Adam(Optimizer):
         theta -= work
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta1": self.beta1,
-            "beta2": self.beta2,
-            "epsilon": self.epsilon,
-        }
+        return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2,
+                "epsilon": self.epsilon}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

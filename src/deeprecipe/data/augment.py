@@ -87,13 +87,24 @@ def as_image_shape(where: str, image_shape: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def as_range(where: str, arg: str, value: Any, constraint: str) -> tuple[float, float]:
-    """``value`` as a pair of finite numbers ``(low, high)``, or the ValueError naming ``arg``
-    with ``constraint`` (which the caller then checks)."""
+def as_range(where: str, arg: str, value: Any, top: float = math.inf) -> tuple[float, float]:
+    """``value`` as a pair of numbers ``(low, high)`` with ``0 < low <= high <= top``."""
+    constraint = "(low, high) with 0 < low <= high" + (f" <= {top:g}" if top < math.inf else "")
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
         raise fail(where, arg, constraint, value)
     low, high = (real(where, arg, v, constraint) for v in value)
+    if not 0 < low <= high <= top:
+        raise fail(where, arg, constraint, value)
     return low, high
+
+
+def resampling(where: str, order: Any, mode: Any = "constant", fill: Any = 0.0
+               ) -> tuple[int, str, float]:
+    """``(order, mode, fill)`` of a resampling transform, checked (order 0 or 1, one of
+    :data:`MODES`, a finite fill value)."""
+    if order not in (0, 1) or isinstance(order, bool):
+        raise fail(where, "order", "0 (nearest) or 1 (bilinear)", order)
+    return int(order), choice(where, "mode", mode, MODES), real(where, "fill", fill)
 
 
 def sample(
@@ -226,16 +237,9 @@ class Affine(Transform):
         where = type(self).__name__
         self.degrees = non_negative(where, "degrees", degrees)
         self.translate = non_negative(where, "translate", translate)
-        low, high = as_range(where, "scale", scale, "(low, high) with 0 < low <= high")
-        if not 0 < low <= high:
-            raise fail(where, "scale", "(low, high) with 0 < low <= high", scale)
-        self.scale = (low, high)
+        self.scale = as_range(where, "scale", scale)
         self.shear = non_negative(where, "shear", shear)
-        if order not in (0, 1) or isinstance(order, bool):
-            raise fail(where, "order", "0 (nearest) or 1 (bilinear)", order)
-        self.order = int(order)
-        self.mode = choice(where, "mode", mode, MODES)
-        self.fill = real(where, "fill", fill)
+        self.order, self.mode, self.fill = resampling(where, order, mode, fill)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n = len(images)
@@ -302,13 +306,8 @@ class CropAndResize(Transform):
     random position, and resize it back to ``h × w`` (interpolated, ``order`` 0 or 1)."""
 
     def __init__(self, scale: tuple[float, float] = (0.8, 1.0), *, order: int = 1) -> None:
-        low, high = as_range("CropAndResize", "scale", scale,
-                             "(low, high) with 0 < low <= high <= 1")
-        if not 0 < low <= high <= 1:
-            raise fail("CropAndResize", "scale", "(low, high) with 0 < low <= high <= 1", scale)
-        if order not in (0, 1) or isinstance(order, bool):
-            raise fail("CropAndResize", "order", "0 (nearest) or 1 (bilinear)", order)
-        self.scale, self.order = (low, high), int(order)
+        self.scale = as_range("CropAndResize", "scale", scale, top=1)
+        self.order = resampling("CropAndResize", order)[0]
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n, h, w, _ = images.shape
@@ -331,11 +330,7 @@ class ElasticDistortion(Transform):
         self.sigma = non_negative("ElasticDistortion", "sigma", sigma)
         if self.sigma == 0:
             raise fail("ElasticDistortion", "sigma", "a number > 0", sigma)
-        if order not in (0, 1) or isinstance(order, bool):
-            raise fail("ElasticDistortion", "order", "0 (nearest) or 1 (bilinear)", order)
-        self.order = int(order)
-        self.mode = choice("ElasticDistortion", "mode", mode, MODES)
-        self.fill = real("ElasticDistortion", "fill", fill)
+        self.order, self.mode, self.fill = resampling("ElasticDistortion", order, mode, fill)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         from scipy import ndimage

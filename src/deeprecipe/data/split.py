@@ -1,41 +1,14 @@
 """Train / dev / test splits: the notes' sizes, stratified by class, reproducible from a seed.
 
-The rule (the notes' "Train, Validation and Test set")
-------------------------------------------------------
-With ``ratios=None`` the dev and test sets each get ``min(⌊0.2·m⌋, 10,000)`` examples and
-the training set gets the rest: small data is split 60/20/20, big data keeps dev and test
-just large enough to compare models and to estimate the error confidently.
+Sizes (the guide's "Train, dev and test sets"): with ``ratios=None`` dev and test each get
+``min(⌊0.2·m⌋, 10,000)`` rows (60/20/20 for small data, 98/1/1 for a million rows);
+``ratios=(train, dev[, test])`` floors dev and test and gives the rest to train.
 
-===========  ============  ============  ===========  ==========
-m            dev           test          train        split
-===========  ============  ============  ===========  ==========
-100          20            20            60           60/20/20
-1,797        359           359           1,079        60/20/20
-100,000      10,000        10,000        80,000       80/10/10
-1,000,000    10,000        10,000        980,000      98/1/1
-===========  ============  ============  ===========  ==========
-
-``ratios=(train, dev, test)`` (fractions summing to 1) floors the dev and test sizes and
-gives the rest to train: ``(0.7, 0.15, 0.15)`` on 1,797 rows gives dev = test =
-⌊269.55⌋ = 269 and train = 1,259. ``ratios=(train, dev)`` makes no test set: fine when you
-do not need an unbiased estimate of the final error (the notes), and ``Splits.note`` says
-that the dev error then is not one.
-
-Stratification
---------------
-When ``y`` holds class labels (integers, booleans, strings, whole-number floats or one-hot
-rows), each part gets every class in proportion. Part by part (dev, then test), class ``c``'s
-quota is ``(its rows still unassigned) × (part size) / (rows still unassigned)``; each class
-gets the floor of its quota and the rows left over go to the classes with the largest
-remainders (ties: the class that sorts first). Train gets what remains. Example: classes of
-7, 7 and 6 rows (m = 20, dev = test = 4): dev quotas 1.4, 1.4, 1.2 → (1, 1, 1) + 1 to the
-first class → dev (2, 1, 1); test quotas from the 5, 6, 5 rows left: 1.25, 1.5, 1.25 →
-(1, 1, 1) + 1 to the second → test (1, 2, 1); train (4, 4, 4). A class too small to reach
-every part raises a :class:`ClassMissingWarning` that names it and the part (with
-``stratify=False`` the labels are not treated as classes, and nothing is said). By default
-(``stratify="auto"``) whole numbers with many distinct values (more than 20, and more than
-one per 10 rows: ages, prices) are a regression target and split at random, as ``deeprecipe
-run`` reads such a column; ``stratify=True`` treats them as classes (many small classes).
+Stratification shares each part among the classes by largest remainder: part by part (dev,
+then test), class ``c``'s quota is ``(its rows still unassigned) × (part size) / (rows still
+unassigned)``; each class gets the floor of its quota and the rows left over go to the
+largest remainders (ties: the class that sorts first); train gets what remains. A class too
+small to reach every part raises a :class:`ClassMissingWarning`.
 """
 
 from __future__ import annotations
@@ -176,8 +149,8 @@ ROWS_PER_CLASS = 10
 
 
 def auto_task(values: np.ndarray) -> str:
-    """``"regression"`` for numbers with a fractional part or many distinct whole numbers,
-    else ``"classification"`` (see the module's docstring)."""
+    """``"regression"`` for numbers with a fractional part, or with more than 20 distinct
+    whole numbers and more than one per 10 rows (ages, prices), else ``"classification"``."""
     if not (values == np.round(values)).all():
         return "regression"
     distinct = len(np.unique(values))

@@ -116,6 +116,7 @@ def check_torch(
     notes: list[str] = []
     low: dict[str, str] = {}
     model: _TorchModule | _TorchFunction
+    inputs = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x for x in inputs)
     if isinstance(module_or_fn, torch.nn.Module):
         if params is not None:
             raise TypeError(f"{where}: params must be None for an nn.Module (its parameters "
@@ -157,8 +158,6 @@ def _torch_inputs(torch: ModuleType, inputs: tuple[Any, ...], device: Any,
     converted = []
     promoted = []
     for position, value in enumerate(inputs):
-        if isinstance(value, np.ndarray):
-            value = torch.from_numpy(value)
         if isinstance(value, torch.Tensor) and value.is_floating_point():
             if value.dtype != torch.float64:
                 dtype = str(value.dtype).removeprefix("torch.")
@@ -183,6 +182,13 @@ def _scalar(torch: ModuleType, where: str, output: Any, loss: Callable[[Any], An
         raise ValueError(f"{where}: {what} must be a scalar cost; received {shape}. "
                          f"help: {hint}")
     return cost.reshape(())
+
+
+def _torch_grads(torch: ModuleType, cost: Any, tensors: Mapping[str, Any]) -> list[np.ndarray]:
+    """``d cost / d tensor`` for each of ``tensors`` as arrays (zeros where it is unused)."""
+    grads = torch.autograd.grad(cost, list(tensors.values()), allow_unused=True)
+    return [np.zeros(tuple(t.shape)) if g is None else g.detach().cpu().numpy()
+            for t, g in zip(tensors.values(), grads, strict=True)]
 
 
 class _TorchModule:
@@ -239,12 +245,7 @@ class _TorchModule:
                 )
         self.cost_dtype = cost.dtype
         return float(cost.detach()), _LazyGrads(list(self.params),
-                                                lambda: self._grads(cost, self.params))
-
-    def _grads(self, cost: Any, params: Mapping[str, Any]) -> list[np.ndarray]:
-        grads = self.torch.autograd.grad(cost, list(params.values()), allow_unused=True)
-        return [np.zeros(tuple(p.shape)) if g is None else g.detach().cpu().numpy()
-                for p, g in zip(params.values(), grads, strict=True)]
+                                                lambda: _torch_grads(torch, cost, self.params))
 
     def own_precision_grads(self) -> dict[str, np.ndarray]:
         """Gradients of an eval-mode copy in the module's own dtype, at its own values."""
@@ -252,15 +253,12 @@ class _TorchModule:
         twin = copy.deepcopy(self.original).eval()
         params = {n: p for n, p in twin.named_parameters() if n in self.params}
         first = next(iter(params.values()))
-        inputs = tuple(
-            v.detach().to(device=first.device, dtype=first.dtype)
-            if isinstance(v, torch.Tensor) and v.is_floating_point() else v
-            for v in (torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-                      for x in self.raw_inputs)
-        )
+        inputs = tuple(v.detach().to(device=first.device, dtype=first.dtype)
+                       if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+                       for v in self.raw_inputs)
         with torch.enable_grad():
             cost = _scalar(torch, self.where, twin(*inputs), self.loss, "the module's output")
-        return dict(zip(params, self._grads(cost, params), strict=True))
+        return dict(zip(params, _torch_grads(torch, cost, params), strict=True))
 
 
 class _TorchFunction:
@@ -305,27 +303,21 @@ class _TorchFunction:
                 output = self.fn(dict(leaves), *inputs)
             return _scalar(self.torch, self.where, output, self.loss, "fn's output")
 
-    def _grads(self, cost: Any, leaves: dict[str, Any]) -> list[np.ndarray]:
-        grads = self.torch.autograd.grad(cost, list(leaves.values()), allow_unused=True)
-        return [np.zeros(tuple(leaf.shape)) if g is None else g.detach().cpu().numpy()
-                for leaf, g in zip(leaves.values(), grads, strict=True)]
-
     def __call__(self, values: Mapping[str, np.ndarray]) -> tuple[float, _LazyGrads]:
         torch = self.torch
         leaves = {n: torch.tensor(np.asarray(values[n], dtype=np.float64), requires_grad=True)
                   for n in self.names}
         cost = self._cost(leaves, self.inputs)
         self.cost_dtype = cost.dtype
-        return float(cost.detach()), _LazyGrads(self.names, lambda: self._grads(cost, leaves))
+        return float(cost.detach()), _LazyGrads(self.names,
+                                                lambda: _torch_grads(torch, cost, leaves))
 
     def own_precision_grads(self) -> dict[str, np.ndarray]:
         """Gradients at the parameters and inputs exactly as given (their own dtypes)."""
         torch = self.torch
         leaves = {n: torch.tensor(v, requires_grad=True) for n, v in self.given.items()}
-        inputs = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-                       for x in self.raw_inputs)
-        cost = self._cost(leaves, inputs)
-        return dict(zip(self.names, self._grads(cost, leaves), strict=True))
+        cost = self._cost(leaves, self.raw_inputs)
+        return dict(zip(self.names, _torch_grads(torch, cost, leaves), strict=True))
 
 
 def _resolve_unpack(fn: Callable[..., Any], n_params: int, n_inputs: int) -> bool:

@@ -81,16 +81,10 @@ class Measurements:
     excluded: list[bool] = field(default_factory=list)  # no valid measurement: left out
     subgradient: list[bool] = field(default_factory=list)  # a kink at θ itself, no derivative
 
-    def add(self, numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray,
-            index: np.ndarray, kink: np.ndarray, excluded: np.ndarray,
-            subgradient: np.ndarray) -> None:
-        self.numeric += numeric.tolist()
-        self.analytic += analytic.tolist()
-        self.noise += noise.tolist()
-        self.index += index.tolist()
-        self.kink += kink.tolist()
-        self.excluded += excluded.tolist()
-        self.subgradient += subgradient.tolist()
+    def add(self, *columns: np.ndarray) -> None:
+        """Append arrays of measurements, one per field, in the fields' order."""
+        for column, values in zip(fields(self), columns, strict=True):
+            getattr(self, column.name).extend(values.tolist())
 
     def extend(self, other: Measurements) -> None:
         """Append ``other``'s measurements (another block's)."""
@@ -122,14 +116,9 @@ class Checker:
 
     def __init__(self, objective: Objective, *, mode: str, epsilon: float, samples: int,
                  probes: int, bands: tuple[float, float], seed: int, n_worst: int) -> None:
-        self.obj = objective
-        self.mode = mode
-        self.epsilon = epsilon
-        self.samples = samples
-        self.probes = probes
-        self.bands = bands
+        self.obj, self.mode, self.epsilon, self.bands = objective, mode, epsilon, bands
+        self.samples, self.probes, self.n_worst = samples, probes, n_worst
         self.rng = np.random.default_rng(seed)
-        self.n_worst = n_worst
 
     # --- noise, kinks ----------------------------------------------------------------
 
@@ -476,8 +465,9 @@ class Checker:
         """
         if not parts:
             return 0, 0.0, 0.0
-        differences = [relative_difference(*m.arrays()[:2]) for m in parts]
-        noises = [_noise_ratio(*m.arrays()) for m in parts]
+        arrays = [m.arrays() for m in parts]
+        differences = [relative_difference(numeric, analytic) for numeric, analytic, _ in arrays]
+        noises = [_norm_ratio(noise, numeric, analytic) for numeric, analytic, noise in arrays]
         verdicts = [judge(d, n, self.bands) for d, n in zip(differences, noises, strict=True)]
         pool = [i for i, v in enumerate(verdicts) if v != INCONCLUSIVE] or range(len(parts))
         worst = max(pool, key=lambda i: differences[i])
@@ -624,10 +614,6 @@ class Checker:
         return (f"inconclusive at this precision: the finite-difference error (rounding and "
                 f"truncation, ≈{noise:.1e} relative) is as large as the difference. "
                 f"help: {advice}")
-
-
-def _noise_ratio(numeric: np.ndarray, analytic: np.ndarray, noise: np.ndarray) -> float:
-    return _norm_ratio(noise, numeric, analytic)
 
 
 def combine(verdicts: list[str]) -> str:
