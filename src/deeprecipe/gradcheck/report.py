@@ -1,30 +1,12 @@
 """What a gradient check found: :class:`GradcheckReport`, per named block, with verdicts.
 
-The notes' reading of the relative difference ``||dθ_approx − dθ|| / (||dθ_approx|| + ||dθ||)``
-with ``ε = 1e-7``: about ``1e-7`` is great, ``1e-5`` calls for a careful look at the
-components, ``1e-3`` is a worry. The verdict bands sit at the geometric midpoints,
-:data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)``:
-
-=================== ================================================ =================
-verdict (a block)   when                                             the check
-=================== ================================================ =================
-``great``           difference below ``1e-6``                        passes
-``look closer``     difference from ``1e-6``                         passes
-``worry``           difference from ``1e-4``, beyond the noise       **fails**
-``inconclusive``    a difference the noise floor could explain,      neither
-                    while the floor itself is above ``1e-4``
-``uninformative``   analytic and numeric gradients both within the   neither
-                    noise floor (a gradient near 0: a bias at a
-                    minimum, at a ×0.01 initialization)
-=================== ================================================ =================
-
-The check's verdict is its worst block's: ``failed`` (``worry``) as soon as one block reads
-worry; ``passed`` (``great`` or ``look closer``) when no block does and at least one block
-could be judged; neither when every block is inconclusive or uninformative: nothing was
-verified, and the verdict says which.
-
-Every value is labelled: *analytic* is the gradient the code under test returned (``dθ``),
-*numeric* is the central difference (``dθ_approx``).
+The notes read the relative difference ``||dθ_approx − dθ|| / (||dθ_approx|| + ||dθ||)``:
+about ``1e-7`` is great, ``1e-5`` calls for a look, ``1e-3`` is a worry; the bands sit at the
+geometric midpoints, :data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)``. A block reads ``great``,
+``look closer``, ``worry`` (the check fails), ``inconclusive`` (the noise floor could explain
+the difference and is itself above ``1e-4``) or ``uninformative`` (both gradients within the
+noise floor); the check reads its worst block's verdict (the guide's table). *Analytic* is
+the gradient the code under test returned (``dθ``), *numeric* the central difference.
 """
 
 from __future__ import annotations
