@@ -18,6 +18,10 @@ from numpy.typing import ArrayLike, DTypeLike
 logger = logging.getLogger("deeprecipe")
 
 FLOAT_DTYPES = ("float32", "float64")
+# The largest magnitude of a usable value: a variance or a squared error sums squares of
+# values, and beyond ~1e154 a square overflows float64 (inf), so the standardizer and the
+# errors of larger values would be inf or NaN. 1e150 leaves room for 10^8 rows.
+LARGEST = 1e150
 
 
 def describe(value: Any) -> str:
@@ -163,8 +167,6 @@ def squarable(where: str, arg: str, array: np.ndarray) -> np.ndarray:
     """``array`` (finite floats) if its values' squares fit float64, as a mean and a
     variance need; else the ValueError naming ``arg`` (σ would be inf and every value
     standardized to 0, without a word)."""
-    from .data.cells import LARGEST  # the readers' bound (data imports this module)
-
     peak = float(np.abs(array).max(initial=0.0))
     if peak >= LARGEST:
         raise fail(where, arg, f"smaller than {LARGEST:.0e} in magnitude (squares of larger "

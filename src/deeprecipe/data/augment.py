@@ -333,7 +333,7 @@ class ElasticDistortion(Transform):
         self.order, self.mode, self.fill = resampling("ElasticDistortion", order, mode, fill)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        from scipy import ndimage
+        from scipy import ndimage  # heavy: imported on first use
 
         n, h, w, _ = images.shape
         fields = rng.uniform(-1.0, 1.0, (2, n, h, w))

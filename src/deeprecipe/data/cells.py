@@ -16,7 +16,8 @@ that a file means the same here and in a notebook.
   digits (Python's ``float()`` reads some of these as numbers; pandas and deeprecipe do not),
   and ``TRUE``/``False`` (pandas' booleans).
 
-Values beyond :data:`LARGEST` in magnitude are numbers, but no reader uses them.
+Values of ``1e150`` (``_checks.LARGEST``) and more in magnitude are numbers, but no reader uses
+them.
 """
 
 from __future__ import annotations
@@ -31,10 +32,6 @@ MISSING = frozenset({
 SPACE = " \t\r\n\x0b\x0c"  # what pandas skips around a number (not Unicode spaces)
 NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
                     re.IGNORECASE)
-# The largest magnitude of a usable value: a variance or a squared error sums squares of
-# values, and beyond ~1e154 a square overflows float64 (inf), so the standardizer and the
-# errors of larger values would be inf or NaN. 1e150 leaves room for 10^8 rows.
-LARGEST = 1e150
 
 
 def parse_cell(text: str) -> float | str | None:

@@ -166,7 +166,7 @@ def auc_with_interval(
     DeLong's variance: ``Var = var(V10)/n1 + var(V01)/n0`` where ``V10[i]`` is the fraction of
     negatives scored below positive ``i`` and ``V01[j]`` the fraction of positives scored
     above negative ``j`` (ties count ½), times ``variance_factor``."""
-    from scipy import stats
+    from scipy import stats  # heavy: imported on first use
 
     pos, neg = scores[labels == 1], scores[labels == 0]
     n1, n0 = len(pos), len(neg)
@@ -183,6 +183,7 @@ def classifier_scores(
     A: np.ndarray, B: np.ndarray, n_folds: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold ``P(row is from B)`` of a standardized logistic regression, and labels."""
+    # scikit-learn is heavy: imported on first use
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict

@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import choice, describe, positive_int
-from .cells import LARGEST, SPACE, is_missing, parse_cell
+from .._checks import LARGEST, choice, describe, positive_int
+from .cells import SPACE, is_missing, parse_cell
 from .split import TASKS, auto_task, target_kind
 from .split import min_rows as split_min_rows
 

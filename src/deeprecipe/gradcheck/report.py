@@ -50,8 +50,31 @@ class Entry:
                 f"numeric {self.numeric:.6g}{mark}")
 
 
+class Verdict:
+    """``passed``, ``failed`` and ``uninformative`` read from ``verdict``; neither passed nor
+    failed: inconclusive or uninformative (for a check, every block)."""
+
+    verdict: str
+
+    @property
+    def passed(self) -> bool:
+        """Great or look closer: judged, and the gradients agree."""
+        return self.verdict in PASSING
+
+    @property
+    def failed(self) -> bool:
+        """Worry: the analytic gradient (of a block, or of a term of ``J``) disagrees beyond
+        the noise."""
+        return self.verdict == WORRY
+
+    @property
+    def uninformative(self) -> bool:
+        """Both gradients within the noise floor: nothing to judge, nothing failed."""
+        return self.verdict == UNINFORMATIVE
+
+
 @dataclass
-class BlockReport:
+class BlockReport(Verdict):
     """The check of one named parameter block (``dense_1.W``)."""
 
     name: str
@@ -65,24 +88,9 @@ class BlockReport:
     finding: str = ""
     worst: list[Entry] = field(default_factory=list)
 
-    @property
-    def passed(self) -> bool:
-        """Great or look closer: the block was judged and agrees."""
-        return self.verdict in PASSING
-
-    @property
-    def failed(self) -> bool:
-        """Worry: the analytic gradient disagrees beyond the noise."""
-        return self.verdict == WORRY
-
-    @property
-    def uninformative(self) -> bool:
-        """Both gradients within the noise floor: nothing to judge, nothing failed."""
-        return self.verdict == UNINFORMATIVE
-
 
 @dataclass
-class GradcheckReport:
+class GradcheckReport(Verdict):
     """The whole check: the notes' single difference over θ, and one :class:`BlockReport`
     per named block. ``terms`` holds the separate checks of the data term and each penalty
     (``check_model``); ``notes`` says what was converted, excluded or assumed."""
@@ -105,20 +113,9 @@ class GradcheckReport:
             self.verdict = WORRY  # one failing block fails the check, whatever the sum says
 
     @property
-    def passed(self) -> bool:
-        """Great or look closer: at least one block was judged, and none reads worry."""
-        return self.verdict in PASSING
-
-    @property
-    def failed(self) -> bool:
-        """Worry: a block (or, with ``terms``, a term of ``J``) disagrees beyond the noise.
-        Neither ``passed`` nor ``failed``: every block inconclusive or uninformative."""
-        return self.verdict == WORRY
-
-    @property
     def failed_blocks(self) -> list[str]:
         """The blocks that read worry."""
-        return [name for name, block in self.blocks.items() if block.failed]
+        return self.blocks_reading(WORRY)
 
     @property
     def failed_terms(self) -> list[str]:
@@ -184,7 +181,7 @@ class GradcheckReport:
         """A table for people (rendered by rich, returned as text): one row per block with
         its worst entry, the analytic (backprop) and numeric (central difference) values
         side by side."""
-        from rich.console import Console
+        from rich.console import Console  # imported on first use: import stays fast
         from rich.table import Table
 
         table = Table(title=self.summary(), title_justify="left")

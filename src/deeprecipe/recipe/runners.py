@@ -256,7 +256,7 @@ class DaskRunner:
     def __init__(self, data: TrialData, client: Any, *,
                  function: TrialFunction = run_trial) -> None:
         try:
-            from distributed import Client
+            from distributed import Client  # optional and heavy: imported when used
         except ImportError:  # pragma: no cover - depends on the installation
             raise ImportError("tune: a Dask client needs the distributed package. help: "
                               "pip install 'deeprecipe[dask]'.") from None
@@ -278,7 +278,7 @@ class DaskRunner:
         return self._scattered
 
     def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
-        from distributed import as_completed
+        from distributed import as_completed  # optional and heavy, as above
 
         data = self._data()
         futures = {
@@ -292,7 +292,7 @@ class DaskRunner:
             yield self._outcome(futures[future], future)
 
     def _outcome(self, task: TrialTask, future: Any) -> Outcome:
-        from distributed import KilledWorker
+        from distributed import KilledWorker  # optional and heavy, as above
         from distributed.client import FutureCancelledError
 
         try:
