@@ -147,6 +147,7 @@ class Transform:
     """Base class: ``transform(X, rng)`` on images; subclasses implement ``apply``."""
 
     needs_images = True
+    image_shape: tuple[int, ...] | None = None  # Compose's: flat rows in, flat rows out
 
     def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
         where = type(self).__name__
@@ -157,7 +158,7 @@ class Transform:
                 raise fail(where, "X", "a numeric array of rows (n, ...)", array)
             dtype = np.float32 if array.dtype == np.float32 else np.float64
             return self.apply(array.astype(dtype, copy=False), generator)
-        images, restore = as_images(where, X, None)
+        images, restore = as_images(where, X, self.image_shape)
         return restore(self.apply(images, generator))
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -180,11 +181,6 @@ class Compose(Transform):
             raise fail("Compose", "transforms", "a list of Transform objects", transforms)
         self.transforms = list(transforms)
         self.image_shape = None if image_shape is None else as_image_shape("Compose", image_shape)
-
-    def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
-        generator = as_generator("Compose", rng)
-        images, restore = as_images("Compose", X, self.image_shape)
-        return restore(self.apply(images, generator))
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         for transform in self.transforms:

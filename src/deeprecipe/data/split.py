@@ -289,33 +289,26 @@ def split(
     rng = np.random.default_rng(seed) if shuffle else None
     if stratify not in (True, False, "auto"):
         raise fail(where, "stratify", "True, False or 'auto'", stratify)
-    labels = class_codes(y_array)
+    labels = class_codes(y_array) if stratify else None
     if stratify == "auto" and labels is not None and y_array.dtype.kind in "iuf" \
             and y_array.ndim == 1 and auto_task(y_array) == "regression":
         labels = None  # many distinct whole numbers: a regression target, not classes
-    stratified = bool(stratify) and labels is not None
-    if stratified and labels is not None:
-        classes, codes = labels
-        train, dev, test = _stratified(codes, len(classes), (n_dev, n_test or 0), rng)
+    if labels is not None:
+        train, dev, test = _stratified(labels[1], len(labels[0]), (n_dev, n_test or 0), rng)
     else:
         order = rng.permutation(m) if rng is not None else np.arange(m)
-        cut = (n_train, n_train + n_dev)
-        train, dev, test = order[: cut[0]], order[cut[0] : cut[1]], order[cut[1] :]
+        train, dev, test = np.split(order, [n_train, n_train + n_dev])
     named = {"train": train, "dev": dev, "test": test}
     if n_test is None:
         del named["test"]
     if rng is not None:
         named = {name: rng.permutation(rows) for name, rows in named.items()}
-    if stratified and labels is not None:  # stratify=False: the target is not classes
+    if labels is not None:  # stratify=False: the target is not classes
         _warn_missing(*labels, named)
-
-    def part(rows: np.ndarray) -> Part:
-        return Part(X=X_array[rows], y=y_array[rows], indices=rows)
-
+    parts = {name: Part(X=X_array[rows], y=y_array[rows], indices=rows)
+             for name, rows in named.items()}
     return Splits(
-        train=part(named["train"]),
-        dev=part(named["dev"]),
-        test=part(named["test"]) if "test" in named else None,
-        stratified=stratified,
+        train=parts["train"], dev=parts["dev"], test=parts.get("test"),
+        stratified=labels is not None,
         note="" if n_test is not None else NO_TEST_NOTE,
     )
