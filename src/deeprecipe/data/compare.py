@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -128,22 +128,11 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable (non-finite SMDs become ``None``)."""
-        return {
-            "labels": list(self.labels),
-            "sizes": list(self.sizes),
-            "auc": self.auc,
-            "auc_ci": list(self.auc_ci),
-            "confidence": self.confidence,
-            "verdict": self.verdict,
-            "passed": self.passed,
-            "differing": self.differing,
-            "features": [
-                {"index": f.index, "name": f.name,
-                 "smd": f.smd if math.isfinite(f.smd) else None,
-                 "ks": f.ks, "ks_pvalue": f.ks_pvalue, "differs": f.differs}
-                for f in self.features
-            ],
-        }
+        data = {key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(self).items()}
+        for feature in data["features"]:
+            feature["smd"] = feature["smd"] if math.isfinite(feature["smd"]) else None
+        return {**data, "differing": self.differing}
 
 
 def standardized_mean_difference(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -266,11 +255,9 @@ def compare(
         warnings.filterwarnings("ignore", "ks_2samp: Exact calculation unsuccessful")
         ks = stats.ks_2samp(A_rows, B_rows, axis=0)
     pvalues = np.asarray(ks.pvalue, dtype=np.float64)
-    features = tuple(
-        FeatureDifference(j, names[j], float(smd[j]), float(ks.statistic[j]),
-                          float(pvalues[j]), bool(pvalues[j] < alpha / n_features))
-        for j in range(n_features)
-    )
+    features = tuple(FeatureDifference(j, names[j], float(smd[j]), float(ks.statistic[j]),
+                                       float(pvalues[j]), bool(pvalues[j] < alpha / n_features))
+                     for j in range(n_features))
 
     rng = np.random.default_rng(seed)
 
@@ -289,13 +276,5 @@ def compare(
         verdict = "different"
     else:
         verdict = "slightly different"
-    return Comparison(
-        labels=(str(labels[0]), str(labels[1])),
-        sizes=(len(A_rows), len(B_rows)),
-        features=features,
-        auc=auc,
-        auc_ci=(low, high),
-        confidence=confidence,
-        verdict=verdict,
-        passed=verdict != "different",
-    )
+    return Comparison((str(labels[0]), str(labels[1])), (len(A_rows), len(B_rows)), features,
+                      auc, (low, high), confidence, verdict, passed=verdict != "different")
