@@ -62,9 +62,8 @@ def float_dtype(where: str, dtype: DTypeLike) -> np.dtype:
 
 def real(where: str, arg: str, value: Any, constraint: str = "a finite number") -> float:
     """``value`` as a finite float (bools, strings and arrays are refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise fail(where, arg, constraint, value)
-    if not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
         raise fail(where, arg, constraint, value)
     return float(value)
 

@@ -110,22 +110,29 @@ DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
+def _handled(handler: Any, signums: tuple[int, ...]) -> Iterator[None]:
+    """Within it, ``handler`` handles ``signums``, then the handlers they had again (in the
+    main thread only: elsewhere Python cannot set handlers, and nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while the pool starts its processes (main thread only)
     and deliver them after, to the handlers they had: interrupted halfway, a pool can leave
     a process it never registered, which its shutdown then waits for forever, or which dies
     with a traceback once this process has gone."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     received: list[int] = []
-    previous = {signum: signal.signal(signum, lambda got, frame: received.append(got))
-                for signum in DEFERRED}
-    try:
+    with _handled(lambda got, frame: received.append(got), DEFERRED):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     for got in dict.fromkeys(received):  # once each, in the order they came
         signal.raise_signal(got)
 
@@ -133,14 +140,8 @@ def _signals_deferred() -> Iterator[None]:
 def _start_forkserver() -> None:
     """Start the forkserver with Ctrl-C ignored, which it and every worker it forks inherit
     (a terminal sends Ctrl-C to the whole process group; the parent stops the pool)."""
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with _handled(signal.SIG_IGN, (signal.SIGINT,)):
         forkserver.ensure_running()  # a fork and an exec: milliseconds
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _call(function: TrialFunction, task: TrialTask) -> dict[str, Any]:
