@@ -142,7 +142,7 @@ class Standardizer:
             raise fail(where, "state['std']", "positive numbers (σ > 0)", std.tolist())
         constant = state.get("constant_features", [])
         if not isinstance(constant, list) or not all(
-            _is_int(i) and 0 <= i < len(mean) for i in constant
+            type(i) is int and 0 <= i < len(mean) for i in constant
         ) or len(set(constant)) != len(constant):
             raise fail(where, "state['constant_features']",
                        f"a list of distinct feature indices below {len(mean)}", constant)
@@ -196,10 +196,6 @@ class Standardizer:
             return "Standardizer(unfitted)"
         return (f"Standardizer(n_features={self.n_features_in_}, "
                 f"constant_features={self._state('repr')[2].tolist()})")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _numbers(where: str, key: str, values: Any, length: int | None, length_is: str
