@@ -244,7 +244,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights_bit_for_bit(
     with monkeypatch.context() as patch:
         patch.setattr(cli_run.ConsoleProgress, "on_epoch_end", ctrl_c_after_epoch_4)
         capsys.readouterr()
-        assert run(tmp_path, "--name", "cut", *RESUMABLE) == cli_run.EXIT_INTERRUPTED
+        assert run(tmp_path, "--name", "cut", *RESUMABLE) == cli.EXIT_INTERRUPTED
     folder = tmp_path / "cut"
     err = capsys.readouterr().err
     assert "interrupted: checkpoint after epoch 4 written to" in err
@@ -292,8 +292,8 @@ def resume_matches_the_whole_run(command: list[str], folder: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "said"), [
-    (signal.SIGINT, cli_run.EXIT_INTERRUPTED, "interrupted"),
-    (signal.SIGTERM, cli_run.EXIT_TERMINATED, "terminated (SIGTERM)"),
+    (signal.SIGINT, cli.EXIT_INTERRUPTED, "interrupted"),
+    (signal.SIGTERM, cli.EXIT_TERMINATED, "terminated (SIGTERM)"),
 ])
 def test_a_signal_to_the_process_writes_a_checkpoint_and_resume_finishes_it(
     tmp_path: Path, signum: int, code: int, said: str

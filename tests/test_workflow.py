@@ -13,6 +13,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import pipeline, workflow
+from deeprecipe.cli.run import failed_checks
 from deeprecipe.data import Standardizer
 from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
@@ -252,7 +253,7 @@ def test_a_run_fills_every_part_of_the_run_result(iris_run) -> None:  # type: ig
     assert result.grad_norm_epochs == [0, 1, 2, 3] and set(result.grad_norms) == {
         "dense_1", "dense_2"}
     assert {"data", "train", "report"} <= set(result.seconds)
-    assert workflow.failed_checks(result) == []
+    assert failed_checks(result) == []
 
 
 def test_a_run_writes_its_folder(iris_run) -> None:  # type: ignore[no-untyped-def]
@@ -459,11 +460,11 @@ def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-un
         return dataclasses.replace(report, verdict=verdict, blocks=blocks)
 
     silent = dataclasses.replace(result, gradchecks={"trained": reading(UNINFORMATIVE)})
-    assert workflow.failed_checks(silent) == []  # no verdict: nothing verified, nothing failed
+    assert failed_checks(silent) == []  # no verdict: nothing verified, nothing failed
     assert workflow.check_summary(reading(UNINFORMATIVE), "30 dev rows").startswith(
         "no verdict: every block uninformative")
     worried = dataclasses.replace(result, gradchecks={"trained": reading(WORRY)})
-    assert workflow.failed_checks(worried) == [
+    assert failed_checks(worried) == [
         "gradient check trained: worry in " + ", ".join(
             f"{name} ({block.difference:.1e})" for name, block in report.blocks.items())]
 

@@ -85,40 +85,37 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """``callbacks`` as one, each hook called on each in order (training stops when any
+    """``callbacks`` as one: each hook is called on each in order (training stops when any
     says stop). A job gives ``fit`` its callbacks as one of these: what they hold is not
     part of the training state (a resumed run may report to other callbacks)."""
 
     def __init__(self, callbacks: Sequence[Callback] = ()) -> None:
         self.callbacks = list(callbacks)
 
-    def on_train_begin(self, model: Sequential) -> None:
-        for callback in self.callbacks:
-            callback.on_train_begin(model)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
-        return any([callback.on_epoch_end(epoch, logs) for callback in self.callbacks])
-
-    def on_train_end(self, model: Sequential, history: History) -> None:
-        for callback in self.callbacks:
-            callback.on_train_end(model, history)
+    def _each(self, hook: str, *args: Any) -> list[Any]:
+        return [getattr(callback, hook)(*args) for callback in self.callbacks]
 
     def on_step_begin(self, step: str, description: str, total: int | None = None,
                       done: int = 0) -> None:
-        for callback in self.callbacks:
-            callback.on_step_begin(step, description, total, done)
+        self._each("on_step_begin", step, description, total, done)
 
     def on_step_end(self, step: str, seconds: float, summary: str) -> None:
-        for callback in self.callbacks:
-            callback.on_step_end(step, seconds, summary)
+        self._each("on_step_end", step, seconds, summary)
+
+    def on_train_begin(self, model: Sequential) -> None:
+        self._each("on_train_begin", model)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        return any(self._each("on_epoch_end", epoch, logs))
+
+    def on_train_end(self, model: Sequential, history: History) -> None:
+        self._each("on_train_end", model, history)
 
     def on_trial_end(self, trial: Any) -> None:
-        for callback in self.callbacks:
-            callback.on_trial_end(trial)
+        self._each("on_trial_end", trial)
 
     def on_round_end(self, round: Any) -> None:
-        for callback in self.callbacks:
-            callback.on_round_end(round)
+        self._each("on_round_end", round)
 
 
 def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:

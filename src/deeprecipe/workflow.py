@@ -292,16 +292,6 @@ def check_summary(report: gradcheck.GradcheckReport, data: str) -> str:
     return f"{report.headline()} on {data}"
 
 
-def failed_checks(result: RunResult) -> list[str]:
-    """The checks that failed (exit code 1): gradient checks, and divergence."""
-    failed = [f"gradient check {point}: {report.reading()}"
-              for point, report in result.gradchecks.items() if report.failed]
-    if result.stop_reason == "diverged":  # how, when known: the Divergence's first line
-        divergence = None if result.diagnosis is None else result.diagnosis.divergence
-        failed.append("training diverged" if divergence is None else divergence.headline)
-    return failed
-
-
 # --- 5. outputs -----------------------------------------------------------------------------
 
 

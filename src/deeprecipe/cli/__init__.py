@@ -1,17 +1,7 @@
 """The ``deeprecipe`` command line: the only part of deeprecipe that prints. One module per
-command, and :mod:`.base` for what they share (exit codes, the parser, the consoles).
-
-==============================  ==============================================================
-``deeprecipe run``              the whole workflow into ``runs/<name>/`` (:mod:`.run`)
-``deeprecipe gradcheck MODEL``  check a saved model's backpropagation; exit 1 when it fails
-``deeprecipe diagnose``         bias/variance from train, dev (and Bayes) error, and advice
-``deeprecipe predict MODEL``    predictions of a saved model as CSV
-``deeprecipe experiment NAME``  the notes' lessons side by side (:mod:`.experiment`)
-``deeprecipe tune``             the basic recipe, automated (:mod:`.tune`)
-==============================  ==============================================================
-
-Exit codes: :mod:`.base`.
-"""
+command (:mod:`.run`, :mod:`.tune`, :mod:`.experiment`, :mod:`.gradcheck`, :mod:`.diagnose`,
+:mod:`.predict`) and :mod:`.base` for what they share (exit codes, the parser, the consoles,
+the progress, signals)."""
 
 from __future__ import annotations
 

@@ -69,6 +69,16 @@ def flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
+def checked(where: str, key: str, value: Any) -> Any:
+    """``value`` of the flag for option ``key``, checked by :data:`runconfig.OPTIONS`."""
+    option = runconfig.OPTIONS[key]
+    try:
+        return option.parse(value)
+    except runconfig.BadValue:
+        raise runconfig.ConfigError(f"{where}{flag(key)} must be {option.constraint}; "
+                                    f"received {flag(key)}={value}.") from None
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit code 2) that name the command and the fix."""
 
@@ -111,6 +121,14 @@ def stderr_console() -> Console:
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an interruption so the run writes its checkpoint."""
+
+
+def report_interruption(terminated: bool, kept: str, resume: str) -> int:
+    """Say what was kept and how to go on; the exit code of the signal."""
+    err = stderr_console()
+    err.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {kept}")
+    err.print(f"resume with: deeprecipe {resume}")
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import experiments, runconfig
-from .base import EXIT_OK
+from .base import EXIT_OK, checked
 
 RUNS = Path("runs")
 
@@ -43,15 +43,9 @@ def add_parser(commands: Any) -> None:
 
 
 def experiment_command(args: argparse.Namespace, console: Console) -> int:
-    if not 0 <= args.seed <= runconfig.SEED_MAX:
-        raise ValueError(f"--seed must be {runconfig.OPTIONS['seed'].constraint}; received "
-                         f"--seed={args.seed}.")
-    options: dict[str, Any] = {"seed": args.seed}
+    options: dict[str, Any] = {"seed": checked("", "seed", args.seed)}
     if args.epochs is not None:
-        if args.epochs < 1:
-            raise ValueError(f"--epochs must be a positive integer; received --epochs="
-                             f"{args.epochs}.")
-        options["epochs"] = args.epochs
+        options["epochs"] = checked("", "epochs", args.epochs)
     folder = args.out if args.out is not None else RUNS / f"experiment-{args.name}"
     check_out(folder)
     replaced = (folder / "report.html").exists()

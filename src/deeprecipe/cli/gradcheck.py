@@ -12,7 +12,7 @@ from rich.text import Text
 
 from .. import datasets, gradcheck, persistence, runconfig, workflow
 from ..model import Sequential
-from .base import EXIT_FAILED_CHECK, EXIT_OK, task_of, write_stdout
+from .base import EXIT_FAILED_CHECK, EXIT_OK, checked, task_of, write_stdout
 
 
 def add_parser(commands: Any) -> None:
@@ -72,9 +72,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     if args.rows < 1:
         raise ValueError(f"gradcheck: --rows must be a positive integer; received "
                          f"--rows={args.rows}.")
-    if not 0 <= args.seed <= runconfig.SEED_MAX:
-        raise ValueError(f"gradcheck: --seed must be {runconfig.OPTIONS['seed'].constraint}; "
-                         f"received --seed={args.seed}.")
+    checked("gradcheck: ", "seed", args.seed)
     points = [point.strip() for point in args.points.split(",")]
     unknown = [point for point in points if point not in POINT_TITLES]
     if unknown or not points:

@@ -26,12 +26,11 @@ from ..run import folder as runfolder
 from ..run.result import RunResult
 from .base import (
     EXIT_FAILED_CHECK,
-    EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_TERMINATED,
     ConsoleProgress,
     Terminated,
     flag,
+    report_interruption,
     stderr_console,
     terminate_as_interrupt,
 )
@@ -93,28 +92,29 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     try:
         with terminate_as_interrupt():
             result = workflow.run(config, folder, [progress], resume=resume)
-    except workflow.RunInterrupted as interrupted:
+    except workflow.RunInterrupted as stop:
         progress.close()  # before printing: a live bar would redraw over the message
-        return report_interruption(interrupted)
+        return report_interruption(isinstance(stop.__cause__, Terminated), f"checkpoint after "
+                                   f"epoch {stop.epoch} written to {stop.checkpoint}",
+                                   f"run --resume {stop.folder}")
     finally:  # the live display must stop however the run ends
         progress.close()
         runfolder.release(folder)
     print_summary(console, result, folder)
-    failed = workflow.failed_checks(result)
+    failed = failed_checks(result)
     for check in failed:
         stderr_console().print(Text.assemble(("check failed:", "red"), f" {check}"))
     return EXIT_FAILED_CHECK if failed else EXIT_OK
 
 
-def report_interruption(interrupted: workflow.RunInterrupted) -> int:
-    """Say where the checkpoint is and how to resume; the exit code of the signal."""
-    err = stderr_console()
-    cause = interrupted.__cause__
-    what = "terminated (SIGTERM)" if isinstance(cause, Terminated) else "interrupted"
-    err.print(f"{what}: checkpoint after epoch {interrupted.epoch} written to "
-              f"{interrupted.checkpoint}")
-    err.print(f"resume with: deeprecipe run --resume {interrupted.folder}")
-    return EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
+def failed_checks(result: RunResult) -> list[str]:
+    """The checks that fail the command (exit code 1): gradient checks, and divergence."""
+    failed = [f"gradient check {point}: {report.reading()}"
+              for point, report in result.gradchecks.items() if report.failed]
+    if result.stop_reason == "diverged":  # how, when known: the Divergence's first line
+        divergence = None if result.diagnosis is None else result.diagnosis.divergence
+        failed.append("training diverged" if divergence is None else divergence.headline)
+    return failed
 
 
 # --- the summary ----------------------------------------------------------------------------

@@ -33,12 +33,11 @@ from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
 from .base import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_TERMINATED,
     ConsoleProgress,
     Terminated,
-    stderr_console,
+    checked,
+    report_interruption,
     terminate_as_interrupt,
 )
 
@@ -120,9 +119,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     bayes_error = parse_bayes_error(options["bayes_error"])
     positive_int("tune", "--budget", options["budget"])
     check_workers("tune", "--workers", options["workers"])
-    if not 0 <= options["seed"] <= runconfig.SEED_MAX:
-        raise runconfig.ConfigError(f"tune: --seed must be {runconfig.OPTIONS['seed'].constraint}"
-                                    f"; received --seed={options['seed']}.")
+    checked("tune: ", "seed", options["seed"])
     loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                 options["drop_missing_target"])
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
@@ -162,7 +159,9 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
                 paths = write_tune_report(result, folder)
         except KeyboardInterrupt as interrupted:
             progress.close()
-            return report_interruption(folder, isinstance(interrupted, Terminated))
+            return report_interruption(
+                isinstance(interrupted, Terminated), f"{finished_trials(folder)} finished "
+                f"trials are kept in {folder / recipe.DATABASE}", f"tune --resume {folder}")
     console.print(Text(result.summary()))
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
     console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
@@ -226,16 +225,6 @@ def finished_trials(folder: Path) -> int:
         return 0
     with recipe.TrialStore(folder) as store:
         return store.count("done", "failed")
-
-
-def report_interruption(folder: Path, terminated: bool) -> int:
-    """Say what was kept and how to go on; the exit code of the signal."""
-    err = stderr_console()
-    err.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: "
-              f"{finished_trials(folder)} finished trials are kept in "
-              f"{folder / recipe.DATABASE}")
-    err.print(f"resume with: deeprecipe tune --resume {folder}")
-    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 # --- tune.json: the command's options, for --resume --------------------------------------------
