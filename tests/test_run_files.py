@@ -13,7 +13,7 @@ import deeprecipe as dr
 from deeprecipe import recipe
 from deeprecipe.run import files
 from deeprecipe.run.files import FormatError
-from deeprecipe.run.folder import RunFolderError
+from deeprecipe.run.folder import RunFolderError, read_record
 
 FORMATS = [files.MODEL, files.RUN, files.CHECKPOINT, files.SUMMARY, files.TUNE, files.TRIALS,
            files.TUNE_SUMMARY, files.EXPERIMENT]
@@ -78,3 +78,15 @@ def test_the_trial_database_is_stamped_and_an_unknown_version_refused(tmp_path: 
     connection.close()
     with recipe.TrialStore(tmp_path):  # the refused store was closed: the folder opens again
         pass
+
+
+def test_run_and_tune_folders_are_read_by_one_reader(tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="^tune --resume: no tune folder"):
+        read_record(tmp_path / "nope", files.TUNE, "tune --resume")
+    with pytest.raises(RunFolderError, match=r"is not a deeprecipe run folder \(no run.json\)"):
+        read_record(tmp_path, files.RUN, "--resume")
+    record = {**files.TUNE.stamp({"options": {}}), "format_version": 9}
+    (tmp_path / "tune.json").write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(RunFolderError, match=r"tune.json has format_version=9; this deeprecipe "
+                       "reads deeprecipe-tune format_version 1"):
+        read_record(tmp_path, files.TUNE, "tune --resume")

@@ -235,17 +235,9 @@ def write_options(folder: Path, options: dict[str, Any]) -> None:
 
 
 def read_options(folder: Path) -> dict[str, Any]:
-    file = folder / runfolder.TUNE_FILE
-    if not file.is_file():
-        raise runfolder.RunFolderError(
-            f"tune --resume: {folder} is not a deeprecipe tune folder (no "
-            f"{runfolder.TUNE_FILE}). help: pass the folder a tune printed, e.g. "
-            "runs/digits-tune-20250101-120000.")
-    try:
-        record = TUNE.read(file, "tune --resume")
-    except ValueError as error:
-        raise runfolder.RunFolderError(str(error)) from None
+    record = runfolder.read_record(folder, TUNE, "tune --resume")
     if not isinstance(record.get("options"), dict):
-        raise runfolder.RunFolderError(f"tune --resume: {file} must hold an 'options' object; "
-                                       f"received {describe(record.get('options'))}.")
+        raise runfolder.RunFolderError(f"tune --resume: {folder / runfolder.TUNE_FILE} must "
+                                       f"hold an 'options' object; received "
+                                       f"{describe(record.get('options'))}.")
     return {**DEFAULTS, **record["options"]}

@@ -35,7 +35,7 @@ from typing import IO, Any
 from ..runconfig import OPTIONS, BadValue, ConfigError, RunConfig, folder_name
 from ..training import TrainingState
 from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
-from .files import RUN
+from .files import RUN, TUNE, Format
 
 RUN_FILE = "run.json"
 TUNE_FILE = "tune.json"  # a tune's folder (deeprecipe tune)
@@ -205,15 +205,22 @@ def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, statu
 
 def read_run_file(folder: Path) -> dict[str, Any]:
     """The checked contents of ``folder/run.json``."""
+    return read_record(folder, RUN, "--resume")
+
+
+def read_record(folder: Path, fmt: Format, where: str) -> dict[str, Any]:
+    """The checked ``run.json`` (``fmt`` :data:`~.files.RUN`) or ``tune.json``
+    (:data:`~.files.TUNE`) of ``folder``; errors start with ``where``."""
+    file_name, kind, example = {RUN: (RUN_FILE, "run", "digits-20250101-120000"),
+                                TUNE: (TUNE_FILE, "tune", "digits-tune-20250101-120000")}[fmt]
     if not folder.is_dir():
-        raise RunFolderError(f"--resume: no run folder {folder}.")
-    file = folder / RUN_FILE
-    if not file.is_file():
-        raise RunFolderError(f"--resume: {folder} is not a deeprecipe run folder (no "
-                             f"{RUN_FILE}). help: pass the folder a run printed, e.g. "
-                             "runs/digits-20250101-120000.")
+        raise RunFolderError(f"{where}: no {kind} folder {folder}.")
+    if not (folder / file_name).is_file():
+        raise RunFolderError(f"{where}: {folder} is not a deeprecipe {kind} folder (no "
+                             f"{file_name}). help: pass the folder a {kind} printed, e.g. "
+                             f"runs/{example}.")
     try:
-        return RUN.read(file, "--resume")
+        return fmt.read(folder / file_name, where)
     except ValueError as error:
         raise RunFolderError(str(error)) from None
 
