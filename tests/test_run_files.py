@@ -81,7 +81,7 @@ def test_the_trial_database_is_stamped_and_an_unknown_version_refused(tmp_path: 
 
 
 def test_run_and_tune_folders_are_read_by_one_reader(tmp_path: Path) -> None:
-    with pytest.raises(RunFolderError, match="^tune --resume: no tune folder"):
+    with pytest.raises(RunFolderError, match=r"^tune --resume: no tune folder"):
         read_record(tmp_path / "nope", files.TUNE, "tune --resume")
     with pytest.raises(RunFolderError, match=r"is not a deeprecipe run folder \(no run.json\)"):
         read_record(tmp_path, files.RUN, "--resume")
