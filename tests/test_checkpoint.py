@@ -115,3 +115,12 @@ def test_a_version_1_checkpoint_is_read_without_a_checksum(tmp_path: Path) -> No
     save_file(tensors, str(old), metadata={"deeprecipe": json.dumps(header)})
     with pytest.raises(CheckpointError, match="format_version=True"):
         read_checkpoint(old)
+
+
+@pytest.mark.parametrize("body", [[1, 2], "state", None])
+def test_a_state_that_is_not_an_object_is_a_clear_error(tmp_path: Path, body: object) -> None:
+    header = {"format": "deeprecipe-checkpoint", "format_version": 1, "state": body}
+    path = tmp_path / "odd.safetensors"
+    save_file({}, str(path), metadata={"deeprecipe": json.dumps(header)})
+    with pytest.raises(CheckpointError, match="the checkpoint's state is incomplete"):
+        read_checkpoint(path)

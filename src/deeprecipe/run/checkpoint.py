@@ -70,7 +70,7 @@ def read_checkpoint(path: str | Path) -> TrainingState:
         body = _join(header["state"], tensors)
         known = {f.name for f in fields(TrainingState)}
         return TrainingState(**{key: value for key, value in body.items() if key in known})
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, AttributeError) as error:  # AttributeError: not an object
         raise CheckpointError(f"{source}: the checkpoint's state is incomplete ({error}).") \
             from None
 
