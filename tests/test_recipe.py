@@ -91,6 +91,10 @@ def test_config_round_trips_and_names_a_trial_by_config_and_seed() -> None:
     ({"keep_prob": 0.0}, "Config: keep_prob must be in (0, 1]; received keep_prob=0.0."),
     ({"learning_rate": 2.0}, "Config: learning_rate must be in (0, 1)"),
     ({"optimizer": "rmsprop"}, "Config: optimizer must be one of 'sgd', 'momentum', 'adam'"),
+    # the constraints of deeprecipe run's options (deeprecipe.runconfig.OPTIONS)
+    ({"l2": -1.0}, "Config: l2 must be a finite number >= 0; received l2=-1.0."),
+    ({"epochs": 2.5}, "Config: epochs must be a positive integer"),
+    ({"augment": 1}, "Config: augment must be true or false"),
 ])
 def test_config_refuses_bad_values_with_the_style_template(changes: dict[str, Any],
                                                            message: str) -> None:

@@ -274,12 +274,20 @@ def test_one_class_is_refused_with_the_error_template() -> None:
     ({"tol": "1e-4"}, r"tol must be a finite number >= 0"),
     ({"dtype": "float16"}, r"dtype must be 'float32' or 'float64'"),
     ({"optimizer": "lbfgs"}, r"optimizer must be one of 'sgd', 'momentum', 'adam'"),
+    # the constraints of deeprecipe run's options (deeprecipe.runconfig.OPTIONS)
+    ({"activation": "swish"}, r"DeepClassifier.fit: activation must be one of 'linear', 'relu'"),
+    ({"init": "orthogonal"}, r"DeepClassifier.fit: init must be one of 'zeros'"),
+    ({"keep_prob": 1.5}, r"keep_prob must be probabilities in \(0, 1\]"),
+    ({"l1": float("inf")}, r"l1 must be a finite number >= 0"),
 ])
 def test_bad_hyperparameters_fail_at_fit_with_the_error_template(params, message) -> None:
     clf = DeepClassifier(**small(**params))  # __init__ never validates
     with pytest.raises(ValueError, match=message):
         clf.fit(*digits(100))
     assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+    if set(params) & {"activation", "init", "keep_prob", "l1"}:  # partial_fit checks them too
+        with pytest.raises(ValueError, match=message.replace(".fit", ".partial_fit")):
+            clf.partial_fit(*digits(100), classes=np.arange(10))
 
 
 # --- when training stops: scikit-learn's rule -------------------------------------------

@@ -33,6 +33,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import activations, datasets, initializers, optimizers
 from ._checks import describe
 from .data import TASKS
@@ -158,9 +160,9 @@ def integer(value: Any) -> int:
             return int(value.strip())
         except ValueError:  # more digits than Python converts (4,300)
             raise BadValue from None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise BadValue
-    return value
+    return int(value)
 
 
 def number(value: Any) -> float:
@@ -170,7 +172,7 @@ def number(value: Any) -> float:
         if not NUMBER.fullmatch(value.strip()):
             raise BadValue
         value = float(value.strip())
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+    elif isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise BadValue
     if not math.isfinite(value):
         raise BadValue
@@ -182,7 +184,7 @@ def _items(value: Any) -> list[Any]:
     (``10,,3``) stays, for the check to refuse."""
     if isinstance(value, str):
         return value.replace(" ", "").split(",")
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, np.ndarray)):
         return list(value)
     return [value]
 
@@ -293,8 +295,10 @@ OPTIONS: dict[str, Option] = {
     "init": Option(one_of(*initializers.INITIALIZERS), _listed(list(initializers.INITIALIZERS)),
                    "weight initialization: zeros, random, xavier, glorot, he (or "
                    "<name>_uniform) (default: he for relu, xavier otherwise)", "NAME"),
-    "l2": Option(non_negative, "a number >= 0", "L2 regularization λ (default: 1.0)", "LAMBDA"),
-    "l1": Option(non_negative, "a number >= 0", "L1 regularization λ (default: 0)", "LAMBDA"),
+    "l2": Option(non_negative, "a finite number >= 0", "L2 regularization λ (default: 1.0)",
+                 "LAMBDA"),
+    "l1": Option(non_negative, "a finite number >= 0", "L1 regularization λ (default: 0)",
+                 "LAMBDA"),
     "keep_prob": Option(probabilities, "probabilities in (0, 1], one per hidden layer or one "
                         "for all", "dropout keep_prob per hidden layer, e.g. 0.8,1 (default: "
                         "0.8 on the first hidden layer)", "P,P,..."),
@@ -325,6 +329,17 @@ OPTIONS: dict[str, Option] = {
 assert set(OPTIONS) == {f.name for f in fields(RunConfig)}  # one table entry per field
 
 
+def check(where: str, key: str, value: Any) -> Any:
+    """``value`` read by the option ``key`` of :data:`OPTIONS`, for a Python API that takes
+    the option (``where`` names it: ``Config``, ``DeepClassifier.fit``); a
+    :class:`ConfigError` naming ``where`` and the key otherwise."""
+    try:
+        return OPTIONS[key].parse(value)
+    except BadValue as error:
+        raise ConfigError(f"{where}: {key} must be {OPTIONS[key].constraint}; received "
+                          f"{key}={describe(value)}.{error.help}", key, source=where) from None
+
+
 def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Check every ``key = value`` of ``source``; returns the parsed values."""
     parsed: dict[str, Any] = {}
@@ -334,15 +349,10 @@ def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             hint = f" help: did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{source}: unknown key {key!r}.{hint} Valid keys: "
                               f"{', '.join(OPTIONS)}.")
-        option = OPTIONS[key]
         if value is None and RunConfig.__dataclass_fields__[key].default is None:
             parsed[key] = None
             continue
-        try:
-            parsed[key] = option.parse(value)
-        except BadValue as error:
-            raise ConfigError(f"{source}: {key} must be {option.constraint}; received "
-                              f"{key}={describe(value)}.{error.help}", key, source=source) from None
+        parsed[key] = check(source, key, value)
     return parsed
 
 

@@ -85,6 +85,7 @@ from .data.split import min_rows, split, split_sizes
 from .diagnostics import Diagnosis
 from .model import PREDICT_BATCH
 from .parameters import Layout
+from .runconfig import check
 from .training import History
 
 __all__ = ["DeepClassifier", "DeepRegressor"]
@@ -185,8 +186,6 @@ class _DeepEstimator(BaseEstimator):
             positive_int(where, "n_iter_no_change", self.n_iter_no_change),
             validation=bool(self.early_stopping),
         )
-        non_negative(where, "l2", self.l2)
-        non_negative(where, "l1", self.l1)
         hidden = self._hidden_layers(where)
         optimizer = self._new_optimizer(where)
         seed = self._draw_seed(where)
@@ -238,10 +237,7 @@ class _DeepEstimator(BaseEstimator):
         return self
 
     def _new_optimizer(self, where: str) -> optimizers.Optimizer:
-        if not isinstance(self.optimizer, str) or self.optimizer not in optimizers.OPTIMIZERS:
-            raise fail(where, "optimizer", "one of " + ", ".join(
-                map(repr, optimizers.OPTIMIZERS)), self.optimizer)
-        return optimizers.get(self.optimizer, self.learning_rate)
+        return optimizers.get(check(where, "optimizer", self.optimizer), self.learning_rate)
 
     def _draw_seed(self, where: str) -> int:
         """The network's seed, drawn from ``random_state`` (scikit-learn's convention)."""
@@ -265,7 +261,10 @@ class _DeepEstimator(BaseEstimator):
         self._optimizer = _Continued(optimizer)
 
     def _hidden_layers(self, where: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
-        """The hidden layers' units and keep_probs, checked."""
+        """The hidden layers' units and keep_probs, checked, as are ``l2``, ``l1``,
+        ``activation`` and ``init`` (by their options of :data:`.runconfig.OPTIONS`)."""
+        for key in ("l2", "l1", "activation", "keep_prob") + (("init",) if self.init else ()):
+            check(where, key, getattr(self, key))
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral):
             sizes = (int(sizes),)

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .. import pipeline
-from .._checks import choice, describe, fail, positive_int, real
+from .._checks import fail, real
 from ..model import Sequential
-from ..optimizers import OPTIMIZERS
+from ..runconfig import check
 
 MAX_WIDTH = 512
 MAX_DEPTH = 4
@@ -52,28 +52,22 @@ class Config:
     train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
+        """Each value checked by its option of :data:`deeprecipe.runconfig.OPTIONS`, then
+        the search's own bounds."""
         where = "Config"
-        hidden = self.hidden
-        if not isinstance(hidden, (tuple, list)) or not 1 <= len(hidden) <= MAX_DEPTH:
-            raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", hidden)
-        widths = tuple(positive_int(where, "hidden[]", width) for width in hidden)
-        if max(widths) > MAX_WIDTH:
-            raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", hidden)
-        object.__setattr__(self, "hidden", widths)
-        choice(where, "optimizer", self.optimizer, OPTIMIZERS)
-        if not 0 < real(where, "learning_rate", self.learning_rate) < 1:
+        if not isinstance(self.hidden, (tuple, list)) or not 1 <= len(self.hidden) <= MAX_DEPTH:
+            raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", self.hidden)
+        for key in ("hidden", "optimizer", "learning_rate", "l2", "epochs", "patience",
+                    "batch_size", "augment"):
+            object.__setattr__(self, key, check(where, key, getattr(self, key)))
+        if max(self.hidden) > MAX_WIDTH:
+            raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", self.hidden)
+        if self.learning_rate >= 1:
             raise fail(where, "learning_rate", "in (0, 1)", self.learning_rate)
-        if real(where, "l2", self.l2) < 0:
-            raise fail(where, "l2", "a number >= 0", self.l2)
         if not 0 < real(where, "keep_prob", self.keep_prob) <= 1:
             raise fail(where, "keep_prob", "in (0, 1]", self.keep_prob)
-        if positive_int(where, "epochs", self.epochs) > MAX_EPOCHS:
+        if self.epochs > MAX_EPOCHS:
             raise fail(where, "epochs", f"at most {MAX_EPOCHS}", self.epochs)
-        positive_int(where, "patience", self.patience)
-        positive_int(where, "batch_size", self.batch_size)
-        if not isinstance(self.augment, bool):
-            raise TypeError(f"{where}: augment must be a bool; received "
-                            f"augment={describe(self.augment)}.")
         if not 0 < real(where, "train_fraction", self.train_fraction) <= 1:
             raise fail(where, "train_fraction", "in (0, 1]", self.train_fraction)
 
