@@ -1,7 +1,7 @@
 """scikit-learn estimators: :class:`DeepClassifier` and :class:`DeepRegressor`.
 
-They wrap the engine (:class:`~deeprecipe.Sequential` trained by
-:func:`deeprecipe.training.fit`), so they work in ``Pipeline``, ``GridSearchCV``,
+They build and train a :class:`~deeprecipe.Sequential` with :mod:`deeprecipe.pipeline`
+(as ``deeprecipe run`` and ``tune`` do), and work in ``Pipeline``, ``GridSearchCV``,
 ``cross_val_score``, ``clone`` and ``pickle``, and pass scikit-learn's estimator checks::
 
     from sklearn.model_selection import GridSearchCV
@@ -263,7 +263,7 @@ class _DeepEstimator(BaseEstimator):
     def _hidden_layers(self, where: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """The hidden layers' units and keep_probs, checked, as are ``l2``, ``l1``,
         ``activation`` and ``init`` (by their options of :data:`.runconfig.OPTIONS`)."""
-        for key in ("l2", "l1", "activation", "keep_prob") + (("init",) if self.init else ()):
+        for key in ("l2", "l1", "activation") + (("init",) if self.init else ()):
             check(where, key, getattr(self, key))
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral):
@@ -274,18 +274,16 @@ class _DeepEstimator(BaseEstimator):
         ):  # Dense's own message would name units, not hidden_layer_sizes
             raise fail(where, "hidden_layer_sizes", "a sequence of positive integers such as "
                        "(64, 32)", sizes)
-        keep = self.keep_prob
-        if isinstance(keep, numbers.Real):
-            keep = (float(keep),) * len(sizes)
-        if (isinstance(keep, str) or not isinstance(keep, (Sequence, np.ndarray))
-                or len(keep) != len(sizes)):
+        keep = check(where, "keep_prob", self.keep_prob)
+        if isinstance(self.keep_prob, numbers.Real):
+            keep *= len(sizes)
+        if len(keep) != len(sizes):
             raise fail(where, "keep_prob", f"a number or one number per hidden layer "
-                       f"({len(sizes)})", keep)
-        return tuple(int(units) for units in sizes), tuple(keep)
+                       f"({len(sizes)})", self.keep_prob)
+        return tuple(int(units) for units in sizes), keep
 
     def _batch_size(self, where: str) -> int | None:
-        return None if self.batch_size is None else positive_int(
-            where, "batch_size", self.batch_size)
+        return None if self.batch_size is None else check(where, "batch_size", self.batch_size)
 
     def _dev_fraction(self, m: int) -> float:
         """The dev set's fraction of ``m`` rows (0.0: no dev set)."""
@@ -620,13 +618,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
 
 
 class _NoImprovement(EarlyStopping):
-    """scikit-learn's MLP stopping rule (``_update_no_improvement_count``) on the machinery
-    of :class:`~deeprecipe.EarlyStopping` (which keeps the best weights).
-
-    It watches the training cost (``train_cost``, scikit-learn's ``loss_curve_``) and keeps
-    the last epoch's weights or, with ``validation=True``, the dev error (scikit-learn
-    watches the validation score, here ``1 −`` the dev error) and keeps the best epoch's
-    weights, as scikit-learn does.
+    """scikit-learn's MLP stopping rule (``_update_no_improvement_count``, "When training
+    stops" in the module) on the machinery of :class:`~deeprecipe.EarlyStopping`.
 
     An epoch counts as *no improvement* unless it beats the best value so far by at least
     ``tol``; the best value (and the weights kept) follows every improvement, however small.
