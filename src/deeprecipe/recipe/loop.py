@@ -30,8 +30,8 @@ from typing import Any
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
-from ..diagnostics.bias_variance import check_fraction
 from ..persistence import save
+from ..runconfig import check
 from .config import Config
 from .data import Prepared, prepare
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
@@ -388,11 +388,9 @@ def _options(budget: Any, bayes_error: Any, seed: Any, baseline: Any, image_shap
              per_round: Any, learning_curve: Any, max_attempts: Any, bias_threshold: Any,
              variance_threshold: Any) -> Options:
     where = "tune"
-    error = check_fraction(where, "bayes_error", bayes_error)  # the one rule of error rates
+    error = check(where, "bayes_error", bayes_error)  # run's options: one rule of error rates
     if error >= 1:
         raise fail(where, "bayes_error", "a fraction in [0, 1) (0.01)", bayes_error)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise fail(where, "seed", "an integer >= 0", seed)
     if baseline is not None and not isinstance(baseline, Config):
         raise TypeError(f"{where}: baseline must be a deeprecipe.recipe.Config or None; "
                         f"received baseline={describe(baseline)}.")
@@ -400,7 +398,8 @@ def _options(budget: Any, bayes_error: Any, seed: Any, baseline: Any, image_shap
         raise TypeError(f"{where}: learning_curve must be a bool; received "
                         f"learning_curve={describe(learning_curve)}.")
     return Options(
-        budget=positive_int(where, "budget", budget), bayes_error=error, seed=seed,
+        budget=positive_int(where, "budget", budget), bayes_error=error,
+        seed=check(where, "seed", seed),
         baseline=baseline or Config(),
         image_shape=None if image_shape is None else tuple(image_shape),
         per_round=positive_int(where, "per_round", per_round), learning_curve=learning_curve,
