@@ -257,11 +257,12 @@ def jax_check(f: Callable[[Any], Any], params: Any, eps: float | None) -> bool:
 
 def planted_backward() -> Callable[..., Any]:
     original = Dense.backward
-    layer_name, index, factor = PLANTED
+    _, index, factor = PLANTED
 
-    def backward(self: Dense, dout: np.ndarray, cache: Any, **options: Any) -> Any:
-        dx, grads = original(self, dout, cache, **options)
-        if self.name == layer_name:
+    def backward(self: Dense, params: Any, dout: np.ndarray, cache: Any,
+                 **options: Any) -> Any:
+        dx, grads = original(self, params, dout, cache, **options)
+        if params["W"].shape == (784, 128):  # dense_1 of the large network
             grads["W"][index] *= factor
         return dx, grads
 

@@ -45,20 +45,20 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
 
 
 def plant_doubled_dW(monkeypatch: Any, layer: str = "dense_2") -> None:
-    """Make every ``Dense.backward`` of ``layer`` return ``dW`` doubled (the notes' bug
-    catalogue's first entry), for the tests of commands that must catch it."""
-    from deeprecipe.layers import Dense
+    """Make every backward pass return ``layer``'s ``dW`` doubled (the notes' bug
+    catalogue's first entry), for the tests of commands that must catch it. Layers hold no
+    names, so the bug is planted where the model runs its one backward loop."""
+    from deeprecipe.model import Sequential
 
-    original = Dense.backward
+    original = Sequential.forward_backward
 
-    def doubled(self: Dense, dout: np.ndarray, cache: Any, *, out: Any = None,
-                input_grad: bool = True) -> Any:
-        dx, grads = original(self, dout, cache, out=out, input_grad=input_grad)
-        if self.name == layer:
-            grads["W"] *= 2
-        return dx, grads
+    def doubled(self: Sequential, *args: Any, **kwargs: Any) -> Any:
+        trace = original(self, *args, **kwargs)
+        if trace.grads and layer in self.names:
+            trace.grads[self.names.index(layer)]["W"] *= 2
+        return trace
 
-    monkeypatch.setattr(Dense, "backward", doubled)
+    monkeypatch.setattr(Sequential, "forward_backward", doubled)
 
 
 def course_network(X: np.ndarray, y: np.ndarray, seed: int, hidden: int = 4,

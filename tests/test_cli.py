@@ -233,8 +233,8 @@ def test_predict_refuses_outputs_that_overflow(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = dr.Sequential([dr.Dense(3, "relu"), dr.Dense(2, "softmax")], input_dim=1)
-    model.layers[0].params["W"][...] = 1e30
-    model.layers[1].params["W"][...] = [[1e30, -1e30]] * 3
+    model.params[0]["W"][...] = 1e30
+    model.params[1]["W"][...] = [[1e30, -1e30]] * 3
     model.save(tmp_path / "model")
     (tmp_path / "x.csv").write_text("x\n1\n1e20\n")
     assert cli.main(["predict", str(tmp_path / "model"), "--data",

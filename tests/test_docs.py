@@ -322,11 +322,11 @@ def test_the_dropout_code_on_the_page_is_the_layer() -> None:
         a3 = rng.standard_normal((40, 7))
         dA3 = rng.standard_normal(a3.shape)
         layer = dr.Dropout(keep_prob)
-        layer.build(a3.shape[1], rng, np.dtype(np.float64))
+        params, _ = layer.build(a3.shape[1], rng, np.dtype(np.float64))
         ours, d3 = forward(a3, keep_prob, np.random.default_rng(3))
-        theirs, cache = layer.forward(a3, training=True, rng=np.random.default_rng(3))
+        theirs, cache = layer.forward(params, a3, training=True, rng=np.random.default_rng(3))
         np.testing.assert_array_equal(ours, theirs)
-        expected, _ = layer.backward(dA3, cache)
+        expected, _ = layer.backward(params, dA3, cache)
         np.testing.assert_array_equal(backward(dA3, d3, keep_prob), expected)
 
 

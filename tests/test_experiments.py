@@ -34,7 +34,7 @@ def test_zeros_never_break_symmetry(initialization: experiments.Experiment) -> N
     zeros = initialization.trial("zeros")
     for distinct, units in zeros.distinct_units.values():
         assert distinct == 1 and units > 1  # every hidden unit is the same unit
-    first = zeros.model.layers[0].params["W"]
+    first = zeros.model.params[0]["W"]
     assert np.all(first == first[:, :1])
     assert zeros.flow == "symmetric"
     assert zeros.train_accuracy == pytest.approx(0.5, abs=0.05)
@@ -112,9 +112,9 @@ def test_distinct_units_counts_identical_units() -> None:
     model = Sequential([Dense(3, "relu", init="zeros"), Dense(1, "sigmoid", init="zeros")],
                        input_dim=2)
     assert experiments.distinct_units(model) == {"dense_1": (1, 3)}
-    model.layers[0].params["W"][0, 2] = 1.0  # unit 3's incoming weights differ
+    model.params[0]["W"][0, 2] = 1.0  # unit 3's incoming weights differ
     assert experiments.distinct_units(model) == {"dense_1": (2, 3)}
-    model.layers[1].params["W"][1, 0] = 1.0  # unit 2's outgoing weight differs
+    model.params[1]["W"][1, 0] = 1.0  # unit 2's outgoing weight differs
     assert experiments.distinct_units(model) == {"dense_1": (3, 3)}
 
 

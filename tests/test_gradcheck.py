@@ -563,7 +563,7 @@ def _near_kink(activation: str, layer: int, offset: float = 1e-9) -> dr.Sequenti
                          dr.Dense(3, "softmax")], input_dim=4, seed=0, dtype="float64")
     params = net.named_parameters()
     params["dense_1.b"][:] = params["dense_2.b"][:] = 0.1
-    x = X_NET if layer == 1 else net.layers[0].forward(X_NET, training=False)[0]
+    x = X_NET if layer == 1 else net.layers[0].forward(net.params[0], X_NET, training=False)[0]
     W, b = params[f"dense_{layer}.W"], params[f"dense_{layer}.b"]
     b[2] -= (x @ W + b)[3, 2] - offset
     assert abs((x @ W + b)[3, 2] - offset) < 1e-15
@@ -587,9 +587,10 @@ def test_check_model_catches_a_bug_next_to_a_kink(offset: float, mode: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     original = layers.Dense.backward
 
-    def doubled_dw1(self: layers.Dense, dout: np.ndarray, cache: Any, **options: Any) -> Any:
-        dx, grads = original(self, dout, cache, **options)
-        if self.name == "dense_1":
+    def doubled_dw1(self: layers.Dense, params: Any, dout: np.ndarray, cache: Any,
+                    **options: Any) -> Any:
+        dx, grads = original(self, params, dout, cache, **options)
+        if params["W"].shape == (4, 6):  # dense_1 (layers hold no names)
             grads["W"] *= 2
         return dx, grads
 
@@ -608,7 +609,7 @@ def test_check_model_checks_a_bias_whose_every_perturbation_crosses_a_kink(
     net = dr.Sequential([dr.Dense(6, "relu"), dr.Dense(5, "relu"), dr.Dense(3, "softmax")],
                         input_dim=4, seed=0, dtype="float64")
     X = np.random.default_rng(0).normal(size=(10, 4))
-    a1 = net.layers[0].forward(X, training=False)[0]
+    a1 = net.layers[0].forward(net.params[0], X, training=False)[0]
     assert (a1 == 0).all(axis=1).any()  # a dead row: Z2 = 0 there
     correct = _model_report(gradcheck.check_model(net, X, Y_NET))
     assert correct.passed
@@ -616,9 +617,10 @@ def test_check_model_checks_a_bias_whose_every_perturbation_crosses_a_kink(
     assert not correct.blocks["dense_2.b"].uninformative
     original = layers.Dense.backward
 
-    def doubled_db2(self: layers.Dense, dout: np.ndarray, cache: Any, **options: Any) -> Any:
-        dx, grads = original(self, dout, cache, **options)
-        if self.name == "dense_2":
+    def doubled_db2(self: layers.Dense, params: Any, dout: np.ndarray, cache: Any,
+                    **options: Any) -> Any:
+        dx, grads = original(self, params, dout, cache, **options)
+        if params["W"].shape == (6, 5):  # dense_2 (layers hold no names)
             grads["b"] *= 2
         return dx, grads
 
@@ -767,3 +769,50 @@ def test_check_model_option_errors_name_the_argument(options: dict[str, Any],
 def test_check_model_refuses_what_is_not_a_sequential() -> None:
     with pytest.raises(TypeError, match="Sequential"):
         gradcheck.check_model(object(), X_NET, Y_NET)  # type: ignore[arg-type]
+
+
+# --- a new layer with parameters: build, forward and backward are enough -----------------
+
+
+class Scale(layers.Layer):
+    """``x * s + t`` per feature: a layer that implements only the three contract methods,
+    so the checker runs it through the generic defaults (one forward pass per coordinate)."""
+
+    kind = "scale"
+
+    def __init__(self, bug: float = 1.0) -> None:
+        self.bug = bug
+
+    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> Any:
+        return {"s": rng.uniform(0.5, 1.5, input_dim).astype(dtype),
+                "t": rng.normal(size=input_dim).astype(dtype)}, input_dim
+
+    def forward(self, params: Any, x: np.ndarray, *, training: bool, rng: Any = None) -> Any:
+        return x * params["s"] + params["t"], x
+
+    def backward(self, params: Any, dout: np.ndarray, cache: Any, *, out: Any = None,
+                 input_grad: bool = True) -> Any:
+        grads = out if out is not None else {}
+        grads["s"] = np.sum(dout * cache, axis=0, out=grads.get("s"))
+        grads["s"] *= self.bug
+        grads["t"] = np.sum(dout, axis=0, out=grads.get("t"))
+        return (dout * params["s"] if input_grad else None), grads
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_new_layer_works_with_the_checker_through_the_contract_alone(mode: str) -> None:
+    def net(scale: Scale) -> dr.Sequential:
+        return dr.Sequential([dr.Dense(5, "relu"), scale, dr.Dense(3, "softmax")],
+                             input_dim=4, l2=0.3, seed=0, dtype="float64")
+
+    report = _model_report(gradcheck.check_model(net(Scale()), X_NET, Y_NET, mode=mode,
+                                                 **CHEAP))
+    assert report.passed, report.summary()
+    assert list(report.blocks)[2:4] == ["scale_1.s", "scale_1.t"]
+    buggy = _model_report(gradcheck.check_model(net(Scale(bug=2.0)), X_NET, Y_NET, mode=mode,
+                                                **CHEAP))
+    assert buggy.failed_blocks == ["scale_1.s"], buggy.summary()
+    trained = net(Scale())
+    before = trained.theta.copy()
+    trained.fit(X_NET, Y_NET, epochs=2, batch_size=5)  # training takes it too
+    assert not np.array_equal(trained.theta, before)

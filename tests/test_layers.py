@@ -17,11 +17,29 @@ FLOAT64 = np.dtype("float64")
 ACTIVATION_NAMES = list(activations.ACTIVATIONS)
 
 
-def built_dense(rng: np.random.Generator, activation: str = "tanh", **kwargs) -> Dense:
-    """A Dense(5) on 3 inputs named ``dense_1``, with a random (non-zero) bias."""
-    layer = Dense(UNITS, activation=activation, **kwargs)
-    layer.build(N_IN, rng, FLOAT64)
-    layer.name = "dense_1"
+class Bound:
+    """A layer spec with the parameters a model would pass it (layers hold none): the
+    old ``layer.forward(x, …)`` calls, ``logits=True`` running ``layer.logits()``."""
+
+    def __init__(self, layer, params=None) -> None:
+        self.layer, self.params, self.head = layer, params if params is not None else {}, layer
+
+    def forward(self, x, *, logits=False, **kwargs):
+        self.head = self.layer.logits() if logits else self.layer
+        return self.head.forward(self.params, x, **kwargs)
+
+    def backward(self, dout, cache, **kwargs):
+        return self.head.backward(self.params, dout, cache, **kwargs)
+
+
+def built(layer, input_dim: int, rng: np.random.Generator, dtype=FLOAT64) -> Bound:
+    params, _ = layer.build(input_dim, rng, dtype)
+    return Bound(layer, params)
+
+
+def built_dense(rng: np.random.Generator, activation: str = "tanh", **kwargs) -> Bound:
+    """A Dense(5) on 3 inputs with its parameters, a random (non-zero) bias."""
+    layer = built(Dense(UNITS, activation=activation, **kwargs), N_IN, rng)
     layer.params["b"] = rng.standard_normal(UNITS)
     return layer
 
@@ -88,14 +106,13 @@ def test_dense_forward_is_g_of_xw_plus_b(activation, rng):
 class TransposedGradDense(Dense):
     """A planted bug: dW transposed (W is square so the shapes still agree)."""
 
-    def backward(self, dout, cache, *, out=None, input_grad=True):
-        dx, grads = super().backward(dout, cache, out=out, input_grad=input_grad)
+    def backward(self, params, dout, cache, *, out=None, input_grad=True):
+        dx, grads = super().backward(params, dout, cache, out=out, input_grad=input_grad)
         return dx, {"W": grads["W"].T.copy(), "b": grads["b"]}
 
 
 def test_the_check_catches_a_transposed_dw(rng):
-    layer = TransposedGradDense(N_IN, activation="tanh")
-    layer.build(N_IN, rng, FLOAT64)
+    layer = built(TransposedGradDense(N_IN, activation="tanh"), N_IN, rng)
     x = rng.standard_normal((M, N_IN))
     dout = rng.standard_normal((M, N_IN))
     _, cache = layer.forward(x, training=False)
@@ -174,8 +191,8 @@ def test_dense_input_grad_false_skips_dx(rng):
 
 @pytest.mark.parametrize("shape", [(M, N_IN + 2), (M, N_IN - 1), (N_IN,), (1, M, N_IN)])
 def test_dense_wrong_input_shape_names_the_layer_and_both_shapes(shape, rng):
-    layer = built_dense(rng)
-    with pytest.raises(ValueError, match="dense_1") as info:
+    layer = built_dense(rng)  # the layer's kind; a model names it (test_model)
+    with pytest.raises(ValueError, match="Dense") as info:
         layer.forward(np.zeros(shape), training=False)
     message = str(info.value)
     assert f"(m, {N_IN})" in message
@@ -183,8 +200,10 @@ def test_dense_wrong_input_shape_names_the_layer_and_both_shapes(shape, rng):
 
 
 def test_dense_build_shapes_order_and_zero_bias(rng):
-    layer = Dense(UNITS, activation="relu")
-    assert layer.build(N_IN, rng, np.dtype("float32")) == UNITS
+    spec = Dense(UNITS, activation="relu")
+    params, units = spec.build(N_IN, rng, np.dtype("float32"))
+    assert units == UNITS
+    layer = Bound(spec, params)
     assert list(layer.params) == ["W", "b"]
     assert layer.params["W"].shape == (N_IN, UNITS)
     assert layer.params["b"].shape == (UNITS,)
@@ -206,18 +225,17 @@ def test_dense_activation_none_is_linear_as_in_keras():
 
 
 def test_dense_init_scale_sets_the_random_scale(rng):
-    layer = Dense(400, init="random", init_scale=10.0)
-    layer.build(400, rng, FLOAT64)
-    w = layer.params["W"]
+    w = Dense(400, init="random", init_scale=10.0).build(400, rng, FLOAT64)[0]["W"]
     # Standard error of the sample std of 160,000 normal draws: 10 / sqrt(2 · 160000).
     assert abs(w.std() - 10.0) < 5 * 10.0 / np.sqrt(2 * w.size)
 
 
 def test_dense_is_reproducible_from_the_rng():
-    first, second = Dense(UNITS, "relu"), Dense(UNITS, "relu")
-    first.build(N_IN, np.random.default_rng(3), FLOAT64)
-    second.build(N_IN, np.random.default_rng(3), FLOAT64)
-    np.testing.assert_array_equal(first.params["W"], second.params["W"])
+    layer = Dense(UNITS, "relu")
+    first = layer.build(N_IN, np.random.default_rng(3), FLOAT64)[0]
+    second = layer.build(N_IN, np.random.default_rng(3), FLOAT64)[0]
+    np.testing.assert_array_equal(first["W"], second["W"])
+    assert not np.shares_memory(first["W"], second["W"])  # fresh parameters each time
 
 
 @pytest.mark.parametrize(
@@ -263,11 +281,8 @@ def test_get_config_round_trips(layer):
 # --- Dropout -------------------------------------------------------------------------
 
 
-def built_dropout(keep_prob: float, input_dim: int, rng: np.random.Generator) -> Dropout:
-    layer = Dropout(keep_prob)
-    layer.build(input_dim, rng, FLOAT64)
-    layer.name = "dropout_1"
-    return layer
+def built_dropout(keep_prob: float, input_dim: int, rng: np.random.Generator) -> Bound:
+    return built(Dropout(keep_prob), input_dim, rng)
 
 
 @pytest.mark.parametrize("keep_prob", [0.2, 0.5, 0.8])
@@ -347,13 +362,12 @@ def test_dropout_backward_matches_finite_differences_with_the_same_mask(rng):
 class MasklessDropout(Dropout):
     """A planted bug (numpy-ml's): backward scales but never re-applies the mask."""
 
-    def backward(self, dout, cache, *, out=None, input_grad=True):
+    def backward(self, params, dout, cache, *, out=None, input_grad=True):
         return dout / self.keep_prob, {}
 
 
 def test_the_check_catches_a_dropout_backward_without_the_mask(rng):
-    layer = MasklessDropout(0.6)
-    layer.build(7, rng, FLOAT64)
+    layer = built(MasklessDropout(0.6), 7, rng)
     x = rng.standard_normal((5, 7))
     dout = rng.standard_normal((5, 7))
     _, cache = layer.forward(x, training=True, rng=np.random.default_rng(7))
@@ -385,7 +399,7 @@ def test_dropout_does_not_modify_x(rng):
 
 def test_dropout_without_rng_when_training_raises(rng):
     layer = built_dropout(0.5, 4, rng)
-    with pytest.raises(ValueError, match="dropout_1: rng must be"):
+    with pytest.raises(ValueError, match="Dropout: rng must be"):  # a model names dropout_1
         layer.forward(np.ones((2, 4)), training=True)
 
 
@@ -396,9 +410,11 @@ def test_dropout_rejects_bad_keep_prob(keep_prob):
 
 
 def test_dropout_wrong_input_shape_names_the_layer_and_both_shapes(rng):
+    # a Dropout holds no width (the model checks X's columns); its input must be (m, n)
     layer = built_dropout(0.5, 4, rng)
-    with pytest.raises(ValueError, match=re.escape("dropout_1: x.shape must be (m, 4)")):
-        layer.forward(np.ones((2, 5)), training=True, rng=rng)
+    with pytest.raises(ValueError, match=re.escape("Dropout: x.shape must be (m, n); "
+                                                   "received x.shape=(4,)")):
+        layer.forward(np.ones(4), training=True, rng=rng)
 
 
 # --- Activation ----------------------------------------------------------------------
@@ -406,8 +422,7 @@ def test_dropout_wrong_input_shape_names_the_layer_and_both_shapes(rng):
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 def test_activation_layer_backward_matches_finite_differences(activation, rng):
-    layer = Activation(activation)
-    layer.build(UNITS, rng, FLOAT64)
+    layer = built(Activation(activation), UNITS, rng)
     # |x| in [0.1, 3]: away from the kink of relu and leaky_relu.
     x = rng.uniform(0.1, 3.0, size=(M, UNITS)) * rng.choice([-1.0, 1.0], size=(M, UNITS))
     dout = rng.standard_normal((M, UNITS))
@@ -421,8 +436,7 @@ def test_activation_layer_backward_matches_finite_differences(activation, rng):
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 def test_activation_layer_does_not_modify_x_or_dout(activation, rng):
-    layer = Activation(activation)
-    layer.build(UNITS, rng, FLOAT64)
+    layer = built(Activation(activation), UNITS, rng)
     x = rng.standard_normal((M, UNITS))
     dout = rng.standard_normal((M, UNITS))
     x_before, dout_before = x.copy(), dout.copy()
@@ -435,11 +449,11 @@ def test_activation_layer_does_not_modify_x_or_dout(activation, rng):
 
 
 def test_activation_layer_logits_passes_through(rng):
-    layer = Activation("softmax")
-    layer.build(UNITS, rng, FLOAT64)
+    layer = built(Activation("softmax"), UNITS, rng)
     x = rng.standard_normal((M, UNITS))
     out, cache = layer.forward(x, training=False, logits=True)
     np.testing.assert_array_equal(out, x)
+    assert not np.shares_memory(out, x)  # the previous layer's cache keeps x
     dout = rng.standard_normal((M, UNITS))
     np.testing.assert_array_equal(layer.backward(dout, cache)[0], dout)
 
@@ -463,8 +477,19 @@ def test_init_scale_must_be_a_positive_number(scale) -> None:
 
 
 @pytest.mark.parametrize("layer", [Dense(3), Dropout(0.5), Activation("relu")])
-def test_forward_before_build_says_how_a_layer_is_built(layer) -> None:
-    # it said "x.shape must be (m, None)"
-    with pytest.raises(RuntimeError, match=r"\.forward: called before the layer is built\. "
-                       r"help: .*Sequential\(\[\.\.\.\], input_dim=n\)"):
-        layer.forward(np.zeros((2, 3)), training=True, rng=np.random.default_rng(0))
+def test_a_layer_is_a_spec_that_build_never_changes(layer) -> None:
+    # layers hold no parameters and no name (issue 14): build returns fresh parameters and
+    # leaves the layer as it was, so one layer object can sit in several models
+    before = dict(vars(layer))
+    first, dim = layer.build(3, np.random.default_rng(0), FLOAT64)
+    second, _ = layer.build(3, np.random.default_rng(0), FLOAT64)
+    assert vars(layer) == before
+    assert dim == getattr(layer, "units", 3)
+    assert all(not np.shares_memory(first[k], second[k]) for k in first)
+
+
+def test_dense_forward_with_parameters_of_another_width_names_both_shapes(rng) -> None:
+    params = Dense(3).build(4, rng, FLOAT64)[0]
+    with pytest.raises(ValueError, match=re.escape("Dense: x.shape must be (m, 4); received "
+                                                   "x.shape=(2, 3)")):
+        Dense(3).forward(params, np.zeros((2, 3)), training=False)

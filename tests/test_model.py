@@ -179,7 +179,7 @@ def test_unfused_sigmoid_with_mean_squared_error_matches_torch(depth: int, reg: 
     l2, l1 = REGULARIZATION[reg]
     model = dr.Sequential(layers, input_dim=INPUT_DIM, loss="mean_squared_error", l2=l2,
                           l1=l1, seed=3, dtype="float64")
-    assert not model.fused
+    assert not model.from_logits
     X = rng.normal(size=(M, INPUT_DIM))
     y = rng.uniform(size=(M, 2))
     assert_matches_torch(model, X, y)
@@ -261,7 +261,7 @@ def three_layer_model(dtype: str = "float64") -> dr.Sequential:
 
 def test_layers_and_parameters_are_named_in_model_order() -> None:
     model = three_layer_model()
-    assert [layer.name for layer in model.layers] == [
+    assert model.names == [
         "dense_1", "dropout_1", "dense_2", "dropout_2", "dense_3"
     ]
     params = model.named_parameters()
@@ -281,7 +281,7 @@ def test_named_parameters_are_views() -> None:
     X = np.random.default_rng(2).normal(size=(10, INPUT_DIM))
     before = model.predict_proba(X)
     params = model.named_parameters()
-    assert np.shares_memory(params["dense_2.W"], model.layers[2].params["W"])
+    assert np.shares_memory(params["dense_2.W"], model.params[2]["W"])
     params["dense_3.b"][...] = [5.0, 0.0, -5.0]
     after = model.predict_proba(X)
     assert not np.allclose(before, after)
@@ -336,7 +336,7 @@ def test_astype_float64_gives_the_same_predictions() -> None:
     np.testing.assert_allclose(copy.predict_proba(X), model.predict_proba(X),
                                rtol=1e-5, atol=1e-6)
     assert np.array_equal(copy.predict(X), model.predict(X))
-    assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]
+    assert copy.names == model.names
 
 
 # --- properties from the notes --------------------------------------------------------
@@ -446,18 +446,25 @@ def test_bad_input_is_a_clear_error(case: str) -> None:
     assert_template(error)
 
 
-def test_layers_of_one_model_cannot_be_put_in_another() -> None:
-    # they would become views of the second model's θ while the first still predicts with them
-    layers = [dr.Dense(8, "relu"), dr.Dense(1, "sigmoid")]
+def test_layers_are_specs_that_several_models_share_without_changing_them() -> None:
+    # layers hold no parameters or name: each model owns its θ, and building a second model
+    # from the same layer objects leaves the first one as it was (issue 14)
+    hidden = dr.Dense(8, "relu")
+    layers = [hidden, dr.Dense(1, "sigmoid")]
+    config = [layer.get_config() for layer in layers]
     first = dr.Sequential(layers, input_dim=2, seed=0)
     before = first.theta.copy()
-    with pytest.raises(ValueError, match=r"layers\[0\] must be a layer not yet in a model") \
-            as error:
-        dr.Sequential(layers, input_dim=2, l2=10.0, seed=1)
-    assert "already dense_1 of another Sequential" in str(error.value)
-    assert_template(error)
+    second = dr.Sequential(layers, input_dim=2, l2=10.0, seed=1)
+    twice = dr.Sequential([hidden, hidden, dr.Dense(1, "sigmoid")], input_dim=8, seed=0)
     assert np.array_equal(first.theta, before)
-    assert all(np.shares_memory(layer.params["W"], first.theta) for layer in layers)
+    assert not np.shares_memory(first.theta, second.theta)
+    assert [layer.get_config() for layer in layers] == config
+    assert not hasattr(hidden, "params") and not hasattr(hidden, "name")
+    assert twice.names == ["dense_1", "dense_2", "dense_3"]
+    assert not np.array_equal(twice.params[0]["W"][:, 0], twice.params[1]["W"][:, 0])
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    second.fit(X, [0, 1, 0, 1, 1], epochs=2, batch_size=5)
+    assert np.array_equal(first.theta, before)
 
 
 def test_wrong_number_of_features_names_the_expected_input_dim() -> None:
@@ -468,12 +475,12 @@ def test_wrong_number_of_features_names_the_expected_input_dim() -> None:
     assert "X.shape[1]=5" in str(error.value)
 
 
-def test_wrong_shape_inside_the_network_names_the_layer_and_both_shapes() -> None:
+def test_wrong_shape_inside_the_network_names_the_layer_kind_and_both_shapes() -> None:
     model = dr.Sequential([dr.Dense(5, "relu"), dr.Dense(3, "tanh"), dr.Dense(2, "softmax")],
                           input_dim=4)
-    dense_2 = model.layers[1]
-    with pytest.raises(ValueError, match="dense_2") as error:
-        dense_2.forward(np.zeros((7, 4), dtype=np.float32), training=False)
+    dense_2, params = model.layers[1], model.params[1]
+    with pytest.raises(ValueError, match="Dense") as error:
+        dense_2.forward(params, np.zeros((7, 4), dtype=np.float32), training=False)
     message = str(error.value)
     assert "(m, 5)" in message  # what dense_2 expects
     assert "(7, 4)" in message  # what it received
@@ -631,7 +638,7 @@ def test_pickle_and_deepcopy_keep_the_parameters_views_of_theta() -> None:
     X = np.random.default_rng(0).standard_normal((6, 2))
     for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
-        assert np.shares_memory(clone.layers[0].params["W"], clone.theta)
+        assert np.shares_memory(clone.params[0]["W"], clone.theta)
         clone.fit(X, [0, 1, 2, 0, 1, 2], epochs=3, batch_size=6)
         assert not np.array_equal(clone.predict_proba(X), model.predict_proba(X))
 
@@ -686,3 +693,45 @@ def test_from_config_names_a_config_that_is_not_one(config) -> None:
     with pytest.raises(ValueError, match=r"Sequential.from_config: config must be a mapping "
                        r"like get_config\(\)'s"):
         dr.Sequential.from_config(config)
+
+
+def test_trace_records_every_layer_and_the_terms_of_j() -> None:
+    rng = np.random.default_rng(4)
+    model = dr.Sequential([dr.Dense(5, "tanh"), dr.Dropout(0.8), dr.Dense(3, "softmax")],
+                          input_dim=INPUT_DIM, l2=0.3, l1=0.1, seed=2, dtype="float64")
+    X, y = rng.normal(size=(6, INPUT_DIM)), np.arange(6) % 3
+    trace = model.trace(X, y)
+    assert len(trace.activations) == 4 and len(trace.caches) == 3 and len(trace.deltas) == 4
+    assert np.array_equal(trace.activations[0], X)
+    np.testing.assert_array_equal(trace.activations[1], trace.activations[2])  # dropout off
+    # the loss takes the logits and applies softmax itself; the user's layer is untouched
+    assert model.from_logits and model.head[-1].activation == "linear"
+    assert model.layers[-1].activation == "softmax"
+    np.testing.assert_allclose(model.loss.predictions(trace.output.copy(), True),
+                               model.output(X), rtol=1e-12)
+    assert set(trace.terms) == {"data", "l2", "l1"}
+    assert trace.cost == pytest.approx(model.cost(X, y), rel=1e-12)
+    flat = np.concatenate([g.ravel() for g in model.gradients(X, y).values()])
+    np.testing.assert_allclose(trace.gradient, flat, rtol=1e-12)
+    assert np.shares_memory(trace.grads[2]["W"], trace.gradient)
+    # deltas[0] is dJ/dX: central differences of J in X
+    eps, numeric = 1e-6, np.zeros_like(X)
+    for index in np.ndindex(*X.shape):
+        plus, minus = X.copy(), X.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        numeric[index] = (model.cost(plus, y) - model.cost(minus, y)) / (2 * eps)
+    np.testing.assert_allclose(trace.deltas[0], numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_forward_backward_restricts_j_to_the_terms_asked_for() -> None:
+    model = dr.Sequential([dr.Dense(4, "relu"), dr.Dense(1, "sigmoid")], input_dim=2, l2=0.5,
+                          seed=0, dtype="float64")
+    X, targets = model.check_data("test", np.eye(2), [0, 1])
+    only_l2 = model.forward_backward(X, targets, terms=("l2",))
+    assert set(only_l2.terms) == {"l2"}
+    assert only_l2.cost == pytest.approx(model.penalty(2))
+    np.testing.assert_allclose(only_l2.grads[0]["W"], 0.5 / 2 * model.params[0]["W"])
+    np.testing.assert_array_equal(only_l2.grads[0]["b"], 0.0)
+    forward_only = model.forward_backward(X)
+    assert forward_only.terms == {} and forward_only.deltas == []

@@ -54,7 +54,7 @@ def test_save_load_round_trip_is_bit_for_bit(tmp_path: Path, dtype: str) -> None
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert np.array_equal(loaded.predict(X), model.predict(X))
     assert loaded.get_config() == model.get_config()
-    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert loaded.names == model.names
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     assert loaded.layers[1].keep_prob == 0.8
     assert loaded.layers[3].keep_prob == 0.6

@@ -23,12 +23,12 @@ JAX_ACTIVATIONS = {
 def jax_cost(params: dict, X: np.ndarray, y: np.ndarray, model: dr.Sequential) -> jax.Array:
     """The notes' J written independently in JAX: mean loss + λ/(2m) Σ||W||² + λ/(2m) Σ|W|."""
     a = jnp.asarray(X)
-    dense = [layer for layer in model.layers if isinstance(layer, dr.Dense)]
-    for layer in dense[:-1]:
-        a = JAX_ACTIVATIONS[layer.activation](a @ params[f"{layer.name}.W"]
-                                             + params[f"{layer.name}.b"])
-    last = dense[-1]
-    z = a @ params[f"{last.name}.W"] + params[f"{last.name}.b"]
+    dense = [(layer, name) for layer, name in zip(model.layers, model.names, strict=True)
+             if isinstance(layer, dr.Dense)]
+    for layer, name in dense[:-1]:
+        a = JAX_ACTIVATIONS[layer.activation](a @ params[f"{name}.W"] + params[f"{name}.b"])
+    last = dense[-1][1]
+    z = a @ params[f"{last}.W"] + params[f"{last}.b"]
     m = len(X)
     if model.loss.name == "cross_entropy":
         data = -jnp.mean(jax.nn.log_softmax(z)[jnp.arange(m), y])
@@ -36,7 +36,7 @@ def jax_cost(params: dict, X: np.ndarray, y: np.ndarray, model: dr.Sequential) -
         data = jnp.mean(jnp.logaddexp(0.0, z[:, 0]) - y * z[:, 0])
     else:
         data = jnp.mean((z - y.reshape(z.shape)) ** 2)
-    weights = [params[f"{layer.name}.W"] for layer in dense]
+    weights = [params[f"{name}.W"] for _, name in dense]
     l2 = model.l2 / (2 * m) * sum(jnp.sum(w**2) for w in weights)
     l1 = model.l1 / (2 * m) * sum(jnp.sum(jnp.abs(w)) for w in weights)
     return data + l2 + l1

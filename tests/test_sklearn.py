@@ -138,11 +138,10 @@ def test_pickle_round_trips_and_keeps_training(estimator) -> None:
     assert restored.get_params() == model.get_params()
     # The layers' parameters are views of theta again, so training moves them.
     net = restored.model_
-    assert all(np.shares_memory(net.theta, layer.params["W"])
-               for layer in net.layers if isinstance(layer, dr.Dense))
-    before = net.layers[0].params["W"].copy()
+    assert all(np.shares_memory(net.theta, params["W"]) for params in net.params if params)
+    before = net.params[0]["W"].copy()
     restored.partial_fit(X, y.astype(float) if estimator is DeepRegressor else y)
-    assert not np.array_equal(before, net.layers[0].params["W"])
+    assert not np.array_equal(before, net.params[0]["W"])
 
 
 def test_dataframe_input_sets_feature_names_in() -> None:
@@ -196,7 +195,8 @@ def test_the_engine_is_the_sequential_with_the_requested_layers() -> None:
     clf.fit(*digits(200))
     net = clf.model_
     assert isinstance(net, dr.Sequential)
-    kinds = [(layer.name, layer.get_config()) for layer in net.layers]
+    kinds = [(name, layer.get_config()) for name, layer in zip(net.names, net.layers,
+                                                              strict=True)]
     assert [name for name, _ in kinds] == ["dense_1", "dropout_1", "dense_2", "dense_3"]
     assert net.layers[0].activation == "tanh" and net.layers[0].init == "xavier"
     assert net.layers[1].keep_prob == 0.5

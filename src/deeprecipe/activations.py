@@ -118,6 +118,14 @@ ACTIVATIONS: dict[str, Activation] = {
 PIECEWISE = ("relu", "leaky_relu")
 
 
+def held(name: str, z: np.ndarray, branch: np.ndarray) -> np.ndarray:
+    """``g(z)`` with every unit held on ``branch`` (``z > 0`` where it was taken): a unit
+    that crossed its kink gets the mirror of its other piece, ``−g(−z)``, so ``g`` stays the
+    smooth function whose derivative backpropagation computes."""
+    g = ACTIVATIONS[name].forward
+    return np.where((z > 0) != branch, -g(-z), g(z))
+
+
 def get(name: str) -> Activation:
     """Look up an activation by name; unknown names list the choices."""
     choice("activations.get", "activation", name, ACTIVATIONS)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .findings import Advice, Finding
-from .layers import Activation, Dense
+from .layers import Dense
 from .parameters import Layout
 
 if TYPE_CHECKING:
@@ -113,17 +113,10 @@ def first_bad_block(vector: np.ndarray, layout: Layout, *, last: bool = False) -
 def first_bad_layer(model: Sequential, X: np.ndarray) -> str | None:
     """The first layer whose output on ``X`` (inference mode, in the model's dtype) is
     non-finite."""
-    out = np.asarray(X, dtype=model.dtype)
-    last = len(model.layers) - 1
     with quiet():
-        for index, layer in enumerate(model.layers):
-            if index == last and isinstance(layer, (Dense, Activation)):
-                out, _ = layer.forward(out, training=False, logits=model.fused)
-            else:
-                out, _ = layer.forward(out, training=False)
-            if not np.isfinite(out).all():
-                return layer.name
-    return None
+        outputs = model.forward_backward(np.asarray(X, dtype=model.dtype)).activations[1:]
+    return next((name for name, out in zip(model.names, outputs, strict=True)
+                 if not np.isfinite(out).all()), None)
 
 
 def find_origin(
@@ -140,7 +133,7 @@ def find_origin(
     parameter = None if grad is None else first_bad_block(grad, model.layout, last=True)
     if parameter is not None:
         return parameter.split(".")[0], "gradients", parameter
-    return model.layers[-1].name, "cost", None
+    return model.names[-1], "cost", None
 
 
 def advise(
@@ -179,7 +172,7 @@ GENERIC_ADVICE = (_lower_learning_rate(), Advice("normalize_inputs"), BETTER_INI
 def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
     """The initialization advice for the layer where divergence started; ``None`` when the
     layer already uses the recommended initializer."""
-    layer = next((lay for lay in model.layers if lay.name == layer_name), None)
+    layer = model.layers[model.names.index(layer_name)] if layer_name in model.names else None
     if not isinstance(layer, Dense):
         return BETTER_INIT
     recommended = "he" if layer.activation in ("relu", "leaky_relu") else "xavier"
@@ -187,5 +180,5 @@ def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
         return None
     variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
     return Advice("better_init", "better_init:layer", {
-        "layer": layer.name, "activation": layer.activation, "init": layer.init,
+        "layer": layer_name, "activation": layer.activation, "init": layer.init,
         "recommended": recommended, "variance": variance})

@@ -87,8 +87,7 @@ class Trial:
     @property
     def weight_norm(self) -> float:
         """``Σ_l ||W[l]||²_F``: what L2 shrinks."""
-        return float(sum(np.sum(layer.params["W"].astype(np.float64) ** 2)
-                         for layer in self.model.layers if isinstance(layer, Dense)))
+        return float(sum(np.sum(W.astype(np.float64) ** 2) for W in self.model.weights()))
 
 
 @dataclass
@@ -196,11 +195,13 @@ def distinct_units(model: Sequential) -> dict[str, tuple[int, int]]:
     outgoing weights (row ``j`` of the next Dense layer's ``W``): units equal in all three
     compute the same function and receive the same gradient.
     """
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    dense = [(name, params) for layer, name, params
+             in zip(model.layers, model.names, model.params, strict=True)
+             if isinstance(layer, Dense)]
     counts = {}
-    for layer, after in itertools.pairwise(dense):
-        units = np.hstack([layer.params["W"].T, layer.params["b"][:, None], after.params["W"]])
-        counts[layer.name] = (len(np.unique(units.astype(np.float64), axis=0)), len(units))
+    for (name, params), (_, after) in itertools.pairwise(dense):
+        units = np.hstack([params["W"].T, params["b"][:, None], after["W"]])
+        counts[name] = (len(np.unique(units.astype(np.float64), axis=0)), len(units))
     return counts
 
 
@@ -399,8 +400,9 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
 
 def _first_layer(model: Sequential) -> np.ndarray:
     """The first Dense layer's ``[W; b]``: ``(n_in + 1, units)``, one column per unit."""
-    first = next(layer for layer in model.layers if isinstance(layer, Dense))
-    return np.vstack([first.params["W"], first.params["b"][None, :]]).astype(np.float64)
+    first = next(params for layer, params in zip(model.layers, model.params, strict=True)
+                 if isinstance(layer, Dense))
+    return np.vstack([first["W"], first["b"][None, :]]).astype(np.float64)
 
 
 def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:

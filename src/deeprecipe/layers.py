@@ -1,18 +1,24 @@
 """Layers: :class:`Dense`, :class:`Dropout` (inverted) and :class:`Activation`.
 
-The layer contract, shared by every layer:
+A layer is a specification, complete when constructed: it holds its configuration, never
+parameters or a name, and no model changes it, so one layer object can sit in several
+models. The model owns the parameters (views of its ``θ``) and passes them in. The contract:
 
-``build(input_dim, rng, dtype) -> output_dim``
-    Create ``params`` (a dict in a fixed order: ``W`` then ``b``).
-``forward(x, *, training, rng=None) -> (out, cache)``
+``build(input_dim, rng, dtype) -> (params, output_dim)``
+    Fresh parameters (a dict in a fixed order: ``W`` then ``b``) and the output width.
+``forward(params, x, *, training, rng=None) -> (out, cache)``
     ``training`` is an argument, never hidden state. The cache is returned, not stored.
-``backward(dout, cache, *, out=None, input_grad=True) -> (dx, grads)``
-    ``grads`` has the same keys as ``params``. It is written into ``out`` when given (the
-    model passes views of one flat gradient buffer), else into fresh arrays; gradients never
-    accumulate across calls. ``input_grad=False`` skips ``dx`` (the first layer's is unused).
+``backward(params, dout, cache, *, out=None, input_grad=True) -> (dx, grads)``
+    ``grads`` has the keys of ``params``, written into ``out`` when given (the model passes
+    views of one flat gradient buffer), else into fresh arrays; gradients never accumulate
+    across calls. ``input_grad=False`` skips ``dx`` (the first layer's is unused).
 
-No layer modifies ``x``, ``dout`` or a cache it returned. Rows are examples: ``x`` is
-``(m, n_in)``.
+A layer with parameters works with every tool (training, gradient flow, divergence, the
+gradient checker) by implementing these three; the gradient checker's speed-ups
+(:meth:`Layer.replay`, :meth:`Layer.kinks`, :meth:`Layer.perturbed`,
+:meth:`Layer.perturbed_column`, :meth:`Layer.moved`) have generic defaults that
+:class:`Dense` overrides. No layer modifies ``x``, ``dout`` or a
+cache it returned. Rows are examples: ``x`` is ``(m, n_in)``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from . import activations, initializers
 from ._checks import choice, fail, positive_int, real
 
 Cache = Any
-Grads = dict[str, np.ndarray]
+Params = dict[str, np.ndarray]
 
 
 class Layer:
@@ -33,46 +39,111 @@ class Layer:
 
     kind: ClassVar[str] = "layer"
 
-    def __init__(self) -> None:
-        self.name = self.kind
-        self.params: dict[str, np.ndarray] = {}
-        self.input_dim: int | None = None
+    def build(self, input_dim: int, rng: np.random.Generator,
+              dtype: np.dtype) -> tuple[Params, int]:
+        return {}, input_dim
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
-        self.input_dim = input_dim
-        return input_dim
-
-    def forward(
-        self, x: np.ndarray, *, training: bool, rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, Cache]:
+    def forward(self, params: Params, x: np.ndarray, *, training: bool,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, Cache]:
         return x, None
 
-    def backward(
-        self, dout: np.ndarray, cache: Cache, *, out: Grads | None = None,
-        input_grad: bool = True,
-    ) -> tuple[np.ndarray | None, Grads]:
+    def backward(self, params: Params, dout: np.ndarray, cache: Cache, *,
+                 out: Params | None = None, input_grad: bool = True
+                 ) -> tuple[np.ndarray | None, Params]:
         return dout, {}
+
+    def logits(self) -> Layer:
+        """A new layer like this one without its output activation, which the loss then
+        applies from the logits (only output layers: :class:`Dense`, :class:`Activation`)."""
+        raise fail(type(self).__name__, "the output layer", "a Dense or Activation layer", self)
+
+    # --- the gradient checker's contract (generic defaults) ------------------------------
+    # Outputs come with ``sides``: which side of its kink each unit is on (``z > 0``), or
+    # ``None`` for a smooth layer; the checker compares them with those at θ.
+
+    def kinks(self, out: np.ndarray) -> np.ndarray | None:
+        """The ``sides`` of an output this layer computed at θ (``None``: smooth)."""
+        return None
+
+    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
+               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(out, sides)`` for ``copies`` stacked copies of an input, ``(copies·m, n)``, with
+        the randomness recorded in ``cache`` (of one copy) and, when ``branches`` (of one
+        copy) is given, every unit held on that side of its kink."""
+        out = self.forward(params, x, training=False)[0]
+        return out, self.kinks(out)
+
+    def perturbed(self, params: Params, x: np.ndarray, cache: Cache, key: str,
+                  indices: np.ndarray, step: float, branches: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(out, sides)`` stacked, one copy of ``x`` per index ``i``: the outputs when
+        coordinate ``i`` of ``params[key]`` moves by ``step`` (here one pass each)."""
+        results = []
+        for index in indices:
+            moved = {name: value.copy() for name, value in params.items()}
+            moved[key].flat[index] += step
+            results.append(self.replay(moved, x, cache, 1, branches))
+        sides = [s for _, s in results]
+        return (np.concatenate([out for out, _ in results]),
+                None if sides[0] is None else np.concatenate(sides))  # type: ignore[arg-type]
+
+    def perturbed_column(self, params: Params, x: np.ndarray, key: str, indices: np.ndarray,
+                         step: float, branches: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """When moving coordinate ``i`` moves one output column only: ``(columns, change
+        (copies, m), crossed (copies,))``, the column each index moves, by how much, and
+        whether it crossed a kink; ``None`` otherwise (then :meth:`perturbed` is used)."""
+        return None
+
+    def moved(self, params: Params, x: np.ndarray, cache: Cache, columns: np.ndarray,
+              change: np.ndarray, branches: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(out, sides)`` stacked when column ``columns[k]`` of the input ``x`` moves by
+        ``change[k]`` (``(copies, m)``), one copy of ``x`` per column."""
+        copies = len(columns)
+        stacked = np.repeat(x[None], copies, axis=0)
+        stacked[np.arange(copies), :, columns] += change
+        return self.replay(params, stacked.reshape(copies * len(x), -1), cache, copies,
+                           branches)
 
     def get_config(self) -> dict[str, Any]:
         return {}
 
-    def _check_input(self, x: np.ndarray) -> None:
-        if self.input_dim is None:  # it said "x.shape must be (m, None)"
-            raise RuntimeError(
-                f"{type(self).__name__}.forward: called before the layer is built. help: a "
-                "layer is built by the Sequential it is put in: Sequential([...], input_dim=n)."
-            )
-        if x.ndim != 2 or x.shape[1] != self.input_dim:
-            raise ValueError(
-                f"{self.name}: x.shape must be (m, {self.input_dim}); received x.shape={x.shape}."
-            )
+    def _check_input(self, x: np.ndarray, n_in: int | None = None) -> None:
+        if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
+            expected = f"(m, {n_in})" if n_in is not None else "(m, n)"
+            raise ValueError(f"{type(self).__name__}: x.shape must be {expected}; received "
+                             f"x.shape={x.shape}.")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
-class Dense(Layer):
+class _Activated(Layer):
+    """A layer ending in the activation named by ``activation``."""
+
+    activation: str
+
+    def _g(self) -> activations.Activation:
+        return activations.ACTIVATIONS[self.activation]
+
+    def _activate(self, z: np.ndarray, copies: int, branches: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(g(z), sides)``, ``g`` held on ``branches`` (tiled over ``copies``) when given;
+        ``z`` is scratch."""
+        if self.activation not in activations.PIECEWISE:
+            return self._g().forward(z, out=z), None
+        sides = z > 0
+        if branches is None:
+            return self._g().forward(z, out=z), sides
+        return activations.held(self.activation, z, np.tile(branches, (copies, 1))), sides
+
+    def kinks(self, out: np.ndarray) -> np.ndarray | None:
+        return out > 0 if self.activation in activations.PIECEWISE else None
+
+
+class Dense(_Activated):
     """``Z = X @ W + b``, ``A = g(Z)``: a fully connected layer and its activation.
 
     Shapes: ``X (m, n_in)``, ``W (n_in, units)``, ``b (units,)``, ``A (m, units)``
@@ -94,7 +165,6 @@ class Dense(Layer):
         init: str | None = None,
         init_scale: float | None = None,
     ) -> None:
-        super().__init__()
         self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation or "linear").name  # None: Keras's linear
         self.init = choice(
@@ -111,45 +181,86 @@ class Dense(Layer):
                            "init='zeros' gives zero weights")
         self.init_scale = init_scale
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
-        self.input_dim = input_dim
+    def build(self, input_dim: int, rng: np.random.Generator,
+              dtype: np.dtype) -> tuple[Params, int]:
         kwargs = {} if self.init_scale is None else {"scale": self.init_scale}
         draw = initializers.get(self.init, **kwargs)
-        self.params = {
-            "W": draw((input_dim, self.units), rng, dtype),
-            "b": np.zeros(self.units, dtype=dtype),
-        }
-        return self.units
+        W = draw((input_dim, self.units), rng, dtype)
+        return {"W": W, "b": np.zeros(self.units, dtype=dtype)}, self.units
 
-    def forward(
-        self, x: np.ndarray, *, training: bool, rng: np.random.Generator | None = None,
-        logits: bool = False,
-    ) -> tuple[np.ndarray, Cache]:
-        """``logits=True`` returns ``Z`` and skips ``g``: the loss fuses the output
-        activation, as in the notes' ``dZ[L] = A[L] - Y``."""
-        self._check_input(x)
-        z = x @ self.params["W"]
-        z += self.params["b"]
-        if logits:
-            return z, (x, None)
-        a = activations.ACTIVATIONS[self.activation].forward(z, out=z)
+    def logits(self) -> Dense:
+        return Dense(self.units, "linear", self.init, self.init_scale)
+
+    def forward(self, params: Params, x: np.ndarray, *, training: bool,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, Cache]:
+        self._check_input(x, params["W"].shape[0])
+        z = x @ params["W"]
+        z += params["b"]
+        a = self._g().forward(z, out=z)
         return a, (x, a)
 
-    def backward(
-        self, dout: np.ndarray, cache: Cache, *, out: Grads | None = None,
-        input_grad: bool = True,
-    ) -> tuple[np.ndarray | None, Grads]:
-        """``dZ = dA * g'(Z)``, ``dW = Xᵀ dZ``, ``db = Σ_rows dZ``, ``dX = dZ Wᵀ``.
-
-        When the cache came from ``forward(..., logits=True)``, ``dout`` is ``dZ``.
-        """
+    def backward(self, params: Params, dout: np.ndarray, cache: Cache, *,
+                 out: Params | None = None, input_grad: bool = True
+                 ) -> tuple[np.ndarray | None, Params]:
+        """``dZ = dA * g'(Z)``, ``dW = Xᵀ dZ``, ``db = Σ_rows dZ``, ``dX = dZ Wᵀ``."""
         x, a = cache
-        dz = dout if a is None else activations.ACTIVATIONS[self.activation].backward(dout, a)
+        dz = self._g().backward(dout, a)
         grads = out if out is not None else {}
         grads["W"] = np.matmul(x.T, dz, out=grads.get("W"))
         grads["b"] = np.add.reduce(dz, axis=0, out=grads.get("b"))
-        dx = dz @ self.params["W"].T if input_grad else None
+        dx = dz @ params["W"].T if input_grad else None
         return dx, grads
+
+    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
+               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._activate(x @ params["W"] + params["b"], copies, branches)
+
+    def _columns(self, params: Params, x: np.ndarray, key: str, indices: np.ndarray,
+                 step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(Z at θ, the column of Z each index moves, by how much (copies, m))``: moving
+        ``W[i, j]`` by ``s`` moves column ``j`` of ``Z`` by ``s·X[:, i]`` (``b[j]``: by ``s``)."""
+        if key == "W":
+            rows, columns = np.unravel_index(indices, params["W"].shape)
+            delta = step * x[:, rows].T
+        else:
+            columns, delta = indices, np.full((len(indices), len(x)), step)
+        return x @ params["W"] + params["b"], columns, delta
+
+    def perturbed(self, params: Params, x: np.ndarray, cache: Cache, key: str,
+                  indices: np.ndarray, step: float, branches: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """One array operation for the whole batch (see :meth:`_columns`)."""
+        z, columns, delta = self._columns(params, x, key, indices, step)
+        batch = np.repeat(z[None], len(indices), axis=0)
+        batch[np.arange(len(indices)), :, columns] += delta
+        return self._activate(batch.reshape(len(indices) * len(x), -1), len(indices), branches)
+
+    def perturbed_column(self, params: Params, x: np.ndarray, key: str, indices: np.ndarray,
+                         step: float, branches: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if self.activation == "softmax":  # one column of Z moves every column of A
+            return None
+        z, columns, delta = self._columns(params, x, key, indices, step)
+        base = z[:, columns].T  # (copies, m)
+        moved = base + delta
+        crossed = np.zeros(len(columns), dtype=bool)
+        held = None
+        if self.activation in activations.PIECEWISE:
+            crossed = ((moved > 0) != (base > 0)).any(axis=1)
+            held = None if branches is None else branches[:, columns].T
+        g = self._g().forward
+        out = g(moved) if held is None else activations.held(self.activation, moved, held)
+        return columns, out - g(base), crossed
+
+    def moved(self, params: Params, x: np.ndarray, cache: Cache, columns: np.ndarray,
+              change: np.ndarray, branches: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rank-one update: when column ``j`` of ``X`` moves by ``ΔX_j``, ``Z`` moves by
+        the outer product ``ΔX_j W[j, :]``."""
+        z = x @ params["W"] + params["b"]
+        batch = z[None] + change[:, :, None] * params["W"][columns][:, None, :]
+        return self._activate(batch.reshape(len(columns) * len(x), -1), len(columns),
+                              branches)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -172,70 +283,67 @@ class Dropout(Layer):
     kind = "dropout"
 
     def __init__(self, keep_prob: float = 0.5) -> None:
-        super().__init__()
         self.keep_prob = real("Dropout", "keep_prob", keep_prob, "in (0, 1]")
         if not 0.0 < self.keep_prob <= 1.0:
             raise fail("Dropout", "keep_prob", "in (0, 1]", keep_prob,
                        "keep_prob is the probability of keeping a unit; 1 disables dropout")
 
-    def forward(
-        self, x: np.ndarray, *, training: bool, rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, Cache]:
+    def forward(self, params: Params, x: np.ndarray, *, training: bool,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, Cache]:
         self._check_input(x)
         if not training or self.keep_prob == 1.0:
             return x, None
         if rng is None:
             raise ValueError(
-                f"{self.name}: rng must be a numpy Generator when training=True; received "
+                "Dropout: rng must be a numpy Generator when training=True; received "
                 "rng=None. help: pass rng=np.random.default_rng(seed)."
             )
-        mask = rng.random(x.shape, dtype=x.dtype) < self.keep_prob
+        return self._apply(x, rng.random(x.shape, dtype=x.dtype) < self.keep_prob)
+
+    def _apply(self, x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, Cache]:
         out = np.multiply(x, mask)
         out /= self.keep_prob
         return out, mask
 
-    def backward(
-        self, dout: np.ndarray, cache: Cache, *, out: Grads | None = None,
-        input_grad: bool = True,
-    ) -> tuple[np.ndarray | None, Grads]:
-        if cache is None:
-            return dout, {}
-        dx = np.multiply(dout, cache)
-        dx /= self.keep_prob
-        return dx, {}
+    def backward(self, params: Params, dout: np.ndarray, cache: Cache, *,
+                 out: Params | None = None, input_grad: bool = True
+                 ) -> tuple[np.ndarray | None, Params]:
+        return (dout, {}) if cache is None else (self._apply(dout, cache)[0], {})
+
+    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
+               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The same mask as the forward pass that returned ``cache``, on every copy."""
+        return (x if cache is None else self._apply(x, np.tile(cache, (copies, 1)))[0]), None
 
     def get_config(self) -> dict[str, Any]:
         return {"keep_prob": self.keep_prob}
 
 
-class Activation(Layer):
+class Activation(_Activated):
     """``A = g(X)`` on its own. Cache: ``A``."""
 
     kind = "activation"
 
     def __init__(self, activation: str) -> None:
-        super().__init__()
         self.activation = activations.get(activation).name
 
-    def forward(
-        self, x: np.ndarray, *, training: bool, rng: np.random.Generator | None = None,
-        logits: bool = False,
-    ) -> tuple[np.ndarray, Cache]:
+    def logits(self) -> Activation:
+        return Activation("linear")
+
+    def forward(self, params: Params, x: np.ndarray, *, training: bool,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, Cache]:
         self._check_input(x)
-        if logits:
-            # A copy: the fused loss overwrites the logits, and x is the previous layer's
-            # output, which its cache still needs.
-            return x.copy(), None
-        a = activations.ACTIVATIONS[self.activation].forward(x)
+        a = self._g().forward(x)
         return a, a
 
-    def backward(
-        self, dout: np.ndarray, cache: Cache, *, out: Grads | None = None,
-        input_grad: bool = True,
-    ) -> tuple[np.ndarray | None, Grads]:
-        if cache is None:
-            return dout, {}
-        return activations.ACTIVATIONS[self.activation].backward(dout, cache), {}
+    def backward(self, params: Params, dout: np.ndarray, cache: Cache, *,
+                 out: Params | None = None, input_grad: bool = True
+                 ) -> tuple[np.ndarray | None, Params]:
+        return self._g().backward(dout, cache), {}
+
+    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
+               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._activate(x.copy(), copies, branches)
 
     def get_config(self) -> dict[str, Any]:
         return {"activation": self.activation}

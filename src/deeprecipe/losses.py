@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._checks import choice, fail
+from .activations import ACTIVATIONS
 
 
 def _column(y: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -175,8 +176,8 @@ class Loss(NamedTuple):
 
     ``task`` is ``"binary"``, ``"multiclass"`` or ``"regression"``: it decides how targets
     are encoded (:func:`encode_targets`) and what *error* means (misclassification rate or
-    mean squared error). ``fused(z, targets)`` takes the logits and encoded targets and may
-    overwrite ``z`` (the model passes a fresh array). ``rows`` and ``fused_rows`` give the
+    mean squared error). ``fused(z, targets)`` takes the logits and encoded targets and
+    leaves ``z`` as it is. ``rows`` and ``fused_rows`` give the
     loss of each example (from outputs, from logits): ``J = mean(rows)``.
     """
 
@@ -189,6 +190,29 @@ class Loss(NamedTuple):
     rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
     fused_rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
+    # The output activation belongs to the loss: with ``from_logits`` the network's output
+    # is ``Z[L]`` and the loss applies ``activation`` itself (Keras' ``from_logits``).
+
+    def cost(self, out: np.ndarray, targets: np.ndarray, from_logits: bool) -> float:
+        """``J``'s data term on the network's output (logits when ``from_logits``)."""
+        return self.fused(out, targets)[0] if from_logits else self.value(out, targets)
+
+    def cost_and_grad(self, out: np.ndarray, targets: np.ndarray,
+                      from_logits: bool) -> tuple[float, np.ndarray]:
+        """``(J's data term, dJ/d out)``; ``out`` is left as it is."""
+        if from_logits:
+            return self.fused(out, targets)
+        return self.value(out, targets), self.gradient(out, targets)
+
+    def example_costs(self, out: np.ndarray, targets: np.ndarray,
+                      from_logits: bool) -> np.ndarray:
+        """The loss of each example: ``J = mean(example_costs)``."""
+        return (self.fused_rows if from_logits else self.rows)(out, targets)
+
+    def predictions(self, out: np.ndarray, from_logits: bool) -> np.ndarray:
+        """The network's output activations ``A[L]`` (``g`` applied in place to logits)."""
+        return ACTIVATIONS[self.activation].forward(out, out=out) if from_logits else out
+
 
 LOSSES: dict[str, Loss] = {
     "binary_cross_entropy": Loss(
@@ -198,7 +222,7 @@ LOSSES: dict[str, Loss] = {
     ),
     "cross_entropy": Loss(
         "cross_entropy", "softmax", "multiclass",
-        cross_entropy, cross_entropy_grad, _softmax_cross_entropy_inplace,
+        cross_entropy, cross_entropy_grad, softmax_cross_entropy,
         cross_entropy_rows, softmax_cross_entropy_rows,
     ),
     "mean_squared_error": Loss(

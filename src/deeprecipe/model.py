@@ -6,13 +6,16 @@ The cost is the notes' ``J = (1/m) Σ L(ŷ, y) + (λ/2m) Σ_l ||W[l]||²_F`` (L2
 uses ``m`` = the training-set size, so ``λ`` means the same at every batch size and
 full-batch training is exactly the notes' algorithm.
 
-All parameters live in one flat vector :attr:`Sequential.theta`; each layer's ``W`` and ``b``
-are views of it, named ``dense_1.W``, ``dense_1.b``, … in model order.
+Layers are specifications; the model names them (:attr:`Sequential.names`: ``dense_1``, …)
+and owns their parameters: one flat vector :attr:`Sequential.theta`, with per-layer views
+:attr:`Sequential.params` (``params[0]["W"]``), named ``dense_1.W``, ``dense_1.b``, … in
+model order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,26 +27,25 @@ from ._checks import as_float_array, fail, float_dtype, non_negative, positive_i
 from .findings import Finding
 from .layers import LAYERS, Activation, Dense, Dropout, Layer
 from .parameters import Layout, layout_of, size, unflatten
+from .training import Trainer
 
 if TYPE_CHECKING:
-    from .callbacks import Callback
     from .data.normalize import Standardizer
     from .diagnostics import Diagnosis
     from .divergence import Divergence
-    from .optimizers import Optimizer
-    from .training import Augment, History, TrainingState
 
 PREDICT_BATCH = 4096
 
 
-class Sequential:
+class Sequential(Trainer):
     """A feed-forward network: ``layers`` applied in order to ``X`` of shape ``(m, input_dim)``.
 
     ``loss`` defaults to the one the output activation implies (sigmoid → binary
-    cross-entropy, softmax → cross-entropy, linear → mean squared error); the output
-    activation and the loss are then fused (``dZ[L] = A[L] - Y``). ``l2`` and ``l1`` are the
-    notes' ``λ``. ``seed`` draws the initial weights. ``dtype`` is ``"float32"`` (fast) or
-    ``"float64"``.
+    cross-entropy, softmax → cross-entropy, linear → mean squared error), which then applies
+    the output activation itself, from the logits (:attr:`from_logits`; ``dZ[L] = A[L] -
+    Y``): the network runs :attr:`head`, its last layer without that activation. ``l2``
+    and ``l1`` are the notes' ``λ``. ``seed`` draws the initial weights. ``dtype`` is
+    ``"float32"`` (fast) or ``"float64"``.
 
     ``standardizer`` (``None`` until set) is a fitted
     :class:`~deeprecipe.data.Standardizer`: when set, :meth:`output`, :meth:`predict`,
@@ -72,14 +74,6 @@ class Sequential:
         self.layers = list(layers)
         if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
             raise fail(where, "layers", "a non-empty list of Layer objects", layers)
-        if len({id(layer) for layer in self.layers}) != len(self.layers):
-            raise fail(where, "layers", "distinct layer objects", layers,
-                       "create a new layer for each position")
-        for index, layer in enumerate(self.layers):
-            if layer.input_dim is not None:  # built: its parameters are views of another θ
-                raise fail(where, f"layers[{index}]", "a layer not yet in a model", layer,
-                           f"it is already {layer.name} of another Sequential; create new "
-                           "layers for each model (models do not share layers)")
         output = self.layers[-1]
         if not isinstance(output, (Dense, Activation)):
             raise fail(where, "layers[-1]", "a Dense or Activation layer", output)
@@ -91,7 +85,9 @@ class Sequential:
                        f"{self.loss.activation!r} for loss={self.loss.name!r}",
                        output.activation, f"end with Dense(units, {self.loss.activation!r}), "
                        "or use loss='mean_squared_error' for a regression")
-        self.fused = self.loss.activation == output.activation
+        # The loss applies its own activation to the logits when the output layer has it.
+        self.from_logits = self.loss.activation == output.activation
+        self.head = [*self.layers[:-1], output.logits()] if self.from_logits else self.layers
         self.l2 = non_negative(where, "l2", l2)
         self.l1 = non_negative(where, "l1", l1)
         self.seed = seed_value(where, "seed", seed)
@@ -105,11 +101,17 @@ class Sequential:
         """Name the layers, draw their parameters and pack them into one vector ``θ``."""
         rng = np.random.default_rng(self.seed)
         counts: dict[str, int] = {}
+        self.names: list[str] = []
+        self.dims: list[int] = []  # each layer's output width
+        initial: dict[str, np.ndarray] = {}
         dim = self.input_dim
         for layer in self.layers:
             counts[layer.kind] = counts.get(layer.kind, 0) + 1
-            layer.name = f"{layer.kind}_{counts[layer.kind]}"
-            dim = layer.build(dim, rng, self.dtype)
+            name = f"{layer.kind}_{counts[layer.kind]}"
+            params, dim = layer.build(dim, rng, self.dtype)
+            initial.update({f"{name}.{key}": value for key, value in params.items()})
+            self.names.append(name)
+            self.dims.append(dim)
         self.output_dim = dim
         if self.loss.task == "binary" and dim != 1:
             raise fail("Sequential", "the output layer's units", "1 for binary "
@@ -118,22 +120,25 @@ class Sequential:
             raise fail("Sequential", "the output layer's units", "at least 2 for softmax",
                        dim, "a softmax over one unit is always 1; use Dense(1, 'sigmoid') "
                        "for two classes")
-        initial = {
-            f"{layer.name}.{key}": value
-            for layer in self.layers
-            for key, value in layer.params.items()
-        }
         self.layout: Layout = layout_of({name: v.shape for name, v in initial.items()})
+        self._groups = [[slot for slot in self.layout if slot.name.rsplit(".", 1)[0] == name]
+                        for name in self.names]
+        self._views: tuple[np.ndarray, list[dict[str, np.ndarray]]] | None = None
         self.theta = np.empty(size(self.layout), dtype=self.dtype)
-        views = unflatten(self.theta, self.layout)
-        for name, value in initial.items():
-            views[name][...] = value
-        for layer in self.layers:
-            layer.params = {key: views[f"{layer.name}.{key}"] for key in layer.params}
-        self._weights = [
-            layer.params["W"] for layer in self.layers if isinstance(layer, Dense)
-        ]
+        self.params = self.param_views(self.theta)
+        for name, value in unflatten(self.theta, self.layout).items():
+            value[...] = initial[name]
 
+    def param_views(self, vector: np.ndarray) -> list[dict[str, np.ndarray]]:
+        """Per-layer views of a vector laid out like :attr:`theta`: ``[{"W": …, "b": …},
+        {}, …]``, one dict per layer (:attr:`params` are those of ``θ``). The views of the
+        last vector asked for are kept, so a training loop's buffer costs nothing."""
+        if self._views is not None and self._views[0] is vector:
+            return self._views[1]
+        views = [{slot.name.rsplit(".", 1)[1]: vector[slot.start : slot.stop].reshape(slot.shape)
+                  for slot in group} for group in self._groups]
+        self._views = (vector, views)
+        return views
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild the model (weights aside); JSON-serializable."""
         return {
@@ -165,14 +170,22 @@ class Sequential:
         return cls(layers, input_dim=config["input_dim"], **options)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle and copy as config + ``θ``: the layers' parameters are views of ``θ``,
+        """Pickle and copy as layers, options and ``θ``: the parameters are views of ``θ``,
         which a plain pickle would copy apart. (deeprecipe's own files never use pickle;
         scikit-learn users expect estimators to pickle.)"""
-        return (_restore, (self.get_config(), self.theta.copy(), self.standardizer))
+        return (_restore, (self.layers, self._options(), self.theta.copy(), self.standardizer))
+
+    def _options(self) -> dict[str, Any]:
+        return {key: value for key, value in self.get_config().items() if key != "layers"}
+
+    def rebuilt(self, dtype: DTypeLike | None = None) -> Sequential:
+        """A freshly initialized model of the same layers and options (in ``dtype``)."""
+        options = self._options() if dtype is None else {**self._options(), "dtype": dtype}
+        return Sequential(self.layers, **options)
 
     def astype(self, dtype: DTypeLike) -> Sequential:
         """A copy of this model whose parameters (and computations) use ``dtype``."""
-        copy = Sequential.from_config({**self.get_config(), "dtype": np.dtype(dtype).name})
+        copy = self.rebuilt(np.dtype(dtype).name)
         copy.theta[...] = self.theta
         copy.standardizer = self.standardizer
         return copy
@@ -219,46 +232,85 @@ class Sequential:
 
     # --- forward, cost, gradients -----------------------------------------------------
 
+    def forward_backward(
+        self,
+        X: np.ndarray,
+        targets: np.ndarray | None = None,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+        m: int | None = None,
+        terms: Sequence[str] | None = None,
+        out: np.ndarray | None = None,
+        input_grad: bool = False,
+    ) -> Trace:
+        """The one loop over the layers: forward, then (given encoded ``targets``) the
+        loss and backward, recorded in a :class:`Trace`. ``terms`` restricts ``J`` to some
+        of ``"data"``, ``"l2"``, ``"l1"`` (default: all); the penalty uses ``m`` (default
+        ``len(X)``). The gradient is written into ``out`` when given. ``input_grad`` also
+        computes ``dJ/dX``. ``X`` and ``targets`` are taken as checked (:meth:`check_data`)."""
+        trace = Trace([X], [], [], [], np.empty(0), {})
+        for name, layer, params in zip(self.names, self.head, self.params, strict=True):
+            try:
+                x, cache = layer.forward(params, trace.activations[-1], training=training,
+                                         rng=rng)
+            except ValueError as error:  # the layer's message, naming it as the model does
+                message = str(error).removeprefix(f"{type(layer).__name__}: ")
+                raise ValueError(f"{name}: {message}") from None
+            trace.activations.append(x)
+            trace.caches.append(cache)
+        if targets is None:
+            return trace
+        grad = np.empty_like(self.theta) if out is None else out
+        trace.grads = self.param_views(grad)
+        trace.gradient = grad
+        n = len(self.head)
+        trace.deltas = [None] * (n + 1)
+        if terms is None or "data" in terms:
+            trace.terms["data"], trace.deltas[n] = self.loss.cost_and_grad(
+                trace.activations[-1], targets, self.from_logits)
+            for index in range(n - 1, -1, -1):
+                trace.deltas[index], _ = self.head[index].backward(
+                    self.params[index], trace.deltas[index + 1], trace.caches[index],  # type: ignore[arg-type]
+                    out=trace.grads[index], input_grad=index > 0 or input_grad)
+        else:
+            grad[...] = 0
+        penalties = [t for t in self.penalties if terms is None or t in terms]
+        for name in penalties:
+            lambd, m_ = self.penalties[name], len(X) if m is None else m
+            penalty, _, gradient = regularizers.PENALTIES[name]
+            trace.terms[name] = penalty(self.weights(), lambd, m_)
+            for params, grads in zip(self.params, trace.grads, strict=True):
+                if "W" in params:
+                    grads["W"] += gradient(params["W"], lambd, m_)
+        return trace
+
     def forward(
         self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None,
         logits: bool = False,
     ) -> tuple[np.ndarray, list[Any]]:
-        """Run every layer: ``(output, caches)``. ``logits=True`` stops before the output
-        activation (returns ``Z[L]``)."""
-        caches = []
-        out = X
-        last = len(self.layers) - 1
-        for index, layer in enumerate(self.layers):
-            if index == last and isinstance(layer, (Dense, Activation)):
-                out, cache = layer.forward(out, training=training, rng=rng, logits=logits)
-            else:
-                out, cache = layer.forward(out, training=training, rng=rng)
-            caches.append(cache)
-        return out, caches
+        """Run every layer: ``(output, caches)``. ``logits=True`` returns what the loss
+        takes (``Z[L]`` when it applies the output activation itself)."""
+        trace = self.forward_backward(X, training=training, rng=rng)
+        out = trace.activations[-1]
+        return (out if logits else self.loss.predictions(out, self.from_logits)), trace.caches
 
     def backward(
         self, dout: np.ndarray, caches: list[Any], *, out: np.ndarray | None = None
     ) -> np.ndarray:
-        """Backpropagate ``dout`` (the gradient of what :meth:`forward` returned) through
-        every layer. Returns the data-term gradient as a flat vector laid out like ``θ``
-        (written into ``out`` when given, else a fresh array)."""
+        """Backpropagate ``dout`` (the gradient of what ``forward(..., logits=True)``
+        returned) through every layer. Returns the data-term gradient as a flat vector laid
+        out like ``θ`` (written into ``out`` when given, else a fresh array)."""
         grad = np.empty_like(self.theta) if out is None else out
-        return self._backward(dout, caches, grad, self._grad_views(grad))
-
-    def _backward(self, dout: np.ndarray, caches: list[Any], grad: np.ndarray,
-                  views: list[dict[str, np.ndarray]]) -> np.ndarray:
-        """:meth:`backward` into ``grad``, whose per-layer ``views`` the caller made once
-        (training reuses one buffer and its views for every batch)."""
-        for index in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[index]
-            dout, _ = layer.backward(dout, caches[index], out=views[index], input_grad=index > 0)  # type: ignore[assignment]
+        views = self.param_views(grad)
+        for index in range(len(self.head) - 1, -1, -1):
+            dout, _ = self.head[index].backward(self.params[index], dout, caches[index],  # type: ignore[assignment]
+                                                out=views[index], input_grad=index > 0)
         return grad
 
-    def _grad_views(self, grad: np.ndarray) -> list[dict[str, np.ndarray]]:
-        named = unflatten(grad, self.layout)
-        return [
-            {key: named[f"{layer.name}.{key}"] for key in layer.params} for layer in self.layers
-        ]
+    def weights(self) -> list[np.ndarray]:
+        """The penalized parameters (every layer's ``W``; biases are not penalized)."""
+        return [params["W"] for params in self.params if "W" in params]
 
     @property
     def penalties(self) -> dict[str, float]:
@@ -268,55 +320,26 @@ class Sequential:
     def penalty(self, m: int, terms: Sequence[str] | None = None) -> float:
         """The regularization term of ``J`` for ``m`` training examples."""
         return sum(
-            regularizers.PENALTIES[name][0](self._weights, lambd, m)
+            regularizers.PENALTIES[name][0](self.weights(), lambd, m)
             for name, lambd in self.penalties.items()
             if terms is None or name in terms
         )
 
-    def _add_penalty_grad(
-        self, grad_views: list[dict[str, np.ndarray]], m: int, terms: Sequence[str] | None = None
-    ) -> None:
-        """``dW += (λ/m) W`` (L2) and ``dW += (λ/2m) sign(W)`` (L1), in place."""
-        for layer, views in zip(self.layers, grad_views, strict=True):
-            if not isinstance(layer, Dense):
-                continue
-            for name, lambd in self.penalties.items():
-                if terms is None or name in terms:
-                    views["W"] += regularizers.PENALTIES[name][2](layer.params["W"], lambd, m)
-
-    def _value_and_grad(
-        self,
-        X: np.ndarray,
-        targets: np.ndarray,
-        *,
-        training: bool,
-        rng: np.random.Generator | None,
-        m: int,
-        grad: np.ndarray | None = None,
-        grad_views: list[dict[str, np.ndarray]] | None = None,
-    ) -> tuple[float, float, np.ndarray]:
-        """``(data term, penalty, dJ/dθ)`` on encoded ``targets``; the penalty uses ``m``."""
-        out, caches = self.forward(X, training=training, rng=rng, logits=self.fused)
-        if self.fused:
-            data, dout = self.loss.fused(out, targets)
-        else:
-            data, dout = self.loss.value(out, targets), self.loss.gradient(out, targets)
-        if grad is None or grad_views is None:
-            grad = np.empty_like(self.theta) if grad is None else grad
-            grad_views = self._grad_views(grad)
-        grad = self._backward(dout, caches, grad, grad_views)
-        penalty = 0.0
-        if self.l2 or self.l1:
-            penalty = self.penalty(m)
-            self._add_penalty_grad(grad_views, m)
-        return data, penalty, grad
+    def trace(
+        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> Trace:
+        """Forward and backward on ``(X, y)`` (``m = len(X)``, dropout off unless
+        ``training``), every layer's input, output and gradients recorded: see
+        :class:`Trace`. Training, gradient flow, divergence and the gradient checker read it."""
+        X, targets = self.check_data("trace", X, y)
+        return self.forward_backward(X, targets, training=training, rng=rng, input_grad=True)
 
     def cost(self, X: ArrayLike, y: ArrayLike) -> float:
         """The notes' ``J``: mean loss plus penalty with ``m = len(X)``, dropout off."""
-        X, targets = self._check_data("cost", X, y)
-        out, _ = self.forward(X, logits=self.fused)
-        data = self.loss.fused(out, targets)[0] if self.fused else self.loss.value(out, targets)
-        return data + self.penalty(len(X))
+        X, targets = self.check_data("cost", X, y)
+        out = self.forward_backward(X).activations[-1]
+        return self.loss.cost(out, targets, self.from_logits) + self.penalty(len(X))
 
     def gradients(
         self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
@@ -335,25 +358,19 @@ class Sequential:
         rng: np.random.Generator | None = None,
     ) -> tuple[float, np.ndarray]:
         """``(J, dJ/dθ)`` with the gradient flat, laid out like :attr:`theta`."""
-        X, targets = self._check_data("gradients", X, y)
-        data, penalty, grad = self._value_and_grad(
-            X, targets, training=training, rng=rng, m=len(X)
-        )
-        return data + penalty, grad
+        X, targets = self.check_data("gradients", X, y)
+        trace = self.forward_backward(X, targets, training=training, rng=rng)
+        return trace.cost, trace.gradient
 
     # --- prediction and evaluation ----------------------------------------------------
 
-    def _batches(self, X: np.ndarray) -> Iterator[np.ndarray]:
-        for start in range(0, len(X), PREDICT_BATCH):
-            out, _ = self.forward(X[start : start + PREDICT_BATCH])
-            yield out
-
     def output(self, X: ArrayLike) -> np.ndarray:
         """The network's output activations ``A[L]`` for ``X`` (inference mode, batched)."""
-        X = self._check_X("predict", self._standardized(X))
+        X = self.check_X("predict", self.standardized(X))
         if len(X) == 0:
             return np.empty((0, self.output_dim), self.dtype)
-        return np.concatenate(list(self._batches(X)))
+        return np.concatenate([self.forward(X[start : start + PREDICT_BATCH])[0]
+                               for start in range(0, len(X), PREDICT_BATCH)])
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(m, k)``; a sigmoid output gives ``(m, 2)``: ``[1 - p, p]``."""
@@ -376,14 +393,15 @@ class Sequential:
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
         """``{"loss": mean data loss, "error": …}`` in inference mode, no penalty. The error
         is the misclassification rate for classifiers and the MSE for regression."""
-        X, targets = self._check_data("evaluate", self._standardized(X), y)
-        return self._evaluate(X, targets)
+        return self.measure(*self.check_data("evaluate", self.standardized(X), y))
 
-    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    def measure(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        """:meth:`evaluate` on checked network inputs and encoded targets
+        (:meth:`check_data`'s)."""
         total, wrong = 0.0, 0.0
         for start in range(0, len(X), PREDICT_BATCH):
             batch = slice(start, start + PREDICT_BATCH)
-            out, _ = self.forward(X[batch], logits=self.fused)
+            out, _ = self.forward(X[batch], logits=True)
             if self.loss.task == "regression":  # squared errors overflow float32 above ~1.8e19
                 out = out.astype(np.float64)
             t = targets[batch]
@@ -391,12 +409,9 @@ class Sequential:
                 wrong += float(np.count_nonzero(out.argmax(axis=1) != t))
             elif self.loss.task == "binary":
                 # sigmoid(z) > 0.5 exactly when z > 0
-                wrong += float(np.count_nonzero((out > (0 if self.fused else 0.5)) != (t > 0.5)))
-            if self.fused:
-                value = self.loss.fused(out, t)[0]
-            else:
-                value = self.loss.value(out, t)
-            total += value * len(out)
+                threshold = 0.0 if self.from_logits else 0.5
+                wrong += float(np.count_nonzero((out > threshold) != (t > 0.5)))
+            total += self.loss.cost(out, t, self.from_logits) * len(out)
         loss = total / len(X)
         error = loss if self.loss.task == "regression" else wrong / len(X)
         return {"loss": loss, "error": error}
@@ -436,61 +451,37 @@ class Sequential:
             n_train=sizes["train"], n_dev=None if regression else sizes["dev"],
             regression=regression, diverged=diverged, **thresholds,
         )
-        regularization = self._regularization()
+        regularization = self.regularization()
         if diagnosis.high_bias and regularization:
             diagnosis.remarks.append(Finding("regularized", {"regularization": regularization}))
         return diagnosis
 
-    def _regularization(self) -> str:
+    def regularization(self) -> str:
         """The active regularization, e.g. ``"l2=0.7, dropout keep_prob=0.8"``."""
         terms = [f"{name}={lambd:g}" for name, lambd in self.penalties.items()]
         terms += [f"dropout keep_prob={layer.keep_prob:g}" for layer in self.layers
                   if isinstance(layer, Dropout) and layer.keep_prob < 1]
         return ", ".join(terms)
 
-    # --- training ---------------------------------------------------------------------
-
-    def fit(
-        self,
-        X: ArrayLike,
-        y: ArrayLike,
-        *,
-        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-        epochs: int = 100,
-        batch_size: int | None = 64,
-        optimizer: str | Optimizer = "adam",
-        learning_rate: float | None = None,
-        callbacks: Sequence[Callback] = (),
-        shuffle: bool = True,
-        seed: int | None = None,
-        augment: Augment | None = None,
-        state: TrainingState | None = None,
-    ) -> History:
-        """Train with mini-batches; see :func:`deeprecipe.training.fit` (``state`` keeps
-        what resuming an interrupted run needs)."""
-        from .training import fit
-
-        return fit(
-            self, X, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
-            optimizer=optimizer, learning_rate=learning_rate, callbacks=callbacks,
-            shuffle=shuffle, seed=seed, augment=augment, state=state,
-        )
-
     # --- checks, persistence, display ---------------------------------------------------
 
-    def _standardized(self, X: ArrayLike) -> ArrayLike:
+    def standardized(self, X: ArrayLike) -> ArrayLike:
         """``X`` through :attr:`standardizer` when one is set (raw inputs → network inputs)."""
         return X if self.standardizer is None else self.standardizer.transform(X)
 
-    def _check_X(self, where: str, X: ArrayLike) -> np.ndarray:
+    def check_X(self, where: str, X: ArrayLike) -> np.ndarray:
+        """``X`` as the network's input array (dtype, 2-D, ``input_dim`` columns); errors
+        start with ``where``."""
         X = as_float_array(f"{where}", "X", X, self.dtype)
         if X.shape[1] != self.input_dim:
             raise fail(where, "X.shape[1]", f"{self.input_dim} (the model's input_dim)",
                        X.shape[1])
         return X
 
-    def _check_data(self, where: str, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        X = self._check_X(where, X)
+    def check_data(self, where: str, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, targets)`` checked and encoded for the loss (class indices, ``(m, 1)``
+        zeros and ones, or ``(m, k)`` values); errors start with ``where``."""
+        X = self.check_X(where, X)
         if len(X) == 0:
             raise fail(where, "X", "at least one example", X)
         targets = losses.encode_targets(
@@ -513,12 +504,11 @@ class Sequential:
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts (returned, not printed)."""
         rows = [("layer", "config", "output", "parameters")]
-        dim = self.input_dim
-        for layer in self.layers:
-            dim = getattr(layer, "units", dim)
-            count = sum(v.size for v in layer.params.values())
+        for layer, name, params, dim in zip(self.layers, self.names, self.params, self.dims,
+                                            strict=True):
+            count = sum(v.size for v in params.values())
             config = ", ".join(f"{k}={v}" for k, v in layer.get_config().items() if v is not None)
-            rows.append((layer.name, config, f"(m, {dim})", f"{count:,}"))
+            rows.append((name, config, f"(m, {dim})", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -534,10 +524,40 @@ class Sequential:
                 f"loss={self.loss.name!r}, l2={self.l2}, l1={self.l1}, dtype={self.dtype.name!r})")
 
 
-def _restore(config: dict[str, Any], theta: np.ndarray,
+def _restore(layers: list[Layer], options: dict[str, Any], theta: np.ndarray,
              standardizer: Standardizer | None) -> Sequential:
     """Rebuild a pickled or copied :class:`Sequential` (see ``Sequential.__reduce__``)."""
-    model = Sequential.from_config(config)
+    model = Sequential(layers, **options)
     model.theta[...] = theta
     model.standardizer = standardizer
     return model
+
+
+@dataclass
+class Trace:
+    """One pass through the network (:meth:`Sequential.trace`), layer by layer.
+
+    Layer ``i``'s input is ``activations[i]`` and its output ``activations[i + 1]`` (the
+    last one is what the loss takes: the logits when it applies the output activation
+    itself); ``caches[i]`` is its cache. ``deltas[i]`` is ``dJ/d activations[i]``
+    (``deltas[0]``, ``dJ/dX``, only when asked for). ``grads[i]`` holds layer ``i``'s
+    parameter gradients, views of the flat ``gradient`` (data term and penalties).
+    ``terms`` are ``J``'s terms (``"data"``, ``"l2"``, ``"l1"``); :attr:`cost` their sum.
+    A forward-only trace (no targets) has no deltas, gradient or terms.
+    """
+
+    activations: list[np.ndarray]
+    caches: list[Any]
+    deltas: list[np.ndarray | None]
+    grads: list[dict[str, np.ndarray]]
+    gradient: np.ndarray
+    terms: dict[str, float]
+
+    @property
+    def cost(self) -> float:
+        penalty = sum(value for term, value in self.terms.items() if term != "data")
+        return self.terms.get("data", 0.0) + penalty
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.activations[-1]

@@ -15,11 +15,14 @@ would be inf.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .data import Part, Splits
-from .model import Sequential
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 LARGEST_TARGET = 1e18  # float32 squared errors overflow beyond ~1.8e19
 
@@ -64,7 +67,7 @@ class TargetScale:
 
     def fold(self, model: Sequential) -> None:
         """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""
-        params = model.layers[-1].params
+        params = model.params[-1]
         params["W"] *= self.scale
         params["b"] *= self.scale
         params["b"] += self.mean

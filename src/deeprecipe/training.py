@@ -50,7 +50,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -147,43 +147,69 @@ class TrainingState:
     initial_cost: float | None = None
 
 
-def fit(
+class Trainer:
+    """The training component of :class:`~deeprecipe.Sequential` (its base class, as in
+    Keras 3): :meth:`fit` trains ``self`` through the model's public interface
+    (``check_data``, ``forward_backward``, ``measure``, ``theta``, ``layout``), so this
+    module never imports the model."""
+
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        epochs: int = 100,
+        batch_size: int | None = 64,
+        optimizer: str | optimizers.Optimizer = "adam",
+        learning_rate: float | None = None,
+        callbacks: Sequence[Callback] = (),
+        shuffle: bool = True,
+        seed: int | None = None,
+        augment: Augment | None = None,
+        state: TrainingState | None = None,
+    ) -> History:
+        """Train the model in place with mini-batches and return the :class:`History`.
+
+        ``batch_size=None`` trains on the full batch (the notes' gradient descent).
+        ``optimizer`` is ``"sgd"``, ``"momentum"``, ``"adam"`` or an
+        :class:`~deeprecipe.optimizers.Optimizer`; ``learning_rate`` overrides a named
+        optimizer's default (an optimizer instance brings its own). ``seed`` drives shuffling
+        and dropout masks (default: the model's seed), so a run is reproducible.
+
+        ``augment`` (e.g. :class:`deeprecipe.data.augment.Compose`) is called as
+        ``augment(X_batch, rng)`` on every training batch, after shuffling; it must return a
+        new array of the batch's shape. Its ``rng`` is a stream of its own (seeded from
+        ``seed``), so shuffling and dropout masks are the same with and without augmentation.
+        The dev set and the training-error subsample are never augmented.
+
+        ``state`` (a :class:`TrainingState`) is updated at the end of every epoch; when it
+        holds ``epoch > 0`` training resumes from it (``epochs`` counts from the first epoch
+        of the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's
+        docstring.
+        """
+        return _fit(cast("Sequential", self), X, y, validation_data, epochs, batch_size,
+                    optimizer, learning_rate, callbacks, shuffle, seed, augment, state)
+
+
+def _fit(
     model: Sequential,
     X: ArrayLike,
     y: ArrayLike,
-    *,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    epochs: int = 100,
-    batch_size: int | None = 64,
-    optimizer: str | optimizers.Optimizer = "adam",
-    learning_rate: float | None = None,
-    callbacks: Sequence[Callback] = (),
-    shuffle: bool = True,
-    seed: int | None = None,
-    augment: Augment | None = None,
-    state: TrainingState | None = None,
+    validation_data: tuple[ArrayLike, ArrayLike] | None,
+    epochs: int,
+    batch_size: int | None,
+    optimizer: str | optimizers.Optimizer,
+    learning_rate: float | None,
+    callbacks: Sequence[Callback],
+    shuffle: bool,
+    seed: int | None,
+    augment: Augment | None,
+    state: TrainingState | None,
 ) -> History:
-    """Train ``model`` in place and return the :class:`History`.
-
-    ``batch_size=None`` trains on the full batch (the notes' gradient descent). ``optimizer``
-    is ``"sgd"``, ``"momentum"``, ``"adam"`` or an :class:`~deeprecipe.optimizers.Optimizer`;
-    ``learning_rate`` overrides a named optimizer's default (an optimizer instance brings its
-    own). ``seed`` drives shuffling and dropout masks (default: the model's seed), so a run
-    is reproducible.
-
-    ``augment`` (e.g. :class:`deeprecipe.data.augment.Compose`) is called as
-    ``augment(X_batch, rng)`` on every training batch, after shuffling; it must return a new
-    array of the batch's shape. Its ``rng`` is a stream of its own (seeded from ``seed``), so
-    shuffling and dropout masks are the same with and without augmentation. The dev set and
-    the training-error subsample are never augmented.
-
-    ``state`` (a :class:`TrainingState`) is updated at the end of every epoch; when it
-    holds ``epoch > 0`` training resumes from it (``epochs`` counts from the first epoch of
-    the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's docstring.
-    """
     where = "fit"
     _check_target_range(model, where, y)
-    X_train, targets = model._check_data(where, X, y)
+    X_train, targets = model.check_data(where, X, y)
     n = len(X_train)
     epochs = positive_int(where, "epochs", epochs)
     batch = n if batch_size is None else positive_int(where, "batch_size", batch_size)
@@ -192,7 +218,7 @@ def fit(
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
         _check_target_range(model, f"{where} (validation_data)", validation_data[1])
-        dev = model._check_data(f"{where} (validation_data)", *validation_data)
+        dev = model.check_data(f"{where} (validation_data)", *validation_data)
     if state is not None and not isinstance(state, TrainingState):
         raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
                         f"state={describe(state)}.")
@@ -229,7 +255,7 @@ def fit(
         start_cost = math.inf if state.initial_cost is None else state.initial_cost
     else:
         with quiet():
-            start_cost = float(model._evaluate(*train_eval)["loss"])
+            start_cost = float(model.measure(*train_eval)["loss"])
     watch = CostWatch(start_cost, history)
     step = Step(model, opt, rng, augment, augment_rng, n)
     batches = Batches(X_train, targets, batch)
@@ -384,7 +410,6 @@ class Step:
         self.model, self.opt, self.rng, self.m = model, opt, rng, m
         self.augment, self.augment_rng = augment, augment_rng
         self.grad = np.empty_like(model.theta)
-        self.grad_views = model._grad_views(self.grad)
 
     def epoch(
         self, batches: Iterator[tuple[np.ndarray, np.ndarray]]
@@ -395,11 +420,8 @@ class Step:
         for index, (xb, tb) in enumerate(batches):
             if self.augment is not None:
                 xb = augmented(self.augment, xb, self.augment_rng)
-            data, penalty, _ = self.model._value_and_grad(
-                xb, tb, training=True, rng=self.rng, m=self.m, grad=self.grad,
-                grad_views=self.grad_views,
-            )
-            cost = data + penalty
+            cost = self.model.forward_backward(xb, tb, training=True, rng=self.rng, m=self.m,
+                                               out=self.grad).cost
             if not math.isfinite(cost):
                 return total, Failure(index, xb, float(cost))
             self.opt.step(self.model.theta, self.grad)
@@ -415,10 +437,10 @@ def epoch_logs(
 ) -> dict[str, float]:
     """One epoch's records (inference mode, data term only; see :class:`History`)."""
     logs = {"train_cost": train_cost}
-    measured = model._evaluate(*train_eval)
+    measured = model.measure(*train_eval)
     logs["train_eval_cost"], logs["train_error"] = measured["loss"], measured["error"]
     if dev is not None:
-        measured = model._evaluate(*dev)
+        measured = model.measure(*dev)
         logs["dev_cost"], logs["dev_error"] = measured["loss"], measured["error"]
     return logs
 
@@ -441,7 +463,7 @@ def diverged(
 ) -> Divergence:
     """Locate the divergence, then restore the weights of the last recorded epoch."""
     if failure.lowest is not None:  # a finite cost that grew: nothing non-finite to find
-        layer, source, parameter = model.layers[-1].name, "growth", None
+        layer, source, parameter = model.names[-1], "growth", None
     else:
         grad = step.grad if failure.batch is not None else None
         layer, source, parameter = find_origin(model, failure.X, grad)
@@ -460,7 +482,7 @@ def _check_target_range(model: Sequential, where: str, y: ArrayLike) -> None:
     values = np.asarray(y)
     if model.loss.task != "regression" or model.dtype != np.float32 \
             or values.dtype.kind not in "iuf" or values.size == 0:
-        return  # text and NaN: _check_data names them
+        return  # text and NaN: check_data names them
     magnitudes = np.abs(values.astype(np.float64))
     peak = float(magnitudes[np.isfinite(magnitudes)].max(initial=0.0))
     if peak >= LARGEST_TARGET:

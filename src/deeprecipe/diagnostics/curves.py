@@ -168,4 +168,4 @@ def _nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _error(model: Sequential, X: np.ndarray, y: np.ndarray) -> float:
-    return model._evaluate(*model._check_data("learning_curve", X, y))["error"]
+    return model.measure(*model.check_data("learning_curve", X, y))["error"]

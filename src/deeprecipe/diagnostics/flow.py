@@ -38,7 +38,6 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import activations
 from .._checks import describe, fail, real
 from ..divergence import quiet
 from ..findings import Advice, Finding, layer_names
@@ -172,7 +171,7 @@ def gradient_flow(
     threshold = real(where, "threshold", threshold, "a number > 1")
     if threshold <= 1:
         raise fail(where, "threshold", "a number > 1", threshold)
-    X, targets = model._check_data(where, X, y)
+    X, targets = model.check_data(where, X, y)
     with quiet():  # an exploding network may overflow: that is the finding
         layers, gains = _measure(model, X, targets)
         hidden = layers[:-1]
@@ -196,36 +195,28 @@ def gradient_flow(
 def _measure(
     model: Sequential, X: np.ndarray, targets: np.ndarray
 ) -> tuple[list[LayerFlow], tuple[float | None, float | None]]:
-    """Forward and backward once, recording each Dense layer (inference mode, data term)."""
-    out, caches = model.forward(X, logits=model.fused)
+    """Read each Dense layer off one trace (inference mode, data term)."""
+    trace = model.forward_backward(X, targets, terms=("data",), input_grad=True)
+    outputs = trace.activations[1:]
     dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
-    outputs = {i: caches[i][1] for i in dense}
-    if outputs[dense[-1]] is None:  # fused output layer: Z was returned, apply g for stats
-        name = cast(Dense, model.layers[dense[-1]]).activation
-        outputs[dense[-1]] = activations.ACTIVATIONS[name].forward(np.array(out))
-    if model.fused:
-        _, dout = model.loss.fused(out, targets)
-    else:
-        dout = model.loss.gradient(out, targets)
-    records: dict[int, LayerFlow] = {}
-    for index in range(len(model.layers) - 1, -1, -1):
-        layer = model.layers[index]
-        d_output = dout
-        dout, grads = layer.backward(dout, caches[index], input_grad=True)  # type: ignore[assignment]
-        if isinstance(layer, Dense):
-            records[index] = _layer_flow(layer, caches[index][0], outputs[index], d_output,
-                                         dout, grads["W"], last=index == dense[-1])
-    layers = [records[i] for i in dense]
+    # the output layer's statistics are of A[L], also when the loss took the logits
+    outputs[-1] = model.loss.predictions(outputs[-1].copy(), model.from_logits)
+    deltas = cast(list[np.ndarray], trace.deltas)  # all there: input_grad=True
+    layers = [
+        _layer_flow(model, i, trace.activations[i], outputs[i], deltas[i + 1], deltas[i],
+                    trace.grads[i]["W"], last=i == dense[-1])
+        for i in dense
+    ]
     if len(dense) < 2:
         return layers, (None, None)
-    last_hidden = dense[-2]
-    forward = _ratio(_rms(outputs[last_hidden]), _rms(X))
-    backward = _ratio(_norm(dout), records[last_hidden].dA_norm)
+    forward = _ratio(_rms(outputs[dense[-2]]), _rms(X))
+    backward = _ratio(_norm(deltas[0]), layers[-2].dA_norm)
     return layers, (forward, backward)
 
 
 def _layer_flow(
-    layer: Dense,
+    model: Sequential,
+    index: int,
     x: np.ndarray,
     a: np.ndarray,
     d_output: np.ndarray,
@@ -234,7 +225,8 @@ def _layer_flow(
     *,
     last: bool,
 ) -> LayerFlow:
-    W = layer.params["W"]
+    layer = cast(Dense, model.layers[index])
+    W = model.params[index]["W"]
     weight_norm = _norm(W)
     grad_norm = _norm(dW)
     dead = saturated = None
@@ -245,7 +237,7 @@ def _layer_flow(
     elif layer.activation == "sigmoid":
         saturated = float(np.mean(np.abs(2 * a - 1) > SATURATION))
     return LayerFlow(
-        name=layer.name, activation=layer.activation, units=layer.units,
+        name=model.names[index], activation=layer.activation, units=layer.units,
         activation_mean=float(np.mean(a, dtype=np.float64)),
         activation_std=float(np.std(a, dtype=np.float64)),
         dead=dead, saturated=saturated, weight_norm=weight_norm, grad_norm=grad_norm,
@@ -277,11 +269,12 @@ def _symmetric(model: Sequential, hidden_index: int) -> bool:
     """Whether hidden Dense layer ``hidden_index``'s units cannot differ: equal incoming
     weights (columns of ``W``) and biases, and equal outgoing weights (rows of the next
     Dense layer's ``W``)."""
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
-    layer, following = dense[hidden_index], dense[hidden_index + 1]
-    if layer.units < 2:
+    dense = [params for layer, params in zip(model.layers, model.params, strict=True)
+             if isinstance(layer, Dense)]
+    params, following = dense[hidden_index], dense[hidden_index + 1]
+    if params["W"].shape[1] < 2:
         return False
-    W, b, W_next = layer.params["W"], layer.params["b"], following.params["W"]
+    W, b, W_next = params["W"], params["b"], following["W"]
     return _all_equal(W, axis=1) and _all_equal(b[None, :], axis=1) and _all_equal(
         W_next, axis=0
     )

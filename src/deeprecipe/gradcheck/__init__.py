@@ -112,7 +112,7 @@ def check_model(
     for name in names:
         choice(where, "points", name, POINTS)
     model64 = model.astype("float64")
-    X64, targets = model64._check_data(where, X, y)
+    X64, targets = model64.check_data(where, X, y)
     options = dict(mode=mode, epsilon=epsilon, samples=samples, probes=probes, bands=bands,
                    seed=seed, n_worst=worst)
     reports = {}
@@ -128,7 +128,7 @@ def _model_at(point: str, model: Sequential, X: np.ndarray, y: ArrayLike, epochs
               seed: int) -> Sequential:
     if point == "current":
         return model
-    fresh = Sequential.from_config(model.get_config())
+    fresh = model.rebuilt()
     if point == "trained":
         fresh.fit(X, y, epochs=epochs, batch_size=min(64, len(X)), seed=seed)
     return fresh
