@@ -306,15 +306,11 @@ def _separator_hint(header: list[str], delimiter: str) -> str:
             f"columns are separated by {delimiter!r} here: save it as comma-separated CSV.")
 
 
-def _folder(source: Path) -> DataFileError:
-    return DataFileError(source, "is a folder, not a data file. help: --data takes a file "
-                         "(.csv or .npz) or a built-in dataset name.")
-
-
 def _check_regular(source: Path) -> None:
     """Refuse a folder, a pipe or a device (reading a pipe or a device never ends)."""
     if source.is_dir():
-        raise _folder(source)
+        raise DataFileError(source, "is a folder, not a data file. help: --data takes a file "
+                            "(.csv or .npz) or a built-in dataset name.")
     if source.exists() and not source.is_file():
         raise DataFileError(source, "is not a regular file (a pipe or a device?).")
 

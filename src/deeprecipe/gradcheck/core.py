@@ -353,20 +353,15 @@ class Checker:
         directions = np.zeros((count, size))
         directions[:, support] = self.rng.choice((-1.0, 1.0), size=(count, len(support)))
         analytic = directions @ self.obj.analytic[slot.start : slot.stop]
-
-        def evaluate(step: float, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-            return self.obj.direction_costs(slot, directions if rows is None else directions[rows],
-                                            step)
-
+        evaluate = self._evaluator(self.obj.direction_costs, slot, directions)
         numeric, noise, kink, excluded, _ = self._measure(evaluate, analytic)
         return numeric, analytic, noise, kink, excluded
 
-    def _coordinate_evaluator(self, slot: Slot, indices: np.ndarray) -> Evaluate:
-        def evaluate(step: float, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-            return self.obj.coordinate_costs(slot, indices if rows is None else indices[rows],
-                                             step)
-
-        return evaluate
+    @staticmethod
+    def _evaluator(costs: Callable[[Slot, np.ndarray, float], tuple[np.ndarray, np.ndarray | None]],
+                   slot: Slot, moves: np.ndarray) -> Evaluate:
+        """``costs`` at ``moves[rows]`` (coordinates or directions; all when rows is None)."""
+        return lambda step, rows: costs(slot, moves if rows is None else moves[rows], step)
 
     # --- one block ---------------------------------------------------------------------
 
@@ -395,7 +390,7 @@ class Checker:
         """``Measurements.add`` arguments for block-local ``indices``."""
         analytic = self.obj.analytic[slot.start + indices]
         numeric, noise, kink, excluded, subgradient = self._measure(
-            self._coordinate_evaluator(slot, indices), analytic, sides=True
+            self._evaluator(self.obj.coordinate_costs, slot, indices), analytic, sides=True
         )
         return numeric, analytic, noise, indices, kink, excluded, subgradient
 
@@ -510,8 +505,8 @@ class Checker:
             return []
         indices = np.array(found)
         analytic = self.obj.analytic[slot.start + indices]
-        numeric, _, kink, _, _ = self._measure(self._coordinate_evaluator(slot, indices),
-                                               analytic, sides=True)
+        evaluate = self._evaluator(self.obj.coordinate_costs, slot, indices)
+        numeric, _, kink, _, _ = self._measure(evaluate, analytic, sides=True)
         entries = [self._entry(slot, int(i), a, n, k)
                    for i, a, n, k in zip(indices, analytic, numeric, kink, strict=True)]
         return sorted(entries, key=lambda e: -e.error)[: self.n_worst]
