@@ -96,6 +96,8 @@ def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
     (["--data", "nope"], "--data must be a built-in dataset"),
     (["--budget", "0"], "tune: --budget must be a positive integer; received --budget=0."),
     (["--workers", "-1"], "tune: --workers must be a positive integer; received --workers=-1."),
+    (["--task", "both"], "tune: --task must be one of 'auto', 'classification', 'regression'; "
+     "received --task=both."),  # checked by runconfig.OPTIONS, as run's --task
 ])
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          options: list[str], message: str) -> None:

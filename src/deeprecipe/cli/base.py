@@ -15,7 +15,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -67,6 +67,20 @@ def message(error: Exception) -> str:
 def flag(key: str) -> str:
     """The command line's flag for an option key: ``batch_size`` → ``--batch-size``."""
     return "--" + key.replace("_", "-")
+
+
+def add_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -> None:
+    """A flag per option key, its help from :data:`runconfig.OPTIONS`; an option not given
+    is absent from the parsed namespace."""
+    for key in keys:
+        option = runconfig.OPTIONS[key]
+        text = option.help.replace("%", "%%")  # argparse formats help with %
+        if option.parse is runconfig.boolean:
+            parser.add_argument(flag(key), dest=key, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=text)
+        else:
+            parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
+                                metavar=option.metavar, help=text)
 
 
 def checked(where: str, key: str, value: Any) -> Any:

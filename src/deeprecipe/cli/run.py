@@ -29,6 +29,7 @@ from .base import (
     EXIT_OK,
     ConsoleProgress,
     Terminated,
+    add_options,
     flag,
     report_interruption,
     stderr_console,
@@ -53,14 +54,7 @@ def add_parser(commands: Any) -> None:
                         help="continue an interrupted run (its own options; no other flags)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing run folder of the same --name")
-    for key, option in runconfig.OPTIONS.items():
-        text = option.help.replace("%", "%%")  # argparse formats help with %
-        if option.parse is runconfig.boolean:
-            parser.add_argument(flag(key), dest=key, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=text)
-        else:
-            parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
-                                metavar=option.metavar, help=text)
+    add_options(parser, runconfig.OPTIONS)
     parser.set_defaults(handler=run_command)
 
 

@@ -36,16 +36,19 @@ from .base import (
     EXIT_OK,
     ConsoleProgress,
     Terminated,
+    add_options,
     checked,
     report_interruption,
     terminate_as_interrupt,
 )
 
+# the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
+SHARED = ("data", "target", "task", "drop_missing_target", "bayes_error", "seed", "name",
+          "output_dir")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
-DEFAULTS = {"data": "digits", "target": None, "task": "auto", "budget": 30, "bayes_error": "0",
-            "workers": 2, "scheduler": None, "seed": 0, "name": None, "output_dir": "runs",
-            "drop_missing_target": False}
+DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
+            "workers": 2, "scheduler": None}
 
 
 def add_parser(commands: Any) -> None:
@@ -58,34 +61,16 @@ def add_parser(commands: Any) -> None:
         "spent. The dev set chooses; the test error is measured once, on the chosen model. "
         "Writes runs/<name>/ (report.html with the decision trail, trials.sqlite, model/).",
     )
-    parser.add_argument("--data", default=argparse.SUPPRESS, metavar="NAME|FILE",
-                        help="built-in dataset name, .csv or .npz (default: digits)")
-    parser.add_argument("--target", default=argparse.SUPPRESS, metavar="COLUMN",
-                        help="the label column of a CSV file")
-    parser.add_argument("--task", default=argparse.SUPPRESS, metavar="KIND",
-                        choices=runconfig.TASKS,
-                        help="what a file's target is: classification, regression or auto "
-                        "(default: auto)")
-    parser.add_argument("--drop-missing-target", action=argparse.BooleanOptionalAction,
-                        default=argparse.SUPPRESS,
-                        help=runconfig.OPTIONS["drop_missing_target"].help)
+    add_options(parser, SHARED)
     parser.add_argument("--budget", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
                         "never lower it)")
-    parser.add_argument("--bayes-error", default=argparse.SUPPRESS, metavar="ERROR",
-                        help="Bayes (human-level) error, 0.01 or 1%% (default: 0)")
     parser.add_argument("--workers", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="local worker processes (default: 2; with --resume, the rest "
                         "runs on them instead of a saved --scheduler)")
     parser.add_argument("--scheduler", default=argparse.SUPPRESS, metavar="ADDRESS",
                         help="run the trials on the Dask cluster at ADDRESS "
                         "(tcp://host:8786) instead of local processes")
-    parser.add_argument("--seed", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
-                        help="seeds the split and every trial (default: 0)")
-    parser.add_argument("--name", default=argparse.SUPPRESS,
-                        help="the run folder's name (default: <data>-tune-<time>)")
-    parser.add_argument("--output-dir", default=argparse.SUPPRESS, metavar="DIR",
-                        help="where run folders go (default: runs)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing run folder of the same --name")
     parser.add_argument("--resume", metavar="RUN_FOLDER",
@@ -119,7 +104,8 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     bayes_error = parse_bayes_error(options["bayes_error"])
     positive_int("tune", "--budget", options["budget"])
     check_workers("tune", "--workers", options["workers"])
-    checked("tune: ", "seed", options["seed"])
+    for key in ("task", "drop_missing_target", "seed"):
+        options[key] = checked("tune: ", key, options[key])
     loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                 options["drop_missing_target"])
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
