@@ -6,8 +6,8 @@ and the scikit-learn estimators (:mod:`.sklearn`)::
     → build_model → train_and_measure (early stopping, then the errors of every part in
                                        inference mode)
 
-:data:`TASKS` is what a user says a target is; a network's task is ``"binary"``,
-``"multiclass"`` or ``"regression"`` (:data:`OUTPUTS`, the losses' vocabulary).
+:data:`~deeprecipe.data.TASKS` is what a user says a target is; a network's task is one
+of :data:`~deeprecipe.data.KINDS` (the losses' vocabulary), whose output :data:`OUTPUTS` gives.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy as np
 
 from ._checks import choice, describe, fail
 from .callbacks import Callback
-from .data import augment
-from .data.io import TASKS
+from .data import KINDS, TASKS, augment
 from .data.normalize import ConstantFeatureWarning, Standardizer
 from .data.split import Part, Splits, auto_task, class_codes
 from .diagnostics import Diagnosis
@@ -32,11 +31,11 @@ from .model import Sequential
 from .targets import TargetScale
 from .training import History, TrainingState
 
-__all__ = ["OUTPUTS", "TASKS", "Prepared", "augmentation", "build_model",
+__all__ = ["OUTPUTS", "Prepared", "augmentation", "build_model",
            "fingerprint", "measure", "prepare", "train",
            "train_and_measure"]
 
-OUTPUTS = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+OUTPUTS = dict(zip(KINDS, ("sigmoid", "softmax", "linear"), strict=True))
 FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
 
 

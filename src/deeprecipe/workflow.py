@@ -2,12 +2,13 @@
 
 ::
 
-    load_data → split_data → compare_splits → standardize → build_model → check_gradients
+    load_data → split_data → compare_splits → prepare → build_model → check_gradients
     → train (early stopping, gradient flow, checkpoints, optional augmentation)
     → check_gradients → evaluate (train/dev/test error, diagnosis) → confusion
     → RunResult → write_outputs (report.html, summary.json, PNG plots, model/)
 
-Each step takes plain inputs and returns its output; :func:`run` calls them in order inside
+Preparing, building, training and measuring are :mod:`deeprecipe.pipeline`'s, shared with
+``tune`` and the scikit-learn estimators. :func:`run` calls the steps in order inside
 a run folder (:mod:`deeprecipe.run.folder`) and makes an interruption safe: a
 ``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) writes a checkpoint of
 the last whole epoch and raises :class:`RunInterrupted`, and ``run(..., resume=…)``
