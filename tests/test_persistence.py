@@ -16,6 +16,7 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 import deeprecipe as dr
+from deeprecipe import model as model_io
 from deeprecipe import persistence
 from deeprecipe.persistence import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE
 
@@ -439,7 +440,7 @@ def test_a_version_1_model_loads_without_checksums(tmp_path: Path) -> None:
 
 def test_read_returns_the_model_and_its_config(tmp_path: Path) -> None:
     folder, _ = run_like(tmp_path)
-    model, config = persistence.read(folder)
+    model, config = model_io.read(folder)
     assert config["classes"] == ["cat", "dog", "emu"]
     assert model.standardizer is not None and model.standardizer.feature_names_ == ["a", "b",
                                                                                     "c"]
@@ -455,18 +456,18 @@ def test_extra_entries_never_replace_the_files_own(tmp_path: Path) -> None:
 
 def test_a_config_file_is_built_fresh_only_when_it_fits_in_memory(tmp_path: Path) -> None:
     folder, _ = run_like(tmp_path)
-    fresh = persistence.from_config_file(folder / CONFIG_FILE)
+    fresh = model_io.from_config_file(folder / CONFIG_FILE)
     assert fresh.get_config() == dr.load(folder).get_config()
     assert fresh.standardizer is None  # a config is a network, not a trained model
     for units in (10**12, 10**400):
         edit_config(folder, lambda config, units=units: config["model"]["layers"][0].update(
             units=units))
         with pytest.raises(ValueError, match=r"config.json describes a network of more than "):
-            persistence.from_config_file(folder / CONFIG_FILE)
+            model_io.from_config_file(folder / CONFIG_FILE)
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps({"layers": [{"kind": "dense", "units": True}], "input_dim": 2}))
     with pytest.raises(ValueError, match=r"bare.json: model.layers\[0\]: Dense: units must be"):
-        persistence.from_config_file(bare)
+        model_io.from_config_file(bare)
 
 
 def test_what_load_would_refuse_is_never_saved(tmp_path: Path) -> None:
@@ -494,3 +495,18 @@ def test_a_path_that_is_not_a_folder_name_is_named(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=r"path must be a folder's name; received "
                                              r"path=''\."):  # it read the current folder
             call("")
+
+
+def test_persistence_reads_and_writes_files_without_the_model(tmp_path: Path) -> None:
+    # loading a model lives at the model level (issue 14): persistence.read_folder returns
+    # the checked config, tensors and standardizer, and the model is built from them
+    model = dr.Sequential([dr.Dense(3, "relu"), dr.Dense(2, "softmax")], input_dim=2, seed=4)
+    folder = model.save(tmp_path / "m")
+    saved = persistence.read_folder(folder)
+    assert saved.config["model"] == model.get_config()
+    assert set(saved.tensors) == set(model.named_parameters())
+    assert saved.standardizer is None and saved.config_file == folder / CONFIG_FILE
+    for name, value in model.named_parameters().items():
+        np.testing.assert_array_equal(saved.tensors[name], value)
+    spec, where = persistence.read_config_file(folder / CONFIG_FILE)
+    assert spec == model.get_config() and where == f"load: {folder / CONFIG_FILE}"

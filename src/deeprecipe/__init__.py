@@ -21,8 +21,7 @@ from .diagnostics import Diagnosis, diagnose
 from .divergence import Divergence
 from .findings import Advice, Finding
 from .layers import Activation, Dense, Dropout, Layer
-from .model import Sequential
-from .persistence import load
+from .model import Sequential, load
 from .training import History, TrainingState
 
 if TYPE_CHECKING:

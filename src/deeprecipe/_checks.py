@@ -162,6 +162,19 @@ def as_float_array(
     return converted
 
 
+# The largest magnitude of a usable value (the data readers' bound, also data.cells.LARGEST): a
+# variance or a squared error sums squares of values, and beyond ~1e154 a square overflows
+# float64 (inf), so the standardizer and the errors of larger values would be inf or NaN.
+# 1e150 leaves room for 10^8 rows.
+LARGEST = 1e150
+
+
+def is_model(value: Any) -> bool:
+    """Whether ``value`` is a deeprecipe model (it runs the engine's loop), for the modules
+    that take one and never import the model."""
+    return callable(getattr(value, "forward_backward", None))
+
+
 def squarable(where: str, arg: str, array: np.ndarray) -> np.ndarray:
     """``array`` (finite floats) if its values' squares fit float64, as a mean and a
     variance need; else the ValueError naming ``arg`` (σ would be inf and every value

@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checks import choice, describe, fail, flag, non_negative, seed_value
+from .diagnostics.flow import GradientFlow, gradient_flow
 from .findings import say
 
 if TYPE_CHECKING:
-    from .diagnostics.flow import GradientFlow
     from .model import Sequential
     from .training import History
 
@@ -348,8 +348,6 @@ class GradientFlowRecorder(Callback):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        from .diagnostics.flow import GradientFlow
-
         initial = state.get("initial")
         self.initial = None if initial is None else GradientFlow.from_dict(initial)
         self.flows = [GradientFlow.from_dict(flow) for flow in state["flows"]]
@@ -357,8 +355,6 @@ class GradientFlowRecorder(Callback):
         self._converted = list(state["flows"])
 
     def _record(self) -> GradientFlow:
-        from .diagnostics.flow import gradient_flow
-
         if self._model is None:
             raise RuntimeError("GradientFlowRecorder: on_train_begin(model) must be called "
                                "before recording.")

@@ -1,8 +1,8 @@
 """Divergence: a training cost that grows by orders of magnitude (or becomes non-finite, its
 last stage), where it started and what to do about it.
 
-The fit loop (:func:`deeprecipe.training.fit`) checks the cost after every batch (one float)
-and, at the end of every epoch, the weights and the training set's cost. Training has
+The fit loop (:meth:`deeprecipe.training.Trainer.fit`) checks the cost after every batch
+(one float) and, at the end of every epoch, the weights and the training set's cost. Training has
 diverged when
 
 - a cost, gradient or weight is non-finite: the parameters, activations and gradients are
@@ -31,8 +31,6 @@ from .parameters import Layout
 
 if TYPE_CHECKING:
     from .model import Sequential
-
-SOURCES = ("weights", "activations", "gradients", "cost", "growth")
 
 # A training cost more than this many times its lowest value so far is divergence.
 GROWTH = 1e4

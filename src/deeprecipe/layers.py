@@ -23,6 +23,7 @@ cache it returned. Rows are examples: ``x`` is ``(m, n_in)``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -213,6 +214,8 @@ class Dense(_Activated):
 
     def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
                branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        if branches is None:
+            return super().replay(params, x, cache, copies)
         return self._activate(x @ params["W"] + params["b"], copies, branches)
 
     def _columns(self, params: Params, x: np.ndarray, key: str, indices: np.ndarray,
@@ -343,6 +346,8 @@ class Activation(_Activated):
 
     def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
                branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        if branches is None:
+            return super().replay(params, x, cache, copies)
         return self._activate(x.copy(), copies, branches)
 
     def get_config(self) -> dict[str, Any]:
@@ -350,3 +355,15 @@ class Activation(_Activated):
 
 
 LAYERS: dict[str, type[Layer]] = {cls.kind: cls for cls in (Dense, Dropout, Activation)}
+
+
+def from_config(spec: Any, where: str, arg: str) -> Layer:
+    """The layer ``{"kind": …, **get_config()}`` describes; a ValueError starting with
+    ``where`` and naming ``arg`` (``layers[0]``) otherwise."""
+    kind = spec.get("kind") if isinstance(spec, Mapping) else None
+    if not isinstance(kind, str) or kind not in LAYERS:
+        raise fail(where, f"{arg}.kind", "one of " + ", ".join(map(repr, LAYERS)), kind)
+    try:
+        return LAYERS[kind](**{key: value for key, value in spec.items() if key != "kind"})
+    except (TypeError, ValueError) as error:  # the constructor's message; unknown keys
+        raise ValueError(f"{where}: {arg}: {error}") from None

@@ -117,17 +117,10 @@ def softmax_cross_entropy_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Cross-entropy of ``softmax(z)`` from the logits: ``(J, dJ/dz = (softmax(z) - Y)/m)``."""
+    """Cross-entropy of ``softmax(z)`` from the logits: ``(J, dJ/dz = (softmax(z) - Y)/m)``,
+    with ``log softmax(z)[c] = (z[c] - max z) - log Σ exp(z - max z)``."""
     z = np.array(z, dtype=np.result_type(np.asarray(z).dtype, np.float32), copy=True)
-    return _softmax_cross_entropy_inplace(z, _labels(y))
-
-
-def _softmax_cross_entropy_inplace(z: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """As :func:`softmax_cross_entropy` for class indices, overwriting ``z`` with ``dJ/dz``.
-
-    ``log softmax(z)[c] = (z[c] - max z) - log Σ exp(z - max z)``.
-    """
-    m = len(z)
+    m, labels = len(z), _labels(y)
     rows = np.arange(m)
     z -= z.max(axis=1, keepdims=True)
     picked = z[rows, labels]

@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import losses, regularizers
+from . import losses, persistence, regularizers
 from ._checks import as_float_array, fail, float_dtype, non_negative, positive_int, seed_value
+from .diagnostics import Diagnosis, diagnose
 from .findings import Finding
-from .layers import LAYERS, Activation, Dense, Dropout, Layer
+from .layers import Activation, Dense, Dropout, Layer, from_config
 from .parameters import Layout, layout_of, size, unflatten
 from .training import Trainer
 
 if TYPE_CHECKING:
     from .data.normalize import Standardizer
-    from .diagnostics import Diagnosis
     from .divergence import Divergence
 
 PREDICT_BATCH = 4096
@@ -158,14 +158,8 @@ class Sequential(Trainer):
                 or "input_dim" not in config:
             raise fail("Sequential.from_config", "config", "a mapping like get_config()'s, "
                        "with 'layers' (a list) and 'input_dim'", config)
-        specs = list(config["layers"])
-        layers = []
-        for spec in specs:
-            kind = spec.get("kind") if isinstance(spec, Mapping) else None
-            if kind not in LAYERS:
-                raise fail("Sequential.from_config", "layers[].kind",
-                           "one of " + ", ".join(map(repr, LAYERS)), kind)
-            layers.append(LAYERS[kind](**{k: v for k, v in spec.items() if k != "kind"}))
+        layers = [from_config(spec, "Sequential.from_config", f"layers[{index}]")
+                  for index, spec in enumerate(config["layers"])]
         options = {k: config[k] for k in ("loss", "l2", "l1", "seed", "dtype") if k in config}
         return cls(layers, input_dim=config["input_dim"], **options)
 
@@ -435,8 +429,6 @@ class Sequential(Trainer):
         ``diverged`` (``history.divergence`` when training diverged) and ``thresholds``
         (``bias_threshold``, ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
         """
-        from .diagnostics import diagnose
-
         errors, sizes = {}, {}
         for name, part in (("train", train), ("dev", dev), ("test", test)):
             if part is None:
@@ -497,9 +489,7 @@ class Sequential(Trainer):
         ``standardizer`` (default: :attr:`standardizer`) is stored in ``config.json``;
         ``dr.load`` then returns a model that standardizes raw inputs itself.
         """
-        from .persistence import save
-
-        return save(self, path, standardizer=standardizer)
+        return persistence.save(self, path, standardizer=standardizer)
 
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts (returned, not printed)."""
@@ -522,6 +512,41 @@ class Sequential(Trainer):
     def __repr__(self) -> str:
         return (f"Sequential({self.layers!r}, input_dim={self.input_dim}, "
                 f"loss={self.loss.name!r}, l2={self.l2}, l1={self.l1}, dtype={self.dtype.name!r})")
+
+
+def load(path: str | Path) -> Sequential:
+    """Rebuild the model saved in ``path``: same config, same weights, same predictions.
+
+    A model saved with a standardizer comes back with ``model.standardizer`` set, so its
+    ``predict``/``predict_proba``/``evaluate`` take raw inputs. Everything is checked first
+    (see :mod:`deeprecipe.persistence`).
+    """
+    return read(path)[0]
+
+
+def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
+    """The model saved in ``path`` (as :func:`load`) and its checked ``config.json``, for
+    the entries the model does not hold (``classes``, …)."""
+    saved = persistence.read_folder(path)
+    model = _built(saved.config["model"], f"load: {saved.config_file}")
+    for name, view in model.named_parameters().items():
+        view[...] = saved.tensors[name]
+    model.standardizer = saved.standardizer
+    return model, saved.config
+
+
+def from_config_file(path: str | Path) -> Sequential:
+    """A freshly initialized model from a config file: a saved model's ``config.json`` or a
+    bare :meth:`Sequential.get_config` (checked by
+    :func:`deeprecipe.persistence.read_config_file`)."""
+    return _built(*persistence.read_config_file(path))
+
+
+def _built(spec: dict[str, Any], where: str) -> Sequential:
+    try:
+        return Sequential.from_config(spec)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where} describes no valid model: {error}") from None
 
 
 def _restore(layers: list[Layer], options: dict[str, Any], theta: np.ndarray,

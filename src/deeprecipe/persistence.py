@@ -26,7 +26,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from safetensors import SafetensorError
@@ -36,9 +36,11 @@ from safetensors.numpy import save as serialize
 from . import losses
 from ._checks import FLOAT_DTYPES, describe, fail, positive_int
 from .data.normalize import Standardizer
-from .layers import LAYERS, Dense, Layer
-from .model import Sequential
+from .layers import Dense, from_config
 from .run.files import MODEL, atomic_write, read_bytes, read_json
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 FORMAT_VERSION = MODEL.version
 UNSEALED_VERSION = 1  # no checksums yet: read with every other check
@@ -105,19 +107,19 @@ def config_digest(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load(path: str | Path) -> Sequential:
-    """Rebuild the model saved in ``path``: same config, same weights, same predictions.
+class Saved(NamedTuple):
+    """A saved model folder, read and checked (:func:`read_folder`): its ``config.json``,
+    the tensors by name, the standardizer (``None``: saved without one) and the config
+    file's path. The model is built from it at the model level (``deeprecipe.model.read``)."""
 
-    A model saved with a standardizer comes back with ``model.standardizer`` set, so its
-    ``predict``/``predict_proba``/``evaluate`` take raw inputs. Everything is checked first
-    (see the module's docstring).
-    """
-    return read(path)[0]
+    config: dict[str, Any]
+    tensors: dict[str, np.ndarray]
+    standardizer: Standardizer | None
+    config_file: Path
 
 
-def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
-    """The model saved in ``path`` (as :func:`load`) and its checked ``config.json``, for
-    the entries the model does not hold (``classes``, …)."""
+def read_folder(path: str | Path) -> Saved:
+    """Read and check everything in a saved model folder (see the module's docstring)."""
     folder = _folder("load", path)
     config_file, weights_file = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     if not config_file.is_file():
@@ -131,21 +133,14 @@ def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     tensors = _check_weights(data, plan, weights_file)
     if config["format_version"] != UNSEALED_VERSION:
         _check_seals(config, data, config_file, weights_file)
-    try:
-        model = Sequential.from_config(config["model"])
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"load: {config_file} describes no valid model: {error}") from None
-    for name, view in model.named_parameters().items():
-        view[...] = tensors[name]
-    model.standardizer = plan.standardizer
-    return model, config
+    return Saved(config, tensors, plan.standardizer, config_file)
 
 
-def from_config_file(path: str | Path) -> Sequential:
-    """A freshly initialized model from a config file: a saved model's ``config.json`` or a
-    bare :meth:`Sequential.get_config`. Checked as :func:`load` checks a config; with no
-    weights to measure the sizes against, a network whose parameters would take more than
-    a quarter of this machine's memory is refused."""
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
+    """``(model config, where)`` from a config file: a saved model's ``config.json`` or a
+    bare ``Sequential.get_config()``, checked as a saved config is; with no weights to
+    measure the sizes against, a network whose parameters would take more than a quarter of
+    this machine's memory is refused. ``where`` (``"load: <file>"``) starts errors."""
     file = Path(path)
     where = f"load: {file}"
     config = read_json(file, "load")
@@ -160,10 +155,7 @@ def from_config_file(path: str | Path) -> Sequential:
     if needed > allowed:  # an int of any size: a 400-digit one is not a float
         raise ValueError(f"{where} describes a network of more than {allowed / 2**30:.3g} GiB "
                          "of parameters (a quarter of this machine's memory).")
-    try:
-        return Sequential.from_config(spec)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{where} describes no valid model: {error}") from None
+    return spec, where
 
 
 # --- reading and checking -------------------------------------------------------------------
@@ -211,7 +203,7 @@ def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
     counts: dict[str, int] = {}
     dim = input_dim
     for index, layer_spec in enumerate(layers):
-        layer = _layer(layer_spec, f"model.layers[{index}]", where)
+        layer = from_config(layer_spec, where, f"model.layers[{index}]")
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
         if isinstance(layer, Dense):  # Sequential._build's names and Dense.build's shapes
             name = f"{layer.kind}_{counts[layer.kind]}"
@@ -225,16 +217,6 @@ def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
             raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
     activation = getattr(layer, "activation", "")  # the output layer's: the loop's last
     return _Plan(shapes, np.dtype(dtype), dim, activation, scaler)
-
-
-def _layer(spec: Any, arg: str, where: str) -> Layer:
-    kind = spec.get("kind") if isinstance(spec, dict) else None
-    if not isinstance(kind, str) or kind not in LAYERS:
-        raise fail(where, f"{arg}.kind", "one of " + ", ".join(map(repr, LAYERS)), kind)
-    try:
-        return LAYERS[kind](**{key: value for key, value in spec.items() if key != "kind"})
-    except (TypeError, ValueError) as error:  # the constructor's message; unknown keys
-        raise ValueError(f"{where}: {arg}: {error}") from None
 
 
 def _check_classes(classes: Any, loss: Any, plan: _Plan, where: str) -> None:

@@ -669,7 +669,7 @@ def _missing_rows(y: ArrayLike) -> list[int]:
 class _Continued(optimizers.Optimizer):
     """An optimizer whose state carries over from one ``fit`` call to the next.
 
-    :func:`deeprecipe.training.fit` builds (zeroes) its optimizer at the start of every
+    :meth:`deeprecipe.training.Trainer.fit` builds (zeroes) its optimizer at the start of every
     call; ``partial_fit`` must continue Adam's moments and step count instead. This wrapper
     builds ``optimizer`` once and ignores the later builds.
     """

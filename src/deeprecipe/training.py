@@ -80,9 +80,6 @@ class History:
     ``"dev"``), which :func:`~deeprecipe.diagnose` reads.
     """
 
-    KEYS = ("train_cost", "train_eval_cost", "train_error", "dev_cost", "dev_error",
-            "time", "train_time")
-
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.stop_reason = "max_epochs"
@@ -188,117 +185,99 @@ class Trainer:
         of the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's
         docstring.
         """
-        return _fit(cast("Sequential", self), X, y, validation_data, epochs, batch_size,
-                    optimizer, learning_rate, callbacks, shuffle, seed, augment, state)
+        model = cast("Sequential", self)
+        where = "fit"
+        _check_target_range(model, where, y)
+        X_train, targets = model.check_data(where, X, y)
+        n = len(X_train)
+        epochs = positive_int(where, "epochs", epochs)
+        batch = n if batch_size is None else positive_int(where, "batch_size", batch_size)
+        dev = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
+            _check_target_range(model, f"{where} (validation_data)", validation_data[1])
+            dev = model.check_data(f"{where} (validation_data)", *validation_data)
+        if state is not None and not isinstance(state, TrainingState):
+            raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
+                            f"state={describe(state)}.")
+        if augment is not None and not callable(augment):
+            raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
+                            f"received augment={describe(augment)}.")
+        if seed is not None:
+            seed = seed_value(where, "seed", seed)
+        shuffle = flag(where, "shuffle", shuffle)
+        rng = np.random.default_rng([model.seed, 1] if seed is None else seed)
+        augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
+        eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)
+        eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
+        train_eval = (X_train[eval_rows], targets[eval_rows])
 
+        if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback)
+                                                                for c in callbacks):
+            raise TypeError(f"{where}: callbacks must be a list of Callback objects (e.g. "
+                            f"[dr.EarlyStopping()]); received callbacks={describe(callbacks)}.")
+        bad = first_bad_block(model.theta, model.layout)
+        if bad is not None:
+            raise fail(where, "the model's parameters", "finite", f"non-finite values in {bad}",
+                       "set finite weights (model.set_parameters) or rebuild the model")
+        opt = optimizers.get(optimizer, learning_rate, where="fit")
+        opt.build(model.layout, model.dtype)
+        history = History()
+        history.task = model.loss.task
+        history.sizes = {"train": n, "train_eval": eval_size}
+        if dev is not None:
+            history.sizes["dev"] = len(dev[0])
+        resuming = state is not None and state.epoch > 0
+        if state is not None and resuming:
+            resume(state, model, opt, (rng, augment_rng), history, len(callbacks))
+            start_cost = math.inf if state.initial_cost is None else state.initial_cost
+        else:
+            with quiet():
+                start_cost = float(model.measure(*train_eval)["loss"])
+        watch = CostWatch(start_cost, history)
+        step = Step(model, opt, rng, augment, augment_rng, n)
+        batches = Batches(X_train, targets, batch)
+        last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
-def _fit(
-    model: Sequential,
-    X: ArrayLike,
-    y: ArrayLike,
-    validation_data: tuple[ArrayLike, ArrayLike] | None,
-    epochs: int,
-    batch_size: int | None,
-    optimizer: str | optimizers.Optimizer,
-    learning_rate: float | None,
-    callbacks: Sequence[Callback],
-    shuffle: bool,
-    seed: int | None,
-    augment: Augment | None,
-    state: TrainingState | None,
-) -> History:
-    where = "fit"
-    _check_target_range(model, where, y)
-    X_train, targets = model.check_data(where, X, y)
-    n = len(X_train)
-    epochs = positive_int(where, "epochs", epochs)
-    batch = n if batch_size is None else positive_int(where, "batch_size", batch_size)
-    dev = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
-        _check_target_range(model, f"{where} (validation_data)", validation_data[1])
-        dev = model.check_data(f"{where} (validation_data)", *validation_data)
-    if state is not None and not isinstance(state, TrainingState):
-        raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
-                        f"state={describe(state)}.")
-    if augment is not None and not callable(augment):
-        raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
-                        f"received augment={describe(augment)}.")
-    if seed is not None:
-        seed = seed_value(where, "seed", seed)
-    shuffle = flag(where, "shuffle", shuffle)
-    rng = np.random.default_rng([model.seed, 1] if seed is None else seed)
-    augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
-    eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)
-    eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
-    train_eval = (X_train[eval_rows], targets[eval_rows])
-
-    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback)
-                                                            for c in callbacks):
-        raise TypeError(f"{where}: callbacks must be a list of Callback objects (e.g. "
-                        f"[dr.EarlyStopping()]); received callbacks={describe(callbacks)}.")
-    bad = first_bad_block(model.theta, model.layout)
-    if bad is not None:
-        raise fail(where, "the model's parameters", "finite", f"non-finite values in {bad}",
-                   "set finite weights (model.set_parameters) or rebuild the model")
-    opt = optimizers.get(optimizer, learning_rate, where="fit")
-    opt.build(model.layout, model.dtype)
-    history = History()
-    history.task = model.loss.task
-    history.sizes = {"train": n, "train_eval": eval_size}
-    if dev is not None:
-        history.sizes["dev"] = len(dev[0])
-    resuming = state is not None and state.epoch > 0
-    if state is not None and resuming:
-        resume(state, model, opt, (rng, augment_rng), history, len(callbacks))
-        start_cost = math.inf if state.initial_cost is None else state.initial_cost
-    else:
-        with quiet():
-            start_cost = float(model.measure(*train_eval)["loss"])
-    watch = CostWatch(start_cost, history)
-    step = Step(model, opt, rng, augment, augment_rng, n)
-    batches = Batches(X_train, targets, batch)
-    last_finite = model.theta.copy()  # the weights the History's last epoch describes
-
-    for callback in callbacks:
-        callback.on_train_begin(model)
-    if state is not None and resuming:
-        for callback, saved in zip(callbacks, state.callbacks, strict=True):
-            callback.load_state_dict(saved)
-        if state.stop_reason is not None:
-            history.stop_reason = state.stop_reason
-    first = epochs if history.stop_reason != "max_epochs" else len(history)
-    for epoch in range(first, epochs):
-        start = time.perf_counter()
-        with quiet():
-            total, failure = step.epoch(batches.epoch(rng if shuffle else None))
-            train_time = time.perf_counter() - start
-            if failure is None and not np.isfinite(model.theta).all():
-                failure = Failure(None, None, total / n)
-            logs: dict[str, float] = {}
-            if failure is None:
-                logs = epoch_logs(model, total / n, train_eval, dev)
-                failure = non_finite_logs(logs, train_eval[0]) or watch.check(logs)
-        if failure is not None:
-            history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
-            history.stop_reason = "diverged"
-            break
-        logs["time"] = time.perf_counter() - start
-        logs["train_time"] = train_time
-        history.append(logs)
-        np.copyto(last_finite, model.theta)
-        stoppers = [callback for callback in callbacks if callback.on_epoch_end(epoch, logs)]
-        if stoppers:
-            reason = getattr(stoppers[0], "stop_reason", None)
-            history.stop_reason = reason if isinstance(reason, str) else "callback"
-        if state is not None:
-            snapshot(state, model, opt, (rng, augment_rng), history, callbacks, watch.start)
-        if stoppers:
-            break
-    for callback in callbacks:
-        callback.on_train_end(model, history)
-    return history
+        for callback in callbacks:
+            callback.on_train_begin(model)
+        if state is not None and resuming:
+            for callback, saved in zip(callbacks, state.callbacks, strict=True):
+                callback.load_state_dict(saved)
+            if state.stop_reason is not None:
+                history.stop_reason = state.stop_reason
+        first = epochs if history.stop_reason != "max_epochs" else len(history)
+        for epoch in range(first, epochs):
+            start = time.perf_counter()
+            with quiet():
+                total, failure = step.epoch(batches.epoch(rng if shuffle else None))
+                train_time = time.perf_counter() - start
+                if failure is None and not np.isfinite(model.theta).all():
+                    failure = Failure(None, None, total / n)
+                logs: dict[str, float] = {}
+                if failure is None:
+                    logs = epoch_logs(model, total / n, train_eval, dev)
+                    failure = non_finite_logs(logs, train_eval[0]) or watch.check(logs)
+            if failure is not None:
+                history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
+                history.stop_reason = "diverged"
+                break
+            logs["time"] = time.perf_counter() - start
+            logs["train_time"] = train_time
+            history.append(logs)
+            np.copyto(last_finite, model.theta)
+            stoppers = [callback for callback in callbacks if callback.on_epoch_end(epoch, logs)]
+            if stoppers:
+                reason = getattr(stoppers[0], "stop_reason", None)
+                history.stop_reason = reason if isinstance(reason, str) else "callback"
+            if state is not None:
+                snapshot(state, model, opt, (rng, augment_rng), history, callbacks, watch.start)
+            if stoppers:
+                break
+        for callback in callbacks:
+            callback.on_train_end(model, history)
+        return history
 
 
 def snapshot(

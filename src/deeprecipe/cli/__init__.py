@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from .. import __version__
+from .._version import __version__
 from . import diagnose, experiment, gradcheck, predict, run, tune
 from .base import (
     EXIT_FAILED_CHECK,

@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .. import datasets, gradcheck, persistence, runconfig, workflow
-from ..model import Sequential
+from .. import datasets, gradcheck, runconfig, workflow
+from ..model import Sequential, from_config_file, load
 from .base import EXIT_FAILED_CHECK, EXIT_OK, checked, task_of, write_stdout
 
 
@@ -54,10 +54,10 @@ def load_model(path: str) -> Sequential:
     initialized."""
     location = Path(path)
     if location.is_dir():
-        return persistence.load(path)  # the path as given: '' is no folder's name
+        return load(path)  # the path as given: '' is no folder's name
     if not location.is_file():
         raise FileNotFoundError(f"no saved model or config at {path}")
-    return persistence.from_config_file(location)
+    return from_config_file(location)
 
 
 POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them

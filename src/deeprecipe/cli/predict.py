@@ -17,6 +17,7 @@ from ..data import load_csv, load_csv_features, load_npz
 from ..data.io import load_npz_features
 from ..diagnostics import show_error
 from ..model import Sequential
+from ..model import read as read_model
 from .base import EXIT_OK, stderr_console, task_of, write_stdout
 
 
@@ -143,7 +144,7 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
         raise ValueError("predict: --out must be a file path; received --out=''.")
     if args.out is not None:
         check_out(Path(args.out), args.data, args.model)
-    model, saved = persistence.read(args.model)
+    model, saved = read_model(args.model)
     X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "

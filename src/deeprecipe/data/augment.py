@@ -172,7 +172,7 @@ class Transform:
 
 class Compose(Transform):
     """Apply ``transforms`` in order. ``image_shape`` ((h, w) or (h, w, c)) lets it take flat
-    rows ``(n, h·w·c)`` and give flat rows back, as :func:`~deeprecipe.training.fit` needs."""
+    rows ``(n, h·w·c)`` and give flat rows back, as ``fit`` needs."""
 
     def __init__(self, transforms: Sequence[Transform], image_shape: Sequence[int] | None = None):
         if not isinstance(transforms, Sequence) or not all(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import describe, fail, positive_int, seed_value
+from .._checks import describe, fail, is_model, positive_int, seed_value
 from ..data.split import Splits, class_codes
 from ..findings import Finding
-from ..model import Sequential
 from .bias_variance import VARIANCE_THRESHOLD, Diagnosis, diagnose
+
+if TYPE_CHECKING:
+    from ..model import Sequential
 
 SIZES = (0.1, 0.25, 0.5, 1.0)
 
@@ -119,7 +121,7 @@ def learning_curve(
     result = LearningCurve([], [], [], [], n_dev=len(dev))
     for count in counts:
         model = build_model()
-        if not isinstance(model, Sequential):
+        if not is_model(model):
             raise TypeError(f"{where}: build_model() must return a Sequential; received "
                             f"{describe(model)}.")
         rows = np.sort(order[:count])

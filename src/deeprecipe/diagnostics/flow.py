@@ -33,16 +33,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import describe, fail, real
+from .._checks import describe, fail, is_model, real
 from ..divergence import quiet
 from ..findings import Advice, Finding, layer_names
 from ..layers import Dense
-from ..model import Sequential
+
+if TYPE_CHECKING:
+    from ..model import Sequential
 
 THRESHOLD = 10.0
 SATURATION = 0.99  # |tanh| or sigmoid within 1% of its bounds: g'(z) < 2% of its maximum
@@ -67,7 +69,7 @@ class LayerFlow:
     units that output 0 on every example (``None`` for other activations), ``saturated`` the
     fraction of tanh/sigmoid outputs within 1% of their bounds. ``weight_norm = ||W||_F``,
     ``grad_norm = ||dW||_F``, ``grad_ratio = ||dW|| / ||W||``; ``dA_norm = ||dJ/dA||_F``
-    (for a fused output layer, ``dJ/dZ``) and ``dA_rms`` its root mean square.
+    (for an output layer whose loss takes the logits, ``dJ/dZ``) and ``dA_rms`` its rms.
     ``init_gain = rms(W)·√n_in``: 1 for Xavier, √2 for He, ``c`` for ``W = c·I``.
     ``forward_gain`` and ``backward_gain`` are this layer's own factors,
     ``rms(A) / rms(input)`` and ``||dJ/d input|| / ||dJ/dA||`` (``None`` for the output
@@ -165,7 +167,7 @@ def gradient_flow(
     See the module's docstring for the definitions and the precedence of the verdicts.
     """
     where = "gradient_flow"
-    if not isinstance(model, Sequential):
+    if not is_model(model):
         raise TypeError(f"{where}: model must be a Sequential; received "
                         f"model={describe(model)}.")
     threshold = real(where, "threshold", threshold, "a number > 1")
