@@ -258,6 +258,12 @@ TEXTS: dict[str, Template] = {
         f"every step of the recipe was tried around the best model, so it goes on around the "
         f"next best ({v['config']}, dev error {v['model_dev_error']:.2%}): "
         f"{say(v['then'], v)}"),
+    # why training ended (History.stop_reason)
+    "stopped:patience": "early stopping ended training (the dev cost stopped improving)",
+    "stopped:diverged": "training diverged (its cost grew by orders of magnitude or became "
+                        "non-finite)",
+    "stopped:max_epochs": "every epoch ran",
+    "stopped:callback": "a callback stopped training",
     # a tune's test error (deeprecipe.recipe)
     "test_unbiased": "the dev set chose the model; the test error was measured once, at the "
                      "end, on the chosen model only, so it is an unbiased estimate of its error "

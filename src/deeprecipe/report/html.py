@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .._version import __version__
 from ..diagnostics import early_stopping_cost, show_error
-from .verdict import action_title, headline
+from .verdict import action_title, headline, stopped
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
@@ -168,15 +168,8 @@ def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _training(result: RunResult) -> dict[str, Any] | None:
     if not result.history:
         return None
-    stopped = {
-        "patience": "early stopping ended training (the dev cost stopped improving)",
-        "diverged": "training diverged (its cost grew by orders of magnitude or became "
-                    "non-finite)",
-        "max_epochs": "every epoch ran",
-        "callback": "a callback stopped training",
-    }.get(result.stop_reason, result.stop_reason)
     best = None if result.best_epoch is None else result.best_epoch + 1  # counted from 1
-    return {"epochs": result.epochs_run, "best": best, "stopped": stopped}
+    return {"epochs": result.epochs_run, "best": best, "stopped": stopped(result.stop_reason)}
 
 
 def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:

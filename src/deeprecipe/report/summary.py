@@ -8,8 +8,9 @@ types: NumPy numbers become Python numbers, tuples lists, and non-finite floats 
 ``deeprecipe_version``), ``name``, ``headline`` (level, title, checks,
 next steps), ``config``, ``data`` (the :class:`~deeprecipe.run.result.DataSummary`),
 ``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
-``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice as ``{action, reason}``,
-remarks), ``gradcheck`` (per point: difference, verdict, passed, failed and one entry per block),
+``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice and remarks as findings:
+``{code, values, text}``, advice with its ``action`` and ``reason``), ``gradcheck`` (per
+point: difference, verdict, passed, failed and one entry per block),
 ``early_stopping``, ``history``, ``gradient_flow``, ``confusion``, ``seconds``, ``notes``.
 """
 

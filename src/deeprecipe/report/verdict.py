@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..findings import show_error
+from ..findings import TEXTS, say, show_error
 
 if TYPE_CHECKING:
     from ..diagnostics import Diagnosis
@@ -88,10 +88,14 @@ def _training(result: RunResult) -> Check | None:
     if not result.history:
         return None
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
-    reasons = {"patience": "early stopping", "max_epochs": "all epochs ran",
-               "callback": "stopped by a callback"}
-    reason = reasons.get(result.stop_reason, result.stop_reason)
-    return Check("training", GOOD, f"{result.epochs_run} epochs ({reason}){kept}")
+    return Check("training", GOOD,
+                 f"{result.epochs_run} epochs; {stopped(result.stop_reason)}{kept}")
+
+
+def stopped(reason: str) -> str:
+    """Why training ended, in words (``patience``: early stopping ended training …)."""
+    code = f"stopped:{reason}"
+    return say(code) if code in TEXTS else reason
 
 
 def _flow(result: RunResult) -> Check | None:
