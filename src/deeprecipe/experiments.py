@@ -408,23 +408,14 @@ def _first_layer(model: Sequential) -> np.ndarray:
 def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:
     """Write ``report.html`` (plots embedded), the plots as PNG and ``summary.json`` into
     ``folder``; returns ``{"report": …, "summary": …, <plot>: …}``."""
-    from .report import write_files
-    from .report.html import data_uri, render
-    from .report.style import png_bytes
+    from .report import render, write_page  # matplotlib and Jinja2: imported on first use
     from .report.summary import jsonable
 
-    folder = Path(folder)
-    pngs = {name: png_bytes(figure) for name, figure in figures(experiment).items()}
-    page = render("experiment.html.j2", experiment=experiment, table=experiment.table(),
-                  images={name: data_uri(png) for name, png in pngs.items()},
-                  captions=CAPTIONS[experiment.name])
-    summary = EXPERIMENT.dumps(jsonable(experiment.to_dict()), allow_nan=False)
-    files: dict[str, bytes | str] = {f"{name}.png": png for name, png in pngs.items()}
-    files.update({"report.html": page, "summary.json": summary})
-    written = write_files(folder, files)
-    paths = {name: written[f"{name}.png"] for name in pngs}
-    paths.update(report=written["report.html"], summary=written["summary.json"])
-    return paths
+    return write_page(
+        folder, figures(experiment),
+        lambda images: render("experiment.html.j2", experiment=experiment, images=images,
+                              table=experiment.table(), captions=CAPTIONS[experiment.name]),
+        EXPERIMENT.dumps(jsonable(experiment.to_dict()), allow_nan=False))
 
 
 CAPTIONS: Mapping[str, Mapping[str, tuple[str, str]]] = {  # plot: (heading, caption)

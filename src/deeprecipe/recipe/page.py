@@ -15,27 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import show_error
-from ..report import REPORT_FILE, SUMMARY_FILE, render, write_files
-from ..report.html import data_uri
-from ..report.style import png_bytes
+from ..report import render, write_page
 from ..run.files import TUNE_SUMMARY
 from .plots import plot_decision_trail
 from .result import Round, TuneResult
 from .trial import Trial
 
-TRAIL_FILE = "decision_trail.png"
-
 
 def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
     """Write ``report.html``, ``decision_trail.png`` and ``summary.json`` into ``folder``
     (atomically); returns ``{"report": …, "decision_trail": …, "summary": …}``."""
-    png = png_bytes(plot_decision_trail(result))
-    page = render("tune.html.j2", **tune_context(result, data_uri(png)))
-    summary = TUNE_SUMMARY.dumps(result.to_dict(), default=float)
-    written = write_files(Path(folder), {TRAIL_FILE: png, REPORT_FILE: page,
-                                         SUMMARY_FILE: summary})
-    return {"report": written[REPORT_FILE], "decision_trail": written[TRAIL_FILE],
-            "summary": written[SUMMARY_FILE]}
+    return write_page(
+        folder, {"decision_trail": plot_decision_trail(result)},
+        lambda images: render("tune.html.j2", **tune_context(result, images["decision_trail"])),
+        TUNE_SUMMARY.dumps(result.to_dict(), default=float))
 
 
 def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:

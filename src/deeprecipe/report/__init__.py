@@ -23,11 +23,11 @@ Every file is written atomically (a temporary file renamed into place).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..run.files import atomic_write
+from ..run.files import SUMMARY, atomic_write
 from . import boundary, plots
 from .html import data_uri, render, render_report
 from .style import png_bytes
@@ -50,6 +50,7 @@ __all__ = [
     "render",
     "summary_dict",
     "write_files",
+    "write_page",
     "write_report",
     "write_summary",
 ]
@@ -104,6 +105,21 @@ def _writer(content: bytes | str) -> Callable[[Path], None]:
     return write
 
 
+def write_page(folder: Path, drawn: Mapping[str, Figure], page: Callable[[dict[str, str]], str],
+               summary: str) -> dict[str, Path]:
+    """Write each figure of ``drawn`` as PNG, ``report.html`` (``page`` of the PNGs as data
+    URIs: the page carries them inside itself) and the ``summary`` text as ``summary.json``
+    into ``folder``, atomically; returns ``{"report": …, "summary": …, <figure name>: …}``.
+    The run's report, a tune's and an experiment's are written this way."""
+    pngs = {name: png_bytes(figure) for name, figure in drawn.items()}
+    files: dict[str, bytes | str] = {f"{name}.png": png for name, png in pngs.items()}
+    files[REPORT_FILE] = page({name: data_uri(png) for name, png in pngs.items()})
+    files[SUMMARY_FILE] = summary
+    written = write_files(Path(folder), files)
+    return {**{name: written[f"{name}.png"] for name in pngs}, "report": written[REPORT_FILE],
+            "summary": written[SUMMARY_FILE]}
+
+
 def write_report(result: RunResult, folder: Path) -> dict[str, Path]:
     """Write ``report.html``, ``summary.json`` and each plot as PNG into ``folder``
     (created if needed). Returns ``{"report": …, "summary": …, <plot name>: …}``.
@@ -111,11 +127,5 @@ def write_report(result: RunResult, folder: Path) -> dict[str, Path]:
     The report only reads ``result``: what needs the model (the decision regions, the dev
     predictions) is in ``result.views`` (:func:`deeprecipe.diagnostics.views.views`).
     """
-    folder = Path(folder)
-    pngs = {name: png_bytes(figure) for name, figure in figures(result).items()}
-    html = render_report(result, {name: data_uri(png) for name, png in pngs.items()})
-    written = write_files(folder, {f"{name}.png": png for name, png in pngs.items()})
-    paths = {name: written[f"{name}.png"] for name in pngs}
-    paths["report"] = write_files(folder, {REPORT_FILE: html})[REPORT_FILE]
-    paths["summary"] = write_summary(result, folder)
-    return paths
+    return write_page(folder, figures(result), lambda images: render_report(result, images),
+                      SUMMARY.dumps(summary_dict(result), allow_nan=False))

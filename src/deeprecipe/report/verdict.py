@@ -57,7 +57,7 @@ class Headline:
 def headline(result: RunResult) -> Headline:
     """The report's first lines for ``result`` (see the module's docstring)."""
     found = [_gradcheck(result), _training(result), _flow(result), _splits(result),
-             _bias(result), _variance(result)]
+             *_gaps(result)]
     checks = [check for check in found if check is not None]
     verdict = _first_problem(result) or _diagnosis_verdict(result)
     verdict.checks = checks
@@ -127,22 +127,16 @@ def _diverged_text(result: RunResult) -> str:
     return divergence.headline
 
 
-def _bias(result: RunResult) -> Check | None:
-    d = result.diagnosis
-    if d is None or d.diverged:  # no bias/variance verdict for a run that diverged
-        return None
-    text = (f"avoidable bias {_err(d, d.avoidable_bias)} (train {_kind(result)} "
-            f"{_err(d, d.train_error)})")
-    return Check("bias", WARNING if d.high_bias else GOOD, text)
-
-
-def _variance(result: RunResult) -> Check | None:
+def _gaps(result: RunResult) -> list[Check]:
+    """The bias and the variance lines (none for a run that diverged: no such verdict)."""
     d = result.diagnosis
     if d is None or d.diverged:
-        return None
-    text = (f"variance {_err(d, d.variance)} (dev {_kind(result)} "
-            f"{_err(d, d.dev_error)})")
-    return Check("variance", WARNING if d.high_variance else GOOD, text)
+        return []
+    kind = _kind(result)
+    return [Check("bias", WARNING if d.high_bias else GOOD, f"avoidable bias "
+                  f"{_err(d, d.avoidable_bias)} (train {kind} {_err(d, d.train_error)})"),
+            Check("variance", WARNING if d.high_variance else GOOD, f"variance "
+                  f"{_err(d, d.variance)} (dev {kind} {_err(d, d.dev_error)})")]
 
 
 def _err(d: Diagnosis, value: float) -> str:
