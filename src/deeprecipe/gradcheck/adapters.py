@@ -156,20 +156,25 @@ def _torch_inputs(torch: ModuleType, inputs: tuple[Any, ...], device: Any,
                   notes: list[str], low: dict[str, str]) -> tuple[Any, ...]:
     """Floating inputs as detached float64 tensors on ``device``; the rest unchanged."""
     converted = []
-    promoted = []
+    promoted: dict[str, str] = {}
     for position, value in enumerate(inputs):
         if isinstance(value, torch.Tensor) and value.is_floating_point():
             if value.dtype != torch.float64:
-                dtype = str(value.dtype).removeprefix("torch.")
-                low[f"input {position}"] = dtype
-                promoted.append(f"input {position} ({dtype})")
+                promoted[f"input {position}"] = str(value.dtype).removeprefix("torch.")
             value = value.detach().to(device=device, dtype=torch.float64)
         elif isinstance(value, torch.Tensor):
             value = value.detach().to(device=device)
         converted.append(value)
-    if promoted:
-        notes.append("promoted to float64 for the check: " + ", ".join(promoted))
+    _promoted(promoted, notes, low)
     return tuple(converted)
+
+
+def _promoted(dtypes: dict[str, str], notes: list[str], low: dict[str, str]) -> None:
+    """Record the blocks or inputs promoted to float64 from ``dtypes`` in ``low``, and say so."""
+    low.update(dtypes)
+    if dtypes:
+        notes.append("promoted to float64 for the check: " + ", ".join(
+            f"{name} ({dtype})" for name, dtype in dtypes.items()))
 
 
 def _scalar(torch: ModuleType, where: str, output: Any, loss: Callable[[Any], Any] | None,
@@ -274,7 +279,7 @@ class _TorchFunction:
         self.loss = loss
         self.names = [str(name) for name in params]
         self.given: dict[str, np.ndarray] = {}
-        promoted = []
+        promoted: dict[str, str] = {}
         for name, value in zip(self.names, params.values(), strict=True):
             array = (value.detach().cpu().numpy() if isinstance(value, torch.Tensor)
                      else np.asarray(value))
@@ -282,11 +287,9 @@ class _TorchFunction:
                 raise TypeError(f"{self.where}: params[{name!r}] must be a floating tensor "
                                 f"or array; received dtype {array.dtype}.")
             if array.dtype != np.float64:
-                low[name] = array.dtype.name
-                promoted.append(f"{name} ({array.dtype.name})")
+                promoted[name] = array.dtype.name
             self.given[name] = array
-        if promoted:
-            notes.append("promoted to float64 for the check: " + ", ".join(promoted))
+        _promoted(promoted, notes, low)
         self.unpack = _resolve_unpack(fn, len(self.names), len(inputs)) if unpack is None \
             else bool(unpack)
         self.raw_inputs = inputs
@@ -410,11 +413,8 @@ class _JaxFunction:
             if leaf.dtype.kind != "f":
                 raise TypeError(f"{self.where}: the leaf {name} must be a floating array; "
                                 f"received dtype {leaf.dtype}.")
-            if leaf.dtype != np.float64:
-                self.low[name] = leaf.dtype.name
-        if self.low:
-            self.notes.append("promoted to float64 for the check: " + ", ".join(
-                f"{n} ({d})" for n, d in self.low.items()))
+        _promoted({n: leaf.dtype.name for n, leaf in zip(self.names, self.given, strict=True)
+                   if leaf.dtype != np.float64}, self.notes, self.low)
         self.cost_fn, self.grad_fn = self._compile(jit)
 
     def _tree(self, leaves: list[Any]) -> Any:
