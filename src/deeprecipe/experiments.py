@@ -35,11 +35,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import datasets
+from ._checks import choice
 from .diagnostics import gradient_flow
 from .diagnostics.views import Points, decision_regions
 from .findings import Finding
-from .layers import Dense, Dropout, Layer
+from .layers import Dense
 from .model import Sequential
+from .pipeline import build_model
 from .run.files import EXPERIMENT
 
 if TYPE_CHECKING:
@@ -224,9 +226,7 @@ def initialization(
     train, dev, test = _data("circles", n_samples, n_samples, noise, seed)
     trials = []
     for label, (setting, init) in INITIALIZATIONS.items():
-        model = Sequential([Dense(10, "relu", **init), Dense(5, "relu", **init),
-                            Dense(1, "sigmoid", **init)], input_dim=2, seed=seed,
-                           dtype="float64")
+        model = build_model(2, "binary", 1, (10, 5), **init, seed=seed, dtype="float64")
         trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="sgd", learning_rate=learning_rate, seed=seed))
     experiment = Experiment(
@@ -299,9 +299,8 @@ def regularization(
     }
     trials = []
     for label, (setting, lambd, keep) in settings.items():
-        layers: list[Layer] = [Dense(hidden, "relu"), Dropout(keep), Dense(hidden, "relu"),
-                               Dropout(keep), Dense(1, "sigmoid")]
-        model = Sequential(layers, input_dim=2, l2=lambd, seed=seed)
+        model = build_model(2, "binary", 1, (hidden, hidden), keep_prob=keep, l2=lambd,
+                            seed=seed)
         trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="adam", learning_rate=learning_rate, seed=seed))
     experiment = Experiment(
@@ -365,8 +364,6 @@ EXPERIMENTS: dict[str, Callable[..., Experiment]] = {
 
 def run(name: str, **options: Any) -> Experiment:
     """Run the experiment called ``name`` (``"initialization"`` or ``"regularization"``)."""
-    from ._checks import choice
-
     return EXPERIMENTS[choice("experiments.run", "name", name, NAMES)](**options)
 
 

@@ -40,22 +40,22 @@ FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflo
 
 
 def build_model(input_dim: int, task: str, n_outputs: int, hidden: Sequence[int] = (), *,
-                activation: str = "relu", init: str | None = None,
+                activation: str = "relu", init: str | None = None, init_scale: float | None = None,
                 keep_prob: float | Sequence[float] = 1.0, l2: float = 0.0, l1: float = 0.0,
                 seed: int = 0, dtype: Any = "float32") -> Sequential:
     """Hidden ``Dense`` layers of ``hidden`` units, each followed by ``Dropout`` when its
     ``keep_prob`` (one for all, or one per hidden layer) is not 1, then the output layer of
     ``task`` (:data:`OUTPUTS`) with ``n_outputs`` units; ``init`` applies to every Dense
-    layer (``None``: He for ReLU-like activations, else Xavier)."""
+    layer (``None``: He for ReLU-like activations, else Xavier), as does ``init_scale``."""
     choice("build_model", "task", task, tuple(OUTPUTS))
     keep = [float(keep_prob)] * len(hidden) if isinstance(keep_prob, (int, float)) \
         else list(keep_prob)
     layers: list[Layer] = []
     for units, p in zip(hidden, keep, strict=True):
-        layers.append(Dense(units, activation, init=init))
+        layers.append(Dense(units, activation, init=init, init_scale=init_scale))
         if p != 1:
             layers.append(Dropout(p))
-    layers.append(Dense(n_outputs, OUTPUTS[task], init=init))
+    layers.append(Dense(n_outputs, OUTPUTS[task], init=init, init_scale=init_scale))
     return Sequential(layers, input_dim=input_dim, l2=l2, l1=l1, seed=seed, dtype=dtype)
 
 

@@ -66,19 +66,13 @@ class Options:
     task: str | None = None
 
     def settings(self, fingerprint: str) -> dict[str, Any]:
-        """What a resumed run must share with the original (all but the budget)."""
-        return {
-            "fingerprint": fingerprint,
-            "seed": self.seed,
-            "bayes_error": self.bayes_error,
-            "baseline": self.baseline.to_dict(),
-            "image_shape": None if self.image_shape is None else list(self.image_shape),
-            "per_round": self.per_round,
-            "learning_curve": self.learning_curve,
-            "bias_threshold": self.bias_threshold,
-            "variance_threshold": self.variance_threshold,
-            "task": self.task,
-        }
+        """What a resumed run must share with the original (all but the budget and the
+        attempts), as JSON."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__
+                  if name not in ("budget", "max_attempts")}
+        image_shape = None if self.image_shape is None else list(self.image_shape)
+        return {**values, "fingerprint": fingerprint, "baseline": self.baseline.to_dict(),
+                "image_shape": image_shape}
 
 
 def tune(
