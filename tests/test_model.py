@@ -735,3 +735,15 @@ def test_forward_backward_restricts_j_to_the_terms_asked_for() -> None:
     np.testing.assert_array_equal(only_l2.grads[0]["b"], 0.0)
     forward_only = model.forward_backward(X)
     assert forward_only.terms == {} and forward_only.deltas == []
+
+
+def test_rebuilt_is_a_fresh_model_of_the_same_layer_objects() -> None:
+    model = dr.Sequential([dr.Dense(4, "relu"), dr.Dense(3, "softmax")], input_dim=2, l2=0.2,
+                          seed=5)
+    model.theta[...] = 0.0
+    fresh = model.rebuilt()
+    assert fresh.layers == model.layers and fresh.get_config() == model.get_config()
+    np.testing.assert_array_equal(fresh.theta, dr.Sequential(model.layers, input_dim=2,
+                                                             l2=0.2, seed=5).theta)
+    assert model.rebuilt("float64").dtype == np.float64
+    assert np.count_nonzero(fresh.params[0]["W"]) == fresh.params[0]["W"].size

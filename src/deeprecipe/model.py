@@ -133,8 +133,9 @@ class Sequential(Trainer):
         """Per-layer views of a vector laid out like :attr:`theta`: ``[{"W": …, "b": …},
         {}, …]``, one dict per layer (:attr:`params` are those of ``θ``). The views of the
         last vector asked for are kept, so a training loop's buffer costs nothing."""
-        if self._views is not None and self._views[0] is vector:
-            return self._views[1]
+        last = self._views  # read once: another thread may replace it
+        if last is not None and last[0] is vector:
+            return last[1]
         views = [{slot.name.rsplit(".", 1)[1]: vector[slot.start : slot.stop].reshape(slot.shape)
                   for slot in group} for group in self._groups]
         self._views = (vector, views)
@@ -288,19 +289,6 @@ class Sequential(Trainer):
         trace = self.forward_backward(X, training=training, rng=rng)
         out = trace.activations[-1]
         return (out if logits else self.loss.predictions(out, self.from_logits)), trace.caches
-
-    def backward(
-        self, dout: np.ndarray, caches: list[Any], *, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Backpropagate ``dout`` (the gradient of what ``forward(..., logits=True)``
-        returned) through every layer. Returns the data-term gradient as a flat vector laid
-        out like ``θ`` (written into ``out`` when given, else a fresh array)."""
-        grad = np.empty_like(self.theta) if out is None else out
-        views = self.param_views(grad)
-        for index in range(len(self.head) - 1, -1, -1):
-            dout, _ = self.head[index].backward(self.params[index], dout, caches[index],  # type: ignore[assignment]
-                                                out=views[index], input_grad=index > 0)
-        return grad
 
     def weights(self) -> list[np.ndarray]:
         """The penalized parameters (every layer's ``W``; biases are not penalized)."""

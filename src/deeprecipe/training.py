@@ -237,7 +237,6 @@ class Trainer:
                 start_cost = float(model.measure(*train_eval)["loss"])
         watch = CostWatch(start_cost, history)
         step = Step(model, opt, rng, augment, augment_rng, n)
-        batches = Batches(X_train, targets, batch)
         last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
         for callback in callbacks:
@@ -251,7 +250,8 @@ class Trainer:
         for epoch in range(first, epochs):
             start = time.perf_counter()
             with quiet():
-                total, failure = step.epoch(batches.epoch(rng if shuffle else None))
+                total, failure = step.epoch(batches(X_train, targets, batch,
+                                                    rng if shuffle else None))
                 train_time = time.perf_counter() - start
                 if failure is None and not np.isfinite(model.theta).all():
                     failure = Failure(None, None, total / n)
@@ -481,18 +481,12 @@ def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.n
     return as_float_array("fit", "augment(X_batch, rng)", out, X.dtype, ndim=X.ndim)
 
 
-class Batches:
-    """Mini-batches of one epoch: contiguous slices of a shuffled copy of the data."""
-
-    def __init__(self, X: np.ndarray, targets: np.ndarray, batch_size: int) -> None:
-        self.X, self.targets, self.batch_size = X, targets, batch_size
-
-    def epoch(self, rng: np.random.Generator | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The batches in order (``rng=None``) or shuffled by ``rng``."""
-        X, targets = self.X, self.targets
-        if rng is not None:
-            order = rng.permutation(len(X))
-            X, targets = X[order], targets[order]
-        for start in range(0, len(X), self.batch_size):
-            stop = start + self.batch_size
-            yield X[start:stop], targets[start:stop]
+def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator | None
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch's mini-batches: contiguous slices of the data, shuffled by ``rng`` first
+    (in order when ``rng`` is None)."""
+    if rng is not None:
+        order = rng.permutation(len(X))
+        X, targets = X[order], targets[order]
+    for start in range(0, len(X), size):
+        yield X[start : start + size], targets[start : start + size]
