@@ -48,6 +48,11 @@ def test_tune_writes_the_folder_the_report_and_the_chosen_model(
     assert ("What the recipe would try next" in page) == (next_step != "stop")
     if next_step != "stop":
         assert "--budget 12</code>" in page
+    # why the loop ended, as data: the budget ran out, or the stopping decision's reason
+    ended = summary["stop_reason"]
+    assert ended["code"] == "budget_spent" if next_step != "stop" else ended["code"] in (
+        "recipe_done", "recipe_exhausted", "recipe_diverged_stop")
+    assert ended["values"]["budget" if next_step != "stop" else "verdict"]
 
     X, y = dr.datasets.load("breast_cancer")
     model = dr.load(folder / "model")  # raw inputs: the standardizer travels with it

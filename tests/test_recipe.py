@@ -716,7 +716,8 @@ def test_a_tune_whose_trials_all_diverged_reports_diverged_without_bias_or_varia
     loop.run()
     result = loop.finish(None, 0.0)
     assert result.diagnosis.diverged and result.next_step.stops
-    assert "the learning rate could not make it converge" in result.stop_reason
+    assert result.stop_reason.code == "recipe_diverged_stop"
+    assert "the learning rate could not make it converge" in str(result.stop_reason)
     # the summary the command line prints, and the table
     summary = result.summary()
     assert "the chosen model's training diverged: no bias/variance reading" in summary

@@ -258,6 +258,9 @@ TEXTS: dict[str, Template] = {
         f"every step of the recipe was tried around the best model, so it goes on around the "
         f"next best ({v['config']}, dev error {v['model_dev_error']:.2%}): "
         f"{say(v['then'], v)}"),
+    "budget_spent": lambda v: (
+        f"the budget of {v['budget']} trials is spent; the recipe's next step would have been "
+        f"{v['action'].replace('_', ' ')}: {say(v['then'], v)}"),
     # why training ended (History.stop_reason)
     "stopped:patience": "early stopping ended training (the dev cost stopped improving)",
     "stopped:diverged": "training diverged (its cost grew by orders of magnitude or became "

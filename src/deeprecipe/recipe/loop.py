@@ -30,6 +30,7 @@ from typing import Any
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
+from ..findings import Finding
 from ..persistence import save
 from ..runconfig import check
 from .config import Config
@@ -367,12 +368,13 @@ class Loop:
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})
         return error
 
-    def stop_reason(self) -> str:
+    def stop_reason(self) -> Finding:
         decision = self.next_step
         if decision.stops:
-            return decision.reason
-        return (f"the budget of {self.options.budget} trials is spent; the recipe's next step "
-                f"would have been {decision.action.replace('_', ' ')}: {decision.reason}")
+            return decision.why
+        return Finding("budget_spent", {**decision.why.values, "then": decision.why.code,
+                                        "budget": self.options.budget,
+                                        "action": decision.action})
 
 
 # --- checks -------------------------------------------------------------------------------------

@@ -56,8 +56,9 @@ class TuneResult:
     trained on the whole training set); ``dev_error`` its dev error and ``test_error`` its
     test error, measured once at the end (``None`` without a test set). ``diagnosis`` is
     the chosen model's bias/variance reading; ``next_step`` the recipe's last decision
-    (``stop`` with its reason, or the step the budget left undone); ``stop_reason`` says in
-    words why the loop ended. ``recommendations`` are what the recipe cannot do itself
+    (``stop`` with its reason, or the step the budget left undone); ``stop_reason`` says why
+    the loop ended (a :class:`~deeprecipe.findings.Finding`: the stopping decision's, or
+    ``budget_spent``). ``recommendations`` are what the recipe cannot do itself
     (more data); ``remarks`` notes about the data and the run.
     """
 
@@ -68,7 +69,7 @@ class TuneResult:
     rounds: list[Round]
     trials: list[Trial]
     next_step: Decision
-    stop_reason: str
+    stop_reason: Finding
     bayes_error: float
     budget: int
     seed: int
