@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,6 +22,7 @@ from deeprecipe.diagnostics.views import plot_points
 from deeprecipe.report import figures, headline, summary_dict, write_report
 from deeprecipe.report import plots as report_plots
 from deeprecipe.report.html import render_report, report_context
+from deeprecipe.report.style import new_figure, png_bytes, themed
 from deeprecipe.report.summary import jsonable
 from deeprecipe.run.result import DataSummary, RunResult
 from report_fixtures import run_result
@@ -422,3 +424,17 @@ def test_a_tunes_report_opens_in_a_real_browser(browser: Any, tmp_path: Path) ->
     assert "ReLU, adam lr" in browser.find_element("css selector", "#chosen h2").text
     rows = browser.find_elements("css selector", "#trials tbody tr")
     assert len(rows) == 2
+
+
+def test_a_label_the_font_lacks_renders_without_a_warning() -> None:
+    # found by the CSV fuzz test: a column named "１" (a full-width digit) made matplotlib
+    # warn "Glyph 65297 missing from font(s)" while the report's PNGs were drawn
+    @themed
+    def draw() -> bytes:
+        figure, axes = new_figure(3, 2)
+        axes.set_title("１ 猫 café")
+        return png_bytes(figure)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert draw().startswith(b"\x89PNG")

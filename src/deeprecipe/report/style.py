@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import warnings
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -76,7 +77,10 @@ def new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, An
 
 
 def png_bytes(figure: Figure) -> bytes:
-    """The figure rendered as PNG (white background)."""
+    """The figure rendered as PNG (white background). A label with a character the font
+    lacks (a user's column named "１") is drawn as a box, without matplotlib's warning."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     return buffer.getvalue()
