@@ -128,10 +128,8 @@ STOP_REASONS = ("patience", "diverged", "max_epochs", "callback")
 
 
 class EarlyStopping(Callback):
-    """Stop training when ``monitor`` stops improving, and keep the best weights.
-
-    The notes' early stopping: watch the dev cost (or error) while training; once it stops
-    falling, stop and keep the weights from its best epoch.
+    """The notes' early stopping: stop when ``monitor`` (the dev cost) stops improving, and
+    keep the weights of its best epoch.
 
     ``monitor`` is a History key, ``"dev_cost"`` (default) or ``"dev_error"`` (both need
     ``fit(..., validation_data=...)``). ``mode`` is ``"min"``, ``"max"`` or ``"auto"`` (max
@@ -158,8 +156,8 @@ class EarlyStopping(Callback):
     variance), ``stopped_epoch`` (the last epoch that ran; after divergence, the one that
     diverged) and ``stop_reason``: ``"patience"``, ``"diverged"`` (training diverged, or the
     monitored value became non-finite), ``"max_epochs"``, or ``"callback"`` (another
-    callback stopped training). These are indices from 0, as in
-    the History; :meth:`summary` writes them for people, counted from 1.
+    callback stopped training). These are indices from 0, as in the History;
+    :meth:`summary` writes them for people, counted from 1.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import datasets, gradcheck, runconfig, workflow
+from .._checks import positive_int
 from ..model import Sequential, from_config_file, load
 from .base import EXIT_FAILED_CHECK, EXIT_OK, checked, task_of, write_stdout
 
@@ -69,9 +70,7 @@ POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
 
 def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     model = load_model(args.model)
-    if args.rows < 1:
-        raise ValueError(f"gradcheck: --rows must be a positive integer; received "
-                         f"--rows={args.rows}.")
+    positive_int("gradcheck", "--rows", args.rows)
     checked("gradcheck: ", "seed", args.seed)
     points = [point.strip() for point in args.points.split(",")]
     unknown = [point for point in points if point not in POINT_TITLES]

@@ -60,15 +60,13 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
         raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
                          f"({', '.join(datasets.list())}); received --data={spec!r}.")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
+    y = None
     if target is not None:
         table = load_csv(path, target=target, task=task_of(model), min_rows=1, min_classes=1)
         y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
         if names is None:
             return table.X, y
-        X, _ = load_csv_features(path, names)
-        return X, y
-    X, _ = load_csv_features(path, names)
-    return X, None
+    return load_csv_features(path, names)[0], y
 
 
 def model_codes(y: np.ndarray, labels: list[Any] | None, classes: list[Any] | None,

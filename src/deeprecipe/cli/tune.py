@@ -1,12 +1,5 @@
 """``deeprecipe tune``: the basic recipe, automated (:func:`deeprecipe.recipe.tune`), on the
-command line.
-
-::
-
-    deeprecipe tune                                   # digits, 30 trials, 2 local processes
-    deeprecipe tune --data sales.csv --target churn --bayes-error 2% --budget 40
-    deeprecipe tune --scheduler tcp://10.0.0.5:8786   # the trials on a Dask cluster
-    deeprecipe tune --resume runs/digits-tune-20250101-120000 [--budget 50]
+command line (the trials in local processes or on a Dask cluster, ``--scheduler``).
 
 The run folder (``runs/<name>/``, never overwritten silently) holds ``tune.json`` (the
 command's options, so ``--resume`` needs nothing else), ``trials.sqlite`` (every trial, as it
