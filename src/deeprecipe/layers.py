@@ -70,7 +70,8 @@ class Layer:
                branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """``(out, sides)`` for ``copies`` stacked copies of an input, ``(copies·m, n)``, with
         the randomness recorded in ``cache`` (of one copy) and, when ``branches`` (of one
-        copy) is given, every unit held on that side of its kink."""
+        copy) is given, every unit held on that side of its kink. The default runs
+        ``forward`` in inference mode: a layer with randomness or a kink overrides it."""
         out = self.forward(params, x, training=False)[0]
         return out, self.kinks(out)
 

@@ -44,7 +44,7 @@ from ..findings import Advice, Finding, layer_names
 from ..layers import Dense
 
 if TYPE_CHECKING:
-    from ..model import Sequential
+    from ..model import Sequential, Trace
 
 THRESHOLD = 10.0
 SATURATION = 0.99  # |tanh| or sigmoid within 1% of its bounds: g'(z) < 2% of its maximum
@@ -199,36 +199,24 @@ def _measure(
 ) -> tuple[list[LayerFlow], tuple[float | None, float | None]]:
     """Read each Dense layer off one trace (inference mode, data term)."""
     trace = model.forward_backward(X, targets, terms=("data",), input_grad=True)
-    outputs = trace.activations[1:]
-    dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
     # the output layer's statistics are of A[L], also when the loss took the logits
-    outputs[-1] = model.loss.predictions(outputs[-1].copy(), model.from_logits)
-    deltas = cast(list[np.ndarray], trace.deltas)  # all there: input_grad=True
-    layers = [
-        _layer_flow(model, i, trace.activations[i], outputs[i], deltas[i + 1], deltas[i],
-                    trace.grads[i]["W"], last=i == dense[-1])
-        for i in dense
-    ]
+    outputs = [*trace.activations[1:-1],
+               model.loss.predictions(trace.activations[-1].copy(), model.from_logits)]
+    dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
+    layers = [_layer_flow(model, trace, i, outputs[i], last=i == dense[-1]) for i in dense]
     if len(dense) < 2:
         return layers, (None, None)
     forward = _ratio(_rms(outputs[dense[-2]]), _rms(X))
-    backward = _ratio(_norm(deltas[0]), layers[-2].dA_norm)
+    backward = _ratio(_norm(cast(np.ndarray, trace.deltas[0])), layers[-2].dA_norm)
     return layers, (forward, backward)
 
 
-def _layer_flow(
-    model: Sequential,
-    index: int,
-    x: np.ndarray,
-    a: np.ndarray,
-    d_output: np.ndarray,
-    d_input: np.ndarray | None,
-    dW: np.ndarray,
-    *,
-    last: bool,
-) -> LayerFlow:
+def _layer_flow(model: Sequential, trace: Trace, index: int, a: np.ndarray, *,
+                last: bool) -> LayerFlow:
+    """Layer ``index``'s statistics: its output ``a``, the rest read off ``trace``."""
     layer = cast(Dense, model.layers[index])
-    W = model.params[index]["W"]
+    x, W, dW = trace.activations[index], model.params[index]["W"], trace.grads[index]["W"]
+    d_input, d_output = cast(list[np.ndarray], trace.deltas[index:index + 2])
     weight_norm = _norm(W)
     grad_norm = _norm(dW)
     dead = saturated = None
@@ -247,8 +235,7 @@ def _layer_flow(
         dA_rms=_rms(d_output),
         init_gain=_rms(W) * float(np.sqrt(W.shape[0])),
         forward_gain=None if last else _ratio(_rms(a), _rms(x)),
-        backward_gain=None if last or d_input is None else _ratio(_norm(d_input),
-                                                                   _norm(d_output)),
+        backward_gain=None if last else _ratio(_norm(d_input), _norm(d_output)),
     )
 
 
