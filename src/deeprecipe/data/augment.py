@@ -1,25 +1,15 @@
 """Data augmentation for images: the notes' flips, rotations, crops and distortions.
 
-Every transform is a callable ``(X, rng) -> X_augmented`` that draws its random parameters
-from ``rng`` (a ``np.random.Generator`` or an int seed), works on the whole batch at once
-and returns a new array: inputs are never modified. That is the signature
-``fit(..., augment=...)`` expects, so augmentation happens on the fly, on training batches
-only (dev and test data are never augmented)::
+Every transform is a callable ``(X, rng) -> X_augmented`` (``rng`` a ``np.random.Generator``
+or an int seed) that returns a new array, as ``fit(..., augment=...)`` expects; it runs on
+training batches only::
 
     augment = Compose([Rotation(degrees=12), Translation(pixels=1)], image_shape=(8, 8))
     model.fit(X_train, y_train, validation_data=(X_dev, y_dev), augment=augment)
-    augment(X_train[:5], rng=0)                    # the same five images, moved a little
 
-Layouts: images ``(n, h, w)`` or ``(n, h, w, c)``; flat rows ``(n, h·w[·c])`` (what a
-:class:`~deeprecipe.model.Sequential` sees) need :class:`Compose` with ``image_shape``.
-Geometry is ``scipy.ndimage``: one ``map_coordinates`` call resamples the whole batch (the
-batch index is an exact integer coordinate), and every channel of an image moves together.
-Interpolation is ``order=0`` (nearest) or ``1`` (bilinear): higher spline orders would mix
-neighbouring images along the batch axis. ``mode``/``fill`` say what enters from outside
-the image (``"constant"`` with ``fill=0.0``, the background of digits, by default).
-
-Which transforms fit which data is a modelling choice: a horizontally flipped cat is still a
-cat, a flipped 2 is not a digit.
+Images are ``(n, h, w)`` or ``(n, h, w, c)``; flat rows need :class:`Compose` with
+``image_shape``. Resampling is ``order=0`` (nearest) or ``1`` (bilinear); ``mode``/``fill``
+say what enters from outside the image (``"constant"`` with ``fill=0.0`` by default).
 """
 
 from __future__ import annotations
@@ -49,10 +39,8 @@ def as_generator(where: str, rng: Any) -> np.random.Generator:
 def as_images(
     where: str, X: ArrayLike, image_shape: Sequence[int] | None
 ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """``X`` as float images ``(n, h, w, c)`` and the function that restores ``X``'s layout.
-
-    float32 stays float32; anything else numeric becomes float64.
-    """
+    """``X`` as float images ``(n, h, w, c)`` (float32 stays float32, else float64) and the
+    function that restores ``X``'s layout."""
     array = np.asarray(X)
     if array.dtype.kind not in "biuf":
         raise fail(where, "X", "numeric", array)
@@ -110,10 +98,8 @@ def resampling(where: str, order: Any, mode: Any = "constant", fill: Any = 0.0
 def sample(
     images: np.ndarray, rows: np.ndarray, cols: np.ndarray, order: int, mode: str, fill: float
 ) -> np.ndarray:
-    """``out[i, r, c, :] = images[i, rows[i, r, c], cols[i, r, c], :]``, interpolated.
-
-    ``images`` is ``(n, h, w, ch)``; ``rows``, ``cols`` are ``(n, h, w)`` source coordinates.
-    """
+    """``out[i, r, c, :] = images[i, rows[i, r, c], cols[i, r, c], :]``, interpolated, in one
+    ``map_coordinates`` call (the batch index is an exact integer coordinate)."""
     from scipy import ndimage  # imported on first use: import deeprecipe stays fast
 
     n, h, w, channels = images.shape
@@ -130,10 +116,8 @@ def warp(
     images: np.ndarray, matrices: np.ndarray, offsets: np.ndarray, order: int, mode: str,
     fill: float,
 ) -> np.ndarray:
-    """Per-image affine resampling: output pixel ``p`` reads input ``c + M (p − c) + t``.
-
-    ``c`` is the image centre, ``matrices`` ``(n, 2, 2)``, ``offsets`` ``(n, 2)`` (rows, cols).
-    """
+    """Per-image affine resampling: output pixel ``p`` reads input ``c + M (p − c) + t``
+    (``c`` the image centre, ``matrices`` ``(n, 2, 2)``, ``offsets`` ``(n, 2)``)."""
     _, h, w, _ = images.shape
     centre = np.array([(h - 1) / 2, (w - 1) / 2])
     r, c = np.meshgrid(np.arange(h) - centre[0], np.arange(w) - centre[1], indexing="ij")
@@ -355,10 +339,8 @@ class GaussianNoise(Transform):
 
 def small_affine(image_shape: Sequence[int]) -> Compose:
     """The augmentation ``deeprecipe run --augment`` and the automated recipe use: small
-    rotations (±10°), shifts (±½ pixel) and zooms (±10%) in one resampling, no flips (a
-    mirrored digit is not a digit). One resampling, not a rotation then a shift: each
-    bilinear resampling blurs, and two of them blur an 8×8 digit so much that a network
-    trained on them errs on one clean digit in ten."""
+    rotations (±10°), shifts (±½ pixel) and zooms (±10%) in one resampling (each bilinear
+    resampling blurs), no flips (a mirrored digit is not a digit)."""
     return Compose([Affine(degrees=10, translate=0.5, scale=(0.9, 1.1))],
                    image_shape=image_shape)
 
@@ -367,13 +349,8 @@ class InRawUnits:
     """Augment standardized rows in the data's own units: un-standardize with ``mean`` and
     ``std``, apply ``transform`` (e.g. a :class:`Compose` with ``image_shape``), standardize
     again, then clip each feature to ``[low, high]``, the range the standardized training
-    set spans.
-
-    Why: a geometric transform must see the background as the background (0 for digits),
-    not as a z-score; and a pixel that is almost always dark has a tiny σ, so a rotation that
-    lights it would make a z-score the network never saw. The clip keeps every feature
-    inside what the training data showed.
-    """
+    set spans (a rotation that lights an almost always dark pixel, of tiny σ, would make a
+    z-score the network never saw)."""
 
     def __init__(self, transform: Callable[[np.ndarray, np.random.Generator], np.ndarray],
                  mean: np.ndarray, std: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:

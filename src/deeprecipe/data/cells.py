@@ -1,23 +1,8 @@
-"""One CSV cell as the data readers read it: a number, text, or a missing value.
-
-Cells (:func:`parse_cell`) are read the way ``pandas.read_csv`` reads them by default, so
-that a file means the same here and in a notebook.
-
-- Whitespace around a cell (spaces, tabs: :data:`SPACE`, not Unicode spaces) is dropped, as
-  pandas drops it around numbers; unlike pandas, it never matters here (pandas reads
-  ``" NA"`` and ``"inf "`` as text).
-- A cell is *missing* when it is empty or one of pandas' default missing-value markers
-  (:data:`MISSING`: ``NA``, ``N/A``, ``NaN``, ``nan``, ``null``, ``NULL``, ``None``,
-  ``#N/A``, …), or NaN in another case or sign (``NAN``, ``+nan``: text to pandas).
-- It is a *number* only in the forms of CSV files (:data:`NUMBER`): an optional sign, ASCII
-  digits with an optional decimal point, an optional exponent (``-1.5e-3``, ``.5``, ``5.``),
-  or ``inf``/``infinity`` in any case.
-- Anything else is text: ``1_000``, ``0x10``, ``1,5``, ``1 000``, Arabic-Indic or full-width
-  digits (Python's ``float()`` reads some of these as numbers; pandas and deeprecipe do not),
-  and ``TRUE``/``False`` (pandas' booleans).
-
-Values of ``1e150`` (``_checks.LARGEST``) and more in magnitude are numbers, but no reader uses
-them.
+"""One CSV cell as the data readers read it (:func:`parse_cell`), as ``pandas.read_csv``
+does by default: missing when empty, one of pandas' markers (:data:`MISSING`) or NaN in any
+case and sign; a number only in CSV's forms (:data:`NUMBER`: ``-1.5e-3``, ``.5``, ``inf``;
+not ``1_000``, ``0x10``, ``1,5``, other scripts' digits or booleans); else text. Spaces and
+tabs around a cell (:data:`SPACE`) never matter.
 """
 
 from __future__ import annotations

@@ -1,34 +1,5 @@
-"""Do two sets come from the same distribution? The notes' rule turned into a check.
-
-"Make sure all data splits are coming from the same distribution": the notes' example is a
-cat classifier trained on high-resolution images and evaluated on low-resolution ones.
-:func:`compare` looks at two sets ``A`` and ``B`` (rows are examples) in two ways:
-
-Per feature
-    the **standardized mean difference** ``SMD = (μ_B − μ_A) / sqrt((σ_A² + σ_B²) / 2)``
-    (0 = same mean; 0.2 small, 0.8 large, in Cohen's terms) and the **two-sample
-    Kolmogorov–Smirnov statistic** ``KS = max_x |F_A(x) − F_B(x)|`` (0 = same distribution,
-    1 = disjoint) with its p-value (``scipy.stats.ks_2samp``). A feature *differs* when its
-    p-value is below ``alpha / n_features`` (Bonferroni).
-
-All features together: a classifier two-sample test
-    a logistic regression (scikit-learn, inputs standardized) learns to tell rows of ``A``
-    from rows of ``B``; its **cross-validated AUC** on held-out rows is ≈ 0.5 when it cannot
-    (same distribution) and → 1 when it always can. The confidence interval is DeLong's,
-    on the pooled out-of-fold scores, with its variance doubled for the cross-validation
-    (``CV_VARIANCE_FACTOR``: the folds' models add variance DeLong does not see). (With no
-    difference at all the cross-validated AUC tends to sit a little *below* 0.5, e.g. 0.47
-    on random splits of digits: the classifier fits noise that held-out rows contradict.)
-
-Verdict: ``"indistinguishable"`` when the AUC's interval contains 0.5 and no feature
-differs; ``"different"`` when the AUC is significantly above 0.5 and at least ``SHIFT_AUC``
-(0.55), or when a feature's KS is at least ``SHIFT_KS`` (0.1: its distribution function
-moved by 10 points somewhere, as when the spread or the shape changes, which a linear
-classifier cannot see) with a p-value below ``alpha / 100 / n_features`` (strong evidence:
-of 100 random 600/200 splits of Gaussian rows, none was called different, 4 slightly);
-``"slightly different"`` otherwise (detectable, but too small or too uncertain to matter
-much). ``passed`` is False only for ``"different"``.
-"""
+"""Do two sets come from the same distribution? The notes' rule turned into a check,
+:func:`compare`: per-feature tests and a classifier two-sample test."""
 
 from __future__ import annotations
 
@@ -208,8 +179,21 @@ def compare(
     ``labels`` name the sets in the report (e.g. ``("train", "dev")``); ``feature_names``
     name the columns (default: a DataFrame ``A``'s columns, else ``x[j]``). ``alpha`` is
     the family-wise level of the per-feature KS tests; ``confidence`` the level of the
-    AUC's interval. The classifier test uses ``n_folds``-fold cross-validation on at most
-    ``max_samples`` rows of each set (drawn with ``seed``). Returns a :class:`Comparison`.
+    AUC's interval. Returns a :class:`Comparison`.
+
+    Per feature: the standardized mean difference ``SMD = (μ_B − μ_A) / sqrt((σ_A² + σ_B²)
+    / 2)`` and the two-sample Kolmogorov–Smirnov statistic ``KS = max_x |F_A(x) − F_B(x)|``
+    with its p-value; a feature *differs* when the p-value is below ``alpha / n_features``
+    (Bonferroni). All features together: the cross-validated AUC (``n_folds`` folds, at most
+    ``max_samples`` rows of each set, drawn with ``seed``) of a standardized logistic
+    regression telling ``A`` from ``B``, ≈ 0.5 when it cannot, with DeLong's interval (its
+    variance doubled for the cross-validation).
+
+    Verdict: ``"indistinguishable"`` when the AUC's interval contains 0.5 and no feature
+    differs; ``"different"`` when the AUC is significantly above 0.5 and at least
+    ``SHIFT_AUC`` (0.55), or a feature's KS is at least ``SHIFT_KS`` (0.1) with a p-value
+    below ``alpha / 100 / n_features``; ``"slightly different"`` otherwise. ``passed`` is
+    False only for ``"different"``.
 
     Example::
 

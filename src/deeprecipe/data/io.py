@@ -1,29 +1,7 @@
-"""Load user data from CSV or NPZ, with errors that say which file, row and column is wrong.
+"""Load user data from CSV (:func:`load_csv`) or NPZ (:func:`load_npz`) as a :class:`Dataset`.
 
-``load_csv(path, target="label")`` reads a CSV file with a header row: every column but
-``target`` is a numeric feature. ``load_npz(path)`` reads the arrays ``X`` and ``y`` of a
-``.npz`` file (``np.savez``; no pickled objects). Both return a :class:`Dataset` that
-unpacks as ``X, y = load_csv(...)``.
-
-Cells are read as pandas reads them (:mod:`.cells`: numbers, text, missing values).
-
-Targets: numbers with a fractional part are a regression target (``y`` float64), and so
-are whole numbers with many distinct values (more than 20 and more than one per 10 rows:
-ages, prices, counts); text such as ``cat``/``dog`` and whole numbers with few distinct
-values are a set of classes, mapped to class indices ``0 … k−1`` in sorted order, with the
-mapping kept in ``Dataset.classes`` (``classes[y[i]]`` is row ``i``'s original label). Pass
-``task=`` to decide yourself. A target that mixes numbers and text (``12.5``, ``?``) is
-refused unless ``task="classification"`` says every value is a label. A missing target is
-never a class: rows without a target are an error naming them, or, with
-``drop_missing_target=True``, are dropped and counted in ``Dataset.dropped_missing_target``.
-
-Every problem in the file raises :class:`DataFileError` (a ``ValueError``) naming the file
-and, where it applies, the row and column: a non-numeric or missing value, NaN or inf,
-a ragged row, an empty file, a missing target column, a single class, fewer rows than the
-split needs (``min_rows``, by default what :func:`~deeprecipe.data.split` needs: 5). Rows
-are counted from 1 after the header; the message also gives the line of the file (as an
-editor counts them, the header's line included). Bytes that are not UTF-8 are located by
-their offset from the start of the file and their line.
+Every problem in the file raises :class:`DataFileError` naming the file and, where it
+applies, the row (counted from 1 after the header, with the file's line) and the column.
 """
 
 from __future__ import annotations
@@ -98,14 +76,11 @@ def _listing(noun: str, numbers: list[int], plural: str | None = None) -> str:
     return f"{name} {shown}" + (f" and {more} more" if more > 0 else "")
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def _missing_target(path: Path, column: str, where: str, count: int) -> DataFileError:
     """The error of targets that are missing; ``where`` says which rows, in what numbering."""
     return DataFileError(
-        path, f"the target is missing (empty, NA, NaN, null, …) in {_plural(count, 'row')}, "
+        path, "the target is missing (empty, NA, NaN, null, …) in "
+        f"{count} row{'' if count == 1 else 's'}, "
         f"{where}. A missing value is not a class or a number. help: fill them in, or drop "
         "those rows (drop_missing_target=True; on the command line --drop-missing-target).",
         column=column)
@@ -175,6 +150,13 @@ def _usable(value: float) -> str:
             f"float64); received {value!r}. help: rescale it (e.g. take its logarithm)")
 
 
+def _options(where: str, task: str, min_rows: int | None) -> tuple[str, int]:
+    """``task`` checked, and the rows needed (by default what the smallest split needs)."""
+    task = choice(where, "task", task, TASKS)
+    return task, split_min_rows() if min_rows is None else positive_int(where, "min_rows",
+                                                                        min_rows)
+
+
 def _check_rows(path: Path, m: int, min_rows: int) -> None:
     if m < min_rows:
         raise DataFileError(path, f"must have at least {min_rows} data rows (a train/dev/test "
@@ -194,7 +176,11 @@ def load_csv(
 ) -> Dataset:
     """Read a CSV file with a header row; ``target`` names the label column.
 
-    ``task`` is ``"auto"`` (see the module), ``"classification"`` or ``"regression"``.
+    ``task`` is ``"classification"``, ``"regression"`` or ``"auto"``: numbers with a
+    fractional part, or whole numbers with more than 20 distinct values and more than one per
+    10 rows, are a regression target; text and other whole numbers are classes ``0 … k−1``
+    in sorted order (``Dataset.classes`` keeps the labels). A target mixing numbers and text
+    is refused unless ``task="classification"``.
     ``min_rows`` defaults to ``dr.data.min_rows()`` (5: the smallest default split);
     ``min_classes`` is 2 for training data (1 to score a model on one class's examples).
     Rows whose target is missing raise, naming up to 10 of their lines; with
@@ -213,9 +199,7 @@ def load_csv(
         data.X.shape, data.classes          # (m, 2), ['setosa', 'versicolor', ...]
     """
     source = Path(path)
-    task = choice("load_csv", "task", task, TASKS)
-    needed = split_min_rows() if min_rows is None else positive_int("load_csv", "min_rows",
-                                                                    min_rows)
+    task, needed = _options("load_csv", task, min_rows)
     if not isinstance(target, str):
         raise TypeError(f"load_csv: target must be a column name (str); received "
                         f"target={describe(target)}.")
@@ -389,9 +373,7 @@ def load_npz(
     Raises :class:`DataFileError` for any problem in the file.
     """
     source = Path(path)
-    task = choice("load_npz", "task", task, TASKS)
-    needed = split_min_rows() if min_rows is None else positive_int("load_npz", "min_rows",
-                                                                    min_rows)
+    task, needed = _options("load_npz", task, min_rows)
     X, y = _read_npz(source, (x_key, y_key))
     _check_features(source, X, x_key)
     if y.ndim != 1 or len(y) != len(X):

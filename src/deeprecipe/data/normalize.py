@@ -1,16 +1,5 @@
-"""Input normalization: ``x_norm = (x − μ) / σ`` with μ and σ from the training set only.
-
-The notes' equations 11–13: ``μ = (1/m) Σ x⁽ⁱ⁾`` and ``σ = sqrt((1/m) Σ (x⁽ⁱ⁾ − μ)²)`` (the
-population standard deviation, ``ddof=0``), computed per feature on the **training** set and
-then applied unchanged to dev, test and every later prediction. Fitting on all the data
-would let dev and test statistics leak into training (see :func:`standardize_splits`).
-
-Example (a worked case)::
-
-    X_train = [[1, 10], [3, 10]]      # feature 0: μ = 2, σ = 1; feature 1: constant 10
-    s = Standardizer().fit(X_train)    # warns: feature 1 has zero variance, σ set to 1
-    s.transform([[5, 12]])             # [[(5 - 2) / 1, (12 - 10) / 1]] = [[3.0, 2.0]]
-"""
+"""Input normalization, the notes' ``x_norm = (x − μ) / σ`` (population σ, ``ddof=0``), with
+μ and σ from the training set only: :class:`Standardizer`, :func:`standardize_splits`."""
 
 from __future__ import annotations
 
@@ -46,8 +35,13 @@ class Standardizer:
         the names given to :meth:`fit` (a DataFrame's columns), or ``None``; a DataFrame
         given to :meth:`transform` must have these columns, in this order.
 
-    Shapes: ``X`` is ``(m, n_features)``; transforms return a new array of the same shape,
-    float32 for float32 input and float64 otherwise. Inputs are never modified.
+    Transforms return a new array of ``X``'s shape ``(m, n_features)``, float32 for float32
+    input and float64 otherwise.
+
+    Example::
+
+        s = Standardizer().fit([[1, 10], [3, 10]])  # warns: feature 1 is constant, σ set to 1
+        s.transform([[5, 12]])                       # [[3.0, 2.0]]
     """
 
     def __init__(self) -> None:
@@ -111,8 +105,6 @@ class Standardizer:
         array = self._check_X("inverse_transform", X, len(mean))
         return (array * std + mean).astype(array.dtype, copy=False)
 
-    # --- saving -----------------------------------------------------------------------
-
     def to_dict(self) -> dict[str, Any]:
         """The fitted state as JSON-serializable lists (floats round-trip exactly)."""
         mean, std, constant = self._state("to_dict")
@@ -160,8 +152,6 @@ class Standardizer:
         scaler.constant_features_ = np.array(constant, dtype=np.intp)
         return scaler
 
-    # --- helpers ----------------------------------------------------------------------
-
     def _state(self, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mean_, std_, constant_features_)``, or the RuntimeError of an unfitted one."""
         if self.mean_ is None or self.std_ is None or self.constant_features_ is None:
@@ -200,9 +190,8 @@ class Standardizer:
 
 def _numbers(where: str, key: str, values: Any, length: int | None, length_is: str
              ) -> np.ndarray:
-    """``state[key]``, a list of finite numbers (bools and text refused), as float64;
-    ``length`` (unless None) is the count it must have, described by ``length_is``.
-    Each list is checked against the reference on its own: the error names the wrong one."""
+    """``state[key]``, a list of finite numbers (bools and text refused), as float64, of
+    ``length`` entries (unless None), described by ``length_is``."""
     arg = f"state[{key!r}]"
     try:
         array = np.asarray(values) if isinstance(values, (list, tuple, np.ndarray)) else None
@@ -219,11 +208,9 @@ def _numbers(where: str, key: str, values: Any, length: int | None, length_is: s
 def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
     """Fit a :class:`Standardizer` on ``splits.train.X`` **only** and apply it to every part.
 
-    Returns the standardized splits (same rows, same ``y`` and ``indices``) and the fitted
-    standardizer, to save with the model. Fitting on all rows instead would make the
-    transform of the training set depend on the dev and test data: a leak that makes dev
-    and test errors optimistic. A :class:`ConstantFeatureWarning` from the fit passes
-    through (the CLI turns it into one line of its output).
+    Returns the standardized splits (same rows, ``y`` and ``indices``) and the fitted
+    standardizer, to save with the model (fitting on all rows would leak dev and test
+    statistics into training). A :class:`ConstantFeatureWarning` from the fit passes through.
     """
     if not isinstance(splits, Splits):
         raise TypeError("standardize_splits: splits must be the result of split(); "

@@ -1,15 +1,5 @@
-"""Train / dev / test splits: the notes' sizes, stratified by class, reproducible from a seed.
-
-Sizes (the guide's "Train, dev and test sets"): with ``ratios=None`` dev and test each get
-``min(⌊0.2·m⌋, 10,000)`` rows (60/20/20 for small data, 98/1/1 for a million rows);
-``ratios=(train, dev[, test])`` floors dev and test and gives the rest to train.
-
-Stratification shares each part among the classes by largest remainder: part by part (dev,
-then test), class ``c``'s quota is ``(its rows still unassigned) × (part size) / (rows still
-unassigned)``; each class gets the floor of its quota and the rows left over go to the
-largest remainders (ties: the class that sorts first); train gets what remains. A class too
-small to reach every part raises a :class:`ClassMissingWarning`.
-"""
+"""Train / dev / test splits (:func:`split`): the notes' sizes (:func:`split_sizes`),
+stratified by class, reproducible from a seed; and the vocabulary of targets (TASKS, KINDS)."""
 
 from __future__ import annotations
 
@@ -39,10 +29,8 @@ class ClassMissingWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Part:
-    """One part of a split: ``X[indices]``, ``y[indices]`` and the ``indices`` themselves.
-
-    Unpacks as ``X, y = part``.
-    """
+    """One part of a split: ``X[indices]``, ``y[indices]`` and the ``indices`` themselves;
+    unpacks as ``X, y = part``."""
 
     X: np.ndarray
     y: np.ndarray
@@ -60,11 +48,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Splits:
-    """The parts of :func:`split`: ``train``, ``dev`` and ``test`` (``None`` with two ratios).
-
-    ``note`` is empty with a test set; without one it says that the dev error is not an
-    unbiased estimate. ``stratified`` says whether classes were stratified.
-    """
+    """The parts of :func:`split`: ``train``, ``dev`` and ``test`` (``None`` with two ratios);
+    without a test set ``note`` says that the dev error is not an unbiased estimate."""
 
     train: Part
     dev: Part
@@ -138,14 +123,10 @@ def min_rows(ratios: Sequence[float] | None = None) -> int:
     return m
 
 
-# The one vocabulary of targets: TASKS is what a user says a target is ("auto": decide from
-# its values, auto_task); KINDS is what it turns out to be (a classifier's head depends on it).
+# TASKS: what a user says a target is ("auto": auto_task decides); KINDS: what it turns out to be.
 TASKS = ("auto", "classification", "regression")
 KINDS = ("binary", "multiclass", "regression")
-# whole-number targets with more distinct values than this, and more than one per
-# ROWS_PER_CLASS rows, read as a regression target (ages, prices, counts), not as classes
-MAX_AUTO_CLASSES = 20
-ROWS_PER_CLASS = 10
+MAX_AUTO_CLASSES, ROWS_PER_CLASS = 20, 10  # more whole numbers (> 1 per 10 rows): regression
 
 
 def auto_task(values: np.ndarray) -> str:
@@ -200,10 +181,8 @@ def largest_remainder(capacity: np.ndarray, size: int) -> np.ndarray:
 def _stratified(
     codes: np.ndarray, n_classes: int, sizes: tuple[int, int], rng: np.random.Generator | None
 ) -> list[np.ndarray]:
-    """Sorted row indices of (train, dev, test), every class shared by largest remainder.
-
-    Within a class the rows go, in order (shuffled by ``rng`` first), to train, dev, test.
-    """
+    """Sorted row indices of (train, dev, test), every class shared by largest remainder;
+    within a class the rows go, in order (shuffled by ``rng`` first), to train, dev, test."""
     members = [np.flatnonzero(codes == c) for c in range(n_classes)]
     if rng is not None:
         members = [rng.permutation(rows) for rows in members]
@@ -249,17 +228,15 @@ def split(
     """Split the rows of ``X`` (any shape ``(m, …)``) and ``y`` (``(m,)`` or ``(m, k)``) into
     train, dev and test parts.
 
-    Sizes follow the module's rule: ``ratios=None`` gives dev = test = ``min(⌊0.2·m⌋,
-    10,000)``; ``ratios=(train, dev, test)`` or ``(train, dev)`` floors dev and test and
-    gives the rest to train. ``stratify`` keeps class proportions when ``y`` holds class
-    labels: ``"auto"`` (default) when they are text or whole numbers with few distinct
-    values (:func:`auto_task`, the rule ``deeprecipe run`` reads a file's target by: a
-    continuous target, or many whole numbers such as ages or scikit-learn's diabetes scores,
-    is split at random), ``True`` for any discrete labels (many small classes), ``False``
-    never.
-    ``shuffle=False`` keeps the row order (train first, then dev, then test; within each
-    class when stratified). ``seed`` (an int or a ``np.random.Generator``) makes the split
-    reproducible.
+    ``ratios=None`` gives dev = test = ``min(⌊0.2·m⌋, 10,000)`` (60/20/20 for small data,
+    98/1/1 for a million rows); ``ratios=(train, dev, test)`` or ``(train, dev)`` floors dev
+    and test and gives the rest to train. ``stratify`` keeps class proportions (each part
+    shared among the classes by largest remainder) when ``y`` holds class labels: ``"auto"``
+    (default) when they are text or whole numbers with few distinct values
+    (:func:`auto_task`: a continuous target, or many whole numbers such as ages, is split at
+    random), ``True`` for any discrete labels, ``False`` never. ``shuffle=False`` keeps the
+    row order (train, dev, test; within each class when stratified). ``seed`` (an int or a
+    ``np.random.Generator``) makes the split reproducible.
 
     Parts are disjoint and together cover every row; each part's ``indices`` are sorted
     (``shuffle=False``) or in random order. A class missing from a part raises a

@@ -1,13 +1,7 @@
-"""Check gradients computed by PyTorch or JAX with deeprecipe's checker and report.
-
-Both adapters turn the framework's model into ``fn(params: dict[str, ndarray]) -> (cost,
-grads)`` and hand it to :func:`deeprecipe.gradcheck.check`: the same algorithm, modes,
-noise-aware verdicts and per-block :class:`GradcheckReport`, with the blocks named as the
-framework names them (``fc1.weight``, ``dense.w``). The point is code whose backward is
-written by hand: a ``torch.autograd.Function`` or a ``jax.custom_vjp``.
-
-Torch and JAX are optional: each adapter imports its framework when called and says which
-extra to install when it is missing.
+"""Check gradients computed by PyTorch (:func:`check_torch`) or JAX (:func:`check_jax`) with
+:func:`deeprecipe.gradcheck.check`, blocks named as the framework names them; the point is a
+backward written by hand (``torch.autograd.Function``, ``jax.custom_vjp``). Each framework is
+optional and imported when called.
 """
 
 from __future__ import annotations

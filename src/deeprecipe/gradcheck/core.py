@@ -1,10 +1,7 @@
-"""The checking algorithm, shared by every kind of objective.
-
-For each named block it measures central differences ``(J(θ+εe) − J(θ−εe)) / 2ε`` at every
-coordinate (``full``), at a stratified sample of coordinates (``sampled``), or along random
-signed directions (``directional``: compare ``g·u`` with the central difference along ``u``).
-Around every measurement it estimates the finite-difference noise, treats kinks, and for a
-failing block says what kind of bug it looks like and where it is.
+"""The checking algorithm, shared by every kind of objective: central differences at every
+coordinate (``full``), at a stratified sample (``sampled``) or along random signed
+directions (``directional``), with noise estimates, kink handling and, for a failing block,
+what kind of bug it looks like and where.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""What a gradient check found: :class:`GradcheckReport`, per named block, with verdicts.
-
-The notes read the relative difference ``||dθ_approx − dθ|| / (||dθ_approx|| + ||dθ||)``:
-about ``1e-7`` is great, ``1e-5`` calls for a look, ``1e-3`` is a worry; the bands sit at the
-geometric midpoints, :data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)``. A block reads ``great``,
-``look closer``, ``worry`` (the check fails), ``inconclusive`` (the noise floor could explain
-the difference and is itself above ``1e-4``) or ``uninformative`` (both gradients within the
-noise floor); the check reads its worst block's verdict (the guide's table). *Analytic* is
-the gradient the code under test returned (``dθ``), *numeric* the central difference.
+"""What a gradient check found: :class:`GradcheckReport`, per named block, with verdicts
+(``great``, ``look closer``, ``worry``, ``inconclusive``, ``uninformative``: the guide's
+table; the bands :data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)`` sit between the notes' ``1e-7``,
+``1e-5`` and ``1e-3``). *Analytic* is the gradient under test, *numeric* the central
+difference.
 """
 
 from __future__ import annotations
