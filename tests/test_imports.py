@@ -151,3 +151,49 @@ def test_a_package_init_counts() -> None:
         "deeprecipe.diagnostics.bias_variance"}
     for module, imported in graph().items():
         assert imported <= set(MODULES), (module, imported - set(MODULES))
+
+
+# The rows of docs/architecture.md's table of modules, top to bottom: a module imports only
+# from its own row and the rows above it.
+LEVELS = [
+    ["_checks", "_version", "parameters", "findings", "run", "run.files"],  # run/__init__: empty
+    ["activations", "initializers", "losses", "regularizers", "optimizers"],
+    ["layers"],
+    ["data", "datasets"],
+    ["divergence", "diagnostics", "callbacks", "targets"],
+    ["training"],
+    ["model", "persistence"],
+    ["gradcheck"],
+    ["pipeline", "runconfig", "run.folder", "run.checkpoint", "run.result"],
+    ["report"],
+    ["workflow", "recipe", "experiments", "sklearn"],
+    ["cli", "__main__"],
+]
+
+
+def level(module: str) -> int:
+    """The row of ``module`` (its longest listed prefix decides: run.files is a foundation)."""
+    name = module.removeprefix(f"{PACKAGE}.")
+    matches = [(len(prefix), row) for row, prefixes in enumerate(LEVELS) for prefix in prefixes
+               if name == prefix or name.startswith(prefix + ".")]
+    assert matches, f"{module} is in no row of LEVELS (docs/architecture.md): add it"
+    return max(matches)[1]
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    """The imports in ``edges`` that point up the table."""
+    return sorted(f"{module} -> {target}" for module, targets_ in edges.items()
+                  if module != PACKAGE for target in targets_
+                  if target != PACKAGE and level(target) > level(module))
+
+
+def test_imports_point_one_way() -> None:
+    found = upward(graph())
+    assert not found, "imports that point up the table of docs/architecture.md:\n" + \
+        "\n".join(found)
+
+
+def test_an_upward_import_is_found() -> None:
+    planted = {**graph(), "deeprecipe.layers": {"deeprecipe.model"}}
+    assert upward(planted) == ["deeprecipe.layers -> deeprecipe.model"]
+    assert level("deeprecipe.run.files") < level("deeprecipe.run.folder")
