@@ -1,13 +1,5 @@
-"""A tune's report: ``report.html`` (the decision trail, round by round), the trail as
-``decision_trail.png`` and the whole result as ``summary.json``.
-
-::
-
-    paths = write_tune_report(result, Path("runs/digits-tune"))
-    paths["report"]    # runs/digits-tune/report.html (the figure embedded: readable offline)
-
-The page is the report's Jinja2 template ``tune.html.j2``, filled with plain data.
-"""
+"""A tune's report: ``report.html`` (the report's template ``tune.html.j2``: the decision
+trail, round by round), the trail as ``decision_trail.png`` and ``summary.json``."""
 
 from __future__ import annotations
 
@@ -35,10 +27,8 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
     """The template's data: ``result`` read into numbers, rounds and sentences."""
     regression = result.task == "regression"
     diagnosis = result.diagnosis
-    numbers = [
-        (show_error(result.dev_error, regression), "dev error (chose the model)"),
-        (show_error(result.test_error, regression), "test error (measured once)"),
-    ]
+    numbers = [(show_error(result.dev_error, regression), "dev error (chose the model)"),
+               (show_error(result.test_error, regression), "test error (measured once)")]
     if not diagnosis.diverged:  # a run that diverged has no bias/variance reading
         numbers += [(show_error(diagnosis.avoidable_bias, regression), "avoidable bias"),
                     (show_error(diagnosis.variance, regression), "variance")]

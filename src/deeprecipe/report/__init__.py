@@ -10,15 +10,9 @@ summary, answering "is my network healthy, and what should I do next?".
     paths["summary"]   # runs/digits/summary.json
     paths["learning_curves"], paths["gradcheck"], …       # each plot as PNG
 
-================  ===========================================================================
-:mod:`.plots`     learning curves, gradient check bars, gradient norms, confusion matrix
-:mod:`.boundary`  decision boundaries of 2-D classifiers
-:mod:`.verdict`   the headline: the verdict, one status per check, the next steps
-:mod:`.html`      the Jinja2 pages (``templates/``)
-:mod:`.summary`   ``summary.json``
-================  ===========================================================================
-
-Every file is written atomically (a temporary file renamed into place).
+Modules: :mod:`.plots` and :mod:`.boundary` (the figures), :mod:`.verdict` (the headline),
+:mod:`.html` (the Jinja2 pages), :mod:`.summary` (``summary.json``). Every file is written
+atomically.
 """
 
 from __future__ import annotations
@@ -41,19 +35,8 @@ if TYPE_CHECKING:
 
 REPORT_FILE = "report.html"
 
-__all__ = [
-    "REPORT_FILE",
-    "SUMMARY_FILE",
-    "Headline",
-    "figures",
-    "headline",
-    "render",
-    "summary_dict",
-    "write_files",
-    "write_page",
-    "write_report",
-    "write_summary",
-]
+__all__ = ["REPORT_FILE", "SUMMARY_FILE", "Headline", "figures", "headline", "render",
+           "summary_dict", "write_files", "write_page", "write_report", "write_summary"]
 
 
 def figures(result: RunResult) -> dict[str, Figure]:
@@ -84,38 +67,24 @@ def figures(result: RunResult) -> dict[str, Figure]:
     return drawn
 
 
-def write_files(folder: Path, files: dict[str, bytes | str]) -> dict[str, Path]:
+def write_files(folder: Path, files: Mapping[str, bytes | str]) -> dict[str, Path]:
     """Write ``{file name: content}`` into ``folder`` atomically; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
     for name, content in files.items():
-        path = folder / name
-        atomic_write(path, _writer(content))
-        paths[name] = path
-    return paths
+        atomic_write(folder / name, lambda tmp, content=content: tmp.write_bytes(content)
+                     if isinstance(content, bytes) else tmp.write_text(content, encoding="utf-8"))
+    return {name: folder / name for name in files}
 
 
-def _writer(content: bytes | str) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-
-    return write
-
-
-def write_page(folder: Path, drawn: Mapping[str, Figure], page: Callable[[dict[str, str]], str],
-               summary: str) -> dict[str, Path]:
-    """Write each figure of ``drawn`` as PNG, ``report.html`` (``page`` of the PNGs as data
-    URIs: the page carries them inside itself) and the ``summary`` text as ``summary.json``
-    into ``folder``, atomically; returns ``{"report": …, "summary": …, <figure name>: …}``.
-    The run's report, a tune's and an experiment's are written this way."""
+def write_page(folder: Path, drawn: Mapping[str, Figure],
+               page: Callable[[dict[str, str]], str], summary: str) -> dict[str, Path]:
+    """Write each figure as ``<name>.png``, ``page(images)`` (the figures as data URIs,
+    embedded: the page reads offline) as ``report.html`` and ``summary`` as ``summary.json``
+    into ``folder``; returns ``{<figure name>: …, "report": …, "summary": …}``."""
     pngs = {name: png_bytes(figure) for name, figure in drawn.items()}
-    files: dict[str, bytes | str] = {f"{name}.png": png for name, png in pngs.items()}
-    files[REPORT_FILE] = page({name: data_uri(png) for name, png in pngs.items()})
-    files[SUMMARY_FILE] = summary
-    written = write_files(Path(folder), files)
+    html = page({name: data_uri(png) for name, png in pngs.items()})
+    written = write_files(Path(folder), {**{f"{name}.png": png for name, png in pngs.items()},
+                                         REPORT_FILE: html, SUMMARY_FILE: summary})
     return {**{name: written[f"{name}.png"] for name in pngs}, "report": written[REPORT_FILE],
             "summary": written[SUMMARY_FILE]}
 

@@ -1,11 +1,6 @@
-"""Decision boundaries of a classifier on 2-D inputs: what the network learned, drawn.
-
-The background shows the model's probabilities over a grid
-(:class:`~deeprecipe.diagnostics.views.Regions`, computed by the pipeline: binary:
-``P(class 1)`` from one class's color to the other's, with the 0.5 contour in black; more
-classes: the predicted class), the points show the data, colored by class, one marker per
-part (train ``o``, dev ``^``, test ``s``), in the coordinates ``predict`` takes.
-"""
+"""Decision boundaries of a classifier on 2-D inputs: the model's probabilities over a grid
+(:class:`~deeprecipe.diagnostics.views.Regions`; binary: ``P(class 1)`` with the 0.5 contour,
+else the predicted class) under the data, colored by class, one marker per part."""
 
 from __future__ import annotations
 
@@ -16,7 +11,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 from matplotlib.lines import Line2D
 
-from .style import CLASS_COLORS, INK, new_figure, themed
+from .style import CLASS_COLORS, INK, new_figure, new_panels, themed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -42,29 +37,28 @@ def decision_boundary(regions: Regions, points: Sequence[Points], *,
 def boundary_panels(panels: Mapping[str, Regions], points: Sequence[Points]) -> Figure:
     """Several models' regions side by side on the same points, one panel each
     (``{title: regions}``); what the experiments show."""
-    figure, axes = new_figure(4.2 * len(panels) + 1.2, 4.4, ncols=len(panels), squeeze=False)
-    for ax, (title, regions) in zip(axes[0], panels.items(), strict=True):
+    figure, axes = new_panels(panels, 4.2, 4.4, pad=1.2)
+    for ax, (title, regions) in zip(axes, panels.items(), strict=True):
         draw_boundary(ax, regions, points)
         ax.set_title(title, fontsize=10.5)
-    _legend(axes[0][-1], points)
+    _legend(axes[-1], points)
     return figure
 
 
 def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points], *,
                   markers: bool = True) -> None:
     """Draw decision ``regions`` and ``points`` on ``ax``."""
-    xs, ys, proba = regions.xs, regions.ys, regions.proba
-    gx, gy = np.meshgrid(xs, ys)
-    k = proba.shape[-1]
+    gx, gy = np.meshgrid(regions.xs, regions.ys)
+    k = regions.proba.shape[-1]
     if k == 2:
-        p1 = proba[..., 1]
+        p1 = regions.proba[..., 1]
         shades = LinearSegmentedColormap.from_list(
             "binary", [CLASS_COLORS[0], "#ffffff", CLASS_COLORS[1]])
         ax.contourf(gx, gy, p1, levels=np.linspace(0, 1, 11), cmap=shades, alpha=0.45)
         if p1.min() < 0.5 < p1.max():
             ax.contour(gx, gy, p1, levels=[0.5], colors=INK, linewidths=1.5)
     else:
-        labels = proba.argmax(axis=-1)
+        labels = regions.proba.argmax(axis=-1)
         palette = ListedColormap([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(k)])
         ax.contourf(gx, gy, labels, levels=np.arange(k + 1) - 0.5, cmap=palette, alpha=0.25)
     if markers:
@@ -76,8 +70,8 @@ def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points], *,
                        edgecolors="white" if train else INK, linewidths=0.5 if train else 0.7,
                        zorder=3 if train else 4)
     ax.set(xlabel="x₁", ylabel="x₂")
-    ax.set_xlim(xs[0], xs[-1])
-    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlim(regions.xs[0], regions.xs[-1])
+    ax.set_ylim(regions.ys[0], regions.ys[-1])
     ax.grid(False)
 
 

@@ -1,10 +1,6 @@
-"""The HTML pages: Jinja2 templates (``templates/``, shipped with the package) filled with
-plain data. Autoescaping is on; Python never builds HTML strings.
-
-:func:`render_report` fills ``report.html.j2`` from a
-:class:`~deeprecipe.run.result.RunResult` and the plots (PNG data URIs); :func:`render` fills
-any template (the experiments use ``experiment.html.j2``).
-"""
+"""The HTML pages: Jinja2 templates (``templates/``) filled with plain data, autoescaped
+(Python never builds HTML strings). :func:`render` fills any template, :func:`render_report`
+the run's ``report.html.j2``."""
 
 from __future__ import annotations
 
@@ -19,23 +15,20 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .._version import __version__
 from ..diagnostics import early_stopping_cost, show_error
+from .plots import block_names
 from .verdict import action_title, headline, stopped
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
-LEVELS = {
-    # gradient check
+LEVELS = {  # the color class of the verdicts of the gradient check, the same-distribution
+    # check, the gradient flow and the bias/variance diagnosis
     "great": "good", "look closer": "warning", "worry": "problem", "inconclusive": "unknown",
-    "uninformative": "unknown",
-    # same-distribution check
-    "indistinguishable": "good", "slightly different": "warning", "different": "problem",
-    # gradient flow
-    "healthy": "good", "vanishing": "warning", "exploding": "problem", "symmetric": "problem",
-    # bias/variance diagnosis
-    "low bias and low variance": "good", "high bias": "warning", "high variance": "warning",
-    "high bias and high variance": "warning", "diverged": "problem",
+    "uninformative": "unknown", "indistinguishable": "good", "slightly different": "warning",
+    "different": "problem", "healthy": "good", "vanishing": "warning", "exploding": "problem",
+    "symmetric": "problem", "low bias and low variance": "good", "high bias": "warning",
+    "high variance": "warning", "high bias and high variance": "warning", "diverged": "problem",
 }
 ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
          "dev": "choosing: early stopping, the diagnosis",
@@ -50,13 +43,8 @@ def data_uri(png: bytes) -> str:
 @functools.lru_cache(maxsize=1)
 def environment() -> Environment:
     """The Jinja2 environment: package templates, autoescape on, strict undefined."""
-    env = Environment(
-        loader=PackageLoader("deeprecipe.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = Environment(loader=PackageLoader("deeprecipe.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=percent, sci=scientific, err=show_error, level=level,
                        action=action_title, point=point)
     return env
@@ -67,9 +55,6 @@ def render(template: str, **context: Any) -> str:
     context.setdefault("version", __version__)
     context.setdefault("generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return environment().get_template(template).render(**context)
-
-
-# --- filters ----------------------------------------------------------------------------------
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -87,9 +72,6 @@ def level(verdict: str) -> str:
 
 def point(name: str) -> str:
     return {"init": "at init", "trained": "after training"}.get(name, name)
-
-
-# --- the report ---------------------------------------------------------------------------------
 
 
 def render_report(result: RunResult, images: Mapping[str, str]) -> str:
@@ -155,14 +137,8 @@ def _comparisons(result: RunResult) -> list[dict[str, Any]]:
 
 
 def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    rows = []
-    for key, value in config.items():
-        if value is None:
-            text = "default"
-        else:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-        rows.append((str(key), text))
-    return rows
+    return [(str(key), "default" if value is None else value if isinstance(value, str)
+             else json.dumps(value, default=str)) for key, value in config.items()]
 
 
 def _training(result: RunResult) -> dict[str, Any] | None:
@@ -173,11 +149,8 @@ def _training(result: RunResult) -> dict[str, Any] | None:
 
 
 def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:
-    blocks: list[str] = []
-    for report in reports.values():
-        blocks += [name for name in report.blocks if name not in blocks]
     rows = []
-    for name in blocks:
+    for name in block_names(reports):
         found = [report.blocks.get(name) for report in reports.values()]
         shape = next((b.shape for b in found if b is not None), ())
         findings = [b.finding for b in found if b is not None and b.finding]

@@ -1,20 +1,6 @@
-"""The report's figures: each function draws one :class:`~matplotlib.figure.Figure` and
-returns it (never shows it). Inputs are plain data (History lists, gradient-check reports,
-counts), so the functions serve any caller, not only :class:`~deeprecipe.run.result.RunResult`.
-
-========================  ====================================================================
-:func:`learning_curves`   train/dev cost and error per epoch, Bayes error, avoidable bias and
-                          variance shaded at the kept epoch, the early-stopping point marked
-:func:`gradcheck_bars`    the relative difference per block at each point (init, trained) on
-                          a log scale, over the notes' 1e-7 / 1e-5 / 1e-3 bands
-:func:`gradient_norms`    ``||dW||`` per layer over training, log scale
-:func:`confusion_matrix`  counts, colored by the fraction of each true class
-:func:`predictions`       a regression's predicted against true values, the line y = x
-:func:`cost_curves`       the cost per epoch of several runs side by side (experiments)
-========================  ====================================================================
-
-The decision boundary lives in :mod:`.boundary`.
-"""
+"""The report's figures: each function draws one :class:`~matplotlib.figure.Figure` from
+plain data (History lists, gradient-check reports, counts) and returns it (never shows it).
+The decision boundary lives in :mod:`.boundary`."""
 
 from __future__ import annotations
 
@@ -22,23 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from .style import (
-    BAD,
-    BAYES,
-    BIAS,
-    CAUTION,
-    CLASS_COLORS,
-    DEV,
-    GOOD,
-    INK,
-    MUTED,
-    TRAIN,
-    VARIANCE,
-    new_figure,
-    themed,
-)
+from . import style
+from .style import CLASS_COLORS, DEV, INK, MUTED, TRAIN, new_figure, new_panels, themed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,9 +22,7 @@ if TYPE_CHECKING:
 
 NOTES_REFERENCES = ((1e-7, "1e-7 great"), (1e-5, "1e-5 look closer"), (1e-3, "1e-3 worry"))
 ZERO_FLOOR = 1e-13  # where a difference of exactly 0 is drawn on the log axis
-
-
-# --- learning curves --------------------------------------------------------------------------
+POINT_LABELS = {"init": "at initialization", "trained": "after training"}
 
 
 @themed
@@ -62,18 +34,17 @@ def learning_curves(
     bayes_error: float = 0.0,
     regression: bool = False,
 ) -> Figure:
-    """Cost (left) and error (right) per epoch. The x axis counts epochs from 1 (the value
-    after the first epoch is at 1) while ``best_epoch`` and ``stopped_epoch`` are the
-    History's indices, from 0.
+    """Cost (left) and error (right) per epoch, counted from 1 on the x axis
+    (``best_epoch`` and ``stopped_epoch`` are the History's indices, from 0).
 
-    Solid lines are measured in inference mode (``train_eval_cost``, ``train_error``,
-    ``dev_*``); the dashed line is the cost as trained (dropout on, penalty in). On the error
-    panel the Bayes error is a horizontal line and, at the kept epoch (``best_epoch``, else
-    the last), the avoidable bias (Bayes → train) and the variance (train → dev) are
-    shaded. Epochs that ran after the best one (early stopping's patience) are greyed.
+    Solid lines are measured in inference mode, the dashed one as trained (dropout on,
+    penalty in). The error panel draws the Bayes error and, at the kept epoch
+    (``best_epoch``, else the last), shades the avoidable bias and the variance; epochs
+    after the best one (early stopping's patience) are greyed.
     """
     figure, (cost_ax, error_ax) = new_figure(11, 4.9, ncols=2)
-    n = _epochs(history)
+    n = next((len(history[key]) for key in ("train_cost", "train_error", "dev_cost",
+                                            "dev_error") if history.get(key)), 0)
     epochs = np.arange(1, n + 1)
     kept = best_epoch if best_epoch is not None and 0 <= best_epoch < n else n - 1
 
@@ -86,7 +57,7 @@ def learning_curves(
     _series(error_ax, epochs, history.get("train_error"), TRAIN, "train")
     _series(error_ax, epochs, history.get("dev_error"), DEV, "dev")
     if not regression:
-        error_ax.axhline(bayes_error, color=BAYES, lw=1.3, ls=(0, (6, 3)),
+        error_ax.axhline(bayes_error, color=style.BAYES, lw=1.3, ls=(0, (6, 3)),
                          label=f"Bayes error {bayes_error:.1%}")
         error_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     _shade_gaps(error_ax, history, kept, bayes_error, n, regression)
@@ -102,27 +73,23 @@ def learning_curves(
     return figure
 
 
-def _epochs(history: Mapping[str, Sequence[float]]) -> int:
-    for key in ("train_cost", "train_error", "dev_cost", "dev_error"):
-        if history.get(key):
-            return len(history[key])
-    return 0
-
-
 def _series(ax: Axes, epochs: np.ndarray, values: Sequence[float] | None, color: str,
             label: str, dashed: bool = False) -> None:
     if not values:
         return
     y = np.asarray(values, dtype=np.float64)
-    style: dict[str, Any] = {"ls": "--", "lw": 1.2, "alpha": 0.55} if dashed else {"lw": 2.0}
-    marker = "o" if len(y) <= 20 else None
-    ax.plot(epochs[: len(y)], y, color=color, label=label, marker=marker, ms=3.5, **style)
+    look: dict[str, Any] = {"ls": "--", "lw": 1.2, "alpha": 0.55} if dashed else {"lw": 2.0}
+    ax.plot(epochs[: len(y)], y, color=color, label=label, marker=_marker(y), ms=3.5, **look)
+
+
+def _marker(y: np.ndarray) -> str | None:
+    return "o" if len(y) <= 20 else None  # a marker per point while they stay apart
 
 
 def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
                 bayes: float, n: int, regression: bool) -> None:
-    """Avoidable bias (Bayes → train) and variance (train → dev) as two stacked bars at
-    ``epoch``, read from the curves so the picture agrees with itself."""
+    """Avoidable bias (Bayes → train) and variance (train → dev) as stacked bars at
+    ``epoch``, read from the curves."""
     train, dev = history.get("train_error"), history.get("dev_error")
     if not train or not dev or epoch >= min(len(train), len(dev)):
         return
@@ -131,9 +98,10 @@ def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
     width = max(0.6, 0.05 * n)
     fmt = (lambda v: f"{v:.3g}") if regression else (lambda v: f"{v:.1%}")
     if not regression:
-        ax.bar(epoch + 1, train_at - floor, bottom=floor, width=width, color=BIAS, alpha=0.55,
-               label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
-    ax.bar(epoch + 1, dev_at - train_at, bottom=train_at, width=width, color=VARIANCE, alpha=0.45,
+        ax.bar(epoch + 1, train_at - floor, bottom=floor, width=width, color=style.BIAS,
+               alpha=0.55, label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
+    ax.bar(epoch + 1, dev_at - train_at, bottom=train_at, width=width, color=style.VARIANCE,
+           alpha=0.45,
            label=f"variance {fmt(dev_at - train_at)}", zorder=1)
 
 
@@ -149,33 +117,25 @@ def _mark_stopping(ax: Axes, best: int | None, stopped: int | None, n: int) -> N
         ax.axvspan(best + 1, last + 1.5, color="#f1f5f9", zorder=0, lw=0)
 
 
-# --- gradient check ---------------------------------------------------------------------------
-
-
 @themed
 def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
-    """One group of horizontal bars per parameter block: the relative difference of each
-    check (``{"init": report, "trained": report}``), log scale.
-
-    The background is green below the first verdict band (great), amber up to the second
-    (look closer), red above (worry); the notes' reference values 1e-7, 1e-5 and 1e-3 are
-    drawn as lines. An uninformative block (both gradients within the noise floor: its
-    difference says nothing) is drawn hatched, a difference of exactly 0 at the left edge.
-    """
+    """The relative difference of each check (``{"init": report, "trained": report}``) per
+    parameter block, log scale, over the verdict bands (green, amber, red) and the notes'
+    reference lines 1e-7, 1e-5, 1e-3. An uninformative block is hatched, a difference of
+    exactly 0 drawn at the left edge."""
     points = list(reports)
-    blocks: list[str] = []
-    for report in reports.values():
-        blocks += [name for name in report.blocks if name not in blocks]
+    blocks = block_names(reports)
     height = 1.6 + 0.42 * len(blocks) * max(1, len(points)) ** 0.5
     figure, ax = new_figure(9.5, height)
-    values = [[_difference(reports[p], b) for b in blocks] for p in points]
+    values = [[None if (found := reports[p].blocks.get(b)) is None else float(found.difference)
+               for b in blocks] for p in points]
     finite = [v for row in values for v in row if v is not None and v > 0]
     low = min([1e-10, *(v / 10 for v in finite)])
     high = max([1e-1, *(v * 10 for v in finite)])
     bands = next(iter(reports.values())).bands if reports else (1e-6, 1e-4)
-    ax.axvspan(low, bands[0], color=GOOD, alpha=0.12, lw=0)
-    ax.axvspan(bands[0], bands[1], color=CAUTION, alpha=0.14, lw=0)
-    ax.axvspan(bands[1], high, color=BAD, alpha=0.12, lw=0)
+    ax.axvspan(low, bands[0], color=style.GOOD, alpha=0.12, lw=0)
+    ax.axvspan(bands[0], bands[1], color=style.CAUTION, alpha=0.14, lw=0)
+    ax.axvspan(bands[1], high, color=style.BAD, alpha=0.12, lw=0)
     for reference, label in NOTES_REFERENCES:
         ax.axvline(reference, color=MUTED, lw=1, ls="--", zorder=1)
         ax.annotate(label, xy=(reference, 1.0), xycoords=("data", "axes fraction"),
@@ -186,6 +146,7 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
     y = np.arange(len(blocks))
     for k, point in enumerate(points):
         offset = (k - (len(points) - 1) / 2) * bar
+        color = colors.get(point, CLASS_COLORS[k])
         for i, value in enumerate(values[k]):
             if value is None:
                 continue
@@ -193,10 +154,9 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
             hollow = reports[point].blocks[blocks[i]].uninformative  # nothing to judge
             right = ZERO_FLOOR if zero else value
             ax.barh(y[i] + offset, right - low, left=low, height=bar * 0.9,
-                    color="white" if hollow else colors.get(point, CLASS_COLORS[k]),
-                    edgecolor=colors.get(point, CLASS_COLORS[k]),
+                    color="white" if hollow else color, edgecolor=color,
                     hatch="///" if hollow else None,
-                    label=_point_label(point) if i == 0 else None, zorder=2)
+                    label=POINT_LABELS.get(point, point) if i == 0 else None, zorder=2)
             text = ("0" if zero else f"{value:.1e}") + (" (uninformative)" if hollow else "")
             ax.annotate(text, xy=(right, y[i] + offset), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7.5, color=INK)
@@ -211,16 +171,9 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
     return figure
 
 
-def _difference(report: GradcheckReport, block: str) -> float | None:
-    found = report.blocks.get(block)
-    return None if found is None else float(found.difference)
-
-
-def _point_label(point: str) -> str:
-    return {"init": "at initialization", "trained": "after training"}.get(point, point)
-
-
-# --- gradient flow ----------------------------------------------------------------------------
+def block_names(reports: Mapping[str, GradcheckReport]) -> list[str]:
+    """Every block of ``reports``, in order of first appearance."""
+    return list(dict.fromkeys(name for report in reports.values() for name in report.blocks))
 
 
 @themed
@@ -230,19 +183,17 @@ def gradient_norms(
     *,
     verdict: str | None = None,
 ) -> Figure:
-    """``||dW||`` of each Dense layer at each recorded epoch, one line per layer, log scale,
-    colored from the first layer (dark) to the last (light): lines fanning apart by orders
-    of magnitude mean vanishing or exploding gradients."""
+    """``||dW||`` of each layer at each recorded epoch, log scale, from the first layer
+    (dark) to the last (light): lines fanning apart mean vanishing or exploding gradients."""
     figure, ax = new_figure(9.5, 4.0)
-    colors = _depth_colors(len(norms))
+    colors = [colormaps["viridis"](0.9 * i / max(1, len(norms) - 1)) for i in range(len(norms))]
     drawn = False
     for color, (layer, values) in zip(colors, norms.items(), strict=True):
         y = np.asarray(values, dtype=np.float64)
         y = np.where(y > 0, y, np.nan)  # a zero gradient has no place on a log axis
         x = 1 + np.asarray(epochs if epochs is not None else range(len(y)))[: len(y)]
         if np.isfinite(y).any():
-            ax.plot(x, y, color=color, lw=2, label=layer, marker="o" if len(y) <= 20 else None,
-                    ms=3.5)
+            ax.plot(x, y, color=color, lw=2, label=layer, marker=_marker(y), ms=3.5)
             drawn = True
     if drawn:
         log_y(ax)
@@ -277,20 +228,11 @@ def _plain_minor(value: float, _position: int | None = None) -> str:
     return _plain(value) if mantissa in (2.0, 5.0) else ""
 
 
-def _depth_colors(n: int) -> list[tuple[float, float, float, float]]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["viridis"]
-    return [cmap(0.9 * i / max(1, n - 1)) for i in range(n)]
-
-
-# --- confusion matrix -------------------------------------------------------------------------
-
 
 @themed
 def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev set") -> Figure:
-    """A regression's predicted values against the true ones (a point per example, the line
-    ``predicted = true`` where a perfect model would put them), with the MSE and R²."""
+    """A regression's predicted against true values, the line ``predicted = true``, the MSE
+    and R²."""
     true = np.asarray(true, dtype=np.float64).ravel()
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     figure, ax = new_figure(5.6, 5.2)
@@ -315,9 +257,8 @@ def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev se
 def confusion_matrix(
     counts: np.ndarray, classes: Sequence[Any] | None = None, *, title: str = "dev set"
 ) -> Figure:
-    """The ``(k, k)`` confusion matrix (rows: true class, columns: predicted), labelled
-    with counts: the diagonal in blue by the share of its class got right, the mistakes in
-    red by the share of the true class they took (the darkest red is the worst mistake)."""
+    """The ``(k, k)`` counts (rows: true class): the diagonal in blue by the share of its
+    class got right, the mistakes in red by the share of the true class they took."""
     counts = np.asarray(counts)
     k = counts.shape[0]
     names = [str(c) for c in (classes if classes is not None else range(k))]
@@ -345,9 +286,6 @@ def confusion_matrix(
     return figure
 
 
-# --- several runs side by side (experiments) ---------------------------------------------------
-
-
 @themed
 def cost_curves(
     curves: Mapping[str, Sequence[float]],
@@ -356,9 +294,8 @@ def cost_curves(
     log: bool = True,
     colors: Sequence[str] = CLASS_COLORS,
 ) -> Figure:
-    """The cost per epoch of several runs (``{label: costs}``; entry 0 is the cost at
-    initialization), on a log scale by default so a cost of 1,000 and one of 0.01 both
-    read."""
+    """The cost per epoch of several runs (``{label: costs}``, from the cost at
+    initialization), log scale by default."""
     figure, ax = new_figure(8.5, 4.0)
     for color, (label, values) in zip(colors, curves.items(), strict=False):
         y = np.asarray(values, dtype=np.float64)
@@ -377,15 +314,14 @@ def train_dev_curves(
     ylabel: str = "cost J (data term)",
 ) -> Figure:
     """One panel per run (``{label: (train, dev)}``): train (solid) and dev (dashed) per
-    epoch, on a shared y axis so the runs compare at a glance."""
-    figure, axes = new_figure(4.0 * len(curves) + 0.6, 3.6, ncols=len(curves), squeeze=False,
-                              sharey=True)
-    for ax, (label, (train, dev)) in zip(axes[0], curves.items(), strict=True):
+    epoch, on a shared y axis."""
+    figure, axes = new_panels(curves, 4.0, 3.6, sharey=True)
+    for ax, (label, (train, dev)) in zip(axes, curves.items(), strict=True):
         ax.plot(np.arange(len(train)), train, color=TRAIN, lw=2, label="train")
         ax.plot(np.arange(len(dev)), dev, color=DEV, lw=2, ls="--", label="dev")
         ax.set(title=label, xlabel="epoch")
-    axes[0][0].set_ylabel(ylabel)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    axes[0].set_ylabel(ylabel)
+    handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside upper right", ncol=2)
     return figure
 
@@ -393,11 +329,10 @@ def train_dev_curves(
 @themed
 def unit_weights(layers: Mapping[str, np.ndarray], *, rows: Sequence[str] = ("x₁", "x₂", "b"),
                  ) -> Figure:
-    """One heat map per run (``{label: (n_in + 1, units)}``): a column per hidden unit
-    (its incoming weights, then its bias), each on its own symmetric color scale.
-    Identical columns are identical units."""
-    figure, axes = new_figure(4.0 * len(layers) + 0.6, 2.8, ncols=len(layers), squeeze=False)
-    for ax, (label, weights) in zip(axes[0], layers.items(), strict=True):
+    """One heat map per run (``{label: (n_in + 1, units)}``): a column per hidden unit (its
+    weights, then its bias). Identical columns are identical units."""
+    figure, axes = new_panels(layers, 4.0, 2.8)
+    for ax, (label, weights) in zip(axes, layers.items(), strict=True):
         limit = float(np.abs(weights).max()) or 1.0
         image = ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
         ax.set_xticks(range(weights.shape[1]), [str(j + 1) for j in range(weights.shape[1])])
@@ -409,12 +344,5 @@ def unit_weights(layers: Mapping[str, np.ndarray], *, rows: Sequence[str] = ("x�
     return figure
 
 
-__all__ = [
-    "confusion_matrix",
-    "cost_curves",
-    "gradcheck_bars",
-    "gradient_norms",
-    "learning_curves",
-    "train_dev_curves",
-    "unit_weights",
-]
+__all__ = ["confusion_matrix", "cost_curves", "gradcheck_bars", "gradient_norms",
+           "learning_curves", "predictions", "train_dev_curves", "unit_weights"]

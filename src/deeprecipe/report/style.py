@@ -10,23 +10,17 @@ from __future__ import annotations
 import functools
 import io
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any, ParamSpec, TypeVar
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-TRAIN = "#2563eb"  # blue
-DEV = "#ea580c"  # orange
-TEST = "#16a34a"  # green
-BAYES = "#475569"  # slate
-BIAS = "#f59e0b"  # amber: avoidable bias
-VARIANCE = "#a855f7"  # purple: variance
-MUTED = "#94a3b8"
-INK = "#1e293b"
-GOOD = "#22c55e"
-CAUTION = "#f59e0b"
-BAD = "#ef4444"
+TRAIN, DEV, TEST, BAYES = "#2563eb", "#ea580c", "#16a34a", "#475569"  # blue, orange, green, slate
+BIAS, VARIANCE = "#f59e0b", "#a855f7"  # amber: avoidable bias; purple: variance
+MUTED, INK = "#94a3b8", "#1e293b"
+GOOD, CAUTION, BAD = "#22c55e", "#f59e0b", "#ef4444"
 CLASS_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
                 "#db2777", "#65a30d", "#78716c", "#ca8a04")
 
@@ -35,22 +29,11 @@ R = TypeVar("R")
 
 DPI = 120
 RC: dict[str, Any] = {  # matplotlib's rcParams, for every figure
-    "font.size": 10,
-    "axes.titlesize": 11.5,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.labelsize": 10,
-    "axes.edgecolor": "#cbd5e1",
-    "axes.labelcolor": INK,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#e2e8f0",
-    "grid.linewidth": 0.8,
-    "xtick.color": "#475569",
-    "ytick.color": "#475569",
-    "legend.frameon": False,
-    "legend.fontsize": 9,
+    "font.size": 10, "axes.titlesize": 11.5, "axes.titleweight": "bold",
+    "axes.titlelocation": "left", "axes.labelsize": 10, "axes.edgecolor": "#cbd5e1",
+    "axes.labelcolor": INK, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8, "xtick.color": "#475569",
+    "ytick.color": "#475569", "legend.frameon": False, "legend.fontsize": 9,
 }
 
 
@@ -60,8 +43,6 @@ def themed(draw: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(draw)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        import matplotlib
-
         with matplotlib.rc_context(RC):  # type: ignore[arg-type]
             return draw(*args, **kwargs)
 
@@ -74,6 +55,14 @@ def new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, An
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.subplots(**subplots)
+
+
+def new_panels(items: Sized, width: float, height: float, pad: float = 0.6, **subplots: Any
+               ) -> tuple[Figure, list[Any]]:
+    """A figure of one row of ``len(items)`` panels, each ``width`` wide, and their axes."""
+    figure, axes = new_figure(width * len(items) + pad, height, ncols=len(items), squeeze=False,
+                              **subplots)
+    return figure, list(axes[0])
 
 
 def png_bytes(figure: Figure) -> bytes:

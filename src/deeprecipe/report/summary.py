@@ -1,17 +1,9 @@
-"""``summary.json``: the run's numbers for machines (CI, the automated recipe, notebooks).
-
-:func:`summary_dict` turns a :class:`~deeprecipe.run.result.RunResult` into plain JSON
-types: NumPy numbers become Python numbers, tuples lists, and non-finite floats ``null``
-(JSON has no NaN). Its top-level keys:
-
-``format``, ``format_version``, ``library``, ``library_version`` (and, as before it,
-``deeprecipe_version``), ``name``, ``headline`` (level, title, checks,
-next steps), ``config``, ``data`` (the :class:`~deeprecipe.run.result.DataSummary`),
-``comparisons`` (same-distribution checks, without the per-feature lists), ``model``,
-``errors``, ``bayes_error``, ``diagnosis`` (verdict, gaps, advice and remarks as findings:
-``{code, values, text}``, advice with its ``action`` and ``reason``), ``gradcheck`` (per
-point: difference, verdict, passed, failed and one entry per block),
-``early_stopping``, ``history``, ``gradient_flow``, ``confusion``, ``seconds``, ``notes``.
+"""``summary.json``: the run's numbers for machines (CI, the automated recipe, notebooks),
+as plain JSON types (:func:`jsonable`). Beside the format's stamp, its keys are those of
+:func:`summary_dict`: the :class:`~deeprecipe.run.result.RunResult` read into
+``headline``, ``data``, ``comparisons`` (without the per-feature lists), ``diagnosis``
+(advice and remarks as findings: ``{code, values, text}``), ``gradcheck`` (per point, with
+one entry per block), ``early_stopping``, ``gradient_flow``, ….
 """
 
 from __future__ import annotations
@@ -42,30 +34,21 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "headline": dataclasses.asdict(headline(result)),
         "config": result.config,
         "data": dataclasses.asdict(result.data),
-        "comparisons": {
-            name: {key: value for key, value in comparison.to_dict().items()
-                   if key != "features"}
-            for name, comparison in result.comparisons.items()
-        },
+        "comparisons": {name: {key: value for key, value in comparison.to_dict().items()
+                               if key != "features"}
+                        for name, comparison in result.comparisons.items()},
         "model": {"summary": result.model_summary,
                   "n_parameters": None if result.model is None else result.model.n_parameters},
         "errors": result.errors,
         "bayes_error": result.bayes_error,
         "diagnosis": None if result.diagnosis is None else result.diagnosis.to_dict(),
         "gradcheck": {point: _gradcheck(report) for point, report in result.gradchecks.items()},
-        "early_stopping": {
-            "best_epoch": result.best_epoch,
-            "stopped_epoch": result.stopped_epoch,
-            "stop_reason": result.stop_reason,
-            "epochs_run": result.epochs_run,
-        },
+        "early_stopping": {"best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
+                           "stop_reason": result.stop_reason, "epochs_run": result.epochs_run},
         "history": result.history,
-        "gradient_flow": {
-            "verdict": None if result.flow is None else result.flow.verdict,
-            "named": [] if result.flow is None else result.flow.named,
-            "epochs": result.grad_norm_epochs,
-            "grad_norms": result.grad_norms,
-        },
+        "gradient_flow": {"verdict": None if result.flow is None else result.flow.verdict,
+                          "named": [] if result.flow is None else result.flow.named,
+                          "epochs": result.grad_norm_epochs, "grad_norms": result.grad_norms},
         "confusion": result.confusion,
         "seconds": result.seconds,
         "notes": result.notes,
@@ -75,30 +58,23 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
 
 def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
     return {
-        "difference": report.difference,
-        "verdict": report.verdict,
-        "passed": report.passed,
+        "difference": report.difference, "verdict": report.verdict, "passed": report.passed,
         "failed": report.failed,  # a block reads worry; neither: no verdict
-        "mode": report.mode,
-        "epsilon": report.epsilon,
-        "blocks": {
-            name: {"shape": block.shape, "difference": block.difference,
-                   "verdict": block.verdict, "passed": block.passed,
-                   "uninformative": block.uninformative, "checked": block.checked,
-                   "finding": block.finding}
-            for name, block in report.blocks.items()
-        },
+        "mode": report.mode, "epsilon": report.epsilon,
+        "blocks": {name: {"shape": block.shape, "difference": block.difference,
+                          "verdict": block.verdict, "passed": block.passed,
+                          "uninformative": block.uninformative, "checked": block.checked,
+                          "finding": block.finding} for name, block in report.blocks.items()},
         "terms": {name: {"difference": term.difference, "verdict": term.verdict}
                   for name, term in report.terms.items()},
-        "findings": report.findings,
-        "notes": report.notes,
-        "seconds": report.seconds,
+        "findings": report.findings, "notes": report.notes, "seconds": report.seconds,
     }
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with every part turned into a JSON type (see the module's docstring);
-    anything else unknown becomes its ``str``."""
+    """``value`` in JSON types: NumPy numbers as Python numbers, tuples as lists,
+    dataclasses as dicts, non-finite floats as ``None``; anything else unknown as its
+    ``str``."""
     if isinstance(value, dict):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
