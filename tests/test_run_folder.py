@@ -16,6 +16,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import pipeline
+from deeprecipe.cli.base import message
 from deeprecipe.run import folder as runfolder
 from deeprecipe.run.folder import RunFolderError
 from deeprecipe.runconfig import RunConfig
@@ -38,7 +39,7 @@ def test_default_names_never_collide(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_named_folder_is_never_overwritten_silently(tmp_path: Path) -> None:
     folder = runfolder.create(tmp_path, "mine", "digits")
     (folder / runfolder.RUN_FILE).write_text("{}")
-    with pytest.raises(RunFolderError, match=r"already exists.*--overwrite.*--resume"):
+    with pytest.raises(RunFolderError, match=r"already exists.*`overwrite`.*`resume`"):
         runfolder.create(tmp_path, "mine", "digits")
     assert (folder / runfolder.RUN_FILE).exists()
     replaced = runfolder.create(tmp_path, "mine", "digits", overwrite=True)
@@ -108,6 +109,24 @@ def test_unreadable_run_folders_are_clear_errors(tmp_path: Path, setup, message:
         runfolder.resume_point(folder)
 
 
+def test_errors_name_option_keys_and_the_command_line_spells_them_as_flags(
+    tmp_path: Path,
+) -> None:
+    folder = runfolder.create(tmp_path, "mine", "digits")
+    with pytest.raises(RunFolderError) as raised:
+        runfolder.create(tmp_path, "mine", "digits")
+    assert raised.value.keys == ("name", "overwrite", "resume")
+    assert message(raised.value) == (
+        f"{folder} already exists; a run never overwrites one silently. help: choose another "
+        f"--name, pass --overwrite to replace it, or --resume {folder} to continue it.")
+    runfolder.write_run_file(folder, RunConfig(data="iris"), "", runfolder.COMPLETE)
+    with pytest.raises(RunFolderError) as raised:
+        runfolder.resume_point(folder)
+    assert message(raised.value) == (
+        f"--resume: {folder} is a complete run; there is nothing to resume. help: start a new "
+        "run (or use --overwrite with its --name to redo it).")
+
+
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="no run folder"):
         runfolder.resume_point(tmp_path / "nope")
@@ -120,21 +139,22 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
                                   "-x", "nul\0", "a\tb", "\udcff"])
 def test_a_name_is_a_plain_folder_name(tmp_path: Path, name: str) -> None:
     parent = tmp_path / "runs"
-    with pytest.raises(RunFolderError, match=r"--name must be a folder name of printable "
+    with pytest.raises(RunFolderError, match=r"name must be a folder name of printable "
                        r"characters \(not '\.' or '\.\.', no '/' or '\\', not starting with "
                        r"'-'\); received "
-                       + re.escape(f"--name={name!r}.")):
+                       + re.escape(f"name={name!r}.")) as raised:
         runfolder.create(parent, name, "digits")
+    assert raised.value.keys == ("name",) and "--" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []  # nothing made, inside or beside the output folder
 
 
 def test_an_output_dir_that_cannot_hold_folders_is_one_clear_error(tmp_path: Path) -> None:
     file = tmp_path / "notes.txt"
     file.write_text("mine")
-    with pytest.raises(RunFolderError, match=r"--output-dir must be a folder; received "
-                       r"--output-dir='.*notes.txt', which is a file"):
+    with pytest.raises(RunFolderError, match=r"output_dir must be a folder; received "
+                       r"output_dir='.*notes.txt', which is a file"):
         runfolder.create(file, "x", "digits")
-    with pytest.raises(RunFolderError, match=r"^--output-dir: cannot create the run folder "
+    with pytest.raises(RunFolderError, match=r"^output_dir: cannot create the run folder "
                        r".*notes.txt/deeper/x: Not a directory\.$"):
         runfolder.create(file / "deeper", "x", "digits")
     assert file.read_text() == "mine"
@@ -165,7 +185,7 @@ def test_overwrite_and_resume_refuse_a_folder_another_process_holds(tmp_path: Pa
     folder.mkdir()
     (folder / runfolder.RUN_FILE).write_text("{}")
     with held_elsewhere(folder):
-        with pytest.raises(RunFolderError, match=r"^--overwrite: .*busy is in use by another "
+        with pytest.raises(RunFolderError, match=r"^overwrite: .*busy is in use by another "
                            r"deeprecipe process \(it holds .*busy/\.lock\)"):
             runfolder.create(tmp_path, "busy", "digits", overwrite=True)
         with pytest.raises(RunFolderError, match=r"--resume: .*busy is in use"):

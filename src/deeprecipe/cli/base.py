@@ -58,9 +58,10 @@ def message(error: Exception) -> str:
                 "network (--hidden) or less data.")
     keys, source = getattr(error, "keys", ()), getattr(error, "source", None)
     if keys and source in (None, runconfig.COMMAND_LINE):  # the library names option keys
-        named = "|".join(keys)
+        named = "|".join(keys)  # as `key` in a hint, else before =, :, must, applies, needs
+        text = re.sub(rf"`({named})`", lambda match: flag(match[1]), str(error))
         return re.sub(rf"(?<![\w'.-])({named})(?=[=:]| must| applies| needs)",
-                      lambda match: flag(match[1]), str(error))
+                      lambda match: flag(match[1]), text)
     return str(error)
 
 

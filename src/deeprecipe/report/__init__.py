@@ -18,6 +18,7 @@ atomically.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,8 +72,9 @@ def write_files(folder: Path, files: Mapping[str, bytes | str]) -> dict[str, Pat
     """Write ``{file name: content}`` into ``folder`` atomically; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        atomic_write(folder / name, lambda tmp, content=content: tmp.write_bytes(content)
-                     if isinstance(content, bytes) else tmp.write_text(content, encoding="utf-8"))
+        atomic_write(folder / name, partial(Path.write_bytes, data=content)
+                     if isinstance(content, bytes)
+                     else partial(Path.write_text, data=content, encoding="utf-8"))
     return {name: folder / name for name in files}
 
 

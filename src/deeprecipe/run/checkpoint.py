@@ -65,7 +65,7 @@ def read_checkpoint(path: str | Path) -> TrainingState:
             metadata.get(SEAL_KEY) != digest(metadata[METADATA_KEY], tensors):
         raise CheckpointError(f"{source} does not match its checksum: it was damaged or "
                               "changed after it was written. help: start the run again "
-                              "(without --resume).")
+                              "(without `resume`).")
     try:
         body = _join(header["state"], tensors)
         known = {f.name for f in fields(TrainingState)}

@@ -14,11 +14,11 @@ training started; the checkpoint is kept) or ``"complete"``; all but complete ca
 Everything is written atomically. A folder that is not a run folder, comes from another
 version, or lacks its files gives a :class:`RunFolderError` that says so, not a traceback.
 
-One process at a time: ``run`` and ``tune`` hold their folder's ``.lock`` (an exclusive
-``fcntl.flock``, see :func:`hold`) while they work, and the operating system releases it when
-the process ends, however it ends. ``--overwrite`` and ``--resume`` refuse a folder whose
-lock another process holds; ``--overwrite`` takes the lock before it empties the folder and
-keeps the lock file itself, so a second process can never lock a fresh copy of it.
+One process at a time: ``run`` and ``tune`` hold their folder's ``.lock`` (:func:`hold`)
+while they work; overwriting or resuming a folder another process holds is refused.
+
+Errors name the options they are about by key (``name``, ``output_dir``, ``overwrite``,
+``resume``: :attr:`RunFolderError.keys`); the command line spells them as flags.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "co
 
 
 class RunFolderError(ValueError):
-    """A run folder that cannot be created or resumed; the message says why and what to do."""
+    """A run folder that cannot be created or resumed; the message says why and what to do.
+    ``keys`` are the option keys it names (``key must``, ``key:``, ``key=``, or ```key``` in
+    a hint); ``source`` is ``None``, as for :class:`~deeprecipe.runconfig.ConfigError`."""
+
+    def __init__(self, message: str, *keys: str) -> None:
+        super().__init__(message)
+        self.keys, self.source = keys, None
 
 
 @dataclass(frozen=True)
@@ -66,28 +72,28 @@ def default_name(data: str, now: datetime.datetime | None = None) -> str:
 
 
 def check_name(name: str, where: str = "run folder") -> str:
-    """``name`` if it is a plain folder name (:func:`deeprecipe.runconfig.folder_name`, the
-    one rule for ``--name`` and ``run.toml``'s ``name``), else :class:`RunFolderError`."""
+    """``name`` if it is a plain folder name (:func:`deeprecipe.runconfig.folder_name`), else
+    :class:`RunFolderError`."""
     try:
         return folder_name(name)
     except BadValue:
-        raise RunFolderError(f"{where}: --name must be {OPTIONS['name'].constraint}; "
-                             f"received --name={name!r}.") from None
+        raise RunFolderError(f"{where}: name must be {OPTIONS['name'].constraint}; received "
+                             f"name={name!r}.", "name") from None
 
 
 def create(output_dir: str | Path, name: str | None, data: str, overwrite: bool = False
            ) -> Path:
     """Make the run's empty folder ``output_dir/name``, :func:`hold` it and return it.
 
-    Without ``name`` the folder is named by :func:`default_name`, with ``-2``, ``-3``, …
-    appended if that exists. An existing ``name`` is an error unless ``overwrite``, which
+    Without ``name`` the folder is named by :func:`default_name` (``-2``, ``-3``, …
+    appended if that exists). An existing ``name`` is an error unless ``overwrite``, which
     empties it only if it is a run folder (it has a ``run.json`` or ``tune.json``) or empty,
     and no other process holds it.
     """
     parent = Path(output_dir)
     if parent.exists() and not parent.is_dir():
-        raise RunFolderError(f"--output-dir must be a folder; received --output-dir="
-                             f"{str(output_dir)!r}, which is a file.")
+        raise RunFolderError(f"output_dir must be a folder; received output_dir="
+                             f"{str(output_dir)!r}, which is a file.", "output_dir")
     base = default_name(data) if name is None else check_name(name)
     folder, counter = parent / base, 1
     while True:
@@ -101,29 +107,30 @@ def create(output_dir: str | Path, name: str | None, data: str, overwrite: bool 
             counter += 1
             folder = parent / f"{base}-{counter}"
         except OSError as error:  # a file on the way, no permission, a read-only disk
-            raise RunFolderError(f"--output-dir: cannot create the run folder {folder}: "
-                                 f"{error.strerror}.") from None
+            raise RunFolderError(f"output_dir: cannot create the run folder {folder}: "
+                                 f"{error.strerror}.", "output_dir") from None
     hold(folder, "run folder")
     return folder
 
 
 def _replace(folder: Path, overwrite: bool) -> None:
-    """Empty the existing ``folder`` for ``--overwrite``: refused for anything but a run
-    folder, and while another process holds it. The lock is taken first and its file kept:
-    deleted, it would let another process lock a new one while this one works."""
+    """Empty the existing ``folder`` to overwrite it: refused for anything but a run folder,
+    and while another process holds it. The lock is taken first and its file kept: deleted,
+    it would let another process lock a new one while this one works."""
     if folder.is_symlink() or not folder.is_dir():
         raise RunFolderError(f"{folder} exists and is not a folder. help: choose another "
-                             "--name.")
+                             "`name`.", "name")
     if not overwrite:
         raise RunFolderError(f"{folder} already exists; a run never overwrites one silently. "
-                             f"help: choose another --name, pass --overwrite to replace it, "
-                             f"or --resume {folder} to continue it.")
+                             f"help: choose another `name`, pass `overwrite` to replace it, "
+                             f"or `resume` {folder} to continue it.", "name", "overwrite",
+                             "resume")
     marked = any((folder / marker).is_file() for marker in (RUN_FILE, TUNE_FILE))
     if not marked and any(path.name != LOCK_FILE for path in folder.iterdir()):
         raise RunFolderError(f"{folder} is not a deeprecipe run folder (no {RUN_FILE} or "
-                             f"{TUNE_FILE}) and is not empty; --overwrite only replaces run "
-                             "folders.")
-    hold(folder, "--overwrite")
+                             f"{TUNE_FILE}) and is not empty; `overwrite` only replaces run "
+                             "folders.", "overwrite")
+    hold(folder, "overwrite", "overwrite")
     for path in folder.iterdir():
         if path.name == LOCK_FILE:
             continue
@@ -132,30 +139,27 @@ def _replace(folder: Path, overwrite: bool) -> None:
         else:
             path.unlink()
 
-
-# --- the lock --------------------------------------------------------------------------------
-
 _held: dict[Path, tuple[IO[str] | None, int]] = {}  # folder → (its open .lock, holds)
 _held_guard = threading.Lock()
 
 
-def hold(folder: Path, where: str) -> None:
+def hold(folder: Path, where: str, *keys: str) -> None:
     """Lock ``folder`` for this process: an exclusive ``fcntl.flock`` on ``folder/.lock``,
     kept until :func:`release` or the end of the process (the operating system releases it
     then, after a kill -9 too). This process may hold a folder again (each hold needs its
     release); another process's hold is a :class:`RunFolderError` that names the folder.
-    ``where`` is the error's prefix (``"--resume"``, ``"tune"``). Where there is no
+    ``where`` starts its message (``"tune"``), ``keys`` are the options it names. Without
     ``fcntl`` (Windows), nothing is locked."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise RunFolderError(f"{where}: no run folder {folder}.")
+        raise RunFolderError(f"{where}: no run folder {folder}.", *keys)
     key = folder.resolve()
     with _held_guard:
         if key in _held:
             handle, count = _held[key]
             _held[key] = (handle, count + 1)
             return
-        _held[key] = (_lock(folder, where), 1)
+        _held[key] = (_lock(folder, where, keys), 1)
 
 
 def release(folder: Path) -> None:
@@ -180,7 +184,7 @@ def _release_all() -> None:
         _held.clear()
 
 
-def _lock(folder: Path, where: str) -> IO[str] | None:
+def _lock(folder: Path, where: str, keys: tuple[str, ...]) -> IO[str] | None:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory lock
@@ -193,7 +197,7 @@ def _lock(folder: Path, where: str) -> IO[str] | None:
         raise RunFolderError(
             f"{where}: {folder} is in use by another deeprecipe process (it holds "
             f"{folder / LOCK_FILE}). help: wait for that run to end (or stop it), or choose "
-            "another folder.") from None
+            "another folder.", *keys) from None
     return handle
 
 
@@ -205,48 +209,44 @@ def write_run_file(folder: Path, config: RunConfig, data_fingerprint: str, statu
 
 def read_run_file(folder: Path) -> dict[str, Any]:
     """The checked contents of ``folder/run.json``."""
-    return read_record(folder, RUN, "--resume")
+    return read_record(folder, RUN, "resume", "resume")
 
 
-def read_record(folder: Path, fmt: Format, where: str) -> dict[str, Any]:
+def read_record(folder: Path, fmt: Format, where: str, *keys: str) -> dict[str, Any]:
     """The checked ``run.json`` (``fmt`` :data:`~.files.RUN`) or ``tune.json``
-    (:data:`~.files.TUNE`) of ``folder``; errors start with ``where``."""
+    (:data:`~.files.TUNE`) of ``folder``; errors start with ``where`` and name ``keys``."""
     file_name, kind, example = {RUN: (RUN_FILE, "run", "digits-20250101-120000"),
                                 TUNE: (TUNE_FILE, "tune", "digits-tune-20250101-120000")}[fmt]
     if not folder.is_dir():
-        raise RunFolderError(f"{where}: no {kind} folder {folder}.")
+        raise RunFolderError(f"{where}: no {kind} folder {folder}.", *keys)
     if not (folder / file_name).is_file():
         raise RunFolderError(f"{where}: {folder} is not a deeprecipe {kind} folder (no "
                              f"{file_name}). help: pass the folder a {kind} printed, e.g. "
-                             f"runs/{example}.")
+                             f"runs/{example}.", *keys)
     try:
         return fmt.read(folder / file_name, where)
     except ValueError as error:
-        raise RunFolderError(str(error)) from None
+        raise RunFolderError(str(error), *keys) from None
 
 
 def resume_point(folder: Path) -> ResumePoint:
-    """Everything ``--resume folder`` needs, checked; :class:`RunFolderError` otherwise."""
+    """Everything resuming ``folder`` needs, checked; :class:`RunFolderError` otherwise."""
     record = read_run_file(folder)
     if record.get("status") not in (RUNNING, INTERRUPTED, FAILED, COMPLETE):
-        raise RunFolderError(f"--resume: {folder / RUN_FILE} must have status "
+        raise RunFolderError(f"resume: {folder / RUN_FILE} must have status "
                              f"{RUNNING!r}, {INTERRUPTED!r}, {FAILED!r} or {COMPLETE!r}; "
-                             f"received status={record.get('status')!r}.")
+                             f"received status={record.get('status')!r}.", "resume")
     if record.get("status") == COMPLETE:
-        raise RunFolderError(f"--resume: {folder} is a complete run; there is nothing to "
-                             "resume. help: start a new run (or use --overwrite with its "
-                             "--name to redo it).")
+        raise RunFolderError(f"resume: {folder} is a complete run; there is nothing to "
+                             "resume. help: start a new run (or use `overwrite` with its "
+                             "`name` to redo it).", "resume", "overwrite", "name")
+    state = None
     try:
         config = RunConfig.from_dict(record.get("config", {}), f"{folder / RUN_FILE}")
-    except ConfigError as error:
-        raise RunFolderError(f"--resume: {error}") from None
-    state = None
-    checkpoint = folder / CHECKPOINT_FILE
-    if checkpoint.exists():
-        try:
-            state = read_checkpoint(checkpoint)
-        except CheckpointError as error:
-            raise RunFolderError(f"--resume: {error}") from None
+        if (folder / CHECKPOINT_FILE).exists():
+            state = read_checkpoint(folder / CHECKPOINT_FILE)
+    except (ConfigError, CheckpointError) as error:
+        raise RunFolderError(f"resume: {error}", "resume") from None
     return ResumePoint(config, str(record.get("data_fingerprint", "")), state)
 
 
