@@ -1,8 +1,6 @@
-"""Built-in datasets: real data shipped with scikit-learn and the course's 2-D sets.
-
-``X, y = load(name)``; ``info(name)`` says the task, shape and (for images) image shape.
-Nothing is downloaded: the real sets ship inside scikit-learn, the 2-D sets are generated
-from ``seed``.
+"""Built-in datasets: ``X, y = load(name)``; ``info(name)`` says the task, shape and (for
+images) image shape. Nothing is downloaded: the real sets ship inside scikit-learn, the 2-D
+sets are generated from ``seed``.
 """
 
 from __future__ import annotations
@@ -34,8 +32,7 @@ Pair = tuple[np.ndarray, np.ndarray]
 
 
 def _class_sizes(n_samples: int) -> tuple[int, int]:
-    """Two classes of ``n // 2`` and ``n - n // 2`` examples (exactly ``n`` in all)."""
-    return n_samples // 2, n_samples - n_samples // 2
+    return n_samples // 2, n_samples - n_samples // 2  # exactly n in all
 
 
 def _flower(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
@@ -56,16 +53,14 @@ def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
     t = np.sqrt(rng.random(second)) * 3 * np.pi
     arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / (3 * np.pi)
     X = np.vstack([arm[:first], -arm]) + rng.normal(scale=noise, size=(n_samples, 2))
-    y = np.repeat([0, 1], (first, second))
-    return X, y
+    return X, np.repeat([0, 1], (first, second))
 
 
 Generator2D = Callable[[int, float, np.random.Generator], Pair]
 
 
 def _sklearn() -> ModuleType:
-    """scikit-learn's datasets, imported when first used: the import takes most of a second,
-    which every ``import deeprecipe`` and every command would otherwise pay."""
+    """scikit-learn's datasets, imported when first used (the import takes most of a second)."""
     import sklearn.datasets
 
     return sklearn.datasets

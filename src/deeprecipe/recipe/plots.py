@@ -1,9 +1,6 @@
 """The decision trail as a figure: each round's train and dev error moving toward the Bayes
-error, annotated with the action the recipe took.
-
-Drawn on the Agg canvas directly (never through ``pyplot``): nothing global changes and
-nothing opens a window.
-"""
+error, annotated with the action the recipe took (drawn as every report figure is,
+:mod:`deeprecipe.report.style`)."""
 
 from __future__ import annotations
 
@@ -12,11 +9,9 @@ from typing import TYPE_CHECKING
 from ..findings import show_error
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from .result import TuneResult
-    from .trial import Trial
 
 
 def plot_decision_trail(result: TuneResult) -> Figure:
@@ -29,7 +24,7 @@ def plot_decision_trail(result: TuneResult) -> Figure:
 
 
 def _draw(result: TuneResult) -> Figure:
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import PercentFormatter  # matplotlib: imported on first use
 
     from ..report.style import BAYES, DEV, MUTED, TEST, TRAIN, new_figure
 
@@ -52,7 +47,12 @@ def _draw(result: TuneResult) -> Figure:
     if result.test_error is not None and numbers:
         ax.scatter([numbers[-1] + 0.35], [result.test_error], marker="*", s=160, color=TEST,
                    zorder=4, label="test error (chosen model, measured once)")
-    _annotate(ax, result, by_key, BAYES)
+    for trail in result.rounds:  # the diagnosis that led to each round, by its dev point
+        best = by_key.get(trail.best_key or "")
+        if best is not None and best.dev_error is not None and trail.diagnosis is not None:
+            ax.annotate(trail.diagnosis.verdict.replace(" and ", " &\n"),
+                        (trail.number, best.dev_error), textcoords="offset points",
+                        xytext=(0, 8), ha="center", fontsize=7, color=BAYES)
     ax.set_xticks(numbers, [f"{trail.number}\n{trail.action.replace('_', ' ')}"
                             for trail in result.rounds], fontsize=8)
     ax.set_xlabel("round (the action it took)")
@@ -66,13 +66,3 @@ def _draw(result: TuneResult) -> Figure:
     figure.legend(loc="outside lower center", ncol=2, fontsize=8)
     return figure
 
-
-def _annotate(ax: Axes, result: TuneResult, by_key: dict[str, Trial], color: str) -> None:
-    """The diagnosis that led to each round, written beside its dev point."""
-    for trail in result.rounds:
-        best = by_key.get(trail.best_key or "")
-        if best is None or best.dev_error is None or trail.diagnosis is None:
-            continue
-        ax.annotate(trail.diagnosis.verdict.replace(" and ", " &\n"),
-                    (trail.number, best.dev_error), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7, color=color)

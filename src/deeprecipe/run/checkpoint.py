@@ -1,16 +1,10 @@
-"""Checkpoints: a :class:`~deeprecipe.training.TrainingState` in one file, written atomically.
+"""Checkpoints: a :class:`~deeprecipe.training.TrainingState` in one ``.safetensors`` file,
+written atomically (an interruption leaves the previous checkpoint, never half of one).
 
-One ``.safetensors`` file holds the arrays (the weights, the optimizer's moments, early
-stopping's best weights, …) and, in its header's metadata, everything else as JSON (the
-epoch, the random streams' positions, the History, the callbacks' other state) and a
-SHA-256 of both (``sha256``), checked when it is read: a damaged or edited checkpoint is
-refused, never resumed from. One file means one atomic rename
-(:func:`~deeprecipe.run.files.atomic_write`): an interruption while writing leaves the
-previous checkpoint (or none), never half of one. No pickle. Format version 1 (before the
-checksum) is still read, without it.
-
-Arrays nested anywhere in the state are stored as tensors named by their path
-(``callbacks/0/best_theta``) and replaced in the JSON by ``{"__tensor__": "<path>"}``.
+The arrays anywhere in the state are tensors named by their path (``callbacks/0/best_theta``,
+``{"__tensor__": "<path>"}`` in the JSON); everything else is JSON in the header's metadata,
+with a SHA-256 of both (``sha256``), checked when read: a damaged or edited checkpoint is
+refused. No pickle. Format version 1 (before the checksum) is still read, without it.
 """
 
 from __future__ import annotations
@@ -41,7 +35,8 @@ class CheckpointError(ValueError):
 def write_checkpoint(path: str | Path, state: TrainingState) -> Path:
     """Write ``state`` to ``path`` (temporary file + rename); returns the path."""
     tensors: dict[str, np.ndarray] = {}
-    text = json.dumps(CHECKPOINT.stamp({"state": _split(asdict_shallow(state), "", tensors)}))
+    fields_ = {f.name: getattr(state, f.name) for f in fields(state)}  # arrays not copied
+    text = json.dumps(CHECKPOINT.stamp({"state": _split(fields_, "", tensors)}))
     metadata = {METADATA_KEY: text, SEAL_KEY: digest(text, tensors)}
     target = Path(path)
     atomic_write(target, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
@@ -84,12 +79,6 @@ def digest(header: str, tensors: dict[str, np.ndarray]) -> str:
         hasher.update(json.dumps([name, tensor.dtype.str, tensor.shape]).encode("utf-8"))
         hasher.update(np.ascontiguousarray(tensor).data)  # its own buffer: no copy
     return hasher.hexdigest()
-
-
-def asdict_shallow(state: TrainingState) -> dict[str, Any]:
-    """``state``'s fields by name, arrays kept as arrays (``dataclasses.asdict`` would copy
-    them through ``deepcopy``)."""
-    return {f.name: getattr(state, f.name) for f in fields(state)}
 
 
 def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:

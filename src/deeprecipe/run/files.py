@@ -1,9 +1,6 @@
-"""Every file format deeprecipe writes, in one place: stamped, written atomically, checked.
-
-A :class:`Format` stamps a record (:meth:`~Format.stamp`: ``format``, ``format_version``,
-``library``, ``library_version``) and refuses one of another format or of a version this
-deeprecipe cannot read, with the same message for every file (:meth:`~Format.check`).
-A leaf module (it imports only ``_checks`` and ``_version``), so every layer writes with it.
+"""Every file format deeprecipe writes, in one place: a :class:`Format` stamps a record,
+writes it atomically and refuses one of another format or version with the same message for
+every file. A leaf module (it imports only ``_checks`` and ``_version``): every layer uses it.
 """
 
 from __future__ import annotations
@@ -88,10 +85,8 @@ EXPERIMENT = Format("deeprecipe-experiment", 1)  # an experiment's summary.json
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    The temporary file is created with the usual permissions (0o666 less the umask), not
-    ``mkstemp``'s owner-only 0o600: a report or model is meant to be shared.
-    """
+    The file gets the usual permissions (0o666 less the umask): a report is meant to be
+    shared."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
