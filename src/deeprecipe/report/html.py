@@ -89,14 +89,18 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         diagnosis, result.best_epoch, result.epochs_run - 1)
     remarks = [] if diagnosis is None else [
         r for r in diagnosis.remarks if r.code != "early_stopping_cost"]
+    sizes = result.data.split_sizes
     return {
         "name": result.name,
         "head": headline(result),
         "regression": regression,
         "numbers": _numbers(result, regression),
         "data": result.data,
-        "splits": _splits(result),
-        "comparisons": _comparisons(result),
+        "splits": [{"name": name, "size": size, "share": size / (sum(sizes.values()) or 1),
+                    "role": ROLES.get(name, "")} for name, size in sizes.items()],
+        "comparisons": [{"name": name, "auc": c.auc, "low": c.auc_ci[0], "high": c.auc_ci[1],
+                         "verdict": c.verdict, "differing": c.differing,
+                         "n_features": len(c.features)} for name, c in result.comparisons.items()],
         "model_summary": result.model_summary,
         "config_rows": _config_rows(result.config),
         "training": _training(result),
@@ -121,19 +125,6 @@ def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
     if result.best_epoch is not None:
         numbers.append((str(result.best_epoch + 1), "epoch kept"))
     return numbers
-
-
-def _splits(result: RunResult) -> list[dict[str, Any]]:
-    sizes = result.data.split_sizes
-    total = sum(sizes.values()) or 1
-    return [{"name": name, "size": size, "share": size / total, "role": ROLES.get(name, "")}
-            for name, size in sizes.items()]
-
-
-def _comparisons(result: RunResult) -> list[dict[str, Any]]:
-    return [{"name": name, "auc": c.auc, "low": c.auc_ci[0], "high": c.auc_ci[1],
-             "verdict": c.verdict, "differing": c.differing, "n_features": len(c.features)}
-            for name, c in result.comparisons.items()]
 
 
 def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:

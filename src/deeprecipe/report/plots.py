@@ -26,14 +26,9 @@ POINT_LABELS = {"init": "at initialization", "trained": "after training"}
 
 
 @themed
-def learning_curves(
-    history: Mapping[str, Sequence[float]],
-    *,
-    best_epoch: int | None = None,
-    stopped_epoch: int | None = None,
-    bayes_error: float = 0.0,
-    regression: bool = False,
-) -> Figure:
+def learning_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None,
+                    stopped_epoch: int | None = None, bayes_error: float = 0.0,
+                    regression: bool = False) -> Figure:
     """Cost (left) and error (right) per epoch, counted from 1 on the x axis
     (``best_epoch`` and ``stopped_epoch`` are the History's indices, from 0).
 
@@ -101,8 +96,7 @@ def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
         ax.bar(epoch + 1, train_at - floor, bottom=floor, width=width, color=style.BIAS,
                alpha=0.55, label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
     ax.bar(epoch + 1, dev_at - train_at, bottom=train_at, width=width, color=style.VARIANCE,
-           alpha=0.45,
-           label=f"variance {fmt(dev_at - train_at)}", zorder=1)
+           alpha=0.45, label=f"variance {fmt(dev_at - train_at)}", zorder=1)
 
 
 def _mark_stopping(ax: Axes, best: int | None, stopped: int | None, n: int) -> None:
@@ -177,12 +171,8 @@ def block_names(reports: Mapping[str, GradcheckReport]) -> list[str]:
 
 
 @themed
-def gradient_norms(
-    norms: Mapping[str, Sequence[float]],
-    epochs: Sequence[int] | None = None,
-    *,
-    verdict: str | None = None,
-) -> Figure:
+def gradient_norms(norms: Mapping[str, Sequence[float]], epochs: Sequence[int] | None = None,
+                   *, verdict: str | None = None) -> Figure:
     """``||dW||`` of each layer at each recorded epoch, log scale, from the first layer
     (dark) to the last (light): lines fanning apart mean vanishing or exploding gradients."""
     figure, ax = new_figure(9.5, 4.0)
@@ -254,9 +244,8 @@ def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev se
 
 
 @themed
-def confusion_matrix(
-    counts: np.ndarray, classes: Sequence[Any] | None = None, *, title: str = "dev set"
-) -> Figure:
+def confusion_matrix(counts: np.ndarray, classes: Sequence[Any] | None = None, *,
+                     title: str = "dev set") -> Figure:
     """The ``(k, k)`` counts (rows: true class): the diagonal in blue by the share of its
     class got right, the mistakes in red by the share of the true class they took."""
     counts = np.asarray(counts)
@@ -287,13 +276,8 @@ def confusion_matrix(
 
 
 @themed
-def cost_curves(
-    curves: Mapping[str, Sequence[float]],
-    *,
-    title: str = "Training cost per epoch",
-    log: bool = True,
-    colors: Sequence[str] = CLASS_COLORS,
-) -> Figure:
+def cost_curves(curves: Mapping[str, Sequence[float]], *, title: str = "Training cost per epoch",
+                log: bool = True, colors: Sequence[str] = CLASS_COLORS) -> Figure:
     """The cost per epoch of several runs (``{label: costs}``, from the cost at
     initialization), log scale by default."""
     figure, ax = new_figure(8.5, 4.0)
@@ -308,11 +292,8 @@ def cost_curves(
 
 
 @themed
-def train_dev_curves(
-    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-    *,
-    ylabel: str = "cost J (data term)",
-) -> Figure:
+def train_dev_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *,
+                     ylabel: str = "cost J (data term)") -> Figure:
     """One panel per run (``{label: (train, dev)}``): train (solid) and dev (dashed) per
     epoch, on a shared y axis."""
     figure, axes = new_panels(curves, 4.0, 3.6, sharey=True)
@@ -327,8 +308,8 @@ def train_dev_curves(
 
 
 @themed
-def unit_weights(layers: Mapping[str, np.ndarray], *, rows: Sequence[str] = ("x₁", "x₂", "b"),
-                 ) -> Figure:
+def unit_weights(layers: Mapping[str, np.ndarray], *,
+                 rows: Sequence[str] = ("x₁", "x₂", "b")) -> Figure:
     """One heat map per run (``{label: (n_in + 1, units)}``): a column per hidden unit (its
     weights, then its bias). Identical columns are identical units."""
     figure, axes = new_panels(layers, 4.0, 2.8)

@@ -11,14 +11,10 @@
 
 ``status`` in ``run.json`` is ``"running"``, ``"interrupted"``, ``"failed"`` (an error after
 training started; the checkpoint is kept) or ``"complete"``; all but complete can be resumed.
-Everything is written atomically. A folder that is not a run folder, comes from another
-version, or lacks its files gives a :class:`RunFolderError` that says so, not a traceback.
-
-One process at a time: ``run`` and ``tune`` hold their folder's ``.lock`` (:func:`hold`)
-while they work; overwriting or resuming a folder another process holds is refused.
-
-Errors name the options they are about by key (``name``, ``output_dir``, ``overwrite``,
-``resume``: :attr:`RunFolderError.keys`); the command line spells them as flags.
+Everything is written atomically. One process at a time: ``run`` and ``tune`` hold their
+folder's ``.lock`` (:func:`hold`). A folder that cannot be used is a :class:`RunFolderError`
+naming the options by key (``name``, ``output_dir``, ``overwrite``, ``resume``), which the
+command line spells as flags.
 """
 
 from __future__ import annotations
@@ -138,6 +134,7 @@ def _replace(folder: Path, overwrite: bool) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
 
 _held: dict[Path, tuple[IO[str] | None, int]] = {}  # folder → (its open .lock, holds)
 _held_guard = threading.Lock()
