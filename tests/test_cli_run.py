@@ -19,7 +19,6 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import cli, gradcheck, runconfig, workflow
-from deeprecipe.cli import run as cli_run
 from deeprecipe.run import folder as runfolder
 from gradients import plant_doubled_dW
 from trial_database import held_elsewhere, stop_group
@@ -233,7 +232,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights_bit_for_bit(
     assert run(tmp_path, "--name", "whole", *RESUMABLE) == cli.EXIT_OK
     expected = dr.load(tmp_path / "whole" / "model").theta
 
-    original = cli_run.ConsoleProgress.on_epoch_end
+    original = cli.base.ConsoleProgress.on_epoch_end
 
     def ctrl_c_after_epoch_4(self, epoch: int, logs: dict[str, float]) -> bool:  # type: ignore[no-untyped-def]
         original(self, epoch, logs)
@@ -242,7 +241,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights_bit_for_bit(
         return False
 
     with monkeypatch.context() as patch:
-        patch.setattr(cli_run.ConsoleProgress, "on_epoch_end", ctrl_c_after_epoch_4)
+        patch.setattr(cli.base.ConsoleProgress, "on_epoch_end", ctrl_c_after_epoch_4)
         capsys.readouterr()
         assert run(tmp_path, "--name", "cut", *RESUMABLE) == cli.EXIT_INTERRUPTED
     folder = tmp_path / "cut"

@@ -24,17 +24,7 @@ from .. import runconfig, workflow
 from ..diagnostics import show_error
 from ..run import folder as runfolder
 from ..run.result import RunResult
-from .base import (
-    EXIT_FAILED_CHECK,
-    EXIT_OK,
-    ConsoleProgress,
-    Terminated,
-    add_options,
-    flag,
-    report_interruption,
-    stderr_console,
-    terminate_as_interrupt,
-)
+from . import base
 
 
 def add_parser(commands: Any) -> None:
@@ -54,7 +44,7 @@ def add_parser(commands: Any) -> None:
                         help="continue an interrupted run (its own options; no other flags)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing run folder of the same --name")
-    add_options(parser, runconfig.OPTIONS)
+    base.add_options(parser, runconfig.OPTIONS)
     parser.set_defaults(handler=run_command)
 
 
@@ -63,7 +53,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     flags = {key: value for key, value in vars(args).items() if key in runconfig.OPTIONS}
     if args.resume is not None:
         if flags or args.config is not None or args.overwrite:
-            given = [flag(key) for key in flags]
+            given = [base.flag(key) for key in flags]
             given += [f"--{key}" for key in ("config", "overwrite") if getattr(args, key)]
             raise runconfig.ConfigError(
                 f"--resume continues a run with the options it started with; received "
@@ -82,23 +72,24 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None
     # a new run names its folder once it is kept: one that fails on its input leaves none
-    progress = ConsoleProgress(console, new_folder=None if resume is not None else folder)
+    progress = base.ConsoleProgress(console, new_folder=None if resume is not None else folder)
     try:
-        with terminate_as_interrupt():
+        with base.terminate_as_interrupt():
             result = workflow.run(config, folder, [progress], resume=resume)
     except workflow.RunInterrupted as stop:
         progress.close()  # before printing: a live bar would redraw over the message
-        return report_interruption(isinstance(stop.__cause__, Terminated), f"checkpoint after "
-                                   f"epoch {stop.epoch} written to {stop.checkpoint}",
-                                   f"run --resume {stop.folder}")
+        return base.report_interruption(
+            isinstance(stop.__cause__, base.Terminated),
+            f"checkpoint after epoch {stop.epoch} written to {stop.checkpoint}",
+            f"run --resume {stop.folder}")
     finally:  # the live display must stop however the run ends
         progress.close()
         runfolder.release(folder)
     print_summary(console, result, folder)
     failed = failed_checks(result)
     for check in failed:
-        stderr_console().print(Text.assemble(("check failed:", "red"), f" {check}"))
-    return EXIT_FAILED_CHECK if failed else EXIT_OK
+        base.stderr_console().print(Text.assemble(("check failed:", "red"), f" {check}"))
+    return base.EXIT_FAILED_CHECK if failed else base.EXIT_OK
 
 
 def failed_checks(result: RunResult) -> list[str]:

@@ -25,15 +25,7 @@ from .._checks import describe, positive_int
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
-from .base import (
-    EXIT_OK,
-    ConsoleProgress,
-    Terminated,
-    add_options,
-    checked,
-    report_interruption,
-    terminate_as_interrupt,
-)
+from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
 SHARED = ("data", "target", "task", "drop_missing_target", "bayes_error", "seed", "name",
@@ -54,7 +46,7 @@ def add_parser(commands: Any) -> None:
         "spent. The dev set chooses; the test error is measured once, on the chosen model. "
         "Writes runs/<name>/ (report.html with the decision trail, trials.sqlite, model/).",
     )
-    add_options(parser, SHARED)
+    base.add_options(parser, SHARED)
     parser.add_argument("--budget", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
                         "never lower it)")
@@ -98,7 +90,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
     positive_int("tune", "--budget", options["budget"])
     check_workers("tune", "--workers", options["workers"])
     for key in ("task", "drop_missing_target", "seed"):
-        options[key] = checked("tune: ", key, options[key])
+        options[key] = base.checked("tune: ", key, options[key])
     loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                 options["drop_missing_target"])
     if loaded.classes is not None:  # the file's own labels, so the saved model knows them
@@ -123,10 +115,10 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             console.print(Text(f"note: {note}"))
         write_options(folder, options)
 
-        progress = ConsoleProgress(console, regression=loaded.task == "regression")
+        progress = base.ConsoleProgress(console, regression=loaded.task == "regression")
         cleanup.callback(progress.close)
         try:
-            with terminate_as_interrupt():
+            with base.terminate_as_interrupt():
                 result = recipe.tune(
                     splits, options["budget"], bayes_error, client=client,
                     workers=options["workers"], seed=options["seed"], folder=folder,
@@ -138,14 +130,14 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
                 paths = write_tune_report(result, folder)
         except KeyboardInterrupt as interrupted:
             progress.close()
-            return report_interruption(
-                isinstance(interrupted, Terminated), f"{finished_trials(folder)} finished "
+            return base.report_interruption(
+                isinstance(interrupted, base.Terminated), f"{finished_trials(folder)} finished "
                 f"trials are kept in {folder / recipe.DATABASE}", f"tune --resume {folder}")
     console.print(Text(result.summary()))
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
     console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
     console.print(Text(f"open {paths['report']}"))
-    return EXIT_OK
+    return base.EXIT_OK
 
 
 def resolve_options(args: argparse.Namespace, resumed: Path | None) -> dict[str, Any]:
