@@ -1,25 +1,9 @@
-"""The notes' lessons, run side by side: what a learner runs after reading them.
+"""The notes' lessons run side by side: :func:`initialization` (zeros vs large random vs He
+on the circles) and :func:`regularization` (none vs L2 vs dropout on noisy moons).
 
-``initialization()``
-    zeros vs large random (normal × 10) vs He initialization of the same network on the
-    2-D circles. Zeros never breaks symmetry: every hidden unit computes the same function
-    and gets the same gradient, so the network is no better than one unit (here, with ReLU,
-    the gradients are exactly 0 and the cost stays at ln 2: chance accuracy). ×10 starts
-    with a huge cost (confident, wrong outputs) and trains slowly; He trains well.
-``regularization()``
-    no regularization vs L2 vs dropout on a network big enough to overfit 200 noisy
-    "moons" examples: the unregularized boundary wraps around single noisy points, L2 and
-    dropout give smoother boundaries and a smaller train–dev gap.
-
-Each draws a training, a dev and a test set from the same generator. The networks are
-compared on the dev set (their accuracies, the train–dev gap, the cost curves), the dev set
-chooses one, and only that one is measured on the test set, once: the notes' rule (the test
-set is an unbiased estimate only if nothing was chosen with it).
-
-Each returns an :class:`Experiment` (the trials, their numbers and plain-language
-findings); :func:`figures` draws it and :func:`write_experiment` writes a small
-self-contained HTML page, the plots and ``summary.json``. Nothing here prints: the
-``deeprecipe experiment`` command does.
+Each returns an :class:`Experiment`: the dev set compares the networks and chooses one, and
+only that one is measured on the test set, once. :func:`figures` draws it and
+:func:`write_experiment` writes its page, plots and ``summary.json``.
 """
 
 from __future__ import annotations

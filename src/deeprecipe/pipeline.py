@@ -1,13 +1,7 @@
 """The one pipeline behind ``deeprecipe run`` (:mod:`.workflow`), ``tune`` (:mod:`.recipe`)
-and the scikit-learn estimators (:mod:`.sklearn`)::
-
-    prepare (standardize with the training rows' μ and σ, code the labels 0 … k−1,
-             standardize a regression's target)
-    → build_model → train_and_measure (early stopping, then the errors of every part in
-                                       inference mode)
-
-:data:`~deeprecipe.data.TASKS` is what a user says a target is; a network's task is one
-of :data:`~deeprecipe.data.KINDS` (the losses' vocabulary), whose output :data:`OUTPUTS` gives.
+and the scikit-learn estimators (:mod:`.sklearn`): :func:`prepare` (standardize the inputs
+and a regression's target, code the labels) → :func:`build_model` →
+:func:`train_and_measure`. A network's task is one of :data:`~deeprecipe.data.KINDS`.
 """
 
 from __future__ import annotations

@@ -1,25 +1,8 @@
 """``RunConfig``: every option of ``deeprecipe run``, from a TOML file and/or flags.
 
-The options are one table (:data:`OPTIONS`): name, parser, constraint and help. The same
-table checks a ``run.toml`` file, the command line's flags (``--learning-rate``) and the
-``run.json`` of a run folder, so an option has one meaning and one error message
-everywhere::
-
-    run.toml: epochs must be a positive integer; received epochs=0.
-    command line: --keep-prob must be probabilities in (0, 1], one per hidden layer …
-    run.toml: unknown key 'epoch'. help: did you mean 'epochs'? Valid keys: data, target, …
-
-A ``run.toml`` holds top-level ``key = value`` lines; flags override the file's values
-(:func:`resolve`). The defaults train a good digits network in a few seconds.
-
-Example ``run.toml``::
-
-    data = "digits"
-    hidden = [128, 64]
-    keep_prob = [0.8, 1.0]   # one per hidden layer (1 = no dropout), or one number for all
-    l2 = 1.0
-    epochs = 300
-    patience = 20
+The options are one table (:data:`OPTIONS`: parser, constraint, help) that checks a
+``run.toml``, the command line's flags and a run folder's ``run.json`` alike, so an option
+has one meaning and one error message everywhere. Flags override the file (:func:`resolve`).
 """
 
 from __future__ import annotations

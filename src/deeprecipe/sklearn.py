@@ -1,66 +1,9 @@
 """scikit-learn estimators: :class:`DeepClassifier` and :class:`DeepRegressor`.
 
 They build and train a :class:`~deeprecipe.Sequential` with :mod:`deeprecipe.pipeline`
-(as ``deeprecipe run`` and ``tune`` do), and work in ``Pipeline``, ``GridSearchCV``,
-``cross_val_score``, ``clone`` and ``pickle``, and pass scikit-learn's estimator checks::
-
-    from sklearn.model_selection import GridSearchCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from deeprecipe.sklearn import DeepClassifier
-
-    pipe = make_pipeline(StandardScaler(), DeepClassifier(hidden_layer_sizes=(64,)))
-    search = GridSearchCV(pipe, {"deepclassifier__l2": [0.0, 1.0],
-                                 "deepclassifier__keep_prob": [1.0, 0.8]}, cv=5)
-    search.fit(X, y)
-
-The network
------------
-``hidden_layer_sizes`` Dense layers with ``activation`` (each followed by ``Dropout`` when
-its ``keep_prob`` is below 1), then the output layer:
-
-* classifier, two classes: **one sigmoid unit** with binary cross-entropy (the notes'
-  logistic output); ``decision_function`` returns its logit ``z`` (shape ``(m,)``,
-  ``z > 0`` ⇔ ``classes_[1]``) and ``predict_proba`` ``[1 - σ(z), σ(z)]``;
-* classifier, more classes: softmax with cross-entropy; ``decision_function`` returns the
-  logits ``Z[L]`` (shape ``(m, k)``), ``predict_proba`` their softmax;
-* regressor: a linear output with one unit per target column and the mean squared error.
-
-``l2`` and ``l1`` are the notes' ``λ`` (the penalty ``(λ/2m) Σ ||W||²`` with ``m`` the
-training-set size, whatever the batch size). Class labels of any type (strings too) are
-mapped to ``0 … k-1`` through ``classes_``; outputs are float64 whatever the input dtype
-(the network computes in ``dtype``, float32 by default).
-
-When training stops
--------------------
-As scikit-learn's MLP does, with its parameters and rule: after ``max_epochs`` at most, and
-sooner once more than ``n_iter_no_change`` epochs in a row have not improved on the best
-training cost so far (``loss_curve_``) by at least ``tol``; the last epoch's weights are
-kept. With ``early_stopping=True`` the same rule watches the dev error instead (scikit-learn
-watches the validation score, ``1 −`` it: the accuracy, or for the regressor about ``R²``)
-and the best epoch's weights are kept. ``n_iter_`` says how many epochs ran and
-``history_.stop_reason`` why training ended (``"patience"``: by this rule).
-
-Validation, early stopping and ``diagnosis_``
----------------------------------------------
-With ``early_stopping=True`` a dev set is held out of ``X`` by :func:`deeprecipe.data.split`
-(stratified for classifiers): ``validation_fraction=None`` gives the notes' size,
-``min(⌊0.2·m⌋, 10,000)`` rows, a number in ``(0, 1)`` that fraction (floored).
-``validation_fraction`` without early stopping holds out the same dev set only to measure
-it (training then stops by the training cost).
-
-When a dev set was held out, ``diagnosis_`` is :func:`deeprecipe.diagnose` of the run: the
-inference-mode train error (dropout off, no penalty, on a training subsample of the dev
-set's size) against the dev error, at the epoch whose weights the model keeps. Without a dev
-set there is no variance to measure, so ``diagnosis_`` is ``None``; call
-``estimator.diagnose(X_dev, y_dev)`` with held-out data instead (it uses the last epoch's
-inference-mode train error). Errors are misclassification rates for the classifier and mean
-squared errors for the regressor, of the standardized target with ``normalize_y=True`` (the
-default): in units of its variance, so the 2-point thresholds mean 2% of it.
-
-``partial_fit`` trains one epoch per call on the data it is given and continues the
-optimizer's state (Adam's moments) from the previous call, as scikit-learn's MLP does; it
-never holds out a dev set.
+(as ``deeprecipe run`` and ``tune`` do), work in ``Pipeline``, ``GridSearchCV``, ``clone``
+and ``pickle``, and pass scikit-learn's estimator checks. The network, the stopping rule,
+the dev set and ``diagnosis_`` are described in the API docs (docs/api/sklearn.md).
 """
 
 from __future__ import annotations
@@ -69,7 +12,7 @@ import numbers
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -89,6 +32,8 @@ from .runconfig import check
 from .training import History
 
 __all__ = ["DeepClassifier", "DeepRegressor"]
+
+_E = TypeVar("_E", bound="_DeepEstimator")
 
 
 class _DeepEstimator(BaseEstimator):
@@ -173,7 +118,8 @@ class _DeepEstimator(BaseEstimator):
             multi_output=isinstance(self, RegressorMixin),
         )
 
-    def _fit(self, X: ArrayLike, y: ArrayLike) -> _DeepEstimator:
+    def fit(self: _E, X: ArrayLike, y: ArrayLike) -> _E:
+        """Train a new network on ``(X, y)`` (a classifier's ``y``: labels of any type)."""
         where = f"{self._where}.fit"
         X_array, y_array = self._validate(X, y, reset=True, where=where)
         # every hyperparameter is checked before any fitted state is set
@@ -211,7 +157,7 @@ class _DeepEstimator(BaseEstimator):
         self._warn_if_diverged(where, history)
         return self
 
-    def _partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Any = None) -> _DeepEstimator:
+    def _partial_fit(self: _E, X: ArrayLike, y: ArrayLike, classes: Any = None) -> _E:
         where = f"{self._where}.partial_fit"
         first = not hasattr(self, "model_")
         X_array, y_array = self._validate(X, y, reset=first, where=where)
@@ -381,25 +327,20 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         layer; 1.0 adds no dropout layer.
     optimizer : {"adam", "momentum", "sgd"}, default "adam"
     learning_rate : float or None, default 3e-3
-        ``None``: the optimizer's default. Three times scikit-learn's 1e-3: with batches of
-        64 and layers (128, 64) on digits (raw pixels, 5 folds × 3 seeds), 1e-3 took 56
-        epochs to stop and reached an accuracy 0.003 below ``MLPClassifier``'s defaults;
-        3e-3 took 36 and reached 0.001 above it. On standardized digits, breast_cancer and
-        a 10,000-row synthetic problem 3e-3 was more accurate than 1e-3 too, and stopped
-        sooner; on wine and iris the two differ by one test sample over the 15 fits.
-        (``DeepRegressor`` keeps 1e-3: see there.)
+        ``None``: the optimizer's default. Three times scikit-learn's 1e-3 (measured: "The
+        network" in the API docs); ``DeepRegressor`` keeps 1e-3.
     batch_size : int or None, default 64
         ``None``: full-batch gradient descent.
     max_epochs : int, default 200
         The most epochs trained (scikit-learn's ``max_iter``).
     tol : float, default 1e-4
         The improvement of the watched value (training cost, or dev error with early
-        stopping) an epoch must make to count (see "When training stops" in the module).
+        stopping) an epoch must make to count ("When training stops" in the API docs).
     n_iter_no_change : int, default 10
         Training stops when more than this many epochs in a row did not improve by ``tol``.
     early_stopping : bool, default False
         Hold out a dev set, watch its error instead of the training cost, and keep the best
-        epoch's weights (see the module).
+        epoch's weights.
     validation_fraction : float or None, default None
         The dev set's fraction; ``None``: the notes' size when early stopping.
     random_state : int, RandomState or None, default None
@@ -438,11 +379,6 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         (1, 3)
     """
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> DeepClassifier:
-        """Train a new network on ``(X, y)``; ``y`` holds class labels of any type."""
-        self._fit(X, y)
-        return self
-
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
     ) -> DeepClassifier:
@@ -451,8 +387,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         if classes is None and not hasattr(self, "model_"):
             raise fail(f"{self._where}.partial_fit", "classes", "given on the first call "
                        "(every class label, e.g. classes=np.unique(y_all))", classes)
-        self._partial_fit(X, y, classes)
-        return self
+        return self._partial_fit(X, y, classes)
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
@@ -517,11 +452,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     as fast as one near 1, and ``diagnosis_`` reads mean squared errors in units of the
     target's variance, where the 2-point thresholds mean 2% of it. ``y`` is ``(m,)`` or
     ``(m, k)``; ``predict`` returns ``(m,)`` for a single target (like ``MLPRegressor``),
-    else ``(m, k)``.
-
-    Its ``learning_rate`` defaults to scikit-learn's 1e-3: on diabetes (5 folds, 3 seeds,
-    no early stopping) 3e-3 gave a mean R² of 0.38 against 0.46, the training cost falling
-    on while the network overfits.
+    else ``(m, k)``. Its ``learning_rate`` defaults to scikit-learn's 1e-3.
 
     Attributes: ``model_``, ``history_``, ``n_outputs_``, ``y_mean_``, ``y_scale_``,
     ``n_features_in_``, ``feature_names_in_`` (for DataFrames), ``n_iter_``,
@@ -564,15 +495,9 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         )
         self.normalize_y = normalize_y
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> DeepRegressor:
-        """Train a new network on ``(X, y)``."""
-        self._fit(X, y)
-        return self
-
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> DeepRegressor:
         """One more epoch on ``(X, y)`` (a new network on the first call)."""
-        self._partial_fit(X, y)
-        return self
+        return self._partial_fit(X, y)
 
     def _targets(self, y: np.ndarray, *, first: bool, where: str,
                  classes: Any = None) -> np.ndarray:
@@ -618,20 +543,9 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
 
 
 class _NoImprovement(EarlyStopping):
-    """scikit-learn's MLP stopping rule (``_update_no_improvement_count``, "When training
-    stops" in the module) on the machinery of :class:`~deeprecipe.EarlyStopping`.
-
-    An epoch counts as *no improvement* unless it beats the best value so far by at least
-    ``tol``; the best value (and the weights kept) follows every improvement, however small.
-    Training stops when more than ``n_iter_no_change`` epochs in a row counted: at the end
-    of the ``n_iter_no_change + 1``-th. Example, ``tol=0.1``, ``n_iter_no_change=2``: costs
-    1.0, 0.85, 0.8, 0.75, 0.7 count 0, 0, 1, 2, 3 and stop after the fifth epoch (0.8 is
-    within 0.1 of 0.85, 0.75 of 0.8, 0.7 of 0.75).
-
-    EarlyStopping's own (Keras') rule moves the best value only by more than ``min_delta``,
-    so that cost, falling by less than ``tol`` an epoch, would train on: the difference
-    decides how long a converging run's tail lasts.
-    """
+    """scikit-learn's MLP stopping rule (``_update_no_improvement_count``; "When training
+    stops" in docs/api/sklearn.md) on the machinery of :class:`~deeprecipe.EarlyStopping`:
+    an epoch that misses the best value by less than ``tol`` counts, yet moves the best."""
 
     def __init__(self, tol: float, n_iter_no_change: int, *, validation: bool) -> None:
         super().__init__("dev_error" if validation else "train_cost",

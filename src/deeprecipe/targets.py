@@ -1,15 +1,6 @@
-"""A regression's target, standardized for training and folded back into the network.
-
-The notes normalize the inputs so that gradient descent sees features of one scale; a
-regression target in the hundreds has the same problem at the other end of the network (and
-makes a mean squared error, and every threshold on it, depend on the target's units).
-``deeprecipe run`` and the automated recipe train on ``(y − mean) / scale`` with the training
-rows' statistics, then :meth:`TargetScale.fold` writes ``mean`` and ``scale`` into the linear
-output layer, so the saved network predicts ``y`` itself and carries no extra state.
-
-The network computes in float32, whose squares overflow above ~1.8e19: a regression target
-must stay below :data:`LARGEST_TARGET` in magnitude (:func:`check_range`), or its errors
-would be inf.
+"""A regression's target, standardized for training and folded back into the network
+(:class:`TargetScale`), and :func:`check_range`: a target must stay below
+:data:`LARGEST_TARGET` in magnitude, or the float32 network's squared errors would be inf.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
-"""The main job of ``deeprecipe run``: the notes' practical workflow, one step per function.
+"""The main job of ``deeprecipe run``, one step per function: load_data → split_data →
+compare_splits → prepare → build_model → check_gradients → train → evaluate → confusion →
+write_outputs (preparing, building, training and measuring are :mod:`deeprecipe.pipeline`'s).
 
-::
-
-    load_data → split_data → compare_splits → prepare → build_model → check_gradients
-    → train (early stopping, gradient flow, checkpoints, optional augmentation)
-    → check_gradients → evaluate (train/dev/test error, diagnosis) → confusion
-    → RunResult → write_outputs (report.html, summary.json, PNG plots, model/)
-
-Preparing, building, training and measuring are :mod:`deeprecipe.pipeline`'s, shared with
-``tune`` and the scikit-learn estimators. :func:`run` calls the steps in order inside
-a run folder (:mod:`deeprecipe.run.folder`) and makes an interruption safe: a
-``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) writes a checkpoint of
-the last whole epoch and raises :class:`RunInterrupted`, and ``run(..., resume=…)``
-continues it to the same weights, bit for bit, as an uninterrupted run.
-
-The library never prints: progress goes to callbacks (:class:`~deeprecipe.callbacks.Callback`;
-the CLI's draws rich progress bars); warnings that every run would raise (constant pixels, a
-class missing from a part) become notes of the :class:`~deeprecipe.run.result.RunResult`.
+:func:`run` calls the steps in a run folder; a ``KeyboardInterrupt`` writes a checkpoint and
+raises :class:`RunInterrupted`, and ``run(..., resume=…)`` continues it bit for bit.
 """
 
 from __future__ import annotations

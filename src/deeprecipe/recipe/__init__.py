@@ -1,29 +1,9 @@
 """The basic recipe, run automatically: diagnosis → next experiment, explained at each step.
 
-::
-
-    import deeprecipe as dr
-
-    if __name__ == "__main__":    # the worker processes import this script: guard all its work
-        X, y = dr.datasets.load("digits")
-        splits = dr.data.split(X, y, seed=0)
-        result = dr.recipe.tune(splits, budget=30, bayes_error=0.0, folder="runs/digits",
-                                image_shape=(8, 8))
-        print(result.summary())                    # the decision trail, the choice, test error
-        figure = dr.recipe.plot_decision_trail(result)
-        result = dr.recipe.tune(splits, folder="runs/digits", resume=True)  # after a crash
-
-=============================  =================================================================
-:func:`tune`                   the loop (:mod:`.loop`): baseline, then diagnose → recipe →
-                               train candidates in parallel, until low bias and low variance
-:class:`TuneResult`, `Round`   what it returns (:mod:`.result`)
-:class:`Config`                one candidate network and its training (:mod:`.config`)
-:func:`decide`                 the recipe as a decision (:mod:`.policy`)
-:class:`TrialStore`            ``trials.sqlite`` (:mod:`.store`)
-:class:`LocalRunner`,          where trials run: local processes or a Dask cluster
-:class:`DaskRunner`            (:mod:`.runners`)
-:func:`plot_decision_trail`    the figure (:mod:`.plots`)
-=============================  =================================================================
+:func:`tune` (:mod:`.loop`) returns a :class:`TuneResult` of :class:`Round` s; a
+:class:`Config` is one candidate, :func:`decide` the recipe as a decision (:mod:`.policy`),
+:class:`TrialStore` the ``trials.sqlite`` record, :class:`LocalRunner` and
+:class:`DaskRunner` where trials run, :func:`plot_decision_trail` the figure.
 """
 
 from .config import Config, build_model

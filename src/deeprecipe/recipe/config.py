@@ -1,9 +1,7 @@
 """One candidate network and how it trains: :class:`Config`, and the model it builds.
 
-A config is plain data (JSON round-trip, hashable), so it travels to worker processes and
-into the trial database as text. Its :meth:`Config.key` with a seed names a trial: two runs
-that would train the same thing get the same key, which is how a resumed tune recognizes
-the trials it has already finished.
+A config is plain data (JSON round-trip, hashable); :meth:`Config.key` with a seed names a
+trial, which is how a resumed tune recognizes the trials it has already finished.
 """
 
 from __future__ import annotations

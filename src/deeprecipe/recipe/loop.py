@@ -1,20 +1,10 @@
 """``tune``: the notes' highly iterative process, run by its reasons.
 
-Choose hyperparameters, train, read the train and dev error, apply the basic recipe,
-repeat::
-
-    round 0     the baseline (standardized inputs, He init, Adam, a modest network,
-                early stopping)
-    round k     diagnose the best model so far (inference-mode train error, dev error,
-                Bayes error) → the recipe's next step (:mod:`.policy`) → train its
-                candidates in parallel → the dev set picks the best model
-    the end     low bias and low variance, no step left, or the budget spent: the chosen
-                model's test error is measured, once
-
-Every trial and every round is written to ``trials.sqlite`` in the run folder as it
-finishes (:mod:`.store`). The loop is deterministic given the trials' results, and each
-trial is named by its config and seed, so ``resume=True`` replays the decisions, reads the
-finished trials back instead of training them again, and trains only what was missing.
+Round 0 trains the baseline; each later round diagnoses the best model so far, takes the
+recipe's next step (:mod:`.policy`) and trains its candidates in parallel, until bias and
+variance are low, no step is left or the budget is spent. Every trial and round is written
+to ``trials.sqlite`` (:mod:`.store`) as it finishes, so ``resume=True`` replays the
+decisions and trains only what was missing.
 """
 
 from __future__ import annotations

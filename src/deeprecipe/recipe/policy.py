@@ -1,25 +1,9 @@
 """The basic recipe as a decision: from the best model's diagnosis to the next candidates.
 
-The notes' loop, one round at a time::
-
-    high bias?      → a bigger network (wider, deeper), train longer, another optimizer
-                      setting (the learning rate)
-    high variance?  → more data (a learning curve says whether it would help: a tune cannot
-                      collect data, so this is a recommendation), augmentation (image data),
-                      L2 regularization (a λ grid, then refined), dropout (keep_prob)
-    neither         → stop
-    diverged?       → a lower learning rate first (no bias/variance reading: the errors of a
-                      run that diverged say nothing about either); when no lower rate helps,
-                      stop and name the suspects outside the search (the data's scale, the
-                      initialization, the loss)
-
-:func:`decide` walks the steps the diagnosis advises, in its order (bias first when both are
-high), and takes the first step that still has an untried variant of the best model; steps
-with nothing left to try are passed over, and each says why. So a step is repeated while it
-keeps improving the best model (a wider network that wins makes "wider again" a new
-candidate) and the recipe moves on as soon as it stops helping. When nothing is left, it
-stops and says so. When nothing is left around the best model while bias or variance is
-still high, it goes on around the next best model (:func:`decide_ranked`).
+:func:`decide` walks the steps the diagnosis advises (:data:`STEPS`, bias first) and takes
+the first that still has an untried variant of the best model, saying why it passed over
+the others; a diverged run tries lower learning rates first. :func:`decide_ranked` goes on
+around the next best model when nothing is left around the best one.
 """
 
 from __future__ import annotations

@@ -1,27 +1,8 @@
 """Where a round's trials run: local worker processes, or a Dask distributed cluster.
 
-A runner takes a batch of :class:`~.trial.TrialTask` and yields one :class:`Outcome` per
-task as each finishes (in completion order). It never retries on its own: an outcome is a
-result, a failure of the trial itself (``error``: the code raised, running it again would
-raise again), or a lost worker (``lost``: the process running it died), and the tuning
-loop decides whether to run a lost trial again.
-
-:class:`LocalRunner`
-    a :class:`concurrent.futures.ProcessPoolExecutor` started with ``forkserver`` (or
-    ``spawn`` where there is none): no state is inherited by forking, the trial function
-    is imported by name, and the data reaches each worker once, through the pool's
-    initializer. A worker that dies breaks the pool: every unfinished task comes back
-    ``lost`` and the next batch gets a fresh pool. A worker ends when the process that
-    started it dies, however it dies (a kill -9 too): it waits on a pipe whose only write
-    end that process holds, and the operating system closes it then. With the workers gone,
-    the forkserver and multiprocessing's resource tracker end too (each ends when the last
-    process holding its pipe has).
-:class:`DaskRunner`
-    the real ``distributed`` package on a ``Client`` (or a scheduler address). The data is
-    scattered to every worker once (and again if the cluster lost it); each trial is one
-    task. Dask itself reschedules a task whose worker died, up to its
-    ``distributed.scheduler.allowed-failures``; past that the task's ``KilledWorker``
-    comes back as ``lost``.
+A runner yields one :class:`Outcome` per :class:`~.trial.TrialTask` as each finishes. It
+never retries: an outcome is a result, a failure of the trial (``error``) or a lost worker
+(``lost``), and the tuning loop decides whether to run a lost trial again.
 """
 
 from __future__ import annotations
@@ -174,7 +155,11 @@ def start_method(preferred: str | None = None) -> str:
 
 
 class LocalRunner:
-    """Trials in ``workers`` local processes (see the module's docstring)."""
+    """Trials in ``workers`` local processes started by ``forkserver`` (else ``spawn``;
+    never ``fork``); the data reaches each worker once, through the pool's initializer.
+    A worker that dies breaks the pool: its unfinished tasks come back ``lost`` and the next
+    batch gets a fresh pool. A worker ends with the process that started it, however that
+    dies (it waits on a pipe only that process holds open)."""
 
     def __init__(self, data: TrialData, workers: int = 2, *,
                  function: TrialFunction = run_trial, method: str | None = None) -> None:
@@ -248,11 +233,10 @@ class LocalRunner:
 
 
 class DaskRunner:
-    """Trials as tasks on a Dask distributed cluster (see the module's docstring).
-
-    ``client`` is a ``distributed.Client`` (left open) or a scheduler address such as
-    ``"tcp://127.0.0.1:8786"`` (a client is made and closed with the runner).
-    """
+    """Trials as tasks on a Dask distributed cluster: ``client`` is a ``distributed.Client``
+    (left open) or a scheduler address such as ``"tcp://127.0.0.1:8786"`` (a client is made
+    and closed with the runner). The data is scattered once (again if the cluster lost it);
+    a task Dask gives up on (``KilledWorker``) comes back ``lost``."""
 
     def __init__(self, data: TrialData, client: Any, *,
                  function: TrialFunction = run_trial) -> None:

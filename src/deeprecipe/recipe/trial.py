@@ -1,14 +1,8 @@
 """One trial: train a :class:`~.config.Config` and measure it, in whatever process runs it.
 
-:func:`run_trial` is what a worker executes (a local process or a Dask worker): a
-top-level function of plain, picklable arguments, importable by module path, so it runs
-under ``spawn`` and ``forkserver`` as well as on a remote cluster. It returns plain data
-(numbers, lists, the weights as bytes); the tuning loop turns that into a :class:`Trial`
-and writes it to the trial database.
-
-The errors are measured the way the notes' diagnosis needs them: in inference mode
-(dropout off, no penalty), on the weights early stopping kept, over the whole training set
-the trial used and the whole dev set. The test set never reaches a worker.
+:func:`run_trial` is what a worker executes: a top-level function of picklable arguments
+that returns plain data; the errors are measured in inference mode on the weights early
+stopping kept. The test set never reaches a worker.
 """
 
 from __future__ import annotations
