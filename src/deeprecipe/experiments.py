@@ -141,13 +141,18 @@ def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
     return draw("train", n_train, 1), draw("dev", n_test, 3), draw("test", n_test, 2)
 
 
-def _choose(experiment: Experiment) -> None:
+def _choose(experiment: Experiment,
+            findings: Callable[[Experiment], list[Finding]]) -> Experiment:
     """The dev set chooses (best dev accuracy, then lower dev cost); the chosen network
-    alone is measured on the test set, once."""
+    alone is measured on the test set, once. Then the ``findings``, and the choice's."""
     best = max(experiment.trials, key=lambda t: (t.dev_accuracy, -t.dev_costs[-1]))
     experiment.chosen = best.label
     test = experiment.test
     experiment.test_accuracy = 1.0 - best.model.evaluate(test.X, test.y)["error"]
+    experiment.findings = [*findings(experiment), Finding("dev_chooses", {
+        "label": best.label, "dev_accuracy": best.dev_accuracy, "n_test": len(test.y),
+        "test_accuracy": experiment.test_accuracy})]
+    return experiment
 
 
 def _train(label: str, setting: str, model: Sequential, train: Points, dev: Points,
@@ -213,7 +218,7 @@ def initialization(
         model = build_model(2, "binary", 1, (10, 5), **init, seed=seed, dtype="float64")
         trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="sgd", learning_rate=learning_rate, seed=seed))
-    experiment = Experiment(
+    return _choose(Experiment(
         name="initialization",
         title="Initialization: zeros vs large random vs He",
         lesson=("The same network, three ways to set its first weights. Zeros never break "
@@ -228,10 +233,7 @@ def initialization(
                f"seed {seed}. The dev set compares the networks and chooses one; the test "
                "set measures only that one."),
         trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
-    )
-    _choose(experiment)
-    experiment.findings = [*_initialization_findings(experiment), _choice_finding(experiment)]
-    return experiment
+    ), _initialization_findings)
 
 
 def _initialization_findings(experiment: Experiment) -> list[Finding]:
@@ -247,14 +249,6 @@ def _initialization_findings(experiment: Experiment) -> list[Finding]:
         Finding("init_he", {"train_accuracy": he.train_accuracy,
                             "dev_accuracy": he.dev_accuracy, "final_cost": he.final_cost}),
     ]
-
-
-def _choice_finding(experiment: Experiment) -> Finding:
-    """The finding that names the network the dev set chose, and its one test measurement."""
-    chosen = experiment.trial(experiment.chosen)
-    return Finding("dev_chooses", {"label": chosen.label, "dev_accuracy": chosen.dev_accuracy,
-                                   "n_test": len(experiment.test.y),
-                                   "test_accuracy": experiment.test_accuracy})
 
 
 def _initialization_row(trial: Trial) -> dict[str, str]:
@@ -287,7 +281,7 @@ def regularization(
                             seed=seed)
         trials.append(_train(label, setting, model, train, dev, epochs=epochs,
                              optimizer="adam", learning_rate=learning_rate, seed=seed))
-    experiment = Experiment(
+    return _choose(Experiment(
         name="regularization",
         title="Regularization: none vs L2 vs dropout",
         lesson=("The network is much bigger than 200 noisy points need. Trained long enough "
@@ -304,10 +298,7 @@ def regularization(
                "The dev set compares the networks and chooses one; the test set measures "
                "only that one."),
         trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
-    )
-    _choose(experiment)
-    experiment.findings = [*_regularization_findings(experiment), _choice_finding(experiment)]
-    return experiment
+    ), _regularization_findings)
 
 
 OVERFIT_GAP = 0.05  # a train-dev accuracy gap this large reads as memorized noise

@@ -205,18 +205,19 @@ def fraction(value: Any) -> float:
         raise BadValue(error.hint) from None
 
 
-def units(value: Any) -> tuple[int, ...]:
-    items = tuple(positive_int(item) for item in _items(value))
-    if not items:
-        raise BadValue
-    return items
+def _list_of(parse: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A non-empty list of values that ``parse`` reads (:func:`_items`)."""
+    def check(value: Any) -> tuple[Any, ...]:
+        items = tuple(parse(item) for item in _items(value))
+        if not items:
+            raise BadValue
+        return items
+
+    return check
 
 
-def probabilities(value: Any) -> tuple[float, ...]:
-    items = tuple(number(item) for item in _items(value))
-    if not items or not all(0.0 < p <= 1.0 for p in items):
-        raise BadValue
-    return items
+units = _list_of(positive_int)
+probabilities = _list_of(_within(number, 0.0, 1.0, above=True))
 
 
 def text(value: Any) -> str:

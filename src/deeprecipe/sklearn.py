@@ -266,12 +266,9 @@ class _DeepEstimator(BaseEstimator):
     # --- prediction ------------------------------------------------------------------------
 
     def _output(self, X: ArrayLike) -> np.ndarray:
-        """The network's logits ``Z[L]`` (inference mode, in batches), computed in float64.
-
-        The network trains in ``dtype``, but predicts in float64 from the same weights:
-        float32 matrix products round differently with the number of rows (BLAS picks its
-        kernel by shape), and a row's prediction must not depend on the rows beside it.
-        """
+        """The network's logits ``Z[L]`` (inference mode, in batches), in float64 whatever
+        ``dtype``: float32 products round differently with the number of rows (BLAS picks
+        its kernel by shape), and a row's prediction must not depend on its neighbours."""
         check_is_fitted(self)
         X_array = validate_data(self, X, reset=False, dtype=np.float64)
         model = self.model_

@@ -35,8 +35,8 @@ def check_range(y: np.ndarray, source: str) -> None:
 class TargetScale:
     """A regression's target standardized with the training rows' mean and σ, as the notes
     normalize inputs: the network learns ``(y − mean) / scale`` (a target in the hundreds
-    trains like one near 1), and :meth:`fold` moves ``mean`` and ``scale`` into the linear
-    output layer after training, so the saved model predicts ``y`` itself."""
+    trains like one near 1); :meth:`fold` then moves ``mean`` and ``scale`` into the linear
+    output layer, so the saved model predicts ``y`` itself and carries no extra state."""
 
     mean: float
     scale: float

@@ -158,14 +158,9 @@ def check_mode(config: RunConfig, model: Sequential) -> str | None:
 def check_gradients(
     model: Sequential, splits: datamod.Splits, point: str, mode: str, seed: int
 ) -> tuple[gradcheck.GradcheckReport, str]:
-    """The notes' gradient check (dropout off, regularization in, float64) at ``point``
-    (``"init"`` or ``"trained"``), and the data its ``J`` was computed on, in words.
-
-    At initialization: the first :data:`CHECK_ROWS` training examples. After training the
-    training cost sits near a minimum, where its gradient (the biases' above all) is near 0,
-    below the finite-difference noise floor: ``J`` is computed on the first
-    :data:`TRAINED_CHECK_ROWS` examples of the dev part instead, where the gradient is not
-    held at 0, or on a training batch when the dev part is tiny."""
+    """The notes' gradient check at ``point`` (``"init"``: on :data:`CHECK_ROWS` training
+    rows; ``"trained"``: on :data:`TRAINED_CHECK_ROWS` dev rows, where the gradient is not
+    held near 0 by a minimum, unless the dev part is tiny), and those rows in words."""
     if point == "trained" and len(splits.dev) >= MIN_DEV_CHECK_ROWS:
         part, name, rows = splits.dev, "dev", TRAINED_CHECK_ROWS
     else:
@@ -253,13 +248,10 @@ def train(
 
 def evaluate(model: Sequential, prepared: pipeline.Prepared, history: History,
              bayes_error: float) -> Diagnosis:
-    """Train, dev and test error in inference mode (whole sets) and their bias/variance
-    diagnosis (:func:`deeprecipe.pipeline.measure`; ``diverged`` when ``history`` says so).
-
-    A regression's errors are mean squared errors in the target's units, so the thresholds
-    (2 points) and ``bayes_error`` are read as fractions of the variance of the training
-    targets (``target_scale.scale²``, the MSE of always predicting their mean): a gap is high
-    above 2% of it whether the target is in dollars or in thousands of dollars."""
+    """Train, dev and test error in inference mode and their diagnosis
+    (:func:`deeprecipe.pipeline.measure`). A regression's thresholds and ``bayes_error`` are
+    fractions of the training targets' variance (a gap is high above 2% of it, whatever
+    the target's units)."""
     target = prepared.target_scale
     scale = 1.0 if target is None else target.scale ** 2
     return pipeline.measure(model, prepared.splits.parts, history, bayes_error * scale,
@@ -467,10 +459,7 @@ def _result(
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
     # The verdict is read at initialization, where the notes place vanishing and exploding
-    # gradients and what their cure (the initialization) acts on. After training the
-    # weights have grown to fit the targets' scale (a regression target of ~150 needs
-    # activations ×10 and more), which is not a pathology; the report plots the gradient
-    # norms over training beside it.
+    # gradients (after training, weights grown to a target's scale are no pathology).
     flow = recorder.initial or (recorder.flows[-1] if recorder.flows else None)
     return RunResult(
         name=folder.name, config=config.to_dict(), data=summary, model_summary=model.summary(),

@@ -32,10 +32,8 @@ class Config:
     at ``learning_rate`` for at most ``epochs`` epochs, with early stopping on the dev cost
     after ``patience`` epochs without improvement (the best weights are restored).
     ``augment`` augments training batches (image data only); ``train_fraction < 1`` trains
-    on a nested, stratified part of the training set (a point of a learning curve).
-
-    The default is the recipe's baseline: one modest hidden layer, Adam at 1e-3, no
-    regularization, early stopping.
+    on a nested, stratified part of the training set (a point of a learning curve). The
+    default is the recipe's baseline.
     """
 
     hidden: tuple[int, ...] = (64,)

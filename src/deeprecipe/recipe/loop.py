@@ -34,9 +34,8 @@ from .trial import Trial, TrialTask
 logger = logging.getLogger("deeprecipe.recipe")
 
 MODEL_FOLDER = "model"
-# A tune has a budget to spend, so it calls a gap "low" only below one point; a one-off
-# diagnosis (deeprecipe.diagnose) uses two. On digits the tighter target roughly halves the
-# test error the recipe reaches, for more trials (benchmarks/recipe_vs_optuna.py).
+# a gap is "low" below one point (diagnose: two): on digits that roughly halves the test
+# error the recipe reaches, for more trials (benchmarks/recipe_vs_optuna.py)
 TUNE_THRESHOLD = 0.01
 
 
@@ -109,17 +108,12 @@ def tune(
     candidates of a round; ``learning_curve=False`` skips the learning curve of
     the "more data" step. A trial whose worker dies is run again, up to ``max_attempts``
     runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
-    :func:`~deeprecipe.diagnose`'s, 0.01 by default here (a gap is "low" below one point:
-    a tune has a budget to spend; a one-off diagnosis uses 0.02). ``callbacks``
+    :func:`~deeprecipe.diagnose`'s (0.01 here: :data:`TUNE_THRESHOLD`). ``callbacks``
     (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial
-    and each round as it finishes (for progress displays).
+    and each round as it finishes. The test error is measured once, on the chosen model.
 
-    The dev set selects; the test set reports: the test error is measured once, at the
-    end, on the chosen model only.
-
-    Local worker processes start by ``forkserver`` (or ``spawn``), which import the main
-    script again: a script that calls ``tune`` keeps its work under
-    ``if __name__ == "__main__":``, as with any such multiprocessing.
+    The worker processes import the main script again: a script that calls ``tune`` keeps
+    its work under ``if __name__ == "__main__":``.
     """
     # what multiprocessing's own check reads: a new worker still importing the main script
     if getattr(multiprocessing.current_process(), "_inheriting", False):
@@ -281,7 +275,7 @@ class Loop:
     # --- reading the trials -------------------------------------------------------------
 
     def best(self) -> Trial:
-        """The dev set's choice: lowest dev error, then dev cost, then the earliest."""
+        """The dev set's choice (:meth:`ranked`'s first)."""
         return self.ranked()[0]
 
     def ranked(self) -> list[Trial]:

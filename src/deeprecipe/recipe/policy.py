@@ -231,25 +231,18 @@ def augment(situation: Situation) -> tuple[list[Candidate], str]:
 
 def regularize_l2(situation: Situation) -> tuple[list[Candidate], str]:
     config = situation.best.config
-    if config.l2 == 0:
-        grid = list(L2_GRID)
-    else:
-        grid = [round_sig(config.l2 * 3), round_sig(config.l2 / 3)]
-    candidates = [Candidate(config.replace(l2=value), f"L2: λ {config.l2:g} → {value:g}")
-                  for value in grid]
-    return candidates, "the λ values around the best one were tried"
+    grid = L2_GRID if config.l2 == 0 else (round_sig(config.l2 * 3), round_sig(config.l2 / 3))
+    return [Candidate(config.replace(l2=value), f"L2: λ {config.l2:g} → {value:g}")
+            for value in grid], "the λ values around the best one were tried"
 
 
 def dropout(situation: Situation) -> tuple[list[Candidate], str]:
-    config = situation.best.config
-    if config.keep_prob == 1:
-        values = list(KEEP_PROBS)
-    else:
-        values = [round(config.keep_prob - 0.1, 2), round(config.keep_prob + 0.1, 2)]
-    candidates = [Candidate(config.replace(keep_prob=value),
-                            f"dropout: keep_prob {config.keep_prob:g} → {value:g}")
-                  for value in values if 0.3 <= value < 1]
-    return candidates, "the keep_prob values around the best one were tried"
+    keep = situation.best.config.keep_prob
+    values = KEEP_PROBS if keep == 1 else (round(keep - 0.1, 2), round(keep + 0.1, 2))
+    return [Candidate(situation.best.config.replace(keep_prob=value),
+                      f"dropout: keep_prob {keep:g} → {value:g}")
+            for value in values if 0.3 <= value < 1], \
+        "the keep_prob values around the best one were tried"
 
 
 def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
@@ -257,17 +250,10 @@ def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
                 "this search of fully connected networks: worth trying yourself")
 
 
-STEPS: dict[str, Step] = {
-    "lower_learning_rate": lower_learning_rate,
-    "bigger_network": bigger_network,
-    "train_longer": train_longer,
-    "better_optimizer": better_optimizer,
-    "more_data": more_data,
-    "augment": augment,
-    "regularize_l2": regularize_l2,
-    "dropout": dropout,
-    "other_architecture": other_architecture,
-}
+STEPS: dict[str, Step] = {step.__name__: step for step in (
+    lower_learning_rate, bigger_network, train_longer, better_optimizer, more_data, augment,
+    regularize_l2, dropout, other_architecture)}
+
 
 def _reason(action: str, situation: Situation) -> Finding:
     """Why ``action`` now: the diagnosis in numbers, then the step's rationale."""

@@ -94,20 +94,12 @@ def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
             augment=augment)
         epoch = history.best_epoch
         dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
-    return {
-        "train_error": float(measured.train_error),
-        "dev_error": float(measured.dev_error),
-        "dev_cost": float(dev_cost),
-        "n_train": len(rows),
-        "history": history.to_dict(),
-        "epochs_run": len(history),
-        "best_epoch": history.best_epoch,
-        "stop_reason": history.stop_reason,
-        "weights": model.theta.tobytes(),
-        "dtype": model.dtype.name,
-        "seconds": time.perf_counter() - start,
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
+    return {"train_error": float(measured.train_error), "dev_error": float(measured.dev_error),
+            "dev_cost": float(dev_cost), "n_train": len(rows), "history": history.to_dict(),
+            "epochs_run": len(history), "best_epoch": history.best_epoch,
+            "stop_reason": history.stop_reason, "weights": model.theta.tobytes(),
+            "dtype": model.dtype.name, "seconds": time.perf_counter() - start,
+            "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 @dataclass
@@ -120,8 +112,8 @@ class Trial:
     ``"wider: 64 → 128 units"``). What it gave (once ``status`` is ``"done"``): the
     errors, ``history``, ``diagnosis`` (its own bias/variance reading) and ``weights``.
     ``status`` is ``"running"``, ``"done"`` or ``"failed"`` (then ``error`` says why);
-    ``attempts`` counts the runs started; ``resumed`` is True when the result was read back from the
-    database of an earlier, interrupted run instead of being trained again.
+    ``attempts`` counts the runs started; ``resumed`` is True when the result was read back
+    from the database of an earlier run instead of being trained again.
     """
 
     key: str
