@@ -1,15 +1,9 @@
-"""Findings as data: a code and its values, turned into a sentence only where people read it.
+"""Findings as data: a code and its values (:class:`Finding`, and :class:`Advice`, a finding
+that names a step of the basic recipe), said in words only where people read them by
+:func:`say` (or ``str()``) from the code's template in :data:`TEXTS`. Tests assert codes.
 
-Every verdict, remark and piece of advice deeprecipe gives (the diagnosis, divergence,
-gradient flow, learning curves) is a :class:`Finding` — ``Finding("dev_overfitted",
-{"gap": 0.034})`` — or an :class:`Advice`, a finding that names one step of the basic
-recipe. Code reads the code and the values; the console, the report and JSON call
-:func:`say` (or ``str()``), which fills the code's template in :data:`TEXTS`, the one place
-the sentences are written. Tests assert codes, not sentences.
-
-A template is a :meth:`str.format` string over the values, with three extra format specs:
-``{gap:err}`` (:func:`show_error`: a percentage, or a mean squared error when the values say
-``regression``), ``{layers:names}`` (``dense_1…dense_9``) and ``{layers:shares}``
+A template is a :meth:`str.format` string over the values, with the format specs ``{gap:err}``
+(:func:`show_error`), ``{layers:names}`` (``dense_1…dense_9``) and ``{layers:shares}``
 (``dense_1 (75%)``, from ``(name, share)`` pairs); or a function of the values.
 """
 
@@ -19,6 +13,7 @@ import math
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 ACTIONS = (
@@ -69,8 +64,7 @@ def _shares(pairs: Sequence[tuple[str, float]]) -> str:
 
 
 def _init_hint(values: Mapping[str, Any]) -> str:
-    """``use init='he' (rms(W)·√n[l-1] = √2) for dense_1…dense_9 (relu)``; ``inits`` holds
-    ``(init, gain, layers, activation)`` per activation."""
+    """``use init='he' (rms(W)·√n[l-1] = √2) for dense_1…dense_9 (relu)``, from ``inits``."""
     return "use " + "; ".join(f"init={init!r} (rms(W)·√n[l-1] = {gain}) for "
                               f"{layer_names(names)} ({activation})"
                               for init, gain, names, activation in values["inits"])
@@ -99,11 +93,7 @@ def _diverged_at(values: Mapping[str, Any]) -> str:
 def _recipe_errors(values: Mapping[str, Any]) -> str:
     """``high bias (train error 15.00%, …: avoidable bias 15.00%, variance 1.00%)``: the
     verdict and the numbers a recipe's decision read (no gaps for a run that diverged)."""
-    v = values
-
-    def show(value: float) -> str:
-        return show_error(value, v["regression"])
-
+    v, show = values, partial(show_error, regression=values["regression"])
     errors = (f"train error {show(v['train'])}, dev error {show(v['dev'])}, Bayes error "
               f"{show(v['bayes'])}")
     if not v["diverged"]:
@@ -305,16 +295,13 @@ class _Formatter(string.Formatter):
     """:meth:`str.format` with the specs ``err``, ``names`` and ``shares``."""
 
     def __init__(self, regression: bool) -> None:
-        self.regression = regression
+        self.specs: dict[str, Callable[[Any], str]] = {
+            "err": partial(show_error, regression=regression), "names": layer_names,
+            "shares": _shares}
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if format_spec == "err":
-            return show_error(value, self.regression)
-        if format_spec == "names":
-            return layer_names(value)
-        if format_spec == "shares":
-            return _shares(value)
-        return super().format_field(value, format_spec)
+        spec = self.specs.get(format_spec)
+        return super().format_field(value, format_spec) if spec is None else spec(value)
 
 
 def say(code: str, values: Mapping[str, Any] | None = None) -> str:
@@ -353,9 +340,9 @@ class Finding:
 
 @dataclass(frozen=True, init=False)
 class Advice(Finding):
-    """One step of the recipe: ``action`` (one of :data:`ACTIONS`, a fixed name the
-    automated recipe can act on) and the ``reason`` for people, the text of ``code`` (the
-    action's own code unless another is given, e.g. ``"better_init:layer"``) and ``values``."""
+    """One step of the recipe: ``action`` (one of :data:`ACTIONS`) and the ``reason`` for
+    people, the text of ``code`` (the action's own unless given, e.g. ``"better_init:layer"``)
+    and ``values``."""
 
     action: str = ""
 

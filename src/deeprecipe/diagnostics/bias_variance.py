@@ -1,30 +1,17 @@
-"""Bias and variance from train, dev and Bayes error, and the basic recipe's next steps.
+"""Bias and variance from train, dev and Bayes error, and the basic recipe's next steps:
+:func:`diagnose` → :class:`Diagnosis`; :func:`wilson_interval`; :func:`fraction`.
 
-The notes' reading (Bayes error ≈ human-level error, 0 unless you know better)::
-
-    avoidable bias = train error − Bayes error      "is the network fitting the training set?"
-    variance       = dev error − train error        "does what it learned generalize?"
-
-and the basic recipe: fix high bias first (bigger network, train longer, another
-architecture); then high variance (more data, regularization, another architecture); stop
-when both are low. A run that diverged gets no bias/variance verdict: its errors describe
-a network that never finished training, so the diagnosis is ``diverged`` and the advice
-starts with a lower learning rate.
-
-Which train error
------------------
-Feed the diagnosis the **inference-mode** train error (``History["train_error"]``, or
-:meth:`Sequential.diagnose`, which evaluates it), not the training cost that Keras and
-scikit-learn log (``History["train_cost"]``). That one is measured with dropout on and the
-penalty in, and averaged over an epoch while the weights change: it describes a noisier,
-penalized network than the one you will use, so it overstates the bias of a regularized
-network and hides its variance.
+Feed it the **inference-mode** train error (``History["train_error"]``, or
+:meth:`Sequential.diagnose`), never the cost logged while training (``History["train_cost"]``:
+dropout on, penalty in, averaged while the weights change), which overstates the bias of a
+regularized network and hides its variance.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,16 +40,12 @@ VERDICTS = (HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED)
 class Diagnosis:
     """The reading of one (train, dev, Bayes) triple; ``advice`` is ordered, first first.
 
-    ``dev_interval`` is the dev error's binomial confidence interval (when ``n_dev`` was
-    given) and ``variance_significant`` says whether the variance gap clears the threshold
-    at that confidence (``None`` without ``n_dev``). ``epoch`` is the History epoch the
-    errors came from (``None`` when they were given as numbers). ``regression``: the errors
-    are mean squared errors, not misclassification rates.
-
-    ``verdict == "diverged"`` when training diverged: then ``high_bias`` and
-    ``high_variance`` are ``False`` (no verdict: the errors are those of a network that never
-    finished training), the advice is the divergence's (a lower learning rate first) and
-    ``divergence`` says where and when, when it is known.
+    ``dev_interval``: the dev error's binomial confidence interval (given ``n_dev``);
+    ``variance_significant``: whether the variance gap clears the threshold at that
+    confidence (``None`` without ``n_dev``); ``epoch``: the History epoch read (``None`` for
+    numbers); ``regression``: the errors are mean squared errors. A run that diverged has
+    ``verdict == "diverged"``, ``high_bias`` and ``high_variance`` ``False``, the divergence's
+    advice (a lower learning rate first) and its ``divergence`` when known.
     """
 
     train_error: float
@@ -94,9 +77,7 @@ class Diagnosis:
 
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
-        def show(value: float) -> str:
-            return show_error(value, self.regression)
-
+        show = partial(show_error, regression=self.regression)
         lines = [
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
@@ -169,43 +150,33 @@ def diagnose(
 ) -> Diagnosis:
     """Read bias and variance the notes' way and give the basic recipe's next steps.
 
-    Avoidable bias (``train − bayes``) is *high* above ``bias_threshold`` (default 0.02: two
-    percentage points above Bayes error); variance (``dev − train``) is high above
-    ``variance_threshold`` (default 0.02). The notes' table: 1%/11% is high variance,
-    15%/16% high bias, 15%/30% both, 0.5%/1% neither; with a Bayes error of 15%, 15%/16% is
-    low bias.
-
-    The advice follows the notes' recipe, in order: high bias → bigger network, train longer,
-    another architecture; high variance → more data, augmentation, L2, dropout, another
-    architecture; both → the bias steps, then the variance steps; neither → ``stop``.
+    Avoidable bias (``train − bayes``) is high above ``bias_threshold``, variance
+    (``dev − train``) above ``variance_threshold`` (both 0.02: two percentage points). The
+    advice, in order: high bias → bigger network, train longer, another architecture; high
+    variance → more data, augmentation, L2, dropout, another architecture; both → the bias
+    steps, then the variance steps; neither → ``stop``.
 
     ``train_error`` may be a :class:`~deeprecipe.History` (``diagnose(history)``): its
-    inference-mode ``train_error`` and ``dev_error`` are read at ``history.best_epoch``
-    (set when :class:`~deeprecipe.EarlyStopping` restored the best weights) or else at the
-    last epoch, with the dev and training-set sizes ``fit`` recorded. Never pass the
-    logged training cost: see the module's docstring.
+    inference-mode errors are read at ``history.best_epoch`` (set when
+    :class:`~deeprecipe.EarlyStopping` restored the best weights) or the last epoch, with the
+    set sizes ``fit`` recorded (never pass the logged training cost: see the module).
 
-    With ``n_dev`` (the number of dev examples) the dev error gets a binomial (Wilson)
-    interval at ``confidence``; a variance gap that may be below ``variance_threshold``
-    within it is called not significant in ``remarks``. A ``test_error`` more than
-    ``variance_threshold`` above the dev error means the dev set has been overfitted by
-    model selection. ``regression=True`` takes mean squared errors (any value ≥ 0; the
-    thresholds are then in MSE units and no interval is computed).
-
-    Errors are fractions (``0.11``, or ``1`` for 100%) or percentages as text (``"11%"``);
-    a bare number above 1 is refused (see :func:`fraction`, the one rule of the Python API,
-    the command line and ``run.toml``).
-
-    ``diverged`` (``True``, or the :class:`~deeprecipe.Divergence` that says where; read
-    from ``history.divergence`` for a History) gives the verdict ``"diverged"`` with its
-    advice, a lower learning rate first, and no bias/variance verdict.
+    ``n_dev`` gives the dev error a Wilson interval at ``confidence``; a variance gap that may
+    be below the threshold within it is not significant (``remarks``). A ``test_error`` more
+    than ``variance_threshold`` above the dev error means the dev set was overfitted by model
+    selection. ``regression=True`` takes mean squared errors (≥ 0, thresholds in MSE units,
+    no interval). Errors are fractions (``0.11``) or percentages as text (``"11%"``): see
+    :func:`fraction`. ``diverged`` (``True``, or the :class:`~deeprecipe.Divergence`; read
+    from ``history.divergence`` for a History) gives the verdict ``"diverged"``, its advice
+    and no bias/variance verdict.
     """
     where = "diagnose"
     regression = flag(where, "regression", regression)  # "no" would read errors as MSEs
     confidence = real(where, "confidence", confidence, "a number in (0, 1)")
     if not 0 < confidence < 1:
         raise fail(where, "confidence", "a number in (0, 1)", confidence)
-    record = None if _is_value(train_error) else _from_history(train_error)
+    record = None if isinstance(train_error, (str, int, float, np.integer, np.floating)) \
+        else _from_history(train_error)
     if record is not None:
         if dev_error is not None:
             raise fail(where, "dev_error", "None when train_error is a History (the History "
@@ -223,21 +194,36 @@ def diagnose(
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
 
-    if diverged is not False:
-        return _diverged(train, dev, bayes, diverged, record, regression, where, test_error)
-    # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
-    high_bias = train - bayes > bias_threshold + ROUNDING
-    high_variance = dev - train > variance_threshold + ROUNDING
-    verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
-               (False, False): GOOD}[(high_bias, high_variance)]
-    steps = {BOTH: BOTH_ADVICE, HIGH_BIAS: BIAS_ADVICE, HIGH_VARIANCE: VARIANCE_ADVICE,
-             GOOD: ["stop"]}[verdict]
+    divergence: Divergence | None = None
+    if diverged is False:
+        # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
+        high_bias = train - bayes > bias_threshold + ROUNDING
+        high_variance = dev - train > variance_threshold + ROUNDING
+        verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
+                   (False, False): GOOD}[(high_bias, high_variance)]
+        advice = [Advice(action) for action in {BOTH: BOTH_ADVICE, HIGH_BIAS: BIAS_ADVICE,
+                  HIGH_VARIANCE: VARIANCE_ADVICE, GOOD: ["stop"]}[verdict]]
+    elif diverged is True:
+        verdict, high_bias, high_variance, advice = DIVERGED, False, False, list(GENERIC_ADVICE)
+    elif isinstance(diverged, Divergence):
+        verdict, high_bias, high_variance, divergence = DIVERGED, False, False, diverged
+        advice = list(diverged.advice) or list(GENERIC_ADVICE)
+    else:
+        raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
+                   diverged)
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
-        advice=[Advice(action) for action in steps],
-        epoch=None if record is None else record["epoch"], regression=regression,
+        advice, epoch=None if record is None else record["epoch"], regression=regression,
+        divergence=divergence,
     )
+    if test_error is not None:
+        diagnosis.test_error = _error(where, "test_error", test_error, regression)
+        diagnosis.dev_test_gap = diagnosis.test_error - dev
     remark = diagnosis.remarks.append
+    if diagnosis.diverged:
+        diagnosis.remarks += [*([] if divergence is None else [divergence.finding]),
+                              Finding("diverged")]
+        return diagnosis
     errors = {"regression": regression}
     if diagnosis.avoidable_bias < -0.005:
         remark(Finding("bayes_too_high"))
@@ -251,11 +237,8 @@ def diagnose(
     if n_dev is not None and not regression:
         _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
                          confidence)
-    if test_error is not None:
-        diagnosis.test_error = _error(where, "test_error", test_error, regression)
-        diagnosis.dev_test_gap = diagnosis.test_error - dev
-        if diagnosis.dev_test_gap > variance_threshold:
-            remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, **errors}))
+    if diagnosis.dev_test_gap is not None and diagnosis.dev_test_gap > variance_threshold:
+        remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, **errors}))
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
         remark(Finding("few_examples:biased" if high_bias else "few_examples",
                        {"n_train": n_train}))
@@ -272,34 +255,8 @@ def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Fi
     cost some of that bias. ``None`` otherwise."""
     if kept is None or kept >= last or not diagnosis.high_bias:
         return None
-    return Finding("early_stopping_cost", {"epoch": kept + 1, "train_error":
-                                           diagnosis.train_error,
-                                           "regression": diagnosis.regression})
-
-
-def _diverged(
-    train: float, dev: float, bayes: float, diverged: bool | Divergence,
-    record: dict[str, Any] | None, regression: bool, where: str, test_error: Any,
-) -> Diagnosis:
-    """The diagnosis of a run that diverged: its errors, its advice, no verdict."""
-    if diverged is True:
-        divergence, advice = None, list(GENERIC_ADVICE)
-    elif isinstance(diverged, Divergence):
-        divergence, advice = diverged, list(diverged.advice) or list(GENERIC_ADVICE)
-    else:
-        raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
-                   diverged)
-    diagnosis = Diagnosis(
-        train, dev, bayes, train - bayes, dev - train, DIVERGED, False, False, advice,
-        epoch=None if record is None else record["epoch"], regression=regression,
-        divergence=divergence,
-    )
-    if test_error is not None:
-        diagnosis.test_error = _error(where, "test_error", test_error, regression)
-        diagnosis.dev_test_gap = diagnosis.test_error - dev
-    first = [] if divergence is None else [divergence.finding]
-    diagnosis.remarks += [*first, Finding("diverged")]
-    return diagnosis
+    return Finding("early_stopping_cost", {"epoch": kept + 1, "regression": diagnosis.regression,
+                                           "train_error": diagnosis.train_error})
 
 
 def _attach_interval(
@@ -320,11 +277,6 @@ def _attach_interval(
         diagnosis.variance_significant = high <= limit
         if not diagnosis.variance_significant:
             diagnosis.remarks.append(Finding("low_variance_uncertain", values))
-
-
-def _is_value(value: Any) -> bool:
-    """A number or a text (``"11%"``), as opposed to a History."""
-    return isinstance(value, (str, int, float, np.integer, np.floating))
 
 
 def _error(where: str, arg: str, value: Any, regression: bool) -> float:

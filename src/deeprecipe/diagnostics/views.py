@@ -1,8 +1,5 @@
-"""What the report draws that needs the trained model, computed once by the pipeline: the
-points in the coordinates ``predict`` takes, a 2-D classifier's decision regions over a
-grid, a regression's dev predictions. The report (:mod:`deeprecipe.report`) only reads
-them; it never runs the model.
-"""
+"""What the report draws that needs the trained model (:func:`views` → :class:`Views`),
+computed once by the pipeline; the report only reads them, it never runs the model."""
 
 from __future__ import annotations
 
@@ -63,24 +60,18 @@ def views(model: Sequential, splits: Splits, task: str) -> Views:
 
 
 def plot_points(model: Sequential, splits: Splits) -> list[Points]:
-    """The parts of ``splits`` in the coordinates ``model.predict`` takes.
-
-    ``splits`` hold the network's inputs (standardized, as passed to ``fit``). When the
-    model carries its standardizer (``model.standardizer``, as a saved and loaded model
-    does), ``predict`` takes raw inputs, so the points are mapped back to raw units with
-    ``inverse_transform`` — unless the training part is not standardized (its columns do
-    not have mean 0 and standard deviation 1), in which case the splits already hold raw
-    inputs and are used as they are.
-    """
-    scaler = model.standardizer
-    parts = splits.parts
-    back = scaler is not None and _standardized(parts["train"].X)
+    """The parts of ``splits`` (the network's inputs, as passed to ``fit``) in the coordinates
+    ``model.predict`` takes: mapped back to raw units when the model carries its standardizer
+    (``predict`` then takes raw inputs), unless the training part is not standardized (mean 0,
+    standard deviation 1), in which case the splits hold raw inputs already."""
+    parts, scaler = splits.parts, model.standardizer
+    if scaler is not None and not _standardized(parts["train"].X):
+        scaler = None
     points = []
     for name, part in parts.items():
         X = np.asarray(part.X, dtype=np.float64)
-        if back and scaler is not None:
-            X = scaler.inverse_transform(X)
-        points.append(Points(name, X, np.asarray(part.y)))
+        points.append(Points(name, X if scaler is None else scaler.inverse_transform(X),
+                             np.asarray(part.y)))
     return points
 
 

@@ -123,7 +123,9 @@ class TuneResult:
             f"dev error {show_error(self.dev_error, self.regression)}, test error "
             f"{show_error(self.test_error, self.regression)}",
             f"note: {self.test_note}",
-            *self._diverged_lines(),
+            *(["the chosen model's training diverged: no bias/variance reading",
+               *(f"- {advice}" for advice in self.diagnosis.advice)]
+              if self.diagnosis.diverged else []),
             f"{self.n_trials} of {self.budget} trials on {self.runner} in {self.seconds:.1f} s"
             + (f" ({self.resumed_trials} read back from the earlier run)"
                if self.resumed_trials else ""),
@@ -140,13 +142,6 @@ class TuneResult:
         lines += [f"note: {text}" for text in self.remarks]
         return "\n".join(lines)
 
-    def _diverged_lines(self) -> list[str]:
-        """When the chosen model's training diverged: no bias/variance reading, its advice."""
-        if not self.diagnosis.diverged:
-            return []
-        return ["the chosen model's training diverged: no bias/variance reading",
-                *(f"- {advice}" for advice in self.diagnosis.advice)]
-
     def table(self) -> str:
         """Every trial as a Markdown table, in the order they ran."""
         rows = ["| round | action | config | train error | dev error | status |",
@@ -154,7 +149,8 @@ class TuneResult:
         for trial in self.trials:
             rows.append(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
                         f"{show_error(trial.train_error, self.regression)} | "
-                        f"{show_error(trial.dev_error, self.regression)} | {_status(trial)} |")
+                        f"{show_error(trial.dev_error, self.regression)} | {trial.status}"
+                        f"{_diverged(trial)} |")
         return "\n".join(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,14 +178,13 @@ def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
 def _trial_line(trial: Trial, regression: bool) -> str:
     if trial.status != "done":
         return f"{trial.config.describe()}: {trial.status} ({trial.error})"
-    diverged = ", diverged" if trial.stop_reason == "diverged" else ""
     return (f"{trial.config.describe()}: train {show_error(trial.train_error, regression)}, "
-            f"dev {show_error(trial.dev_error, regression)}{diverged}")
+            f"dev {show_error(trial.dev_error, regression)}{_diverged(trial, ', diverged')}")
 
 
-def _status(trial: Trial) -> str:
-    """``done``, ``done (diverged)`` (its training diverged), ``failed``, …"""
-    return f"{trial.status} (diverged)" if trial.stop_reason == "diverged" else trial.status
+def _diverged(trial: Trial, text: str = " (diverged)") -> str:
+    """``text`` when the trial's training diverged, else nothing."""
+    return text if trial.stop_reason == "diverged" else ""
 
 
 TRIAL_KEYS = ("key", "round", "config", "seed", "action", "reason", "parent", "status",

@@ -1,28 +1,13 @@
-"""The trial database: ``trials.sqlite`` in the run folder (standard library ``sqlite3``).
+"""The trial database: ``trials.sqlite`` in the run folder (:class:`TrialStore`, on ``sqlite3``).
 
-Tables
-------
-``settings``
-    ``name → JSON value``: what the run was started with (data fingerprint, seed, Bayes
-    error, baseline, …) so that a resume can refuse a different run, and ``result`` (the
-    chosen trial and its test error) once the run has finished.
-``trials``
-    one row per trial: config, seed, why it ran (round, action, reason, parent), status
-    (``running`` → ``done`` or ``failed``), attempts, errors, history, its diagnosis, the
-    weights (``θ`` as a BLOB), the worker, timings.
-``rounds``
-    one row per round of the recipe: the diagnosis that led to it, the action, the reason,
-    the trials it ran, what it recommended.
-
-Durability
-----------
-The database is in WAL mode and only the tuning process writes to it (workers return
-their results). A trial's row is written when it starts (``running``) and completed in
-**one transaction** when it finishes, weights included, so a kill -9 at any moment leaves
-every finished trial whole and the ones in flight marked ``running``: a resumed run reads
-the finished ones back and trains only the others. The run folder's lock
-(:func:`deeprecipe.run.folder.hold`, released by the OS when the process dies) keeps two
-processes from writing one folder; within one process, a folder's store is open at most once.
+Tables: ``settings`` (``name → JSON``: what the run was started with, so a resume can refuse
+another run, and its ``result``), ``trials`` (one row per trial: config, why it ran, status
+``running`` → ``done``/``failed``, errors, history, diagnosis, weights as a BLOB, timings) and
+``rounds`` (one per round of the recipe). WAL mode; only the tuning process writes. A trial's
+row is written when it starts and completed in one transaction when it finishes, so a kill -9
+leaves every finished trial whole and the others ``running``, to train again on resume. The
+folder's lock (:func:`deeprecipe.run.folder.hold`) keeps two processes out of one folder;
+within one process a folder's store is open at most once.
 """
 
 from __future__ import annotations
@@ -43,48 +28,20 @@ DATABASE = "trials.sqlite"
 _open: set[Path] = set()  # the folders whose store is open in this process
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
-    key TEXT PRIMARY KEY,
-    number INTEGER NOT NULL,
-    round INTEGER NOT NULL,
-    config TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    change TEXT NOT NULL,
-    parent TEXT,
+    key TEXT PRIMARY KEY, number INTEGER NOT NULL, round INTEGER NOT NULL,
+    config TEXT NOT NULL, seed INTEGER NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
+    change TEXT NOT NULL, parent TEXT,
     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
-    attempts INTEGER NOT NULL,
-    train_error REAL,
-    dev_error REAL,
-    dev_cost REAL,
-    n_train INTEGER,
-    epochs_run INTEGER,
-    best_epoch INTEGER,
-    stop_reason TEXT,
-    history TEXT,
-    diagnosis TEXT,
-    error TEXT,
-    worker TEXT,
-    seconds REAL,
-    started_at REAL,
-    finished_at REAL,
-    weights BLOB,
-    dtype TEXT
+    attempts INTEGER NOT NULL, train_error REAL, dev_error REAL, dev_cost REAL,
+    n_train INTEGER, epochs_run INTEGER, best_epoch INTEGER, stop_reason TEXT, history TEXT,
+    diagnosis TEXT, error TEXT, worker TEXT, seconds REAL, started_at REAL, finished_at REAL,
+    weights BLOB, dtype TEXT
 );
 CREATE TABLE IF NOT EXISTS rounds (
-    number INTEGER PRIMARY KEY,
-    diagnosis TEXT,
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    trial_keys TEXT NOT NULL,
-    best_key TEXT,
-    recommendation TEXT,
-    skipped TEXT NOT NULL
+    number INTEGER PRIMARY KEY, diagnosis TEXT, action TEXT NOT NULL, reason TEXT NOT NULL,
+    trial_keys TEXT NOT NULL, best_key TEXT, recommendation TEXT, skipped TEXT NOT NULL
 );
 """
 
@@ -99,19 +56,13 @@ TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, no
 
 
 class TrialStore:
-    """The run folder's ``trials.sqlite`` (``folder=None``: an in-memory database, for a
-    run that need not survive its process).
-
-    Use as a context manager, or call :meth:`close`.
-    """
+    """The run folder's ``trials.sqlite`` (``folder=None``: in memory, for a run that need
+    not survive its process). Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
+        self.folder, self.path = folder, None if folder is None else folder / DATABASE
         self._locked: Path | None = None  # the folder (resolved) whose lock this store holds
-        if folder is None:
-            self.path: Path | None = None
-            self.connection = sqlite3.connect(":memory:")
-        else:
+        if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             key = folder.resolve()
             if key in _open:
@@ -120,10 +71,9 @@ class TrialStore:
             runfolder.hold(folder, "tune")
             _open.add(key)
             self._locked = key
-            self.path = folder / DATABASE
         try:
+            self.connection = sqlite3.connect(self.path or ":memory:", timeout=30)
             if self.path is not None:
-                self.connection = sqlite3.connect(self.path, timeout=30)
                 self.connection.execute("PRAGMA journal_mode=WAL")
                 self.connection.execute("PRAGMA synchronous=FULL")
             self.connection.row_factory = sqlite3.Row
@@ -143,8 +93,6 @@ class TrialStore:
             self.close()
             raise runfolder.RunFolderError(str(error)) from None
 
-    # --- settings and result ----------------------------------------------------------
-
     def settings(self) -> dict[str, Any]:
         """Every setting, JSON-decoded (empty for a new database)."""
         rows = self.connection.execute("SELECT name, value FROM settings").fetchall()
@@ -156,8 +104,6 @@ class TrialStore:
                 "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
-
-    # --- trials -----------------------------------------------------------------------
 
     def count(self, *statuses: str) -> int:
         """How many trials are stored (only those with one of ``statuses`` when given)."""
@@ -194,11 +140,8 @@ class TrialStore:
                 f"UPDATE trials SET {assignments} WHERE key = ?",
                 [_column(name, getattr(trial, name)) for name in RESULT_COLUMNS] + [trial.key])
 
-    # --- rounds -----------------------------------------------------------------------
-
     def save_round(self, record: dict[str, Any]) -> None:
-        """Insert or replace one round (:data:`ROUND_COLUMNS`; ``diagnosis`` a dict or
-        None)."""
+        """Insert or replace one round (:data:`ROUND_COLUMNS`; ``diagnosis`` a dict or None)."""
         with self.connection:
             self.connection.execute(
                 f"INSERT OR REPLACE INTO rounds ({', '.join(ROUND_COLUMNS)}) VALUES "
@@ -208,8 +151,6 @@ class TrialStore:
     def rounds(self) -> list[dict[str, Any]]:
         rows = self.connection.execute("SELECT * FROM rounds ORDER BY number").fetchall()
         return [_decoded(row) for row in rows]
-
-    # --- closing ----------------------------------------------------------------------
 
     def close(self) -> None:
         connection = getattr(self, "connection", None)  # None: the database never opened

@@ -1,16 +1,14 @@
-"""The answer first: is the network healthy, and what should be done next?
-
-:func:`headline` reads a :class:`~deeprecipe.run.result.RunResult` in the order problems
-must be fixed — a gradient check that fails makes every other number suspect, a diverged or
-symmetric network has not really trained, a dev set from another distribution makes the
-variance reading meaningless — and only then the bias/variance diagnosis. It returns the
-verdict, one status per check, and the first few steps of the basic recipe.
+"""The answer first: :func:`headline` reads a :class:`~deeprecipe.run.result.RunResult` in the
+order problems must be fixed (a failed gradient check, a diverged or symmetric network, splits
+from different distributions, then bias and variance): the verdict, one status per check, and
+the first steps of the basic recipe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..findings import TEXTS, say, show_error
@@ -56,30 +54,22 @@ class Headline:
 
 def headline(result: RunResult) -> Headline:
     """The report's first lines for ``result`` (see the module's docstring)."""
-    found = [_gradcheck(result), _training(result), _flow(result), _splits(result),
-             *_gaps(result)]
-    checks = [check for check in found if check is not None]
     verdict = _first_problem(result) or _diagnosis_verdict(result)
-    verdict.checks = checks
+    verdict.checks = [check for check in (_gradcheck(result), _training(result), _flow(result),
+                                          _splits(result), *_gaps(result)) if check is not None]
     verdict.steps = (verdict.steps + _recipe_steps(result))[:TOP_STEPS]
     return verdict
-
-
-# --- the checks, one per concern ------------------------------------------------------------
 
 
 def _gradcheck(result: RunResult) -> Check | None:
     if not result.gradchecks:
         return None
     reports = result.gradchecks.values()
-    # each verdict beside the block it comes from (the difference over θ can read great
-    # where one block reads look closer)
-    parts = ", ".join(f"{point}: {report.reading()}"
-                      for point, report in result.gradchecks.items())
     # a check with no verdict (every block within the noise floor) verified nothing
     level = PROBLEM if any(r.failed for r in reports) else (
         GOOD if all(r.passed for r in reports) else UNKNOWN)
-    return Check("gradient check", level, parts)
+    return Check("gradient check", level, ", ".join(
+        f"{point}: {report.reading()}" for point, report in result.gradchecks.items()))
 
 
 def _training(result: RunResult) -> Check | None:
@@ -99,11 +89,10 @@ def stopped(reason: str) -> str:
 
 
 def _flow(result: RunResult) -> Check | None:
-    if result.flow is None:
-        return None
     flow = result.flow
-    levels = {"healthy": GOOD, "symmetric": PROBLEM, "exploding": PROBLEM,
-              "vanishing": WARNING}
+    if flow is None:
+        return None
+    levels = {"healthy": GOOD, "symmetric": PROBLEM, "exploding": PROBLEM, "vanishing": WARNING}
     named = f" in {', '.join(flow.named)}" if flow.named else ""
     return Check("gradient flow", levels.get(flow.verdict, UNKNOWN),
                  f"{flow.verdict}{named} at initialization")
@@ -121,10 +110,9 @@ def _splits(result: RunResult) -> Check | None:
 
 def _diverged_text(result: RunResult) -> str:
     """``training diverged at epoch 3: the training cost grew to …`` (when known)."""
-    divergence = None if result.diagnosis is None else result.diagnosis.divergence
-    if divergence is None:
-        return f"diverged after {result.epochs_run} epochs"
-    return divergence.headline
+    d = result.diagnosis
+    return f"diverged after {result.epochs_run} epochs" if d is None or d.divergence is None \
+        else d.divergence.headline
 
 
 def _gaps(result: RunResult) -> list[Check]:
@@ -132,22 +120,17 @@ def _gaps(result: RunResult) -> list[Check]:
     d = result.diagnosis
     if d is None or d.diverged:
         return []
-    kind = _kind(result)
+    err, kind = _errors(result, d)
     return [Check("bias", WARNING if d.high_bias else GOOD, f"avoidable bias "
-                  f"{_err(d, d.avoidable_bias)} (train {kind} {_err(d, d.train_error)})"),
+                  f"{err(d.avoidable_bias)} (train {kind} {err(d.train_error)})"),
             Check("variance", WARNING if d.high_variance else GOOD, f"variance "
-                  f"{_err(d, d.variance)} (dev {kind} {_err(d, d.dev_error)})")]
+                  f"{err(d.variance)} (dev {kind} {err(d.dev_error)})")]
 
 
-def _err(d: Diagnosis, value: float) -> str:
-    return show_error(value, d.regression)
-
-
-def _kind(result: RunResult) -> str:
-    return "MSE" if result.data.task == "regression" else "error"
-
-
-# --- the verdict --------------------------------------------------------------------------------
+def _errors(result: RunResult, d: Diagnosis) -> tuple[Callable[[float], str], str]:
+    """How the run's errors are shown, and what they are called (``error``, ``MSE``)."""
+    return (partial(show_error, regression=d.regression),
+            "MSE" if result.data.task == "regression" else "error")
 
 
 def _first_problem(result: RunResult) -> Headline | None:
@@ -165,16 +148,13 @@ def _first_problem(result: RunResult) -> Headline | None:
                         "by component in the table below")],
         )
     if result.stop_reason == "diverged":
-        if not result.history:
-            kept = "the initial weights are kept"
-        elif result.best_epoch is not None:
-            kept = f"the weights of epoch {result.best_epoch + 1} are kept"
-        else:
-            kept = "the weights of the last epoch before it are kept"
+        kept = "the initial weights" if not result.history else (
+            "the weights of the last epoch before it" if result.best_epoch is None
+            else f"the weights of epoch {result.best_epoch + 1}")
         text = _diverged_text(result)
         return Headline(
             PROBLEM, "Training diverged: lower the learning rate",
-            f"{text[:1].upper()}{text[1:]}; {kept}. A diverged run has no bias/variance "
+            f"{text[:1].upper()}{text[1:]}; {kept} are kept. A diverged run has no bias/variance "
             "reading: fix the divergence first.",
             steps=[] if result.diagnosis is not None else [
                 Step("lower_learning_rate", "Lower the learning rate",
@@ -184,11 +164,10 @@ def _first_problem(result: RunResult) -> Headline | None:
     if flow is not None and flow.verdict in ("symmetric", "exploding"):
         title = {"symmetric": "The hidden units are identical: symmetry was never broken",
                  "exploding": "Gradients explode through the layers"}[flow.verdict]
-        steps = _advice_steps(flow.advice)
         reading = flow.summary().splitlines()[0]
         return Headline(PROBLEM, title, f"Gradient flow after training: {reading}. Until "
                         "this is fixed the network cannot learn what its size allows.",
-                        steps=steps)
+                        steps=_advice_steps(flow.advice))
     different = [name for name, c in result.comparisons.items() if not c.passed]
     if different:
         return Headline(
@@ -212,11 +191,10 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
         "low bias and low variance": "Healthy: low bias and low variance",
     }
     level = GOOD if not (d.high_bias or d.high_variance) else WARNING
-    kind = _kind(result)
-    detail = (f"Train {kind} {_err(d, d.train_error)}, dev {kind} "
-              f"{_err(d, d.dev_error)}, Bayes {kind} {_err(d, d.bayes_error)}: "
-              f"avoidable bias {_err(d, d.avoidable_bias)}, variance "
-              f"{_err(d, d.variance)}.")
+    err, kind = _errors(result, d)
+    detail = (f"Train {kind} {err(d.train_error)}, dev {kind} {err(d.dev_error)}, Bayes {kind} "
+              f"{err(d.bayes_error)}: avoidable bias {err(d.avoidable_bias)}, variance "
+              f"{err(d.variance)}.")
     return Headline(level, titles.get(d.verdict, d.verdict), detail)
 
 
