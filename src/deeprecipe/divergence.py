@@ -1,21 +1,13 @@
 """Divergence: a training cost that grows by orders of magnitude (or becomes non-finite, its
-last stage), where it started and what to do about it.
+last stage), where it started and what to do about it (the learning rate first).
 
-The fit loop (:meth:`deeprecipe.training.Trainer.fit`) checks the cost after every batch
-(one float) and, at the end of every epoch, the weights and the training set's cost. Training has
-diverged when
-
-- a cost, gradient or weight is non-finite: the parameters, activations and gradients are
-  then scanned block by block (:func:`find_origin`) to name where it started; a non-finite
-  gradient with a finite cost makes the weights non-finite at the optimizer step, so the
-  next batch's cost (or the end-of-epoch check) catches it, and the weights name its layer;
-- or the training set's cost at the end of an epoch is more than :data:`GROWTH` (10⁴) times
-  its lowest value so far (the cost at initialization included) and above the cost at
-  initialization (:func:`grew`): a cost of 1e33 is divergence even while it is finite. The
-  second condition keeps a fitted network whose cost fell to 1e-6 from being called
-  diverged when it rises to 0.02, still far below where it started.
-
-The advice names the learning rate first: it is the usual cause.
+The fit loop checks the cost after every batch (one float) and, at the end of every epoch,
+the weights and the training set's cost. Training has diverged when a cost, gradient or
+weight is non-finite (:func:`find_origin` then scans the parameters, activations and
+gradients block by block to name where it started), or when the training set's cost is more
+than :data:`GROWTH` (10⁴) times its lowest value so far and above its value at
+initialization (:func:`grew`): a cost of 1e33 is divergence even while finite, but a fitted
+cost that fell to 1e-6 and rose to 0.02 is not.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
-"""Save and load models: ``config.json`` + ``weights.safetensors`` in a folder. No pickle.
+"""Save and read models: ``config.json`` + ``weights.safetensors`` in a folder, no pickle.
 
-``config.json`` holds ``format_version``, the library version, the model's config, the
-fitted standardizer's statistics (``"standardizer"``: μ and σ per feature, so the loaded
-model predicts from raw inputs; ``null`` for a model saved without one), any ``extra``
-entries (a run adds ``classes``), and two checksums: ``weights_sha256``, the SHA-256 of
-``weights.safetensors``'s bytes, and ``config_sha256``, of the config's other entries (as
-canonical JSON: sorted keys, no spaces). ``weights.safetensors`` holds one tensor per
-named parameter (``dense_1.W``, …). Files are written to a temporary name and renamed, so
-an interrupted save never leaves a corrupt file.
-
-Loading checks everything before it builds the network: the config's entries (types,
-values, the classes against the output layer, the standardizer against the input size,
-distinct feature names), the tensors' names, dtypes and shapes against the config (so a
-config cannot make it allocate more than the weights file holds), finite weights, and then
-the two checksums (a damaged or edited file). Each refusal is one error naming the file
-and what is wrong: :class:`FileNotFoundError` for a missing file, :class:`ValueError`
-otherwise. Format version 1 (written before the checksums) is still read, with every
-check but the checksums.
+:func:`save` writes them atomically, with the SHA-256 of the weights file and of the config's
+other entries; :func:`read_folder` checks everything (entries, tensors, checksums) before the
+network is built, and refuses with one error naming the file: :class:`FileNotFoundError` for
+a missing file, :class:`ValueError` otherwise. The checks are listed above this reference.
 """
 
 from __future__ import annotations
@@ -119,7 +106,8 @@ class Saved(NamedTuple):
 
 
 def read_folder(path: str | Path) -> Saved:
-    """Read and check everything in a saved model folder (see the module's docstring)."""
+    """Read and check everything in a saved model folder (format version 1, written before
+    the checksums, with every check but those)."""
     folder = _folder("load", path)
     config_file, weights_file = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     if not config_file.is_file():

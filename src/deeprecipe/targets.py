@@ -1,7 +1,5 @@
-"""A regression's target, standardized for training and folded back into the network
-(:class:`TargetScale`), and :func:`check_range`: a target must stay below
-:data:`LARGEST_TARGET` in magnitude, or the float32 network's squared errors would be inf.
-"""
+"""A regression's target: standardized for training (:class:`TargetScale`), folded back into
+the network afterwards, and checked against float32's range (:func:`check_range`)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ._checks import fail
 from .data import Part, Splits
 
 if TYPE_CHECKING:
@@ -18,17 +18,26 @@ if TYPE_CHECKING:
 LARGEST_TARGET = 1e18  # float32 squared errors overflow beyond ~1.8e19
 
 
-def check_range(y: np.ndarray, source: str) -> None:
-    """Refuse a regression target too large for the float32 network's squared errors;
-    ``source`` names the data in the message."""
-    values = np.abs(np.asarray(y, dtype=np.float64))
-    peak = float(values.max()) if values.size else 0.0
-    if not peak < LARGEST_TARGET:
-        raise ValueError(
-            f"{source}: a regression target must be smaller than {LARGEST_TARGET:.0e} in "
-            f"magnitude (the network computes in float32, whose squared errors overflow above "
-            f"~1.8e19); received values up to {peak:.3g}. help: rescale it (divide it by a "
-            "power of 10, or take its logarithm).")
+def check_range(y: ArrayLike, where: str, arg: str | None = None) -> None:
+    """Refuse a regression target whose squared errors overflow a float32 network's cost
+    (fit would stop on them as a divergence, blaming the learning rate). ``arg`` names it
+    in a ``fit`` error; without it, the message speaks of a data file's target. Text and
+    non-finite values are left to the data checks."""
+    values = np.asarray(y)
+    if values.dtype.kind not in "iuf" or values.size == 0:
+        return
+    magnitudes = np.abs(values.astype(np.float64))
+    peak = float(magnitudes[np.isfinite(magnitudes)].max(initial=0.0))
+    if peak < LARGEST_TARGET:
+        return
+    constraint = (f"smaller than {LARGEST_TARGET:.0e} in magnitude for a float32 network (its "
+                  "squared errors overflow above ~1.8e19)")
+    hint = "rescale it (divide it by a power of 10, or take its logarithm)"
+    if arg is not None:
+        raise fail(where, arg, constraint, f"values up to {peak:.3g}",
+                   f"{hint}, or use dtype='float64'")
+    raise ValueError(f"{where}: a regression target must be {constraint}; received values up "
+                     f"to {peak:.3g}. help: {hint}.")
 
 
 @dataclass(frozen=True)

@@ -1,47 +1,11 @@
-"""The mini-batch training loop and its :class:`History`.
+"""The mini-batch training loop (:meth:`Trainer.fit`, i.e. ``model.fit``), the
+:class:`History` it returns and the :class:`TrainingState` it resumes from.
 
-Each epoch shuffles the training set (seeded), walks it in batches of ``batch_size``, and
-for every batch runs forward, backward and one optimizer step. The History records, per
-epoch:
-
-``train_cost``
-    the cost *as trained* (dropout on, penalty in), averaged over the epoch's batches while
-    the weights change: what Keras and scikit-learn log.
-``train_eval_cost``, ``train_error``
-    inference mode (no dropout), data term only, on a fixed training subsample of at most
-    the dev set's size: the numbers a bias/variance diagnosis needs.
-``dev_cost``, ``dev_error``
-    the same on the dev set (``validation_data``).
-``time``, ``train_time``
-    the epoch's wall time, and the part of it spent in training steps.
-
-Besides the records, a History says why training ended (``stop_reason``: ``"max_epochs"``,
-``"diverged"``, ``"patience"`` from :class:`~deeprecipe.EarlyStopping`, or ``"callback"``),
-which epoch's weights the model holds when early stopping restored the best ones
-(``best_epoch``), what diverged (``divergence``) and the sizes it was measured on.
-
-Divergence
-----------
-A non-finite cost (checked after every batch), non-finite weights (checked once per epoch)
-or a training cost that grew by orders of magnitude (``train_eval_cost`` more than 10⁴ × its
-lowest value so far, the cost at initialization included, and above that first value;
-see :mod:`deeprecipe.divergence`) stop training at once: the origin is located, the weights
-of the last epoch recorded in the History are restored (the initial weights if the first
-epoch diverged; :class:`~deeprecipe.EarlyStopping` then puts back its best epoch's),
-``stop_reason`` becomes ``"diverged"`` and ``history.divergence`` holds the layer, the
-epoch, the batch and the advice (the learning rate first). The History keeps every epoch
-before it.
-
-Resuming
---------
-``fit(..., state=TrainingState())`` keeps ``state`` up to date at the end of every epoch
-(after the callbacks ran): the weights, the optimizer's state, the positions of the
-shuffling/dropout and augmentation random streams, the History so far and each callback's
-``state_dict()``. Those are copies, so ``state`` always describes the end of one whole
-epoch, even when training is interrupted in the middle of the next one (``KeyboardInterrupt``
-passes through ``fit``). Passing a state with ``epoch > 0`` to a fresh model and ``fit``
-continues from there and ends with the same weights, bit for bit, as a run that was never
-interrupted (same data, seed, options and callbacks).
+Each epoch shuffles the training set (seeded) and takes one optimizer step per batch. A run
+that diverges (:mod:`deeprecipe.divergence`) stops at once: ``stop_reason`` becomes
+``"diverged"``, ``history.divergence`` names the layer, epoch, batch and advice, and the
+weights of the last epoch in the History come back (the initial ones if the first epoch
+diverged; :class:`~deeprecipe.EarlyStopping` then puts back its best epoch's).
 """
 
 from __future__ import annotations
@@ -59,7 +23,7 @@ from . import optimizers
 from ._checks import as_float_array, describe, fail, flag, positive_int, seed_value
 from .callbacks import Callback
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
-from .targets import LARGEST_TARGET
+from .targets import check_range
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -72,12 +36,18 @@ Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 class History:
     """Per-epoch records of one ``fit``: ``history["dev_error"]`` is a list, one per epoch.
 
+    ``train_cost`` is the cost *as trained* (dropout on, penalty in, averaged over the
+    epoch's batches while the weights change: what Keras logs); ``train_eval_cost`` and
+    ``train_error`` are in inference mode, data term only, on a fixed training subsample of
+    at most the dev set's size (what a bias/variance diagnosis needs); ``dev_cost`` and
+    ``dev_error`` the same on ``validation_data``; ``time`` and ``train_time`` the epoch's
+    wall time and the part of it spent in training steps.
+
     Also: ``stop_reason`` (``"max_epochs"``, ``"diverged"``, ``"patience"``,
     ``"callback"``), ``best_epoch`` (the epoch whose weights early stopping restored, else
     ``None``), ``divergence`` (a :class:`~deeprecipe.divergence.Divergence` when training
-    diverged, else ``None``), ``task`` (the model's: ``"multiclass"``, ``"binary"``
-    or ``"regression"``) and ``sizes`` (examples in ``"train"``, ``"train_eval"`` and
-    ``"dev"``), which :func:`~deeprecipe.diagnose` reads.
+    diverged, else ``None``), ``task`` (the model's) and ``sizes`` (examples in
+    ``"train"``, ``"train_eval"`` and ``"dev"``), which :func:`~deeprecipe.diagnose` reads.
     """
 
     def __init__(self) -> None:
@@ -180,14 +150,18 @@ class Trainer:
         ``seed``), so shuffling and dropout masks are the same with and without augmentation.
         The dev set and the training-error subsample are never augmented.
 
-        ``state`` (a :class:`TrainingState`) is updated at the end of every epoch; when it
-        holds ``epoch > 0`` training resumes from it (``epochs`` counts from the first epoch
-        of the original run, as Keras' ``initial_epoch``). See "Resuming" in the module's
-        docstring.
+        ``state`` (a :class:`TrainingState`) is brought up to date at the end of every epoch,
+        after the callbacks (copies swapped in at once, so an interruption mid-epoch leaves it
+        at the last whole epoch; ``KeyboardInterrupt`` passes through). Given one with
+        ``epoch > 0`` (on a fresh model), training resumes from it (``epochs`` counts from
+        the first epoch, as Keras' ``initial_epoch``) and ends with the same weights, bit for
+        bit, as a run never interrupted (same data, seed, options and callbacks).
         """
         model = cast("Sequential", self)
         where = "fit"
-        _check_target_range(model, where, y)
+        float32_regression = model.loss.task == "regression" and model.dtype == np.float32
+        if float32_regression:
+            check_range(y, where, "y")
         X_train, targets = model.check_data(where, X, y)
         n = len(X_train)
         epochs = positive_int(where, "epochs", epochs)
@@ -196,7 +170,8 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise fail(where, "validation_data", "a pair (X_dev, y_dev)", validation_data)
-            _check_target_range(model, f"{where} (validation_data)", validation_data[1])
+            if float32_regression:
+                check_range(validation_data[1], f"{where} (validation_data)", "y")
             dev = model.check_data(f"{where} (validation_data)", *validation_data)
         if state is not None and not isinstance(state, TrainingState):
             raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
@@ -453,22 +428,6 @@ def diverged(
     )
     model.theta[...] = last_finite
     return divergence
-
-
-def _check_target_range(model: Sequential, where: str, y: ArrayLike) -> None:
-    """Refuse a regression target whose squared errors overflow a float32 network's
-    training cost (fit would stop on them as a divergence, blaming the learning rate)."""
-    values = np.asarray(y)
-    if model.loss.task != "regression" or model.dtype != np.float32 \
-            or values.dtype.kind not in "iuf" or values.size == 0:
-        return  # text and NaN: check_data names them
-    magnitudes = np.abs(values.astype(np.float64))
-    peak = float(magnitudes[np.isfinite(magnitudes)].max(initial=0.0))
-    if peak >= LARGEST_TARGET:
-        raise fail(where, "y", f"smaller than {LARGEST_TARGET:.0e} in magnitude for a float32 "
-                   "network (its squared errors overflow above ~1.8e19)",
-                   f"values up to {peak:.3g}", "rescale it (divide it by a power of 10, or "
-                   "take its logarithm), or use dtype='float64'")
 
 
 def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,32 +1,22 @@
 """Gradient flow: do signals vanish or explode through the layers, or are units symmetric?
 
-The notes' example: a deep linear network of width 2 whose layers 1–9 have ``W = c·I`` gives
-``ŷ = W[10]·c⁹·x``: 1.5⁹ ≈ 38.44 (exploding), 0.5⁹ ≈ 0.00195 (vanishing). In such a network
-every layer's ``||dW||`` is the same (``dW[l] = A[l-1]ᵀ dZ[l]`` with ``A[l-1] ∝ c^(l-1)`` and
-``dZ[l] ∝ c^(9-l)``), so the growth does not show in ``||dW||``: it shows in the activations
-(forward) and in ``dA`` from layer to layer (backward). :func:`gradient_flow` therefore
-reads both chains through the hidden layers (every Dense layer but the output one, whose
-scale the task sets):
+In the notes' deep linear network every layer's ``||dW||`` is the same, so the growth shows
+only in the activations and in ``dA`` (guide: "Vanishing and exploding gradients").
+:func:`gradient_flow` reads both chains through the hidden layers (every Dense layer but the
+output one, whose scale the task sets):
 
 ``forward_gain``  = rms(A of the last hidden layer) / rms(X)       (the notes' c⁹)
 ``backward_gain`` = ||dJ/dX|| / ||dJ/dA of the last hidden layer|| (c⁹ again)
 
-Forward, the root mean square is the quantity a good initialization keeps (He's 2/n_in
-keeps ``E[a²]`` layer to layer); backward it is the norm over a layer's units, since
-``dJ/dx_i`` sums ``n_out`` terms: a layer that widens 4 → 128 multiplies the rms of the
-gradient by about √(128/4) at He initialization while its norm stays put, and that is not
-an explosion. With the notes' constant widths the two readings are the same.
+Backward it is the norm over a layer's units, not the rms: a layer that widens 4 → 128
+multiplies the gradient's rms by about √(128/4) at He initialization while its norm stays put.
 
-A gain above ``threshold`` (10 by default: an order of magnitude) is *exploding*, below
-``1 / threshold`` *vanishing*. The layers named are those whose own gain, forward or
-backward, exceeds ``threshold ** (1 / hidden layers)`` (the per-layer rate that reaches the
-threshold over the stack) or falls below its inverse. *Symmetric* means a hidden layer's
-units cannot differ: identical incoming weights and biases and identical outgoing weights,
-as after ``init="zeros"``; they compute the same function and get the same gradient, forever.
-Precedence when layers disagree: symmetric, then exploding, then vanishing, then healthy.
-
-Shapes follow the engine: ``X (m, n_x)``, ``W (n_in, n_out)``, ``A (m, n_out)``. All
-statistics are in inference mode (dropout off) on the data term of the cost (no penalty).
+A gain above ``threshold`` (10) is *exploding*, below ``1 / threshold`` *vanishing*; the
+layers named are those whose own gain, forward or backward, exceeds ``threshold ** (1 /
+hidden layers)`` or falls below its inverse. *Symmetric*: a hidden layer's units have
+identical incoming weights and biases and identical outgoing weights (as after
+``init="zeros"``), so they stay alike forever. Precedence: symmetric, exploding, vanishing,
+healthy. Statistics are in inference mode (dropout off) on the data term of the cost.
 """
 
 from __future__ import annotations

@@ -1,20 +1,12 @@
-"""Gradient checking a :class:`~deeprecipe.Sequential`: the notes' ``J`` and ``dJ/dθ``.
+"""Gradient checking a :class:`~deeprecipe.Sequential`: the notes' ``J`` (penalty included,
+``m = len(X)``) and ``dJ/dθ`` in float64, dropout off or with fixed masks.
 
-``J = (1/m) Σ L(ŷ, y) + (λ/2m) Σ ||W||²`` (and/or the L1 term) with ``m = len(X)``, dropout
-off (``keep_prob = 1``, as the notes advise) or with the same masks at every evaluation
-(``dropout="fixed"``), in float64.
-
-``J`` is evaluated only through the layers themselves (their ``forward`` and the checker's
-methods of the layer contract, :mod:`deeprecipe.layers`), and fast: a perturbed parameter
-only changes its own layer's output and what comes after, so the activations before it are
-read once off the model's trace, a batch of perturbations runs as stacked copies of the
-data (:meth:`~deeprecipe.layers.Layer.perturbed`; a Dense layer moves one column of ``Z``
-per coordinate), and a change in one column feeds the next layer as a rank-one update
-(:meth:`~deeprecipe.layers.Layer.moved`). The side of its kink each ReLU unit is on (and
-the sign of each weight under L1) is recorded, so a perturbation that crosses a kink is
-known, not guessed; and inside :meth:`ModelObjective.on_branches` every unit is held on the
-branch it took at θ, which is the function backpropagation differentiates (a ReLU exactly
-at 0 stays off: ``relu'(0) = 0``).
+``J`` is evaluated only through the layers' own methods (:mod:`deeprecipe.layers`), and
+fast: the activations before a perturbed parameter are read once off the model's trace, a
+batch of perturbations runs as stacked copies of the data, and a change in one column feeds
+the next layer as a rank-one update. The side of its kink each ReLU unit is on (and each
+weight's sign under L1) is recorded, so a perturbation that crosses a kink is known, not
+guessed; :meth:`ModelObjective.on_branches` holds every unit on its branch at θ.
 """
 
 from __future__ import annotations
