@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .findings import Advice, Finding
+from .initializers import default_for
 from .layers import Dense
 from .parameters import Layout
 
@@ -100,15 +101,6 @@ def first_bad_block(vector: np.ndarray, layout: Layout, *, last: bool = False) -
     return None
 
 
-def first_bad_layer(model: Sequential, X: np.ndarray) -> str | None:
-    """The first layer whose output on ``X`` (inference mode, in the model's dtype) is
-    non-finite."""
-    with quiet():
-        outputs = model.forward_backward(np.asarray(X, dtype=model.dtype)).activations[1:]
-    return next((name for name, out in zip(model.names, outputs, strict=True)
-                 if not np.isfinite(out).all()), None)
-
-
 def find_origin(
     model: Sequential, X: np.ndarray | None = None, grad: np.ndarray | None = None
 ) -> tuple[str, str, str | None]:
@@ -117,9 +109,12 @@ def find_origin(
     parameter = first_bad_block(model.theta, model.layout)
     if parameter is not None:
         return parameter.split(".")[0], "weights", parameter
-    layer = None if X is None else first_bad_layer(model, X)
-    if layer is not None:
-        return layer, "activations", None
+    if X is not None:  # the first layer whose output (inference mode) is non-finite
+        with quiet():
+            outputs = model.forward_backward(np.asarray(X, dtype=model.dtype)).activations[1:]
+        for name, out in zip(model.names, outputs, strict=True):
+            if not np.isfinite(out).all():
+                return name, "activations", None
     parameter = None if grad is None else first_bad_block(grad, model.layout, last=True)
     if parameter is not None:
         return parameter.split(".")[0], "gradients", parameter
@@ -165,7 +160,7 @@ def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
     layer = model.layers[model.names.index(layer_name)] if layer_name in model.names else None
     if not isinstance(layer, Dense):
         return BETTER_INIT
-    recommended = "he" if layer.activation in ("relu", "leaky_relu") else "xavier"
+    recommended = default_for(layer.activation)
     if layer.init == recommended:
         return None
     variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"

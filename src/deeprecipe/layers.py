@@ -13,12 +13,9 @@ models. The model owns the parameters (views of its ``θ``) and passes them in. 
     views of one flat gradient buffer), else into fresh arrays; gradients never accumulate
     across calls. ``input_grad=False`` skips ``dx`` (the first layer's is unused).
 
-A layer with parameters works with every tool (training, gradient flow, divergence, the
-gradient checker) by implementing these three; the gradient checker's speed-ups
-(:meth:`Layer.replay`, :meth:`Layer.kinks`, :meth:`Layer.perturbed`,
-:meth:`Layer.perturbed_column`, :meth:`Layer.moved`) have generic defaults that
-:class:`Dense` overrides. No layer modifies ``x``, ``dout`` or a
-cache it returned. Rows are examples: ``x`` is ``(m, n_in)``.
+A layer implementing these three works with every tool; the gradient checker's speed-ups
+(:meth:`Layer.replay` and the methods after it) have generic defaults that :class:`Dense`
+overrides. No layer modifies ``x``, ``dout`` or a cache it returned. ``x`` is ``(m, n_in)``.
 """
 
 from __future__ import annotations

@@ -170,8 +170,8 @@ class Loss(NamedTuple):
     ``task`` is ``"binary"``, ``"multiclass"`` or ``"regression"``: it decides how targets
     are encoded (:func:`encode_targets`) and what *error* means (misclassification rate or
     mean squared error). ``fused(z, targets)`` takes the logits and encoded targets and
-    leaves ``z`` as it is. ``rows`` and ``fused_rows`` give the
-    loss of each example (from outputs, from logits): ``J = mean(rows)``.
+    leaves ``z`` as it is; ``rows`` and ``fused_rows`` give each example's loss. With
+    ``from_logits`` the network's output is ``Z[L]`` and the loss applies ``activation``.
     """
 
     name: str
@@ -182,9 +182,6 @@ class Loss(NamedTuple):
     fused: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
     rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
     fused_rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-    # The output activation belongs to the loss: with ``from_logits`` the network's output
-    # is ``Z[L]`` and the loss applies ``activation`` itself (Keras' ``from_logits``).
 
     def cost(self, out: np.ndarray, targets: np.ndarray, from_logits: bool) -> float:
         """``J``'s data term on the network's output (logits when ``from_logits``)."""

@@ -4,12 +4,8 @@ The cost is the notes' ``J = (1/m) Σ L(ŷ, y) + (λ/2m) Σ_l ||W[l]||²_F`` (L2
 ``+ (λ/2m) Σ_l Σ |W[l]|`` (L1); biases are not penalized. :meth:`Sequential.cost` uses
 ``m = len(X)``. During mini-batch training the data term is the batch mean and the penalty
 uses ``m`` = the training-set size, so ``λ`` means the same at every batch size and
-full-batch training is exactly the notes' algorithm.
-
-Layers are specifications; the model names them (:attr:`Sequential.names`: ``dense_1``, …)
-and owns their parameters: one flat vector :attr:`Sequential.theta`, with per-layer views
-:attr:`Sequential.params` (``params[0]["W"]``), named ``dense_1.W``, ``dense_1.b``, … in
-model order.
+full-batch training is exactly the notes' algorithm. The model names its layers
+(``dense_1``, …) and owns their parameters: one flat vector ``θ`` (:attr:`Sequential.theta`).
 """
 
 from __future__ import annotations
@@ -47,12 +43,10 @@ class Sequential(Trainer):
     and ``l1`` are the notes' ``λ``. ``seed`` draws the initial weights. ``dtype`` is
     ``"float32"`` (fast) or ``"float64"``.
 
-    ``standardizer`` (``None`` until set) is a fitted
-    :class:`~deeprecipe.data.Standardizer`: when set, :meth:`output`, :meth:`predict`,
-    :meth:`predict_proba` and :meth:`evaluate` take **raw** inputs and standardize them
-    first, while training (:meth:`fit`, :meth:`cost`, :meth:`gradients`) works on the
-    standardized data as before. ``model.save(path, standardizer=scaler)`` stores it and
-    ``dr.load`` sets it, so a loaded model predicts from raw inputs.
+    ``standardizer`` (``None`` until set; :meth:`save` stores it, ``dr.load`` sets it) is a
+    fitted :class:`~deeprecipe.data.Standardizer`: when set, :meth:`output`, :meth:`predict`,
+    :meth:`predict_proba` and :meth:`evaluate` take **raw** inputs, while :meth:`fit`,
+    :meth:`cost` and :meth:`gradients` work on standardized data.
 
     Example::
 
@@ -140,6 +134,7 @@ class Sequential(Trainer):
                   for slot in group} for group in self._groups]
         self._views = (vector, views)
         return views
+
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild the model (weights aside); JSON-serializable."""
         return {
@@ -165,9 +160,8 @@ class Sequential(Trainer):
         return cls(layers, input_dim=config["input_dim"], **options)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle and copy as layers, options and ``θ``: the parameters are views of ``θ``,
-        which a plain pickle would copy apart. (deeprecipe's own files never use pickle;
-        scikit-learn users expect estimators to pickle.)"""
+        """Pickle and copy as layers, options and ``θ`` (a plain pickle would copy the
+        parameters apart from ``θ``; scikit-learn users expect estimators to pickle)."""
         return (_restore, (self.layers, self._options(), self.theta.copy(), self.standardizer))
 
     def _options(self) -> dict[str, Any]:
@@ -180,10 +174,8 @@ class Sequential(Trainer):
 
     def astype(self, dtype: DTypeLike) -> Sequential:
         """A copy of this model whose parameters (and computations) use ``dtype``."""
-        copy = self.rebuilt(np.dtype(dtype).name)
-        copy.theta[...] = self.theta
-        copy.standardizer = self.standardizer
-        return copy
+        options = {**self._options(), "dtype": np.dtype(dtype).name}
+        return _restore(self.layers, options, self.theta, self.standardizer)
 
     # --- parameters -------------------------------------------------------------------
 
@@ -327,11 +319,8 @@ class Sequential(Trainer):
         self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
         rng: np.random.Generator | None = None,
     ) -> dict[str, np.ndarray]:
-        """``dJ/dθ`` by name (``dense_1.W`` …), penalty included, ``m = len(X)``.
-
-        Dropout is off unless ``training=True`` (then ``rng`` draws the masks). The arrays
-        are fresh on every call.
-        """
+        """``dJ/dθ`` by name (``dense_1.W`` …), penalty included, ``m = len(X)``, fresh
+        arrays. Dropout is off unless ``training=True`` (then ``rng`` draws the masks)."""
         return unflatten(self.cost_and_gradients(X, y, training=training, rng=rng)[1],
                          self.layout)
 
@@ -408,14 +397,10 @@ class Sequential(Trainer):
         **thresholds: float,
     ) -> Diagnosis:
         """Bias and variance of this model: :func:`deeprecipe.diagnose` fed with the errors
-        :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)``.
-
-        The errors are measured in inference mode (dropout off, no penalty) on the final
-        weights, over the whole of each set, not read from the training cost logged while
-        training (dropout on, penalty in, averaged while the weights changed: the wrong
-        number for a diagnosis). Inputs are raw when :attr:`standardizer` is set.
-        ``diverged`` (``history.divergence`` when training diverged) and ``thresholds``
-        (``bias_threshold``, ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
+        :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)``, in
+        inference mode on the final weights (never the training cost logged while training).
+        ``diverged`` (``history.divergence``) and ``thresholds`` (``bias_threshold``,
+        ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
         """
         errors, sizes = {}, {}
         for name, part in (("train", train), ("dev", dev), ("test", test)):
@@ -452,7 +437,7 @@ class Sequential(Trainer):
     def check_X(self, where: str, X: ArrayLike) -> np.ndarray:
         """``X`` as the network's input array (dtype, 2-D, ``input_dim`` columns); errors
         start with ``where``."""
-        X = as_float_array(f"{where}", "X", X, self.dtype)
+        X = as_float_array(where, "X", X, self.dtype)
         if X.shape[1] != self.input_dim:
             raise fail(where, "X.shape[1]", f"{self.input_dim} (the model's input_dim)",
                        X.shape[1])
@@ -517,8 +502,7 @@ def read(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     the entries the model does not hold (``classes``, …)."""
     saved = persistence.read_folder(path)
     model = _built(saved.config["model"], f"load: {saved.config_file}")
-    for name, view in model.named_parameters().items():
-        view[...] = saved.tensors[name]
+    model.set_parameters(saved.tensors)
     model.standardizer = saved.standardizer
     return model, saved.config
 

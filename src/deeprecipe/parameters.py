@@ -1,10 +1,6 @@
-"""Named parameters packed into one flat vector ``θ``, with a recorded layout.
-
-The notes' gradient check reshapes ``W[1], b[1], …, W[L], b[L]`` into one vector ``θ``; the
-model keeps its parameters that way all the time (each layer's ``W`` and ``b`` are views of
-the model's ``θ``), so an optimizer updates every parameter with a few vector operations.
-Order is the dict's order (model order: ``dense_1.W``, ``dense_1.b``, ``dense_2.W``, …);
-never sorted.
+"""Named parameters packed into one flat vector ``θ``, with a recorded layout, as the notes'
+gradient check reshapes them; the model keeps its parameters so all the time (views of
+``θ``). Order is the dict's (model order: ``dense_1.W``, ``dense_1.b``, …), never sorted.
 """
 
 from __future__ import annotations

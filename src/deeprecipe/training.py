@@ -90,17 +90,12 @@ class History:
 
 @dataclass
 class TrainingState:
-    """Where a ``fit`` stands after ``epoch`` whole epochs: enough to continue it exactly.
-
-    ``theta`` (the flat weights), ``optimizer`` (its ``state_dict()``), ``rng`` and
-    ``augment_rng`` (``bit_generator.state`` of the shuffling/dropout stream and of the
-    augmentation stream), ``history`` (the per-epoch lists), ``callbacks`` (each callback's
-    ``state_dict()``, in order), ``stop_reason`` (set when a callback ended training:
-    resuming then runs no more epochs and only finishes, e.g. restores the best weights)
-    and ``initial_cost`` (the training cost at initialization, which the divergence check
-    compares with; ``None`` in checkpoints written before it existed: the check then only
-    catches non-finite values). ``epoch == 0`` means "nothing trained yet": ``fit`` starts
-    from scratch.
+    """Where a ``fit`` stands after ``epoch`` whole epochs (0: nothing trained yet), enough
+    to continue it exactly: the weights, the optimizer's and each callback's
+    ``state_dict()``, both random streams' ``bit_generator.state`` (shuffling/dropout,
+    augmentation), the History so far, ``stop_reason`` when a callback ended training
+    (resuming then only finishes) and ``initial_cost``, which the divergence check compares
+    with (``None`` in older checkpoints: only non-finite values are caught then).
     """
 
     epoch: int = 0
@@ -264,12 +259,9 @@ def snapshot(
     callbacks: Sequence[Callback],
     initial_cost: float | None = None,
 ) -> None:
-    """Copy where training stands into ``state`` (once per epoch: a few copies of θ).
-
-    The copies are made first and then swapped in by one ``dict.update`` (a single C call,
-    which a signal handler cannot split), so a ``KeyboardInterrupt`` arriving during the
-    snapshot leaves ``state`` wholly at the previous epoch, never half-updated.
-    """
+    """Copy where training stands into ``state``. The copies are swapped in by one
+    ``dict.update`` (a C call no signal handler splits): an interrupted snapshot leaves
+    ``state`` wholly at the previous epoch."""
     fresh = TrainingState(
         epoch=len(history),
         theta=model.theta.copy(),

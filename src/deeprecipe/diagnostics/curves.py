@@ -1,9 +1,7 @@
-"""Learning curves: train and dev error as the training set grows.
+"""Learning curves: would more data help? Train and dev error as the training set grows.
 
-Would more data help? Train fresh models on growing subsets of the training split and
-watch both errors. With high variance the dev error is still falling and far above the
-train error: more data helps. With high bias both errors meet early at a high value and
-stay there: more data does not help (the notes' first remark on the recipe).
+With high variance the dev error is still falling, far above the train error: more data
+helps. With high bias both meet early at a high value and stay there: it does not.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from .._checks import describe, fail, is_model, real
 from ..divergence import quiet
 from ..findings import Advice, Finding, layer_names
+from ..initializers import default_for
 from ..layers import Dense
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ VANISHING = "vanishing"
 HEALTHY = "healthy"
 VERDICTS = (SYMMETRIC, EXPLODING, VANISHING, HEALTHY)
 
-RECOMMENDED_INIT = {"relu": "he", "leaky_relu": "he"}  # every other activation: "xavier"
 INIT_GAIN = {"he": "√2", "xavier": "1"}  # rms(W)·√n[l-1] of each, as written and as numbers
 INIT_SCALE = {"he": float(np.sqrt(2.0)), "xavier": 1.0}
 
@@ -330,8 +330,7 @@ def _advice(flow: GradientFlow) -> list[Advice]:
 def _initialized_as_recommended(layers: list[LayerFlow]) -> bool:
     """Whether every layer's ``rms(W)·√n[l-1]`` is within 25% of its activation's
     recommended initialization (He's √2 for ReLUs, Xavier's 1 otherwise)."""
-    return all(abs(layer.init_gain / INIT_SCALE[RECOMMENDED_INIT.get(layer.activation,
-                                                                     "xavier")] - 1) <= 0.25
+    return all(abs(layer.init_gain / INIT_SCALE[default_for(layer.activation)] - 1) <= 0.25
                for layer in layers)
 
 
@@ -343,7 +342,7 @@ def _inits(layers: list[LayerFlow]) -> list[tuple[str, str, list[str], str]]:
         by_activation.setdefault(layer.activation, []).append(layer.name)
     return [(init, INIT_GAIN[init], names, activation)
             for activation, names in by_activation.items()
-            for init in [RECOMMENDED_INIT.get(activation, "xavier")]]
+            for init in [default_for(activation)]]
 
 
 def _remarks(flow: GradientFlow) -> list[Finding]:

@@ -1,9 +1,6 @@
-"""What the checker differentiates: a cost ``J(θ)`` it can evaluate at perturbed points.
-
-An :class:`Objective` knows ``θ`` (float64), its layout, the analytic gradient at ``θ`` and
-how to evaluate ``J`` at many perturbations at once. :class:`FunctionObjective` wraps a
-user's ``fn(params) -> (cost, grads)``; the model checker has a faster one that re-runs only
-the layers at and after a perturbed parameter and records which ReLU branch each unit took.
+"""What the checker differentiates: a cost ``J(θ)`` (:class:`Objective`: ``θ`` in float64,
+its layout, the analytic gradient) it can evaluate at many perturbed points at once;
+:class:`FunctionObjective` wraps a user's ``fn(params) -> (cost, grads)``.
 """
 
 from __future__ import annotations
@@ -167,13 +164,9 @@ class FunctionObjective(Objective):
     def cost_dtype(self) -> np.dtype:
         """The precision ``J`` is computed in: the dtype fn returns its cost in, or a lower
         one its values show (see ``__init__``); float64 for a Python float otherwise."""
-        shown = self.cost_types[0] if self.cost_types and self.moved else np.float64
+        moved = len(self.cost_values) > 1  # J took two different finite values
+        shown = self.cost_types[0] if self.cost_types and moved else np.float64
         return max(self.returned_dtype, np.dtype(shown), key=lambda d: np.finfo(d).eps)
-
-    @property
-    def moved(self) -> bool:
-        """Whether ``J`` has taken two different finite values."""
-        return len(self.cost_values) > 1
 
     @property
     def precision_evidence(self) -> str:
