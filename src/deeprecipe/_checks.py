@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -60,19 +60,18 @@ def float_dtype(where: str, dtype: DTypeLike) -> np.dtype:
     return resolved
 
 
-def real(where: str, arg: str, value: Any, constraint: str = "a finite number") -> float:
-    """``value`` as a finite float (bools, strings and arrays are refused)."""
+def real(where: str, arg: str, value: Any, constraint: str = "a finite number",
+         ok: Callable[[float], bool] | None = None) -> float:
+    """``value`` as a finite float for which ``ok`` holds (bools, strings and arrays are
+    refused), else the ValueError saying ``constraint``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
+            or not np.isfinite(value) or (ok is not None and not ok(float(value))):
         raise fail(where, arg, constraint, value)
     return float(value)
 
 
 def non_negative(where: str, arg: str, value: Any) -> float:
-    number = real(where, arg, value, "a finite number >= 0")
-    if number < 0:
-        raise fail(where, arg, "a finite number >= 0", value)
-    return number
+    return real(where, arg, value, "a finite number >= 0", lambda v: v >= 0)
 
 
 def positive_int(where: str, arg: str, value: Any) -> int:
@@ -160,13 +159,6 @@ def as_float_array(
                        "rescale it, or use dtype='float64'")
         raise fail(where, arg, "finite (no NaN or inf)", f"non-finite value at index {bad}")
     return converted
-
-
-# The largest magnitude of a usable value (the data readers' bound, also data.cells.LARGEST): a
-# variance or a squared error sums squares of values, and beyond ~1e154 a square overflows
-# float64 (inf), so the standardizer and the errors of larger values would be inf or NaN.
-# 1e150 leaves room for 10^8 rows.
-LARGEST = 1e150
 
 
 def is_model(value: Any) -> bool:

@@ -1,8 +1,6 @@
 """Weight initializers: zeros, scaled random normal, and variance scaling presets.
 
-All presets are one function, :func:`variance_scaling`, which draws weights with
-``Var(W) = scale / n`` where ``n`` is the fan-in (``n[l-1]`` in the notes), the fan-out or
-their average. The presets, by name:
+The scaled presets are :func:`variance_scaling` (``Var(W) = scale / n``), by name:
 
 ============== ===================================== =====================================
 name           draws                                  also known as
@@ -18,11 +16,8 @@ name           draws                                  also known as
 ``he``         ``randn * sqrt(2 / n[l-1])``           Keras ``he_normal`` (untruncated)
 ============== ===================================== =====================================
 
-Each variance-scaling preset has a ``_uniform`` variant with the same variance:
-``U(-a, a)`` with ``a = sqrt(3 * scale / n)``.
-
-Weights are shaped ``(fan_in, fan_out)`` because deeprecipe computes ``Z = X @ W + b``
-(the notes store the transpose, ``W[l]`` of shape ``(n[l], n[l-1])``).
+Each has a ``_uniform`` variant with the same variance. Weights are ``(fan_in, fan_out)``:
+deeprecipe computes ``Z = X @ W + b`` (the notes store the transpose).
 """
 
 from __future__ import annotations
@@ -87,19 +82,13 @@ def variance_scaling(
     return weights.astype(dtype)
 
 
-def _presets() -> dict[str, Initializer]:
-    table: dict[str, Initializer] = {"zeros": zeros, "random": random_normal}
-    scaled = {"xavier": (1.0, "fan_in"), "glorot": (1.0, "fan_avg"), "he": (2.0, "fan_in")}
-    for name, (scale, mode) in scaled.items():
-        for distribution in DISTRIBUTIONS:
-            key = name if distribution == "normal" else f"{name}_uniform"
-            table[key] = partial(
-                variance_scaling, scale=scale, mode=mode, distribution=distribution
-            )
-    return table
-
-
-INITIALIZERS: dict[str, Initializer] = _presets()
+INITIALIZERS: dict[str, Initializer] = {"zeros": zeros, "random": random_normal} | {
+    name + ("" if distribution == "normal" else "_uniform"):
+        partial(variance_scaling, scale=scale, mode=mode, distribution=distribution)
+    for name, scale, mode in (("xavier", 1.0, "fan_in"), ("glorot", 1.0, "fan_avg"),
+                              ("he", 2.0, "fan_in"))
+    for distribution in DISTRIBUTIONS
+}
 
 
 def get(name: str, **kwargs: float) -> Initializer:

@@ -29,10 +29,8 @@ class Optimizer:
     name: ClassVar[str] = "optimizer"
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        where = type(self).__name__
-        self.learning_rate = real(where, "learning_rate", learning_rate, "a number > 0")
-        if self.learning_rate <= 0:
-            raise fail(where, "learning_rate", "a number > 0", learning_rate)
+        self.learning_rate = real(type(self).__name__, "learning_rate", learning_rate,
+                                  "a number > 0", lambda v: v > 0)
         self.iterations = 0
         self._layout: Layout = ()
         self._state: dict[str, np.ndarray] = {}

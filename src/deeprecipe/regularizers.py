@@ -19,13 +19,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._checks import fail, non_negative, real
+from ._checks import non_negative, real
 
 
 def _check(where: str, lambd: float, m: int) -> None:
     non_negative(where, "lambd", lambd)
-    if real(where, "m", m, "a positive number of examples") < 1:
-        raise fail(where, "m", "a positive number of examples", m)
+    real(where, "m", m, "a positive number of examples", lambda v: v >= 1)
 
 
 def l2_elementwise(w: np.ndarray, lambd: float, m: int) -> np.ndarray:

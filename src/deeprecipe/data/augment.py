@@ -176,9 +176,8 @@ class _Flip(Transform):
     axis = 0
 
     def __init__(self, p: float = 0.5) -> None:
-        self.p = real(type(self).__name__, "p", p, "a probability in [0, 1]")
-        if not 0 <= self.p <= 1:
-            raise fail(type(self).__name__, "p", "a probability in [0, 1]", p)
+        self.p = real(type(self).__name__, "p", p, "a probability in [0, 1]",
+                      lambda v: 0 <= v <= 1)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         flip = rng.random(len(images)) < self.p

@@ -35,11 +35,8 @@ def _require(where: str, name: str) -> ModuleType:
 
 
 class _LazyGrads(Mapping[str, np.ndarray]):
-    """The analytic gradients of one evaluation, computed on first access.
-
-    The checker reads the gradients only at ``θ``; at the perturbed points it needs the
-    cost alone, so the backward pass (about twice a forward) runs only when asked for.
-    """
+    """The analytic gradients of one evaluation, computed on first access (the checker needs
+    them only at ``θ``)."""
 
     def __init__(self, names: list[str], compute: Callable[[], list[np.ndarray]]) -> None:
         self._names = names
@@ -85,25 +82,21 @@ def check_torch(
 ) -> GradcheckReport:
     """Check a PyTorch ``nn.Module`` (or function) and its backward with :func:`check`.
 
-    **Module**: the blocks are ``module.named_parameters()`` that require grad, named as
-    torch names them (``0.weight``, ``fc1.bias``). The check runs on a float64 copy of the
-    module in eval mode (dropout off, batch norm on its running statistics); the module you
-    pass is not touched. ``J`` is ``module(*inputs)``, which must be a scalar, or
-    ``loss(module(*inputs))``::
+    **Module**: the blocks are its ``named_parameters()`` that require grad; the check runs
+    on a float64, eval-mode copy (dropout off, batch norm on its running statistics). ``J``
+    is ``module(*inputs)``, a scalar, or ``loss(module(*inputs))``::
 
         check_torch(net, X, loss=lambda out: F.cross_entropy(out, y))
 
-    **Function**: ``params`` is a dict of tensors or arrays (the blocks, named by its
-    keys) and ``J = fn(*params.values(), *inputs)`` or ``fn(params, *inputs)`` (a dict of
-    tensors), each optionally through ``loss``. ``unpack`` picks the call (True: one tensor
-    per parameter); by default the signature decides, and when it cannot (one parameter, or
-    ``*args`` as in ``MyFunction.apply``) the tensors are passed one by one unless fn's
-    first argument is called ``params``.
+    **Function**: ``params`` is a dict of tensors or arrays (the blocks) and ``J =
+    fn(*params.values(), *inputs)`` or ``fn(params, *inputs)``, optionally through ``loss``.
+    ``unpack`` picks the call (True: one tensor per parameter); by default the signature
+    decides, and when it cannot (one parameter, or ``*args`` as in ``MyFunction.apply``)
+    the tensors are passed one by one unless fn's first argument is called ``params``.
 
-    Floating inputs are converted to float64 tensors (integer ones, such as labels, are
-    kept), the gradients come from ``torch.autograd.grad`` on a fresh graph at every
-    evaluation, and ``check_options`` (``mode``, ``epsilon``, ``samples``, ...) go to
-    :func:`check`. For a module, ``batch_size`` defaults to the first input's length.
+    Floating inputs become float64 tensors (integer ones, such as labels, are kept);
+    ``check_options`` (``mode``, ``epsilon``, ...) go to :func:`check`; for a module,
+    ``batch_size`` defaults to the first input's length.
     """
     where = "check_torch"
     torch = _require(where, "torch")
@@ -350,10 +343,9 @@ def check_jax(fn: Callable[[Any], Any], params: Any, *, jit: bool = True,
     are the pytree's leaves, named by their paths: ``{"dense": {"w": ...}}`` gives
     ``dense.w``, a list gives ``layers.0.b``; a bare array is ``params``.
 
-    Everything runs with 64-bit types on (``jax.enable_x64`` as a context manager, so the
-    global setting is restored afterwards) and the leaves promoted to float64. ``fn`` and
-    its gradient are compiled with ``jax.jit`` unless ``jit=False`` (or tracing fails: a
-    note says so). ``check_options`` go to :func:`check`.
+    It runs with 64-bit types on (``jax.enable_x64``, restored afterwards), the leaves in
+    float64, ``fn`` and its gradient under ``jax.jit`` unless ``jit=False`` (or tracing
+    fails: a note says so). ``check_options`` go to :func:`check`.
     """
     where = "check_jax"
     jax = _require(where, "jax")

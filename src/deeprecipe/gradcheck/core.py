@@ -137,24 +137,14 @@ class Checker:
 
     def _measure(self, evaluate: Evaluate, analytic: np.ndarray, *, sides: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Central differences with noise estimates and kink handling:
-        ``(D, noise, kink, excluded, subgradient)``; ``excluded`` measurements stay out of
-        the verdict.
-
-        Known kink crossings (``crossed``: 1 = the + side, 2 = the − side) are re-measured
-        one-sided from the side that stays on θ's branches, where the analytic gradient is
-        exact (:meth:`_on_branch`). Without branch records, a measurement that disagrees
-        with ``analytic`` beyond the noise is re-measured at ``ε/10``: one-sided slopes that
-        still disagree by as much mark a kink at ``θ``; slopes that agree mean the kink was
-        merely crossed, and the ``ε/10`` value stands. Disagreeing measurements also get
-        Richardson's truncation estimate ``|D(ε) − D(2ε)| / 3`` added to their noise.
-
-        What is left is a kink at ``θ`` itself, where no side keeps θ's branches and the
-        derivative does not exist (``subgradient``). An objective that records branches
-        measures ``J`` held on θ's branches there, the function backpropagation
-        differentiates; otherwise, for coordinates (``sides``), :meth:`_between_sides`
-        accepts an analytic value between the one-sided derivatives. The rest (a probe
-        through a kink, a value outside) is excluded.
+        """Central differences ``(D, noise, kink, excluded, subgradient)``; ``excluded``
+        measurements stay out of the verdict. Known kink crossings are re-measured on the
+        side that crossed nothing (:meth:`_on_branch`); otherwise a disagreement is
+        re-measured at ``ε/10`` (:meth:`_detect_kinks`), gets Richardson's truncation
+        estimate ``|D(ε) − D(2ε)| / 3`` added to its noise, and climbs :meth:`_wider_steps`.
+        At a kink at θ itself (``subgradient``) ``J`` is measured held on θ's branches when
+        the objective records them, else (coordinates, ``sides``) :meth:`_between_sides`
+        accepts a value between the one-sided derivatives; the rest is excluded.
         """
         eps = self.epsilon
         numeric, plus, minus, crossed = self._central(evaluate, eps)
@@ -199,19 +189,12 @@ class Checker:
 
     def _wider_steps(self, evaluate: Evaluate, rows: np.ndarray, analytic: np.ndarray,
                      numeric: np.ndarray, noise: np.ndarray) -> bool:
-        """Re-measure disagreeing ``rows`` on the ladder ``h = ε, 10ε, …, MAX_WIDER_STEP``.
-        ``D(h)`` counts with the noise ``|D(h) − D(10h)|`` (rounding at ``h``, truncation at
-        ``10h``) plus its round-off; the smallest step at which it agrees with ``analytic``
-        replaces the measurement at ``ε``. Returns whether it did for any row.
-
-        ``J``'s rounding can be far above ``ε_machine·|J|``: the course's ``−log(1 − A2)``
-        with a saturated sigmoid keeps a few digits of ``1 − A2`` (none once it is below
-        1e-12), so ``J`` is a staircase whose treads can be wider than 1e-5, and ``D(ε)``
-        misses a saturated example's share entirely. A wrong analytic value disagrees at
-        every step while ``D(h)`` barely moves, so it still fails; so does one that a
-        ladder crossing kinks seems to explain (its ``D(h)`` moves as much as the difference,
-        and a step is used only where it moves a tenth of that). A step that crosses a known
-        kink is not used."""
+        """Re-measure disagreeing ``rows`` on the ladder ``h = ε, 10ε, …, MAX_WIDER_STEP``
+        (``J`` may be a staircase, as ``−log(1 − A2)`` with a saturated sigmoid is): the
+        smallest step whose ``D(h)`` agrees with ``analytic`` within ``|D(h) − D(10h)|`` plus
+        its round-off, and moves less than a tenth of the disagreement, replaces the
+        measurement at ``ε``; steps that cross a known kink are not used. Returns whether it
+        did for any row."""
         steps = [self.epsilon]
         while steps[-1] * 10 <= MAX_WIDER_STEP * (1 + 1e-9):
             steps.append(steps[-1] * 10)
@@ -240,14 +223,11 @@ class Checker:
     def _between_sides(self, evaluate: Evaluate, rows: np.ndarray, analytic: np.ndarray,
                        plus: np.ndarray, minus: np.ndarray, numeric: np.ndarray,
                        noise: np.ndarray) -> np.ndarray:
-        """At a kink at θ the derivative does not exist: a value between the one-sided
-        derivatives is a valid subgradient (``|w|'(0) = 0`` is one). Each side is measured
-        to first and second order, ``(J(θ+sε) − J(θ)) / sε`` and
-        ``(−3 J(θ) + 4 J(θ+sε) − J(θ+2sε)) / 2sε``; where ``analytic`` lies in ``[min,
-        max]`` of the four (within the noise) the measurement becomes ``analytic`` and the
-        mask returned is True. Outside, several units at their kinks at once may still make
-        it a valid one (their one-sided slopes add up on both sides), so the caller leaves it
-        out rather than failing it."""
+        """At a kink at θ a value between the one-sided derivatives (first and second order,
+        each side) is a valid subgradient (``|w|'(0) = 0`` is one): where ``analytic`` lies
+        between them (within the noise) the measurement becomes ``analytic`` and the mask
+        returned is True. Outside, several units at their kinks may still make it valid, so
+        the caller leaves it out rather than failing it."""
         eps, j0 = self.epsilon, self.obj.j0
         near_plus, near_minus = plus[rows], minus[rows]
         plus_slope, plus_noise = self._second_order(1.0, near_plus, evaluate(2 * eps, rows)[0])
@@ -265,14 +245,9 @@ class Checker:
     def _on_branch(self, evaluate: Evaluate, crossed: np.ndarray, plus: np.ndarray,
                    minus: np.ndarray, numeric: np.ndarray, noise: np.ndarray,
                    excluded: np.ndarray) -> None:
-        """Re-measure known crossings on the side ``s = ±1`` that crossed nothing with the
-        second-order one-sided difference ``(−3 J(θ) + 4 J(θ+sε) − J(θ+2sε)) / 2sε``.
-
-        Along that side every unit keeps the branch it has at ``θ`` (a ReLU at exactly 0
-        keeps its 0), which is the branch the analytic gradient differentiates, so the value
-        is a fair measurement and counts in the verdict. Where ``2sε`` crosses too, the
-        measurement stays excluded.
-        """
+        """Re-measure known crossings on the side that crossed nothing (every unit keeps θ's
+        branch, the one backpropagation differentiates) with :meth:`_second_order`; where
+        ``2sε`` crosses too, the measurement stays excluded."""
         for side, code, near in ((1.0, 2, plus), (-1.0, 1, minus)):
             rows = np.flatnonzero(crossed == code)  # code 2: the − side crossed; use the +
             if not len(rows):
@@ -300,11 +275,8 @@ class Checker:
         small, small_plus, small_minus, _ = self._central(evaluate, eps / 10, rows)
         small_gap = np.abs((small_plus - j0) - (j0 - small_minus)) / (eps / 10)
         small_noise = self._roundoff(small_plus, small_minus, step=eps / 10)
-        # One-sided slopes differ by about ε·J'' on a smooth function (the gap shrinks ×10
-        # with ε/10), by the jump in slope at a kink at θ (it stays), and by nothing left
-        # once ε/10 no longer reaches a kink that ε crossed (it vanishes).
-        # Any other shrinkage (ε/10 still crosses the kink, nearer its end) leaves neither
-        # value a fair measurement: the row is a kink too.
+        # The gap between one-sided slopes shrinks ×10 with ε/10 on a smooth function, stays
+        # at a kink at θ, vanishes once ε/10 no longer reaches a crossed kink; else: a kink.
         has_kink = gap > 10 * noise[rows]
         smooth = np.abs(small_gap - gap / 10) <= 0.03 * gap + 10 * small_noise
         crossed_only = has_kink & (small_gap < 0.02 * gap + 10 * small_noise)
@@ -449,12 +421,8 @@ class Checker:
                "is right)"
 
     def _worst_part(self, parts: list[Measurements]) -> tuple[int, float, float]:
-        """``(index, difference, noise)`` of the part (coordinates, probes) that decides.
-
-        The largest difference among the parts that allow a verdict: a part the noise
-        swamps (say probes whose projections ``g·u`` cancel, as a softmax bias's do along
-        ``(1, …, 1)``) knows nothing, so it decides only when no part knows more.
-        """
+        """``(index, difference, noise)`` of the part (coordinates, probes) with the largest
+        difference among those the noise does not swamp (any part when all are swamped)."""
         if not parts:
             return 0, 0.0, 0.0
         arrays = [m.arrays() for m in parts]
@@ -581,12 +549,8 @@ class Checker:
         return broken
 
     def _noise_note(self, noise: float, verdict: str) -> str:
-        """Why the noise floor left blocks inconclusive (or, with ``verdict`` uninformative,
-        the whole check), and what to change. Round-off ``ε_machine·|J|/h`` and truncation
-        ``h²·|J‴|/6`` are balanced near ``h = ε_machine^(1/3)``: 1e-6 to 1e-5 in float64,
-        1e-3 to 1e-2 in float32. Above that range truncation dominates (a smaller ε helps),
-        below it round-off (a larger one); inside it only more precision or larger gradients
-        do."""
+        """Why the noise floor left blocks (or the whole check) without a verdict, and what to
+        change: round-off and truncation balance near ``h = ε_machine^(1/3)``."""
         eps_machine = self.obj.eps_machine
         step = 10.0 ** np.floor(np.log10(np.cbrt(eps_machine)))
         steps = f"{step:g} or {10 * step:g}"
@@ -662,12 +626,11 @@ def classify_scale(numeric: np.ndarray, analytic: np.ndarray, m: int | None) -> 
 
 def check_options(where: str, mode: str, epsilon: float, samples: int, probes: int,
                   bands: tuple[float, float], worst: int) -> None:
-    """Refuse options :func:`check` and ``check_model`` cannot use, naming the option."""
+    """Refuse options :func:`check` and ``check_model`` cannot use."""
     choice(where, "mode", mode, MODES)
     if isinstance(worst, bool) or not isinstance(worst, (int, np.integer)) or worst < 0:
         raise fail(where, "worst", "an integer >= 0 (entries listed per block)", worst)
-    if not 0 < real(where, "epsilon", epsilon, "a number in (0, 1)") < 1:
-        raise fail(where, "epsilon", "a number in (0, 1)", epsilon)
+    real(where, "epsilon", epsilon, "a number in (0, 1)", lambda v: 0 < v < 1)
     positive_int(where, "samples", samples)
     positive_int(where, "probes", probes)
     if len(bands) != 2 or not 0 < bands[0] < bands[1]:
@@ -693,19 +656,16 @@ def check(
     keys and shapes. Parameters are promoted to float64 (the report says so); ``fn`` must be
     deterministic (checked three times) and must not modify its input.
 
-    When ``J`` is a sum of terms (a data term and a penalty), ``fn`` may return them
-    separately, ``{"data": (cost, grads), "l2": (cost, grads)}``, each term's ``grads``
-    holding the blocks it touches: ``J`` is checked as their sum, then each term on its own
-    (``report.terms``), so a wrong penalty gradient is named as that term's, as
-    :func:`~deeprecipe.gradcheck.check_model` does.
+    ``fn`` may return the terms of ``J`` separately, ``{"data": (cost, grads), "l2": (cost,
+    grads)}`` (each term's ``grads`` holding the blocks it touches): ``J`` is checked as their
+    sum, then each term on its own (``report.terms``), so a wrong penalty gradient is named.
 
-    ``mode``: ``"full"`` measures every coordinate (the notes' algorithm, 2 evaluations per
-    parameter); ``"sampled"`` measures ``samples`` coordinates per block (stratified,
-    seeded) plus ``probes`` random-direction guard probes; ``"directional"`` compares
-    ``g·u`` with the central difference along ``probes`` random ±1 directions ``u`` per
-    block (2 evaluations per probe). A failing block is classified (a pure scale error such
-    as ×2 or a missing 1/m is named; ``batch_size`` lets it recognise ``m``) or, in the cheap
-    modes, bisected down to the coordinates that are wrong.
+    ``mode``: ``"full"`` measures every coordinate (the notes' algorithm); ``"sampled"``
+    ``samples`` coordinates per block (stratified, seeded) plus ``probes`` random-direction
+    guard probes; ``"directional"`` compares ``g·u`` with the central difference along
+    ``probes`` random ±1 directions per block. A failing block is classified (a pure scale
+    error such as ×2 or a missing 1/m, ``m`` being ``batch_size``) or, in the cheap modes,
+    bisected down to the wrong coordinates.
 
     Example (the notes' ``J(θ) = θ·x``)::
 

@@ -47,8 +47,8 @@ class Entry:
 
 
 class Verdict:
-    """``passed``, ``failed`` and ``uninformative`` read from ``verdict``; neither passed nor
-    failed: inconclusive or uninformative (for a check, every block)."""
+    """``passed``, ``failed`` and ``uninformative`` read from ``verdict`` (neither passed nor
+    failed: inconclusive or uninformative)."""
 
     verdict: str
 
@@ -59,8 +59,7 @@ class Verdict:
 
     @property
     def failed(self) -> bool:
-        """Worry: the analytic gradient (of a block, or of a term of ``J``) disagrees beyond
-        the noise."""
+        """Worry: the analytic gradient disagrees beyond the noise."""
         return self.verdict == WORRY
 
     @property
@@ -162,8 +161,7 @@ class GradcheckReport(Verdict):
         return f"{self.state}: {self.reading()}"
 
     def summary(self) -> str:
-        """One line: the headline, the notes' difference over all of θ, and the blocks that
-        could not be judged."""
+        """One line: the headline, the difference over θ, and the blocks not judged."""
         line = (f"gradient check {self.headline()}; difference over θ {self.difference:.2e}, "
                 f"{self.mode} mode, epsilon {self.epsilon:g}")
         if self.passed or self.failed:
@@ -175,8 +173,7 @@ class GradcheckReport(Verdict):
 
     def table(self, width: int = 110) -> str:
         """A table for people (rendered by rich, returned as text): one row per block with
-        its worst entry, the analytic (backprop) and numeric (central difference) values
-        side by side."""
+        its worst entry."""
         from rich.console import Console  # imported on first use: import stays fast
         from rich.table import Table
 
