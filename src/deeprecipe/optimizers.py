@@ -1,15 +1,9 @@
-"""Optimizers that update a flat parameter vector ``θ`` in place.
+"""Optimizers (``sgd``, ``momentum``, ``adam``: :data:`OPTIMIZERS`) that update a flat
+parameter vector ``θ`` in place.
 
 Each optimizer's state is flat too (one vector per kind of state); :attr:`Optimizer.state`
 names it by parameter (``state["dense_1.W"]["velocity"]``), and ``state_dict`` /
 ``load_state_dict`` save and restore it under names such as ``dense_1.W/velocity``.
-
-================ ==============================================================
-``sgd``          ``W = W - α dW`` (the notes' update)
-``momentum``     ``v = β v + (1 - β) dW``; ``W = W - α v``
-``adam``         ``m = β1 m + (1 - β1) dW``; ``v = β2 v + (1 - β2) dW²``;
-                 ``W = W - α m̂ / (sqrt(v̂) + ε)`` with bias-corrected ``m̂, v̂``
-================ ==============================================================
 """
 
 from __future__ import annotations
@@ -118,7 +112,8 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba), ``ε`` added outside the square root."""
+    """Adam (Kingma & Ba): ``m = β1 m + (1 - β1) dW``; ``v = β2 v + (1 - β2) dW²``;
+    ``W = W - α m̂ / (sqrt(v̂) + ε)`` with bias-corrected ``m̂, v̂``."""
 
     name = "adam"
     slots = ("m", "v")

@@ -19,24 +19,8 @@ from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
 from .split import KINDS, TASKS, ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
 
 __all__ = [
-    "KINDS",
-    "TASKS",
-    "ClassMissingWarning",
-    "Comparison",
-    "ConstantFeatureWarning",
-    "DataFileError",
-    "Dataset",
-    "FeatureDifference",
-    "Part",
-    "Splits",
-    "Standardizer",
-    "augment",
-    "compare",
-    "load_csv",
-    "load_csv_features",
-    "load_npz",
-    "min_rows",
-    "split",
-    "split_sizes",
+    "KINDS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
+    "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
+    "compare", "load_csv", "load_csv_features", "load_npz", "min_rows", "split", "split_sizes",
     "standardize_splits",
 ]

@@ -191,9 +191,7 @@ class _TorchModule:
     def __init__(self, torch: ModuleType, module: Any, inputs: tuple[Any, ...],
                  loss: Callable[[Any], Any] | None, notes: list[str],
                  low: dict[str, str]) -> None:
-        self.torch = torch
-        self.original = module
-        self.loss = loss
+        self.torch, self.original, self.loss, self.raw_inputs = torch, module, loss, inputs
         trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
         if not trainable:
             raise ValueError(f"{self.where}: the module must have parameters that require "
@@ -205,7 +203,6 @@ class _TorchModule:
         self.double_copy = copy.deepcopy(module).double().eval()
         self.params = {n: p for n, p in self.double_copy.named_parameters() if n in trainable}
         device = next(iter(self.params.values())).device
-        self.raw_inputs = inputs
         if low:
             dtypes = ", ".join(sorted(set(low.values())))
             notes.append(f"promoted the {dtypes} module to float64 for the check (on a copy; "
@@ -261,9 +258,7 @@ class _TorchFunction:
     def __init__(self, torch: ModuleType, fn: Callable[..., Any], inputs: tuple[Any, ...],
                  loss: Callable[[Any], Any] | None, params: Mapping[str, Any],
                  unpack: bool | None, notes: list[str], low: dict[str, str]) -> None:
-        self.torch = torch
-        self.fn = fn
-        self.loss = loss
+        self.torch, self.fn, self.loss, self.raw_inputs = torch, fn, loss, inputs
         self.names = [str(name) for name in params]
         self.given: dict[str, np.ndarray] = {}
         promoted: dict[str, str] = {}
@@ -279,7 +274,6 @@ class _TorchFunction:
         _promoted(promoted, notes, low)
         self.unpack = _resolve_unpack(fn, len(self.names), len(inputs)) if unpack is None \
             else bool(unpack)
-        self.raw_inputs = inputs
         self.inputs = _torch_inputs(torch, inputs, "cpu", notes, low)
 
     def start_values(self) -> dict[str, np.ndarray]:
@@ -385,8 +379,7 @@ class _JaxFunction:
         if not callable(fn):
             raise TypeError(f"{self.where}: fn must be callable; received fn of type "
                             f"{type(fn).__name__}.")
-        self.jax = jax
-        self.fn = fn
+        self.jax, self.fn = jax, fn
         pairs, self.treedef = jax.tree_util.tree_flatten_with_path(params)
         if not pairs:
             raise TypeError(f"{self.where}: params must be a pytree with at least one array "
