@@ -34,6 +34,7 @@ from .training import History
 __all__ = ["DeepClassifier", "DeepRegressor"]
 
 _E = TypeVar("_E", bound="_DeepEstimator")
+_Settings = tuple[tuple[tuple[int, ...], tuple[float, ...]], optimizers.Optimizer, int]
 
 
 class _DeepEstimator(BaseEstimator):
@@ -132,11 +133,9 @@ class _DeepEstimator(BaseEstimator):
             positive_int(where, "n_iter_no_change", self.n_iter_no_change),
             validation=bool(self.early_stopping),
         )
-        hidden = self._hidden_layers(where)
-        optimizer = self._new_optimizer(where)
-        seed = self._draw_seed(where)
+        settings = self._settings(where)
         targets = self._targets(y_array, first=True, where=where)
-        self._start(X_array.shape[1], hidden, optimizer, seed)
+        self._start(X_array.shape[1], settings)
         dev = None
         if dev_fraction:
             parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
@@ -163,12 +162,11 @@ class _DeepEstimator(BaseEstimator):
         X_array, y_array = self._validate(X, y, reset=first, where=where)
         batch_size = self._batch_size(where)
         if first:
-            hidden, optimizer = self._hidden_layers(where), self._new_optimizer(where)
-            seed = self._draw_seed(where)
+            settings = self._settings(where)
         targets = self._targets(y_array, first=first, where=where, classes=classes)
         if first:
             self._fit_scale(targets)
-            self._start(X_array.shape[1], hidden, optimizer, seed)
+            self._start(X_array.shape[1], settings)
             self.history_ = History()
         targets = self._scaled(targets)
         self._calls += 1
@@ -182,26 +180,26 @@ class _DeepEstimator(BaseEstimator):
         self._warn_if_diverged(where, history)
         return self
 
-    def _new_optimizer(self, where: str) -> optimizers.Optimizer:
-        return optimizers.get(check(where, "optimizer", self.optimizer), self.learning_rate)
-
-    def _draw_seed(self, where: str) -> int:
-        """The network's seed, drawn from ``random_state`` (scikit-learn's convention)."""
+    def _settings(self, where: str) -> _Settings:
+        """The network's settings, checked: hidden layers, optimizer, and a seed drawn from
+        ``random_state`` (scikit-learn's convention)."""
+        hidden = self._hidden_layers(where)
+        optimizer = optimizers.get(check(where, "optimizer", self.optimizer), self.learning_rate)
         try:
             state = check_random_state(self.random_state)
         except ValueError:  # a Generator, a negative int, …: scikit-learn's words name neither
             raise fail(where, "random_state", "None, an int from 0 to 2**32 - 1 or a "
                        "np.random.RandomState", self.random_state) from None
-        return int(state.randint(np.iinfo(np.int32).max))
+        return hidden, optimizer, int(state.randint(np.iinfo(np.int32).max))
 
-    def _start(self, n_features: int, hidden: tuple[tuple[int, ...], tuple[float, ...]],
-               optimizer: optimizers.Optimizer, seed: int) -> None:
+    def _start(self, n_features: int, settings: _Settings) -> None:
         """A new network (``model_``, :func:`deeprecipe.pipeline.build_model`) and optimizer
         for ``n_features`` inputs."""
+        (sizes, keep), optimizer, seed = settings
         task, units = self._head()
         self.model_ = pipeline.build_model(
-            n_features, task, units, hidden[0], activation=self.activation, init=self.init,
-            keep_prob=hidden[1], l2=self.l2, l1=self.l1, seed=seed, dtype=self.dtype)
+            n_features, task, units, sizes, activation=self.activation, init=self.init,
+            keep_prob=keep, l2=self.l2, l1=self.l1, seed=seed, dtype=self.dtype)
         self._seed = seed
         self._calls = 0
         self._optimizer = _Continued(optimizer)
