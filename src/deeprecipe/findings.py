@@ -17,20 +17,9 @@ from functools import partial
 from typing import Any
 
 ACTIONS = (
-    "bigger_network",
-    "train_longer",
-    "better_optimizer",
-    "other_architecture",
-    "more_data",
-    "augment",
-    "regularize_l2",
-    "dropout",
-    "early_stopping",
-    "lower_learning_rate",
-    "better_init",
-    "clip_gradients",
-    "normalize_inputs",
-    "stop",
+    "bigger_network", "train_longer", "better_optimizer", "other_architecture", "more_data",
+    "augment", "regularize_l2", "dropout", "early_stopping", "lower_learning_rate", "better_init",
+    "clip_gradients", "normalize_inputs", "stop",
 )
 
 
@@ -308,9 +297,8 @@ def say(code: str, values: Mapping[str, Any] | None = None) -> str:
     """The sentence for ``code`` (a key of :data:`TEXTS`) filled with ``values``."""
     values = values or {}
     template = TEXTS[code]
-    if callable(template):
-        return template(values)
-    return _Formatter(bool(values.get("regression"))).format(template, **values)
+    return template(values) if callable(template) else _Formatter(
+        bool(values.get("regression"))).format(template, **values)
 
 
 @dataclass(frozen=True)

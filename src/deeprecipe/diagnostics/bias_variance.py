@@ -24,16 +24,10 @@ from ..findings import Advice, Finding, show_error
 if TYPE_CHECKING:
     from ..training import History
 
-BIAS_THRESHOLD = 0.02
-VARIANCE_THRESHOLD = 0.02
-CONFIDENCE = 0.95
-
-HIGH_BIAS = "high bias"
-HIGH_VARIANCE = "high variance"
-BOTH = "high bias and high variance"
-GOOD = "low bias and low variance"
-DIVERGED = "diverged"
-VERDICTS = (HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED)
+BIAS_THRESHOLD, VARIANCE_THRESHOLD, CONFIDENCE = 0.02, 0.02, 0.95
+VERDICTS = HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED = (
+    "high bias", "high variance", "high bias and high variance", "low bias and low variance",
+    "diverged")
 
 
 @dataclass
@@ -259,12 +253,10 @@ def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Fi
                                            "train_error": diagnosis.train_error})
 
 
-def _attach_interval(
-    diagnosis: Diagnosis, n_dev: int, threshold: float, confidence: float
-) -> None:
+def _attach_interval(diagnosis: Diagnosis, n_dev: int, threshold: float,
+                     confidence: float) -> None:
     """The dev error's interval, and whether the variance verdict survives it."""
-    low, high = wilson_interval(diagnosis.dev_error, n_dev, confidence)
-    diagnosis.dev_interval = (low, high)
+    low, high = diagnosis.dev_interval = wilson_interval(diagnosis.dev_error, n_dev, confidence)
     limit = diagnosis.train_error + threshold
     values = {"n_dev": n_dev, "low": low, "high": high, "confidence": confidence}
     if diagnosis.high_variance:
@@ -315,14 +307,12 @@ def fraction(value: Any) -> float:
         if not NUMBER.fullmatch(digits):  # a CSV cell's forms
             raise FractionError()
         number = float(digits) / 100 if percent else float(digits)
-        if not math.isfinite(number):  # '1e400' is text for inf
-            raise FractionError()
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
             value, (bool, np.bool_)):
         number, percent = float(value), False
-        if not math.isfinite(number):
-            raise FractionError()
     else:
+        raise FractionError()
+    if not math.isfinite(number):  # '1e400' is text for inf
         raise FractionError()
     if not percent and number > 1:
         raise FractionError(f"errors are fractions: for {number:g} percent write "
@@ -369,14 +359,9 @@ def _from_history(history: Any) -> dict[str, Any]:
     best = getattr(history, "best_epoch", None)
     epoch = len(records["dev_error"]) - 1 if best is None else int(best)
     sizes = getattr(history, "sizes", {}) or {}
-    return {
-        "train_error": records["train_error"][epoch],
-        "dev_error": records["dev_error"][epoch],
-        "epoch": epoch,
-        "early_stopped": best is not None,
-        "last_epoch": len(records["dev_error"]) - 1,
-        "regression": getattr(history, "task", None) == "regression",
-        "n_train": sizes.get("train"),
-        "n_dev": sizes.get("dev"),
-        "divergence": divergence or False,
-    }
+    return {"train_error": records["train_error"][epoch], "dev_error": records["dev_error"][epoch],
+            "epoch": epoch, "early_stopped": best is not None,
+            "last_epoch": len(records["dev_error"]) - 1,
+            "regression": getattr(history, "task", None) == "regression",
+            "n_train": sizes.get("train"), "n_dev": sizes.get("dev"),
+            "divergence": divergence or False}

@@ -100,10 +100,8 @@ class TrialStore:
 
     def write_settings(self, values: dict[str, Any]) -> None:
         with self.connection:
-            self.connection.executemany(
-                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                [(name, json.dumps(value)) for name, value in values.items()],
-            )
+            self.connection.executemany("INSERT OR REPLACE INTO settings (name, value) VALUES "
+                                        "(?, ?)", [(k, json.dumps(v)) for k, v in values.items()])
 
     def count(self, *statuses: str) -> int:
         """How many trials are stored (only those with one of ``statuses`` when given)."""
@@ -128,8 +126,7 @@ class TrialStore:
                 "started_at = excluded.started_at",
                 (trial.key, trial.round, json.dumps(trial.config.to_dict()), trial.seed,
                  trial.action, trial.reason, trial.change, trial.parent, trial.attempts,
-                 time.time()),
-            )
+                 time.time()))
 
     def finished(self, trial: Trial) -> None:
         """Write a finished (``done`` or ``failed``) trial: one transaction."""
@@ -170,9 +167,8 @@ class TrialStore:
 
 def _column(name: str, value: Any) -> Any:
     """``value`` as its column stores it: JSON text for :data:`JSON_COLUMNS`."""
-    if name in JSON_COLUMNS:
-        return json.dumps(value.to_dict() if hasattr(value, "to_dict") else value)
-    return value
+    return json.dumps(value.to_dict() if hasattr(value, "to_dict") else value) \
+        if name in JSON_COLUMNS else value
 
 
 def _decoded(row: sqlite3.Row) -> dict[str, Any]:
