@@ -199,14 +199,11 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
 
 
 def _recipe_steps(result: RunResult) -> list[Step]:
-    steps: list[Step] = []
+    flow, d = result.flow, result.diagnosis
     if result.stop_reason == "diverged":  # the divergence's advice: the learning rate first
-        return _advice_steps(result.diagnosis.advice) if result.diagnosis else []
-    if result.flow is not None and result.flow.verdict == "vanishing":
-        steps += _advice_steps(result.flow.advice[:1])
-    if result.diagnosis is not None:
-        steps += _advice_steps(result.diagnosis.advice)
-    return steps
+        return _advice_steps(d.advice) if d else []
+    vanishing = flow.advice[:1] if flow is not None and flow.verdict == "vanishing" else []
+    return _advice_steps([*vanishing, *(d.advice if d is not None else [])])
 
 
 def _advice_steps(advice: Iterable[Advice]) -> list[Step]:
