@@ -1,12 +1,9 @@
 """Activations ``A = g(Z)`` and their backward ``dZ = dA * g'(Z)``.
 
-Every derivative here is computed from the *output* ``A`` (as scikit-learn does), so a
-layer caches ``A`` only: ``relu' = A > 0``, ``tanh' = 1 - A**2``, ``sigmoid' = A (1 - A)``.
-Forward functions may work in place on ``out`` (a layer passes its fresh ``Z``); backward
-functions never modify their arguments.
-
-Use a function directly (``relu(z)``, ``relu_backward(da, a)``) or by name through
-:data:`ACTIVATIONS`.
+Every derivative is computed from the *output* ``A``, so a layer caches ``A`` only.
+Forward functions may work in place on ``out``; backward functions never modify their
+arguments. Use a function directly (``relu(z)``, ``relu_backward(da, a)``) or by name
+through :data:`ACTIVATIONS`.
 """
 
 from __future__ import annotations

@@ -68,8 +68,7 @@ class Dataset:
 
 
 def _listing(noun: str, numbers: list[int], plural: str | None = None) -> str:
-    """``"file lines 5, 10, 13"``: ``noun`` (or ``plural``, by default ``noun + "s"``) and at
-    most :data:`SHOWN_ROWS` numbers, then how many more."""
+    """``"file lines 5, 10, 13"``: at most :data:`SHOWN_ROWS` numbers, then how many more."""
     name = noun if len(numbers) == 1 else plural or noun + "s"
     shown = ", ".join(str(n) for n in numbers[:SHOWN_ROWS])
     more = len(numbers) - SHOWN_ROWS
@@ -256,9 +255,8 @@ Rows = list[tuple[int, list[str]]]
 
 
 def read_text(source: Path) -> str:
-    """The text of a UTF-8 file (a byte-order mark is dropped). A folder, an unreadable file
-    and bytes that are not UTF-8 raise :class:`DataFileError`; the offset of a bad byte is
-    counted from the start of the file, with its line."""
+    """The text of a UTF-8 file (a byte-order mark is dropped); a folder, an unreadable file
+    and bytes that are not UTF-8 (named by offset and line) raise :class:`DataFileError`."""
     _check_regular(source)
     try:
         raw = source.read_bytes()

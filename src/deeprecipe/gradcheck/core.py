@@ -95,8 +95,7 @@ class Measurements:
                 np.array(self.noise)[keep])
 
     def informative(self) -> bool:
-        """Whether the numeric or the analytic values rise clearly above the noise floor:
-        below it a finite difference cannot tell a gradient from rounding."""
+        """Whether the numeric or the analytic values rise clearly above the noise floor."""
         arrays = self.arrays()
         if not np.all(np.isfinite(arrays[0])):  # an overflow is no floor
             return True
@@ -583,8 +582,7 @@ def combine(verdicts: list[str]) -> str:
 
 def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
     """The notes' band, unless the noise floor explains a "worry" difference: then "look
-    closer" while the noise itself is tolerable, "inconclusive" when it is not. Noise only
-    ever explains a difference away: a difference that already passes keeps its verdict."""
+    closer" while the noise itself is tolerable, "inconclusive" when it is not."""
     verdict = band(difference, bands)
     if verdict != WORRY or not difference <= NOISE_MARGIN * noise:  # NaN: no excuse
         return verdict
@@ -715,8 +713,8 @@ def diagnose_terms(report: GradcheckReport, terms: dict[str, GradcheckReport]) -
 
 
 def precision_note(dtypes: Iterable[str], gap: float) -> str:
-    """Name the gap between gradients computed in ``dtypes`` and the float64 ones rounding
-    only while rounding can explain it: up to ``√ε`` of the coarsest of ``dtypes``."""
+    """The gap between gradients computed in ``dtypes`` and the float64 ones, called rounding
+    up to ``√ε`` of the coarsest of ``dtypes``."""
     dtypes = set(dtypes)
     names = ", ".join(sorted(dtypes))
     if not np.isfinite(gap):
