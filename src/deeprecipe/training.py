@@ -205,7 +205,7 @@ class Trainer:
         else:
             with quiet():
                 start_cost = float(model.measure(*train_eval)["loss"])
-        watch = CostWatch(start_cost, history)
+        lowest = min([start_cost, *history.history.get("train_eval_cost", [])])
         step = Step(model, opt, rng, augment, augment_rng, n)
         last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
@@ -228,7 +228,8 @@ class Trainer:
                 logs: dict[str, float] = {}
                 if failure is None:
                     logs = epoch_logs(model, total / n, train_eval, dev)
-                    failure = non_finite_logs(logs, train_eval[0]) or watch.check(logs)
+                    failure = epoch_failure(logs, train_eval[0], lowest, start_cost)
+                    lowest = min(lowest, logs["train_eval_cost"])
             if failure is not None:
                 history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
                 history.stop_reason = "diverged"
@@ -242,7 +243,7 @@ class Trainer:
                 reason = getattr(stoppers[0], "stop_reason", None)
                 history.stop_reason = reason if isinstance(reason, str) else "callback"
             if state is not None:
-                snapshot(state, model, opt, (rng, augment_rng), history, callbacks, watch.start)
+                snapshot(state, model, opt, (rng, augment_rng), history, callbacks, start_cost)
             if stoppers:
                 break
         for callback in callbacks:
@@ -322,25 +323,6 @@ class Failure(NamedTuple):
     lowest: float | None = None
 
 
-class CostWatch:
-    """The end-of-epoch growth check: the training set's cost (``train_eval_cost``) against
-    its lowest value so far and its value at initialization (``start``)."""
-
-    def __init__(self, start: float, history: History) -> None:
-        self.start = start
-        costs = history.history.get("train_eval_cost", [])
-        self.lowest = min([start, *costs])
-
-    def check(self, logs: dict[str, float]) -> Failure | None:
-        """A :class:`Failure` when this epoch's cost grew too much (see
-        :func:`~deeprecipe.divergence.grew`); else remember it if it is the lowest."""
-        cost = logs["train_eval_cost"]
-        if grew(cost, self.lowest, self.start):
-            return Failure(None, None, cost, self.lowest)
-        self.lowest = min(self.lowest, cost)
-        return None
-
-
 class Step:
     """One optimizer step per batch, with the per-batch divergence check (one float)."""
 
@@ -391,11 +373,16 @@ def epoch_logs(
     return logs
 
 
-def non_finite_logs(logs: dict[str, float], X: np.ndarray) -> Failure | None:
-    """A :class:`Failure` when an evaluated cost is non-finite (finite weights overflowing)."""
+def epoch_failure(logs: dict[str, float], X: np.ndarray, lowest: float,
+                  start: float) -> Failure | None:
+    """The end-of-epoch check: a :class:`Failure` when an evaluated cost is non-finite
+    (finite weights overflowing) or the training set's cost grew too much against its
+    ``lowest`` value so far and its value at initialization, ``start`` (:func:`grew`)."""
     for key in ("train_eval_cost", "dev_cost"):
         if key in logs and not math.isfinite(logs[key]):
             return Failure(None, X, logs[key])
+    if grew(logs["train_eval_cost"], lowest, start):
+        return Failure(None, None, logs["train_eval_cost"], lowest)
     return None
 
 

@@ -139,9 +139,7 @@ def _counts(where: str, sizes: Sequence[float], n: int) -> list[int]:
     constraint = f"fractions in (0, 1] or counts in [1, {n}] (the training split's size)"
     counts = set()
     for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
-            raise fail(where, "sizes", constraint, sizes)
-        if isinstance(size, (int, np.integer)) and 1 <= size <= n:
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and 1 <= size <= n:
             counts.add(int(size))
         elif isinstance(size, (float, np.floating)) and 0 < size <= 1:
             counts.add(max(1, round(float(size) * n)))
