@@ -144,14 +144,13 @@ class TuneResult:
 
     def table(self) -> str:
         """Every trial as a Markdown table, in the order they ran."""
-        rows = ["| round | action | config | train error | dev error | status |",
-                "|---|---|---|---|---|---|"]
-        for trial in self.trials:
-            rows.append(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
-                        f"{show_error(trial.train_error, self.regression)} | "
-                        f"{show_error(trial.dev_error, self.regression)} | {trial.status}"
-                        f"{_diverged(trial)} |")
-        return "\n".join(rows)
+        return "\n".join([
+            "| round | action | config | train error | dev error | status |",
+            "|---|---|---|---|---|---|",
+            *(f"| {trial.round} | {trial.action} | {trial.config.describe()} | "
+              f"{show_error(trial.train_error, self.regression)} | "
+              f"{show_error(trial.dev_error, self.regression)} | {trial.status}{_diverged(trial)} |"
+              for trial in self.trials)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (weights left out: they are in ``trials.sqlite`` and ``model/``)."""
