@@ -126,11 +126,9 @@ TEXTS: dict[str, Template] = {
     # the basic recipe's steps (diagnose)
     "bigger_network": "more hidden units or more layers: the network cannot fit the training "
                       "set yet",
-    "train_longer": "more epochs (or a better optimizer) until the training error stops "
-                    "falling",
+    "train_longer": "more epochs (or a better optimizer) until the training error stops falling",
     "more_data": "more training data is the surest cure for variance",
-    "augment": "data augmentation (flips, shifts, distortions) when more real data cannot be "
-               "had",
+    "augment": "data augmentation (flips, shifts, distortions) when more real data cannot be had",
     "regularize_l2": "L2 regularization (raise λ): smaller weights, a simpler function",
     "dropout": "dropout (lower keep_prob on the largest layers)",
     "other_architecture": "a different architecture (CNN, RNN, …) may suit the problem better",
@@ -266,9 +264,8 @@ TEXTS: dict[str, Template] = {
                "{final_cost:.3g}.",
     "dev_chooses": "the dev set chooses {label} (dev accuracy {dev_accuracy:.1%}); its test "
                    "accuracy, measured once on {n_test} unseen points: {test_accuracy:.1%}.",
-    "unregularized_overfits": "none: train accuracy {train_accuracy:.1%}, dev "
-                              "{dev_accuracy:.1%}, a gap of {gap:.1f} points: it memorized "
-                              "the noise (high variance).",
+    "unregularized_overfits": "none: train accuracy {train_accuracy:.1%}, dev {dev_accuracy:.1%}, "
+                              "a gap of {gap:.1f} points: it memorized the noise (high variance).",
     "unregularized_fits": "none: train accuracy {train_accuracy:.1%}, dev {dev_accuracy:.1%}, "
                           "a gap of {gap:.1f} points: no clear overfitting at these settings "
                           "(train longer to see it).",
