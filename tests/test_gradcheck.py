@@ -16,6 +16,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import gradcheck, layers
+from deeprecipe.findings import Finding
 from deeprecipe.gradcheck import (
     DEFAULT_BANDS,
     GREAT,
@@ -231,24 +232,25 @@ def test_per_block_view_catches_a_x4_bias_bug_the_global_norm_hides() -> None:
     assert report.failed_blocks == ["b"]
     assert not report.passed
     # the bias gradient is small, so its numeric values carry ~1e-4 relative round-off
-    assert re.fullmatch(r"analytic = 4(\.00\d)? × numeric: a pure scale error",
-                        report.blocks["b"].finding)
+    finding = report.blocks["b"].finding
+    assert finding is not None and finding.code == "grad_scale"
+    assert finding.values["c"] == pytest.approx(4, abs=0.01)
 
 
 SCALES = [
-    (0.0, "the analytic gradient is zero: the gradient is missing"),
-    (-1.0, "the sign is flipped"),
-    (2.0, "the gradient is doubled"),
-    (0.5, "the gradient is halved"),
-    (10.0, "a missing 1/m"),  # m = batch_size = 10
-    (0.1, "an extra 1/m"),
-    (3.0, "analytic = 3 × numeric: a pure scale error"),
+    (0.0, "grad_missing"),
+    (-1.0, "grad_flipped"),
+    (2.0, "grad_doubled"),
+    (0.5, "grad_halved"),
+    (10.0, "grad_missing_m"),  # m = batch_size = 10
+    (0.1, "grad_extra_m"),
+    (3.0, "grad_scale"),
 ]
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("scale", "words"), SCALES)
-def test_pure_scale_errors_are_named(scale: float, words: str, mode: str) -> None:
+@pytest.mark.parametrize(("scale", "code"), SCALES)
+def test_pure_scale_errors_are_named(scale: float, code: str, mode: str) -> None:
     rng = np.random.default_rng(0)
     c = rng.normal(size=(6, 5))
 
@@ -260,8 +262,14 @@ def test_pure_scale_errors_are_named(scale: float, words: str, mode: str) -> Non
     params = {"w": rng.normal(size=(6, 5)), "b": np.array([0.5, -1.0])}
     report = gradcheck.check(fn, params, mode=mode, batch_size=10, **CHEAP)
     assert report.failed_blocks == ["w"]
-    assert words in report.blocks["w"].finding
-    assert report.findings == [f"w: {report.blocks['w'].finding}"]
+    finding = report.blocks["w"].finding
+    assert finding is not None and finding.code == code
+    if code == "grad_scale":
+        assert finding.values["c"] == pytest.approx(scale, rel=5e-4)
+    if code.endswith("_m"):
+        assert finding.values["m"] == 10
+    assert report.findings == [Finding("grad_block", {"block": "w", "then": code,
+                                                      **finding.values})]
 
 
 # --- preflight -----------------------------------------------------------------------------
@@ -339,7 +347,10 @@ def test_a_non_finite_analytic_gradient_fails_its_block_and_says_where(
     report = gradcheck.check(broken, {"w": np.ones((2, 3)), "b": np.ones(3)}, mode=mode)
     assert not report.passed and report.verdict == WORRY
     assert report.failed_blocks == ["w"]
-    assert f"1 non-finite value(s) ({bad} at (1, 2))" in report.blocks["w"].finding
+    finding = report.blocks["w"].finding
+    assert finding.code == "grad_not_finite"
+    assert (finding.values["count"], finding.values["index"]) == (1, (1, 2))
+    assert str(finding.values["value"]) == str(bad)  # nan, inf or -inf
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -350,7 +361,8 @@ def test_a_huge_wrong_gradient_fails_instead_of_overflowing_the_norms(mode: str)
     with np.errstate(over="raise", invalid="raise"):
         report = gradcheck.check(huge, {"w": np.array([1.0, 2.0])}, mode=mode, **CHEAP)
     assert report.verdict == WORRY and report.difference == pytest.approx(1.0)
-    assert "scale error" not in report.blocks["w"].finding  # not a pure scale: 1e300 vs 4
+    finding = report.blocks["w"].finding  # not a pure scale: 1e300 vs 4
+    assert finding is None or finding.code != "grad_scale"
 
 
 def test_relative_difference_is_scale_free_and_nan_for_non_finite_values() -> None:
@@ -381,8 +393,7 @@ def test_a_transposed_gradient_of_a_square_matrix_is_named(bug: bool) -> None:
 
     report = gradcheck.check(layer, {"W": np.random.default_rng(1).standard_normal((5, 5))})
     assert report.passed is not bug
-    assert (report.blocks["W"].finding == "analytic = numericᵀ: the gradient is transposed "
-            "(W is square, so its shape is right)") is bug
+    assert (report.blocks["W"].finding == Finding("grad_transposed")) is bug
 
 
 def test_gradient_of_the_wrong_shape_fails_that_block_with_a_shape_finding() -> None:
@@ -392,11 +403,12 @@ def test_gradient_of_the_wrong_shape_fails_that_block_with_a_shape_finding() -> 
 
     report = gradcheck.check(transposed, {"w": np.ones((2, 3)), "b": np.ones(3)})
     assert report.failed_blocks == ["w"]
-    assert "shape" in report.blocks["w"].finding
-    assert "(3, 2)" in report.blocks["w"].finding
+    assert report.blocks["w"].finding == Finding("grad_shape", {"shape": (3, 2),
+                                                                "expected": (2, 3)})
     assert report.blocks["b"].passed
     assert not report.passed
-    assert any("w:" in line and "shape" in line for line in report.findings)
+    assert [(f.code, f.values["block"], f.values["then"]) for f in report.findings] == \
+        [("grad_block", "w", "grad_shape")]
 
 
 # --- float32 and noise-aware verdicts -----------------------------------------------------
@@ -473,7 +485,8 @@ def test_the_worst_entries_come_from_the_failing_blocks() -> None:
     # w is small enough to be measured entry by entry, and agrees
     report = gradcheck.check(one_bug, {"w": np.ones((3, 3)), "b": np.ones(200)},
                              mode="directional")
-    assert report.failed_blocks == ["b"] and "doubled" in report.blocks["b"].finding
+    assert report.failed_blocks == ["b"]
+    assert report.blocks["b"].finding.code == "grad_doubled"
     assert report.blocks["w"].worst  # measured, but not what report.worst shows
     assert {entry.name for entry in report.worst} <= {"b"}
 
@@ -488,7 +501,7 @@ def test_a_float32_cost_with_a_sensible_epsilon_passes_and_a_x2_bug_is_caught(
     report = gradcheck.check(buggy, params, 1e-3, mode=mode)
     assert report.verdict == WORRY
     assert report.failed_blocks == ["w"]
-    assert "doubled" in report.blocks["w"].finding
+    assert report.blocks["w"].finding.code == "grad_doubled"
 
 
 # --- kinks ---------------------------------------------------------------------------------
@@ -550,7 +563,7 @@ def test_check_still_catches_a_bug_in_the_function_with_kinks(mode: str) -> None
     fn, params = _kinked(bug=True)
     report = gradcheck.check(fn, params, mode=mode, **CHEAP)
     assert report.failed_blocks == ["v"]
-    assert "doubled" in report.blocks["v"].finding
+    assert report.blocks["v"].finding.code == "grad_doubled"
 
 
 X_NET = np.random.default_rng(1).normal(size=(10, 4))

@@ -119,11 +119,13 @@ class Bug:
 
     fails: frozenset[str]
     clean: frozenset[str] = frozenset()
-    finding: dict[str, str] = field(default_factory=dict)  # block -> words in its finding
+    # block -> the code of its finding, or the factor c of a pure scale error (grad_scale)
+    finding: dict[str, str | float] = field(default_factory=dict)
     options: dict[str, float] = field(default_factory=dict)  # hand_network(...) options
 
 
-def _bug(fails: set[str], clean: set[str] | None = None, finding: dict[str, str] | None = None,
+def _bug(fails: set[str], clean: set[str] | None = None,
+         finding: dict[str, str | float] | None = None,
          **options: float) -> Bug:
     return Bug(frozenset(fails), frozenset(set(NAMES) - fails if clean is None else clean),
                finding or {}, options)
@@ -134,18 +136,17 @@ WITH_L2 = {"lambd": 0.7}
 ALL_W = {"dense_1.W", "dense_2.W", "dense_3.W"}
 
 HAND_BUGS = {
-    "dW2_doubled": _bug({"dense_2.W"}, finding={"dense_2.W": "doubled"}),
-    "db1_4_over_m": _bug({"dense_1.b"}, finding={"dense_1.b": "analytic = 4 × numeric"}),
+    "dW2_doubled": _bug({"dense_2.W"}, finding={"dense_2.W": "grad_doubled"}),
+    "db1_4_over_m": _bug({"dense_1.b"}, finding={"dense_1.b": 4.0}),
     "transposed_dW": _bug({"dense_2.W"}),
-    "missing_1_over_m": _bug({"dense_3.W"}, finding={"dense_3.W": "missing 1/m"}),
+    "missing_1_over_m": _bug({"dense_3.W"}, finding={"dense_3.W": "grad_missing_m"}),
     # dZ2 is wrong, so is everything backprop computes from it (dense_2 and dense_1);
     # dense_3's gradients come before it.
     "tanh_derivative": _bug({"dense_2.W", "dense_2.b"}, {"dense_3.W", "dense_3.b"}),
     "dropout_no_mask": _bug({"dense_1.W", "dense_1.b"}, **WITH_DROPOUT),
     "dropout_no_scale": _bug(
         {"dense_1.W", "dense_1.b"},
-        finding={"dense_1.W": f"analytic = {KEEP_PROB:g} × numeric",
-                 "dense_1.b": f"analytic = {KEEP_PROB:g} × numeric"},
+        finding={"dense_1.W": KEEP_PROB, "dense_1.b": KEEP_PROB},
         **WITH_DROPOUT,
     ),
     "l2_missing": _bug(ALL_W, **WITH_L2),
@@ -153,7 +154,7 @@ HAND_BUGS = {
     # dZ3's rows are shifted: db3 = Σ_rows dZ3 is still right, dW3 = A2ᵀ dZ3 is not (nor is
     # anything upstream).
     "softmax_row_shift": _bug({"dense_3.W"}, {"dense_3.b"}),
-    "bias_wrong_axis": _bug({"dense_1.b"}, finding={"dense_1.b": "shape"}),
+    "bias_wrong_axis": _bug({"dense_1.b"}, finding={"dense_1.b": "grad_shape"}),
 }
 
 
@@ -162,9 +163,16 @@ def _assert_caught(report: gradcheck.GradcheckReport, bug: Bug) -> None:
     assert not report.passed, summary
     assert bug.fails <= set(report.failed_blocks), summary
     assert not bug.clean & set(report.failed_blocks), summary
-    for name, words in bug.finding.items():
-        assert words in report.blocks[name].finding, (name, report.blocks[name].finding)
-        assert any(name in line for line in report.findings), report.findings
+    for name, expected in bug.finding.items():
+        found = report.blocks[name].finding
+        assert found is not None, name
+        if isinstance(expected, str):
+            assert found.code == expected, (name, found)
+        else:
+            assert found.code == "grad_scale", (name, found)
+            assert found.values["c"] == pytest.approx(expected, rel=5e-4), (name, found)
+        assert any(f.code == "grad_block" and f.values["block"] == name
+                   for f in report.findings), report.findings
 
 
 def test_the_catalogue_is_big_enough() -> None:
@@ -205,7 +213,9 @@ def test_the_scale_classification_names_the_factor_in_every_mode() -> None:
     for mode in MODES:
         fn, params = hand_network("missing_1_over_m")
         without_m = gradcheck.check(fn, params, mode=mode, **CHEAP)  # m unknown: a number
-        assert f"analytic = {M:g} × numeric" in without_m.blocks["dense_3.W"].finding
+        finding = without_m.blocks["dense_3.W"].finding
+        assert finding is not None and finding.code == "grad_scale"
+        assert finding.values["c"] == pytest.approx(M, rel=5e-4)
 
 
 # --- bugs planted in deeprecipe's own backward --------------------------------------------
@@ -312,11 +322,11 @@ class ModelBug:
     dropout: bool = False
     l2: float = 0.0
     term: str = ""  # the penalty term that must fail on its own
-    term_finding: str = ""
+    term_finding: str = ""  # the code of the term's block findings
 
 
 def _model_bug(patch: Patch, fails: set[str], clean: set[str] | None = None,
-               finding: dict[str, str] | None = None, **options: Any) -> ModelBug:
+               finding: dict[str, str | float] | None = None, **options: Any) -> ModelBug:
     return ModelBug(patch, _bug(fails, clean, finding), **options)
 
 
@@ -325,16 +335,16 @@ L2_CLEAN = {"dense_1.b", "dense_2.b", "dense_3.b"}
 MODEL_BUGS = {
     "Dense.backward: dW2 doubled": _model_bug(
         _patch_dense("dense_2", _scale("W", 2.0)), {"dense_2.W"},
-        finding={"dense_2.W": "doubled"}),
+        finding={"dense_2.W": "grad_doubled"}),
     "Dense.backward: db1 with 4/m": _model_bug(
         _patch_dense("dense_1", _scale("b", 4.0)), {"dense_1.b"},
-        finding={"dense_1.b": "analytic = 4 × numeric"}),
+        finding={"dense_1.b": 4.0}),
     "Dense.backward: missing 1/m in dW3": _model_bug(
         _patch_dense("dense_3", _scale("W", "m")), {"dense_3.W"},
-        finding={"dense_3.W": "missing 1/m"}),
+        finding={"dense_3.W": "grad_missing_m"}),
     "Dense.backward: sign flipped in db3": _model_bug(
         _patch_dense("dense_3", _scale("b", -1.0)), {"dense_3.b"},
-        finding={"dense_3.b": "sign"}),
+        finding={"dense_3.b": "grad_flipped"}),
     "Dense.backward: transposed dW2": _model_bug(
         _patch_dense("dense_2", _transpose), {"dense_2.W"}),
     "softmax gradient off by a row": _model_bug(
@@ -346,11 +356,11 @@ MODEL_BUGS = {
         _patch_dropout("no_mask"), {"dense_1.W", "dense_1.b"}, dropout=True),
     "Dropout.backward without 1/keep_prob": _model_bug(
         _patch_dropout("no_scale"), {"dense_1.W", "dense_1.b"},
-        finding={"dense_1.W": "analytic = 0.7 × numeric"}, dropout=True),
+        finding={"dense_1.W": 0.7}, dropout=True),
     "L2 gradient missing": _model_bug(
-        _patch_l2_grad(0.0), ALL_W, L2_CLEAN, l2=0.7, term="l2", term_finding="missing"),
+        _patch_l2_grad(0.0), ALL_W, L2_CLEAN, l2=0.7, term="l2", term_finding="grad_missing"),
     "L2 gradient with λ/2m": _model_bug(
-        _patch_l2_grad(0.5), ALL_W, L2_CLEAN, l2=0.7, term="l2", term_finding="halved"),
+        _patch_l2_grad(0.5), ALL_W, L2_CLEAN, l2=0.7, term="l2", term_finding="grad_halved"),
 }
 
 
@@ -369,8 +379,10 @@ def test_bug_in_deeprecipe_backward_is_caught(name: str, mode: str,
         assert set(report.terms) == {"data", case.term}
         assert report.terms["data"].passed, report.terms["data"].summary()
         assert not report.terms[case.term].passed
-        culprit = [line for line in report.findings if "the L2 gradient" in line]
-        assert culprit and case.term_finding in culprit[0], report.findings
+        culprit = [f for f in report.findings if f.code == "grad_term"]
+        assert culprit and culprit[0].values["term"] == "L2", report.findings
+        assert case.term_finding in {f["values"]["then"] for f in culprit[0].values["findings"]
+                                     }, report.findings
 
 
 @pytest.mark.parametrize("mode", MODES)

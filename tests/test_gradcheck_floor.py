@@ -105,7 +105,7 @@ def test_a_gradient_left_out_where_the_numeric_one_is_above_the_floor_fails() ->
 
     report = gradcheck.check(fn, {"w": np.array([2.0, 3.0]), "b": np.zeros(2)})
     assert report.failed_blocks == ["b"]
-    assert "missing" in report.blocks["b"].finding
+    assert report.blocks["b"].finding.code == "grad_missing"
 
 
 def test_a_check_where_every_block_is_uninformative_is_no_pass_and_no_failure() -> None:
@@ -192,7 +192,8 @@ def test_check_names_the_term_whose_gradient_is_wrong(mode: str) -> None:
     report = gradcheck.check(fn, params, mode=mode, samples=4, probes=3)
     assert report.failed and set(report.failed_blocks) == {"W1", "W2"}
     assert report.failed_terms == ["l2"] and report.terms["data"].passed
-    assert report.findings[0].startswith("the L2 gradient is wrong: ")
+    assert report.findings[0].code == "grad_term"
+    assert report.findings[0].values["term"] == "L2"
     assert "wrong gradient: the L2 term's" in report.summary()
 
 

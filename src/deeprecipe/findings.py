@@ -250,6 +250,26 @@ TEXTS: dict[str, Template] = {
                      "on new data",
     "no_test_set": "no test set: the dev error chose the model, so it is an optimistic "
                    "estimate of its error on new data",
+    # the gradient checker: what a failing block's gradient is (deeprecipe.gradcheck)
+    "grad_missing": "the analytic gradient is zero: the gradient is missing",
+    "grad_flipped": "analytic = -1 × numeric: the sign is flipped",
+    "grad_doubled": "analytic = 2 × numeric: the gradient is doubled",
+    "grad_halved": "analytic = ½ × numeric: the gradient is halved (a factor ½ too many?)",
+    "grad_missing_m": "analytic = m × numeric (m = {m}): a missing 1/m",
+    "grad_extra_m": "analytic = numeric / m (m = {m}): an extra 1/m",
+    "grad_scale": "analytic = {c:.{digits}g} × numeric: a pure scale error",
+    "grad_zero_numeric": "the numeric gradient is zero but the analytic is not",
+    "grad_transposed": "analytic = numericᵀ: the gradient is transposed (W is square, so its "
+                       "shape is right)",
+    "grad_numeric_not_finite": "J(θ ± ε) is not finite for some perturbations (an "
+                               "overflow?): the numeric gradient is undefined there",
+    "grad_not_finite": "the analytic gradient has {count} non-finite value(s) ({value} at "
+                       "{index})",
+    "grad_shape": "the analytic gradient has shape {shape}; the parameter has shape {expected}",
+    "grad_block": lambda v: f"{v['block']}: {say(v['then'], v)}",
+    "grad_term": lambda v: f"the {v['term']} gradient is wrong: " + (
+        "; ".join(say(f["code"], f["values"]) for f in v["findings"])
+        or f"difference {v['difference']:.1e}"),
     # the experiments (deeprecipe.experiments)
     "init_zeros": lambda v: (
         "zeros: all hidden units are identical after training ("

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import choice, fail, positive_int, real
+from ..findings import Finding
 from ..parameters import Slot
 from .objective import Function, FunctionObjective, Objective
 from .report import (
@@ -386,8 +387,7 @@ class Checker:
                 report.finding = (classify_scale(numeric, analytic, self.obj.batch_size)
                                   or self._transposed(slot, coords))
             else:
-                report.finding = ("J(θ ± ε) is not finite for some perturbations (an "
-                                  "overflow?): the numeric gradient is undefined there")
+                report.finding = Finding("grad_numeric_not_finite")
         report.worst = self._worst_entries(slot, coords)
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
@@ -401,23 +401,22 @@ class Checker:
                                  np.array(coords.noise))
         return int(np.sum(at_kink & agree))
 
-    def _transposed(self, slot: Slot, coords: Measurements) -> str:
+    def _transposed(self, slot: Slot, coords: Measurements) -> Finding | None:
         """Name ``analytic = numericᵀ`` for a square matrix measured entry by entry: the
         shape check cannot see a transposed ``dW`` when ``W`` is square."""
         shape = slot.shape
         if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 2:
-            return ""
+            return None
         size = slot.stop - slot.start
         numeric, analytic = np.full(size, np.nan), np.full(size, np.nan)
         index = np.asarray(coords.index, dtype=np.intp)
         numeric[index], analytic[index] = coords.numeric, coords.analytic
         if np.isnan(numeric).any():  # not every entry measured
-            return ""
+            return None
         transposed = numeric.reshape(shape).T.ravel()
         if relative_difference(transposed, analytic) >= self.bands[0]:
-            return ""
-        return "analytic = numericᵀ: the gradient is transposed (W is square, so its shape " \
-               "is right)"
+            return None
+        return Finding("grad_transposed")
 
     def _worst_part(self, parts: list[Measurements]) -> tuple[int, float, float]:
         """``(index, difference, noise)`` of the part (coordinates, probes) with the largest
@@ -513,7 +512,8 @@ class Checker:
                                                  verdict))
         for block in blocks.values():
             if block.finding and block.failed:
-                report.findings.append(f"{block.name}: {block.finding}")
+                report.findings.append(Finding("grad_block", {
+                    "block": block.name, "then": block.finding.code, **block.finding.values}))
         report.evaluations = self.obj.evaluations
         report.seconds = time.perf_counter() - start
         return report
@@ -532,7 +532,7 @@ class Checker:
                      "kinks at once can make valid)")
         return note
 
-    def _broken_blocks(self) -> dict[str, str]:
+    def _broken_blocks(self) -> dict[str, Finding]:
         """``{name: finding}`` of blocks whose analytic gradient cannot be compared: the
         wrong shape, or values that are not finite (they fail without being measured)."""
         broken = dict(getattr(self.obj, "shape_errors", {}))
@@ -541,10 +541,9 @@ class Checker:
             bad = ~np.isfinite(values)
             if slot.name not in broken and bad.any():
                 first = np.unravel_index(int(np.argmax(bad)), slot.shape)
-                broken[slot.name] = (
-                    f"the analytic gradient has {int(bad.sum())} non-finite value(s) "
-                    f"({values[np.argmax(bad)]} at {tuple(int(i) for i in first)})"
-                )
+                broken[slot.name] = Finding("grad_not_finite", {
+                    "count": int(bad.sum()), "value": float(values[np.argmax(bad)]),
+                    "index": tuple(int(i) for i in first)})
         return broken
 
     def _noise_note(self, noise: float, verdict: str) -> str:
@@ -589,37 +588,32 @@ def judge(difference: float, noise: float, bands: tuple[float, float] = DEFAULT_
     return INCONCLUSIVE if band(noise, bands) == WORRY else LOOK_CLOSER
 
 
-NAMED_SCALES = (
-    (0.0, "the analytic gradient is zero: the gradient is missing"),
-    (-1.0, "analytic = -1 × numeric: the sign is flipped"),
-    (2.0, "analytic = 2 × numeric: the gradient is doubled"),
-    (0.5, "analytic = ½ × numeric: the gradient is halved (a factor ½ too many?)"),
-)
+NAMED_SCALES = ((0.0, "grad_missing"), (-1.0, "grad_flipped"), (2.0, "grad_doubled"),
+                (0.5, "grad_halved"))
 
 
-def classify_scale(numeric: np.ndarray, analytic: np.ndarray, m: int | None) -> str:
-    """Name a pure scale error ``analytic = c × numeric``, or return "" when it is not one."""
+def classify_scale(numeric: np.ndarray, analytic: np.ndarray, m: int | None) -> Finding | None:
+    """Name a pure scale error ``analytic = c × numeric``, or return None when it is not one."""
     if not np.any(numeric):
-        return "the numeric gradient is zero but the analytic is not" if np.any(analytic) else ""
+        return Finding("grad_zero_numeric") if np.any(analytic) else None
     # fit analytic ≈ c × numeric on both divided by their largest magnitude (no overflow)
     analytic_scale, numeric_scale = np.max(np.abs(analytic)), np.max(np.abs(numeric))
     if not analytic_scale:
-        return NAMED_SCALES[0][1]
+        return Finding(NAMED_SCALES[0][1])
     a, n = analytic / analytic_scale, numeric / numeric_scale
     fitted = float(a @ n / (n @ n))
     residual = np.linalg.norm(a - fitted * n)
     if residual > 1e-3 * (np.linalg.norm(a) + abs(fitted) * np.linalg.norm(n)):
-        return ""
+        return None
     c = fitted * float(analytic_scale / numeric_scale)
     named = list(NAMED_SCALES)
     if m and m > 2:
-        named += [(float(m), f"analytic = m × numeric (m = {m}): a missing 1/m"),
-                  (1.0 / m, f"analytic = numeric / m (m = {m}): an extra 1/m")]
-    for value, text in named:
+        named += [(float(m), "grad_missing_m"), (1.0 / m, "grad_extra_m")]
+    for value, code in named:
         if abs(c - value) <= 0.02 * max(abs(value), 1e-2) + (1e-3 if value == 0 else 0):
-            return text
-    digits = 4 if abs(c - 1) >= 1e-3 else 7  # never print a failing 1.0002 as "1"
-    return f"analytic = {c:.{digits}g} × numeric: a pure scale error"
+            return Finding(code, {"m": m})
+    # never print a failing 1.0002 as "1"
+    return Finding("grad_scale", {"c": c, "digits": 4 if abs(c - 1) >= 1e-3 else 7})
 
 
 def check_options(where: str, mode: str, epsilon: float, samples: int, probes: int,
@@ -706,9 +700,9 @@ def diagnose_terms(report: GradcheckReport, terms: dict[str, GradcheckReport]) -
     report.terms = terms
     for term, part in terms.items():
         if part.failed:
-            detail = "; ".join(part.findings) or f"difference {part.difference:.1e}"
-            name = TERM_NAMES.get(term, f"{term!r} term")
-            report.findings.insert(0, f"the {name} gradient is wrong: {detail}")
+            report.findings.insert(0, Finding("grad_term", {
+                "term": TERM_NAMES.get(term, f"{term!r} term"), "difference": part.difference,
+                "findings": [{"code": f.code, "values": f.values} for f in part.findings]}))
             report.verdict = WORRY
 
 

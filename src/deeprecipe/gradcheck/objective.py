@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import describe
+from ..findings import Finding
 from ..parameters import Layout, Slot, flatten, unflatten
 
 CostAndGrads = tuple[Any, Mapping[str, Any]]
@@ -135,7 +136,7 @@ class FunctionObjective(Objective):
             cost, grads = self._call(self.theta, check_input=True)
             values.append(cost)
             require_finite_cost(cost)
-        self.shape_errors: dict[str, str] = {}
+        self.shape_errors: dict[str, Finding] = {}
         if len(set(values)) != 1:
             raise GradcheckError(
                 "check: fn is not deterministic: J(θ) gave "
@@ -283,10 +284,8 @@ class FunctionObjective(Objective):
                     continue
                 grad = np.asarray(grads[slot.name], dtype=np.float64)
                 if grad.shape != slot.shape:
-                    self.shape_errors[slot.name] = (
-                        f"the analytic gradient has shape {grad.shape}; the parameter has "
-                        f"shape {slot.shape}"
-                    )
+                    self.shape_errors[slot.name] = Finding("grad_shape", {
+                        "shape": grad.shape, "expected": slot.shape})
                     flat[slot.start : slot.stop] = np.nan
                     continue
                 flat[slot.start : slot.stop] += grad.ravel()

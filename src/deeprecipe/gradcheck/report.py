@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..findings import Finding
+
 GREAT, LOOK_CLOSER, WORRY, INCONCLUSIVE = "great", "look closer", "worry", "inconclusive"
 UNINFORMATIVE = "uninformative"
 DEFAULT_BANDS = (1e-6, 1e-4)
@@ -80,7 +82,7 @@ class BlockReport(Verdict):
     checked: int = 0
     kinks: int = 0
     subgradients: int = 0  # coordinates at a kink, the analytic value between its sides
-    finding: str = ""
+    finding: Finding | None = None  # what the gradient is, for a failing block
     worst: list[Entry] = field(default_factory=list)
 
 
@@ -100,7 +102,7 @@ class GradcheckReport(Verdict):
     evaluations: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     terms: dict[str, GradcheckReport] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -189,7 +191,7 @@ class GradcheckReport(Verdict):
                 f"{block.difference:.2e}", block.verdict,
                 f"[{', '.join(map(str, worst.index))}]" if worst else "",
                 f"{worst.analytic:.6g}" if worst else "", f"{worst.numeric:.6g}" if worst else "",
-                block.finding,
+                str(block.finding or ""),
             )
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, force_terminal=False, color_system=None)
@@ -198,12 +200,16 @@ class GradcheckReport(Verdict):
             console.print(f"- {line}", highlight=False)
         for name, term in self.terms.items():
             console.print(f"- {name} term: difference {term.difference:.2e} ({term.verdict})"
-                          + (f"; {'; '.join(term.findings)}" if term.findings else ""),
+                          + "".join(f"; {finding}" for finding in term.findings),
                           highlight=False)
         return buffer.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(self)  # the findings with their text, as in summary.json
+        data["findings"] = [finding.to_dict() for finding in self.findings]
+        for name, block in self.blocks.items():
+            data["blocks"][name]["finding"] = block.finding and block.finding.to_dict()
+        data["terms"] = {name: term.to_dict() for name, term in self.terms.items()}
         data["passed"] = self.passed
         data["failed"] = self.failed  # neither: no verdict
         return data

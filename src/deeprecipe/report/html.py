@@ -144,7 +144,7 @@ def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:
     for name in block_names(reports):
         found = [report.blocks.get(name) for report in reports.values()]
         shape = next((b.shape for b in found if b is not None), ())
-        findings = [b.finding for b in found if b is not None and b.finding]
+        findings = [str(b.finding) for b in found if b is not None and b.finding]
         rows.append({
             "block": name,
             "shape": "×".join(map(str, shape)) or "scalar",
@@ -155,6 +155,6 @@ def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:
     where: dict[str, list[str]] = {}  # each note once, with the points it applies to
     for point_name, report in reports.items():
         for note in [*report.findings, *report.notes]:
-            where.setdefault(note, []).append(point(point_name))
+            where.setdefault(str(note), []).append(point(point_name))
     notes = [f"{note} ({', '.join(points)})" for note, points in where.items()]
     return {"points": list(reports.items()), "rows": rows, "notes": notes}

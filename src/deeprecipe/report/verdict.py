@@ -144,7 +144,7 @@ def _first_problem(result: RunResult) -> Headline | None:
             f"The gradient check failed at {', '.join(failed)} (blocks: {where}). Until it "
             "passes, the learning curves and the diagnosis below describe a buggy network.",
             steps=[Step("fix_gradients", f"Fix the gradient of {where}",
-                        findings[0] if findings else "compare dθ and dθ_approx component "
+                        str(findings[0]) if findings else "compare dθ and dθ_approx component "
                         "by component in the table below")],
         )
     if result.stop_reason == "diverged":
