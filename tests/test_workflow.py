@@ -71,7 +71,8 @@ def test_the_standardizer_is_fit_on_the_training_rows_only() -> None:
         np.testing.assert_allclose(part.X, (raw.parts[name].X - mean) / std, atol=1e-12)
     assert abs(splits.dev.X.mean()) > 1e-6  # dev is not re-centred on its own statistics
     # the constant-feature warning is one note, not a Python warning
-    assert len(notes) == 1 and "3 feature(s) have zero variance" in notes[0]
+    assert [note.code for note in notes] == ["constant_features"]
+    assert len(notes[0].values["features"]) == 3
 
 
 def test_split_warnings_become_notes() -> None:
@@ -82,14 +83,17 @@ def test_split_warnings_become_notes() -> None:
         warnings.simplefilter("error")
         splits, notes = workflow.split_data(loaded, seed=0)
     assert sum(splits.sizes().values()) == 20
-    assert any("has no example of class" in note for note in notes)
+    missing = [note for note in notes if note.code == "class_missing"]
+    assert len(missing) == 1 and 1 in sum(missing[0].values["missing"].values(), [])
 
 
 def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
     X, y = dr.datasets.load("moons", n_samples=20)
     splits = dr.data.split(X, y, seed=0)  # dev = test = 4 rows
     comparisons, notes = workflow.compare_splits(splits, seed=0)
-    assert comparisons == {} and len(notes) == 2 and "skipped" in notes[0]
+    assert comparisons == {} and [note.code for note in notes] == ["compare_skipped"] * 2
+    assert notes[0].values == {"label": "train vs dev", "part": "dev", "rows": 4,
+                               "needs": workflow.MIN_COMPARE_ROWS}
 
 
 # --- the network --------------------------------------------------------------------------

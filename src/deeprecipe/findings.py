@@ -119,6 +119,8 @@ def _recipe_step(why: str) -> Callable[[Mapping[str, Any]], str]:
 
 
 NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
+TARGET = ("the network learned the target standardized with the training set's mean "
+          "({mean:.4g}) and σ ({scale:.4g})")
 CHANGE = "from {first} to {last} examples the dev error went {dev_first:.2%} → {dev_last:.2%}"
 Template = str | Callable[[Mapping[str, Any]], str]
 
@@ -270,6 +272,41 @@ TEXTS: dict[str, Template] = {
     "grad_term": lambda v: f"the {v['term']} gradient is wrong: " + (
         "; ".join(say(f["code"], f["values"]) for f in v["findings"])
         or f"difference {v['difference']:.1e}"),
+    # what preparing the data noticed (deeprecipe.data, deeprecipe.workflow, the tune)
+    "constant_features": lambda v: (
+        f"Standardizer: {len(v['features'])} feature(s) have zero variance on the data it was "
+        f"fit on: {', '.join(map(str, v['features'][:12]))}"
+        + (f" and {len(v['features']) - 12} more" if len(v["features"]) > 12 else "")
+        + "; their σ is set to 1 (centred, not scaled)."),
+    "class_missing": lambda v: "split: " + "; ".join(
+        f"{part} has no example of class {', '.join(map(repr, labels[:10]))}"
+        + (f" and {len(labels) - 10} more" if len(labels) > 10 else "")
+        for part, labels in v["missing"].items()) + (
+        f" (the smallest class has {v['smallest']} example(s)). help: collect more examples "
+        "of the rare classes, merge them, or use larger dev/test ratios; for a regression "
+        "target pass stratify=False."),
+    "no_test_split": "no test set: the dev set is used to choose the model, so the dev error "
+                     "is not an unbiased estimate of the error on new data (fine when you do "
+                     "not need one).",
+    "dropped_rows": lambda v: ("dropped 1 row" if v["count"] == 1 else
+                               f"dropped {v['count']:,} rows") + " whose target is missing "
+                              "(drop_missing_target)",
+    "compare_skipped": "{label}: same-distribution check skipped ({part} has {rows} rows; it "
+                       "needs {needs})",
+    "resumed": "resumed from the checkpoint after epoch {epoch}",
+    "target_scaled:run": TARGET + "; the learning curves are in those units (the target's "
+                         "variance is 1), the errors in the target's own units",
+    "target_scaled:tune": TARGET + "; every error of this tune is a mean squared error in "
+                          "those units (1: always predicting the mean), and the saved model "
+                          "predicts the target itself",
+    # a tune's recommendations and remarks (deeprecipe.recipe)
+    "tune_curve": lambda v: f"learning curve of the best model: {say(v['reading'], v)}" + (
+        "; get more training data if you can (a tune cannot collect it for you)"
+        if v["more_data"] else ""),
+    "tune_curve_failed": "the learning curve's trials failed: no reading",
+    "test_reused": "the test set of this folder was already used, on trial {trial}, before "
+                   "this run chose another model: each look at the test set makes it a little "
+                   "less unbiased",
     # the experiments (deeprecipe.experiments)
     "init_zeros": lambda v: (
         "zeros: all hidden units are identical after training ("

@@ -20,6 +20,7 @@ from .data import KINDS, TASKS, augment
 from .data.normalize import ConstantFeatureWarning, Standardizer
 from .data.split import Part, Splits, auto_task, class_codes
 from .diagnostics import Diagnosis
+from .findings import Finding
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 from .targets import TargetScale
@@ -74,7 +75,7 @@ class Prepared:
     n_outputs: int
     classes: np.ndarray | None = None
     target_scale: TargetScale | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def regression(self) -> bool:
@@ -112,8 +113,7 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantFeatureWarning)  # said once, in the notes
         scaler = Standardizer().fit(splits.train.X, feature_names)
-    notes = [scaler.constant_message()] if scaler.constant_features_ is not None and \
-        scaler.constant_features_.size else []
+    notes = [finding for finding in [scaler.constant_finding()] if finding]
 
     def ready(name: str, y: np.ndarray) -> Part:
         X = scaler.transform(parts[name].X)

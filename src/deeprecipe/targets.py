@@ -76,6 +76,3 @@ class TargetScale:
         """``(y − mean) / scale`` as float64."""
         return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
 
-    def note(self) -> str:
-        return (f"the network learned the target standardized with the training set's mean "
-                f"({self.mean:.4g}) and σ ({self.scale:.4g})")

@@ -25,6 +25,7 @@ from .data import augment as augmentations
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.views import views
+from .findings import Finding
 from .model import Sequential
 from .run import folder as runfolder
 from .run.result import DataSummary, RunResult
@@ -69,12 +70,6 @@ class LoadedData:
     dropped_missing_target: int = 0  # rows dropped for a missing target
 
 
-def dropped_note(count: int) -> str:
-    """The note of rows dropped for a missing target."""
-    rows = "1 row" if count == 1 else f"{count:,} rows"
-    return f"dropped {rows} whose target is missing (drop_missing_target)"
-
-
 def load_data(spec: str, target: str | None = None, task: str = "auto",
               drop_missing_target: bool = False) -> LoadedData:
     """Load a built-in dataset by name, a ``.csv`` (``target`` names the label column) or
@@ -104,20 +99,21 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
                       loaded.dropped_missing_target)
 
 
-def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[str]]:
+def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Finding]]:
     """The notes' split (60/20/20 up to 10,000 dev and test rows), stratified for
     classifiers, and the notes it raised (a class missing from a part; no test set)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", datamod.ClassMissingWarning)
         splits = datamod.split(loaded.X, loaded.y, stratify=loaded.task != "regression",
                                seed=seed)
-    notes = [str(warning.message) for warning in caught]
-    return splits, notes + ([splits.note] if splits.note else [])
+    notes = [warning.message.args[0] for warning in caught  # split's only warning
+             if isinstance(warning.message, datamod.ClassMissingWarning)]
+    return splits, notes + ([Finding("no_test_split")] if splits.test is None else [])
 
 
 def compare_splits(
     splits: datamod.Splits, seed: int, feature_names: list[str] | None = None
-) -> tuple[dict[str, datamod.Comparison], list[str]]:
+) -> tuple[dict[str, datamod.Comparison], list[Finding]]:
     """The same-distribution check, train vs dev and train vs test (too-small parts are
     skipped with a note)."""
     comparisons, notes = {}, []
@@ -126,8 +122,9 @@ def compare_splits(
             continue
         label = f"train vs {name}"
         if min(len(part), len(splits.train)) < MIN_COMPARE_ROWS:
-            notes.append(f"{label}: same-distribution check skipped ({name} has {len(part)} "
-                         f"rows; it needs {MIN_COMPARE_ROWS})")
+            notes.append(Finding("compare_skipped", {"label": label, "part": name,
+                                                     "rows": len(part),
+                                                     "needs": MIN_COMPARE_ROWS}))
             continue
         comparisons[label] = datamod.compare(splits.train.X, part.X, labels=("train", name),
                                              feature_names=feature_names, seed=seed)
@@ -360,7 +357,7 @@ def _keep(folder: Path, config: RunConfig, state: TrainingState, status: str) ->
 def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: TrainingState,
            expected_fingerprint: str) -> RunResult:
     clock = _Clock(callbacks)
-    notes: list[str] = []
+    notes: list[Finding] = []
     with clock.step("data", f"loading {config.data}") as summary:
         loaded = load_data(config.data, config.target, config.task,
                            config.drop_missing_target)
@@ -368,8 +365,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
         if loaded.dropped_missing_target:
-            notes.append(dropped_note(loaded.dropped_missing_target))
-            summary.append(notes[-1])
+            notes.append(Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
+            summary.append(notes[-1].text)
     with clock.step("split", "splitting train/dev/test") as summary:
         raw, split_notes = split_data(loaded, config.seed)
         summary.append(" / ".join(f"{name} {len(part):,}" for name, part in raw.parts.items()))
@@ -383,8 +380,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         splits, scaler, target = prepared.splits, prepared.standardizer, prepared.target_scale
     notes += split_notes + compare_notes + prepared.notes
     if target is not None:
-        notes.append(target.note() + "; the learning curves are in those units (the "
-                     "target's variance is 1), the errors in the target's own units")
+        notes.append(Finding("target_scaled:run", {"mean": target.mean, "scale": target.scale}))
     with clock.step("model", "building the network") as summary:
         model = build_model(config, prepared)
         augment = augmentation(config, loaded, scaler, splits.train.X)
@@ -397,7 +393,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
                                                        config.seed)
             s.append(check_summary(gradchecks["init"], data))
     if state.epoch:
-        notes.append(f"resumed from the checkpoint after epoch {state.epoch}")
+        notes.append(Finding("resumed", {"epoch": state.epoch}))
     with clock.step("train", "training", config.epochs, state.epoch) as summary:
         training = train(model, prepared, config, state, augment=augment,
                          callbacks=callbacks.callbacks, folder=folder)
@@ -445,7 +441,7 @@ def _result(
     splits: datamod.Splits, model: Sequential, comparisons: dict[str, datamod.Comparison],
     gradchecks: dict[str, gradcheck.GradcheckReport], training: Training,
     diagnosis: Diagnosis, counts: np.ndarray | None,
-    notes: list[str], seconds: dict[str, float],
+    notes: list[Finding], seconds: dict[str, float],
 ) -> RunResult:
     """Everything the report shows, in one :class:`RunResult`."""
     summary = DataSummary(

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
+from ..findings import Finding
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
@@ -97,7 +98,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
         loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
     splits, notes = workflow.split_data(loaded, options["seed"])
     if loaded.dropped_missing_target:
-        notes.insert(0, workflow.dropped_note(loaded.dropped_missing_target))
+        notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
     with contextlib.ExitStack() as cleanup:
         client = connect(options["scheduler"])  # before the folder: a wrong address leaves none
         if client is not None:

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import as_float_array, check_feature_names, describe, fail, squarable
+from ..findings import Finding
 from .split import Splits
 
 RELATIVE_TOLERANCE = 1e-12  # σ ≤ 1e-12·|μ| is rounding noise: a constant feature
@@ -76,18 +77,17 @@ class Standardizer:
             warnings.warn(self.constant_message(), ConstantFeatureWarning, stacklevel=2)
         return self
 
-    def constant_message(self) -> str:
+    def constant_message(self, where: str = "constant_message") -> str:
         """The sentence the :class:`ConstantFeatureWarning` says (for reports and the CLI)."""
-        constant = self._state("constant_message")[2]
-        if constant.size == 0:
-            return "Standardizer: no constant features."
+        finding = self.constant_finding(where)
+        return "Standardizer: no constant features." if finding is None else finding.text
+
+    def constant_finding(self, where: str = "constant_finding") -> Finding | None:
+        """``constant_features`` (their names), or None when no feature is constant."""
+        constant = self._state(where)[2]
         names = self.feature_names_
-        shown = [names[i] if names else str(i) for i in constant[:12]]
-        more = f" and {constant.size - 12} more" if constant.size > 12 else ""
-        return (
-            f"Standardizer: {constant.size} feature(s) have zero variance on the data it was "
-            f"fit on: {', '.join(shown)}{more}; their σ is set to 1 (centred, not scaled)."
-        )
+        return Finding("constant_features", {"features": [
+            names[i] if names else str(i) for i in constant]}) if constant.size else None
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """``(X − μ) / σ`` with the fitted μ, σ."""

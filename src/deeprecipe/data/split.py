@@ -12,19 +12,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import describe, fail, flag, seed_or_generator
+from ..findings import Finding, say
 
 SHARE = 0.2  # the notes' 60/20/20 for small data
 CAP = 10_000  # … and at most 10,000 dev and test examples for big data
 TOLERANCE = 1e-9  # 0.29 * 100 is 28.999999999999996 in floating point: floor it to 29
 
-NO_TEST_NOTE = (
-    "no test set: the dev set is used to choose the model, so the dev error is not an "
-    "unbiased estimate of the error on new data (fine when you do not need one)."
-)
+NO_TEST_NOTE = say("no_test_split")
 
 
 class ClassMissingWarning(UserWarning):
-    """A class has no examples in one of the parts."""
+    """A class has no examples in one of the parts (``args[0]``: the ``class_missing``
+    :class:`~deeprecipe.findings.Finding`)."""
 
 
 @dataclass(frozen=True)
@@ -199,22 +198,15 @@ def _stratified(
 
 
 def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.ndarray]) -> None:
-    missing = []
+    missing = {}
     for name, rows in parts.items():
         absent = np.setdiff1d(np.arange(len(classes)), codes[rows])
         if absent.size:
-            labels = ", ".join(repr(classes[c].item()) for c in absent[:10])
-            more = f" and {absent.size - 10} more" if absent.size > 10 else ""
-            missing.append(f"{name} has no example of class {labels}{more}")
+            missing[name] = [classes[c].item() for c in absent]
     if missing:
-        counts = np.bincount(codes, minlength=len(classes))
-        warnings.warn(
-            f"split: {'; '.join(missing)} (the smallest class has {counts.min()} example(s)). "
-            "help: collect more examples of the rare classes, merge them, or use larger "
-            "dev/test ratios; for a regression target pass stratify=False.",
-            ClassMissingWarning,
-            stacklevel=3,
-        )
+        smallest = int(np.bincount(codes, minlength=len(classes)).min())
+        warnings.warn(ClassMissingWarning(Finding("class_missing", {
+            "missing": missing, "smallest": smallest})), stacklevel=3)
 
 
 def split(

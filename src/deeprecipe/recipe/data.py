@@ -12,6 +12,7 @@ import numpy as np
 
 from .._checks import fail
 from ..data import Splits, Standardizer
+from ..findings import Finding
 from ..pipeline import fingerprint
 from ..pipeline import prepare as prepare_splits
 from ..targets import TargetScale
@@ -33,7 +34,7 @@ class Prepared:
     test: tuple[np.ndarray, np.ndarray] | None
     classes: np.ndarray | None
     fingerprint: str
-    remarks: list[str] = field(default_factory=list)
+    remarks: list[Finding] = field(default_factory=list)
     target_scale: TargetScale | None = None
 
     @property
@@ -49,9 +50,9 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
     scaler, learned = ready.standardizer, ready.learned
     remarks = list(ready.notes)
     if ready.target_scale is not None:
-        remarks.append(ready.target_scale.note() + "; every error of this tune is a mean "
-                       "squared error in those units (1: always predicting the mean), and the "
-                       "saved model predicts the target itself")
+        target = ready.target_scale
+        remarks.append(Finding("target_scaled:tune", {"mean": target.mean,
+                                                      "scale": target.scale}))
     assert scaler.mean_ is not None and scaler.std_ is not None  # fitted by prepare
     data = TrialData(
         X_train=learned.train.X, y_train=learned.train.y, X_dev=learned.dev.X,

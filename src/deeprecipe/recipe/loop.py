@@ -152,7 +152,7 @@ class Loop:
         self.trials: dict[str, Trial] = {}
         self.rounds: list[Round] = []
         self.losses: dict[str, int] = {}
-        self.recommendations: list[str] = []
+        self.recommendations: list[Finding] = []
         self.learning_curve_done = False
         self.next_step: Decision = baseline_decision(options.baseline)
 
@@ -249,7 +249,7 @@ class Loop:
         self.losses[trial.key] = self.losses.get(trial.key, 0) + 1
         return self.losses[trial.key]
 
-    def read_learning_curve(self, trials: list[Trial], parent: str | None) -> str:
+    def read_learning_curve(self, trials: list[Trial], parent: str | None) -> Finding:
         """The "more data" round's reading: the best model at 25%, 50% and 100%."""
         self.learning_curve_done = True
         points = [trial for trial in trials if trial.done]
@@ -257,7 +257,7 @@ class Loop:
             points.append(self.trials[parent])
         points.sort(key=lambda trial: trial.n_train or 0)
         if len(points) < 2:
-            return "the learning curve's trials failed: no reading"
+            return Finding("tune_curve_failed")
         curve = LearningCurve(
             sizes=[int(trial.n_train or 0) for trial in points],
             train_error=[float(trial.train_error or 0.0) for trial in points],
@@ -265,12 +265,12 @@ class Loop:
             epochs_run=[int(trial.epochs_run or 0) for trial in points],
             n_dev=len(self.prepared.data.y_dev), regression=self.prepared.regression,
         )
-        text = "learning curve of the best model: " + curve.reading(
-            self.options.variance_threshold)
-        if curve.more_data_helps(self.options.variance_threshold):
-            text += "; get more training data if you can (a tune cannot collect it for you)"
-        self.recommendations.append(text)
-        return text
+        reading = curve.finding(self.options.variance_threshold)
+        finding = Finding("tune_curve", {**reading.values, "reading": reading.code, "more_data":
+                                         bool(curve.more_data_helps(
+                                             self.options.variance_threshold))})
+        self.recommendations.append(finding)
+        return finding
 
     # --- reading the trials -------------------------------------------------------------
 
@@ -333,7 +333,7 @@ class Loop:
             test_note=NO_TEST_NOTE if self.prepared.test is None else TuneResult.test_note,
         )
 
-    def measure_test(self, best: Trial, model: Any, remarks: list[str]) -> float | None:
+    def measure_test(self, best: Trial, model: Any, remarks: list[Finding]) -> float | None:
         """The chosen model's test error: measured once (a resumed run that already
         measured this model reads the number back)."""
         if self.prepared.test is None:
@@ -343,10 +343,7 @@ class Loop:
             if entry["trial"] == best.key:
                 return float(entry["test_error"])
         if measured:
-            remarks.append(
-                f"the test set of this folder was already used, on trial "
-                f"{measured[-1]['trial']}, before this run chose another model: each look at "
-                "the test set makes it a little less unbiased")
+            remarks.append(Finding("test_reused", {"trial": measured[-1]["trial"]}))
         error = float(model.evaluate(*self.prepared.test)["error"])
         self.store.write_settings({"test_measurements": [
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})

@@ -32,7 +32,7 @@ class Round:
     reason: str
     trials: list[Trial]
     best_key: str | None = None
-    recommendation: str | None = None
+    recommendation: Finding | None = None
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -81,8 +81,8 @@ class TuneResult:
     runner: str
     folder: Path | None = None
     seconds: float = 0.0
-    recommendations: list[str] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)
+    recommendations: list[Finding] = field(default_factory=list)
+    remarks: list[Finding] = field(default_factory=list)
     test_note: Finding = TEST_NOTE
     target_scale: TargetScale | None = None
 

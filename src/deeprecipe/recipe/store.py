@@ -51,7 +51,7 @@ RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "dev_cost", 
                   "worker", "seconds", "finished_at", "weights", "dtype")
 ROUND_COLUMNS = ("number", "diagnosis", "action", "reason", "trial_keys", "best_key",
                  "recommendation", "skipped")
-JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped")
+JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped", "recommendation")
 TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, not read back
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..data import Comparison, Splits
     from ..diagnostics import Diagnosis, GradientFlow
     from ..diagnostics.views import Views
+    from ..findings import Finding
     from ..gradcheck import GradcheckReport
     from ..model import Sequential
 
@@ -32,7 +33,7 @@ class DataSummary:
     image_shape: tuple[int, ...] | None
     split_sizes: dict[str, int]
     split_note: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
     dropped_missing_target: int = 0  # rows dropped because their target was missing
 
 
@@ -69,7 +70,7 @@ class RunResult:
     diagnosis: Diagnosis | None = None
     confusion: np.ndarray | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
     model: Sequential | None = None
     splits: Splits | None = None
     views: Views | None = None
