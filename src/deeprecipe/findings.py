@@ -272,6 +272,13 @@ TEXTS: dict[str, Template] = {
     "grad_term": lambda v: f"the {v['term']} gradient is wrong: " + (
         "; ".join(say(f["code"], f["values"]) for f in v["findings"])
         or f"difference {v['difference']:.1e}"),
+    # the same-distribution check (deeprecipe.data.compare: Comparison.verdict)
+    "distribution:indistinguishable": "no difference detected",
+    "distribution:slightly different": "slightly different distributions (detectable, but "
+                                       "small)",
+    "distribution:different": "DIFFERENT distributions",
+    "distribution_help": "{a} and {b} should come from the same distribution (shuffle before "
+                         "splitting; take dev and test from the data you care about).",
     # what preparing the data noticed (deeprecipe.data, deeprecipe.workflow, the tune)
     "constant_features": lambda v: (
         f"Standardizer: {len(v['features'])} feature(s) have zero variance on the data it was "

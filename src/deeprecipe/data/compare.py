@@ -21,6 +21,7 @@ from .._checks import (
     seed_value,
     squarable,
 )
+from ..findings import say
 
 SHIFT_AUC = 0.55
 # DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
@@ -28,11 +29,6 @@ SHIFT_AUC = 0.55
 # varied 1.3-1.6 times more than DeLong's standard error said: the variance is doubled.
 CV_VARIANCE_FACTOR = 2.0
 SHIFT_KS = 0.1
-VERDICTS = {
-    "indistinguishable": "no difference detected",
-    "slightly different": "slightly different distributions (detectable, but small)",
-    "different": "DIFFERENT distributions",
-}
 MAX_SAMPLES = 5000  # rows per set used by the classifier test (the per-feature tests use all)
 MAX_SEED = 2**32 - 1
 
@@ -77,7 +73,7 @@ class Comparison:
         low, high = self.auc_ci
         lines = [
             f"{a} ({self.sizes[0]:,} rows) vs {b} ({self.sizes[1]:,} rows): "
-            f"{VERDICTS[self.verdict]}.",
+            f"{say('distribution:' + self.verdict)}.",
             f"  classifier two-sample test: cross-validated AUC {self.auc:.3f} "
             f"({self.confidence:.0%} CI {low:.3f}–{high:.3f}); 0.5 means it cannot tell "
             f"{a} from {b}.",
@@ -90,8 +86,7 @@ class Comparison:
         else:
             lines.append("  no single feature differs significantly.")
         if not self.passed:
-            lines.append(f"  help: {a} and {b} should come from the same distribution (shuffle "
-                         "before splitting; take dev and test from the data you care about).")
+            lines.append(f"  help: {say('distribution_help', {'a': a, 'b': b})}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
