@@ -1,9 +1,10 @@
 """``summary.json``: the run's numbers for machines (CI, the automated recipe, notebooks),
 as plain JSON types (:func:`jsonable`). Beside the format's stamp, its keys are those of
 :func:`summary_dict`: the :class:`~deeprecipe.run.result.RunResult` read into
-``headline``, ``data``, ``comparisons`` (without the per-feature lists), ``diagnosis``
-(advice and remarks as findings: ``{code, values, text}``), ``gradcheck`` (per point, with
-one entry per block), ``early_stopping``, ``gradient_flow``, ….
+``headline``, ``data``, ``comparisons`` (without the per-feature lists), ``diagnosis``,
+``gradcheck`` (per point, with one entry per block), ``early_stopping``, ``gradient_flow``,
+``notes``, …; every finding (advice, remarks, notes, a block's finding) is
+``{code, values, text}``.
 """
 
 from __future__ import annotations
