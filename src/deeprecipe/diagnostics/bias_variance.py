@@ -77,9 +77,9 @@ class Diagnosis:
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
             "no bias/variance reading: training diverged" if self.diverged else
             f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
+            *(f"- {advice}" for advice in self.advice),
+            *(f"note: {remark}" for remark in self.remarks),
         ]
-        lines += [f"- {advice}" for advice in self.advice]
-        lines += [f"note: {remark}" for remark in self.remarks]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

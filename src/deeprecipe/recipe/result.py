@@ -133,9 +133,8 @@ class TuneResult:
             "decision trail:",
         ]
         for trail in self.rounds:
-            lines.append(f"  {trail.number}. {trail.action}: {trail.reason}")
-            for trial in trail.trials:
-                lines.append(f"     - {_trial_line(trial, self.regression)}")
+            lines += [f"  {trail.number}. {trail.action}: {trail.reason}",
+                      *(f"     - {_trial_line(t, self.regression)}" for t in trail.trials)]
             if trail.recommendation:
                 lines.append(f"     recommendation: {trail.recommendation}")
         lines += [f"recommendation: {text}" for text in self.recommendations]
