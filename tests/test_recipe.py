@@ -738,3 +738,17 @@ def test_a_tune_whose_trials_all_diverged_reports_diverged_without_bias_or_varia
     page = write_tune_report(result, tmp_path)["report"].read_text()
     assert "avoidable bias" not in page and "Training diverged: no bias/variance" in page
     assert 'class="card hero problem"' in page and "Lower learning rate" in page
+
+
+def test_a_round_stored_before_findings_were_codes_reads_back(tmp_path: Path) -> None:
+    # trials.sqlite written before findings were codes held a round's recommendation as a
+    # plain sentence; the store reads it back as that sentence instead of failing on JSON
+    with TrialStore(tmp_path) as store:
+        store.connection.execute(
+            "INSERT INTO rounds (number, action, reason, trial_keys, recommendation, skipped) "
+            "VALUES (0, 'baseline', 'the baseline', '[]', 'collect more data', '[]')")
+        store.connection.commit()
+        assert store.rounds()[0]["recommendation"] == "collect more data"
+        store.connection.execute("UPDATE rounds SET skipped = 'not json'")
+        with pytest.raises(ValueError):  # any other JSON column that does not parse: damage
+            store.rounds()

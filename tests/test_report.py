@@ -232,6 +232,8 @@ def test_summary_json_has_the_run_in_plain_json(
     assert summary["comparisons"]["train vs dev"]["verdict"] == "indistinguishable"
     assert "features" not in summary["comparisons"]["train vs dev"]
     assert summary["headline"]["level"] in ("good", "warning", "problem", "unknown")
+    # version 2: findings (the diagnosis's remarks, the notes) are {code, values, text}
+    assert summary["format"] == "deeprecipe-summary" and summary["format_version"] == 2
 
 
 def test_jsonable_turns_numpy_and_non_finite_values_into_json() -> None:

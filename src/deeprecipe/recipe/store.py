@@ -173,8 +173,19 @@ def _column(name: str, value: Any) -> Any:
 
 def _decoded(row: sqlite3.Row) -> dict[str, Any]:
     """A row by column name, its JSON columns parsed (NULL stays None)."""
-    return {name: json.loads(row[name]) if name in JSON_COLUMNS and row[name] is not None
+    return {name: _json(name, row[name]) if name in JSON_COLUMNS and row[name] is not None
             else row[name] for name in row.keys()}
+
+
+def _json(name: str, text: str) -> Any:
+    """A JSON column's value; a round's recommendation from before findings were codes is
+    the plain sentence it stored."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if name != "recommendation":
+            raise
+        return text
 
 
 def _trial(row: sqlite3.Row) -> Trial:

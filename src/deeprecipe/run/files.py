@@ -76,7 +76,7 @@ class Format:
 MODEL = Format("deeprecipe-model", 2, older=(1,), untagged=(1, 2))  # 1: before the checksums
 RUN = Format("deeprecipe-run", 1)
 CHECKPOINT = Format("deeprecipe-checkpoint", 2, older=(1,))  # 1: before the checksum
-SUMMARY = Format("deeprecipe-summary", 1, untagged=(1,))
+SUMMARY = Format("deeprecipe-summary", 2, older=(1,), untagged=(1,))  # 2: findings as dicts
 TUNE = Format("deeprecipe-tune", 1)
 TRIALS = Format("deeprecipe-trials", 1, untagged=(1,))  # the trial database's settings
 TUNE_SUMMARY = Format("deeprecipe-tune-summary", 1)  # a tune's summary.json
