@@ -8,7 +8,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe.diagnostics import LearningCurve, learning_curve
-from deeprecipe.diagnostics.curves import _nested_order
+from deeprecipe.diagnostics.curves import nested_order
 
 
 def blobs(rng: np.random.Generator, m: int = 400) -> dr.data.split.Splits:
@@ -79,12 +79,12 @@ def test_the_curve_feeds_the_diagnosis() -> None:
 
 def test_subsets_are_nested_and_stratified(rng) -> None:
     y = np.repeat([0, 1, 2], [60, 30, 10])
-    order = _nested_order(y, rng)
+    order = nested_order(y, rng)
     assert sorted(order) == list(range(100))
     prefix = y[order[:10]]
     assert np.bincount(prefix, minlength=3).tolist() == [6, 3, 1]  # in proportion
     targets = rng.standard_normal(20)  # regression: a plain permutation
-    assert sorted(_nested_order(targets, rng)) == list(range(20))
+    assert sorted(nested_order(targets, rng)) == list(range(20))
 
 
 @pytest.mark.parametrize("sizes", [(), (0.0,), (1.5,), (0,), (10_000,), ("half",), (True,)])

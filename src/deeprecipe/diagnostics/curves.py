@@ -115,7 +115,7 @@ def learning_curve(
                         f"received splits={describe(splits)}.")
     train, dev = splits.train, splits.dev
     counts = _counts(where, sizes, len(train))
-    order = _nested_order(train.y, np.random.default_rng(seed_value(where, "seed", seed)))
+    order = nested_order(train.y, np.random.default_rng(seed_value(where, "seed", seed)))
     result = LearningCurve([], [], [], [], n_dev=len(dev))
     for count in counts:
         model = build_model()
@@ -150,7 +150,7 @@ def _counts(where: str, sizes: Sequence[float], n: int) -> list[int]:
     return sorted(counts)
 
 
-def _nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random order of the rows whose every prefix is stratified by class: classes are
     interleaved by each row's relative position within its class."""
     order = rng.permutation(len(y))

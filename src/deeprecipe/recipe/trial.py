@@ -18,7 +18,7 @@ import numpy as np
 from .._checks import fail
 from ..callbacks import EarlyStopping
 from ..diagnostics import Diagnosis
-from ..diagnostics.curves import _nested_order
+from ..diagnostics.curves import nested_order
 from ..pipeline import augmentation, train_and_measure
 from .config import Config, build_model
 
@@ -59,7 +59,7 @@ def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
     n = len(data.X_train)
     if fraction >= 1:
         return np.arange(n)
-    order = _nested_order(data.y_train, np.random.default_rng(seed))
+    order = nested_order(data.y_train, np.random.default_rng(seed))
     return np.sort(order[: max(1, round(fraction * n))])
 
 
