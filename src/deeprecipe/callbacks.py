@@ -92,30 +92,16 @@ class CallbackList(Callback):
     def __init__(self, callbacks: Sequence[Callback] = ()) -> None:
         self.callbacks = list(callbacks)
 
-    def _each(self, hook: str, *args: Any) -> list[Any]:
-        return [getattr(callback, hook)(*args) for callback in self.callbacks]
 
-    def on_step_begin(self, step: str, description: str, total: int | None = None,
-                      done: int = 0) -> None:
-        self._each("on_step_begin", step, description, total, done)
+def _calls_each(hook: str) -> Any:
+    def call(self: CallbackList, *args: Any, **kwargs: Any) -> Any:
+        results = [getattr(callback, hook)(*args, **kwargs) for callback in self.callbacks]
+        return any(results) if hook == "on_epoch_end" else None
+    return call
 
-    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
-        self._each("on_step_end", step, seconds, summary)
 
-    def on_train_begin(self, model: Sequential) -> None:
-        self._each("on_train_begin", model)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
-        return any(self._each("on_epoch_end", epoch, logs))
-
-    def on_train_end(self, model: Sequential, history: History) -> None:
-        self._each("on_train_end", model, history)
-
-    def on_trial_end(self, trial: Any) -> None:
-        self._each("on_trial_end", trial)
-
-    def on_round_end(self, round: Any) -> None:
-        self._each("on_round_end", round)
+for _hook in [name for name in vars(Callback) if name.startswith("on_")]:
+    setattr(CallbackList, _hook, _calls_each(_hook))
 
 
 def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:
@@ -216,9 +202,7 @@ class EarlyStopping(Callback):
             self.wait = 0
             return False
         self.wait += 1
-        if self.wait >= self.patience:
-            return self._stop(epoch, "patience")
-        return False
+        return self.wait >= self.patience and self._stop(epoch, "patience")
 
     def _improves(self, value: float) -> bool:
         if self.best is None:

@@ -12,7 +12,7 @@ from rich.text import Text
 from .. import runconfig
 from ..diagnostics import Diagnosis, diagnose, show_error
 from ..diagnostics.bias_variance import FRACTION
-from .base import EXIT_OK, write_stdout
+from .base import EXIT_OK, error_rate, flag, write_stdout
 
 
 def add_parser(commands: Any) -> None:
@@ -38,32 +38,16 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(handler=diagnose_command)
 
 
-def error_rate(flag: str, text: str, regression: bool) -> float:
-    """``0.01`` or ``1%`` as a fraction, by the library's one rule (a bare number above 1 is
-    refused with the hint to write ``11%``:
-    :func:`~deeprecipe.diagnostics.bias_variance.fraction`); a mean squared error >= 0 with
-    ``--regression``."""
-    parse = runconfig.non_negative if regression else runconfig.fraction
-    try:
-        return float(parse(text))
-    except runconfig.BadValue as error:
-        constraint = "a mean squared error >= 0" if regression else FRACTION
-        raise ValueError(f"diagnose: {flag} must be {constraint}; received "
-                         f"{flag}={text!r}.{error.help}") from None
-
-
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     regression = args.regression
+    constraint = "a mean squared error >= 0" if regression else FRACTION
 
-    def read(name: str) -> float | None:
-        text = getattr(args, name)
-        return None if text is None else error_rate(f"--{name.replace('_', '-')}", text,
-                                                    regression)
-
+    errors = {key: error_rate("diagnose: ", flag(key), text, constraint, regression)
+              for key in ("train_error", "dev_error", "bayes_error", "test_error")
+              if (text := getattr(args, key)) is not None}
     diagnosis = diagnose(
-        error_rate("--train-error", args.train_error, regression),
-        error_rate("--dev-error", args.dev_error, regression), read("bayes_error") or 0.0,
-        test_error=read("test_error"), n_train=args.n_train, n_dev=args.n_dev,
+        errors["train_error"], errors["dev_error"], errors.get("bayes_error", 0.0),
+        test_error=errors.get("test_error"), n_train=args.n_train, n_dev=args.n_dev,
         regression=regression,
     )
     if args.json:

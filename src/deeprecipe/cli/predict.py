@@ -148,7 +148,6 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {args.data}.")
     text = predictions_csv(model, X, saved.get("classes"))
-    err = stderr_console()
     if args.out is None:
         write_stdout(text)
     else:
@@ -156,22 +155,17 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
         if out.is_dir():
             raise IsADirectoryError(f"predict: --out must be a file path; received "
                                     f"--out={args.out!r}, a folder.")
-
-        def write(tmp: Path) -> None:
-            tmp.write_text(text, encoding="utf-8")
-
         try:
-            persistence.atomic_write(out, write)
+            persistence.atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         except OSError as error:  # it names the temporary file beside --out
             reason = "a folder on its path is a file" if isinstance(
                 error, (FileExistsError, NotADirectoryError)) else error.strerror
             raise ValueError(f"predict: cannot write --out={args.out!r}: {reason}.") from None
         console.print(Text(f"wrote {len(X):,} predictions to {out}"))
     if y is not None:
-        score = model.evaluate(X, y)["error"]
-        what = "MSE" if model.loss.task == "regression" else "error"
-        err.print(f"{what} on {args.data}: "
-                  f"{show_error(score, model.loss.task == 'regression')} "
-                  f"({len(X):,} examples)")
+        regression = model.loss.task == "regression"
+        stderr_console().print(f"{'MSE' if regression else 'error'} on {args.data}: "
+                               f"{show_error(model.evaluate(X, y)['error'], regression)} "
+                               f"({len(X):,} examples)")
     return EXIT_OK
 

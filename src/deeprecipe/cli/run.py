@@ -1,13 +1,6 @@
-"""``deeprecipe run``: the main job (:mod:`deeprecipe.workflow`) on the command line.
-
-Options come from :data:`deeprecipe.runconfig.OPTIONS` (one flag per option, so every
-``run.toml`` key is also a flag), then ``--config``, ``--resume`` and ``--overwrite``. This
-module draws the progress bars (rich) and the final summary.
-
-SIGTERM is turned into a ``KeyboardInterrupt`` while the job runs, so Ctrl-C and ``kill``
-both end in a checkpoint and a line saying how to resume (exit code 130, or 143 for
-SIGTERM).
-"""
+"""``deeprecipe run``: the main job (:mod:`deeprecipe.workflow`) on the command line: a flag
+per :data:`deeprecipe.runconfig.OPTIONS` key, ``--config``, ``--resume`` and ``--overwrite``;
+Ctrl-C and SIGTERM end in a checkpoint and how to resume (exit code 130 or 143)."""
 
 from __future__ import annotations
 
@@ -121,9 +114,7 @@ def print_summary(console: Console, result: RunResult, folder: Path) -> None:
     console.print(table)
     for line in summary_lines(result, regression):
         console.print(Text(line))
-    files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
-    console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
-    console.print(Text(f"open {folder / 'report.html'}"))
+    base.print_files(console, folder, folder / "report.html")
 
 
 def summary_lines(result: RunResult, regression: bool) -> list[str]:

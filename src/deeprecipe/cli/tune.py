@@ -1,12 +1,6 @@
-"""``deeprecipe tune``: the basic recipe, automated (:func:`deeprecipe.recipe.tune`), on the
-command line (the trials in local processes or on a Dask cluster, ``--scheduler``).
-
-The run folder (``runs/<name>/``, never overwritten silently) holds ``tune.json`` (the
-command's options, so ``--resume`` needs nothing else), ``trials.sqlite`` (every trial, as it
-finishes), ``model/`` (the chosen network, ``dr.load``), ``report.html`` (the decision
-trail), ``decision_trail.png`` and ``summary.json``. Ctrl-C, SIGTERM or a crash loses no
-finished trial: ``--resume`` reads them back and trains only what is missing.
-"""
+"""``deeprecipe tune``: :func:`deeprecipe.recipe.tune` on the command line (trials in local
+processes or on a Dask cluster). Its folder's ``tune.json`` holds the options, so
+``--resume`` reads back every finished trial (``trials.sqlite``) and trains only the rest."""
 
 from __future__ import annotations
 
@@ -66,40 +60,31 @@ def add_parser(commands: Any) -> None:
 
 
 def tune_command(args: argparse.Namespace, console: Console) -> int:
-    """:func:`run_tune`, holding a resumed tune's folder (its lock) for the whole command; a
-    new folder is held from its creation (:func:`deeprecipe.run.folder.create`)."""
-    resumed = None if args.resume is None else Path(args.resume)
-    if resumed is None or not (resumed / runfolder.TUNE_FILE).is_file():
-        return run_tune(args, console)  # not a tune folder: resolve_options says so
-    runfolder.hold(resumed, "tune --resume")  # refused while another process works in it
-    try:
-        return run_tune(args, console)
-    finally:
-        runfolder.release(resumed)
-
-
-def run_tune(args: argparse.Namespace, console: Console) -> int:
-    """Resolve the options, make (or reopen) the run folder, tune, report."""
+    """Resolve the options, make (or reopen and hold) the run folder, tune, report."""
     from ..recipe.page import write_tune_report  # matplotlib: imported by tune only
 
     folder = None if args.resume is None else Path(args.resume)
-    options = resolve_options(args, folder)
-    if options["name"] is not None:
-        options["name"] = runfolder.check_name(options["name"], "tune")
-    # everything is checked, and the data loaded, before a run folder is made
-    bayes_error = parse_bayes_error(options["bayes_error"])
-    positive_int("tune", "--budget", options["budget"])
-    check_workers("tune", "--workers", options["workers"])
-    for key in ("task", "drop_missing_target", "seed"):
-        options[key] = base.checked("tune: ", key, options[key])
-    loaded = workflow.load_data(options["data"], options["target"], options["task"],
-                                options["drop_missing_target"])
-    if loaded.classes is not None:  # the file's own labels, so the saved model knows them
-        loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
-    splits, notes = workflow.split_data(loaded, options["seed"])
-    if loaded.dropped_missing_target:
-        notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
     with contextlib.ExitStack() as cleanup:
+        if folder is not None and (folder / runfolder.TUNE_FILE).is_file():  # else refused
+            runfolder.hold(folder, "tune --resume")  # while another process works in it
+            cleanup.callback(runfolder.release, folder)
+        options = resolve_options(args, folder)
+        if options["name"] is not None:
+            options["name"] = runfolder.check_name(options["name"], "tune")
+        # everything is checked, and the data loaded, before a run folder is made
+        bayes_error = base.error_rate("tune: ", "--bayes-error", options["bayes_error"],
+                                      "an error rate in [0, 1), such as 0.01 or 1%")
+        positive_int("tune", "--budget", options["budget"])
+        check_workers("tune", "--workers", options["workers"])
+        for key in ("task", "drop_missing_target", "seed"):
+            options[key] = base.checked("tune: ", key, options[key])
+        loaded = workflow.load_data(options["data"], options["target"], options["task"],
+                                    options["drop_missing_target"])
+        if loaded.classes is not None:  # the file's own labels, so the saved model knows them
+            loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
+        splits, notes = workflow.split_data(loaded, options["seed"])
+        if loaded.dropped_missing_target:
+            notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
         client = connect(options["scheduler"])  # before the folder: a wrong address leaves none
         if client is not None:
             cleanup.callback(client.close)
@@ -114,7 +99,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
             console.print(Text(f"resuming {folder}"))
         for note in notes:
             console.print(Text(f"note: {note}"))
-        write_options(folder, options)
+        TUNE.write(folder / runfolder.TUNE_FILE, {"options": options})
 
         progress = base.ConsoleProgress(console, regression=loaded.task == "regression")
         cleanup.callback(progress.close)
@@ -135,9 +120,7 @@ def run_tune(args: argparse.Namespace, console: Console) -> int:
                 isinstance(interrupted, base.Terminated), f"{finished_trials(folder)} finished "
                 f"trials are kept in {folder / recipe.DATABASE}", f"tune --resume {folder}")
     console.print(Text(result.summary()))
-    files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
-    console.print(Text(f"wrote {folder}/: {', '.join(files)}"))
-    console.print(Text(f"open {paths['report']}"))
+    base.print_files(console, folder, paths["report"])
     return base.EXIT_OK
 
 
@@ -147,11 +130,16 @@ def resolve_options(args: argparse.Namespace, resumed: Path | None) -> dict[str,
     given = {key: value for key, value in vars(args).items() if key in DEFAULTS}
     if resumed is None:
         return {**DEFAULTS, **given}
-    options = read_options(resumed)
+    record = runfolder.read_record(resumed, TUNE, "tune --resume")
+    if not isinstance(record.get("options"), dict):
+        raise runfolder.RunFolderError(f"tune --resume: {resumed / runfolder.TUNE_FILE} must "
+                                       f"hold an 'options' object; received "
+                                       f"{describe(record.get('options'))}.")
+    options = {**DEFAULTS, **record["options"]}
     refused = [key for key in given if key not in RESUMABLE] + (
         ["overwrite"] if args.overwrite else [])
     if refused:
-        flags = ", ".join(f"--{key.replace('_', '-')}" for key in refused)
+        flags = ", ".join(map(base.flag, refused))
         raise runconfig.ConfigError(
             f"tune --resume continues a tune with the options it started with; received "
             f"{flags} as well. help: only --budget, --workers and --scheduler may change.")
@@ -164,15 +152,6 @@ def resolve_options(args: argparse.Namespace, resumed: Path | None) -> dict[str,
             f"tune ran with; received --budget={given['budget']}. help: a resumed tune keeps "
             "every trial it finished; only a larger budget trains more.")
     return {**options, **given}
-
-
-def parse_bayes_error(text: Any) -> float:
-    try:
-        return float(runconfig.fraction(text))
-    except runconfig.BadValue as error:  # the one rule of error rates, with its hint
-        raise runconfig.ConfigError(f"tune: --bayes-error must be an error rate in [0, 1), "
-                                    f"such as 0.01 or 1%; received --bayes-error={text!r}."
-                                    f"{error.help}") from None
 
 
 def connect(address: str | None) -> Any:
@@ -197,19 +176,3 @@ def finished_trials(folder: Path) -> int:
         return 0
     with recipe.TrialStore(folder) as store:
         return store.count("done", "failed")
-
-
-# --- tune.json: the command's options, for --resume --------------------------------------------
-
-
-def write_options(folder: Path, options: dict[str, Any]) -> None:
-    TUNE.write(folder / runfolder.TUNE_FILE, {"options": options})
-
-
-def read_options(folder: Path) -> dict[str, Any]:
-    record = runfolder.read_record(folder, TUNE, "tune --resume")
-    if not isinstance(record.get("options"), dict):
-        raise runfolder.RunFolderError(f"tune --resume: {folder / runfolder.TUNE_FILE} must "
-                                       f"hold an 'options' object; received "
-                                       f"{describe(record.get('options'))}.")
-    return {**DEFAULTS, **record["options"]}
