@@ -1,7 +1,5 @@
 """``python -m deeprecipe``: the ``deeprecipe`` command."""
 
-import sys
-
 from .cli import main
 
-sys.exit(main())
+raise SystemExit(main())

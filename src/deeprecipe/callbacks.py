@@ -310,11 +310,11 @@ class GradientFlowRecorder(Callback):
         self._model = model
         self.flows, self.epochs = [], []
         self._converted = []
-        self.initial = self._record()
+        self.initial = gradient_flow(model, self.X, self.y)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if self._model is not None and (epoch + 1) % self.every == 0:
-            self.flows.append(self._record())
+            self.flows.append(gradient_flow(self._model, self.X, self.y))
             self.epochs.append(epoch)
         return False
 
@@ -335,12 +335,6 @@ class GradientFlowRecorder(Callback):
         self.flows = [GradientFlow.from_dict(flow) for flow in state["flows"]]
         self.epochs = [int(epoch) for epoch in state["epochs"]]
         self._converted = list(state["flows"])
-
-    def _record(self) -> GradientFlow:
-        if self._model is None:
-            raise RuntimeError("GradientFlowRecorder: on_train_begin(model) must be called "
-                               "before recording.")
-        return gradient_flow(self._model, self.X, self.y)
 
     @property
     def verdicts(self) -> list[str]:

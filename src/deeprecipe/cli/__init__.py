@@ -46,17 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:  # names are written into UTF-8 files (run.json, the report)
             argument.encode("utf-8")
         except UnicodeEncodeError:  # a file name's bytes in another encoding
-            stderr_console().print(Text.assemble(
-                ("error:", "red"), f" the argument {argument!a} holds bytes that are not "
-                "UTF-8. help: rename the file or folder."))
-            return EXIT_USAGE
+            return usage_error(f"the argument {argument!a} holds bytes that are not UTF-8. "
+                               "help: rename the file or folder.")
     args = build_parser().parse_args(argv)
     console = ReaderFreeConsole(soft_wrap=True, highlight=False)
     try:
         return int(args.handler(args, console))
     except INPUT_ERRORS as error:
-        stderr_console().print(Text.assemble(("error:", "red"), f" {message(error)}"))
-        return EXIT_USAGE
+        return usage_error(message(error))
     except KeyboardInterrupt:
         stderr_console().print("interrupted")
         return EXIT_INTERRUPTED
+
+
+def usage_error(text: str) -> int:
+    stderr_console().print(Text.assemble(("error:", "red"), f" {text}"))
+    return EXIT_USAGE

@@ -1,7 +1,5 @@
 """``python -m deeprecipe.cli``: the ``deeprecipe`` command."""
 
-import sys
-
 from . import main
 
-sys.exit(main())
+raise SystemExit(main())

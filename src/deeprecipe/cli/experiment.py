@@ -1,10 +1,5 @@
-"""``deeprecipe experiment initialization|regularization``: the notes' lessons, side by side.
-
-Runs :func:`deeprecipe.experiments.initialization` or
-:func:`~deeprecipe.experiments.regularization`, prints the table and the findings, and
-writes the page, the plots and ``summary.json`` to ``runs/experiment-<name>/`` (or
-``--out``).
-"""
+"""``deeprecipe experiment initialization|regularization``: :func:`deeprecipe.experiments.run`
+on the command line, its table and findings printed, its page in ``runs/experiment-<name>/``."""
 
 from __future__ import annotations
 

@@ -55,7 +55,14 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
     if spec in datasets.list():
         return datasets.load(spec)
     if suffix == ".npz":
-        return npz_inputs(path, model, classes)
+        X = load_npz_features(path)  # the file and its X checked, as training checks them
+        with np.load(path, allow_pickle=False) as archive:
+            if "y" not in archive.files:
+                return X.reshape(len(X), -1), None
+        # load_npz checks X and y against each other
+        loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
+        return loaded.X.reshape(len(loaded.X), -1), model_codes(
+            loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
     if suffix != ".csv":
         raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
                          f"({', '.join(datasets.list())}); received --data={spec!r}.")
@@ -82,20 +89,6 @@ def model_codes(y: np.ndarray, labels: list[Any] | None, classes: list[Any] | No
         raise ValueError(f"predict: {where} holds labels the model was not trained on: "
                          f"{unknown[:5]}; it knows {classes}.")
     return np.array([code[label] for label in labels], dtype=np.intp)[y]
-
-
-def npz_inputs(path: Path, model: Sequential, classes: list[Any] | None = None
-               ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``X`` (flattened) and, when present, ``y`` of an ``.npz`` file (as the model's
-    class codes, see :func:`model_codes`)."""
-    X = load_npz_features(path)  # the file and its X checked, as training checks them
-    with np.load(path, allow_pickle=False) as archive:
-        if "y" not in archive.files:
-            return X.reshape(len(X), -1), None
-    # load_npz checks X and y against each other
-    loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
-    y = model_codes(loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
-    return loaded.X.reshape(len(loaded.X), -1), y
 
 
 def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None) -> str:
