@@ -120,7 +120,13 @@ def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarr
     """Cross-entropy of ``softmax(z)`` from the logits: ``(J, dJ/dz = (softmax(z) - Y)/m)``,
     with ``log softmax(z)[c] = (z[c] - max z) - log Σ exp(z - max z)``."""
     z = np.array(z, dtype=np.result_type(np.asarray(z).dtype, np.float32), copy=True)
-    m, labels = len(z), _labels(y)
+    return _softmax_cross_entropy_inplace(z, _labels(y))
+
+
+def _softmax_cross_entropy_inplace(z: np.ndarray, labels: np.ndarray
+                                   ) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` of float logits and class indices, written into ``z``."""
+    m = len(z)
     rows = np.arange(m)
     z -= z.max(axis=1, keepdims=True)
     picked = z[rows, labels]
@@ -212,7 +218,8 @@ LOSSES: dict[str, Loss] = {
     ),
     "cross_entropy": Loss(
         "cross_entropy", "softmax", "multiclass",
-        cross_entropy, cross_entropy_grad, softmax_cross_entropy,
+        cross_entropy, cross_entropy_grad,
+        lambda z, labels: _softmax_cross_entropy_inplace(z.copy(), labels),  # encoded targets
         cross_entropy_rows, softmax_cross_entropy_rows,
     ),
     "mean_squared_error": Loss(

@@ -236,41 +236,44 @@ class Sequential(Trainer):
         of ``"data"``, ``"l2"``, ``"l1"`` (default: all); the penalty uses ``m`` (default
         ``len(X)``). The gradient is written into ``out`` when given. ``input_grad`` also
         computes ``dJ/dX``. ``X`` and ``targets`` are taken as checked (:meth:`check_data`)."""
-        trace = Trace([X], [], [], [], np.empty(0), {})
+        activations, caches = [X], []
+        x = X
         for name, layer, params in zip(self.names, self.head, self.params, strict=True):
             try:
-                x, cache = layer.forward(params, trace.activations[-1], training=training,
-                                         rng=rng)
+                x, cache = layer.forward(params, x, training=training, rng=rng)
             except ValueError as error:  # the layer's message, naming it as the model does
                 message = str(error).removeprefix(f"{type(layer).__name__}: ")
                 raise ValueError(f"{name}: {message}") from None
-            trace.activations.append(x)
-            trace.caches.append(cache)
+            activations.append(x)
+            caches.append(cache)
         if targets is None:
-            return trace
+            return Trace(activations, caches, [], [], np.empty(0), {})
         grad = np.empty_like(self.theta) if out is None else out
-        trace.grads = self.param_views(grad)
-        trace.gradient = grad
-        n = len(self.head)
-        trace.deltas = [None] * (n + 1)
+        grads = self.param_views(grad)
+        deltas: list[np.ndarray | None] = [None] * len(activations)
+        values: dict[str, float] = {}
         if terms is None or "data" in terms:
-            trace.terms["data"], trace.deltas[n] = self.loss.cost_and_grad(
-                trace.activations[-1], targets, self.from_logits)
-            for index in range(n - 1, -1, -1):
-                trace.deltas[index], _ = self.head[index].backward(
-                    self.params[index], trace.deltas[index + 1], trace.caches[index],  # type: ignore[arg-type]
-                    out=trace.grads[index], input_grad=index > 0 or input_grad)
+            dout: Any  # dJ/d activations[index + 1], then the layer's dJ/d its input
+            values["data"], dout = self.loss.cost_and_grad(x, targets, self.from_logits)
+            deltas[-1] = dout
+            for index in range(len(caches) - 1, -1, -1):  # the hot loop: plain locals
+                dout, _ = self.head[index].backward(
+                    self.params[index], dout, caches[index], out=grads[index],
+                    input_grad=index > 0 or input_grad)
+                deltas[index] = dout
         else:
             grad[...] = 0
-        penalties = [t for t in self.penalties if terms is None or t in terms]
-        for name in penalties:
-            lambd, m_ = self.penalties[name], len(X) if m is None else m
-            penalty, _, gradient = regularizers.PENALTIES[name]
-            trace.terms[name] = penalty(self.weights(), lambd, m_)
-            for params, grads in zip(self.params, trace.grads, strict=True):
-                if "W" in params:
-                    grads["W"] += gradient(params["W"], lambd, m_)
-        return trace
+        if self.l1 or self.l2:
+            for name, lambd in self.penalties.items():
+                if terms is not None and name not in terms:
+                    continue
+                m_ = len(X) if m is None else m
+                penalty, _, gradient = regularizers.PENALTIES[name]
+                values[name] = penalty(self.weights(), lambd, m_)
+                for params, layer_grads in zip(self.params, grads, strict=True):
+                    if "W" in params:
+                        layer_grads["W"] += gradient(params["W"], lambd, m_)
+        return Trace(activations, caches, deltas, grads, grad, values)
 
     def forward(
         self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None,
@@ -552,8 +555,9 @@ class Trace:
 
     @property
     def cost(self) -> float:
-        penalty = sum(value for term, value in self.terms.items() if term != "data")
-        return self.terms.get("data", 0.0) + penalty
+        penalties = [value for term, value in self.terms.items() if term != "data"]
+        data = self.terms.get("data", 0.0)
+        return data + sum(penalties) if penalties else data
 
     @property
     def output(self) -> np.ndarray:
