@@ -98,6 +98,7 @@ def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1)"),
+    (["--bayes-error", "1"], "--bayes-error must be an error rate in [0, 1)"),  # 100%: no
     (["--data", "nope"], "--data must be a built-in dataset"),
     (["--budget", "0"], "tune: --budget must be a positive integer; received --budget=0."),
     (["--workers", "-1"], "tune: --workers must be a positive integer; received --workers=-1."),
