@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deeprecipe as dr
+from deeprecipe.cli.base import message
 from deeprecipe.data import DataFileError, Dataset, load_csv, load_csv_features, load_npz
 from deeprecipe.data.cells import MISSING, SPACE, parse_cell
 
@@ -345,7 +346,7 @@ def test_a_missing_regression_target_is_an_error_not_a_class(tmp_path: Path, mar
     lines[5] = with_target(lines[5], marker)  # file line 6
     path = write(tmp_path, "\n".join(lines) + "\n")
     with pytest.raises(DataFileError, match=r"column 'progression': the target is missing .* "
-                       r"in 1 row, on file line 6\. .*--drop-missing-target") as caught:
+                       r"in 1 row, on file line 6\. .*`drop_missing_target`") as caught:
         load_csv(path, target="progression")
     assert caught.value.column == "progression"
     data = load_csv(path, target="progression", drop_missing_target=True)
@@ -585,3 +586,15 @@ def test_a_file_separated_otherwise_is_told_so(tmp_path: Path, separator: str,
     with pytest.raises(DataFileError) as caught:
         load_csv(write(tmp_path, FLOWERS, "comma.csv"), "nosuch")
     assert "help" not in str(caught.value)
+
+
+def test_a_data_file_error_names_option_keys_and_the_command_line_spells_flags(
+        tmp_path: Path) -> None:
+    rows = [f"{i},{i},{label}" for i, label in enumerate(["cat", "3", "dog", "cat", "dog"])]
+    path = write(tmp_path, csv_of(rows))
+    with pytest.raises(DataFileError) as caught:
+        load_csv(path, target="label")
+    text = str(caught.value)
+    assert "`drop_missing_target`" in text and "`task`" in text and "--" not in text
+    spelled = message(caught.value)
+    assert "--drop-missing-target" in spelled and "set --task to classification" in spelled

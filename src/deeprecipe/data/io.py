@@ -28,7 +28,11 @@ SHOWN_ROWS = 10  # rows named in one message
 
 class DataFileError(ValueError):
     """A data file that cannot be used, with where the problem is (``row``, ``column`` may be
-    ``None``)."""
+    ``None``). Its help names options by key (`` `drop_missing_target` ``); the command line
+    spells them as flags."""
+
+    keys = ("drop_missing_target", "task")
+    source = None
 
     def __init__(
         self, path: Path, problem: str, row: int | None = None, column: str | None = None,
@@ -81,7 +85,7 @@ def _missing_target(path: Path, column: str, where: str, count: int) -> DataFile
         path, "the target is missing (empty, NA, NaN, null, …) in "
         f"{count} row{'' if count == 1 else 's'}, "
         f"{where}. A missing value is not a class or a number. help: fill them in, or drop "
-        "those rows (drop_missing_target=True; on the command line --drop-missing-target).",
+        "those rows (`drop_missing_target`).",
         column=column)
 
 
@@ -105,8 +109,8 @@ def _target_labels(
             path, "the target mixes numbers and text: "
             f"{_listing('file line', [lines[i] for i in odd])} {verb} {kind} ({examples}). "
             "help: if they mark missing values, write them as empty cells or NA (and drop "
-            "them with --drop-missing-target); to read every value as a class label, pass "
-            "task='classification' (--task classification).", column=column)
+            "them with `drop_missing_target`); to read every value as a class label, set "
+            "`task` to classification.", column=column)
     return np.array(texts, dtype=str)
 
 
@@ -291,7 +295,7 @@ def _separator_hint(header: list[str], delimiter: str) -> str:
 def _check_regular(source: Path) -> None:
     """Refuse a folder, a pipe or a device (reading a pipe or a device never ends)."""
     if source.is_dir():
-        raise DataFileError(source, "is a folder, not a data file. help: --data takes a file "
+        raise DataFileError(source, "is a folder, not a data file. help: pass a data file "
                             "(.csv or .npz) or a built-in dataset name.")
     if source.exists() and not source.is_file():
         raise DataFileError(source, "is not a regular file (a pipe or a device?).")
