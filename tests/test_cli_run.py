@@ -221,6 +221,19 @@ def test_a_complete_run_cannot_be_resumed(
     assert "is a complete run" in one_line_error(capsys)
 
 
+def test_resuming_on_changed_data_names_the_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "changed"
+    folder.mkdir()
+    runfolder.write_run_file(folder, runconfig.RunConfig(data="iris"), "0" * 64,
+                             runfolder.INTERRUPTED)
+    assert cli.main(["run", "--resume", str(folder)]) == cli.EXIT_USAGE
+    error = one_line_error(capsys)
+    assert f"--resume: the data iris changed since {folder} started" in error
+    assert "help: restore the original --data, or start a new run." in error
+
+
 RESUMABLE = ["--hidden", "16", "--epochs", "8", "--patience", "3", "--augment", "--seed", "2",
              "--gradcheck", "off"]
 

@@ -19,6 +19,7 @@ import deeprecipe as dr
 from deeprecipe import model as model_io
 from deeprecipe import persistence
 from deeprecipe.persistence import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE
+from test_gradcheck import Scale
 
 
 def model_with_dropout(dtype: str = "float32", hidden: int = 12) -> dr.Sequential:
@@ -98,6 +99,29 @@ def test_tensor_names_are_the_parameter_names(saved: Path) -> None:
                           "dense_3.b"}
     for name, value in expected.items():
         assert shapes[name] == value.shape
+
+
+def test_a_new_layer_with_parameters_saves_and_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # its tensors are shaped by the layer's own build, not by a list of the known layers
+    monkeypatch.setitem(dr.layers.LAYERS, Scale.kind, Scale)
+    for layer in (dr.Dense(3, "relu"), dr.Dropout(0.5), Scale()):  # Dense allocates nothing
+        params, dim = layer.build(6, np.random.default_rng(0), np.dtype(np.float32))
+        assert layer.shapes(6) == ({key: value.shape for key, value in params.items()}, dim)
+    model = trained(dr.Sequential([dr.Dense(5, "relu"), Scale(), dr.Dense(4, "softmax")],
+                                  input_dim=6, seed=3))
+    folder = model.save(tmp_path / "scaled")
+    loaded = dr.load(folder)
+    X = np.random.default_rng(1).normal(size=(20, 6))
+    assert loaded.names == model.names == ["dense_1", "scale_1", "dense_2"]
+    assert np.array_equal(loaded.flatten(), model.flatten())
+    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    tensors = load_file(str(folder / WEIGHTS_FILE))
+    tensors["scale_1.s"] = tensors["scale_1.s"][:4]
+    save_file(tensors, str(folder / WEIGHTS_FILE))
+    reseal(folder)
+    refusal(folder, str(folder / WEIGHTS_FILE), "scale_1.s", "(5,)", "(4,)")
 
 
 def test_save_overwrites_an_existing_model(tmp_path: Path) -> None:

@@ -301,8 +301,9 @@ def test_resuming_on_changed_data_is_refused(tmp_path: Path) -> None:
     runfolder.write_run_file(folder, RunConfig(**TINY), "0" * 64,  # type: ignore[arg-type]
                              runfolder.INTERRUPTED)
     point = runfolder.resume_point(folder)
-    with pytest.raises(runfolder.RunFolderError, match="the data iris changed"):
+    with pytest.raises(runfolder.RunFolderError, match="the data iris changed") as error:
         workflow.run(point.config, folder, resume=point)
+    assert error.value.keys == ("resume", "data")  # the command line's --resume and --data
 
 
 def test_an_error_after_training_started_keeps_a_resumable_checkpoint(

@@ -13,9 +13,11 @@ models. The model owns the parameters (views of its ``θ``) and passes them in. 
     views of one flat gradient buffer), else into fresh arrays; gradients never accumulate
     across calls. ``input_grad=False`` skips ``dx`` (the first layer's is unused).
 
-A layer implementing these three works with every tool; the gradient checker's speed-ups
-(:meth:`Layer.replay` and the methods after it) have generic defaults that :class:`Dense`
-overrides. No layer modifies ``x``, ``dout`` or a cache it returned. ``x`` is ``(m, n_in)``.
+A layer implementing these three works with every tool (``dr.load`` reads it once its class
+is in :data:`LAYERS` under its ``kind``); the gradient checker's speed-ups
+(:meth:`Layer.replay` and the methods after it) and :meth:`Layer.shapes` have generic
+defaults that :class:`Dense` overrides. No layer modifies ``x``, ``dout`` or a cache it
+returned. ``x`` is ``(m, n_in)``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ class Layer:
     def build(self, input_dim: int, rng: np.random.Generator,
               dtype: np.dtype) -> tuple[Params, int]:
         return {}, input_dim
+
+    def shapes(self, input_dim: int) -> tuple[dict[str, tuple[int, ...]], int]:
+        """:meth:`build`'s parameter shapes and output width, to check a saved model before
+        building it; the default builds once (:class:`Dense` allocates nothing)."""
+        params, dim = self.build(input_dim, np.random.default_rng(0), np.dtype(np.float64))
+        return {key: value.shape for key, value in params.items()}, dim
 
     def forward(self, params: Params, x: np.ndarray, *, training: bool,
                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, Cache]:
@@ -186,6 +194,9 @@ class Dense(_Activated):
         draw = initializers.get(self.init, **kwargs)
         W = draw((input_dim, self.units), rng, dtype)
         return {"W": W, "b": np.zeros(self.units, dtype=dtype)}, self.units
+
+    def shapes(self, input_dim: int) -> tuple[dict[str, tuple[int, ...]], int]:
+        return {"W": (input_dim, self.units), "b": (self.units,)}, self.units
 
     def logits(self) -> Dense:
         return Dense(self.units, "linear", self.init, self.init_scale)

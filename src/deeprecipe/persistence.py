@@ -23,7 +23,7 @@ from safetensors.numpy import save as serialize
 from . import losses
 from ._checks import FLOAT_DTYPES, describe, fail, positive_int
 from .data.normalize import Standardizer
-from .layers import Dense, from_config
+from .layers import from_config
 from .run.files import MODEL, atomic_write, read_bytes, read_json
 
 if TYPE_CHECKING:
@@ -176,8 +176,8 @@ def _check_config(config: Any, where: str) -> _Plan:
 
 def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
     """The ``model`` entry (``Sequential.get_config()``) and the standardizer's state:
-    the layers are checked by their own constructors (which allocate nothing) and the
-    tensors are named and shaped as ``Sequential`` builds them."""
+    the layers are checked by their own constructors (which allocate nothing), the tensors
+    named as ``Sequential`` names them and shaped by each layer's ``shapes``."""
     if not isinstance(spec, dict):
         raise fail(where, "model", "a JSON object (Sequential.get_config())", spec)
     layers = spec.get("layers")
@@ -193,10 +193,9 @@ def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
     for index, layer_spec in enumerate(layers):
         layer = from_config(layer_spec, where, f"model.layers[{index}]")
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
-        if isinstance(layer, Dense):  # Sequential._build's names and Dense.build's shapes
-            name = f"{layer.kind}_{counts[layer.kind]}"
-            shapes[f"{name}.W"], shapes[f"{name}.b"] = (dim, layer.units), (layer.units,)
-            dim = layer.units
+        name = f"{layer.kind}_{counts[layer.kind]}"  # as Sequential names its layers
+        params, dim = layer.shapes(dim)
+        shapes.update({f"{name}.{key}": shape for key, shape in params.items()})
     scaler = None
     if standardizer is not None:
         try:

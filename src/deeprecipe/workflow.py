@@ -430,8 +430,7 @@ def _check_fingerprint(folder: Path, config: RunConfig, loaded: LoadedData, expe
         raise runfolder.RunFolderError(
             f"resume: the data {config.data} changed since {folder} started (its "
             "fingerprint differs); resuming would not give the run's weights. help: restore "
-            "the original data, or start a new run."
-        )
+            "the original `data`, or start a new run.", "resume", "data")
     runfolder.write_run_file(folder, config, actual, runfolder.RUNNING)
     return actual
 
