@@ -95,3 +95,13 @@ def course_network(X: np.ndarray, y: np.ndarray, seed: int, hidden: int = 4,
         return float(cost), grads
 
     return fn, params
+
+
+def notes(report: Any, code: str) -> list[Any]:
+    """The gradient check ``report``'s notes (findings) with ``code``."""
+    return [note for note in report.notes if note.code == code]
+
+
+def codes(report: Any) -> list[str]:
+    """The codes of the gradient check ``report``'s notes, in order."""
+    return [note.code for note in report.notes]

@@ -29,6 +29,7 @@ from deeprecipe.gradcheck import (
     GradcheckReport,
 )
 from deeprecipe.gradcheck.core import judge
+from gradients import codes, notes
 
 MODES = gradcheck.MODES
 CHEAP = {"samples": 4, "probes": 3}  # small: "sampled" samples, "directional" projects
@@ -60,7 +61,7 @@ def test_notes_linear_example_difference_is_about_3e_10() -> None:
     assert report.verdict == GREAT
     assert report.passed
     assert report.epsilon == 1e-7
-    assert not any("computed in" in note for note in report.notes)  # a float64 cost
+    assert "grad_cost_dtype" not in codes(report)  # a float64 cost
     entry = report.blocks["theta"].worst[0]
     assert entry.analytic == 2.0
     assert entry.numeric == pytest.approx(2.0, abs=1e-8)
@@ -422,9 +423,12 @@ def test_float32_parameters_are_promoted_and_the_precision_gap_reported() -> Non
     w32 = np.array([0.3, -0.7, 1.1], dtype=np.float32)
     report = gradcheck.check(fn, {"w": w32})
     assert report.passed
-    assert any("promoted to float64" in note and "w" in note for note in report.notes)
-    precision = [note for note in report.notes if note.startswith("precision")]
-    assert precision and "float32" in precision[0] and "float64" in precision[0]
+    promoted = notes(report, "grad_promoted")
+    assert promoted == [Finding("grad_promoted", {"dtypes": {"w": "float32"}})]
+    assert str(promoted[0]) == "promoted to float64 for the check: w (float32)"
+    precision = [note for note in report.notes if note.code.startswith("grad_precision:")]
+    assert precision and precision[0].values["dtypes"] == "float32"
+    assert "float64" in str(precision[0])
     assert w32.dtype == np.float32  # the caller's array is untouched
 
 
@@ -455,10 +459,12 @@ def test_a_float32_cost_at_epsilon_1e_7_is_uninformative_never_worry(mode: str) 
     assert not report.passed and not report.failed
     assert "no verdict: every block uninformative" in report.summary()
     assert not report.findings  # noise is not a bug: nothing is named
-    advice = [note for note in report.notes if note.startswith("uninformative")]
-    assert advice and "help: compute the cost in float64 or use a larger epsilon (0.001 or " \
-        "0.01)" in advice[0]
-    assert any("float32" in note for note in report.notes)
+    advice = notes(report, "grad_noise")
+    assert [(a.values["verdict"], a.values["fix"]) for a in advice] == \
+        [(UNINFORMATIVE, "larger_epsilon")]
+    assert "help: compute the cost in float64 or use a larger epsilon (0.001 or 0.01)" \
+        in str(advice[0])
+    assert [note.values["dtype"] for note in notes(report, "grad_cost_dtype")] == ["float32"]
 
 
 def test_a_too_large_epsilon_is_told_to_shrink_not_to_grow() -> None:
@@ -470,8 +476,11 @@ def test_a_too_large_epsilon_is_told_to_shrink_not_to_grow() -> None:
 
     report = gradcheck.check(cubed_sine, params, epsilon=0.1)  # correct, but ε is huge
     assert report.verdict == INCONCLUSIVE and not report.findings
-    assert any("help: use a smaller epsilon (1e-06 or 1e-05): at 0.1 truncation dominates"
-               in note for note in report.notes)
+    advice = notes(report, "grad_noise")
+    assert [(a.values["verdict"], a.values["fix"]) for a in advice] == \
+        [(INCONCLUSIVE, "smaller_epsilon")]
+    assert str(advice[0]).endswith("help: use a smaller epsilon (1e-06 or 1e-05): at 0.1 "
+                                   "truncation dominates")
     assert gradcheck.check(cubed_sine, params, epsilon=1e-6).verdict == GREAT
 
 
@@ -545,7 +554,7 @@ def test_a_kink_that_epsilon_over_10_still_crosses_is_no_false_alarm(offset: flo
 
     report = gradcheck.check(relu_sum, {"w": np.array([0.3]), "b": np.array([offset - 0.3])})
     assert report.verdict != WORRY, report.summary()
-    assert any("crossed a kink" in note for note in report.notes)
+    assert notes(report, "grad_kinks")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -555,7 +564,7 @@ def test_check_passes_a_relu_and_abs_function_at_its_kinks(mode: str) -> None:
     assert report.passed, report.summary()
     assert report.blocks["w"].kinks > 0
     assert report.blocks["v"].kinks > 0
-    assert any("kink" in note for note in report.notes)
+    assert notes(report, "grad_kinks")[0].values["kinks"] > 0
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -704,13 +713,14 @@ def test_dropout_fixed_passes_a_correct_network_with_dropout(mode: str) -> None:
     report = _model_report(gradcheck.check_model(_dropout_net(), X_NET, Y_NET, mode=mode,
                                                  dropout="fixed", **CHEAP))
     assert report.passed, report.summary()
-    assert any("same masks" in note for note in report.notes)
+    assert "grad_dropout:fixed" in codes(report)
 
 
 def test_dropout_off_says_so() -> None:
     report = _model_report(gradcheck.check_model(_dropout_net(), X_NET, Y_NET))
     assert report.passed
-    assert any("dropout off" in note and "keep_prob = 1" in note for note in report.notes)
+    assert "grad_dropout:off" in codes(report)
+    assert str(notes(report, "grad_dropout:off")[0]) == "dropout off (keep_prob = 1)"
 
 
 def test_float32_model_is_checked_in_float64_and_says_so() -> None:
@@ -719,7 +729,10 @@ def test_float32_model_is_checked_in_float64_and_says_so() -> None:
     theta = net.theta.copy()
     report = _model_report(gradcheck.check_model(net, X_NET, Y_NET))
     assert report.passed
-    assert any("promoted the float32 model to float64" in note for note in report.notes)
+    assert report.notes[0] == Finding("grad_promoted_copy", {"dtype": "float32",
+                                                             "what": "model"})
+    assert str(report.notes[0]).startswith("promoted the float32 model to float64 for the "
+                                           "check (on a copy; your model is unchanged)")
     assert np.array_equal(net.theta, theta)
 
 

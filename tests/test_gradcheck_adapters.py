@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 
 import deeprecipe as dr
+from deeprecipe.findings import Finding
 from deeprecipe.gradcheck import GradcheckError, check_jax, check_torch
+from gradients import codes, notes
 
 # --- PyTorch --------------------------------------------------------------------------------
 
@@ -94,7 +96,21 @@ def test_dropout_is_off_and_the_report_says_so(batch: Any) -> None:
     net.train()
     report = check_torch(net, X, loss=cross_entropy(y))  # dropout on would be refused
     assert report.passed, report.table()
-    assert any("eval mode" in note and "dropout off" in note for note in report.notes)
+    assert "grad_eval_mode" in codes(report)
+    assert str(notes(report, "grad_eval_mode")[0]).startswith(
+        "module evaluated in eval mode: dropout off")
+
+
+def test_parameters_without_requires_grad_are_left_out_and_named(batch: Any) -> None:
+    torch.manual_seed(0)
+    X, y = batch
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    net[0].bias.requires_grad_(False)
+    report = check_torch(net, X.double(), loss=cross_entropy(y))
+    assert report.passed, report.table()
+    assert "0.bias" not in report.blocks
+    assert notes(report, "grad_frozen") == [Finding("grad_frozen", {"blocks": ["0.bias"]})]
+    assert str(notes(report, "grad_frozen")[0]) == "not checked (requires_grad=False): 0.bias"
 
 
 @pytest.mark.parametrize("mode", ["full", "sampled", "directional"])
@@ -166,10 +182,14 @@ def test_float32_promotion_and_precision_are_reported(batch: Any) -> None:
     torch.manual_seed(0)
     X, y = batch
     report = check_torch(HandNet(), X, loss=cross_entropy(y))
-    notes = " | ".join(report.notes)
-    assert "promoted the float32 module to float64" in notes
-    assert "input 0 (float32)" in notes
-    assert "precision: your float32 gradients differ" in notes
+    copy, = notes(report, "grad_promoted_copy")
+    assert copy.values == {"dtype": "float32", "what": "module"}
+    assert str(copy).startswith("promoted the float32 module to float64")
+    assert notes(report, "grad_promoted") == [Finding("grad_promoted",
+                                                      {"dtypes": {"input 0": "float32"}})]
+    precision = [n for n in report.notes if n.code.startswith("grad_precision:")]
+    assert precision[0].code in ("grad_precision:rounding", "grad_precision:beyond")
+    assert str(precision[0]).startswith("precision: your float32 gradients differ")
 
 
 def test_float64_module_needs_no_promotion(batch: Any) -> None:
@@ -177,7 +197,8 @@ def test_float64_module_needs_no_promotion(batch: Any) -> None:
     X, y = batch
     report = check_torch(HandNet().double(), X.double(), loss=cross_entropy(y))
     assert report.passed
-    assert not any("promoted" in note or "precision" in note for note in report.notes)
+    assert not any(code.startswith(("grad_promoted", "grad_precision"))
+                   for code in codes(report))
 
 
 def test_a_float32_tensor_inside_the_loss_is_pointed_at(batch: Any) -> None:
@@ -187,11 +208,13 @@ def test_a_float32_tensor_inside_the_loss_is_pointed_at(batch: Any) -> None:
     report = check_torch(HandNet().double(), X.double(),
                          loss=lambda out: F.binary_cross_entropy_with_logits(out, target))
     assert not report.passed
-    assert any("J came back as float32 although the parameters and inputs were float64"
-               in note and ".double()" in note for note in report.notes)
+    assert Finding("grad_torch_cost_dtype", {"dtype": "float32"}) in report.notes
+    text = str(notes(report, "grad_torch_cost_dtype")[0])
+    assert text.startswith("J came back as float32 although the parameters and inputs were "
+                           "float64") and ".double()" in text
     fixed = check_torch(HandNet().double(), X.double(),
                         loss=lambda out: F.binary_cross_entropy_with_logits(out, target.double()))
-    assert fixed.passed and not any("came back as" in note for note in fixed.notes)
+    assert fixed.passed and "grad_torch_cost_dtype" not in codes(fixed)
 
 
 def test_numpy_float64_params_with_a_float32_input_keep_their_report(batch: Any) -> None:
@@ -199,7 +222,8 @@ def test_numpy_float64_params_with_a_float32_input_keep_their_report(batch: Any)
     params = {"w": np.random.default_rng(0).standard_normal((6, 1))}
     report = check_torch(lambda w, x: (x @ w).pow(2).mean(), X, params=params)
     assert report.passed
-    assert "precision: fn could not run in its own dtypes" in report.notes[-1]
+    assert report.notes[-1].code == "grad_precision:failed"
+    assert str(report.notes[-1]).startswith("precision: fn could not run in its own dtypes")
 
 
 def test_function_of_tensors_positional_and_dict(batch: Any) -> None:
@@ -340,9 +364,12 @@ def test_float32_leaves_promoted_and_global_x64_restored() -> None:
     cost, params = jax_problem(dtype=np.float32)
     report = check_jax(cost, params)
     assert report.passed, report.table()
-    notes = " | ".join(report.notes)
-    assert "promoted to float64 for the check" in notes and "hidden.w (float32)" in notes
-    assert "precision: your float32 gradients differ" in notes
+    promoted, = notes(report, "grad_promoted")
+    assert promoted.values["dtypes"]["hidden.w"] == "float32"
+    assert "hidden.w (float32)" in str(promoted)
+    precision = [n for n in report.notes if n.code.startswith("grad_precision:")]
+    assert precision[0].code in ("grad_precision:rounding", "grad_precision:beyond")
+    assert precision[0].values["dtypes"] == "float32"
     assert jax.config.jax_enable_x64 == before
 
 
@@ -366,7 +393,8 @@ def test_untraceable_function_is_evaluated_eagerly() -> None:
 
     report = check_jax(kinked, {"w": np.array([1.0, 2.0])})
     assert report.passed
-    assert any("evaluated eagerly" in note for note in report.notes)
+    assert "grad_eager" in codes(report)
+    assert "evaluated eagerly" in str(notes(report, "grad_eager")[0])
 
 
 def test_jax_non_scalar_output_is_refused() -> None:

@@ -26,6 +26,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import activations, gradcheck, layers, regularizers
+from deeprecipe.findings import Finding
 
 MODES = gradcheck.MODES
 # Small enough that "sampled" really samples and "directional" really projects.
@@ -402,7 +403,7 @@ def test_dropout_bugs_are_invisible_with_dropout_off(monkeypatch: pytest.MonkeyP
     report = gradcheck.check_model(model(dropout=True), X_MODEL, Y_MODEL)
     assert isinstance(report, gradcheck.GradcheckReport)
     assert report.passed
-    assert "dropout off (keep_prob = 1)" in report.notes
+    assert Finding("grad_dropout:off") in report.notes
 
 
 # --- a single wrong entry -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 import deeprecipe as dr
 from deeprecipe import gradcheck, layers
 from deeprecipe.gradcheck import GREAT, LOOK_CLOSER, UNINFORMATIVE, WORRY
-from gradients import course_network
+from gradients import course_network, notes
 
 MODES = gradcheck.MODES
 Fn = Callable[[dict[str, np.ndarray]], Any]
@@ -117,7 +117,7 @@ def test_a_check_where_every_block_is_uninformative_is_no_pass_and_no_failure() 
     assert report.verdict == UNINFORMATIVE
     assert not report.passed and not report.failed
     assert report.summary().startswith("gradient check no verdict: every block uninformative")
-    assert any(note.startswith("uninformative at this precision") for note in report.notes)
+    assert [note.values["verdict"] for note in notes(report, "grad_noise")] == [UNINFORMATIVE]
 
 
 def at_a_minimum() -> tuple[dr.Sequential, np.ndarray, np.ndarray]:
@@ -268,7 +268,7 @@ def test_check_model_accepts_a_subgradient_at_exact_kinks(activation: str, mode:
         assert (first == 0).any()
         report = gradcheck.check_model(net, X, y, mode=mode, samples=4, probes=3)
         assert report.passed, (seed, report.summary())
-        assert any("at a kink, subgradient accepted" in note for note in report.notes)
+        assert notes(report, "grad_kinks")  # crossed a kink, re-measured
     assert sum(block.subgradients for block in report.blocks.values()) > 0
 
 
@@ -307,7 +307,9 @@ def test_check_accepts_the_subgradient_of_relu_at_0_and_counts_it() -> None:
     report = gradcheck.check(fn, {"w": np.array([0.0, 1.5, -2.0])})
     assert report.passed, report.summary()
     assert report.blocks["w"].subgradients == 1
-    assert any("1 at a kink, subgradient accepted" in note for note in report.notes)
+    kinks = notes(report, "grad_kinks")
+    assert kinks[0].values["accepted"] == 1
+    assert "; 1 at a kink, subgradient accepted (the analytic value lies between" in str(kinks[0])
 
 
 def test_check_leaves_out_a_value_outside_the_one_sided_derivatives() -> None:
@@ -320,4 +322,6 @@ def test_check_leaves_out_a_value_outside_the_one_sided_derivatives() -> None:
 
     report = gradcheck.check(fn, {"w": np.array([0.0, 1.5, -2.0])})
     assert report.blocks["w"].subgradients == 0
-    assert any("1 left out of the verdict" in note for note in report.notes)
+    kinks = notes(report, "grad_kinks")
+    assert kinks[0].values["left_out"] == 1
+    assert "; 1 left out of the verdict" in str(kinks[0])

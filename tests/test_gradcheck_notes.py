@@ -15,13 +15,19 @@ import numpy as np
 import pytest
 
 from deeprecipe import gradcheck
+from deeprecipe.findings import Finding
 from deeprecipe.gradcheck import INCONCLUSIVE, UNINFORMATIVE, WORRY, BlockReport
+from gradients import codes, notes
 
 Fn = Callable[[dict[str, np.ndarray]], Any]
 
 
-def precision_notes(report: gradcheck.GradcheckReport) -> list[str]:
-    return [note for note in report.notes if note.startswith("J is computed in")]
+def precision_notes(report: gradcheck.GradcheckReport) -> list[Finding]:
+    return notes(report, "grad_cost_dtype")
+
+
+def cost_dtype(dtype: str, evidence: str) -> list[Finding]:
+    return [Finding("grad_cost_dtype", {"dtype": dtype, "evidence": evidence})]
 
 
 # --- J's precision ------------------------------------------------------------------------
@@ -36,8 +42,9 @@ def test_a_python_float_cost_is_never_called_float16_for_its_round_value(j0: flo
     report = gradcheck.check(fn, {"w": np.array([0.3, -0.7])})
     assert precision_notes(report) == []
     assert report.verdict == UNINFORMATIVE and not report.failed
-    assert any(note.startswith("uninformative: every gradient measured, numeric and analytic, "
-                               "is zero") for note in report.notes)
+    assert "grad_flat" in codes(report)
+    assert str(notes(report, "grad_flat")[0]).startswith(
+        "uninformative: every gradient measured, numeric and analytic, is zero")
 
 
 @pytest.mark.parametrize("j0", [0.5, 1.0, 2.0])
@@ -80,10 +87,10 @@ def float32_least_squares(cast: Callable[[np.float32], Any]) -> tuple[Fn, dict[s
 def test_a_float32_cost_handed_back_as_a_python_float_is_named_by_its_values() -> None:
     fn, params = float32_least_squares(float)
     report = gradcheck.check(fn, params, epsilon=1e-3)
-    assert precision_notes(report) == [
+    assert precision_notes(report) == cost_dtype("float32", "values")
+    assert str(precision_notes(report)[0]) == (
         "J is computed in float32 (every cost fn returned is a float32 number, and J took "
-        "different values): the noise floor uses float32's rounding"
-    ]
+        "different values): the noise floor uses float32's rounding")
     assert report.passed
 
 
@@ -95,10 +102,10 @@ def test_the_dtype_fn_returns_its_cost_in_names_the_precision(dtype: type) -> No
 
     report = gradcheck.check(fn, {"w": np.array([0.4])})
     name = np.dtype(dtype).name
-    assert precision_notes(report) == [
+    assert precision_notes(report) == cost_dtype(name, "cost")
+    assert str(precision_notes(report)[0]) == (
         f"J is computed in {name} (fn returns its cost as a {name}): the noise floor uses "
-        f"{name}'s rounding"
-    ]
+        f"{name}'s rounding")
 
 
 def test_a_float16_cost_that_moves_is_named_float16() -> None:
@@ -107,7 +114,7 @@ def test_a_float16_cost_that_moves_is_named_float16() -> None:
         return np.float16(0.5) * (w @ w), {"w": p["w"]}
 
     report = gradcheck.check(fn, {"w": np.array([0.3, 0.7])}, epsilon=1e-2)
-    assert precision_notes(report)[0].startswith("J is computed in float16 (fn returns its ")
+    assert precision_notes(report) == cost_dtype("float16", "cost")
 
 
 def test_a_float64_cost_with_a_round_value_gets_no_precision_note() -> None:
@@ -124,7 +131,8 @@ def test_a_float32_term_beside_a_python_float_term_names_the_term() -> None:
         return {"data": fn32(p), "l2": (float(0.5 * p["w"] @ p["w"]), {"w": p["w"]})}
 
     report = gradcheck.check(fn, params, epsilon=1e-3)
-    assert precision_notes(report)[0].startswith(
+    assert precision_notes(report) == cost_dtype("float32", "term")
+    assert str(precision_notes(report)[0]).startswith(
         "J is computed in float32 (fn returns a term's cost as a float32)")
     assert report.passed
 
@@ -139,20 +147,24 @@ def test_the_precision_gap_is_called_rounding_only_when_rounding_can_explain_it(
         return float(0.5 * np.sum(((1 + w) - 1) ** 2)), {"w": (1 + w) - 1}
 
     report = gradcheck.check(fn, {"w": np.array([1e-8, -2e-8], dtype=np.float32)})
-    gap = [note for note in report.notes if note.startswith("precision:")]
-    assert len(gap) == 1 and "rounding, not a bug" not in gap[0]
-    assert "more than float32 rounding explains" in gap[0]
+    gap = [note for note in report.notes if note.code.startswith("grad_precision:")]
+    assert [note.code for note in gap] == ["grad_precision:beyond"]
+    assert gap[0].values["dtypes"] == "float32"
+    assert "more than float32 rounding explains" in str(gap[0])
 
 
 def test_a_precision_gap_within_rounding_is_called_rounding() -> None:
     fn, params = float32_least_squares(float)
     report = gradcheck.check(fn, {"w": params["w"].astype(np.float32)}, epsilon=1e-3)
-    gap = [note for note in report.notes if note.startswith("precision:")]
-    assert len(gap) == 1 and gap[0].endswith("; that is rounding, not a bug")
+    gap = [note for note in report.notes if note.code.startswith("grad_precision:")]
+    assert [note.code for note in gap] == ["grad_precision:rounding"]
+    assert str(gap[0]).endswith("; that is rounding, not a bug")
 
 
 def test_a_gap_that_is_not_finite_is_called_an_overflow() -> None:
-    assert gradcheck.core.precision_note({"float32"}, float("nan")).endswith(
+    note = gradcheck.core.precision_note({"float32"}, float("nan"))
+    assert note == Finding("grad_precision:not_finite", {"dtypes": "float32"})
+    assert str(note).endswith(
         "are not all finite where the float64 ones are (an overflow in float32?)")
 
 

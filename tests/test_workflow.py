@@ -15,6 +15,7 @@ import deeprecipe as dr
 from deeprecipe import pipeline, workflow
 from deeprecipe.cli.run import failed_checks
 from deeprecipe.data import Standardizer
+from deeprecipe.findings import Finding
 from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
 from deeprecipe.run import folder as runfolder
@@ -442,8 +443,10 @@ def test_a_regression_target_too_large_for_float32_is_refused(tmp_path: Path) ->
 def test_the_check_after_training_computes_j_on_the_dev_part_and_says_so(iris_run) -> None:  # type: ignore[no-untyped-def]
     # after training the training cost sits near a minimum, where its gradient is near 0
     _, _, result = iris_run
-    assert result.gradchecks["init"].notes[0] == "J computed on 32 training rows"
-    assert result.gradchecks["trained"].notes[0] == "J computed on 30 dev rows"
+    assert result.gradchecks["init"].notes[0] == Finding("grad_rows", {"count": 32,
+                                                                      "part": "training"})
+    assert result.gradchecks["trained"].notes[0] == Finding("grad_rows", {"count": 30,
+                                                                         "part": "dev"})
 
 
 def test_a_tiny_dev_part_leaves_the_check_after_training_on_training_rows() -> None:
@@ -452,7 +455,8 @@ def test_a_tiny_dev_part_leaves_the_check_after_training_on_training_rows() -> N
     splits = dr.data.split(X, y, ratios=(0.95, 0.05), seed=0)
     assert len(splits.dev) < workflow.MIN_DEV_CHECK_ROWS
     report, data = workflow.check_gradients(model, splits, "trained", "full", 0)
-    assert data == "32 training rows" and report.notes[0] == "J computed on 32 training rows"
+    assert data == "32 training rows" and report.notes[0].code == "grad_rows"
+    assert str(report.notes[0]) == "J computed on 32 training rows"
     assert workflow.check_summary(report, data).endswith(" on 32 training rows")
 
 

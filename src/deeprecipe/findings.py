@@ -118,10 +118,29 @@ def _recipe_step(why: str) -> Callable[[Mapping[str, Any]], str]:
     return text
 
 
+def _noise(values: Mapping[str, Any]) -> str:
+    """Why the noise floor left blocks (or the whole check) without a verdict, and the fix."""
+    v, steps = values, f"{values['step']:g} or {10 * values['step']:g}"
+    fix = {"smaller_epsilon": f"use a smaller epsilon ({steps}): at {v['epsilon']:g} "
+                              "truncation dominates",
+           "larger_epsilon": f"use a larger epsilon ({steps})",
+           "larger_gradients": "check at a point with larger gradients"}[v["fix"]]
+    if v["float64"] and v["fix"] != "smaller_epsilon":  # J computed in a lower precision
+        joint = " or " if v["fix"] == "larger_epsilon" else ", "
+        fix = "compute the cost in float64" + joint + fix
+    what = (f"every gradient is within the finite-difference noise floor (≈{v['noise']:.1e} "
+            "relative), so nothing was verified" if v["verdict"] == "uninformative" else
+            f"the finite-difference error (rounding and truncation, ≈{v['noise']:.1e} "
+            "relative) is as large as the difference")
+    return f"{v['verdict']} at this precision: {what}. help: {fix}"
+
+
 NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
 TARGET = ("the network learned the target standardized with the training set's mean "
           "({mean:.4g}) and σ ({scale:.4g})")
 CHANGE = "from {first} to {last} examples the dev error went {dev_first:.2%} → {dev_last:.2%}"
+PRECISION = ("precision: your {dtypes} gradients differ from the float64 ones by {gap:.1e} "
+             "(relative)")
 Template = str | Callable[[Mapping[str, Any]], str]
 
 TEXTS: dict[str, Template] = {
@@ -272,6 +291,48 @@ TEXTS: dict[str, Template] = {
     "grad_term": lambda v: f"the {v['term']} gradient is wrong: " + (
         "; ".join(say(f["code"], f["values"]) for f in v["findings"])
         or f"difference {v['difference']:.1e}"),
+    # how the gradient checker checked (GradcheckReport.notes)
+    "grad_rows": "J computed on {count:,} {part} rows",
+    "grad_promoted": lambda v: "promoted to float64 for the check: " + ", ".join(
+        f"{name} ({dtype})" for name, dtype in v["dtypes"].items()),
+    "grad_promoted_copy": "promoted the {dtype} {what} to float64 for the check (on a copy; "
+                          "your {what} is unchanged)",
+    "grad_dropout:off": "dropout off (keep_prob = 1)",
+    "grad_dropout:fixed": "dropout on with the same masks at every evaluation (dropout='fixed')",
+    "grad_eval_mode": "module evaluated in eval mode: dropout off, batch norm on its running "
+                      "statistics",
+    "grad_frozen": lambda v: "not checked (requires_grad=False): " + ", ".join(v["blocks"]),
+    "grad_eager": "fn could not be traced by jax.jit (Python control flow on values?): "
+                  "evaluated eagerly, which is slower",
+    "grad_kinks": lambda v: (
+        f"{v['kinks']} measurement(s) crossed a kink (ReLU at 0, |w| at 0) and were "
+        f"re-measured; {v['accepted']} at a kink, subgradient accepted ("
+        + ("J held on θ's branches agrees" if v["held"] else
+           "the analytic value lies between the one-sided derivatives") + ")"
+        + (f"; {v['left_out']} left out of the verdict (a probe through a kink, or a value "
+           "outside the one-sided derivatives, which several units at their kinks at once "
+           "can make valid)" if v["left_out"] else "")),
+    "grad_flat": "uninformative: every gradient measured, numeric and analytic, is zero, so "
+                 "nothing was verified. help: J is flat here: check at another point (fresh "
+                 "weights, other rows)",
+    "grad_noise": _noise,
+    "grad_cost_dtype": lambda v: f"J is computed in {v['dtype']} (" + {
+        "cost": f"fn returns its cost as a {v['dtype']}",
+        "term": f"fn returns a term's cost as a {v['dtype']}",
+        "values": f"every cost fn returned is a {v['dtype']} number, and J took different "
+                  "values"}[v["evidence"]] + f"): the noise floor uses {v['dtype']}'s rounding",
+    "grad_torch_cost_dtype": "J came back as {dtype} although the parameters and inputs were "
+                             "float64: a {dtype} tensor inside fn or loss= (a captured target "
+                             "y?) lowers it, and the check can only see its rounding; make "
+                             "that tensor float64 (.double())",
+    "grad_precision:not_finite": "precision: your {dtypes} gradients are not all finite where "
+                                 "the float64 ones are (an overflow in {dtypes}?)",
+    "grad_precision:rounding": PRECISION + "; that is rounding, not a bug",
+    "grad_precision:beyond": PRECISION + ": more than {dtypes} rounding explains (√ε ≈ "
+                             "{root:.0e}); in {dtypes} fn loses precision (a cancellation?) or "
+                             "computes something else, which this float64 check cannot see",
+    "grad_precision:failed": "precision: fn could not run in its own dtypes to compare "
+                             "({error})",
     # the same-distribution check (deeprecipe.data.compare: Comparison.verdict)
     "distribution:indistinguishable": "no difference detected",
     "distribution:slightly different": "slightly different distributions (detectable, but "

@@ -165,7 +165,7 @@ def check_gradients(
     count = min(rows, len(part))
     data = f"{count:,} {name} rows"
     report = gradcheck.check_model(model, part.X[:count], part.y[:count], mode=mode, seed=seed)
-    report.notes.insert(0, f"J computed on {data}")
+    report.notes.insert(0, Finding("grad_rows", {"count": count, "part": name}))
     return report, data
 
 

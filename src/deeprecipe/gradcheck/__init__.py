@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import choice
+from ..findings import Finding
 from ..model import Sequential
 from .adapters import check_jax, check_torch
 from .core import MODES, Checker, check, check_options, diagnose_terms, relative_difference
@@ -120,7 +121,8 @@ def check_model(
         at = _model_at(name, model64, X64, y, train_epochs, seed)
         reports[name] = _check_point(at, X64, targets, dropout, options)
         if model.dtype != np.float64:
-            reports[name].notes.insert(0, f"promoted the {model.dtype.name} model to float64")
+            reports[name].notes.insert(0, Finding("grad_promoted_copy", {
+                "dtype": model.dtype.name, "what": "model"}))
     return reports[names[0]] if isinstance(points, str) else reports
 
 
@@ -145,8 +147,7 @@ def _check_point(model: Sequential, X: np.ndarray, targets: np.ndarray, dropout:
         return Checker(objective, **options).run()
 
     report = run(terms)
-    report.notes.append("dropout off (keep_prob = 1)" if dropout == "off" else
-                        "dropout on with the same masks at every evaluation (dropout='fixed')")
+    report.notes.append(Finding(f"grad_dropout:{dropout}"))
     if len(terms) > 1:
         diagnose_terms(report, {term: run((term,)) for term in terms})
     return report

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..findings import Finding
 from .core import check, precision_note, relative_difference
 from .objective import GradcheckError
 from .report import GradcheckReport
@@ -60,7 +61,7 @@ class _LazyGrads(Mapping[str, np.ndarray]):
 
 
 def _precision_note(low: dict[str, str], grads: Mapping[str, np.ndarray],
-                    reference: Mapping[str, np.ndarray]) -> str:
+                    reference: Mapping[str, np.ndarray]) -> Finding:
     """The gap between the user's own-precision gradients and the float64 ones."""
     def flat(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(arrays[n], dtype=np.float64).ravel()
@@ -100,7 +101,7 @@ def check_torch(
     """
     where = "check_torch"
     torch = _require(where, "torch")
-    notes: list[str] = []
+    notes: list[Finding] = []
     low: dict[str, str] = {}
     model: _TorchModule | _TorchFunction
     inputs = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x for x in inputs)
@@ -123,24 +124,21 @@ def check_torch(
     report = check(model, start, **check_options)
     report.notes[:0] = notes
     if model.cost_dtype != torch.float64:  # of the last evaluation, as of every one
-        name = str(model.cost_dtype).removeprefix("torch.")
-        report.notes.append(
-            f"J came back as {name} although the parameters and inputs were float64: a {name} "
-            "tensor inside fn or loss= (a captured target y?) lowers it, and the check can "
-            "only see its rounding; make that tensor float64 (.double())")
+        report.notes.append(Finding("grad_torch_cost_dtype", {
+            "dtype": str(model.cost_dtype).removeprefix("torch.")}))
     if low:
         try:
             own = model.own_precision_grads()
         except (RuntimeError, TypeError, ValueError) as error:  # mixed dtypes torch refuses
-            report.notes.append(f"precision: fn could not run in its own dtypes to compare "
-                                f"({type(error).__name__}: {error})")
+            report.notes.append(Finding("grad_precision:failed", {
+                "error": f"{type(error).__name__}: {error}"}))
         else:
             report.notes.append(_precision_note(low, own, model(start)[1]))
     return report
 
 
 def _torch_inputs(torch: ModuleType, inputs: tuple[Any, ...], device: Any,
-                  notes: list[str], low: dict[str, str]) -> tuple[Any, ...]:
+                  notes: list[Finding], low: dict[str, str]) -> tuple[Any, ...]:
     """Floating inputs as detached float64 tensors on ``device``; the rest unchanged."""
     converted = []
     promoted: dict[str, str] = {}
@@ -156,12 +154,11 @@ def _torch_inputs(torch: ModuleType, inputs: tuple[Any, ...], device: Any,
     return tuple(converted)
 
 
-def _promoted(dtypes: dict[str, str], notes: list[str], low: dict[str, str]) -> None:
+def _promoted(dtypes: dict[str, str], notes: list[Finding], low: dict[str, str]) -> None:
     """Record the blocks or inputs promoted to float64 from ``dtypes`` in ``low``, and say so."""
     low.update(dtypes)
     if dtypes:
-        notes.append("promoted to float64 for the check: " + ", ".join(
-            f"{name} ({dtype})" for name, dtype in dtypes.items()))
+        notes.append(Finding("grad_promoted", {"dtypes": dtypes}))
 
 
 def _scalar(torch: ModuleType, where: str, output: Any, loss: Callable[[Any], Any] | None,
@@ -189,7 +186,7 @@ class _TorchModule:
     where = "check_torch"
 
     def __init__(self, torch: ModuleType, module: Any, inputs: tuple[Any, ...],
-                 loss: Callable[[Any], Any] | None, notes: list[str],
+                 loss: Callable[[Any], Any] | None, notes: list[Finding],
                  low: dict[str, str]) -> None:
         self.torch, self.original, self.loss, self.raw_inputs = torch, module, loss, inputs
         trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
@@ -204,14 +201,12 @@ class _TorchModule:
         self.params = {n: p for n, p in self.double_copy.named_parameters() if n in trainable}
         device = next(iter(self.params.values())).device
         if low:
-            dtypes = ", ".join(sorted(set(low.values())))
-            notes.append(f"promoted the {dtypes} module to float64 for the check (on a copy; "
-                         "your module is unchanged)")
+            notes.append(Finding("grad_promoted_copy", {
+                "dtype": ", ".join(sorted(set(low.values()))), "what": "module"}))
         self.inputs = _torch_inputs(torch, inputs, device, notes, low)
-        notes.append("module evaluated in eval mode: dropout off, batch norm on its running "
-                     "statistics")
+        notes.append(Finding("grad_eval_mode"))
         if frozen:
-            notes.append("not checked (requires_grad=False): " + ", ".join(frozen))
+            notes.append(Finding("grad_frozen", {"blocks": frozen}))
 
     def start_values(self) -> dict[str, np.ndarray]:
         return {n: p.detach().cpu().numpy().copy() for n, p in self.params.items()}
@@ -257,7 +252,7 @@ class _TorchFunction:
 
     def __init__(self, torch: ModuleType, fn: Callable[..., Any], inputs: tuple[Any, ...],
                  loss: Callable[[Any], Any] | None, params: Mapping[str, Any],
-                 unpack: bool | None, notes: list[str], low: dict[str, str]) -> None:
+                 unpack: bool | None, notes: list[Finding], low: dict[str, str]) -> None:
         self.torch, self.fn, self.loss, self.raw_inputs = torch, fn, loss, inputs
         self.names = [str(name) for name in params]
         self.given: dict[str, np.ndarray] = {}
@@ -386,7 +381,7 @@ class _JaxFunction:
                             f"leaf; received {type(params).__name__}.")
         self.names = _path_names(jax, [path for path, _ in pairs])
         self.given = [np.asarray(leaf) for _, leaf in pairs]
-        self.notes: list[str] = []
+        self.notes: list[Finding] = []
         self.low: dict[str, str] = {}
         for name, leaf in zip(self.names, self.given, strict=True):
             if leaf.dtype.kind != "f":
@@ -411,8 +406,7 @@ class _JaxFunction:
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
                 jax.errors.TracerIntegerConversionError,
                 jax.errors.TracerArrayConversionError):
-            self.notes.append("fn could not be traced by jax.jit (Python control flow on "
-                              "values?): evaluated eagerly, which is slower")
+            self.notes.append(Finding("grad_eager"))
             return cost, grad
         return jitted_cost, jitted_grad
 

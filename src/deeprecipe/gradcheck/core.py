@@ -500,16 +500,16 @@ class Checker:
         )
         kinks = sum(block.kinks for block in blocks.values())
         if kinks:
-            report.notes.append(self._kink_note(kinks, blocks, all_coords, all_probes))
+            report.notes.append(Finding("grad_kinks", {
+                "kinks": kinks, "accepted": sum(block.subgradients for block in blocks.values()),
+                "held": self.obj.tracks_kinks,
+                "left_out": int(np.sum(all_coords.excluded) + np.sum(all_probes.excluded))}))
         unsure = [b for b in blocks.values() if b.verdict == INCONCLUSIVE]
         flat = not any(np.any(m.numeric) or np.any(m.analytic) for m in parts)
         if verdict == UNINFORMATIVE and flat:
-            report.notes.append("uninformative: every gradient measured, numeric and analytic, "
-                                "is zero, so nothing was verified. help: J is flat here: check "
-                                "at another point (fresh weights, other rows)")
+            report.notes.append(Finding("grad_flat"))
         elif unsure or verdict == UNINFORMATIVE:
-            report.notes.append(self._noise_note(max([noise] + [b.noise for b in unsure]),
-                                                 verdict))
+            report.notes.append(self._noise(max([noise] + [b.noise for b in unsure]), verdict))
         for block in blocks.values():
             if block.finding and block.failed:
                 report.findings.append(Finding("grad_block", {
@@ -517,20 +517,6 @@ class Checker:
         report.evaluations = self.obj.evaluations
         report.seconds = time.perf_counter() - start
         return report
-
-    def _kink_note(self, kinks: int, blocks: dict[str, BlockReport], coords: Measurements,
-                   probes: Measurements) -> str:
-        accepted = sum(block.subgradients for block in blocks.values())
-        how = ("J held on θ's branches agrees" if self.obj.tracks_kinks else
-               "the analytic value lies between the one-sided derivatives")
-        note = (f"{kinks} measurement(s) crossed a kink (ReLU at 0, |w| at 0) and were "
-                f"re-measured; {accepted} at a kink, subgradient accepted ({how})")
-        left_out = int(np.sum(coords.excluded) + np.sum(probes.excluded))
-        if left_out:
-            note += (f"; {left_out} left out of the verdict (a probe through a kink, or a "
-                     "value outside the one-sided derivatives, which several units at their "
-                     "kinks at once can make valid)")
-        return note
 
     def _broken_blocks(self) -> dict[str, Finding]:
         """``{name: finding}`` of blocks whose analytic gradient cannot be compared: the
@@ -546,28 +532,16 @@ class Checker:
                     "index": tuple(int(i) for i in first)})
         return broken
 
-    def _noise_note(self, noise: float, verdict: str) -> str:
+    def _noise(self, noise: float, verdict: str) -> Finding:
         """Why the noise floor left blocks (or the whole check) without a verdict, and what to
         change: round-off and truncation balance near ``h = ε_machine^(1/3)``."""
         eps_machine = self.obj.eps_machine
         step = 10.0 ** np.floor(np.log10(np.cbrt(eps_machine)))
-        steps = f"{step:g} or {10 * step:g}"
-        low = eps_machine > np.finfo(np.float64).eps
-        if self.epsilon > 10 * step:
-            advice = f"use a smaller epsilon ({steps}): at {self.epsilon:g} truncation dominates"
-        elif self.epsilon < step:
-            cost = "compute the cost in float64 or " if low else ""
-            advice = f"{cost}use a larger epsilon ({steps})"
-        else:
-            cost = "compute the cost in float64, " if low else ""
-            advice = f"{cost}check at a point with larger gradients"
-        if verdict == UNINFORMATIVE:
-            return (f"uninformative at this precision: every gradient is within the "
-                    f"finite-difference noise floor (≈{noise:.1e} relative), so nothing was "
-                    f"verified. help: {advice}")
-        return (f"inconclusive at this precision: the finite-difference error (rounding and "
-                f"truncation, ≈{noise:.1e} relative) is as large as the difference. "
-                f"help: {advice}")
+        fix = ("smaller_epsilon" if self.epsilon > 10 * step else
+               "larger_epsilon" if self.epsilon < step else "larger_gradients")
+        return Finding("grad_noise", {
+            "verdict": verdict, "noise": noise, "fix": fix, "step": float(step),
+            "epsilon": self.epsilon, "float64": eps_machine > np.finfo(np.float64).eps})
 
 
 def combine(verdicts: list[str]) -> str:
@@ -682,10 +656,11 @@ def check(
                                                             cache=objective.cache))
                                 for term in objective.terms})
     report.notes[:0] = objective.notes
-    if objective.cost_dtype != np.float64:
-        name = objective.cost_dtype.name
-        report.notes.append(f"J is computed in {name} ({objective.precision_evidence}): the "
-                            f"noise floor uses {name}'s rounding")
+    if objective.cost_dtype != np.float64:  # shown by the dtype fn returns, or by J's values
+        evidence = ("values" if objective.cost_dtype != objective.returned_dtype else
+                    "term" if objective.terms else "cost")
+        report.notes.append(Finding("grad_cost_dtype", {"dtype": objective.cost_dtype.name,
+                                                        "evidence": evidence}))
     # float32 parameters: their own gradients against the float64 ones (precision, not a bug)
     low = {d.name for d in objective.input_dtypes.values() if d.kind == "f" and d.itemsize < 8}
     if low:
@@ -706,20 +681,14 @@ def diagnose_terms(report: GradcheckReport, terms: dict[str, GradcheckReport]) -
             report.verdict = WORRY
 
 
-def precision_note(dtypes: Iterable[str], gap: float) -> str:
+def precision_note(dtypes: Iterable[str], gap: float) -> Finding:
     """The gap between gradients computed in ``dtypes`` and the float64 ones, called rounding
     up to ``√ε`` of the coarsest of ``dtypes``."""
     dtypes = set(dtypes)
     names = ", ".join(sorted(dtypes))
     if not np.isfinite(gap):
-        return (f"precision: your {names} gradients are not all finite where the float64 ones "
-                f"are (an overflow in {names}?)")
-    eps = max(2.0**-7 if name == "bfloat16" else float(np.finfo(np.dtype(name)).eps)
-              for name in dtypes)
-    note = f"precision: your {names} gradients differ from the float64 ones by {gap:.1e} " \
-           "(relative)"
-    if gap <= np.sqrt(eps):
-        return f"{note}; that is rounding, not a bug"
-    return (f"{note}: more than {names} rounding explains (√ε ≈ {np.sqrt(eps):.0e}); in "
-            f"{names} fn loses precision (a cancellation?) or computes something else, which "
-            "this float64 check cannot see")
+        return Finding("grad_precision:not_finite", {"dtypes": names})
+    root = np.sqrt(max(2.0**-7 if name == "bfloat16" else float(np.finfo(np.dtype(name)).eps)
+                       for name in dtypes))
+    return Finding("grad_precision:rounding" if gap <= root else "grad_precision:beyond",
+                   {"dtypes": names, "gap": gap, "root": root})

@@ -127,10 +127,8 @@ class FunctionObjective(Objective):
         self.cost_values: set[float] = set()  # up to two different finite costs seen
         self.input_dtypes = {name: value.dtype for name, value in original.items()}
         self.theta, self.layout = flatten(original, dtype=np.float64)
-        self.notes: list[str] = []
-        lower = sorted(n for n, d in self.input_dtypes.items() if d != np.float64)
-        if lower:
-            self.notes.append("promoted to float64 for the check: " + ", ".join(lower))
+        lower = {n: d.name for n, d in self.input_dtypes.items() if d != np.float64}
+        self.notes = [Finding("grad_promoted", {"dtypes": lower})] if lower else []
         values = []
         for _ in range(3):
             cost, grads = self._call(self.theta, check_input=True)
@@ -168,15 +166,6 @@ class FunctionObjective(Objective):
         moved = len(self.cost_values) > 1  # J took two different finite values
         shown = self.cost_types[0] if self.cost_types and moved else np.float64
         return max(self.returned_dtype, np.dtype(shown), key=lambda d: np.finfo(d).eps)
-
-    @property
-    def precision_evidence(self) -> str:
-        """What shows ``cost_dtype``, for the report."""
-        if self.cost_dtype == self.returned_dtype:
-            what = "a term's cost" if self.terms else "its cost"
-            return f"fn returns {what} as a {self.cost_dtype.name}"
-        return (f"every cost fn returned is a {self.cost_dtype.name} number, and J took "
-                "different values")
 
     @property
     def eps_machine(self) -> float:  # type: ignore[override]

@@ -90,7 +90,7 @@ class BlockReport(Verdict):
 class GradcheckReport(Verdict):
     """The whole check: the notes' single difference over θ, and one :class:`BlockReport`
     per named block. ``terms`` holds the separate checks of the data term and each penalty
-    (``check_model``); ``notes`` says what was converted, excluded or assumed."""
+    (``check_model``); ``notes`` (findings) say what was converted, excluded or assumed."""
 
     difference: float
     verdict: str
@@ -101,7 +101,7 @@ class GradcheckReport(Verdict):
     noise: float = 0.0
     evaluations: int = 0
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     terms: dict[str, GradcheckReport] = field(default_factory=dict)
 
@@ -206,7 +206,8 @@ class GradcheckReport(Verdict):
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)  # the findings with their text, as in summary.json
-        data["findings"] = [finding.to_dict() for finding in self.findings]
+        for key in ("findings", "notes"):
+            data[key] = [finding.to_dict() for finding in getattr(self, key)]
         for name, block in self.blocks.items():
             data["blocks"][name]["finding"] = block.finding and block.finding.to_dict()
         data["terms"] = {name: term.to_dict() for name, term in self.terms.items()}
