@@ -21,11 +21,7 @@ LEAKY_SLOPE = 0.01
 
 def linear(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``g(z) = z``."""
-    if out is None:
-        return np.array(z, copy=True)
-    if out is not z:
-        out[...] = z
-    return out
+    return z if out is z else np.positive(z, out=out)
 
 
 def linear_backward(da: np.ndarray, a: np.ndarray) -> np.ndarray:

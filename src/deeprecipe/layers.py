@@ -58,11 +58,6 @@ class Layer:
                  ) -> tuple[np.ndarray | None, Params]:
         return dout, {}
 
-    def logits(self) -> Layer:
-        """A new layer like this one without its output activation, which the loss then
-        applies from the logits (only output layers: :class:`Dense`, :class:`Activation`)."""
-        raise fail(type(self).__name__, "the output layer", "a Dense or Activation layer", self)
-
     # --- the gradient checker's contract (generic defaults) ------------------------------
     # Outputs come with ``sides``: which side of its kink each unit is on (``z > 0``), or
     # ``None`` for a smooth layer; the checker compares them with those at θ.
@@ -128,21 +123,27 @@ class Layer:
 
 
 class _Activated(Layer):
-    """A layer ending in the activation named by ``activation``."""
+    """A layer ending in the activation named by ``activation``, applied to ``_z``."""
 
     activation: str
 
     def _g(self) -> activations.Activation:
         return activations.ACTIVATIONS[self.activation]
 
+    def _z(self, params: Params, x: np.ndarray) -> np.ndarray:
+        """What the activation is applied to, in a new array."""
+        raise NotImplementedError
+
+    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
+               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._activate(self._z(params, x), copies, branches)
+
     def _activate(self, z: np.ndarray, copies: int, branches: np.ndarray | None
                   ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(g(z), sides)``, ``g`` held on ``branches`` (tiled over ``copies``) when given;
         ``z`` is scratch."""
-        if self.activation not in activations.PIECEWISE:
-            return self._g().forward(z, out=z), None
-        sides = z > 0
-        if branches is None:
+        sides = z > 0 if self.activation in activations.PIECEWISE else None
+        if branches is None or sides is None:
             return self._g().forward(z, out=z), sides
         return activations.held(self.activation, z, np.tile(branches, (copies, 1))), sides
 
@@ -199,6 +200,7 @@ class Dense(_Activated):
         return {"W": (input_dim, self.units), "b": (self.units,)}, self.units
 
     def logits(self) -> Dense:
+        """This layer without its activation, which the loss then applies to the logits."""
         return Dense(self.units, "linear", self.init, self.init_scale)
 
     def forward(self, params: Params, x: np.ndarray, *, training: bool,
@@ -221,11 +223,8 @@ class Dense(_Activated):
         dx = dz @ params["W"].T if input_grad else None
         return dx, grads
 
-    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
-               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        if branches is None:
-            return super().replay(params, x, cache, copies)
-        return self._activate(x @ params["W"] + params["b"], copies, branches)
+    def _z(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return x @ params["W"] + params["b"]
 
     def _columns(self, params: Params, x: np.ndarray, key: str, indices: np.ndarray,
                  step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -236,7 +235,7 @@ class Dense(_Activated):
             delta = step * x[:, rows].T
         else:
             columns, delta = indices, np.full((len(indices), len(x)), step)
-        return x @ params["W"] + params["b"], columns, delta
+        return self._z(params, x), columns, delta
 
     def perturbed(self, params: Params, x: np.ndarray, cache: Cache, key: str,
                   indices: np.ndarray, step: float, branches: np.ndarray | None = None
@@ -269,8 +268,7 @@ class Dense(_Activated):
               ) -> tuple[np.ndarray, np.ndarray | None]:
         """The rank-one update: when column ``j`` of ``X`` moves by ``ΔX_j``, ``Z`` moves by
         the outer product ``ΔX_j W[j, :]``."""
-        z = x @ params["W"] + params["b"]
-        batch = z[None] + change[:, :, None] * params["W"][columns][:, None, :]
+        batch = self._z(params, x)[None] + change[:, :, None] * params["W"][columns][:, None, :]
         return self._activate(batch.reshape(len(columns) * len(x), -1), len(columns),
                               branches)
 
@@ -353,11 +351,8 @@ class Activation(_Activated):
                  ) -> tuple[np.ndarray | None, Params]:
         return self._g().backward(dout, cache), {}
 
-    def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
-               branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        if branches is None:
-            return super().replay(params, x, cache, copies)
-        return self._activate(x.copy(), copies, branches)
+    def _z(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return x.copy()
 
     def get_config(self) -> dict[str, Any]:
         return {"activation": self.activation}

@@ -229,8 +229,6 @@ LOSSES: dict[str, Loss] = {
     ),
 }
 
-DEFAULT_FOR_ACTIVATION = {loss.activation: loss.name for loss in LOSSES.values()}
-
 
 def get(name: str) -> Loss:
     """Look up a loss by name; unknown names list the choices."""
@@ -241,12 +239,11 @@ def get(name: str) -> Loss:
 def default_for(activation: str) -> str:
     """The loss an output activation implies: sigmoid → binary cross-entropy, softmax →
     cross-entropy, linear → mean squared error."""
-    if activation not in DEFAULT_FOR_ACTIVATION:
-        raise fail(
-            "Sequential", "loss", "given when the output activation is not sigmoid, softmax "
-            "or linear", None, f"the output activation is {activation!r}; pass loss=...",
-        )
-    return DEFAULT_FOR_ACTIVATION[activation]
+    for loss in LOSSES.values():
+        if loss.activation == activation:
+            return loss.name
+    raise fail("Sequential", "loss", "given when the output activation is not sigmoid, "
+               "softmax or linear", None, f"the output activation is {activation!r}; pass loss=...")
 
 
 def encode_targets(
@@ -265,9 +262,8 @@ def encode_targets(
     if y.ndim not in (1, 2):
         raise fail(where, "y", "1-D (m,) or 2-D (m, k)", y)
     if task == "multiclass":
-        if y.ndim == 2 and y.shape[1] == n_outputs and np.isin(y, (0, 1)).all() and (
-            y.sum(axis=1) == 1
-        ).all():
+        one_hot = y.ndim == 2 and y.shape[1] == n_outputs and np.isin(y, (0, 1)).all()
+        if one_hot and (y.sum(axis=1) == 1).all():
             return y.argmax(axis=1).astype(np.intp)
         if y.ndim != 1:
             raise fail(where, "y", f"class labels (m,) or one-hot rows (m, {n_outputs})", y)

@@ -1,11 +1,8 @@
 """``Sequential``: a stack of layers, its cost ``J`` and the gradient ``dJ/dθ``.
 
-The cost is the notes' ``J = (1/m) Σ L(ŷ, y) + (λ/2m) Σ_l ||W[l]||²_F`` (L2) and/or
-``+ (λ/2m) Σ_l Σ |W[l]|`` (L1); biases are not penalized. :meth:`Sequential.cost` uses
-``m = len(X)``. During mini-batch training the data term is the batch mean and the penalty
-uses ``m`` = the training-set size, so ``λ`` means the same at every batch size and
-full-batch training is exactly the notes' algorithm. The model names its layers
-(``dense_1``, …) and owns their parameters: one flat vector ``θ`` (:attr:`Sequential.theta`).
+``J = (1/m) Σ L(ŷ, y)`` plus the penalties of :mod:`deeprecipe.regularizers` (biases are
+not penalized). The model names its layers (``dense_1``, …) and owns their parameters: one
+flat vector ``θ`` (:attr:`Sequential.theta`).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from ._checks import as_float_array, fail, float_dtype, non_negative, positive_i
 from .diagnostics import Diagnosis, diagnose
 from .findings import Finding
 from .layers import Activation, Dense, Dropout, Layer, from_config
-from .parameters import Layout, layout_of, size, unflatten
+from .parameters import flatten, unflatten
 from .training import Trainer
 
 if TYPE_CHECKING:
@@ -79,7 +76,6 @@ class Sequential(Trainer):
                        f"{self.loss.activation!r} for loss={self.loss.name!r}",
                        output.activation, f"end with Dense(units, {self.loss.activation!r}), "
                        "or use loss='mean_squared_error' for a regression")
-        # The loss applies its own activation to the logits when the output layer has it.
         self.from_logits = self.loss.activation == output.activation
         self.head = [*self.layers[:-1], output.logits()] if self.from_logits else self.layers
         self.l2 = non_negative(where, "l2", l2)
@@ -114,14 +110,11 @@ class Sequential(Trainer):
             raise fail("Sequential", "the output layer's units", "at least 2 for softmax",
                        dim, "a softmax over one unit is always 1; use Dense(1, 'sigmoid') "
                        "for two classes")
-        self.layout: Layout = layout_of({name: v.shape for name, v in initial.items()})
+        self.theta, self.layout = flatten(initial, self.dtype)
         self._groups = [[slot for slot in self.layout if slot.name.rsplit(".", 1)[0] == name]
                         for name in self.names]
         self._views: tuple[np.ndarray, list[dict[str, np.ndarray]]] | None = None
-        self.theta = np.empty(size(self.layout), dtype=self.dtype)
         self.params = self.param_views(self.theta)
-        for name, value in unflatten(self.theta, self.layout).items():
-            value[...] = initial[name]
 
     def param_views(self, vector: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per-layer views of a vector laid out like :attr:`theta`: ``[{"W": …, "b": …},
@@ -164,18 +157,17 @@ class Sequential(Trainer):
         parameters apart from ``θ``; scikit-learn users expect estimators to pickle)."""
         return (_restore, (self.layers, self._options(), self.theta.copy(), self.standardizer))
 
-    def _options(self) -> dict[str, Any]:
-        return {key: value for key, value in self.get_config().items() if key != "layers"}
+    def _options(self, dtype: DTypeLike | None = None) -> dict[str, Any]:
+        options = {key: value for key, value in self.get_config().items() if key != "layers"}
+        return options if dtype is None else {**options, "dtype": dtype}
 
     def rebuilt(self, dtype: DTypeLike | None = None) -> Sequential:
         """A freshly initialized model of the same layers and options (in ``dtype``)."""
-        options = self._options() if dtype is None else {**self._options(), "dtype": dtype}
-        return Sequential(self.layers, **options)
+        return Sequential(self.layers, **self._options(dtype))
 
     def astype(self, dtype: DTypeLike) -> Sequential:
         """A copy of this model whose parameters (and computations) use ``dtype``."""
-        options = {**self._options(), "dtype": np.dtype(dtype).name}
-        return _restore(self.layers, options, self.theta, self.standardizer)
+        return _restore(self.layers, self._options(dtype), self.theta, self.standardizer)
 
     # --- parameters -------------------------------------------------------------------
 
@@ -201,11 +193,10 @@ class Sequential(Trainer):
             self.theta[...] = theta
             return
         views = self.named_parameters()
-        unknown = set(params) - set(views)
-        missing = set(views) - set(params)
-        if unknown or missing:
-            raise fail("set_parameters", "params", "the model's parameter names "
-                       f"(missing {sorted(missing)}, unknown {sorted(unknown)})", list(params))
+        if set(params) != set(views):
+            raise fail("set_parameters", "params", "the model's parameter names (missing "
+                       f"{sorted(set(views) - set(params))}, unknown "
+                       f"{sorted(set(params) - set(views))})", list(params))
         for name, value in params.items():
             value = np.asarray(value)
             if value.shape != views[name].shape:
@@ -264,15 +255,14 @@ class Sequential(Trainer):
         else:
             grad[...] = 0
         if self.l1 or self.l2:
+            m = len(X) if m is None else m
             for name, lambd in self.penalties.items():
-                if terms is not None and name not in terms:
-                    continue
-                m_ = len(X) if m is None else m
-                penalty, _, gradient = regularizers.PENALTIES[name]
-                values[name] = penalty(self.weights(), lambd, m_)
-                for params, layer_grads in zip(self.params, grads, strict=True):
-                    if "W" in params:
-                        layer_grads["W"] += gradient(params["W"], lambd, m_)
+                if terms is None or name in terms:
+                    penalty, _, gradient = regularizers.PENALTIES[name]
+                    values[name] = penalty(self.weights(), lambd, m)
+                    for params, layer_grads in zip(self.params, grads, strict=True):
+                        if "W" in params:
+                            layer_grads["W"] += gradient(params["W"], lambd, m)
         return Trace(activations, caches, deltas, grads, grad, values)
 
     def forward(

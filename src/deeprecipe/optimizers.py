@@ -97,9 +97,7 @@ class Momentum(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, beta: float = 0.9) -> None:
         super().__init__(learning_rate)
-        if not 0.0 <= beta < 1.0:
-            raise fail("Momentum", "beta", "in [0, 1)", beta)
-        self.beta = float(beta)
+        self.beta = real("Momentum", "beta", beta, "in [0, 1)", lambda v: 0 <= v < 1)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
         velocity = self._state["velocity"]
@@ -121,12 +119,9 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
-        for arg, value in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= value < 1.0:
-                raise fail("Adam", arg, "in [0, 1)", value)
-        if not epsilon > 0:
-            raise fail("Adam", "epsilon", "> 0", epsilon)
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        self.beta1, self.beta2 = (real("Adam", arg, value, "in [0, 1)", lambda v: 0 <= v < 1)
+                                  for arg, value in (("beta1", beta1), ("beta2", beta2)))
+        self.epsilon = real("Adam", "epsilon", epsilon, "> 0", lambda v: v > 0)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray) -> None:
         m, v, work = self._state["m"], self._state["v"], self._work

@@ -198,30 +198,31 @@ class Trainer:
         history.sizes = {"train": n, "train_eval": eval_size}
         if dev is not None:
             history.sizes["dev"] = len(dev[0])
-        resuming = state is not None and state.epoch > 0
-        if state is not None and resuming:
-            resume(state, model, opt, (rng, augment_rng), history, len(callbacks))
-            start_cost = math.inf if state.initial_cost is None else state.initial_cost
+        resumed = state if state is not None and state.epoch > 0 else None
+        if resumed is not None:
+            resume(resumed, model, opt, (rng, augment_rng), history, len(callbacks))
+            start_cost = math.inf if resumed.initial_cost is None else resumed.initial_cost
         else:
             with quiet():
                 start_cost = float(model.measure(*train_eval)["loss"])
         lowest = min([start_cost, *history.history.get("train_eval_cost", [])])
-        step = Step(model, opt, rng, augment, augment_rng, n)
+        grad = np.empty_like(model.theta)
         last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
         for callback in callbacks:
             callback.on_train_begin(model)
-        if state is not None and resuming:
-            for callback, saved in zip(callbacks, state.callbacks, strict=True):
+        if resumed is not None:
+            for callback, saved in zip(callbacks, resumed.callbacks, strict=True):
                 callback.load_state_dict(saved)
-            if state.stop_reason is not None:
-                history.stop_reason = state.stop_reason
+            if resumed.stop_reason is not None:
+                history.stop_reason = resumed.stop_reason
         first = epochs if history.stop_reason != "max_epochs" else len(history)
         for epoch in range(first, epochs):
             start = time.perf_counter()
             with quiet():
-                total, failure = step.epoch(batches(X_train, targets, batch,
-                                                    rng if shuffle else None))
+                total, failure = train_epoch(
+                    model, opt, grad, batches(X_train, targets, batch, rng if shuffle else None),
+                    rng, augment, augment_rng, n)
                 train_time = time.perf_counter() - start
                 if failure is None and not np.isfinite(model.theta).all():
                     failure = Failure(None, None, total / n)
@@ -231,7 +232,8 @@ class Trainer:
                     failure = epoch_failure(logs, train_eval[0], lowest, start_cost)
                     lowest = min(lowest, logs["train_eval_cost"])
             if failure is not None:
-                history.divergence = diverged(model, epoch, failure, step, last_finite, X_train)
+                history.divergence = diverged(model, epoch, failure, opt, grad, last_finite,
+                                              X_train)
                 history.stop_reason = "diverged"
                 break
             logs["time"] = time.perf_counter() - start
@@ -323,38 +325,29 @@ class Failure(NamedTuple):
     lowest: float | None = None
 
 
-class Step:
-    """One optimizer step per batch, with the per-batch divergence check (one float)."""
-
-    def __init__(
-        self,
-        model: Sequential,
-        opt: optimizers.Optimizer,
-        rng: np.random.Generator,
-        augment: Augment | None,
-        augment_rng: np.random.Generator,
-        m: int,
-    ) -> None:
-        self.model, self.opt, self.rng, self.m = model, opt, rng, m
-        self.augment, self.augment_rng = augment, augment_rng
-        self.grad = np.empty_like(model.theta)
-
-    def epoch(
-        self, batches: Iterator[tuple[np.ndarray, np.ndarray]]
-    ) -> tuple[float, Failure | None]:
-        """Train on every batch: ``(Σ cost × batch size, None)``, or stop at the first
-        non-finite cost without taking its step: ``(…, Failure)``."""
-        total = 0.0
-        for index, (xb, tb) in enumerate(batches):
-            if self.augment is not None:
-                xb = augmented(self.augment, xb, self.augment_rng)
-            cost = self.model.forward_backward(xb, tb, training=True, rng=self.rng, m=self.m,
-                                               out=self.grad).cost
-            if not math.isfinite(cost):
-                return total, Failure(index, xb, float(cost))
-            self.opt.step(self.model.theta, self.grad)
-            total += cost * len(xb)
-        return total, None
+def train_epoch(
+    model: Sequential,
+    opt: optimizers.Optimizer,
+    grad: np.ndarray,
+    batches: Iterator[tuple[np.ndarray, np.ndarray]],
+    rng: np.random.Generator,
+    augment: Augment | None,
+    augment_rng: np.random.Generator,
+    m: int,
+) -> tuple[float, Failure | None]:
+    """One optimizer step per batch (the gradient in the buffer ``grad``, the penalty's ``m``):
+    ``(Σ cost × batch size, None)``, or stop at the first non-finite cost without taking its
+    step: ``(…, Failure)``."""
+    total = 0.0
+    for index, (xb, tb) in enumerate(batches):
+        if augment is not None:
+            xb = augmented(augment, xb, augment_rng)
+        cost = model.forward_backward(xb, tb, training=True, rng=rng, m=m, out=grad).cost
+        if not math.isfinite(cost):
+            return total, Failure(index, xb, float(cost))
+        opt.step(model.theta, grad)
+        total += cost * len(xb)
+    return total, None
 
 
 def epoch_logs(
@@ -390,7 +383,8 @@ def diverged(
     model: Sequential,
     epoch: int,
     failure: Failure,
-    step: Step,
+    opt: optimizers.Optimizer,
+    grad: np.ndarray,
     last_finite: np.ndarray,
     X_train: np.ndarray,
 ) -> Divergence:
@@ -398,9 +392,9 @@ def diverged(
     if failure.lowest is not None:  # a finite cost that grew: nothing non-finite to find
         layer, source, parameter = model.names[-1], "growth", None
     else:
-        grad = step.grad if failure.batch is not None else None
-        layer, source, parameter = find_origin(model, failure.X, grad)
-    learning_rate: Any = getattr(step.opt, "learning_rate", None)
+        layer, source, parameter = find_origin(model, failure.X,
+                                               grad if failure.batch is not None else None)
+    learning_rate: Any = getattr(opt, "learning_rate", None)
     divergence = Divergence(
         epoch, failure.batch, layer, source, parameter, failure.cost,
         advise(model, layer, learning_rate, X_train), failure.lowest,
