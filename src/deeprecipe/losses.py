@@ -39,9 +39,6 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return y.argmax(axis=1) if y.ndim == 2 else y.astype(np.intp, copy=False)
 
 
-# --- binary cross-entropy -------------------------------------------------------------
-
-
 def binary_cross_entropy_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per example: ``-[y log ŷ + (1 - y) log(1 - ŷ)]`` (summed over outputs)."""
     y_hat = np.asarray(y_hat, dtype=np.result_type(np.asarray(y_hat).dtype, np.float32))
@@ -82,9 +79,6 @@ def sigmoid_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarr
     dz -= y
     dz /= m
     return float(value.sum() / m), dz
-
-
-# --- softmax cross-entropy ------------------------------------------------------------
 
 
 def cross_entropy_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -139,9 +133,6 @@ def _softmax_cross_entropy_inplace(z: np.ndarray, labels: np.ndarray
     return value, z
 
 
-# --- mean squared error ---------------------------------------------------------------
-
-
 def mean_squared_error_rows(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per example: ``(1/k) Σ_j (ŷ_j - y_j)²``."""
     y_hat = np.asarray(y_hat, dtype=np.result_type(np.asarray(y_hat).dtype, np.float32))
@@ -165,9 +156,6 @@ def linear_mean_squared_error(z: np.ndarray, y: np.ndarray) -> tuple[float, np.n
     value = float(np.vdot(diff, diff)) / diff.size
     diff *= 2.0 / diff.size
     return value, diff
-
-
-# --- losses by name -------------------------------------------------------------------
 
 
 class Loss(NamedTuple):
