@@ -114,8 +114,7 @@ class Layer:
     def _check_input(self, x: np.ndarray, n_in: int | None = None) -> None:
         if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
             expected = f"(m, {n_in})" if n_in is not None else "(m, n)"
-            raise ValueError(f"{type(self).__name__}: x.shape must be {expected}; received "
-                             f"x.shape={x.shape}.")
+            raise fail(type(self).__name__, "x.shape", expected, x.shape)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -304,10 +303,8 @@ class Dropout(Layer):
         if not training or self.keep_prob == 1.0:
             return x, None
         if rng is None:
-            raise ValueError(
-                "Dropout: rng must be a numpy Generator when training=True; received "
-                "rng=None. help: pass rng=np.random.default_rng(seed)."
-            )
+            raise fail("Dropout", "rng", "a numpy Generator when training=True", rng,
+                       "pass rng=np.random.default_rng(seed)")
         return self._apply(x, rng.random(x.shape, dtype=x.dtype) < self.keep_prob)
 
     def _apply(self, x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, Cache]:

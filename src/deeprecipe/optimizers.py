@@ -40,8 +40,8 @@ class Optimizer:
     def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
         """Update ``theta`` in place from ``grad`` (both flat, laid out as in ``build``)."""
         if theta.shape != grad.shape:
-            raise ValueError(f"{type(self).__name__}.step: grad must have the shape of theta "
-                             f"{theta.shape}; received grad.shape={grad.shape}.")
+            raise fail(f"{type(self).__name__}.step", "grad.shape", f"theta's {theta.shape}",
+                       grad.shape)
         if self._work.shape != theta.shape:
             raise RuntimeError(f"{type(self).__name__}.step called before build(layout, dtype) "
                                f"for {theta.size} parameters.")
