@@ -97,8 +97,11 @@ def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--bayes-error", "150%"], "--bayes-error must be an error rate in [0, 1)"),
-    (["--bayes-error", "1"], "--bayes-error must be an error rate in [0, 1)"),  # 100%: no
+    # the library's one rule and message (recipe.loop.check_bayes_error), spelled as a flag
+    (["--bayes-error", "150%"], "tune: --bayes-error must be an error rate in [0, 1): a "
+     "fraction (0.01) or a percentage ('1%'); received --bayes-error='150%'."),
+    (["--bayes-error", "1"], "tune: --bayes-error must be an error rate in [0, 1): a "
+     "fraction (0.01) or a percentage ('1%'); received --bayes-error='1'."),  # 100%: no
     (["--data", "nope"], "--data must be a built-in dataset"),
     (["--budget", "0"], "tune: --budget must be a positive integer; received --budget=0."),
     (["--workers", "-1"], "tune: --workers must be a positive integer; received --workers=-1."),

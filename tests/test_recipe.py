@@ -450,10 +450,12 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
 
 @pytest.mark.parametrize(("arguments", "message"), [
     ({"budget": 0}, "tune: budget must be a positive integer; received budget=0."),
-    ({"bayes_error": 5}, "tune: bayes_error must be a fraction in [0, 1] (0.01) or a "
-                         "percentage ('1%'); received bayes_error=5. help: errors are fractions: "
-                         "for 5 percent write 5% (or 0.05)"),
-    ({"bayes_error": 1}, "tune: bayes_error must be a fraction in [0, 1) (0.01)"),
+    ({"bayes_error": 5}, "tune: bayes_error must be an error rate in [0, 1): a fraction (0.01) "
+                         "or a percentage ('1%'); received bayes_error=5. help: errors are "
+                         "fractions: for 5 percent write 5% (or 0.05)"),
+    # one rule and one message: a fraction may be 1, the recipe needs an error left to learn
+    ({"bayes_error": 1}, "tune: bayes_error must be an error rate in [0, 1): a fraction (0.01) "
+                         "or a percentage ('1%'); received bayes_error=1."),
     ({"resume": True}, "tune: folder must be the run folder to resume when resume=True"),
     ({"workers": -1}, "tune: workers must be a positive integer"),
 ])

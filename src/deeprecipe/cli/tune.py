@@ -17,6 +17,7 @@ from rich.text import Text
 from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
 from ..findings import Finding
+from ..recipe.loop import check_bayes_error
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
@@ -72,11 +73,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         if options["name"] is not None:
             options["name"] = runfolder.check_name(options["name"], "tune")
         # everything is checked, and the data loaded, before a run folder is made
-        rate = "an error rate in [0, 1), such as 0.01 or 1%"
-        bayes_error = base.error_rate("tune: ", "--bayes-error", options["bayes_error"], rate)
-        if bayes_error >= 1:  # a fraction may be 1; the recipe needs something left to learn
-            raise runconfig.ConfigError(f"tune: --bayes-error must be {rate}; received "
-                                        f"--bayes-error={options['bayes_error']!r}.")
+        bayes_error = check_bayes_error("tune", options["bayes_error"])
         positive_int("tune", "--budget", options["budget"])
         check_workers("tune", "--workers", options["workers"])
         for key in ("task", "drop_missing_target", "seed"):

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .. import pipeline
 from .._checks import fail, real
 from ..model import Sequential
-from ..runconfig import check
+from ..runconfig import OPTIONS, check
 
 MAX_WIDTH = 512
 MAX_DEPTH = 4
@@ -24,16 +23,14 @@ MAX_EPOCHS = 2000
 
 @dataclass(frozen=True)
 class Config:
-    """A fully connected ReLU network (He initialization) and its training settings.
+    """A fully connected ReLU network (He initialization) and its training: one candidate.
 
-    ``hidden`` are the hidden layers' widths (``(64, 64)``: two layers of 64 units);
-    ``keep_prob < 1`` puts an inverted-dropout layer after every hidden layer; ``l2`` is the
-    notes' λ. Training is mini-batch ``optimizer`` (``"adam"``, ``"momentum"`` or ``"sgd"``)
-    at ``learning_rate`` for at most ``epochs`` epochs, with early stopping on the dev cost
-    after ``patience`` epochs without improvement (the best weights are restored).
-    ``augment`` augments training batches (image data only); ``train_fraction < 1`` trains
-    on a nested, stratified part of the training set (a point of a learning curve). The
-    default is the recipe's baseline.
+    Each field is ``deeprecipe run``'s option of that name (:data:`deeprecipe.runconfig.OPTIONS`
+    gives its meaning and checks it), within the search's bounds, but for two:
+    ``keep_prob`` is one probability for every hidden layer (< 1: inverted dropout after
+    each), and ``train_fraction < 1`` trains on a nested, stratified part of the training
+    set (a point of a learning curve). Early stopping watches the dev cost and restores the
+    best weights. The defaults are the recipe's baseline.
     """
 
     hidden: tuple[int, ...] = (64,)
@@ -48,24 +45,21 @@ class Config:
     train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        """Each value checked by its option of :data:`deeprecipe.runconfig.OPTIONS`, then
+        """Each value checked by its option of :data:`~deeprecipe.runconfig.OPTIONS`, then
         the search's own bounds."""
         where = "Config"
         if not isinstance(self.hidden, (tuple, list)) or not 1 <= len(self.hidden) <= MAX_DEPTH:
             raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", self.hidden)
-        for key in ("hidden", "optimizer", "learning_rate", "l2", "epochs", "patience",
-                    "batch_size", "augment"):
+        for key in SHARED:
             object.__setattr__(self, key, check(where, key, getattr(self, key)))
         if max(self.hidden) > MAX_WIDTH:
             raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", self.hidden)
         if self.learning_rate >= 1:
             raise fail(where, "learning_rate", "in (0, 1)", self.learning_rate)
-        if not 0 < real(where, "keep_prob", self.keep_prob) <= 1:
-            raise fail(where, "keep_prob", "in (0, 1]", self.keep_prob)
         if self.epochs > MAX_EPOCHS:
             raise fail(where, "epochs", f"at most {MAX_EPOCHS}", self.epochs)
-        if not 0 < real(where, "train_fraction", self.train_fraction) <= 1:
-            raise fail(where, "train_fraction", "in (0, 1]", self.train_fraction)
+        for key in ("keep_prob", "train_fraction"):
+            real(where, key, getattr(self, key), "in (0, 1]", lambda value: 0 < value <= 1)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` (checked like a new config)."""
@@ -110,6 +104,11 @@ class Config:
         return ", ".join(parts)
 
 
+# the fields checked by run's option of the same name (run's keep_prob is one per layer)
+SHARED = tuple(item.name for item in fields(Config) if item.name in OPTIONS
+               and item.name != "keep_prob")
+
+
 def build_model(config: Config, input_dim: int, task: str, n_outputs: int,
                 seed: int) -> Sequential:
     """The :class:`~deeprecipe.Sequential` of ``config`` (:func:`deeprecipe.pipeline.build_model`:
@@ -117,10 +116,3 @@ def build_model(config: Config, input_dim: int, task: str, n_outputs: int,
     return pipeline.build_model(input_dim, task, n_outputs, config.hidden,
                                 keep_prob=config.keep_prob, l2=config.l2, seed=seed)
 
-
-def round_sig(value: float, digits: int = 2) -> float:
-    """``value`` rounded to ``digits`` significant digits (0.0030000000000000005 → 0.003),
-    so configs reached by different paths compare equal."""
-    if value == 0:
-        return 0.0
-    return round(value, digits - 1 - math.floor(math.log10(abs(value))))

@@ -22,7 +22,7 @@ from ..callbacks import Callback, CallbackList
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
 from ..findings import Finding
 from ..persistence import save
-from ..runconfig import check
+from ..runconfig import OPTIONS, BadValue, ConfigError, check
 from .config import Config
 from .data import Prepared, prepare
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
@@ -54,6 +54,26 @@ class Options:
     bias_threshold: float
     variance_threshold: float
     task: str | None = None
+
+    def __post_init__(self) -> None:
+        where = "tune"
+        if not isinstance(self.baseline, Config):
+            raise TypeError(f"{where}: baseline must be a deeprecipe.recipe.Config or None; "
+                            f"received baseline={describe(self.baseline)}.")
+        if not isinstance(self.learning_curve, bool):
+            raise TypeError(f"{where}: learning_curve must be a bool; received "
+                            f"learning_curve={describe(self.learning_curve)}.")
+        checked = {"budget": positive_int(where, "budget", self.budget),
+                   "bayes_error": check_bayes_error(where, self.bayes_error),
+                   "seed": check(where, "seed", self.seed),
+                   "image_shape": None if self.image_shape is None else tuple(self.image_shape),
+                   "per_round": positive_int(where, "per_round", self.per_round),
+                   "max_attempts": positive_int(where, "max_attempts", self.max_attempts),
+                   "bias_threshold": real(where, "bias_threshold", self.bias_threshold),
+                   "variance_threshold": real(where, "variance_threshold",
+                                              self.variance_threshold)}
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
 
     def settings(self, fingerprint: str) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget and the
@@ -122,11 +142,11 @@ def tune(
             "started the workers, which import the script again). help: put the call under "
             "if __name__ == \"__main__\":")
     start = time.perf_counter()
-    options = _options(budget, bayes_error, seed, baseline, image_shape, per_round,
-                       learning_curve, max_attempts, bias_threshold, variance_threshold)
+    options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
+                      image_shape, per_round, learning_curve, max_attempts, bias_threshold,
+                      variance_threshold, task)
     workers = positive_int("tune", "workers", workers)
     prepared = prepare(splits, options.image_shape, task)
-    options = replace(options, task=task)
     path = _run_folder(folder, resume)
     settings = options.settings(prepared.fingerprint)
     with TrialStore(path) as store:
@@ -361,29 +381,21 @@ class Loop:
 # --- checks -------------------------------------------------------------------------------------
 
 
-def _options(budget: Any, bayes_error: Any, seed: Any, baseline: Any, image_shape: Any,
-             per_round: Any, learning_curve: Any, max_attempts: Any, bias_threshold: Any,
-             variance_threshold: Any) -> Options:
-    where = "tune"
-    error = check(where, "bayes_error", bayes_error)  # run's options: one rule of error rates
-    if error >= 1:
-        raise fail(where, "bayes_error", "a fraction in [0, 1) (0.01)", bayes_error)
-    if baseline is not None and not isinstance(baseline, Config):
-        raise TypeError(f"{where}: baseline must be a deeprecipe.recipe.Config or None; "
-                        f"received baseline={describe(baseline)}.")
-    if not isinstance(learning_curve, bool):
-        raise TypeError(f"{where}: learning_curve must be a bool; received "
-                        f"learning_curve={describe(learning_curve)}.")
-    return Options(
-        budget=positive_int(where, "budget", budget), bayes_error=error,
-        seed=check(where, "seed", seed),
-        baseline=baseline or Config(),
-        image_shape=None if image_shape is None else tuple(image_shape),
-        per_round=positive_int(where, "per_round", per_round), learning_curve=learning_curve,
-        max_attempts=positive_int(where, "max_attempts", max_attempts),
-        bias_threshold=real(where, "bias_threshold", bias_threshold),
-        variance_threshold=real(where, "variance_threshold", variance_threshold),
-    )
+BAYES_ERROR = "an error rate in [0, 1): a fraction (0.01) or a percentage ('1%')"
+
+
+def check_bayes_error(where: str, value: Any) -> float:
+    """``value`` read by run's ``bayes_error`` option (:data:`deeprecipe.runconfig.OPTIONS`),
+    below 1: the recipe needs an error left to learn. A :class:`ConfigError` naming the key
+    (the command line spells it as its flag) otherwise."""
+    try:
+        error = OPTIONS["bayes_error"].parse(value)
+        if error >= 1:
+            raise BadValue
+    except BadValue as bad:
+        raise ConfigError(f"{where}: bayes_error must be {BAYES_ERROR}; received "
+                          f"bayes_error={describe(value)}.{bad.help}", "bayes_error") from None
+    return float(error)
 
 
 def _run_folder(folder: str | Path | None, resume: bool) -> Path | None:

@@ -8,6 +8,7 @@ around the next best model when nothing is left around the best one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from ..diagnostics import Diagnosis
 from ..diagnostics.bias_variance import GOOD
 from ..findings import Finding
-from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config, round_sig
+from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config
 from .trial import Trial
 
 BASELINE = "baseline"
@@ -275,3 +276,11 @@ def _why(code: str, diagnosis: Diagnosis, **values: Any) -> Finding:
 
 def _widths(hidden: tuple[int, ...]) -> str:
     return "-".join(map(str, hidden))
+
+
+def round_sig(value: float, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits (0.0030000000000000005 → 0.003),
+    so configs reached by different paths compare equal."""
+    if value == 0:
+        return 0.0
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
