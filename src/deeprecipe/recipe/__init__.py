@@ -11,13 +11,13 @@ from .loop import MODEL_FOLDER, tune
 from .plots import plot_decision_trail
 from .policy import BASELINE, Candidate, Decision, Situation, decide, decide_ranked
 from .result import Round, TuneResult, rebuild
-from .runners import DaskRunner, LocalRunner, Outcome, make_runner
+from .runners import DaskRunner, LocalRunner, Outcome
 from .store import DATABASE, TrialStore
 from .trial import Trial, TrialData, TrialTask, run_trial
 
 __all__ = [
     "BASELINE", "DATABASE", "MODEL_FOLDER", "Candidate", "Config", "DaskRunner", "Decision",
     "LocalRunner", "Outcome", "Round", "Situation", "Trial", "TrialData", "TrialStore",
-    "TrialTask", "TuneResult", "build_model", "decide", "decide_ranked", "make_runner",
+    "TrialTask", "TuneResult", "build_model", "decide", "decide_ranked",
     "plot_decision_trail", "rebuild", "run_trial", "tune",
 ]

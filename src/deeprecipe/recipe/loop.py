@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,8 +27,8 @@ from ..runconfig import OPTIONS, BadValue, ConfigError, check
 from .config import Config
 from .data import Prepared, prepare
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
-from .result import NO_TEST_NOTE, Round, TuneResult, rebuild
-from .runners import Runner, make_runner
+from .result import Round, TuneResult, rebuild
+from .runners import DaskRunner, LocalRunner, Runner
 from .store import DATABASE, TrialStore
 from .trial import Trial, TrialTask
 
@@ -152,7 +153,8 @@ def tune(
     with TrialStore(path) as store:
         _check_settings(store, settings, resume)
         store.write_settings({**settings, "budget": options.budget})
-        runner = make_runner(prepared.data, client, workers)
+        runner = LocalRunner(prepared.data, workers) if client is None else DaskRunner(
+            prepared.data, client)
         try:
             loop = Loop(store, runner, prepared, options, CallbackList(callbacks))
             loop.run()
@@ -171,7 +173,7 @@ class Loop:
         self.stored = store.trials()  # from an earlier, interrupted run of this folder
         self.trials: dict[str, Trial] = {}
         self.rounds: list[Round] = []
-        self.losses: dict[str, int] = {}
+        self.losses: Counter[str] = Counter()  # a trial's lost workers, in this process
         self.recommendations: list[Finding] = []
         self.learning_curve_done = False
         self.next_step: Decision = baseline_decision(options.baseline)
@@ -252,10 +254,11 @@ class Loop:
             retry = []
             for outcome in self.runner.run(tasks):
                 trial = self.trials[outcome.task.key]
+                self.losses[trial.key] += outcome.lost
                 if outcome.result is not None:
                     trial.absorb(outcome.result)
                     trial.diagnosis = self.diagnose(trial)
-                elif outcome.lost and self._lost_again(trial) < self.options.max_attempts:
+                elif outcome.lost and self.losses[trial.key] < self.options.max_attempts:
                     logger.warning("trial %s: running it again (%s)", trial.key, outcome.error)
                     retry.append(replace(outcome.task, attempt=outcome.task.attempt + 1))
                     continue
@@ -264,10 +267,6 @@ class Loop:
                 self.store.finished(trial)
                 self.callbacks.on_trial_end(trial)
             tasks = retry
-
-    def _lost_again(self, trial: Trial) -> int:
-        self.losses[trial.key] = self.losses.get(trial.key, 0) + 1
-        return self.losses[trial.key]
 
     def read_learning_curve(self, trials: list[Trial], parent: str | None) -> Finding:
         """The "more data" round's reading: the best model at 25%, 50% and 100%."""
@@ -324,36 +323,32 @@ class Loop:
     # --- the end ------------------------------------------------------------------------
 
     def finish(self, folder: Path | None, seconds: float) -> TuneResult:
-        """Measure the chosen model on the test set (once), save it, build the result."""
-        best = self.best()
-        data = self.prepared.data
-        model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
-                        self.prepared.standardizer)
-        remarks = list(self.prepared.remarks)
-        test_error = self.measure_test(best, model, remarks)  # in the trials' units
-        if self.prepared.target_scale is not None:  # the saved model predicts the target
-            self.prepared.target_scale.fold(model)
-        if folder is not None:
-            classes = self.prepared.classes
-            # the keys deeprecipe run writes too: predict reads "classes" for the labels
-            save(model, folder / MODEL_FOLDER, standardizer=self.prepared.standardizer,
-                 extra={"task": data.task, "classes": None if classes is None
-                        else classes.tolist(), "tune": {"trial": best.key}})
-        return TuneResult(
+        """Measure the chosen model on the test set (once), build the result, save the model
+        (it predicts a regression's target in its own units)."""
+        best, prepared, data = self.best(), self.prepared, self.prepared.data
+        remarks = list(prepared.remarks)
+        test_error = self.measure_test(best, remarks)  # in the trials' units
+        result = TuneResult(
             best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
             diagnosis=self.diagnose(best, test_error), rounds=self.rounds,
             trials=list(self.trials.values()), next_step=self.next_step,
             stop_reason=self.stop_reason(), bayes_error=self.options.bayes_error,
             budget=self.options.budget, seed=self.options.seed,
-            standardizer=self.prepared.standardizer, classes=self.prepared.classes,
-            target_scale=self.prepared.target_scale,
+            standardizer=prepared.standardizer, classes=prepared.classes,
+            target_scale=prepared.target_scale,
             task=data.task, input_dim=data.X_train.shape[1], n_outputs=data.n_outputs,
             runner=self.runner.description, folder=folder, seconds=seconds,
             recommendations=self.recommendations, remarks=remarks,
-            test_note=NO_TEST_NOTE if self.prepared.test is None else TuneResult.test_note,
+            test_note=Finding("no_test_set" if prepared.test is None else "test_unbiased"),
         )
+        if folder is not None:
+            # the keys deeprecipe run writes too: predict reads "classes" for the labels
+            save(result.model(), folder / MODEL_FOLDER, standardizer=prepared.standardizer,
+                 extra={"task": data.task, "classes": None if prepared.classes is None
+                        else prepared.classes.tolist(), "tune": {"trial": best.key}})
+        return result
 
-    def measure_test(self, best: Trial, model: Any, remarks: list[Finding]) -> float | None:
+    def measure_test(self, best: Trial, remarks: list[Finding]) -> float | None:
         """The chosen model's test error: measured once (a resumed run that already
         measured this model reads the number back)."""
         if self.prepared.test is None:
@@ -364,6 +359,9 @@ class Loop:
                 return float(entry["test_error"])
         if measured:
             remarks.append(Finding("test_reused", {"trial": measured[-1]["trial"]}))
+        data = self.prepared.data
+        model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
+                        self.prepared.standardizer)
         error = float(model.evaluate(*self.prepared.test)["error"])
         self.store.write_settings({"test_measurements": [
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})

@@ -25,8 +25,7 @@ def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
 
 def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
     """The template's data: ``result`` read into numbers, rounds and sentences."""
-    regression = result.task == "regression"
-    diagnosis = result.diagnosis
+    regression, diagnosis = result.regression, result.diagnosis
     numbers = [(show_error(result.dev_error, regression), "dev error (chose the model)"),
                (show_error(result.test_error, regression), "test error (measured once)")]
     if not diagnosis.diverged:  # a run that diverged has no bias/variance reading
@@ -49,7 +48,6 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
 
 
 def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
-    regression = result.task == "regression"
     diagnosis = trail.diagnosis
     return {
         "number": trail.number,
@@ -57,8 +55,8 @@ def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
         "reason": trail.reason,
         "verdict": None if diagnosis is None else diagnosis.verdict,
         "errors": None if diagnosis is None else (
-            f"train {show_error(diagnosis.train_error, regression)}, dev "
-            f"{show_error(diagnosis.dev_error, regression)}"),
+            f"train {show_error(diagnosis.train_error, result.regression)}, dev "
+            f"{show_error(diagnosis.dev_error, result.regression)}"),
         "trials": [_trial(trial, trail, result) for trial in trail.trials],
         "recommendation": trail.recommendation,
         "skipped": trail.skipped,
@@ -66,12 +64,11 @@ def _round(trail: Round, result: TuneResult) -> dict[str, Any]:
 
 
 def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
-    regression = result.task == "regression"
     return {
         "config": trial.config.describe(),
         "change": trial.change,
-        "train": show_error(trial.train_error, regression),
-        "dev": show_error(trial.dev_error, regression),
+        "train": show_error(trial.train_error, result.regression),
+        "dev": show_error(trial.dev_error, result.regression),
         "status": trial.status if trial.status != "done" else (
             "diverged" if trial.stop_reason == "diverged" else
             "read back" if trial.resumed else "trained"),

@@ -22,9 +22,8 @@ from .trial import Trial
 @dataclass
 class Round:
     """One round of the recipe: the ``diagnosis`` of the best model before it (``None``
-    for the baseline), the ``action`` taken and its ``reason``, the ``trials`` it ran, the
-    best trial after it (``best_key``), what it recommended (the learning curve's reading)
-    and the steps ``skipped`` on the way, each with why."""
+    for the baseline), the ``action`` and its ``reason``, its ``trials``, the best trial
+    after it, the learning curve's reading and the steps ``skipped``, each with why."""
 
     number: int
     diagnosis: Diagnosis | None
@@ -44,22 +43,17 @@ class Round:
         return {name: _plain(getattr(self, name)) for name in ROUND_COLUMNS}
 
 
-TEST_NOTE = Finding("test_unbiased")
-NO_TEST_NOTE = Finding("no_test_set")
-
-
 @dataclass
 class TuneResult:
     """The outcome of :func:`~deeprecipe.recipe.tune`.
 
     ``best`` is the chosen trial (lowest dev error, then lowest dev cost, among the trials
-    trained on the whole training set); ``dev_error`` its dev error and ``test_error`` its
-    test error, measured once at the end (``None`` without a test set). ``diagnosis`` is
-    the chosen model's bias/variance reading; ``next_step`` the recipe's last decision
-    (``stop`` with its reason, or the step the budget left undone); ``stop_reason`` says why
-    the loop ended (a :class:`~deeprecipe.findings.Finding`: the stopping decision's, or
-    ``budget_spent``). ``recommendations`` are what the recipe cannot do itself
-    (more data); ``remarks`` notes about the data and the run.
+    trained on the whole training set); ``test_error`` its test error, measured once at the
+    end (``None`` without a test set); ``diagnosis`` its bias/variance reading.
+    ``next_step`` is the recipe's last decision (``stop``, or the step the budget left
+    undone), ``stop_reason`` why the loop ended (the stopping decision's finding, or
+    ``budget_spent``); ``recommendations`` what the recipe cannot do itself (more data),
+    ``remarks`` notes on the data and the run.
     """
 
     best: Trial
@@ -83,7 +77,7 @@ class TuneResult:
     seconds: float = 0.0
     recommendations: list[Finding] = field(default_factory=list)
     remarks: list[Finding] = field(default_factory=list)
-    test_note: Finding = TEST_NOTE
+    test_note: Finding = field(default_factory=lambda: Finding("test_unbiased"))
     target_scale: TargetScale | None = None
 
     @property

@@ -305,10 +305,3 @@ class DaskRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def make_runner(data: TrialData, client: Any = None, workers: int = 2) -> LocalRunner | DaskRunner:
-    """A :class:`DaskRunner` when ``client`` is a Client or an address, else a
-    :class:`LocalRunner` with ``workers`` processes."""
-    if client is None:
-        return LocalRunner(data, workers)
-    return DaskRunner(data, client)

@@ -1,9 +1,5 @@
-"""One trial: train a :class:`~.config.Config` and measure it, in whatever process runs it.
-
-:func:`run_trial` is what a worker executes: a top-level function of picklable arguments
-that returns plain data; the errors are measured in inference mode on the weights early
-stopping kept. The test set never reaches a worker.
-"""
+"""One trial: train a :class:`~.config.Config` and measure it, in whatever process runs it
+(:func:`run_trial`: picklable arguments in, plain data out; the test set never reaches it)."""
 
 from __future__ import annotations
 
@@ -25,12 +21,9 @@ from .config import Config, build_model
 
 @dataclass(frozen=True)
 class TrialData:
-    """What every trial trains on: the standardized train and dev sets.
-
-    ``mean`` and ``std`` are the training set's statistics (the standardizer's), kept so
-    that image augmentation can work on raw pixels; ``image_shape`` is ``(h, w[, c])`` for
-    image data, else ``None``.
-    """
+    """What every trial trains on: the standardized train and dev sets, the standardizer's
+    ``mean`` and ``std`` (augmentation works on raw pixels) and the ``image_shape``
+    ``(h, w[, c])`` of image data (else ``None``)."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -56,11 +49,10 @@ class TrialTask:
 
 def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
     """All rows, or a nested stratified part (each smaller fraction is inside the larger)."""
-    n = len(data.X_train)
     if fraction >= 1:
-        return np.arange(n)
+        return np.arange(len(data.X_train))
     order = nested_order(data.y_train, np.random.default_rng(seed))
-    return np.sort(order[: max(1, round(fraction * n))])
+    return np.sort(order[: max(1, round(fraction * len(data.X_train)))])
 
 
 def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
@@ -159,9 +151,7 @@ class Trial:
         return (self.dev_error, self.dev_cost)
 
     def absorb(self, outcome: dict[str, Any]) -> None:
-        """Take a worker's result (see :func:`run_trial`)."""
-        for name in ("train_error", "dev_error", "dev_cost", "n_train", "history",
-                     "epochs_run", "best_epoch", "stop_reason", "weights", "dtype",
-                     "seconds", "worker"):
-            setattr(self, name, outcome[name])
+        """Take a worker's result (the fields :func:`run_trial` returns)."""
+        for name, value in outcome.items():
+            setattr(self, name, value)
         self.status, self.error = "done", None
