@@ -46,7 +46,7 @@ from typing import Any
 
 import deeprecipe as dr
 from deeprecipe.recipe import Config, LocalRunner, Trial, TrialTask, rebuild
-from deeprecipe.recipe.data import Prepared, prepare
+from deeprecipe.recipe.trial import Prepared, prepare
 
 IMAGE_SHAPES: dict[str, tuple[int, int] | None] = {
     "digits": (8, 8),

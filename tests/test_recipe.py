@@ -40,10 +40,10 @@ from deeprecipe.recipe import (
     decide,
     run_trial,
 )
-from deeprecipe.recipe.data import prepare
 from deeprecipe.recipe.loop import Loop, Options
 from deeprecipe.recipe.page import tune_context, write_tune_report
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
+from deeprecipe.recipe.trial import prepare
 from deeprecipe.report.html import level
 from trial_database import finished_trials, query
 

@@ -25,12 +25,11 @@ from ..findings import Finding
 from ..persistence import save
 from ..runconfig import OPTIONS, BadValue, ConfigError, check
 from .config import Config
-from .data import Prepared, prepare
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
 from .result import Round, TuneResult, rebuild
 from .runners import DaskRunner, LocalRunner, Runner
 from .store import DATABASE, TrialStore
-from .trial import Trial, TrialTask
+from .trial import Prepared, Trial, TrialTask, prepare
 
 logger = logging.getLogger("deeprecipe.recipe")
 
@@ -42,7 +41,8 @@ TUNE_THRESHOLD = 0.01
 
 @dataclass(frozen=True)
 class Options:
-    """The run's settings, checked (see :func:`tune` for their meaning)."""
+    """The run's settings, checked here (``image_shape`` by :func:`.trial.prepare`); see
+    :func:`tune` for their meaning."""
 
     budget: int
     bayes_error: float
@@ -67,7 +67,6 @@ class Options:
         checked = {"budget": positive_int(where, "budget", self.budget),
                    "bayes_error": check_bayes_error(where, self.bayes_error),
                    "seed": check(where, "seed", self.seed),
-                   "image_shape": None if self.image_shape is None else tuple(self.image_shape),
                    "per_round": positive_int(where, "per_round", self.per_round),
                    "max_attempts": positive_int(where, "max_attempts", self.max_attempts),
                    "bias_threshold": real(where, "bias_threshold", self.bias_threshold),
@@ -143,11 +142,11 @@ def tune(
             "started the workers, which import the script again). help: put the call under "
             "if __name__ == \"__main__\":")
     start = time.perf_counter()
+    prepared = prepare(splits, image_shape, task)
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
-                      image_shape, per_round, learning_curve, max_attempts, bias_threshold,
-                      variance_threshold, task)
+                      prepared.data.image_shape, per_round, learning_curve, max_attempts,
+                      bias_threshold, variance_threshold, task)
     workers = positive_int("tune", "workers", workers)
-    prepared = prepare(splits, options.image_shape, task)
     path = _run_folder(folder, resume)
     settings = options.settings(prepared.fingerprint)
     with TrialStore(path) as store:
@@ -182,8 +181,8 @@ class Loop:
 
     def run(self) -> None:
         """Play rounds until the recipe stops or the budget is spent."""
-        done = sum(trial.status in ("done", "failed") for trial in self.stored.values())
-        self.callbacks.on_step_begin("tune", "tuning", self.options.budget, done)
+        self.callbacks.on_step_begin("tune", "tuning", self.options.budget,
+                                     self.store.count("done", "failed"))
         start = time.perf_counter()
         decision, diagnosis = self.next_step, None
         while not decision.stops:

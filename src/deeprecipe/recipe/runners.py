@@ -1,8 +1,7 @@
 """Where a round's trials run: local worker processes, or a Dask distributed cluster.
 
-A runner yields one :class:`Outcome` per :class:`~.trial.TrialTask` as each finishes. It
-never retries: an outcome is a result, a failure of the trial (``error``) or a lost worker
-(``lost``), and the tuning loop decides whether to run a lost trial again.
+A runner yields one :class:`Outcome` per :class:`~.trial.TrialTask` as each finishes and
+never retries: the tuning loop decides whether to run a lost trial again.
 """
 
 from __future__ import annotations
@@ -21,14 +20,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection, Pipe
-from typing import Any, Protocol
+from typing import Any
 
 from .._checks import describe, fail, positive_int
 from .trial import TrialData, TrialTask, run_trial
 
 logger = logging.getLogger("deeprecipe.recipe")
 
-TRIAL_MODULE = "deeprecipe.recipe.trial"
 MAX_WORKERS = 1024  # local processes; more is a typo (past 2**31, multiprocessing overflows)
 
 TrialFunction = Callable[[TrialTask, TrialData], dict[str, Any]]
@@ -45,14 +43,26 @@ class Outcome:
     lost: bool = False
 
 
-class Runner(Protocol):
-    """Runs batches of trials; ``description`` says where, for reports."""
+class Runner:
+    """Runs batches of trials (``function`` on ``data``); ``description`` says where, for
+    reports. Use as a context manager, or call :meth:`close`."""
 
     description: str
 
-    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]: ...
+    def __init__(self, data: TrialData, function: TrialFunction) -> None:
+        self.data, self.function = data, function
 
-    def close(self) -> None: ...
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[Outcome]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the processes, or the cluster's data and client."""
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def failure_text(error: BaseException) -> str:
@@ -64,7 +74,7 @@ def failure_text(error: BaseException) -> str:
 
 # --- local processes ------------------------------------------------------------------------
 
-_WORKER_DATA: TrialData | None = None
+_WORKER_DATA: TrialData  # in a worker process: set by the pool's initializer
 
 
 def _install_data(data: TrialData, lead: Connection) -> None:
@@ -85,9 +95,6 @@ def _exit_with(lead: Connection) -> None:
     with contextlib.suppress(EOFError, OSError):
         lead.recv_bytes()
     os._exit(1)  # nobody is left to take a result; no cleanup could block the exit
-
-
-DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -112,24 +119,14 @@ def _signals_deferred() -> Iterator[None]:
     a process it never registered, which its shutdown then waits for forever, or which dies
     with a traceback once this process has gone."""
     received: list[int] = []
-    with _handled(lambda got, frame: received.append(got), DEFERRED):
+    with _handled(lambda got, frame: received.append(got), (signal.SIGINT, signal.SIGTERM)):
         yield
     for got in dict.fromkeys(received):  # once each, in the order they came
         signal.raise_signal(got)
 
 
-def _start_forkserver() -> None:
-    """Start the forkserver with Ctrl-C ignored, which it and every worker it forks inherit
-    (a terminal sends Ctrl-C to the whole process group; the parent stops the pool)."""
-    with _handled(signal.SIG_IGN, (signal.SIGINT,)):
-        forkserver.ensure_running()  # a fork and an exec: milliseconds
-
-
 def _call(function: TrialFunction, task: TrialTask) -> dict[str, Any]:
     """Run ``function`` on the data the initializer installed."""
-    if _WORKER_DATA is None:
-        raise RuntimeError("LocalRunner: the worker's data is missing (the pool initializer "
-                           "did not run).")
     return function(task, _WORKER_DATA)
 
 
@@ -154,7 +151,7 @@ def start_method(preferred: str | None = None) -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-class LocalRunner:
+class LocalRunner(Runner):
     """Trials in ``workers`` local processes started by ``forkserver`` (else ``spawn``;
     never ``fork``); the data reaches each worker once, through the pool's initializer.
     A worker that dies breaks the pool: its unfinished tasks come back ``lost`` and the next
@@ -163,7 +160,7 @@ class LocalRunner:
 
     def __init__(self, data: TrialData, workers: int = 2, *,
                  function: TrialFunction = run_trial, method: str | None = None) -> None:
-        self.data, self.function = data, function
+        super().__init__(data, function)
         self.workers = check_workers("LocalRunner", "workers", workers)
         self.method = start_method(method)
         processes = "process" if self.workers == 1 else "processes"
@@ -179,8 +176,11 @@ class LocalRunner:
             if self.method == "forkserver":
                 # Workers fork from a server that has imported deeprecipe once: they start
                 # in milliseconds instead of each importing NumPy and scikit-learn again.
-                context.set_forkserver_preload([TRIAL_MODULE])
-                _start_forkserver()
+                context.set_forkserver_preload([run_trial.__module__])
+                # Ctrl-C ignored, which the server and every worker it forks inherit (a
+                # terminal sends it to the whole process group; this process stops the pool)
+                with _handled(signal.SIG_IGN, (signal.SIGINT,)):
+                    forkserver.ensure_running()  # a fork and an exec: milliseconds
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_install_data,
                 initargs=(self.data, read),
@@ -222,17 +222,11 @@ class LocalRunner:
             self._lead.close()  # a worker the shutdown did not end, ends now
             self._lead = None
 
-    def __enter__(self) -> LocalRunner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 # --- Dask distributed -----------------------------------------------------------------------
 
 
-class DaskRunner:
+class DaskRunner(Runner):
     """Trials as tasks on a Dask distributed cluster: ``client`` is a ``distributed.Client``
     (left open) or a scheduler address such as ``"tcp://127.0.0.1:8786"`` (a client is made
     and closed with the runner). The data is scattered once (again if the cluster lost it);
@@ -245,7 +239,7 @@ class DaskRunner:
         except ImportError:  # pragma: no cover - depends on the installation
             raise ImportError("tune: a Dask client needs the distributed package. help: "
                               "pip install 'deeprecipe[dask]'.") from None
-        self.data, self.function = data, function
+        super().__init__(data, function)
         self._owned = isinstance(client, str)
         if self._owned:
             client = Client(client, timeout="30s")
@@ -298,10 +292,4 @@ class DaskRunner:
             self._scattered = None
         if self._owned:
             self.client.close()
-
-    def __enter__(self) -> DaskRunner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 

@@ -1,13 +1,10 @@
 """The trial database: ``trials.sqlite`` in the run folder (:class:`TrialStore`, on ``sqlite3``).
 
-Tables: ``settings`` (``name → JSON``: what the run was started with, so a resume can refuse
-another run, and its ``result``), ``trials`` (one row per trial: config, why it ran, status
-``running`` → ``done``/``failed``, errors, history, diagnosis, weights as a BLOB, timings) and
-``rounds`` (one per round of the recipe). WAL mode; only the tuning process writes. A trial's
-row is written when it starts and completed in one transaction when it finishes, so a kill -9
-leaves every finished trial whole and the others ``running``, to train again on resume. The
-folder's lock (:func:`deeprecipe.run.folder.hold`) keeps two processes out of one folder;
-within one process a folder's store is open at most once.
+Tables ``settings`` (``name → JSON``: what the run was started with, so a resume can refuse
+another run), ``trials`` and ``rounds`` (:data:`SCHEMA`), in WAL mode. A trial's row is
+written when it starts and completed in one transaction when it finishes, so a kill -9 leaves
+every finished trial whole and the others ``running``, to train again on resume. The folder's
+lock keeps other processes out; within one process a folder's store is open at most once.
 """
 
 from __future__ import annotations
