@@ -12,28 +12,16 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from .._version import __version__
-from . import diagnose, experiment, gradcheck, predict, run, tune
-from .base import (
-    EXIT_FAILED_CHECK,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
-    INPUT_ERRORS,
-    Parser,
-    ReaderFreeConsole,
-    message,
-    stderr_console,
-)
+from . import base, diagnose, experiment, gradcheck, predict, run, tune
+from .base import EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, message
 
 __all__ = ["EXIT_FAILED_CHECK", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE",
            "build_parser", "main", "message"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="deeprecipe", description="The practical side of training deep neural networks."
-    )
+    parser = base.Parser(prog="deeprecipe",
+                         description="The practical side of training deep neural networks.")
     parser.add_argument("--version", action="version", version=f"deeprecipe {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in (run, gradcheck, diagnose, predict, experiment, tune):  # --help's order
@@ -49,16 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return usage_error(f"the argument {argument!a} holds bytes that are not UTF-8. "
                                "help: rename the file or folder.")
     args = build_parser().parse_args(argv)
-    console = ReaderFreeConsole(soft_wrap=True, highlight=False)
+    console = base.ReaderFreeConsole(soft_wrap=True, highlight=False)
     try:
         return int(args.handler(args, console))
-    except INPUT_ERRORS as error:
+    except (ValueError, TypeError, OSError, MemoryError) as error:  # else a bug: a traceback
         return usage_error(message(error))
     except KeyboardInterrupt:
-        stderr_console().print("interrupted")
+        base.stderr_console().print("interrupted")
         return EXIT_INTERRUPTED
 
 
 def usage_error(text: str) -> int:
-    stderr_console().print(Text.assemble(("error:", "red"), f" {text}"))
+    base.stderr_console().print(Text.assemble(("error:", "red"), f" {text}"))
     return EXIT_USAGE

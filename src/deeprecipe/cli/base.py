@@ -40,10 +40,6 @@ EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
-# what reaches a user as one line (exit code 2); any other exception is a bug: a traceback
-INPUT_ERRORS = (ValueError, TypeError, OSError, MemoryError)
-
-
 def message(error: Exception) -> str:
     """``error`` as one line for people: the operating system's errors as ``path: reason``
     (``runs/x: Permission denied``, not ``[Errno 13] …``); text that no reader decoded
@@ -75,13 +71,10 @@ def add_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -> None:
     is absent from the parsed namespace."""
     for key in keys:
         option = runconfig.OPTIONS[key]
-        text = option.help.replace("%", "%%")  # argparse formats help with %
-        if option.parse is runconfig.boolean:
-            parser.add_argument(flag(key), dest=key, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=text)
-        else:
-            parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
-                                metavar=option.metavar, help=text)
+        kind = ({"action": argparse.BooleanOptionalAction} if option.parse is runconfig.boolean
+                else {"metavar": option.metavar})
+        parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
+                            help=option.help.replace("%", "%%"), **kind)  # argparse formats %
 
 
 def error_rate(where: str, flag: str, text: Any, constraint: str, regression: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -16,7 +17,6 @@ from .base import EXIT_OK, error_rate, flag, write_stdout
 
 
 def add_parser(commands: Any) -> None:
-    """Add ``diagnose`` to ``commands`` (``add_subparsers``' result)."""
     parser = commands.add_parser(
         "diagnose", help="bias/variance from train and dev error, and the recipe's advice",
         description="Read bias and variance the notes' way: avoidable bias = train − Bayes "
@@ -41,7 +41,6 @@ def add_parser(commands: Any) -> None:
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     regression = args.regression
     constraint = "a mean squared error >= 0" if regression else FRACTION
-
     errors = {key: error_rate("diagnose: ", flag(key), text, constraint, regression)
               for key in ("train_error", "dev_error", "bayes_error", "test_error")
               if (text := getattr(args, key)) is not None}
@@ -53,15 +52,13 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         write_stdout(json.dumps(diagnosis.to_dict(), indent=2) + "\n")
     else:
-        print_diagnosis(console, diagnosis, regression)
+        print_diagnosis(console, diagnosis)
     return EXIT_OK
 
 
-def print_diagnosis(console: Console, diagnosis: Diagnosis, regression: bool) -> None:
+def print_diagnosis(console: Console, diagnosis: Diagnosis) -> None:
     """The verdict, the two gaps, the recipe's steps in order, and the remarks."""
-    def show(value: float) -> str:
-        return show_error(value, regression)
-
+    show = partial(show_error, regression=diagnosis.regression)
     console.print(Text(diagnosis.verdict, style="bold"))
     console.print(f"train error {show(diagnosis.train_error)}, dev error "
                   f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
@@ -75,4 +72,3 @@ def print_diagnosis(console: Console, diagnosis: Diagnosis, regression: bool) ->
         console.print(Text(f"  {number}. {advice}"))
     for remark in diagnosis.remarks:
         console.print(Text(f"note: {remark}"))
-

@@ -14,11 +14,8 @@ from rich.table import Table
 from .. import experiments, runconfig
 from .base import EXIT_OK, checked
 
-RUNS = Path("runs")
-
 
 def add_parser(commands: Any) -> None:
-    """Add the ``experiment`` subcommand to ``commands`` (``add_subparsers``' result)."""
     parser = commands.add_parser(
         "experiment", help="run one of the notes' lessons side by side, with plots",
         description="initialization: zeros vs large random (×10) vs He on the 2-D circles. "
@@ -41,7 +38,7 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
     options: dict[str, Any] = {"seed": checked("", "seed", args.seed)}
     if args.epochs is not None:
         options["epochs"] = checked("", "epochs", args.epochs)
-    folder = args.out if args.out is not None else RUNS / f"experiment-{args.name}"
+    folder = args.out if args.out is not None else Path("runs", f"experiment-{args.name}")
     check_out(folder)
     replaced = (folder / "report.html").exists()
     with console.status(f"running the {args.name} experiment"):

@@ -17,7 +17,6 @@ from .base import EXIT_FAILED_CHECK, EXIT_OK, checked, task_of, write_stdout
 
 
 def add_parser(commands: Any) -> None:
-    """Add ``gradcheck`` to ``commands`` (``add_subparsers``' result)."""
     parser = commands.add_parser(
         "gradcheck", help="check a model's backpropagation against numerical gradients",
         description="Gradient-check a saved model (or a model config) on some rows of data; "
@@ -35,7 +34,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--epsilon", type=runconfig.number, default=1e-7,
                         help="the notes' step ε of the two-sided difference "
                         "(default: 1e-7)")
-    parser.add_argument("--dropout", default="off", choices=("off", "fixed"),
+    parser.add_argument("--dropout", default="off", choices=gradcheck.DROPOUT_MODES,
                         help="off: keep_prob = 1, as the notes advise; fixed: dropout "
                         "on with the same masks at every evaluation (default: off)")
     parser.add_argument("--points", default="current",
@@ -104,4 +103,3 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     # noise floor) says so in its table and fails nothing
     failed = any(report.failed for report in reports.values())
     return EXIT_FAILED_CHECK if failed else EXIT_OK
-

@@ -22,7 +22,6 @@ from .base import EXIT_OK, stderr_console, task_of, write_stdout
 
 
 def add_parser(commands: Any) -> None:
-    """Add ``predict`` to ``commands`` (``add_subparsers``' result)."""
     parser = commands.add_parser(
         "predict", help="predictions of a saved model as CSV",
         description="Predict with a saved model (e.g. runs/<name>/model), applying its "
@@ -119,35 +118,35 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
     return buffer.getvalue()
 
 
-def check_out(out: Path, data: str, model: str) -> None:
-    """``predict --out`` replaces neither its input (the ``--data`` file) nor a file of the
-    model: both were lost to a careless ``--out``."""
+def check_out(text: str, data: str, model: str) -> Path:
+    """``--out`` as a file path that replaces neither its input (the ``--data`` file) nor a
+    file of the model: both were lost to a careless ``--out``."""
+    out = Path(text)
+    if not text.strip():  # Path("") is the working folder
+        raise ValueError("predict: --out must be a file path; received --out=''.")
     if out.is_file() and Path(data).is_file() and out.samefile(data):
         raise ValueError(f"predict: --out must not be the --data file; received --out="
                          f"{str(out)!r}. help: write the predictions to another file.")
     if out.resolve().is_relative_to(Path(model).resolve()):
         raise ValueError(f"predict: --out must be outside the model folder {model}; received "
                          f"--out={str(out)!r}.")
+    if out.is_dir():
+        raise IsADirectoryError(f"predict: --out must be a file path; received --out={text!r}, "
+                                "a folder.")
+    return out
 
 
 def predict_command(args: argparse.Namespace, console: Console) -> int:
-    if args.out is not None and not args.out.strip():  # Path("") is the working folder
-        raise ValueError("predict: --out must be a file path; received --out=''.")
-    if args.out is not None:
-        check_out(Path(args.out), args.data, args.model)
+    out = None if args.out is None else check_out(args.out, args.data, args.model)
     model, saved = read_model(args.model)
     X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {args.data}.")
     text = predictions_csv(model, X, saved.get("classes"))
-    if args.out is None:
+    if out is None:
         write_stdout(text)
     else:
-        out = Path(args.out)
-        if out.is_dir():
-            raise IsADirectoryError(f"predict: --out must be a file path; received "
-                                    f"--out={args.out!r}, a folder.")
         try:
             persistence.atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         except OSError as error:  # it names the temporary file beside --out

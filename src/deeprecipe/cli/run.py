@@ -21,7 +21,6 @@ from . import base
 
 
 def add_parser(commands: Any) -> None:
-    """Add ``run`` to ``commands`` (``add_subparsers``' result)."""
     parser = commands.add_parser(
         "run", help="the whole workflow: split, check, train, diagnose, report",
         description="Split the data (the notes' sizes), check that the parts share one "
@@ -59,7 +58,6 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"resuming {folder} after epoch {epoch}"))
     else:
         config = runconfig.resolve(args.config, flags)
-        # before its folder
         runconfig.check_data(config.data, config.target, config.augment, config.task)
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
