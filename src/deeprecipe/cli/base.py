@@ -3,8 +3,7 @@ them, errors as one line, and SIGTERM as an interruption.
 
 Exit codes: 0 success; 1 a failed check (a gradient check, a diverged run); 2 a usage or
 input error, with a one-line message on stderr; 130 (Ctrl-C) or 143 (SIGTERM) a run
-interrupted after writing its checkpoint. Tracebacks only for bugs.
-"""
+interrupted after writing its checkpoint. Tracebacks only for bugs."""
 
 from __future__ import annotations
 
@@ -39,6 +38,7 @@ from ..model import Sequential
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
 
 def message(error: Exception) -> str:
     """``error`` as one line for people: the operating system's errors as ``path: reason``
@@ -100,9 +100,9 @@ def checked(where: str, key: str, value: Any) -> Any:
     option = runconfig.OPTIONS[key]
     try:
         return option.parse(value)
-    except runconfig.BadValue:
+    except runconfig.BadValue as error:
         raise runconfig.ConfigError(f"{where}{flag(key)} must be {option.constraint}; "
-                                    f"received {flag(key)}={value}.") from None
+                                    f"received {flag(key)}={value}.{error.help}") from None
 
 
 class Parser(argparse.ArgumentParser):

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import experiments, runconfig
 from .base import EXIT_OK, checked
@@ -46,10 +47,9 @@ def experiment_command(args: argparse.Namespace, console: Console) -> int:
         paths = experiments.write_experiment(experiment, folder)
     console.print(table(experiment))
     for finding in experiment.findings:
-        console.print(f"- {finding}", highlight=False)
+        console.print(Text(f"- {finding}"))
     verb = "replaced" if replaced else "wrote"
-    console.print(f"{verb} {paths['report']} (plots and summary.json beside it)",
-                  highlight=False)
+    console.print(Text(f"{verb} {paths['report']} (plots and summary.json beside it)"))
     return EXIT_OK
 
 

@@ -72,8 +72,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     positive_int("gradcheck", "--rows", args.rows)
     checked("gradcheck: ", "seed", args.seed)
     points = [point.strip() for point in args.points.split(",")]
-    unknown = [point for point in points if point not in POINT_TITLES]
-    if unknown or not points:
+    if any(point not in POINT_TITLES for point in points):
         raise ValueError(f"gradcheck: --points must be a comma-separated list of "
                          f"{', '.join(POINT_TITLES)}; received --points={args.points!r}.")
     # a file's target is read as the model's; a built-in dataset's is its own

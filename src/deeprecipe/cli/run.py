@@ -93,9 +93,6 @@ def failed_checks(result: RunResult) -> list[str]:
     return failed
 
 
-# --- the summary ----------------------------------------------------------------------------
-
-
 def print_summary(console: Console, result: RunResult, folder: Path) -> None:
     """The errors per split, the verdicts, the next steps and where the files are."""
     regression = result.data.task == "regression"
@@ -117,9 +114,8 @@ def print_summary(console: Console, result: RunResult, folder: Path) -> None:
 
 def summary_lines(result: RunResult, regression: bool) -> list[str]:
     """Training, gradient checks, the diagnosis and the recipe's next steps, one per line."""
-    epochs = len(result.history.get("train_cost", []))
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
-    lines = [f"training: {epochs} epochs ({result.stop_reason}){kept}"]
+    lines = [f"training: {result.epochs_run} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
         # the verdict beside the block it comes from; a check with no verdict shows the
         # verdict alone (its blocks are noise: the report lists them)
