@@ -108,13 +108,12 @@ def predictions_csv(model: Sequential, X: np.ndarray, classes: list[Any] | None)
     if regression:
         writer.writerow(["prediction"] if outputs.shape[1] == 1 else
                         [f"prediction_{j}" for j in range(outputs.shape[1])])
-        writer.writerows([[f"{v:.9g}" for v in row] for row in outputs])
-        return buffer.getvalue()
-    # a saved model's classes match its output layer: dr.load checked them
-    names = classes if classes is not None else list(range(outputs.shape[1]))
-    writer.writerow(["label", *(f"p_{name}" for name in names)])
-    for index, row in zip(outputs.argmax(axis=1), outputs, strict=True):
-        writer.writerow([names[index], *(f"{p:.6g}" for p in row)])
+        writer.writerows([f"{v:.9g}" for v in row] for row in outputs)
+    else:  # a saved model's classes match its output layer: dr.load checked them
+        names = classes if classes is not None else list(range(outputs.shape[1]))
+        writer.writerow(["label", *(f"p_{name}" for name in names)])
+        writer.writerows([names[index], *(f"{p:.6g}" for p in row)]
+                         for index, row in zip(outputs.argmax(axis=1), outputs, strict=True))
     return buffer.getvalue()
 
 
