@@ -29,6 +29,7 @@ from .diagnostics import Diagnosis
 from .model import PREDICT_BATCH
 from .parameters import Layout
 from .runconfig import check
+from .targets import TargetScale
 from .training import History
 
 __all__ = ["DeepClassifier", "DeepRegressor"]
@@ -93,8 +94,7 @@ class _DeepEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _fit_scale(self, targets: np.ndarray) -> None:
-        """Fit what :meth:`_scaled` applies, on the training targets (regressor: ``y``'s
-        mean and standard deviation)."""
+        """Fit what :meth:`_scaled` applies, on the training targets."""
 
     def _scaled(self, targets: np.ndarray) -> np.ndarray:
         """What the network trains on for the engine's ``targets``."""
@@ -251,9 +251,8 @@ class _DeepEstimator(BaseEstimator):
         return float(fraction)
 
     def _warn_if_diverged(self, where: str, history: History) -> None:
-        divergence = getattr(history, "divergence", None)
-        if history.stop_reason == "diverged" and divergence is not None:
-            warnings.warn(f"{where}: {divergence}", RuntimeWarning, stacklevel=3)
+        if history.stop_reason == "diverged" and history.divergence is not None:
+            warnings.warn(f"{where}: {history.divergence}", RuntimeWarning, stacklevel=3)
 
     @property
     def loss_curve_(self) -> list[float]:
@@ -289,10 +288,9 @@ class _DeepEstimator(BaseEstimator):
             print(clf.diagnose(X_dev, y_dev).summary())
         """
         check_is_fitted(self)
-        X_array, y_array = self._validate(X_dev, y_dev, reset=False,
-                                          where=f"{self._where}.diagnose")
-        targets = self._scaled(self._targets(y_array, first=False,
-                                             where=f"{self._where}.diagnose"))
+        where = f"{self._where}.diagnose"
+        X_array, y_array = self._validate(X_dev, y_dev, reset=False, where=where)
+        targets = self._scaled(self._targets(y_array, first=False, where=where))
         epoch = self.history_.best_epoch
         train_error = self.history_["train_error"][-1 if epoch is None else epoch]
         dev_error = self.model_.evaluate(X_array, targets)["error"]
@@ -441,15 +439,17 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     squared error, one output unit per target column.
 
     Takes the same parameters as :class:`DeepClassifier`, and ``normalize_y`` (default
-    True): the network learns the targets standardized with the training part's mean and
-    standard deviation (``y_mean_``, ``y_scale_``; the notes' input normalization, applied
-    to ``y``), and ``predict`` maps its outputs back. A target in the hundreds then trains
-    as fast as one near 1, and ``diagnosis_`` reads mean squared errors in units of the
-    target's variance, where the 2-point thresholds mean 2% of it. ``y`` is ``(m,)`` or
-    ``(m, k)``; ``predict`` returns ``(m,)`` for a single target (like ``MLPRegressor``),
-    else ``(m, k)``. Its ``learning_rate`` defaults to scikit-learn's 1e-3.
+    True): the network learns each target column standardized with the training part's
+    mean and standard deviation (``target_scale_``, the
+    :class:`~deeprecipe.targets.TargetScale` of ``deeprecipe run`` and ``tune``; its
+    ``mean`` and ``scale`` are also ``y_mean_`` and ``y_scale_``, zeros and ones with
+    ``normalize_y=False``), and ``predict`` maps its outputs back. A target in the hundreds
+    then trains as fast as one near 1, and ``diagnosis_`` reads mean squared errors in units
+    of the target's variance, where the 2-point thresholds mean 2% of it. ``y`` is ``(m,)``
+    or ``(m, k)``; ``predict`` returns ``(m,)`` for a single target (like
+    ``MLPRegressor``), else ``(m, k)``. Its ``learning_rate`` defaults to scikit-learn's 1e-3.
 
-    Attributes: ``model_``, ``history_``, ``n_outputs_``, ``y_mean_``, ``y_scale_``,
+    Attributes: ``model_``, ``history_``, ``n_outputs_``, ``target_scale_``,
     ``n_features_in_``, ``feature_names_in_`` (for DataFrames), ``n_iter_``,
     ``loss_curve_``, ``diagnosis_``.
 
@@ -503,9 +503,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
                        "for class labels use DeepClassifier") from None
         targets = targets.reshape(len(targets), -1)
         if first:
-            if not isinstance(self.normalize_y, (bool, np.bool_)):
-                raise TypeError(f"{self._where}: normalize_y must be True or False; received "
-                                f"normalize_y={self.normalize_y!r}.")
+            flag(self._where, "normalize_y", self.normalize_y)
             self.n_outputs_ = targets.shape[1]
         elif targets.shape[1] != self.n_outputs_:
             raise fail(where, "y.shape[1]",
@@ -517,14 +515,13 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         return "regression", self.n_outputs_
 
     def _fit_scale(self, targets: np.ndarray) -> None:
-        mean = targets.mean(axis=0, dtype=np.float64)
-        scale = targets.std(axis=0, dtype=np.float64)
-        scale[scale == 0] = 1.0  # a constant target: centred, not scaled
-        self.y_mean_ = mean if self.normalize_y else np.zeros_like(mean)
-        self.y_scale_ = scale if self.normalize_y else np.ones_like(scale)
+        k = targets.shape[1]
+        self.target_scale_ = (TargetScale.fit(targets, axis=0) if self.normalize_y
+                              else TargetScale(np.zeros(k), np.ones(k)))
+        self.y_mean_, self.y_scale_ = self.target_scale_.mean, self.target_scale_.scale
 
     def _scaled(self, targets: np.ndarray) -> np.ndarray:
-        return ((targets - self.y_mean_) / self.y_scale_).astype(targets.dtype, copy=False)
+        return self.target_scale_.scaled(targets)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: ``(m,)`` for one target, else ``(m, k)`` (float64)."""
@@ -576,12 +573,8 @@ def _missing_rows(y: ArrayLike) -> list[int]:
 
 
 class _Continued(optimizers.Optimizer):
-    """An optimizer whose state carries over from one ``fit`` call to the next.
-
-    :meth:`deeprecipe.training.Trainer.fit` builds (zeroes) its optimizer at the start of every
-    call; ``partial_fit`` must continue Adam's moments and step count instead. This wrapper
-    builds ``optimizer`` once and ignores the later builds.
-    """
+    """``optimizer``, built (zeroed) only by the first ``fit`` call, so that ``partial_fit``
+    continues Adam's moments and step count."""
 
     def __init__(self, optimizer: optimizers.Optimizer) -> None:
         super().__init__(optimizer.learning_rate)
@@ -605,7 +598,5 @@ def _extend(history: History, more: History) -> None:
     records = more.to_dict()
     for epoch in range(len(more)):
         history.append({key: values[epoch] for key, values in records.items()})
-    history.stop_reason = more.stop_reason
-    history.divergence = getattr(more, "divergence", None)
-    history.task = getattr(more, "task", None)
-    history.sizes = dict(getattr(more, "sizes", {}))
+    history.stop_reason, history.divergence = more.stop_reason, more.divergence
+    history.task, history.sizes = more.task, dict(more.sizes)

@@ -47,14 +47,17 @@ class TargetScale:
     trains like one near 1); :meth:`fold` then moves ``mean`` and ``scale`` into the linear
     output layer, so the saved model predicts ``y`` itself and carries no extra state."""
 
-    mean: float
-    scale: float
+    mean: float | np.ndarray
+    scale: float | np.ndarray
 
     @classmethod
-    def fit(cls, y: np.ndarray) -> TargetScale:
+    def fit(cls, y: np.ndarray, axis: int | None = None) -> TargetScale:
+        """The mean and σ of ``y``, or of each of its columns with ``axis=0`` (the
+        scikit-learn regressor's); a constant target is centred, not scaled (σ = 1)."""
         values = np.asarray(y, dtype=np.float64)
-        scale = float(values.std())
-        return cls(float(values.mean()), scale if scale > 0 else 1.0)
+        std = values.std(axis=axis)
+        mean, scale = values.mean(axis=axis), np.where(std > 0, std, 1.0)
+        return cls(float(mean), float(scale)) if axis is None else cls(mean, scale)
 
     def apply(self, splits: Splits) -> Splits:
         """``splits`` with every part's target standardized."""

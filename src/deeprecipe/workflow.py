@@ -250,7 +250,7 @@ def evaluate(model: Sequential, prepared: pipeline.Prepared, history: History,
     fractions of the training targets' variance (a gap is high above 2% of it, whatever
     the target's units)."""
     target = prepared.target_scale
-    scale = 1.0 if target is None else target.scale ** 2
+    scale = 1.0 if target is None else float(target.scale) ** 2  # one σ for the target
     return pipeline.measure(model, prepared.splits.parts, history, bayes_error * scale,
                             bias_threshold=BIAS_THRESHOLD * scale,
                             variance_threshold=VARIANCE_THRESHOLD * scale)
