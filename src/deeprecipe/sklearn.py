@@ -35,14 +35,11 @@ from .training import History
 __all__ = ["DeepClassifier", "DeepRegressor"]
 
 _E = TypeVar("_E", bound="_DeepEstimator")
-_Settings = tuple[tuple[tuple[int, ...], tuple[float, ...]], optimizers.Optimizer, int]
 
 
 class _DeepEstimator(BaseEstimator):
-    """What the classifier and the regressor share: hyperparameters, the network, training.
-
-    Subclasses define the output layer and how ``y`` becomes the engine's targets.
-    """
+    """What the classifier and the regressor share; they define the output layer and how
+    ``y`` becomes the engine's targets."""
 
     def __init__(
         self,
@@ -133,9 +130,7 @@ class _DeepEstimator(BaseEstimator):
             positive_int(where, "n_iter_no_change", self.n_iter_no_change),
             validation=bool(self.early_stopping),
         )
-        settings = self._settings(where)
-        targets = self._targets(y_array, first=True, where=where)
-        self._start(X_array.shape[1], settings)
+        targets = self._start(where, X_array.shape[1], y_array)
         dev = None
         if dev_fraction:
             parts = split(X_array, targets, ratios=(1 - dev_fraction, dev_fraction),
@@ -162,12 +157,11 @@ class _DeepEstimator(BaseEstimator):
         X_array, y_array = self._validate(X, y, reset=first, where=where)
         batch_size = self._batch_size(where)
         if first:
-            settings = self._settings(where)
-        targets = self._targets(y_array, first=first, where=where, classes=classes)
-        if first:
+            targets = self._start(where, X_array.shape[1], y_array, classes)
             self._fit_scale(targets)
-            self._start(X_array.shape[1], settings)
             self.history_ = History()
+        else:
+            targets = self._targets(y_array, first=False, where=where, classes=classes)
         targets = self._scaled(targets)
         self._calls += 1
         # a different shuffle (and dropout masks) on every call, reproducible from the seed
@@ -180,22 +174,21 @@ class _DeepEstimator(BaseEstimator):
         self._warn_if_diverged(where, history)
         return self
 
-    def _settings(self, where: str) -> _Settings:
-        """The network's settings, checked: hidden layers, optimizer, and a seed drawn from
-        ``random_state`` (scikit-learn's convention)."""
-        hidden = self._hidden_layers(where)
+    def _start(self, where: str, n_features: int, y: np.ndarray, classes: Any = None
+               ) -> np.ndarray:
+        """A new network (``model_``, :func:`deeprecipe.pipeline.build_model`) for
+        ``n_features`` inputs and its optimizer, seeded from ``random_state`` (scikit-learn's
+        convention); its hyperparameters are checked before ``y``'s targets (returned) set
+        any fitted state."""
+        sizes, keep = self._hidden_layers(where)
         optimizer = optimizers.get(check(where, "optimizer", self.optimizer), self.learning_rate)
         try:
             state = check_random_state(self.random_state)
         except ValueError:  # a Generator, a negative int, …: scikit-learn's words name neither
             raise fail(where, "random_state", "None, an int from 0 to 2**32 - 1 or a "
                        "np.random.RandomState", self.random_state) from None
-        return hidden, optimizer, int(state.randint(np.iinfo(np.int32).max))
-
-    def _start(self, n_features: int, settings: _Settings) -> None:
-        """A new network (``model_``, :func:`deeprecipe.pipeline.build_model`) and optimizer
-        for ``n_features`` inputs."""
-        (sizes, keep), optimizer, seed = settings
+        seed = int(state.randint(np.iinfo(np.int32).max))
+        targets = self._targets(y, first=True, where=where, classes=classes)
         task, units = self._head()
         self.model_ = pipeline.build_model(
             n_features, task, units, sizes, activation=self.activation, init=self.init,
@@ -203,6 +196,7 @@ class _DeepEstimator(BaseEstimator):
         self._seed = seed
         self._calls = 0
         self._optimizer = _Continued(optimizer)
+        return targets
 
     def _hidden_layers(self, where: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """The hidden layers' units and keep_probs, checked, as are ``l2``, ``l1``,
