@@ -14,8 +14,8 @@ Training (``fit``) calls
     training run can be resumed (:class:`~deeprecipe.training.TrainingState`). On resume,
     ``fit`` calls ``on_train_begin(model)`` and then ``load_state_dict(saved)``.
 
-A job of steps (``deeprecipe run``'s :func:`~deeprecipe.workflow.run`, the recipe's
-:func:`~deeprecipe.recipe.tune`) passes its callbacks to ``fit`` and also calls
+A job of steps (:func:`~deeprecipe.workflow.run`, :func:`~deeprecipe.recipe.tune`) passes
+its callbacks to ``fit`` and also calls
 
 ``on_step_begin(step, description, total=None, done=0)``
     a step begins; one that counts (training's epochs, a tune's trials) gives its
@@ -26,11 +26,9 @@ A job of steps (``deeprecipe run``'s :func:`~deeprecipe.workflow.run`, the recip
     a tune's trial (:class:`~deeprecipe.recipe.Trial`) or round
     (:class:`~deeprecipe.recipe.Round`) finished.
 
-Provided: :class:`EarlyStopping` (the notes' early stopping, restoring the best weights)
-and :class:`GradientFlowRecorder` (per-epoch gradient-flow statistics for a report).
-Stopping on divergence (a cost that grew by orders of magnitude, or became non-finite) is
-built into the fit loop (see :mod:`deeprecipe.training`); its ``stop_reason`` is
-``"diverged"``. The library never prints: the command line's callback draws the progress.
+Stopping on divergence is no callback: the fit loop does it (:mod:`deeprecipe.training`,
+``stop_reason`` ``"diverged"``). The library never prints: the command line's callback draws
+the progress.
 """
 
 from __future__ import annotations
@@ -222,11 +220,9 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, model: Sequential, history: History) -> None:
         if self.stop_reason is None:
-            reason = history.stop_reason
+            reason, divergence = history.stop_reason, history.divergence
             self.stop_reason = reason if reason in STOP_REASONS else "callback"
-            divergence = getattr(history, "divergence", None)
-            last = len(history) - 1
-            self.stopped_epoch = divergence.epoch if divergence is not None else last
+            self.stopped_epoch = len(history) - 1 if divergence is None else divergence.epoch
         if self.restore_best and self._best_theta is not None and self.best_epoch is not None:
             model.theta[...] = self._best_theta
             history.best_epoch = self.best_epoch
@@ -234,15 +230,11 @@ class EarlyStopping(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """The best value, epoch and weights so far, and the patience used up."""
-        return {
-            "best": self.best,
-            "best_epoch": self.best_epoch,
-            "best_logs": dict(self.best_logs),
-            "wait": self.wait,
-            "stopped_epoch": self.stopped_epoch,
-            "stop_reason": self.stop_reason,
-            "best_theta": None if self._best_theta is None else self._best_theta.copy(),
-        }
+        theta = self._best_theta
+        return {"best": self.best, "best_epoch": self.best_epoch,
+                "best_logs": dict(self.best_logs), "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "stop_reason": self.stop_reason,
+                "best_theta": None if theta is None else theta.copy()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch = state["best"], state["best_epoch"]

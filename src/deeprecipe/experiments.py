@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
     from .training import History
 
-NAMES = ("initialization", "regularization")
-
 
 @dataclass
 class Trial:
@@ -131,14 +129,13 @@ class Experiment:
 
 
 def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
-          ) -> tuple[Points, Points, Points]:
+          ) -> tuple[Points, ...]:
     """A training set, and independent dev and test sets of ``n_test`` points each, drawn
     from the same generator."""
-    def draw(part: str, size: int, offset: int) -> Points:
-        X, y = datasets.load(name, n_samples=size, noise=noise, seed=3 * seed + offset)
-        return Points(part, X, y)
-
-    return draw("train", n_train, 1), draw("dev", n_test, 3), draw("test", n_test, 2)
+    return tuple(Points(part, *datasets.load(name, n_samples=size, noise=noise,
+                                             seed=3 * seed + offset))
+                 for part, size, offset in [("train", n_train, 1), ("dev", n_test, 3),
+                                            ("test", n_test, 2)])
 
 
 def _choose(experiment: Experiment,
@@ -335,6 +332,7 @@ EXPERIMENTS: dict[str, Callable[..., Experiment]] = {
     "initialization": initialization,
     "regularization": regularization,
 }
+NAMES = tuple(EXPERIMENTS)
 
 
 def run(name: str, **options: Any) -> Experiment:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ._checks import choice
+
 ACTIONS = (
     "bigger_network", "train_longer", "better_optimizer", "other_architecture", "more_data",
     "augment", "regularize_l2", "dropout", "early_stopping", "lower_learning_rate", "better_init",
@@ -458,13 +460,8 @@ class Advice(Finding):
 
     def __init__(self, action: str, code: str = "", values: Mapping[str, Any] | None = None,
                  ) -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"Advice: action must be one of {', '.join(map(repr, ACTIONS))}; "
-                             f"received action={action!r}.")
-        object.__setattr__(self, "action", action)
-        object.__setattr__(self, "code", code or action)
-        object.__setattr__(self, "values", dict(values or {}))
-        self.__post_init__()
+        object.__setattr__(self, "action", choice("Advice", "action", action, ACTIONS))
+        super().__init__(code or action, dict(values or {}))
 
     @property
     def reason(self) -> str:
