@@ -31,6 +31,10 @@ GROWTH = 1e4
 # Inputs whose features have a mean or a standard deviation beyond this are "not normalized".
 UNNORMALIZED = 5.0
 
+# When only the fact of divergence is known, not where it started: every suspect, the
+# learning rate first.
+GENERIC_ADVICE = (Advice("lower_learning_rate"), Advice("normalize_inputs"), Advice("better_init"))
+
 
 def quiet() -> np.errstate:
     """Silence numpy's overflow, invalid and divide warnings: where training may diverge,
@@ -128,42 +132,20 @@ def advise(
     the network do not clear: normalizing inputs that are visibly not normalized, and the
     recommended initialization where the layer does not use it. Advice to do what is already
     done would send people after a cause that is not there."""
-    advice = [_lower_learning_rate(learning_rate)]
+    advice = [Advice("lower_learning_rate") if learning_rate is None else Advice(
+        "lower_learning_rate", "lower_learning_rate:was", {"learning_rate": learning_rate})]
     with quiet():
         mean = float(np.abs(X_train.mean(axis=0)).max())
         std = float(X_train.std(axis=0).max())
     if max(mean, std) > UNNORMALIZED:
         advice.append(Advice("normalize_inputs", "normalize_inputs:reach",
                              {"mean": mean, "std": std}))
-    init = _init_advice(model, layer)
-    if init is not None:
-        advice.append(init)
+    found = model.layers[model.names.index(layer)] if layer in model.names else None
+    if not isinstance(found, Dense):
+        advice.append(Advice("better_init"))
+    elif found.init != (recommended := default_for(found.activation)):
+        advice.append(Advice("better_init", "better_init:layer", {
+            "layer": layer, "activation": found.activation, "init": found.init,
+            "recommended": recommended,
+            "variance": "2/n[l-1]" if recommended == "he" else "1/n[l-1]"}))
     return advice
-
-
-def _lower_learning_rate(learning_rate: float | None = None) -> Advice:
-    if learning_rate is None:
-        return Advice("lower_learning_rate")
-    return Advice("lower_learning_rate", "lower_learning_rate:was",
-                  {"learning_rate": learning_rate})
-
-
-BETTER_INIT = Advice("better_init")
-# When only the fact of divergence is known, not where it started: every suspect, the
-# learning rate first.
-GENERIC_ADVICE = (_lower_learning_rate(), Advice("normalize_inputs"), BETTER_INIT)
-
-
-def _init_advice(model: Sequential, layer_name: str) -> Advice | None:
-    """The initialization advice for the layer where divergence started; ``None`` when the
-    layer already uses the recommended initializer."""
-    layer = model.layers[model.names.index(layer_name)] if layer_name in model.names else None
-    if not isinstance(layer, Dense):
-        return BETTER_INIT
-    recommended = default_for(layer.activation)
-    if layer.init == recommended:
-        return None
-    variance = "2/n[l-1]" if recommended == "he" else "1/n[l-1]"
-    return Advice("better_init", "better_init:layer", {
-        "layer": layer_name, "activation": layer.activation, "init": layer.init,
-        "recommended": recommended, "variance": variance})

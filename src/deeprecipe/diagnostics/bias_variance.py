@@ -101,8 +101,9 @@ ROUNDING = 1e-12  # float error in a difference of two rates: a gap this close i
 
 BIAS_ADVICE = ["bigger_network", "train_longer", "other_architecture"]
 VARIANCE_ADVICE = ["more_data", "augment", "regularize_l2", "dropout", "other_architecture"]
-# Both: fix the fit first, then generalization; another architecture is the last resort.
-BOTH_ADVICE = [*BIAS_ADVICE[:2], *VARIANCE_ADVICE]
+ADVICE = {HIGH_BIAS: BIAS_ADVICE, HIGH_VARIANCE: VARIANCE_ADVICE, GOOD: ["stop"],
+          # both: fix the fit first, then generalization; another architecture last
+          BOTH: [*BIAS_ADVICE[:2], *VARIANCE_ADVICE]}
 
 
 def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -117,8 +118,7 @@ def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tup
     where = "wilson_interval"
     error = check_fraction(where, "error", error)
     n = _count(where, "n", n)
-    if not 0.0 < real(where, "confidence", confidence, "in (0, 1)") < 1.0:
-        raise fail(where, "confidence", "in (0, 1)", confidence)
+    real(where, "confidence", confidence, "in (0, 1)", lambda v: 0 < v < 1)
     z = float(norm.ppf(0.5 + confidence / 2))
     denominator = 1 + z * z / n
     centre = (error + z * z / (2 * n)) / denominator
@@ -166,9 +166,7 @@ def diagnose(
     """
     where = "diagnose"
     regression = flag(where, "regression", regression)  # "no" would read errors as MSEs
-    confidence = real(where, "confidence", confidence, "a number in (0, 1)")
-    if not 0 < confidence < 1:
-        raise fail(where, "confidence", "a number in (0, 1)", confidence)
+    confidence = real(where, "confidence", confidence, "a number in (0, 1)", lambda v: 0 < v < 1)
     record = None if isinstance(train_error, (str, int, float, np.integer, np.floating)) \
         else _from_history(train_error)
     if record is not None:
@@ -188,23 +186,20 @@ def diagnose(
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
 
-    divergence: Divergence | None = None
+    if not (diverged is True or diverged is False or isinstance(diverged, Divergence)):
+        raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
+                   diverged)
+    divergence = diverged if isinstance(diverged, Divergence) else None
     if diverged is False:
         # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
         high_bias = train - bayes > bias_threshold + ROUNDING
         high_variance = dev - train > variance_threshold + ROUNDING
         verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
                    (False, False): GOOD}[(high_bias, high_variance)]
-        advice = [Advice(action) for action in {BOTH: BOTH_ADVICE, HIGH_BIAS: BIAS_ADVICE,
-                  HIGH_VARIANCE: VARIANCE_ADVICE, GOOD: ["stop"]}[verdict]]
-    elif diverged is True:
-        verdict, high_bias, high_variance, advice = DIVERGED, False, False, list(GENERIC_ADVICE)
-    elif isinstance(diverged, Divergence):
-        verdict, high_bias, high_variance, divergence = DIVERGED, False, False, diverged
-        advice = list(diverged.advice) or list(GENERIC_ADVICE)
+        advice = [Advice(action) for action in ADVICE[verdict]]
     else:
-        raise fail(where, "diverged", "True, False or a Divergence (history.divergence)",
-                   diverged)
+        verdict, high_bias, high_variance = DIVERGED, False, False
+        advice = list(divergence.advice if divergence else ()) or list(GENERIC_ADVICE)
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
         advice, epoch=None if record is None else record["epoch"], regression=regression,
@@ -273,10 +268,7 @@ def _attach_interval(diagnosis: Diagnosis, n_dev: int, threshold: float,
 
 def _error(where: str, arg: str, value: Any, regression: bool) -> float:
     if regression:
-        number = real(where, arg, value, "a mean squared error >= 0")
-        if number < 0:
-            raise fail(where, arg, "a mean squared error >= 0", value)
-        return number
+        return real(where, arg, value, "a mean squared error >= 0", lambda v: v >= 0)
     return check_fraction(where, arg, value)
 
 
@@ -333,10 +325,7 @@ def check_fraction(where: str, arg: str, value: Any) -> float:
 
 def _threshold(where: str, arg: str, value: Any, regression: bool) -> float:
     constraint = "a number >= 0" if regression else "a number in [0, 1)"
-    number = real(where, arg, value, constraint)
-    if number < 0 or (number >= 1 and not regression):
-        raise fail(where, arg, constraint, value)
-    return number
+    return real(where, arg, value, constraint, lambda v: v >= 0 and (regression or v < 1))
 
 
 def _count(where: str, arg: str, value: Any) -> int:

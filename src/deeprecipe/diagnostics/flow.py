@@ -166,9 +166,6 @@ def gradient_flow(
     X, targets = model.check_data(where, X, y)
     with quiet():  # an exploding network may overflow: that is the finding
         layers, gains = _measure(model, X, targets)
-        hidden = layers[:-1]
-        for index, layer in enumerate(hidden):
-            layer.symmetric = _symmetric(model, index)
         verdict, named = _verdict(layers, gains, threshold)
     flow = GradientFlow(
         layers, verdict, named, gains[0], gains[1],
@@ -193,7 +190,8 @@ def _measure(
     outputs = [*trace.activations[1:-1],
                model.loss.predictions(trace.activations[-1].copy(), model.from_logits)]
     dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
-    layers = [_layer_flow(model, trace, i, outputs[i], last=i == dense[-1]) for i in dense]
+    layers = [_layer_flow(model, trace, i, outputs[i], following)
+              for i, following in zip(dense, [*dense[1:], None], strict=True)]
     if len(dense) < 2:
         return layers, (None, None)
     forward = _ratio(_rms(outputs[dense[-2]]), _rms(X))
@@ -201,11 +199,13 @@ def _measure(
     return layers, (forward, backward)
 
 
-def _layer_flow(model: Sequential, trace: Trace, index: int, a: np.ndarray, *,
-                last: bool) -> LayerFlow:
-    """Layer ``index``'s statistics: its output ``a``, the rest read off ``trace``."""
+def _layer_flow(model: Sequential, trace: Trace, index: int, a: np.ndarray,
+                following: int | None) -> LayerFlow:
+    """Layer ``index``'s statistics: its output ``a``, the rest read off ``trace``;
+    ``following`` is the next Dense layer's index (``None`` for the output layer)."""
     layer = cast(Dense, model.layers[index])
     x, W, dW = trace.activations[index], model.params[index]["W"], trace.grads[index]["W"]
+    last = following is None
     d_input, d_output = cast(list[np.ndarray], trace.deltas[index:index + 2])
     weight_norm = _norm(W)
     grad_norm = _norm(dW)
@@ -226,6 +226,8 @@ def _layer_flow(model: Sequential, trace: Trace, index: int, a: np.ndarray, *,
         init_gain=_rms(W) * float(np.sqrt(W.shape[0])),
         forward_gain=None if last else _ratio(_rms(a), _rms(x)),
         backward_gain=None if last else _ratio(_norm(d_input), _norm(d_output)),
+        symmetric=following is not None and _symmetric(W, model.params[index]["b"],
+                                                        model.params[following]["W"]),
     )
 
 
@@ -244,19 +246,11 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def _symmetric(model: Sequential, hidden_index: int) -> bool:
-    """Whether hidden Dense layer ``hidden_index``'s units cannot differ: equal incoming
-    weights (columns of ``W``) and biases, and equal outgoing weights (rows of the next
-    Dense layer's ``W``)."""
-    dense = [params for layer, params in zip(model.layers, model.params, strict=True)
-             if isinstance(layer, Dense)]
-    params, following = dense[hidden_index], dense[hidden_index + 1]
-    if params["W"].shape[1] < 2:
-        return False
-    W, b, W_next = params["W"], params["b"], following["W"]
-    return _all_equal(W, axis=1) and _all_equal(b[None, :], axis=1) and _all_equal(
-        W_next, axis=0
-    )
+def _symmetric(W: np.ndarray, b: np.ndarray, W_next: np.ndarray) -> bool:
+    """Whether a hidden layer's units cannot differ: equal incoming weights (columns of ``W``)
+    and biases, and equal outgoing weights (rows of the next Dense layer's ``W_next``)."""
+    return W.shape[1] > 1 and _all_equal(W, axis=1) and _all_equal(b[None, :], axis=1) \
+        and _all_equal(W_next, axis=0)
 
 
 def _all_equal(a: np.ndarray, axis: int) -> bool:

@@ -26,7 +26,7 @@ from ..run.files import SUMMARY, atomic_write
 from . import boundary, plots
 from .html import data_uri, render, render_report
 from .style import png_bytes
-from .summary import SUMMARY_FILE, summary_dict, write_summary
+from .summary import summary_dict
 from .verdict import Headline, headline
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
     from ..run.result import RunResult
 
-REPORT_FILE = "report.html"
+REPORT_FILE, SUMMARY_FILE = "report.html", "summary.json"
 
 __all__ = ["REPORT_FILE", "SUMMARY_FILE", "Headline", "figures", "headline", "render",
-           "summary_dict", "write_files", "write_page", "write_report", "write_summary"]
+           "summary_dict", "write_page", "write_report"]
 
 
 def figures(result: RunResult) -> dict[str, Figure]:
@@ -68,27 +68,20 @@ def figures(result: RunResult) -> dict[str, Figure]:
     return drawn
 
 
-def write_files(folder: Path, files: Mapping[str, bytes | str]) -> dict[str, Path]:
-    """Write ``{file name: content}`` into ``folder`` atomically; returns the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        atomic_write(folder / name, partial(Path.write_bytes, data=content)
-                     if isinstance(content, bytes)
-                     else partial(Path.write_text, data=content, encoding="utf-8"))
-    return {name: folder / name for name in files}
-
-
 def write_page(folder: Path, drawn: Mapping[str, Figure],
                page: Callable[[dict[str, str]], str], summary: str) -> dict[str, Path]:
     """Write each figure as ``<name>.png``, ``page(images)`` (the figures as data URIs,
     embedded: the page reads offline) as ``report.html`` and ``summary`` as ``summary.json``
-    into ``folder``; returns ``{<figure name>: …, "report": …, "summary": …}``."""
+    into ``folder``, each atomically; returns ``{<figure name>: …, "report": …, "summary": …}``."""
+    folder = Path(folder)
     pngs = {name: png_bytes(figure) for name, figure in drawn.items()}
     html = page({name: data_uri(png) for name, png in pngs.items()})
-    written = write_files(Path(folder), {**{f"{name}.png": png for name, png in pngs.items()},
-                                         REPORT_FILE: html, SUMMARY_FILE: summary})
-    return {**{name: written[f"{name}.png"] for name in pngs}, "report": written[REPORT_FILE],
-            "summary": written[SUMMARY_FILE]}
+    files = {**{f"{name}.png": png for name, png in pngs.items()},
+             REPORT_FILE: html.encode(), SUMMARY_FILE: summary.encode()}
+    for name, content in files.items():
+        atomic_write(folder / name, partial(Path.write_bytes, data=content))
+    return {**{name: folder / f"{name}.png" for name in pngs}, "report": folder / REPORT_FILE,
+            "summary": folder / SUMMARY_FILE}
 
 
 def write_report(result: RunResult, folder: Path) -> dict[str, Path]:

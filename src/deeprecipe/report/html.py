@@ -16,20 +16,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from .._version import __version__
 from ..diagnostics import early_stopping_cost, show_error
 from .plots import block_names
-from .verdict import action_title, headline, stopped
+from .verdict import LEVELS, UNKNOWN, action_title, headline, stopped
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
-LEVELS = {  # the color class of the verdicts of the gradient check, the same-distribution
-    # check, the gradient flow and the bias/variance diagnosis
-    "great": "good", "look closer": "warning", "worry": "problem", "inconclusive": "unknown",
-    "uninformative": "unknown", "indistinguishable": "good", "slightly different": "warning",
-    "different": "problem", "healthy": "good", "vanishing": "warning", "exploding": "problem",
-    "symmetric": "problem", "low bias and low variance": "good", "high bias": "warning",
-    "high variance": "warning", "high bias and high variance": "warning", "diverged": "problem",
-}
 ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
          "dev": "choosing: early stopping, the diagnosis",
          "test": "the final, unbiased estimate"}
@@ -45,8 +37,9 @@ def environment() -> Environment:
     """The Jinja2 environment: package templates, autoescape on, strict undefined."""
     env = Environment(loader=PackageLoader("deeprecipe.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=percent, sci=scientific, err=show_error, level=level,
-                       action=action_title, point=point)
+    env.filters.update(pct=lambda value: "–" if value is None else f"{value:.1%}",
+                       sci=lambda value: "–" if value is None else f"{value:.1e}",
+                       err=show_error, level=level, action=action_title, point=point)
     return env
 
 
@@ -57,17 +50,9 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def percent(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}%}"
-
-
-def scientific(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1e}"
-
-
 def level(verdict: str) -> str:
     """The color class of a verdict: good, warning, problem or unknown."""
-    return LEVELS.get(verdict, "unknown")
+    return LEVELS.get(verdict, UNKNOWN)
 
 
 def point(name: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,12 +24,10 @@ if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
-SUMMARY_FILE = "summary.json"
-
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
     """Everything ``summary.json`` holds, as JSON-serializable Python objects."""
-    summary = SUMMARY.stamp({
+    return jsonable(SUMMARY.stamp({
         "deeprecipe_version": __version__,
         "name": result.name,
         "headline": dataclasses.asdict(headline(result)),
@@ -54,8 +51,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "confusion": result.confusion,
         "seconds": result.seconds,
         "notes": result.notes,
-    })
-    return jsonable(summary)
+    }))
 
 
 def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
@@ -94,8 +90,3 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
-
-
-def write_summary(result: RunResult, folder: Path) -> Path:
-    """Write ``summary.json`` into ``folder`` atomically; returns its path."""
-    return SUMMARY.write(Path(folder) / SUMMARY_FILE, summary_dict(result))

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from ..run.result import RunResult
 
 GOOD, WARNING, PROBLEM, UNKNOWN = "good", "warning", "problem", "unknown"
+LEVELS = {  # the level of each verdict of the gradient check, the same-distribution check,
+    # the gradient flow and the bias/variance diagnosis
+    "great": GOOD, "look closer": WARNING, "worry": PROBLEM, "inconclusive": UNKNOWN,
+    "uninformative": UNKNOWN, "indistinguishable": GOOD, "slightly different": WARNING,
+    "different": PROBLEM, "healthy": GOOD, "vanishing": WARNING, "exploding": PROBLEM,
+    "symmetric": PROBLEM, "low bias and low variance": GOOD, "high bias": WARNING,
+    "high variance": WARNING, "high bias and high variance": WARNING, "diverged": PROBLEM,
+}
 TOP_STEPS = 3
 
 
@@ -92,9 +100,8 @@ def _flow(result: RunResult) -> Check | None:
     flow = result.flow
     if flow is None:
         return None
-    levels = {"healthy": GOOD, "symmetric": PROBLEM, "exploding": PROBLEM, "vanishing": WARNING}
     named = f" in {', '.join(flow.named)}" if flow.named else ""
-    return Check("gradient flow", levels.get(flow.verdict, UNKNOWN),
+    return Check("gradient flow", LEVELS.get(flow.verdict, UNKNOWN),
                  f"{flow.verdict}{named} at initialization")
 
 
@@ -102,10 +109,8 @@ def _splits(result: RunResult) -> Check | None:
     if not result.comparisons:
         return None
     worst = max(result.comparisons.values(), key=lambda c: c.auc)
-    level = GOOD if worst.verdict == "indistinguishable" else (
-        WARNING if worst.passed else PROBLEM)
     texts = [f"{name}: {c.verdict} (AUC {c.auc:.2f})" for name, c in result.comparisons.items()]
-    return Check("same distribution", level, "; ".join(texts))
+    return Check("same distribution", LEVELS[worst.verdict], "; ".join(texts))
 
 
 def _diverged_text(result: RunResult) -> str:
