@@ -233,7 +233,7 @@ def test_the_curves_are_labelled_dev_and_the_captions_describe_what_is_drawn() -
     # in front and the training circles are the faint ones
     from matplotlib.collections import PathCollection
 
-    from deeprecipe.report.boundary import MARKERS
+    from deeprecipe.report.plots import MARKERS
 
     experiment = experiments.regularization(epochs=5, n_train=40, n_test=40, hidden=8)
     drawn = experiments.figures(experiment)

@@ -19,11 +19,10 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe.diagnostics.views import plot_points
-from deeprecipe.report import figures, headline, summary_dict, write_report
+from deeprecipe.report import figures, headline, jsonable, summary_dict, write_report
 from deeprecipe.report import plots as report_plots
 from deeprecipe.report.html import render_report, report_context
 from deeprecipe.report.style import new_figure, png_bytes, themed
-from deeprecipe.report.summary import jsonable
 from deeprecipe.run.result import DataSummary, RunResult
 from report_fixtures import run_result
 

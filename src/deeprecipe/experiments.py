@@ -349,7 +349,7 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
     epoch, log scale) and ``hidden_units`` (the first hidden layer's weights: identical
     columns are identical units); for regularization, ``curves`` (train and dev cost per
     epoch). The test set is not drawn: it is measured once, on the chosen network."""
-    from .report import boundary, plots
+    from .report import plots
 
     drawn: dict[str, Figure] = {}
     if experiment.name == "initialization":
@@ -362,7 +362,7 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
         drawn["curves"] = plots.train_dev_curves(
             {t.label: (t.train_costs, t.dev_costs) for t in experiment.trials})
     points = [experiment.train, experiment.dev]
-    drawn["boundaries"] = boundary.boundary_panels(
+    drawn["boundaries"] = plots.boundary_panels(
         {f"{t.label}: train {t.train_accuracy:.0%}, dev {t.dev_accuracy:.0%}":
          decision_regions(t.model, points) for t in experiment.trials}, points)
     return drawn
@@ -378,8 +378,7 @@ def _first_layer(model: Sequential) -> np.ndarray:
 def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:
     """Write ``report.html`` (plots embedded), the plots as PNG and ``summary.json`` into
     ``folder``; returns ``{"report": …, "summary": …, <plot>: …}``."""
-    from .report import render, write_page  # matplotlib and Jinja2: imported on first use
-    from .report.summary import jsonable
+    from .report import jsonable, render, write_page  # matplotlib, Jinja2: imported on first use
 
     return write_page(
         folder, figures(experiment),

@@ -1,11 +1,5 @@
 """Bias and variance from train, dev and Bayes error, and the basic recipe's next steps:
-:func:`diagnose` → :class:`Diagnosis`; :func:`wilson_interval`; :func:`fraction`.
-
-Feed it the **inference-mode** train error (``History["train_error"]``, or
-:meth:`Sequential.diagnose`), never the cost logged while training (``History["train_cost"]``:
-dropout on, penalty in, averaged while the weights change), which overstates the bias of a
-regularized network and hides its variance.
-"""
+:func:`diagnose` → :class:`Diagnosis`; :func:`wilson_interval`; :func:`fraction`."""
 
 from __future__ import annotations
 
@@ -150,10 +144,12 @@ def diagnose(
     variance → more data, augmentation, L2, dropout, another architecture; both → the bias
     steps, then the variance steps; neither → ``stop``.
 
-    ``train_error`` may be a :class:`~deeprecipe.History` (``diagnose(history)``): its
-    inference-mode errors are read at ``history.best_epoch`` (set when
-    :class:`~deeprecipe.EarlyStopping` restored the best weights) or the last epoch, with the
-    set sizes ``fit`` recorded (never pass the logged training cost: see the module).
+    ``train_error`` is the **inference-mode** train error, never the cost logged while
+    training (``History["train_cost"]``: dropout on, penalty in, averaged while the weights
+    change, it overstates the bias of a regularized network and hides its variance). It may be
+    a :class:`~deeprecipe.History` (``diagnose(history)``): its inference-mode errors are read
+    at ``history.best_epoch`` (set when :class:`~deeprecipe.EarlyStopping` restored the best
+    weights) or the last epoch, with the set sizes ``fit`` recorded.
 
     ``n_dev`` gives the dev error a Wilson interval at ``confidence``; a variance gap that may
     be below the threshold within it is not significant (``remarks``). A ``test_error`` more
@@ -231,7 +227,7 @@ def diagnose(
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
         remark(Finding("few_examples:biased" if high_bias else "few_examples",
                        {"n_train": n_train}))
-    if record is not None and record["early_stopped"]:
+    if record is not None:  # the caveat, when early stopping kept an earlier epoch
         caveat = early_stopping_cost(diagnosis, record["epoch"], record["last_epoch"])
         if caveat is not None:
             remark(caveat)
@@ -349,8 +345,7 @@ def _from_history(history: Any) -> dict[str, Any]:
     epoch = len(records["dev_error"]) - 1 if best is None else int(best)
     sizes = getattr(history, "sizes", {}) or {}
     return {"train_error": records["train_error"][epoch], "dev_error": records["dev_error"][epoch],
-            "epoch": epoch, "early_stopped": best is not None,
-            "last_epoch": len(records["dev_error"]) - 1,
+            "epoch": epoch, "last_epoch": len(records["dev_error"]) - 1,
             "regression": getattr(history, "task", None) == "regression",
             "n_train": sizes.get("train"), "n_dev": sizes.get("dev"),
             "divergence": divergence or False}

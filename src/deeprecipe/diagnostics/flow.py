@@ -21,7 +21,7 @@ healthy. Statistics are in inference mode (dropout off) on the data term of the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -41,11 +41,8 @@ THRESHOLD = 10.0
 SATURATION = 0.99  # |tanh| or sigmoid within 1% of its bounds: g'(z) < 2% of its maximum
 MOSTLY = 0.5  # a layer with more dead or saturated units than this gets a remark
 
-SYMMETRIC = "symmetric"
-EXPLODING = "exploding"
-VANISHING = "vanishing"
-HEALTHY = "healthy"
-VERDICTS = (SYMMETRIC, EXPLODING, VANISHING, HEALTHY)
+VERDICTS = SYMMETRIC, EXPLODING, VANISHING, HEALTHY = (
+    "symmetric", "exploding", "vanishing", "healthy")
 
 INIT_GAIN = {"he": "√2", "xavier": "1"}  # rms(W)·√n[l-1] of each, as written and as numbers
 INIT_SCALE = {"he": float(np.sqrt(2.0)), "xavier": 1.0}
@@ -129,12 +126,10 @@ class GradientFlow:
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> GradientFlow:
         """The :class:`GradientFlow` that :meth:`to_dict` described."""
-        fields = dict(state)
-        fields["layers"] = [LayerFlow(**layer) for layer in state["layers"]]
-        fields["advice"] = [Advice(**advice) for advice in state.get("advice", [])]
-        fields["named"] = list(state["named"])
-        fields["remarks"] = [Finding(**remark) for remark in state.get("remarks", [])]
-        return cls(**fields)
+        return cls(**{**state, "layers": [LayerFlow(**layer) for layer in state["layers"]],
+                      "named": list(state["named"]),
+                      "advice": [Advice(**advice) for advice in state.get("advice", [])],
+                      "remarks": [Finding(**remark) for remark in state.get("remarks", [])]})
 
     def summary(self) -> str:
         lines = [f"{self.verdict}" + (f" ({layer_names(self.named)})" if self.named else "")]
@@ -275,7 +270,7 @@ def _verdict(
         return EXPLODING, overflowed
     if not hidden:
         return HEALTHY, []
-    known = [gain for gain in gains if gain is not None and not np.isnan(gain)]
+    known = _known(gains)
     rate = threshold ** (1 / len(hidden))
     if any(gain > threshold for gain in known):
         return EXPLODING, _named(hidden, lambda g: g > rate, lambda g: g)
@@ -289,16 +284,17 @@ def _named(
 ) -> list[str]:
     """The layers with an own gain ``beyond`` the per-layer rate; else the single layer
     whose gain has the highest ``score``."""
-    named = [layer.name for layer in hidden if any(beyond(g) for g in _own_gains(layer))]
+    own = {layer.name: _known((layer.forward_gain, layer.backward_gain)) for layer in hidden}
+    named = [name for name, gains in own.items() if any(beyond(g) for g in gains)]
     if named:
         return named
-    scored = [(score(g), layer.name) for layer in hidden for g in _own_gains(layer)]
-    return [max(scored)[1]] if scored else [layer.name for layer in hidden]
+    scored = [(score(g), name) for name, gains in own.items() for g in gains]
+    return [max(scored)[1]] if scored else list(own)
 
 
-def _own_gains(layer: LayerFlow) -> list[float]:
-    values = (layer.forward_gain, layer.backward_gain)
-    return [g for g in values if g is not None and not np.isnan(g)]
+def _known(gains: Iterable[float | None]) -> list[float]:
+    """The gains that say something (not ``None``, not NaN)."""
+    return [g for g in gains if g is not None and not np.isnan(g)]
 
 
 def _advice(flow: GradientFlow) -> list[Advice]:

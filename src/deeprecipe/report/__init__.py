@@ -10,34 +10,41 @@ summary, answering "is my network healthy, and what should I do next?".
     paths["summary"]   # runs/digits/summary.json
     paths["learning_curves"], paths["gradcheck"], …       # each plot as PNG
 
-Modules: :mod:`.plots` and :mod:`.boundary` (the figures), :mod:`.verdict` (the headline),
-:mod:`.html` (the Jinja2 pages), :mod:`.summary` (``summary.json``). Every file is written
-atomically.
+``summary.json`` holds the run's numbers for machines (CI, the automated recipe, notebooks)
+as plain JSON types; every finding (advice, remarks, notes, a block's finding) is
+``{code, values, text}``. Modules: :mod:`.plots` (the figures), :mod:`.verdict` (the
+headline), :mod:`.html` (the Jinja2 pages). Every file is written atomically.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .._version import __version__
+from ..findings import Finding
 from ..run.files import SUMMARY, atomic_write
-from . import boundary, plots
+from . import plots
 from .html import data_uri, render, render_report
 from .style import png_bytes
-from .summary import summary_dict
 from .verdict import Headline, headline
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
 REPORT_FILE, SUMMARY_FILE = "report.html", "summary.json"
 
-__all__ = ["REPORT_FILE", "SUMMARY_FILE", "Headline", "figures", "headline", "render",
-           "summary_dict", "write_page", "write_report"]
+__all__ = ["REPORT_FILE", "SUMMARY_FILE", "Headline", "figures", "headline", "jsonable",
+           "render", "summary_dict", "write_page", "write_report"]
 
 
 def figures(result: RunResult) -> dict[str, Figure]:
@@ -63,7 +70,7 @@ def figures(result: RunResult) -> dict[str, Figure]:
     if views is not None and views.predictions is not None:
         drawn["predictions"] = plots.predictions(*views.predictions)
     if views is not None and views.regions is not None:
-        drawn["decision_boundary"] = boundary.decision_boundary(
+        drawn["decision_boundary"] = plots.decision_boundary(
             views.regions, views.points, title=f"Decision boundary: {result.data.name}")
     return drawn
 
@@ -93,3 +100,70 @@ def write_report(result: RunResult, folder: Path) -> dict[str, Path]:
     """
     return write_page(folder, figures(result), lambda images: render_report(result, images),
                       SUMMARY.dumps(summary_dict(result), allow_nan=False))
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    """Everything ``summary.json`` holds, as JSON-serializable Python objects."""
+    return jsonable(SUMMARY.stamp({
+        "deeprecipe_version": __version__,
+        "name": result.name,
+        "headline": dataclasses.asdict(headline(result)),
+        "config": result.config,
+        "data": dataclasses.asdict(result.data),
+        "comparisons": {name: {key: value for key, value in comparison.to_dict().items()
+                               if key != "features"}
+                        for name, comparison in result.comparisons.items()},
+        "model": {"summary": result.model_summary,
+                  "n_parameters": None if result.model is None else result.model.n_parameters},
+        "errors": result.errors,
+        "bayes_error": result.bayes_error,
+        "diagnosis": None if result.diagnosis is None else result.diagnosis.to_dict(),
+        "gradcheck": {point: _gradcheck(report) for point, report in result.gradchecks.items()},
+        "early_stopping": {"best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
+                           "stop_reason": result.stop_reason, "epochs_run": result.epochs_run},
+        "history": result.history,
+        "gradient_flow": {"verdict": None if result.flow is None else result.flow.verdict,
+                          "named": [] if result.flow is None else result.flow.named,
+                          "epochs": result.grad_norm_epochs, "grad_norms": result.grad_norms},
+        "confusion": result.confusion,
+        "seconds": result.seconds,
+        "notes": result.notes,
+    }))
+
+
+def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
+    return {
+        "difference": report.difference, "verdict": report.verdict, "passed": report.passed,
+        "failed": report.failed,  # a block reads worry; neither: no verdict
+        "mode": report.mode, "epsilon": report.epsilon,
+        "blocks": {name: {"shape": block.shape, "difference": block.difference,
+                          "verdict": block.verdict, "passed": block.passed,
+                          "uninformative": block.uninformative, "checked": block.checked,
+                          "finding": block.finding} for name, block in report.blocks.items()},
+        "terms": {name: {"difference": term.difference, "verdict": term.verdict}
+                  for name, term in report.terms.items()},
+        "findings": report.findings, "notes": report.notes, "seconds": report.seconds,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` in JSON types: NumPy numbers as Python numbers, tuples as lists,
+    dataclasses as dicts, non-finite floats as ``None``; anything else unknown as its
+    ``str``."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, Finding):
+        return jsonable(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)

@@ -83,12 +83,14 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         "data": result.data,
         "splits": [{"name": name, "size": size, "share": size / (sum(sizes.values()) or 1),
                     "role": ROLES.get(name, "")} for name, size in sizes.items()],
-        "comparisons": [{"name": name, "auc": c.auc, "low": c.auc_ci[0], "high": c.auc_ci[1],
-                         "verdict": c.verdict, "differing": c.differing,
-                         "n_features": len(c.features)} for name, c in result.comparisons.items()],
+        "comparisons": result.comparisons,
         "model_summary": result.model_summary,
-        "config_rows": _config_rows(result.config),
-        "training": _training(result),
+        "config_rows": [(str(key), "default" if value is None else value
+                         if isinstance(value, str) else json.dumps(value, default=str))
+                        for key, value in result.config.items()],
+        "training": None if not result.history else {
+            "epochs": result.epochs_run, "stopped": stopped(result.stop_reason),
+            "best": None if result.best_epoch is None else result.best_epoch + 1},  # from 1
         "diagnosis": diagnosis,
         "bayes_given": bool(result.config.get("bayes_error")),  # 0 is the default's value
         "remarks": remarks,
@@ -110,18 +112,6 @@ def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
     if result.best_epoch is not None:
         numbers.append((str(result.best_epoch + 1), "epoch kept"))
     return numbers
-
-
-def _config_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(str(key), "default" if value is None else value if isinstance(value, str)
-             else json.dumps(value, default=str)) for key, value in config.items()]
-
-
-def _training(result: RunResult) -> dict[str, Any] | None:
-    if not result.history:
-        return None
-    best = None if result.best_epoch is None else result.best_epoch + 1  # counted from 1
-    return {"epochs": result.epochs_run, "best": best, "stopped": stopped(result.stop_reason)}
 
 
 def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The report's figures: each function draws one :class:`~matplotlib.figure.Figure` from
-plain data (History lists, gradient-check reports, counts) and returns it (never shows it).
-The decision boundary lives in :mod:`.boundary`."""
+plain data (History lists, gradient-check reports, counts, a classifier's
+:class:`~deeprecipe.diagnostics.views.Regions`) and returns it (never shows it)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from . import style
@@ -18,11 +20,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..diagnostics.views import Points, Regions
     from ..gradcheck import GradcheckReport
 
 NOTES_REFERENCES = ((1e-7, "1e-7 great"), (1e-5, "1e-5 look closer"), (1e-3, "1e-3 worry"))
 ZERO_FLOOR = 1e-13  # where a difference of exactly 0 is drawn on the log axis
 POINT_LABELS = {"init": "at initialization", "trained": "after training"}
+MARKERS = {"train": "o", "dev": "^", "test": "s"}  # the points of each part on a boundary
 
 
 @themed
@@ -187,14 +191,13 @@ def gradient_norms(norms: Mapping[str, Sequence[float]], epochs: Sequence[int] |
             drawn = True
     if drawn:
         log_y(ax)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     else:
         ax.text(0.5, 0.5, "every recorded gradient is exactly 0", transform=ax.transAxes,
                 ha="center", color=INK)
-    title = "Gradient norms ‖dW‖ per layer over training"
-    ax.set(title=title + (f": {verdict}" if verdict else ""), xlabel="epoch",
+    suffix = f": {verdict}" if verdict else ""
+    ax.set(title=f"Gradient norms ‖dW‖ per layer over training{suffix}", xlabel="epoch",
            ylabel="‖dW‖ (Frobenius)")
-    if drawn:
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
 
@@ -218,11 +221,10 @@ def _plain_minor(value: float, _position: int | None = None) -> str:
     return _plain(value) if mantissa in (2.0, 5.0) else ""
 
 
-
 @themed
-def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev set") -> Figure:
-    """A regression's predicted against true values, the line ``predicted = true``, the MSE
-    and R²."""
+def predictions(true: np.ndarray, predicted: np.ndarray) -> Figure:
+    """A regression's predicted against true values on the dev set, the line
+    ``predicted = true``, the MSE and R²."""
     true = np.asarray(true, dtype=np.float64).ravel()
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     figure, ax = new_figure(5.6, 5.2)
@@ -237,16 +239,15 @@ def predictions(true: np.ndarray, predicted: np.ndarray, *, title: str = "dev se
     spread = float(np.var(true))
     r2 = 1 - mse / spread if spread > 0 else float("nan")
     ax.set(xlim=(low - pad, high + pad), ylim=(low - pad, high + pad), xlabel="true value",
-           ylabel="predicted value", title=f"Predictions, {title}: MSE {mse:.4g}, R² {r2:.3f}")
+           ylabel="predicted value", title=f"Predictions, dev set: MSE {mse:.4g}, R² {r2:.3f}")
     ax.set_aspect("equal")
     ax.legend(loc="upper left")
     return figure
 
 
 @themed
-def confusion_matrix(counts: np.ndarray, classes: Sequence[Any] | None = None, *,
-                     title: str = "dev set") -> Figure:
-    """The ``(k, k)`` counts (rows: true class): the diagonal in blue by the share of its
+def confusion_matrix(counts: np.ndarray, classes: Sequence[Any] | None = None) -> Figure:
+    """The dev set's ``(k, k)`` counts (rows: true class): the diagonal in blue by the share of its
     class got right, the mistakes in red by the share of the true class they took."""
     counts = np.asarray(counts)
     k = counts.shape[0]
@@ -271,29 +272,26 @@ def confusion_matrix(counts: np.ndarray, classes: Sequence[Any] | None = None, *
     ax.grid(False)
     accuracy = np.trace(counts) / max(1, counts.sum())
     ax.set(xlabel="predicted class", ylabel="true class",
-           title=f"Confusion matrix, {title}: {accuracy:.1%} correct")
+           title=f"Confusion matrix, dev set: {accuracy:.1%} correct")
     return figure
 
 
 @themed
-def cost_curves(curves: Mapping[str, Sequence[float]], *, title: str = "Training cost per epoch",
-                log: bool = True, colors: Sequence[str] = CLASS_COLORS) -> Figure:
+def cost_curves(curves: Mapping[str, Sequence[float]], *, title: str) -> Figure:
     """The cost per epoch of several runs (``{label: costs}``, from the cost at
-    initialization), log scale by default."""
+    initialization), log scale."""
     figure, ax = new_figure(8.5, 4.0)
-    for color, (label, values) in zip(colors, curves.items(), strict=False):
+    for color, (label, values) in zip(CLASS_COLORS, curves.items(), strict=False):
         y = np.asarray(values, dtype=np.float64)
         ax.plot(np.arange(len(y)), y, color=color, lw=2, label=label)
-    if log:
-        log_y(ax)
+    log_y(ax)
     ax.set(title=title, xlabel="epoch (0 = at initialization)", ylabel="cost J")
     ax.legend(loc="upper right")
     return figure
 
 
 @themed
-def train_dev_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *,
-                     ylabel: str = "cost J (data term)") -> Figure:
+def train_dev_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> Figure:
     """One panel per run (``{label: (train, dev)}``): train (solid) and dev (dashed) per
     epoch, on a shared y axis."""
     figure, axes = new_panels(curves, 4.0, 3.6, sharey=True)
@@ -301,23 +299,22 @@ def train_dev_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]
         ax.plot(np.arange(len(train)), train, color=TRAIN, lw=2, label="train")
         ax.plot(np.arange(len(dev)), dev, color=DEV, lw=2, ls="--", label="dev")
         ax.set(title=label, xlabel="epoch")
-    axes[0].set_ylabel(ylabel)
+    axes[0].set_ylabel("cost J (data term)")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside upper right", ncol=2)
     return figure
 
 
 @themed
-def unit_weights(layers: Mapping[str, np.ndarray], *,
-                 rows: Sequence[str] = ("x₁", "x₂", "b")) -> Figure:
-    """One heat map per run (``{label: (n_in + 1, units)}``): a column per hidden unit (its
-    weights, then its bias). Identical columns are identical units."""
+def unit_weights(layers: Mapping[str, np.ndarray]) -> Figure:
+    """One heat map per run (``{label: (3, units)}``): a column per hidden unit (its weights
+    from x₁ and x₂, then its bias). Identical columns are identical units."""
     figure, axes = new_panels(layers, 4.0, 2.8)
     for ax, (label, weights) in zip(axes, layers.items(), strict=True):
         limit = float(np.abs(weights).max()) or 1.0
         image = ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
         ax.set_xticks(range(weights.shape[1]), [str(j + 1) for j in range(weights.shape[1])])
-        ax.set_yticks(range(weights.shape[0]), list(rows)[: weights.shape[0]])
+        ax.set_yticks(range(weights.shape[0]), ["x₁", "x₂", "b"][: weights.shape[0]])
         ax.grid(False)
         distinct = len(np.unique(weights.T, axis=0))
         ax.set(title=f"{label}: {distinct} distinct of {weights.shape[1]}", xlabel="unit")
@@ -325,5 +322,68 @@ def unit_weights(layers: Mapping[str, np.ndarray], *,
     return figure
 
 
-__all__ = ["confusion_matrix", "cost_curves", "gradcheck_bars", "gradient_norms",
-           "learning_curves", "predictions", "train_dev_curves", "unit_weights"]
+@themed
+def decision_boundary(regions: Regions, points: Sequence[Points], *,
+                      title: str = "Decision boundary") -> Figure:
+    """One panel: a model's decision ``regions`` over ``points``."""
+    figure, ax = new_figure(7.0, 5.6)
+    draw_boundary(ax, regions, points)
+    ax.set_title(title)
+    _legend(ax, points)
+    return figure
+
+
+@themed
+def boundary_panels(panels: Mapping[str, Regions], points: Sequence[Points]) -> Figure:
+    """Several models' regions side by side on the same points, one panel each
+    (``{title: regions}``); what the experiments show."""
+    figure, axes = new_panels(panels, 4.2, 4.4, pad=1.2)
+    for ax, (title, regions) in zip(axes, panels.items(), strict=True):
+        draw_boundary(ax, regions, points)
+        ax.set_title(title, fontsize=10.5)
+    _legend(axes[-1], points)
+    return figure
+
+
+def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points], *,
+                  markers: bool = True) -> None:
+    """Draw decision ``regions`` and ``points`` on ``ax``."""
+    gx, gy = np.meshgrid(regions.xs, regions.ys)
+    k = regions.proba.shape[-1]
+    if k == 2:
+        p1 = regions.proba[..., 1]
+        shades = LinearSegmentedColormap.from_list(
+            "binary", [CLASS_COLORS[0], "#ffffff", CLASS_COLORS[1]])
+        ax.contourf(gx, gy, p1, levels=np.linspace(0, 1, 11), cmap=shades, alpha=0.45)
+        if p1.min() < 0.5 < p1.max():
+            ax.contour(gx, gy, p1, levels=[0.5], colors=INK, linewidths=1.5)
+    else:
+        labels = regions.proba.argmax(axis=-1)
+        palette = ListedColormap([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(k)])
+        ax.contourf(gx, gy, labels, levels=np.arange(k + 1) - 0.5, cmap=palette, alpha=0.25)
+    if markers:
+        for part in points:  # the held-out points, which judge the boundary, in front
+            train = part.label == "train"
+            colors = [CLASS_COLORS[int(c) % len(CLASS_COLORS)] for c in part.y]
+            ax.scatter(part.X[:, 0], part.X[:, 1], c=colors, s=14 if train else 30,
+                       alpha=0.55 if train else 1.0, marker=MARKERS.get(part.label, "o"),
+                       edgecolors="white" if train else INK, linewidths=0.5 if train else 0.7,
+                       zorder=3 if train else 4)
+    ax.set(xlabel="x₁", ylabel="x₂")
+    ax.set_xlim(regions.xs[0], regions.xs[-1])
+    ax.set_ylim(regions.ys[0], regions.ys[-1])
+    ax.grid(False)
+
+
+def _legend(ax: Axes, points: Sequence[Points]) -> None:
+    classes = sorted({int(c) for p in points for c in np.unique(p.y)})
+    handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLORS[c % len(CLASS_COLORS)],
+                      label=f"class {c}") for c in classes]
+    handles += [Line2D([], [], ls="", marker=MARKERS.get(p.label, "o"), color="#64748b",
+                       label=p.label) for p in points]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+__all__ = ["boundary_panels", "confusion_matrix", "cost_curves", "decision_boundary",
+           "gradcheck_bars", "gradient_norms", "learning_curves", "predictions",
+           "train_dev_curves", "unit_weights"]
