@@ -34,22 +34,9 @@ from .report import (
 )
 
 __all__ = [
-    "DEFAULT_BANDS",
-    "GREAT",
-    "INCONCLUSIVE",
-    "LOOK_CLOSER",
-    "MODES",
-    "UNINFORMATIVE",
-    "WORRY",
-    "BlockReport",
-    "Entry",
-    "GradcheckError",
-    "GradcheckReport",
-    "check",
-    "check_jax",
-    "check_model",
-    "check_torch",
-    "relative_difference",
+    "DEFAULT_BANDS", "GREAT", "INCONCLUSIVE", "LOOK_CLOSER", "MODES", "UNINFORMATIVE", "WORRY",
+    "BlockReport", "Entry", "GradcheckError", "GradcheckReport", "check", "check_jax",
+    "check_model", "check_torch", "relative_difference",
 ]
 
 DROPOUT_MODES = ("off", "fixed")
@@ -75,19 +62,10 @@ def check_model(
 
 
 def check_model(
-    model: Sequential,
-    X: ArrayLike,
-    y: ArrayLike,
-    epsilon: float = 1e-7,
-    *,
-    points: str | tuple[str, ...] | list[str] = "current",
-    mode: str = "full",
-    dropout: str = "off",
-    samples: int = 16,
-    probes: int = 4,
-    bands: tuple[float, float] = DEFAULT_BANDS,
-    seed: int = 0,
-    worst: int = 5,
+    model: Sequential, X: ArrayLike, y: ArrayLike, epsilon: float = 1e-7, *,
+    points: str | tuple[str, ...] | list[str] = "current", mode: str = "full",
+    dropout: str = "off", samples: int = 16, probes: int = 4,
+    bands: tuple[float, float] = DEFAULT_BANDS, seed: int = 0, worst: int = 5,
     train_epochs: int = 20,
 ) -> GradcheckReport | dict[str, GradcheckReport]:
     """Check ``model``'s backpropagation on ``(X, y)``: the notes' ``J`` with its penalty.
@@ -118,22 +96,14 @@ def check_model(
                    seed=seed, n_worst=worst)
     reports = {}
     for name in names:
-        at = _model_at(name, model64, X64, y, train_epochs, seed)
+        at = model64 if name == "current" else model64.rebuilt()
+        if name == "trained":
+            at.fit(X64, y, epochs=train_epochs, batch_size=min(64, len(X64)), seed=seed)
         reports[name] = _check_point(at, X64, targets, dropout, options)
         if model.dtype != np.float64:
             reports[name].notes.insert(0, Finding("grad_promoted_copy", {
                 "dtype": model.dtype.name, "what": "model"}))
     return reports[names[0]] if isinstance(points, str) else reports
-
-
-def _model_at(point: str, model: Sequential, X: np.ndarray, y: ArrayLike, epochs: int,
-              seed: int) -> Sequential:
-    if point == "current":
-        return model
-    fresh = model.rebuilt()
-    if point == "trained":
-        fresh.fit(X, y, epochs=epochs, batch_size=min(64, len(X)), seed=seed)
-    return fresh
 
 
 def _check_point(model: Sequential, X: np.ndarray, targets: np.ndarray, dropout: str,

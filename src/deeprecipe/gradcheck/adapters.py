@@ -7,6 +7,7 @@ optional and imported when called.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import inspect
 import warnings
@@ -40,24 +41,20 @@ class _LazyGrads(Mapping[str, np.ndarray]):
     them only at ``θ``)."""
 
     def __init__(self, names: list[str], compute: Callable[[], list[np.ndarray]]) -> None:
-        self._names = names
-        self._compute: Callable[[], list[np.ndarray]] | None = compute
-        self._values: dict[str, np.ndarray] = {}
+        self.names, self.compute = names, compute
 
-    def _load(self) -> dict[str, np.ndarray]:
-        if self._compute is not None:
-            self._values = dict(zip(self._names, self._compute(), strict=True))
-            self._compute = None
-        return self._values
+    @functools.cached_property
+    def computed(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.names, self.compute(), strict=True))
 
     def __getitem__(self, name: str) -> np.ndarray:
-        return self._load()[name]
+        return self.computed[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self.names)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self.names)
 
 
 def _precision_note(low: dict[str, str], grads: Mapping[str, np.ndarray],
@@ -161,14 +158,14 @@ def _promoted(dtypes: dict[str, str], notes: list[Finding], low: dict[str, str])
         notes.append(Finding("grad_promoted", {"dtypes": dtypes}))
 
 
-def _scalar(torch: ModuleType, where: str, output: Any, loss: Callable[[Any], Any] | None,
+def _scalar(torch: ModuleType, output: Any, loss: Callable[[Any], Any] | None,
             what: str) -> Any:
     cost = loss(output) if loss is not None else output
     if not isinstance(cost, torch.Tensor) or cost.numel() != 1:
         shape = tuple(cost.shape) if isinstance(cost, torch.Tensor) else type(cost).__name__
         hint = ("pass loss=, e.g. loss=lambda out: F.cross_entropy(out, y)" if loss is None
                 else "loss must reduce the output to one number (a mean or a sum)")
-        raise ValueError(f"{where}: {what} must be a scalar cost; received {shape}. "
+        raise ValueError(f"check_torch: {what} must be a scalar cost; received {shape}. "
                          f"help: {hint}")
     return cost.reshape(())
 
@@ -183,20 +180,17 @@ def _torch_grads(torch: ModuleType, cost: Any, tensors: Mapping[str, Any]) -> li
 class _TorchModule:
     """``fn(params) -> (cost, grads)`` over a float64, eval-mode copy of a module."""
 
-    where = "check_torch"
-
     def __init__(self, torch: ModuleType, module: Any, inputs: tuple[Any, ...],
                  loss: Callable[[Any], Any] | None, notes: list[Finding],
                  low: dict[str, str]) -> None:
         self.torch, self.original, self.loss, self.raw_inputs = torch, module, loss, inputs
         trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
         if not trainable:
-            raise ValueError(f"{self.where}: the module must have parameters that require "
+            raise ValueError("check_torch: the module must have parameters that require "
                              "grad; received a module with none.")
         frozen = [n for n, p in module.named_parameters() if not p.requires_grad]
-        for name, value in trainable.items():
-            if value.dtype != torch.float64:
-                low[name] = str(value.dtype).removeprefix("torch.")
+        low.update({n: str(p.dtype).removeprefix("torch.") for n, p in trainable.items()
+                    if p.dtype != torch.float64})
         self.double_copy = copy.deepcopy(module).double().eval()
         self.params = {n: p for n, p in self.double_copy.named_parameters() if n in trainable}
         device = next(iter(self.params.values())).device
@@ -219,12 +213,12 @@ class _TorchModule:
                 loaded[name] = torch.from_numpy(np.asarray(values[name], dtype=np.float64))
                 parameter.copy_(loaded[name])
         with torch.enable_grad():
-            cost = _scalar(torch, self.where, self.double_copy(*self.inputs), self.loss,
+            cost = _scalar(torch, self.double_copy(*self.inputs), self.loss,
                            "the module's output")
         for name, parameter in self.params.items():
             if not torch.equal(parameter.detach().cpu(), loaded[name]):
                 raise GradcheckError(
-                    f"{self.where}: the forward pass changed the parameter {name!r}; it must "
+                    f"check_torch: the forward pass changed the parameter {name!r}; it must "
                     "not modify the parameters (an in-place update left in forward?)."
                 )
         self.cost_dtype = cost.dtype
@@ -241,14 +235,12 @@ class _TorchModule:
                        if isinstance(v, torch.Tensor) and v.is_floating_point() else v
                        for v in self.raw_inputs)
         with torch.enable_grad():
-            cost = _scalar(torch, self.where, twin(*inputs), self.loss, "the module's output")
+            cost = _scalar(torch, twin(*inputs), self.loss, "the module's output")
         return dict(zip(params, _torch_grads(torch, cost, params), strict=True))
 
 
 class _TorchFunction:
     """``fn(params) -> (cost, grads)`` for a function of tensors: fresh leaves per call."""
-
-    where = "check_torch"
 
     def __init__(self, torch: ModuleType, fn: Callable[..., Any], inputs: tuple[Any, ...],
                  loss: Callable[[Any], Any] | None, params: Mapping[str, Any],
@@ -261,7 +253,7 @@ class _TorchFunction:
             array = (value.detach().cpu().numpy() if isinstance(value, torch.Tensor)
                      else np.asarray(value))
             if array.dtype.kind != "f":
-                raise TypeError(f"{self.where}: params[{name!r}] must be a floating tensor "
+                raise TypeError(f"check_torch: params[{name!r}] must be a floating tensor "
                                 f"or array; received dtype {array.dtype}.")
             if array.dtype != np.float64:
                 promoted[name] = array.dtype.name
@@ -280,7 +272,7 @@ class _TorchFunction:
                 output = self.fn(*leaves.values(), *inputs)
             else:
                 output = self.fn(dict(leaves), *inputs)
-            return _scalar(self.torch, self.where, output, self.loss, "fn's output")
+            return _scalar(self.torch, output, self.loss, "fn's output")
 
     def __call__(self, values: Mapping[str, np.ndarray]) -> tuple[float, _LazyGrads]:
         torch = self.torch
@@ -367,17 +359,15 @@ def _path_names(jax: ModuleType, paths: list[Any]) -> list[str]:
 class _JaxFunction:
     """``fn(params) -> (cost, grads)`` for a JAX function of a pytree, in float64."""
 
-    where = "check_jax"
-
     def __init__(self, jax: ModuleType, fn: Callable[[Any], Any], params: Any,
                  jit: bool) -> None:
         if not callable(fn):
-            raise TypeError(f"{self.where}: fn must be callable; received fn of type "
+            raise TypeError(f"check_jax: fn must be callable; received fn of type "
                             f"{type(fn).__name__}.")
         self.jax, self.fn = jax, fn
         pairs, self.treedef = jax.tree_util.tree_flatten_with_path(params)
         if not pairs:
-            raise TypeError(f"{self.where}: params must be a pytree with at least one array "
+            raise TypeError(f"check_jax: params must be a pytree with at least one array "
                             f"leaf; received {type(params).__name__}.")
         self.names = _path_names(jax, [path for path, _ in pairs])
         self.given = [np.asarray(leaf) for _, leaf in pairs]
@@ -385,7 +375,7 @@ class _JaxFunction:
         self.low: dict[str, str] = {}
         for name, leaf in zip(self.names, self.given, strict=True):
             if leaf.dtype.kind != "f":
-                raise TypeError(f"{self.where}: the leaf {name} must be a floating array; "
+                raise TypeError(f"check_jax: the leaf {name} must be a floating array; "
                                 f"received dtype {leaf.dtype}.")
         _promoted({n: leaf.dtype.name for n, leaf in zip(self.names, self.given, strict=True)
                    if leaf.dtype != np.float64}, self.notes, self.low)
@@ -416,12 +406,12 @@ class _JaxFunction:
 
     def _scalar(self, value: Any) -> float:
         if isinstance(value, (tuple, list)):
-            raise ValueError(f"{self.where}: fn's output must be a scalar cost; received a "
+            raise ValueError(f"check_jax: fn's output must be a scalar cost; received a "
                              f"{type(value).__name__} of {len(value)} (a cost and auxiliary "
                              "values?). help: check lambda params: fn(params)[0].")
         array = np.asarray(value)
         if array.size != 1:
-            raise ValueError(f"{self.where}: fn's output must be a scalar cost; received "
+            raise ValueError(f"check_jax: fn's output must be a scalar cost; received "
                              f"shape {array.shape}. help: reduce it (a mean or a sum).")
         return float(array.reshape(()))
 

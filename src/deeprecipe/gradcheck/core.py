@@ -117,11 +117,8 @@ class Checker:
         self.samples, self.probes, self.n_worst = samples, probes, n_worst
         self.rng = np.random.default_rng(seed)
 
-    # --- noise, kinks ----------------------------------------------------------------
-
     def _roundoff(self, *costs: np.ndarray, step: float) -> np.ndarray:
-        scale = np.maximum.reduce([np.abs(c) for c in costs] + [np.full_like(costs[0],
-                                                                             abs(self.obj.j0))])
+        scale = np.maximum(np.maximum.reduce([np.abs(c) for c in costs]), abs(self.obj.j0))
         return ROUNDOFF_FACTOR * self.obj.eps_machine * scale / step
 
     def _central(
@@ -290,29 +287,11 @@ class Checker:
         scale = np.abs(numeric) + np.abs(analytic)
         return (error > NOISE_MARGIN * noise) & (error > self.bands[0] * scale)
 
-    # --- coordinates and probes --------------------------------------------------------
-
-    def _coordinates(self, slot: Slot) -> np.ndarray:
-        size = slot.stop - slot.start
-        if self.mode == "full" or size <= self.samples:
-            return np.arange(size)
-        if self.mode == "directional":
-            return np.arange(0)
-        return self._stratified(slot)
-
     def _stratified(self, slot: Slot) -> np.ndarray:
         """One coordinate from each of ``samples`` contiguous strata, without replacement."""
         size = slot.stop - slot.start
         edges = np.linspace(0, size, self.samples + 1).astype(int)
         return np.array([self.rng.integers(lo, hi) for lo, hi in itertools.pairwise(edges)])
-
-    def _n_probes(self, slot: Slot) -> int:
-        size = slot.stop - slot.start
-        if self.mode == "directional":
-            return self.probes
-        if self.mode == "sampled" and size > self.samples:
-            return self.probes  # guard probes: a single wrong entry cannot hide between samples
-        return 0
 
     def _probe(self, slot: Slot, support: np.ndarray, count: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -332,16 +311,20 @@ class Checker:
         """``costs`` at ``moves[rows]`` (coordinates or directions; all when rows is None)."""
         return lambda step, rows: costs(slot, moves if rows is None else moves[rows], step)
 
-    # --- one block ---------------------------------------------------------------------
-
     def block(self, slot: Slot) -> tuple[BlockReport, Measurements, Measurements]:
         coords, probes = Measurements(), Measurements()
-        indices = self._coordinates(slot)
+        size = slot.stop - slot.start
+        small = size <= self.samples
+        if self.mode == "full" or small:
+            indices = np.arange(size)
+        else:
+            indices = self._stratified(slot) if self.mode == "sampled" else np.arange(0)
         if len(indices):
             coords.add(*self._measure_coordinates(slot, indices))
-        count = self._n_probes(slot)
+        # sampled: guard probes, so a single wrong entry cannot hide between the samples
+        count = 0 if self.mode == "full" or (self.mode == "sampled" and small) else self.probes
         if count:
-            support = np.arange(slot.stop - slot.start)
+            support = np.arange(size)
             numeric, analytic, noise, kink, excluded = self._probe(slot, support, count)
             probes.add(numeric, analytic, noise, np.full(count, -1), kink, excluded,
                        np.zeros(count, dtype=bool))
@@ -375,11 +358,15 @@ class Checker:
             verdict = INCONCLUSIVE
         else:
             verdict = UNINFORMATIVE
+        # coordinates at a kink whose analytic value lies between the one-sided derivatives
+        at_kink = np.array(coords.subgradient, dtype=bool)
+        agrees = ~self._disagrees(np.array(coords.numeric), np.array(coords.analytic),
+                                  np.array(coords.noise))
         report = BlockReport(
             name=slot.name, shape=slot.shape, difference=difference, verdict=verdict,
             noise=noise, checked=len(coords.numeric) + len(probes.numeric),
             kinks=int(np.sum(coords.kink) + np.sum(probes.kink)),
-            subgradients=self._subgradients(coords),
+            subgradients=int(np.sum(at_kink & agrees)),
         )
         if verdict == WORRY and parts:  # an inconclusive ratio is noise: name nothing
             numeric, analytic, _ = parts[worst_part].arrays()
@@ -388,18 +375,11 @@ class Checker:
                                   or self._transposed(slot, coords))
             else:
                 report.finding = Finding("grad_numeric_not_finite")
-        report.worst = self._worst_entries(slot, coords)
+        report.worst = self._worst_entries(slot, coords.index, coords.analytic, coords.numeric,
+                                           coords.kink)
         if verdict == WORRY and self.mode != "full" and not report.finding:
             report.worst = self._localize(slot) or report.worst
         return report
-
-    def _subgradients(self, coords: Measurements) -> int:
-        """How many coordinates sit at a kink whose analytic value lies between the
-        one-sided derivatives (accepted as a subgradient)."""
-        at_kink = np.array(coords.subgradient, dtype=bool)
-        agree = ~self._disagrees(np.array(coords.numeric), np.array(coords.analytic),
-                                 np.array(coords.noise))
-        return int(np.sum(at_kink & agree))
 
     def _transposed(self, slot: Slot, coords: Measurements) -> Finding | None:
         """Name ``analytic = numericᵀ`` for a square matrix measured entry by entry: the
@@ -431,21 +411,13 @@ class Checker:
         worst = max(pool, key=lambda i: differences[i])
         return worst, differences[worst], noises[worst]
 
-    def _worst_entries(self, slot: Slot, coords: Measurements) -> list[Entry]:
-        if not coords.numeric:
-            return []
-        error = np.abs(np.array(coords.numeric) - np.array(coords.analytic))
-        order = np.argsort(-error, kind="stable")[: self.n_worst]
-        return [self._entry(slot, coords.index[i], coords.analytic[i], coords.numeric[i],
-                            coords.kink[i]) for i in order]
-
-    @staticmethod
-    def _entry(slot: Slot, index: int, analytic: float, numeric: float, kink: bool) -> Entry:
-        position = tuple(int(i) for i in np.unravel_index(index, slot.shape)) if slot.shape \
-            else ()
-        return Entry(slot.name, position, float(analytic), float(numeric), bool(kink))
-
-    # --- localisation ------------------------------------------------------------------
+    def _worst_entries(self, slot: Slot, index: Any, analytic: Any, numeric: Any,
+                       kink: Any) -> list[Entry]:
+        """The ``n_worst`` coordinates (block-local ``index``) with the largest error."""
+        error = np.abs(np.asarray(numeric, dtype=float) - np.asarray(analytic, dtype=float))
+        return [Entry(slot.name, tuple(int(j) for j in np.unravel_index(index[i], slot.shape)),
+                      float(analytic[i]), float(numeric[i]), bool(kink[i]))
+                for i in np.argsort(-error, kind="stable")[: self.n_worst]]
 
     def _localize(self, slot: Slot) -> list[Entry]:
         """Bisect the block with random-sign probes to the coordinates that disagree, then
@@ -470,11 +442,7 @@ class Checker:
         analytic = self.obj.analytic[slot.start + indices]
         evaluate = self._evaluator(self.obj.coordinate_costs, slot, indices)
         numeric, _, kink, _, _ = self._measure(evaluate, analytic, sides=True)
-        entries = [self._entry(slot, int(i), a, n, k)
-                   for i, a, n, k in zip(indices, analytic, numeric, kink, strict=True)]
-        return sorted(entries, key=lambda e: -e.error)[: self.n_worst]
-
-    # --- the whole check ---------------------------------------------------------------
+        return self._worst_entries(slot, indices, analytic, numeric, kink)
 
     def run(self) -> GradcheckReport:
         start = time.perf_counter()
@@ -604,17 +572,9 @@ def check_options(where: str, mode: str, epsilon: float, samples: int, probes: i
 
 
 def check(
-    fn: Function,
-    params: Mapping[str, Any],
-    epsilon: float = 1e-7,
-    *,
-    mode: str = "full",
-    samples: int = 16,
-    probes: int = 4,
-    bands: tuple[float, float] = DEFAULT_BANDS,
-    seed: int = 0,
-    worst: int = 5,
-    batch_size: int | None = None,
+    fn: Function, params: Mapping[str, Any], epsilon: float = 1e-7, *, mode: str = "full",
+    samples: int = 16, probes: int = 4, bands: tuple[float, float] = DEFAULT_BANDS,
+    seed: int = 0, worst: int = 5, batch_size: int | None = None,
 ) -> GradcheckReport:
     """Check the gradients of ``fn(params) -> (cost, grads)`` against central differences.
 

@@ -1,12 +1,7 @@
-"""Gradient checking a :class:`~deeprecipe.Sequential`: the notes' ``J`` (penalty included,
-``m = len(X)``) and ``dJ/dθ`` in float64, dropout off or with fixed masks.
-
-``J`` is evaluated only through the layers' own methods (:mod:`deeprecipe.layers`), and
-fast: the activations before a perturbed parameter are read once off the model's trace, a
-batch of perturbations runs as stacked copies of the data, and a change in one column feeds
-the next layer as a rank-one update. The side of its kink each ReLU unit is on (and each
-weight's sign under L1) is recorded, so a perturbation that crosses a kink is known, not
-guessed; :meth:`ModelObjective.on_branches` holds every unit on its branch at θ.
+"""The ``J`` of a :class:`~deeprecipe.Sequential` (penalty included, ``m = len(X)``), in
+float64, evaluated only through the layers' own methods: the layers before a perturbed
+parameter are read off the model's trace, perturbations run as stacked copies of the data,
+a moved column feeds the next layer as a rank-one update, and kink crossings are recorded.
 """
 
 from __future__ import annotations
@@ -39,33 +34,24 @@ class ModelObjective(Objective):
     def __init__(self, model: Sequential, X: np.ndarray, targets: np.ndarray, *,
                  terms: Sequence[str], dropout: str, seed: int,
                  cache: dict[Any, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
-        self.model = model
-        self.X = X
-        self.targets = targets
-        self.m = len(X)
-        self.batch_size = self.m
+        self.model, self.X, self.targets = model, X, targets
+        self.m = self.batch_size = len(X)
         self.terms = tuple(terms)
         self.penalty_terms = [t for t in self.terms if t in model.penalties]
         self.hold = False  # evaluate J with every unit on its branch at θ
         self.cache = {} if cache is None else cache
         self.theta = model.theta.copy()
         self.layout = model.layout
-        self._slots = {slot.name: slot for slot in self.layout}
         rng = np.random.default_rng(seed) if dropout == "fixed" else None
         trace = model.forward_backward(X, targets, training=rng is not None, rng=rng,
                                        terms=self.terms)
         self.inputs, self.caches = trace.activations, trace.caches  # the layers' at θ
         self.branches = [layer.kinks(out) for layer, out
                          in zip(model.head, trace.activations[1:], strict=True)]
-        self.signs = {s.name: np.sign(self.theta[s.start:s.stop]) for s in self._weight_slots()}
+        self.signs = {s: np.sign(self.theta[s.start:s.stop]) for s in self.layout
+                      if s.name.endswith(".W")}  # each weight's side of |w|'s kink at θ
         self.j0, self.analytic = trace.cost, trace.gradient
         require_finite_cost(self.j0)
-
-    def _weight_slots(self) -> list[Slot]:
-        return [self._slots[f"{name}.W"] for name, params
-                in zip(self.model.names, self.model.params, strict=True) if "W" in params]
-
-    # --- evaluating J ------------------------------------------------------------------
 
     @contextmanager
     def on_branches(self) -> Iterator[None]:
@@ -128,8 +114,8 @@ class ModelObjective(Objective):
     def _signs_moved(self, theta: np.ndarray) -> bool:
         if "l1" not in self.penalty_terms:
             return False
-        return any(np.any(np.sign(theta[s.start:s.stop]) != self.signs[s.name])
-                   for s in self._weight_slots())
+        return any(np.any(np.sign(theta[s.start:s.stop]) != sign)
+                   for s, sign in self.signs.items())
 
     def coordinate_costs(self, slot: Slot, indices: np.ndarray, step: float
                          ) -> tuple[np.ndarray, np.ndarray]:
