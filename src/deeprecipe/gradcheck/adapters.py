@@ -219,8 +219,7 @@ class _TorchModule:
             if not torch.equal(parameter.detach().cpu(), loaded[name]):
                 raise GradcheckError(
                     f"check_torch: the forward pass changed the parameter {name!r}; it must "
-                    "not modify the parameters (an in-place update left in forward?)."
-                )
+                    "not modify the parameters (an in-place update left in forward?).")
         self.cost_dtype = cost.dtype
         return float(cost.detach()), _LazyGrads(list(self.params),
                                                 lambda: _torch_grads(torch, cost, self.params))
@@ -348,14 +347,6 @@ def check_jax(fn: Callable[[Any], Any], params: Any, *, jit: bool = True,
     return report
 
 
-def _path_names(jax: ModuleType, paths: list[Any]) -> list[str]:
-    names = [jax.tree_util.keystr(path, simple=True, separator=".") or "params"
-             for path in paths]
-    if len(set(names)) != len(names):  # "a.b" as a key and as a path: keep the brackets
-        names = [jax.tree_util.keystr(path) or "params" for path in paths]
-    return names
-
-
 class _JaxFunction:
     """``fn(params) -> (cost, grads)`` for a JAX function of a pytree, in float64."""
 
@@ -369,7 +360,11 @@ class _JaxFunction:
         if not pairs:
             raise TypeError(f"check_jax: params must be a pytree with at least one array "
                             f"leaf; received {type(params).__name__}.")
-        self.names = _path_names(jax, [path for path, _ in pairs])
+        paths = [path for path, _ in pairs]
+        self.names = [jax.tree_util.keystr(p, simple=True, separator=".") or "params"
+                      for p in paths]
+        if len(set(self.names)) != len(paths):  # "a.b" as a key and as a path: keep brackets
+            self.names = [jax.tree_util.keystr(p) or "params" for p in paths]
         self.given = [np.asarray(leaf) for _, leaf in pairs]
         self.notes: list[Finding] = []
         self.low: dict[str, str] = {}

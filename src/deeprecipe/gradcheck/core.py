@@ -121,9 +121,8 @@ class Checker:
         scale = np.maximum(np.maximum.reduce([np.abs(c) for c in costs]), abs(self.obj.j0))
         return ROUNDOFF_FACTOR * self.obj.eps_machine * scale / step
 
-    def _central(
-        self, evaluate: Evaluate, step: float, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _central(self, evaluate: Evaluate, step: float, rows: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(D, J+, J−, crossed)``; ``crossed`` is 1 (+ side), 2 (− side), 3 (both) or 0."""
         plus, crossed_plus = evaluate(step, rows)
         minus, crossed_minus = evaluate(-step, rows)
@@ -337,13 +336,12 @@ class Checker:
         report = self._judge_block(slot, coords, probes)
         return report, coords, probes
 
-    def _measure_coordinates(self, slot: Slot, indices: np.ndarray
-                             ) -> tuple[np.ndarray, ...]:
+    def _measure_coordinates(self, slot: Slot, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         """``Measurements.add`` arguments for block-local ``indices``."""
         analytic = self.obj.analytic[slot.start + indices]
-        numeric, noise, kink, excluded, subgradient = self._measure(
-            self._evaluator(self.obj.coordinate_costs, slot, indices), analytic, sides=True
-        )
+        evaluate = self._evaluator(self.obj.coordinate_costs, slot, indices)
+        numeric, noise, kink, excluded, subgradient = self._measure(evaluate, analytic,
+                                                                    sides=True)
         return numeric, analytic, noise, indices, kink, excluded, subgradient
 
     def _judge_block(self, slot: Slot, coords: Measurements,
@@ -366,8 +364,7 @@ class Checker:
             name=slot.name, shape=slot.shape, difference=difference, verdict=verdict,
             noise=noise, checked=len(coords.numeric) + len(probes.numeric),
             kinks=int(np.sum(coords.kink) + np.sum(probes.kink)),
-            subgradients=int(np.sum(at_kink & agrees)),
-        )
+            subgradients=int(np.sum(at_kink & agrees)))
         if verdict == WORRY and parts:  # an inconclusive ratio is noise: name nothing
             numeric, analytic, _ = parts[worst_part].arrays()
             if np.all(np.isfinite(numeric)):
@@ -438,10 +435,8 @@ class Checker:
                     pending.append(half)
         if not found:
             return []
-        indices = np.array(found)
-        analytic = self.obj.analytic[slot.start + indices]
-        evaluate = self._evaluator(self.obj.coordinate_costs, slot, indices)
-        numeric, _, kink, _, _ = self._measure(evaluate, analytic, sides=True)
+        numeric, analytic, _, indices, kink, _, _ = self._measure_coordinates(slot,
+                                                                               np.array(found))
         return self._worst_entries(slot, indices, analytic, numeric, kink)
 
     def run(self) -> GradcheckReport:
@@ -464,8 +459,7 @@ class Checker:
             difference = 1.0
         report = GradcheckReport(
             difference=difference, verdict=verdict, blocks=blocks, mode=self.mode,
-            epsilon=self.epsilon, bands=self.bands, noise=noise,
-        )
+            epsilon=self.epsilon, bands=self.bands, noise=noise)
         kinks = sum(block.kinks for block in blocks.values())
         if kinks:
             report.notes.append(Finding("grad_kinks", {

@@ -52,17 +52,15 @@ class Objective:
         objectives that ``tracks_kinks``)."""
         raise NotImplementedError
 
-    def coordinate_costs(
-        self, slot: Slot, indices: np.ndarray, step: float
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    def coordinate_costs(self, slot: Slot, indices: np.ndarray, step: float
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
         """``J(θ + step·e_i)`` for block-local ``indices`` of ``slot``."""
         thetas = np.repeat(self.theta[None, :], len(indices), axis=0)
         thetas[np.arange(len(indices)), slot.start + indices] += step
         return self.costs(thetas)
 
-    def direction_costs(
-        self, slot: Slot, directions: np.ndarray, step: float
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    def direction_costs(self, slot: Slot, directions: np.ndarray, step: float
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
         """``J(θ + step·u)`` for block-local directions ``u`` (rows of ``directions``)."""
         thetas = np.repeat(self.theta[None, :], len(directions), axis=0)
         thetas[:, slot.start : slot.stop] += step * directions
@@ -75,8 +73,7 @@ def require_finite_cost(cost: float) -> None:
         raise GradcheckError(
             f"check: the cost J(θ) must be finite at the parameters given; received "
             f"J(θ)={cost}. help: look for an overflow or a log of 0 in the forward pass, "
-            "or check at smaller parameters"
-        )
+            "or check at smaller parameters")
 
 
 def _as_params(value: Any) -> dict[str, np.ndarray]:
@@ -105,8 +102,7 @@ class FunctionObjective(Objective):
     """
 
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
-                 cache: dict[int, Costs] | None = None
-                 ) -> None:
+                 cache: dict[int, Costs] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"check: fn must be callable; received fn of type "
                             f"{type(fn).__name__}.")
@@ -140,8 +136,7 @@ class FunctionObjective(Objective):
                 "check: fn is not deterministic: J(θ) gave "
                 + ", ".join(f"{v:.17g}" for v in values)
                 + " at the same θ. help: turn dropout and augmentation off (keep_prob=1, as "
-                "the notes advise) or re-seed the randomness inside fn on every call."
-            )
+                "the notes advise) or re-seed the randomness inside fn on every call.")
         self.j0 = values[0]
         self.analytic = self._flatten_grads(grads)
         self._probe_precision()
@@ -188,8 +183,7 @@ class FunctionObjective(Objective):
             if not np.array_equal(before[name], params[name]):
                 raise GradcheckError(
                     f"check: fn changed the parameter {name!r} it was given; the forward "
-                    "pass must not modify the parameters (an update left in the cost?)."
-                )
+                    "pass must not modify the parameters (an update left in the cost?).")
         return cost, self._summed(grads)
 
     def _summed(self, by_term: Mapping[str | None, Any]) -> dict[str | None, Any]:

@@ -186,13 +186,12 @@ class GradcheckReport(Verdict):
                              justify="right" if column in ("analytic", "numeric") else "left")
         for block in self.blocks.values():
             worst = block.worst[0] if block.worst else None
-            table.add_row(
-                block.name, "×".join(map(str, block.shape)) or "scalar",
-                f"{block.difference:.2e}", block.verdict,
-                f"[{', '.join(map(str, worst.index))}]" if worst else "",
-                f"{worst.analytic:.6g}" if worst else "", f"{worst.numeric:.6g}" if worst else "",
-                str(block.finding or ""),
-            )
+            cells = ("", "", "") if worst is None else (
+                f"[{', '.join(map(str, worst.index))}]", f"{worst.analytic:.6g}",
+                f"{worst.numeric:.6g}")
+            table.add_row(block.name, "×".join(map(str, block.shape)) or "scalar",
+                          f"{block.difference:.2e}", block.verdict, *cells,
+                          str(block.finding or ""))
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, force_terminal=False, color_system=None)
         console.print(table)
