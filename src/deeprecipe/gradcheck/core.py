@@ -1,7 +1,5 @@
-"""The checking algorithm, shared by every kind of objective: central differences at every
-coordinate (``full``), at a stratified sample (``sampled``) or along random signed
-directions (``directional``), with noise estimates, kink handling and, for a failing block,
-what kind of bug it looks like and where.
+"""The checking algorithm, shared by every objective: central differences per coordinate or
+along random directions, noise estimates, kinks, and what a failing block's bug looks like.
 """
 
 from __future__ import annotations

@@ -22,12 +22,8 @@ MAX_BATCH_ELEMENTS = 2_000_000  # perturbations × rows × width evaluated at on
 
 
 class ModelObjective(Objective):
-    """``J`` of a float64 model on fixed data, restricted to some of its terms.
-
-    ``terms`` names what ``J`` includes: ``"data"`` and/or the penalties (``"l2"``,
-    ``"l1"``). ``dropout`` is ``"off"`` or ``"fixed"`` (training-mode masks drawn from
-    ``seed``, replayed at every evaluation, so they are the same at ``θ + ε`` and ``θ − ε``).
-    """
+    """``J`` of a float64 model on fixed data, restricted to its ``terms`` (``"data"``, the
+    penalties); ``dropout="fixed"`` replays the masks drawn from ``seed`` at every evaluation."""
 
     tracks_kinks = True
 

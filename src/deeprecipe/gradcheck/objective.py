@@ -1,6 +1,5 @@
-"""What the checker differentiates: a cost ``J(θ)`` (:class:`Objective`: ``θ`` in float64,
-its layout, the analytic gradient) it can evaluate at many perturbed points at once;
-:class:`FunctionObjective` wraps a user's ``fn(params) -> (cost, grads)``.
+"""What the checker differentiates: a cost ``J(θ)`` it evaluates at many perturbed points
+(:class:`Objective`), and :class:`FunctionObjective`, a user's ``fn(params)``.
 """
 
 from __future__ import annotations
@@ -89,17 +88,10 @@ def _as_params(value: Any) -> dict[str, np.ndarray]:
 
 
 class FunctionObjective(Objective):
-    """``fn(params: dict[str, ndarray]) -> (cost, grads)`` with ``grads`` keyed like params.
-
-    ``fn`` may instead return its terms, ``{"data": (cost, grads), "l2": (cost, grads)}``:
-    ``J`` is their sum, and a term's ``grads`` may leave out the blocks it does not touch
-    (zeros). ``term`` restricts ``J`` to one of them (``None``: the sum).
-
-    Parameters are promoted to float64 before every call. A preflight evaluates ``J`` three
-    times: a function whose cost changes between identical calls (dropout, augmentation,
-    unseeded noise) or which modifies its input is refused with a :class:`GradcheckError`;
-    then twice near ``θ``, where ``J``'s values show its precision (``cost_dtype``).
-    """
+    """A user's ``fn(params) -> (cost, grads)`` or ``{term: (cost, grads)}`` (see
+    :func:`~deeprecipe.gradcheck.check`); ``term`` restricts ``J`` to one term (``None``: the
+    sum). A preflight refuses an ``fn`` that is not deterministic or modifies its input, then
+    evaluates ``J`` near ``θ``, where its values show its precision (``cost_dtype``)."""
 
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
                  cache: dict[int, Costs] | None = None) -> None:

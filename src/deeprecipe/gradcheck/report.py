@@ -1,8 +1,6 @@
-"""What a gradient check found: :class:`GradcheckReport`, per named block, with verdicts
-(``great``, ``look closer``, ``worry``, ``inconclusive``, ``uninformative``: the guide's
-table; the bands :data:`DEFAULT_BANDS` ``= (1e-6, 1e-4)`` sit between the notes' ``1e-7``,
-``1e-5`` and ``1e-3``). *Analytic* is the gradient under test, *numeric* the central
-difference.
+"""What a gradient check found: :class:`GradcheckReport`, one verdict per named block (the
+bands :data:`DEFAULT_BANDS` sit between the notes' ``1e-7``, ``1e-5`` and ``1e-3``).
+*Analytic* is the gradient under test, *numeric* the central difference.
 """
 
 from __future__ import annotations
