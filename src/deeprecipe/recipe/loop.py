@@ -1,10 +1,9 @@
 """``tune``: the notes' highly iterative process, run by its reasons.
 
-Round 0 trains the baseline; each later round diagnoses the best model so far, takes the
-recipe's next step (:mod:`.policy`) and trains its candidates in parallel, until bias and
-variance are low, no step is left or the budget is spent. Every trial and round is written
-to ``trials.sqlite`` (:mod:`.store`) as it finishes, so ``resume=True`` replays the
-decisions and trains only what was missing.
+Round 0 trains the baseline; each later round diagnoses the best model so far and trains the
+recipe's next candidates (:mod:`.policy`) in parallel, until bias and variance are low, no
+step is left or the budget is spent. Every trial and round is written to ``trials.sqlite``
+as it finishes, so ``resume=True`` replays the decisions and trains only what was missing.
 """
 
 from __future__ import annotations
@@ -150,7 +149,8 @@ def tune(
     path = _run_folder(folder, resume)
     settings = options.settings(prepared.fingerprint)
     with TrialStore(path) as store:
-        _check_settings(store, settings, resume)
+        if resume:
+            _check_settings(store, settings)
         store.write_settings({**settings, "budget": options.budget})
         runner = LocalRunner(prepared.data, workers) if client is None else DaskRunner(
             prepared.data, client)
@@ -307,8 +307,7 @@ class Loop:
         return sorted(candidates, key=Trial.rank)  # stable: ties keep their order
 
     def diagnose(self, trial: Trial, test_error: float | None = None) -> Diagnosis:
-        """The notes' bias/variance reading of a finished trial (``diverged``, with no
-        bias/variance verdict, when its training diverged)."""
+        """The notes' bias/variance reading of a finished trial (``diverged`` if it did)."""
         regression = self.prepared.regression
         return diagnose(
             float(trial.train_error or 0.0), float(trial.dev_error or 0.0),
@@ -383,8 +382,7 @@ BAYES_ERROR = "an error rate in [0, 1): a fraction (0.01) or a percentage ('1%')
 
 def check_bayes_error(where: str, value: Any) -> float:
     """``value`` read by run's ``bayes_error`` option (:data:`deeprecipe.runconfig.OPTIONS`),
-    below 1: the recipe needs an error left to learn. A :class:`ConfigError` naming the key
-    (the command line spells it as its flag) otherwise."""
+    below 1 (the recipe needs an error left to learn); else a ConfigError naming the key."""
     try:
         error = OPTIONS["bayes_error"].parse(value)
         if error >= 1:
@@ -415,10 +413,8 @@ def _run_folder(folder: str | Path | None, resume: bool) -> Path | None:
     return path
 
 
-def _check_settings(store: TrialStore, settings: dict[str, Any], resume: bool) -> None:
+def _check_settings(store: TrialStore, settings: dict[str, Any]) -> None:
     """A resumed run must be the same run: same data, seed, Bayes error, options."""
-    if not resume:
-        return
     recorded = store.settings()
     for name, value in settings.items():
         if name in recorded and recorded[name] != value:

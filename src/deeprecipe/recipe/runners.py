@@ -78,10 +78,8 @@ _WORKER_DATA: TrialData  # in a worker process: set by the pool's initializer
 
 
 def _install_data(data: TrialData, lead: Connection) -> None:
-    """The pool's initializer: keep the data in the worker process, ignore Ctrl-C (a
-    terminal sends it to the whole process group; the parent stops the pool, and a worker
-    would only print its own traceback), and end with the lead process (``lead``: the read
-    end of the pipe only it writes to)."""
+    """The pool's initializer: keep the data, ignore Ctrl-C (the parent stops the pool; a
+    worker would only print a traceback) and end with the lead process (:func:`_exit_with`)."""
     global _WORKER_DATA
     _WORKER_DATA = data
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -90,8 +88,8 @@ def _install_data(data: TrialData, lead: Connection) -> None:
 
 
 def _exit_with(lead: Connection) -> None:
-    """Wait until the lead process closes its end of the pipe (it never writes to it), then
-    end this worker at once: the lead has died, or stopped the pool."""
+    """End this worker at once when the lead process closes its end of the pipe (it never
+    writes to it): the lead has died, or stopped the pool."""
     with contextlib.suppress(EOFError, OSError):
         lead.recv_bytes()
     os._exit(1)  # nobody is left to take a result; no cleanup could block the exit
@@ -114,10 +112,9 @@ def _handled(handler: Any, signums: tuple[int, ...]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back while the pool starts its processes (main thread only)
-    and deliver them after, to the handlers they had: interrupted halfway, a pool can leave
-    a process it never registered, which its shutdown then waits for forever, or which dies
-    with a traceback once this process has gone."""
+    """Hold Ctrl-C and SIGTERM back while the pool starts its processes, then deliver them:
+    interrupted halfway, a pool can leave a process it never registered, which its shutdown
+    waits for forever, or which dies with a traceback once this process has gone."""
     received: list[int] = []
     with _handled(lambda got, frame: received.append(got), (signal.SIGINT, signal.SIGTERM)):
         yield

@@ -175,8 +175,8 @@ def _decoded(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _json(name: str, text: str) -> Any:
-    """A JSON column's value; a round's recommendation from before findings were codes is
-    the plain sentence it stored."""
+    """A JSON column's value (a round's recommendation from before findings were codes: its
+    sentence)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -186,8 +186,7 @@ def _json(name: str, text: str) -> Any:
 
 
 def _trial(row: sqlite3.Row) -> Trial:
-    """A :class:`Trial` from its row (the diagnosis is left for the caller to recompute);
-    a NULL column takes the field's default."""
+    """A :class:`Trial` from its row, without the diagnosis (a NULL: the field's default)."""
     values = {name: value for name, value in _decoded(row).items()
               if name in TRIAL_FIELDS and value is not None}
     return Trial(**{**values, "config": Config.from_dict(values["config"])})

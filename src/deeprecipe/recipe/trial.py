@@ -44,13 +44,9 @@ class TrialData:
 
 @dataclass
 class Prepared:
-    """The trials' data, the fitted standardizer, the coded test part and what was noted.
-
-    ``test`` is the test part's raw inputs and coded (a regression's: standardized)
-    targets (the chosen model carries the standardizer). ``classes`` maps output codes back
-    to the original labels (``None`` for regression); ``fingerprint`` identifies the data,
-    so a resumed run can refuse other data.
-    """
+    """The trials' ``data``, the fitted standardizer, the ``test`` part's raw inputs and
+    coded (a regression's: standardized) targets, the labels of the output codes
+    (``classes``), the ``fingerprint`` a resumed run checks, and what was noted."""
 
     data: TrialData
     standardizer: Standardizer
