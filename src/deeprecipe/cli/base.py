@@ -77,17 +77,6 @@ def add_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -> None:
                             help=option.help.replace("%", "%%"), **kind)  # argparse formats %
 
 
-def error_rate(where: str, flag: str, text: Any, constraint: str, regression: bool = False
-               ) -> float:
-    """``0.01`` or ``1%`` as a fraction by the library's one rule (a bare number above 1 is
-    refused with a hint); a mean squared error >= 0 when ``regression``."""
-    try:
-        return float((runconfig.non_negative if regression else runconfig.fraction)(text))
-    except runconfig.BadValue as error:
-        raise runconfig.ConfigError(f"{where}{flag} must be {constraint}; received "
-                                    f"{flag}={text!r}.{error.help}") from None
-
-
 def print_files(console: Console, folder: Path, report: Path) -> None:
     """What a command wrote in ``folder`` (hidden files aside), and the page to open."""
     files = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))

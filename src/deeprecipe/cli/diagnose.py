@@ -13,7 +13,7 @@ from rich.text import Text
 from .. import runconfig
 from ..diagnostics import Diagnosis, diagnose, show_error
 from ..diagnostics.bias_variance import FRACTION
-from .base import EXIT_OK, error_rate, flag, write_stdout
+from .base import EXIT_OK, flag, write_stdout
 
 
 def add_parser(commands: Any) -> None:
@@ -39,11 +39,18 @@ def add_parser(commands: Any) -> None:
 
 
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:
-    regression = args.regression
-    constraint = "a mean squared error >= 0" if regression else FRACTION
-    errors = {key: error_rate("diagnose: ", flag(key), text, constraint, regression)
-              for key in ("train_error", "dev_error", "bayes_error", "test_error")
-              if (text := getattr(args, key)) is not None}
+    regression = args.regression  # errors are fractions by the library's one rule, or MSEs
+    parse, constraint = ((runconfig.non_negative, "a mean squared error >= 0") if regression
+                         else (runconfig.fraction, FRACTION))
+    errors = {}
+    for key in ("train_error", "dev_error", "bayes_error", "test_error"):
+        if (text := getattr(args, key)) is None:
+            continue
+        try:
+            errors[key] = parse(text)
+        except runconfig.BadValue as error:
+            raise runconfig.ConfigError(f"diagnose: {flag(key)} must be {constraint}; received "
+                                        f"{flag(key)}={text!r}.{error.help}") from None
     diagnosis = diagnose(
         errors["train_error"], errors["dev_error"], errors.get("bayes_error", 0.0),
         test_error=errors.get("test_error"), n_train=args.n_train, n_dev=args.n_dev,
