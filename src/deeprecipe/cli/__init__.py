@@ -1,7 +1,5 @@
-"""The ``deeprecipe`` command line: the only part of deeprecipe that prints. One module per
-command (:mod:`.run`, :mod:`.tune`, :mod:`.experiment`, :mod:`.gradcheck`, :mod:`.diagnose`,
-:mod:`.predict`) and :mod:`.base` for what they share (exit codes, the parser, the consoles,
-the progress, signals)."""
+"""The ``deeprecipe`` command line, the only part of deeprecipe that prints: one module per
+command and :mod:`.base` for what they share."""
 
 from __future__ import annotations
 

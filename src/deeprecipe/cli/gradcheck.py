@@ -49,9 +49,8 @@ def add_parser(commands: Any) -> None:
 
 
 def load_model(path: str) -> Sequential:
-    """A saved model folder (``dr.load``: its weights are required), or a model config file
-    (``config.json`` of a saved model, or a bare ``Sequential.get_config()``) built freshly
-    initialized."""
+    """A saved model folder (``dr.load``, with its weights), or a model config file (a saved
+    ``config.json`` or a bare ``Sequential.get_config()``) freshly initialized."""
     location = Path(path)
     if location.is_dir():
         return load(path)  # the path as given: '' is no folder's name

@@ -41,10 +41,9 @@ def add_parser(commands: Any) -> None:
 
 def predict_inputs(spec: str, target: str | None, model: Sequential,
                    classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(X, y or None)`` to predict on: a built-in dataset, an ``.npz`` (``X``, optional
-    ``y``), or a ``.csv`` whose feature columns are picked by the names the model's
-    standardizer was fit with (``--target`` names a label column to score against; its
-    labels are matched to the model's ``classes`` by name)."""
+    """``(X, y or None)``: a built-in dataset, an ``.npz`` (``X``, optional ``y``), or a
+    ``.csv`` whose features are picked by the names the model's standardizer was fit with
+    (``--target``: a label column, its labels matched to the model's ``classes`` by name)."""
     path = Path(spec)
     suffix = path.suffix.lower()
     if target is not None and (spec in datasets.list() or suffix == ".npz"):

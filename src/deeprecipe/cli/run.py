@@ -1,6 +1,5 @@
-"""``deeprecipe run``: the main job (:mod:`deeprecipe.workflow`) on the command line: a flag
-per :data:`deeprecipe.runconfig.OPTIONS` key, ``--config``, ``--resume`` and ``--overwrite``;
-Ctrl-C and SIGTERM end in a checkpoint and how to resume (exit code 130 or 143)."""
+"""``deeprecipe run``: :func:`deeprecipe.workflow.run` on the command line; Ctrl-C and SIGTERM
+end in a checkpoint and how to resume (exit code 130 or 143)."""
 
 from __future__ import annotations
 
