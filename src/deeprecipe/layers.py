@@ -16,8 +16,8 @@ models. The model owns the parameters (views of its ``θ``) and passes them in. 
 A layer implementing these three works with every tool (``dr.load`` reads it once its class
 is in :data:`LAYERS` under its ``kind``); the gradient checker's speed-ups
 (:meth:`Layer.replay` and the methods after it) and :meth:`Layer.shapes` have generic
-defaults that :class:`Dense` overrides. No layer modifies ``x``, ``dout`` or a cache it
-returned. ``x`` is ``(m, n_in)``.
+defaults that :class:`Dense` overrides, and :meth:`Dense.moved` is one a layer may add. No
+layer modifies ``x``, ``dout`` or a cache it returned. ``x`` is ``(m, n_in)``.
 """
 
 from __future__ import annotations
@@ -96,17 +96,6 @@ class Layer:
         (copies, m), crossed (copies,))``, the column each index moves, by how much, and
         whether it crossed a kink; ``None`` otherwise (then :meth:`perturbed` is used)."""
         return None
-
-    def moved(self, params: Params, x: np.ndarray, cache: Cache, columns: np.ndarray,
-              change: np.ndarray, branches: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(out, sides)`` stacked when column ``columns[k]`` of the input ``x`` moves by
-        ``change[k]`` (``(copies, m)``), one copy of ``x`` per column."""
-        copies = len(columns)
-        stacked = np.repeat(x[None], copies, axis=0)
-        stacked[np.arange(copies), :, columns] += change
-        return self.replay(params, stacked.reshape(copies * len(x), -1), cache, copies,
-                           branches)
 
     def get_config(self) -> dict[str, Any]:
         return {}
@@ -265,8 +254,10 @@ class Dense(_Activated):
     def moved(self, params: Params, x: np.ndarray, cache: Cache, columns: np.ndarray,
               change: np.ndarray, branches: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The rank-one update: when column ``j`` of ``X`` moves by ``ΔX_j``, ``Z`` moves by
-        the outer product ``ΔX_j W[j, :]``."""
+        """``(out, sides)`` stacked when column ``columns[k]`` of the input ``x`` moves by
+        ``change[k]`` (``(copies, m)``), one copy of ``x`` per column: the rank-one update
+        ``Z + ΔX_j W[j, :]``. Optional (no generic default): with it, the checker perturbs
+        the layer before through :meth:`perturbed_column`."""
         batch = self._z(params, x)[None] + change[:, :, None] * params["W"][columns][:, None, :]
         return self._activate(batch.reshape(len(columns) * len(x), -1), len(columns),
                               branches)

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import regularizers
-from ..layers import Layer
 from ..model import Sequential
 from ..parameters import Slot
 from .objective import Objective, require_finite_cost
@@ -157,16 +156,17 @@ class ModelObjective(Objective):
         layer, params, x = model.head[index], model.params[index], self.inputs[index]
         following = index + 1
         # the column form pays when the next layer has a fast moved() (Dense: rank-one)
-        column = layer.perturbed_column(params, x, key, indices, step, self._held(index)) \
-            if following < len(model.head) \
-            and type(model.head[following]).moved is not Layer.moved else None
+        moved: Any = getattr(model.head[following], "moved", None) \
+            if following < len(model.head) else None
+        column = None if moved is None else \
+            layer.perturbed_column(params, x, key, indices, step, self._held(index))
         if column is None:
             out, sides = layer.perturbed(params, x, self.caches[index], key, indices, step,
                                          self._held(index))
             crossed = self._crossed(index, sides, copies)
         else:
             columns, change, crossed = column
-            out, sides = model.head[following].moved(
+            out, sides = moved(
                 model.params[following], self.inputs[following], self.caches[following],
                 columns, change, self._held(following))
             crossed = crossed | self._crossed(following, sides, copies)
