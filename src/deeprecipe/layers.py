@@ -274,10 +274,9 @@ class Dense(_Activated):
 class Dropout(Layer):
     """Inverted dropout: ``d = rand(shape) < keep_prob``, ``A = A * d / keep_prob``.
 
-    Shapes: ``out`` is shaped like ``x``. Cache: the boolean mask ``d``.
-    At prediction time (``training=False``) and with ``keep_prob=1`` it is the identity.
-    Backward applies the forward's mask and scale. Place several Dropout layers for a
-    per-layer ``keep_prob``.
+    Cache: the boolean mask ``d``, which backward applies again. At prediction time
+    (``training=False``) and with ``keep_prob=1`` it is the identity. Place several Dropout
+    layers for a per-layer ``keep_prob``.
     """
 
     kind = "dropout"

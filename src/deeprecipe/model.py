@@ -545,9 +545,8 @@ class Trace:
 
     @property
     def cost(self) -> float:
-        penalties = [value for term, value in self.terms.items() if term != "data"]
         data = self.terms.get("data", 0.0)
-        return data + sum(penalties) if penalties else data
+        return data + sum([value for term, value in self.terms.items() if term != "data"])
 
     @property
     def output(self) -> np.ndarray:
