@@ -119,8 +119,16 @@ def read_folder(path: str | Path) -> Saved:
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
     data = read_bytes(weights_file, "load")
     tensors = _check_weights(data, plan, weights_file)
-    if config["format_version"] != UNSEALED_VERSION:
-        _check_seals(config, data, config_file, weights_file)
+    if config["format_version"] == UNSEALED_VERSION:
+        return Saved(config, tensors, plan.standardizer, config_file)
+    if config["weights_sha256"] != hashlib.sha256(data).hexdigest():
+        raise ValueError(f"load: {weights_file} does not match the weights_sha256 recorded in "
+                         f"{CONFIG_FILE}: it was damaged or replaced after the model was "
+                         "saved. help: save or train the model again.")
+    if config["config_sha256"] != config_digest(config):
+        raise ValueError(f"load: {config_file} does not match its config_sha256: it was "
+                         "edited or damaged after the model was saved. help: change a model "
+                         "in Python (dr.load, change it, save it), not in its files.")
     return Saved(config, tensors, plan.standardizer, config_file)
 
 
@@ -139,7 +147,10 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
         spec = config
         plan = _check_model(spec, where, None)
     needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
-    allowed = _memory() / 4
+    try:  # this machine's physical memory (infinite where the OS does not say)
+        allowed = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
+    except (AttributeError, ValueError, OSError):
+        allowed = math.inf
     if needed > allowed:  # an int of any size: a 400-digit one is not a float
         raise ValueError(f"{where} describes a network of more than {allowed / 2**30:.3g} GiB "
                          "of parameters (a quarter of this machine's memory).")
@@ -250,23 +261,3 @@ def _check_weights(data: bytes, plan: _Plan, file: Path) -> dict[str, np.ndarray
             raise ValueError(f"load: {file}: tensor {name} must be finite; received "
                              f"{tensor[index]} at index {index}.")
     return tensors
-
-
-def _check_seals(config: dict[str, Any], data: bytes, config_file: Path,
-                 weights_file: Path) -> None:
-    if config["weights_sha256"] != hashlib.sha256(data).hexdigest():
-        raise ValueError(f"load: {weights_file} does not match the weights_sha256 recorded in "
-                         f"{CONFIG_FILE}: it was damaged or replaced after the model was "
-                         "saved. help: save or train the model again.")
-    if config["config_sha256"] != config_digest(config):
-        raise ValueError(f"load: {config_file} does not match its config_sha256: it was "
-                         "edited or damaged after the model was saved. help: change a model "
-                         "in Python (dr.load, change it, save it), not in its files.")
-
-
-def _memory() -> float:
-    """This machine's physical memory in bytes (infinite where the OS does not say)."""
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):
-        return float("inf")

@@ -77,10 +77,6 @@ class Prepared:
     target_scale: TargetScale | None = None
     notes: list[Finding] = field(default_factory=list)
 
-    @property
-    def regression(self) -> bool:
-        return self.task == "regression"
-
 
 def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None = None,
             source: str = "data", where: str = "prepare") -> Prepared:

@@ -162,16 +162,6 @@ def number(value: Any) -> float:
     return float(value)
 
 
-def _items(value: Any) -> list[Any]:
-    """A TOML array, or the comma-separated text of a flag (``128,64``); an empty item
-    (``10,,3``) stays, for the check to refuse."""
-    if isinstance(value, str):
-        return value.replace(" ", "").split(",")
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return list(value)
-    return [value]
-
-
 SEED_MAX = 2**32 - 1  # the largest seed NumPy's RandomState and scikit-learn accept
 
 
@@ -206,9 +196,14 @@ def fraction(value: Any) -> float:
 
 
 def _list_of(parse: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
-    """A non-empty list of values that ``parse`` reads (:func:`_items`)."""
+    """A non-empty list of values that ``parse`` reads: a TOML array, or the comma-separated
+    text of a flag (``128,64``; an empty item, ``10,,3``, is left for ``parse`` to refuse)."""
     def check(value: Any) -> tuple[Any, ...]:
-        items = tuple(parse(item) for item in _items(value))
+        if isinstance(value, str):
+            value = value.replace(" ", "").split(",")
+        elif not isinstance(value, (list, tuple, np.ndarray)):
+            value = [value]
+        items = tuple(parse(item) for item in value)
         if not items:
             raise BadValue
         return items
@@ -344,9 +339,9 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
     """Checks between options (keep_prob against hidden, data against target, task and
     augment)."""
     keep = config.keep_prob
-    if keep is not None and len(keep) == 1 and len(config.hidden) > 1:
-        config = replace(config, keep_prob=keep * len(config.hidden))
-    keep = config.keep_prob
+    if keep is not None and len(keep) == 1:
+        keep = keep * len(config.hidden)
+        config = replace(config, keep_prob=keep)
     if keep is not None and len(keep) != len(config.hidden):
         raise ConfigError(
             f"{source}: keep_prob must have one value per hidden layer ({len(config.hidden)}: "

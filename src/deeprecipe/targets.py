@@ -4,13 +4,13 @@ the network afterwards, and checked against float32's range (:func:`check_range`
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import fail
-from .data import Part, Splits
+from .data import Splits
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -61,12 +61,9 @@ class TargetScale:
 
     def apply(self, splits: Splits) -> Splits:
         """``splits`` with every part's target standardized."""
-        def scaled(part: Part) -> Part:
-            return replace(part, y=self.scaled(part.y))
-
-        test = splits.test
-        return replace(splits, train=scaled(splits.train), dev=scaled(splits.dev),
-                       test=None if test is None else scaled(test))
+        parts: dict[str, Any] = {name: replace(part, y=self.scaled(part.y))
+                                 for name, part in splits.parts.items()}
+        return replace(splits, **parts)
 
     def fold(self, model: Sequential) -> None:
         """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""

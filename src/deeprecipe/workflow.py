@@ -387,22 +387,21 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
     gradchecks = {}
-    if mode is not None:
-        with clock.step("gradcheck_init", f"gradient check at initialization ({mode})") as s:
-            gradchecks["init"], data = check_gradients(model, prepared.learned, "init", mode,
-                                                       config.seed)
-            s.append(check_summary(gradchecks["init"], data))
+
+    def gradcheck(point: str, when: str, parts: datamod.Splits) -> None:
+        if mode is not None:
+            with clock.step(f"gradcheck_{point}", f"gradient check {when} ({mode})") as summary:
+                gradchecks[point], data = check_gradients(model, parts, point, mode, config.seed)
+                summary.append(check_summary(gradchecks[point], data))
+
+    gradcheck("init", "at initialization", prepared.learned)
     if state.epoch:
         notes.append(Finding("resumed", {"epoch": state.epoch}))
     with clock.step("train", "training", config.epochs, state.epoch) as summary:
         training = train(model, prepared, config, state, augment=augment,
                          callbacks=callbacks.callbacks, folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
-    if mode is not None:
-        with clock.step("gradcheck_trained", f"gradient check after training ({mode})") as s:
-            gradchecks["trained"], data = check_gradients(model, splits, "trained", mode,
-                                                          config.seed)
-            s.append(check_summary(gradchecks["trained"], data))
+    gradcheck("trained", "after training", splits)
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
         diagnosis = evaluate(model, prepared, training.history, config.bayes_error)
         counts = None if loaded.task == "regression" else confusion(

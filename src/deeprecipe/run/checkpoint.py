@@ -55,7 +55,18 @@ def read_checkpoint(path: str | Path) -> TrainingState:
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{source} is not a readable checkpoint (truncated or edited?): "
                               f"{error}") from None
-    header = _header(source, metadata)
+    if METADATA_KEY not in metadata:
+        raise CheckpointError(f"{source} is a safetensors file but not a deeprecipe checkpoint "
+                              f"(no {METADATA_KEY!r} metadata).")
+    try:
+        header = json.loads(metadata[METADATA_KEY])
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, a 5,000-digit number
+        raise CheckpointError(f"{source}: the checkpoint's metadata is not JSON ({error}).") \
+            from None
+    try:
+        CHECKPOINT.check(header, str(source))
+    except FormatError as error:
+        raise CheckpointError(str(error)) from None
     if header["format_version"] != UNSEALED_VERSION and \
             metadata.get(SEAL_KEY) != digest(metadata[METADATA_KEY], tensors):
         raise CheckpointError(f"{source} does not match its checksum: it was damaged or "
@@ -79,22 +90,6 @@ def digest(header: str, tensors: dict[str, np.ndarray]) -> str:
         hasher.update(json.dumps([name, tensor.dtype.str, tensor.shape]).encode("utf-8"))
         hasher.update(np.ascontiguousarray(tensor).data)  # its own buffer: no copy
     return hasher.hexdigest()
-
-
-def _header(source: Path, metadata: dict[str, str]) -> dict[str, Any]:
-    if METADATA_KEY not in metadata:
-        raise CheckpointError(f"{source} is a safetensors file but not a deeprecipe checkpoint "
-                              f"(no {METADATA_KEY!r} metadata).")
-    try:
-        header = json.loads(metadata[METADATA_KEY])
-    except (ValueError, RecursionError) as error:  # JSONDecodeError, a 5,000-digit number
-        raise CheckpointError(f"{source}: the checkpoint's metadata is not JSON ({error}).") \
-            from None
-    try:
-        CHECKPOINT.check(header, str(source))
-    except FormatError as error:
-        raise CheckpointError(str(error)) from None
-    return header
 
 
 def _split(value: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:

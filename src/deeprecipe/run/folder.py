@@ -41,14 +41,10 @@ LOCK_FILE = ".lock"  # held by the process working in the folder (see hold)
 RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
 
 
-class RunFolderError(ValueError):
-    """A run folder that cannot be created or resumed; the message says why and what to do.
-    ``keys`` are the option keys it names (``key must``, ``key:``, ``key=``, or ```key``` in
-    a hint); ``source`` is ``None``, as for :class:`~deeprecipe.runconfig.ConfigError`."""
-
-    def __init__(self, message: str, *keys: str) -> None:
-        super().__init__(message)
-        self.keys, self.source = keys, None
+class RunFolderError(ConfigError):
+    """A run folder that cannot be created or resumed; the message says why and what to do,
+    naming the option keys in ``keys`` (``key must``, ``key:``, ``key=``, or ```key``` in a
+    hint)."""
 
 
 @dataclass(frozen=True)
@@ -216,12 +212,13 @@ def read_record(folder: Path, fmt: Format, where: str, *keys: str) -> dict[str, 
                                 TUNE: (TUNE_FILE, "tune", "digits-tune-20250101-120000")}[fmt]
     if not folder.is_dir():
         raise RunFolderError(f"{where}: no {kind} folder {folder}.", *keys)
-    if not (folder / file_name).is_file():
+    file = folder / file_name
+    if not file.is_file():
         raise RunFolderError(f"{where}: {folder} is not a deeprecipe {kind} folder (no "
                              f"{file_name}). help: pass the folder a {kind} printed, e.g. "
                              f"runs/{example}.", *keys)
     try:
-        return fmt.read(folder / file_name, where)
+        return fmt.read(file, where)
     except ValueError as error:
         raise RunFolderError(str(error), *keys) from None
 
