@@ -145,7 +145,7 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
         spec = config["model"]
     else:
         spec = config
-        plan = _check_model(spec, where, None)
+        plan = _check_model(spec, where)
     needed = sum(math.prod(shape) for shape in plan.shapes.values()) * plan.dtype.itemsize
     try:  # this machine's physical memory (infinite where the OS does not say)
         allowed = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
@@ -161,13 +161,10 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
 
 
 class _Plan(NamedTuple):
-    """What a checked config promises: each tensor's shape, their dtype, the output layer's
-    size and activation (``""`` for a layer without one), the standardizer."""
+    """What a checked config promises: each tensor's shape, their dtype, the standardizer."""
 
     shapes: dict[str, tuple[int, ...]]
     dtype: np.dtype
-    output_dim: int
-    output_activation: str
     standardizer: Standardizer | None
 
 
@@ -180,15 +177,15 @@ def _check_config(config: Any, where: str) -> _Plan:
     if missing:
         raise ValueError(f"{where} has no {missing[0]!r} entry; a format_version {version} "
                          f"config has {', '.join(map(repr, required))}.")
-    plan = _check_model(config["model"], where, config.get("standardizer"))
-    _check_classes(config.get("classes"), config["model"].get("loss"), plan, where)
-    return plan
+    return _check_model(config["model"], where, config.get("standardizer"),
+                        config.get("classes"))
 
 
-def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
-    """The ``model`` entry (``Sequential.get_config()``) and the standardizer's state:
-    the layers are checked by their own constructors (which allocate nothing), the tensors
-    named as ``Sequential`` names them and shaped by each layer's ``shapes``."""
+def _check_model(spec: Any, where: str, standardizer: Any = None, classes: Any = None
+                 ) -> _Plan:
+    """The ``model`` entry (``Sequential.get_config()``), the standardizer's state and the
+    class labels: the layers are checked by their own constructors (which allocate nothing),
+    the tensors named as ``Sequential`` names them and shaped by each layer's ``shapes``."""
     if not isinstance(spec, dict):
         raise fail(where, "model", "a JSON object (Sequential.get_config())", spec)
     layers = spec.get("layers")
@@ -213,23 +210,23 @@ def _check_model(spec: Any, where: str, standardizer: Any) -> _Plan:
             scaler = Standardizer.from_dict(standardizer, n_features=input_dim)
         except ValueError as error:
             raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
-    activation = getattr(layer, "activation", "")  # the output layer's: the loop's last
-    return _Plan(shapes, np.dtype(dtype), dim, activation, scaler)
+    # the output layer's activation and width: the loop's last
+    _check_classes(classes, spec.get("loss"), getattr(layer, "activation", ""), dim, where)
+    return _Plan(shapes, np.dtype(dtype), scaler)
 
 
-def _check_classes(classes: Any, loss: Any, plan: _Plan, where: str) -> None:
+def _check_classes(classes: Any, loss: Any, activation: str, units: int, where: str) -> None:
     """``classes`` (the labels of the output's classes, from a run) must match the output
     layer: two for a sigmoid, one per unit for a softmax, none for a regression."""
     if classes is None:
         return
     try:
-        task = losses.get(losses.default_for(plan.output_activation) if loss is None
-                          else loss).task
+        task = losses.get(losses.default_for(activation) if loss is None else loss).task
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: model.loss: {error}") from None
     if task == "regression":
         raise fail(where, "classes", "null for a regression model", classes)
-    count = 2 if task == "binary" else plan.output_dim
+    count = 2 if task == "binary" else units
     if not isinstance(classes, list) or len(classes) != count or not all(
         isinstance(label, (str, int, float)) for label in classes
     ) or len(set(classes)) != len(classes):

@@ -18,12 +18,12 @@ from ._checks import choice, describe, fail
 from .callbacks import Callback
 from .data import KINDS, TASKS, augment
 from .data.normalize import ConstantFeatureWarning, Standardizer
-from .data.split import Part, Splits, auto_task, class_codes
+from .data.split import Splits, auto_task, class_codes
 from .diagnostics import Diagnosis
 from .findings import Finding
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
-from .targets import TargetScale
+from .targets import FLOAT32_SAFE, TargetScale
 from .training import History, TrainingState
 
 __all__ = ["OUTPUTS", "Prepared", "augmentation", "build_model",
@@ -31,7 +31,6 @@ __all__ = ["OUTPUTS", "Prepared", "augmentation", "build_model",
            "train_and_measure"]
 
 OUTPUTS = dict(zip(KINDS, ("sigmoid", "softmax", "linear"), strict=True))
-FARTHEST = 1e18  # training σ's from the training mean: float32 squares overflow above ~1.8e19
 
 
 def build_model(input_dim: int, task: str, n_outputs: int, hidden: Sequence[int] = (), *,
@@ -82,9 +81,9 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
             source: str = "data", where: str = "prepare") -> Prepared:
     """Code the labels (``task``: one of :data:`TASKS`; ``"auto"`` reads text, integers and
     few distinct whole numbers as classes), standardize the inputs and a regression's
-    target with the training rows' statistics. A standardized value more than
-    :data:`FARTHEST` σ's from the training mean (the float32 network cannot use it) is an
-    error naming ``source``, the part and the feature; ``where`` names the caller."""
+    target with the training rows' statistics. A standardized value more than 1e18 σ's from
+    the training mean (the float32 network cannot use it) is an error naming ``source``, the
+    part and the feature; ``where`` names the caller."""
     if not isinstance(splits, Splits):
         raise TypeError(f"{where}: splits must be the result of deeprecipe.data.split(X, y); "
                         f"received splits={describe(splits)}.")
@@ -110,15 +109,13 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
         warnings.simplefilter("ignore", ConstantFeatureWarning)  # said once, in the notes
         scaler = Standardizer().fit(splits.train.X, feature_names)
     notes = [finding for finding in [scaler.constant_finding()] if finding]
-
-    def ready(name: str, y: np.ndarray) -> Part:
-        X = scaler.transform(parts[name].X)
+    ready: dict[str, Any] = {}
+    pieces = np.split(targets, np.cumsum([len(part) for part in parts.values()])[:-1])
+    for (name, part), y in zip(parts.items(), pieces, strict=True):
+        X = scaler.transform(part.X)
         _check_standardized(X, name, source, feature_names)
-        return replace(parts[name], X=X, y=y)
-
-    train, dev, *test = np.split(targets, np.cumsum([len(part) for part in parts.values()])[:-1])
-    coded = replace(splits, train=ready("train", train), dev=ready("dev", dev),
-                    test=ready("test", test[0]) if test else None)
+        ready[name] = replace(part, X=X, y=y)
+    coded = replace(splits, **ready)
     target_scale = TargetScale.fit(coded.train.y) if kind == "regression" else None
     learned = coded if target_scale is None else target_scale.apply(coded)
     return Prepared(coded, learned, scaler, kind, n_outputs, classes, target_scale, notes)
@@ -137,14 +134,14 @@ def _is_regression(values: np.ndarray, task: str) -> bool:
 def _check_standardized(X: np.ndarray, part: str, source: str,
                         feature_names: list[str] | None) -> None:
     distance = np.abs(X)
-    if not X.size or float(distance.max()) <= FARTHEST:
+    if not X.size or float(distance.max()) <= FLOAT32_SAFE:
         return
     row, column = np.unravel_index(int(np.argmax(distance)), X.shape)
     feature = feature_names[column] if feature_names else f"feature {column}"
     raise ValueError(
         f"{source}: a {part} row's {feature} lies {float(distance[row, column]):.3g} training "
         f"standard deviations from the training mean; the network computes in float32 and "
-        f"cannot use values more than {FARTHEST:.0e} standard deviations away. help: look "
+        f"cannot use values more than {FLOAT32_SAFE:.0e} standard deviations away. help: look "
         "for a unit or typing error in that column, or rescale it (a logarithm).")
 
 

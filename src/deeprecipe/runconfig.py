@@ -328,10 +328,8 @@ def parse(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             hint = f" help: did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{source}: unknown key {key!r}.{hint} Valid keys: "
                               f"{', '.join(OPTIONS)}.")
-        if value is None and RunConfig.__dataclass_fields__[key].default is None:
-            parsed[key] = None
-            continue
-        parsed[key] = check(source, key, value)
+        optional = RunConfig.__dataclass_fields__[key].default is None
+        parsed[key] = None if value is None and optional else check(source, key, value)
     return parsed
 
 

@@ -15,7 +15,7 @@ from .data import Splits
 if TYPE_CHECKING:
     from .model import Sequential
 
-LARGEST_TARGET = 1e18  # float32 squared errors overflow beyond ~1.8e19
+FLOAT32_SAFE = 1e18  # the largest magnitude whose float32 square (~1.8e19 at most) is finite
 
 
 def check_range(y: ArrayLike, where: str, arg: str | None = None) -> None:
@@ -28,9 +28,9 @@ def check_range(y: ArrayLike, where: str, arg: str | None = None) -> None:
         return
     magnitudes = np.abs(values.astype(np.float64))
     peak = float(magnitudes[np.isfinite(magnitudes)].max(initial=0.0))
-    if peak < LARGEST_TARGET:
+    if peak < FLOAT32_SAFE:
         return
-    constraint = (f"smaller than {LARGEST_TARGET:.0e} in magnitude for a float32 network (its "
+    constraint = (f"smaller than {FLOAT32_SAFE:.0e} in magnitude for a float32 network (its "
                   "squared errors overflow above ~1.8e19)")
     hint = "rescale it (divide it by a power of 10, or take its logarithm)"
     if arg is not None:

@@ -281,9 +281,8 @@ def save_model(model: Sequential, folder: Path, scaler: Standardizer, loaded: Lo
 
 
 def write_outputs(result: RunResult, folder: Path) -> dict[str, Path]:
-    """``report.html``, ``summary.json`` and the PNG plots
-    (:func:`deeprecipe.report.write_report`)."""
-    from .report import write_report
+    """``report.html``, ``summary.json`` and the plots (:func:`deeprecipe.report.write_report`)."""
+    from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
 
     return write_report(result, folder)
 
