@@ -119,13 +119,12 @@ def read_folder(path: str | Path) -> Saved:
         raise FileNotFoundError(f"load: no {WEIGHTS_FILE} in {folder}.")
     data = read_bytes(weights_file, "load")
     tensors = _check_weights(data, plan, weights_file)
-    if config["format_version"] == UNSEALED_VERSION:
-        return Saved(config, tensors, plan.standardizer, config_file)
-    if config["weights_sha256"] != hashlib.sha256(data).hexdigest():
+    sealed = config["format_version"] != UNSEALED_VERSION
+    if sealed and config["weights_sha256"] != hashlib.sha256(data).hexdigest():
         raise ValueError(f"load: {weights_file} does not match the weights_sha256 recorded in "
                          f"{CONFIG_FILE}: it was damaged or replaced after the model was "
                          "saved. help: save or train the model again.")
-    if config["config_sha256"] != config_digest(config):
+    if sealed and config["config_sha256"] != config_digest(config):
         raise ValueError(f"load: {config_file} does not match its config_sha256: it was "
                          "edited or damaged after the model was saved. help: change a model "
                          "in Python (dr.load, change it, save it), not in its files.")
