@@ -157,7 +157,7 @@ def _train(label: str, setting: str, model: Sequential, train: Points, dev: Poin
     """Train ``model`` full-batch on one BLAS thread: the matrices are tiny (hundreds of rows,
     tens of units), where extra threads only add overhead, and many times more when other
     processes share the cores."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # here: every command would pay its import
 
     start = time.perf_counter()
     with threadpool_limits(limits=1):

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import activations, diagnostics, optimizers, pipeline
-from ._checks import fail, flag, float_dtype, non_negative, positive_int
+from ._checks import fail, flag, float_dtype, non_negative, positive_int, real
 from .callbacks import EarlyStopping
 from .data.split import min_rows, split, split_sizes
 from .diagnostics import Diagnosis
@@ -124,7 +124,7 @@ class _DeepEstimator(BaseEstimator):
         epochs = positive_int(where, "max_epochs", self.max_epochs)
         flag(where, "early_stopping", self.early_stopping)
         batch_size = self._batch_size(where)
-        dev_fraction = self._dev_fraction(len(X_array))
+        dev_fraction = self._dev_fraction(where, len(X_array))
         stopping = _NoImprovement(
             non_negative(where, "tol", self.tol),
             positive_int(where, "n_iter_no_change", self.n_iter_no_change),
@@ -223,20 +223,17 @@ class _DeepEstimator(BaseEstimator):
     def _batch_size(self, where: str) -> int | None:
         return None if self.batch_size is None else check(where, "batch_size", self.batch_size)
 
-    def _dev_fraction(self, m: int) -> float:
+    def _dev_fraction(self, where: str, m: int) -> float:
         """The dev set's fraction of ``m`` rows (0.0: no dev set)."""
-        where = f"{self._where}.fit"
         fraction = self.validation_fraction
         if fraction is None and not self.early_stopping:
             return 0.0
         if fraction is None:
             ratios = None
             fraction = split_sizes(m)[1] / m
-        elif (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real)
-              or not 0.0 < fraction < 1.0):
-            raise fail(where, "validation_fraction", "None (the notes' size) or a number "
-                       "in (0, 1)", fraction)
         else:
+            fraction = real(where, "validation_fraction", fraction, "None (the notes' size) or "
+                            "a number in (0, 1)", lambda value: 0.0 < value < 1.0)
             ratios = (1 - fraction, fraction)
         if fraction * m < 1:
             raise fail(where, "n_samples", f"at least {min_rows(ratios)} to hold out a dev set "
@@ -437,11 +434,10 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     mean and standard deviation (``target_scale_``, the
     :class:`~deeprecipe.targets.TargetScale` of ``deeprecipe run`` and ``tune``; its
     ``mean`` and ``scale`` are also ``y_mean_`` and ``y_scale_``, zeros and ones with
-    ``normalize_y=False``), and ``predict`` maps its outputs back. A target in the hundreds
-    then trains as fast as one near 1, and ``diagnosis_`` reads mean squared errors in units
-    of the target's variance, where the 2-point thresholds mean 2% of it. ``y`` is ``(m,)``
-    or ``(m, k)``; ``predict`` returns ``(m,)`` for a single target (like
-    ``MLPRegressor``), else ``(m, k)``. Its ``learning_rate`` defaults to scikit-learn's 1e-3.
+    ``normalize_y=False``), and ``predict`` maps its outputs back: a target in the hundreds
+    trains as fast as one near 1. ``y`` is ``(m,)`` or ``(m, k)``; ``predict`` returns
+    ``(m,)`` for a single target (like ``MLPRegressor``), else ``(m, k)``. Its
+    ``learning_rate`` defaults to scikit-learn's 1e-3.
 
     Attributes: ``model_``, ``history_``, ``n_outputs_``, ``target_scale_``,
     ``n_features_in_``, ``feature_names_in_`` (for DataFrames), ``n_iter_``,
