@@ -99,10 +99,8 @@ def grew(cost: float, lowest: float, start: float) -> bool:
 def first_bad_block(vector: np.ndarray, layout: Layout, *, last: bool = False) -> str | None:
     """The name of the first (or ``last``) block of ``vector`` holding a non-finite value."""
     slots = reversed(layout) if last else iter(layout)
-    for slot in slots:
-        if not np.isfinite(vector[slot.start : slot.stop]).all():
-            return slot.name
-    return None
+    return next((slot.name for slot in slots
+                 if not np.isfinite(vector[slot.start : slot.stop]).all()), None)
 
 
 def find_origin(

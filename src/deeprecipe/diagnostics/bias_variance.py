@@ -110,7 +110,7 @@ def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tup
     from scipy.stats import norm  # imported on first use: scipy is heavy
 
     where = "wilson_interval"
-    error = check_fraction(where, "error", error)
+    error = _error(where, "error", error)
     n = _count(where, "n", n)
     real(where, "confidence", confidence, "in (0, 1)", lambda v: 0 < v < 1)
     z = float(norm.ppf(0.5 + confidence / 2))
@@ -262,10 +262,14 @@ def _attach_interval(diagnosis: Diagnosis, n_dev: int, threshold: float,
             diagnosis.remarks.append(Finding("low_variance_uncertain", values))
 
 
-def _error(where: str, arg: str, value: Any, regression: bool) -> float:
+def _error(where: str, arg: str, value: Any, regression: bool = False) -> float:
+    """An error rate (:func:`fraction`, its refusal with the hint) or a mean squared error."""
     if regression:
         return real(where, arg, value, "a mean squared error >= 0", lambda v: v >= 0)
-    return check_fraction(where, arg, value)
+    try:
+        return fraction(value)
+    except FractionError as error:
+        raise fail(where, arg, FRACTION, value, error.hint) from None
 
 
 FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
@@ -308,15 +312,6 @@ def fraction(value: Any) -> float:
     if not 0.0 <= number <= 1.0:
         raise FractionError()
     return number
-
-
-def check_fraction(where: str, arg: str, value: Any) -> float:
-    """:func:`fraction` for the argument ``arg`` of ``where``: its refusal in the library's
-    error template, with the hint."""
-    try:
-        return fraction(value)
-    except FractionError as error:
-        raise fail(where, arg, FRACTION, value, error.hint) from None
 
 
 def _threshold(where: str, arg: str, value: Any, regression: bool) -> float:

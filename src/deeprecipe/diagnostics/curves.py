@@ -113,6 +113,7 @@ def learning_curve(
     if not isinstance(splits, Splits):
         raise TypeError(f"{where}: splits must be the result of dr.data.split(X, y); "
                         f"received splits={describe(splits)}.")
+    epochs = positive_int(where, "epochs", epochs)
     train, dev = splits.train, splits.dev
     counts = _counts(where, sizes, len(train))
     order = nested_order(train.y, np.random.default_rng(seed_value(where, "seed", seed)))
@@ -124,8 +125,8 @@ def learning_curve(
                             f"{describe(model)}.")
         rows = np.sort(order[:count])
         X, y = train.X[rows], train.y[rows]
-        history = model.fit(X, y, validation_data=(dev.X, dev.y), epochs=positive_int(
-            where, "epochs", epochs), seed=seed, **fit_options)
+        history = model.fit(X, y, validation_data=(dev.X, dev.y), epochs=epochs, seed=seed,
+                            **fit_options)
         result.sizes.append(count)
         result.train_error.append(_error(model, X, y))
         result.dev_error.append(_error(model, dev.X, dev.y))

@@ -121,13 +121,11 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
     parameter block, log scale, over the verdict bands (green, amber, red) and the notes'
     reference lines 1e-7, 1e-5, 1e-3. An uninformative block is hatched, a difference of
     exactly 0 drawn at the left edge."""
-    points = list(reports)
     blocks = block_names(reports)
-    height = 1.6 + 0.42 * len(blocks) * max(1, len(points)) ** 0.5
+    height = 1.6 + 0.42 * len(blocks) * max(1, len(reports)) ** 0.5
     figure, ax = new_figure(9.5, height)
-    values = [[None if (found := reports[p].blocks.get(b)) is None else float(found.difference)
-               for b in blocks] for p in points]
-    finite = [v for row in values for v in row if v is not None and v > 0]
+    finite = [float(block.difference) for report in reports.values()
+              for block in report.blocks.values() if block.difference > 0]
     low = min([1e-10, *(v / 10 for v in finite)])
     high = max([1e-1, *(v * 10 for v in finite)])
     bands = next(iter(reports.values())).bands if reports else (1e-6, 1e-4)
@@ -140,27 +138,27 @@ def gradcheck_bars(reports: Mapping[str, GradcheckReport]) -> Figure:
                     xytext=(3, 2), textcoords="offset points", fontsize=8, color=INK)
 
     colors = {"init": "#64748b", "trained": TRAIN, "current": TRAIN}
-    bar = 0.8 / max(1, len(points))
-    y = np.arange(len(blocks))
-    for k, point in enumerate(points):
-        offset = (k - (len(points) - 1) / 2) * bar
+    bar = 0.8 / max(1, len(reports))
+    for k, (point, report) in enumerate(reports.items()):
+        offset = (k - (len(reports) - 1) / 2) * bar
         color = colors.get(point, CLASS_COLORS[k])
-        for i, value in enumerate(values[k]):
-            if value is None:
+        for i, name in enumerate(blocks):
+            if (block := report.blocks.get(name)) is None:
                 continue
+            value = float(block.difference)
             zero = value <= 0
-            hollow = reports[point].blocks[blocks[i]].uninformative  # nothing to judge
+            hollow = block.uninformative  # nothing to judge
             right = ZERO_FLOOR if zero else value
-            ax.barh(y[i] + offset, right - low, left=low, height=bar * 0.9,
+            ax.barh(i + offset, right - low, left=low, height=bar * 0.9,
                     color="white" if hollow else color, edgecolor=color,
                     hatch="///" if hollow else None,
                     label=POINT_LABELS.get(point, point) if i == 0 else None, zorder=2)
             text = ("0" if zero else f"{value:.1e}") + (" (uninformative)" if hollow else "")
-            ax.annotate(text, xy=(right, y[i] + offset), xytext=(3, 0),
+            ax.annotate(text, xy=(right, i + offset), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7.5, color=INK)
     ax.set_xscale("log")
     ax.set_xlim(low, high)
-    ax.set_yticks(y, blocks)
+    ax.set_yticks(range(len(blocks)), blocks)
     ax.set_ylim(len(blocks) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("relative difference ‖dθ_approx − dθ‖ / (‖dθ_approx‖ + ‖dθ‖)")
@@ -345,8 +343,7 @@ def boundary_panels(panels: Mapping[str, Regions], points: Sequence[Points]) -> 
     return figure
 
 
-def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points], *,
-                  markers: bool = True) -> None:
+def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points]) -> None:
     """Draw decision ``regions`` and ``points`` on ``ax``."""
     gx, gy = np.meshgrid(regions.xs, regions.ys)
     k = regions.proba.shape[-1]
@@ -361,14 +358,13 @@ def draw_boundary(ax: Axes, regions: Regions, points: Sequence[Points], *,
         labels = regions.proba.argmax(axis=-1)
         palette = ListedColormap([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(k)])
         ax.contourf(gx, gy, labels, levels=np.arange(k + 1) - 0.5, cmap=palette, alpha=0.25)
-    if markers:
-        for part in points:  # the held-out points, which judge the boundary, in front
-            train = part.label == "train"
-            colors = [CLASS_COLORS[int(c) % len(CLASS_COLORS)] for c in part.y]
-            ax.scatter(part.X[:, 0], part.X[:, 1], c=colors, s=14 if train else 30,
-                       alpha=0.55 if train else 1.0, marker=MARKERS.get(part.label, "o"),
-                       edgecolors="white" if train else INK, linewidths=0.5 if train else 0.7,
-                       zorder=3 if train else 4)
+    for part in points:  # the held-out points, which judge the boundary, in front
+        train = part.label == "train"
+        colors = [CLASS_COLORS[int(c) % len(CLASS_COLORS)] for c in part.y]
+        ax.scatter(part.X[:, 0], part.X[:, 1], c=colors, s=14 if train else 30,
+                   alpha=0.55 if train else 1.0, marker=MARKERS.get(part.label, "o"),
+                   edgecolors="white" if train else INK, linewidths=0.5 if train else 0.7,
+                   zorder=3 if train else 4)
     ax.set(xlabel="x₁", ylabel="x₂")
     ax.set_xlim(regions.xs[0], regions.xs[-1])
     ax.set_ylim(regions.ys[0], regions.ys[-1])

@@ -7,11 +7,10 @@ freed as soon as it is no longer referenced.
 
 from __future__ import annotations
 
-import functools
 import io
 import warnings
-from collections.abc import Callable, Sized
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Sized
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,9 +23,6 @@ GOOD, CAUTION, BAD = "#22c55e", "#f59e0b", "#ef4444"
 CLASS_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
                 "#db2777", "#65a30d", "#78716c", "#ca8a04")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 DPI = 120
 RC: dict[str, Any] = {  # matplotlib's rcParams, for every figure
     "font.size": 10, "axes.titlesize": 11.5, "axes.titleweight": "bold",
@@ -37,21 +33,15 @@ RC: dict[str, Any] = {  # matplotlib's rcParams, for every figure
 }
 
 
-def themed(draw: Callable[P, R]) -> Callable[P, R]:
-    """Run a drawing function with the shared look (matplotlib reads most of these settings
-    when an artist is created, so the whole drawing runs inside the context)."""
-
-    @functools.wraps(draw)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with matplotlib.rc_context(RC):  # type: ignore[arg-type]
-            return draw(*args, **kwargs)
-
-    return wrapper
+# A decorator: run a drawing function with the shared look (matplotlib reads most of these
+# settings when an artist is created, so the whole drawing runs inside the context; a
+# contextmanager used as a decorator enters a fresh one on every call).
+themed = matplotlib.rc_context(RC)  # type: ignore[arg-type]
 
 
 def new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, Any]:
     """A constrained-layout figure on the Agg canvas and its axes (``subplots`` options:
-    ``nrows``, ``ncols``, ``squeeze``, …). Call it inside a :func:`themed` function."""
+    ``nrows``, ``ncols``, ``squeeze``, …). Call it inside a ``themed`` function."""
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.subplots(**subplots)
