@@ -66,15 +66,14 @@ class Diagnosis:
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
         show = partial(show_error, regression=self.regression)
-        lines = [
+        return "\n".join([
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
             "no bias/variance reading: training diverged" if self.diverged else
             f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
             *(f"- {advice}" for advice in self.advice),
             *(f"note: {remark}" for remark in self.remarks),
-        ]
-        return "\n".join(lines)
+        ])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; each piece of advice and remark as ``{code, values, text}``."""
@@ -209,11 +208,10 @@ def diagnose(
         diagnosis.remarks += [*([] if divergence is None else [divergence.finding]),
                               Finding("diverged")]
         return diagnosis
-    errors = {"regression": regression}
     if diagnosis.avoidable_bias < -0.005:
         remark(Finding("bayes_too_high"))
     if diagnosis.variance < -variance_threshold:
-        remark(Finding("dev_below_train", {"gap": -diagnosis.variance, **errors}))
+        remark(Finding("dev_below_train", {"gap": -diagnosis.variance, "regression": regression}))
     if high_bias:  # the notes' two remarks on the recipe
         remark(Finding("no_fix_for_bias"))
         remark(Finding("bigger_is_safe"))
@@ -223,7 +221,7 @@ def diagnose(
         _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
                          confidence)
     if diagnosis.dev_test_gap is not None and diagnosis.dev_test_gap > variance_threshold:
-        remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, **errors}))
+        remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, "regression": regression}))
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
         remark(Finding("few_examples:biased" if high_bias else "few_examples",
                        {"n_train": n_train}))

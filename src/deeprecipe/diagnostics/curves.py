@@ -70,8 +70,8 @@ class LearningCurve:
     def diagnose(self, bayes_error: float = 0.0, **options: Any) -> Diagnosis:
         """:func:`diagnose` at the largest size, with the curve's reading as a remark."""
         diagnosis = diagnose(self.train_error[-1], self.dev_error[-1], bayes_error,
-                             n_dev=None if self.regression else self.n_dev,
-                             n_train=self.sizes[-1], regression=self.regression, **options)
+                             n_train=self.sizes[-1], n_dev=self.n_dev,
+                             regression=self.regression, **options)
         reading = self.finding()
         diagnosis.remarks.append(Finding("learning_curve",
                                          {**reading.values, "reading": reading.code}))

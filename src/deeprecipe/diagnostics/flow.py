@@ -136,9 +136,8 @@ class GradientFlow:
         if self.forward_gain is not None and self.backward_gain is not None:
             lines.append(f"forward gain ×{self.forward_gain:.4g}, backward gain "
                          f"×{self.backward_gain:.4g} through the hidden layers")
-        lines += [f"- {advice}" for advice in self.advice]
-        lines += [f"note: {remark}" for remark in self.remarks]
-        return "\n".join(lines)
+        return "\n".join([*lines, *(f"- {advice}" for advice in self.advice),
+                          *(f"note: {remark}" for remark in self.remarks)])
 
 
 def gradient_flow(
@@ -305,8 +304,11 @@ def _advice(flow: GradientFlow) -> list[Advice]:
     if flow.verdict == SYMMETRIC:
         return [Advice("better_init", "better_init:symmetric", values)]
     sigmoids = [layer.name for layer in layers if layer.activation == "sigmoid"]
-    if flow.verdict == VANISHING and sigmoids and _initialized_as_recommended(layers):
-        # well scaled weights: sigmoid's slope (at most ¼) shrinks dA layer after layer
+    if flow.verdict == VANISHING and sigmoids and all(
+            abs(layer.init_gain / INIT_SCALE[default_for(layer.activation)] - 1) <= 0.25
+            for layer in layers):
+        # every rms(W)·√n[l-1] within 25% of the recommended init's (He's √2 for ReLUs, else
+        # 1): well scaled, so sigmoid's slope (at most ¼) shrinks dA layer after layer
         return [Advice("other_architecture", "other_architecture:sigmoid",
                        {"layers": sigmoids})]
     gains = [layer.init_gain for layer in layers]
@@ -315,13 +317,6 @@ def _advice(flow: GradientFlow) -> list[Advice]:
     if flow.verdict == EXPLODING:
         advice.append(Advice("lower_learning_rate", "lower_learning_rate:exploding"))
     return advice
-
-
-def _initialized_as_recommended(layers: list[LayerFlow]) -> bool:
-    """Whether every layer's ``rms(W)·√n[l-1]`` is within 25% of its activation's
-    recommended initialization (He's √2 for ReLUs, Xavier's 1 otherwise)."""
-    return all(abs(layer.init_gain / INIT_SCALE[default_for(layer.activation)] - 1) <= 0.25
-               for layer in layers)
 
 
 def _inits(layers: list[LayerFlow]) -> list[tuple[str, str, list[str], str]]:
