@@ -52,7 +52,7 @@ def _run_result(name: str, seed: int) -> RunResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dr.data.ConstantFeatureWarning)
         splits, scaler = dr.data.standardize_splits(raw)
-    notes = [scaler.constant_message()] if scaler.constant_features_.size else []
+    notes = [scaler.constant_finding()] if scaler.constant_features_.size else []
     seconds["data"] = time.perf_counter() - start
 
     k = len(np.unique(y))

@@ -88,7 +88,7 @@ def test_flat_rows_need_an_image_shape(images: np.ndarray) -> None:
 
 
 def test_randomness_must_be_given(images: np.ndarray) -> None:
-    with pytest.raises(TypeError, match=r"Rotation: rng must be a np.random.Generator or an int"):
+    with pytest.raises(TypeError, match=r"Rotation: rng must be an int or a np.random.Generator"):
         A.Rotation(10)(images, None)  # type: ignore[arg-type]
 
 

@@ -293,6 +293,15 @@ def test_bad_npz_contents(tmp_path: Path, arrays: dict, message: str) -> None:
         load_npz(path)
 
 
+def test_an_npz_target_of_number_strings_is_not_a_regression_target(tmp_path: Path) -> None:
+    path = tmp_path / "strings.npz"
+    np.savez(path, X=np.zeros((6, 2)), y=np.array(["1.5", "2.5"] * 3))  # was a StopIteration
+    with pytest.raises(DataFileError, match=r"a regression target must be numeric; received "
+                       r"'1\.5'\."):
+        load_npz(path, task="regression")
+    assert load_npz(path).classes == ["1.5", "2.5"]  # text labels are classes
+
+
 def test_npz_non_finite_values_are_located(tmp_path: Path) -> None:
     X = np.zeros((6, 3))
     X[4, 2] = np.inf

@@ -22,6 +22,8 @@ FLOAT_DTYPES = ("float32", "float64")
 # values, and beyond ~1e154 a square overflows float64 (inf), so the standardizer and the
 # errors of larger values would be inf or NaN. 1e150 leaves room for 10^8 rows.
 LARGEST = 1e150
+SQUARABLE = f"smaller than {LARGEST:.0e} in magnitude (squares of larger numbers overflow float64)"
+RESCALE = "rescale it (e.g. divide it by a power of 10, or take its logarithm)"
 
 
 def describe(value: Any) -> str:
@@ -34,19 +36,21 @@ def describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def fail(where: str, arg: str, constraint: str, value: Any, hint: str = "") -> ValueError:
-    """Build the ValueError of the STYLE template (the caller raises it)."""
+def fail(where: str, arg: str, constraint: str, value: Any, hint: str = "",
+         error: type[Exception] = ValueError) -> Exception:
+    """Build the error of the STYLE template (the caller raises it): a ValueError, or
+    ``error`` (a TypeError for a value of the wrong type)."""
     message = f"{where}: {arg} must be {constraint}; received {arg}={describe(value)}."
     if hint:
         message += f" help: {hint}"
-    return ValueError(message)
+    return error(message)
 
 
 def choice(where: str, arg: str, value: Any, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise listing them."""
     options = list(choices)
     if not isinstance(value, str):
-        raise TypeError(f"{where}: {arg} must be a string; received {arg}={describe(value)}.")
+        raise fail(where, arg, "a string", value, error=TypeError)
     if value not in options:
         raise fail(where, arg, "one of " + ", ".join(repr(o) for o in options), value)
     return value
@@ -83,28 +87,27 @@ def positive_int(where: str, arg: str, value: Any) -> int:
 def flag(where: str, arg: str, value: Any) -> bool:
     """``value`` as a bool: True or False only (``bool("no")`` is True, so text is refused)."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {arg} must be True or False; received {arg}={describe(value)}.")
+        raise fail(where, arg, "True or False", value, error=TypeError)
     return bool(value)
 
 
 def seed_value(where: str, arg: str, value: Any) -> int:
     """``value`` as a seed NumPy accepts: an integer >= 0 (bools and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{where}: {arg} must be an integer >= 0; received "
-                        f"{arg}={describe(value)}.")
+        raise fail(where, arg, "an integer >= 0", value, error=TypeError)
     if value < 0:
         raise fail(where, arg, "an integer >= 0", value)
     return int(value)
 
 
-def seed_or_generator(where: str, arg: str, value: Any) -> int | np.random.Generator:
-    """``value`` if it is a ``np.random.Generator``, else :func:`seed_value`'s integer."""
+def as_generator(where: str, arg: str, value: Any) -> np.random.Generator:
+    """``value`` if it is a ``np.random.Generator``, else one seeded with the integer
+    ``value`` (:func:`seed_value`)."""
     if isinstance(value, np.random.Generator):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{where}: {arg} must be an int or a np.random.Generator; received "
-                        f"{arg}={describe(value)}.")
-    return seed_value(where, arg, value)
+        raise fail(where, arg, "an int or a np.random.Generator", value, error=TypeError)
+    return np.random.default_rng(seed_value(where, arg, value))
 
 
 def check_feature_names(where: str, names: Iterable[Any] | None, n_features: int,
@@ -173,7 +176,5 @@ def squarable(where: str, arg: str, array: np.ndarray) -> np.ndarray:
     standardized to 0, without a word)."""
     peak = float(np.abs(array).max(initial=0.0))
     if peak >= LARGEST:
-        raise fail(where, arg, f"smaller than {LARGEST:.0e} in magnitude (squares of larger "
-                   "numbers overflow float64)", f"values up to {peak:.3g}",
-                   "rescale it (e.g. divide it by a power of 10, or take its logarithm)")
+        raise fail(where, arg, SQUARABLE, f"values up to {peak:.3g}", RESCALE)
     return array

@@ -56,9 +56,6 @@ def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
     return X, np.repeat([0, 1], (first, second))
 
 
-Generator2D = Callable[[int, float, np.random.Generator], Pair]
-
-
 def _sklearn() -> ModuleType:
     """scikit-learn's datasets, imported when first used (the import takes most of a second)."""
     import sklearn.datasets
@@ -70,7 +67,7 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31))  # scikit-learn's random_state
 
 
-GENERATED: dict[str, tuple[Generator2D, str]] = {
+GENERATED: dict[str, tuple[Callable[[int, float, np.random.Generator], Pair], str]] = {
     "circles": (lambda n, noise, rng: _sklearn().make_circles(
         n, noise=noise, factor=0.5, random_state=_seed(rng)),
         "two concentric circles (the course's initialization exercise)"),

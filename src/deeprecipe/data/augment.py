@@ -21,49 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import choice, describe, fail, non_negative, positive_int, real, seed_value
+from .._checks import as_generator, choice, fail, non_negative, positive_int, real
 
 MODES = ("constant", "nearest", "reflect", "mirror", "wrap")
-
-
-def as_generator(where: str, rng: Any) -> np.random.Generator:
-    """``rng`` itself, or a Generator seeded with the int ``rng``; anything else is refused."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(seed_value(where, "rng", rng))
-    raise TypeError(f"{where}: rng must be a np.random.Generator or an int seed; received "
-                    f"rng={describe(rng)}. help: augment(X, rng=np.random.default_rng(0)).")
-
-
-def as_images(
-    where: str, X: ArrayLike, image_shape: Sequence[int] | None
-) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """``X`` as float images ``(n, h, w, c)`` (float32 stays float32, else float64) and the
-    function that restores ``X``'s layout."""
-    array = np.asarray(X)
-    if array.dtype.kind not in "biuf":
-        raise fail(where, "X", "numeric", array)
-    array = array.astype(np.float32 if array.dtype == np.float32 else np.float64, copy=False)
-    shape = array.shape
-    if image_shape is not None:
-        image = as_image_shape(where, image_shape)
-        if array.ndim < 2 or math.prod(array.shape[1:]) != math.prod(image):
-            raise fail(where, "X.shape", f"(n, {math.prod(image)}) or (n, *{image}) to match "
-                       f"image_shape={image}", shape)
-        array = array.reshape(len(array), *image)
-    if array.ndim == 2:
-        raise fail(where, "X.ndim", "3 (n, h, w) or 4 (n, h, w, c)", 2,
-                   "flat rows need an image shape: Compose([...], image_shape=(h, w))")
-    if array.ndim not in (3, 4):
-        raise fail(where, "X.ndim", "3 (n, h, w) or 4 (n, h, w, c)", array.ndim)
-    images = array[..., np.newaxis] if array.ndim == 3 else array
-
-    def restore(out: np.ndarray) -> np.ndarray:
-        out = out.reshape(shape)
-        return out.copy() if np.shares_memory(out, X) else out
-
-    return images, restore
 
 
 def as_image_shape(where: str, image_shape: Any) -> tuple[int, ...]:
@@ -135,15 +95,29 @@ class Transform:
 
     def __call__(self, X: ArrayLike, rng: np.random.Generator | int) -> np.ndarray:
         where = type(self).__name__
-        generator = as_generator(where, rng)
+        generator = as_generator(where, "rng", rng)
+        array = np.asarray(X)
+        if array.dtype.kind not in "biuf" or array.ndim < 2:
+            raise fail(where, "X", "a numeric array of rows (n, ...)", array)
+        array = array.astype(np.float32 if array.dtype == np.float32 else np.float64, copy=False)
         if not self.needs_images:
-            array = np.asarray(X)
-            if array.dtype.kind not in "biuf" or array.ndim < 2:
-                raise fail(where, "X", "a numeric array of rows (n, ...)", array)
-            dtype = np.float32 if array.dtype == np.float32 else np.float64
-            return self.apply(array.astype(dtype, copy=False), generator)
-        images, restore = as_images(where, X, self.image_shape)
-        return restore(self.apply(images, generator))
+            return self.apply(array, generator)
+        out = self.apply(self._images(where, array), generator).reshape(array.shape)
+        return out.copy() if np.shares_memory(out, X) else out
+
+    def _images(self, where: str, X: np.ndarray) -> np.ndarray:
+        """Rows ``X`` as images ``(n, h, w, c)``, by :attr:`image_shape` when it is set."""
+        if self.image_shape is not None:
+            size = math.prod(self.image_shape)
+            if math.prod(X.shape[1:]) != size:
+                raise fail(where, "X.shape", f"(n, {size}) or (n, *{self.image_shape}) to match "
+                           f"image_shape={self.image_shape}", X.shape)
+            X = X.reshape(len(X), *self.image_shape)
+        if X.ndim not in (3, 4):
+            hint = "flat rows need an image shape: Compose([...], image_shape=(h, w))"
+            raise fail(where, "X.ndim", "3 (n, h, w) or 4 (n, h, w, c)", X.ndim,
+                       hint if X.ndim == 2 else "")
+        return X[..., np.newaxis] if X.ndim == 3 else X
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Return new augmented images ``(n, h, w, c)``; never write into ``images``."""
@@ -306,9 +280,7 @@ class ElasticDistortion(Transform):
         fill: float = 0.0,
     ) -> None:
         self.alpha = non_negative("ElasticDistortion", "alpha", alpha)
-        self.sigma = non_negative("ElasticDistortion", "sigma", sigma)
-        if self.sigma == 0:
-            raise fail("ElasticDistortion", "sigma", "a number > 0", sigma)
+        self.sigma = real("ElasticDistortion", "sigma", sigma, "a number > 0", lambda v: v > 0)
         self.order, self.mode, self.fill = resampling("ElasticDistortion", order, mode, fill)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

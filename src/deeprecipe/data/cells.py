@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from .._checks import LARGEST as LARGEST  # the readers' bound, defined with its checks
-
 # pandas' default missing-value markers (pandas._libs.parsers.STR_NA_VALUES, pandas 2 and 3)
 MISSING = frozenset({
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",

@@ -213,10 +213,8 @@ def compare(
     n_features = A_rows.shape[1]
     names = check_feature_names(where, feature_names, n_features, A) or [
         f"x[{j}]" for j in range(n_features)]
-    alpha = real(where, "alpha", alpha)
-    confidence = real(where, "confidence", confidence)
-    if not (0 < alpha < 1 and 0 < confidence < 1):
-        raise fail(where, "alpha and confidence", "in (0, 1)", (alpha, confidence))
+    alpha = real(where, "alpha", alpha, "a number in (0, 1)", lambda v: 0 < v < 1)
+    confidence = real(where, "confidence", confidence, "a number in (0, 1)", lambda v: 0 < v < 1)
     max_samples = positive_int(where, "max_samples", max_samples)
     if isinstance(labels, str) or not isinstance(labels, Sequence) or len(labels) != 2:
         raise fail(where, "labels", "a pair of names such as ('train', 'dev')", labels)

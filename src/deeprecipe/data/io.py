@@ -12,18 +12,19 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import LARGEST, choice, describe, positive_int
+from .._checks import LARGEST, RESCALE, SQUARABLE, choice, describe, fail, positive_int
 from .cells import SPACE, is_missing, parse_cell
 from .split import TASKS, auto_task, target_kind
 from .split import min_rows as split_min_rows
 
 SHOWN_ROWS = 10  # rows named in one message
+Places = Sequence[tuple[int, int | None]]  # (row, file line) of each value, for messages
 
 
 class DataFileError(ValueError):
@@ -39,13 +40,12 @@ class DataFileError(ValueError):
         line: int | None = None,
     ) -> None:
         self.path, self.row, self.column = path, row, column
-        where = []
+        where = [str(path)]
         if row is not None:
             where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
         if column is not None:
             where.append(f"column {column!r}")
-        place = f", {', '.join(where)}" if where else ""
-        super().__init__(f"{path}{place}: {problem}")
+        super().__init__(f"{', '.join(where)}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _target_labels(
 
 
 def _encode_target(
-    path: Path, column: str, labels: np.ndarray, places: list[tuple[int, int | None]],
+    path: Path, column: str, labels: np.ndarray, places: Places,
     task: str, min_classes: int = 2,
 ) -> tuple[np.ndarray, list[str | float] | None]:
     """``(y, classes)`` from the target's values (float64 or text); ``places`` are the
@@ -129,8 +129,8 @@ def _encode_target(
         task = auto_task(labels) if numeric else "classification"
     if task == "regression":
         if not numeric:
-            i = next(i for i, value in enumerate(labels)
-                     if not isinstance(parse_cell(str(value)), float))
+            i = next((i for i, value in enumerate(labels)  # an .npz's strings: the first
+                      if not isinstance(parse_cell(str(value)), float)), 0)
             raise DataFileError(path, "a regression target must be numeric; received "
                                 f"{describe(labels[i])}.", places[i][0], column, places[i][1])
         return labels, None
@@ -149,8 +149,7 @@ def _usable(value: float) -> str:
     """The constraint a value out of range breaks, and the value (for ``must be …``)."""
     if not math.isfinite(value):
         return f"finite; received {value}"
-    return (f"smaller than {LARGEST:.0e} in magnitude (squares of larger numbers overflow "
-            f"float64); received {value!r}. help: rescale it (e.g. take its logarithm)")
+    return f"{SQUARABLE}; received {value!r}. help: {RESCALE}"
 
 
 def _options(where: str, task: str, min_rows: int | None) -> tuple[str, int]:
@@ -204,8 +203,7 @@ def load_csv(
     source = Path(path)
     task, needed = _options("load_csv", task, min_rows)
     if not isinstance(target, str):
-        raise TypeError(f"load_csv: target must be a column name (str); received "
-                        f"target={describe(target)}.")
+        raise fail("load_csv", "target", "a column name (str)", target, error=TypeError)
     header, data = _read_table(source, delimiter)
     if target not in header:
         raise DataFileError(source, f"has no target column {target!r}; its columns are "
@@ -214,20 +212,17 @@ def load_csv(
         raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
     _check_widths(source, header, data)
     t = header.index(target)
-    places: list[tuple[int, int | None]] = [(i + 1, line) for i, (line, _) in enumerate(data)]
-    missing = [i for i, (_, fields) in enumerate(data) if is_missing(fields[t])]
+    missing = [line for _, line, fields in data if is_missing(fields[t])]
     if missing and not drop_missing_target:
-        lines = [data[i][0] for i in missing]
-        raise _missing_target(source, target, "on " + _listing("file line", lines),
+        raise _missing_target(source, target, "on " + _listing("file line", missing),
                               len(missing))
-    if missing:
-        kept = sorted(set(range(len(data))) - set(missing))
-        data, places = [data[i] for i in kept], [places[i] for i in kept]
+    data = [(row, line, fields) for row, line, fields in data if not is_missing(fields[t])]
     _check_rows(source, len(data), needed)
     features = [name for name in header if name != target]
-    X = _features(source, header, data, features, [row for row, _ in places])
-    labels = _target_labels(source, target, [fields[t] for _, fields in data],
-                            [line for line, _ in data], task)
+    X = _features(source, header, data, features)
+    labels = _target_labels(source, target, [fields[t] for *_, fields in data],
+                            [line for _, line, _ in data], task)
+    places = [(row, line) for row, line, _ in data]
     y, classes = _encode_target(source, target, labels, places, task, min_classes)
     return Dataset(X, y, features, target, classes, source, len(missing))
 
@@ -255,7 +250,7 @@ def load_csv_features(
     return _features(source, header, data, names), names
 
 
-Rows = list[tuple[int, list[str]]]
+Rows = list[tuple[int, int, list[str]]]  # (row counted from 1 after the header, line, fields)
 
 
 def read_text(source: Path) -> str:
@@ -302,7 +297,7 @@ def _check_regular(source: Path) -> None:
 
 
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
-    """The header and the non-empty data rows ``(line, fields)`` of a CSV file."""
+    """The header and the non-empty data rows of a CSV file."""
     rows = []
     reader = csv.reader(io.StringIO(read_text(source), newline=""), delimiter=delimiter,
                         skipinitialspace=True)
@@ -327,25 +322,22 @@ def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     if len(set(header)) != len(header) or "" in header:
         raise DataFileError(source, f"the header (line {header_line}) must have distinct, "
                             f"non-empty column names; received {header}.")
-    return header, rows[1:]
+    return header, [(row, line, fields) for row, (line, fields) in enumerate(rows[1:], 1)]
 
 
 def _check_widths(source: Path, header: list[str], data: Rows) -> None:
     """Refuse a row with more or fewer fields than the header (its columns are unknown)."""
-    for i, (line, fields) in enumerate(data):
+    for row, line, fields in data:
         if len(fields) != len(header):
             raise DataFileError(source, f"has {len(fields)} fields; the header has "
-                                f"{len(header)}.", i + 1, line=line)
+                                f"{len(header)}.", row, line=line)
 
 
-def _features(source: Path, header: list[str], data: Rows, names: list[str],
-              rows: list[int] | None = None) -> np.ndarray:
-    """The columns ``names`` of every row as finite float64, ``(len(data), len(names))``;
-    ``rows`` numbers ``data``'s rows for messages (by default 1, 2, …)."""
+def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
+    """The columns ``names`` of every row as finite float64, ``(len(data), len(names))``."""
     columns = [header.index(name) for name in names]
-    numbers = rows or list(range(1, len(data) + 1))
     X = np.empty((len(data), len(columns)))
-    for i, ((line, fields), row) in enumerate(zip(data, numbers, strict=True)):
+    for i, (row, line, fields) in enumerate(data):
         for k, j in enumerate(columns):
             value = parse_cell(fields[j])
             if not isinstance(value, float) or not abs(value) < LARGEST:
@@ -393,7 +385,7 @@ def load_npz(
                               len(rows))
     X, labels = _usable_values(source, X[kept], x_key, kept), labels[kept]
     _check_rows(source, len(X), needed)
-    places: list[tuple[int, int | None]] = [(int(i), None) for i in kept]
+    places = [(int(i), None) for i in kept]
     y_encoded, classes = _encode_target(source, y_key, labels, places, task, min_classes)
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
     return Dataset(X, y_encoded, names, y_key, classes, source, int(missing.sum()))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, check_feature_names, describe, fail, squarable
+from .._checks import as_float_array, check_feature_names, fail, squarable
 from ..findings import Finding
 from .split import Splits
 
@@ -51,14 +51,6 @@ class Standardizer:
         self.constant_features_: np.ndarray | None = None
         self.feature_names_: list[str] | None = None
 
-    @property
-    def fitted(self) -> bool:
-        return self.mean_ is not None
-
-    @property
-    def n_features_in_(self) -> int:
-        return len(self._state("n_features_in_")[0])
-
     def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> Standardizer:
         """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``. A
         DataFrame's column names are the ``feature_names`` unless they are given."""
@@ -73,26 +65,21 @@ class Standardizer:
         std[constant] = 1.0
         self.mean_, self.std_, self.feature_names_ = mean, std, names
         self.constant_features_ = constant
-        if constant.size:
-            warnings.warn(self.constant_message(), ConstantFeatureWarning, stacklevel=2)
+        finding = self.constant_finding()
+        if finding is not None:
+            warnings.warn(finding.text, ConstantFeatureWarning, stacklevel=2)
         return self
 
-    def constant_message(self, where: str = "constant_message") -> str:
-        """The sentence the :class:`ConstantFeatureWarning` says (for reports and the CLI)."""
-        finding = self.constant_finding(where)
-        return "Standardizer: no constant features." if finding is None else finding.text
-
-    def constant_finding(self, where: str = "constant_finding") -> Finding | None:
+    def constant_finding(self) -> Finding | None:
         """``constant_features`` (their names), or None when no feature is constant."""
-        constant = self._state(where)[2]
+        constant = self._state("constant_finding")[2]
         names = self.feature_names_
         return Finding("constant_features", {"features": [
             names[i] if names else str(i) for i in constant]}) if constant.size else None
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """``(X − μ) / σ`` with the fitted μ, σ."""
-        mean, std, _ = self._state("transform")
-        array = self._check_X("transform", X, len(mean))
+        array, mean, std = self._check_X("transform", X)
         return ((array - mean) / std).astype(array.dtype, copy=False)
 
     def fit_transform(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> np.ndarray:
@@ -101,8 +88,7 @@ class Standardizer:
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """``X · σ + μ``: back to the original units."""
-        mean, std, _ = self._state("inverse_transform")
-        array = self._check_X("inverse_transform", X, len(mean))
+        array, mean, std = self._check_X("inverse_transform", X)
         return (array * std + mean).astype(array.dtype, copy=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,10 +147,11 @@ class Standardizer:
             )
         return self.mean_, self.std_, self.constant_features_
 
-    def _check_X(self, method: str, X: ArrayLike, n_features: int) -> np.ndarray:
-        """``X`` as a float array of ``n_features`` columns; a DataFrame's columns must be
-        the names it was fit on, in the same order (reordered columns would be scaled by
-        the wrong μ and σ without a word)."""
+    def _check_X(self, method: str, X: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, mean_, std_)``: ``X`` as a float array of the features it was fit on; a
+        DataFrame's columns must be their names, in the same order (reordered columns would
+        be scaled by the wrong μ and σ without a word)."""
+        mean, std, _ = self._state(method)
         where = f"Standardizer.{method}"
         columns = getattr(X, "columns", None)
         if columns is not None and self.feature_names_ is not None:
@@ -176,16 +163,16 @@ class Standardizer:
         given = np.asarray(X) if not isinstance(X, np.ndarray) else X
         dtype = np.float32 if given.dtype == np.float32 else np.float64
         array = as_float_array(where, "X", X if given.dtype == object else given, dtype)
-        if array.shape[1] != n_features:
-            raise fail(where, "X.shape[1]", f"{n_features} (the features it was fit on)",
+        if array.shape[1] != len(mean):
+            raise fail(where, "X.shape[1]", f"{len(mean)} (the features it was fit on)",
                        array.shape[1])
-        return array
+        return array, mean, std
 
     def __repr__(self) -> str:
-        if not self.fitted:
+        if self.mean_ is None or self.constant_features_ is None:
             return "Standardizer(unfitted)"
-        return (f"Standardizer(n_features={self.n_features_in_}, "
-                f"constant_features={self._state('repr')[2].tolist()})")
+        return (f"Standardizer(n_features={len(self.mean_)}, "
+                f"constant_features={self.constant_features_.tolist()})")
 
 
 def _numbers(where: str, key: str, values: Any, length: int | None, length_is: str
@@ -213,13 +200,9 @@ def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
     statistics into training). A :class:`ConstantFeatureWarning` from the fit passes through.
     """
     if not isinstance(splits, Splits):
-        raise TypeError("standardize_splits: splits must be the result of split(); "
-                        f"received splits={describe(splits)}.")
+        raise fail("standardize_splits", "splits", "the result of split()", splits,
+                   error=TypeError)
     scaler = Standardizer().fit(splits.train.X)
-    test = splits.test
-    return replace(
-        splits,
-        train=replace(splits.train, X=scaler.transform(splits.train.X)),
-        dev=replace(splits.dev, X=scaler.transform(splits.dev.X)),
-        test=None if test is None else replace(test, X=scaler.transform(test.X)),
-    ), scaler
+    scaled: dict[str, Any] = {name: replace(part, X=scaler.transform(part.X))
+                              for name, part in splits.parts.items()}
+    return replace(splits, **scaled), scaler

@@ -11,14 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import describe, fail, flag, seed_or_generator
+from .._checks import as_generator, describe, fail, flag
 from ..findings import Finding, say
 
 SHARE = 0.2  # the notes' 60/20/20 for small data
 CAP = 10_000  # … and at most 10,000 dev and test examples for big data
 TOLERANCE = 1e-9  # 0.29 * 100 is 28.999999999999996 in floating point: floor it to 29
-
-NO_TEST_NOTE = say("no_test_split")
 
 
 class ClassMissingWarning(UserWarning):
@@ -75,16 +73,15 @@ class Splits:
 
 
 def _check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
-    where = "split"
     constraint = "2 or 3 positive fractions (train, dev[, test]) summing to 1"
     try:
         values = tuple(float(r) for r in ratios)
     except (TypeError, ValueError):
-        raise fail(where, "ratios", constraint, ratios) from None
+        raise fail("split", "ratios", constraint, ratios) from None
     if len(values) not in (2, 3) or not all(math.isfinite(v) and v > 0 for v in values):
-        raise fail(where, "ratios", constraint, ratios)
+        raise fail("split", "ratios", constraint, ratios)
     if abs(sum(values) - 1) > 1e-6:
-        raise fail(where, "ratios", constraint, ratios, f"they sum to {sum(values):g}")
+        raise fail("split", "ratios", constraint, ratios, f"they sum to {sum(values):g}")
     return values
 
 
@@ -189,12 +186,8 @@ def _stratified(
     dev = largest_remainder(counts, sizes[0])
     test = largest_remainder(counts - dev, sizes[1])
     train = counts - dev - test
-    parts: list[list[np.ndarray]] = [[], [], []]
-    for c, rows in enumerate(members):
-        bounds = np.cumsum([0, train[c], dev[c], test[c]])
-        for part in range(3):
-            parts[part].append(rows[bounds[part] : bounds[part + 1]])
-    return [np.sort(np.concatenate(rows)) for rows in parts]
+    cuts = [np.split(rows, [train[c], train[c] + dev[c]]) for c, rows in enumerate(members)]
+    return [np.sort(np.concatenate(part)) for part in zip(*cuts, strict=True)]
 
 
 def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.ndarray]) -> None:
@@ -247,7 +240,7 @@ def split(
     if y_array.ndim < 1 or len(y_array) != len(X_array):
         raise fail(where, "y.shape", f"(len(X),) or (len(X), k) with len(X) = {len(X_array)}",
                    y_array.shape)
-    seed = seed_or_generator(where, "seed", seed)
+    generator = as_generator(where, "seed", seed)
     shuffle = flag(where, "shuffle", shuffle)
     m = len(X_array)
     n_train, n_dev, n_test = split_sizes(m, ratios)
@@ -255,7 +248,7 @@ def split(
         raise fail(where, "the number of rows", f"at least {min_rows(ratios)} for "
                    f"ratios={ratios} (sizes would be train={n_train}, dev={n_dev}, "
                    f"test={n_test})", m)
-    rng = np.random.default_rng(seed) if shuffle else None
+    rng = generator if shuffle else None
     if stratify not in (True, False, "auto"):
         raise fail(where, "stratify", "True, False or 'auto'", stratify)
     labels = class_codes(y_array) if stratify else None
@@ -274,10 +267,6 @@ def split(
         named = {name: rng.permutation(rows) for name, rows in named.items()}
     if labels is not None:  # stratify=False: the target is not classes
         _warn_missing(*labels, named)
-    parts = {name: Part(X=X_array[rows], y=y_array[rows], indices=rows)
-             for name, rows in named.items()}
-    return Splits(
-        train=parts["train"], dev=parts["dev"], test=parts.get("test"),
-        stratified=labels is not None,
-        note="" if n_test is not None else NO_TEST_NOTE,
-    )
+    parts = {name: Part(X_array[rows], y_array[rows], rows) for name, rows in named.items()}
+    return Splits(parts["train"], parts["dev"], parts.get("test"), labels is not None,
+                  note="" if n_test is not None else say("no_test_split"))
