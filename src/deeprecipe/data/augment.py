@@ -26,15 +26,6 @@ from .._checks import as_generator, choice, fail, non_negative, positive_int, re
 MODES = ("constant", "nearest", "reflect", "mirror", "wrap")
 
 
-def as_image_shape(where: str, image_shape: Any) -> tuple[int, ...]:
-    """``image_shape`` as ``(h, w)`` or ``(h, w, c)`` of positive ints, or a ValueError."""
-    dims = list(image_shape) if isinstance(image_shape, (tuple, list, np.ndarray)) else []
-    whole = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims)
-    if not whole or len(dims) not in (2, 3) or min(dims) < 1:
-        raise fail(where, "image_shape", "(h, w) or (h, w, c) of positive ints", image_shape)
-    return tuple(int(d) for d in dims)
-
-
 def as_range(where: str, arg: str, value: Any, top: float = math.inf) -> tuple[float, float]:
     """``value`` as a pair of numbers ``(low, high)`` with ``0 < low <= high <= top``."""
     constraint = "(low, high) with 0 < low <= high" + (f" <= {top:g}" if top < math.inf else "")
@@ -138,7 +129,12 @@ class Compose(Transform):
         ):
             raise fail("Compose", "transforms", "a list of Transform objects", transforms)
         self.transforms = list(transforms)
-        self.image_shape = None if image_shape is None else as_image_shape("Compose", image_shape)
+        dims = list(image_shape) if isinstance(image_shape, (tuple, list, np.ndarray)) else []
+        whole = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims)
+        if image_shape is not None and (not whole or len(dims) not in (2, 3) or min(dims) < 1):
+            raise fail("Compose", "image_shape", "(h, w) or (h, w, c) of positive ints",
+                       image_shape)
+        self.image_shape = None if image_shape is None else tuple(int(d) for d in dims)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         for transform in self.transforms:

@@ -89,8 +89,7 @@ class Comparison:
             lines.append(f"  help: {say('distribution_help', {'a': a, 'b': b})}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    __str__ = summary
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable (non-finite SMDs become ``None``)."""
