@@ -37,14 +37,13 @@ def _class_sizes(n_samples: int) -> tuple[int, int]:
 
 def _flower(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:
     """The course's planar "flower": two classes in the petals of ``r = 4 sin(4t)``."""
-    X, y = [], []
-    for label, count in enumerate(_class_sizes(n_samples)):
+    X, sizes = [], _class_sizes(n_samples)
+    for label, count in enumerate(sizes):
         t = np.linspace(label * 3.12, (label + 1) * 3.12, count)
         t += rng.normal(size=count) * 0.2 * (1 + noise)
         r = 4 * np.sin(4 * t) + rng.normal(size=count) * 0.2 * (1 + noise)
         X.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
-        y.append(np.full(count, label, dtype=np.intp))
-    return np.vstack(X), np.concatenate(y)
+    return np.vstack(X), np.repeat([0, 1], sizes)
 
 
 def _spirals(n_samples: int, noise: float, rng: np.random.Generator) -> Pair:

@@ -196,10 +196,9 @@ def compare(
         report.passed, report.verdict, report.auc, report.differing
     """
     where = "compare"
-    A_rows = as_float_array(where, "A", A, np.float64, ndim=(2, 3, 4))
-    B_rows = as_float_array(where, "B", B, np.float64, ndim=(2, 3, 4))
-    squarable(where, "A", A_rows)  # beyond, variances are inf: the tests would read NaN
-    squarable(where, "B", B_rows)
+    # beyond squarable's bound, variances are inf: the tests would read NaN
+    A_rows = squarable(where, "A", as_float_array(where, "A", A, np.float64, ndim=(2, 3, 4)))
+    B_rows = squarable(where, "B", as_float_array(where, "B", B, np.float64, ndim=(2, 3, 4)))
     A_rows, B_rows = A_rows.reshape(len(A_rows), -1), B_rows.reshape(len(B_rows), -1)
     n_folds = positive_int(where, "n_folds", n_folds)
     if n_folds < 2:

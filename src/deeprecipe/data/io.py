@@ -253,14 +253,12 @@ def load_csv_features(
 Rows = list[tuple[int, int, list[str]]]  # (row counted from 1 after the header, line, fields)
 
 
-def read_text(source: Path) -> str:
+def _read_text(source: Path) -> str:
     """The text of a UTF-8 file (a byte-order mark is dropped); a folder, an unreadable file
     and bytes that are not UTF-8 (named by offset and line) raise :class:`DataFileError`."""
     _check_regular(source)
     try:
         raw = source.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no file {source}.") from None
     except OSError as error:
         raise DataFileError(source, f"cannot be read ({error.strerror or error}).") from None
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
@@ -288,18 +286,21 @@ def _separator_hint(header: list[str], delimiter: str) -> str:
 
 
 def _check_regular(source: Path) -> None:
-    """Refuse a folder, a pipe or a device (reading a pipe or a device never ends)."""
+    """Refuse a missing file, a folder, a pipe or a device (reading a pipe or a device never
+    ends)."""
     if source.is_dir():
         raise DataFileError(source, "is a folder, not a data file. help: pass a data file "
                             "(.csv or .npz) or a built-in dataset name.")
-    if source.exists() and not source.is_file():
+    if not source.exists():
+        raise FileNotFoundError(f"no file {source}.")
+    if not source.is_file():
         raise DataFileError(source, "is not a regular file (a pipe or a device?).")
 
 
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     """The header and the non-empty data rows of a CSV file."""
     rows = []
-    reader = csv.reader(io.StringIO(read_text(source), newline=""), delimiter=delimiter,
+    reader = csv.reader(io.StringIO(_read_text(source), newline=""), delimiter=delimiter,
                         skipinitialspace=True)
     start = 1  # the line where the row being read starts
     try:
@@ -405,8 +406,6 @@ def load_npz_features(path: str | Path, *, x_key: str = "X") -> np.ndarray:
 def _read_npz(source: Path, keys: tuple[str, ...]) -> list[np.ndarray]:
     """The arrays ``keys`` of an ``.npz`` file (never a pickled object)."""
     _check_regular(source)
-    if not source.is_file():
-        raise FileNotFoundError(f"load_npz: no file {source}.")
     unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
     saving = f"help: np.savez(path, {', '.join(f'{key}={key}' for key in keys)})."
     with source.open("rb") as file:  # np.load(path) leaves a damaged file open

@@ -133,8 +133,7 @@ class Standardizer:
             raise fail(where, "state['feature_names']",
                        f"null or a list of {len(mean)} distinct strings", names)
         scaler = cls()
-        scaler.feature_names_ = names
-        scaler.mean_, scaler.std_ = mean, std
+        scaler.mean_, scaler.std_, scaler.feature_names_ = mean, std, names
         scaler.constant_features_ = np.array(constant, dtype=np.intp)
         return scaler
 
