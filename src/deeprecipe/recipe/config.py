@@ -50,7 +50,7 @@ class Config:
         where = "Config"
         if not isinstance(self.hidden, (tuple, list)) or not 1 <= len(self.hidden) <= MAX_DEPTH:
             raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", self.hidden)
-        for key in SHARED:
+        for key in RUN_FIELDS:
             object.__setattr__(self, key, check(where, key, getattr(self, key)))
         if max(self.hidden) > MAX_WIDTH:
             raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", self.hidden)
@@ -105,7 +105,7 @@ class Config:
 
 
 # the fields checked by run's option of the same name (run's keep_prob is one per layer)
-SHARED = tuple(item.name for item in fields(Config) if item.name in OPTIONS
+RUN_FIELDS = tuple(item.name for item in fields(Config) if item.name in OPTIONS
                and item.name != "keep_prob")
 
 

@@ -1,10 +1,4 @@
-"""``tune``: the notes' highly iterative process, run by its reasons.
-
-Round 0 trains the baseline; each later round diagnoses the best model so far and trains the
-recipe's next candidates (:mod:`.policy`) in parallel, until bias and variance are low, no
-step is left or the budget is spent. Every trial and round is written to ``trials.sqlite``
-as it finishes, so ``resume=True`` replays the decisions and trains only what was missing.
-"""
+"""``tune``: the notes' highly iterative process, run by its reasons."""
 
 from __future__ import annotations
 
@@ -104,7 +98,11 @@ def tune(
     variance_threshold: float = TUNE_THRESHOLD,
     callbacks: Sequence[Callback] = (),
 ) -> TuneResult:
-    """Run the basic recipe on ``splits`` for at most ``budget`` trials; see the module.
+    """Run the basic recipe on ``splits`` for at most ``budget`` trials.
+
+    Round 0 trains the baseline; each later round diagnoses the best model so far and trains
+    the recipe's next candidates (:func:`decide_ranked`) in parallel, until bias and variance
+    are low, no step is left or the budget is spent.
 
     ``splits`` comes from :func:`deeprecipe.data.split` (raw inputs: they are standardized
     here with the training set's statistics). ``bayes_error`` is the notes' Bayes

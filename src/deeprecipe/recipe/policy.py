@@ -1,10 +1,4 @@
-"""The basic recipe as a decision: from the best model's diagnosis to the next candidates.
-
-:func:`decide` walks the steps the diagnosis advises (:data:`STEPS`, bias first) and takes
-the first that still has an untried variant of the best model, saying why it passed over
-the others; a diverged run tries lower learning rates first. :func:`decide_ranked` goes on
-around the next best model when nothing is left around the best one.
-"""
+"""The basic recipe as a decision: from the best model's diagnosis to the next candidates."""
 
 from __future__ import annotations
 
@@ -81,7 +75,10 @@ def baseline_decision(config: Config) -> Decision:
 
 
 def decide(situation: Situation) -> Decision:
-    """The next step of the recipe for ``situation`` (see the module's docstring)."""
+    """The next step of the recipe for ``situation``: the first of the steps the diagnosis
+    advises (:data:`STEPS`, bias first; a diverged run tries lower learning rates first)
+    that still has an untried variant of the best model, saying why it passed over the
+    others."""
     diagnosis = situation.diagnosis
     if diagnosis.verdict == GOOD:
         return Decision("stop", _why("recipe_done", diagnosis))

@@ -1,11 +1,4 @@
-"""The trial database: ``trials.sqlite`` in the run folder (:class:`TrialStore`, on ``sqlite3``).
-
-Tables ``settings`` (``name → JSON``: what the run was started with, so a resume can refuse
-another run), ``trials`` and ``rounds`` (:data:`SCHEMA`), in WAL mode. A trial's row is
-written when it starts and completed in one transaction when it finishes, so a kill -9 leaves
-every finished trial whole and the others ``running``, to train again on resume. The folder's
-lock keeps other processes out; within one process a folder's store is open at most once.
-"""
+"""The trial database: ``trials.sqlite`` in the run folder (:class:`TrialStore`, on ``sqlite3``)."""
 
 from __future__ import annotations
 
@@ -54,7 +47,15 @@ TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, no
 
 class TrialStore:
     """The run folder's ``trials.sqlite`` (``folder=None``: in memory, for a run that need
-    not survive its process). Use as a context manager, or call :meth:`close`."""
+    not survive its process). Use as a context manager, or call :meth:`close`.
+
+    Tables ``settings`` (``name → JSON``: what the run was started with, so a resume can
+    refuse another run), ``trials`` and ``rounds`` (:data:`SCHEMA`), in WAL mode. A trial's
+    row is written when it starts and completed in one transaction when it finishes, so a
+    kill -9 leaves every finished trial whole and the others ``running``, to train again on
+    resume. The folder's lock keeps other processes out; within one process a folder's
+    store is open at most once.
+    """
 
     def __init__(self, folder: Path | None) -> None:
         self.folder, self.path = folder, None if folder is None else folder / DATABASE
