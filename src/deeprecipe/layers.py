@@ -62,18 +62,13 @@ class Layer:
     # Outputs come with ``sides``: which side of its kink each unit is on (``z > 0``), or
     # ``None`` for a smooth layer; the checker compares them with those at θ.
 
-    def kinks(self, out: np.ndarray) -> np.ndarray | None:
-        """The ``sides`` of an output this layer computed at θ (``None``: smooth)."""
-        return None
-
     def replay(self, params: Params, x: np.ndarray, cache: Cache, copies: int,
                branches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """``(out, sides)`` for ``copies`` stacked copies of an input, ``(copies·m, n)``, with
         the randomness recorded in ``cache`` (of one copy) and, when ``branches`` (of one
         copy) is given, every unit held on that side of its kink. The default runs
         ``forward`` in inference mode: a layer with randomness or a kink overrides it."""
-        out = self.forward(params, x, training=False)[0]
-        return out, self.kinks(out)
+        return self.forward(params, x, training=False)[0], None
 
     def perturbed(self, params: Params, x: np.ndarray, cache: Cache, key: str,
                   indices: np.ndarray, step: float, branches: np.ndarray | None = None
@@ -134,9 +129,6 @@ class _Activated(Layer):
         if branches is None or sides is None:
             return self._g().forward(z, out=z), sides
         return activations.held(self.activation, z, np.tile(branches, (copies, 1))), sides
-
-    def kinks(self, out: np.ndarray) -> np.ndarray | None:
-        return out > 0 if self.activation in activations.PIECEWISE else None
 
 
 class Dense(_Activated):

@@ -265,10 +265,9 @@ class Sequential(Trainer):
                             layer_grads["W"] += gradient(params["W"], lambd, m)
         return Trace(activations, caches, deltas, grads, grad, values)
 
-    def forward(
-        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None,
-        logits: bool = False,
-    ) -> tuple[np.ndarray, list[Any]]:
+    def forward(self, X: np.ndarray, *, training: bool = False,
+                rng: np.random.Generator | None = None, logits: bool = False
+                ) -> tuple[np.ndarray, list[Any]]:
         """Run every layer: ``(output, caches)``. ``logits=True`` returns what the loss
         takes (``Z[L]`` when it applies the output activation itself)."""
         trace = self.forward_backward(X, training=training, rng=rng)
@@ -292,10 +291,8 @@ class Sequential(Trainer):
             if terms is None or name in terms
         )
 
-    def trace(
-        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
-        rng: np.random.Generator | None = None,
-    ) -> Trace:
+    def trace(self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+              rng: np.random.Generator | None = None) -> Trace:
         """Forward and backward on ``(X, y)`` (``m = len(X)``, dropout off unless
         ``training``), every layer's input, output and gradients recorded: see
         :class:`Trace`. Training, gradient flow, divergence and the gradient checker read it."""
@@ -308,19 +305,15 @@ class Sequential(Trainer):
         out = self.forward_backward(X).activations[-1]
         return self.loss.cost(out, targets, self.from_logits) + self.penalty(len(X))
 
-    def gradients(
-        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
-        rng: np.random.Generator | None = None,
-    ) -> dict[str, np.ndarray]:
+    def gradients(self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+                  rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
         """``dJ/dθ`` by name (``dense_1.W`` …), penalty included, ``m = len(X)``, fresh
         arrays. Dropout is off unless ``training=True`` (then ``rng`` draws the masks)."""
         return unflatten(self.cost_and_gradients(X, y, training=training, rng=rng)[1],
                          self.layout)
 
-    def cost_and_gradients(
-        self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
-        rng: np.random.Generator | None = None,
-    ) -> tuple[float, np.ndarray]:
+    def cost_and_gradients(self, X: ArrayLike, y: ArrayLike, *, training: bool = False,
+                           rng: np.random.Generator | None = None) -> tuple[float, np.ndarray]:
         """``(J, dJ/dθ)`` with the gradient flat, laid out like :attr:`theta`."""
         X, targets = self.check_data("gradients", X, y)
         trace = self.forward_backward(X, targets, training=training, rng=rng)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 TRAIN_EVAL_MAX = 1000  # train subsample size when there is no dev set
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+Pair = tuple[np.ndarray, np.ndarray]  # (X, targets)
+Rngs = tuple[np.random.Generator, np.random.Generator]  # shuffling and dropout, augmentation
 
 
 class History:
@@ -253,15 +255,9 @@ class Trainer:
         return history
 
 
-def snapshot(
-    state: TrainingState,
-    model: Sequential,
-    opt: optimizers.Optimizer,
-    rngs: tuple[np.random.Generator, np.random.Generator],
-    history: History,
-    callbacks: Sequence[Callback],
-    initial_cost: float | None = None,
-) -> None:
+def snapshot(state: TrainingState, model: Sequential, opt: optimizers.Optimizer, rngs: Rngs,
+             history: History, callbacks: Sequence[Callback],
+             initial_cost: float | None = None) -> None:
     """Copy where training stands into ``state``. The copies are swapped in by one
     ``dict.update`` (a C call no signal handler splits): an interrupted snapshot leaves
     ``state`` wholly at the previous epoch."""
@@ -279,14 +275,8 @@ def snapshot(
     vars(state).update(vars(fresh))
 
 
-def resume(
-    state: TrainingState,
-    model: Sequential,
-    opt: optimizers.Optimizer,
-    rngs: tuple[np.random.Generator, np.random.Generator],
-    history: History,
-    n_callbacks: int,
-) -> None:
+def resume(state: TrainingState, model: Sequential, opt: optimizers.Optimizer, rngs: Rngs,
+           history: History, n_callbacks: int) -> None:
     """Put the weights, optimizer, random streams and History of ``state`` back in place."""
     where = "fit"
     hint = "resume with the model, optimizer and callbacks of the run that wrote the state"
@@ -325,16 +315,9 @@ class Failure(NamedTuple):
     lowest: float | None = None
 
 
-def train_epoch(
-    model: Sequential,
-    opt: optimizers.Optimizer,
-    grad: np.ndarray,
-    batches: Iterator[tuple[np.ndarray, np.ndarray]],
-    rng: np.random.Generator,
-    augment: Augment | None,
-    augment_rng: np.random.Generator,
-    m: int,
-) -> tuple[float, Failure | None]:
+def train_epoch(model: Sequential, opt: optimizers.Optimizer, grad: np.ndarray,
+                batches: Iterator[Pair], rng: np.random.Generator, augment: Augment | None,
+                augment_rng: np.random.Generator, m: int) -> tuple[float, Failure | None]:
     """One optimizer step per batch (the gradient in the buffer ``grad``, the penalty's ``m``):
     ``(Σ cost × batch size, None)``, or stop at the first non-finite cost without taking its
     step: ``(…, Failure)``."""
@@ -350,12 +333,8 @@ def train_epoch(
     return total, None
 
 
-def epoch_logs(
-    model: Sequential,
-    train_cost: float,
-    train_eval: tuple[np.ndarray, np.ndarray],
-    dev: tuple[np.ndarray, np.ndarray] | None,
-) -> dict[str, float]:
+def epoch_logs(model: Sequential, train_cost: float, train_eval: Pair,
+               dev: Pair | None) -> dict[str, float]:
     """One epoch's records (inference mode, data term only; see :class:`History`)."""
     logs = {"train_cost": train_cost}
     measured = model.measure(*train_eval)
@@ -379,15 +358,8 @@ def epoch_failure(logs: dict[str, float], X: np.ndarray, lowest: float,
     return None
 
 
-def diverged(
-    model: Sequential,
-    epoch: int,
-    failure: Failure,
-    opt: optimizers.Optimizer,
-    grad: np.ndarray,
-    last_finite: np.ndarray,
-    X_train: np.ndarray,
-) -> Divergence:
+def diverged(model: Sequential, epoch: int, failure: Failure, opt: optimizers.Optimizer,
+             grad: np.ndarray, last_finite: np.ndarray, X_train: np.ndarray) -> Divergence:
     """Locate the divergence, then restore the weights of the last recorded epoch."""
     if failure.lowest is not None:  # a finite cost that grew: nothing non-finite to find
         layer, source, parameter = model.names[-1], "growth", None
@@ -414,7 +386,7 @@ def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.n
 
 
 def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator | None
-            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            ) -> Iterator[Pair]:
     """One epoch's mini-batches: contiguous slices of the data, shuffled by ``rng`` first
     (in order when ``rng`` is None)."""
     if rng is not None:

@@ -41,8 +41,8 @@ class ModelObjective(Objective):
         trace = model.forward_backward(X, targets, training=rng is not None, rng=rng,
                                        terms=self.terms)
         self.inputs, self.caches = trace.activations, trace.caches  # the layers' at θ
-        self.branches = [layer.kinks(out) for layer, out
-                         in zip(model.head, trace.activations[1:], strict=True)]
+        self.branches = [layer.replay(params, x, cache, 1)[1] for layer, params, x, cache
+                         in zip(model.head, model.params, self.inputs, self.caches, strict=False)]
         self.signs = {s: np.sign(self.theta[s.start:s.stop]) for s in self.layout
                       if s.name.endswith(".W")}  # each weight's side of |w|'s kink at θ
         self.j0, self.analytic = trace.cost, trace.gradient
