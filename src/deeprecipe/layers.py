@@ -38,6 +38,7 @@ class Layer:
     """Base class: a layer with no parameters that passes its input through."""
 
     kind: ClassVar[str] = "layer"
+    config_keys: ClassVar[tuple[str, ...]] = ()  # the constructor's arguments, as attributes
 
     def build(self, input_dim: int, rng: np.random.Generator,
               dtype: np.dtype) -> tuple[Params, int]:
@@ -93,7 +94,7 @@ class Layer:
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return {key: getattr(self, key) for key in self.config_keys}
 
     def _check_input(self, x: np.ndarray, n_in: int | None = None) -> None:
         if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
@@ -145,6 +146,7 @@ class Dense(_Activated):
     """
 
     kind = "dense"
+    config_keys = ("units", "activation", "init", "init_scale")
 
     def __init__(
         self,
@@ -159,9 +161,9 @@ class Dense(_Activated):
             "Dense", "init", init or initializers.default_for(self.activation),
             initializers.INITIALIZERS,
         )
-        if init_scale is not None and self.init != "random":
-            raise fail("Dense", "init_scale", "None unless init='random'", init_scale)
         if init_scale is not None:
+            if self.init != "random":
+                raise fail("Dense", "init_scale", "None unless init='random'", init_scale)
             constraint = "a finite number > 0 (the std of the random weights)"
             init_scale = real("Dense", "init_scale", init_scale, constraint)
             if init_scale <= 0:
@@ -254,14 +256,6 @@ class Dense(_Activated):
         return self._activate(batch.reshape(len(columns) * len(x), -1), len(columns),
                               branches)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "units": self.units,
-            "activation": self.activation,
-            "init": self.init,
-            "init_scale": self.init_scale,
-        }
-
 
 class Dropout(Layer):
     """Inverted dropout: ``d = rand(shape) < keep_prob``, ``A = A * d / keep_prob``.
@@ -272,6 +266,7 @@ class Dropout(Layer):
     """
 
     kind = "dropout"
+    config_keys = ("keep_prob",)
 
     def __init__(self, keep_prob: float = 0.5) -> None:
         self.keep_prob = real("Dropout", "keep_prob", keep_prob, "in (0, 1]")
@@ -304,14 +299,12 @@ class Dropout(Layer):
         """The same mask as the forward pass that returned ``cache``, on every copy."""
         return (x if cache is None else self._apply(x, np.tile(cache, (copies, 1)))[0]), None
 
-    def get_config(self) -> dict[str, Any]:
-        return {"keep_prob": self.keep_prob}
-
 
 class Activation(_Activated):
     """``A = g(X)`` on its own. Cache: ``A``."""
 
     kind = "activation"
+    config_keys = ("activation",)
 
     def __init__(self, activation: str) -> None:
         self.activation = activations.get(activation).name
@@ -332,9 +325,6 @@ class Activation(_Activated):
 
     def _z(self, params: Params, x: np.ndarray) -> np.ndarray:
         return x.copy()
-
-    def get_config(self) -> dict[str, Any]:
-        return {"activation": self.activation}
 
 
 LAYERS: dict[str, type[Layer]] = {cls.kind: cls for cls in (Dense, Dropout, Activation)}
