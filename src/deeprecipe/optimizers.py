@@ -21,6 +21,7 @@ class Optimizer:
 
     slots: ClassVar[tuple[str, ...]] = ()
     name: ClassVar[str] = "optimizer"
+    config_keys: ClassVar[tuple[str, ...]] = ("learning_rate",)  # the constructor's arguments
 
     def __init__(self, learning_rate: float = 0.01) -> None:
         self.learning_rate = real(type(self).__name__, "learning_rate", learning_rate,
@@ -77,7 +78,7 @@ class Optimizer:
                 view[...] = state[f"{name}/{kind}"]
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        return {"name": self.name, **{key: getattr(self, key) for key in self.config_keys}}
 
 
 class SGD(Optimizer):
@@ -94,6 +95,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     slots = ("velocity",)
+    config_keys = ("learning_rate", "beta")
 
     def __init__(self, learning_rate: float = 0.01, beta: float = 0.9) -> None:
         super().__init__(learning_rate)
@@ -105,9 +107,6 @@ class Momentum(Optimizer):
         self._add_scaled(velocity, 1.0 - self.beta, grad)
         self._add_scaled(theta, -self.learning_rate, velocity)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta": self.beta}
-
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba): ``m = β1 m + (1 - β1) dW``; ``v = β2 v + (1 - β2) dW²``;
@@ -115,6 +114,7 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = ("m", "v")
+    config_keys = ("learning_rate", "beta1", "beta2", "epsilon")
 
     def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8) -> None:
@@ -140,10 +140,6 @@ class Adam(Optimizer):
         np.divide(m, work, out=work)
         work *= step_size
         theta -= work
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2,
-                "epsilon": self.epsilon}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
