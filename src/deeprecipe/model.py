@@ -443,11 +443,9 @@ class Sequential(Trainer):
         return X, targets
 
     def save(self, path: str | Path, standardizer: Standardizer | None = None) -> Path:
-        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``.
-
-        ``standardizer`` (default: :attr:`standardizer`) is stored in ``config.json``;
-        ``dr.load`` then returns a model that standardizes raw inputs itself.
-        """
+        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``, with
+        ``standardizer`` (default: :attr:`standardizer`), so that ``dr.load`` returns a model
+        that standardizes raw inputs itself."""
         return persistence.save(self, path, standardizer=standardizer)
 
     def summary(self) -> str:
@@ -459,10 +457,8 @@ class Sequential(Trainer):
             config = ", ".join(f"{k}={v}" for k, v in layer.get_config().items() if v is not None)
             rows.append((name, config, f"(m, {dim})", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                 for row in rows]
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"total parameters: {self.n_parameters:,}; loss: {self.loss.name}; "
                      f"l2={self.l2}, l1={self.l1}; dtype={self.dtype.name}")

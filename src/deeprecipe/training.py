@@ -113,9 +113,8 @@ class TrainingState:
 
 class Trainer:
     """The training component of :class:`~deeprecipe.Sequential` (its base class, as in
-    Keras 3): :meth:`fit` trains ``self`` through the model's public interface
-    (``check_data``, ``forward_backward``, ``measure``, ``theta``, ``layout``), so this
-    module never imports the model."""
+    Keras 3): :meth:`fit` uses only the model's public interface, so this module never
+    imports the model."""
 
     def fit(
         self,
@@ -261,7 +260,7 @@ def snapshot(state: TrainingState, model: Sequential, opt: optimizers.Optimizer,
     """Copy where training stands into ``state``. The copies are swapped in by one
     ``dict.update`` (a C call no signal handler splits): an interrupted snapshot leaves
     ``state`` wholly at the previous epoch."""
-    fresh = TrainingState(
+    vars(state).update(
         epoch=len(history),
         theta=model.theta.copy(),
         optimizer=opt.state_dict(),
@@ -272,7 +271,6 @@ def snapshot(state: TrainingState, model: Sequential, opt: optimizers.Optimizer,
         stop_reason=None if history.stop_reason == "max_epochs" else history.stop_reason,
         initial_cost=initial_cost,
     )
-    vars(state).update(vars(fresh))
 
 
 def resume(state: TrainingState, model: Sequential, opt: optimizers.Optimizer, rngs: Rngs,
