@@ -385,22 +385,23 @@ def check_data(data: str, target: str | None = None, augment: bool = False,
     the options it has no use for (``target`` but for a ``.csv``, ``task="regression"`` for
     a built-in dataset, ``augment`` for data known to hold no images: an ``.npz`` is known
     once loaded)."""
-    builtin = data in datasets.list()
-    path = Path(data)
-    where = f"a built-in dataset ({', '.join(datasets.list())}), a .csv or an .npz file"
+    builtins = ", ".join(datasets.list())
+    where = f"a built-in dataset ({builtins}), a .csv or an .npz file"
     if not data.strip():  # Path("") is the working folder
         raise ConfigError(f"data must be {where}; received data=''.", "data")
-    if not builtin and path.is_dir():
-        raise ConfigError(f"data must be a data file (a .csv or an .npz) or a built-in "
-                          f"dataset; received data={data!r}, a folder.", "data")
-    if not builtin and path.suffix.lower() not in (".csv", ".npz"):
-        raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
-    if not builtin and path.exists() and not path.is_file():
-        raise ConfigError(f"data must be a regular file; received data={data!r}, a pipe or a "
-                          "device (reading one never ends).", "data")
-    if not builtin and not path.is_file():
-        raise MissingFile(f"data: no file {data} (the built-in datasets are "
-                          f"{', '.join(datasets.list())}).", "data")
+    if data not in datasets.list():
+        path = Path(data)
+        if path.is_dir():
+            raise ConfigError(f"data must be a data file (a .csv or an .npz) or a built-in "
+                              f"dataset; received data={data!r}, a folder.", "data")
+        if path.suffix.lower() not in (".csv", ".npz"):
+            raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"data must be a regular file; received data={data!r}, a pipe "
+                              "or a device (reading one never ends).", "data")
+        if not path.is_file():
+            raise MissingFile(f"data: no file {data} (the built-in datasets are {builtins}).",
+                              "data")
     _combination(data, target, task, augment)
 
 

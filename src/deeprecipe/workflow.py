@@ -87,10 +87,9 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     if path.suffix.lower() == ".csv":
         loaded = datamod.load_csv(path, target=target or "", task=task,
                                   drop_missing_target=drop_missing_target)
-        image_shape = None
     else:
         loaded = datamod.load_npz(path, task=task, drop_missing_target=drop_missing_target)
-        image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None
+    image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an .npz's images
     if loaded.task == "regression":
         check_range(loaded.y, str(path))
     X = loaded.X.reshape(len(loaded.X), -1)
@@ -117,14 +116,11 @@ def compare_splits(
     """The same-distribution check, train vs dev and train vs test (too-small parts are
     skipped with a note)."""
     comparisons, notes = {}, []
-    for name, part in splits.parts.items():
-        if name == "train":
-            continue
+    for name, part in list(splits.parts.items())[1:]:  # dev and test
         label = f"train vs {name}"
         if min(len(part), len(splits.train)) < MIN_COMPARE_ROWS:
-            notes.append(Finding("compare_skipped", {"label": label, "part": name,
-                                                     "rows": len(part),
-                                                     "needs": MIN_COMPARE_ROWS}))
+            notes.append(Finding("compare_skipped", {
+                "label": label, "part": name, "rows": len(part), "needs": MIN_COMPARE_ROWS}))
             continue
         comparisons[label] = datamod.compare(splits.train.X, part.X, labels=("train", name),
                                              feature_names=feature_names, seed=seed)
@@ -333,8 +329,6 @@ def run(
     try:
         return _steps(config, folder, CallbackList(callbacks), state, fingerprint)
     except KeyboardInterrupt as interrupt:
-        if isinstance(interrupt, RunInterrupted):
-            raise
         path = _keep(folder, config, state, runfolder.INTERRUPTED)
         raise RunInterrupted(folder, state.epoch, path) from interrupt
     except Exception:
