@@ -62,8 +62,8 @@ def save(
         if len(state["mean"]) != model.input_dim:
             raise fail("save", "the standardizer's feature count",
                        f"the model's input_dim ({model.input_dim})", len(state["mean"]))
-    tensors = {name: np.ascontiguousarray(v) for name, v in model.named_parameters().items()}
-    weights = serialize(tensors)
+    weights = serialize({name: np.ascontiguousarray(value)
+                         for name, value in model.named_parameters().items()})
     config = MODEL.stamp({"model": model.get_config()})
     config.update({key: value for key, value in (extra or {}).items() if key not in config})
     config["standardizer"] = state  # null: saved without one (a missing entry is damage)

@@ -148,11 +148,8 @@ def hold(folder: Path, where: str, *keys: str) -> None:
         raise RunFolderError(f"{where}: no run folder {folder}.", *keys)
     key = folder.resolve()
     with _held_guard:
-        if key in _held:
-            handle, count = _held[key]
-            _held[key] = (handle, count + 1)
-            return
-        _held[key] = (_lock(folder, where, keys), 1)
+        handle, count = _held[key] if key in _held else (_lock(folder, where, keys), 0)
+        _held[key] = (handle, count + 1)
 
 
 def release(folder: Path) -> None:
