@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -237,27 +237,25 @@ def boolean(value: Any) -> bool:
     raise BadValue
 
 
-def one_of(*choices: str) -> Callable[[Any], str]:
+def one_of(choices: Iterable[str], description: str, metavar: str) -> Option:
+    """The option whose value is one of ``choices``."""
+    names = tuple(choices)
+
     def parse(value: Any) -> str:
-        if not isinstance(value, str) or value.strip() not in choices:
+        if not isinstance(value, str) or value.strip() not in names:
             raise BadValue
         return value.strip()
 
-    return parse
-
-
-def _listed(choices: tuple[str, ...] | list[str]) -> str:
-    return "one of " + ", ".join(repr(choice) for choice in choices)
+    return Option(parse, "one of " + ", ".join(map(repr, names)), description, metavar)
 
 
 OPTIONS: dict[str, Option] = {
     "data": Option(text, "a built-in dataset name, a .csv or an .npz file",
                    "built-in dataset name, file.csv or file.npz (default: digits)", "NAME|FILE"),
     "target": Option(text, "a column name", "the label column of a CSV file", "COLUMN"),
-    "task": Option(one_of(*TASKS), _listed(TASKS),
-                   "what the target of a .csv or .npz file is: classification, regression, or "
-                   "auto (text and few distinct whole numbers are classes; default: auto)",
-                   "KIND"),
+    "task": one_of(TASKS, "what the target of a .csv or .npz file is: classification, "
+                   "regression, or auto (text and few distinct whole numbers are classes; "
+                   "default: auto)", "KIND"),
     "drop_missing_target": Option(boolean, "true or false",
                                   "drop the rows whose target is missing (empty, NA, NaN, "
                                   "null, …) and report how many (default: off: they are an "
@@ -268,12 +266,11 @@ OPTIONS: dict[str, Option] = {
     "output_dir": Option(text, "a folder path", "where run folders go (default: runs)", "DIR"),
     "hidden": Option(units, "positive integers, one per hidden layer (e.g. [128, 64])",
                      "hidden layer sizes, e.g. 128,64 (default: 128,64)", "N,N,..."),
-    "activation": Option(one_of(*HIDDEN_ACTIVATIONS), _listed(HIDDEN_ACTIVATIONS),
-                         f"hidden layers' activation: {', '.join(HIDDEN_ACTIVATIONS)} "
-                         "(default: relu)", "NAME"),
-    "init": Option(one_of(*initializers.INITIALIZERS), _listed(list(initializers.INITIALIZERS)),
-                   "weight initialization: zeros, random, xavier, glorot, he (or "
-                   "<name>_uniform) (default: he for relu, xavier otherwise)", "NAME"),
+    "activation": one_of(HIDDEN_ACTIVATIONS, "hidden layers' activation: "
+                         f"{', '.join(HIDDEN_ACTIVATIONS)} (default: relu)", "NAME"),
+    "init": one_of(initializers.INITIALIZERS, "weight initialization: zeros, random, xavier, "
+                   "glorot, he (or <name>_uniform) (default: he for relu, xavier otherwise)",
+                   "NAME"),
     "l2": Option(non_negative, "a finite number >= 0", "L2 regularization λ (default: 1.0)",
                  "LAMBDA"),
     "l1": Option(non_negative, "a finite number >= 0", "L1 regularization λ (default: 0)",
@@ -284,8 +281,7 @@ OPTIONS: dict[str, Option] = {
     "epochs": Option(positive_int, "a positive integer", "most epochs (default: 300)", "N"),
     "batch_size": Option(positive_int, "a positive integer", "mini-batch size (default: 64)",
                          "N"),
-    "optimizer": Option(one_of(*optimizers.OPTIMIZERS), _listed(list(optimizers.OPTIMIZERS)),
-                        "sgd, momentum or adam (default: adam)", "NAME"),
+    "optimizer": one_of(optimizers.OPTIMIZERS, "sgd, momentum or adam (default: adam)", "NAME"),
     "learning_rate": Option(positive, "a number > 0", "learning rate α (default: 0.001)",
                             "ALPHA"),
     "patience": Option(positive_int, "a positive integer",
@@ -296,9 +292,9 @@ OPTIONS: dict[str, Option] = {
                           "Bayes (human-level) error for the diagnosis, 0.01 or 1%; for "
                           "regression a fraction of the target's variance (default: 0)",
                           "ERROR"),
-    "gradcheck": Option(one_of(*GRADCHECK_MODES), _listed(GRADCHECK_MODES),
-                        "gradient check mode: auto (full for small networks, else sampled), "
-                        "full, sampled, directional or off (default: auto)", "MODE"),
+    "gradcheck": one_of(GRADCHECK_MODES, "gradient check mode: auto (full for small networks, "
+                        "else sampled), full, sampled, directional or off (default: auto)",
+                        "MODE"),
     "checkpoint_every": Option(non_negative_int, "an integer >= 0",
                                "also write a checkpoint every N epochs; 0: only on an "
                                "interruption (default: 10)", "N"),
