@@ -382,8 +382,7 @@ def load_npz(
     if missing.any() and not drop_missing_target:
         rows = np.flatnonzero(missing).tolist()
         raise _missing_target(source, y_key, f"{y_key}[i] is NaN or empty at 0-based "
-                              f"{_listing('index', rows, 'indices')}",
-                              len(rows))
+                              f"{_listing('index', rows, 'indices')}", len(rows))
     X, labels = _usable_values(source, X[kept], x_key, kept), labels[kept]
     _check_rows(source, len(X), needed)
     places = [(int(i), None) for i in kept]

@@ -161,12 +161,9 @@ def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def largest_remainder(capacity: np.ndarray, size: int) -> np.ndarray:
-    """Share ``size`` among classes in proportion to ``capacity`` (integers summing to at
-    least ``size``): floors of the quotas, then +1 to the largest remainders (stable)."""
-    total = int(capacity.sum())
-    if total == 0:
-        return np.zeros_like(capacity)
-    quota = capacity * size / total
+    """Share ``size`` among classes in proportion to ``capacity`` (integers with a positive sum
+    of at least ``size``): floors of the quotas, then +1 to the largest remainders (stable)."""
+    quota = capacity * size / int(capacity.sum())
     counts = np.floor(quota + TOLERANCE).astype(np.intp)
     left = size - int(counts.sum())
     order = np.argsort(-(quota - counts), kind="stable")
