@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import optimizers
-from ._checks import as_float_array, describe, fail, flag, positive_int, seed_value
+from ._checks import as_float_array, fail, flag, positive_int, seed_value
 from .callbacks import Callback
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 from .targets import check_range
@@ -170,11 +170,10 @@ class Trainer:
                 check_range(validation_data[1], f"{where} (validation_data)", "y")
             dev = model.check_data(f"{where} (validation_data)", *validation_data)
         if state is not None and not isinstance(state, TrainingState):
-            raise TypeError(f"{where}: state must be a dr.TrainingState (or None); received "
-                            f"state={describe(state)}.")
+            raise fail(where, "state", "a dr.TrainingState (or None)", state, error=TypeError)
         if augment is not None and not callable(augment):
-            raise TypeError(f"{where}: augment must be a callable (X_batch, rng) -> X_batch; "
-                            f"received augment={describe(augment)}.")
+            raise fail(where, "augment", "a callable (X_batch, rng) -> X_batch", augment,
+                       error=TypeError)
         if seed is not None:
             seed = seed_value(where, "seed", seed)
         shuffle = flag(where, "shuffle", shuffle)
@@ -186,8 +185,8 @@ class Trainer:
 
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback)
                                                                 for c in callbacks):
-            raise TypeError(f"{where}: callbacks must be a list of Callback objects (e.g. "
-                            f"[dr.EarlyStopping()]); received callbacks={describe(callbacks)}.")
+            raise fail(where, "callbacks", "a list of Callback objects (e.g. "
+                       "[dr.EarlyStopping()])", callbacks, error=TypeError)
         bad = first_bad_block(model.theta, model.layout)
         if bad is not None:
             raise fail(where, "the model's parameters", "finite", f"non-finite values in {bad}",
