@@ -162,17 +162,19 @@ def diagnose(
     where = "diagnose"
     regression = flag(where, "regression", regression)  # "no" would read errors as MSEs
     confidence = real(where, "confidence", confidence, "a number in (0, 1)", lambda v: 0 < v < 1)
-    record = None if isinstance(train_error, (str, int, float, np.integer, np.floating)) \
-        else _from_history(train_error)
-    if record is not None:
+    epoch = last = None  # of a History: the epoch read and its last
+    if not isinstance(train_error, (str, int, float, np.integer, np.floating)):
+        history = train_error
+        records, epoch, last = _epochs(history)
         if dev_error is not None:
             raise fail(where, "dev_error", "None when train_error is a History (the History "
                        "holds both errors)", dev_error)
-        train_error, dev_error = record["train_error"], record["dev_error"]
-        regression = regression or record["regression"]
-        n_train = record["n_train"] if n_train is None else n_train
-        n_dev = record["n_dev"] if n_dev is None else n_dev
-        diverged = record["divergence"] or diverged
+        train_error, dev_error = records["train_error"][epoch], records["dev_error"][epoch]
+        regression = regression or getattr(history, "task", None) == "regression"
+        sizes = getattr(history, "sizes", {}) or {}
+        n_train = sizes.get("train") if n_train is None else n_train
+        n_dev = sizes.get("dev") if n_dev is None else n_dev
+        diverged = getattr(history, "divergence", None) or diverged
     if dev_error is None:
         raise fail(where, "dev_error", "given (a fraction such as 0.11)", dev_error)
     train = _error(where, "train_error", train_error, regression)
@@ -197,7 +199,7 @@ def diagnose(
         advice = list(divergence.advice if divergence else ()) or list(GENERIC_ADVICE)
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
-        advice, epoch=None if record is None else record["epoch"], regression=regression,
+        advice, epoch=epoch, regression=regression,
         divergence=divergence,
     )
     if test_error is not None:
@@ -225,8 +227,8 @@ def diagnose(
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
         remark(Finding("few_examples:biased" if high_bias else "few_examples",
                        {"n_train": n_train}))
-    if record is not None:  # the caveat, when early stopping kept an earlier epoch
-        caveat = early_stopping_cost(diagnosis, record["epoch"], record["last_epoch"])
+    if last is not None:  # the caveat, when early stopping kept an earlier epoch
+        caveat = early_stopping_cost(diagnosis, epoch, last)
         if caveat is not None:
             remark(caveat)
     return diagnosis
@@ -302,12 +304,10 @@ def fraction(value: Any) -> float:
         number, percent = float(value), False
     else:
         raise FractionError()
-    if not math.isfinite(number):  # '1e400' is text for inf
-        raise FractionError()
-    if not percent and number > 1:
+    if not percent and 1 < number < math.inf:
         raise FractionError(f"errors are fractions: for {number:g} percent write "
                             f"{number:g}% (or {number / 100:g})")
-    if not 0.0 <= number <= 1.0:
+    if not 0.0 <= number <= 1.0:  # NaN and inf too ('1e400' is text for inf)
         raise FractionError()
     return number
 
@@ -323,8 +323,9 @@ def _count(where: str, arg: str, value: Any) -> int:
     return int(value)
 
 
-def _from_history(history: Any) -> dict[str, Any]:
-    """The errors and sizes a :class:`~deeprecipe.History` holds, at its best epoch."""
+def _epochs(history: Any) -> tuple[dict[str, list[float]], int, int]:
+    """A :class:`~deeprecipe.History`'s records, the epoch to read (its best, else its last)
+    and its last."""
     records = getattr(history, "history", None)
     divergence = getattr(history, "divergence", None)
     if isinstance(records, dict) and not records and divergence is not None:
@@ -334,11 +335,6 @@ def _from_history(history: Any) -> dict[str, Any]:
     if not isinstance(records, dict) or not records.get("dev_error"):
         raise fail("diagnose", "train_error", "a number or a History with dev_error "
                    "(fit with validation_data)", history)
+    last = len(records["dev_error"]) - 1
     best = getattr(history, "best_epoch", None)
-    epoch = len(records["dev_error"]) - 1 if best is None else int(best)
-    sizes = getattr(history, "sizes", {}) or {}
-    return {"train_error": records["train_error"][epoch], "dev_error": records["dev_error"][epoch],
-            "epoch": epoch, "last_epoch": len(records["dev_error"]) - 1,
-            "regression": getattr(history, "task", None) == "regression",
-            "n_train": sizes.get("train"), "n_dev": sizes.get("dev"),
-            "divergence": divergence or False}
+    return records, last if best is None else int(best), last
