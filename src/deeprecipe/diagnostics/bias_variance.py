@@ -199,9 +199,7 @@ def diagnose(
         advice = list(divergence.advice if divergence else ()) or list(GENERIC_ADVICE)
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
-        advice, epoch=epoch, regression=regression,
-        divergence=divergence,
-    )
+        advice, epoch=epoch, regression=regression, divergence=divergence)
     if test_error is not None:
         diagnosis.test_error = _error(where, "test_error", test_error, regression)
         diagnosis.dev_test_gap = diagnosis.test_error - dev
