@@ -321,12 +321,13 @@ class Sequential(Trainer):
 
     # --- prediction and evaluation ----------------------------------------------------
 
-    def output(self, X: ArrayLike) -> np.ndarray:
-        """The network's output activations ``A[L]`` for ``X`` (inference mode, batched)."""
+    def output(self, X: ArrayLike, *, logits: bool = False) -> np.ndarray:
+        """The network's output activations ``A[L]`` for ``X`` (inference mode, batched);
+        ``logits=True``: what the loss takes, as :meth:`forward`'s."""
         X = self.check_X("predict", self.standardized(X))
         if len(X) == 0:
             return np.empty((0, self.output_dim), self.dtype)
-        return np.concatenate([self.forward(X[start : start + PREDICT_BATCH])[0]
+        return np.concatenate([self.forward(X[start : start + PREDICT_BATCH], logits=logits)[0]
                                for start in range(0, len(X), PREDICT_BATCH)])
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:

@@ -21,12 +21,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import activations, diagnostics, optimizers, pipeline
+from . import diagnostics, optimizers, pipeline
 from ._checks import fail, flag, float_dtype, non_negative, positive_int, real
 from .callbacks import EarlyStopping
-from .data.split import min_rows, split, split_sizes
+from .data.split import Part, min_rows, split, split_sizes
 from .diagnostics import Diagnosis
-from .model import PREDICT_BATCH
+from .model import Sequential
 from .parameters import Layout
 from .runconfig import check
 from .targets import TargetScale
@@ -138,18 +138,8 @@ class _DeepEstimator(BaseEstimator):
                           seed=np.random.default_rng([self._seed, 2]))
             X_array, targets, dev = parts.train.X, parts.train.y, parts.dev
         self._fit_scale(targets)  # on the training part only, as the notes normalize
-        validation_data = None if dev is None else (dev.X, self._scaled(dev.y))
-        targets = self._scaled(targets)
-        history = pipeline.train(
-            self.model_, {"train": (X_array, targets), "dev": validation_data}, epochs=epochs,
-            batch_size=batch_size, optimizer=self._optimizer, stopping=stopping)
-        self.history_ = history
-        self.n_iter_ = len(history)
-        self.diagnosis_: Diagnosis | None = None
-        if validation_data is not None and len(history):  # not when epoch 0 diverged
-            self.diagnosis_ = diagnostics.diagnose(history)
-        self._warn_if_diverged(where, history)
-        return self
+        return self._train(where, X_array, targets, dev, extend=False, epochs=epochs,
+                           batch_size=batch_size, stopping=stopping)
 
     def _partial_fit(self: _E, X: ArrayLike, y: ArrayLike, classes: Any = None) -> _E:
         where = f"{self._where}.partial_fit"
@@ -159,19 +149,31 @@ class _DeepEstimator(BaseEstimator):
         if first:
             targets = self._start(where, X_array.shape[1], y_array, classes)
             self._fit_scale(targets)
-            self.history_ = History()
         else:
             targets = self._targets(y_array, first=False, where=where, classes=classes)
-        targets = self._scaled(targets)
         self._calls += 1
         # a different shuffle (and dropout masks) on every call, reproducible from the seed
         seed = int(np.random.SeedSequence([self._seed, self._calls]).generate_state(1)[0])
-        history = pipeline.train(self.model_, {"train": (X_array, targets)}, epochs=1,
-                                 batch_size=batch_size, optimizer=self._optimizer, seed=seed)
-        _extend(self.history_, history)
+        return self._train(where, X_array, targets, None, extend=not first, epochs=1,
+                           batch_size=batch_size, seed=seed)
+
+    def _train(self: _E, where: str, X: np.ndarray, targets: np.ndarray, dev: Part | None,
+               *, extend: bool, **options: Any) -> _E:
+        """Train ``model_`` on ``(X, targets)``, scaled, with :func:`.pipeline.train`'s
+        ``options``; ``history_`` is this run's, or ``extend``-ed by it (``partial_fit``)."""
+        validation = None if dev is None else (dev.X, self._scaled(dev.y))
+        parts = {"train": (X, self._scaled(targets)), "dev": validation}
+        history = pipeline.train(self.model_, parts, optimizer=self._optimizer, **options)
+        if not extend:
+            self.history_ = history
+        else:
+            _extend(self.history_, history)
         self.n_iter_ = len(self.history_)
-        self.diagnosis_ = None
-        self._warn_if_diverged(where, history)
+        self.diagnosis_: Diagnosis | None = None
+        if dev is not None and len(history):  # not when epoch 0 diverged
+            self.diagnosis_ = diagnostics.diagnose(history)
+        if history.stop_reason == "diverged" and history.divergence is not None:
+            warnings.warn(f"{where}: {history.divergence}", RuntimeWarning, stacklevel=3)
         return self
 
     def _start(self, where: str, n_features: int, y: np.ndarray, classes: Any = None
@@ -241,10 +243,6 @@ class _DeepEstimator(BaseEstimator):
                        "pass more data, or early_stopping=False")
         return float(fraction)
 
-    def _warn_if_diverged(self, where: str, history: History) -> None:
-        if history.stop_reason == "diverged" and history.divergence is not None:
-            warnings.warn(f"{where}: {history.divergence}", RuntimeWarning, stacklevel=3)
-
     @property
     def loss_curve_(self) -> list[float]:
         """The training cost of each epoch, as scikit-learn's ``loss_curve_``."""
@@ -253,20 +251,18 @@ class _DeepEstimator(BaseEstimator):
 
     # --- prediction ------------------------------------------------------------------------
 
-    def _output(self, X: ArrayLike) -> np.ndarray:
-        """The network's logits ``Z[L]`` (inference mode, in batches), in float64 whatever
-        ``dtype``: float32 products round differently with the number of rows (BLAS picks
-        its kernel by shape), and a row's prediction must not depend on its neighbours."""
+    def _network(self, X: ArrayLike) -> tuple[Sequential, np.ndarray]:
+        """The network and ``X`` validated for it, in float64 whatever ``dtype``: float32
+        products round differently with the number of rows (BLAS picks its kernel by
+        shape), and a row's prediction must not depend on its neighbours."""
         check_is_fitted(self)
         X_array = validate_data(self, X, reset=False, dtype=np.float64)
-        model = self.model_
-        if model.dtype != np.float64:
-            model = model.astype(np.float64)
-        outputs = [
-            model.forward(X_array[start : start + PREDICT_BATCH], logits=True)[0]
-            for start in range(0, len(X_array), PREDICT_BATCH)
-        ]
-        return np.concatenate(outputs)
+        return self.model_.astype(np.float64), X_array
+
+    def _output(self, X: ArrayLike) -> np.ndarray:
+        """The network's logits ``Z[L]``."""
+        model, X_array = self._network(X)
+        return model.output(X_array, logits=True)
 
     def diagnose(self, X_dev: ArrayLike, y_dev: ArrayLike, bayes_error: float = 0.0) -> Diagnosis:
         """Bias and variance of the fitted network against held-out ``(X_dev, y_dev)``.
@@ -412,11 +408,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(m, k)`` in the order of ``classes_`` (float64)."""
-        z = self._output(X)
-        if len(self.classes_) == 2:
-            p = activations.sigmoid(z[:, 0])
-            return np.column_stack([1.0 - p, p])
-        return activations.softmax(z)
+        model, X_array = self._network(X)
+        return model.predict_proba(X_array)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (from ``classes_``): the logit's sign, or the largest logit."""
