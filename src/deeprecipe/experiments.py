@@ -138,13 +138,31 @@ def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
                                             ("test", n_test, 2)])
 
 
-def _choose(experiment: Experiment,
-            findings: Callable[[Experiment], list[Finding]]) -> Experiment:
-    """The dev set chooses (best dev accuracy, then lower dev cost); the chosen network
-    alone is measured on the test set, once. Then the ``findings``, and the choice's."""
-    best = max(experiment.trials, key=lambda t: (t.dev_accuracy, -t.dev_costs[-1]))
+def _experiment(
+    name: str, title: str, lesson: str, findings: Callable[[Experiment], list[Finding]], *,
+    data: tuple[str, int, int, float], hidden: tuple[int, ...],
+    networks: Mapping[str, tuple[str, dict[str, Any]]], seed: int, **fit: Any,
+) -> Experiment:
+    """One ``2 → hidden → 1`` network per ``networks`` entry (label: setting, build_model's
+    options), trained by ``fit`` on ``data`` (dataset, n_train, n_test, noise). The dev set
+    chooses (best dev accuracy, then lower dev cost); the chosen network alone is measured on
+    the test set, once. Then the ``findings``, and the choice's."""
+    start = time.perf_counter()
+    dataset, n_train, n_test, noise = data
+    train, dev, test = _data(dataset, n_train, n_test, noise, seed)
+    trials = [_train(label, setting, build_model(2, "binary", 1, hidden, **options, seed=seed),
+                     train, dev, seed=seed, **fit)
+              for label, (setting, options) in networks.items()]
+    network = " → ".join(str(units) for units in (2, *hidden, 1))
+    descent = {"sgd": "gradient descent", "adam": "Adam"}[fit["optimizer"]]
+    setup = (f"{dataset}: {n_train} training, {n_test} dev and {n_test} test points (noise "
+             f"{noise}); network {network} (ReLU, sigmoid output); full-batch {descent}, "
+             f"learning rate {fit['learning_rate']}, {fit['epochs']} epochs; seed {seed}. The "
+             "dev set compares the networks and chooses one; the test set measures only that one.")
+    experiment = Experiment(name, title, lesson, setup, trials, train, dev, test,
+                            seconds=time.perf_counter() - start)
+    best = max(trials, key=lambda t: (t.dev_accuracy, -t.dev_costs[-1]))
     experiment.chosen = best.label
-    test = experiment.test
     experiment.test_accuracy = 1.0 - best.model.evaluate(test.X, test.y)["error"]
     experiment.findings = [*findings(experiment), Finding("dev_chooses", {
         "label": best.label, "dev_accuracy": best.dev_accuracy, "n_test": len(test.y),
@@ -208,29 +226,18 @@ def initialization(
 ) -> Experiment:
     """Zeros vs random × 10 vs He on the circles: the same network ``2 → 10 → 5 → 1``
     (ReLU, sigmoid output), trained by full-batch gradient descent."""
-    start = time.perf_counter()
-    train, dev, test = _data("circles", n_samples, n_samples, noise, seed)
-    trials = []
-    for label, (setting, init) in INITIALIZATIONS.items():
-        model = build_model(2, "binary", 1, (10, 5), **init, seed=seed, dtype="float64")
-        trials.append(_train(label, setting, model, train, dev, epochs=epochs,
-                             optimizer="sgd", learning_rate=learning_rate, seed=seed))
-    return _choose(Experiment(
-        name="initialization",
-        title="Initialization: zeros vs large random vs He",
-        lesson=("The same network, three ways to set its first weights. Zeros never break "
-                "symmetry: every hidden unit computes the same function and receives the same "
-                "gradient, so the network learns no more than a single unit could. Weights "
-                "that are too large saturate the output and start from a huge cost. He "
-                "initialization (variance 2/n[l-1], for ReLU) keeps the activations' scale "
-                "from layer to layer and trains well."),
-        setup=(f"circles: {len(train.y)} training, {len(dev.y)} dev and {len(test.y)} test "
-               f"points (noise {noise}); network 2 → 10 → 5 → 1 (ReLU, sigmoid output); "
-               f"full-batch gradient descent, learning rate {learning_rate}, {epochs} epochs; "
-               f"seed {seed}. The dev set compares the networks and chooses one; the test "
-               "set measures only that one."),
-        trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
-    ), _initialization_findings)
+    return _experiment(
+        "initialization", "Initialization: zeros vs large random vs He",
+        ("The same network, three ways to set its first weights. Zeros never break "
+         "symmetry: every hidden unit computes the same function and receives the same "
+         "gradient, so the network learns no more than a single unit could. Weights "
+         "that are too large saturate the output and start from a huge cost. He "
+         "initialization (variance 2/n[l-1], for ReLU) keeps the activations' scale "
+         "from layer to layer and trains well."),
+        _initialization_findings, data=("circles", n_samples, n_samples, noise), hidden=(10, 5),
+        networks={label: (setting, {**init, "dtype": "float64"})
+                  for label, (setting, init) in INITIALIZATIONS.items()},
+        seed=seed, epochs=epochs, optimizer="sgd", learning_rate=learning_rate)
 
 
 def _initialization_findings(experiment: Experiment) -> list[Finding]:
@@ -265,37 +272,19 @@ def regularization(
 ) -> Experiment:
     """No regularization vs L2 (``l2`` = λ) vs dropout (``keep_prob`` after each hidden
     layer) on noisy moons: a ``2 → hidden → hidden → 1`` ReLU network, full-batch Adam."""
-    start = time.perf_counter()
-    train, dev, test = _data("moons", n_train, n_test, noise, seed)
-    settings: dict[str, tuple[str, float, float]] = {
-        "none": ("λ = 0, keep_prob = 1", 0.0, 1.0),
-        "L2": (f"λ = {l2:g}", l2, 1.0),
-        "dropout": (f"keep_prob = {keep_prob:g}", 0.0, keep_prob),
-    }
-    trials = []
-    for label, (setting, lambd, keep) in settings.items():
-        model = build_model(2, "binary", 1, (hidden, hidden), keep_prob=keep, l2=lambd,
-                            seed=seed)
-        trials.append(_train(label, setting, model, train, dev, epochs=epochs,
-                             optimizer="adam", learning_rate=learning_rate, seed=seed))
-    return _choose(Experiment(
-        name="regularization",
-        title="Regularization: none vs L2 vs dropout",
-        lesson=("The network is much bigger than 200 noisy points need. Trained long enough "
-                "(this experiment's default is 1,500 epochs), it fits the training set almost "
-                "perfectly without regularization, noise included, and the dev accuracy lags "
-                "behind (high variance). "
-                "L2 penalizes large weights, so each layer stays closer "
-                "to linear and the function simpler; dropout makes every unit work without "
-                "relying on any one input, which spreads the weights like L2. Both trade a "
-                "little training accuracy for a smaller train–dev gap."),
-        setup=(f"moons: {n_train} training, {n_test} dev and {n_test} test points (noise "
-               f"{noise}); network 2 → {hidden} → {hidden} → 1 (ReLU, sigmoid output); "
-               f"full-batch Adam, learning rate {learning_rate}, {epochs} epochs; seed {seed}. "
-               "The dev set compares the networks and chooses one; the test set measures "
-               "only that one."),
-        trials=trials, train=train, dev=dev, test=test, seconds=time.perf_counter() - start,
-    ), _regularization_findings)
+    return _experiment(
+        "regularization", "Regularization: none vs L2 vs dropout",
+        ("The network is much bigger than 200 noisy points need. Trained long enough "
+         "(this experiment's default is 1,500 epochs), it fits the training set almost "
+         "perfectly without regularization, noise included, and the dev accuracy lags "
+         "behind (high variance). L2 penalizes large weights, so each layer stays closer "
+         "to linear and the function simpler; dropout makes every unit work without "
+         "relying on any one input, which spreads the weights like L2. Both trade a "
+         "little training accuracy for a smaller train–dev gap."),
+        _regularization_findings, data=("moons", n_train, n_test, noise), hidden=(hidden, hidden),
+        networks={"none": ("λ = 0, keep_prob = 1", {}), "L2": (f"λ = {l2:g}", {"l2": l2}),
+                  "dropout": (f"keep_prob = {keep_prob:g}", {"keep_prob": keep_prob})},
+        seed=seed, epochs=epochs, optimizer="adam", learning_rate=learning_rate)
 
 
 OVERFIT_GAP = 0.05  # a train-dev accuracy gap this large reads as memorized noise
