@@ -381,20 +381,20 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     mode = check_mode(config, model)
     gradchecks = {}
 
-    def gradcheck(point: str, when: str, parts: datamod.Splits) -> None:
+    def gradient_check(point: str, when: str, parts: datamod.Splits) -> None:
         if mode is not None:
             with clock.step(f"gradcheck_{point}", f"gradient check {when} ({mode})") as summary:
                 gradchecks[point], data = check_gradients(model, parts, point, mode, config.seed)
                 summary.append(check_summary(gradchecks[point], data))
 
-    gradcheck("init", "at initialization", prepared.learned)
+    gradient_check("init", "at initialization", prepared.learned)
     if state.epoch:
         notes.append(Finding("resumed", {"epoch": state.epoch}))
     with clock.step("train", "training", config.epochs, state.epoch) as summary:
         training = train(model, prepared, config, state, augment=augment,
                          callbacks=callbacks.callbacks, folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
-    gradcheck("trained", "after training", splits)
+    gradient_check("trained", "after training", splits)
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
         diagnosis = evaluate(model, prepared, training.history, config.bayes_error)
         counts = None if loaded.task == "regression" else confusion(
