@@ -106,7 +106,8 @@ def as_generator(where: str, arg: str, value: Any) -> np.random.Generator:
     if isinstance(value, np.random.Generator):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise fail(where, arg, "an int or a np.random.Generator", value, error=TypeError)
+        raise fail(where, arg, "an int or a np.random.Generator", value,
+                   f"pass {arg}=0 or {arg}=np.random.default_rng(0)", TypeError)
     return np.random.default_rng(seed_value(where, arg, value))
 
 

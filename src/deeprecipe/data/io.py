@@ -129,7 +129,7 @@ def _encode_target(
         task = auto_task(labels) if numeric else "classification"
     if task == "regression":
         if not numeric:
-            i = next((i for i, value in enumerate(labels)  # an .npz's strings: the first
+            i = next((i for i, value in enumerate(labels)  # 0: an .npz's number strings
                       if not isinstance(parse_cell(str(value)), float)), 0)
             raise DataFileError(path, "a regression target must be numeric; received "
                                 f"{describe(labels[i])}.", places[i][0], column, places[i][1])
