@@ -22,7 +22,7 @@ from . import datasets
 from ._checks import choice
 from .diagnostics import gradient_flow
 from .diagnostics.views import Points, decision_regions
-from .findings import Finding
+from .findings import Finding, jsonable_fields
 from .layers import Dense
 from .model import Sequential
 from .pipeline import build_model
@@ -73,6 +73,11 @@ class Trial:
         """``Σ_l ||W[l]||²_F``: what L2 shrinks."""
         return float(sum(np.sum(W.astype(np.float64) ** 2) for W in self.model.weights()))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers (not the model); ``flow`` as ``gradient_flow``."""
+        return jsonable_fields(self, "model", "flow", gap=self.gap,
+                               weight_norm=self.weight_norm, gradient_flow=self.flow)
+
 
 @dataclass
 class Experiment:
@@ -109,20 +114,7 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable numbers (no models, no data)."""
-        return {
-            "name": self.name, "title": self.title, "setup": self.setup,
-            "findings": [finding.to_dict() for finding in self.findings],
-            "seconds": self.seconds,
-            "chosen": self.chosen, "test_accuracy": self.test_accuracy,
-            "trials": [{
-                "label": t.label, "setting": t.setting, "first_cost": t.first_cost,
-                "final_cost": t.final_cost, "train_accuracy": t.train_accuracy,
-                "dev_accuracy": t.dev_accuracy, "gap": t.gap,
-                "weight_norm": t.weight_norm, "distinct_units": t.distinct_units,
-                "gradient_flow": t.flow, "seconds": t.seconds, "costs": t.costs,
-                "train_costs": t.train_costs, "dev_costs": t.dev_costs,
-            } for t in self.trials],
-        }
+        return jsonable_fields(self, "lesson", "train", "dev", "test")
 
 
 # --- running a trial ---------------------------------------------------------------------------
@@ -367,13 +359,13 @@ def _first_layer(model: Sequential) -> np.ndarray:
 def write_experiment(experiment: Experiment, folder: Path) -> dict[str, Path]:
     """Write ``report.html`` (plots embedded), the plots as PNG and ``summary.json`` into
     ``folder``; returns ``{"report": …, "summary": …, <plot>: …}``."""
-    from .report import jsonable, render, write_page  # matplotlib, Jinja2: imported on first use
+    from .report import render, write_page  # matplotlib, Jinja2: imported on first use
 
     return write_page(
         folder, figures(experiment),
         lambda images: render("experiment.html.j2", experiment=experiment, images=images,
                               table=experiment.table(), captions=CAPTIONS[experiment.name]),
-        EXPERIMENT.dumps(jsonable(experiment.to_dict()), allow_nan=False))
+        EXPERIMENT.dumps(experiment.to_dict(), allow_nan=False))
 
 
 CAPTIONS: Mapping[str, Mapping[str, tuple[str, str]]] = {  # plot: (heading, caption)

@@ -1,6 +1,7 @@
 """Findings as data: a code and its values (:class:`Finding`, and :class:`Advice`, a finding
 that names a step of the basic recipe), said in words only where people read them by
 :func:`say` (or ``str()``) from the code's template in :data:`TEXTS`. Tests assert codes.
+:func:`jsonable` turns findings, and every record deeprecipe writes, into JSON types.
 
 A template is a :meth:`str.format` string over the values, with the format specs ``{gap:err}``
 (:func:`show_error`), ``{layers:names}`` (``dense_1…dense_9``) and ``{layers:shares}``
@@ -12,9 +13,11 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import partial
 from typing import Any
+
+import numpy as np
 
 from ._checks import choice
 
@@ -472,3 +475,32 @@ class Advice(Finding):
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, **super().to_dict(), "reason": self.reason}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` in JSON types: what has a ``to_dict`` (a finding: ``{code, values, text}``)
+    as that, other dataclasses field by field, NumPy numbers as Python numbers, tuples and
+    sets as lists, non-finite floats as ``None``; anything else unknown (a path) as its
+    ``str``."""
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable_fields(value)
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, (np.ndarray, np.generic)):  # a NumPy scalar's tolist() is its item()
+        return jsonable(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def jsonable_fields(value: Any, *leave_out: str, **more: Any) -> dict[str, Any]:
+    """The fields of the dataclass ``value`` but ``leave_out``, then ``more``, by name in
+    JSON types (:func:`jsonable`): the ``to_dict`` of a record."""
+    return jsonable({**{f.name: getattr(value, f.name) for f in fields(value)
+                        if f.name not in leave_out}, **more})

@@ -23,6 +23,7 @@ from ._checks import describe
 from .data import TASKS
 from .data.cells import NUMBER
 from .diagnostics import bias_variance
+from .findings import jsonable_fields
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,10 +96,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON types, with ``keep_prob`` resolved (what ``run.json`` stores)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["keep_prob"] = self.keep_probs()
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in values.items()}
+        return jsonable_fields(self, keep_prob=self.keep_probs())
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], source: str = "config") -> RunConfig:

@@ -92,7 +92,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     )
     if args.json:
         write_stdout(json.dumps({name: report.to_dict() for name, report in reports.items()},
-                                indent=2, default=float) + "\n")
+                                indent=2) + "\n")
     else:
         for name, report in reports.items():
             console.print(Text(f"{POINT_TITLES[name]} ({len(X)} rows)", style="bold"))

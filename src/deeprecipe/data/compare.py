@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from .._checks import (
     seed_value,
     squarable,
 )
-from ..findings import say
+from ..findings import jsonable_fields, say
 
 SHIFT_AUC = 0.55
 # DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
@@ -92,12 +92,8 @@ class Comparison:
     __str__ = summary
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable (non-finite SMDs become ``None``)."""
-        data = {key: list(value) if isinstance(value, tuple) else value
-                for key, value in asdict(self).items()}
-        for feature in data["features"]:
-            feature["smd"] = feature["smd"] if math.isfinite(feature["smd"]) else None
-        return {**data, "differing": self.differing}
+        """JSON-serializable: non-finite numbers (a constant feature's ±inf SMD) as ``None``."""
+        return jsonable_fields(self, differing=self.differing)
 
 
 def standardized_mean_difference(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from .._checks import fail, flag, real
 from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
-from ..findings import Advice, Finding, show_error
+from ..findings import Advice, Finding, jsonable_fields, show_error
 
 if TYPE_CHECKING:
     from ..training import History
@@ -77,8 +77,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; each piece of advice and remark as ``{code, values, text}``."""
-        return {**asdict(self), "advice": [a.to_dict() for a in self.advice],
-                "remarks": [r.to_dict() for r in self.remarks]}
+        return jsonable_fields(self)
 
     @property
     def codes(self) -> list[str]:

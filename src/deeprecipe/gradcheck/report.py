@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import Finding
+from ..findings import Finding, jsonable_fields
 
 GREAT, LOOK_CLOSER, WORRY, INCONCLUSIVE = "great", "look closer", "worry", "inconclusive"
 UNINFORMATIVE = "uninformative"
@@ -66,6 +66,12 @@ class Verdict:
     def uninformative(self) -> bool:
         """Both gradients within the noise floor: nothing to judge, nothing failed."""
         return self.verdict == UNINFORMATIVE
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields and ``passed``, ``failed``, ``uninformative`` in JSON types (findings
+        as ``{code, values, text}``, as in ``summary.json``)."""
+        return jsonable_fields(self, passed=self.passed, failed=self.failed,
+                               uninformative=self.uninformative)
 
 
 @dataclass
@@ -201,20 +207,9 @@ class GradcheckReport(Verdict):
                           highlight=False)
         return buffer.getvalue()
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)  # the findings with their text, as in summary.json
-        for key in ("findings", "notes"):
-            data[key] = [finding.to_dict() for finding in getattr(self, key)]
-        for name, block in self.blocks.items():
-            data["blocks"][name]["finding"] = block.finding and block.finding.to_dict()
-        data["terms"] = {name: term.to_dict() for name, term in self.terms.items()}
-        data["passed"] = self.passed
-        data["failed"] = self.failed  # neither: no verdict
-        return data
-
     def to_json(self) -> str:
         """The report as JSON (for CI)."""
-        return json.dumps(self.to_dict(), indent=2, default=float)
+        return json.dumps(self.to_dict(), indent=2)
 
     def __str__(self) -> str:
         return self.table()

@@ -20,7 +20,7 @@ def write_tune_report(result: TuneResult, folder: Path) -> dict[str, Path]:
     return write_page(
         folder, {"decision_trail": plot_decision_trail(result)},
         lambda images: render("tune.html.j2", **tune_context(result, images["decision_trail"])),
-        TUNE_SUMMARY.dumps(result.to_dict(), default=float))
+        TUNE_SUMMARY.dumps(result.to_dict()))
 
 
 def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data import Standardizer
 from ..diagnostics import Diagnosis, show_error
-from ..findings import Finding
+from ..findings import Finding, jsonable
 from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
@@ -40,7 +40,7 @@ class Round:
 
     def to_dict(self) -> dict[str, Any]:
         """The round as the trial database stores it."""
-        return {name: _plain(getattr(self, name)) for name in ROUND_COLUMNS}
+        return jsonable({name: getattr(self, name) for name in ROUND_COLUMNS})
 
 
 @dataclass
@@ -147,12 +147,12 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (weights left out: they are in ``trials.sqlite`` and ``model/``)."""
-        return {"best": _plain(self.best), **{name: _plain(getattr(self, name)) for name in (
+        return jsonable({"best": self.best, **{name: getattr(self, name) for name in (
             "dev_error", "test_error", "test_note", "diagnosis", "rounds", "trials")},
             "next_step": {"action": self.next_step.action, "reason": self.next_step.reason},
-            **{name: _plain(getattr(self, name)) for name in (
+            **{name: getattr(self, name) for name in (
                 "stop_reason", "bayes_error", "budget", "seed", "task", "classes", "runner",
-                "folder", "seconds", "recommendations", "remarks")}}
+                "folder", "seconds", "recommendations", "remarks")}})
 
 
 def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
@@ -177,22 +177,3 @@ def _trial_line(trial: Trial, regression: bool) -> str:
 def _diverged(trial: Trial, text: str = " (diverged)") -> str:
     """``text`` when the trial's training diverged, else nothing."""
     return text if trial.stop_reason == "diverged" else ""
-
-
-TRIAL_KEYS = ("key", "round", "config", "seed", "action", "reason", "parent", "status",
-              "attempts", "train_error", "dev_error", "dev_cost", "n_train", "epochs_run",
-              "best_epoch", "stop_reason", "diagnosis", "error", "worker", "seconds", "resumed")
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON-ready data: a trial by :data:`TRIAL_KEYS`, anything with a
-    ``to_dict`` as its dict, an array, a tuple or a list as a list, a path as text."""
-    if isinstance(value, Trial):
-        return {name: _plain(getattr(value, name)) for name in TRIAL_KEYS}
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value) if isinstance(value, Path) else value

@@ -18,7 +18,7 @@ from ..callbacks import EarlyStopping
 from ..data import Splits, Standardizer
 from ..diagnostics import Diagnosis
 from ..diagnostics.curves import nested_order
-from ..findings import Finding
+from ..findings import Finding, jsonable_fields
 from ..pipeline import augmentation, fingerprint, train_and_measure
 from ..pipeline import prepare as prepare_splits
 from ..targets import TargetScale
@@ -196,6 +196,10 @@ class Trial:
     resumed: bool = False
     weights: bytes | None = field(default=None, repr=False)
     dtype: str = "float32"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON types, without the weights, the history and the bookkeeping."""
+        return jsonable_fields(self, "change", "history", "finished_at", "weights", "dtype")
 
     @property
     def done(self) -> bool:

@@ -18,17 +18,13 @@ headline), :mod:`.html` (the Jinja2 pages). Every file is written atomically.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .._version import __version__
-from ..findings import Finding
+from ..findings import jsonable
 from ..run.files import SUMMARY, atomic_write
 from . import plots
 from .html import data_uri, render, render_report
@@ -38,7 +34,6 @@ from .verdict import Headline, headline
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
 REPORT_FILE, SUMMARY_FILE = "report.html", "summary.json"
@@ -107,9 +102,9 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
     return jsonable(SUMMARY.stamp({
         "deeprecipe_version": __version__,
         "name": result.name,
-        "headline": dataclasses.asdict(headline(result)),
+        "headline": headline(result),
         "config": result.config,
-        "data": dataclasses.asdict(result.data),
+        "data": result.data,
         "comparisons": {name: {key: value for key, value in comparison.to_dict().items()
                                if key != "features"}
                         for name, comparison in result.comparisons.items()},
@@ -117,8 +112,8 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
                   "n_parameters": None if result.model is None else result.model.n_parameters},
         "errors": result.errors,
         "bayes_error": result.bayes_error,
-        "diagnosis": None if result.diagnosis is None else result.diagnosis.to_dict(),
-        "gradcheck": {point: _gradcheck(report) for point, report in result.gradchecks.items()},
+        "diagnosis": result.diagnosis,
+        "gradcheck": result.gradchecks,
         "early_stopping": {"best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
                            "stop_reason": result.stop_reason, "epochs_run": result.epochs_run},
         "history": result.history,
@@ -129,39 +124,3 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "notes": result.notes,
     }))
-
-
-def _gradcheck(report: GradcheckReport) -> dict[str, Any]:
-    return {
-        "difference": report.difference, "verdict": report.verdict, "passed": report.passed,
-        "failed": report.failed,  # a block reads worry; neither: no verdict
-        "mode": report.mode, "epsilon": report.epsilon,
-        "blocks": {name: {"shape": block.shape, "difference": block.difference,
-                          "verdict": block.verdict, "passed": block.passed,
-                          "uninformative": block.uninformative, "checked": block.checked,
-                          "finding": block.finding} for name, block in report.blocks.items()},
-        "terms": {name: {"difference": term.difference, "verdict": term.verdict}
-                  for name, term in report.terms.items()},
-        "findings": report.findings, "notes": report.notes, "seconds": report.seconds,
-    }
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` in JSON types: NumPy numbers as Python numbers, tuples as lists,
-    dataclasses as dicts, non-finite floats as ``None``; anything else unknown as its
-    ``str``."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item) for item in value]
-    if isinstance(value, (np.ndarray, np.generic)):  # a NumPy scalar's tolist() is its item()
-        return jsonable(value.tolist())
-    if isinstance(value, Finding):
-        return jsonable(value.to_dict())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value))
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
