@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .. import pipeline
 from .._checks import fail, real
+from ..findings import jsonable_fields
 from ..model import Sequential
 from ..runconfig import OPTIONS, check
 
@@ -67,7 +68,7 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``hidden`` as a list."""
-        return {**asdict(self), "hidden": list(self.hidden)}
+        return jsonable_fields(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
