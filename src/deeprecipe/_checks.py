@@ -78,10 +78,16 @@ def non_negative(where: str, arg: str, value: Any) -> float:
     return real(where, arg, value, "a finite number >= 0", lambda v: v >= 0)
 
 
-def positive_int(where: str, arg: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise fail(where, arg, "a positive integer", value)
+def integer(where: str, arg: str, value: Any, minimum: int = 1, constraint: str = "") -> int:
+    """``value`` as an int >= ``minimum`` (bools and floats refused), else the ValueError
+    saying ``constraint`` (by default ``an integer >= minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise fail(where, arg, constraint or f"an integer >= {minimum}", value)
     return int(value)
+
+
+def positive_int(where: str, arg: str, value: Any) -> int:
+    return integer(where, arg, value, 1, "a positive integer")
 
 
 def flag(where: str, arg: str, value: Any) -> bool:

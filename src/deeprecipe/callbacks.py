@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import choice, describe, fail, flag, non_negative, seed_value
+from ._checks import choice, fail, flag, integer, non_negative, seed_value
 from .diagnostics.flow import GradientFlow, gradient_flow
 from .findings import say
 
@@ -102,12 +102,6 @@ for _hook in [name for name in vars(Callback) if name.startswith("on_")]:
     setattr(CallbackList, _hook, _calls_each(_hook))
 
 
-def non_negative_int(where: str, arg: str, value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise fail(where, arg, f"an integer >= {minimum}", value)
-    return int(value)
-
-
 STOP_REASONS = ("patience", "diverged", "max_epochs", "callback")
 
 
@@ -155,16 +149,15 @@ class EarlyStopping(Callback):
     ) -> None:
         where = "EarlyStopping"
         if not isinstance(monitor, str):
-            raise TypeError(f"{where}: monitor must be a string such as 'dev_cost'; received "
-                            f"monitor={describe(monitor)}.")
+            raise fail(where, "monitor", "a string such as 'dev_cost'", monitor, error=TypeError)
         self.monitor = monitor
-        self.patience = non_negative_int(where, "patience", patience, minimum=1)
+        self.patience = integer(where, "patience", patience)
         self.min_delta = non_negative(where, "min_delta", min_delta)
         mode = choice(where, "mode", mode, ("auto", "min", "max"))
         if mode == "auto":
             mode = "max" if "acc" in monitor or "score" in monitor else "min"
         self.mode = mode
-        self.start_from_epoch = non_negative_int(where, "start_from_epoch", start_from_epoch)
+        self.start_from_epoch = integer(where, "start_from_epoch", start_from_epoch, 0)
         self.restore_best = flag(where, "restore_best", restore_best)
         self._model: Sequential | None = None
         self._best_theta: np.ndarray | None = None
@@ -282,8 +275,8 @@ class GradientFlowRecorder(Callback):
         self, X: Any, y: Any, *, max_rows: int = 256, every: int = 1, seed: int = 0
     ) -> None:
         where = "GradientFlowRecorder"
-        self.max_rows = non_negative_int(where, "max_rows", max_rows, minimum=1)
-        self.every = non_negative_int(where, "every", every, minimum=1)
+        self.max_rows = integer(where, "max_rows", max_rows)
+        self.every = integer(where, "every", every)
         seed = seed_value(where, "seed", seed)
         X, y = np.asarray(X), np.asarray(y)
         if len(X) != len(y) or len(X) == 0:

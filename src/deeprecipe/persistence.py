@@ -79,8 +79,7 @@ def save(
 def _folder(where: str, path: Any) -> Path:
     """``path`` as a Path; anything but a str or an os.PathLike is a TypeError."""
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: path must be a str or a pathlib.Path; received "
-                        f"path={describe(path)}.")
+        raise fail(where, "path", "a str or a pathlib.Path", path, error=TypeError)
     if not os.fspath(path):  # Path('') is the current folder
         raise fail(where, "path", "a folder's name", path)
     return Path(path)

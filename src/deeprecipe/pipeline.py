@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import choice, describe, fail
+from ._checks import choice, fail
 from .callbacks import Callback
 from .data import KINDS, TASKS, augment
 from .data.normalize import ConstantFeatureWarning, Standardizer
@@ -85,8 +85,8 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
     the training mean (the float32 network cannot use it) is an error naming ``source``, the
     part and the feature; ``where`` names the caller."""
     if not isinstance(splits, Splits):
-        raise TypeError(f"{where}: splits must be the result of deeprecipe.data.split(X, y); "
-                        f"received splits={describe(splits)}.")
+        raise fail(where, "splits", "the result of deeprecipe.data.split(X, y)", splits,
+                   error=TypeError)
     choice(where, "task", task, TASKS)
     parts = splits.parts
     labels = np.concatenate([np.asarray(part.y).reshape(len(part), -1) for part in

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import fail, flag, real
+from .._checks import fail, flag, integer, real
 from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
 from ..findings import Advice, Finding, jsonable_fields, show_error
@@ -315,9 +315,7 @@ def _threshold(where: str, arg: str, value: Any, regression: bool) -> float:
 
 
 def _count(where: str, arg: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise fail(where, arg, "a positive integer (a number of examples)", value)
-    return int(value)
+    return integer(where, arg, value, 1, "a positive integer (a number of examples)")
 
 
 def _epochs(history: Any) -> tuple[dict[str, list[float]], int, int]:

@@ -108,11 +108,11 @@ def learning_curve(
     """
     where = "learning_curve"
     if not callable(build_model):
-        raise TypeError(f"{where}: build_model must be a callable returning a new "
-                        f"Sequential; received build_model={describe(build_model)}.")
+        raise fail(where, "build_model", "a callable returning a new Sequential", build_model,
+                   error=TypeError)
     if not isinstance(splits, Splits):
-        raise TypeError(f"{where}: splits must be the result of dr.data.split(X, y); "
-                        f"received splits={describe(splits)}.")
+        raise fail(where, "splits", "the result of dr.data.split(X, y)", splits,
+                   error=TypeError)
     epochs = positive_int(where, "epochs", epochs)
     train, dev = splits.train, splits.dev
     counts = _counts(where, sizes, len(train))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import describe, fail, is_model, real
+from .._checks import fail, is_model, real
 from ..divergence import quiet
 from ..findings import Advice, Finding, layer_names
 from ..initializers import default_for
@@ -152,8 +152,7 @@ def gradient_flow(
     """
     where = "gradient_flow"
     if not is_model(model):
-        raise TypeError(f"{where}: model must be a Sequential; received "
-                        f"model={describe(model)}.")
+        raise fail(where, "model", "a Sequential", model, error=TypeError)
     threshold = real(where, "threshold", threshold, "a number > 1")
     if threshold <= 1:
         raise fail(where, "threshold", "a number > 1", threshold)

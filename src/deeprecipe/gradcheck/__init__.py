@@ -14,7 +14,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import choice
+from .._checks import choice, fail
 from ..findings import Finding
 from ..model import Sequential
 from .adapters import check_jax, check_torch
@@ -85,8 +85,7 @@ def check_model(
     check_options(where, mode, epsilon, samples, probes, bands, worst)
     choice(where, "dropout", dropout, DROPOUT_MODES)
     if not isinstance(model, Sequential):
-        raise TypeError(f"{where}: model must be a deeprecipe Sequential; received model of "
-                        f"type {type(model).__name__}.")
+        raise fail(where, "model", "a deeprecipe Sequential", model, error=TypeError)
     names = (points,) if isinstance(points, str) else tuple(points)
     for name in names:
         choice(where, "points", name, POINTS)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import fail
 from ..findings import Finding
 from .core import check, precision_note, relative_difference
 from .objective import GradcheckError
@@ -104,19 +105,19 @@ def check_torch(
     inputs = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x for x in inputs)
     if isinstance(module_or_fn, torch.nn.Module):
         if params is not None:
-            raise TypeError(f"{where}: params must be None for an nn.Module (its parameters "
-                            f"are checked); received params of type {type(params).__name__}.")
+            raise fail(where, "params", "None for an nn.Module (its parameters are checked)",
+                       params, error=TypeError)
         model = _TorchModule(torch, module_or_fn, inputs, loss, notes, low)
         if inputs and getattr(inputs[0], "ndim", 0) >= 1:
             check_options.setdefault("batch_size", len(inputs[0]))
     elif callable(module_or_fn):
         if not isinstance(params, Mapping) or not params:
-            raise TypeError(f"{where}: params must be a non-empty dict of tensors or arrays "
-                            f"for a function; received params of type {type(params).__name__}.")
+            raise fail(where, "params", "a non-empty dict of tensors or arrays for a function",
+                       params, error=TypeError)
         model = _TorchFunction(torch, module_or_fn, inputs, loss, params, unpack, notes, low)
     else:
-        raise TypeError(f"{where}: module_or_fn must be a torch.nn.Module or a callable; "
-                        f"received {type(module_or_fn).__name__}.")
+        raise fail(where, "module_or_fn", "a torch.nn.Module or a callable", module_or_fn,
+                   error=TypeError)
     start = model.start_values()
     report = check(model, start, **check_options)
     report.notes[:0] = notes
@@ -353,13 +354,12 @@ class _JaxFunction:
     def __init__(self, jax: ModuleType, fn: Callable[[Any], Any], params: Any,
                  jit: bool) -> None:
         if not callable(fn):
-            raise TypeError(f"check_jax: fn must be callable; received fn of type "
-                            f"{type(fn).__name__}.")
+            raise fail("check_jax", "fn", "callable", fn, error=TypeError)
         self.jax, self.fn = jax, fn
         pairs, self.treedef = jax.tree_util.tree_flatten_with_path(params)
         if not pairs:
-            raise TypeError(f"check_jax: params must be a pytree with at least one array "
-                            f"leaf; received {type(params).__name__}.")
+            raise fail("check_jax", "params", "a pytree with at least one array leaf", params,
+                       error=TypeError)
         paths = [path for path, _ in pairs]
         self.names = [jax.tree_util.keystr(p, simple=True, separator=".") or "params"
                       for p in paths]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import choice, fail, positive_int, real
+from .._checks import choice, fail, integer, positive_int, real
 from ..findings import Finding
 from ..parameters import Slot
 from .objective import Function, FunctionObjective, Objective
@@ -554,8 +554,7 @@ def check_options(where: str, mode: str, epsilon: float, samples: int, probes: i
                   bands: tuple[float, float], worst: int) -> None:
     """Refuse options :func:`check` and ``check_model`` cannot use."""
     choice(where, "mode", mode, MODES)
-    if isinstance(worst, bool) or not isinstance(worst, (int, np.integer)) or worst < 0:
-        raise fail(where, "worst", "an integer >= 0 (entries listed per block)", worst)
+    integer(where, "worst", worst, 0, "an integer >= 0 (entries listed per block)")
     real(where, "epsilon", epsilon, "a number in (0, 1)", lambda v: 0 < v < 1)
     positive_int(where, "samples", samples)
     positive_int(where, "probes", probes)

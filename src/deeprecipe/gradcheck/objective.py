@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import describe
+from .._checks import describe, fail
 from ..findings import Finding
 from ..parameters import Layout, Slot, flatten, unflatten
 
@@ -77,8 +77,7 @@ def require_finite_cost(cost: float) -> None:
 
 def _as_params(value: Any) -> dict[str, np.ndarray]:
     if not isinstance(value, Mapping) or not value:
-        raise TypeError(f"check: params must be a non-empty dict of arrays; received "
-                        f"params of type {type(value).__name__}.")
+        raise fail("check", "params", "a non-empty dict of arrays", value, error=TypeError)
     params = {str(k): np.asarray(v) for k, v in value.items()}
     for name, array in params.items():
         if array.dtype.kind not in "biuf":
@@ -96,8 +95,7 @@ class FunctionObjective(Objective):
     def __init__(self, fn: Function, params: Mapping[str, Any], term: str | None = None,
                  cache: dict[int, Costs] | None = None) -> None:
         if not callable(fn):
-            raise TypeError(f"check: fn must be callable; received fn of type "
-                            f"{type(fn).__name__}.")
+            raise fail("check", "fn", "callable", fn, error=TypeError)
         original = _as_params(params)
         self.fn = fn
         self.term = term

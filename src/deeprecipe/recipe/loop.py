@@ -52,11 +52,10 @@ class Options:
     def __post_init__(self) -> None:
         where = "tune"
         if not isinstance(self.baseline, Config):
-            raise TypeError(f"{where}: baseline must be a deeprecipe.recipe.Config or None; "
-                            f"received baseline={describe(self.baseline)}.")
+            raise fail(where, "baseline", "a deeprecipe.recipe.Config or None", self.baseline,
+                       error=TypeError)
         if not isinstance(self.learning_curve, bool):
-            raise TypeError(f"{where}: learning_curve must be a bool; received "
-                            f"learning_curve={describe(self.learning_curve)}.")
+            raise fail(where, "learning_curve", "a bool", self.learning_curve, error=TypeError)
         checked = {"budget": positive_int(where, "budget", self.budget),
                    "bayes_error": check_bayes_error(where, self.bayes_error),
                    "seed": check(where, "seed", self.seed),
@@ -398,8 +397,7 @@ def _run_folder(folder: str | Path | None, resume: bool) -> Path | None:
             raise fail("tune", "folder", "the run folder to resume when resume=True", folder)
         return None
     if not isinstance(folder, (str, Path)):
-        raise TypeError(f"tune: folder must be a path or None; received "
-                        f"folder={describe(folder)}.")
+        raise fail("tune", "folder", "a path or None", folder, error=TypeError)
     path = Path(folder)
     exists = (path / DATABASE).exists()
     if resume and not exists:

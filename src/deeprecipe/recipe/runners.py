@@ -22,7 +22,7 @@ from multiprocessing import forkserver
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-from .._checks import describe, fail, positive_int
+from .._checks import fail, positive_int
 from .trial import TrialData, TrialTask, run_trial
 
 logger = logging.getLogger("deeprecipe.recipe")
@@ -241,8 +241,8 @@ class DaskRunner(Runner):
         if self._owned:
             client = Client(client, timeout="30s")
         elif not isinstance(client, Client):
-            raise TypeError("tune: client must be a distributed.Client or a scheduler address "
-                            f"such as 'tcp://127.0.0.1:8786'; received client={describe(client)}.")
+            raise fail("tune", "client", "a distributed.Client or a scheduler address such as "
+                       "'tcp://127.0.0.1:8786'", client, error=TypeError)
         self.client = client
         self.description = f"Dask cluster at {client.scheduler.address}"
         self._scattered: Any = None
