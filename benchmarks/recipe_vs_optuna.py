@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import deeprecipe as dr
+from deeprecipe.pipeline import Prepared
 from deeprecipe.recipe import Config, LocalRunner, Trial, TrialTask, rebuild
-from deeprecipe.recipe.trial import Prepared, prepare
+from deeprecipe.recipe.trial import prepare
 
 IMAGE_SHAPES: dict[str, tuple[int, int] | None] = {
     "digits": (8, 8),
@@ -110,18 +111,18 @@ def run_tpe(name: str, seed: int, budget: int, workers: int) -> Outcome:
 
     splits = load(name, seed)
     start = time.perf_counter()
-    prepared = prepare(splits, IMAGE_SHAPES[name])
+    ready, data = prepare(splits, IMAGE_SHAPES[name])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar
         sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     finished: list[Trial] = []
-    with LocalRunner(prepared.data, workers) as runner:
+    with LocalRunner(data, workers) as runner:
         while len(finished) < budget:
             asked = [study.ask() for _ in range(min(workers, budget - len(finished)))]
             tasks = {}
             for number, optuna_trial in enumerate(asked):
-                config = suggest(optuna_trial, prepared.data.image_shape is not None)
+                config = suggest(optuna_trial, data.image_shape is not None)
                 tasks[f"{len(finished)}-{number}"] = (optuna_trial, config)
             batch = [TrialTask(key, config, seed) for key, (_, config) in tasks.items()]
             for outcome in runner.run(batch):
@@ -135,20 +136,19 @@ def run_tpe(name: str, seed: int, budget: int, workers: int) -> Outcome:
                     study.tell(optuna_trial, float(trial.dev_error or 0.0))
                 finished.append(trial)
     best = min((trial for trial in finished if trial.done), key=Trial.rank)
-    test_error = selected_test_error(best, prepared)
+    test_error = selected_test_error(best, ready)
     seconds = time.perf_counter() - start
     return Outcome(name, "TPE", seed, float(best.dev_error or 0.0), test_error, seconds,
                    len(finished))
 
 
-def selected_test_error(best: Trial, prepared: Prepared) -> float:
+def selected_test_error(best: Trial, ready: Prepared) -> float:
     """The selected model's test error, measured once (as the recipe does)."""
-    data = prepared.data
-    model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
-                    prepared.standardizer)
-    if prepared.test is None:
+    test = ready.learned.test
+    if test is None:
         raise ValueError("selected_test_error: the splits must have a test part.")
-    return float(model.evaluate(*prepared.test)["error"])
+    model = rebuild(best, test.X.shape[1], ready.task, ready.n_outputs)
+    return float(model.evaluate(test.X, test.y)["error"])
 
 
 def spread(values: Sequence[float], percent: bool = True) -> str:

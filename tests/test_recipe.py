@@ -206,22 +206,21 @@ def test_with_nothing_left_around_the_best_the_recipe_goes_on_around_the_next_be
 
 def test_inputs_are_standardized_with_train_statistics_and_the_test_set_stays_home(
         cancer: dr.data.Splits) -> None:
-    prepared = prepare(cancer)
-    data = prepared.data
-    np.testing.assert_allclose(prepared.standardizer.mean_, cancer.train.X.mean(axis=0))
+    ready, data = prepare(cancer)
+    np.testing.assert_allclose(ready.standardizer.mean_, cancer.train.X.mean(axis=0))
     np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-9)
     assert abs(data.X_dev.mean()) > 1e-6  # dev is transformed, not refitted
     assert not any("test" in name for name in TrialData.__dataclass_fields__)
-    assert prepared.test is not None and prepared.test[0] is not None
+    assert ready.learned.test is not None
     assert data.task == "binary" and data.n_outputs == 1
 
 
 def test_labels_are_coded_and_constant_features_become_a_remark() -> None:
     X, y = dr.datasets.load("digits")
-    prepared = prepare(dr.data.split(X, y + 10, seed=0), image_shape=(8, 8))
-    assert set(np.unique(prepared.data.y_train)) == set(range(10))
-    assert list(prepared.classes) == list(range(10, 20))
-    assert "constant_features" in [remark.code for remark in prepared.remarks]
+    ready, data = prepare(dr.data.split(X, y + 10, seed=0), image_shape=(8, 8))
+    assert set(np.unique(data.y_train)) == set(range(10))
+    assert list(ready.classes) == list(range(10, 20))
+    assert "constant_features" in [remark.code for remark in ready.notes]
     with pytest.raises(ValueError, match="tune: image_shape must be"):
         prepare(dr.data.split(X, y, seed=0), image_shape=(7, 7))
 
@@ -231,17 +230,18 @@ def test_a_regression_target_is_read_as_one_and_standardized_with_train_statisti
 
     X, y = load_diabetes(return_X_y=True)  # whole numbers 25 … 346: a regression
     splits = dr.data.split(X, y, stratify=False, seed=0)
-    prepared = prepare(splits)
-    data, scale = prepared.data, prepared.target_scale
-    assert data.task == "regression" and prepared.classes is None and scale is not None
+    ready, data = prepare(splits)
+    scale = ready.target_scale
+    assert data.task == "regression" and ready.classes is None and scale is not None
     assert scale.mean == pytest.approx(splits.train.y.mean())
     np.testing.assert_allclose([data.y_train.mean(), data.y_train.std()], [0, 1], atol=1e-9)
-    assert prepared.test is not None
-    np.testing.assert_allclose(prepared.test[1], (splits.test.y - scale.mean) / scale.scale)
-    assert "target_scaled:tune" in [remark.code for remark in prepared.remarks]
-    forced = prepare(dr.data.split(X, (y > 140).astype(float), seed=0), task="classification")
-    assert forced.data.task == "binary" and forced.target_scale is None
-    assert prepare(splits, task="regression").data.task == "regression"
+    assert ready.learned.test is not None
+    np.testing.assert_allclose(ready.learned.test.y, (splits.test.y - scale.mean) / scale.scale)
+    assert "target_scaled:tune" in [remark.code for remark in ready.notes]
+    forced, data = prepare(dr.data.split(X, (y > 140).astype(float), seed=0),
+                           task="classification")
+    assert data.task == "binary" and forced.target_scale is None
+    assert prepare(splits, task="regression")[1].task == "regression"
     with pytest.raises(ValueError, match="tune: task must be one of"):
         prepare(splits, task="ranking")
 
@@ -262,7 +262,7 @@ def test_a_tuned_regression_predicts_the_target_in_its_own_units() -> None:
 
 def test_a_trial_measures_inference_mode_errors_on_the_kept_weights(
         cancer: dr.data.Splits) -> None:
-    data = prepare(cancer).data
+    _, data = prepare(cancer)
     config = FAST.replace(keep_prob=0.8)
     result = run_trial(TrialTask(config.key(0), config, 0), data)
     model = dr.recipe.build_model(config, data.X_train.shape[1], "binary", 1, 0)
@@ -341,13 +341,13 @@ class InProcessRunner:
 
 def loop_for(splits: dr.data.Splits, runner_options: dict[str, Any] | None = None,
              budget: int = 6, **changes: Any) -> tuple[Loop, InProcessRunner]:
-    prepared = prepare(splits)
+    ready, data = prepare(splits)
     options = Options(budget=budget, bayes_error=0.0, seed=0, baseline=FAST, image_shape=None,
                       per_round=3, learning_curve=False, max_attempts=2, bias_threshold=0.02,
                       variance_threshold=0.02)
     options = Options(**{**options.__dict__, **changes})
-    runner = InProcessRunner(prepared.data, **(runner_options or {}))
-    return Loop(TrialStore(None), runner, prepared, options), runner
+    runner = InProcessRunner(data, **(runner_options or {}))
+    return Loop(TrialStore(None), runner, ready, options), runner
 
 
 def test_the_loop_records_every_round_and_the_dev_set_picks(moons: dr.data.Splits) -> None:
@@ -500,7 +500,7 @@ def crash(task: TrialTask, data: TrialData) -> dict[str, Any]:
 @pytest.mark.slow
 def test_local_runner_reports_a_dead_worker_as_lost_and_recovers(
         cancer: dr.data.Splits) -> None:
-    data = prepare(cancer).data
+    _, data = prepare(cancer)
     task = TrialTask(FAST.key(0), FAST, 0)
     with LocalRunner(data, 2, function=crash) as runner:
         outcomes = list(runner.run([task]))

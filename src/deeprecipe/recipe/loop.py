@@ -13,16 +13,18 @@ from typing import Any
 
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
+from ..data import Splits
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
 from ..findings import Finding
 from ..persistence import save
+from ..pipeline import Prepared, fingerprint
 from ..runconfig import OPTIONS, BadValue, ConfigError, check
 from .config import Config
 from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
 from .result import Round, TuneResult, rebuild
 from .runners import DaskRunner, LocalRunner, Runner
 from .store import DATABASE, TrialStore
-from .trial import Prepared, Trial, TrialTask, prepare
+from .trial import Trial, TrialTask, prepare
 
 logger = logging.getLogger("deeprecipe.recipe")
 
@@ -67,13 +69,15 @@ class Options:
         for key, value in checked.items():
             object.__setattr__(self, key, value)
 
-    def settings(self, fingerprint: str) -> dict[str, Any]:
+    def settings(self, splits: Splits) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget and the
-        attempts), as JSON."""
+        attempts; the data by its fingerprint), as JSON."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__
                   if name not in ("budget", "max_attempts")}
         image_shape = None if self.image_shape is None else list(self.image_shape)
-        return {**values, "fingerprint": fingerprint, "baseline": self.baseline.to_dict(),
+        digest = fingerprint(*(item for name, part in splits.parts.items()
+                               for item in (name, part.X, part.y, part.indices)))
+        return {**values, "fingerprint": digest[:32], "baseline": self.baseline.to_dict(),
                 "image_shape": image_shape}
 
 
@@ -138,33 +142,32 @@ def tune(
             "started the workers, which import the script again). help: put the call under "
             "if __name__ == \"__main__\":")
     start = time.perf_counter()
-    prepared = prepare(splits, image_shape, task)
+    ready, data = prepare(splits, image_shape, task)
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
-                      prepared.data.image_shape, per_round, learning_curve, max_attempts,
+                      data.image_shape, per_round, learning_curve, max_attempts,
                       bias_threshold, variance_threshold, task)
     workers = positive_int("tune", "workers", workers)
     path = _run_folder(folder, resume)
-    settings = options.settings(prepared.fingerprint)
+    settings = options.settings(splits)
     with TrialStore(path) as store:
         if resume:
             _check_settings(store, settings)
         store.write_settings({**settings, "budget": options.budget})
-        runner = LocalRunner(prepared.data, workers) if client is None else DaskRunner(
-            prepared.data, client)
-        try:
-            loop = Loop(store, runner, prepared, options, CallbackList(callbacks))
+        runner = LocalRunner(data, workers) if client is None else DaskRunner(data, client)
+        with runner:
+            loop = Loop(store, runner, ready, options, CallbackList(callbacks))
             loop.run()
-        finally:
-            runner.close()
         return loop.finish(path, time.perf_counter() - start)
 
 
 class Loop:
-    """The rounds of one tune, their trials and the record (see :func:`tune`)."""
+    """The rounds of one tune, their trials and the record (see :func:`tune`); ``ready``
+    is the data :func:`.trial.prepare` made ready, the test part with it."""
 
-    def __init__(self, store: TrialStore, runner: Runner, prepared: Prepared, options: Options,
+    def __init__(self, store: TrialStore, runner: Runner, ready: Prepared, options: Options,
                  callbacks: CallbackList | None = None) -> None:
-        self.store, self.runner, self.prepared, self.options = store, runner, prepared, options
+        self.store, self.runner, self.ready, self.options = store, runner, ready, options
+        self.regression = ready.task == "regression"
         self.callbacks = callbacks or CallbackList()
         self.stored = store.trials()  # from an earlier, interrupted run of this folder
         self.trials: dict[str, Trial] = {}
@@ -278,7 +281,7 @@ class Loop:
             train_error=[float(trial.train_error or 0.0) for trial in points],
             dev_error=[float(trial.dev_error or 0.0) for trial in points],
             epochs_run=[int(trial.epochs_run or 0) for trial in points],
-            n_dev=len(self.prepared.data.y_dev), regression=self.prepared.regression,
+            n_dev=len(self.ready.learned.dev), regression=self.regression,
         )
         reading = curve.finding(self.options.variance_threshold)
         finding = Finding("tune_curve", {**reading.values, "reading": reading.code, "more_data":
@@ -305,13 +308,12 @@ class Loop:
 
     def diagnose(self, trial: Trial, test_error: float | None = None) -> Diagnosis:
         """The notes' bias/variance reading of a finished trial (``diverged`` if it did)."""
-        regression = self.prepared.regression
         return diagnose(
             float(trial.train_error or 0.0), float(trial.dev_error or 0.0),
             self.options.bayes_error, test_error=test_error, n_train=trial.n_train,
-            n_dev=None if regression else len(self.prepared.data.y_dev),
+            n_dev=None if self.regression else len(self.ready.learned.dev),
             bias_threshold=self.options.bias_threshold,
-            variance_threshold=self.options.variance_threshold, regression=regression,
+            variance_threshold=self.options.variance_threshold, regression=self.regression,
             diverged=trial.stop_reason == "diverged",
         )
 
@@ -320,8 +322,8 @@ class Loop:
     def finish(self, folder: Path | None, seconds: float) -> TuneResult:
         """Measure the chosen model on the test set (once), build the result, save the model
         (it predicts a regression's target in its own units)."""
-        best, prepared, data = self.best(), self.prepared, self.prepared.data
-        remarks = list(prepared.remarks)
+        best, ready = self.best(), self.ready
+        remarks = list(ready.notes)
         test_error = self.measure_test(best, remarks)  # in the trials' units
         result = TuneResult(
             best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
@@ -329,24 +331,25 @@ class Loop:
             trials=list(self.trials.values()), next_step=self.next_step,
             stop_reason=self.stop_reason(), bayes_error=self.options.bayes_error,
             budget=self.options.budget, seed=self.options.seed,
-            standardizer=prepared.standardizer, classes=prepared.classes,
-            target_scale=prepared.target_scale,
-            task=data.task, input_dim=data.X_train.shape[1], n_outputs=data.n_outputs,
+            standardizer=ready.standardizer, classes=ready.classes,
+            target_scale=ready.target_scale, task=ready.task,
+            input_dim=ready.learned.train.X.shape[1], n_outputs=ready.n_outputs,
             runner=self.runner.description, folder=folder, seconds=seconds,
             recommendations=self.recommendations, remarks=remarks,
-            test_note=Finding("no_test_set" if prepared.test is None else "test_unbiased"),
+            test_note=Finding("no_test_set" if ready.learned.test is None else "test_unbiased"),
         )
         if folder is not None:
             # the keys deeprecipe run writes too: predict reads "classes" for the labels
-            save(result.model(), folder / MODEL_FOLDER, standardizer=prepared.standardizer,
-                 extra={"task": data.task, "classes": None if prepared.classes is None
-                        else prepared.classes.tolist(), "tune": {"trial": best.key}})
+            save(result.model(), folder / MODEL_FOLDER, standardizer=ready.standardizer,
+                 extra={"task": ready.task, "classes": None if ready.classes is None
+                        else ready.classes.tolist(), "tune": {"trial": best.key}})
         return result
 
     def measure_test(self, best: Trial, remarks: list[Finding]) -> float | None:
         """The chosen model's test error: measured once (a resumed run that already
         measured this model reads the number back)."""
-        if self.prepared.test is None:
+        test = self.ready.learned.test
+        if test is None:
             return None
         measured = self.store.settings().get("test_measurements", [])
         for entry in measured:
@@ -354,10 +357,9 @@ class Loop:
                 return float(entry["test_error"])
         if measured:
             remarks.append(Finding("test_reused", {"trial": measured[-1]["trial"]}))
-        data = self.prepared.data
-        model = rebuild(best, data.X_train.shape[1], data.task, data.n_outputs,
-                        self.prepared.standardizer)
-        error = float(model.evaluate(*self.prepared.test)["error"])
+        # the test inputs are standardized already: the model needs no standardizer
+        model = rebuild(best, test.X.shape[1], self.ready.task, self.ready.n_outputs)
+        error = float(model.evaluate(test.X, test.y)["error"])
         self.store.write_settings({"test_measurements": [
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})
         return error

@@ -15,13 +15,12 @@ import numpy as np
 
 from .._checks import fail
 from ..callbacks import EarlyStopping
-from ..data import Splits, Standardizer
+from ..data import Splits
 from ..diagnostics import Diagnosis
 from ..diagnostics.curves import nested_order
 from ..findings import Finding, jsonable_fields
-from ..pipeline import augmentation, fingerprint, train_and_measure
+from ..pipeline import Prepared, augmentation, train_and_measure
 from ..pipeline import prepare as prepare_splits
-from ..targets import TargetScale
 from .config import Config, build_model
 
 
@@ -42,46 +41,22 @@ class TrialData:
     image_shape: tuple[int, ...] | None = None
 
 
-@dataclass
-class Prepared:
-    """The trials' ``data``, the fitted standardizer, the ``test`` part's raw inputs and
-    coded (a regression's: standardized) targets, the labels of the output codes
-    (``classes``), the ``fingerprint`` a resumed run checks, and what was noted."""
-
-    data: TrialData
-    standardizer: Standardizer
-    test: tuple[np.ndarray, np.ndarray] | None
-    classes: np.ndarray | None
-    fingerprint: str
-    remarks: list[Finding] = field(default_factory=list)
-    target_scale: TargetScale | None = None
-
-    @property
-    def regression(self) -> bool:
-        return self.data.task == "regression"
-
-
 def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
-            task: str | None = None) -> Prepared:
+            task: str | None = None) -> tuple[Prepared, TrialData]:
     """:func:`deeprecipe.pipeline.prepare` for a tune (``task=None``: read it from the
-    labels), with ``image_shape`` checked."""
+    labels; a regression's target scaling is noted), and the trials' :class:`TrialData`,
+    ``image_shape`` checked (the test part stays in the ``Prepared``)."""
     ready = prepare_splits(splits, task or "auto", where="tune")
-    scaler, learned = ready.standardizer, ready.learned
-    remarks = list(ready.notes)
-    if ready.target_scale is not None:
-        target = ready.target_scale
-        remarks.append(Finding("target_scaled:tune", {"mean": target.mean,
-                                                      "scale": target.scale}))
+    scaler, learned, target = ready.standardizer, ready.learned, ready.target_scale
+    if target is not None:
+        ready.notes.append(Finding("target_scaled:tune", {"mean": target.mean,
+                                                          "scale": target.scale}))
     assert scaler.mean_ is not None and scaler.std_ is not None  # fitted by prepare
     data = TrialData(
         X_train=learned.train.X, y_train=learned.train.y, X_dev=learned.dev.X,
         y_dev=learned.dev.y, task=ready.task, n_outputs=ready.n_outputs, mean=scaler.mean_,
         std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.X.shape[1]))
-    test = None if splits.test is None or learned.test is None else (
-        np.asarray(splits.test.X), learned.test.y)
-    digest = fingerprint(*(item for name, part in splits.parts.items()
-                           for item in (name, part.X, part.y, part.indices)))
-    return Prepared(data, scaler, test, ready.classes, digest[:32], remarks, ready.target_scale)
+    return ready, data
 
 
 def _image_shape(image_shape: tuple[int, ...] | None, n_features: int) -> tuple[int, ...] | None:
