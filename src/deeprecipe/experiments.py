@@ -120,16 +120,6 @@ class Experiment:
 # --- running a trial ---------------------------------------------------------------------------
 
 
-def _data(name: str, n_train: int, n_test: int, noise: float, seed: int
-          ) -> tuple[Points, ...]:
-    """A training set, and independent dev and test sets of ``n_test`` points each, drawn
-    from the same generator."""
-    return tuple(Points(part, *datasets.load(name, n_samples=size, noise=noise,
-                                             seed=3 * seed + offset))
-                 for part, size, offset in [("train", n_train, 1), ("dev", n_test, 3),
-                                            ("test", n_test, 2)])
-
-
 def _experiment(
     name: str, title: str, lesson: str, findings: Callable[[Experiment], list[Finding]], *,
     data: tuple[str, int, int, float], hidden: tuple[int, ...],
@@ -141,7 +131,11 @@ def _experiment(
     the test set, once. Then the ``findings``, and the choice's."""
     start = time.perf_counter()
     dataset, n_train, n_test, noise = data
-    train, dev, test = _data(dataset, n_train, n_test, noise, seed)
+    # a training set, and independent dev and test sets, drawn from the same generator
+    train, dev, test = (Points(part, *datasets.load(dataset, n_samples=size, noise=noise,
+                                                    seed=3 * seed + offset))
+                        for part, size, offset in [("train", n_train, 1), ("dev", n_test, 3),
+                                                   ("test", n_test, 2)])
     trials = [_train(label, setting, build_model(2, "binary", 1, hidden, **options, seed=seed),
                      train, dev, seed=seed, **fit)
               for label, (setting, options) in networks.items()]

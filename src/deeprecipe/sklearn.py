@@ -578,8 +578,7 @@ class _Continued(optimizers.Optimizer):
 
 def _extend(history: History, more: History) -> None:
     """Append ``more``'s epochs (one ``partial_fit`` call) to ``history``."""
-    records = more.to_dict()
-    for epoch in range(len(more)):
-        history.append({key: values[epoch] for key, values in records.items()})
+    for key, values in more.history.items():
+        history.history.setdefault(key, []).extend(values)
     history.stop_reason, history.divergence = more.stop_reason, more.divergence
     history.task, history.sizes = more.task, dict(more.sizes)
