@@ -17,9 +17,9 @@ from deeprecipe.diagnostics.bias_variance import (
     GOOD,
     HIGH_BIAS,
     HIGH_VARIANCE,
-    FractionError,
     fraction,
 )
+from deeprecipe.runconfig import BadValue
 
 # --- the notes' table ---------------------------------------------------------------------
 
@@ -325,16 +325,16 @@ def test_fraction_reads_numbers_and_percentages(value: object, expected: float) 
     True, None, [0.1], "0x1",
 ])
 def test_fraction_refuses_everything_else(value: object) -> None:
-    with pytest.raises(FractionError):
+    with pytest.raises(BadValue):
         fraction(value)
 
 
 def test_a_text_that_reads_as_infinity_gets_no_percent_hint() -> None:
     # '1e400' is inf: the hint said "for inf percent write inf% (or inf)"
     for text in ("1e400", "1e400%"):
-        with pytest.raises(FractionError) as error:
+        with pytest.raises(BadValue) as error:
             fraction(text)
-        assert error.value.hint == ""
+        assert error.value.help == ""
 
 
 def test_a_missing_dev_error_is_refused() -> None:

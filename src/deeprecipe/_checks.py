@@ -26,6 +26,16 @@ SQUARABLE = f"smaller than {LARGEST:.0e} in magnitude (squares of larger numbers
 RESCALE = "rescale it (e.g. divide it by a power of 10, or take its logarithm)"
 
 
+class BadValue(ValueError):
+    """A value that does not satisfy a constraint (the caller names the key); its message,
+    when it has one, is a hint on how to write the value."""
+
+    @property
+    def help(self) -> str:
+        """`` help: <the hint>`` to end the caller's message, or ``""`` without a hint."""
+        return f" help: {self}" if str(self) else ""
+
+
 def describe(value: Any) -> str:
     """A short ``repr`` for error messages: arrays by shape and dtype, not by content."""
     if isinstance(value, np.ndarray):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import activations, datasets, initializers, optimizers
-from ._checks import describe
+from ._checks import BadValue, describe
 from .data import TASKS
 from .data.cells import NUMBER
 from .diagnostics import bias_variance
@@ -118,16 +118,6 @@ class Option:
 # --- parsers: each takes a TOML value or a flag's text and returns the value, or raises -------
 
 
-class BadValue(ValueError):
-    """A value that does not satisfy an option's constraint (the caller names the key); its
-    message, when it has one, is a hint on how to write the value."""
-
-    @property
-    def help(self) -> str:
-        """`` help: <the hint>`` to end the caller's message, or ``""`` without a hint."""
-        return f" help: {self}" if str(self) else ""
-
-
 INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -181,16 +171,6 @@ non_negative_int = _within(integer, 0)
 seed_int = _within(integer, 0, SEED_MAX)
 non_negative = _within(number, 0.0)
 positive = _within(number, 0.0, above=True)
-
-
-def fraction(value: Any) -> float:
-    """An error rate: ``0.01`` or ``"1%"``, in [0, 1]; a bare number above 1 is refused with
-    the hint to write ``11%`` (the one rule of
-    :func:`~deeprecipe.diagnostics.bias_variance.fraction`)."""
-    try:
-        return bias_variance.fraction(value)
-    except bias_variance.FractionError as error:
-        raise BadValue(error.hint) from None
 
 
 def _list_of(parse: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -286,7 +266,7 @@ OPTIONS: dict[str, Option] = {
                        "early stopping: epochs without a better dev cost (default: 20)", "N"),
     "augment": Option(boolean, "true or false",
                       "augment image data with small rotations, shifts and zooms (default: off)"),
-    "bayes_error": Option(fraction, bias_variance.FRACTION,
+    "bayes_error": Option(bias_variance.fraction, bias_variance.FRACTION,
                           "Bayes (human-level) error for the diagnosis, 0.01 or 1%; for "
                           "regression a fraction of the target's variance (default: 0)",
                           "ERROR"),

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from .. import runconfig
 from ..diagnostics import Diagnosis, diagnose, show_error
-from ..diagnostics.bias_variance import FRACTION
+from ..diagnostics.bias_variance import FRACTION, fraction
 from .base import EXIT_OK, flag, write_stdout
 
 
@@ -41,7 +41,7 @@ def add_parser(commands: Any) -> None:
 def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     regression = args.regression  # errors are fractions by the library's one rule, or MSEs
     parse, constraint = ((runconfig.non_negative, "a mean squared error >= 0") if regression
-                         else (runconfig.fraction, FRACTION))
+                         else (fraction, FRACTION))
     errors = {}
     for key in ("train_error", "dev_error", "bayes_error", "test_error"):
         if (text := getattr(args, key)) is None:

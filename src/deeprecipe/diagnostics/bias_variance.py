@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import fail, flag, integer, real
+from .._checks import BadValue, fail, flag, integer, real
 from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
 from ..findings import Advice, Finding, jsonable_fields, show_error
@@ -265,19 +265,11 @@ def _error(where: str, arg: str, value: Any, regression: bool = False) -> float:
         return real(where, arg, value, "a mean squared error >= 0", lambda v: v >= 0)
     try:
         return fraction(value)
-    except FractionError as error:
-        raise fail(where, arg, FRACTION, value, error.hint) from None
+    except BadValue as error:
+        raise fail(where, arg, FRACTION, value, str(error)) from None
 
 
 FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
-
-
-class FractionError(ValueError):
-    """A value :func:`fraction` refuses; ``hint`` says how to write it (or is empty)."""
-
-    def __init__(self, hint: str = "") -> None:
-        super().__init__(hint)
-        self.hint = hint
 
 
 def fraction(value: Any) -> float:
@@ -285,7 +277,7 @@ def fraction(value: Any) -> float:
 
     A number is a fraction: ``0.01``, and the integers ``0`` and ``1`` (0% and 100%). A
     text is a number (``"0.01"``) or a percentage with its sign (``"1%"``, ``"0.5%"``).
-    A bare number above 1 is refused (:class:`FractionError` with a hint): ``11`` is almost
+    A bare number above 1 is refused (a ``BadValue`` with a hint): ``11`` is almost
     always 11% written without its ``%``. Bools, non-finite numbers and other texts are
     refused too. The one rule of the Python API, the command line's flags and ``run.toml``.
     """
@@ -294,18 +286,18 @@ def fraction(value: Any) -> float:
         percent = text.endswith("%")
         digits = text[:-1].strip() if percent else text
         if not NUMBER.fullmatch(digits):  # a CSV cell's forms
-            raise FractionError()
+            raise BadValue
         number = float(digits) / 100 if percent else float(digits)
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
             value, (bool, np.bool_)):
         number, percent = float(value), False
     else:
-        raise FractionError()
+        raise BadValue
     if not percent and 1 < number < math.inf:
-        raise FractionError(f"errors are fractions: for {number:g} percent write "
-                            f"{number:g}% (or {number / 100:g})")
+        raise BadValue(f"errors are fractions: for {number:g} percent write {number:g}% "
+                       f"(or {number / 100:g})")
     if not 0.0 <= number <= 1.0:  # NaN and inf too ('1e400' is text for inf)
-        raise FractionError()
+        raise BadValue
     return number
 
 
