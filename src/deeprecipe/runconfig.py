@@ -324,17 +324,20 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
 
 
 def _combination(data: str, target: str | None, task: str, augment: bool,
-                 source: str | None = None) -> None:
-    """Refuse options the data has no use for (they would be silently ignored)."""
+                 source: str | None = None, labelled: bool = True) -> None:
+    """Refuse options the data has no use for (they would be silently ignored), and
+    (``labelled``) a CSV without its ``target``."""
     prefix = "" if source is None else f"{source}: "
     builtin = data in datasets.list()
     suffix = Path(data).suffix.lower()
-    if suffix == ".csv" and not target and Path(data).is_file():  # else: check_data's error
+    if labelled and suffix == ".csv" and not target and Path(data).is_file():
         raise ConfigError(f"{prefix}target must name the label column of {data}; received "
-                          "none.", "target", source=source)
+                          "none.", "target", source=source)  # no file: check_data's error
     if target is not None and (builtin or suffix == ".npz"):
         raise ConfigError(f"{prefix}target applies to CSV data only; received target="
-                          f"{target!r} with data={data!r}.", "target", "data", source=source)
+                          f"{target!r} with data={data!r}. help: a built-in dataset has its "
+                          "own labels, and an .npz's are its array 'y'.", "target", "data",
+                          source=source)
     if builtin and task == "regression" and datasets.info(data).task != "regression":
         raise ConfigError(f"{prefix}task must be auto or classification for the built-in "
                           f"dataset {data!r} (its labels are classes); received "
@@ -352,44 +355,42 @@ def no_images(data: str, source: str | None = None) -> ConfigError:
                        "augment", "data", source=source)
 
 
+def _file(key: str, name: str, kind: str, missing: str = "") -> None:
+    """Refuse the file ``name`` of option ``key`` unless it is a regular file: a folder (it
+    must be ``kind``), a pipe or a device, or nothing (``missing`` ends that message)."""
+    path = Path(name)
+    if path.is_dir():
+        raise ConfigError(f"{key} must be {kind}; received {key}={name!r}, a folder.", key)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{key} must be a regular file; received {key}={name!r}, a pipe or "
+                          "a device (reading one never ends).", key)
+    if not path.is_file():
+        raise MissingFile(f"{key}: no file {name}{missing}.", key)
+
+
 def check_data(data: str, target: str | None = None, augment: bool = False,
-               task: str = "auto") -> None:
+               task: str = "auto", labelled: bool = True) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
-    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target``; and
-    the options it has no use for (``target`` but for a ``.csv``, ``task="regression"`` for
-    a built-in dataset, ``augment`` for data known to hold no images: an ``.npz`` is known
-    once loaded)."""
+    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target`` (unless
+    not ``labelled``: features alone); and the options it has no use for (``target`` but for
+    a ``.csv``, ``task="regression"`` for a built-in dataset, ``augment`` for data known to
+    hold no images: an ``.npz`` is known once loaded)."""
     builtins = ", ".join(datasets.list())
     where = f"a built-in dataset ({builtins}), a .csv or an .npz file"
     if not data.strip():  # Path("") is the working folder
         raise ConfigError(f"data must be {where}; received data=''.", "data")
     if data not in datasets.list():
-        path = Path(data)
-        if path.is_dir():
-            raise ConfigError(f"data must be a data file (a .csv or an .npz) or a built-in "
-                              f"dataset; received data={data!r}, a folder.", "data")
-        if path.suffix.lower() not in (".csv", ".npz"):
+        if not Path(data).is_dir() and Path(data).suffix.lower() not in (".csv", ".npz"):
             raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
-        if path.exists() and not path.is_file():
-            raise ConfigError(f"data must be a regular file; received data={data!r}, a pipe "
-                              "or a device (reading one never ends).", "data")
-        if not path.is_file():
-            raise MissingFile(f"data: no file {data} (the built-in datasets are {builtins}).",
-                              "data")
-    _combination(data, target, task, augment)
+        _file("data", data, "a data file (a .csv or an .npz) or a built-in dataset",
+              f" (the built-in datasets are {builtins})")
+    _combination(data, target, task, augment, labelled=labelled)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """The ``key = value`` pairs of a TOML file (a nested table is refused by key)."""
     source = Path(path)
-    if source.is_dir():
-        raise ConfigError(f"config must be a TOML file; received config='{source}', a folder.",
-                          "config")
-    if source.exists() and not source.is_file():
-        raise ConfigError(f"config must be a regular file; received config='{source}', a pipe "
-                          "or a device (reading one never ends).", "config")
-    if not source.is_file():
-        raise MissingFile(f"config: no file {source}.", "config")
+    _file("config", str(path), "a TOML file")
     try:  # a byte order mark (Windows Notepad writes one) is not TOML's, but means no harm
         values = tomllib.loads(source.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as error:

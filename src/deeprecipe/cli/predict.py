@@ -12,7 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from .. import datasets, persistence
+from .. import datasets, persistence, runconfig
 from ..data import load_csv, load_csv_features, load_npz
 from ..data.io import load_npz_features
 from ..diagnostics import show_error
@@ -44,15 +44,11 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
     """``(X, y or None)``: a built-in dataset, an ``.npz`` (``X``, optional ``y``), or a
     ``.csv`` whose features are picked by the names the model's standardizer was fit with
     (``--target``: a label column, its labels matched to the model's ``classes`` by name)."""
+    runconfig.check_data(spec, target, labelled=False)
     path = Path(spec)
-    suffix = path.suffix.lower()
-    if target is not None and (spec in datasets.list() or suffix == ".npz"):
-        raise ValueError(f"predict: --target applies to CSV data only (the labels of an .npz "
-                         f"are its array 'y'); received --target={target!r} with "
-                         f"--data={spec!r}.")
     if spec in datasets.list():
         return datasets.load(spec)
-    if suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         X = load_npz_features(path)  # the file and its X checked, as training checks them
         with np.load(path, allow_pickle=False) as archive:
             if "y" not in archive.files:
@@ -61,9 +57,6 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
         loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
         return loaded.X.reshape(len(loaded.X), -1), model_codes(
             loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
-    if suffix != ".csv":
-        raise ValueError(f"predict: --data must be a .csv or .npz file or a built-in dataset "
-                         f"({', '.join(datasets.list())}); received --data={spec!r}.")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
     y = None
     if target is not None:
