@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_generator, describe, fail, flag
+from .._checks import as_generator, describe, fail, flag, integer
 from ..findings import Finding, say
 
 SHARE = 0.2  # the notes' 60/20/20 for small data
@@ -92,8 +92,7 @@ def split_sizes(m: int, ratios: Sequence[float] | None = None) -> tuple[int, int
     ``(980000, 10000, 10000)``; ``split_sizes(1797, (0.8, 0.2))`` is ``(1438, 359, None)``.
     Sizes may be 0 for tiny ``m``: :func:`split` refuses those (see :func:`min_rows`).
     """
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0:
-        raise fail("split_sizes", "m", "a number of rows (an integer >= 0)", m)
+    m = integer("split_sizes", "m", m, 0, "a number of rows (an integer >= 0)")
     if ratios is None:
         dev = test = min(math.floor(SHARE * m + TOLERANCE), CAP)
         return m - dev - test, dev, test
