@@ -15,7 +15,7 @@ from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
 from ..diagnostics import Diagnosis, LearningCurve, diagnose
-from ..findings import Finding
+from ..findings import Finding, jsonable_fields
 from ..persistence import save
 from ..pipeline import Prepared, fingerprint
 from ..runconfig import OPTIONS, BadValue, ConfigError, check
@@ -72,13 +72,9 @@ class Options:
     def settings(self, splits: Splits) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget and the
         attempts; the data by its fingerprint), as JSON."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__
-                  if name not in ("budget", "max_attempts")}
-        image_shape = None if self.image_shape is None else list(self.image_shape)
         digest = fingerprint(*(item for name, part in splits.parts.items()
                                for item in (name, part.X, part.y, part.indices)))
-        return {**values, "fingerprint": digest[:32], "baseline": self.baseline.to_dict(),
-                "image_shape": image_shape}
+        return jsonable_fields(self, "budget", "max_attempts", fingerprint=digest[:32])
 
 
 def tune(
