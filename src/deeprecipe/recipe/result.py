@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data import Standardizer
 from ..diagnostics import Diagnosis, show_error
-from ..findings import Finding, jsonable
+from ..findings import Finding, jsonable, jsonable_fields
 from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
@@ -146,13 +146,11 @@ class TuneResult:
               for trial in self.trials)])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (weights left out: they are in ``trials.sqlite`` and ``model/``)."""
-        return jsonable({"best": self.best, **{name: getattr(self, name) for name in (
-            "dev_error", "test_error", "test_note", "diagnosis", "rounds", "trials")},
-            "next_step": {"action": self.next_step.action, "reason": self.next_step.reason},
-            **{name: getattr(self, name) for name in (
-                "stop_reason", "bayes_error", "budget", "seed", "task", "classes", "runner",
-                "folder", "seconds", "recommendations", "remarks")}})
+        """JSON-ready; the model's own parts (weights, standardizer, shapes, target scale)
+        are left out: they are in ``trials.sqlite`` and ``model/``."""
+        return jsonable_fields(self, "standardizer", "input_dim", "n_outputs", "target_scale",
+                               next_step={"action": self.next_step.action,
+                                          "reason": self.next_step.reason})
 
 
 def rebuild(trial: Trial, input_dim: int, task: str, n_outputs: int,
