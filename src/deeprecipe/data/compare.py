@@ -101,12 +101,9 @@ def standardized_mean_difference(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     constant, ``±inf`` when they are different constants."""
     diff = B.mean(axis=0) - A.mean(axis=0)
     pooled = np.sqrt((A.var(axis=0) + B.var(axis=0)) / 2)
-    smd = np.zeros_like(diff)
-    spread = pooled > 0
-    smd[spread] = diff[spread] / pooled[spread]
-    jump = ~spread & (diff != 0)
-    smd[jump] = np.copysign(np.inf, diff[jump])
-    return smd
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: ±inf or 0/0
+        smd = diff / pooled
+    return np.where(np.isnan(smd), 0.0, smd)
 
 
 def auc_with_interval(

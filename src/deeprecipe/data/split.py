@@ -187,11 +187,9 @@ def _stratified(
 
 
 def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.ndarray]) -> None:
-    missing = {}
-    for name, rows in parts.items():
-        absent = np.setdiff1d(np.arange(len(classes)), codes[rows])
-        if absent.size:
-            missing[name] = [classes[c].item() for c in absent]
+    absent = {name: np.setdiff1d(np.arange(len(classes)), codes[rows])
+              for name, rows in parts.items()}
+    missing = {name: [classes[i].item() for i in ids] for name, ids in absent.items() if ids.size}
     if missing:
         smallest = int(np.bincount(codes, minlength=len(classes)).min())
         warnings.warn(ClassMissingWarning(Finding("class_missing", {
