@@ -111,8 +111,7 @@ def learning_curve(
         raise fail(where, "build_model", "a callable returning a new Sequential", build_model,
                    error=TypeError)
     if not isinstance(splits, Splits):
-        raise fail(where, "splits", "the result of dr.data.split(X, y)", splits,
-                   error=TypeError)
+        raise fail(where, "splits", "the result of dr.data.split(X, y)", splits, error=TypeError)
     epochs = positive_int(where, "epochs", epochs)
     train, dev = splits.train, splits.dev
     counts = _counts(where, sizes, len(train))
