@@ -120,13 +120,8 @@ def _gradcheck(reports: Mapping[str, GradcheckReport]) -> dict[str, Any]:
         found = [report.blocks.get(name) for report in reports.values()]
         shape = next((b.shape for b in found if b is not None), ())
         findings = [str(b.finding) for b in found if b is not None and b.finding]
-        rows.append({
-            "block": name,
-            "shape": "×".join(map(str, shape)) or "scalar",
-            "cells": [None if b is None else {"difference": b.difference, "verdict": b.verdict}
-                      for b in found],
-            "finding": "; ".join(dict.fromkeys(findings)),
-        })
+        rows.append({"block": name, "shape": "×".join(map(str, shape)) or "scalar",
+                     "cells": found, "finding": "; ".join(dict.fromkeys(findings))})
     where: dict[str, list[str]] = {}  # each note once, with the points it applies to
     for point_name, report in reports.items():
         for note in [*report.findings, *report.notes]:
