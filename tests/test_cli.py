@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe import cli, workflow
+from deeprecipe import cli, persistence, workflow
 from deeprecipe.data import Standardizer
 
 
@@ -101,7 +101,8 @@ def csv_model(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Path]:
     model = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(1, "sigmoid")], input_dim=3, seed=0)
     model.fit(scaler.transform(loaded.X), loaded.y, epochs=40, batch_size=16,
               learning_rate=0.01)
-    folder = workflow.save_model(model, tmp_path / "model", scaler, loaded)
+    folder = persistence.save(model, tmp_path / "model", standardizer=scaler, extra={
+        "task": loaded.task, "classes": loaded.classes, "data": loaded.name})
     return folder, path
 
 

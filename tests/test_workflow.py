@@ -101,12 +101,11 @@ def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
 # --- the network --------------------------------------------------------------------------
 
 
-def test_build_model_follows_the_config() -> None:
-    loaded = workflow.load_data("digits")
-    config = RunConfig(hidden=(16, 8, 4), keep_prob=(0.5, 1.0, 0.9), activation="tanh",
-                       l2=0.3, l1=0.1, init="glorot", seed=5)
-    raw, _ = workflow.split_data(loaded, seed=0)
-    model = workflow.build_model(config, pipeline.prepare(raw))
+def test_the_run_builds_the_network_of_its_config(tmp_path: Path) -> None:
+    config = RunConfig(data="digits", hidden=(16, 8, 4), keep_prob=(0.5, 1.0, 0.9),
+                       activation="tanh", l2=0.3, l1=0.1, init="glorot", seed=5, epochs=1,
+                       gradcheck="off")
+    model = workflow.run(config, runfolder.create(tmp_path, "network", "digits")).model
     kinds = [(layer.kind, layer.get_config()) for layer in model.layers]
     assert [kind for kind, _ in kinds] == ["dense", "dropout", "dense", "dense", "dropout",
                                            "dense"]
@@ -178,7 +177,8 @@ def digits_training(config: RunConfig) -> tuple[dr.Sequential, pipeline.Prepared
     loaded = workflow.load_data("digits")
     raw, _ = workflow.split_data(loaded, config.seed)
     prepared = pipeline.prepare(raw)
-    model = workflow.build_model(config, prepared)
+    model = pipeline.build_model(64, "multiclass", 10, config.hidden,
+                                 keep_prob=config.keep_probs(), seed=config.seed)
     return model, prepared, workflow.augmentation(config, loaded, prepared.standardizer,
                                                   prepared.splits.train.X)
 
@@ -315,7 +315,7 @@ def test_an_error_after_training_started_keeps_a_resumable_checkpoint(
 
     folder = runfolder.create(tmp_path, "bug", "iris")
     with monkeypatch.context() as patch:
-        patch.setattr(workflow, "write_outputs", broken)
+        patch.setattr("deeprecipe.report.write_report", broken)
         with pytest.raises(RuntimeError, match="a bug in the report"):
             workflow.run(RunConfig(**TINY), folder)  # type: ignore[arg-type]
     assert json.loads((folder / "run.json").read_text())["status"] == "failed"
@@ -454,10 +454,10 @@ def test_a_tiny_dev_part_leaves_the_check_after_training_on_training_rows() -> N
     model = dr.Sequential([dr.Dense(4, "tanh"), dr.Dense(3, "softmax")], input_dim=4, seed=0)
     splits = dr.data.split(X, y, ratios=(0.95, 0.05), seed=0)
     assert len(splits.dev) < workflow.MIN_DEV_CHECK_ROWS
-    report, data = workflow.check_gradients(model, splits, "trained", "full", 0)
-    assert data == "32 training rows" and report.notes[0].code == "grad_rows"
+    report, line = workflow.check_gradients(model, splits, "trained", "full", 0)
+    assert line == f"{report.headline()} on 32 training rows"
+    assert report.notes[0].code == "grad_rows"
     assert str(report.notes[0]) == "J computed on 32 training rows"
-    assert workflow.check_summary(report, data).endswith(" on 32 training rows")
 
 
 def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-untyped-def]
@@ -471,7 +471,7 @@ def test_only_a_worry_is_a_failed_check(iris_run) -> None:  # type: ignore[no-un
 
     silent = dataclasses.replace(result, gradchecks={"trained": reading(UNINFORMATIVE)})
     assert failed_checks(silent) == []  # no verdict: nothing verified, nothing failed
-    assert workflow.check_summary(reading(UNINFORMATIVE), "30 dev rows").startswith(
+    assert reading(UNINFORMATIVE).headline().startswith(
         "no verdict: every block uninformative")
     worried = dataclasses.replace(result, gradchecks={"trained": reading(WORRY)})
     assert failed_checks(worried) == [

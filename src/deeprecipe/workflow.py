@@ -1,6 +1,7 @@
-"""The main job of ``deeprecipe run``, one step per function: load_data → split_data →
-compare_splits → prepare → build_model → check_gradients → train → evaluate → confusion →
-write_outputs (preparing, building, training and measuring are :mod:`deeprecipe.pipeline`'s).
+"""The main job of ``deeprecipe run``: load_data → split_data → compare_splits → prepare →
+build_model → check_gradients → train → evaluate → confusion → save → write_report (preparing,
+building, training and measuring are :mod:`deeprecipe.pipeline`'s, saving
+:mod:`deeprecipe.persistence`'s, the report :mod:`deeprecipe.report`'s).
 
 :func:`run` calls the steps in a run folder; a ``KeyboardInterrupt`` writes a checkpoint and
 raises :class:`RunInterrupted`, and ``run(..., resume=…)`` continues it bit for bit.
@@ -130,14 +131,6 @@ def compare_splits(
 # --- 2. the network ---------------------------------------------------------------------------
 
 
-def build_model(config: RunConfig, prepared: pipeline.Prepared) -> Sequential:
-    """The network of ``config`` for ``prepared`` data (:func:`deeprecipe.pipeline.build_model`)."""
-    return pipeline.build_model(
-        prepared.splits.train.X.shape[1], prepared.task, prepared.n_outputs, config.hidden,
-        activation=config.activation, init=config.init, keep_prob=config.keep_probs(),
-        l2=config.l2, l1=config.l1, seed=config.seed)
-
-
 def check_mode(config: RunConfig, model: Sequential) -> str | None:
     """The gradient check's mode: ``auto`` is full up to :data:`FULL_CHECK_MAX` parameters,
     else sampled; ``None`` when checks are off."""
@@ -153,16 +146,17 @@ def check_gradients(
 ) -> tuple[gradcheck.GradcheckReport, str]:
     """The notes' gradient check at ``point`` (``"init"``: on :data:`CHECK_ROWS` training
     rows; ``"trained"``: on :data:`TRAINED_CHECK_ROWS` dev rows, where the gradient is not
-    held near 0 by a minimum, unless the dev part is tiny), and those rows in words."""
+    held near 0 by a minimum, unless the dev part is tiny), and its one-line summary:
+    ``passed: great (worst block dense_1.W, 4.8e-08) on 32 training rows``, ``FAILED: worry
+    in dense_2.W (3.3e-01) on 1,000 dev rows`` or ``no verdict: …``."""
     if point == "trained" and len(splits.dev) >= MIN_DEV_CHECK_ROWS:
         part, name, rows = splits.dev, "dev", TRAINED_CHECK_ROWS
     else:
         part, name, rows = splits.train, "training", CHECK_ROWS
     count = min(rows, len(part))
-    data = f"{count:,} {name} rows"
     report = gradcheck.check_model(model, part.X[:count], part.y[:count], mode=mode, seed=seed)
     report.notes.insert(0, Finding("grad_rows", {"count": count, "part": name}))
-    return report, data
+    return report, f"{report.headline()} on {count:,} {name} rows"
 
 
 # --- 3. training ------------------------------------------------------------------------------
@@ -259,30 +253,6 @@ def confusion(model: Sequential, part: datamod.Part, n_classes: int) -> np.ndarr
     return counts
 
 
-def check_summary(report: gradcheck.GradcheckReport, data: str) -> str:
-    """``passed: great (worst block dense_1.W, 4.8e-08) on 32 training rows``, ``FAILED:
-    worry in dense_2.W (3.3e-01) on 1,000 dev rows`` or ``no verdict: …``."""
-    return f"{report.headline()} on {data}"
-
-
-# --- 5. outputs -----------------------------------------------------------------------------
-
-
-def save_model(model: Sequential, folder: Path, scaler: Standardizer, loaded: LoadedData
-               ) -> Path:
-    """The trained model with its standardizer and the class labels (``dr.load`` reads it;
-    ``deeprecipe predict`` also reads ``classes`` to write the original labels)."""
-    extra = {"task": loaded.task, "classes": loaded.classes, "data": loaded.name}
-    return persistence.save(model, folder, extra=extra, standardizer=scaler)
-
-
-def write_outputs(result: RunResult, folder: Path) -> dict[str, Path]:
-    """``report.html``, ``summary.json`` and the plots (:func:`deeprecipe.report.write_report`)."""
-    from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
-
-    return write_report(result, folder)
-
-
 # --- the whole job ----------------------------------------------------------------------------
 
 
@@ -375,7 +345,10 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     if target is not None:
         notes.append(Finding("target_scaled:run", {"mean": target.mean, "scale": target.scale}))
     with clock.step("model", "building the network") as summary:
-        model = build_model(config, prepared)
+        model = pipeline.build_model(
+            splits.train.X.shape[1], prepared.task, prepared.n_outputs, config.hidden,
+            activation=config.activation, init=config.init, keep_prob=config.keep_probs(),
+            l2=config.l2, l1=config.l1, seed=config.seed)
         augment = augmentation(config, loaded, scaler, splits.train.X)
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
@@ -384,8 +357,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     def gradient_check(point: str, when: str, parts: datamod.Splits) -> None:
         if mode is not None:
             with clock.step(f"gradcheck_{point}", f"gradient check {when} ({mode})") as summary:
-                gradchecks[point], data = check_gradients(model, parts, point, mode, config.seed)
-                summary.append(check_summary(gradchecks[point], data))
+                gradchecks[point], line = check_gradients(model, parts, point, mode, config.seed)
+                summary.append(line)
 
     gradient_check("init", "at initialization", prepared.learned)
     if state.epoch:
@@ -403,10 +376,14 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     result = _result(config, folder, loaded, raw, splits, model, comparisons, gradchecks,
                      training, diagnosis, counts, notes, clock.seconds)
     with clock.step("report", "writing the report and the model"):
+        from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
+
         model.standardizer = scaler
         result.views = views(model, splits, loaded.task)  # the report never runs the model
-        save_model(model, folder / runfolder.MODEL_DIR, scaler, loaded)
-        write_outputs(result, folder)
+        # dr.load reads it; deeprecipe predict also reads classes to write the original labels
+        persistence.save(model, folder / runfolder.MODEL_DIR, standardizer=scaler, extra={
+            "task": loaded.task, "classes": loaded.classes, "data": loaded.name})
+        write_report(result, folder)
     result.seconds = dict(clock.seconds)
     runfolder.write_run_file(folder, config, data_fingerprint, runfolder.COMPLETE)
     (folder / runfolder.CHECKPOINT_FILE).unlink(missing_ok=True)
