@@ -102,6 +102,16 @@ def test_two_ratios_give_no_test_set_and_say_why() -> None:
     assert len(train) + len(dev) == 100
 
 
+def test_map_passes_a_column_of_every_part_through_a_function() -> None:
+    X, y = labelled(100)
+    s = split(X, y, ratios=(0.8, 0.2), seed=0)
+    doubled = s.map(X=lambda X: 2 * X)
+    assert doubled.test is None and doubled.note == s.note
+    for name, part in s.parts.items():
+        assert np.array_equal(doubled.parts[name].X, 2 * part.X)
+        assert doubled.parts[name].y is part.y and doubled.parts[name].indices is part.indices
+
+
 def test_split_does_not_modify_its_inputs() -> None:
     X, y = labelled(50)
     X_copy, y_copy = X.copy(), y.copy()

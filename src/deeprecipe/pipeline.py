@@ -117,7 +117,7 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
         ready[name] = replace(part, X=X, y=y)
     coded = replace(splits, **ready)
     target_scale = TargetScale.fit(coded.train.y) if kind == "regression" else None
-    learned = coded if target_scale is None else target_scale.apply(coded)
+    learned = coded if target_scale is None else coded.map(y=target_scale.scaled)
     return Prepared(coded, learned, scaler, kind, n_outputs, classes, target_scale, notes)
 
 

@@ -3,14 +3,13 @@ the network afterwards, and checked against float32's range (:func:`check_range`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import fail
-from .data import Splits
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -58,12 +57,6 @@ class TargetScale:
         std = values.std(axis=axis)
         mean, scale = values.mean(axis=axis), np.where(std > 0, std, 1.0)
         return cls(float(mean), float(scale)) if axis is None else cls(mean, scale)
-
-    def apply(self, splits: Splits) -> Splits:
-        """``splits`` with every part's target standardized."""
-        parts: dict[str, Any] = {name: replace(part, y=self.scaled(part.y))
-                                 for name, part in splits.parts.items()}
-        return replace(splits, **parts)
 
     def fold(self, model: Sequential) -> None:
         """``ŷ = scale·(A W + b) + mean``, written into the output layer's ``W`` and ``b``."""

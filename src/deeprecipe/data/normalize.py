@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -202,6 +201,4 @@ def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
         raise fail("standardize_splits", "splits", "the result of split()", splits,
                    error=TypeError)
     scaler = Standardizer().fit(splits.train.X)
-    scaled: dict[str, Any] = {name: replace(part, X=scaler.transform(part.X))
-                              for name, part in splits.parts.items()}
-    return replace(splits, **scaled), scaler
+    return splits.map(X=scaler.transform), scaler

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -66,6 +67,15 @@ class Splits:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(part) for name, part in self.parts.items()}
+
+    def map(self, **columns: Callable[[np.ndarray], np.ndarray]) -> Splits:
+        """The same splits with each named column (``X``, ``y``) of every part passed through
+        its function: ``splits.map(X=scaler.transform)``."""
+        parts: dict[str, Any] = {}
+        for name, part in self.parts.items():
+            parts[name] = replace(part, **{column: function(getattr(part, column))
+                                           for column, function in columns.items()})
+        return replace(self, **parts)
 
     def __iter__(self) -> Iterator[Part | None]:
         """``train, dev, test = splits`` (``test`` is ``None`` without a test set)."""
