@@ -22,7 +22,8 @@ layer modifies ``x``, ``dout`` or a cache it returned. ``x`` is ``(m, n_in)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -340,3 +341,21 @@ def from_config(spec: Any, where: str, arg: str) -> Layer:
         return LAYERS[kind](**{key: value for key, value in spec.items() if key != "kind"})
     except (TypeError, ValueError) as error:  # the constructor's message; unknown keys
         raise ValueError(f"{where}: {arg}: {error}") from None
+
+
+def walk(layers: Sequence[Layer], input_dim: int,
+         make: Callable[[Layer, int], tuple[Mapping[str, Any], int]]
+         ) -> tuple[dict[str, Any], list[str], list[int]]:
+    """``make(layer, its input width) -> (parameters, output width)`` (a layer's ``build`` or
+    ``shapes``) along ``layers``: the parameters named as ``θ`` names them (``dense_1.W``:
+    the layer's kind, its count so far, the key), the layers' names and output widths."""
+    counts: Counter[str] = Counter()
+    named: dict[str, Any] = {}
+    names, dims = [], [input_dim]
+    for layer in layers:
+        counts[layer.kind] += 1
+        names.append(f"{layer.kind}_{counts[layer.kind]}")
+        params, dim = make(layer, dims[-1])
+        named.update({f"{names[-1]}.{key}": value for key, value in params.items()})
+        dims.append(dim)
+    return named, names, dims[1:]

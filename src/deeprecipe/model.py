@@ -19,7 +19,7 @@ from . import losses, persistence, regularizers
 from ._checks import as_float_array, fail, float_dtype, non_negative, positive_int, seed_value
 from .diagnostics import Diagnosis, diagnose
 from .findings import Finding
-from .layers import Activation, Dense, Dropout, Layer, from_config
+from .layers import Activation, Dense, Dropout, Layer, from_config, walk
 from .parameters import flatten, unflatten
 from .training import Trainer
 
@@ -90,26 +90,16 @@ class Sequential(Trainer):
     def _build(self) -> None:
         """Name the layers, draw their parameters and pack them into one vector ``θ``."""
         rng = np.random.default_rng(self.seed)
-        counts: dict[str, int] = {}
-        self.names: list[str] = []
-        self.dims: list[int] = []  # each layer's output width
-        initial: dict[str, np.ndarray] = {}
-        dim = self.input_dim
-        for layer in self.layers:
-            counts[layer.kind] = counts.get(layer.kind, 0) + 1
-            name = f"{layer.kind}_{counts[layer.kind]}"
-            params, dim = layer.build(dim, rng, self.dtype)
-            initial.update({f"{name}.{key}": value for key, value in params.items()})
-            self.names.append(name)
-            self.dims.append(dim)
-        self.output_dim = dim
-        if self.loss.task == "binary" and dim != 1:
+        initial, self.names, self.dims = walk(  # dims: each layer's output width
+            self.layers, self.input_dim, lambda layer, dim: layer.build(dim, rng, self.dtype))
+        self.output_dim = self.dims[-1]
+        if self.loss.task == "binary" and self.output_dim != 1:
             raise fail("Sequential", "the output layer's units", "1 for binary "
-                       "cross-entropy", dim, "use softmax for more than two classes")
-        if self.output_activation == "softmax" and dim < 2:
+                       "cross-entropy", self.output_dim, "use softmax for more than two classes")
+        if self.output_activation == "softmax" and self.output_dim < 2:
             raise fail("Sequential", "the output layer's units", "at least 2 for softmax",
-                       dim, "a softmax over one unit is always 1; use Dense(1, 'sigmoid') "
-                       "for two classes")
+                       self.output_dim, "a softmax over one unit is always 1; use "
+                       "Dense(1, 'sigmoid') for two classes")
         self.theta, self.layout = flatten(initial, self.dtype)
         self._groups = [[slot for slot in self.layout if slot.name.rsplit(".", 1)[0] == name]
                         for name in self.names]

@@ -23,7 +23,7 @@ from safetensors.numpy import save as serialize
 from . import losses
 from ._checks import FLOAT_DTYPES, describe, fail, positive_int
 from .data.normalize import Standardizer
-from .layers import from_config
+from .layers import from_config, walk
 from .run.files import MODEL, atomic_write, read_bytes, read_json
 
 if TYPE_CHECKING:
@@ -193,23 +193,17 @@ def _check_model(spec: Any, where: str, standardizer: Any = None, classes: Any =
     dtype = spec.get("dtype", "float32")
     if dtype not in FLOAT_DTYPES:
         raise fail(where, "model.dtype", " or ".join(map(repr, FLOAT_DTYPES)), dtype)
-    shapes: dict[str, tuple[int, ...]] = {}
-    counts: dict[str, int] = {}
-    dim = input_dim
-    for index, layer_spec in enumerate(layers):
-        layer = from_config(layer_spec, where, f"model.layers[{index}]")
-        counts[layer.kind] = counts.get(layer.kind, 0) + 1
-        name = f"{layer.kind}_{counts[layer.kind]}"  # as Sequential names its layers
-        params, dim = layer.shapes(dim)
-        shapes.update({f"{name}.{key}": shape for key, shape in params.items()})
+    built = [from_config(layer_spec, where, f"model.layers[{index}]")
+             for index, layer_spec in enumerate(layers)]
+    shapes, _, dims = walk(built, input_dim, lambda layer, dim: layer.shapes(dim))
     scaler = None
     if standardizer is not None:
         try:
             scaler = Standardizer.from_dict(standardizer, n_features=input_dim)
         except ValueError as error:
             raise ValueError(f"{where} has an invalid 'standardizer': {error}") from None
-    # the output layer's activation and width: the loop's last
-    _check_classes(classes, spec.get("loss"), getattr(layer, "activation", ""), dim, where)
+    _check_classes(classes, spec.get("loss"), getattr(built[-1], "activation", ""), dims[-1],
+                   where)
     return _Plan(shapes, np.dtype(dtype), scaler)
 
 
