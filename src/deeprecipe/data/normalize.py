@@ -54,8 +54,9 @@ class Standardizer:
         """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``. A
         DataFrame's column names are the ``feature_names`` unless they are given."""
         where = "Standardizer.fit"
+        # beyond squarable's bound, σ is inf and every z-score 0
         array = squarable(where, "X", as_float_array(where, "X", X, np.float64))
-        if len(array) == 0:  # beyond squarable's bound, σ is inf and every z-score 0
+        if len(array) == 0:
             raise fail(where, "X", "at least one row", array)
         names = check_feature_names(where, feature_names, array.shape[1], X)
         mean = array.mean(axis=0)
