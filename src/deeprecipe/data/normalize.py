@@ -159,7 +159,7 @@ class Standardizer:
                 raise fail(where, "X.columns", f"the features it was fit on, in order "
                            f"{self.feature_names_[:8]}", received[:8],
                            "select them as X[scaler.feature_names_]")
-        given = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        given = np.asarray(X)
         dtype = np.float32 if given.dtype == np.float32 else np.float64
         array = as_float_array(where, "X", X if given.dtype == object else given, dtype)
         if array.shape[1] != len(mean):
