@@ -61,7 +61,8 @@ def point(name: str) -> str:
 
 def render_report(result: RunResult, images: Mapping[str, str]) -> str:
     """``report.html`` for ``result``; ``images`` maps plot names (``learning_curves``,
-    ``gradcheck``, ``gradient_norms``, ``confusion``, ``decision_boundary``) to data URIs."""
+    ``gradcheck``, ``gradient_norms``, ``confusion``, ``predictions``, ``decision_boundary``)
+    to data URIs."""
     return render("report.html.j2", **report_context(result, images))
 
 
