@@ -64,7 +64,7 @@ def plot_points(model: Sequential, splits: Splits) -> list[Points]:
     ``model.predict`` takes: mapped back to raw units when the model carries its standardizer
     (``predict`` then takes raw inputs), unless the training part is not standardized (mean 0,
     standard deviation 1), in which case the splits hold raw inputs already."""
-    scaler = model.standardizer if _standardized(splits.parts["train"].X) else None
+    scaler = model.standardizer if _standardized(splits.train.X) else None
     points = []
     for name, part in splits.parts.items():
         X = np.asarray(part.X, dtype=np.float64)
