@@ -153,9 +153,7 @@ def gradient_flow(
     where = "gradient_flow"
     if not is_model(model):
         raise fail(where, "model", "a Sequential", model, error=TypeError)
-    threshold = real(where, "threshold", threshold, "a number > 1")
-    if threshold <= 1:
-        raise fail(where, "threshold", "a number > 1", threshold)
+    threshold = real(where, "threshold", threshold, "a number > 1", lambda v: v > 1)
     X, targets = model.check_data(where, X, y)
     with quiet():  # an exploding network may overflow: that is the finding
         layers, gains = _measure(model, X, targets)
