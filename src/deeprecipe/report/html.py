@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from .._version import __version__
 from ..diagnostics import early_stopping_cost, show_error
 from .plots import block_names
-from .verdict import LEVELS, UNKNOWN, action_title, headline, stopped
+from .verdict import action_title, headline, level, stopped
 
 if TYPE_CHECKING:
     from ..gradcheck import GradcheckReport
@@ -48,11 +48,6 @@ def render(template: str, **context: Any) -> str:
     context.setdefault("version", __version__)
     context.setdefault("generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return environment().get_template(template).render(**context)
-
-
-def level(verdict: str) -> str:
-    """The color class of a verdict: good, warning, problem or unknown."""
-    return LEVELS.get(verdict, UNKNOWN)
 
 
 def point(name: str) -> str:

@@ -96,13 +96,17 @@ def stopped(reason: str) -> str:
     return say(code) if code in TEXTS else reason
 
 
+def level(verdict: str) -> str:
+    """The color class of a verdict: good, warning, problem or unknown."""
+    return LEVELS.get(verdict, UNKNOWN)
+
+
 def _flow(result: RunResult) -> Check | None:
     flow = result.flow
     if flow is None:
         return None
     named = f" in {', '.join(flow.named)}" if flow.named else ""
-    return Check("gradient flow", LEVELS.get(flow.verdict, UNKNOWN),
-                 f"{flow.verdict}{named} at initialization")
+    return Check("gradient flow", level(flow.verdict), f"{flow.verdict}{named} at initialization")
 
 
 def _splits(result: RunResult) -> Check | None:
@@ -110,7 +114,7 @@ def _splits(result: RunResult) -> Check | None:
         return None
     worst = max(result.comparisons.values(), key=lambda c: c.auc)
     texts = [f"{name}: {c.verdict} (AUC {c.auc:.2f})" for name, c in result.comparisons.items()]
-    return Check("same distribution", LEVELS[worst.verdict], "; ".join(texts))
+    return Check("same distribution", level(worst.verdict), "; ".join(texts))
 
 
 def _diverged_text(result: RunResult) -> str:
