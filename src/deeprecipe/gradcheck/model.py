@@ -33,6 +33,7 @@ class ModelObjective(Objective):
         self.m = self.batch_size = len(X)
         self.terms = tuple(terms)
         self.penalty_terms = [t for t in self.terms if t in model.penalties]
+        self.penalty = model.penalty(self.m, self.penalty_terms)  # at θ, for coordinate_costs
         self.hold = False  # evaluate J with every unit on its branch at θ
         self.cache = {} if cache is None else cache
         self.theta = model.theta.copy()
@@ -118,7 +119,7 @@ class ModelObjective(Objective):
         name, key = slot.name.rsplit(".", 1)
         data, crossed = self._coordinate_data(slot, self.model.names.index(name), key,
                                               indices, step)
-        values = data + self.model.penalty(self.m, self.penalty_terms)
+        values = data + self.penalty
         if key == "W" and self.penalty_terms:
             w = self.theta[slot.start + indices]
             for term in self.penalty_terms:
