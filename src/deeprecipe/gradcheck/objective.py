@@ -240,12 +240,12 @@ class FunctionObjective(Objective):
         """The gradients of ``terms`` summed into one float64 vector; a block of the wrong
         shape is recorded in ``shape_errors`` (it fails without being measured)."""
         flat = np.zeros(self.theta.shape)
+        names = [slot.name for slot in self.layout]
         for term, grads in terms.items():
             what = "grads" if term is None else f"the grads of term {term!r}"
             if not isinstance(grads, Mapping):
                 raise TypeError(f"check: fn's {what} must be a dict; received "
                                 f"{type(grads).__name__}.")
-            names = [slot.name for slot in self.layout]
             # a term may leave out the blocks it does not touch (an L2 term, the biases)
             missing = [n for n in names if n not in grads] if term is None else []
             unknown = [str(n) for n in grads if n not in names]
