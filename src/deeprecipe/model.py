@@ -525,7 +525,7 @@ class Trace:
 
     @property
     def cost(self) -> float:
-        data = self.terms.get("data", 0.0)
+        data = self.terms.get("data", 0.0)  # plus the penalty, grouped as Sequential.cost adds it
         return data + sum([value for term, value in self.terms.items() if term != "data"])
 
     @property
