@@ -29,7 +29,7 @@ def _draw(result: TuneResult) -> Figure:
     from ..report.style import BAYES, DEV, MUTED, TEST, TRAIN, new_figure
 
     figure, ax = new_figure(max(6.0, 1.1 * len(result.rounds) + 3), 5.0)
-    regression = result.task == "regression"
+    regression = result.regression
     numbers = [trail.number for trail in result.rounds]
     by_key = {trial.key: trial for trial in result.trials}
     bests = [by_key[trail.best_key] for trail in result.rounds if trail.best_key in by_key]
