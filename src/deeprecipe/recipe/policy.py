@@ -20,6 +20,8 @@ KEEP_PROBS = (0.8, 0.6)
 MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A config to train, and what changed from the best model (``"wider: 64 → 128"``)."""
