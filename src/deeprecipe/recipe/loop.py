@@ -280,9 +280,8 @@ class Loop:
             n_dev=len(self.ready.learned.dev), regression=self.regression,
         )
         reading = curve.finding(self.options.variance_threshold)
-        finding = Finding("tune_curve", {**reading.values, "reading": reading.code, "more_data":
-                                         bool(curve.more_data_helps(
-                                             self.options.variance_threshold))})
+        finding = Finding("tune_curve", {**reading.values, "reading": reading.code,
+                                         "more_data": reading.code == "curve_more_data"})
         self.recommendations.append(finding)
         return finding
 
