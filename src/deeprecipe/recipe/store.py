@@ -165,8 +165,9 @@ class TrialStore:
 
 def _column(name: str, value: Any) -> Any:
     """``value`` as its column stores it: JSON text for :data:`JSON_COLUMNS`."""
-    return json.dumps(value.to_dict() if hasattr(value, "to_dict") else value) \
-        if name in JSON_COLUMNS else value
+    if name not in JSON_COLUMNS:
+        return value
+    return json.dumps(value.to_dict() if hasattr(value, "to_dict") else value)
 
 
 def _decoded(row: sqlite3.Row) -> dict[str, Any]:
