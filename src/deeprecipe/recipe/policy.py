@@ -198,10 +198,11 @@ def lower_learning_rate(situation: Situation) -> tuple[list[Candidate], str]:
     config = situation.best.config
     rates = sorted({round_sig(config.learning_rate / factor) for factor in DIVERGED_FACTORS
                     if config.learning_rate / factor >= LEARNING_RATES[0]}, reverse=True)
-    return [Candidate(config.replace(learning_rate=rate),
-                      f"learning rate {config.learning_rate:g} → {rate:g}") for rate in rates], (
-        f"the learning rates below the best one were tried (the search stops at "
-        f"{LEARNING_RATES[0]:g})")
+    candidates = [Candidate(config.replace(learning_rate=rate),
+                            f"learning rate {config.learning_rate:g} → {rate:g}")
+                  for rate in rates]
+    return candidates, (f"the learning rates below the best one were tried (the search stops "
+                        f"at {LEARNING_RATES[0]:g})")
 
 
 def more_data(situation: Situation) -> tuple[list[Candidate], str]:
@@ -237,12 +238,13 @@ def regularize_l2(situation: Situation) -> tuple[list[Candidate], str]:
 
 
 def dropout(situation: Situation) -> tuple[list[Candidate], str]:
-    keep = situation.best.config.keep_prob
+    config = situation.best.config
+    keep = config.keep_prob
     values = KEEP_PROBS if keep == 1 else (round(keep - 0.1, 2), round(keep + 0.1, 2))
-    return [Candidate(situation.best.config.replace(keep_prob=value),
-                      f"dropout: keep_prob {keep:g} → {value:g}")
-            for value in values if 0.3 <= value < 1], \
-        "the keep_prob values around the best one were tried"
+    candidates = [Candidate(config.replace(keep_prob=value),
+                            f"dropout: keep_prob {keep:g} → {value:g}")
+                  for value in values if 0.3 <= value < 1]
+    return candidates, "the keep_prob values around the best one were tried"
 
 
 def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
