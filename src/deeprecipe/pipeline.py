@@ -176,23 +176,16 @@ def train(
     optimizer: Any, learning_rate: float | None = None, stopping: Callback | None = None,
     callbacks: Sequence[Callback] = (), seed: int | None = None,
     augment: augment.InRawUnits | None = None, state: TrainingState | None = None,
-    target_scale: TargetScale | None = None,
 ) -> History:
     """Train ``model`` on ``parts["train"]`` (each part an ``(X, y)`` pair or a
     :class:`~deeprecipe.data.Part`), ``stopping`` (early stopping) watching ``parts["dev"]``
-    when there is one. With ``target_scale`` the targets are in their own units: the network
-    learns them standardized, and the scale is folded into its output layer after training."""
+    when there is one."""
     pairs = {name: tuple(part) for name, part in parts.items() if part is not None}
-    if target_scale is not None:
-        pairs = {name: (X, target_scale.scaled(y)) for name, (X, y) in pairs.items()}
-    history = model.fit(
+    return model.fit(
         *pairs["train"], validation_data=pairs.get("dev"), epochs=epochs,
         batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
         callbacks=[*callbacks] if stopping is None else [stopping, *callbacks], seed=seed,
         augment=augment, state=state)
-    if target_scale is not None:
-        target_scale.fold(model)
-    return history
 
 
 def measure(model: Sequential, parts: Mapping[str, Any], history: History,

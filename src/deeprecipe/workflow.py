@@ -212,10 +212,11 @@ def train(
     callbacks: Sequence[Callback] = (),
     folder: Path | None = None,
 ) -> Training:
-    """Mini-batch training (:func:`deeprecipe.pipeline.train`) with early stopping on the
-    dev cost (best weights restored), gradient-flow records every epoch, and ``state`` kept
-    for checkpoints (written to ``folder`` every ``config.checkpoint_every`` epochs);
-    ``callbacks`` see every epoch."""
+    """Mini-batch training (:func:`deeprecipe.pipeline.train`) on ``prepared.learned`` with
+    early stopping on the dev cost (best weights restored), gradient-flow records every
+    epoch, and ``state`` kept for checkpoints (written to ``folder`` every
+    ``config.checkpoint_every`` epochs); ``callbacks`` see every epoch. A regression's target
+    scale is then folded into the output layer, so the model predicts the target's units."""
     stopper = EarlyStopping(monitor="dev_cost", patience=config.patience, restore_best=True)
     learned = prepared.learned.train
     recorder = GradientFlowRecorder(learned.X, learned.y, max_rows=FLOW_ROWS, seed=config.seed)
@@ -223,10 +224,11 @@ def train(
     if folder is not None:
         steering.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
     history = pipeline.train(
-        model, prepared.splits.parts, epochs=config.epochs, batch_size=config.batch_size,
+        model, prepared.learned.parts, epochs=config.epochs, batch_size=config.batch_size,
         optimizer=config.optimizer, learning_rate=config.learning_rate, stopping=stopper,
-        callbacks=steering, seed=config.seed, augment=augment, state=state,
-        target_scale=prepared.target_scale)
+        callbacks=steering, seed=config.seed, augment=augment, state=state)
+    if prepared.target_scale is not None:
+        prepared.target_scale.fold(model)
     return Training(history, stopper, recorder)
 
 
