@@ -380,10 +380,10 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     with clock.step("report", "writing the report and the model"):
         from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
 
-        model.standardizer = scaler
+        model.standardizer = scaler  # saved with the model; the views' points in raw units
         result.views = views(model, splits, loaded.task)  # the report never runs the model
-        # dr.load reads it; deeprecipe predict also reads classes to write the original labels
-        persistence.save(model, folder / runfolder.MODEL_DIR, standardizer=scaler, extra={
+        # dr.load reads the folder; deeprecipe predict also reads classes (the original labels)
+        persistence.save(model, folder / runfolder.MODEL_DIR, extra={
             "task": loaded.task, "classes": loaded.classes, "data": loaded.name})
         write_report(result, folder)
     result.seconds = dict(clock.seconds)
