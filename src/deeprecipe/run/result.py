@@ -46,7 +46,8 @@ class RunResult:
     ``history``: the History's per-epoch lists (``train_cost``, ``train_error``,
     ``dev_cost``, ``dev_error``, …); ``best_epoch`` / ``stopped_epoch`` / ``stop_reason``
     from early stopping; ``grad_norms``: ``{layer: [||dW|| per recorded epoch]}`` with
-    ``grad_norm_epochs`` the epochs recorded; ``flow``: the last gradient-flow reading;
+    ``grad_norm_epochs`` the epochs recorded; ``flow``: the gradient-flow reading at
+    initialization (the last one recorded when there is none);
     ``errors``: ``{"train": …, "dev": …, "test": …}`` (inference mode);
     ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers;
     ``views``: what the report draws that needs the model (decision regions, predictions).
