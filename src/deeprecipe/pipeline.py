@@ -1,7 +1,8 @@
 """The one pipeline behind ``deeprecipe run`` (:mod:`.workflow`), ``tune`` (:mod:`.recipe`)
 and the scikit-learn estimators (:mod:`.sklearn`): :func:`prepare` (standardize the inputs
 and a regression's target, code the labels) → :func:`build_model` →
-:func:`train_and_measure`. A network's task is one of :data:`~deeprecipe.data.KINDS`.
+:func:`train_and_measure` (the estimators, which prepare their own targets: :func:`build_model`
+→ :func:`train`). A network's task is one of :data:`~deeprecipe.data.KINDS`.
 """
 
 from __future__ import annotations
