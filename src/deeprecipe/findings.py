@@ -141,6 +141,7 @@ def _noise(values: Mapping[str, Any]) -> str:
 
 
 NORMALIZE = "normalize the inputs (x − μ) / σ with the training set's statistics"
+OVERSHOOT = "e.g. by 10×: steps too large make the cost overshoot and blow up"
 TARGET = ("the network learned the target standardized with the training set's mean "
           "({mean:.4g}) and σ ({scale:.4g})")
 CHANGE = "from {first} to {last} examples the dev error went {dev_first:.2%} → {dev_last:.2%}"
@@ -161,10 +162,8 @@ TEXTS: dict[str, Template] = {
     "stop": "low bias and low variance: report the test error and ship",
     # divergence
     "diverged_at": _diverged_at,
-    "lower_learning_rate": "lower the learning rate, e.g. by 10×: steps too large make the "
-                           "cost overshoot and blow up",
-    "lower_learning_rate:was": "lower the learning rate (it was {learning_rate:g}), e.g. by "
-                               "10×: steps too large make the cost overshoot and blow up",
+    "lower_learning_rate": "lower the learning rate, " + OVERSHOOT,
+    "lower_learning_rate:was": "lower the learning rate (it was {learning_rate:g}), " + OVERSHOOT,
     "normalize_inputs": NORMALIZE,
     "normalize_inputs:reach": NORMALIZE + ": feature means reach {mean:.3g} and standard "
                               "deviations {std:.3g}",
