@@ -116,8 +116,8 @@ def _recipe_step(why: str) -> Callable[[Mapping[str, Any]], str]:
         epochs = "" if v.get("epochs") is None else (
             f"; the best model used all its {v['epochs']} epochs and its dev cost was still "
             "falling")
-        regularized = "; note that too much regularization also causes high bias" \
-            if v.get("regularized") else ""
+        regularized = ("; note that too much regularization also causes high bias"
+                       if v.get("regularized") else "")
         return f"{_recipe_errors(v)}: {why}{epochs}{regularized}"
 
     return text
