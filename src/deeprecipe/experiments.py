@@ -324,7 +324,7 @@ def figures(experiment: Experiment) -> dict[str, Figure]:
     epoch, log scale) and ``hidden_units`` (the first hidden layer's weights: identical
     columns are identical units); for regularization, ``curves`` (train and dev cost per
     epoch). The test set is not drawn: it is measured once, on the chosen network."""
-    from .report import plots
+    from .report import plots  # matplotlib: imported on first use
 
     drawn: dict[str, Figure] = {}
     if experiment.name == "initialization":
