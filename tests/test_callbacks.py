@@ -404,3 +404,60 @@ def test_callback_list_calls_each_and_stops_when_any_says_stop() -> None:
     assert both.on_epoch_end(1, {}) is True  # the second still heard of epoch 1
     both.on_step_begin("tune", "tuning", 5, 2)
     assert second.calls == [("epoch", 0), ("epoch", 1), ("begin", "tune", 5, 2)]
+
+
+# --- progress inside long work ----------------------------------------------------------------
+
+
+class Heard(dr.Callback):
+    """Every Progress told to on_progress."""
+
+    def __init__(self) -> None:
+        self.progress: list[dr.callbacks.Progress] = []
+
+    def on_progress(self, progress: dr.callbacks.Progress) -> None:
+        self.progress.append(progress)
+
+
+def test_progress_gives_its_rate_and_the_time_left() -> None:
+    progress = dr.callbacks.Progress(done=250, total=1000, unit="samples", seconds=2.0)
+    assert progress.rate == 125.0  # samples per second
+    assert progress.seconds_left == 6.0  # 750 samples to go at 125 a second
+    assert dr.callbacks.Progress(0, 1000, "bytes", 0.5).seconds_left is None  # no rate yet
+    assert dr.callbacks.Progress(10, 1000, "bytes", 0.0).rate == 0.0
+    assert dr.callbacks.Progress(12, 10, "rows", 1.0).seconds_left is None  # past its total
+
+
+def test_a_reporter_passes_on_at_most_one_call_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ticks = iter([100.0, 100.25, 100.5, 100.75, 101.25, 101.5])  # made, then one per call
+    monkeypatch.setattr(dr.callbacks.time, "perf_counter", lambda: next(ticks))
+    heard = Heard()
+    report = dr.callbacks.Reporter(heard, "bytes")
+    for done in (10, 20, 30, 40, 50):
+        report(done, 100)
+    # 100.25 is too soon; 100.5 is due (0.5 s after it was made); 100.75 is too soon after
+    # that one; 101.25 is due again; 101.5 is too soon after that
+    assert heard.progress == [dr.callbacks.Progress(20, 100, "bytes", 0.5),
+                              dr.callbacks.Progress(40, 100, "bytes", 1.25)]
+
+
+def test_fit_tells_each_epochs_samples_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dr.callbacks, "PROGRESS_EVERY", 0.0)  # pass on every call
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    heard = Heard()
+    tiny_model().fit(X, (X[:, 0] > 0).astype(int), epochs=2, batch_size=32,
+                     callbacks=[heard])
+    assert [(p.epoch, p.done, p.total, p.unit) for p in heard.progress] == [
+        (epoch, done, 100, "samples") for epoch in (0, 1) for done in (32, 64, 96, 100)]
+    seconds = [p.seconds for p in heard.progress]
+    assert seconds[:4] == sorted(seconds[:4]) and seconds[4] < seconds[3]  # per epoch
+
+
+def test_a_fast_fit_tells_no_progress() -> None:
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    heard = Heard()
+    tiny_model().fit(X, (X[:, 0] > 0).astype(int), epochs=3, batch_size=32,
+                     callbacks=[heard])
+    assert heard.progress == []  # each epoch is far shorter than PROGRESS_EVERY

@@ -74,6 +74,59 @@ def test_run_prints_the_steps_and_a_summary_table(iris_folder: tuple[Path, str])
     assert "diagnosis:" in out and f"open {folder / 'report.html'}" in out
 
 
+def terminal_progress(step: str, total: int | None = None) -> cli.base.ConsoleProgress:
+    """A ConsoleProgress drawing on a (pretend) terminal, with ``step`` begun."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    progress = cli.base.ConsoleProgress(console)
+    progress.on_step_begin(step, "training" if step == "train" else "loading big.csv", total)
+    return progress
+
+
+def status(progress: cli.base.ConsoleProgress) -> str:
+    assert progress.progress is not None
+    return str(progress.progress.tasks[0].fields["status"])
+
+
+def test_a_long_epoch_shows_samples_a_second_and_the_time_left_beside_the_dev_error() -> None:
+    from deeprecipe.callbacks import Progress
+
+    progress = terminal_progress("train", total=10)
+    progress.on_progress(Progress(100, 400, "samples", 1.0, epoch=0))  # not long enough
+    assert status(progress) == ""
+    progress.on_progress(Progress(100, 400, "samples", 2.5, epoch=0))
+    assert status(progress) == "epoch 1: 25% of 400 samples, 40 samples/s, 0:00:08 left"
+    progress.on_epoch_end(0, {"dev_error": 0.05})
+    assert status(progress) == "dev error 5.00%"  # the epoch's progress ends with it
+    progress.on_progress(Progress(300, 400, "samples", 3.0, epoch=1))
+    assert status(progress) == ("dev error 5.00% · epoch 2: 75% of 400 samples, "
+                                "100 samples/s, 0:00:01 left")
+    progress.close()
+
+
+def test_reading_a_file_shows_its_bytes_a_second_and_the_time_left() -> None:
+    from deeprecipe.callbacks import Progress
+
+    progress = terminal_progress("data")
+    progress.on_progress(Progress(152_000_000, 380_000_000, "bytes", 2.0))
+    assert status(progress) == "40% of 380.0 MB, 76.0 MB/s, 0:00:03 left"
+    progress.close()
+
+
+def test_progress_inside_a_step_leaves_a_log_file_as_it_was() -> None:
+    from rich.console import Console
+
+    from deeprecipe.callbacks import Progress
+
+    out = io.StringIO()
+    progress = cli.base.ConsoleProgress(Console(file=out, width=120))  # not a terminal
+    progress.on_step_begin("data", "loading big.csv")
+    progress.on_progress(Progress(152_000_000, 380_000_000, "bytes", 2.0))
+    progress.on_step_end("data", 4.0, "1,000,000 examples")
+    assert out.getvalue() == "✓ loading big.csv: 1,000,000 examples (4.0 s)\n"
+
+
 def test_an_existing_run_folder_is_never_overwritten_silently(
     iris_folder: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 
 from . import optimizers
 from ._checks import as_float_array, fail, flag, positive_int, seed_value
-from .callbacks import Callback
+from .callbacks import Callback, CallbackList, Reporter
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 from .targets import check_range
 
@@ -207,6 +207,7 @@ class Trainer:
                 start_cost = float(model.measure(*train_eval)["loss"])
         lowest = min([start_cost, *history.history.get("train_eval_cost", [])])
         grad = np.empty_like(model.theta)
+        everyone = CallbackList(callbacks)  # hears each epoch's progress
         last_finite = model.theta.copy()  # the weights the History's last epoch describes
 
         for callback in callbacks:
@@ -222,7 +223,7 @@ class Trainer:
             with quiet():
                 total, failure = train_epoch(
                     model, opt, grad, batches(X_train, targets, batch, rng if shuffle else None),
-                    rng, augment, augment_rng, n)
+                    rng, augment, augment_rng, n, Reporter(everyone, "samples", epoch))
                 train_time = time.perf_counter() - start
                 if failure is None and not np.isfinite(model.theta).all():
                     failure = Failure(None, None, total / n)
@@ -314,11 +315,12 @@ class Failure(NamedTuple):
 
 def train_epoch(model: Sequential, opt: optimizers.Optimizer, grad: np.ndarray,
                 batches: Iterator[Pair], rng: np.random.Generator, augment: Augment | None,
-                augment_rng: np.random.Generator, m: int) -> tuple[float, Failure | None]:
-    """One optimizer step per batch (the gradient in the buffer ``grad``, the penalty's ``m``):
-    ``(Σ cost × batch size, None)``, or stop at the first non-finite cost without taking its
-    step: ``(…, Failure)``."""
-    total = 0.0
+                augment_rng: np.random.Generator, m: int, progress: Reporter
+                ) -> tuple[float, Failure | None]:
+    """One optimizer step per batch (the gradient in the buffer ``grad``, the penalty's ``m``,
+    the ``m`` samples done told to ``progress`` after each step): ``(Σ cost × batch size,
+    None)``, or stop at the first non-finite cost without taking its step: ``(…, Failure)``."""
+    total, done = 0.0, 0
     for index, (xb, tb) in enumerate(batches):
         if augment is not None:
             xb = augmented(augment, xb, augment_rng)
@@ -327,6 +329,8 @@ def train_epoch(model: Sequential, opt: optimizers.Optimizer, grad: np.ndarray,
             return total, Failure(index, xb, float(cost))
         opt.step(model.theta, grad)
         total += cost * len(xb)
+        done += len(xb)
+        progress(done, m)
     return total, None
 
 
