@@ -1,13 +1,15 @@
 """Tests for ``deeprecipe.data.compare``: random splits of one data set pass; the notes'
-high-resolution train vs low-resolution dev example fails and is named."""
+high-resolution train vs low-resolution dev example fails and is named; big sets are
+compared on a seeded sample whose size is said."""
 
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from scipy import ndimage, stats
 from sklearn.metrics import roc_auc_score
 
 import deeprecipe as dr
@@ -196,6 +198,67 @@ def test_max_samples_bounds_the_classifier_test(rng: np.random.Generator) -> Non
     assert width > 3 * (full.auc_ci[1] - full.auc_ci[0])
 
 
+# --- big sets: a bounded sample --------------------------------------------------------------
+
+
+def test_big_sets_are_compared_on_a_sample_whose_size_is_said(rng: np.random.Generator) -> None:
+    A, B = rng.normal(size=(20_000, 3)), rng.normal(size=(3000, 3))
+    report = compare(A, B, labels=("train", "dev"), max_rows=1000)
+    assert report.sizes == (20_000, 3000) and report.sample_sizes == (1000, 1000)
+    assert report.sampled
+    said = "on 1,000 of 20,000 train rows and 1,000 of 3,000 dev rows"
+    assert report.sample_text() == said
+    assert report.headline() == f"{report.verdict} ({said})"
+    assert f"every statistic is computed {said}, a seeded random sample." in report.summary()
+    encoded = json.loads(json.dumps(report.to_dict()))
+    assert encoded["sizes"] == [20_000, 3000] and encoded["sample_sizes"] == [1000, 1000]
+    only_train = compare(A, B, labels=("train", "dev"), max_rows=5000)
+    assert only_train.sample_text() == "on 5,000 of 20,000 train rows"
+
+
+def test_below_the_cap_every_row_is_used_and_nothing_is_said(
+        rng: np.random.Generator) -> None:
+    # the built-in datasets are far below 100,000 rows: their comparisons are today's
+    A, B = rng.normal(size=(800, 3)), rng.normal(size=(300, 3))
+    report = compare(A, B, max_rows=800)
+    assert report.sample_sizes == report.sizes == (800, 300) and not report.sampled
+    assert report.headline() == report.verdict and "random sample" not in report.summary()
+    whole = stats.ks_2samp(A, B, axis=0)
+    assert [f.ks for f in report.features] == list(whole.statistic)
+    assert compare(A, B).to_dict() == report.to_dict()  # the default cap: the same numbers
+
+
+def test_the_sample_is_drawn_with_the_seed(rng: np.random.Generator) -> None:
+    A, B = rng.normal(size=(4000, 2)), rng.normal(size=(4000, 2))
+    B[:, 0] += 0.3
+    first = compare(A, B, max_rows=500, seed=1)
+    assert compare(A, B, max_rows=500, seed=1) == first
+    assert compare(A, B, max_rows=500, seed=2).auc != first.auc  # other rows
+    assert first.verdict == "different"  # 500 rows of each still see a 0.3 σ shift
+
+
+def test_a_list_is_sampled_like_an_array(rng: np.random.Generator) -> None:
+    A = rng.normal(size=(600, 2))
+    from_list = compare(A.tolist(), A + 5.0, max_rows=100)
+    assert from_list == compare(A, A + 5.0, max_rows=100)
+    assert from_list.sample_sizes == (100, 100)
+
+
+def test_a_big_float32_set_is_never_copied_whole() -> None:
+    # converting 300,000 × 20 float32 rows to float64 would allocate 48 MB; the sample of
+    # 5,000 rows needs under 1 MB (the KS tests and the classifier a few MB more)
+    X = np.random.default_rng(0).standard_normal((300_000, 20), dtype=np.float32)
+    compare(X[:100], X[100:200])  # scipy and scikit-learn imported before measuring
+    tracemalloc.start()
+    try:
+        report = compare(X, X[:5000], max_rows=5000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.sample_sizes == (5000, 5000)
+    assert peak < 16e6, f"peak {peak / 1e6:.1f} MB"
+
+
 @pytest.mark.parametrize(("options", "error", "message"), [
     ({"labels": ("train",)}, ValueError, r"compare: labels must be a pair of names"),  # IndexError
     ({"labels": "ab"}, ValueError, r"compare: labels must be a pair of names"),
@@ -203,6 +266,10 @@ def test_max_samples_bounds_the_classifier_test(rng: np.random.Generator) -> Non
     ({"seed": 1.5}, TypeError, r"compare: seed must be an integer >= 0; received seed=1.5\."),
     ({"seed": np.random.default_rng(0)}, TypeError, r"compare: seed must be an integer"),
     ({"seed": 2**32}, ValueError, r"compare: seed must be an integer from 0 to 4294967295"),
+    ({"max_rows": 0}, ValueError, r"compare: max_rows must be a positive integer; received "
+                                  r"max_rows=0\."),
+    ({"max_rows": 4}, ValueError, r"compare: max_rows must be at least n_folds = 5"),
+    ({"max_samples": 4}, ValueError, r"compare: max_samples must be at least n_folds = 5"),
 ])
 def test_bad_options_are_named(options: dict, error: type, message: str) -> None:
     A = np.random.default_rng(0).normal(size=(30, 2))

@@ -13,6 +13,7 @@ import pytest
 
 import deeprecipe as dr
 from deeprecipe import pipeline, workflow
+from deeprecipe.callbacks import Callback
 from deeprecipe.cli.run import failed_checks
 from deeprecipe.data import Standardizer
 from deeprecipe.findings import Finding
@@ -96,6 +97,43 @@ def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
     assert comparisons == {} and [note.code for note in notes] == ["compare_skipped"] * 2
     assert notes[0].values == {"label": "train vs dev", "part": "dev", "rows": 4,
                                "needs": workflow.MIN_COMPARE_ROWS}
+
+
+class StepSummaries(Callback):
+    """Records each step's one-line summary, as the command line prints it."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, str] = {}
+
+    def on_step_end(self, step: str, seconds: float, summary: str) -> None:
+        self.summaries[step] = summary
+
+
+def test_a_big_run_compares_its_parts_on_a_sample_and_says_so(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(130_000, 4)).astype(np.float32)
+    np.savez(tmp_path / "big.npz", X=X, y=(X[:, 0] > 0).astype(np.int64))
+    config = RunConfig(data=str(tmp_path / "big.npz"), hidden=(4,), epochs=1,
+                       batch_size=1024, gradcheck="off")
+    steps = StepSummaries()
+    folder = runfolder.create(tmp_path, "big", config.data)
+    result = workflow.run(config, folder, [steps])
+    said = "on 100,000 of 110,000 train rows"  # dev and test (10,000 rows each) are whole
+    comparisons = result.comparisons
+    assert {c.sample_sizes for c in comparisons.values()} == {(100_000, 10_000)}
+    assert steps.summaries["compare"] == "; ".join(
+        f"{name}: {c.verdict} ({said})" for name, c in comparisons.items())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["comparisons"]["train vs dev"]["sizes"] == [110_000, 10_000]
+    assert summary["comparisons"]["train vs dev"]["sample_sizes"] == [100_000, 10_000]
+    page = (folder / "report.html").read_text()
+    assert f"train vs test: every statistic is computed {said}, a seeded random sample." in page
+
+
+def test_a_small_run_says_no_sample(iris_run) -> None:  # type: ignore[no-untyped-def]
+    folder, _, result = iris_run
+    assert all(not c.sampled for c in result.comparisons.values())
+    assert "random sample" not in (folder / "report.html").read_text()
 
 
 # --- the network --------------------------------------------------------------------------

@@ -344,6 +344,9 @@ TEXTS: dict[str, Template] = {
     "distribution:different": "DIFFERENT distributions",
     "distribution_help": "{a} and {b} should come from the same distribution (shuffle before "
                          "splitting; take dev and test from the data you care about).",
+    "distribution_sample": lambda v: "on " + " and ".join(
+        f"{used:,} of {size:,} {label} rows" for label, size, used
+        in zip(v["labels"], v["sizes"], v["sample_sizes"], strict=True) if used < size),
     # what preparing the data noticed (deeprecipe.data, deeprecipe.workflow, the tune)
     "constant_features": lambda v: (
         f"Standardizer: {len(v['features'])} feature(s) have zero variance on the data it was "

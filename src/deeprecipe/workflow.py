@@ -114,8 +114,9 @@ def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Find
 def compare_splits(
     splits: datamod.Splits, seed: int, feature_names: list[str] | None = None
 ) -> tuple[dict[str, datamod.Comparison], list[Finding]]:
-    """The same-distribution check, train vs dev and train vs test (too-small parts are
-    skipped with a note)."""
+    """The same-distribution check, train vs dev and train vs test, each on a seeded random
+    sample of at most :data:`~deeprecipe.data.compare.MAX_ROWS` rows per part (too-small
+    parts are skipped with a note)."""
     comparisons, notes = {}, []
     for name, part in list(splits.parts.items())[1:]:  # dev and test
         label = f"train vs {name}"
@@ -337,7 +338,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         summary.append(" / ".join(f"{name} {len(part):,}" for name, part in raw.parts.items()))
     with clock.step("compare", "checking that the splits share one distribution") as summary:
         comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
-        summary += [f"{name}: {c.verdict}" for name, c in comparisons.items()]
+        summary += [f"{name}: {c.headline()}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
         prepared = pipeline.prepare(
             raw, "regression" if loaded.task == "regression" else "classification",

@@ -1,5 +1,6 @@
 """Do two sets come from the same distribution? The notes' rule turned into a check,
-:func:`compare`: per-feature tests and a classifier two-sample test."""
+:func:`compare`: per-feature tests and a classifier two-sample test, on a bounded, seeded
+random sample of each set."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ SHIFT_AUC = 0.55
 # varied 1.3-1.6 times more than DeLong's standard error said: the variance is doubled.
 CV_VARIANCE_FACTOR = 2.0
 SHIFT_KS = 0.1
-MAX_SAMPLES = 5000  # rows per set used by the classifier test (the per-feature tests use all)
+MAX_ROWS = 100_000  # rows per set every statistic uses: a seeded random sample of bigger sets
+MAX_SAMPLES = 5000  # of those, rows per set the classifier test uses
 MAX_SEED = 2**32 - 1
 
 
@@ -50,13 +52,30 @@ class Comparison:
     """The report of :func:`compare`. ``str(report)`` is :meth:`summary`."""
 
     labels: tuple[str, str]
-    sizes: tuple[int, int]
+    sizes: tuple[int, int]  # rows of each set
+    sample_sizes: tuple[int, int]  # rows of each set the statistics use (at most max_rows)
     features: tuple[FeatureDifference, ...]
     auc: float
     auc_ci: tuple[float, float]
     confidence: float
     verdict: str
     passed: bool
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the statistics use a sample of a set rather than all of its rows."""
+        return self.sample_sizes != self.sizes
+
+    def sample_text(self) -> str:
+        """``on 100,000 of 9,800,000 train rows`` (each sampled set), or ``""`` when the
+        statistics use every row."""
+        return say("distribution_sample", {"labels": self.labels, "sizes": self.sizes,
+                                           "sample_sizes": self.sample_sizes})
+
+    def headline(self) -> str:
+        """The verdict, with the sample when there is one: ``indistinguishable (on 100,000
+        of 9,800,000 train rows)``."""
+        return f"{self.verdict} ({self.sample_text()})" if self.sampled else self.verdict
 
     @property
     def differing(self) -> list[str]:
@@ -78,6 +97,9 @@ class Comparison:
             f"({self.confidence:.0%} CI {low:.3f}–{high:.3f}); 0.5 means it cannot tell "
             f"{a} from {b}.",
         ]
+        if self.sampled:
+            lines.append(f"  every statistic is computed {self.sample_text()}, a seeded "
+                         "random sample.")
         top = [f for f in self.most_different(5) if f.differs]
         if top:
             listed = ", ".join(f"{f.name} (KS {f.ks:.2f}, SMD {f.smd:+.2f})" for f in top)
@@ -148,6 +170,28 @@ def classifier_scores(
     return scores, labels
 
 
+def drawn(rows: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """``rows`` when there are at most ``max_rows`` of them (no draw), else ``max_rows`` of
+    them drawn with ``rng`` without replacement, in their original order."""
+    if len(rows) <= max_rows:
+        return rows
+    return rows[np.sort(rng.choice(len(rows), size=max_rows, replace=False))]
+
+
+def sample_rows(
+    where: str, arg: str, value: ArrayLike, max_rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """At most ``max_rows`` rows of ``value`` drawn with ``rng``, as finite float64 rows
+    ``(k, features)`` (images flattened), and how many rows ``value`` has. An array is
+    sampled before it is converted, so a big set is never copied whole; only the rows
+    drawn are checked, since only they are used."""
+    if not isinstance(value, np.ndarray) or value.ndim == 0:  # a list, a DataFrame: whole
+        value = as_float_array(where, arg, value, np.float64, ndim=(2, 3, 4))
+    rows = as_float_array(where, arg, drawn(value, max_rows, rng), np.float64, ndim=(2, 3, 4))
+    # beyond squarable's bound, variances are inf: the tests would read NaN
+    return squarable(where, arg, rows).reshape(len(rows), -1), len(value)
+
+
 def compare(
     A: ArrayLike,
     B: ArrayLike,
@@ -157,6 +201,7 @@ def compare(
     alpha: float = 0.05,
     confidence: float = 0.95,
     n_folds: int = 5,
+    max_rows: int = MAX_ROWS,
     max_samples: int = MAX_SAMPLES,
     seed: int = 0,
 ) -> Comparison:
@@ -167,6 +212,10 @@ def compare(
     name the columns (default: a DataFrame ``A``'s columns, else ``x[j]``). ``alpha`` is
     the family-wise level of the per-feature KS tests; ``confidence`` the level of the
     AUC's interval. Returns a :class:`Comparison`.
+
+    Every statistic uses at most ``max_rows`` rows of each set (100,000): a bigger set is
+    sampled at random with ``seed``, without replacement, and the :class:`Comparison`
+    records both sizes (``sizes``, ``sample_sizes``); a smaller one is used whole.
 
     Per feature: the standardized mean difference ``SMD = (μ_B − μ_A) / sqrt((σ_A² + σ_B²)
     / 2)`` and the two-sample Kolmogorov–Smirnov statistic ``KS = max_x |F_A(x) − F_B(x)|``
@@ -189,13 +238,22 @@ def compare(
         report.passed, report.verdict, report.auc, report.differing
     """
     where = "compare"
-    # beyond squarable's bound, variances are inf: the tests would read NaN
-    A_rows = squarable(where, "A", as_float_array(where, "A", A, np.float64, ndim=(2, 3, 4)))
-    B_rows = squarable(where, "B", as_float_array(where, "B", B, np.float64, ndim=(2, 3, 4)))
-    A_rows, B_rows = A_rows.reshape(len(A_rows), -1), B_rows.reshape(len(B_rows), -1)
     n_folds = positive_int(where, "n_folds", n_folds)
     if n_folds < 2:
         raise fail(where, "n_folds", "at least 2", n_folds)
+    alpha = real(where, "alpha", alpha, "a number in (0, 1)", lambda v: 0 < v < 1)
+    confidence = real(where, "confidence", confidence, "a number in (0, 1)", lambda v: 0 < v < 1)
+    for arg, value in (("max_rows", max_rows), ("max_samples", max_samples)):
+        if positive_int(where, arg, value) < n_folds:
+            raise fail(where, arg, f"at least n_folds = {n_folds}", value)
+    if isinstance(labels, str) or not isinstance(labels, Sequence) or len(labels) != 2:
+        raise fail(where, "labels", "a pair of names such as ('train', 'dev')", labels)
+    seed = seed_value(where, "seed", seed)
+    if seed > MAX_SEED:  # scikit-learn's random_state
+        raise fail(where, "seed", f"an integer from 0 to {MAX_SEED} (2**32 - 1)", seed)
+    rng = np.random.default_rng(seed)
+    A_rows, A_count = sample_rows(where, "A", A, max_rows, rng)
+    B_rows, B_count = sample_rows(where, "B", B, max_rows, rng)
     for arg, rows in (("A", A_rows), ("B", B_rows)):
         if len(rows) < n_folds:
             raise fail(where, f"len({arg})", f"at least n_folds = {n_folds} rows", len(rows))
@@ -204,16 +262,6 @@ def compare(
     n_features = A_rows.shape[1]
     names = check_feature_names(where, feature_names, n_features, A) or [
         f"x[{j}]" for j in range(n_features)]
-    alpha = real(where, "alpha", alpha, "a number in (0, 1)", lambda v: 0 < v < 1)
-    confidence = real(where, "confidence", confidence, "a number in (0, 1)", lambda v: 0 < v < 1)
-    max_samples = positive_int(where, "max_samples", max_samples)
-    if isinstance(labels, str) or not isinstance(labels, Sequence) or len(labels) != 2:
-        raise fail(where, "labels", "a pair of names such as ('train', 'dev')", labels)
-    seed = seed_value(where, "seed", seed)
-    if seed > MAX_SEED:  # scikit-learn's random_state
-        raise fail(where, "seed", f"an integer from 0 to {MAX_SEED} (2**32 - 1)", seed)
-    if max_samples < n_folds:
-        raise fail(where, "max_samples", f"at least n_folds = {n_folds}", max_samples)
 
     from scipy import stats  # imported here: it doubles the import time of deeprecipe
 
@@ -227,14 +275,8 @@ def compare(
                                        float(pvalues[j]), bool(pvalues[j] < alpha / n_features))
                      for j in range(n_features))
 
-    rng = np.random.default_rng(seed)
-
-    def sample(rows: np.ndarray) -> np.ndarray:
-        if len(rows) <= max_samples:
-            return rows
-        return rows[np.sort(rng.choice(len(rows), size=max_samples, replace=False))]
-
-    scores, targets = classifier_scores(sample(A_rows), sample(B_rows), n_folds, seed)
+    scores, targets = classifier_scores(drawn(A_rows, max_samples, rng),
+                                        drawn(B_rows, max_samples, rng), n_folds, seed)
     auc, low, high = auc_with_interval(scores, targets, confidence, CV_VARIANCE_FACTOR)
     strong = alpha / 100 / n_features
     shifted = [f for f in features if f.ks >= SHIFT_KS and f.ks_pvalue < strong]
@@ -244,5 +286,6 @@ def compare(
         verdict = "different"
     else:
         verdict = "slightly different"
-    return Comparison((str(labels[0]), str(labels[1])), (len(A_rows), len(B_rows)), features,
-                      auc, (low, high), confidence, verdict, passed=verdict != "different")
+    return Comparison((str(labels[0]), str(labels[1])), (A_count, B_count),
+                      (len(A_rows), len(B_rows)), features, auc, (low, high), confidence,
+                      verdict, passed=verdict != "different")
