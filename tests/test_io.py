@@ -50,8 +50,9 @@ GOOD_ROWS = ["1,2,0", "3,4,1", "5,6,0", "7,8,1", "9,10,0"]
 def test_a_categorical_target_is_mapped_to_class_indices(tmp_path: Path) -> None:
     data = load_csv(write(tmp_path, FLOWERS), target="species")
     assert isinstance(data, Dataset)
-    assert data.X.shape == (6, 2) and data.X.dtype == np.float64
-    assert data.X[0].tolist() == [1.4, 0.2]
+    assert data.X.shape == (6, 2) and data.X.dtype == np.float32  # one float32 copy (issue 15)
+    assert data.X.flags.c_contiguous
+    assert data.X[0].tolist() == np.float32([1.4, 0.2]).tolist()
     assert data.feature_names == ["petal_length", "petal_width"]
     assert data.classes == ["setosa", "versicolor", "virginica"]
     assert data.y.tolist() == [0, 1, 0, 1, 2, 2] and data.y.dtype == np.intp
@@ -202,7 +203,7 @@ def test_loaded_data_splits_and_trains(tmp_path: Path) -> None:
              for row, label in zip(X, y, strict=True)]
     path = write(tmp_path, csv_of(lines, header="sl,sw,pl,pw,species"))
     data = load_csv(path, target="species")
-    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_array_equal(data.X, X.astype(np.float32))
     np.testing.assert_array_equal(data.y, y)
     s = dr.data.split(*data, seed=0)
     assert s.sizes() == {"train": 90, "dev": 30, "test": 30}
@@ -558,7 +559,12 @@ def test_numbers_whose_squares_overflow_are_refused(tmp_path: Path, cell: str) -
     np.savez(tmp_path / "huge.npz", X=X, y=np.arange(6) % 2)
     with pytest.raises(DataFileError, match=r"X\[3, 1\] must be smaller than 1e\+150"):
         load_npz(tmp_path / "huge.npz")
-    assert load_csv(write(tmp_path, csv_of(["1e149,1,0", *GOOD_ROWS])), "label").X[0, 0] == 1e149
+    # features are held as float32 (issue 15): beyond its range they are refused too
+    with pytest.raises(DataFileError, match=r"row 1 \(line 2\), column 'a': the value must be "
+                       r"at most 3\.403e\+38 in magnitude \(features are held as float32\)"):
+        load_csv(write(tmp_path, csv_of(["1e149,1,0", *GOOD_ROWS])), "label")
+    assert load_csv(write(tmp_path, csv_of(["3e38,1,0", *GOOD_ROWS])), "label").X[0, 0] == \
+        np.float32(3e38)
 
 
 def test_a_value_longer_than_the_csv_limit_names_the_line_it_starts_on(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from . import activations, datasets, initializers, optimizers
 from ._checks import BadValue, describe
 from .data import TASKS
 from .data.cells import NUMBER
+from .data.io import FILE_SUFFIXES
 from .diagnostics import bias_variance
 from .findings import jsonable_fields
 
@@ -227,11 +228,17 @@ def one_of(choices: Iterable[str], description: str, metavar: str) -> Option:
     return Option(parse, "one of " + ", ".join(map(repr, names)), description, metavar)
 
 
+DATA_FILES = ", ".join(FILE_SUFFIXES)
+TABLES = (".csv", ".tsv", ".parquet")  # files whose target is a column
+
 OPTIONS: dict[str, Option] = {
-    "data": Option(text, "a built-in dataset name, a .csv or an .npz file",
-                   "built-in dataset name, file.csv or file.npz (default: digits)", "NAME|FILE"),
-    "target": Option(text, "a column name", "the label column of a CSV file", "COLUMN"),
-    "task": one_of(TASKS, "what the target of a .csv or .npz file is: classification, "
+    "data": Option(text, f"a built-in dataset name or a data file ({DATA_FILES})",
+                   f"built-in dataset name or data file: {DATA_FILES} (default: digits)",
+                   "NAME|FILE"),
+    "target": Option(text, "a column name, or for .npy data a file name",
+                     "the label column of a CSV or Parquet file; for an .npy file, the .npy "
+                     "file of its labels", "COLUMN|FILE"),
+    "task": one_of(TASKS, "what the target of a data file is: classification, "
                    "regression, or auto (text and few distinct whole numbers are classes; "
                    "default: auto)", "KIND"),
     "drop_missing_target": Option(boolean, "true or false",
@@ -326,23 +333,24 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
 def _combination(data: str, target: str | None, task: str, augment: bool,
                  source: str | None = None, labelled: bool = True) -> None:
     """Refuse options the data has no use for (they would be silently ignored), and
-    (``labelled``) a CSV without its ``target``."""
+    (``labelled``) a CSV, Parquet or .npy file without its ``target``."""
     prefix = "" if source is None else f"{source}: "
     builtin = data in datasets.list()
     suffix = Path(data).suffix.lower()
-    if labelled and suffix == ".csv" and not target and Path(data).is_file():
-        raise ConfigError(f"{prefix}target must name the label column of {data}; received "
-                          "none.", "target", source=source)  # no file: check_data's error
+    if labelled and suffix in (*TABLES, ".npy") and not target and Path(data).is_file():
+        wanted = "the .npy file of the labels" if suffix == ".npy" else "the label column"
+        raise ConfigError(f"{prefix}target must name {wanted} of {data}; received none.",
+                          "target", source=source)  # no file: check_data's error
     if target is not None and (builtin or suffix == ".npz"):
-        raise ConfigError(f"{prefix}target applies to CSV data only; received target="
-                          f"{target!r} with data={data!r}. help: a built-in dataset has its "
-                          "own labels, and an .npz's are its array 'y'.", "target", "data",
-                          source=source)
+        raise ConfigError(f"{prefix}target applies to CSV, Parquet and .npy data only; "
+                          f"received target={target!r} with data={data!r}. help: a built-in "
+                          "dataset has its own labels, and an .npz's are its array 'y'.",
+                          "target", "data", source=source)
     if builtin and task == "regression" and datasets.info(data).task != "regression":
         raise ConfigError(f"{prefix}task must be auto or classification for the built-in "
                           f"dataset {data!r} (its labels are classes); received "
                           f"task='regression'.", "task", source=source)
-    if augment and (suffix == ".csv" or (builtin and datasets.info(data).image_shape is None)):
+    if augment and (suffix in TABLES or (builtin and datasets.info(data).image_shape is None)):
         raise no_images(data, source)
 
 
@@ -351,7 +359,8 @@ def no_images(data: str, source: str | None = None) -> ConfigError:
     prefix = "" if source is None else f"{source}: "
     return ConfigError(f"{prefix}augment needs image data; received data={data!r}, which has "
                        "no image shape. help: augmentation (rotations, shifts) only makes "
-                       "sense for images (digits, or an .npz whose X is (m, height, width)).",
+                       "sense for images (digits, or an .npz or .npy whose X is (m, height, "
+                       "width)).",
                        "augment", "data", source=source)
 
 
@@ -371,20 +380,24 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
 def check_data(data: str, target: str | None = None, augment: bool = False,
                task: str = "auto", labelled: bool = True) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
-    dataset, a ``.csv`` or an ``.npz``; a missing file; a ``.csv`` without ``target`` (unless
-    not ``labelled``: features alone); and the options it has no use for (``target`` but for
-    a ``.csv``, ``task="regression"`` for a built-in dataset, ``augment`` for data known to
-    hold no images: an ``.npz`` is known once loaded)."""
+    dataset or a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`); a missing file; a
+    CSV or Parquet file without ``target`` (unless not ``labelled``: features alone), an
+    ``.npy`` without its labels file (``target``; optional when not ``labelled``) or with
+    none there; and the options it has no use for (``target`` for a built-in dataset or an
+    ``.npz``, ``task="regression"`` for a built-in dataset, ``augment`` for data known to
+    hold no images: an ``.npz`` or ``.npy`` is known once loaded)."""
     builtins = ", ".join(datasets.list())
-    where = f"a built-in dataset ({builtins}), a .csv or an .npz file"
+    where = f"a built-in dataset ({builtins}) or a data file ({DATA_FILES})"
     if not data.strip():  # Path("") is the working folder
         raise ConfigError(f"data must be {where}; received data=''.", "data")
     if data not in datasets.list():
-        if not Path(data).is_dir() and Path(data).suffix.lower() not in (".csv", ".npz"):
+        if not Path(data).is_dir() and Path(data).suffix.lower() not in FILE_SUFFIXES:
             raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
-        _file("data", data, "a data file (a .csv or an .npz) or a built-in dataset",
+        _file("data", data, f"a data file ({DATA_FILES}) or a built-in dataset",
               f" (the built-in datasets are {builtins})")
     _combination(data, target, task, augment, labelled=labelled)
+    if target is not None and Path(data).suffix.lower() == ".npy":
+        _file("target", target, "an .npy file of labels")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -408,13 +421,18 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def resolve(file: str | Path | None, flags: Mapping[str, Any]) -> RunConfig:
     """The config from a TOML ``file`` (optional) with ``flags`` overriding its values; a
-    relative ``data`` file or ``output_dir`` of the file is read from the file's folder."""
+    relative ``data`` file, ``output_dir`` or labels file (the ``target`` of ``.npy`` data)
+    of the file is read from the file's folder."""
     values: dict[str, Any] = {}
     if file is not None:
-        for key, value in parse(read_toml(file), str(file)).items():
+        parsed = parse(read_toml(file), str(file))
+        paths = ["data", "output_dir"]
+        if Path(str(parsed.get("data", ""))).suffix.lower() == ".npy":
+            paths.append("target")
+        for key, value in parsed.items():
             relative = isinstance(value, str) and not Path(value).is_absolute()
             dataset = key == "data" and value in datasets.list()
-            if key in ("data", "output_dir") and relative and not dataset:
+            if key in paths and relative and not dataset:
                 value = str(Path(file).parent / value)
             values[key] = value
     values.update(parse(flags, COMMAND_LINE))

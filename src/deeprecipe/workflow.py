@@ -23,6 +23,7 @@ from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
 from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder
 from .data import augment as augmentations
+from .data.io import Progress
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.views import views
@@ -59,7 +60,8 @@ class RunInterrupted(KeyboardInterrupt):
 
 @dataclass(frozen=True)
 class LoadedData:
-    """Validated data: ``X (m, n)`` float64, ``y (m,)`` class indices or values."""
+    """Validated data: ``X (m, n)`` (float32 from a file, float64 for a built-in dataset),
+    ``y (m,)`` class indices or values."""
 
     name: str
     X: np.ndarray
@@ -72,12 +74,15 @@ class LoadedData:
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
-              drop_missing_target: bool = False) -> LoadedData:
-    """Load a built-in dataset by name, a ``.csv`` (``target`` names the label column) or
-    an ``.npz`` (arrays ``X`` and ``y``; image arrays ``(m, h, w[, c])`` are flattened).
-    ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's
-    target is; a built-in dataset has its own. A file's rows without a target are an error,
-    or with ``drop_missing_target`` are dropped and counted."""
+              drop_missing_target: bool = False,
+              progress: Progress | None = None) -> LoadedData:
+    """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
+    (``target`` names the label column), an ``.npy`` (``target`` names the ``.npy`` file of
+    its labels) or an ``.npz`` (arrays ``X`` and ``y``); image arrays ``(m, h, w[, c])`` are
+    flattened. ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a
+    file's target is; a built-in dataset has its own. A file's rows without a target are an
+    error, or with ``drop_missing_target`` are dropped and counted. ``progress(done, total)``
+    follows a file's reading (:mod:`deeprecipe.data.io`: bytes for CSV, else rows)."""
     check_data(spec, target, task=task)
     if spec in datasets.list():
         X, y = datasets.load(spec)
@@ -85,18 +90,30 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
         classes: list[Any] = [int(c) for c in np.unique(y)]
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
-    if path.suffix.lower() == ".csv":
-        loaded = datamod.load_csv(path, target=target or "", task=task,
-                                  drop_missing_target=drop_missing_target)
-    else:
-        loaded = datamod.load_npz(path, task=task, drop_missing_target=drop_missing_target)
-    image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an .npz's images
+    loaded = _load_file(path, target or "", task, drop_missing_target, progress)
+    image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an array's images
     if loaded.task == "regression":
         check_range(loaded.y, str(path))
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
                       loaded.dropped_missing_target)
+
+
+def _load_file(path: Path, target: str, task: str, drop_missing_target: bool,
+               progress: Progress | None) -> datamod.Dataset:
+    """The loader of the file's kind, by suffix (checked by ``check_data``)."""
+    options: dict[str, Any] = {"task": task, "drop_missing_target": drop_missing_target,
+                               "progress": progress}
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return datamod.load_csv(path, target, delimiter="\t" if suffix == ".tsv" else ",",
+                                **options)
+    if suffix == ".parquet":
+        return datamod.load_parquet(path, target, **options)
+    if suffix == ".npy":
+        return datamod.load_npy(path, target, **options)
+    return datamod.load_npz(path, **options)
 
 
 def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Finding]]:

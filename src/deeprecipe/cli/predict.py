@@ -13,8 +13,16 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import datasets, persistence, runconfig
-from ..data import load_csv, load_csv_features, load_npz
-from ..data.io import load_npz_features
+from ..data.io import (
+    load_csv,
+    load_csv_features,
+    load_npy,
+    load_npy_features,
+    load_npz,
+    load_npz_features,
+    load_parquet,
+    load_parquet_features,
+)
 from ..diagnostics import show_error
 from ..model import Sequential
 from ..model import read as read_model
@@ -29,10 +37,11 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("model", help="a saved model folder (runs/<name>/model)")
     parser.add_argument("--data", required=True,
-                        help=".csv with a header row (feature columns by name), "
-                        ".npz or a built-in name")
+                        help=".csv, .tsv or .parquet (feature columns by name), .npy "
+                        "(features), .npz or a built-in name")
     parser.add_argument("--target", default=None,
-                        help="a label column of the CSV: also print the error")
+                        help="a label column of the CSV or Parquet file (for .npy data, the "
+                        ".npy file of the labels): also print the error")
     parser.add_argument("--out", default=None, metavar="preds.csv",
                         help="write the CSV here, not over --data nor into the "
                         "model folder (default: standard output)")
@@ -41,30 +50,53 @@ def add_parser(commands: Any) -> None:
 
 def predict_inputs(spec: str, target: str | None, model: Sequential,
                    classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(X, y or None)``: a built-in dataset, an ``.npz`` (``X``, optional ``y``), or a
-    ``.csv`` whose features are picked by the names the model's standardizer was fit with
-    (``--target``: a label column, its labels matched to the model's ``classes`` by name)."""
+    """``(X, y or None)``: a built-in dataset; an ``.npz`` (``X``, optional ``y``); an
+    ``.npy`` of features (``--target``: the ``.npy`` file of their labels); or a ``.csv``,
+    ``.tsv`` or ``.parquet`` whose features are picked by the names the model's standardizer
+    was fit with (``--target``: a label column). Labels are matched to the model's
+    ``classes`` by name."""
     runconfig.check_data(spec, target, labelled=False)
     path = Path(spec)
+    suffix = path.suffix.lower()
     if spec in datasets.list():
         return datasets.load(spec)
-    if path.suffix.lower() == ".npz":
+    if suffix in (".npz", ".npy"):
+        return _array_inputs(path, target, model, classes)
+    names = model.standardizer.feature_names_ if model.standardizer is not None else None
+    delimiter = "\t" if suffix == ".tsv" else ","
+    y = None
+    if target is not None:
+        options: dict[str, Any] = {"task": task_of(model), "min_rows": 1, "min_classes": 1}
+        table = (load_parquet(path, target, **options) if suffix == ".parquet" else
+                 load_csv(path, target=target, delimiter=delimiter, **options))
+        y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
+        if names is None:
+            return table.X, y
+    if suffix == ".parquet":
+        return load_parquet_features(path, names)[0], y
+    return load_csv_features(path, names, delimiter=delimiter)[0], y
+
+
+def _array_inputs(path: Path, target: str | None, model: Sequential,
+                  classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """An ``.npz``'s ``X`` and ``y`` (when it has one), or an ``.npy``'s features and the
+    labels of the ``target`` file (when given), rows flattened."""
+    options: dict[str, Any] = {"task": task_of(model), "min_rows": 1, "min_classes": 1}
+    if path.suffix.lower() == ".npy":
+        if target is None:
+            X = load_npy_features(path)
+            return X.reshape(len(X), -1), None
+        loaded = load_npy(path, target, **options)
+        where = f"the labels file {target}"
+    else:
         X = load_npz_features(path)  # the file and its X checked, as training checks them
         with np.load(path, allow_pickle=False) as archive:
             if "y" not in archive.files:
                 return X.reshape(len(X), -1), None
-        # load_npz checks X and y against each other
-        loaded = load_npz(path, task=task_of(model), min_rows=1, min_classes=1)
-        return loaded.X.reshape(len(loaded.X), -1), model_codes(
-            loaded.y, loaded.classes, classes, f"the array 'y' of {path}")
-    names = model.standardizer.feature_names_ if model.standardizer is not None else None
-    y = None
-    if target is not None:
-        table = load_csv(path, target=target, task=task_of(model), min_rows=1, min_classes=1)
-        y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
-        if names is None:
-            return table.X, y
-    return load_csv_features(path, names)[0], y
+        loaded = load_npz(path, **options)  # checks X and y against each other
+        where = f"the array 'y' of {path}"
+    return loaded.X.reshape(len(loaded.X), -1), model_codes(
+        loaded.y, loaded.classes, classes, where)
 
 
 def model_codes(y: np.ndarray, labels: list[Any] | None, classes: list[Any] | None,

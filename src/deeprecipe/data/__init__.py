@@ -5,7 +5,7 @@ inputs" and "Data augmentation"::
 
     import deeprecipe as dr
 
-    data = dr.data.load_csv("data.csv", target="label")     # or load_npz, dr.datasets.load
+    data = dr.data.load_csv("data.csv", target="label")  # or load_parquet, load_npy, load_npz
     s = dr.data.split(data.X, data.y, seed=0)                # 60/20/20 … 98/1/1, stratified
     print(dr.data.compare(s.train.X, s.dev.X, labels=("train", "dev")))
     scaler = dr.data.Standardizer().fit(s.train.X)           # μ, σ from train only
@@ -14,13 +14,21 @@ inputs" and "Data augmentation"::
 
 from . import augment
 from .compare import Comparison, FeatureDifference, compare
-from .io import DataFileError, Dataset, load_csv, load_csv_features, load_npz
+from .io import (
+    DataFileError,
+    Dataset,
+    load_csv,
+    load_csv_features,
+    load_npy,
+    load_npz,
+    load_parquet,
+)
 from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
 from .split import KINDS, TASKS, ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
 
 __all__ = [
     "KINDS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
     "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
-    "compare", "load_csv", "load_csv_features", "load_npz", "min_rows", "split", "split_sizes",
-    "standardize_splits",
+    "compare", "load_csv", "load_csv_features", "load_npy", "load_npz", "load_parquet",
+    "min_rows", "split", "split_sizes", "standardize_splits",
 ]

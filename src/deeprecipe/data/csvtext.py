@@ -1,0 +1,194 @@
+"""The careful CSV reader: cell by cell, in Python, so that every problem is named by its
+row, file line and column (a bad byte by its offset, a quote left open by its lines).
+
+:mod:`deeprecipe.data.io` reads a CSV file with pyarrow first and turns to this reader when
+pyarrow refuses the file or a check fails: it is slow (about 30 s for a million rows), and
+exact. Both share the header checks (:func:`check_header`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .cells import SPACE, is_missing, parse_cell
+from .filebase import (
+    DataFileError,
+    check_regular,
+    check_rows,
+    is_usable_feature,
+    listing,
+    missing_target,
+    usable_feature,
+)
+from .labels import encode_target, target_labels
+
+Rows = list[tuple[int, int, list[str]]]  # (row counted from 1 after the header, line, fields)
+Table = tuple[np.ndarray, np.ndarray, list[str], list[str | float] | None, int]
+
+
+def read_labelled(source: Path, target: str, delimiter: str, task: str, needed: int,
+                  min_classes: int, drop_missing_target: bool) -> Table:
+    """``(X, y, feature names, classes, rows dropped)`` of a CSV file with a ``target``
+    column, as :func:`deeprecipe.data.load_csv` documents them."""
+    header, data = _read_table(source, delimiter)
+    check_header(source, header, target, delimiter)
+    _check_widths(source, header, data)
+    t = header.index(target)
+    missing = [line for _, line, fields in data if is_missing(fields[t])]
+    if missing and not drop_missing_target:
+        raise missing_target(source, target, "on " + listing("file line", missing),
+                             len(missing))
+    data = [(row, line, fields) for row, line, fields in data if not is_missing(fields[t])]
+    check_rows(source, len(data), needed)
+    features = [name for name in header if name != target]
+    X = _features(source, header, data, features)
+    labels = target_labels(source, target, [fields[t] for *_, fields in data],
+                           [line for _, line, _ in data], task)
+    y, classes = encode_target(source, target, labels, lambda i: data[i][:2], task,
+                               min_classes)
+    return X, y, features, classes, len(missing)
+
+
+def read_features(source: Path, names: list[str] | None, delimiter: str
+                  ) -> tuple[np.ndarray, list[str]]:
+    """``(X, names)`` of a CSV file without a target, as
+    :func:`deeprecipe.data.load_csv_features` documents them."""
+    header, data = _read_table(source, delimiter)
+    names = check_columns(source, header, names, delimiter)
+    if not data:
+        raise DataFileError(source, "has a header but no data rows.")
+    _check_widths(source, header, data)
+    return _features(source, header, data, names), names
+
+
+def check_header(source: Path, header: list[str], target: str, delimiter: str) -> None:
+    """Refuse a header without the ``target`` column, or with no other column."""
+    if target not in header:
+        raise DataFileError(source, f"has no target column {target!r}; its columns are "
+                            f"{header}.{_separator_hint(header, delimiter)}")
+    if len(header) < 2:
+        raise DataFileError(source, f"has no feature columns besides the target {target!r}.")
+
+
+def check_columns(source: Path, header: list[str], names: list[str] | None,
+                  delimiter: str) -> list[str]:
+    """The feature columns ``names`` (by default all), each one in the ``header``."""
+    names = list(header) if names is None else list(names)
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise DataFileError(source, f"has no column(s) {missing}; the model was trained on "
+                            f"{names}, the file's columns are {header}."
+                            f"{_separator_hint(header, delimiter)}")
+    return names
+
+
+def check_names(source: Path, header: list[str], line: int) -> None:
+    """Refuse a header whose column names are not distinct and non-empty."""
+    if len(set(header)) != len(header) or "" in header:
+        raise DataFileError(source, f"the header (line {line}) must have distinct, "
+                            f"non-empty column names; received {header}.")
+
+
+def decode(source: Path, raw: bytes) -> str:
+    """The text of a UTF-8 file's bytes (a byte-order mark is dropped); bytes that are not
+    UTF-8 raise :class:`DataFileError`, named by offset and line."""
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        line = len(re.findall(rb"\r\n|\r|\n", raw[:offset])) + 1
+        utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        guess = "UTF-16 text" if utf16 else "Latin-1 or Windows-1252 text, or not text at all"
+        raise DataFileError(source, f"is not UTF-8 text: byte {offset} of the file (line "
+                            f"{line}) is 0x{raw[offset]:02x}. help: it may be {guess}; save "
+                            "it as UTF-8.") from None
+
+
+def _read_text(source: Path) -> str:
+    """The text of a UTF-8 file; a folder and an unreadable file raise
+    :class:`DataFileError`."""
+    check_regular(source)
+    try:
+        raw = source.read_bytes()
+    except OSError as error:
+        raise DataFileError(source, f"cannot be read ({error.strerror or error}).") from None
+    return decode(source, raw)
+
+
+def _separator_hint(header: list[str], delimiter: str) -> str:
+    """A help for a header read as one column that another separator would split (a
+    semicolon-separated file, as spreadsheets write where the decimal mark is a comma)."""
+    others = [mark for mark in (";", "\t", "|") if mark != delimiter and mark in header[0]]
+    if len(header) != 1 or not others:
+        return ""
+    shown = "a tab" if others[0] == "\t" else repr(others[0])
+    return (f" help: its header reads as one column; it looks separated by {shown}, and "
+            f"columns are separated by {delimiter!r} here: save it as comma-separated CSV.")
+
+
+def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
+    """The header and the non-empty data rows of a CSV file."""
+    rows = []
+    reader = csv.reader(io.StringIO(_read_text(source), newline=""), delimiter=delimiter,
+                        skipinitialspace=True)
+    start = 1  # the line where the row being read starts
+    try:
+        for fields in reader:
+            if any("\n" in field or "\r" in field for field in fields):
+                raise DataFileError(source, f"a quoted value runs from line {start} to "
+                                    f"line {reader.line_num}. help: is a quote left open?")
+            if fields and any(field.strip(SPACE) for field in fields):
+                rows.append((reader.line_num, [field.strip(SPACE) for field in fields]))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        if "field limit" in str(error):
+            raise DataFileError(source, f"a value of the row starting on line {start} is "
+                                f"longer than {csv.field_size_limit():,} characters. help: is "
+                                "a quote left open?") from None
+        raise DataFileError(source, f"is not valid CSV at line {start} ({error}).") from None
+    if not rows:
+        raise DataFileError(source, "is empty: expected a header row and data rows.")
+    header_line, header = rows[0]
+    check_names(source, header, header_line)
+    return header, [(row, line, fields) for row, (line, fields) in enumerate(rows[1:], 1)]
+
+
+def _check_widths(source: Path, header: list[str], data: Rows) -> None:
+    """Refuse a row with more or fewer fields than the header (its columns are unknown)."""
+    for row, line, fields in data:
+        if len(fields) != len(header):
+            raise DataFileError(source, f"has {len(fields)} fields; the header has "
+                                f"{len(header)}.", row, line=line)
+
+
+def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
+    """The columns ``names`` of every row as float32, ``(len(data), len(names))``, each
+    value finite and within float32's range."""
+    columns = [header.index(name) for name in names]
+    X = np.empty((len(data), len(columns)), dtype=np.float32)
+    for i, (row, line, fields) in enumerate(data):
+        for k, j in enumerate(columns):
+            value = parse_cell(fields[j])
+            if not isinstance(value, float) or not is_usable_feature(value):
+                raise DataFileError(source, f"the value {cell_problem(fields[j], value)}.",
+                                    row, header[j], line)
+            X[i, k] = value
+    return X
+
+
+def cell_problem(text: str, value: float | str | None) -> str:
+    """What is wrong with a feature cell (``text``, read as ``value``), after "the value"."""
+    if not text:
+        return "is empty (a missing value)"
+    if value is None:
+        return f"is missing ({text!r} marks a missing value)"
+    if isinstance(value, str) or not np.isfinite(value):
+        return f"must be a finite number; received {text!r}"
+    return f"must be {usable_feature(value)}"
