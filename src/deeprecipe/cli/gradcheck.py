@@ -24,8 +24,10 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("model", help="a saved model folder, or a model config JSON")
     parser.add_argument("--data", default=None,
-                        help="built-in dataset name, .csv or .npz (default: digits)")
-    parser.add_argument("--target", help="the label column of a CSV file")
+                        help="built-in dataset name or data file: .csv, .tsv, .parquet, .npy, "
+                        ".npz (default: digits)")
+    parser.add_argument("--target", help="the label column of a CSV or Parquet file (the "
+                        "labels file of .npy data)")
     parser.add_argument("--rows", type=runconfig.integer, default=32,
                         help="how many examples J is computed on (default: 32)")
     parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
