@@ -4,7 +4,6 @@ training set only, reused for dev, test and (after saving) predictions."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +69,9 @@ def test_fitting_on_all_data_leaks_dev_into_training(rng: np.random.Generator) -
     assert not np.allclose(leaky.transform(s.train.X), leaky_shifted.transform(s.train.X))
 
     scaled, scaler = standardize_splits(s)
-    rescaled, _ = standardize_splits(replace(s, dev=replace(s.dev, X=shifted_dev)))
+    X_shifted = X.copy()
+    X_shifted[s.dev.indices] = shifted_dev
+    rescaled, _ = standardize_splits(split(X_shifted, y, ratios=(0.8, 0.2), seed=0))
     np.testing.assert_array_equal(scaler.mean_, s.train.X.mean(axis=0))
     np.testing.assert_array_equal(scaled.train.X, rescaled.train.X)  # no leak
 
@@ -83,7 +84,7 @@ def test_standardize_splits_transforms_every_part_with_train_statistics() -> Non
     for name, part in scaled.parts.items():
         original = s.parts[name]
         np.testing.assert_array_equal(part.X, (original.X - scaler.mean_) / scaler.std_)
-        assert part.y is original.y and part.indices is original.indices
+        assert part.source_y is original.source_y and part.indices is original.indices
     with pytest.raises(TypeError, match="standardize_splits: splits must be"):
         standardize_splits((X, y))  # type: ignore[arg-type]
 

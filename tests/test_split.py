@@ -89,7 +89,9 @@ def test_parts_hold_the_rows_they_name() -> None:
         assert np.array_equal(part.X, X[part.indices])
         assert np.array_equal(part.y, y[part.indices])
     X_train, y_train = s.train  # a part unpacks as (X, y)
-    assert X_train is s.train.X and y_train is s.train.y
+    assert np.array_equal(X_train, s.train.X) and np.array_equal(y_train, s.train.y)
+    # the parts gather from the data itself: a split makes no copy of it
+    assert all(part.source_X is X and part.source_y is y for part in s.parts.values())
 
 
 def test_two_ratios_give_no_test_set_and_say_why() -> None:
@@ -109,7 +111,8 @@ def test_map_passes_a_column_of_every_part_through_a_function() -> None:
     assert doubled.test is None and doubled.note == s.note
     for name, part in s.parts.items():
         assert np.array_equal(doubled.parts[name].X, 2 * part.X)
-        assert doubled.parts[name].y is part.y and doubled.parts[name].indices is part.indices
+        assert doubled.parts[name].source_y is part.source_y
+        assert doubled.parts[name].indices is part.indices
 
 
 def test_split_does_not_modify_its_inputs() -> None:

@@ -522,9 +522,10 @@ def test_a_value_the_float32_network_cannot_use_is_named_when_standardizing() ->
     # inf once the network casts it to float32 (it used to train, then fail on an inf error)
     train = np.column_stack([np.arange(1, 9) * 1e-20, np.arange(8.0)])
     dev = np.array([[1e20, 1.0], [2e-20, 2.0]])
+    X, y = np.vstack([train, dev]), np.arange(10.0)
     raw = dr.data.Splits(
-        train=dr.data.Part(train, np.arange(8.0), np.arange(8)),
-        dev=dr.data.Part(dev, np.arange(2.0), np.arange(8, 10)),
+        train=dr.data.Part(source_X=X, source_y=y, indices=np.arange(8)),
+        dev=dr.data.Part(source_X=X, source_y=y, indices=np.arange(8, 10)),
         test=None, stratified=False, note="")
     with pytest.raises(ValueError, match=r"^far\.csv: a dev row's tiny lies 4\.\d+e\+39 "
                                          r"training standard deviations"):

@@ -171,7 +171,8 @@ def as_float_array(
         logger.debug("%s: converted %s from %s to %s", where, arg, array.dtype, target)
     with np.errstate(over="ignore"):  # a value beyond the target's range is named below
         converted = np.ascontiguousarray(array, dtype=target)
-    if not np.isfinite(converted).all():
+    # min and max see a NaN or an inf without a boolean array of X's size
+    if converted.size and not (np.isfinite(converted.min()) and np.isfinite(converted.max())):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
         if array.dtype.kind == "f" and np.isfinite(array[bad]):  # finite, too large for target
             raise fail(where, arg, f"within {target.name}'s range (|x| <= "
@@ -179,6 +180,15 @@ def as_float_array(
                        "rescale it, or use dtype='float64'")
         raise fail(where, arg, "finite (no NaN or inf)", f"non-finite value at index {bad}")
     return converted
+
+
+def row_indices(where: str, rows: ArrayLike, m: int) -> np.ndarray:
+    """``rows`` as a non-empty 1-D array of indices into ``m`` rows."""
+    picks = np.asarray(rows)
+    if picks.ndim != 1 or picks.dtype.kind not in "iu" or not len(picks) \
+            or picks.min() < 0 or picks.max() >= m:
+        raise fail(where, "rows", f"a non-empty 1-D array of row indices in [0, {m})", rows)
+    return picks
 
 
 def is_model(value: Any) -> bool:

@@ -16,7 +16,16 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, persistence, regularizers
-from ._checks import as_float_array, fail, float_dtype, non_negative, positive_int, seed_value
+from ._checks import (
+    as_float_array,
+    fail,
+    float_dtype,
+    non_negative,
+    positive_int,
+    row_indices,
+    seed_value,
+)
+from .data.split import Part
 from .diagnostics import Diagnosis, diagnose
 from .findings import Finding
 from .layers import Activation, Dense, Dropout, Layer, from_config, walk
@@ -338,17 +347,25 @@ class Sequential(Trainer):
             return (out[:, 0] > 0.5).astype(np.intp)
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
+    def evaluate(self, X: ArrayLike, y: ArrayLike, *,
+                 rows: ArrayLike | None = None) -> dict[str, float]:
         """``{"loss": mean data loss, "error": …}`` in inference mode, no penalty. The error
-        is the misclassification rate for classifiers and the MSE for regression."""
-        return self.measure(*self.check_data("evaluate", self.standardized(X), y))
+        is the misclassification rate for classifiers and the MSE for regression. ``rows``
+        (an index array) measures ``X[rows]`` only, without copying them."""
+        X, targets = self.check_data("evaluate", self.standardized(X), y)
+        return self.measure(X, targets, None if rows is None else
+                            row_indices("evaluate", rows, len(X)))
 
-    def measure(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    def measure(self, X: np.ndarray, targets: np.ndarray,
+                rows: np.ndarray | None = None) -> dict[str, float]:
         """:meth:`evaluate` on checked network inputs and encoded targets
-        (:meth:`check_data`'s)."""
+        (:meth:`check_data`'s), :data:`PREDICT_BATCH` rows at a time."""
         total, wrong = 0.0, 0.0
-        for start in range(0, len(X), PREDICT_BATCH):
-            batch = slice(start, start + PREDICT_BATCH)
+        n = len(X) if rows is None else len(rows)
+        for start in range(0, n, PREDICT_BATCH):
+            batch: slice | np.ndarray = slice(start, start + PREDICT_BATCH)
+            if rows is not None:
+                batch = rows[batch]
             out, _ = self.forward(X[batch], logits=True)
             if self.loss.task == "regression":  # squared errors overflow float32 above ~1.8e19
                 out = out.astype(np.float64)
@@ -360,22 +377,23 @@ class Sequential(Trainer):
                 threshold = 0.0 if self.from_logits else 0.5
                 wrong += float(np.count_nonzero((out > threshold) != (t > 0.5)))
             total += self.loss.cost(out, t, self.from_logits) * len(out)
-        loss = total / len(X)
-        error = loss if self.loss.task == "regression" else wrong / len(X)
+        loss = total / n
+        error = loss if self.loss.task == "regression" else wrong / n
         return {"loss": loss, "error": error}
 
     def diagnose(
         self,
-        train: tuple[ArrayLike, ArrayLike],
-        dev: tuple[ArrayLike, ArrayLike],
+        train: tuple[ArrayLike, ArrayLike] | Part,
+        dev: tuple[ArrayLike, ArrayLike] | Part,
         bayes_error: float = 0.0,
-        test: tuple[ArrayLike, ArrayLike] | None = None,
+        test: tuple[ArrayLike, ArrayLike] | Part | None = None,
         diverged: bool | Divergence = False,
         **thresholds: float,
     ) -> Diagnosis:
         """Bias and variance of this model: :func:`deeprecipe.diagnose` fed with the errors
-        :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)``, in
-        inference mode on the final weights (never the training cost logged while training).
+        :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)`` or a
+        :class:`~deeprecipe.data.Part` (read without gathering it), in inference mode on the
+        final weights (never the training cost logged while training).
         ``diverged`` (``history.divergence``) and ``thresholds`` (``bias_threshold``,
         ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
         """
@@ -383,8 +401,13 @@ class Sequential(Trainer):
         for name, part in (("train", train), ("dev", dev), ("test", test)):
             if part is None:
                 continue
+            if isinstance(part, Part):
+                errors[name] = self.evaluate(part.source_X, part.source_y,
+                                             rows=part.indices)["error"]
+                sizes[name] = len(part)
+                continue
             if not isinstance(part, (tuple, list)) or len(part) != 2:
-                raise fail("Sequential.diagnose", name, "a pair (X, y)", part)
+                raise fail("Sequential.diagnose", name, "a pair (X, y) or a Part", part)
             errors[name] = self.evaluate(*part)["error"]
             sizes[name] = len(np.asarray(part[0]))
         regression = self.loss.task == "regression"

@@ -18,8 +18,8 @@ import numpy as np
 from ._checks import choice, fail
 from .callbacks import Callback
 from .data import KINDS, TASKS, augment
-from .data.normalize import ConstantFeatureWarning, Standardizer
-from .data.split import Splits, auto_task, class_codes
+from .data.normalize import CHUNK_ROWS, ConstantFeatureWarning, Standardizer
+from .data.split import Part, Splits, auto_task, class_codes
 from .diagnostics import Diagnosis
 from .findings import Finding
 from .layers import Dense, Dropout, Layer
@@ -79,27 +79,33 @@ class Prepared:
 
 
 def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None = None,
-            source: str = "data", where: str = "prepare") -> Prepared:
+            source: str = "data", where: str = "prepare", *, in_place: bool = False) -> Prepared:
     """Code the labels (``task``: one of :data:`TASKS`; ``"auto"`` reads text, integers and
     few distinct whole numbers as classes), standardize the inputs and a regression's
     target with the training rows' statistics. A standardized value more than 1e18 σ's from
     the training mean (the float32 network cannot use it) is an error naming ``source``, the
-    part and the feature; ``where`` names the caller."""
+    part and the feature; ``where`` names the caller. ``in_place=True`` standardizes the
+    splits' float ``X`` where it is (the caller's data is overwritten: for a job that owns
+    it), else into a new array, float32 for float32 inputs and float64 otherwise."""
     if not isinstance(splits, Splits):
         raise fail(where, "splits", "the result of deeprecipe.data.split(X, y)", splits,
                    error=TypeError)
     choice(where, "task", task, TASKS)
-    parts = splits.parts
-    labels = np.concatenate([np.asarray(part.y).reshape(len(part), -1) for part in
-                             parts.values()])
-    values = labels[:, 0] if labels.shape[1] == 1 else labels
+    train = splits.train
+    if any(part.source_X is not train.source_X or part.source_y is not train.source_y
+           for part in splits.parts.values()):
+        raise fail(where, "splits", "parts of one split (sharing its X and y)", splits,
+                   error=TypeError)
+    labels = np.asarray(train.source_y)
+    values = labels[:, 0] if labels.ndim == 2 and labels.shape[1] == 1 else labels
     codes = None if _is_regression(values, task) else class_codes(values)
     if codes is None and task == "classification":
         raise fail(where, "splits", "class labels when task='classification'",
                    f"targets of dtype {values.dtype}")
     if codes is None:
-        kind, classes, n_outputs = "regression", None, labels.shape[1]
+        kind, classes = "regression", None
         targets = np.asarray(values, dtype=np.float64)
+        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
     else:
         classes, targets = codes[0], codes[1].astype(np.intp)
         if len(classes) < 2:
@@ -108,18 +114,25 @@ def prepare(splits: Splits, task: str = "auto", feature_names: list[str] | None 
         kind, n_outputs = ("binary", 1) if len(classes) == 2 else ("multiclass", len(classes))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantFeatureWarning)  # said once, in the notes
-        scaler = Standardizer().fit(splits.train.X, feature_names)
+        scaler = Standardizer().fit(train.source_X, feature_names, rows=train.indices)
     notes = [finding for finding in [scaler.constant_finding()] if finding]
-    ready: dict[str, Any] = {}
-    pieces = np.split(targets, np.cumsum([len(part) for part in parts.values()])[:-1])
-    for (name, part), y in zip(parts.items(), pieces, strict=True):
-        X = scaler.transform(part.X)
-        _check_standardized(X, name, source, feature_names)
-        ready[name] = replace(part, X=X, y=y)
-    coded = replace(splits, **ready)
+    X = scaler.transform(train.source_X, out=_destination(train.source_X, in_place))
+    _check_standardized(X, splits, source, feature_names)
+    parts: dict[str, Any] = {name: replace(part, source_X=X, source_y=targets)
+                             for name, part in splits.parts.items()}
+    coded = replace(splits, **parts)
     target_scale = TargetScale.fit(coded.train.y) if kind == "regression" else None
     learned = coded if target_scale is None else coded.map(y=target_scale.scaled)
     return Prepared(coded, learned, scaler, kind, n_outputs, classes, target_scale, notes)
+
+
+def _destination(X: np.ndarray, in_place: bool) -> np.ndarray:
+    """Where the standardized ``X`` goes: ``X`` itself when allowed and possible, else a new
+    array (float32 for float32 inputs, float64 otherwise, as the standardizer returns)."""
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    if in_place and X.dtype == dtype and X.flags.c_contiguous and X.flags.writeable:
+        return X
+    return np.empty(X.shape, dtype)
 
 
 def _is_regression(values: np.ndarray, task: str) -> bool:
@@ -132,18 +145,23 @@ def _is_regression(values: np.ndarray, task: str) -> bool:
     return auto_task(values) == "regression"
 
 
-def _check_standardized(X: np.ndarray, part: str, source: str,
+def _check_standardized(X: np.ndarray, splits: Splits, source: str,
                         feature_names: list[str] | None) -> None:
-    distance = np.abs(X)
-    if not X.size or float(distance.max()) <= FLOAT32_SAFE:
-        return
-    row, column = np.unravel_index(int(np.argmax(distance)), X.shape)
-    feature = feature_names[column] if feature_names else f"feature {column}"
-    raise ValueError(
-        f"{source}: a {part} row's {feature} lies {float(distance[row, column]):.3g} training "
-        f"standard deviations from the training mean; the network computes in float32 and "
-        f"cannot use values more than {FLOAT32_SAFE:.0e} standard deviations away. help: look "
-        "for a unit or typing error in that column, or rescale it (a logarithm).")
+    """Refuse a standardized value the float32 network cannot use, naming its part."""
+    for start in range(0, len(X), CHUNK_ROWS):
+        distance = np.abs(X[start:start + CHUNK_ROWS])
+        if not distance.size or float(distance.max()) <= FLOAT32_SAFE:
+            continue
+        row, column = np.unravel_index(int(np.argmax(distance)), distance.shape)
+        part = next(name for name, part in splits.parts.items()
+                    if np.any(part.indices == start + row))
+        feature = feature_names[column] if feature_names else f"feature {column}"
+        raise ValueError(
+            f"{source}: a {part} row's {feature} lies {float(distance[row, column]):.3g} "
+            f"training standard deviations from the training mean; the network computes in "
+            f"float32 and cannot use values more than {FLOAT32_SAFE:.0e} standard deviations "
+            "away. help: look for a unit or typing error in that column, or rescale it (a "
+            "logarithm).")
 
 
 def augmentation(image_shape: Sequence[int], mean: np.ndarray, std: np.ndarray,
@@ -179,11 +197,13 @@ def train(
     augment: augment.InRawUnits | None = None, state: TrainingState | None = None,
 ) -> History:
     """Train ``model`` on ``parts["train"]`` (each part an ``(X, y)`` pair or a
-    :class:`~deeprecipe.data.Part`), ``stopping`` (early stopping) watching ``parts["dev"]``
-    when there is one."""
-    pairs = {name: tuple(part) for name, part in parts.items() if part is not None}
+    :class:`~deeprecipe.data.Part`, whose rows are read where they are), ``stopping`` (early
+    stopping) watching ``parts["dev"]`` when there is one."""
+    train, dev = parts["train"], parts.get("dev")
+    X, y, rows = (train.source_X, train.source_y, train.indices) if isinstance(train, Part) \
+        else (*train, None)
     return model.fit(
-        *pairs["train"], validation_data=pairs.get("dev"), epochs=epochs,
+        X, y, rows=rows, validation_data=None if dev is None else tuple(dev), epochs=epochs,
         batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
         callbacks=[*callbacks] if stopping is None else [stopping, *callbacks], seed=seed,
         augment=augment, state=state)
@@ -192,9 +212,11 @@ def train(
 def measure(model: Sequential, parts: Mapping[str, Any], history: History,
             bayes_error: float = 0.0, **thresholds: float) -> Diagnosis:
     """The train, dev (and test) errors of the trained ``model``, in inference mode over the
-    whole parts, diagnosed (:meth:`Sequential.diagnose` with ``bayes_error``, the
+    whole parts (a :class:`~deeprecipe.data.Part` read in chunks, never gathered), diagnosed
+    (:meth:`Sequential.diagnose` with ``bayes_error``, the
     ``thresholds`` and ``history``'s divergence, if any)."""
-    pairs = {name: tuple(part) for name, part in parts.items() if part is not None}
+    pairs = {name: part if isinstance(part, Part) else tuple(part)
+             for name, part in parts.items() if part is not None}
     return model.diagnose(pairs["train"], pairs["dev"], bayes_error, test=pairs.get("test"),
                           diverged=history.divergence or False, **thresholds)
 

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import optimizers
-from ._checks import as_float_array, fail, flag, positive_int, seed_value
+from ._checks import as_float_array, fail, flag, positive_int, row_indices, seed_value
 from .callbacks import Callback, CallbackList, Reporter
 from .divergence import Divergence, advise, find_origin, first_bad_block, grew, quiet
 from .targets import check_range
@@ -131,6 +131,7 @@ class Trainer:
         seed: int | None = None,
         augment: Augment | None = None,
         state: TrainingState | None = None,
+        rows: ArrayLike | None = None,
     ) -> History:
         """Train the model in place with mini-batches and return the :class:`History`.
 
@@ -146,6 +147,10 @@ class Trainer:
         ``seed``), so shuffling and dropout masks are the same with and without augmentation.
         The dev set and the training-error subsample are never augmented.
 
+        ``rows`` (an index array) trains on ``X[rows]`` and ``y[rows]`` without copying
+        them: each mini-batch is gathered by index into a buffer allocated once, as it is
+        without ``rows`` (no shuffled copy of ``X`` per epoch), so a big data set is held once.
+
         ``state`` (a :class:`TrainingState`) is brought up to date at the end of every epoch,
         after the callbacks (copies swapped in at once, so an interruption mid-epoch leaves it
         at the last whole epoch; ``KeyboardInterrupt`` passes through). Given one with
@@ -158,8 +163,9 @@ class Trainer:
         float32_regression = model.loss.task == "regression" and model.dtype == np.float32
         if float32_regression:
             check_range(y, where, "y")
-        X_train, targets = model.check_data(where, X, y)
-        n = len(X_train)
+        X_all, targets = model.check_data(where, X, y)
+        picks = None if rows is None else row_indices(where, rows, len(X_all))
+        n = len(X_all) if picks is None else len(picks)
         epochs = positive_int(where, "epochs", epochs)
         batch = n if batch_size is None else positive_int(where, "batch_size", batch_size)
         dev = None
@@ -181,7 +187,9 @@ class Trainer:
         augment_rng = np.random.default_rng([model.seed if seed is None else seed, 2])
         eval_size = min(n, len(dev[0]) if dev is not None else TRAIN_EVAL_MAX)
         eval_rows = np.sort(rng.choice(n, size=eval_size, replace=False))
-        train_eval = (X_train[eval_rows], targets[eval_rows])
+        if picks is not None:
+            eval_rows = picks[eval_rows]
+        train_eval = (X_all[eval_rows], targets[eval_rows])
 
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback)
                                                                 for c in callbacks):
@@ -222,7 +230,8 @@ class Trainer:
             start = time.perf_counter()
             with quiet():
                 total, failure = train_epoch(
-                    model, opt, grad, batches(X_train, targets, batch, rng if shuffle else None),
+                    model, opt, grad,
+                    batches(X_all, targets, batch, rng if shuffle else None, picks),
                     rng, augment, augment_rng, n, Reporter(everyone, "samples", epoch))
                 train_time = time.perf_counter() - start
                 if failure is None and not np.isfinite(model.theta).all():
@@ -233,6 +242,7 @@ class Trainer:
                     failure = epoch_failure(logs, train_eval[0], lowest, start_cost)
                     lowest = min(lowest, logs["train_eval_cost"])
             if failure is not None:
+                X_train = X_all if picks is None else X_all[picks]  # the advice reads it
                 history.divergence = diverged(model, epoch, failure, opt, grad, last_finite,
                                               X_train)
                 history.stop_reason = "diverged"
@@ -386,12 +396,23 @@ def augmented(augment: Augment, X: np.ndarray, rng: np.random.Generator) -> np.n
     return as_float_array("fit", "augment(X_batch, rng)", out, X.dtype, ndim=X.ndim)
 
 
-def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator | None
-            ) -> Iterator[Pair]:
-    """One epoch's mini-batches: contiguous slices of the data, shuffled by ``rng`` first
-    (in order when ``rng`` is None)."""
-    if rng is not None:
-        order = rng.permutation(len(X))
-        X, targets = X[order], targets[order]
-    for start in range(0, len(X), size):
-        yield X[start : start + size], targets[start : start + size]
+def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator | None,
+            rows: np.ndarray | None = None) -> Iterator[Pair]:
+    """One epoch's mini-batches of the rows ``rows`` of the data (all of them when None),
+    shuffled by ``rng`` first (in order when ``rng`` is None). Shuffled or picked batches are
+    gathered into one buffer, so each batch is valid until the next one is drawn."""
+    n = len(X) if rows is None else len(rows)
+    if rows is None:
+        if rng is None:
+            for start in range(0, n, size):
+                yield X[start : start + size], targets[start : start + size]
+            return
+        order = rng.permutation(n)
+    else:
+        order = rows if rng is None else rows[rng.permutation(n)]
+    buffer = np.empty((min(size, n), *X.shape[1:]), X.dtype)
+    for start in range(0, n, size):
+        index = order[start : start + size]
+        # mode="clip": the indices are valid, and "raise" would buffer the gather twice
+        yield np.take(X, index, axis=0, out=buffer[: len(index)], mode="clip"), targets[index]
+

@@ -172,7 +172,7 @@ def check_gradients(
     else:
         part, name, rows = splits.train, "training", CHECK_ROWS
     count = min(rows, len(part))
-    report = gradcheck.check_model(model, part.X[:count], part.y[:count], mode=mode, seed=seed)
+    report = gradcheck.check_model(model, *part.take(slice(0, count)), mode=mode, seed=seed)
     report.notes.insert(0, Finding("grad_rows", {"count": count, "part": name}))
     return report, f"{report.headline()} on {count:,} {name} rows"
 
@@ -236,8 +236,8 @@ def train(
     ``config.checkpoint_every`` epochs); ``callbacks`` see every epoch. A regression's target
     scale is then folded into the output layer, so the model predicts the target's units."""
     stopper = EarlyStopping(monitor="dev_cost", patience=config.patience, restore_best=True)
-    learned = prepared.learned.train
-    recorder = GradientFlowRecorder(learned.X, learned.y, max_rows=FLOW_ROWS, seed=config.seed)
+    flow_rows = prepared.learned.train.sample(FLOW_ROWS, np.random.default_rng(config.seed))
+    recorder = GradientFlowRecorder(*flow_rows, max_rows=FLOW_ROWS, seed=config.seed)
     steering: list[Callback] = [recorder, CallbackList(callbacks)]
     if folder is not None:
         steering.append(PeriodicCheckpoint(state, folder, config.checkpoint_every))
@@ -357,19 +357,21 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
         summary += [f"{name}: {c.headline()}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
+        # the run owns the loaded X: standardized where it is, so the data is held once
         prepared = pipeline.prepare(
             raw, "regression" if loaded.task == "regression" else "classification",
-            loaded.feature_names, loaded.name, where="run")
+            loaded.feature_names, loaded.name, where="run", in_place=True)
         splits, scaler, target = prepared.splits, prepared.standardizer, prepared.target_scale
     notes += split_notes + compare_notes + prepared.notes
     if target is not None:
         notes.append(Finding("target_scaled:run", {"mean": target.mean, "scale": target.scale}))
     with clock.step("model", "building the network") as summary:
         model = pipeline.build_model(
-            splits.train.X.shape[1], prepared.task, prepared.n_outputs, config.hidden,
+            splits.train.shape[1], prepared.task, prepared.n_outputs, config.hidden,
             activation=config.activation, init=config.init, keep_prob=config.keep_probs(),
             l2=config.l2, l1=config.l1, seed=config.seed)
-        augment = augmentation(config, loaded, scaler, splits.train.X)
+        augment = augmentation(config, loaded, scaler, splits.train.X) if config.augment \
+            else None  # (the training rows are gathered only for it)
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
     gradchecks = {}

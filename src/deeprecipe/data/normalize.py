@@ -15,6 +15,7 @@ from ..findings import Finding
 from .split import Splits
 
 RELATIVE_TOLERANCE = 1e-12  # σ ≤ 1e-12·|μ| is rounding noise: a constant feature
+CHUNK_ROWS = 16_384  # rows fitted or transformed at once when a whole array would be a copy
 
 
 class ConstantFeatureWarning(UserWarning):
@@ -50,17 +51,21 @@ class Standardizer:
         self.constant_features_: np.ndarray | None = None
         self.feature_names_: list[str] | None = None
 
-    def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> Standardizer:
+    def fit(self, X: ArrayLike, feature_names: Sequence[str] | None = None, *,
+            rows: np.ndarray | None = None) -> Standardizer:
         """Learn μ and σ from the training set ``X`` ``(m, n)``; returns ``self``. A
-        DataFrame's column names are the ``feature_names`` unless they are given."""
+        DataFrame's column names are the ``feature_names`` unless they are given. ``rows``
+        (an index array) fits on ``X[rows]`` only, read :data:`CHUNK_ROWS` rows at a time (a
+        big data set's training rows are never copied)."""
         where = "Standardizer.fit"
-        # beyond squarable's bound, σ is inf and every z-score 0
-        array = squarable(where, "X", as_float_array(where, "X", X, np.float64))
-        if len(array) == 0:
-            raise fail(where, "X", "at least one row", array)
-        names = check_feature_names(where, feature_names, array.shape[1], X)
-        mean = array.mean(axis=0)
-        std = array.std(axis=0)
+        if rows is None or len(rows) <= CHUNK_ROWS:
+            array = _squarable(X if rows is None else np.asarray(X)[rows])
+            if len(array) == 0:
+                raise fail(where, "X", "at least one row", array)
+            mean, std = array.mean(axis=0), array.std(axis=0)
+        else:
+            mean, std = _chunked_moments(np.asarray(X), rows)
+        names = check_feature_names(where, feature_names, len(mean), X)
         constant = np.flatnonzero(std <= RELATIVE_TOLERANCE * np.abs(mean))
         std[constant] = 1.0
         self.mean_, self.std_, self.feature_names_ = mean, std, names
@@ -77,10 +82,17 @@ class Standardizer:
         return Finding("constant_features", {"features": [
             names[i] if names else str(i) for i in constant]}) if constant.size else None
 
-    def transform(self, X: ArrayLike) -> np.ndarray:
-        """``(X − μ) / σ`` with the fitted μ, σ."""
+    def transform(self, X: ArrayLike, *, out: np.ndarray | None = None) -> np.ndarray:
+        """``(X − μ) / σ`` with the fitted μ, σ. With ``out`` (an array of ``X``'s shape,
+        ``X`` itself to standardize in place) the result is written there,
+        :data:`CHUNK_ROWS` rows at a time, and ``out`` is returned."""
         array, mean, std = self._check_X("transform", X)
-        return ((array - mean) / std).astype(array.dtype, copy=False)
+        if out is None:
+            return ((array - mean) / std).astype(array.dtype, copy=False)
+        for start in range(0, len(array), CHUNK_ROWS):
+            chunk = slice(start, start + CHUNK_ROWS)
+            out[chunk] = (array[chunk] - mean) / std
+        return out
 
     def fit_transform(self, X: ArrayLike, feature_names: Sequence[str] | None = None) -> np.ndarray:
         """:meth:`fit` on ``X``, then :meth:`transform` it (for the training set only)."""
@@ -174,6 +186,27 @@ class Standardizer:
                 f"constant_features={self.constant_features_.tolist()})")
 
 
+def _squarable(X: ArrayLike) -> np.ndarray:
+    """``X`` as float64, refused beyond squarable's bound (σ would be inf and every z-score
+    0)."""
+    return squarable("Standardizer.fit", "X", as_float_array("Standardizer.fit", "X", X,
+                                                             np.float64))
+
+
+def _chunked_moments(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population σ of ``X[rows]``, merged chunk by chunk (Chan, Golub and
+    LeVeque's pairwise update)."""
+    n, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = _squarable(X[rows[start:start + CHUNK_ROWS]])
+        k, chunk_mean = len(chunk), chunk.mean(axis=0)
+        delta, total = chunk_mean - mean, n + k
+        mean = mean + delta * (k / total)
+        m2 = m2 + ((chunk - chunk_mean) ** 2).sum(axis=0) + delta**2 * (n * k / total)
+        n = total
+    return mean, np.sqrt(m2 / n)
+
+
 def _numbers(where: str, key: str, values: Any, length: int | None, length_is: str
              ) -> np.ndarray:
     """``state[key]``, a list of finite numbers (bools and text refused), as float64, of
@@ -201,5 +234,5 @@ def standardize_splits(splits: Splits) -> tuple[Splits, Standardizer]:
     if not isinstance(splits, Splits):
         raise fail("standardize_splits", "splits", "the result of split()", splits,
                    error=TypeError)
-    scaler = Standardizer().fit(splits.train.X)
+    scaler = Standardizer().fit(splits.train.source_X, rows=splits.train.indices)
     return splits.map(X=scaler.transform), scaler

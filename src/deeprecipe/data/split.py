@@ -25,14 +25,43 @@ class ClassMissingWarning(UserWarning):
     :class:`~deeprecipe.findings.Finding`)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Part:
-    """One part of a split: ``X[indices]``, ``y[indices]`` and the ``indices`` themselves;
-    unpacks as ``X, y = part``."""
+    """One part of a split: the rows ``indices`` of the split's whole arrays ``source_X`` and
+    ``source_y``, which every part shares (a split never copies the data).
 
-    X: np.ndarray
-    y: np.ndarray
+    ``X`` and ``y`` gather the part's rows (a copy on every access: cheap for dev and test,
+    not for the training rows of a big data set); :meth:`take` and :meth:`sample` gather a few
+    of them; unpacks as ``X, y = part``."""
+
+    source_X: np.ndarray
+    source_y: np.ndarray
     indices: np.ndarray
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.source_X[self.indices]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.source_y[self.indices]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``X``'s shape, without gathering it."""
+        return (len(self), *self.source_X.shape[1:])
+
+    def take(self, positions: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of the part's rows at ``positions`` (a slice or an index array)."""
+        rows = self.indices[positions]
+        return self.source_X[rows], self.source_y[rows]
+
+    def sample(self, max_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of at most ``max_rows`` rows: all of them, in order, when the part is
+        that small, else a random subset drawn with ``rng`` (kept in the part's order)."""
+        if len(self) <= max_rows:
+            return self.take(slice(None))
+        return self.take(np.sort(rng.choice(len(self), size=max_rows, replace=False)))
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -41,7 +70,8 @@ class Part:
         return iter((self.X, self.y))
 
     def __repr__(self) -> str:
-        return f"Part(n={len(self)}, X={describe(self.X)}, y={describe(self.y)})"
+        return (f"Part(n={len(self)}, X={describe(self.source_X)}[indices], "
+                f"y={describe(self.source_y)}[indices])")
 
 
 @dataclass(frozen=True)
@@ -69,12 +99,12 @@ class Splits:
         return {name: len(part) for name, part in self.parts.items()}
 
     def map(self, **columns: Callable[[np.ndarray], np.ndarray]) -> Splits:
-        """The same splits with each named column (``X``, ``y``) of every part passed through
-        its function: ``splits.map(X=scaler.transform)``."""
-        parts: dict[str, Any] = {}
-        for name, part in self.parts.items():
-            parts[name] = replace(part, **{column: function(getattr(part, column))
-                                           for column, function in columns.items()})
+        """The same splits over new whole arrays: each named one (``X``, ``y``) passed once
+        through its function, which must map rows to rows (``splits.map(X=scaler.transform)``)."""
+        sources = {f"source_{column}": function(getattr(self.train, f"source_{column}"))
+                   for column, function in columns.items()}
+        parts: dict[str, Any] = {name: replace(part, **sources)
+                                 for name, part in self.parts.items()}
         return replace(self, **parts)
 
     def __iter__(self) -> Iterator[Part | None]:
@@ -228,8 +258,9 @@ def split(
     ``np.random.Generator``) makes the split reproducible.
 
     Parts are disjoint and together cover every row; each part's ``indices`` are sorted
-    (``shuffle=False``) or in random order. A class missing from a part raises a
-    :class:`ClassMissingWarning`; too few rows for a part is a ``ValueError``.
+    (``shuffle=False``) or in random order. The parts hold ``X`` and ``y`` themselves, not
+    copies of their rows (a part's ``X`` gathers them when asked). A class missing from a
+    part raises a :class:`ClassMissingWarning`; too few rows for a part is a ``ValueError``.
 
     Example::
 
@@ -271,6 +302,7 @@ def split(
         named = {name: rng.permutation(rows) for name, rows in named.items()}
     if labels is not None:  # stratify=False: the target is not classes
         _warn_missing(*labels, named)
-    parts = {name: Part(X_array[rows], y_array[rows], rows) for name, rows in named.items()}
+    parts = {name: Part(source_X=X_array, source_y=y_array, indices=rows)
+             for name, rows in named.items()}
     return Splits(parts["train"], parts["dev"], parts.get("test"), labels is not None,
                   note="" if n_test is not None else say("no_test_split"))
