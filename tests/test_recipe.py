@@ -8,8 +8,10 @@ the loop with an in-process runner); the ``slow`` ones start processes and clust
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from deeprecipe.recipe import (
     TrialTask,
     decide,
     run_trial,
+    sample,
 )
 from deeprecipe.recipe.loop import Loop, Options
 from deeprecipe.recipe.page import tune_context, write_tune_report
@@ -754,3 +757,130 @@ def test_a_round_stored_before_findings_were_codes_reads_back(tmp_path: Path) ->
         store.connection.execute("UPDATE rounds SET skipped = 'not json'")
         with pytest.raises(ValueError):  # any other JSON column that does not parse: damage
             store.rounds()
+
+
+# --- big data: trials on samples, the chosen configuration on every row ------------------------
+
+
+@pytest.fixture
+def small_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sampling rule at a small scale: samples above 200 training rows, the first of 60,
+    the largest of 240."""
+    for name, value in {"SAMPLE_ABOVE": 200, "FIRST_ROWS": 60, "MOST_ROWS": 240}.items():
+        monkeypatch.setattr(sample, name, value)
+
+
+def test_the_sampling_rule_fires_only_above_its_threshold_and_grows_to_a_cap() -> None:
+    assert sample.first_rows(sample.SAMPLE_ABOVE) is None  # at the threshold: every row
+    assert sample.first_rows(sample.SAMPLE_ABOVE + 1) == sample.FIRST_ROWS == 100_000
+    assert sample.shipped_rows(1_000) == 1_000
+    assert sample.shipped_rows(10_000_000) == sample.MOST_ROWS == 400_000
+    assert sample.larger(100_000, 10_000_000) == 400_000  # ×GROWTH
+    assert sample.larger(400_000, 10_000_000) is None  # past MOST_ROWS: the final trains on all
+    assert sample.larger(100_000, 300_000) == 300_000  # growing reaches every row
+    assert sample.larger(None, 300_000) is None
+    # the final training: twice the examples the trial saw up to its best epoch (0-based)
+    assert sample.final_epochs(63, 79, 100_000, 980_000, 200) == 14  # ⌈2·64·1e5 / 9.8e5⌉
+    assert sample.final_epochs(63, 79, 100_000, 9_800_000, 200) == 2
+    assert sample.final_epochs(None, 3, 100_000, 9_800_000, 200) == 1  # at least one
+    assert sample.final_epochs(None, 200, 100_000, 150_000, 30) == 30  # at most its own
+
+
+def test_no_built_in_dataset_is_sampled() -> None:
+    # tune's results on the built-in datasets stay as they were: the rule never fires there
+    for name in dr.datasets.REAL:
+        splits = dr.data.split(*dr.datasets.load(name), seed=0)
+        assert sample.first_rows(len(splits.train)) is None, name
+    # … and a config without a sample keeps the name it had before samples existed
+    assert Config().key(0) == "9807a1fa8e4b3976" and "rows" not in Config().to_dict()
+    assert FAST.key(3) == "efb21afa1dab0d9c"
+
+
+def test_a_config_names_its_sample() -> None:
+    config = FAST.replace(rows=5_000)
+    assert Config.from_dict(config.to_dict()) == config and config.key(0) != FAST.key(0)
+    assert "a sample of 5,000 rows" in config.describe()
+    with pytest.raises(ValueError, match="Config: rows must be a positive integer"):
+        FAST.replace(rows=0)
+
+
+def test_high_variance_on_a_sample_grows_it_and_then_leaves_it_to_the_final_training(
+        small_samples: None) -> None:
+    decision = decide(situation(0.0, 0.11, config=FAST.replace(rows=60), n_train=1_000))
+    assert decision.action == "more_data" and decision.why.code == "recipe_more_data:sample"
+    assert [c.config.rows for c in decision.candidates] == [240]
+    assert decision.candidates[0].change == "more data: a sample of 60 → 240 training rows"
+    # as large as a trial's sample gets: the next cure for variance, and no learning curve
+    decision = decide(situation(0.0, 0.11, config=FAST.replace(rows=240), n_train=1_000))
+    assert decision.action == "regularize_l2"
+    assert any("more_data: the sample is as large as a trial's gets (240 rows); the chosen "
+               "configuration trains on all 1,000 at the end" in n for n in decision.skipped)
+    # growing reaches every row: the config trains on all of them
+    decision = decide(situation(0.0, 0.11, config=FAST.replace(rows=60), n_train=230))
+    assert [c.config.rows for c in decision.candidates] == [None]
+
+
+def test_on_big_data_trials_see_a_sample_and_the_chosen_config_trains_on_every_row(
+        small_samples: None, tmp_path: Path) -> None:
+    splits = dr.data.split(*dr.datasets.load("moons", n_samples=600, noise=0.25, seed=0),
+                           seed=0)
+    n_train = len(splits.train)  # 360: above the threshold of 200
+    loop, runner = loop_for(splits, budget=4, n_train=n_train)
+    loop.store = TrialStore(tmp_path)
+    loop.run()
+    loop.train_final()
+    result = loop.finish(None, 0.0)
+    # the workers hold a sample, never the whole training part
+    assert len(runner.data.X_train) == len(runner.data.y_train) == 240
+    searched = [trial for trial in result.trials if trial.action != "final"]
+    baseline = searched[0]
+    assert baseline.config.rows == baseline.n_train == 60
+    assert baseline.sample is not None and baseline.sample.code == "sample_first"
+    assert all(trial.n_train is not None and trial.n_train <= 240 for trial in searched)
+    assert result.n_trials == len(searched) <= 4
+    # the chosen configuration, trained again on every row, here, is the result's model
+    final, chosen = result.best, loop.best()
+    assert final.action == "final" and result.rounds[-1].trials == [final]
+    assert final.n_train == n_train and final.config.rows is None
+    assert final.config == chosen.config.replace(rows=None, epochs=final.config.epochs,
+                                                 patience=final.config.patience)
+    assert final.config.epochs == sample.final_epochs(
+        chosen.best_epoch, int(chosen.epochs_run or 0), 60, n_train, chosen.config.epochs)
+    assert final.sample is not None and final.sample.code == "sample_final"
+    assert result.dev_error == final.dev_error
+    assert result.test_error == result.model().evaluate(splits.test.X, splits.test.y)["error"]
+    # each trial's sample and why: in the JSON, the store and the report
+    assert result.to_dict()["best"]["sample"]["code"] == "sample_final"
+    with loop.store:
+        stored = loop.store.trials()
+    assert stored[final.key].sample == final.sample and stored[final.key].n_train == n_train
+    assert stored[baseline.key].sample == baseline.sample
+    paths = write_tune_report(result, tmp_path)
+    page = paths["report"].read_text()
+    assert "a seeded sample of 60 of the 360 training rows" in page
+    assert "all 360 training rows: the chosen configuration" in page
+
+
+def test_a_larger_sample_is_read_as_a_learning_curve_without_asking_for_more_data(
+        moons: dr.data.Splits) -> None:
+    loop, _ = loop_for(moons)
+    parent = Trial("p", FAST.replace(rows=60), 0, 0, BASELINE, "", status="done",
+                   train_error=0.0, dev_error=0.2, n_train=60, epochs_run=5)
+    grown = Trial("g", FAST.replace(rows=120), 0, 1, "more_data", "", status="done",
+                  train_error=0.02, dev_error=0.1, n_train=120, epochs_run=5)
+    loop.trials.update(p=parent, g=grown)
+    finding = loop.read_learning_curve([grown], "p")
+    assert finding.code == "tune_sample_curve" and finding.values["reading"] == "curve_more_data"
+    assert not loop.recommendations and not loop.learning_curve_done
+
+
+def test_a_database_from_before_samples_opens_and_gains_the_column(tmp_path: Path) -> None:
+    old = dr.recipe.store.SCHEMA.replace(", sample TEXT", "")
+    with closing(sqlite3.connect(tmp_path / dr.recipe.DATABASE)) as db, db:
+        db.executescript(old)
+        db.execute("INSERT INTO trials (key, number, round, config, seed, action, reason, "
+                   "change, status, attempts) VALUES ('k', 0, 0, ?, 0, 'baseline', '', '', "
+                   "'running', 1)", (json.dumps(FAST.to_dict()),))
+    with TrialStore(tmp_path) as store:
+        back = store.trials()["k"]
+    assert back.config == FAST and back.sample is None

@@ -241,6 +241,12 @@ TEXTS: dict[str, Template] = {
                        "statistics, He initialization for ReLU, Adam, a modest network, early "
                        "stopping on the dev cost",
     **{f"recipe_{action}": _recipe_step(why) for action, why in RECIPE_WHY.items()},
+    "recipe_more_data:sample": _recipe_step(
+        "more data is the surest cure for variance, and the trials train on a sample of the "
+        "training set: the best model trains on a larger one"),
+    "recipe_final": "the chosen configuration trained on a sample of {parent_rows:,} rows; it "
+                    "trains once more on all {n_train:,} training rows, for {epochs} "
+                    "epoch(s): at least twice the examples its trial saw up to its best epoch",
     "recipe_done": lambda v: f"{_recipe_errors(v)}: the recipe stops here; the test set "
                              "measures the chosen model",
     "recipe_exhausted": lambda v: (
@@ -379,6 +385,22 @@ TEXTS: dict[str, Template] = {
         "; get more training data if you can (a tune cannot collect it for you)"
         if v["more_data"] else ""),
     "tune_curve_failed": "the learning curve's trials failed: no reading",
+    "tune_sample_curve": lambda v: "learning curve of the best model from its sample to the "
+                                   f"larger one: {say(v['reading'], v)}",
+    "tune_final_worse": "on all the training rows the chosen configuration's dev error is "
+                        "{final:err}, above the {trial:err} of its trial on a sample: the "
+                        "final training may need more epochs (its config says how many it "
+                        "had)",
+    # how many training rows a trial sees (deeprecipe.recipe.sample)
+    "sample_all": "all {rows:,} training rows (trials train on a sample only above "
+                  "{threshold:,})",
+    "sample_first": "a seeded sample of {rows:,} of the {n_train:,} training rows, so that a "
+                    "trial takes seconds (trials train on samples above {threshold:,} rows; "
+                    "the sample grows up to {most:,} when variance is high)",
+    "sample_grown": "a larger sample, {parent_rows:,} → {rows:,} of the {n_train:,} training "
+                    "rows: the best model's variance was high, and more data cures variance",
+    "sample_final": "all {n_train:,} training rows: the chosen configuration, trained on a "
+                    "sample of {parent_rows:,} rows during the search, trained on all of them",
     "test_reused": "the test set of this folder was already used, on trial {trial}, before "
                    "this run chose another model: each look at the test set makes it a little "
                    "less unbiased",

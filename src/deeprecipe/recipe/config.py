@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .. import pipeline
-from .._checks import fail, real
+from .._checks import fail, positive_int, real
 from ..findings import jsonable_fields
 from ..model import Sequential
 from ..runconfig import OPTIONS, check
@@ -27,11 +27,13 @@ class Config:
     """A fully connected ReLU network (He initialization) and its training: one candidate.
 
     Each field is ``deeprecipe run``'s option of that name (:data:`deeprecipe.runconfig.OPTIONS`
-    gives its meaning and checks it), within the search's bounds, but for two:
+    gives its meaning and checks it), within the search's bounds, but for three:
     ``keep_prob`` is one probability for every hidden layer (< 1: inverted dropout after
-    each), and ``train_fraction < 1`` trains on a nested, stratified part of the training
-    set (a point of a learning curve). Early stopping watches the dev cost and restores the
-    best weights. The defaults are the recipe's baseline.
+    each), ``rows`` trains on a seeded, stratified sample of that many training rows
+    (``None``: all of them; :mod:`.sample` says when ``tune`` samples), and
+    ``train_fraction < 1`` on a nested, stratified part of those (a point of a learning
+    curve). Early stopping watches the dev cost and restores the best weights. The
+    defaults are the recipe's baseline.
     """
 
     hidden: tuple[int, ...] = (64,)
@@ -44,6 +46,7 @@ class Config:
     batch_size: int = 64
     augment: bool = False
     train_fraction: float = 1.0
+    rows: int | None = None
 
     def __post_init__(self) -> None:
         """Each value checked by its option of :data:`~deeprecipe.runconfig.OPTIONS`, then
@@ -61,14 +64,17 @@ class Config:
             raise fail(where, "epochs", f"at most {MAX_EPOCHS}", self.epochs)
         for key in ("keep_prob", "train_fraction"):
             real(where, key, getattr(self, key), "in (0, 1]", lambda value: 0 < value <= 1)
+        if self.rows is not None:
+            object.__setattr__(self, "rows", positive_int(where, "rows", self.rows))
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` (checked like a new config)."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``hidden`` as a list."""
-        return jsonable_fields(self)
+        """JSON-ready: ``hidden`` as a list; ``rows`` only when set (a config without a
+        sample reads, and is named, as it was before samples)."""
+        return jsonable_fields(self, *() if self.rows is not None else ("rows",))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
@@ -100,8 +106,11 @@ class Config:
         if self.augment:
             parts.append("augmented")
         parts.append(f"≤{self.epochs} epochs (patience {self.patience})")
+        if self.rows is not None:
+            parts.append(f"a sample of {self.rows:,} rows")
         if self.train_fraction < 1:
-            parts.append(f"{self.train_fraction:.0%} of the training set")
+            parts.append(f"{self.train_fraction:.0%} of the training "
+                         + ("set" if self.rows is None else "sample"))
         return ", ".join(parts)
 
 

@@ -14,17 +14,18 @@ from typing import Any
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
-from ..diagnostics import Diagnosis, LearningCurve, diagnose
+from ..diagnostics import Diagnosis, LearningCurve, diagnose, show_error
 from ..findings import Finding, jsonable_fields
 from ..persistence import save
 from ..pipeline import Prepared, fingerprint
 from ..runconfig import OPTIONS, BadValue, ConfigError, check
+from . import sample
 from .config import Config
-from .policy import Candidate, Decision, Situation, baseline_decision, decide_ranked
+from .policy import FINAL, Candidate, Decision, Situation, baseline_decision, decide_ranked
 from .result import Round, TuneResult, rebuild
 from .runners import DaskRunner, LocalRunner, Runner
 from .store import DATABASE, TrialStore
-from .trial import Trial, TrialTask, prepare
+from .trial import Trial, TrialTask, full_training_set, prepare, train_trial
 
 logger = logging.getLogger("deeprecipe.recipe")
 
@@ -50,12 +51,20 @@ class Options:
     bias_threshold: float
     variance_threshold: float
     task: str | None = None
+    n_train: int = 0
 
     def __post_init__(self) -> None:
         where = "tune"
         if not isinstance(self.baseline, Config):
             raise fail(where, "baseline", "a deeprecipe.recipe.Config or None", self.baseline,
                        error=TypeError)
+        held = sample.shipped_rows(self.n_train)
+        if self.baseline.rows is None:  # on big data the baseline trains on a sample
+            object.__setattr__(self, "baseline", self.baseline.replace(
+                rows=sample.first_rows(self.n_train)))
+        elif self.baseline.rows > held:
+            raise fail(where, "baseline", f"a Config with rows at most {held:,} (the training "
+                       "rows the workers hold)", self.baseline.rows)
         if not isinstance(self.learning_curve, bool):
             raise fail(where, "learning_curve", "a bool", self.learning_curve, error=TypeError)
         checked = {"budget": positive_int(where, "budget", self.budget),
@@ -74,7 +83,8 @@ class Options:
         attempts; the data by its fingerprint), as JSON."""
         digest = fingerprint(*(item for name, part in splits.parts.items()
                                for item in (name, part.X, part.y, part.indices)))
-        return jsonable_fields(self, "budget", "max_attempts", fingerprint=digest[:32])
+        return jsonable_fields(self, "budget", "max_attempts", "n_train",
+                               fingerprint=digest[:32])
 
 
 def tune(
@@ -138,10 +148,10 @@ def tune(
             "started the workers, which import the script again). help: put the call under "
             "if __name__ == \"__main__\":")
     start = time.perf_counter()
-    ready, data = prepare(splits, image_shape, task)
+    ready, data = prepare(splits, image_shape, task, seed)
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
                       data.image_shape, per_round, learning_curve, max_attempts,
-                      bias_threshold, variance_threshold, task)
+                      bias_threshold, variance_threshold, task, len(ready.learned.train))
     workers = positive_int("tune", "workers", workers)
     path = _run_folder(folder, resume)
     settings = options.settings(splits)
@@ -153,6 +163,7 @@ def tune(
         with runner:
             loop = Loop(store, runner, ready, options, CallbackList(callbacks))
             loop.run()
+        loop.train_final()
         return loop.finish(path, time.perf_counter() - start)
 
 
@@ -172,6 +183,7 @@ class Loop:
         self.recommendations: list[Finding] = []
         self.learning_curve_done = False
         self.next_step: Decision = baseline_decision(options.baseline)
+        self.final: Trial | None = None  # the chosen configuration trained on all rows
 
     # --- the rounds -----------------------------------------------------------------------
 
@@ -200,7 +212,7 @@ class Loop:
         return Situation(
             trial, trial.diagnosis or self.diagnose(trial), frozenset(self.trials),
             self.options.seed, self.options.image_shape, self.options.learning_curve,
-            self.learning_curve_done, self.options.per_round,
+            self.learning_curve_done, self.options.per_round, self.options.n_train,
         )
 
     def play(self, diagnosis: Diagnosis | None, decision: Decision,
@@ -231,8 +243,11 @@ class Loop:
                 stored.diagnosis = self.diagnose(stored)
             trial = stored
         else:
+            parent_rows = None if parent is None else self.trials[parent].config.rows
+            why = sample.why(candidate.config.rows, parent_rows, self.options.n_train,
+                             final=decision.action == FINAL)
             trial = Trial(key, candidate.config, self.options.seed, number, decision.action,
-                          decision.reason, candidate.change, parent,
+                          decision.reason, candidate.change, parent, sample=why,
                           attempts=0 if stored is None else stored.attempts)
         self.trials[key] = trial
         return trial
@@ -264,8 +279,11 @@ class Loop:
             tasks = retry
 
     def read_learning_curve(self, trials: list[Trial], parent: str | None) -> Finding:
-        """The "more data" round's reading: the best model at 25%, 50% and 100%."""
-        self.learning_curve_done = True
+        """The "more data" round's reading: the best model at 25%, 50% and 100%, or on its
+        sample and the larger one (a tune that grows its sample is not told to get more
+        data)."""
+        grown = any(trial.config.train_fraction == 1 for trial in trials)
+        self.learning_curve_done = self.learning_curve_done or not grown
         points = [trial for trial in trials if trial.done]
         if parent is not None:
             points.append(self.trials[parent])
@@ -280,7 +298,10 @@ class Loop:
             n_dev=len(self.ready.learned.dev), regression=self.regression,
         )
         reading = curve.finding(self.options.variance_threshold)
-        finding = Finding("tune_curve", {**reading.values, "reading": reading.code,
+        values = {**reading.values, "reading": reading.code}
+        if grown:
+            return Finding("tune_sample_curve", values)
+        finding = Finding("tune_curve", {**values,
                                          "more_data": reading.code == "curve_more_data"})
         self.recommendations.append(finding)
         return finding
@@ -292,9 +313,11 @@ class Loop:
         return self.ranked()[0]
 
     def ranked(self) -> list[Trial]:
-        """The trials the dev set can choose from (done, on the whole training set), best
-        first: by dev error, then dev cost, then the earliest."""
-        candidates = [trial for trial in self.trials.values() if trial.selectable]
+        """The trials the dev set can choose from (done, on the whole training set or
+        sample; not the final training), best first: by dev error, then dev cost, then the
+        earliest."""
+        candidates = [trial for trial in self.trials.values()
+                      if trial.selectable and trial.action != FINAL]
         if not candidates:
             failed = next(iter(self.trials.values()))
             raise RuntimeError(f"tune: the baseline trial failed, so there is nothing to "
@@ -314,11 +337,56 @@ class Loop:
 
     # --- the end ------------------------------------------------------------------------
 
+    def train_final(self) -> None:
+        """When the dev set chose a configuration trained on a sample, train it on all the
+        training rows, here where the data is, for :func:`.sample.final_epochs` (a resumed
+        run reads it back); it becomes the chosen model."""
+        best, n_train = self.best(), self.options.n_train
+        if best.config.rows is None:
+            return
+        epochs = sample.final_epochs(best.best_epoch, int(best.epochs_run or 1),
+                                     int(best.n_train or 1), n_train, best.config.epochs)
+        config = best.config.replace(rows=None, epochs=epochs,
+                                     patience=min(best.config.patience, epochs))
+        why = Finding("recipe_final", {"parent_rows": best.config.rows, "n_train": n_train,
+                                       "epochs": epochs})
+        decision = Decision(FINAL, why, (Candidate(config, f"all {n_train:,} training rows, "
+                                                           f"{epochs} epoch(s)"),))
+        trial = self.trial(decision.candidates[0], len(self.rounds), decision, best.key)
+        trail = Round(len(self.rounds), best.diagnosis, FINAL, decision.reason, [trial])
+        self.store.save_round(trail.to_dict())
+        start = time.perf_counter()
+        self.callbacks.on_step_begin(FINAL, f"training the chosen configuration on all "
+                                            f"{n_train:,} training rows", epochs)
+        if trial.status == "running":
+            trial.attempts += 1
+            self.store.started(trial)
+            X, y = full_training_set(self.ready)
+            task = TrialTask(trial.key, config, trial.seed, trial.attempts)
+            trial.absorb(train_trial(task, self.runner.data, X, y, callbacks=[self.callbacks]))
+            trial.diagnosis = self.diagnose(trial)
+            self.store.finished(trial)
+            self.callbacks.on_trial_end(trial)
+        trail.best_key = trial.key
+        self.store.save_round(trail.to_dict())
+        self.rounds.append(trail)
+        self.final = trial
+        self.callbacks.on_round_end(trail)
+        self.callbacks.on_step_end(FINAL, time.perf_counter() - start,
+                                   f"dev error {show_error(trial.dev_error, self.regression)}")
+
     def finish(self, folder: Path | None, seconds: float) -> TuneResult:
-        """Measure the chosen model on the test set (once), build the result, save the model
-        (it predicts a regression's target in its own units)."""
-        best, ready = self.best(), self.ready
+        """Measure the chosen model (the final one, when there is one) on the test set
+        (once), build the result, save the model (it predicts a regression's target in its
+        own units)."""
+        searched, ready = self.best(), self.ready
+        best = self.final or searched
         remarks = list(ready.notes)
+        if best.dev_error is not None and best.dev_error > (searched.dev_error or 0.0) \
+                and best is not searched:
+            remarks.append(Finding("tune_final_worse", {
+                "final": best.dev_error, "trial": searched.dev_error,
+                "regression": self.regression}))
         test_error = self.measure_test(best, remarks)  # in the trials' units
         result = TuneResult(
             best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
@@ -328,7 +396,7 @@ class Loop:
             budget=self.options.budget, seed=self.options.seed,
             standardizer=ready.standardizer, classes=ready.classes,
             target_scale=ready.target_scale, task=ready.task,
-            input_dim=ready.learned.train.X.shape[1], n_outputs=ready.n_outputs,
+            input_dim=ready.learned.dev.X.shape[1], n_outputs=ready.n_outputs,
             runner=self.runner.description, folder=folder, seconds=seconds,
             recommendations=self.recommendations, remarks=remarks,
             test_note=Finding("no_test_set" if ready.learned.test is None else "test_unbiased"),

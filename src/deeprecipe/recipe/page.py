@@ -73,6 +73,9 @@ def _trial(trial: Trial, trail: Round, result: TuneResult) -> dict[str, Any]:
             "diverged" if trial.stop_reason == "diverged" else
             "read back" if trial.resumed else "trained"),
         "problem": trial.status == "failed" or trial.stop_reason == "diverged",
+        # why it trained on the rows it did, said where a sample was drawn
+        "sample": None if trial.sample is None or trial.sample.code == "sample_all"
+        else str(trial.sample),
         "best_so_far": trial.key == trail.best_key,
         "chosen": trial.key == result.best.key,
     }

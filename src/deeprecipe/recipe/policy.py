@@ -10,10 +10,12 @@ from typing import Any
 from ..diagnostics import Diagnosis
 from ..diagnostics.bias_variance import GOOD
 from ..findings import Finding
+from . import sample
 from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config
 from .trial import Trial
 
 BASELINE = "baseline"
+FINAL = "final"  # the chosen configuration trained on all the rows (after a sampled search)
 LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
 L2_GRID = (1.0, 0.1, 10.0)  # the notes' λ (cost term λ/2m Σ||W||²), most likely first
 KEEP_PROBS = (0.8, 0.6)
@@ -32,11 +34,11 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
-    """One step of the recipe: ``action`` (one of :data:`deeprecipe.findings.ACTIONS`, or
-    ``"baseline"``), ``why`` (a :class:`~deeprecipe.findings.Finding`; ``reason`` says it
-    for people), the ``candidates`` to train, the steps ``skipped`` on the way, each with
-    why, and ``parent``: the key of the model the candidates vary (``None``: the best
-    model)."""
+    """One step of the recipe: ``action`` (one of :data:`deeprecipe.findings.ACTIONS`,
+    ``"baseline"`` or ``"final"``), ``why`` (a :class:`~deeprecipe.findings.Finding`;
+    ``reason`` says it for people), the ``candidates`` to train, the steps ``skipped`` on
+    the way, each with why, and ``parent``: the key of the model the candidates vary
+    (``None``: the best model)."""
 
     action: str
     why: Finding
@@ -56,7 +58,8 @@ class Decision:
 @dataclass(frozen=True)
 class Situation:
     """What the recipe knows when it decides: the ``best`` trial so far and its
-    ``diagnosis``, every trial key ``tried``, and the run's options."""
+    ``diagnosis``, every trial key ``tried``, the run's options and ``n_train``, the
+    training part's rows (``None``: unknown, the sample never grows)."""
 
     best: Trial
     diagnosis: Diagnosis
@@ -66,6 +69,7 @@ class Situation:
     learning_curve: bool = True
     learning_curve_done: bool = False
     per_round: int = 3
+    n_train: int | None = None
 
 
 Step = Callable[[Situation], tuple[list[Candidate], str]]
@@ -206,14 +210,28 @@ def lower_learning_rate(situation: Situation) -> tuple[list[Candidate], str]:
 
 
 def more_data(situation: Situation) -> tuple[list[Candidate], str]:
+    config = situation.best.config
+    if config.rows is not None and situation.n_train is not None:
+        return larger_sample(config, situation.n_train)
     if not situation.learning_curve:
         return [], "no learning curve in this run (learning_curve=False)"
     if situation.learning_curve_done:
         return [], "the learning curve was measured once already (see its recommendation)"
-    config = situation.best.config
     return [Candidate(config.replace(train_fraction=fraction),
                       f"learning curve: the best model on {fraction:.0%} of the training set")
             for fraction in LEARNING_CURVE_FRACTIONS], ""
+
+
+def larger_sample(config: Config, n_train: int) -> tuple[list[Candidate], str]:
+    """More data for a model trained on a sample: the same config on a larger one
+    (:func:`.sample.larger`)."""
+    assert config.rows is not None
+    rows = sample.larger(config.rows, n_train)
+    if rows is None:
+        return [], (f"the sample is as large as a trial's gets ({config.rows:,} rows); the "
+                    f"chosen configuration trains on all {n_train:,} at the end")
+    return [Candidate(config.replace(rows=None if rows >= n_train else rows),
+                      f"more data: a sample of {config.rows:,} → {rows:,} training rows")], ""
 
 
 def augment(situation: Situation) -> tuple[list[Candidate], str]:
@@ -261,7 +279,8 @@ def _reason(action: str, situation: Situation) -> Finding:
     """Why ``action`` now: the diagnosis in numbers, then the step's rationale."""
     best = situation.best
     used_all = action == "train_longer" and best.stop_reason == "max_epochs"
-    return _why(f"recipe_{action}", situation.diagnosis,
+    sampled = action == "more_data" and best.config.rows is not None
+    return _why(f"recipe_{action}" + (":sample" if sampled else ""), situation.diagnosis,
                 epochs=best.config.epochs if used_all else None,
                 regularized=situation.diagnosis.high_bias and best.config.regularized)
 

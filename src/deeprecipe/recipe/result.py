@@ -14,7 +14,7 @@ from ..findings import Finding, jsonable, jsonable_fields
 from ..model import Sequential
 from ..targets import TargetScale
 from .config import Config, build_model
-from .policy import Decision
+from .policy import FINAL, Decision
 from .store import ROUND_COLUMNS
 from .trial import Trial
 
@@ -91,7 +91,8 @@ class TuneResult:
 
     @property
     def n_trials(self) -> int:
-        return len(self.trials)
+        """The search's trials (the final training on all the rows is not one)."""
+        return sum(trial.action != FINAL for trial in self.trials)
 
     @property
     def resumed_trials(self) -> int:

@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ..findings import Finding
 from ..run import folder as runfolder
 from ..run.files import TRIALS, FormatError
 from .config import Config
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS trials (
     attempts INTEGER NOT NULL, train_error REAL, dev_error REAL, dev_cost REAL,
     n_train INTEGER, epochs_run INTEGER, best_epoch INTEGER, stop_reason TEXT, history TEXT,
     diagnosis TEXT, error TEXT, worker TEXT, seconds REAL, started_at REAL, finished_at REAL,
-    weights BLOB, dtype TEXT
+    weights BLOB, dtype TEXT, sample TEXT
 );
 CREATE TABLE IF NOT EXISTS rounds (
     number INTEGER PRIMARY KEY, diagnosis TEXT, action TEXT NOT NULL, reason TEXT NOT NULL,
@@ -41,7 +42,9 @@ RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "dev_cost", 
                   "worker", "seconds", "finished_at", "weights", "dtype")
 ROUND_COLUMNS = ("number", "diagnosis", "action", "reason", "trial_keys", "best_key",
                  "recommendation", "skipped")
-JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped", "recommendation")
+JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped", "recommendation",
+                "sample")
+ADDED_COLUMNS = {"sample": "TEXT"}  # trials' columns newer than the first databases
 TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, not read back
 
 
@@ -77,6 +80,7 @@ class TrialStore:
             self.connection.row_factory = sqlite3.Row
             with self.connection:
                 self.connection.executescript(SCHEMA)
+                _add_columns(self.connection)
             recorded = self.settings()
             if recorded:  # the format_version of an existing database
                 TRIALS.check(recorded, f"tune: {self.path}")
@@ -118,13 +122,13 @@ class TrialStore:
         with self.connection:
             self.connection.execute(
                 "INSERT INTO trials (key, number, round, config, seed, action, reason, change, "
-                "parent, status, attempts, started_at) VALUES (?, (SELECT COUNT(*) FROM "
-                "trials), ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "status = 'running', attempts = excluded.attempts, "
+                "parent, status, attempts, started_at, sample) VALUES (?, (SELECT COUNT(*) "
+                "FROM trials), ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(key) DO "
+                "UPDATE SET status = 'running', attempts = excluded.attempts, "
                 "started_at = excluded.started_at",
                 (trial.key, trial.round, json.dumps(trial.config.to_dict()), trial.seed,
                  trial.action, trial.reason, trial.change, trial.parent, trial.attempts,
-                 time.time()))
+                 time.time(), _column("sample", trial.sample)))
 
     def finished(self, trial: Trial) -> None:
         """Write a finished (``done`` or ``failed``) trial: one transaction."""
@@ -163,6 +167,14 @@ class TrialStore:
         self.close()
 
 
+def _add_columns(connection: sqlite3.Connection) -> None:
+    """Add :data:`ADDED_COLUMNS` to a database made before them (their value: NULL)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(trials)")}
+    for name, kind in ADDED_COLUMNS.items():
+        if name not in present:
+            connection.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+
+
 def _column(name: str, value: Any) -> Any:
     """``value`` as its column stores it: JSON text for :data:`JSON_COLUMNS`."""
     if name not in JSON_COLUMNS:
@@ -191,4 +203,6 @@ def _trial(row: sqlite3.Row) -> Trial:
     """A :class:`Trial` from its row, without the diagnosis (a NULL: the field's default)."""
     values = {name: value for name, value in _decoded(row).items()
               if name in TRIAL_FIELDS and value is not None}
+    if "sample" in values:
+        values["sample"] = Finding(values["sample"]["code"], values["sample"]["values"])
     return Trial(**{**values, "config": Config.from_dict(values["config"])})

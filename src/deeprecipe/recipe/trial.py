@@ -8,27 +8,30 @@ import math
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._checks import fail
-from ..callbacks import EarlyStopping
+from ..callbacks import Callback, EarlyStopping
 from ..data import Splits
 from ..diagnostics import Diagnosis
 from ..diagnostics.curves import nested_order
 from ..findings import Finding, jsonable_fields
 from ..pipeline import Prepared, augmentation, train_and_measure
 from ..pipeline import prepare as prepare_splits
+from . import sample
 from .config import Config, build_model
 
 
 @dataclass(frozen=True)
 class TrialData:
-    """What every trial trains on: the standardized train and dev sets, the standardizer's
-    ``mean`` and ``std`` (augmentation works on raw pixels) and the ``image_shape``
-    ``(h, w[, c])`` of image data (else ``None``)."""
+    """What every trial trains on: the standardized training rows the workers hold (all of
+    them, or on big data a seeded sample of :func:`.sample.shipped_rows` rows), the dev
+    set, the standardizer's ``mean`` and ``std`` (augmentation works on raw pixels) and
+    the ``image_shape`` ``(h, w[, c])`` of image data (else ``None``)."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -42,18 +45,20 @@ class TrialData:
 
 
 def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
-            task: str | None = None) -> tuple[Prepared, TrialData]:
+            task: str | None = None, seed: int = 0) -> tuple[Prepared, TrialData]:
     """:func:`deeprecipe.pipeline.prepare` for a tune (``task=None``: read it from the
     labels; a regression's target scaling is noted), and the trials' :class:`TrialData`,
-    ``image_shape`` checked (the test part stays in the ``Prepared``)."""
+    ``image_shape`` checked (the test part stays in the ``Prepared``; a big training part
+    too, but for the sample ``seed`` draws)."""
     ready = prepare_splits(splits, task or "auto", where="tune")
     scaler, learned, target = ready.standardizer, ready.learned, ready.target_scale
     if target is not None:
         ready.notes.append(Finding("target_scaled:tune", {"mean": target.mean,
                                                           "scale": target.scale}))
     assert scaler.mean_ is not None and scaler.std_ is not None  # fitted by prepare
+    X_train, y_train = shipped(*full_training_set(ready), seed)
     data = TrialData(
-        X_train=learned.train.X, y_train=learned.train.y, X_dev=learned.dev.X,
+        X_train=X_train, y_train=y_train, X_dev=learned.dev.X,
         y_dev=learned.dev.y, task=ready.task, n_outputs=ready.n_outputs, mean=scaler.mean_,
         std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.X.shape[1]))
     return ready, data
@@ -84,47 +89,80 @@ class TrialTask:
     attempt: int = 1
 
 
-def training_rows(data: TrialData, fraction: float, seed: int) -> np.ndarray:
-    """All rows, or a nested stratified part (each smaller fraction is inside the larger)."""
-    if fraction >= 1:
-        return np.arange(len(data.X_train))
-    order = nested_order(data.y_train, np.random.default_rng(seed))
-    return np.sort(order[: max(1, round(fraction * len(data.X_train)))])
+def full_training_set(ready: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """The standardized training inputs and targets, every row (the one place a tune reads
+    them whole: the final training, and the sample for the workers)."""
+    return ready.learned.train.X, ready.learned.train.y
+
+
+def shipped(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows the workers receive: all of ``X``, ``y``, or on big data a seeded,
+    stratified sample of :func:`.sample.shipped_rows` of them (in their order)."""
+    size = sample.shipped_rows(len(X))
+    if size >= len(X):
+        return X, y
+    rows = np.sort(nested_order(y, np.random.default_rng(seed))[:size])
+    return X[rows], y[rows]
+
+
+def training_rows(y: np.ndarray, config: Config, seed: int) -> np.ndarray | None:
+    """The rows of the workers' training set (targets ``y``) ``config`` trains on: ``None``
+    for all of them, else the first ``config.rows`` of a nested stratified order (each
+    smaller sample is inside the larger), and ``config.train_fraction`` of those."""
+    size = len(y) if config.rows is None else config.rows
+    if size > len(y):
+        raise fail("run_trial", "config.rows", f"at most {len(y):,} (the training rows the "
+                   "workers hold)", config.rows)
+    size = max(1, round(config.train_fraction * size))
+    if size >= len(y):
+        return None
+    order = nested_order(y, np.random.default_rng(seed))
+    return np.sort(order[:size])
 
 
 def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
-    """Train ``task.config`` with ``task.seed`` on ``data`` and measure it.
+    """Train ``task.config`` with ``task.seed`` on ``data`` (its rows,
+    :func:`training_rows`) and measure it (:func:`train_trial`). BLAS uses one thread:
+    trials run side by side, one per core, and one thread makes a trial's arithmetic
+    reproducible."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        rows = training_rows(data.y_train, task.config, task.seed)
+        if rows is None:
+            return train_trial(task, data, data.X_train, data.y_train)
+        return train_trial(task, data, data.X_train[rows], data.y_train[rows])
+
+
+def train_trial(task: TrialTask, data: TrialData, X: np.ndarray, y: np.ndarray,
+                callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
+    """Train ``task.config`` with ``task.seed`` on ``X``, ``y`` (standardized; ``data``
+    gives the dev set and the task; ``callbacks`` hear the training) and measure it.
 
     Returns plain data: ``train_error`` and ``dev_error`` (inference mode, on the kept
     weights), ``dev_cost``, ``n_train``, ``history`` (the History's lists), ``epochs_run``,
     ``best_epoch``, ``stop_reason``, ``weights`` (``θ`` as bytes) and ``dtype``,
-    ``seconds`` and ``worker`` (host and process id). BLAS uses one thread: trials run
-    side by side, one per core, and one thread makes a trial's arithmetic reproducible.
+    ``seconds`` and ``worker`` (host and process id).
     """
-    from threadpoolctl import threadpool_limits
-
     start = time.perf_counter()
     config = task.config
-    with threadpool_limits(limits=1):
-        rows = training_rows(data, config.train_fraction, task.seed)
-        X, y = data.X_train[rows], data.y_train[rows]
-        augment = None
-        if config.augment:
-            if data.image_shape is None:
-                raise fail("run_trial", "config.augment", "False for data without an image "
-                           "shape", True, "pass image_shape=(h, w) to tune() for image data")
-            augment = augmentation(data.image_shape, data.mean, data.std, X)
-        model = build_model(config, X.shape[1], data.task, data.n_outputs, task.seed)
-        history, measured = train_and_measure(
-            model, {"train": (X, y), "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
-            batch_size=config.batch_size, optimizer=config.optimizer,
-            learning_rate=config.learning_rate, seed=task.seed,
-            stopping=EarlyStopping(monitor="dev_cost", patience=config.patience),
-            augment=augment)
-        epoch = history.best_epoch
-        dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
+    augment = None
+    if config.augment:
+        if data.image_shape is None:
+            raise fail("run_trial", "config.augment", "False for data without an image "
+                       "shape", True, "pass image_shape=(h, w) to tune() for image data")
+        augment = augmentation(data.image_shape, data.mean, data.std, X)
+    model = build_model(config, X.shape[1], data.task, data.n_outputs, task.seed)
+    history, measured = train_and_measure(
+        model, {"train": (X, y), "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
+        batch_size=config.batch_size, optimizer=config.optimizer,
+        learning_rate=config.learning_rate, seed=task.seed,
+        stopping=EarlyStopping(monitor="dev_cost", patience=config.patience),
+        callbacks=callbacks, augment=augment)
+    epoch = history.best_epoch
+    dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
     return {"train_error": float(measured.train_error), "dev_error": float(measured.dev_error),
-            "dev_cost": float(dev_cost), "n_train": len(rows), "history": history.to_dict(),
+            "dev_cost": float(dev_cost), "n_train": len(X), "history": history.to_dict(),
             "epochs_run": len(history), "best_epoch": history.best_epoch,
             "stop_reason": history.stop_reason, "weights": model.theta.tobytes(),
             "dtype": model.dtype.name, "seconds": time.perf_counter() - start,
@@ -142,7 +180,9 @@ class Trial:
     errors, ``history``, ``diagnosis`` (its own bias/variance reading) and ``weights``.
     ``status`` is ``"running"``, ``"done"`` or ``"failed"`` (then ``error`` says why);
     ``attempts`` counts the runs started; ``resumed`` is True when the result was read back
-    from the database of an earlier run instead of being trained again.
+    from the database of an earlier run instead of being trained again. ``sample`` says
+    why it trains on the rows it does (a :class:`~deeprecipe.findings.Finding` of
+    :func:`.sample.why`; ``n_train`` counts them).
     """
 
     key: str
@@ -162,6 +202,7 @@ class Trial:
     epochs_run: int | None = None
     best_epoch: int | None = None
     stop_reason: str | None = None
+    sample: Finding | None = None
     history: dict[str, list[float]] = field(default_factory=dict, repr=False)
     diagnosis: Diagnosis | None = field(default=None, repr=False)
     error: str | None = None
@@ -182,7 +223,8 @@ class Trial:
 
     @property
     def selectable(self) -> bool:
-        """Done and trained on the whole training set (learning-curve points are not)."""
+        """Done and trained on the whole training set or sample (learning-curve points,
+        on a fraction of it, are not)."""
         return self.done and self.config.train_fraction == 1
 
     def rank(self) -> tuple[float, float]:

@@ -1,0 +1,71 @@
+"""How many training rows a trial sees: the rule that lets ``tune`` work on big data.
+
+Below :data:`SAMPLE_ABOVE` training rows every trial trains on all of them, as always.
+Above it, the baseline and its variants train on a seeded sample of :data:`FIRST_ROWS`
+rows, so that a trial takes seconds whatever the size of the data. The sample grows
+(×:data:`GROWTH`, up to :data:`MOST_ROWS`: all the worker processes ever receive) when the
+best model's variance is high: the notes' "more data cures variance", tried on a larger
+sample instead of recommended. The chosen configuration is then trained once more, on all
+the training rows, in the tuning process (:func:`final_epochs` says for how long).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..findings import Finding
+
+SAMPLE_ABOVE = 200_000  # training rows above which trials train on samples
+FIRST_ROWS = 100_000  # the baseline's sample
+GROWTH = 4  # each larger sample is this many times the last
+MOST_ROWS = 400_000  # the largest sample: what every worker process holds
+FINAL_EXAMPLES = 2  # the final training sees this many times the examples the trial needed
+
+
+def first_rows(n_train: int) -> int | None:
+    """The baseline's sample size for a training part of ``n_train`` rows (``None``: all of
+    them, the rule does not fire)."""
+    return FIRST_ROWS if n_train > SAMPLE_ABOVE else None
+
+
+def shipped_rows(n_train: int) -> int:
+    """How many training rows the worker processes receive: all of them unless the rule
+    fires, else :data:`MOST_ROWS` (the largest sample a trial may train on)."""
+    return n_train if first_rows(n_train) is None else min(n_train, MOST_ROWS)
+
+
+def larger(rows: int | None, n_train: int) -> int | None:
+    """The sample after one of ``rows`` rows: :data:`GROWTH` times larger, ``n_train`` (all
+    rows) when that reaches them. ``None`` when the sample cannot grow: it is all the rows
+    already (``rows=None``), or growing it would pass :data:`MOST_ROWS`."""
+    if rows is None or rows >= n_train:
+        return None
+    grown = min(rows * GROWTH, n_train)
+    return grown if grown <= MOST_ROWS else None
+
+
+def final_epochs(best_epoch: int | None, epochs_run: int, trial_rows: int, n_train: int,
+                 most: int) -> int:
+    """Epochs for the final training on all ``n_train`` rows: enough to see
+    :data:`FINAL_EXAMPLES` times the examples the sampled trial (``trial_rows`` rows) saw up
+    to its best epoch (``best_epoch``, 0-based; ``None``: all ``epochs_run``), at least one
+    and at most ``most`` (the configuration's own)."""
+    examples = ((epochs_run if best_epoch is None else best_epoch + 1) * trial_rows
+                * FINAL_EXAMPLES)
+    return max(1, min(most, math.ceil(examples / n_train)))
+
+
+def why(rows: int | None, parent_rows: int | None, n_train: int, *,
+        final: bool = False) -> Finding:
+    """Why a trial trains on ``rows`` rows of ``n_train`` (``None``: all of them), its
+    parent having trained on ``parent_rows``; ``final``: the chosen configuration's last
+    training."""
+    values = {"rows": n_train if rows is None else rows, "n_train": n_train,
+              "threshold": SAMPLE_ABOVE, "parent_rows": parent_rows}
+    if final:
+        return Finding("sample_final", values)
+    if rows is None and parent_rows is None:
+        return Finding("sample_all", values)
+    if parent_rows is not None and (rows is None or rows > parent_rows):
+        return Finding("sample_grown", values)
+    return Finding("sample_first", {**values, "most": MOST_ROWS})
