@@ -779,6 +779,10 @@ def test_the_sampling_rule_fires_only_above_its_threshold_and_grows_to_a_cap() -
     assert sample.larger(400_000, 10_000_000) is None  # past MOST_ROWS: the final trains on all
     assert sample.larger(100_000, 300_000) == 300_000  # growing reaches every row
     assert sample.larger(None, 300_000) is None
+    # the baseline on a sample: at most TRIAL_EXAMPLES examples (50 epochs of 100,000 rows)
+    assert sample.baseline(Config(), 10_000_000) == Config(rows=100_000, epochs=50)
+    assert sample.baseline(Config(), 200_000) == Config()  # the rule does not fire
+    assert sample.baseline(FAST.replace(rows=7), 10_000_000) == FAST.replace(rows=7)
     # the final training: twice the examples the trial saw up to its best epoch (0-based)
     assert sample.final_epochs(63, 79, 100_000, 980_000, 200) == 14  # ⌈2·64·1e5 / 9.8e5⌉
     assert sample.final_epochs(63, 79, 100_000, 9_800_000, 200) == 2
@@ -808,8 +812,10 @@ def test_high_variance_on_a_sample_grows_it_and_then_leaves_it_to_the_final_trai
         small_samples: None) -> None:
     decision = decide(situation(0.0, 0.11, config=FAST.replace(rows=60), n_train=1_000))
     assert decision.action == "more_data" and decision.why.code == "recipe_more_data:sample"
-    assert [c.config.rows for c in decision.candidates] == [240]
-    assert decision.candidates[0].change == "more data: a sample of 60 → 240 training rows"
+    # the same examples: a quarter of the epochs
+    assert [c.config for c in decision.candidates] == [FAST.replace(rows=240, epochs=8)]
+    assert decision.candidates[0].change == ("more data: a sample of 60 → 240 training rows, "
+                                             "≤30 → ≤8 epochs (as many examples)")
     # as large as a trial's sample gets: the next cure for variance, and no learning curve
     decision = decide(situation(0.0, 0.11, config=FAST.replace(rows=240), n_train=1_000))
     assert decision.action == "regularize_l2"

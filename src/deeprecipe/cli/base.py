@@ -172,7 +172,8 @@ def task_of(model: Sequential) -> str:
 
 # what a counting step's bar counts, and its status when it starts with some done (resumed)
 COUNTS = {"train": ("epochs", "resumed after epoch {}"),
-          "tune": ("trials", "{} read back from the earlier run")}
+          "tune": ("trials", "{} read back from the earlier run"),
+          "final": ("epochs", "{}")}
 SHOW_AFTER = 2.0  # seconds: an epoch, or a file being read, shows its progress after this long
 
 

@@ -59,10 +59,9 @@ class Options:
             raise fail(where, "baseline", "a deeprecipe.recipe.Config or None", self.baseline,
                        error=TypeError)
         held = sample.shipped_rows(self.n_train)
-        if self.baseline.rows is None:  # on big data the baseline trains on a sample
-            object.__setattr__(self, "baseline", self.baseline.replace(
-                rows=sample.first_rows(self.n_train)))
-        elif self.baseline.rows > held:
+        # on big data the baseline trains on a sample
+        object.__setattr__(self, "baseline", sample.baseline(self.baseline, self.n_train))
+        if self.baseline.rows is not None and self.baseline.rows > held:
             raise fail(where, "baseline", f"a Config with rows at most {held:,} (the training "
                        "rows the workers hold)", self.baseline.rows)
         if not isinstance(self.learning_curve, bool):
@@ -124,6 +123,14 @@ def tune(
     ``resume=True`` continues the interrupted (or finished) run in ``folder``: finished
     trials are read back, not trained again; the settings must be the run's own, except
     ``budget``, which may grow.
+
+    On big data (a training part above :data:`.sample.SAMPLE_ABOVE`, 200,000 rows) the
+    trials train on a seeded sample (:mod:`.sample`: 100,000 rows, grown 4× up to 400,000
+    when the best model's variance is high), so a trial takes seconds and the workers never
+    receive the whole training part; the chosen configuration then trains once more on
+    every training row, here (a ``"final"`` round, outside the budget), and that model is
+    the result. Each trial records its rows and why (:attr:`Trial.sample`). A ``baseline``
+    with ``rows`` set keeps its own sample.
 
     ``image_shape`` ``(h, w[, c])`` marks image data (augmentation becomes a step of the
     recipe). ``task`` (``"classification"`` or ``"regression"``) says what the targets are;

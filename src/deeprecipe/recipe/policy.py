@@ -224,14 +224,16 @@ def more_data(situation: Situation) -> tuple[list[Candidate], str]:
 
 def larger_sample(config: Config, n_train: int) -> tuple[list[Candidate], str]:
     """More data for a model trained on a sample: the same config on a larger one
-    (:func:`.sample.larger`)."""
-    assert config.rows is not None
-    rows = sample.larger(config.rows, n_train)
-    if rows is None:
+    (:func:`.sample.grown`)."""
+    larger = sample.grown(config, n_train)
+    if larger is None:
         return [], (f"the sample is as large as a trial's gets ({config.rows:,} rows); the "
                     f"chosen configuration trains on all {n_train:,} at the end")
-    return [Candidate(config.replace(rows=None if rows >= n_train else rows),
-                      f"more data: a sample of {config.rows:,} → {rows:,} training rows")], ""
+    rows = n_train if larger.rows is None else larger.rows
+    return [Candidate(larger, f"more data: a sample of {config.rows:,} → {rows:,} training "
+                              f"rows, ≤{config.epochs} → ≤{larger.epochs} epochs (as many "
+                              "examples)")], \
+        f"the best configuration on {rows:,} rows was tried"
 
 
 def augment(situation: Situation) -> tuple[list[Candidate], str]:

@@ -2,11 +2,13 @@
 
 Below :data:`SAMPLE_ABOVE` training rows every trial trains on all of them, as always.
 Above it, the baseline and its variants train on a seeded sample of :data:`FIRST_ROWS`
-rows, so that a trial takes seconds whatever the size of the data. The sample grows
+rows, and the baseline sees at most :data:`TRIAL_EXAMPLES` examples (its epochs are cut
+to fit), so that a trial takes seconds whatever the size of the data. The sample grows
 (×:data:`GROWTH`, up to :data:`MOST_ROWS`: all the worker processes ever receive) when the
 best model's variance is high: the notes' "more data cures variance", tried on a larger
-sample instead of recommended. The chosen configuration is then trained once more, on all
-the training rows, in the tuning process (:func:`final_epochs` says for how long).
+sample instead of recommended, with as many examples (fewer epochs). The chosen
+configuration is then trained once more, on all the training rows, in the tuning process
+(:func:`final_epochs` says for how long).
 """
 
 from __future__ import annotations
@@ -14,12 +16,35 @@ from __future__ import annotations
 import math
 
 from ..findings import Finding
+from .config import Config
 
 SAMPLE_ABOVE = 200_000  # training rows above which trials train on samples
 FIRST_ROWS = 100_000  # the baseline's sample
 GROWTH = 4  # each larger sample is this many times the last
 MOST_ROWS = 400_000  # the largest sample: what every worker process holds
+TRIAL_EXAMPLES = 5_000_000  # the baseline on a sample: at most 50 epochs of 100,000 rows
 FINAL_EXAMPLES = 2  # the final training sees this many times the examples the trial needed
+
+
+def baseline(config: Config, n_train: int) -> Config:
+    """The baseline ``config`` on a training part of ``n_train`` rows: as it is, unless the
+    rule fires and it sets no ``rows``; then on :data:`FIRST_ROWS` rows, with at most
+    :data:`TRIAL_EXAMPLES` examples' worth of epochs."""
+    rows = first_rows(n_train)
+    if rows is None or config.rows is not None:
+        return config
+    return config.replace(rows=rows, epochs=min(config.epochs, max(1, TRIAL_EXAMPLES // rows)))
+
+
+def grown(config: Config, n_train: int) -> Config | None:
+    """``config`` on the next sample (:func:`larger`; ``rows=None`` when that is every row),
+    its epochs cut so that it sees as many examples; ``None`` when the sample cannot
+    grow."""
+    rows = larger(config.rows, n_train)
+    if rows is None or config.rows is None:
+        return None
+    epochs = max(1, round(config.epochs * config.rows / rows))
+    return config.replace(rows=None if rows >= n_train else rows, epochs=epochs)
 
 
 def first_rows(n_train: int) -> int | None:
