@@ -43,7 +43,7 @@ from deeprecipe.recipe import (
     run_trial,
     sample,
 )
-from deeprecipe.recipe.loop import Loop, Options
+from deeprecipe.recipe.loop import Loop, Options, data_fingerprint
 from deeprecipe.recipe.page import tune_context, write_tune_report
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
 from deeprecipe.recipe.trial import prepare
@@ -890,3 +890,10 @@ def test_a_database_from_before_samples_opens_and_gains_the_column(tmp_path: Pat
     with TrialStore(tmp_path) as store:
         back = store.trials()["k"]
     assert back.config == FAST and back.sample is None
+
+
+def test_the_data_fingerprint_is_the_one_older_runs_recorded(moons: dr.data.Splits) -> None:
+    # hashed a chunk at a time, never gathering a part, yet the digest a resume compares with
+    older = dr.pipeline.fingerprint(*(item for name, part in moons.parts.items()
+                                      for item in (name, part.X, part.y, part.indices)))
+    assert data_fingerprint(moons) == older

@@ -110,7 +110,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                     workers=options["workers"], seed=options["seed"], folder=folder,
                     resume=args.resume is not None, image_shape=loaded.image_shape,
                     task="regression" if loaded.task == "regression" else "classification",
-                    callbacks=[progress],
+                    callbacks=[progress], in_place=True,
                 )
                 progress.close()
                 paths = write_tune_report(result, folder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import time
@@ -11,13 +12,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
+from ..data.normalize import CHUNK_ROWS
 from ..diagnostics import Diagnosis, LearningCurve, diagnose, show_error
 from ..findings import Finding, jsonable_fields
 from ..persistence import save
-from ..pipeline import Prepared, fingerprint
+from ..pipeline import Prepared
 from ..runconfig import OPTIONS, BadValue, ConfigError, check
 from . import sample
 from .config import Config
@@ -25,7 +29,7 @@ from .policy import FINAL, Candidate, Decision, Situation, baseline_decision, de
 from .result import Round, TuneResult, rebuild
 from .runners import DaskRunner, LocalRunner, Runner
 from .store import DATABASE, TrialStore
-from .trial import Trial, TrialTask, full_training_set, prepare, train_trial
+from .trial import Trial, TrialTask, prepare, train_trial
 
 logger = logging.getLogger("deeprecipe.recipe")
 
@@ -77,11 +81,9 @@ class Options:
         for key, value in checked.items():
             object.__setattr__(self, key, value)
 
-    def settings(self, splits: Splits) -> dict[str, Any]:
+    def settings(self, digest: str) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget and the
         attempts; the data by its fingerprint), as JSON."""
-        digest = fingerprint(*(item for name, part in splits.parts.items()
-                               for item in (name, part.X, part.y, part.indices)))
         return jsonable_fields(self, "budget", "max_attempts", "n_train",
                                fingerprint=digest[:32])
 
@@ -105,6 +107,7 @@ def tune(
     bias_threshold: float = TUNE_THRESHOLD,
     variance_threshold: float = TUNE_THRESHOLD,
     callbacks: Sequence[Callback] = (),
+    in_place: bool = False,
 ) -> TuneResult:
     """Run the basic recipe on ``splits`` for at most ``budget`` trials.
 
@@ -143,7 +146,10 @@ def tune(
     runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
     :func:`~deeprecipe.diagnose`'s (0.01 here: :data:`TUNE_THRESHOLD`). ``callbacks``
     (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial
-    and each round as it finishes. The test error is measured once, on the chosen model.
+    and each round as it finishes, and of the final training's epochs. ``in_place=True``
+    standardizes the splits' inputs where they are, overwriting the caller's array (what
+    ``deeprecipe tune`` does with the data it loaded: the run holds it once). The test
+    error is measured once, on the chosen model.
 
     The worker processes import the main script again: a script that calls ``tune`` keeps
     its work under ``if __name__ == "__main__":``.
@@ -155,13 +161,16 @@ def tune(
             "started the workers, which import the script again). help: put the call under "
             "if __name__ == \"__main__\":")
     start = time.perf_counter()
-    ready, data = prepare(splits, image_shape, task, seed)
+    # the data as given (before an in-place standardization) that a resume must match;
+    # what is not a split, prepare refuses
+    digest = data_fingerprint(splits) if isinstance(splits, Splits) else ""
+    ready, data = prepare(splits, image_shape, task, seed, in_place=in_place)
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
                       data.image_shape, per_round, learning_curve, max_attempts,
                       bias_threshold, variance_threshold, task, len(ready.learned.train))
     workers = positive_int("tune", "workers", workers)
     path = _run_folder(folder, resume)
-    settings = options.settings(splits)
+    settings = options.settings(digest)
     with TrialStore(path) as store:
         if resume:
             _check_settings(store, settings)
@@ -368,9 +377,9 @@ class Loop:
         if trial.status == "running":
             trial.attempts += 1
             self.store.started(trial)
-            X, y = full_training_set(self.ready)
             task = TrialTask(trial.key, config, trial.seed, trial.attempts)
-            trial.absorb(train_trial(task, self.runner.data, X, y, callbacks=[self.callbacks]))
+            trial.absorb(train_trial(task, self.runner.data, self.ready.learned.train,
+                                     callbacks=[self.callbacks]))
             trial.diagnosis = self.diagnose(trial)
             self.store.finished(trial)
             self.callbacks.on_trial_end(trial)
@@ -403,7 +412,7 @@ class Loop:
             budget=self.options.budget, seed=self.options.seed,
             standardizer=ready.standardizer, classes=ready.classes,
             target_scale=ready.target_scale, task=ready.task,
-            input_dim=ready.learned.dev.X.shape[1], n_outputs=ready.n_outputs,
+            input_dim=ready.learned.dev.shape[1], n_outputs=ready.n_outputs,
             runner=self.runner.description, folder=folder, seconds=seconds,
             recommendations=self.recommendations, remarks=remarks,
             test_note=Finding("no_test_set" if ready.learned.test is None else "test_unbiased"),
@@ -428,8 +437,8 @@ class Loop:
         if measured:
             remarks.append(Finding("test_reused", {"trial": measured[-1]["trial"]}))
         # the test inputs are standardized already: the model needs no standardizer
-        model = rebuild(best, test.X.shape[1], self.ready.task, self.ready.n_outputs)
-        error = float(model.evaluate(test.X, test.y)["error"])
+        model = rebuild(best, test.shape[1], self.ready.task, self.ready.n_outputs)
+        error = float(model.evaluate(test.source_X, test.source_y, rows=test.indices)["error"])
         self.store.write_settings({"test_measurements": [
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})
         return error
@@ -444,6 +453,24 @@ class Loop:
 
 
 # --- checks -------------------------------------------------------------------------------------
+
+
+def data_fingerprint(splits: Splits) -> str:
+    """:func:`~deeprecipe.pipeline.fingerprint` of each part's name, ``X``, ``y`` and
+    ``indices``, the rows hashed :data:`~deeprecipe.data.normalize.CHUNK_ROWS` at a time
+    (the same digest, without gathering a big part)."""
+    digest = hashlib.sha256()
+    for name, part in splits.parts.items():
+        digest.update(name.encode())
+        for source in (part.source_X, part.source_y):
+            digest.update(f"{source.dtype.str}{(len(part), *source.shape[1:])}".encode())
+            for start in range(0, len(part), CHUNK_ROWS):
+                rows = part.indices[start:start + CHUNK_ROWS]
+                digest.update(np.ascontiguousarray(source[rows]).data)
+        indices = np.ascontiguousarray(part.indices)
+        digest.update(f"{indices.dtype.str}{indices.shape}".encode())
+        digest.update(indices.data)
+    return digest.hexdigest()
 
 
 BAYES_ERROR = "an error rate in [0, 1): a fraction (0.01) or a percentage ('1%')"

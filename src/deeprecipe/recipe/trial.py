@@ -16,7 +16,7 @@ import numpy as np
 
 from .._checks import fail
 from ..callbacks import Callback, EarlyStopping
-from ..data import Splits
+from ..data import Part, Splits
 from ..diagnostics import Diagnosis
 from ..diagnostics.curves import nested_order
 from ..findings import Finding, jsonable_fields
@@ -45,22 +45,25 @@ class TrialData:
 
 
 def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
-            task: str | None = None, seed: int = 0) -> tuple[Prepared, TrialData]:
+            task: str | None = None, seed: int = 0, *,
+            in_place: bool = False) -> tuple[Prepared, TrialData]:
     """:func:`deeprecipe.pipeline.prepare` for a tune (``task=None``: read it from the
     labels; a regression's target scaling is noted), and the trials' :class:`TrialData`,
-    ``image_shape`` checked (the test part stays in the ``Prepared``; a big training part
-    too, but for the sample ``seed`` draws)."""
-    ready = prepare_splits(splits, task or "auto", where="tune")
+    ``image_shape`` checked. The test part stays in the ``Prepared``, and so does a big
+    training part, but for the sample ``seed`` draws (:func:`.sample.shipped_rows`);
+    ``in_place`` is :func:`~deeprecipe.pipeline.prepare`'s."""
+    ready = prepare_splits(splits, task or "auto", where="tune", in_place=in_place)
     scaler, learned, target = ready.standardizer, ready.learned, ready.target_scale
     if target is not None:
         ready.notes.append(Finding("target_scaled:tune", {"mean": target.mean,
                                                           "scale": target.scale}))
     assert scaler.mean_ is not None and scaler.std_ is not None  # fitted by prepare
-    X_train, y_train = shipped(*full_training_set(ready), seed)
+    X_train, y_train = learned.train.sample(sample.shipped_rows(len(learned.train)),
+                                            np.random.default_rng(seed))
     data = TrialData(
         X_train=X_train, y_train=y_train, X_dev=learned.dev.X,
         y_dev=learned.dev.y, task=ready.task, n_outputs=ready.n_outputs, mean=scaler.mean_,
-        std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.X.shape[1]))
+        std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.shape[1]))
     return ready, data
 
 
@@ -89,22 +92,6 @@ class TrialTask:
     attempt: int = 1
 
 
-def full_training_set(ready: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """The standardized training inputs and targets, every row (the one place a tune reads
-    them whole: the final training, and the sample for the workers)."""
-    return ready.learned.train.X, ready.learned.train.y
-
-
-def shipped(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The training rows the workers receive: all of ``X``, ``y``, or on big data a seeded,
-    stratified sample of :func:`.sample.shipped_rows` of them (in their order)."""
-    size = sample.shipped_rows(len(X))
-    if size >= len(X):
-        return X, y
-    rows = np.sort(nested_order(y, np.random.default_rng(seed))[:size])
-    return X[rows], y[rows]
-
-
 def training_rows(y: np.ndarray, config: Config, seed: int) -> np.ndarray | None:
     """The rows of the workers' training set (targets ``y``) ``config`` trains on: ``None``
     for all of them, else the first ``config.rows`` of a nested stratified order (each
@@ -130,14 +117,15 @@ def run_trial(task: TrialTask, data: TrialData) -> dict[str, Any]:
     with threadpool_limits(limits=1):
         rows = training_rows(data.y_train, task.config, task.seed)
         if rows is None:
-            return train_trial(task, data, data.X_train, data.y_train)
-        return train_trial(task, data, data.X_train[rows], data.y_train[rows])
+            return train_trial(task, data, (data.X_train, data.y_train))
+        return train_trial(task, data, (data.X_train[rows], data.y_train[rows]))
 
 
-def train_trial(task: TrialTask, data: TrialData, X: np.ndarray, y: np.ndarray,
+def train_trial(task: TrialTask, data: TrialData, train: Part | tuple[np.ndarray, np.ndarray],
                 callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
-    """Train ``task.config`` with ``task.seed`` on ``X``, ``y`` (standardized; ``data``
-    gives the dev set and the task; ``callbacks`` hear the training) and measure it.
+    """Train ``task.config`` with ``task.seed`` on ``train`` (standardized ``(X, y)``, or a
+    :class:`~deeprecipe.data.Part`, read where it is; ``data`` gives the dev set and the
+    task; ``callbacks`` hear the training) and measure it.
 
     Returns plain data: ``train_error`` and ``dev_error`` (inference mode, on the kept
     weights), ``dev_cost``, ``n_train``, ``history`` (the History's lists), ``epochs_run``,
@@ -151,18 +139,20 @@ def train_trial(task: TrialTask, data: TrialData, X: np.ndarray, y: np.ndarray,
         if data.image_shape is None:
             raise fail("run_trial", "config.augment", "False for data without an image "
                        "shape", True, "pass image_shape=(h, w) to tune() for image data")
-        augment = augmentation(data.image_shape, data.mean, data.std, X)
-    model = build_model(config, X.shape[1], data.task, data.n_outputs, task.seed)
+        augment = augmentation(data.image_shape, data.mean, data.std,
+                               train.X if isinstance(train, Part) else train[0])
+    model = build_model(config, data.X_dev.shape[1], data.task, data.n_outputs, task.seed)
     history, measured = train_and_measure(
-        model, {"train": (X, y), "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
+        model, {"train": train, "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
         batch_size=config.batch_size, optimizer=config.optimizer,
         learning_rate=config.learning_rate, seed=task.seed,
         stopping=EarlyStopping(monitor="dev_cost", patience=config.patience),
         callbacks=callbacks, augment=augment)
     epoch = history.best_epoch
+    n_train = len(train) if isinstance(train, Part) else len(train[0])
     dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
     return {"train_error": float(measured.train_error), "dev_error": float(measured.dev_error),
-            "dev_cost": float(dev_cost), "n_train": len(X), "history": history.to_dict(),
+            "dev_cost": float(dev_cost), "n_train": n_train, "history": history.to_dict(),
             "epochs_run": len(history), "best_epoch": history.best_epoch,
             "stop_reason": history.stop_reason, "weights": model.theta.tobytes(),
             "dtype": model.dtype.name, "seconds": time.perf_counter() - start,
