@@ -252,6 +252,25 @@ def test_the_progress_bar_counts_trials_and_a_line_says_each_round() -> None:
     assert "round 1 bigger network, 1 trial: best dev error 3.10%" in buffer.getvalue()
 
 
+def test_tunes_loading_is_a_live_line_that_leaves_no_line() -> None:
+    import io
+
+    from rich.console import Console
+
+    from deeprecipe.callbacks import Progress
+    from deeprecipe.cli.base import live_line
+
+    for terminal in (True, False):
+        buffer = io.StringIO()
+        console = Console(file=buffer, force_terminal=terminal, width=100)
+        with live_line(console, "loading big.csv") as loading:
+            assert (loading.progress is not None) == terminal  # drawn on a terminal only
+            loading.on_progress(Progress(152_000_000, 380_000_000, "bytes", 2.0))
+        assert loading.progress is None  # closed
+        assert "✓" not in buffer.getvalue()  # no line for a finished step
+    assert buffer.getvalue() == ""  # a log file (no terminal) gets nothing at all
+
+
 def test_a_tuned_model_predicts_the_files_own_labels(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     X, y = dr.datasets.load("iris")

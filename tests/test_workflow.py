@@ -130,6 +130,49 @@ def test_a_big_run_compares_its_parts_on_a_sample_and_says_so(tmp_path: Path) ->
     assert f"train vs test: every statistic is computed {said}, a seeded random sample." in page
 
 
+class StepProgress(Callback):
+    """Records each Progress told, with the step under way."""
+
+    def __init__(self) -> None:
+        self.step = ""
+        self.heard: list[tuple[str, dr.callbacks.Progress]] = []
+
+    def on_step_begin(self, step: str, description: str, total: int | None = None,
+                      done: int = 0) -> None:
+        self.step = step
+
+    def on_progress(self, progress: dr.callbacks.Progress) -> None:
+        self.heard.append((self.step, progress))
+
+
+def test_a_run_tells_how_far_reading_its_file_and_each_epoch_have_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dr.callbacks, "PROGRESS_EVERY", 0.0)  # pass on every call
+    rng = np.random.default_rng(0)
+    path = tmp_path / "points.csv"
+    path.write_text("a,b,label\n" + "".join(
+        f"{rng.normal():.3f},{rng.normal():.3f},{'xy'[i % 2]}\n" for i in range(200)))
+    config = RunConfig(data=str(path), target="label", hidden=(4,), epochs=2, batch_size=32,
+                       gradcheck="off")
+    heard = StepProgress()
+    result = workflow.run(config, runfolder.create(tmp_path, "points", config.data), [heard])
+    reading = [progress for step, progress in heard.heard if step == "data"]
+    assert reading and {progress.unit for progress in reading} == {"bytes"}
+    assert reading[-1].done == reading[-1].total == path.stat().st_size
+    epochs = [progress for step, progress in heard.heard if step == "train"]
+    train = result.data.split_sizes["train"]
+    assert {(progress.unit, progress.total) for progress in epochs} == {("samples", train)}
+    assert [progress.epoch for progress in epochs if progress.done == train] == [0, 1]
+    assert {step for step, _ in heard.heard} == {"data", "train"}
+
+
+def test_a_files_progress_counts_bytes_of_text_and_rows_of_the_rest() -> None:
+    assert workflow.progress_unit("sales.csv") == workflow.progress_unit("a.TSV") == "bytes"
+    assert {workflow.progress_unit(name) for name in ("a.parquet", "a.npy", "a.npz")} == {
+        "rows"}
+
+
 def test_a_small_run_says_no_sample(iris_run) -> None:  # type: ignore[no-untyped-def]
     folder, _, result = iris_run
     assert all(not c.sampled for c in result.comparisons.values())

@@ -26,8 +26,8 @@ its callbacks to ``fit`` and also calls
     a tune's trial (:class:`~deeprecipe.recipe.Trial`) or round
     (:class:`~deeprecipe.recipe.Round`) finished.
 
-Inside a long piece of work, a training epoch (``fit``) or the loading of a file (a job's
-``"data"`` step), a :class:`Reporter` calls
+Inside a long piece of work, a training epoch (``fit``) or the reading of a data file (a
+run's ``"data"`` step), a :class:`Reporter` calls
 
 ``on_progress(progress)``
     how far it has come (a :class:`Progress`): at most every :data:`PROGRESS_EVERY`

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
-from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder
+from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder, Reporter
 from .data import augment as augmentations
 from .data.io import Progress
 from .data.normalize import Standardizer
@@ -114,6 +114,12 @@ def _load_file(path: Path, target: str, task: str, drop_missing_target: bool,
     if suffix == ".npy":
         return datamod.load_npy(path, target, **options)
     return datamod.load_npz(path, **options)
+
+
+def progress_unit(spec: str) -> str:
+    """What :func:`load_data`'s ``progress`` counts for the data ``spec``: ``"bytes"`` of a
+    CSV or TSV file, ``"rows"`` of the other files."""
+    return "bytes" if Path(spec).suffix.lower() in (".csv", ".tsv") else "rows"
 
 
 def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Finding]]:
@@ -343,7 +349,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     notes: list[Finding] = []
     with clock.step("data", f"loading {config.data}") as summary:
         loaded = load_data(config.data, config.target, config.task,
-                           config.drop_missing_target)
+                           config.drop_missing_target,
+                           Reporter(callbacks, progress_unit(config.data)))
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")

@@ -256,6 +256,18 @@ class ConsoleProgress(Callback):
             self.progress, self.task = None, None
 
 
+@contextlib.contextmanager
+def live_line(console: Console, description: str) -> Iterator[ConsoleProgress]:
+    """A live line (on a terminal) for work that prints no line when it ends, such as
+    ``tune``'s loading; the yielded :class:`ConsoleProgress` hears the work's progress."""
+    progress = ConsoleProgress(console)
+    progress.on_step_begin("data", description)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
 def progress_text(progress: callbacks.Progress) -> str:
     """``epoch 3: 25% of 4,000,000 samples, 250,000 samples/s, 0:00:12 left``, or for a
     file read in bytes ``40% of 380.0 MB, 95.0 MB/s, 0:00:02 left``."""

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
+from ..callbacks import Reporter
 from ..findings import Finding
 from ..recipe.loop import check_bayes_error
 from ..recipe.runners import check_workers
@@ -78,8 +79,10 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         check_workers("tune", "--workers", options["workers"])
         for key in ("task", "drop_missing_target", "seed"):
             options[key] = base.checked("tune: ", key, options[key])
-        loaded = workflow.load_data(options["data"], options["target"], options["task"],
-                                    options["drop_missing_target"])
+        with base.live_line(console, f"loading {options['data']}") as loading:
+            unit = workflow.progress_unit(options["data"])
+            loaded = workflow.load_data(options["data"], options["target"], options["task"],
+                                        options["drop_missing_target"], Reporter(loading, unit))
         if loaded.classes is not None:  # the file's own labels, so the saved model knows them
             loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
         splits, notes = workflow.split_data(loaded, options["seed"])
