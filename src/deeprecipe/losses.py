@@ -261,7 +261,7 @@ def encode_targets(
                 where, "y", f"integer class labels in [0, {n_outputs - 1}] to match the "
                 f"output layer's {n_outputs} units", f"labels {np.unique(y)[:10]}",
             )
-        return y.astype(np.intp)
+        return y.astype(np.intp, copy=False)  # class indices as given: no copy of a big y
     if task == "binary":
         if n_outputs != 1 or y.size != len(y) or not np.isin(y, (0, 1)).all():
             raise fail(
