@@ -14,7 +14,6 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -87,47 +86,31 @@ def read_csv(source: Path, header: list[str], features: list[str], target: str |
     )
     size = source.stat().st_size
     columns = [header.index(name) for name in features]
-    with source.open("rb") as raw:
-        counted = _Counted(raw, progress)
-        try:
-            texts = [j for j, name in enumerate(header) if name not in features]
-            batches = _one_line_values(pacsv.open_csv(counted, **options), texts)
-            X, chunks = _fill(batches, columns, header.index(target) if target else None,
-                              lambda rows: int(size * 1.05 * rows / max(counted.done, 1)),
-                              lambda *_: Irregular())
-        except pa.ArrowException:
-            raise Irregular from None
+    texts = [j for j, name in enumerate(header) if name not in features]
+    try:
+        batches = _blocks(pacsv.open_csv(str(source), **options), texts, size, progress)
+        X, chunks = _fill(batches, columns, header.index(target) if target else None,
+                          lambda rows, blocks: int(rows * 1.05 * size
+                                                   / min(blocks * BLOCK_BYTES, size)),
+                          lambda *_: Irregular())
+    except pa.ArrowException:
+        raise Irregular from None
     progress.finish()
     return Columns(X, features, header, None if target is None else
                    pa.chunked_array(chunks, pa.string()))
 
 
-def _one_line_values(batches: Iterable[pa.RecordBatch], texts: list[int]
-                     ) -> Iterator[pa.RecordBatch]:
-    """The batches, once no text value holds a line break: pyarrow may read a quote left
-    open as a value running over lines, which the careful reader refuses by its lines."""
-    for batch in batches:
+def _blocks(batches: Iterable[pa.RecordBatch], texts: list[int], size: int,
+            progress: Throttle) -> Iterator[pa.RecordBatch]:
+    """The batches (one per block of :data:`BLOCK_BYTES`, the bytes ``progress`` counts),
+    once no text value holds a line break: pyarrow may read a quote left open as a value
+    running over lines, which the careful reader refuses by its lines."""
+    for index, batch in enumerate(batches, 1):
         for j in texts:
             if pc.any(pc.match_substring_regex(batch.column(j), "[\r\n]")).as_py():
                 raise Irregular
         yield batch
-
-
-class _Counted:
-    """A binary file that reports the bytes read so far to ``progress``."""
-
-    def __init__(self, file: IO[bytes], progress: Throttle) -> None:
-        self.file, self.progress, self.done = file, progress, 0
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.file.read(size)
-        self.done += len(data)
-        self.progress(self.done)
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.file, name)
+        progress(min(index * BLOCK_BYTES, size))
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -157,7 +140,7 @@ def read_parquet(source: Path, file: pq.ParquetFile, features: list[str],
     try:
         X, chunks = _fill(_counting_rows(batches, progress), list(range(len(features))),
                           len(features) if target else None,
-                          lambda _: file.metadata.num_rows,
+                          lambda *_: file.metadata.num_rows,
                           lambda row, name, problem: DataFileError(
                               source, f"the value {problem}.", row, name))
     except (pa.ArrowException, OSError) as error:
@@ -201,20 +184,20 @@ def _counting_rows(batches: Iterator[pa.RecordBatch], progress: Throttle
 
 
 def _fill(batches: Iterable[pa.RecordBatch], columns: list[int], target: int | None,
-          rows_hint: Callable[[int], int], refuse: Refuse
+          rows_hint: Callable[[int, int], int], refuse: Refuse
           ) -> tuple[np.ndarray, list[pa.Array]]:
     """``X`` float32 ``(rows, len(columns))`` from the batches' ``columns``, and the
-    ``target`` column's chunks. ``rows_hint(rows so far)`` estimates the rows in all: the
+    ``target`` column's chunks. ``rows_hint(rows, batches)`` (so far) estimates the rows in all: the
     matrix is allocated once for them, grown in place when they are more and shrunk at the
     end. ``refuse(row, name, problem)`` builds the error of an unusable value (row counted
     from 1)."""
     X = np.empty((0, len(columns)), dtype=np.float32)
     chunks: list[pa.Array] = []
     done = 0
-    for batch in batches:
+    for index, batch in enumerate(batches, 1):
         rows = done + batch.num_rows
         if rows > len(X):
-            X.resize((max(rows, rows_hint(rows), len(X) + rows // 4), len(columns)),
+            X.resize((max(rows, rows_hint(rows, index), len(X) + rows // 4), len(columns)),
                      refcheck=False)
         block = X[done:rows]
         for k, j in enumerate(columns):
