@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import deeprecipe as dr
 from deeprecipe.data import ClassMissingWarning, min_rows, split, split_sizes
+from deeprecipe.data.split import unique_codes
 
 
 def labelled(m: int, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -302,3 +303,21 @@ def test_split_sizes_takes_a_number_of_rows(m: Any) -> None:
     with pytest.raises(ValueError, match=r"split_sizes: m must be a number of rows \(an integer "
                        r">= 0\)"):
         split_sizes(m)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.one_of(
+    st.lists(st.integers(-5, 5), min_size=1, max_size=30).map(lambda v: np.array(v, float)),
+    st.lists(st.integers(-2**40, 2**40), min_size=1, max_size=30).map(np.array),
+    st.lists(st.sampled_from([0.5, -0.0, 0.0, 3.0, np.nan, np.inf]), min_size=1,
+             max_size=30).map(lambda v: np.array(v, float)),
+    st.lists(st.integers(0, 9), min_size=1, max_size=30).map(lambda v: np.array(v, np.uint8)),
+))
+def test_unique_codes_is_np_unique(values: np.ndarray) -> None:
+    """Counting (whole numbers in a small range, issue 15's ten million labels) or sorting,
+    the classes and codes are numpy's."""
+    classes, codes = unique_codes(values)
+    expected, inverse = np.unique(values, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected)
+    assert classes.dtype == expected.dtype
+    np.testing.assert_array_equal(codes, inverse.reshape(-1))

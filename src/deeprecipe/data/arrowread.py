@@ -214,7 +214,9 @@ def _usable_column(column: pa.Array, done: int, name: str, refuse: Refuse) -> np
     if column.null_count:
         row = done + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
         raise refuse(row + 1, name, "is missing (null)")
-    values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    values = column.to_numpy(zero_copy_only=False)
+    if values.dtype.kind != "f":  # integers, booleans, decimals
+        values = values.astype(np.float64)
     usable = np.abs(values) <= FLOAT32_LARGEST
     if not usable.all():
         i = int(np.flatnonzero(~usable)[0])

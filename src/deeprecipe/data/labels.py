@@ -13,7 +13,7 @@ import numpy as np
 from .._checks import LARGEST, describe
 from .cells import parse_cell
 from .filebase import DataFileError, listing, usable
-from .split import auto_task
+from .split import auto_task, unique_codes
 
 # where(i): the (row, file line) of the i-th value, for a message
 Place = Callable[[int], tuple[int, int | None]]
@@ -72,9 +72,9 @@ def encode_target(
             raise DataFileError(path, "a regression target must be numeric; received "
                                 f"{describe(labels[i])}.", *_located(where, row, column))
         return labels, None
-    classes, y = np.unique(labels, return_inverse=True)
+    classes, y = unique_codes(labels)
     if codes is not None:
-        y = y.reshape(-1)[codes]
+        y = y[codes]
     mapping: list[str | float] = [
         (int(c) if c == round(c) else float(c)) if numeric else str(c) for c in classes
     ]
