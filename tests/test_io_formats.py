@@ -278,6 +278,18 @@ def test_the_fast_path_and_the_careful_reader_agree(rows, task: str, drop: bool,
     assert (data.feature_names, data.classes, data.dropped_missing_target) == careful[2:]
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    (",\n", "is empty: expected a header row"),  # a first line of empty cells is skipped
+    ("a,b\n\"\n", "has no target column 'label'"),  # the header is checked first
+])
+def test_a_first_line_the_fast_path_cannot_trust(tmp_path: Path, text: str,
+                                                  message: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with pytest.raises(DataFileError, match=message):
+        load_csv(path, "label")
+
+
 def test_a_good_csv_file_is_read_by_pyarrow_only(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:

@@ -68,6 +68,8 @@ def csv_header(source: Path, delimiter: str) -> list[str]:
         raise Irregular
     header = [field.strip(SPACE) for field in next(csv.reader(
         [line], delimiter=delimiter, skipinitialspace=True))]
+    if not any(header):
+        raise Irregular  # a row of empty cells, which the careful reader skips
     check_names(source, header, 1)
     return header
 
