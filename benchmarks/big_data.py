@@ -50,9 +50,13 @@ been read once before so that every reader finds it in the page cache:
   ``history["train_time"]``.
 
 Peak RSS is each process's ``ru_maxrss`` from ``os.wait4`` (its whole life: interpreter,
-imports and work). ``--repeats N`` makes N rounds (a round: each file's run and readers,
-then the training reference, so that a burst of load from other processes hits all alike);
-the least time, the largest peak RSS and the fastest round of each run are reported.
+imports and work). To show where it is reached, the run's RSS is also sampled every 0.05 s
+(``psutil``) and each sample counted in the step under way (a step ends when the CLI prints
+its ``✓`` line; the loading step's peak includes the interpreter's start).
+
+``--repeats N`` makes N rounds (a round: each file's run and readers, then the training
+reference, so that a burst of load from other processes hits all alike); the least time,
+the largest peak RSS and the fastest round of each run are reported.
 
 The goals (issue 15), each printed PASS or FAIL:
 
@@ -81,6 +85,7 @@ The exit status is 1 when a goal fails (or a process fails).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -95,6 +100,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
+import psutil
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:  # imported where used: a reading child imports only what it measures
@@ -111,6 +117,8 @@ GOAL_CSV_ROWS, GOAL_ROWS = 1_000_000, 10_000_000
 CSV_RSS, BIG_RSS = 1e9, 2e9  # bytes
 LOAD_RATIO, REST_RATIO, TRAINING_RATIO = 2.0, 0.5, 0.9
 MB = 1e6
+POLL_SECONDS = 0.05
+STEP_DONE = "✓"  # how the CLI's line at the end of each step starts (output not a terminal)
 
 
 # --- the data -------------------------------------------------------------------------------
@@ -243,12 +251,14 @@ def warm(path: Path) -> None:
 
 @dataclass
 class Process:
-    """One finished subprocess: wall seconds, peak RSS in bytes, exit status, output."""
+    """One finished subprocess: wall seconds, peak RSS in bytes, exit status, output, and the
+    sampled peak RSS of each stretch between two of the CLI's step lines."""
 
     wall: float
     peak_rss: int
     returncode: int
     output: str
+    stretch_rss: list[int]
 
     def failure(self) -> str:
         tail = [line for line in self.output.splitlines() if line.strip()][-3:]
@@ -260,14 +270,30 @@ class Process:
 
 
 def measured(command: Sequence[str], log: Path) -> Process:
-    """Run ``command`` to its end, its output in ``log``; peak RSS from ``os.wait4``."""
+    """Run ``command`` to its end, its output in ``log``; peak RSS from ``os.wait4``.
+
+    Every :data:`POLL_SECONDS` the child's RSS is sampled (``psutil``) and counted in the
+    stretch of the run it falls in: stretch ``k`` ends when the ``k+1``-th line starting
+    with :data:`STEP_DONE` appears in the output (the CLI prints one as each step ends)."""
+    stretch_rss: list[int] = []
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}  # lines appear as steps end
     with log.open("w") as out:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                 env=environment)
+        watched = psutil.Process(child.pid)
+        while not (ended := os.wait4(child.pid, os.WNOHANG))[0]:
+            stretch = sum(line.startswith(STEP_DONE)
+                          for line in log.read_text(errors="replace").splitlines())
+            stretch_rss += [0] * (stretch + 1 - len(stretch_rss))
+            with contextlib.suppress(psutil.Error):  # it may end between the two calls
+                stretch_rss[stretch] = max(stretch_rss[stretch], watched.memory_info().rss)
+            time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - start
+    _, status, usage = ended
     child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return Process(wall, usage.ru_maxrss * 1024, child.returncode, log.read_text())
+    return Process(wall, usage.ru_maxrss * 1024, child.returncode, log.read_text(),
+                   stretch_rss)
 
 
 def child_command(*arguments: str) -> list[str]:
@@ -438,16 +464,25 @@ def print_file(figures: FileFigures) -> None:
         print(f"  deeprecipe run --epochs 1: {run.process.wall:.1f} s wall, peak RSS "
               f"{figures.run_rss / MB:,.0f} MB ({figures.run_rss / figures.x_bytes:.1f}× X as "
               f"float32, {figures.x_bytes / MB:,.0f} MB)")
-        for step, seconds in run.seconds.items():
-            print(f"    {STEP_NAMES.get(step, step):32s} {seconds:7.2f} s")
+        print(f"    {'step':32s} {'seconds':>7s}  peak RSS (sampled; loading's includes "
+              "the start)")
+        rss = run.process.stretch_rss
+        for k, (step, seconds) in enumerate(run.seconds.items()):
+            print(f"    {STEP_NAMES.get(step, step):32s} {seconds:7.2f}  {_mb(rss, k)}")
             if step == "train":
-                print(f"      {'training steps (one epoch)':30s} {run.epoch:7.2f} s "
+                print(f"      {'training steps (one epoch)':30s} {run.epoch:7.2f}  "
                       f"({run.samples_per_s:,.0f} samples/s on {run.train_rows:,} rows)")
-                print(f"      {'evaluation, checkpoints':30s} {seconds - run.epoch:7.2f} s")
-        print(f"    {'rest (start, report, exit)':32s} {run.rest:7.2f} s")
+                print(f"      {'evaluation, checkpoints':30s} {seconds - run.epoch:7.2f}")
+        print(f"    {'rest (start, report, exit)':32s} {run.rest:7.2f}  report: "
+              f"{_mb(rss, len(run.seconds))}")
     for reader in figures.reads:
         print(f"  {reader:28s} {figures.read_seconds(reader):7.2f} s, peak RSS "
               f"{figures.read_rss(reader) / MB:,.0f} MB")
+
+
+def _mb(stretch_rss: list[int], k: int) -> str:
+    """A stretch's sampled peak; "-" for one shorter than the poll (never sampled)."""
+    return f"{stretch_rss[k] / MB:,.0f} MB" if k < len(stretch_rss) and stretch_rss[k] else "-"
 
 
 @dataclass
