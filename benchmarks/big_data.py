@@ -536,7 +536,7 @@ def markdown_table(files: list[FileFigures], reference: float | None) -> str:
         rss = ", ".join(f"{reader} {figures.read_rss(reader) / MB:,.0f} MB"
                         for reader in figures.reads)
         if not run.ok:
-            lines.append(f"| {describe(figures)} | run | failed | {reads} | |")
+            lines.append(_row(describe(figures), "run", "failed", reads, ""))
             continue
         steps = " / ".join(f"{run.seconds.get(step, 0.0):.1f}" for step in
                            ("data", "split", "compare", "standardize", "evaluate"))
@@ -558,8 +558,12 @@ def markdown_table(files: list[FileFigures], reference: float | None) -> str:
                          f"in memory {reference:,.0f}", f"≥ {TRAINING_RATIO:g}× the reference"))
         for k, (measure, figure, beside, goal) in enumerate(rows):
             first = describe(figures) if k == 0 else ""
-            lines.append(f"| {first} | {measure} | {figure} | {beside} | {goal} |")
+            lines.append(_row(first, measure, figure, beside, goal))
     return "\n".join(lines)
+
+
+def _row(*cells: str) -> str:
+    return "|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|"
 
 
 # --- the command ----------------------------------------------------------------------------
