@@ -237,6 +237,15 @@ def test_the_sample_is_drawn_with_the_seed(rng: np.random.Generator) -> None:
     assert first.verdict == "different"  # 500 rows of each still see a 0.3 σ shift
 
 
+def test_split_parts_are_compared_like_their_rows(rng: np.random.Generator) -> None:
+    X = rng.normal(size=(30_000, 3)).astype(np.float32)
+    s = dr.data.split(X, (X[:, 0] > 0).astype(int), seed=0)
+    parts = compare(s.train, s.dev, max_rows=2000, seed=3)
+    assert parts == compare(s.train.X, s.dev.X, max_rows=2000, seed=3)  # the same rows drawn
+    assert parts.sizes == (18_000, 6000) and parts.sample_sizes == (2000, 2000)
+    assert compare(s.train, s.dev) == compare(s.train.X, s.dev.X)  # below the cap: all rows
+
+
 def test_a_list_is_sampled_like_an_array(rng: np.random.Generator) -> None:
     A = rng.normal(size=(600, 2))
     from_list = compare(A.tolist(), A + 5.0, max_rows=100)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import deeprecipe as dr
 from deeprecipe.data import ClassMissingWarning, min_rows, split, split_sizes
-from deeprecipe.data.split import unique_codes
+from deeprecipe.data.split import sample_positions, unique_codes
 
 
 def labelled(m: int, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +93,21 @@ def test_parts_hold_the_rows_they_name() -> None:
     assert np.array_equal(X_train, s.train.X) and np.array_equal(y_train, s.train.y)
     # the parts gather from the data itself: a split makes no copy of it
     assert all(part.source_X is X and part.source_y is y for part in s.parts.values())
+
+
+def test_a_sample_of_a_part_is_seeded_bounded_and_in_order() -> None:
+    X, y = np.arange(200.0).reshape(100, 2), np.arange(100) % 2
+    part = split(X, y, seed=0).train  # 60 rows
+    whole_X, whole_y = part.sample(60, np.random.default_rng(0))
+    assert np.array_equal(whole_X, part.X) and np.array_equal(whole_y, part.y)
+    rng = np.random.default_rng(5)
+    assert sample_positions(60, 60, rng) == slice(None)  # nothing drawn from rng
+    assert rng.random() == np.random.default_rng(5).random()
+    positions = sample_positions(60, 10, np.random.default_rng(1))
+    assert len(positions) == 10 and np.all(np.diff(positions) > 0)  # distinct, in order
+    sample_X, sample_y = part.sample(10, np.random.default_rng(1))
+    assert np.array_equal(sample_X, part.X[positions])
+    assert np.array_equal(sample_y, part.y[positions])
 
 
 def test_two_ratios_give_no_test_set_and_say_why() -> None:

@@ -99,6 +99,15 @@ def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
                                "needs": workflow.MIN_COMPARE_ROWS}
 
 
+def test_compare_splits_gathers_no_whole_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = dr.datasets.load("moons", n_samples=300)
+    splits = dr.data.split(X, y, seed=0)
+    expected, _ = workflow.compare_splits(splits, seed=0)
+    monkeypatch.setattr(dr.data.Part, "X", property(lambda part: pytest.fail("part.X read")))
+    comparisons, _ = workflow.compare_splits(splits, seed=0)  # each part sampled
+    assert comparisons == expected
+
+
 class StepSummaries(Callback):
     """Records each step's one-line summary, as the command line prints it."""
 

@@ -147,7 +147,7 @@ def compare_splits(
             notes.append(Finding("compare_skipped", {
                 "label": label, "part": name, "rows": len(part), "needs": MIN_COMPARE_ROWS}))
             continue
-        comparisons[label] = datamod.compare(splits.train.X, part.X, labels=("train", name),
+        comparisons[label] = datamod.compare(splits.train, part, labels=("train", name),
                                              feature_names=feature_names, seed=seed)
     return comparisons, notes
 

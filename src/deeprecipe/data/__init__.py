@@ -7,7 +7,7 @@ inputs" and "Data augmentation"::
 
     data = dr.data.load_csv("data.csv", target="label")  # or load_parquet, load_npy, load_npz
     s = dr.data.split(data.X, data.y, seed=0)                # 60/20/20 … 98/1/1, stratified
-    print(dr.data.compare(s.train.X, s.dev.X, labels=("train", "dev")))
+    print(dr.data.compare(s.train, s.dev, labels=("train", "dev")))
     scaler = dr.data.Standardizer().fit(s.train.X)           # μ, σ from train only
     augment = dr.data.augment.Compose([dr.data.augment.Rotation(10)], image_shape=(8, 8))
 """

@@ -23,6 +23,7 @@ from .._checks import (
     squarable,
 )
 from ..findings import jsonable_fields, say
+from .split import Part, sample_positions
 
 SHIFT_AUC = 0.55
 # DeLong's variance treats the scores as one classifier's; out-of-fold scores come from k
@@ -170,31 +171,29 @@ def classifier_scores(
     return scores, labels
 
 
-def drawn(rows: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
-    """``rows`` when there are at most ``max_rows`` of them (no draw), else ``max_rows`` of
-    them drawn with ``rng`` without replacement, in their original order."""
-    if len(rows) <= max_rows:
-        return rows
-    return rows[np.sort(rng.choice(len(rows), size=max_rows, replace=False))]
-
-
 def sample_rows(
-    where: str, arg: str, value: ArrayLike, max_rows: int, rng: np.random.Generator
+    where: str, arg: str, value: ArrayLike | Part, max_rows: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, int]:
-    """At most ``max_rows`` rows of ``value`` drawn with ``rng``, as finite float64 rows
-    ``(k, features)`` (images flattened), and how many rows ``value`` has. An array is
-    sampled before it is converted, so a big set is never copied whole; only the rows
-    drawn are checked, since only they are used."""
-    if not isinstance(value, np.ndarray) or value.ndim == 0:  # a list, a DataFrame: whole
-        value = as_float_array(where, arg, value, np.float64, ndim=(2, 3, 4))
-    rows = as_float_array(where, arg, drawn(value, max_rows, rng), np.float64, ndim=(2, 3, 4))
+    """At most ``max_rows`` rows of ``value`` drawn with ``rng``
+    (:func:`~deeprecipe.data.split.sample_positions`), as finite float64 rows ``(k,
+    features)`` (images flattened), and how many rows ``value`` has. A split's
+    :class:`~deeprecipe.data.Part` gathers only the rows drawn and an array is sampled before
+    it is converted, so a big set is never copied whole; only the rows drawn are checked,
+    since only they are used."""
+    if isinstance(value, Part):
+        count, drawn = len(value), value.sample(max_rows, rng)[0]
+    else:
+        if not isinstance(value, np.ndarray) or value.ndim == 0:  # a list, a DataFrame: whole
+            value = as_float_array(where, arg, value, np.float64, ndim=(2, 3, 4))
+        count, drawn = len(value), value[sample_positions(len(value), max_rows, rng)]
+    rows = as_float_array(where, arg, drawn, np.float64, ndim=(2, 3, 4))
     # beyond squarable's bound, variances are inf: the tests would read NaN
-    return squarable(where, arg, rows).reshape(len(rows), -1), len(value)
+    return squarable(where, arg, rows).reshape(len(rows), -1), count
 
 
 def compare(
-    A: ArrayLike,
-    B: ArrayLike,
+    A: ArrayLike | Part,
+    B: ArrayLike | Part,
     *,
     labels: tuple[str, str] = ("A", "B"),
     feature_names: Sequence[str] | None = None,
@@ -206,7 +205,8 @@ def compare(
     seed: int = 0,
 ) -> Comparison:
     """Compare two sets of rows: ``A`` ``(n_A, …)`` and ``B`` ``(n_B, …)`` with the same
-    features (image rows ``(n, h, w[, c])`` are flattened).
+    features (image rows ``(n, h, w[, c])`` are flattened), or two parts of a split
+    (:class:`~deeprecipe.data.Part`: only the rows sampled are gathered).
 
     ``labels`` name the sets in the report (e.g. ``("train", "dev")``); ``feature_names``
     name the columns (default: a DataFrame ``A``'s columns, else ``x[j]``). ``alpha`` is
@@ -234,7 +234,7 @@ def compare(
     Example::
 
         s = dr.data.split(X, y)
-        report = dr.data.compare(s.train.X, s.dev.X, labels=("train", "dev"))
+        report = dr.data.compare(s.train, s.dev, labels=("train", "dev"))
         report.passed, report.verdict, report.auc, report.differing
     """
     where = "compare"
@@ -275,8 +275,9 @@ def compare(
                                        float(pvalues[j]), bool(pvalues[j] < alpha / n_features))
                      for j in range(n_features))
 
-    scores, targets = classifier_scores(drawn(A_rows, max_samples, rng),
-                                        drawn(B_rows, max_samples, rng), n_folds, seed)
+    scores, targets = classifier_scores(A_rows[sample_positions(len(A_rows), max_samples, rng)],
+                                        B_rows[sample_positions(len(B_rows), max_samples, rng)],
+                                        n_folds, seed)
     auc, low, high = auc_with_interval(scores, targets, confidence, CV_VARIANCE_FACTOR)
     strong = alpha / 100 / n_features
     shifted = [f for f in features if f.ks >= SHIFT_KS and f.ks_pvalue < strong]

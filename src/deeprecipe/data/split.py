@@ -59,9 +59,7 @@ class Part:
     def sample(self, max_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``(X, y)`` of at most ``max_rows`` rows: all of them, in order, when the part is
         that small, else a random subset drawn with ``rng`` (kept in the part's order)."""
-        if len(self) <= max_rows:
-            return self.take(slice(None))
-        return self.take(np.sort(rng.choice(len(self), size=max_rows, replace=False)))
+        return self.take(sample_positions(len(self), max_rows, rng))
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -72,6 +70,15 @@ class Part:
     def __repr__(self) -> str:
         return (f"Part(n={len(self)}, X={describe(self.source_X)}[indices], "
                 f"y={describe(self.source_y)}[indices])")
+
+
+def sample_positions(n: int, max_rows: int, rng: np.random.Generator) -> slice | np.ndarray:
+    """Positions of at most ``max_rows`` of ``n`` rows: all of them (``slice(None)``, nothing
+    drawn) when ``n <= max_rows``, else ``max_rows`` drawn with ``rng`` without replacement,
+    sorted (the rows keep their order)."""
+    if n <= max_rows:
+        return slice(None)
+    return np.sort(rng.choice(n, size=max_rows, replace=False))
 
 
 @dataclass(frozen=True)
