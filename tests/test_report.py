@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
-from deeprecipe.diagnostics.views import plot_points
+from deeprecipe.data.split import sample_positions
+from deeprecipe.diagnostics.views import MAX_POINTS, plot_points, views
 from deeprecipe.report import figures, headline, jsonable, summary_dict, write_report
 from deeprecipe.report import plots as report_plots
 from deeprecipe.report.html import render_report, report_context
@@ -330,6 +331,27 @@ def test_gradcheck_plot_draws_an_uninformative_block_at_the_floor(digits: RunRes
 def test_gradient_norms_of_all_zero_gradients_say_so() -> None:
     figure = report_plots.gradient_norms({"dense_1": [0.0, 0.0], "dense_2": [0.0, 0.0]})
     assert "exactly 0" in figure.axes[0].texts[0].get_text()
+
+
+def test_the_plots_draw_a_sample_of_a_big_training_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the report samples: views.plot_points, whose points the decision boundary (and a
+    # regression's predictions, on dev) draws: at most MAX_POINTS (10,000) rows of each part,
+    # so a run's dev and test parts are whole and only a big training part is sampled.
+    raw_X, y = dr.datasets.load("moons", n_samples=50_000, noise=0.25, seed=0)
+    raw = dr.data.split(raw_X, y, seed=0)  # train 30,000, dev 10,000, test 10,000
+    splits, scaler = dr.data.standardize_splits(raw)
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    model.standardizer = scaler
+    monkeypatch.setattr(dr.data.Part, "X", property(lambda part: pytest.fail("part.X read")))
+    drawn = views(model, splits, "binary", seed=3)
+    assert [(p.label, len(p.X)) for p in drawn.points] == [
+        ("train", MAX_POINTS), ("dev", 10_000), ("test", 10_000)]
+    positions = sample_positions(30_000, MAX_POINTS, np.random.default_rng(3))
+    rows = raw.train.indices[positions]  # the sample, in raw units (as predict takes them)
+    np.testing.assert_allclose(drawn.points[0].X, raw_X[rows], atol=1e-9)
+    np.testing.assert_array_equal(drawn.points[0].y, y[rows])
+    np.testing.assert_allclose(drawn.points[1].X, raw_X[raw.dev.indices], atol=1e-9)
+    assert drawn.regions is not None
 
 
 def test_decision_boundary_points_are_in_raw_units(moons: RunResult) -> None:

@@ -408,7 +408,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
 
         model.standardizer = scaler  # saved with the model; the views' points in raw units
-        result.views = views(model, splits, loaded.task)  # the report never runs the model
+        # the report never runs the model; a big training part's points are a sample
+        result.views = views(model, splits, loaded.task, seed=config.seed)
         # dr.load reads the folder; deeprecipe predict also reads classes (the original labels)
         persistence.save(model, folder / runfolder.MODEL_DIR, extra={
             "task": loaded.task, "classes": loaded.classes, "data": loaded.name})

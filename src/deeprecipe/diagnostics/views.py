@@ -3,10 +3,13 @@ computed once by the pipeline; the report only reads them, it never runs the mod
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..data.split import CAP
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -15,6 +18,11 @@ if TYPE_CHECKING:
     from ..model import Sequential
 
 RESOLUTION = 200
+# rows of each part the plots draw (a seeded random sample of bigger parts): the split's cap on
+# dev and test, so a run's dev and test parts are drawn whole and only a big training part is not
+MAX_POINTS = CAP
+TOLERANCE = 1e-3  # standardized rows: column means within this of 0, σ's of 1 …
+SAMPLE_ERRORS = 5  # … or, in a sample of n rows, within this many standard errors (1/√n)
 
 
 @dataclass(frozen=True)
@@ -38,18 +46,20 @@ class Regions:
 
 @dataclass(frozen=True)
 class Views:
-    """A run's model-made pictures as data: ``points`` (every split, in the coordinates
-    ``predict`` takes), ``regions`` (classifiers with 2 features) and ``predictions``
-    (``(true, predicted)`` on the dev set, a regression of one target)."""
+    """A run's model-made pictures as data: ``points`` (every split, at most
+    :data:`MAX_POINTS` rows of each, in the coordinates ``predict`` takes), ``regions``
+    (classifiers with 2 features) and ``predictions`` (``(true, predicted)`` on those dev
+    rows, a regression of one target)."""
 
     points: list[Points]
     regions: Regions | None = None
     predictions: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def views(model: Sequential, splits: Splits, task: str) -> Views:
-    """The :class:`Views` of a trained ``model`` on the ``splits`` it was trained on."""
-    points = plot_points(model, splits)
+def views(model: Sequential, splits: Splits, task: str, *, seed: int = 0) -> Views:
+    """The :class:`Views` of a trained ``model`` on the ``splits`` it was trained on (parts
+    bigger than :data:`MAX_POINTS` rows are sampled with ``seed``)."""
+    points = plot_points(model, splits, seed=seed)
     if task == "regression":
         if model.output_dim != 1:
             return Views(points)
@@ -59,26 +69,35 @@ def views(model: Sequential, splits: Splits, task: str) -> Views:
     return Views(points, regions=decision_regions(model, points) if two_d else None)
 
 
-def plot_points(model: Sequential, splits: Splits) -> list[Points]:
-    """The parts of ``splits`` (the network's inputs, as passed to ``fit``) in the coordinates
+def plot_points(model: Sequential, splits: Splits, *, max_points: int = MAX_POINTS,
+                seed: int = 0) -> list[Points]:
+    """At most ``max_points`` rows of each part of ``splits`` (the network's inputs, as passed
+    to ``fit``): all of a smaller part, else a random sample drawn with ``seed`` (a scatter of
+    more is a blot, and a big part's every row would be a copy). In the coordinates
     ``model.predict`` takes: mapped back to raw units when the model carries its standardizer
-    (``predict`` then takes raw inputs), unless the training part is not standardized (mean 0,
-    standard deviation 1), in which case the splits hold raw inputs already."""
-    scaler = model.standardizer if _standardized(splits.train.X) else None
+    (``predict`` then takes raw inputs), unless the training rows are not standardized (mean
+    0, standard deviation 1), in which case the splits hold raw inputs already."""
+    rng = np.random.default_rng(seed)
+    drawn = {name: part.sample(max_points, rng) for name, part in splits.parts.items()}
+    train = np.asarray(drawn["train"][0], dtype=np.float64)
+    whole = len(train) == len(splits.train)
+    scaler = model.standardizer if _standardized(train, whole) else None
     points = []
-    for name, part in splits.parts.items():
-        X = np.asarray(part.X, dtype=np.float64)
+    for name, (X, y) in drawn.items():
+        X = np.asarray(X, dtype=np.float64)
         points.append(Points(name, X if scaler is None else scaler.inverse_transform(X),
-                             np.asarray(part.y)))
+                             np.asarray(y)))
     return points
 
 
-def _standardized(X: np.ndarray) -> bool:
-    X = np.asarray(X, dtype=np.float64)
+def _standardized(X: np.ndarray, whole: bool) -> bool:
+    """Whether the training rows ``X`` (the whole part, or a random sample of it) have column
+    means 0 and standard deviations 1 (constant columns aside)."""
+    tolerance = TOLERANCE if whole else SAMPLE_ERRORS / math.sqrt(len(X))
     spread = X.std(axis=0)
     varying = spread > 0
-    return bool(np.allclose(X.mean(axis=0), 0.0, atol=1e-3)
-                and np.allclose(spread[varying], 1.0, atol=1e-3))
+    return bool(np.allclose(X.mean(axis=0), 0.0, atol=tolerance)
+                and np.allclose(spread[varying], 1.0, atol=tolerance))
 
 
 def decision_regions(model: Sequential, points: Sequence[Points], *,
