@@ -49,6 +49,19 @@ def test_learning_curve_trains_fresh_models_on_growing_subsets(rng) -> None:
     assert curve.dev_error[-1] < curve.dev_error[0]
 
 
+def test_the_training_subsets_are_read_in_place(rng, monkeypatch: pytest.MonkeyPatch) -> None:
+    splits = blobs(rng)
+    gather = dr.data.Part.X
+
+    def X(part: dr.data.Part) -> np.ndarray:
+        assert part is not splits.train, "the training part was gathered whole"
+        return gather.fget(part)
+
+    monkeypatch.setattr(dr.data.Part, "X", property(X))
+    curve = learning_curve(wide, splits, sizes=(0.5, 1.0), epochs=2, seed=0)
+    assert curve.sizes == [120, 240]
+
+
 def test_the_reading_says_whether_more_data_helps() -> None:
     variance = LearningCurve([50, 100, 200], [0.0, 0.0, 0.01], [0.3, 0.2, 0.12], [5, 5, 5], 100)
     assert variance.more_data_helps() is True

@@ -114,6 +114,7 @@ def learning_curve(
         raise fail(where, "splits", "the result of dr.data.split(X, y)", splits, error=TypeError)
     epochs = positive_int(where, "epochs", epochs)
     train, dev = splits.train, splits.dev
+    validation = (dev.X, dev.y)  # gathered once; the training subsets are read in place
     counts = _counts(where, sizes, len(train))
     order = nested_order(train.y, np.random.default_rng(seed_value(where, "seed", seed)))
     result = LearningCurve([], [], [], [], n_dev=len(dev))
@@ -122,13 +123,13 @@ def learning_curve(
         if not is_model(model):
             raise TypeError(f"{where}: build_model() must return a Sequential; received "
                             f"{describe(model)}.")
-        rows = np.sort(order[:count])
-        X, y = train.X[rows], train.y[rows]
-        history = model.fit(X, y, validation_data=(dev.X, dev.y), epochs=epochs, seed=seed,
-                            **fit_options)
+        rows = train.indices[np.sort(order[:count])]
+        history = model.fit(train.source_X, train.source_y, rows=rows,
+                            validation_data=validation, epochs=epochs, seed=seed, **fit_options)
         result.sizes.append(count)
-        result.train_error.append(_error(model, X, y))
-        result.dev_error.append(_error(model, dev.X, dev.y))
+        result.train_error.append(
+            model.evaluate(train.source_X, train.source_y, rows=rows)["error"])
+        result.dev_error.append(model.evaluate(*validation)["error"])
         result.epochs_run.append(len(history))
         result.regression = model.loss.task == "regression"
     return result
@@ -165,5 +166,3 @@ def nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return order[np.argsort(position, kind="stable")]
 
 
-def _error(model: Sequential, X: np.ndarray, y: np.ndarray) -> float:
-    return model.measure(*model.check_data("learning_curve", X, y))["error"]
