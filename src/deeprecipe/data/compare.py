@@ -70,6 +70,8 @@ class Comparison:
     def sample_text(self) -> str:
         """``on 100,000 of 9,800,000 train rows`` (each sampled set), or ``""`` when the
         statistics use every row."""
+        if not self.sampled:
+            return ""
         return say("distribution_sample", {"labels": self.labels, "sizes": self.sizes,
                                            "sample_sizes": self.sample_sizes})
 

@@ -164,5 +164,3 @@ def nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         members = np.flatnonzero(codes == code)
         position[members] = (np.arange(len(members)) + 0.5) / len(members)
     return order[np.argsort(position, kind="stable")]
-
-
