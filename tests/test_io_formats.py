@@ -176,6 +176,9 @@ def test_parquet_text_labels_stay_text_and_a_regression_needs_numbers(tmp_path: 
     with pytest.raises(DataFileError, match=r"row 1, column 'species': a regression target "
                        r"must be numeric; received '1\.5'"):
         load_parquet(path, "species", task="regression")
+    spaced = iris_table().set_column(4, "species", pa.array(["a", " a", "b\t"] * 50))
+    data = load_parquet(write_parquet(tmp_path, spaced, "s.parquet"), "species")
+    assert data.classes == ["a", "b"] and data.y.tolist()[:3] == [0, 0, 1]  # as CSV cells
 
 
 def test_a_dictionary_encoded_parquet_target(tmp_path: Path) -> None:

@@ -78,16 +78,19 @@ def labelled(source: Path, X: np.ndarray, y: np.ndarray, x_key: str, y_key: str,
         missing = np.isnan(labels)
     else:
         missing = np.array([is_missing(str(label)) for label in labels], dtype=bool)
-    kept = np.flatnonzero(~missing)  # the file's row index of each row kept
-    if missing.any() and not drop_missing_target:
-        rows = np.flatnonzero(missing).tolist()
-        raise missing_target(source, y_key, f"{y_key}[i] is NaN or empty at 0-based "
-                             f"{listing('index', rows, 'indices')}", len(rows))
-    X = as_float32(source, X, x_key, kept if missing.any() else None, progress)
-    labels = labels[kept]
+    kept = None  # the file's row index of each row kept, when some are dropped
+    if missing.any():
+        if not drop_missing_target:
+            rows = np.flatnonzero(missing).tolist()
+            raise missing_target(source, y_key, f"{y_key}[i] is NaN or empty at 0-based "
+                                 f"{listing('index', rows, 'indices')}", len(rows))
+        kept = np.flatnonzero(~missing)
+        labels = labels[kept]
+    X = as_float32(source, X, x_key, kept, progress)
     check_rows(source, len(X), needed)
-    y_encoded, classes = encode_target(source, y_key, labels, lambda i: (int(kept[i]), None),
-                                       task, min_classes)
+    y_encoded, classes = encode_target(
+        source, y_key, labels, lambda i: (int(i if kept is None else kept[i]), None), task,
+        min_classes)
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
     return X, y_encoded, names, classes, int(missing.sum())
 

@@ -22,8 +22,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .cells import SPACE, is_missing, parse_cell
-from .csvtext import check_names, decode
-from .filebase import FLOAT32_LARGEST, DataFileError, Throttle, check_regular, usable_feature
+from .csvtext import check_columns, check_header, check_names, decode
+from .filebase import (
+    FLOAT32_LARGEST,
+    DataFileError,
+    Progress,
+    Throttle,
+    check_regular,
+    usable_feature,
+)
 
 BLOCK_BYTES = 1 << 22  # CSV bytes parsed per batch (larger blocks read ahead more)
 BATCH_ROWS = 1 << 16  # Parquet rows per batch
@@ -75,7 +82,7 @@ def csv_header(source: Path, delimiter: str) -> list[str]:
 
 
 def read_csv(source: Path, header: list[str], features: list[str], target: str | None,
-             delimiter: str, progress: Throttle) -> Columns:
+             delimiter: str, progress: Progress | None) -> Columns:
     """The ``features`` of every row of a CSV file whose first line is ``header``, and the
     ``target`` column as text; ``progress`` counts bytes."""
     types = {name: pa.float64() if name in features else pa.string() for name in header}
@@ -89,15 +96,16 @@ def read_csv(source: Path, header: list[str], features: list[str], target: str |
     size = source.stat().st_size
     columns = [header.index(name) for name in features]
     texts = [j for j, name in enumerate(header) if name not in features]
+    throttle = Throttle(progress, size)
     try:
-        batches = _blocks(pacsv.open_csv(str(source), **options), texts, size, progress)
+        batches = _blocks(pacsv.open_csv(str(source), **options), texts, size, throttle)
         X, chunks = _fill(batches, columns, header.index(target) if target else None,
                           lambda rows, blocks: int(rows * 1.05 * size
                                                    / min(blocks * BLOCK_BYTES, size)),
                           lambda *_: Irregular())
     except pa.ArrowException:
         raise Irregular from None
-    progress.finish()
+    throttle.finish()
     _release_memory()
     return Columns(X, features, header, None if target is None else
                    pa.chunked_array(chunks, pa.string()))
@@ -119,23 +127,35 @@ def _blocks(batches: Iterable[pa.RecordBatch], texts: list[int], size: int,
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def parquet_file(source: Path) -> pq.ParquetFile:
-    """An open Parquet file; a file that is not one (or is truncated) raises
-    :class:`DataFileError`."""
+def read_parquet(source: Path, target: str | None, columns: list[str] | None,
+                 progress: Progress | None) -> Columns:
+    """The features of every row of a Parquet file, and its ``target`` column: with a
+    ``target``, every other column is a feature; without, the ``columns`` (by default all).
+    Only those columns are read; each feature must hold numbers. ``progress`` counts rows.
+    A file that is not Parquet, is damaged or truncated raises :class:`DataFileError`."""
     check_regular(source)
     try:
-        return pq.ParquetFile(source)
+        file = pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as error:
         raise DataFileError(source, f"is not a readable Parquet file ({error}). help: write "
                             "it with pandas' DataFrame.to_parquet or pyarrow.parquet."
                             ) from None
+    with file:
+        read = _read_columns(source, file, target, columns, Throttle(
+            progress, file.metadata.num_rows))
+    _release_memory()  # the file's reader kept its pages until closed
+    return read
 
 
-def read_parquet(source: Path, file: pq.ParquetFile, features: list[str],
-                 target: str | None, progress: Throttle) -> Columns:
-    """The ``features`` of every row of a Parquet file, reading only those columns and the
-    ``target``; each feature must hold numbers. ``progress`` counts rows."""
+def _read_columns(source: Path, file: pq.ParquetFile, target: str | None,
+                  columns: list[str] | None, progress: Throttle) -> Columns:
     schema = file.schema_arrow
+    if target is None:
+        features = check_columns(source, schema.names, columns, ",")
+    else:
+        check_header(source, schema.names, target, ",")
+        check_column_type(source, target, schema.field(target).type, "target")
+        features = [name for name in schema.names if name != target]
     for name in features:
         check_column_type(source, name, schema.field(name).type, "feature")
     names = features + ([target] if target is not None else [])
@@ -150,7 +170,6 @@ def read_parquet(source: Path, file: pq.ParquetFile, features: list[str],
         raise DataFileError(source, f"cannot be read ({error}); is it truncated or "
                             "damaged?") from None
     progress.finish()
-    _release_memory()
     return Columns(X, features, schema.names, None if target is None else
                    pa.chunked_array(chunks, schema.field(target).type))
 
@@ -257,14 +276,21 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     markers read as such, :func:`~deeprecipe.data.cells.parse_cell`); else a typed column
     (Parquet), whose numbers are numbers and whose text is labels (missing when null or a
     missing-value marker)."""
+    try:
+        return _target_values(column, cells)
+    finally:
+        _release_memory()
+
+
+def _target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     kind = column.type
     if not is_text(kind):
         numbers = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         return TargetValues(np.isnan(numbers), numbers)
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
-    trimmed = pc.utf8_trim(column, characters=SPACE)
     if cells:
+        trimmed = pc.utf8_trim(column, characters=SPACE)
         try:
             numbers = pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:
@@ -275,10 +301,10 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
             if any(not is_missing(text) for text in texts):
                 raise Irregular
             return TargetValues(np.isnan(numbers), numbers)
-    encoded = pc.dictionary_encode(trimmed).combine_chunks()
-    distinct = encoded.dictionary.to_pylist()
+    encoded = pc.dictionary_encode(column).combine_chunks()
     nulls = encoded.is_null().to_numpy(zero_copy_only=False)
-    codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.intp)
+    distinct, remap = _stripped(encoded.dictionary.to_pylist())
+    codes = remap[encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)]
     parsed = [parse_cell(text) if cells else text for text in distinct]
     missing_text = np.array([value is None or (isinstance(value, str) and is_missing(value))
                              for value in parsed], dtype=np.bool_)
@@ -286,3 +312,12 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     numeric_text = np.array([isinstance(value, float) for value in parsed], dtype=np.bool_)
     return TargetValues(missing, texts=np.array(distinct, dtype=str), codes=codes,
                         numeric_text=numeric_text)
+
+
+def _stripped(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts once stripped of spaces (``" a"`` is ``"a"``), and where each of
+    ``texts`` went among them (``[0]`` for none: every row is null)."""
+    distinct = list(dict.fromkeys(text.strip(SPACE) for text in texts))
+    index = {text: i for i, text in enumerate(distinct)}
+    return distinct, np.array([index[text.strip(SPACE)] for text in texts] or [0],
+                              dtype=np.intp)

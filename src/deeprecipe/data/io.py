@@ -128,8 +128,7 @@ def load_csv(
         header = arrowread.csv_header(source, delimiter)
         csvtext.check_header(source, header, target, delimiter)
         features = [name for name in header if name != target]
-        read = arrowread.read_csv(source, header, features, target, delimiter,
-                                  Throttle(progress, source.stat().st_size))
+        read = arrowread.read_csv(source, header, features, target, delimiter, progress)
         assert read.target is not None  # asked for
         values = arrowread.target_values(read.target, cells=True)
         X, y, classes, dropped = _with_target(
@@ -155,8 +154,7 @@ def load_csv_features(
     try:
         header = arrowread.csv_header(source, delimiter)
         names = csvtext.check_columns(source, header, columns, delimiter)
-        read = arrowread.read_csv(source, header, names, None, delimiter,
-                                  Throttle(progress, source.stat().st_size))
+        read = arrowread.read_csv(source, header, names, None, delimiter, progress)
     except Irregular:
         return csvtext.read_features(source, columns, delimiter)
     if not len(read.X):
@@ -191,14 +189,7 @@ def load_parquet(
     source = Path(path)
     task, needed = _options("load_parquet", task, min_rows)
     target = _column_name("load_parquet", target)
-    file = arrowread.parquet_file(source)
-    header = file.schema_arrow.names
-    csvtext.check_header(source, header, target, ",")
-    arrowread.check_column_type(source, target, file.schema_arrow.field(target).type,
-                                "target")
-    features = [name for name in header if name != target]
-    read = arrowread.read_parquet(source, file, features, target,
-                                  Throttle(progress, file.metadata.num_rows))
+    read = arrowread.read_parquet(source, target, None, progress)
     assert read.target is not None  # asked for
     values = arrowread.target_values(read.target, cells=False)
 
@@ -209,7 +200,7 @@ def load_parquet(
     X, y, classes, dropped = _with_target(
         source, read.X, values, target, task, needed, min_classes, drop_missing_target,
         refuse_missing, None)
-    return Dataset(X, y, features, target, classes, source, dropped)
+    return Dataset(X, y, read.features, target, classes, source, dropped)
 
 
 def load_parquet_features(
@@ -219,13 +210,10 @@ def load_parquet_features(
     feature columns by name (by default every column). Problems raise
     :class:`DataFileError` as in :func:`load_parquet`."""
     source = Path(path)
-    file = arrowread.parquet_file(source)
-    names = csvtext.check_columns(source, file.schema_arrow.names, columns, ",")
-    read = arrowread.read_parquet(source, file, names, None,
-                                  Throttle(progress, file.metadata.num_rows))
+    read = arrowread.read_parquet(source, None, columns, progress)
     if not len(read.X):
         raise DataFileError(source, "has no data rows.")
-    return read.X, names
+    return read.X, read.features
 
 
 # --- the target of CSV and Parquet -------------------------------------------------------
@@ -244,25 +232,26 @@ def _with_target(
     dropped = int(missing.sum())
     if dropped and not drop_missing_target:
         refuse_missing(np.flatnonzero(missing))
-    kept = np.flatnonzero(~missing)
-    if dropped:
+    kept = np.flatnonzero(~missing) if dropped else None  # the rows kept, when some are not
+    if kept is not None:
         X = X[kept]
     check_rows(source, len(X), needed)
     labels, codes = _labels(values, kept, task)
-    y, classes = encode_target(source, target, labels,
-                               where or (lambda i: (int(kept[i]) + 1, None)), task,
-                               min_classes, codes=codes)
+    row = (lambda i: i + 1) if kept is None else (lambda i: int(kept[i]) + 1)
+    y, classes = encode_target(source, target, labels, where or (lambda i: (row(i), None)),
+                               task, min_classes, codes=codes)
     return X, y, classes, dropped
 
 
-def _labels(values: TargetValues, kept: np.ndarray, task: str
+def _labels(values: TargetValues, kept: np.ndarray | None, task: str
             ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The kept rows' labels: float64 per row, or distinct text and each row's code."""
+    """The ``kept`` rows' labels (all when ``None``): float64 per row, or distinct text and
+    each row's code."""
     if values.numbers is not None:
-        return values.numbers[kept], None
+        return (values.numbers if kept is None else values.numbers[kept]), None
     assert values.texts is not None and values.codes is not None
     assert values.numeric_text is not None
-    codes = values.codes[kept]
+    codes = values.codes if kept is None else values.codes[kept]
     used = np.zeros(len(values.texts), dtype=bool)
     used[codes] = True
     numeric = values.numeric_text[used]

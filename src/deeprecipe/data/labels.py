@@ -82,7 +82,7 @@ def encode_target(
         raise DataFileError(path, f"the target has a single class ({mapping[0]!r}); a "
                             "classifier needs at least 2. help: check the target column, or "
                             "pass task='regression'.", column=column)
-    return y.reshape(-1).astype(np.intp), mapping
+    return y.astype(np.intp, copy=False), mapping
 
 
 def _located(where: Place, i: int, column: str) -> tuple[int, str, int | None]:
