@@ -17,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, suppress
@@ -46,7 +47,7 @@ from deeprecipe.recipe import (
 from deeprecipe.recipe.loop import Loop, Options, data_fingerprint
 from deeprecipe.recipe.page import tune_context, write_tune_report
 from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
-from deeprecipe.recipe.trial import prepare
+from deeprecipe.recipe.trial import prepare, train_trial
 from deeprecipe.report.html import level
 from trial_database import finished_trials, query
 
@@ -865,6 +866,18 @@ def test_on_big_data_trials_see_a_sample_and_the_chosen_config_trains_on_every_r
     page = paths["report"].read_text()
     assert "a seeded sample of 60 of the 360 training rows" in page
     assert "all 360 training rows: the chosen configuration" in page
+    # resumed, the run reads the final training back instead of training it again
+    again, rerun = loop_for(splits, budget=4, n_train=n_train)
+    again.store = TrialStore(tmp_path)
+    again.stored = again.store.trials()
+    again.run()
+    again.train_final()
+    assert not rerun.ran and again.final is not None and again.final.resumed
+    assert again.final.weights == final.weights
+    # a final model worse on the dev set than its trial on the sample is said
+    again.final.dev_error = (chosen.dev_error or 0.0) + 0.1
+    remark = again.finish(None, 0.0).remarks[-1]
+    assert remark.code == "tune_final_worse" and remark.values["trial"] == chosen.dev_error
 
 
 def test_a_larger_sample_is_read_as_a_learning_curve_without_asking_for_more_data(
@@ -897,3 +910,32 @@ def test_the_data_fingerprint_is_the_one_older_runs_recorded(moons: dr.data.Spli
     older = dr.pipeline.fingerprint(*(item for name, part in moons.parts.items()
                                       for item in (name, part.X, part.y, part.indices)))
     assert data_fingerprint(moons) == older
+
+
+def test_a_big_tune_holds_the_training_rows_once_and_sends_the_workers_a_sample(
+        small_samples: None) -> None:
+    # 300,000 × 20 float32 (24 MB): the preparation and the final training on every row add
+    # index arrays and the workers' 240-row sample, never a second copy of X (≥ 1.0 × X)
+    def big(m: int) -> dr.data.Splits:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(m, 20)).astype(np.float32)
+        return dr.data.split(X, (X[:, 0] + rng.normal(size=m) > 0).astype(np.intp), seed=0)
+
+    final = TrialTask("final", Config(hidden=(8,), epochs=1, batch_size=256), 0)
+    warm_ready, warm_data = prepare(big(2_000), in_place=True)  # imports: not measured
+    train_trial(final, warm_data, warm_ready.learned.train)
+    splits = big(300_000)
+    X = splits.train.source_X
+    tracemalloc.start()
+    try:
+        ready, data = prepare(splits, in_place=True)
+        prepared = tracemalloc.get_traced_memory()[1] / X.nbytes
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        outcome = train_trial(final, data, ready.learned.train)
+        trained = (tracemalloc.get_traced_memory()[1] - before) / X.nbytes
+    finally:
+        tracemalloc.stop()
+    assert ready.learned.train.source_X is X  # standardized where it is
+    assert len(data.X_train) == 240 and outcome["n_train"] == len(splits.train)
+    assert prepared < 0.8 and trained < 0.8, (prepared, trained)
