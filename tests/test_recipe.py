@@ -939,3 +939,17 @@ def test_a_big_tune_holds_the_training_rows_once_and_sends_the_workers_a_sample(
     assert ready.learned.train.source_X is X  # standardized where it is
     assert len(data.X_train) == 240 and outcome["n_train"] == len(splits.train)
     assert prepared < 0.8 and trained < 0.8, (prepared, trained)
+
+
+def test_on_a_sample_training_longer_stops_at_the_trials_examples() -> None:
+    # 100,000 rows: the baseline's 50 epochs (TRIAL_EXAMPLES), then at most 100 (MOST_EXAMPLES)
+    base = sample.baseline(Config(), 10_000_000)
+    decision = decide(situation(0.15, 0.16, config=base, stop_reason="max_epochs",
+                                n_train=10_000_000))
+    assert decision.action == "train_longer"
+    assert [(c.config.epochs, c.config.patience) for c in decision.candidates] == [(100, 30)]
+    decision = decide(situation(0.15, 0.16, config=base.replace(epochs=100, patience=30),
+                                stop_reason="max_epochs", n_train=10_000_000))
+    assert decision.action == "bigger_network"  # the next cure for bias
+    assert any("a trial on a sample sees at most 10,000,000 examples, 100 epochs of 100,000 "
+               "rows" in note for note in decision.skipped)

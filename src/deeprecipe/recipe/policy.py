@@ -11,7 +11,7 @@ from ..diagnostics import Diagnosis
 from ..diagnostics.bias_variance import GOOD
 from ..findings import Finding
 from . import sample
-from .config import MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH, Config
+from .config import MAX_DEPTH, MAX_WIDTH, Config
 from .trial import Trial
 
 BASELINE = "baseline"
@@ -172,15 +172,24 @@ def bigger_network(situation: Situation) -> tuple[list[Candidate], str]:
 def train_longer(situation: Situation) -> tuple[list[Candidate], str]:
     config = situation.best.config
     candidates = []
+    most = sample.most_epochs(config)
+    # at the limit the longer of the two is the same training; on a sample, more patience
+    # alone passes no limit
+    previous = config.epochs if config.rows is not None else None
     for factor in (2, 4):
-        epochs = min(factor * config.epochs, MAX_EPOCHS)
+        epochs = min(factor * config.epochs, most)
         patience = min(factor * config.patience, MAX_PATIENCE)
-        if (epochs, patience) != (config.epochs, config.patience):
+        if (epochs, patience) != (config.epochs, config.patience) and epochs != previous:
+            previous = epochs
             candidates.append(Candidate(
                 config.replace(epochs=epochs, patience=patience),
                 f"train longer: at most {config.epochs} → {epochs} epochs, early-stopping "
                 f"patience {config.patience} → {patience}"))
-    return candidates, "training longer than this was tried (or is past the search's limits)"
+    limit = "" if config.rows is None else (
+        f"; a trial on a sample sees at most {sample.MOST_EXAMPLES:,} examples, {most} epochs "
+        f"of {config.rows:,} rows: the final training on every row goes further")
+    return candidates, ("training longer than this was tried (or is past the search's "
+                        f"limits){limit}")
 
 
 def better_optimizer(situation: Situation) -> tuple[list[Candidate], str]:

@@ -3,7 +3,9 @@
 Below :data:`SAMPLE_ABOVE` training rows every trial trains on all of them, as always.
 Above it, the baseline and its variants train on a seeded sample of :data:`FIRST_ROWS`
 rows, and the baseline sees at most :data:`TRIAL_EXAMPLES` examples (its epochs are cut
-to fit), so that a trial takes seconds whatever the size of the data. The sample grows
+to fit), a trial on a sample at most :data:`MOST_EXAMPLES` (:func:`most_epochs`: "train
+longer" stops there), so that a trial takes seconds to a minute or two whatever the size
+of the data. The sample grows
 (×:data:`GROWTH`, up to :data:`MOST_ROWS`: all the worker processes ever receive) when the
 best model's variance is high: the notes' "more data cures variance", tried on a larger
 sample instead of recommended, with as many examples (fewer epochs). The chosen
@@ -16,13 +18,14 @@ from __future__ import annotations
 import math
 
 from ..findings import Finding
-from .config import Config
+from .config import MAX_EPOCHS, Config
 
 SAMPLE_ABOVE = 200_000  # training rows above which trials train on samples
 FIRST_ROWS = 100_000  # the baseline's sample
 GROWTH = 4  # each larger sample is this many times the last
 MOST_ROWS = 400_000  # the largest sample: what every worker process holds
 TRIAL_EXAMPLES = 5_000_000  # the baseline on a sample: at most 50 epochs of 100,000 rows
+MOST_EXAMPLES = 10_000_000  # any trial on a sample: at most 100 epochs of 100,000 rows
 FINAL_EXAMPLES = 2  # the final training sees this many times the examples the trial needed
 
 
@@ -34,6 +37,14 @@ def baseline(config: Config, n_train: int) -> Config:
     if rows is None or config.rows is not None:
         return config
     return config.replace(rows=rows, epochs=min(config.epochs, max(1, TRIAL_EXAMPLES // rows)))
+
+
+def most_epochs(config: Config) -> int:
+    """The most epochs the search gives ``config``: :data:`~.config.MAX_EPOCHS`, or on a
+    sample what :data:`MOST_EXAMPLES` allows."""
+    if config.rows is None:
+        return MAX_EPOCHS
+    return max(1, min(MAX_EPOCHS, MOST_EXAMPLES // config.rows))
 
 
 def grown(config: Config, n_train: int) -> Config | None:
