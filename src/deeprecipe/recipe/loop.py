@@ -129,8 +129,9 @@ def tune(
 
     On big data (a training part above :data:`.sample.SAMPLE_ABOVE`, 200,000 rows) the
     trials train on a seeded sample (:mod:`.sample`: 100,000 rows, grown 4× up to 400,000
-    when the best model's variance is high), so a trial takes seconds and the workers never
-    receive the whole training part; the chosen configuration then trains once more on
+    when the best model's variance is high; at most 10,000,000 examples a trial), so a
+    trial takes seconds to a minute or two and the workers never receive the whole
+    training part; the chosen configuration then trains once more on
     every training row, here (a ``"final"`` round, outside the budget), and that model is
     the result. Each trial records its rows and why (:attr:`Trial.sample`). A ``baseline``
     with ``rows`` set keeps its own sample.
