@@ -866,6 +866,7 @@ def test_on_big_data_trials_see_a_sample_and_the_chosen_config_trains_on_every_r
     page = paths["report"].read_text()
     assert "a seeded sample of 60 of the 360 training rows" in page
     assert "all 360 training rows: the chosen configuration" in page
+    assert f"All {result.n_trials} trials and the final training on every row" in page
     # resumed, the run reads the final training back instead of training it again
     again, rerun = loop_for(splits, budget=4, n_train=n_train)
     again.store = TrialStore(tmp_path)
