@@ -78,6 +78,12 @@ about 2 GB of free disk under ``--data-dir`` and 3 GB of free memory::
     .venv/bin/python benchmarks/big_data.py                   # 1M-row CSV, 10M rows (minutes)
     .venv/bin/python benchmarks/big_data.py --quick           # 100,000 / 1,000,000 rows
     .venv/bin/python benchmarks/big_data.py --formats csv --csv-rows 300000 --repeats 3
+    .venv/bin/python benchmarks/big_data.py --quick --blas-threads 1   # on a busy machine
+
+On a busy machine add ``--blas-threads 1``: OpenBLAS's threads that wait for a core slow a
+small network's training far more than the load explains (measured beside 3–4 other jobs on
+2 cores: the training reference at 26,858 samples/s with 2 threads, 241,455 with 1), and
+not always alike in two processes, so the training ratio means nothing there.
 
 The exit status is 1 when a goal fails (or a process fails).
 """
@@ -118,6 +124,7 @@ CSV_RSS, BIG_RSS = 1e9, 2e9  # bytes
 LOAD_RATIO, REST_RATIO, TRAINING_RATIO = 2.0, 0.5, 0.9
 MB = 1e6
 POLL_SECONDS = 0.05
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 STEP_DONE = "✓"  # how the CLI's line at the end of each step starts (output not a terminal)
 
 
@@ -583,6 +590,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every process")
     parser.add_argument("--reference-rows", type=int, default=100_000)
     parser.add_argument("--reference-epochs", type=int, default=5)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="BLAS threads of every measured process (default: as inherited)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/deeprecipe-big-data"))
     parser.add_argument("--generate-only", action="store_true",
@@ -601,8 +610,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.csv_rows = 100_000 if args.quick else GOAL_CSV_ROWS
     if args.rows is None:
         args.rows = 1_000_000 if args.quick else GOAL_ROWS
-    for key in ("csv_rows", "rows", "repeats", "reference_rows", "reference_epochs"):
-        if getattr(args, key) < 1:
+    for key in ("csv_rows", "rows", "repeats", "reference_rows", "reference_epochs",
+                "blas_threads"):
+        if getattr(args, key) is not None and getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be at least 1")
     return args
 
@@ -616,24 +626,36 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
+def machine() -> str:
+    """The CPU model, the CPUs this process may use, memory, BLAS threads and the load."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in
+              (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+              if line.startswith("model name")]
+    threads = ", ".join(f"{key}={os.environ.get(key, '(unset)')}" for key in BLAS_THREADS)
+    return (f"{models[0] if models else 'CPU'}, {len(os.sched_getaffinity(0))} CPUs, "
+            f"{psutil.virtual_memory().total / 1e9:.0f} GB; {threads}; "
+            f"load average {load_average()}")
+
+
 def load_average() -> str:
     return ", ".join(f"{load:.1f}" for load in os.getloadavg())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child_read or args.child_train:
-        return child(args)
-    sizes = {fmt: args.csv_rows if fmt == "csv" else args.rows for fmt in args.formats}
-    print(f"# Big data, seed {args.seed}, {len(os.sched_getaffinity(0))} CPUs, "
-          f"load average before: {load_average()}")
+def write_files(args: argparse.Namespace, sizes: dict[str, int]) -> dict[str, Path]:
+    """Each format's data file, written unless cached; says which."""
     paths = {}
     for fmt, rows in sizes.items():
         paths[fmt], seconds = data_file(args.data_dir, fmt, rows, args.seed)
         made = "cached" if seconds is None else f"generated in {seconds:.1f} s"
-        print(f"  {paths[fmt]} ({paths[fmt].stat().st_size / MB:,.0f} MB, {made})")
-    if args.generate_only:
-        return 0
+        print(f"  {paths[fmt]} ({paths[fmt].stat().st_size / MB:,.0f} MB, {made})", flush=True)
+    return paths
+
+
+def measure_all(args: argparse.Namespace, paths: dict[str, Path], sizes: dict[str, int]
+                ) -> tuple[list[FileFigures], list[float]]:
+    """Every round: each file's run and readers, then the training reference (when a
+    Parquet or .npz file is measured)."""
     runs = args.data_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     files = [FileFigures(fmt, paths[fmt], rows, reads={name: [] for name in READERS[fmt]})
@@ -646,6 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             measure_round(figures, runs, args.seed, round_)
         if any(fmt != "csv" for fmt in sizes):
             references.append(measure_reference(runs, args))
+    return files, references
+
+
+def print_results(args: argparse.Namespace, files: list[FileFigures],
+                  references: list[float]) -> bool:
+    """The figures, the goals and the table; True when every goal passed."""
     reference = max(references) if references else None
     for figures in files:
         print_file(figures)
@@ -663,9 +691,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(goal.line())
     print()
     print(markdown_table(files, reference))
+    return all(goal.passed for goal in found)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child_read or args.child_train:
+        return child(args)
+    if args.blas_threads is not None:  # read by each child's BLAS as it loads
+        os.environ.update(dict.fromkeys(BLAS_THREADS, str(args.blas_threads)))
+    sizes = {fmt: args.csv_rows if fmt == "csv" else args.rows for fmt in args.formats}
+    print(f"# Big data, seed {args.seed}: {machine()}")
+    paths = write_files(args, sizes)
+    if args.generate_only:
+        return 0
+    passed = print_results(args, *measure_all(args, paths, sizes))
     if args.delete_data:
         shutil.rmtree(args.data_dir)
-    return 0 if all(goal.passed for goal in found) else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
