@@ -106,7 +106,7 @@ def read_csv(source: Path, header: list[str], features: list[str], target: str |
     except pa.ArrowException:
         raise Irregular from None
     throttle.finish()
-    _release_memory()
+    release_memory()
     return Columns(X, features, header, None if target is None else
                    pa.chunked_array(chunks, pa.string()))
 
@@ -143,7 +143,7 @@ def read_parquet(source: Path, target: str | None, columns: list[str] | None,
     with file:
         read = _read_columns(source, file, target, columns, Throttle(
             progress, file.metadata.num_rows))
-    _release_memory()  # the file's reader kept its pages until closed
+    release_memory()  # the file's reader kept its pages until closed
     return read
 
 
@@ -247,9 +247,10 @@ def _usable_column(column: pa.Array, done: int, name: str, refuse: Refuse) -> np
     return values
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Give the memory pyarrow's pool keeps for reuse back to the system once a file is
-    read: after a CSV it kept more than twice the matrix, counted in the run's peak RSS."""
+    read (or given up): after a CSV it kept more than twice the matrix, counted in the run's
+    peak RSS."""
     pa.default_memory_pool().release_unused()
 
 
@@ -279,7 +280,7 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     try:
         return _target_values(column, cells)
     finally:
-        _release_memory()
+        release_memory()
 
 
 def _target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:

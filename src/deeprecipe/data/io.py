@@ -125,18 +125,30 @@ def load_csv(
     task, needed = _options("load_csv", task, min_rows)
     target = _column_name("load_csv", target)
     try:
-        header = arrowread.csv_header(source, delimiter)
-        csvtext.check_header(source, header, target, delimiter)
-        features = [name for name in header if name != target]
-        read = arrowread.read_csv(source, header, features, target, delimiter, progress)
-        assert read.target is not None  # asked for
-        values = arrowread.target_values(read.target, cells=True)
-        X, y, classes, dropped = _with_target(
-            source, read.X, values, target, task, needed, min_classes, drop_missing_target,
-            _ask_careful_reader, _ask_careful_reader)
+        return _fast_csv(source, target, delimiter, task, needed, min_classes,
+                         drop_missing_target, progress)
     except Irregular:
-        X, y, features, classes, dropped = csvtext.read_labelled(
-            source, target, delimiter, task, needed, min_classes, drop_missing_target)
+        pass  # read carefully once this exception (it holds what was read) is gone
+    arrowread.release_memory()
+    X, y, features, classes, dropped = csvtext.read_labelled(
+        source, target, delimiter, task, needed, min_classes, drop_missing_target)
+    return Dataset(X, y, features, target, classes, source, dropped)
+
+
+def _fast_csv(source: Path, target: str, delimiter: str, task: str, needed: int,
+              min_classes: int, drop_missing_target: bool, progress: Progress | None
+              ) -> Dataset:
+    """:func:`load_csv` through pyarrow; :class:`Irregular` when the careful reader must
+    read the file."""
+    header = arrowread.csv_header(source, delimiter)
+    csvtext.check_header(source, header, target, delimiter)
+    features = [name for name in header if name != target]
+    read = arrowread.read_csv(source, header, features, target, delimiter, progress)
+    assert read.target is not None  # asked for
+    values = arrowread.target_values(read.target, cells=True)
+    X, y, classes, dropped = _with_target(
+        source, read.X, values, target, task, needed, min_classes, drop_missing_target,
+        _ask_careful_reader, _ask_careful_reader)
     return Dataset(X, y, features, target, classes, source, dropped)
 
 
@@ -156,6 +168,9 @@ def load_csv_features(
         names = csvtext.check_columns(source, header, columns, delimiter)
         read = arrowread.read_csv(source, header, names, None, delimiter, progress)
     except Irregular:
+        read = None  # read carefully once this exception (it holds what was read) is gone
+    if read is None:
+        arrowread.release_memory()
         return csvtext.read_features(source, columns, delimiter)
     if not len(read.X):
         raise DataFileError(source, "has a header but no data rows.")
