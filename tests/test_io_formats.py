@@ -293,6 +293,18 @@ def test_a_first_line_the_fast_path_cannot_trust(tmp_path: Path, text: str,
         load_csv(path, "label")
 
 
+@pytest.mark.parametrize(("rows", "message"), [
+    (["1,2,0", "3,x,1", "5,6,0", "y,8,1", "9,z,0"], r"row 2 \(line 3\), column 'b'"),
+    (["1,2,0", "3,4,1", "w,x,0", "7,8,1", "9,1,0"], r"row 3 \(line 4\), column 'a'"),
+])
+def test_the_careful_reader_names_the_first_bad_cell_by_row_then_column(
+        tmp_path: Path, rows: list[str], message: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataFileError, match=message):
+        load_csv(path, "label")
+
+
 def test_a_good_csv_file_is_read_by_pyarrow_only(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:

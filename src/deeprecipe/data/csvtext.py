@@ -2,26 +2,30 @@
 row, file line and column (a bad byte by its offset, a quote left open by its lines).
 
 :mod:`deeprecipe.data.io` reads a CSV file with pyarrow first and turns to this reader when
-pyarrow refuses the file or a check fails: it is slow and holds every cell as text (a
-million rows of 20 features: 34–42 s and 2.8–3.1 GB, measured with the problem on the last
-row), and exact. Both share the header checks (:func:`check_header`).
+pyarrow refuses the file or a check fails: it holds every cell as text and is slow (a
+million rows of 20 features: 20 s and 2.1 GB, measured with the problem on the last row), and
+exact. Both share the header checks (:func:`check_header`); a column's numbers are read at
+once by pyarrow, cell by cell only in a column that holds a bad one.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .cells import SPACE, is_missing, parse_cell
 from .filebase import (
     DataFileError,
     check_regular,
     check_rows,
+    is_usable_column,
     is_usable_feature,
     listing,
     missing_target,
@@ -29,6 +33,7 @@ from .filebase import (
 )
 from .labels import encode_target, target_labels
 
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line and its end, if any
 Rows = list[tuple[int, int, list[str]]]  # (row counted from 1 after the header, line, fields)
 Table = tuple[np.ndarray, np.ndarray, list[str], list[str | float] | None, int]
 
@@ -137,7 +142,7 @@ def _separator_hint(header: list[str], delimiter: str) -> str:
 def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     """The header and the non-empty data rows of a CSV file."""
     rows = []
-    reader = csv.reader(io.StringIO(_read_text(source), newline=""), delimiter=delimiter,
+    reader = csv.reader(_lines(_read_text(source)), delimiter=delimiter,
                         skipinitialspace=True)
     start = 1  # the line where the row being read starts
     try:
@@ -161,6 +166,13 @@ def _read_table(source: Path, delimiter: str) -> tuple[list[str], Rows]:
     return header, [(row, line, fields) for row, (line, fields) in enumerate(rows[1:], 1)]
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, as ``io.StringIO(text, newline="")`` gives
+    them (a line ends at \\n, \\r or \\r\\n), without its copy of the text (four bytes a
+    character: 860 MB for a 225 MB file)."""
+    return (match.group() for match in LINE.finditer(text))
+
+
 def _check_widths(source: Path, header: list[str], data: Rows) -> None:
     """Refuse a row with more or fewer fields than the header (its columns are unknown)."""
     for row, line, fields in data:
@@ -171,17 +183,41 @@ def _check_widths(source: Path, header: list[str], data: Rows) -> None:
 
 def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
     """The columns ``names`` of every row as float32, ``(len(data), len(names))``, each
-    value finite and within float32's range."""
-    columns = [header.index(name) for name in names]
-    X = np.empty((len(data), len(columns)), dtype=np.float32)
-    for i, (row, line, fields) in enumerate(data):
-        for k, j in enumerate(columns):
-            value = parse_cell(fields[j])
-            if not isinstance(value, float) or not is_usable_feature(value):
-                raise DataFileError(source, f"the value {cell_problem(fields[j], value)}.",
-                                    row, header[j], line)
-            X[i, k] = value
+    value finite and within float32's range; else the first bad cell (by row, then column)
+    is named."""
+    X = np.empty((len(data), len(names)), dtype=np.float32)
+    bad = []  # (row index, column index) of each column's first bad cell
+    for k, name in enumerate(names):
+        j = header.index(name)
+        texts = [fields[j] for _, _, fields in data]
+        numbers = _numbers(texts)
+        if numbers is not None:
+            X[:, k] = numbers
+            continue
+        i = next(i for i, text in enumerate(texts) if not _usable_cell(parse_cell(text)))
+        bad.append((i, j))
+    if bad:
+        i, j = min(bad)
+        row, line, fields = data[i]
+        raise DataFileError(source, f"the value {cell_problem(fields[j], parse_cell(fields[j]))}.",
+                            row, header[j], line)
     return X
+
+
+def _numbers(texts: list[str]) -> np.ndarray | None:
+    """A column's cells as numbers when every one is a usable feature value, read at once
+    by pyarrow (which reads a number as :func:`~deeprecipe.data.cells.parse_cell` does; NaN,
+    which it also reads from text such as 'nan(1)', sends the column to the cell-by-cell
+    reading); else ``None``."""
+    try:
+        numbers = pc.cast(pa.array(texts, pa.string()), pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        return None
+    return numbers if is_usable_column(numbers) else None
+
+
+def _usable_cell(value: float | str | None) -> bool:
+    return isinstance(value, float) and is_usable_feature(value)
 
 
 def cell_problem(text: str, value: float | str | None) -> str:

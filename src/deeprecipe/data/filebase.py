@@ -79,6 +79,11 @@ def is_usable_feature(value: float) -> bool:
     return abs(value) <= FLOAT32_LARGEST
 
 
+def is_usable_column(values: np.ndarray) -> bool:
+    """Whether every value is a usable feature value (:func:`is_usable_feature`)."""
+    return bool((np.abs(values) <= FLOAT32_LARGEST).all())
+
+
 def needed_rows(where: str, min_rows: int | None) -> int:
     """The rows a loader needs: ``min_rows`` checked, by default what the smallest split
     needs."""
