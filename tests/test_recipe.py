@@ -462,6 +462,8 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
                          "or a percentage ('1%'); received bayes_error=1."),
     ({"resume": True}, "tune: folder must be the run folder to resume when resume=True"),
     ({"workers": -1}, "tune: workers must be a positive integer"),
+    ({"classes": ["benign"]}, "tune: classes must be a label for each class code 0 … k−1 of "
+                              "the targets (integers from 0 to 0); received classes=['benign']."),
 ])
 def test_tune_refuses_bad_arguments(cancer: dr.data.Splits, arguments: dict[str, Any],
                                     message: str) -> None:
@@ -911,6 +913,11 @@ def test_the_data_fingerprint_is_the_one_older_runs_recorded(moons: dr.data.Spli
     older = dr.pipeline.fingerprint(*(item for name, part in moons.parts.items()
                                       for item in (name, part.X, part.y, part.indices)))
     assert data_fingerprint(moons) == older
+    # … and targets given as codes of labels hash as those labels, as the CLI gave them
+    names = np.array(["no", "yes"])
+    coded = dr.data.split(moons.train.source_X, moons.train.source_y, seed=0)
+    labelled = dr.data.split(moons.train.source_X, names[moons.train.source_y], seed=0)
+    assert data_fingerprint(coded, names.tolist()) == data_fingerprint(labelled)
 
 
 def test_a_big_tune_holds_the_training_rows_once_and_sends_the_workers_a_sample(

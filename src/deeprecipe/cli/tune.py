@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.text import Text
 
@@ -83,8 +81,6 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
             unit = workflow.progress_unit(options["data"])
             loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                         options["drop_missing_target"], Reporter(loading, unit))
-        if loaded.classes is not None:  # the file's own labels, so the saved model knows them
-            loaded = dataclasses.replace(loaded, y=np.asarray(loaded.classes)[loaded.y])
         splits, notes = workflow.split_data(loaded, options["seed"])
         if loaded.dropped_missing_target:
             notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
@@ -114,6 +110,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                     resume=args.resume is not None, image_shape=loaded.image_shape,
                     task="regression" if loaded.task == "regression" else "classification",
                     callbacks=[progress], in_place=True,
+                    classes=loaded.classes,  # the file's labels, so the saved model says them
                 )
                 progress.close()
                 paths = write_tune_report(result, folder)

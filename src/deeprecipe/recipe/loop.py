@@ -108,6 +108,7 @@ def tune(
     variance_threshold: float = TUNE_THRESHOLD,
     callbacks: Sequence[Callback] = (),
     in_place: bool = False,
+    classes: Sequence[Any] | None = None,
 ) -> TuneResult:
     """Run the basic recipe on ``splits`` for at most ``budget`` trials.
 
@@ -149,8 +150,10 @@ def tune(
     (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial
     and each round as it finishes, and of the final training's epochs. ``in_place=True``
     standardizes the splits' inputs where they are, overwriting the caller's array (what
-    ``deeprecipe tune`` does with the data it loaded: the run holds it once). The test
-    error is measured once, on the chosen model.
+    ``deeprecipe tune`` does with the data it loaded: the run holds it once). ``classes``
+    names the labels of targets that are class codes ``0 … k−1`` (``deeprecipe tune``
+    passes the file's): the result and the saved model say them. The test error is
+    measured once, on the chosen model.
 
     The worker processes import the main script again: a script that calls ``tune`` keeps
     its work under ``if __name__ == "__main__":``.
@@ -164,8 +167,13 @@ def tune(
     start = time.perf_counter()
     # the data as given (before an in-place standardization) that a resume must match;
     # what is not a split, prepare refuses
-    digest = data_fingerprint(splits) if isinstance(splits, Splits) else ""
+    names = None
+    if isinstance(splits, Splits) and classes is not None:
+        names = _labels(classes, splits.train.source_y)
+    digest = data_fingerprint(splits, names) if isinstance(splits, Splits) else ""
     ready, data = prepare(splits, image_shape, task, seed, in_place=in_place)
+    if names is not None and ready.classes is not None:
+        ready.classes = names[ready.classes]
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
                       data.image_shape, per_round, learning_curve, max_attempts,
                       bias_threshold, variance_threshold, task, len(ready.learned.train))
@@ -456,18 +464,22 @@ class Loop:
 # --- checks -------------------------------------------------------------------------------------
 
 
-def data_fingerprint(splits: Splits) -> str:
-    """:func:`~deeprecipe.pipeline.fingerprint` of each part's name, ``X``, ``y`` and
-    ``indices``, the rows hashed :data:`~deeprecipe.data.normalize.CHUNK_ROWS` at a time
-    (the same digest, without gathering a big part)."""
+def data_fingerprint(splits: Splits, classes: Sequence[Any] | np.ndarray | None = None) -> str:
+    """:func:`~deeprecipe.pipeline.fingerprint` of each part's name, ``X``, ``y`` (the
+    labels ``classes`` names, when given: ``y`` holds their codes) and ``indices``, the
+    rows hashed :data:`~deeprecipe.data.normalize.CHUNK_ROWS` at a time (the same digest,
+    without gathering a big part)."""
     digest = hashlib.sha256()
+    labels = None if classes is None else np.asarray(classes)
     for name, part in splits.parts.items():
         digest.update(name.encode())
-        for source in (part.source_X, part.source_y):
-            digest.update(f"{source.dtype.str}{(len(part), *source.shape[1:])}".encode())
+        for source, names in ((part.source_X, None), (part.source_y, labels)):
+            dtype = source.dtype if names is None else names.dtype
+            digest.update(f"{dtype.str}{(len(part), *source.shape[1:])}".encode())
             for start in range(0, len(part), CHUNK_ROWS):
-                rows = part.indices[start:start + CHUNK_ROWS]
-                digest.update(np.ascontiguousarray(source[rows]).data)
+                values = source[part.indices[start:start + CHUNK_ROWS]]
+                digest.update(np.ascontiguousarray(
+                    values if names is None else names[values]).data)
         indices = np.ascontiguousarray(part.indices)
         digest.update(f"{indices.dtype.str}{indices.shape}".encode())
         digest.update(indices.data)
@@ -488,6 +500,15 @@ def check_bayes_error(where: str, value: Any) -> float:
         raise ConfigError(f"{where}: bayes_error must be {BAYES_ERROR}; received "
                           f"bayes_error={describe(value)}.{bad.help}", "bayes_error") from None
     return float(error)
+
+
+def _labels(classes: Sequence[Any], y: np.ndarray) -> np.ndarray:
+    """``classes`` as an array, once checked against the class codes ``y`` holds."""
+    names = np.asarray(classes)
+    if y.dtype.kind not in "iu" or not 0 <= y.min() <= y.max() < len(names):
+        raise fail("tune", "classes", f"a label for each class code 0 … k−1 of the targets "
+                   f"(integers from 0 to {len(names) - 1})", classes)
+    return names
 
 
 def _run_folder(folder: str | Path | None, resume: bool) -> Path | None:
