@@ -4,6 +4,7 @@ the careful reader, and the ``progress`` hook."""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 import deeprecipe as dr
 from deeprecipe import cli
+from deeprecipe.cli import base
 from deeprecipe.data import (
     DataFileError,
     arrays,
@@ -359,23 +361,81 @@ def test_progress_is_called_a_few_times_a_second_at_most() -> None:
     assert calls == [(0, 10_000), (10_000, 10_000)]  # the first, then the end
 
 
-# --- the command line: --data and --target for each format --------------------------------
+# --- the command line: --data with --target or --target-file for each format ---------------
 
 
 def test_check_data_takes_the_new_formats_and_an_npy_needs_its_labels(tmp_path: Path) -> None:
     np.save(tmp_path / "X.npy", np.zeros((6, 2)))
-    with pytest.raises(ConfigError, match=r"target must name the \.npy file of the labels of "):
+    with pytest.raises(ConfigError, match=r"target_file must name the \.npy file of the "
+                       r"labels of .*X\.npy; received none\. help: .*`target_file`") as none:
         check_data(str(tmp_path / "X.npy"))
+    assert "`target_file` (e.g. y.npy)" in str(none.value)  # run.toml's spelling
+    assert "--target-file (e.g. y.npy)" in base.message(none.value)  # the command line's
     check_data(str(tmp_path / "X.npy"), labelled=False)  # predict: features alone
-    with pytest.raises(MissingFile, match=r"target: no file .*missing\.npy"):
-        check_data(str(tmp_path / "X.npy"), str(tmp_path / "missing.npy"))
+    with pytest.raises(MissingFile, match=r"target_file: no file .*missing\.npy"):
+        check_data(str(tmp_path / "X.npy"), target_file=str(tmp_path / "missing.npy"))
     with pytest.raises(ConfigError, match=r"data must be .*\.parquet, \.npy, \.npz\); "
                        r"received data='x\.xlsx'"):
         check_data("x.xlsx")
     toml = tmp_path / "run.toml"
-    toml.write_text('data = "X.npy"\ntarget = "y.npy"\n')
+    toml.write_text('data = "X.npy"\ntarget_file = "y.npy"\n')
     np.save(tmp_path / "y.npy", np.arange(6) % 2)
-    assert resolve(toml, {}).target == str(tmp_path / "y.npy")  # beside the TOML file
+    config = resolve(toml, {})
+    assert config.target_file == str(tmp_path / "y.npy")  # beside the TOML file
+    assert config.target is None
+
+
+def test_target_is_a_column_and_target_file_the_labels_of_npy_data(tmp_path: Path) -> None:
+    np.save(tmp_path / "X.npy", np.zeros((6, 2)))
+    np.save(tmp_path / "y.npy", np.arange(6) % 2)
+    npy, labels = str(tmp_path / "X.npy"), str(tmp_path / "y.npy")
+    with pytest.raises(ConfigError, match=r"target applies to CSV, TSV and Parquet data only "
+                       r"\(a column name\); received target='.*y\.npy' with data='.*X\.npy'\. "
+                       r"help: .*`target_file` instead") as column:
+        check_data(npy, labels)
+    assert "received --target='" in base.message(column.value)
+    assert "give it as --target-file instead" in base.message(column.value)
+    csv = tmp_path / "x.csv"
+    csv.write_text("a,label\n1,0\n")
+    for data in (str(csv), "iris", "data.npz", f"{tmp_path}/"):
+        with pytest.raises(ConfigError, match=r"target_file applies to \.npy data only \(the "
+                           r"\.npy file of its labels\); received target_file='.*y\.npy' "
+                           r"with data=") as error:
+            resolve(None, {"data": data, "target_file": labels})
+        assert ": --target-file applies to .npy data only" in base.message(error.value)
+    check_data(npy, target_file=labels)
+    with pytest.raises(ConfigError, match=r"run\.toml \(with the command line\): target "
+                       r"applies to CSV, TSV and Parquet data only"):
+        resolve(write_toml(tmp_path, 'data = "X.npy"\ntarget = "y.npy"\n'), {})
+
+
+def test_the_commands_refuse_a_target_column_for_npy_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np.save(tmp_path / "X.npy", np.zeros((6, 2)))
+    np.save(tmp_path / "y.npy", np.arange(6) % 2)
+    npy, labels = str(tmp_path / "X.npy"), str(tmp_path / "y.npy")
+    out = ["--output-dir", str(tmp_path / "runs")]
+    model = tmp_path / "net.json"
+    model.write_text(json.dumps(dr.Sequential([dr.Dense(2, "softmax")], input_dim=2).get_config()))
+    for command in (["run", "--data", npy, "--target", labels, *out],
+                    ["tune", "--data", npy, "--target", labels, *out],
+                    ["gradcheck", str(model), "--data", npy, "--target", labels]):
+        assert cli.main(command) == cli.EXIT_USAGE, command
+        assert "give it as --target-file instead" in capsys.readouterr().err
+    for command in (["run", "--data", npy, *out], ["tune", "--data", npy, *out]):
+        assert cli.main(command) == cli.EXIT_USAGE, command
+        assert "--target-file must name the .npy file of the labels" in \
+            capsys.readouterr().err
+    assert cli.main(["run", "--data", "iris", "--target-file", labels, *out]) == \
+        cli.EXIT_USAGE
+    assert "--target-file applies to .npy data only" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # refused before any run folder is made
+
+
+def write_toml(folder: Path, text: str) -> Path:
+    path = folder / "run.toml"
+    path.write_text(text)
+    return path
 
 
 def test_run_and_predict_on_parquet_and_npy(tmp_path: Path,
@@ -388,7 +448,7 @@ def test_run_and_predict_on_parquet_and_npy(tmp_path: Path,
             str(tmp_path)]
     assert cli.main(["run", "--data", str(parquet), "--target", "species", "--name", "pq",
                      *tiny]) == cli.EXIT_OK
-    assert cli.main(["run", "--data", str(tmp_path / "X.npy"), "--target",
+    assert cli.main(["run", "--data", str(tmp_path / "X.npy"), "--target-file",
                      str(tmp_path / "y.npy"), "--name", "npy", *tiny]) == cli.EXIT_OK
     capsys.readouterr()
     model = str(tmp_path / "pq" / "model")
@@ -397,6 +457,6 @@ def test_run_and_predict_on_parquet_and_npy(tmp_path: Path,
     captured = capsys.readouterr()
     assert captured.out.startswith("label,p_setosa") and "(150 examples)" in captured.err
     assert cli.main(["predict", str(tmp_path / "npy" / "model"), "--data",
-                     str(tmp_path / "X.npy"), "--target", str(tmp_path / "y.npy")]) == \
+                     str(tmp_path / "X.npy"), "--target-file", str(tmp_path / "y.npy")]) == \
         cli.EXIT_OK
     assert "(150 examples)" in capsys.readouterr().err

@@ -133,10 +133,10 @@ def test_target_goes_with_csv_data_only(tmp_path: Path) -> None:
         resolve(None, {"data": str(data)})
     resolve(None, {"data": "missing.csv"})  # no file: the data check says so, not this
     with pytest.raises(ConfigError,
-                       match=r"target applies to CSV, Parquet and \.npy data only") as error:
+                       match=r"target applies to CSV, TSV and Parquet data only") as error:
         resolve(None, {"target": "label"})
-    assert "--target applies to CSV, Parquet and .npy data only; received --target='label'" \
-        in message(error.value)
+    assert "--target applies to CSV, TSV and Parquet data only (a column name); received " \
+        "--target='label'" in message(error.value)
     assert resolve(None, {"data": "x.csv", "target": "label"}).target == "label"
 
 
@@ -160,7 +160,7 @@ def test_drop_missing_target_is_an_option_of_the_file_and_the_flags(tmp_path: Pa
 def test_target_with_a_folder_leaves_the_error_to_the_data(tmp_path: Path) -> None:
     """``--data folder/ --target y``: the folder is what is wrong, not --target."""
     assert resolve(None, {"data": f"{tmp_path}/", "target": "y"}).target == "y"
-    with pytest.raises(ConfigError, match=r"target applies to CSV, Parquet and \.npy data only"):
+    with pytest.raises(ConfigError, match=r"target applies to CSV, TSV and Parquet data only"):
         resolve(None, {"data": "data.npz", "target": "y"})
 
 

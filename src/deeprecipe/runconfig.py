@@ -68,6 +68,7 @@ class RunConfig:
 
     data: str = "digits"
     target: str | None = None
+    target_file: str | None = None
     task: str = "auto"
     drop_missing_target: bool = False
     name: str | None = None
@@ -235,9 +236,10 @@ OPTIONS: dict[str, Option] = {
     "data": Option(text, f"a built-in dataset name or a data file ({DATA_FILES})",
                    f"built-in dataset name or data file: {DATA_FILES} (default: digits)",
                    "NAME|FILE"),
-    "target": Option(text, "a column name, or for .npy data a file name",
-                     "the label column of a CSV or Parquet file; for an .npy file, the .npy "
-                     "file of its labels", "COLUMN|FILE"),
+    "target": Option(text, "a column name", "the label column of a CSV, TSV or Parquet file",
+                     "COLUMN"),
+    "target_file": Option(text, "a file path", "the labels of .npy data: a second .npy file, "
+                          "one label per row", "FILE"),
     "task": one_of(TASKS, "what the target of a data file is: classification, "
                    "regression, or auto (text and few distinct whole numbers are classes; "
                    "default: auto)", "KIND"),
@@ -326,32 +328,55 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
             f"{source}: keep_prob must have one value per hidden layer ({len(config.hidden)}: "
             f"hidden={list(config.hidden)}) or a single value; received keep_prob={list(keep)}.",
             "keep_prob", source=source)
-    _combination(config.data, config.target, config.task, config.augment, source)
+    _combination(config.data, config.target, config.target_file, config.task, config.augment,
+                 source)
     return config
 
 
-def _combination(data: str, target: str | None, task: str, augment: bool,
-                 source: str | None = None, labelled: bool = True) -> None:
+def _combination(data: str, target: str | None, target_file: str | None, task: str,
+                 augment: bool, source: str | None = None, labelled: bool = True) -> None:
     """Refuse options the data has no use for (they would be silently ignored), and
-    (``labelled``) a CSV, Parquet or .npy file without its ``target``."""
+    (``labelled``) a CSV, TSV or Parquet file without its ``target`` column or an .npy file
+    without its ``target_file``."""
     prefix = "" if source is None else f"{source}: "
     builtin = data in datasets.list()
     suffix = Path(data).suffix.lower()
-    if labelled and suffix in (*TABLES, ".npy") and not target and Path(data).is_file():
-        wanted = "the .npy file of the labels" if suffix == ".npy" else "the label column"
-        raise ConfigError(f"{prefix}target must name {wanted} of {data}; received none.",
-                          "target", source=source)  # no file: check_data's error
-    if target is not None and (builtin or suffix == ".npz"):
-        raise ConfigError(f"{prefix}target applies to CSV, Parquet and .npy data only; "
-                          f"received target={target!r} with data={data!r}. help: a built-in "
-                          "dataset has its own labels, and an .npz's are its array 'y'.",
-                          "target", "data", source=source)
+    _target_applies(data, target, target_file, source)
+    if labelled and suffix in TABLES and not target and Path(data).is_file():
+        raise ConfigError(f"{prefix}target must name the label column of {data}; received "
+                          "none.", "target", source=source)  # no file: check_data's error
+    if labelled and suffix == ".npy" and not target_file and Path(data).is_file():
+        raise ConfigError(f"{prefix}target_file must name the .npy file of the labels of "
+                          f"{data}; received none. help: save the labels, one per row, with "
+                          "np.save and name that file by `target_file` (e.g. y.npy).",
+                          "target_file", source=source)
     if builtin and task == "regression" and datasets.info(data).task != "regression":
         raise ConfigError(f"{prefix}task must be auto or classification for the built-in "
                           f"dataset {data!r} (its labels are classes); received "
                           f"task='regression'.", "task", source=source)
     if augment and (suffix in TABLES or (builtin and datasets.info(data).image_shape is None)):
         raise no_images(data, source)
+
+
+def _target_applies(data: str, target: str | None, target_file: str | None,
+                    source: str | None) -> None:
+    """Refuse a ``target`` column for data without columns (an .npy's labels are its
+    ``target_file``) and a ``target_file`` for data other than .npy."""
+    prefix = "" if source is None else f"{source}: "
+    suffix = Path(data).suffix.lower()
+    if target is not None and (data in datasets.list() or suffix in (".npz", ".npy")):
+        hint = ("an .npy's labels are a second .npy file: give it as `target_file` instead"
+                if suffix == ".npy" else "a built-in dataset has its own labels, and an "
+                ".npz's are its array 'y'")
+        raise ConfigError(f"{prefix}target applies to CSV, TSV and Parquet data only (a "
+                          f"column name); received target={target!r} with data={data!r}. "
+                          f"help: {hint}.", "target", "target_file", "data", source=source)
+    if target_file is not None and suffix != ".npy":
+        raise ConfigError(f"{prefix}target_file applies to .npy data only (the .npy file of "
+                          f"its labels); received target_file={target_file!r} with "
+                          f"data={data!r}. help: a CSV, TSV or Parquet file's labels are a "
+                          "column, named by `target`; a built-in dataset and an .npz have "
+                          "their own.", "target_file", "target", "data", source=source)
 
 
 def no_images(data: str, source: str | None = None) -> ConfigError:
@@ -378,14 +403,17 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
 
 
 def check_data(data: str, target: str | None = None, augment: bool = False,
-               task: str = "auto", labelled: bool = True) -> None:
+               task: str = "auto", labelled: bool = True, *,
+               target_file: str | None = None) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
     dataset or a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`); a missing file; a
-    CSV or Parquet file without ``target`` (unless not ``labelled``: features alone), an
-    ``.npy`` without its labels file (``target``; optional when not ``labelled``) or with
-    none there; and the options it has no use for (``target`` for a built-in dataset or an
-    ``.npz``, ``task="regression"`` for a built-in dataset, ``augment`` for data known to
-    hold no images: an ``.npz`` or ``.npy`` is known once loaded)."""
+    CSV, TSV or Parquet file without ``target`` (its label column; unless not
+    ``labelled``: features alone), an ``.npy`` without ``target_file`` (the ``.npy`` file of
+    its labels; optional when not ``labelled``) or with none there; and the options it has
+    no use for (``target`` for a built-in dataset, an ``.npz`` or an ``.npy``;
+    ``target_file`` for anything but an ``.npy``; ``task="regression"`` for a built-in
+    dataset; ``augment`` for data known to hold no images: an ``.npz`` or ``.npy`` is known
+    once loaded)."""
     builtins = ", ".join(datasets.list())
     where = f"a built-in dataset ({builtins}) or a data file ({DATA_FILES})"
     if not data.strip():  # Path("") is the working folder
@@ -395,9 +423,9 @@ def check_data(data: str, target: str | None = None, augment: bool = False,
             raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
         _file("data", data, f"a data file ({DATA_FILES}) or a built-in dataset",
               f" (the built-in datasets are {builtins})")
-    _combination(data, target, task, augment, labelled=labelled)
-    if target is not None and Path(data).suffix.lower() == ".npy":
-        _file("target", target, "an .npy file of labels")
+    _combination(data, target, target_file, task, augment, labelled=labelled)
+    if target_file is not None:  # the data is an .npy: _combination refuses the rest
+        _file("target_file", target_file, "an .npy file of labels")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -419,20 +447,19 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return values
 
 
+PATHS = ("data", "target_file", "output_dir")  # run.toml's paths, relative to its folder
+
+
 def resolve(file: str | Path | None, flags: Mapping[str, Any]) -> RunConfig:
     """The config from a TOML ``file`` (optional) with ``flags`` overriding its values; a
-    relative ``data`` file, ``output_dir`` or labels file (the ``target`` of ``.npy`` data)
-    of the file is read from the file's folder."""
+    relative ``data``, ``target_file`` or ``output_dir`` of the file is read from the file's
+    folder."""
     values: dict[str, Any] = {}
     if file is not None:
-        parsed = parse(read_toml(file), str(file))
-        paths = ["data", "output_dir"]
-        if Path(str(parsed.get("data", ""))).suffix.lower() == ".npy":
-            paths.append("target")
-        for key, value in parsed.items():
+        for key, value in parse(read_toml(file), str(file)).items():
             relative = isinstance(value, str) and not Path(value).is_absolute()
             dataset = key == "data" and value in datasets.list()
-            if key in paths and relative and not dataset:
+            if key in PATHS and relative and not dataset:
                 value = str(Path(file).parent / value)
             values[key] = value
     values.update(parse(flags, COMMAND_LINE))

@@ -74,23 +74,25 @@ class LoadedData:
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
-              drop_missing_target: bool = False,
-              progress: Progress | None = None) -> LoadedData:
+              drop_missing_target: bool = False, progress: Progress | None = None, *,
+              target_file: str | None = None) -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
-    (``target`` names the label column), an ``.npy`` (``target`` names the ``.npy`` file of
-    its labels) or an ``.npz`` (arrays ``X`` and ``y``); image arrays ``(m, h, w[, c])`` are
-    flattened. ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a
-    file's target is; a built-in dataset has its own. A file's rows without a target are an
-    error, or with ``drop_missing_target`` are dropped and counted. ``progress(done, total)``
-    follows a file's reading (:mod:`deeprecipe.data.io`: bytes for CSV, else rows)."""
-    check_data(spec, target, task=task)
+    (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
+    ``.npy`` file of its labels) or an ``.npz`` (arrays ``X`` and ``y``); image arrays
+    ``(m, h, w[, c])`` are flattened. ``task`` (``"auto"``, ``"classification"`` or
+    ``"regression"``) says what a file's target is; a built-in dataset has its own. A file's
+    rows without a target are an error, or with ``drop_missing_target`` are dropped and
+    counted. ``progress(done, total)`` follows a file's reading (:mod:`deeprecipe.data.io`:
+    bytes for CSV, else rows)."""
+    check_data(spec, target, task=task, target_file=target_file)
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
         classes: list[Any] = [int(c) for c in np.unique(y)]
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
-    loaded = _load_file(path, target or "", task, drop_missing_target, progress)
+    loaded = _load_file(path, target or "", target_file or "", task, drop_missing_target,
+                        progress)
     image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an array's images
     if loaded.task == "regression":
         check_range(loaded.y, str(path))
@@ -100,8 +102,8 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
                       loaded.dropped_missing_target)
 
 
-def _load_file(path: Path, target: str, task: str, drop_missing_target: bool,
-               progress: Progress | None) -> datamod.Dataset:
+def _load_file(path: Path, target: str, target_file: str, task: str,
+               drop_missing_target: bool, progress: Progress | None) -> datamod.Dataset:
     """The loader of the file's kind, by suffix (checked by ``check_data``)."""
     options: dict[str, Any] = {"task": task, "drop_missing_target": drop_missing_target,
                                "progress": progress}
@@ -112,7 +114,7 @@ def _load_file(path: Path, target: str, task: str, drop_missing_target: bool,
     if suffix == ".parquet":
         return datamod.load_parquet(path, target, **options)
     if suffix == ".npy":
-        return datamod.load_npy(path, target, **options)
+        return datamod.load_npy(path, target_file, **options)
     return datamod.load_npz(path, **options)
 
 
@@ -350,7 +352,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     with clock.step("data", f"loading {config.data}") as summary:
         loaded = load_data(config.data, config.target, config.task,
                            config.drop_missing_target,
-                           Reporter(callbacks, progress_unit(config.data)))
+                           Reporter(callbacks, progress_unit(config.data)),
+                           target_file=config.target_file)
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")

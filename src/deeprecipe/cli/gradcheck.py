@@ -26,8 +26,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--data", default=None,
                         help="built-in dataset name or data file: .csv, .tsv, .parquet, .npy, "
                         ".npz (default: digits)")
-    parser.add_argument("--target", help="the label column of a CSV or Parquet file (the "
-                        "labels file of .npy data)")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="the label column of a CSV, TSV or Parquet file")
+    parser.add_argument("--target-file", metavar="FILE",
+                        help="the .npy file of the labels of .npy data")
     parser.add_argument("--rows", type=runconfig.integer, default=32,
                         help="how many examples J is computed on (default: 32)")
     parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
@@ -79,7 +81,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     # a file's target is read as the model's; a built-in dataset's is its own
     data = "digits" if args.data is None else args.data
     task = "auto" if data in datasets.list() else task_of(model)
-    loaded = workflow.load_data(data, args.target, task)
+    loaded = workflow.load_data(data, args.target, task, target_file=args.target_file)
     if loaded.X.shape[1] != model.input_dim:
         raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
                          f"model's input_dim); received --data={data!r}"

@@ -39,9 +39,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--data", required=True,
                         help=".csv, .tsv or .parquet (feature columns by name), .npy "
                         "(features), .npz or a built-in name")
-    parser.add_argument("--target", default=None,
-                        help="a label column of the CSV or Parquet file (for .npy data, the "
-                        ".npy file of the labels): also print the error")
+    parser.add_argument("--target", default=None, metavar="COLUMN",
+                        help="the label column of the CSV, TSV or Parquet file: also print "
+                        "the error")
+    parser.add_argument("--target-file", default=None, metavar="FILE",
+                        help="the .npy file of the labels of .npy data: also print the error")
     parser.add_argument("--out", default=None, metavar="preds.csv",
                         help="write the CSV here, not over --data nor into the "
                         "model folder (default: standard output)")
@@ -49,19 +51,20 @@ def add_parser(commands: Any) -> None:
 
 
 def predict_inputs(spec: str, target: str | None, model: Sequential,
-                   classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                   classes: list[Any] | None = None,
+                   target_file: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y or None)``: a built-in dataset; an ``.npz`` (``X``, optional ``y``); an
-    ``.npy`` of features (``--target``: the ``.npy`` file of their labels); or a ``.csv``,
-    ``.tsv`` or ``.parquet`` whose features are picked by the names the model's standardizer
-    was fit with (``--target``: a label column). Labels are matched to the model's
-    ``classes`` by name."""
-    runconfig.check_data(spec, target, labelled=False)
+    ``.npy`` of features (``--target-file``: the ``.npy`` file of their labels); or a
+    ``.csv``, ``.tsv`` or ``.parquet`` whose features are picked by the names the model's
+    standardizer was fit with (``--target``: a label column). Labels are matched to the
+    model's ``classes`` by name."""
+    runconfig.check_data(spec, target, labelled=False, target_file=target_file)
     path = Path(spec)
     suffix = path.suffix.lower()
     if spec in datasets.list():
         return datasets.load(spec)
     if suffix in (".npz", ".npy"):
-        return _array_inputs(path, target, model, classes)
+        return _array_inputs(path, target_file, model, classes)
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
     delimiter = "\t" if suffix == ".tsv" else ","
     y = None
@@ -77,17 +80,17 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
     return load_csv_features(path, names, delimiter=delimiter)[0], y
 
 
-def _array_inputs(path: Path, target: str | None, model: Sequential,
+def _array_inputs(path: Path, target_file: str | None, model: Sequential,
                   classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
     """An ``.npz``'s ``X`` and ``y`` (when it has one), or an ``.npy``'s features and the
-    labels of the ``target`` file (when given), rows flattened."""
+    labels of ``target_file`` (when given), rows flattened."""
     options: dict[str, Any] = {"task": task_of(model), "min_rows": 1, "min_classes": 1}
     if path.suffix.lower() == ".npy":
-        if target is None:
+        if target_file is None:
             X = load_npy_features(path)
             return X.reshape(len(X), -1), None
-        loaded = load_npy(path, target, **options)
-        where = f"the labels file {target}"
+        loaded = load_npy(path, target_file, **options)
+        where = f"the labels file {target_file}"
     else:
         X = load_npz_features(path)  # the file and its X checked, as training checks them
         with np.load(path, allow_pickle=False) as archive:
@@ -162,7 +165,8 @@ def check_out(text: str, data: str, model: str) -> Path:
 def predict_command(args: argparse.Namespace, console: Console) -> int:
     out = None if args.out is None else check_out(args.out, args.data, args.model)
     model, saved = read_model(args.model)
-    X, y = predict_inputs(args.data, args.target, model, saved.get("classes"))
+    X, y = predict_inputs(args.data, args.target, model, saved.get("classes"),
+                          args.target_file)
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {args.data}.")

@@ -23,8 +23,8 @@ from ..run.files import TUNE
 from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
-SHARED = ("data", "target", "task", "drop_missing_target", "bayes_error", "seed", "name",
-          "output_dir")
+SHARED = ("data", "target", "target_file", "task", "drop_missing_target", "bayes_error", "seed",
+          "name", "output_dir")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
@@ -80,7 +80,8 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         with base.live_line(console, f"loading {options['data']}") as loading:
             unit = workflow.progress_unit(options["data"])
             loaded = workflow.load_data(options["data"], options["target"], options["task"],
-                                        options["drop_missing_target"], Reporter(loading, unit))
+                                        options["drop_missing_target"], Reporter(loading, unit),
+                                        target_file=options["target_file"])
         splits, notes = workflow.split_data(loaded, options["seed"])
         if loaded.dropped_missing_target:
             notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))

@@ -318,19 +318,19 @@ def load_npz_features(path: str | Path, *, x_key: str = "X",
 
 
 def load_npy(
-    path: str | Path, target: str | Path, *, task: str = "auto", min_rows: int | None = None,
-    min_classes: int = 2, drop_missing_target: bool = False,
+    path: str | Path, target_file: str | Path, *, task: str = "auto",
+    min_rows: int | None = None, min_classes: int = 2, drop_missing_target: bool = False,
     progress: Progress | None = None,
 ) -> Dataset:
     """Read the features ``X`` ``(m, …)`` of an ``.npy`` file (``np.save``) and their labels
-    from a second one, ``target`` (``(m,)``, numbers or strings).
+    from a second one, ``target_file`` (``(m,)``, numbers or strings).
 
     ``X`` is memory-mapped, copy-on-write: a float32, C-contiguous ``X`` is not read into
     memory until used and never copied (writing to it changes this process's pages, never
     the file); others are converted to float32. The options and messages are
     :func:`load_npz`'s. Raises :class:`DataFileError` for any problem in either file.
     """
-    source, labels_file = Path(path), Path(target)
+    source, labels_file = Path(path), Path(target_file)
     task, needed = _options("load_npy", task, min_rows)
     X = read_npy(source)
     y = read_npy(labels_file)
