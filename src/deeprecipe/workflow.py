@@ -23,7 +23,7 @@ from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
 from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder, Reporter
 from .data import augment as augmentations
-from .data.io import Progress
+from .data.io import ProgressHook
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.views import views
@@ -74,7 +74,7 @@ class LoadedData:
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
-              drop_missing_target: bool = False, progress: Progress | None = None, *,
+              drop_missing_target: bool = False, progress: ProgressHook | None = None, *,
               target_file: str | None = None) -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
     (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
@@ -103,7 +103,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
 
 
 def _load_file(path: Path, target: str, target_file: str, task: str,
-               drop_missing_target: bool, progress: Progress | None) -> datamod.Dataset:
+               drop_missing_target: bool, progress: ProgressHook | None) -> datamod.Dataset:
     """The loader of the file's kind, by suffix (checked by ``check_data``)."""
     options: dict[str, Any] = {"task": task, "drop_missing_target": drop_missing_target,
                                "progress": progress}

@@ -26,7 +26,7 @@ from .csvtext import check_columns, check_header, check_names, decode
 from .filebase import (
     FLOAT32_LARGEST,
     DataFileError,
-    Progress,
+    ProgressHook,
     Throttle,
     check_regular,
     usable_feature,
@@ -82,7 +82,7 @@ def csv_header(source: Path, delimiter: str) -> list[str]:
 
 
 def read_csv(source: Path, header: list[str], features: list[str], target: str | None,
-             delimiter: str, progress: Progress | None) -> Columns:
+             delimiter: str, progress: ProgressHook | None) -> Columns:
     """The ``features`` of every row of a CSV file whose first line is ``header``, and the
     ``target`` column as text; ``progress`` counts bytes."""
     types = {name: pa.float64() if name in features else pa.string() for name in header}
@@ -128,7 +128,7 @@ def _blocks(batches: Iterable[pa.RecordBatch], texts: list[int], size: int,
 
 
 def read_parquet(source: Path, target: str | None, columns: list[str] | None,
-                 progress: Progress | None) -> Columns:
+                 progress: ProgressHook | None) -> Columns:
     """The features of every row of a Parquet file, and its ``target`` column: with a
     ``target``, every other column is a feature; without, the ``columns`` (by default all).
     Only those columns are read; each feature must hold numbers. ``progress`` counts rows.

@@ -17,7 +17,7 @@ from .split import min_rows as split_min_rows
 
 SHOWN_ROWS = 10  # rows named in one message
 FLOAT32_LARGEST = float(np.finfo(np.float32).max)  # features are held as float32
-Progress = Callable[[int, int], None]  # progress(done, total): bytes or rows, as the loader says
+ProgressHook = Callable[[int, int], None]  # progress(done, total): bytes or rows, as said
 
 
 class DataFileError(ValueError):
@@ -113,7 +113,7 @@ class Throttle:
     """Calls ``progress(done, total)`` at most every ``interval`` seconds, and always at the
     end (:meth:`finish`)."""
 
-    def __init__(self, progress: Progress | None, total: int, interval: float = 0.25) -> None:
+    def __init__(self, progress: ProgressHook | None, total: int, interval: float = 0.25) -> None:
         self.progress, self.total, self.interval = progress, total, interval
         self.last = -math.inf
 

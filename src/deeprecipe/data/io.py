@@ -28,7 +28,7 @@ from .arrowread import Irregular, TargetValues
 from .cells import parse_cell
 from .filebase import (
     DataFileError,
-    Progress,
+    ProgressHook,
     Throttle,
     check_rows,
     listing,
@@ -39,7 +39,7 @@ from .labels import Place, encode_target
 from .split import TASKS, target_kind
 
 __all__ = [
-    "FILE_SUFFIXES", "DataFileError", "Dataset", "Progress", "load_csv", "load_csv_features",
+    "FILE_SUFFIXES", "DataFileError", "Dataset", "ProgressHook", "load_csv", "load_csv_features",
     "load_npy", "load_npy_features", "load_npz", "load_npz_features", "load_parquet",
     "load_parquet_features",
 ]
@@ -94,7 +94,7 @@ def load_csv(
     min_rows: int | None = None,
     min_classes: int = 2,
     drop_missing_target: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> Dataset:
     """Read a CSV file with a header row; ``target`` names the label column.
 
@@ -136,7 +136,7 @@ def load_csv(
 
 
 def _fast_csv(source: Path, target: str, delimiter: str, task: str, needed: int,
-              min_classes: int, drop_missing_target: bool, progress: Progress | None
+              min_classes: int, drop_missing_target: bool, progress: ProgressHook | None
               ) -> Dataset:
     """:func:`load_csv` through pyarrow; :class:`Irregular` when the careful reader must
     read the file."""
@@ -154,7 +154,7 @@ def _fast_csv(source: Path, target: str, delimiter: str, task: str, needed: int,
 
 def load_csv_features(
     path: str | Path, columns: list[str] | None = None, *, delimiter: str = ",",
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """``(X, names)`` from a CSV file with a header row and no target (to predict on).
 
@@ -188,7 +188,7 @@ def _ask_careful_reader(*_: object) -> NoReturn:
 def load_parquet(
     path: str | Path, target: str, *, task: str = "auto", min_rows: int | None = None,
     min_classes: int = 2, drop_missing_target: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> Dataset:
     """Read a Parquet file; ``target`` names the label column, every other column is a
     feature and must hold numbers (integers, floats, booleans or decimals).
@@ -219,7 +219,7 @@ def load_parquet(
 
 
 def load_parquet_features(
-    path: str | Path, columns: list[str] | None = None, *, progress: Progress | None = None,
+    path: str | Path, columns: list[str] | None = None, *, progress: ProgressHook | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """``(X, names)`` from a Parquet file (to predict on): ``columns`` picks and orders the
     feature columns by name (by default every column). Problems raise
@@ -287,7 +287,7 @@ def _labels(values: TargetValues, kept: np.ndarray | None, task: str
 def load_npz(
     path: str | Path, *, x_key: str = "X", y_key: str = "y", task: str = "auto",
     min_rows: int | None = None, min_classes: int = 2, drop_missing_target: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> Dataset:
     """Read ``X`` ``(m, …)`` and ``y`` ``(m,)`` from an ``.npz`` file (``np.savez``).
 
@@ -309,7 +309,7 @@ def load_npz(
 
 
 def load_npz_features(path: str | Path, *, x_key: str = "X",
-                      progress: Progress | None = None) -> np.ndarray:
+                      progress: ProgressHook | None = None) -> np.ndarray:
     """``X`` ``(m, …)`` as float32 from an ``.npz`` file, without labels (to predict on);
     checked as :func:`load_npz` checks it. Raises :class:`DataFileError`."""
     source = Path(path)
@@ -320,7 +320,7 @@ def load_npz_features(path: str | Path, *, x_key: str = "X",
 def load_npy(
     path: str | Path, target_file: str | Path, *, task: str = "auto",
     min_rows: int | None = None, min_classes: int = 2, drop_missing_target: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> Dataset:
     """Read the features ``X`` ``(m, …)`` of an ``.npy`` file (``np.save``) and their labels
     from a second one, ``target_file`` (``(m,)``, numbers or strings).
@@ -343,7 +343,7 @@ def load_npy(
     return Dataset(X, y_encoded, names, labels_file.name, classes, source, dropped)
 
 
-def load_npy_features(path: str | Path, *, progress: Progress | None = None) -> np.ndarray:
+def load_npy_features(path: str | Path, *, progress: ProgressHook | None = None) -> np.ndarray:
     """``X`` ``(m, …)`` of an ``.npy`` file as float32 (to predict on), memory-mapped and
     checked as :func:`load_npy` does. Raises :class:`DataFileError`."""
     source = Path(path)
@@ -351,7 +351,7 @@ def load_npy_features(path: str | Path, *, progress: Progress | None = None) -> 
 
 
 def _features_only(source: Path, X: np.ndarray, x_key: str,
-                   progress: Progress | None) -> np.ndarray:
+                   progress: ProgressHook | None) -> np.ndarray:
     check_features(source, X, x_key)
     if len(X) == 0:
         raise DataFileError(source, f"{x_key} has no rows.")
