@@ -21,6 +21,7 @@ from deeprecipe.cli import base
 from deeprecipe.data import (
     DataFileError,
     arrays,
+    arrowread,
     csvtext,
     load_csv,
     load_npy,
@@ -320,6 +321,24 @@ def test_a_good_csv_file_is_read_by_pyarrow_only(tmp_path: Path,
     data = load_csv(path, "label", drop_missing_target=True)
     assert data.X.shape == (200, 2) and data.classes == ["no", "yes"]
     assert load_csv_features(path, ["b"])[0][:2, 0].tolist() == [0.5, 1.5]
+
+
+def test_a_big_csv_file_is_read_a_block_at_a_time_with_the_same_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [f"{i},{(i * 7) % 13}.25,{['no', 'yes'][i % 2]}" for i in range(5_000)]
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    at_once = load_csv(path, "label")
+    monkeypatch.setattr(arrowread, "THREADED_BYTES", 0)  # as a file over 512 MB is read
+    monkeypatch.setattr(arrowread, "BLOCK_BYTES", 1 << 12)
+    calls: list[int] = []
+    monkeypatch.setattr(arrowread, "Throttle",  # every call passed on
+                        lambda progress, total: Throttle(progress, total, interval=0.0))
+    blocks = load_csv(path, "label", progress=lambda done, total: calls.append(done))
+    assert np.array_equal(blocks.X, at_once.X) and np.array_equal(blocks.y, at_once.y)
+    assert blocks.X.flags.c_contiguous and blocks.X.dtype == np.float32
+    size = path.stat().st_size
+    assert len(calls) > 10 and calls == sorted(calls) and calls[-1] == size  # block by block
 
 
 def test_a_tsv_file_is_read_with_tabs(tmp_path: Path) -> None:
