@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -189,6 +189,24 @@ def row_indices(where: str, rows: ArrayLike, m: int) -> np.ndarray:
             or picks.min() < 0 or picks.max() >= m:
         raise fail(where, "rows", f"a non-empty 1-D array of row indices in [0, {m})", rows)
     return picks
+
+
+def row_chunks(rows: np.ndarray, m: int, size: int) -> Iterator[np.ndarray]:
+    """``rows`` (indices into ``m`` rows) at most ``size`` at a time, for sums that do not
+    depend on the order: as given when they fit in one chunk; when they are distinct (a
+    split's part), in increasing order, so that big data is read in order and not at random
+    (several times faster); else in the order given."""
+    if len(rows) > size:
+        picked = np.zeros(m, dtype=bool)
+        picked[rows] = True
+        if np.count_nonzero(picked) == len(rows):
+            for start in range(0, m, size):
+                found = np.flatnonzero(picked[start : start + size])
+                if found.size:
+                    yield found + start
+            return
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def is_model(value: Any) -> bool:

@@ -7,7 +7,7 @@ flat vector ``θ`` (:attr:`Sequential.theta`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from ._checks import (
     float_dtype,
     non_negative,
     positive_int,
+    row_chunks,
     row_indices,
     seed_value,
 )
@@ -362,10 +363,10 @@ class Sequential(Trainer):
         (:meth:`check_data`'s), :data:`PREDICT_BATCH` rows at a time."""
         total, wrong = 0.0, 0.0
         n = len(X) if rows is None else len(rows)
-        for start in range(0, n, PREDICT_BATCH):
-            batch: slice | np.ndarray = slice(start, start + PREDICT_BATCH)
-            if rows is not None:
-                batch = rows[batch]
+        batches: Iterable[slice | np.ndarray] = (
+            (slice(start, start + PREDICT_BATCH) for start in range(0, n, PREDICT_BATCH))
+            if rows is None else row_chunks(rows, len(X), PREDICT_BATCH))
+        for batch in batches:
             out, _ = self.forward(X[batch], logits=True)
             if self.loss.task == "regression":  # squared errors overflow float32 above ~1.8e19
                 out = out.astype(np.float64)

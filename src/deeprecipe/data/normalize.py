@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, check_feature_names, fail, squarable
+from .._checks import as_float_array, check_feature_names, fail, row_chunks, squarable
 from ..findings import Finding
 from .split import Splits
 
@@ -197,8 +197,8 @@ def _chunked_moments(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     """Mean and population σ of ``X[rows]``, merged chunk by chunk (Chan, Golub and
     LeVeque's pairwise update)."""
     n, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = _squarable(X[rows[start:start + CHUNK_ROWS]])
+    for chunk_rows in row_chunks(rows, len(X), CHUNK_ROWS):
+        chunk = _squarable(X[chunk_rows])
         k, chunk_mean = len(chunk), chunk.mean(axis=0)
         delta, total = chunk_mean - mean, n + k
         mean = mean + delta * (k / total)
