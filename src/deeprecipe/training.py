@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .model import Sequential
 
 TRAIN_EVAL_MAX = 1000  # train subsample size when there is no dev set
+GATHER_ROWS = 4096  # rows of shuffled mini-batches gathered at once (one call per block)
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 Pair = tuple[np.ndarray, np.ndarray]  # (X, targets)
@@ -400,7 +401,8 @@ def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Genera
             rows: np.ndarray | None = None) -> Iterator[Pair]:
     """One epoch's mini-batches of the rows ``rows`` of the data (all of them when None),
     shuffled by ``rng`` first (in order when ``rng`` is None). Shuffled or picked batches are
-    gathered into one buffer, so each batch is valid until the next one is drawn."""
+    gathered :data:`GATHER_ROWS` rows at a time into one buffer, so each batch is valid
+    until the next one is drawn."""
     n = len(X) if rows is None else len(rows)
     if rows is None:
         if rng is None:
@@ -410,9 +412,13 @@ def batches(X: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Genera
         order = rng.permutation(n)
     else:
         order = rows if rng is None else rows[rng.permutation(n)]
-    buffer = np.empty((min(size, n), *X.shape[1:]), X.dtype)
-    for start in range(0, n, size):
-        index = order[start : start + size]
+    block = size * max(1, GATHER_ROWS // size)  # whole batches
+    buffer = np.empty((min(block, n), *X.shape[1:]), X.dtype)
+    for start in range(0, n, block):
+        index = order[start : start + block]
         # mode="clip": the indices are valid, and "raise" would buffer the gather twice
-        yield np.take(X, index, axis=0, out=buffer[: len(index)], mode="clip"), targets[index]
+        inputs = np.take(X, index, axis=0, out=buffer[: len(index)], mode="clip")
+        outputs = targets[index]
+        for first in range(0, len(index), size):
+            yield inputs[first : first + size], outputs[first : first + size]
 
