@@ -11,7 +11,6 @@ when pyarrow refuses the file or a value is not usable, and the careful reader
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,14 +312,14 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
 def _target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     kind = column.type
     if not is_text(kind):
-        numbers = _numbers(pc.fill_null(pc.cast(column, pa.float64()), math.nan))
+        numbers = _numbers(pc.cast(column, pa.float64()))
         return TargetValues(np.isnan(numbers), numbers)
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
     if cells:
         trimmed = pc.utf8_trim(column, characters=SPACE)
         try:
-            numbers = _numbers(pc.fill_null(pc.cast(trimmed, pa.float64()), math.nan))
+            numbers = _numbers(pc.cast(trimmed, pa.float64()))
         except pa.ArrowInvalid:
             pass
         else:
@@ -332,7 +331,8 @@ def _target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
     encoded = pc.dictionary_encode(column).combine_chunks()
     nulls = _numbers(pc.cast(encoded.is_null(), pa.uint8())).astype(bool)
     distinct, remap = _stripped(encoded.dictionary.to_pylist())
-    codes = remap[_numbers(encoded.indices.fill_null(0))]
+    indices = encoded.indices  # (filling nulls makes a scalar, which imports pandas)
+    codes = remap[_numbers(indices.fill_null(0) if indices.null_count else indices)]
     parsed = [parse_cell(text) if cells else text for text in distinct]
     missing_text = np.array([value is None or (isinstance(value, str) and is_missing(value))
                              for value in parsed], dtype=np.bool_)
