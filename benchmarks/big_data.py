@@ -71,8 +71,9 @@ They are stated for 1,000,000 CSV rows and 10,000,000 rows; at other sizes (``--
 
 Running
 -------
-From the repository root. The full size needs a quiet machine (it takes the cores) with
-about 2 GB of free disk under ``--data-dir`` and 3 GB of free memory::
+From the repository root, with the ``bench`` extra (pandas and psutil: ``pip install -e
+'.[bench]'``). The full size needs a quiet machine (it takes the cores) with about 2 GB of
+free disk under ``--data-dir`` and 3 GB of free memory::
 
     .venv/bin/python benchmarks/big_data.py --generate-only   # the three files (≈ 1 min)
     .venv/bin/python benchmarks/big_data.py                   # 1M-row CSV, 10M rows (minutes)
