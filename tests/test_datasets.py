@@ -12,10 +12,11 @@ import deeprecipe as dr
 
 REAL = ("digits", "breast_cancer", "iris", "wine")
 GENERATED = ("circles", "moons", "blobs", "flower", "spirals")
+REGRESSION = ("diabetes",)
 
 
 def test_list_names_every_dataset() -> None:
-    assert set(dr.datasets.list()) == {*REAL, *GENERATED}
+    assert set(dr.datasets.list()) == {*REAL, *GENERATED, *REGRESSION}
 
 
 @pytest.mark.parametrize("name", REAL + GENERATED)
@@ -30,11 +31,21 @@ def test_load_gives_float_rows_and_integer_labels_matching_info(name: str) -> No
     assert info.description
 
 
+def test_diabetes_is_a_regression_with_float_targets() -> None:
+    X, y = dr.datasets.load("diabetes")
+    info = dr.datasets.info("diabetes")
+    assert X.shape == (442, 10) and X.dtype == np.float64
+    assert y.dtype == np.float64 and y.shape == (442,) and np.ptp(y) > 100  # values, not codes
+    assert (info.task, info.n_classes, info.image_shape) == ("regression", 0, None)
+    assert info.description
+
+
 def test_digits_says_it_is_an_image_set() -> None:
     info = dr.datasets.info("digits")
     assert info.image_shape == (8, 8) and np.prod(info.image_shape) == info.n_features
     assert info.task == "multiclass" and info.n_classes == 10
-    assert all(dr.datasets.info(name).image_shape is None for name in REAL[1:] + GENERATED)
+    assert all(dr.datasets.info(name).image_shape is None
+               for name in REAL[1:] + GENERATED + REGRESSION)
 
 
 @pytest.mark.parametrize("name", GENERATED)
@@ -71,7 +82,7 @@ def test_nothing_is_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    for name in REAL + GENERATED:
+    for name in REAL + GENERATED + REGRESSION:
         dr.datasets.load(name)
 
 

@@ -17,7 +17,7 @@ from . import (
 )
 from ._version import __version__
 from .callbacks import Callback, EarlyStopping, GradientFlowRecorder
-from .diagnostics import Diagnosis, diagnose
+from .diagnostics import Diagnosis, Yardstick, diagnose, fit_references
 from .divergence import Divergence
 from .findings import Advice, Finding
 from .layers import Activation, Dense, Dropout, Layer
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Activation", "Advice", "Callback", "DeepClassifier", "DeepRegressor", "Dense", "Diagnosis",
     "Divergence", "Dropout", "EarlyStopping", "Finding", "GradientFlowRecorder", "History",
-    "Layer", "Sequential", "TrainingState", "__version__", "activations", "data", "datasets",
-    "diagnose", "diagnostics", "gradcheck", "initializers", "load", "losses", "optimizers",
-    "recipe", "regularizers", "sklearn",
+    "Layer", "Sequential", "TrainingState", "Yardstick", "__version__", "activations", "data",
+    "datasets", "diagnose", "diagnostics", "fit_references", "gradcheck", "initializers", "load",
+    "losses", "optimizers", "recipe", "regularizers", "sklearn",
 ]
 
 

@@ -17,7 +17,8 @@ from .data.split import target_kind
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a built-in dataset is: ``task`` is binary, multiclass or regression."""
+    """What a built-in dataset is: ``task`` is binary, multiclass or regression
+    (``n_classes`` 0)."""
 
     name: str
     task: str
@@ -84,7 +85,10 @@ REAL: dict[str, tuple[str, tuple[int, int] | None, str]] = {
     "breast_cancer": ("load_breast_cancer", None, "Wisconsin breast cancer, binary"),
     "iris": ("load_iris", None, "Fisher's iris, 3 classes"),
     "wine": ("load_wine", None, "wine cultivars, 3 classes"),
+    "diabetes": ("load_diabetes", None, "disease progression a year after baseline, "
+                 "regression (10 features, scaled)"),
 }
+REGRESSION = frozenset({"diabetes"})  # sets whose target is a value, not a class
 
 NAMES = (*REAL, *GENERATED)
 
@@ -97,7 +101,8 @@ def list() -> tuple[str, ...]:
 def load(
     name: str, *, n_samples: int = 600, noise: float = 0.1, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(X, y)`` for a built-in dataset: ``X`` float64 ``(m, n)``, ``y`` integer labels.
+    """``(X, y)`` for a built-in dataset: ``X`` float64 ``(m, n)``, ``y`` integer labels
+    (float64 values for a regression set: :data:`REGRESSION`).
 
     ``n_samples`` (exactly that many rows), ``noise`` and ``seed`` apply to the generated
     2-D sets only; the same ``seed`` gives the same data.
@@ -111,13 +116,14 @@ def load(
             raise fail(where, "n_samples", ">= 2", n_samples)
         noise = non_negative(where, "noise", noise)
         X, y = GENERATED[name][0](n_samples, noise, np.random.default_rng(seed))
-    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.intp)
+    return np.asarray(X, dtype=np.float64), np.asarray(
+        y, dtype=np.float64 if name in REGRESSION else np.intp)
 
 
 def info(name: str) -> DatasetInfo:
     """Task, shape and description of a built-in dataset (default generation options)."""
     X, y = load(name)
-    n_classes = len(np.unique(y))
+    n_classes = 0 if name in REGRESSION else len(np.unique(y))
     image_shape, description = REAL[name][1:] if name in REAL else (None, GENERATED[name][1])
-    return DatasetInfo(name, target_kind(n_classes), X.shape[0], X.shape[1], n_classes,
+    return DatasetInfo(name, target_kind(n_classes or None), X.shape[0], X.shape[1], n_classes,
                        image_shape, description)

@@ -24,7 +24,7 @@ from ._checks import choice
 ACTIONS = (
     "bigger_network", "train_longer", "better_optimizer", "other_architecture", "more_data",
     "augment", "regularize_l2", "dropout", "early_stopping", "lower_learning_rate", "better_init",
-    "clip_gradients", "normalize_inputs", "stop",
+    "clip_gradients", "normalize_inputs", "stop", "better_features", "simpler_model",
 )
 
 
@@ -82,6 +82,16 @@ def _diverged_at(values: Mapping[str, Any]) -> str:
                   f"its lowest value {v['lowest'] or 0.0:.3g}",
     }[v["source"]]
     return f"training diverged at {where}: {what}"
+
+
+def _bias_not_shown(values: Mapping[str, Any]) -> str:
+    """``the training error 2219 is below the best dev error a reference reached …``."""
+    v, show = values, partial(show_error, regression=values["regression"])
+    where = "below" if v["train"] <= v["reference"] else \
+        f"within {show(v['threshold'])} of"
+    return (f"the training error {show(v['train'])} is {where} the best dev error a reference "
+            f"model reached ({v['model']}: {show(v['reference'])}): the remaining bias is not "
+            "shown to be avoidable; better features or a human-level Bayes error would tell")
 
 
 def _recipe_errors(values: Mapping[str, Any]) -> str:
@@ -160,6 +170,11 @@ TEXTS: dict[str, Template] = {
     "dropout": "dropout (lower keep_prob on the largest layers)",
     "other_architecture": "a different architecture (CNN, RNN, …) may suit the problem better",
     "stop": "low bias and low variance: report the test error and ship",
+    "better_features": "more informative inputs: the error left may be the data's own "
+                       "noise, which no network removes",
+    "simpler_model": "fewer units or layers: a reference model generalizes better",
+    "simpler_model:reference": "fewer units or layers: {model} reaches dev error "
+                               "{reference:err}, the network {dev:err}",
     # divergence
     "diverged_at": _diverged_at,
     "lower_learning_rate": "lower the learning rate, " + OVERSHOOT,
@@ -196,6 +211,9 @@ TEXTS: dict[str, Template] = {
     # the diagnosis's remarks
     "bayes_too_high": "the training error is below the Bayes error you gave: is the Bayes "
                       "(human-level) error estimate too high?",
+    "bias_not_shown": _bias_not_shown,
+    "reference_better": "{model} reaches dev error {reference:err}, the network {dev:err}: a "
+                        "variance or architecture problem, not a bias one",
     "dev_below_train": "the dev error is {gap:err} below the training error, which variance "
                        "cannot explain: check that the dev set comes from the training set's "
                        "distribution (dr.data.compare) and that the train error is measured "

@@ -27,7 +27,8 @@ from ._checks import (
     seed_value,
 )
 from .data.split import Part
-from .diagnostics import Diagnosis, diagnose
+from .diagnostics import Diagnosis, Yardstick, diagnose, fit_references
+from .diagnostics.bias_variance import is_auto
 from .findings import Finding
 from .layers import Activation, Dense, Dropout, Layer, from_config, walk
 from .parameters import flatten, unflatten
@@ -386,7 +387,7 @@ class Sequential(Trainer):
         self,
         train: tuple[ArrayLike, ArrayLike] | Part,
         dev: tuple[ArrayLike, ArrayLike] | Part,
-        bayes_error: float = 0.0,
+        bayes_error: float | str | Yardstick = "auto",
         test: tuple[ArrayLike, ArrayLike] | Part | None = None,
         diverged: bool | Divergence = False,
         **thresholds: float,
@@ -395,7 +396,11 @@ class Sequential(Trainer):
         :meth:`evaluate` measures on ``train``, ``dev`` (and ``test``), each ``(X, y)`` or a
         :class:`~deeprecipe.data.Part` (read without gathering it), in inference mode on the
         final weights (never the training cost logged while training).
-        ``diverged`` (``history.divergence``) and ``thresholds`` (``bias_threshold``,
+        ``bayes_error`` is :func:`~deeprecipe.diagnose`'s; ``"auto"`` (the default) fits
+        the reference models on ``train`` and measures them on ``dev``
+        (:func:`~deeprecipe.diagnostics.fit_references`, seed 0): their best dev error is
+        the yardstick (pass ``0.0`` for the notes' reading of a zero Bayes error). ``diverged``
+        (``history.divergence``) and ``thresholds`` (``bias_threshold``,
         ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
         """
         errors, sizes = {}, {}
@@ -412,6 +417,8 @@ class Sequential(Trainer):
             errors[name] = self.evaluate(*part)["error"]
             sizes[name] = len(np.asarray(part[0]))
         regression = self.loss.task == "regression"
+        if is_auto(bayes_error) and diverged is False:  # a diverged run has no bias reading
+            bayes_error = fit_references(train, dev, task=self.loss.task)
         diagnosis = diagnose(
             errors["train"], errors["dev"], bayes_error, test_error=errors.get("test"),
             n_train=sizes["train"], n_dev=None if regression else sizes["dev"],

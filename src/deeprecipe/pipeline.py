@@ -20,7 +20,7 @@ from .callbacks import Callback
 from .data import KINDS, TASKS, augment
 from .data.normalize import CHUNK_ROWS, ConstantFeatureWarning, Standardizer
 from .data.split import Part, Splits, auto_task, class_codes
-from .diagnostics import Diagnosis
+from .diagnostics import Diagnosis, Yardstick
 from .findings import Finding
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
@@ -210,18 +210,21 @@ def train(
 
 
 def measure(model: Sequential, parts: Mapping[str, Any], history: History,
-            bayes_error: float = 0.0, **thresholds: float) -> Diagnosis:
+            bayes_error: float | str | Yardstick = 0.0, **thresholds: float) -> Diagnosis:
     """The train, dev (and test) errors of the trained ``model``, in inference mode over the
     whole parts (a :class:`~deeprecipe.data.Part` read in chunks, never gathered), diagnosed
     (:meth:`Sequential.diagnose` with ``bayes_error``, the
-    ``thresholds`` and ``history``'s divergence, if any)."""
+    ``thresholds`` and ``history``'s divergence, if any). ``bayes_error`` passes through: a
+    number, a :class:`~deeprecipe.diagnostics.Yardstick` (fitted once by the caller), or ``"auto"``
+    (fit the references here); 0 by default, for the recipe's trials."""
     pairs = {name: part if isinstance(part, Part) else tuple(part)
              for name, part in parts.items() if part is not None}
     return model.diagnose(pairs["train"], pairs["dev"], bayes_error, test=pairs.get("test"),
                           diverged=history.divergence or False, **thresholds)
 
 
-def train_and_measure(model: Sequential, parts: Mapping[str, Any], *, bayes_error: float = 0.0,
+def train_and_measure(model: Sequential, parts: Mapping[str, Any], *,
+                      bayes_error: float | str | Yardstick = 0.0,
                       **training: Any) -> tuple[History, Diagnosis]:
     """:func:`train`, then :func:`measure`."""
     history = train(model, parts, **training)

@@ -25,7 +25,7 @@ from . import diagnostics, optimizers, pipeline
 from ._checks import fail, flag, float_dtype, non_negative, positive_int, real
 from .callbacks import EarlyStopping
 from .data.split import Part, min_rows, split, split_sizes
-from .diagnostics import Diagnosis
+from .diagnostics import Diagnosis, Yardstick
 from .model import Sequential
 from .parameters import Layout
 from .runconfig import check
@@ -264,8 +264,13 @@ class _DeepEstimator(BaseEstimator):
         model, X_array = self._network(X)
         return model.output(X_array, logits=True)
 
-    def diagnose(self, X_dev: ArrayLike, y_dev: ArrayLike, bayes_error: float = 0.0) -> Diagnosis:
+    def diagnose(self, X_dev: ArrayLike, y_dev: ArrayLike,
+                 bayes_error: float | str | Yardstick = "auto") -> Diagnosis:
         """Bias and variance of the fitted network against held-out ``(X_dev, y_dev)``.
+        ``bayes_error`` is :func:`deeprecipe.diagnose`'s; the estimator keeps no training
+        data, so ``"auto"`` reads as 0 (pass a yardstick,
+        :func:`~deeprecipe.diagnostics.fit_references` on the training data, for an
+        achievable reference).
 
         The train error is the last epoch's inference-mode one (the History's
         ``train_error``, at ``best_epoch`` when early stopping restored it); the dev error

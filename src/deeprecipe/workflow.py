@@ -88,7 +88,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
-        classes: list[Any] = [int(c) for c in np.unique(y)]
+        classes = None if info.task == "regression" else [int(c) for c in np.unique(y)]
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
     loaded = _load_file(path, target or "", target_file or "", task, drop_missing_target,

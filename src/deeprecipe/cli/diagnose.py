@@ -27,7 +27,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--train-error", required=True, metavar="ERROR")
     parser.add_argument("--dev-error", required=True, metavar="ERROR")
     parser.add_argument("--bayes-error", default=None, metavar="ERROR",
-                        help="Bayes (human-level) error (default: 0)")
+                        help="Bayes (human-level) error (default: 0, as none is known)")
     parser.add_argument("--test-error", default=None, metavar="ERROR")
     parser.add_argument("--n-dev", type=runconfig.integer, default=None, metavar="N",
                         help="dev examples: gives the dev error's confidence interval")
@@ -52,7 +52,7 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
             raise runconfig.ConfigError(f"diagnose: {flag(key)} must be {constraint}; received "
                                         f"{flag(key)}={text!r}.{error.help}") from None
     diagnosis = diagnose(
-        errors["train_error"], errors["dev_error"], errors.get("bayes_error", 0.0),
+        errors["train_error"], errors["dev_error"], errors.get("bayes_error", "auto"),
         test_error=errors.get("test_error"), n_train=args.n_train, n_dev=args.n_dev,
         regression=regression,
     )

@@ -1,4 +1,5 @@
-"""Bias and variance from train, dev and Bayes error, and the basic recipe's next steps:
+"""Bias and variance from train, dev and Bayes error (given, or bounded by a
+:class:`~deeprecipe.diagnostics.Yardstick`), and the basic recipe's next steps:
 :func:`diagnose` → :class:`Diagnosis`; :func:`wilson_interval`; :func:`fraction`."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .._checks import BadValue, fail, flag, integer, real
 from ..data.cells import NUMBER
 from ..divergence import GENERIC_ADVICE, Divergence
 from ..findings import Advice, Finding, jsonable_fields, show_error
+from .yardstick import Yardstick
 
 if TYPE_CHECKING:
     from ..training import History
@@ -22,6 +24,8 @@ BIAS_THRESHOLD, VARIANCE_THRESHOLD, CONFIDENCE = 0.02, 0.02, 0.95
 VERDICTS = HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED = (
     "high bias", "high variance", "high bias and high variance", "low bias and low variance",
     "diverged")
+AUTO = "auto"  # bayes_error: the yardstick where there is data to fit references on, else 0
+BIAS_SOURCES = GIVEN, YARDSTICK, ZERO = "given", "yardstick", "zero"
 
 
 @dataclass
@@ -31,7 +35,10 @@ class Diagnosis:
     ``dev_interval``: the dev error's binomial confidence interval (given ``n_dev``);
     ``variance_significant``: whether the variance gap clears the threshold at that
     confidence (``None`` without ``n_dev``); ``epoch``: the History epoch read (``None`` for
-    numbers); ``regression``: the errors are mean squared errors. A run that diverged has
+    numbers); ``regression``: the errors are mean squared errors. ``bias_source`` says where
+    ``bayes_error`` came from: ``"given"`` (the caller's), ``"yardstick"`` (the best dev
+    error of the reference models in ``yardstick``, an upper bound on the Bayes error) or
+    ``"zero"`` (none given and no data to fit references on). A run that diverged has
     ``verdict == "diverged"``, ``high_bias`` and ``high_variance`` ``False``, the divergence's
     advice (a lower learning rate first) and its ``divergence`` when known.
     """
@@ -53,6 +60,8 @@ class Diagnosis:
     remarks: list[Finding] = field(default_factory=list)
     regression: bool = False
     divergence: Divergence | None = None
+    bias_source: str = ZERO
+    yardstick: Yardstick | None = None
 
     @property
     def diverged(self) -> bool:
@@ -66,9 +75,11 @@ class Diagnosis:
     def summary(self) -> str:
         """A few lines for people: verdict, the two gaps, the advice and the remarks."""
         show = partial(show_error, regression=self.regression)
+        source = "" if self.yardstick is None else (
+            f" (at most: the dev error of the best reference, {self.yardstick.best.model})")
         return "\n".join([
             f"{self.verdict}: train error {show(self.train_error)}, dev error "
-            f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}",
+            f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}{source}",
             "no bias/variance reading: training diverged" if self.diverged else
             f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
             *(f"- {advice}" for advice in self.advice),
@@ -123,7 +134,7 @@ def wilson_interval(error: float, n: int, confidence: float = CONFIDENCE) -> tup
 def diagnose(
     train_error: float | History,
     dev_error: float | None = None,
-    bayes_error: float = 0.0,
+    bayes_error: float | str | Yardstick = AUTO,
     test_error: float | None = None,
     n_train: int | None = None,
     n_dev: int | None = None,
@@ -141,6 +152,21 @@ def diagnose(
     advice, in order: high bias → bigger network, train longer, another architecture; high
     variance → more data, augmentation, L2, dropout, another architecture; both → the bias
     steps, then the variance steps; neither → ``stop``.
+
+    ``bayes_error`` is the Bayes (human-level) error: a number (``bias_source`` ``"given"``;
+    it always wins), a :class:`~deeprecipe.diagnostics.Yardstick`
+    (:func:`~deeprecipe.diagnostics.fit_references`: ``"yardstick"``), or ``"auto"``, which
+    here, with errors and no data, is 0 (``"zero"``: the notes' reading;
+    :meth:`~deeprecipe.model.Sequential.diagnose` has the data and fits the references). The
+    yardstick's
+    error ``e`` is an error *achieved* by a reference model, so the Bayes error is at most
+    ``e`` and avoidable bias is shown only above it: high bias when ``train − e`` exceeds
+    ``bias_threshold``. A training error at or below ``e`` (within the threshold) that a
+    Bayes error of 0 would have called high bias gets the remark ``bias_not_shown`` and the
+    advice ``better_features`` (after any variance advice), never a bigger network on that
+    ground; a network whose dev error is more than ``variance_threshold`` above ``e``
+    without high bias gets ``reference_better`` and ``simpler_model`` first (and no
+    ``stop``).
 
     ``train_error`` is the **inference-mode** train error, never the cost logged while
     training (``History["train_cost"]``: dropout on, penalty in, averaged while the weights
@@ -178,7 +204,7 @@ def diagnose(
         raise fail(where, "dev_error", "given (a fraction such as 0.11)", dev_error)
     train = _error(where, "train_error", train_error, regression)
     dev = _error(where, "dev_error", dev_error, regression)
-    bayes = _error(where, "bayes_error", bayes_error, regression)
+    bayes, source, yardstick = _bayes(where, bayes_error, regression)
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
 
@@ -193,12 +219,16 @@ def diagnose(
         verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
                    (False, False): GOOD}[(high_bias, high_variance)]
         advice = [Advice(action) for action in ADVICE[verdict]]
+        if yardstick is not None and not high_bias:
+            advice = _yardstick_advice(advice, yardstick, train, dev, bias_threshold,
+                                       variance_threshold)
     else:
         verdict, high_bias, high_variance = DIVERGED, False, False
         advice = list(divergence.advice if divergence else ()) or list(GENERIC_ADVICE)
     diagnosis = Diagnosis(
         train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
-        advice, epoch=epoch, regression=regression, divergence=divergence)
+        advice, epoch=epoch, regression=regression, divergence=divergence,
+        bias_source=source, yardstick=yardstick)
     if test_error is not None:
         diagnosis.test_error = _error(where, "test_error", test_error, regression)
         diagnosis.dev_test_gap = diagnosis.test_error - dev
@@ -207,8 +237,11 @@ def diagnose(
         diagnosis.remarks += [*([] if divergence is None else [divergence.finding]),
                               Finding("diverged")]
         return diagnosis
-    if diagnosis.avoidable_bias < -0.005:
+    if source == GIVEN and diagnosis.avoidable_bias < -0.005:
         remark(Finding("bayes_too_high"))
+    if yardstick is not None and not high_bias:
+        diagnosis.remarks += _yardstick_remarks(diagnosis, yardstick, bias_threshold,
+                                                variance_threshold)
     if diagnosis.variance < -variance_threshold:
         remark(Finding("dev_below_train", {"gap": -diagnosis.variance, "regression": regression}))
     if high_bias:  # the notes' two remarks on the recipe
@@ -229,6 +262,65 @@ def diagnose(
         if caveat is not None:
             remark(caveat)
     return diagnosis
+
+
+def _bayes(where: str, value: Any, regression: bool) -> tuple[float, str, Yardstick | None]:
+    """``(bayes_error, bias_source, yardstick)`` from ``diagnose``'s ``bayes_error``."""
+    if isinstance(value, Yardstick):
+        if value.regression != regression:
+            expected = "a regression's (mean squared errors)" if regression else \
+                "a classification's (error rates)"
+            raise fail(where, "bayes_error", f"a Yardstick of {expected}, like the errors",
+                       value.headline())
+        return value.error, YARDSTICK, value
+    if is_auto(value):
+        return 0.0, ZERO, None
+    return _error(where, "bayes_error", value, regression), GIVEN, None
+
+
+def is_auto(value: Any) -> bool:
+    """Whether a ``bayes_error`` is ``"auto"`` (any case, spaces around)."""
+    return isinstance(value, str) and value.strip().lower() == AUTO
+
+
+def _bias_not_shown(yardstick: Yardstick, train: float, bias_threshold: float) -> bool:
+    """A training error a Bayes error of 0 would call high bias, not above the yardstick."""
+    return train > bias_threshold + ROUNDING and \
+        train - yardstick.error <= bias_threshold + ROUNDING
+
+
+def _reference_better(yardstick: Yardstick, dev: float, variance_threshold: float) -> bool:
+    return dev - yardstick.error > variance_threshold + ROUNDING
+
+
+def _yardstick_advice(advice: list[Advice], yardstick: Yardstick, train: float, dev: float,
+                      bias_threshold: float, variance_threshold: float) -> list[Advice]:
+    """The advice of a network without high bias, read against the yardstick:
+    ``better_features`` last when the bias is not shown avoidable; ``simpler_model`` first
+    (and no ``stop``) when a reference generalizes clearly better."""
+    if _bias_not_shown(yardstick, train, bias_threshold):
+        advice = [*advice, Advice("better_features")]
+    if _reference_better(yardstick, dev, variance_threshold):
+        best = yardstick.best
+        values = {"kind": best.kind, "model": best.model, "reference": best.dev_error,
+                  "dev": dev, "regression": yardstick.regression}
+        advice = [Advice("simpler_model", "simpler_model:reference", values),
+                  *(one for one in advice if one.action != "stop")]
+    return advice
+
+
+def _yardstick_remarks(diagnosis: Diagnosis, yardstick: Yardstick, bias_threshold: float,
+                       variance_threshold: float) -> list[Finding]:
+    """``bias_not_shown`` and ``reference_better``, with the best reference named."""
+    best, found = yardstick.best, []
+    values = {"kind": best.kind, "model": best.model, "reference": best.dev_error,
+              "train": diagnosis.train_error, "dev": diagnosis.dev_error,
+              "threshold": bias_threshold, "regression": diagnosis.regression}
+    if _bias_not_shown(yardstick, diagnosis.train_error, bias_threshold):
+        found.append(Finding("bias_not_shown", values))
+    if _reference_better(yardstick, diagnosis.dev_error, variance_threshold):
+        found.append(Finding("reference_better", values))
+    return found
 
 
 def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Finding | None:

@@ -16,6 +16,7 @@ from .._checks import describe, fail, is_model, positive_int, seed_value
 from ..data.split import Splits, class_codes
 from ..findings import Finding
 from .bias_variance import VARIANCE_THRESHOLD, Diagnosis, diagnose
+from .yardstick import Yardstick
 
 if TYPE_CHECKING:
     from ..model import Sequential
@@ -67,7 +68,8 @@ class LearningCurve:
         """One sentence for people: would more data help? (:meth:`finding`'s text)"""
         return self.finding(variance_threshold).text
 
-    def diagnose(self, bayes_error: float = 0.0, **options: Any) -> Diagnosis:
+    def diagnose(self, bayes_error: float | str | Yardstick = "auto", **options: Any,
+                 ) -> Diagnosis:
         """:func:`diagnose` at the largest size, with the curve's reading as a remark."""
         diagnosis = diagnose(self.train_error[-1], self.dev_error[-1], bayes_error,
                              n_train=self.sizes[-1], n_dev=self.n_dev,

@@ -12,9 +12,16 @@ on any machine.
 
 from __future__ import annotations
 
+import time
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .._checks import as_float_array, choice, fail, integer, row_chunks, seed_value
+from ..data.split import Part, sample_positions
 from ..findings import jsonable_fields, show_error
 
 MAX_ROWS = 100_000  # training rows the references are fitted on (a seeded sample above)
@@ -74,11 +81,195 @@ class Yardstick:
         return jsonable_fields(self, best=self.best.kind, error=self.error)
 
 
+CHUNK = 16_384  # rows predicted at once
+LINEAR_ROWS = 10_000  # rows the linear model's regularization is chosen on (a holdout quarter)
+TREES = 100  # trees histogram gradient boosting grows at most (a multiclass one: per class)
+FEW_THREADS = 1_000_000  # cells (rows × features) below which the fits use one thread
+ALPHAS = tuple(10.0 ** p for p in range(-3, 5))  # Ridge's regularization, chosen by GCV
+CS = tuple(10.0 ** p for p in range(-3, 3))  # LogisticRegression's, chosen on a holdout
+
+
 def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
                    max_rows: int = MAX_ROWS) -> Yardstick:
     """Fit the reference models on ``train`` and measure them on ``dev`` (each a
-    :class:`~deeprecipe.data.Part` or a pair ``(X, y)``; ``y`` class codes for a
-    classification, values for a regression, in the units the network's errors use).
-    ``task`` is ``"classification"`` or ``"regression"``. Above ``max_rows`` training rows
-    the references see a seeded sample of that many (``seed``)."""
-    raise NotImplementedError("fit_references: being built (issue 16)")
+    :class:`~deeprecipe.data.Part` or a pair ``(X, y)``; ``y`` class labels (or one-hot
+    rows) for a classification, values for a regression, in the units the network's errors
+    use). ``task`` is ``"classification"`` or ``"regression"`` (``"binary"`` and
+    ``"multiclass"`` read as ``"classification"``). Above ``max_rows`` training rows the
+    references see a seeded sample of that many (``seed``); every dev row is measured, a
+    chunk at a time.
+
+    The references, on the features standardized with the fitted rows' statistics: the
+    constant (``DummyClassifier``: the most frequent class; ``DummyRegressor``: the mean),
+    the linear model (``LogisticRegression`` with ``C`` chosen on a held-out quarter of at
+    most :data:`LINEAR_ROWS` rows; ``Ridge`` with ``alpha`` chosen by leave-one-out
+    cross-validation) and ``HistGradientBoosting*`` with at most :data:`TREES` trees (fewer
+    iterations at a higher learning rate for many classes; early stopping above 10,000
+    rows; none for a regression of several outputs). The work depends on the data's size
+    only, never on a clock: the same data and ``seed`` give the same yardstick.
+    """
+    where = "fit_references"
+    if task in ("binary", "multiclass"):
+        task = "classification"
+    regression = choice(where, "task", task, ("classification", "regression")) == "regression"
+    seed = seed_value(where, "seed", seed)
+    max_rows = integer(where, "max_rows", max_rows, 2, "an integer >= 2 (training rows)")
+    start = time.perf_counter()
+    n_total, n_dev = _length(where, "train", train), _length(where, "dev", dev)
+    positions = sample_positions(n_total, max_rows, np.random.default_rng(seed))
+    X, y = _checked(where, "train", *_rows(train, positions), regression)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale == 0] = 1.0  # a constant feature: centred, not scaled
+    X = (X - mean) / scale
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    small = X.size < FEW_THREADS  # starting threads would cost more than the work
+    with threadpool_limits(limits=1 if small else None), warnings.catch_warnings():
+        # lbfgs may stop at its iteration cap on separable data: the fit is still a reference
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = [one for kind in KINDS if (one := _fit(kind, X, y, regression, seed))]
+        models = [model for model, _, _ in fitted]
+        train_errors = _errors(models, [(X, y)], regression)
+        dev_errors = _errors(models, (((X_dev - mean) / scale, y_dev) for X_dev, y_dev
+                                      in _chunks(where, dev, regression)), regression)
+    references = tuple(
+        Reference(kind, name, train_error, dev_error, seconds)
+        for (_, (kind, name), seconds), train_error, dev_error
+        in zip(fitted, train_errors, dev_errors, strict=True))
+    return Yardstick(references, len(X), n_total, n_dev, regression,
+                     time.perf_counter() - start)
+
+
+Fitted = tuple[Any, tuple[str, str], float]  # the model, (kind, its name), seconds
+
+
+def _fit(kind: str, X: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> Fitted | None:
+    """One reference fitted, or ``None`` where it does not apply (a classifier with one
+    class; boosting for several outputs)."""
+    start = time.perf_counter()
+    classes = None if regression else np.unique(y)
+    if kind == CONSTANT:
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        model: Any = DummyRegressor() if regression else DummyClassifier(strategy="most_frequent")
+        name = "DummyRegressor(mean)" if regression else "DummyClassifier(most frequent class)"
+        model.fit(X, y)
+    elif classes is not None and len(classes) < 2:
+        return None
+    elif kind == LINEAR:
+        model, name = _linear(X, y, regression, seed)
+    elif regression and y.ndim == 2:
+        return None
+    else:
+        model, name = _boosting(X, y, regression, 1 if classes is None or len(classes) == 2
+                                else len(classes), seed)
+    return model, (kind, name), time.perf_counter() - start
+
+
+def _linear(X: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> tuple[Any, str]:
+    if regression:
+        from sklearn.linear_model import RidgeCV
+
+        model = RidgeCV(alphas=ALPHAS).fit(X, y)
+        return model, f"Ridge(alpha={model.alpha_:g})"
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(X))[:LINEAR_ROWS]
+    cut = len(rows) * 3 // 4
+    fit, held = rows[:cut], rows[cut:]
+    best_C, best = 1.0, np.inf
+    if len(held) >= 10 and len(np.unique(y[fit])) == len(np.unique(y)):
+        model = LogisticRegression(max_iter=MAX_ITER, warm_start=True)
+        for C in CS:  # ascending: each fit starts from the last, more regularized one
+            model.set_params(C=C).fit(X[fit], y[fit])
+            error = float(np.mean(model.predict(X[held]) != y[held]))
+            if error < best - ROUNDING:  # ties: the more regularized
+                best_C, best = C, error
+    model = LogisticRegression(C=best_C, max_iter=MAX_ITER).fit(X, y)
+    return model, f"LogisticRegression(C={best_C:g})"
+
+
+def _boosting(X: np.ndarray, y: np.ndarray, regression: bool, per_iteration: int,
+              seed: int) -> tuple[Any, str]:
+    """At most :data:`TREES` trees: a multiclass model grows one per class each iteration,
+    so it takes fewer iterations (at least 10) at a higher learning rate."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    iterations = max(10, TREES // per_iteration)
+    rate = min(0.5, 10 / iterations)
+    leaves = 31 if len(X) >= 10_000 else 15
+    kind = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    model = kind(max_iter=iterations, learning_rate=rate, max_leaf_nodes=leaves,
+                 early_stopping=len(X) > 10_000, random_state=seed).fit(X, y)
+    stopped = "" if model.n_iter_ == iterations else f", stopped early at {model.n_iter_}"
+    return model, (f"{kind.__name__}(max_iter={iterations}, learning_rate={rate:g}, "
+                   f"max_leaf_nodes={leaves}{stopped})")
+
+
+MAX_ITER = 500  # lbfgs iterations of the logistic regression (standardized features)
+ROUNDING = 1e-12
+
+
+def _length(where: str, arg: str, part: Any) -> int:
+    if isinstance(part, Part):
+        return len(part)
+    if not isinstance(part, (tuple, list)) or len(part) != 2:
+        raise fail(where, arg, "a pair (X, y) or a Part", part, error=TypeError)
+    n, n_y = len(part[0]), len(part[1])
+    if n == 0 or n != n_y:
+        raise fail(where, f"{arg}[1]", f"as many targets as rows of {arg}[0] ({n}), at least 1",
+                   f"{n_y} targets")
+    return n
+
+
+def _rows(part: Any, positions: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of ``part``'s rows at ``positions``."""
+    if isinstance(part, Part):
+        return part.take(positions)
+    return np.asarray(part[0])[positions], np.asarray(part[1])[positions]
+
+
+def _checked(where: str, arg: str, X: Any, y: Any, regression: bool,
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Features as float64 and targets as class labels (from one-hot rows) or values."""
+    X = as_float_array(where, f"{arg} X", X, np.float64)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.ndim == 2 and not regression:
+        y = y.argmax(axis=1)  # one-hot rows
+    if regression:
+        y = as_float_array(where, f"{arg} y", y, np.float64, (1, 2))
+    elif y.ndim != 1:
+        raise fail(where, f"{arg} y", "class labels (m,) or one-hot rows (m, k)", y)
+    return X, y
+
+
+def _chunks(where: str, part: Any, regression: bool,
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``part``'s rows (all of them) :data:`CHUNK` at a time, checked."""
+    if isinstance(part, Part):
+        pieces: Iterable[Any] = row_chunks(part.indices, len(part.source_X), CHUNK)
+        for rows in pieces:
+            yield _checked(where, "dev", part.source_X[rows], part.source_y[rows], regression)
+        return
+    for start in range(0, len(part[0]), CHUNK):
+        yield _checked(where, "dev", *_rows(part, slice(start, start + CHUNK)), regression)
+
+
+def _errors(models: list[Any], pieces: Iterable[tuple[np.ndarray, np.ndarray]],
+            regression: bool) -> list[float]:
+    """Each model's error over standardized ``(X, y)`` pieces: its misclassification rate,
+    or its mean squared error (over every output)."""
+    totals, count = np.zeros(len(models)), 0
+    for X, y in pieces:
+        for i, model in enumerate(models):
+            predicted = model.predict(X)
+            if regression:
+                totals[i] += float(np.sum((predicted.reshape(y.shape) - y) ** 2))
+            else:
+                totals[i] += float(np.count_nonzero(predicted != y))
+        count += y.size
+    return [float(total / count) for total in totals]
