@@ -62,7 +62,8 @@ def test_the_references_errors_are_scikit_learns_on_a_regression() -> None:
         "linear": Ridge(alpha=alpha).fit(X, s.train.y),
         "boosting": HistGradientBoostingRegressor(
             max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
-            max_leaf_nodes=int(hgb["max_leaf_nodes"]), early_stopping=False,
+            max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
+            early_stopping=False,
             random_state=0).fit(X, s.train.y),
     }
     for kind, model in direct.items():
@@ -86,7 +87,8 @@ def test_the_references_errors_are_scikit_learns_on_a_classification() -> None:
                                      max_iter=ys.MAX_ITER).fit(X, s.train.y),
         "boosting": HistGradientBoostingClassifier(
             max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
-            max_leaf_nodes=int(hgb["max_leaf_nodes"]), early_stopping=False,
+            max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
+            early_stopping=False,
             random_state=0).fit(X, s.train.y),
     }
     for kind, model in direct.items():
