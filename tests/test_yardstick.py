@@ -136,15 +136,28 @@ def test_above_max_rows_a_seeded_sample_is_fitted_and_said() -> None:
     assert not whole.sampled and "fitted on 500 training rows" in whole.headline()
 
 
+def test_wide_data_is_sampled_by_its_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = splits("digits")  # 64 features
+    monkeypatch.setattr(ys, "MAX_CELLS", 64 * 500)
+    yardstick = fit_references(s.train, s.dev, task="classification")
+    assert (yardstick.n_train, yardstick.n_train_total) == (500, len(s.train))
+    assert "fitted on 500 of 1,079 training rows" in yardstick.headline()
+    assert yardstick.n_dev == len(s.dev)
+
+
 def test_every_dev_row_is_measured_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     s = splits("wine")
     whole = fit_references(s.train, s.dev, task="classification")
     monkeypatch.setattr(ys, "CHUNK", 7)  # the dev part in chunks of 7 rows
+    monkeypatch.setattr(ys, "CHUNK_CELLS", 5 * 13)  # … or of 5 rows of 13 features
     chunked = fit_references(s.train, s.dev, task="classification")
     chunked_pair = fit_references(tuple(s.train), tuple(s.dev), task="classification")
     dev_errors = [ref.dev_error for ref in whole.references]
     assert dev_errors == pytest.approx([ref.dev_error for ref in chunked.references])
     assert dev_errors == pytest.approx([ref.dev_error for ref in chunked_pair.references])
+    for part in (s.dev, tuple(s.dev)):  # 13 features: at most 5 rows at a time
+        sizes = [len(X) for X, _ in ys._chunks("fit_references", part, False, 13)]
+        assert max(sizes) <= 5 and sum(sizes) == len(s.dev)
     assert chunked.n_dev == len(s.dev)
 
 

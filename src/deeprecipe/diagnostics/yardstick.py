@@ -81,7 +81,9 @@ class Yardstick:
         return jsonable_fields(self, best=self.best.kind, error=self.error)
 
 
-CHUNK = 16_384  # rows predicted at once
+CHUNK = 16_384  # rows predicted at once, fewer for wide data:
+CHUNK_CELLS = 2_000_000  # values (rows × features) predicted at once
+MAX_CELLS = 10_000_000  # values the references are fitted on (fewer rows for wide data)
 LINEAR_ROWS = 10_000  # rows the linear model's regularization is chosen on (a holdout quarter)
 TREES = 100  # trees histogram gradient boosting grows at most (a multiclass one: per class)
 SMALL = 10_000  # training rows below which the trees are small and boosting never stops early
@@ -95,9 +97,9 @@ def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
     :class:`~deeprecipe.data.Part` or a pair ``(X, y)``; ``y`` class labels (or one-hot
     rows) for a classification, values for a regression, in the units the network's errors
     use). ``task`` is ``"classification"`` or ``"regression"`` (``"binary"`` and
-    ``"multiclass"`` read as ``"classification"``). Above ``max_rows`` training rows the
-    references see a seeded sample of that many (``seed``); every dev row is measured, a
-    chunk at a time.
+    ``"multiclass"`` read as ``"classification"``). Above ``max_rows`` training rows (or
+    :data:`MAX_CELLS` values: fewer rows of wide data, such as images) the references see a
+    seeded sample of that many (``seed``); every dev row is measured, a chunk at a time.
 
     The references, on the features standardized with the fitted rows' statistics: the
     constant (``DummyClassifier``: the most frequent class; ``DummyRegressor``: the mean),
@@ -116,7 +118,9 @@ def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
     max_rows = integer(where, "max_rows", max_rows, 2, "an integer >= 2 (training rows)")
     start = time.perf_counter()
     n_total, n_dev = _length(where, "train", train), _length(where, "dev", dev)
-    positions = sample_positions(n_total, max_rows, np.random.default_rng(seed))
+    width = _width(train)
+    rows = min(max_rows, max(2, MAX_CELLS // width))
+    positions = sample_positions(n_total, rows, np.random.default_rng(seed))
     X, y = _checked(where, "train", *_rows(train, positions), regression)
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0  # a constant feature: centred, not scaled
@@ -134,7 +138,7 @@ def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
         models = [model for model, _, _ in fitted]
         train_errors = _errors(models, [(X, y)], regression)
         dev_errors = _errors(models, (((X_dev - mean) / scale, y_dev) for X_dev, y_dev
-                                      in _chunks(where, dev, regression)), regression)
+                                      in _chunks(where, dev, regression, width)), regression)
     references = tuple(
         Reference(kind, name, train_error, dev_error, seconds)
         for (_, (kind, name), seconds), train_error, dev_error
@@ -251,16 +255,24 @@ def _checked(where: str, arg: str, X: Any, y: Any, regression: bool,
     return X, y
 
 
-def _chunks(where: str, part: Any, regression: bool,
+def _width(part: Any) -> int:
+    """The number of features of ``part``'s rows."""
+    X = part.source_X if isinstance(part, Part) else np.asarray(part[0])
+    return max(1, int(np.prod(X.shape[1:])))
+
+
+def _chunks(where: str, part: Any, regression: bool, width: int,
             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``part``'s rows (all of them) :data:`CHUNK` at a time, checked."""
+    """``part``'s rows (all of them), checked, :data:`CHUNK` at a time or fewer: at most
+    :data:`CHUNK_CELLS` values of ``width`` features."""
+    size = max(1, min(CHUNK, CHUNK_CELLS // width))
     if isinstance(part, Part):
-        pieces: Iterable[Any] = row_chunks(part.indices, len(part.source_X), CHUNK)
+        pieces: Iterable[Any] = row_chunks(part.indices, len(part.source_X), size)
         for rows in pieces:
             yield _checked(where, "dev", part.source_X[rows], part.source_y[rows], regression)
         return
-    for start in range(0, len(part[0]), CHUNK):
-        yield _checked(where, "dev", *_rows(part, slice(start, start + CHUNK)), regression)
+    for start in range(0, len(part[0]), size):
+        yield _checked(where, "dev", *_rows(part, slice(start, start + size)), regression)
 
 
 def _errors(models: list[Any], pieces: Iterable[tuple[np.ndarray, np.ndarray]],
