@@ -96,10 +96,12 @@ def _bias_not_shown(values: Mapping[str, Any]) -> str:
 
 def _recipe_errors(values: Mapping[str, Any]) -> str:
     """``high bias (train error 15.00%, …: avoidable bias 15.00%, variance 1.00%)``: the
-    verdict and the numbers a recipe's decision read (no gaps for a run that diverged)."""
+    verdict and the numbers a recipe's decision read (no gaps for a run that diverged); the
+    Bayes error is the yardstick's, its reference named, when ``reference`` is given."""
     v, show = values, partial(show_error, regression=values["regression"])
-    errors = (f"train error {show(v['train'])}, dev error {show(v['dev'])}, Bayes error "
-              f"{show(v['bayes'])}")
+    bayes = f"Bayes error {show(v['bayes'])}" if v.get("reference") is None else \
+        f"yardstick {show(v['bayes'])} ({v['reference']})"
+    errors = f"train error {show(v['train'])}, dev error {show(v['dev'])}, {bayes}"
     if not v["diverged"]:
         errors += f": avoidable bias {show(v['bias'])}, variance {show(v['variance'])}"
     return f"{v['verdict']} ({errors})"
@@ -113,6 +115,9 @@ RECIPE_WHY = {  # why the recipe takes each step (deeprecipe.recipe.policy)
     "train_longer": "training longer lets the network fit the training set",
     "better_optimizer": "another optimizer setting: a different learning rate may reach a "
                         "lower training error",
+    "simpler_model": "a reference model generalizes better than the network, a variance or "
+                     "architecture problem, not a bias one: a narrower or shallower network "
+                     "has less room to overfit",
     "more_data": "more data is the surest cure for variance, but a tune cannot collect it: a "
                  "learning curve of the best model says whether getting more would help",
     "augment": "augmented images are more training data for free",
@@ -265,8 +270,9 @@ TEXTS: dict[str, Template] = {
     "recipe_final": "the chosen configuration trained on a sample of {parent_rows:,} rows; it "
                     "trains once more on all {n_train:,} training rows, for {epochs} "
                     "epoch(s): at least twice the examples its trial saw up to its best epoch",
-    "recipe_done": lambda v: f"{_recipe_errors(v)}: the recipe stops here; the test set "
-                             "measures the chosen model",
+    "recipe_done": lambda v: f"{_recipe_errors(v)}: " + (
+        "" if v.get("reference") is None else "the best network reaches the yardstick with "
+        "low variance; ") + "the recipe stops here; the test set measures the chosen model",
     "recipe_exhausted": lambda v: (
         f"{_recipe_errors(v)}, but every step the recipe has for it was tried around the best "
         "model; what is left is outside this search (another architecture, more data)"),

@@ -22,6 +22,7 @@ KEEP_PROBS = (0.8, 0.6)
 MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
+MIN_WIDTH = 8  # a simpler model's layers are halved down to this many units, not below
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,13 @@ def baseline_decision(config: Config) -> Decision:
 
 
 def decide(situation: Situation) -> Decision:
-    """The next step of the recipe for ``situation``: the first of the steps the diagnosis
-    advises (:data:`STEPS`, bias first; a diverged run tries lower learning rates first)
-    that still has an untried variant of the best model, saying why it passed over the
-    others."""
+    """The next step of the recipe for ``situation``: stop when the diagnosis says so (low
+    bias and low variance, and no reference model generalizing clearly better), else the
+    first of the steps it advises (:data:`STEPS`, bias first; a diverged run tries lower
+    learning rates first) that still has an untried variant of the best model, saying why
+    it passed over the others."""
     diagnosis = situation.diagnosis
-    if diagnosis.verdict == GOOD:
+    if diagnosis.verdict == GOOD and "stop" in diagnosis.actions:
         return Decision("stop", _why("recipe_done", diagnosis))
     skipped: list[str] = []
     for action in plan(situation):
@@ -276,14 +278,37 @@ def dropout(situation: Situation) -> tuple[list[Candidate], str]:
     return candidates, "the keep_prob values around the best one were tried"
 
 
+def simpler_model(situation: Situation) -> tuple[list[Candidate], str]:
+    """A reference model generalizes better: the network narrower (each width halved, not
+    below :data:`MIN_WIDTH`) and shallower (its last hidden layer dropped)."""
+    config = situation.best.config
+    candidates = []
+    narrower = tuple(min(width, max(width // 2, MIN_WIDTH)) for width in config.hidden)
+    if narrower != config.hidden:
+        candidates.append(Candidate(config.replace(hidden=narrower), f"narrower: "
+                                    f"{_widths(config.hidden)} → {_widths(narrower)} units"))
+    if len(config.hidden) > 1:
+        shallower = config.hidden[:-1]
+        candidates.append(Candidate(config.replace(hidden=shallower), f"shallower: "
+                                    f"{len(config.hidden)} → {len(shallower)} hidden layers"))
+    return candidates, (f"the narrower and shallower networks around the best one were tried "
+                        f"(the search stops at one hidden layer of {MIN_WIDTH} units)")
+
+
+def better_features(situation: Situation) -> tuple[list[Candidate], str]:
+    return [], ("better features (or a known Bayes error) would tell whether the bias left is "
+                "avoidable; no reference model did better, so the search does not grow the "
+                "network for it, and features are outside it")
+
+
 def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
     return [], ("another architecture (a CNN for images, an RNN for sequences) is outside "
                 "this search of fully connected networks: worth trying yourself")
 
 
 STEPS: dict[str, Step] = {step.__name__: step for step in (
-    lower_learning_rate, bigger_network, train_longer, better_optimizer, more_data, augment,
-    regularize_l2, dropout, other_architecture)}
+    lower_learning_rate, bigger_network, train_longer, better_optimizer, simpler_model,
+    more_data, augment, regularize_l2, dropout, better_features, other_architecture)}
 
 
 def _reason(action: str, situation: Situation) -> Finding:
@@ -297,12 +322,15 @@ def _reason(action: str, situation: Situation) -> Finding:
 
 
 def _why(code: str, diagnosis: Diagnosis, **values: Any) -> Finding:
-    """A reason as data: the diagnosis's numbers and the code's own ``values``."""
+    """A reason as data: the diagnosis's numbers (its yardstick's best reference named,
+    when bias was read against one) and the code's own ``values``."""
+    yardstick = diagnosis.yardstick
+    reference = None if yardstick is None else f"{yardstick.best.kind}: {yardstick.best.model}"
     return Finding(code, {"verdict": diagnosis.verdict, "train": diagnosis.train_error,
                           "dev": diagnosis.dev_error, "bayes": diagnosis.bayes_error,
                           "bias": diagnosis.avoidable_bias, "variance": diagnosis.variance,
                           "diverged": diagnosis.diverged, "regression": diagnosis.regression,
-                          **values})
+                          "reference": reference, **values})
 
 
 def _widths(hidden: tuple[int, ...]) -> str:
