@@ -32,6 +32,9 @@ def test_tune_writes_the_folder_the_report_and_the_chosen_model(
     out = capsys.readouterr().out
     folder = tmp_path / "t"
     assert "✓ round 0 baseline, 1 trial: best dev error" in out
+    # no --bayes-error: the yardstick, its own step line, then in the summary and the page
+    assert "✓ fitting the reference models (the yardstick): yardstick " in out
+    assert "the references' train/dev errors: constant " in out
     assert "the test error was measured once" in out
     assert f"open {folder / 'report.html'}" in out
     assert {"tune.json", "trials.sqlite", "report.html", "decision_trail.png", "summary.json",
@@ -42,6 +45,8 @@ def test_tune_writes_the_folder_the_report_and_the_chosen_model(
     assert 0 <= summary["test_error"] < 0.1
     page = (folder / "report.html").read_text()
     assert "Decision trail" in page and "Round 1:" in page
+    assert 'id="yardstick"' in page and summary["yardstick"]["best"] in ("linear", "boosting")
+    assert summary["bayes_error"] == summary["yardstick"]["error"]
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 1
     assert page.count(">chosen</span>") == 1
     next_step = summary["next_step"]["action"]  # a budget of 2 runs out before the recipe
@@ -98,10 +103,10 @@ def test_workers_on_resume_run_the_rest_locally_instead_of_the_saved_scheduler(
 
 @pytest.mark.parametrize(("options", "message"), [
     # the library's one rule and message (recipe.loop.check_bayes_error), spelled as a flag
-    (["--bayes-error", "150%"], "tune: --bayes-error must be an error rate in [0, 1): a "
-     "fraction (0.01) or a percentage ('1%'); received --bayes-error='150%'."),
-    (["--bayes-error", "1"], "tune: --bayes-error must be an error rate in [0, 1): a "
-     "fraction (0.01) or a percentage ('1%'); received --bayes-error='1'."),  # 100%: no
+    (["--bayes-error", "150%"], "tune: --bayes-error must be 'auto' or an error rate in "
+     "[0, 1): a fraction (0.01) or a percentage ('1%'); received --bayes-error='150%'."),
+    (["--bayes-error", "1"], "tune: --bayes-error must be 'auto' or an error rate in [0, 1): "
+     "a fraction (0.01) or a percentage ('1%'); received --bayes-error='1'."),  # 100%: no
     (["--data", "nope"], "--data must be a built-in dataset"),
     (["--budget", "0"], "tune: --budget must be a positive integer; received --budget=0."),
     (["--workers", "-1"], "tune: --workers must be a positive integer; received --workers=-1."),

@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 
 import deeprecipe as dr
+from deeprecipe.diagnostics.bias_variance import GOOD
+from deeprecipe.diagnostics.yardstick import Reference, Yardstick
 from deeprecipe.findings import ACTIONS
 from deeprecipe.recipe import (
     BASELINE,
@@ -46,7 +48,7 @@ from deeprecipe.recipe import (
 )
 from deeprecipe.recipe.loop import Loop, Options, data_fingerprint
 from deeprecipe.recipe.page import tune_context, write_tune_report
-from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS
+from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS, STEPS, plan
 from deeprecipe.recipe.trial import prepare, train_trial
 from deeprecipe.report.html import level
 from trial_database import finished_trials, query
@@ -66,7 +68,7 @@ def moons() -> dr.data.Splits:
     return dr.data.split(X, y, seed=0)
 
 
-def situation(train: float, dev: float, *, bayes: float = 0.0, config: Config = FAST,
+def situation(train: float, dev: float, *, bayes: float | Yardstick = 0.0, config: Config = FAST,
               tried: Sequence[Config] = (), **options: Any) -> Situation:
     """A best trial with these errors, diagnosed, for the policy."""
     best = Trial(config.key(0), config, 0, 0, BASELINE, "", train_error=train, dev_error=dev,
@@ -203,6 +205,60 @@ def test_with_nothing_left_around_the_best_the_recipe_goes_on_around_the_next_be
     assert all(c.config.hidden != (16,) for c in decision.candidates)
     good = situation(0.0, 0.005)  # low bias and low variance: stop, whatever is left
     assert dr.recipe.decide_ranked([good, runner_up]).stops
+
+
+def yardstick(error: float, regression: bool = False) -> Yardstick:
+    """A yardstick whose best reference (a linear model) reaches ``error`` on dev."""
+    return Yardstick((Reference("constant", "DummyClassifier()", 0.5, 0.5, 0.0),
+                      Reference("linear", "LogisticRegression(C=1)", error, error, 0.0)),
+                     n_train=600, n_train_total=600, n_dev=200, regression=regression,
+                     seconds=0.0)
+
+
+def test_a_network_a_reference_beats_is_made_simpler_not_bigger() -> None:
+    # train 20% is far above zero but below what the linear model reached on dev (25%):
+    # no bias shown; dev 40% is worse than the linear model's: a simpler network
+    decision = decide(situation(0.20, 0.40, bayes=yardstick(0.25),
+                                config=FAST.replace(hidden=(64, 32))))
+    assert decision.action == "simpler_model" and decision.why.code == "recipe_simpler_model"
+    assert [c.config.hidden for c in decision.candidates] == [(32, 16), (64,)]
+    assert [c.change for c in decision.candidates] == ["narrower: 64-32 → 32-16 units",
+                                                       "shallower: 2 → 1 hidden layers"]
+    assert "yardstick 25.00% (linear: LogisticRegression(C=1))" in decision.reason
+    assert "bigger_network" not in plan(situation(0.20, 0.40, bayes=yardstick(0.25)))
+
+
+@pytest.mark.parametrize(("hidden", "simpler"), [
+    ((16,), [(8,)]), ((12, 8), [(8, 8), (12,)]), ((8,), []), ((4, 9), [(4, 8), (4,)])])
+def test_a_simpler_model_halves_the_widths_down_to_8_units_and_keeps_one_layer(
+        hidden: tuple[int, ...], simpler: list[tuple[int, ...]]) -> None:
+    candidates, note = STEPS["simpler_model"](situation(0.2, 0.4, bayes=yardstick(0.25),
+                                                        config=FAST.replace(hidden=hidden)))
+    assert [c.config.hidden for c in candidates] == simpler
+    assert note.startswith("the narrower and shallower networks around the best one were tried")
+
+
+def test_a_network_at_the_yardstick_with_low_variance_stops_and_better_features_is_advice_only(
+        ) -> None:
+    # read against zero this is high bias (30 points); the yardstick says not shown
+    assert decide(situation(0.30, 0.31)).action == "bigger_network"
+    decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30)))
+    assert decision.stops and decision.why.code == "recipe_done"
+    assert "reaches the yardstick with low variance" in decision.reason
+    # low bias and low variance, but a reference generalizes clearly better: simpler first
+    close = situation(0.285, 0.30, bayes=yardstick(0.275))
+    assert close.diagnosis.verdict == GOOD and decide(close).action == "simpler_model"
+    # high variance with no bias shown: the variance steps, then better features, which
+    # trains nothing and says why when every step was tried
+    high_variance = situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False)
+    assert high_variance.diagnosis.actions[-1] == "better_features"
+    steps = plan(high_variance)
+    assert "bigger_network" not in steps and steps[-1] == "better_features"
+    tried = [c.config for action in steps for c in STEPS[action](high_variance)[0]]
+    decision = decide(situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False,
+                                tried=tried))
+    assert decision.stops and decision.why.code == "recipe_exhausted"
+    assert any(note.startswith("better_features: ") for note in decision.skipped)
 
 
 # --- data, the trial, the store --------------------------------------------------------------
@@ -413,6 +469,69 @@ def test_a_resumed_loop_reads_finished_trials_back_and_trains_only_the_rest(
     assert all(times[key] == when for key, when in finished.items())
 
 
+@pytest.fixture(scope="module")
+def noisy() -> dr.data.Splits:
+    """A linear target of 5 inputs plus noise (σ = 2, about 40% of its variance): the noise
+    a network cannot learn, and a zero Bayes error would call bias."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 5))
+    return dr.data.split(X, X @ rng.normal(size=5) + rng.normal(scale=2.0, size=2000), seed=0)
+
+
+def test_on_noisy_data_the_tune_stops_at_the_yardstick_instead_of_growing(
+        noisy: dr.data.Splits, tmp_path: Path) -> None:
+    baseline = FAST.replace(epochs=100)
+    loop, _ = loop_for(noisy, baseline=baseline, bayes_error="auto")
+    loop.run()
+    result = loop.finish(None, 0.0)
+    assert [trail.action for trail in result.rounds] == [BASELINE]
+    assert result.stop_reason.code == "recipe_done" and result.diagnosis.verdict == GOOD
+    yardstick = result.yardstick
+    assert yardstick is not None and yardstick.regression and yardstick.best.kind != "constant"
+    # the trials' units (the standardized target): the noise is most of what is left
+    assert 0.3 < result.bayes_error == yardstick.error == result.diagnosis.bayes_error < 0.6
+    assert result.diagnosis.bias_source == "yardstick"
+    assert result.to_dict()["yardstick"]["error"] == yardstick.error
+    assert yardstick.headline() in result.summary()
+    assert "reaches the yardstick with low variance" in str(result.stop_reason)
+    # the page and the figure name the yardstick and its references beside the network
+    context = tune_context(result, "")
+    assert [row["name"].split(":")[0] for row in context["references"]] == [
+        *(ref.kind for ref in yardstick.references), "the chosen network"]
+    assert context["bayes_line"].startswith(yardstick.headline())
+    page = write_tune_report(result, tmp_path)["report"].read_text()
+    assert 'id="yardstick"' in page and yardstick.best.model in page
+    figure = dr.recipe.plot_decision_trail(result)
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert any(text.startswith("yardstick ") and yardstick.best.model in text
+               for text in legend)
+    # read against a zero Bayes error the same network has "high bias": the recipe grows it
+    zero, _ = loop_for(noisy, baseline=baseline, bayes_error=0.0, budget=2)
+    zero.run()
+    assert zero.yardstick is None and zero.rounds[1].action == "bigger_network"
+
+
+def test_a_resumed_tune_reads_its_yardstick_back(noisy: dr.data.Splits, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = loop_for(noisy, budget=2, bayes_error="auto")
+    first.store = TrialStore(tmp_path)
+    first.run()
+    first.store.close()
+
+    def refit(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the yardstick was fitted again")
+
+    monkeypatch.setattr("deeprecipe.recipe.loop.fit_references", refit)
+    again, runner = loop_for(noisy, budget=4, bayes_error="auto")
+    again.store = TrialStore(tmp_path)
+    again.stored = again.store.trials()
+    again.run()
+    assert again.yardstick == first.yardstick is not None
+    assert not {task.key for task in runner.ran} & set(first.trials)
+    assert [trail.reason for trail in again.rounds[:len(first.rounds)]] == [
+        trail.reason for trail in first.rounds]
+
+
 # --- tune() end to end ---------------------------------------------------------------------------
 
 
@@ -432,7 +551,7 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
     result = dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run", baseline=FAST,
                             workers=2, callbacks=[Seen()])
     assert result.n_trials == len(seen) <= 3
-    assert steps == [("tune", 3, 0)]
+    assert steps == [("yardstick", None, 0), ("tune", 3, 0)]  # bayes_error="auto"
     assert result.runner.startswith("2 local worker processes (")
     assert {trial.worker for trial in result.trials} != {None}
     assert all(str(os.getpid()) not in (trial.worker or "") for trial in result.trials)
@@ -445,6 +564,8 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
     measured = query(database, "SELECT value FROM settings WHERE name = 'test_measurements'")
     assert statuses == [("done",)] * result.n_trials
     assert len(measured) == 1 and measured[0][0].count('"trial"') == 1  # the test set: once
+    recorded = query(database, "SELECT value FROM settings WHERE name = 'yardstick'")
+    assert json.loads(recorded[0][0]) == result.yardstick.to_dict()  # for a resume
     with pytest.raises(ValueError, match="tune: folder must be a new run folder"):
         dr.recipe.tune(cancer, budget=3, folder=tmp_path / "run")
     with pytest.raises(ValueError, match="tune: seed must be 0 to resume the run"):
@@ -454,12 +575,13 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
 
 @pytest.mark.parametrize(("arguments", "message"), [
     ({"budget": 0}, "tune: budget must be a positive integer; received budget=0."),
-    ({"bayes_error": 5}, "tune: bayes_error must be an error rate in [0, 1): a fraction (0.01) "
-                         "or a percentage ('1%'); received bayes_error=5. help: errors are "
-                         "fractions: for 5 percent write 5% (or 0.05)"),
+    ({"bayes_error": 5}, "tune: bayes_error must be 'auto' or an error rate in [0, 1): a "
+                         "fraction (0.01) or a percentage ('1%'); received bayes_error=5. help: "
+                         "errors are fractions: for 5 percent write 5% (or 0.05)"),
     # one rule and one message: a fraction may be 1, the recipe needs an error left to learn
-    ({"bayes_error": 1}, "tune: bayes_error must be an error rate in [0, 1): a fraction (0.01) "
-                         "or a percentage ('1%'); received bayes_error=1."),
+    ({"bayes_error": 1}, "tune: bayes_error must be 'auto' or an error rate in [0, 1): a "
+                         "fraction (0.01) or a percentage ('1%'); received bayes_error=1."),
+    ({"bayes_error": "human"}, "tune: bayes_error must be 'auto' or an error rate in [0, 1)"),
     ({"resume": True}, "tune: folder must be the run folder to resume when resume=True"),
     ({"workers": -1}, "tune: workers must be a positive integer"),
     ({"classes": ["benign"]}, "tune: classes must be a label for each class code 0 … k−1 of "
@@ -490,7 +612,7 @@ def test_the_decision_trail_plot_shows_each_round_and_the_bayes_error(
     labels = [tick.get_text() for tick in ax.get_xticklabels()]
     assert labels[0] == "0\nbaseline" and len(labels) == len(result.rounds)
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert any(text.startswith("Bayes error") for text in legend)
+    assert any(text.startswith("Bayes error 0.00% (given)") for text in legend)
     assert any("measured once" in text for text in legend)
     figure.savefig(Path(os.devnull), format="png")
 

@@ -16,7 +16,7 @@ from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
 from ..callbacks import Reporter
 from ..findings import Finding
-from ..recipe.loop import check_bayes_error
+from ..recipe.loop import AUTO, check_bayes_error
 from ..recipe.runners import check_workers
 from ..run import folder as runfolder
 from ..run.files import TUNE
@@ -28,7 +28,7 @@ SHARED = ("data", "target", "target_file", "task", "drop_missing_target", "bayes
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
-            "workers": 2, "scheduler": None}
+            "workers": 2, "scheduler": None, "bayes_error": AUTO}
 
 
 def add_parser(commands: Any) -> None:

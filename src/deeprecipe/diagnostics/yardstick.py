@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,14 @@ class Yardstick:
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_fields(self, best=self.best.kind, error=self.error)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Yardstick:
+        """The inverse of :meth:`to_dict` (``best`` and ``error`` are read from the
+        references again): how a resumed tune reads its yardstick back."""
+        names = {item.name for item in fields(cls)}
+        return cls(**{**{key: value for key, value in values.items() if key in names},
+                      "references": tuple(Reference(**ref) for ref in values["references"])})
 
 
 CHUNK = 16_384  # rows predicted at once, fewer for wide data:

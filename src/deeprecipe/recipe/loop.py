@@ -18,7 +18,8 @@ from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
 from ..data.normalize import CHUNK_ROWS
-from ..diagnostics import Diagnosis, LearningCurve, diagnose, show_error
+from ..diagnostics import Diagnosis, LearningCurve, Yardstick, diagnose, fit_references, show_error
+from ..diagnostics.bias_variance import AUTO, is_auto
 from ..findings import Finding, jsonable_fields
 from ..persistence import save
 from ..pipeline import Prepared
@@ -37,6 +38,7 @@ MODEL_FOLDER = "model"
 # a gap is "low" below one point (diagnose: two): on digits that roughly halves the test
 # error the recipe reaches, for more trials (benchmarks/recipe_vs_optuna.py)
 TUNE_THRESHOLD = 0.01
+YARDSTICK = "yardstick"  # the settings' key (and the callbacks' step) of the yardstick
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Options:
     :func:`tune` for their meaning."""
 
     budget: int
-    bayes_error: float
+    bayes_error: float | str
     seed: int
     baseline: Config
     image_shape: tuple[int, ...] | None
@@ -91,7 +93,7 @@ class Options:
 def tune(
     splits: Any,
     budget: int = 30,
-    bayes_error: float = 0.0,
+    bayes_error: float | str = AUTO,
     client: Any = None,
     workers: int = 2,
     seed: int = 0,
@@ -118,7 +120,12 @@ def tune(
 
     ``splits`` comes from :func:`deeprecipe.data.split` (raw inputs: they are standardized
     here with the training set's statistics). ``bayes_error`` is the notes' Bayes
-    (human-level) error, a fraction. Trials run in ``workers`` local processes, or on a
+    (human-level) error, a fraction (for a regression, of the target's variance), or
+    ``"auto"``: the yardstick (:func:`~deeprecipe.diagnostics.yardstick.fit_references`,
+    fitted once on the training and dev parts the trials use, before the baseline; a
+    resumed run reads it back), an error known to be achievable, so bias counts as high
+    only above it and the recipe stops when the best network reaches it with low variance
+    (:attr:`TuneResult.yardstick`). Trials run in ``workers`` local processes, or on a
     Dask cluster when ``client`` is a ``distributed.Client`` or a scheduler address
     (``workers`` is then the cluster's business). ``seed`` seeds every trial.
 
@@ -209,11 +216,13 @@ class Loop:
         self.learning_curve_done = False
         self.next_step: Decision = baseline_decision(options.baseline)
         self.final: Trial | None = None  # the chosen configuration trained on all rows
+        self.yardstick: Yardstick | None = None  # bayes_error "auto": fitted by bayes()
 
     # --- the rounds -----------------------------------------------------------------------
 
     def run(self) -> None:
         """Play rounds until the recipe stops or the budget is spent."""
+        self.bayes()  # the yardstick first, when there is one to fit
         self.callbacks.on_step_begin("tune", "tuning", self.options.budget,
                                      self.store.count("done", "failed"))
         start = time.perf_counter()
@@ -349,11 +358,38 @@ class Loop:
                                f"improve on: {failed.error}")
         return sorted(candidates, key=Trial.rank)  # stable: ties keep their order
 
+    def bayes(self) -> float | Yardstick:
+        """What the diagnoses read bias against: the Bayes error given, or (``"auto"``) the
+        yardstick, fitted once on the trials' training and dev parts (the errors' units:
+        a regression's standardized target) and recorded in the store, from which a
+        resumed run reads it back."""
+        if self.options.bayes_error != AUTO:
+            return float(self.options.bayes_error)
+        if self.yardstick is None:
+            recorded = self.store.settings().get(YARDSTICK)
+            self.yardstick = self.fit_yardstick() if recorded is None else \
+                Yardstick.from_dict(recorded)
+        return self.yardstick
+
+    def fit_yardstick(self) -> Yardstick:
+        """:func:`~deeprecipe.diagnostics.yardstick.fit_references` on the trials' data,
+        said to the callbacks as the ``"yardstick"`` step, and recorded."""
+        self.callbacks.on_step_begin(YARDSTICK, "fitting the reference models (the yardstick)")
+        start = time.perf_counter()
+        learned = self.ready.learned
+        yardstick = fit_references(learned.train, learned.dev, task=self.ready.task,
+                                   seed=self.options.seed)
+        self.store.write_settings({YARDSTICK: yardstick.to_dict()})
+        self.callbacks.on_step_end(YARDSTICK, time.perf_counter() - start,
+                                   yardstick.headline())
+        return yardstick
+
     def diagnose(self, trial: Trial, test_error: float | None = None) -> Diagnosis:
-        """The notes' bias/variance reading of a finished trial (``diverged`` if it did)."""
+        """The notes' bias/variance reading of a finished trial (``diverged`` if it did),
+        against :meth:`bayes`."""
         return diagnose(
             float(trial.train_error or 0.0), float(trial.dev_error or 0.0),
-            self.options.bayes_error, test_error=test_error, n_train=trial.n_train,
+            self.bayes(), test_error=test_error, n_train=trial.n_train,
             n_dev=None if self.regression else len(self.ready.learned.dev),
             bias_threshold=self.options.bias_threshold,
             variance_threshold=self.options.variance_threshold, regression=self.regression,
@@ -417,7 +453,8 @@ class Loop:
             best=best, dev_error=float(best.dev_error or 0.0), test_error=test_error,
             diagnosis=self.diagnose(best, test_error), rounds=self.rounds,
             trials=list(self.trials.values()), next_step=self.next_step,
-            stop_reason=self.stop_reason(), bayes_error=self.options.bayes_error,
+            stop_reason=self.stop_reason(), bayes_error=self.bayes_number(),
+            yardstick=self.yardstick,
             budget=self.options.budget, seed=self.options.seed,
             standardizer=ready.standardizer, classes=ready.classes,
             target_scale=ready.target_scale, task=ready.task,
@@ -451,6 +488,11 @@ class Loop:
         self.store.write_settings({"test_measurements": [
             *measured, {"trial": best.key, "test_error": error, "at": time.time()}]})
         return error
+
+    def bayes_number(self) -> float:
+        """The Bayes error the diagnoses read: the given one, or the yardstick's error."""
+        bayes = self.bayes()
+        return bayes.error if isinstance(bayes, Yardstick) else bayes
 
     def stop_reason(self) -> Finding:
         decision = self.next_step
@@ -486,15 +528,19 @@ def data_fingerprint(splits: Splits, classes: Sequence[Any] | np.ndarray | None 
     return digest.hexdigest()
 
 
-BAYES_ERROR = "an error rate in [0, 1): a fraction (0.01) or a percentage ('1%')"
+BAYES_ERROR = ("'auto' or an error rate in [0, 1): a fraction (0.01) or a percentage "
+               "('1%')")
 
 
-def check_bayes_error(where: str, value: Any) -> float:
-    """``value`` read by run's ``bayes_error`` option (:data:`deeprecipe.runconfig.OPTIONS`),
-    below 1 (the recipe needs an error left to learn); else a ConfigError naming the key."""
+def check_bayes_error(where: str, value: Any) -> float | str:
+    """``"auto"``, or ``value`` read by run's ``bayes_error`` option
+    (:data:`deeprecipe.runconfig.OPTIONS`) below 1 (the recipe needs an error left to
+    learn); else a ConfigError naming the key."""
+    if is_auto(value):
+        return AUTO
     try:
         error = OPTIONS["bayes_error"].parse(value)
-        if error >= 1:
+        if not isinstance(error, float) or error >= 1:
             raise BadValue
     except BadValue as bad:
         raise ConfigError(f"{where}: bayes_error must be {BAYES_ERROR}; received "

@@ -3,6 +3,7 @@ trail, round by round), the trail as ``decision_trail.png`` and ``summary.json``
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,32 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
         "numbers": numbers,
         "rounds": [_round(trail, result) for trail in result.rounds],
         "trail_image": trail_image,
+        "bayes_line": bayes_line(result),
+        "references": _references(result),
     }
+
+
+def bayes_line(result: TuneResult) -> str:
+    """Where the Bayes error the diagnoses read came from, for people: the yardstick
+    (its best reference named) or the number given."""
+    if result.yardstick is None:
+        return f"Bayes error {show_error(result.bayes_error, result.regression)} (given)"
+    return (f"{result.yardstick.headline()}: the best dev error a reference model reached, "
+            "an error known to be achievable")
+
+
+def _references(result: TuneResult) -> list[dict[str, Any]]:
+    """The yardstick's references beside the chosen network: what each is, its train and
+    dev error (the trials' units), and whether it is the yardstick's best."""
+    if result.yardstick is None:
+        return []
+    show, best = partial(show_error, regression=result.regression), result.yardstick.best
+    return [*({"name": f"{ref.kind}: {ref.model}", "train": show(ref.train_error),
+               "dev": show(ref.dev_error), "best": ref is best}
+              for ref in result.yardstick.references),
+            {"name": f"the chosen network: {result.config.describe()}",
+             "train": show(result.best.train_error), "dev": show(result.dev_error),
+             "best": False}]
 
 
 def _round(trail: Round, result: TuneResult) -> dict[str, Any]:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def plot_decision_trail(result: TuneResult) -> Figure:
     """One point per round: the train and dev error of the best model after it (lines),
-    every trial's dev error (faint dots), the Bayes error (dashed), the chosen model's test
+    every trial's dev error (faint dots), the Bayes error given or the yardstick (dashed,
+    named), the chosen model's test
     error (a star at the end, measured once), and each round's action above it."""
     from ..report.style import themed  # imported on first use: matplotlib is heavy
 
@@ -42,8 +43,10 @@ def _draw(result: TuneResult) -> Figure:
             color=TRAIN, label="train error (best model so far)", zorder=3)
     ax.plot(numbers[: len(bests)], [float(t.dev_error or 0.0) for t in bests], "o-",
             color=DEV, label="dev error (best model so far)", zorder=3)
+    yardstick, bayes = result.yardstick, show_error(result.bayes_error, regression)
     ax.axhline(result.bayes_error, color=BAYES, linestyle="--", linewidth=1,
-               label=f"Bayes error {show_error(result.bayes_error, regression)}")
+               label=f"Bayes error {bayes} (given)" if yardstick is None else
+               f"yardstick {bayes} ({yardstick.best.kind}: {yardstick.best.model}, dev)")
     if result.test_error is not None and numbers:
         ax.scatter([numbers[-1] + 0.35], [result.test_error], marker="*", s=160, color=TEST,
                    zorder=4, label="test error (chosen model, measured once)")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Standardizer
-from ..diagnostics import Diagnosis, show_error
+from ..diagnostics import Diagnosis, Yardstick, show_error
 from ..findings import Finding, jsonable, jsonable_fields
 from ..model import Sequential
 from ..targets import TargetScale
@@ -53,7 +53,9 @@ class TuneResult:
     ``next_step`` is the recipe's last decision (``stop``, or the step the budget left
     undone), ``stop_reason`` why the loop ended (the stopping decision's finding, or
     ``budget_spent``); ``recommendations`` what the recipe cannot do itself (more data),
-    ``remarks`` notes on the data and the run.
+    ``remarks`` notes on the data and the run. ``bayes_error`` is the Bayes error the
+    diagnoses read: the one given, or the ``yardstick``'s error (``bayes_error="auto"``;
+    its references' errors are in the trials' units: a regression's standardized target).
     """
 
     best: Trial
@@ -79,6 +81,7 @@ class TuneResult:
     remarks: list[Finding] = field(default_factory=list)
     test_note: Finding = field(default_factory=lambda: Finding("test_unbiased"))
     target_scale: TargetScale | None = None
+    yardstick: Yardstick | None = None
 
     @property
     def config(self) -> Config:
@@ -118,6 +121,11 @@ class TuneResult:
             f"dev error {show_error(self.dev_error, self.regression)}, test error "
             f"{show_error(self.test_error, self.regression)}",
             f"note: {self.test_note}",
+            *([] if self.yardstick is None else [
+                f"{self.yardstick.headline()}; the references' train/dev errors: "
+                + ", ".join(f"{ref.kind} {show_error(ref.train_error, self.regression)}/"
+                            f"{show_error(ref.dev_error, self.regression)}"
+                            for ref in self.yardstick.references)]),
             *(["the chosen model's training diverged: no bias/variance reading",
                *(f"- {advice}" for advice in self.diagnosis.advice)]
               if self.diagnosis.diverged else []),
