@@ -278,7 +278,8 @@ def test_a_yardstick_of_the_other_task_is_refused() -> None:
     with pytest.raises(ValueError, match="diagnose: bayes_error must be a Yardstick of a "
                                          "regression's"):
         dr.diagnose(2.0, 3.0, bayes_error=yardstick(0.1), regression=True)
-    with pytest.raises(ValueError, match="diagnose: bayes_error must be a fraction"):
+    with pytest.raises(ValueError, match=r"diagnose: bayes_error must be a fraction .*'auto' or "
+                                         r"a Yardstick \(fit_references\); received"):
         dr.diagnose(0.1, 0.2, bayes_error="automatic")
 
 

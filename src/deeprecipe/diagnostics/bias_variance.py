@@ -158,10 +158,9 @@ def diagnose(
     (:func:`~deeprecipe.diagnostics.fit_references`: ``"yardstick"``), or ``"auto"``, which
     here, with errors and no data, is 0 (``"zero"``: the notes' reading;
     :meth:`~deeprecipe.model.Sequential.diagnose` has the data and fits the references). The
-    yardstick's
-    error ``e`` is an error *achieved* by a reference model, so the Bayes error is at most
-    ``e`` and avoidable bias is shown only above it: high bias when ``train − e`` exceeds
-    ``bias_threshold``. A training error at or below ``e`` (within the threshold) that a
+    yardstick's error ``e`` is an error *achieved* by a reference model, so the Bayes error
+    is at most ``e`` and avoidable bias is shown only above it: high bias when ``train − e``
+    exceeds ``bias_threshold``. A training error at or below ``e`` (within the threshold) that a
     Bayes error of 0 would have called high bias gets the remark ``bias_not_shown`` and the
     advice ``better_features`` (after any variance advice), never a bigger network on that
     ground; a network whose dev error is more than ``variance_threshold`` above ``e``
@@ -275,7 +274,8 @@ def _bayes(where: str, value: Any, regression: bool) -> tuple[float, str, Yardst
         return value.error, YARDSTICK, value
     if is_auto(value):
         return 0.0, ZERO, None
-    return _error(where, "bayes_error", value, regression), GIVEN, None
+    return _error(where, "bayes_error", value, regression,
+                  ", 'auto' or a Yardstick (fit_references)"), GIVEN, None
 
 
 def is_auto(value: Any) -> bool:
@@ -351,14 +351,15 @@ def _attach_interval(diagnosis: Diagnosis, n_dev: int, threshold: float,
             diagnosis.remarks.append(Finding("low_variance_uncertain", values))
 
 
-def _error(where: str, arg: str, value: Any, regression: bool = False) -> float:
-    """An error rate (:func:`fraction`, its refusal with the hint) or a mean squared error."""
+def _error(where: str, arg: str, value: Any, regression: bool = False, more: str = "") -> float:
+    """An error rate (:func:`fraction`, its refusal with the hint) or a mean squared error;
+    a refusal names ``more`` forms after the number's."""
     if regression:
-        return real(where, arg, value, "a mean squared error >= 0", lambda v: v >= 0)
+        return real(where, arg, value, "a mean squared error >= 0" + more, lambda v: v >= 0)
     try:
         return fraction(value)
     except BadValue as error:
-        raise fail(where, arg, FRACTION, value, str(error)) from None
+        raise fail(where, arg, FRACTION + more, value, str(error)) from None
 
 
 FRACTION = "a fraction in [0, 1] (0.01) or a percentage ('1%')"
