@@ -145,6 +145,25 @@ def test_wide_data_is_sampled_by_its_values(monkeypatch: pytest.MonkeyPatch) -> 
     assert yardstick.n_dev == len(s.dev)
 
 
+def test_boosting_sees_fewer_rows_of_many_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = splits("digits")  # 64 features, 10 classes: 640 values per row and iteration
+    monkeypatch.setattr(ys, "BOOSTING_CELLS", 640 * 1000)
+    refs = {ref.kind: ref for ref in fit_references(s.train, s.dev,
+                                                    task="classification").references}
+    assert refs["boosting"].model.endswith(" on 1,000 of the rows")
+    assert "rows" not in refs["linear"].model  # the others see the whole sample
+    X, X_dev = standardized(s.train, s.dev)
+    rows = np.sort(np.random.default_rng(0).choice(len(X), 1000, replace=False))
+    hgb = parameters(refs["boosting"].model)
+    direct = HistGradientBoostingClassifier(
+        max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
+        max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
+        early_stopping=False, random_state=0).fit(X[rows], s.train.y[rows])
+    assert refs["boosting"].dev_error == pytest.approx(error(direct, X_dev, s.dev.y, False))
+    assert refs["boosting"].train_error == pytest.approx(
+        error(direct, X[rows], s.train.y[rows], False))  # on the rows it was fitted on
+
+
 def test_every_dev_row_is_measured_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     s = splits("wine")
     whole = fit_references(s.train, s.dev, task="classification")

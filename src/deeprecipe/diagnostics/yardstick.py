@@ -95,6 +95,7 @@ MAX_CELLS = 10_000_000  # values the references are fitted on (fewer rows for wi
 LINEAR_ROWS = 10_000  # rows the linear model's regularization is chosen on (a holdout quarter)
 TREES = 100  # trees histogram gradient boosting grows at most (a multiclass one: per class)
 SMALL = 10_000  # training rows below which the trees are small and boosting never stops early
+BOOSTING_CELLS = 20_000_000  # rows × features × trees per iteration boosting is fitted on
 ALPHAS = tuple(10.0 ** p for p in range(-3, 5))  # Ridge's regularization, chosen by GCV
 CS = tuple(10.0 ** p for p in range(-3, 3))  # LogisticRegression's, chosen on a holdout
 
@@ -115,8 +116,10 @@ def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
     most :data:`LINEAR_ROWS` rows; ``Ridge`` with ``alpha`` chosen by leave-one-out
     cross-validation) and ``HistGradientBoosting*`` with at most :data:`TREES` trees (fewer
     iterations at a higher learning rate for many classes; early stopping from :data:`SMALL`
-    rows; none for a regression of several outputs), on one thread. The work depends on the
-    data's size only, never on a clock: the same data and ``seed`` give the same yardstick.
+    rows; on a seeded sample of the rows when they hold more than :data:`BOOSTING_CELLS`
+    values per iteration, said in its ``model``; none for a regression of several outputs),
+    on one thread. The work depends on the data's size only, never on a clock: the same data
+    and ``seed`` give the same yardstick.
     """
     where = "fit_references"
     if task in ("binary", "multiclass"):
@@ -143,25 +146,28 @@ def fit_references(train: Any, dev: Any, *, task: str, seed: int = 0,
         # lbfgs may stop at its iteration cap on separable data: the fit is still a reference
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = [one for kind in KINDS if (one := _fit(kind, X, y, regression, seed))]
-        models = [model for model, _, _ in fitted]
-        train_errors = _errors(models, [(X, y)], regression)
+        models = [model for model, _, _, _ in fitted]
+        train_errors = [_errors([model], [(X[rows], y[rows])], regression)[0]
+                        for model, _, _, rows in fitted]  # on the rows each was fitted on
         dev_errors = _errors(models, (((X_dev - mean) / scale, y_dev) for X_dev, y_dev
                                       in _chunks(where, dev, regression, width)), regression)
     references = tuple(
         Reference(kind, name, train_error, dev_error, seconds)
-        for (_, (kind, name), seconds), train_error, dev_error
+        for (_, (kind, name), seconds, _), train_error, dev_error
         in zip(fitted, train_errors, dev_errors, strict=True))
     return Yardstick(references, len(X), n_total, n_dev, regression,
                      time.perf_counter() - start)
 
 
-Fitted = tuple[Any, tuple[str, str], float]  # the model, (kind, its name), seconds
+# the model, (kind, its name), seconds, and the rows of X it was fitted on
+Fitted = tuple[Any, tuple[str, str], float, slice | np.ndarray]
 
 
 def _fit(kind: str, X: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> Fitted | None:
     """One reference fitted, or ``None`` where it does not apply (a classifier with one
     class; boosting for several outputs)."""
     start = time.perf_counter()
+    rows: slice | np.ndarray = slice(None)
     classes = None if regression else np.unique(y)
     if kind == CONSTANT:
         from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -176,9 +182,13 @@ def _fit(kind: str, X: np.ndarray, y: np.ndarray, regression: bool, seed: int) -
     elif regression and y.ndim == 2:
         return None
     else:
-        model, name = _boosting(X, y, regression, 1 if classes is None or len(classes) == 2
-                                else len(classes), seed)
-    return model, (kind, name), time.perf_counter() - start
+        per_iteration = 1 if classes is None or len(classes) == 2 else len(classes)
+        most = max(1000, BOOSTING_CELLS // (X.shape[1] * per_iteration))
+        rows = sample_positions(len(X), most, np.random.default_rng(seed))
+        model, name = _boosting(X[rows], y[rows], regression, per_iteration, seed)
+        if not isinstance(rows, slice):
+            name += f" on {len(rows):,} of the rows"
+    return model, (kind, name), time.perf_counter() - start, rows
 
 
 def _linear(X: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> tuple[Any, str]:
