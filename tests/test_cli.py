@@ -304,6 +304,14 @@ def test_every_error_flag_refuses_a_bare_number_above_1_with_the_hint(
            "0.15)" in one_line_error(capsys)
 
 
+def test_diagnose_refuses_a_yardstick_it_has_no_data_for(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["diagnose", "--train-error", "1%", "--dev-error", "11%", "--bayes-error", "auto"]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    assert "--bayes-error auto needs the data" in one_line_error(capsys)
+
+
 # --- messages: no traceback, no errno, no codec text (issue 13, G) -----------------------------
 
 

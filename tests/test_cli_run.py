@@ -72,6 +72,23 @@ def test_run_prints_the_steps_and_a_summary_table(iris_folder: tuple[Path, str])
     for name, size in (("train", "90"), ("dev", "30"), ("test", "30")):
         assert any(name in line and size in line for line in out.splitlines())
     assert "diagnosis:" in out and f"open {folder / 'report.html'}" in out
+    # the yardstick: its own step, and its headline beside the diagnosis it reads
+    summary = json.loads((folder / "summary.json").read_text())
+    headline = f"yardstick {summary['yardstick']['error']:.2%}: {summary['yardstick']['best']}"
+    assert "fitting reference models (the yardstick)" in out
+    assert sum(line.lstrip(" ✓").startswith(headline) for line in out.splitlines()) >= 1
+    assert "avoidable bias" in out and "against the yardstick, variance" in out
+
+
+def test_run_with_a_bayes_error_of_0_fits_no_yardstick(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    assert run(tmp_path, "--name", "zero", *TINY, "--gradcheck", "off",
+               "--bayes-error", "0") == cli.EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "yardstick" not in out and "against the Bayes error given, variance" in out
+    summary = json.loads((tmp_path / "zero" / "summary.json").read_text())
+    assert summary["yardstick"] is None and summary["diagnosis"]["bias_source"] == "given"
 
 
 def terminal_progress(step: str, total: int | None = None) -> cli.base.ConsoleProgress:
@@ -191,8 +208,9 @@ def test_config_errors_name_the_key_in_one_line(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--epochs", "0"], "--epochs must be a positive integer; received --epochs='0'."),
-    (["--bayes-error", "150%"], "--bayes-error must be a fraction in [0, 1] (0.01) or a "
-                                "percentage ('1%')"),
+    (["--bayes-error", "150%"], "--bayes-error must be 'auto' or a fraction in [0, 1] "
+                                "(0.01) or a percentage ('1%')"),
+    (["--bayes-error", "automatic"], "--bayes-error must be 'auto' or a fraction"),
     (["--data", "nope.xlsx"], "--data must be a built-in dataset"),
     (["--data", "missing.csv", "--target", "y"], "--data: no file missing.csv"),
     (["--data", "missing.npz"], "--data: no file missing.npz"),

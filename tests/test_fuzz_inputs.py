@@ -213,7 +213,7 @@ VALID: dict[str, list[Any]] = {
     "activation": ["relu", "tanh"],
     "batch_size": [8, 64],
     "patience": [1, 20],
-    "bayes_error": [0.0, "1%", 0.05],
+    "bayes_error": [0.0, "1%", 0.05, "auto"],
     "task": ["auto", "classification"],
     "drop_missing_target": [True, False],
     "seed": [0, 7],
@@ -227,7 +227,7 @@ INVALID: dict[str, list[Any]] = {
     "l2": [-1, "big", math.nan],
     "optimizer": ["adamw", 3],
     "batch_size": [0, 2.5, "all"],
-    "bayes_error": [2, "150%", -0.1],
+    "bayes_error": [2, "150%", -0.1, "automatic", True],
     "task": ["ranking", 1],
     "drop_missing_target": ["maybe", 2],
     "seed": [-1, 1.5],
@@ -301,7 +301,7 @@ def test_run_with_a_fuzzed_run_toml_is_correct_or_a_one_line_error(
             assert recorded == (value if isinstance(value, list) else [value])
         elif key == "keep_prob":
             assert recorded == [value] * len(summary["config"]["hidden"])
-        elif key in ("learning_rate", "bayes_error"):
+        elif key in ("learning_rate", "bayes_error") and value != "auto":
             expected = float(value.rstrip("%")) / (100 if value.endswith("%") else 1) \
                 if isinstance(value, str) else value
             assert recorded == pytest.approx(expected)

@@ -20,6 +20,7 @@ import pytest
 import deeprecipe as dr
 from deeprecipe.data.split import sample_positions
 from deeprecipe.diagnostics.views import MAX_POINTS, plot_points, views
+from deeprecipe.diagnostics.yardstick import Reference, Yardstick
 from deeprecipe.report import figures, headline, jsonable, summary_dict, write_report
 from deeprecipe.report import plots as report_plots
 from deeprecipe.report.html import render_report, report_context
@@ -191,11 +192,65 @@ def test_epochs_are_counted_from_1_and_the_caveat_needs_an_earlier_epoch_kept(
     assert report_context(ran_out, {})["caveat"] is None  # it changed nothing
 
 
-def test_the_bayes_error_says_whether_it_was_given(digits: RunResult) -> None:
-    default = dataclasses.replace(digits, config={**digits.config, "bayes_error": 0.0})
-    assert "the default: --bayes-error sets it" in render_report(default, {})
-    given = dataclasses.replace(digits, config={**digits.config, "bayes_error": 0.01})
-    assert "the default: --bayes-error sets it" not in render_report(given, {})
+def with_yardstick(result: RunResult, best_dev: float) -> RunResult:
+    """``result`` diagnosed against a yardstick whose best reference, a linear model,
+    reaches the dev error ``best_dev``."""
+    yardstick = Yardstick((
+        Reference("constant", "DummyClassifier(strategy='prior')", 0.9, 0.9, 0.001),
+        Reference("linear", "LogisticRegression(C=1)", 0.01, best_dev, 0.2),
+        Reference("boosting", "HistGradientBoostingClassifier(max_iter=50)", 0.0,
+                  best_dev + 0.01, 0.3),
+    ), n_train=1079, n_train_total=1079, n_dev=359, regression=False, seconds=0.5)
+    diagnosis = dr.diagnose(result.errors["train"], result.errors["dev"], yardstick,
+                            test_error=result.errors["test"])
+    return dataclasses.replace(result, diagnosis=diagnosis, yardstick=yardstick,
+                               bayes_error=diagnosis.bayes_error)
+
+
+def legend(result: RunResult) -> list[str]:
+    """The labels of the learning curves' error panel."""
+    return figures(result)["learning_curves"].axes[1].get_legend_handles_labels()[1]
+
+
+def test_the_report_shows_each_reference_beside_the_network(digits: RunResult) -> None:
+    result = with_yardstick(digits, 0.03)
+    assert result.diagnosis is not None and result.diagnosis.bias_source == "yardstick"
+    text = " ".join(render_report(result, {}).split())
+    assert "The yardstick: reference models on the same split" in text
+    assert "fitted on the 1,079 training rows and measured on the 359 dev rows" in text
+    for model in ("DummyClassifier(strategy=&#39;prior&#39;)", "LogisticRegression(C=1)",
+                  "HistGradientBoostingClassifier(max_iter=50)"):
+        assert f"<code>{model}</code>" in text
+    network = (f"<b>the network</b></td><td>this run's, inference mode</td> <td class=\"num\">"
+               f"<b>{digits.errors['train']:.2%}</b>")
+    assert network in text
+    assert text.count("the yardstick</span>") == 1  # the best reference, marked
+    assert "yardstick (Bayes error at most)</td><td class=\"num\">3.00%" in text
+    assert "(linear: LogisticRegression(C=1))" in headline(result).detail
+    assert "yardstick 3.00%: linear (LogisticRegression)" in legend(result)
+    summary = summary_dict(result)
+    assert summary["yardstick"]["best"] == "linear" and summary["bayes_error"] == 0.03
+    assert summary["diagnosis"]["bias_source"] == "yardstick"
+
+
+def test_the_bayes_error_says_where_it_came_from(digits: RunResult) -> None:
+    assert digits.diagnosis is not None and digits.diagnosis.bias_source == "given"  # 0.0
+    text = render_report(digits, {})
+    assert "given (--bayes-error)" in text and "The yardstick:" not in text
+    assert "Bayes error 0.00% (given)" in legend(digits)
+    assert "(given)" in headline(digits).detail
+    zero = dataclasses.replace(digits, diagnosis=dr.diagnose(digits.errors["train"],
+                                                             digits.errors["dev"]))
+    assert zero.diagnosis is not None and zero.diagnosis.bias_source == "zero"
+    assert "none given: read against a perfect score" in render_report(zero, {})
+    assert "Bayes error 0.00% (none given)" in legend(zero)
+
+
+def test_no_bias_bar_is_drawn_below_the_yardstick(digits: RunResult) -> None:
+    above = with_yardstick(digits, digits.errors["train"] + 0.05)  # train below the yardstick
+    labels = legend(above)
+    assert not any(label.startswith("avoidable bias") for label in labels)
+    assert any(label.startswith("avoidable bias") for label in legend(digits))
 
 
 def test_text_is_escaped(digits: RunResult) -> None:

@@ -72,7 +72,7 @@ def test_a_toml_files_relative_paths_are_read_from_its_folder(tmp_path: Path) ->
     ("keep_prob = [0.5, 1.5]\n", "keep_prob must be probabilities in (0, 1]"),
     ('activation = "softmax"\n', "activation must be one of 'linear', 'relu'"),
     ('optimizer = "rmsprop"\n', "optimizer must be one of 'sgd', 'momentum', 'adam'"),
-    ("bayes_error = 1.5\n", "bayes_error must be a fraction in [0, 1]"),
+    ("bayes_error = 1.5\n", "bayes_error must be 'auto' or a fraction in [0, 1]"),
     ('augment = "maybe"\n', "augment must be true or false"),
     ('name = "a/b"\n', "name must be a folder name"),
     ('task = "ranking"\n', "task must be one of 'auto', 'classification', 'regression'"),
@@ -145,6 +145,21 @@ def test_error_rates_accept_fractions_and_percentages() -> None:
     assert parse({"bayes_error": 0.01}, "f")["bayes_error"] == 0.01
     with pytest.raises(ConfigError):
         parse({"bayes_error": "150%"}, COMMAND_LINE)
+
+
+def test_the_bayes_error_is_the_yardstick_unless_one_is_given(tmp_path: Path) -> None:
+    assert RunConfig().bayes_error == "auto" and RunConfig().to_dict()["bayes_error"] == "auto"
+    assert parse({"bayes_error": " Auto "}, COMMAND_LINE)["bayes_error"] == "auto"
+    assert parse({"bayes_error": "0"}, COMMAND_LINE)["bayes_error"] == 0.0  # 0 given: no
+    # yardstick; a run.json written before "auto" existed (a number) reads as before
+    assert RunConfig.from_dict({"bayes_error": 0.0}).bayes_error == 0.0
+    path = tmp_path / "run.toml"
+    path.write_text('bayes_error = "auto"\n')
+    assert resolve(path, {}).bayes_error == "auto"
+    assert resolve(path, {"bayes_error": "2%"}).bayes_error == pytest.approx(0.02)
+    for value in ("automatic", "", True, None):
+        with pytest.raises(ConfigError, match=r"bayes_error must be 'auto' or a fraction"):
+            parse({"bayes_error": value}, COMMAND_LINE)
 
 
 def test_drop_missing_target_is_an_option_of_the_file_and_the_flags(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
 from deeprecipe.run import folder as runfolder
 from deeprecipe.run.checkpoint import read_checkpoint
+from deeprecipe.run.files import RUN
 from deeprecipe.runconfig import ConfigError, RunConfig
 
 TINY = {"data": "iris", "hidden": (8,), "epochs": 4, "patience": 2, "batch_size": 32}
@@ -368,6 +370,52 @@ def test_a_run_writes_its_folder(iris_run) -> None:  # type: ignore[no-untyped-d
     assert saved["classes"] == [0, 1, 2] and saved["task"] == "multiclass"
 
 
+def test_the_yardstick_is_the_default_bayes_error(iris_run) -> None:  # type: ignore[no-untyped-def]
+    folder, _, result = iris_run
+    yardstick, diagnosis = result.yardstick, result.diagnosis
+    assert yardstick is not None and diagnosis is not None
+    assert diagnosis.bias_source == "yardstick" and diagnosis.yardstick == yardstick
+    assert result.bayes_error == diagnosis.bayes_error == yardstick.error
+    # fitted on the run's training part, measured on its dev part, a step of its own
+    assert (yardstick.n_train, yardstick.n_dev) == (90, 30) and not yardstick.regression
+    assert list(result.seconds).index("yardstick") == list(result.seconds).index("evaluate") - 1
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["config"]["bayes_error"] == "auto"
+    assert summary["diagnosis"]["bias_source"] == "yardstick"
+    assert summary["yardstick"]["error"] == summary["bayes_error"] == yardstick.error
+    assert [ref["model"] for ref in summary["yardstick"]["references"]] == [
+        ref.model for ref in yardstick.references]
+    assert json.loads((folder / "run.json").read_text())["config"]["bayes_error"] == "auto"
+    html = (folder / "report.html").read_text()
+    assert "The yardstick: reference models on the same split" in html
+    assert all(ref.model in html for ref in yardstick.references)
+
+
+def test_a_bayes_error_given_wins_and_fits_no_reference(tmp_path: Path) -> None:
+    folder = runfolder.create(tmp_path, "given", "iris")
+    result = workflow.run(RunConfig(**TINY, bayes_error=0.0), folder)  # type: ignore[arg-type]
+    assert result.diagnosis is not None and result.diagnosis.bias_source == "given"
+    assert result.yardstick is None and result.diagnosis.yardstick is None
+    assert "yardstick" not in result.seconds and result.bayes_error == 0.0
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["yardstick"] is None and summary["diagnosis"]["bias_source"] == "given"
+    assert "The yardstick: reference models" not in (folder / "report.html").read_text()
+
+
+def test_a_run_folder_written_before_the_yardstick_resumes_with_its_number(
+        tmp_path: Path) -> None:
+    # before issue 16 run.json stored the default Bayes error as a number: 0.0, given
+    folder = runfolder.create(tmp_path, "old", "iris")
+    config = {**RunConfig(**TINY).to_dict(), "bayes_error": 0.0}  # type: ignore[arg-type]
+    RUN.write(folder / runfolder.RUN_FILE, {"status": runfolder.INTERRUPTED,
+                                            "data_fingerprint": "", "config": config})
+    point = runfolder.resume_point(folder)
+    assert point.config.bayes_error == 0.0
+    result = workflow.run(point.config, folder, resume=point)
+    assert result.diagnosis is not None and result.diagnosis.bias_source == "given"
+    assert result.yardstick is None
+
+
 def test_a_run_interrupted_before_training_resumes_from_scratch(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch
                                                                 ) -> None:
@@ -385,6 +433,25 @@ def test_a_run_interrupted_before_training_resumes_from_scratch(tmp_path: Path,
     assert point.state is not None and point.state.epoch == 0
     result = workflow.run(point.config, folder, resume=point)
     assert len(result.history["dev_cost"]) == 4
+
+
+def test_a_resumed_run_fits_the_same_yardstick(tmp_path: Path, iris_run) -> None:  # type: ignore[no-untyped-def]
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    folder = runfolder.create(tmp_path, "again", "iris")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workflow, "evaluate", interrupted)  # after the yardstick's step
+        with pytest.raises(workflow.RunInterrupted):
+            workflow.run(RunConfig(**TINY), folder)  # type: ignore[arg-type]
+    point = runfolder.resume_point(folder)
+    resumed = workflow.run(point.config, folder, resume=point).yardstick
+    _, _, uninterrupted = iris_run
+
+    def errors(yardstick: Any) -> list[tuple[str, str, float, float]]:
+        return [(r.kind, r.model, r.train_error, r.dev_error) for r in yardstick.references]
+
+    assert errors(resumed) == errors(uninterrupted.yardstick)
 
 
 def test_resuming_on_changed_data_is_refused(tmp_path: Path) -> None:
@@ -484,8 +551,20 @@ def test_a_regression_csv_runs_end_to_end(tmp_path: Path, rng: np.random.Generat
     page = (tmp_path / "prices" / "report.html").read_text(encoding="utf-8")
     assert 'id="predictions"' in page and 'id="confusion"' not in page
     assert result.diagnosis is not None  # its MSEs, as the tables print them (not 2.22e+03)
-    assert f"(train MSE {result.diagnosis.train_error:.4g})" in page
+    assert f"train MSE {result.diagnosis.train_error:.4g}" in page
     assert f"(dev MSE {result.diagnosis.dev_error:.4g})" in page
+    # the yardstick in the target's units, as the network's errors (noise variance 0.01;
+    # on the standardized target it would read about 0.002)
+    assert result.yardstick is not None and result.yardstick.regression
+    assert result.diagnosis.bayes_error == result.yardstick.error
+    linear = next(ref for ref in result.yardstick.references if ref.kind == "linear")
+    assert 0.004 < linear.dev_error < 0.03, linear
+    # its learning curves are on the standardized target: the yardstick's line too
+    assert result.target_variance == pytest.approx(float(np.var(result.splits.train.y)))
+    labels = figures(result)["learning_curves"].axes[1].get_legend_handles_labels()[1]
+    line = result.yardstick.error / result.target_variance
+    assert any(label.startswith("yardstick ") and label.endswith(
+        f"; {line:.3g} × the target's variance") for label in labels), labels
     figure = figures(result)["predictions"]
     title = figure.axes[0].get_title(loc="left")  # the report's theme titles on the left
     assert f"MSE {result.errors['dev']:.4g}" in title  # the dev error the report states

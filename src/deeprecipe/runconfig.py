@@ -60,6 +60,8 @@ class MissingFile(FileNotFoundError):
 class RunConfig:
     """Every option of the main job (``deeprecipe run``); see :data:`OPTIONS` for each.
 
+    ``bayes_error`` is a fraction, or ``"auto"``: the yardstick of reference models
+    (:func:`~deeprecipe.diagnostics.yardstick.fit_references`) on the run's split.
     ``keep_prob`` is one probability per hidden layer (``None``: 0.8 on the first hidden
     layer and no dropout after it; :meth:`keep_probs` resolves it). ``init=None`` picks He
     for ReLU-like activations and Xavier otherwise. ``name=None`` names the run folder
@@ -85,7 +87,7 @@ class RunConfig:
     learning_rate: float = 1e-3
     patience: int = 20
     augment: bool = False
-    bayes_error: float = 0.0
+    bayes_error: float | str = "auto"
     gradcheck: str = "auto"
     checkpoint_every: int = 10
     seed: int = 0
@@ -229,6 +231,17 @@ def one_of(choices: Iterable[str], description: str, metavar: str) -> Option:
     return Option(parse, "one of " + ", ".join(map(repr, names)), description, metavar)
 
 
+BAYES_ERROR = f"{bias_variance.AUTO!r} or {bias_variance.FRACTION}"
+
+
+def bayes_error(value: Any) -> float | str:
+    """``"auto"`` (the yardstick; any case), or an error rate read by
+    :func:`~deeprecipe.diagnostics.bias_variance.fraction` (``0.01``, ``"1%"``)."""
+    if bias_variance.is_auto(value):
+        return bias_variance.AUTO
+    return bias_variance.fraction(value)
+
+
 DATA_FILES = ", ".join(FILE_SUFFIXES)
 TABLES = (".csv", ".tsv", ".parquet")  # files whose target is a column
 
@@ -275,10 +288,13 @@ OPTIONS: dict[str, Option] = {
                        "early stopping: epochs without a better dev cost (default: 20)", "N"),
     "augment": Option(boolean, "true or false",
                       "augment image data with small rotations, shifts and zooms (default: off)"),
-    "bayes_error": Option(bias_variance.fraction, bias_variance.FRACTION,
-                          "Bayes (human-level) error for the diagnosis, 0.01 or 1%; for "
-                          "regression a fraction of the target's variance (default: 0)",
-                          "ERROR"),
+    "bayes_error": Option(bayes_error, BAYES_ERROR,
+                          "Bayes (human-level) error for the diagnosis: auto (the yardstick: "
+                          "the best dev error of reference models, a linear model and "
+                          "gradient boosting, fitted on the same split), or a known error, "
+                          "0.01 or 1%, for regression a fraction of the target's variance; 0 "
+                          "reads bias against a perfect score (default: auto)",
+                          "auto|ERROR"),
     "gradcheck": one_of(GRADCHECK_MODES, "gradient check mode: auto (full for small networks, "
                         "else sampled), full, sampled, directional or off (default: auto)",
                         "MODE"),

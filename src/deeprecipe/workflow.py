@@ -1,7 +1,8 @@
 """The main job of ``deeprecipe run``: load_data → split_data → compare_splits → prepare →
-build_model → check_gradients → train → evaluate → confusion → save → write_report (preparing,
-building, training and measuring are :mod:`deeprecipe.pipeline`'s, saving
-:mod:`deeprecipe.persistence`'s, the report :mod:`deeprecipe.report`'s).
+build_model → check_gradients → train → yardstick → evaluate → confusion → save → write_report
+(preparing, building, training and measuring are :mod:`deeprecipe.pipeline`'s, the yardstick
+:mod:`deeprecipe.diagnostics.yardstick`'s, saving :mod:`deeprecipe.persistence`'s, the report
+:mod:`deeprecipe.report`'s).
 
 :func:`run` calls the steps in a run folder; a ``KeyboardInterrupt`` writes a checkpoint and
 raises :class:`RunInterrupted`, and ``run(..., resume=…)`` continues it bit for bit.
@@ -26,7 +27,9 @@ from .data import augment as augmentations
 from .data.io import ProgressHook
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
+from .diagnostics.bias_variance import is_auto
 from .diagnostics.views import views
+from .diagnostics.yardstick import Yardstick, fit_references
 from .findings import Finding
 from .model import Sequential
 from .run import folder as runfolder
@@ -261,15 +264,28 @@ def train(
 # --- 4. evaluation --------------------------------------------------------------------------
 
 
+def yardstick(prepared: pipeline.Prepared, seed: int) -> Yardstick:
+    """The reference models (:func:`~deeprecipe.diagnostics.yardstick.fit_references`)
+    fitted on the prepared training part and measured on its dev part, in the units of the
+    run's errors: error rates, or a regression's mean squared error in the target's units
+    (the inputs standardized as the network's)."""
+    task = "regression" if prepared.task == "regression" else "classification"
+    return fit_references(prepared.splits.train, prepared.splits.dev, task=task, seed=seed)
+
+
 def evaluate(model: Sequential, prepared: pipeline.Prepared, history: History,
-             bayes_error: float) -> Diagnosis:
+             bayes_error: float | str | Yardstick) -> Diagnosis:
     """Train, dev and test error in inference mode and their diagnosis
-    (:func:`deeprecipe.pipeline.measure`). A regression's thresholds and ``bayes_error`` are
-    fractions of the training targets' variance (a gap is high above 2% of it, whatever
+    (:func:`deeprecipe.pipeline.measure`) against ``bayes_error``: a :class:`Yardstick`
+    (:func:`yardstick`), a Bayes error given, or ``"auto"`` without a yardstick (read as 0,
+    :func:`~deeprecipe.diagnose`'s). A regression's thresholds and a given ``bayes_error``
+    are fractions of the training targets' variance (a gap is high above 2% of it, whatever
     the target's units)."""
     target = prepared.target_scale
     scale = 1.0 if target is None else float(target.scale) ** 2  # one σ for the target
-    return pipeline.measure(model, prepared.splits.parts, history, bayes_error * scale,
+    bayes = bayes_error if isinstance(bayes_error, (str, Yardstick)) else \
+        float(bayes_error) * scale
+    return pipeline.measure(model, prepared.splits.parts, history, bayes,
                             bias_threshold=BIAS_THRESHOLD * scale,
                             variance_threshold=VARIANCE_THRESHOLD * scale)
 
@@ -400,13 +416,22 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
                          callbacks=callbacks.callbacks, folder=folder)
         summary.append(f"{training.history.epochs} epochs ({training.history.stop_reason})")
     gradient_check("trained", "after training", splits)
+    reference: Yardstick | None = None
+    # "auto": the yardstick, unless training diverged (no bias reading: "auto" reads 0)
+    if is_auto(config.bayes_error) and not training.history.divergence:
+        with clock.step("yardstick", "fitting reference models (the yardstick)") as summary:
+            reference = yardstick(prepared, config.seed)
+            summary.append(reference.headline())
     with clock.step("evaluate", "measuring errors and diagnosing bias/variance") as summary:
-        diagnosis = evaluate(model, prepared, training.history, config.bayes_error)
+        diagnosis = evaluate(model, prepared, training.history,
+                             config.bayes_error if reference is None else reference)
         counts = None if loaded.task == "regression" else confusion(
             model, splits.dev, len(loaded.classes or ()))
         summary.append(diagnosis.verdict)
     result = _result(config, folder, loaded, raw, splits, model, comparisons, gradchecks,
-                     training, diagnosis, counts, notes, clock.seconds)
+                     training, diagnosis, counts, notes, clock.seconds, reference)
+    if target is not None:  # a regression's curves are on the standardized target
+        result.target_variance = float(target.scale) ** 2
     with clock.step("report", "writing the report and the model"):
         from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
 
@@ -442,7 +467,7 @@ def _result(
     splits: datamod.Splits, model: Sequential, comparisons: dict[str, datamod.Comparison],
     gradchecks: dict[str, gradcheck.GradcheckReport], training: Training,
     diagnosis: Diagnosis, counts: np.ndarray | None,
-    notes: list[Finding], seconds: dict[str, float],
+    notes: list[Finding], seconds: dict[str, float], reference: Yardstick | None,
 ) -> RunResult:
     """Everything the report shows, in one :class:`RunResult`."""
     summary = DataSummary(
@@ -464,6 +489,7 @@ def _result(
         best_epoch=history.best_epoch, stopped_epoch=stopper.stopped_epoch,
         stop_reason=history.stop_reason, grad_norms=recorder.grad_norms(),
         grad_norm_epochs=list(recorder.epochs), flow=flow, errors=errors,
-        bayes_error=config.bayes_error, diagnosis=diagnosis, confusion=counts,
+        bayes_error=diagnosis.bayes_error, diagnosis=diagnosis, confusion=counts,
         seconds=dict(seconds), notes=list(notes), model=model, splits=splits,
+        yardstick=reference,
     )

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from .. import runconfig
 from ..diagnostics import Diagnosis, diagnose, show_error
-from ..diagnostics.bias_variance import FRACTION, fraction
+from ..diagnostics.bias_variance import FRACTION, fraction, is_auto
 from .base import EXIT_OK, flag, write_stdout
 
 
@@ -27,7 +27,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--train-error", required=True, metavar="ERROR")
     parser.add_argument("--dev-error", required=True, metavar="ERROR")
     parser.add_argument("--bayes-error", default=None, metavar="ERROR",
-                        help="Bayes (human-level) error (default: 0, as none is known)")
+                        help="Bayes (human-level) error (default: 0, as none is known; "
+                        "'auto', the yardstick of reference models, needs the data: "
+                        "deeprecipe run fits it)")
     parser.add_argument("--test-error", default=None, metavar="ERROR")
     parser.add_argument("--n-dev", type=runconfig.integer, default=None, metavar="N",
                         help="dev examples: gives the dev error's confidence interval")
@@ -46,6 +48,13 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     for key in ("train_error", "dev_error", "bayes_error", "test_error"):
         if (text := getattr(args, key)) is None:
             continue
+        if key == "bayes_error" and is_auto(text):
+            raise runconfig.ConfigError(
+                "diagnose: --bayes-error auto needs the data: the yardstick is the best dev "
+                "error of reference models fitted on the training part, and diagnose has "
+                "errors only; received --bayes-error='auto'. help: give the Bayes error you "
+                "know (1%), leave it out for 0, or run `deeprecipe run` on the data, which "
+                "fits the yardstick.")
         try:
             errors[key] = parse(text)
         except runconfig.BadValue as error:

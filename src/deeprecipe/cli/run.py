@@ -14,6 +14,7 @@ from rich.text import Text
 
 from .. import runconfig, workflow
 from ..diagnostics import show_error
+from ..diagnostics.bias_variance import GIVEN, YARDSTICK
 from ..run import folder as runfolder
 from ..run.result import RunResult
 from . import base
@@ -113,7 +114,8 @@ def print_summary(console: Console, result: RunResult, folder: Path) -> None:
 
 
 def summary_lines(result: RunResult, regression: bool) -> list[str]:
-    """Training, gradient checks, the diagnosis and the recipe's next steps, one per line."""
+    """Training, gradient checks, the yardstick, the diagnosis and the recipe's next steps,
+    one per line."""
     kept = "" if result.best_epoch is None else f", kept epoch {result.best_epoch + 1}"
     lines = [f"training: {result.epochs_run} epochs ({result.stop_reason}){kept}"]
     if result.gradchecks:
@@ -125,12 +127,16 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
         lines.append(f"gradient check: {checks}")
     if result.flow is not None:
         lines.append(f"gradient flow at initialization: {result.flow.verdict}")
+    if result.yardstick is not None:
+        lines.append(result.yardstick.headline())
     diagnosis = result.diagnosis
     if diagnosis is not None:
         bias = show_error(diagnosis.avoidable_bias, regression)
         variance = show_error(diagnosis.variance, regression)
+        against = {YARDSTICK: "the yardstick", GIVEN: "the Bayes error given"}.get(
+            diagnosis.bias_source, "a Bayes error of 0")
         reading = "no bias/variance verdict" if diagnosis.diverged else (
-            f"avoidable bias {bias}, variance {variance}")
+            f"avoidable bias {bias} against {against}, variance {variance}")
         lines.append(f"diagnosis: {diagnosis.verdict} ({reading})")
         lines += [f"  next: {advice}" for advice in diagnosis.advice[:3]]
     lines += [f"note: {note}" for note in result.notes]

@@ -29,7 +29,7 @@ from ..run.files import SUMMARY, atomic_write
 from . import plots
 from .html import data_uri, render, render_report
 from .style import png_bytes
-from .verdict import Headline, headline
+from .verdict import Headline, bayes_label, headline
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -50,9 +50,10 @@ def figures(result: RunResult) -> dict[str, Figure]:
     drawn: dict[str, Figure] = {}
     regression = result.data.task == "regression"
     if result.history:
+        bayes, label = _bayes_line(result, regression)
         drawn["learning_curves"] = plots.learning_curves(
             result.history, best_epoch=result.best_epoch, stopped_epoch=result.stopped_epoch,
-            bayes_error=result.bayes_error, regression=regression)
+            bayes_error=bayes, regression=regression, bayes_label=label)
     if result.gradchecks:
         drawn["gradcheck"] = plots.gradcheck_bars(result.gradchecks)
     if result.grad_norms:
@@ -68,6 +69,21 @@ def figures(result: RunResult) -> dict[str, Figure]:
         drawn["decision_boundary"] = plots.decision_boundary(
             views.regions, views.points, title=f"Decision boundary: {result.data.name}")
     return drawn
+
+
+def _bayes_line(result: RunResult, regression: bool) -> tuple[float | None, str | None]:
+    """The learning curves' Bayes line and its legend (its source): a regression's curves
+    are on the standardized target, so its line is ``bayes_error / σ²`` (none at 0, the
+    axis, or without σ²)."""
+    d = result.diagnosis
+    label = None if d is None else bayes_label(d)
+    if not regression:
+        return result.bayes_error, label
+    variance = result.target_variance
+    if d is None or variance is None or not result.bayes_error:
+        return None, None
+    line = result.bayes_error / variance
+    return line, f"{label}; {line:.3g} × the target's variance"
 
 
 def write_page(folder: Path, drawn: Mapping[str, Figure],
@@ -112,6 +128,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
                   "n_parameters": None if result.model is None else result.model.n_parameters},
         "errors": result.errors,
         "bayes_error": result.bayes_error,
+        "yardstick": result.yardstick,
         "diagnosis": result.diagnosis,
         "gradcheck": result.gradchecks,
         "early_stopping": {"best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,

@@ -15,10 +15,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .._version import __version__
 from ..diagnostics import early_stopping_cost, show_error
+from ..diagnostics.bias_variance import GIVEN, YARDSTICK, ZERO
 from .plots import block_names
-from .verdict import action_title, headline, level, stopped
+from .verdict import action_title, bayes_source, headline, level, stopped
 
 if TYPE_CHECKING:
+    from ..diagnostics import Diagnosis
     from ..gradcheck import GradcheckReport
     from ..run.result import RunResult
 
@@ -88,7 +90,8 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
             "epochs": result.epochs_run, "stopped": stopped(result.stop_reason),
             "best": None if result.best_epoch is None else result.best_epoch + 1},  # from 1
         "diagnosis": diagnosis,
-        "bayes_given": bool(result.config.get("bayes_error")),  # 0 is the default's value
+        "bayes": None if diagnosis is None else _bayes(diagnosis),
+        "yardstick": _yardstick(result),
         "remarks": remarks,
         "caveat": caveat,
         "gradcheck": _gradcheck(result.gradchecks),
@@ -97,6 +100,37 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         "notes": [note for note in result.notes if note not in result.data.notes],
         "seconds": [(step.replace("_", " "), value) for step, value in result.seconds.items()],
     }
+
+
+def _bayes(diagnosis: Diagnosis) -> dict[str, str]:
+    """The Bayes-error row of the diagnosis: what it is called and where it came from."""
+    if diagnosis.bias_source == YARDSTICK and diagnosis.yardstick is not None:
+        best = diagnosis.yardstick.best
+        return {"label": "yardstick (Bayes error at most)",
+                "reading": f"the best reference model's dev error ({best.kind}: {best.model}), "
+                           "an error known to be achievable; see the yardstick below"}
+    return {"label": "Bayes error (human level)",
+            "reading": {GIVEN: "given (--bayes-error)", ZERO: "none given: read against "
+                        "a perfect score (--bayes-error auto fits the yardstick)"}.get(
+                            diagnosis.bias_source, bayes_source(diagnosis))}
+
+
+def _yardstick(result: RunResult) -> dict[str, Any] | None:
+    """The yardstick's table: each reference model's train and dev error, the best marked,
+    and the network's beside them."""
+    yardstick = result.yardstick
+    if yardstick is None:
+        return None
+    best = yardstick.best
+    rows = [{"kind": ref.kind, "model": ref.model, "train": ref.train_error,
+             "dev": ref.dev_error, "seconds": ref.seconds, "best": ref == best}
+            for ref in yardstick.references]
+    fitted = (f"a seeded sample of {yardstick.n_train:,} of the {yardstick.n_train_total:,} "
+              "training rows" if yardstick.sampled else
+              f"the {yardstick.n_train:,} training rows")
+    return {"rows": rows, "fitted": fitted, "n_dev": yardstick.n_dev,
+            "seconds": yardstick.seconds, "network": {
+                "train": result.errors.get("train"), "dev": result.errors.get("dev")}}
 
 
 def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:

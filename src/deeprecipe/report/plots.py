@@ -31,15 +31,16 @@ MARKERS = {"train": "o", "dev": "^", "test": "s"}  # the points of each part on 
 
 @themed
 def learning_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None,
-                    stopped_epoch: int | None = None, bayes_error: float = 0.0,
-                    regression: bool = False) -> Figure:
+                    stopped_epoch: int | None = None, bayes_error: float | None = None,
+                    regression: bool = False, bayes_label: str | None = None) -> Figure:
     """Cost (left) and error (right) per epoch, counted from 1 on the x axis
     (``best_epoch`` and ``stopped_epoch`` are the History's indices, from 0).
 
     Solid lines are measured in inference mode, the dashed one as trained (dropout on,
-    penalty in). The error panel draws the Bayes error and, at the kept epoch
-    (``best_epoch``, else the last), shades the avoidable bias and the variance; epochs
-    after the best one (early stopping's patience) are greyed.
+    penalty in). The error panel draws the Bayes error in the curves' units (``None``: no
+    line), in the legend as ``bayes_label`` (which says where it came from: the yardstick,
+    given), and at the kept epoch (``best_epoch``, else the last) shades the avoidable bias
+    and the variance; epochs after the best one (early stopping's patience) are greyed.
     """
     figure, (cost_ax, error_ax) = new_figure(11, 4.9, ncols=2)
     n = next((len(history[key]) for key in ("train_cost", "train_error", "dev_cost",
@@ -55,11 +56,12 @@ def learning_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int |
 
     _series(error_ax, epochs, history.get("train_error"), TRAIN, "train")
     _series(error_ax, epochs, history.get("dev_error"), DEV, "dev")
-    if not regression:
+    if bayes_error is not None:
         error_ax.axhline(bayes_error, color=style.BAYES, lw=1.3, ls=(0, (6, 3)),
-                         label=f"Bayes error {bayes_error:.1%}")
+                         label=bayes_label or f"Bayes error {bayes_error:.1%}")
+    if not regression:
         error_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    _shade_gaps(error_ax, history, kept, bayes_error, n, regression)
+    _shade_gaps(error_ax, history, kept, bayes_error or 0.0, n, regression)
     error_ax.set(title="Error per epoch" + (" (MSE)" if regression else ""), xlabel="epoch",
                  # deeprecipe run trains a regression on the standardized target
                  ylabel="MSE (target standardized)" if regression else "error")
@@ -87,8 +89,9 @@ def _marker(y: np.ndarray) -> str | None:
 
 def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
                 bayes: float, n: int, regression: bool) -> None:
-    """Avoidable bias (Bayes → train) and variance (train → dev) as stacked bars at
-    ``epoch``, read from the curves."""
+    """Avoidable bias (Bayes → train; none where train is at or below the Bayes line, as
+    under a yardstick) and variance (train → dev) as stacked bars at ``epoch``, read from
+    the curves."""
     train, dev = history.get("train_error"), history.get("dev_error")
     if not train or not dev or epoch >= min(len(train), len(dev)):
         return
@@ -96,7 +99,7 @@ def _shade_gaps(ax: Axes, history: Mapping[str, Sequence[float]], epoch: int,
     floor = 0.0 if regression else bayes
     width = max(0.6, 0.05 * n)
     fmt = (lambda v: f"{v:.3g}") if regression else (lambda v: f"{v:.1%}")
-    if not regression:
+    if not regression and train_at > floor:
         ax.bar(epoch + 1, train_at - floor, bottom=floor, width=width, color=style.BIAS,
                alpha=0.55, label=f"avoidable bias {fmt(train_at - floor)}", zorder=1)
     ax.bar(epoch + 1, dev_at - train_at, bottom=train_at, width=width, color=style.VARIANCE,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ..diagnostics.bias_variance import GIVEN, YARDSTICK, ZERO
 from ..findings import TEXTS, say, show_error
 
 if TYPE_CHECKING:
@@ -130,8 +131,12 @@ def _gaps(result: RunResult) -> list[Check]:
     if d is None or d.diverged:
         return []
     err, kind = _errors(result, d)
-    return [Check("bias", WARNING if d.high_bias else GOOD, f"avoidable bias "
-                  f"{err(d.avoidable_bias)} (train {kind} {err(d.train_error)})"),
+    bias = (f"train {kind} {err(d.train_error)}, yardstick {err(d.bayes_error)} "
+            f"({d.yardstick.best.kind}): train − yardstick {err(d.avoidable_bias)}"
+            if d.yardstick is not None and d.bias_source == YARDSTICK
+            else f"avoidable bias {err(d.avoidable_bias)} (train {kind} {err(d.train_error)}, "
+            f"Bayes {kind} {err(d.bayes_error)}: {bayes_source(d)})")
+    return [Check("bias", WARNING if d.high_bias else GOOD, bias),
             Check("variance", WARNING if d.high_variance else GOOD, f"variance "
                   f"{err(d.variance)} (dev {kind} {err(d.dev_error)})")]
 
@@ -199,12 +204,41 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
         "high bias and high variance": "High bias and high variance",
         "low bias and low variance": "Healthy: low bias and low variance",
     }
+    if d.finding("bias_not_shown") is not None:  # at or below the yardstick
+        titles[GOOD] = "Low variance; the remaining bias is not shown to be avoidable"
     level = GOOD if not (d.high_bias or d.high_variance) else WARNING
     err, kind = _errors(result, d)
-    detail = (f"Train {kind} {err(d.train_error)}, dev {kind} {err(d.dev_error)}, Bayes {kind} "
-              f"{err(d.bayes_error)}: avoidable bias {err(d.avoidable_bias)}, variance "
-              f"{err(d.variance)}.")
+    errors = f"Train {kind} {err(d.train_error)}, dev {kind} {err(d.dev_error)}"
+    variance = f"variance {err(d.variance)}"
+    if d.yardstick is not None and d.bias_source == YARDSTICK:
+        best = d.yardstick.best
+        detail = (f"{errors}; the yardstick, {err(d.bayes_error)}, is the dev {kind} of the "
+                  f"best reference model ({best.kind}: {best.model}), an error known to be "
+                  f"achievable: avoidable bias {err(d.avoidable_bias)} (train − yardstick), "
+                  f"{variance}.")
+    else:
+        detail = (f"{errors}, Bayes {kind} {err(d.bayes_error)} ({bayes_source(d)}): "
+                  f"avoidable bias {err(d.avoidable_bias)}, {variance}.")
     return Headline(level, titles.get(d.verdict, d.verdict), detail)
+
+
+def bayes_source(d: Diagnosis) -> str:
+    """Where the Bayes error of ``d`` came from, for people: ``given``, ``yardstick: linear
+    (Ridge(alpha=10))`` (the best reference model's dev error) or ``none given``."""
+    if d.bias_source == YARDSTICK and d.yardstick is not None:
+        return f"yardstick: {d.yardstick.best.kind} ({d.yardstick.best.model})"
+    return {GIVEN: "given", ZERO: "none given"}.get(d.bias_source, d.bias_source)
+
+
+def bayes_label(d: Diagnosis) -> str:
+    """The Bayes error of ``d`` and its source, short, for a plot's legend: ``yardstick
+    2.92%: linear (LogisticRegression)`` (the model's settings are the report's),
+    ``Bayes error 1.00% (given)``."""
+    shown = show_error(d.bayes_error, d.regression)
+    if d.bias_source == YARDSTICK and d.yardstick is not None:
+        best = d.yardstick.best
+        return f"yardstick {shown}: {best.kind} ({best.model.split('(')[0]})"
+    return f"Bayes error {shown} ({bayes_source(d)})"
 
 
 def _recipe_steps(result: RunResult) -> list[Step]:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..data import Comparison, Splits
     from ..diagnostics import Diagnosis, GradientFlow
     from ..diagnostics.views import Views
+    from ..diagnostics.yardstick import Yardstick
     from ..findings import Finding
     from ..gradcheck import GradcheckReport
     from ..model import Sequential
@@ -49,6 +50,11 @@ class RunResult:
     ``grad_norm_epochs`` the epochs recorded; ``flow``: the gradient-flow reading at
     initialization (the last one recorded when there is none);
     ``errors``: ``{"train": …, "dev": …, "test": …}`` (inference mode);
+    ``yardstick``: the reference models' errors (``bayes_error="auto"``; ``None`` when a
+    Bayes error was given); ``bayes_error``: the one the diagnosis used (the yardstick's,
+    or the one given, in the errors' units: a regression's in the target's);
+    ``target_variance``: a regression's training-target variance σ² (its learning curves are
+    on the standardized target: their errors × σ² are in ``errors``' units);
     ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers;
     ``views``: what the report draws that needs the model (decision regions, predictions).
     """
@@ -75,6 +81,8 @@ class RunResult:
     model: Sequential | None = None
     splits: Splits | None = None
     views: Views | None = None
+    yardstick: Yardstick | None = None
+    target_variance: float | None = None
 
     @property
     def epochs_run(self) -> int:
