@@ -207,6 +207,24 @@ def test_with_nothing_left_around_the_best_the_recipe_goes_on_around_the_next_be
     assert dr.recipe.decide_ranked([good, runner_up]).stops
 
 
+def test_a_budget_spent_before_a_step_around_the_next_best_says_that_step(
+        moons: dr.data.Splits) -> None:
+    tried = [FAST.replace(l2=value) for value in L2_GRID]
+    tried += [FAST.replace(keep_prob=value) for value in (0.8, 0.6)]
+    best = situation(0.0, 0.11, tried=tried, learning_curve=False)
+    runner_up = situation(0.05, 0.12, config=FAST.replace(hidden=(32,)), tried=tried,
+                          learning_curve=False)
+    loop, _ = loop_for(moons)
+    loop.next_step = dr.recipe.decide_ranked([best, runner_up])
+    ended = loop.stop_reason()  # the step holds a step of its own: said whole, once
+    assert ended.code == "budget_spent" and ended.values["step"] == "recipe_next_best"
+    assert str(ended).startswith(
+        "the budget of 6 trials is spent; the recipe's next step would have been bigger "
+        "network: every step of the recipe was tried around the best model, so it goes on "
+        "around the next best (32 ReLU, adam lr 0.001, ≤30 epochs (patience 5), dev error "
+        "12.00%): high bias and high variance (train error 5.00%")
+
+
 def yardstick(error: float, regression: bool = False) -> Yardstick:
     """A yardstick whose best reference (a linear model) reaches ``error`` on dev."""
     return Yardstick((Reference("constant", "DummyClassifier()", 0.5, 0.5, 0.0),

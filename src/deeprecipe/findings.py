@@ -288,11 +288,12 @@ TEXTS: dict[str, Template] = {
         "does not expect); clipping the gradients keeps one large step from blowing up"),
     "recipe_next_best": lambda v: (
         f"every step of the recipe was tried around the best model, so it goes on around the "
-        f"next best ({v['config']}, dev error {v['model_dev_error']:.2%}): "
-        f"{say(v['then'], v)}"),
+        f"next best ({v['config']}, dev error "
+        f"{show_error(v['model_dev_error'], v['regression'])}): {say(v['then'], v)}"),
+    # "step": the next step's code (older records: "then", which a next-best step holds)
     "budget_spent": lambda v: (
         f"the budget of {v['budget']} trials is spent; the recipe's next step would have been "
-        f"{v['action'].replace('_', ' ')}: {say(v['then'], v)}"),
+        f"{v['action'].replace('_', ' ')}: {say(v.get('step', v.get('then')), v)}"),
     # why training ended (History.stop_reason)
     "stopped:patience": "early stopping ended training (the dev cost stopped improving)",
     "stopped:diverged": "training diverged (its cost grew by orders of magnitude or became "

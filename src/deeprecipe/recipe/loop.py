@@ -498,7 +498,7 @@ class Loop:
         decision = self.next_step
         if decision.stops:
             return decision.why
-        return Finding("budget_spent", {**decision.why.values, "then": decision.why.code,
+        return Finding("budget_spent", {**decision.why.values, "step": decision.why.code,
                                         "budget": self.options.budget,
                                         "action": decision.action})
 
