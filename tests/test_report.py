@@ -225,6 +225,8 @@ def test_the_report_shows_each_reference_beside_the_network(digits: RunResult) -
                f"<b>{digits.errors['train']:.2%}</b>")
     assert network in text
     assert text.count("the yardstick</span>") == 1  # the best reference, marked
+    numbers = dict((name, value) for value, name in report_context(result, {})["numbers"])
+    assert numbers["train − yardstick"] == f"{digits.errors['train'] - 0.03:.2%}"
     assert "yardstick (Bayes error at most)</td><td class=\"num\">3.00%" in text
     assert "(linear: LogisticRegression(C=1))" in headline(result).detail
     assert "yardstick 3.00%: linear (LogisticRegression)" in legend(result)

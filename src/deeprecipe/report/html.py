@@ -137,7 +137,10 @@ def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
     numbers = [(show_error(value, regression), f"{name} error") for name, value in
                result.errors.items()]
     if result.diagnosis is not None and not result.diagnosis.diverged:
-        numbers += [(show_error(result.diagnosis.avoidable_bias, regression), "avoidable bias"),
+        # Bayes ≤ yardstick: at least train − yardstick is avoidable, maybe more
+        bias = "train − yardstick" if result.diagnosis.bias_source == YARDSTICK else \
+            "avoidable bias"
+        numbers += [(show_error(result.diagnosis.avoidable_bias, regression), bias),
                     (show_error(result.diagnosis.variance, regression), "variance")]
     if result.best_epoch is not None:
         numbers.append((str(result.best_epoch + 1), "epoch kept"))
