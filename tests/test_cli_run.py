@@ -492,6 +492,9 @@ def test_a_run_whose_cost_grows_by_orders_of_magnitude_is_diverged_not_high_bias
     assert summary["headline"]["title"].startswith("Training diverged")
     assert summary["headline"]["steps"][0]["action"] == "lower_learning_rate"
     assert "bias" not in {check["name"] for check in summary["headline"]["checks"]}
+    # no bias reading, so no yardstick to read it against: "auto" fits nothing
+    assert summary["yardstick"] is None and "yardstick" not in summary["seconds"]
+    assert diagnosis["bias_source"] == "zero"
 
 
 @pytest.mark.parametrize("source", ["flag", "toml"])
