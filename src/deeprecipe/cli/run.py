@@ -133,10 +133,15 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
     if diagnosis is not None:
         bias = show_error(diagnosis.avoidable_bias, regression)
         variance = show_error(diagnosis.variance, regression)
-        against = {YARDSTICK: "the yardstick", GIVEN: "the Bayes error given"}.get(
-            diagnosis.bias_source, "a Bayes error of 0")
-        reading = "no bias/variance verdict" if diagnosis.diverged else (
-            f"avoidable bias {bias} against {against}, variance {variance}")
+        if diagnosis.bias_source == YARDSTICK:  # the Bayes error is at most the yardstick
+            shown = "" if diagnosis.high_bias else ": bias not shown to be avoidable"
+            gap = f"train − yardstick {bias}{shown}"
+        else:
+            against = "the Bayes error given" if diagnosis.bias_source == GIVEN else \
+                "a Bayes error of 0"
+            gap = f"avoidable bias {bias} against {against}"
+        reading = "no bias/variance verdict" if diagnosis.diverged else \
+            f"{gap}, variance {variance}"
         lines.append(f"diagnosis: {diagnosis.verdict} ({reading})")
         lines += [f"  next: {advice}" for advice in diagnosis.advice[:3]]
     lines += [f"note: {note}" for note in result.notes]
