@@ -134,7 +134,8 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
         bias = show_error(diagnosis.avoidable_bias, regression)
         variance = show_error(diagnosis.variance, regression)
         if diagnosis.bias_source == YARDSTICK:  # the Bayes error is at most the yardstick
-            shown = "" if diagnosis.high_bias else ": bias not shown to be avoidable"
+            shown = "" if diagnosis.finding("bias_not_shown") is None else \
+                ": bias not shown to be avoidable"
             gap = f"train − yardstick {bias}{shown}"
         else:
             against = "the Bayes error given" if diagnosis.bias_source == GIVEN else \
