@@ -235,6 +235,18 @@ def test_the_report_shows_each_reference_beside_the_network(digits: RunResult) -
     assert summary["diagnosis"]["bias_source"] == "yardstick"
 
 
+def test_the_headline_says_whether_the_bias_is_shown_against_the_yardstick(
+        digits: RunResult) -> None:
+    underfit = dataclasses.replace(digits, errors={**digits.errors, "train": 0.10, "dev": 0.12})
+    shown = headline(with_yardstick(underfit, 0.05)).detail  # 5 points above: shown
+    hidden = headline(with_yardstick(underfit, 0.11)).detail  # below it: not shown
+    assert "train − yardstick 5.00% (avoidable bias shown)" in shown
+    assert "train − yardstick -1.00% (the bias is not shown to be avoidable)" in hidden
+    assert "avoidable bias -" not in hidden  # never a negative "avoidable bias"
+    silent = headline(with_yardstick(digits, 0.03)).detail  # train 0.37%: no bias to show
+    assert "shown" not in silent
+
+
 def test_the_bayes_error_says_where_it_came_from(digits: RunResult) -> None:
     assert digits.diagnosis is not None and digits.diagnosis.bias_source == "given"  # 0.0
     text = render_report(digits, {})

@@ -194,6 +194,11 @@ def _first_problem(result: RunResult) -> Headline | None:
     return None
 
 
+# (high bias, bias not shown): what train − yardstick says of the bias
+BIAS_READING = {(True, False): " (avoidable bias shown)", (False, True): " (the bias is not shown "
+                "to be avoidable)", (False, False): ""}
+
+
 def _diagnosis_verdict(result: RunResult) -> Headline:
     d = result.diagnosis
     if d is None:
@@ -214,7 +219,8 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
         best = d.yardstick.best
         detail = (f"{errors}; the yardstick, {err(d.bayes_error)}, is the dev {kind} of the "
                   f"best reference model ({best.kind}: {best.model}), an error known to be "
-                  f"achievable: avoidable bias {err(d.avoidable_bias)} (train − yardstick), "
+                  f"achievable: train − yardstick {err(d.avoidable_bias)}"
+                  f"{BIAS_READING[d.high_bias, d.finding('bias_not_shown') is not None]}, "
                   f"{variance}.")
     else:
         detail = (f"{errors}, Bayes {kind} {err(d.bayes_error)} ({bayes_source(d)}): "
