@@ -243,7 +243,10 @@ def test_a_network_a_reference_beats_is_made_simpler_not_bigger() -> None:
     assert [c.change for c in decision.candidates] == ["narrower: 64-32 → 32-16 units",
                                                        "shallower: 2 → 1 hidden layers"]
     assert "yardstick 25.00% (linear: LogisticRegression(C=1))" in decision.reason
-    assert "bigger_network" not in plan(situation(0.20, 0.40, bayes=yardstick(0.25)))
+    # a bigger network only as the last probe of the bias not shown, never for "high bias"
+    steps = plan(situation(0.20, 0.40, bayes=yardstick(0.25)))
+    assert steps[0] == "simpler_model" and steps[-3:] == [
+        "bigger_network", "train_longer", "better_features"]
 
 
 @pytest.mark.parametrize(("hidden", "simpler"), [
@@ -256,22 +259,56 @@ def test_a_simpler_model_halves_the_widths_down_to_8_units_and_keeps_one_layer(
     assert note.startswith("the narrower and shallower networks around the best one were tried")
 
 
-def test_a_network_at_the_yardstick_with_low_variance_stops_and_better_features_is_advice_only(
+def test_a_network_at_the_yardstick_probes_a_bigger_network_and_longer_training_then_stops(
         ) -> None:
-    # read against zero this is high bias (30 points); the yardstick says not shown
-    assert decide(situation(0.30, 0.31)).action == "bigger_network"
-    decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30)))
+    # read against zero this is high bias (30 points); the yardstick says not shown: not
+    # shown unavoidable either, so a bigger network tests it (judged on dev), never "high bias"
+    assert decide(situation(0.30, 0.31)).why.code == "recipe_bigger_network"
+    at_yardstick = situation(0.30, 0.31, bayes=yardstick(0.30))
+    assert at_yardstick.diagnosis.verdict == GOOD
+    assert at_yardstick.diagnosis.actions == ["stop", "better_features"]
+    assert plan(at_yardstick) == ["bigger_network", "train_longer", "better_features"]
+    decision = decide(at_yardstick)
+    assert decision.action == "bigger_network"
+    assert decision.why.code == "recipe_bigger_network:probe"
+    assert [c.config.hidden for c in decision.candidates] == [(32,), (16, 16), (32, 32)]
+    assert "bias is not shown to be avoidable; a bigger network tests whether it is, judged " \
+           "on dev" in decision.reason and "high bias" not in decision.reason
+    # the bigger networks tried: longer training is the next probe
+    bigger = STEPS["bigger_network"](at_yardstick)[0]
+    decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30),
+                                tried=[c.config for c in bigger]))
+    assert decision.action == "train_longer" and decision.why.code == "recipe_train_longer:probe"
+    assert "training longer tests whether it is" in decision.reason
+    # every probe tried around the best model: the recipe stops, the good verdict's own way
+    longer = STEPS["train_longer"](at_yardstick)[0]
+    decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30),
+                                tried=[c.config for c in (*bigger, *longer)]))
     assert decision.stops and decision.why.code == "recipe_done"
     assert "reaches the yardstick with low variance" in decision.reason
+    assert [note.split(":")[0] for note in decision.skipped] == [
+        "bigger_network", "train_longer", "better_features"]
     # low bias and low variance, but a reference generalizes clearly better: simpler first
     close = situation(0.285, 0.30, bayes=yardstick(0.275))
     assert close.diagnosis.verdict == GOOD and decide(close).action == "simpler_model"
-    # high variance with no bias shown: the variance steps, then better features, which
-    # trains nothing and says why when every step was tried
+
+
+def test_high_variance_with_bias_not_shown_takes_the_variance_steps_before_the_probes() -> None:
     high_variance = situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False)
+    assert not high_variance.diagnosis.high_bias
     assert high_variance.diagnosis.actions[-1] == "better_features"
     steps = plan(high_variance)
-    assert "bigger_network" not in steps and steps[-1] == "better_features"
+    assert steps[-3:] == ["bigger_network", "train_longer", "better_features"]
+    assert steps[:-3] and {"regularize_l2", "dropout"} <= set(steps[:-3])
+    first = decide(high_variance)
+    assert first.action == steps[0] and not first.why.code.endswith(":probe")
+    # the variance steps tried: the probe comes next, said as one
+    variance = [c.config for action in steps[:-3] for c in STEPS[action](high_variance)[0]]
+    decision = decide(situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False,
+                                tried=variance))
+    assert decision.action == "bigger_network"
+    assert decision.why.code == "recipe_bigger_network:probe"
+    # everything tried, better features trains nothing: exhausted (bias or variance left)
     tried = [c.config for action in steps for c in STEPS[action](high_variance)[0]]
     decision = decide(situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False,
                                 tried=tried))
@@ -496,13 +533,19 @@ def noisy() -> dr.data.Splits:
     return dr.data.split(X, X @ rng.normal(size=5) + rng.normal(scale=2.0, size=2000), seed=0)
 
 
-def test_on_noisy_data_the_tune_stops_at_the_yardstick_instead_of_growing(
+def test_on_noisy_data_the_tune_probes_the_bias_then_stops_at_the_yardstick(
         noisy: dr.data.Splits, tmp_path: Path) -> None:
     baseline = FAST.replace(epochs=100)
-    loop, _ = loop_for(noisy, baseline=baseline, bayes_error="auto")
+    loop, _ = loop_for(noisy, baseline=baseline, bayes_error="auto", budget=12)
     loop.run()
     result = loop.finish(None, 0.0)
-    assert [trail.action for trail in result.rounds] == [BASELINE]
+    # the baseline is at the yardstick: a bigger network and longer training test whether its
+    # bias is avoidable; judged on dev, neither beats it, and the recipe stops
+    assert [trail.action for trail in result.rounds] == [
+        BASELINE, "bigger_network", "train_longer"]
+    assert all("not shown to be avoidable" in trail.reason and "high bias" not in trail.reason
+               for trail in result.rounds[1:])
+    assert result.best.action == BASELINE and result.n_trials < 12
     assert result.stop_reason.code == "recipe_done" and result.diagnosis.verdict == GOOD
     yardstick = result.yardstick
     assert yardstick is not None and yardstick.regression and yardstick.best.kind != "constant"

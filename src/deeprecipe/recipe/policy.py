@@ -23,6 +23,9 @@ MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
 MIN_WIDTH = 8  # a simpler model's layers are halved down to this many units, not below
+# bias not shown to be avoidable (at the yardstick) is not shown unavoidable: these steps
+# test it, judged on dev like any trial, last before better features
+PROBES = ("bigger_network", "train_longer")
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,11 @@ def decide(situation: Situation) -> Decision:
     bias and low variance, and no reference model generalizing clearly better), else the
     first of the steps it advises (:data:`STEPS`, bias first; a diverged run tries lower
     learning rates first) that still has an untried variant of the best model, saying why
-    it passed over the others."""
+    it passed over the others. A good verdict whose bias is not shown to be avoidable
+    (advice ``better_features``) stops only once the :data:`PROBES` were tried around it."""
     diagnosis = situation.diagnosis
-    if diagnosis.verdict == GOOD and "stop" in diagnosis.actions:
+    done = diagnosis.verdict == GOOD and "stop" in diagnosis.actions
+    if done and "better_features" not in diagnosis.actions:
         return Decision("stop", _why("recipe_done", diagnosis))
     skipped: list[str] = []
     for action in plan(situation):
@@ -97,6 +102,8 @@ def decide(situation: Situation) -> Decision:
         if fresh:
             return Decision(action, _reason(action, situation), tuple(fresh), tuple(skipped))
         skipped.append(f"{action}: {note}")
+    if done:
+        return Decision("stop", _why("recipe_done", diagnosis), skipped=tuple(skipped))
     if diagnosis.diverged:
         return Decision("stop", _why("recipe_diverged_stop", diagnosis,
                                      lowest_rate=LEARNING_RATES[0]), skipped=tuple(skipped))
@@ -127,13 +134,17 @@ def decide_ranked(situations: Sequence[Situation]) -> Decision:
 def plan(situation: Situation) -> list[str]:
     """The steps to consider, in order: the diagnosis's advice with "another optimizer
     setting" after "train longer"; "train longer" first when the best model used all its
-    epochs (its dev cost was still falling)."""
+    epochs (its dev cost was still falling); the :data:`PROBES` right before "better
+    features" (after any variance step) when the bias is not shown to be avoidable."""
     actions: list[str] = []
     for action in situation.diagnosis.actions:
         actions += ["train_longer", "better_optimizer"] if action == "train_longer" else [action]
     if situation.diagnosis.high_bias and situation.best.stop_reason == "max_epochs":
         actions.remove("train_longer")
         actions.insert(0, "train_longer")
+    if "better_features" in actions:
+        at = actions.index("better_features")
+        actions[at:at] = [step for step in PROBES if step not in actions]
     return [action for action in actions if action in STEPS]
 
 
@@ -297,8 +308,9 @@ def simpler_model(situation: Situation) -> tuple[list[Candidate], str]:
 
 def better_features(situation: Situation) -> tuple[list[Candidate], str]:
     return [], ("better features (or a known Bayes error) would tell whether the bias left is "
-                "avoidable; no reference model did better, so the search does not grow the "
-                "network for it, and features are outside it")
+                "avoidable; no reference model did better, and features are outside this "
+                "search (a bigger network and longer training around the best model test it "
+                "first)")
 
 
 def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
@@ -316,7 +328,9 @@ def _reason(action: str, situation: Situation) -> Finding:
     best = situation.best
     used_all = action == "train_longer" and best.stop_reason == "max_epochs"
     sampled = action == "more_data" and best.config.rows is not None
-    return _why(f"recipe_{action}" + (":sample" if sampled else ""), situation.diagnosis,
+    probe = action in PROBES and "better_features" in situation.diagnosis.actions
+    suffix = ":sample" if sampled else ":probe" if probe else ""
+    return _why(f"recipe_{action}{suffix}", situation.diagnosis,
                 epochs=best.config.epochs if used_all else None,
                 regularized=situation.diagnosis.high_bias and best.config.regularized)
 
