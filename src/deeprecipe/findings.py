@@ -268,8 +268,8 @@ TEXTS: dict[str, Template] = {
         "more data is the surest cure for variance, and the trials train on a sample of the "
         "training set: the best model trains on a larger one"),
     **{f"recipe_{action}:probe": _recipe_step(
-        "the training error is at the yardstick, so its bias is not shown to be avoidable; "
-        f"{doing} tests whether it is, judged on dev")
+        "the training error is at or below the yardstick, so its bias is not shown to be "
+        f"avoidable; {doing} tests whether it is, judged on dev")
        for action, doing in (("bigger_network", "a bigger network"),
                              ("train_longer", "training longer"))},
     "recipe_final": "the chosen configuration trained on a sample of {parent_rows:,} rows; it "
