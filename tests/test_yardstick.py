@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,6 +30,15 @@ def standardized(train: dr.data.Part, dev: dr.data.Part) -> tuple[np.ndarray, np
 def parameters(model: str) -> dict[str, float]:
     """``{"max_iter": 10.0, "learning_rate": 0.5, …}`` from ``Reference.model``."""
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.e+-]+)", model)}
+
+
+def boosting(kind: type, reference: Reference) -> Any:
+    """scikit-learn's ``kind`` with the settings ``reference.model`` names (small data: no
+    early stopping, the same seed)."""
+    hgb = parameters(reference.model)
+    return kind(max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
+                max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
+                early_stopping=False, random_state=0)
 
 
 def error(model: object, X: np.ndarray, y: np.ndarray, regression: bool) -> float:
@@ -56,15 +66,10 @@ def test_the_references_errors_are_scikit_learns_on_a_regression() -> None:
     refs = {ref.kind: ref for ref in yardstick.references}
     assert list(refs) == ["constant", "linear", "boosting"]
     alpha = parameters(refs["linear"].model)["alpha"]
-    hgb = parameters(refs["boosting"].model)
     direct = {
         "constant": DummyRegressor().fit(X, s.train.y),
         "linear": Ridge(alpha=alpha).fit(X, s.train.y),
-        "boosting": HistGradientBoostingRegressor(
-            max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
-            max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
-            early_stopping=False,
-            random_state=0).fit(X, s.train.y),
+        "boosting": boosting(HistGradientBoostingRegressor, refs["boosting"]).fit(X, s.train.y),
     }
     for kind, model in direct.items():
         assert refs[kind].dev_error == pytest.approx(error(model, X_dev, s.dev.y, True)), kind
@@ -80,16 +85,12 @@ def test_the_references_errors_are_scikit_learns_on_a_classification() -> None:
     yardstick = fit_references(s.train, s.dev, task="binary")  # binary: a classification
     X, X_dev = standardized(s.train, s.dev)
     refs = {ref.kind: ref for ref in yardstick.references}
-    hgb = parameters(refs["boosting"].model)
     direct = {
         "constant": DummyClassifier(strategy="most_frequent").fit(X, s.train.y),
         "linear": LogisticRegression(C=parameters(refs["linear"].model)["C"],
                                      max_iter=ys.MAX_ITER).fit(X, s.train.y),
-        "boosting": HistGradientBoostingClassifier(
-            max_iter=int(hgb["max_iter"]), learning_rate=hgb["learning_rate"],
-            max_leaf_nodes=int(hgb["max_leaf_nodes"]), max_bins=int(hgb["max_bins"]),
-            early_stopping=False,
-            random_state=0).fit(X, s.train.y),
+        "boosting": boosting(HistGradientBoostingClassifier, refs["boosting"]).fit(
+            X, s.train.y),
     }
     for kind, model in direct.items():
         assert refs[kind].dev_error == pytest.approx(error(model, X_dev, s.dev.y, False)), kind
