@@ -48,7 +48,7 @@ from deeprecipe.recipe import (
 )
 from deeprecipe.recipe.loop import Loop, Options, data_fingerprint
 from deeprecipe.recipe.page import tune_context, write_tune_report
-from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS, STEPS, plan
+from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS, PROBES, STEPS, plan
 from deeprecipe.recipe.trial import prepare, train_trial
 from deeprecipe.report.html import level
 from trial_database import finished_trials, query
@@ -245,8 +245,7 @@ def test_a_network_a_reference_beats_is_made_simpler_not_bigger() -> None:
     assert "yardstick 25.00% (linear: LogisticRegression(C=1))" in decision.reason
     # a bigger network only as the last probe of the bias not shown, never for "high bias"
     steps = plan(situation(0.20, 0.40, bayes=yardstick(0.25)))
-    assert steps[0] == "simpler_model" and steps[-3:] == [
-        "bigger_network", "train_longer", "better_features"]
+    assert steps[0] == "simpler_model" and steps[-4:] == [*PROBES, "better_features"]
 
 
 @pytest.mark.parametrize(("hidden", "simpler"), [
@@ -267,7 +266,8 @@ def test_a_network_at_the_yardstick_probes_a_bigger_network_and_longer_training_
     at_yardstick = situation(0.30, 0.31, bayes=yardstick(0.30))
     assert at_yardstick.diagnosis.verdict == GOOD
     assert at_yardstick.diagnosis.actions == ["stop", "better_features"]
-    assert plan(at_yardstick) == ["bigger_network", "train_longer", "better_features"]
+    assert plan(at_yardstick) == [*PROBES, "better_features"]
+    assert PROBES == ("bigger_network", "train_longer", "better_optimizer")  # the bias steps
     decision = decide(at_yardstick)
     assert decision.action == "bigger_network"
     assert decision.why.code == "recipe_bigger_network:probe"
@@ -280,14 +280,18 @@ def test_a_network_at_the_yardstick_probes_a_bigger_network_and_longer_training_
                                 tried=[c.config for c in bigger]))
     assert decision.action == "train_longer" and decision.why.code == "recipe_train_longer:probe"
     assert "training longer tests whether it is" in decision.reason
-    # every probe tried around the best model: the recipe stops, the good verdict's own way
     longer = STEPS["train_longer"](at_yardstick)[0]
     decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30),
                                 tried=[c.config for c in (*bigger, *longer)]))
+    assert decision.action == "better_optimizer"
+    assert decision.why.code == "recipe_better_optimizer:probe"
+    # every probe tried around the best model: the recipe stops, the good verdict's own way
+    rates = STEPS["better_optimizer"](at_yardstick)[0]
+    decision = decide(situation(0.30, 0.31, bayes=yardstick(0.30),
+                                tried=[c.config for c in (*bigger, *longer, *rates)]))
     assert decision.stops and decision.why.code == "recipe_done"
     assert "reaches the yardstick with low variance" in decision.reason
-    assert [note.split(":")[0] for note in decision.skipped] == [
-        "bigger_network", "train_longer", "better_features"]
+    assert [note.split(":")[0] for note in decision.skipped] == [*PROBES, "better_features"]
     # low bias and low variance, but a reference generalizes clearly better: simpler first
     close = situation(0.285, 0.30, bayes=yardstick(0.275))
     assert close.diagnosis.verdict == GOOD and decide(close).action == "simpler_model"
@@ -298,12 +302,12 @@ def test_high_variance_with_bias_not_shown_takes_the_variance_steps_before_the_p
     assert not high_variance.diagnosis.high_bias
     assert high_variance.diagnosis.actions[-1] == "better_features"
     steps = plan(high_variance)
-    assert steps[-3:] == ["bigger_network", "train_longer", "better_features"]
-    assert steps[:-3] and {"regularize_l2", "dropout"} <= set(steps[:-3])
+    assert steps[-4:] == [*PROBES, "better_features"]
+    assert steps[:-4] and {"regularize_l2", "dropout"} <= set(steps[:-4])
     first = decide(high_variance)
     assert first.action == steps[0] and not first.why.code.endswith(":probe")
     # the variance steps tried: the probe comes next, said as one
-    variance = [c.config for action in steps[:-3] for c in STEPS[action](high_variance)[0]]
+    variance = [c.config for action in steps[:-4] for c in STEPS[action](high_variance)[0]]
     decision = decide(situation(0.30, 0.36, bayes=yardstick(0.33), learning_curve=False,
                                 tried=variance))
     assert decision.action == "bigger_network"
@@ -541,8 +545,7 @@ def test_on_noisy_data_the_tune_probes_the_bias_then_stops_at_the_yardstick(
     result = loop.finish(None, 0.0)
     # the baseline is at the yardstick: a bigger network and longer training test whether its
     # bias is avoidable; judged on dev, neither beats it, and the recipe stops
-    assert [trail.action for trail in result.rounds] == [
-        BASELINE, "bigger_network", "train_longer"]
+    assert [trail.action for trail in result.rounds] == [BASELINE, *PROBES]
     assert all("not shown to be avoidable" in trail.reason and "high bias" not in trail.reason
                for trail in result.rounds[1:])
     assert result.best.action == BASELINE and result.n_trials < 12

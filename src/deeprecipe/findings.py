@@ -271,7 +271,8 @@ TEXTS: dict[str, Template] = {
         "the training error is at or below the yardstick, so its bias is not shown to be "
         f"avoidable; {doing} tests whether it is, judged on dev")
        for action, doing in (("bigger_network", "a bigger network"),
-                             ("train_longer", "training longer"))},
+                             ("train_longer", "training longer"),
+                             ("better_optimizer", "another optimizer setting"))},
     "recipe_final": "the chosen configuration trained on a sample of {parent_rows:,} rows; it "
                     "trains once more on all {n_train:,} training rows, for {epochs} "
                     "epoch(s): at least twice the examples its trial saw up to its best epoch",

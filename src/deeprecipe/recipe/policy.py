@@ -23,9 +23,9 @@ MAX_PATIENCE = 100
 LEARNING_RATES = (1e-5, 0.1)
 DIVERGED_FACTORS = (10, 100, 1000)  # a run that diverged: a learning rate this many times lower
 MIN_WIDTH = 8  # a simpler model's layers are halved down to this many units, not below
-# bias not shown to be avoidable (at the yardstick) is not shown unavoidable: these steps
+# bias not shown to be avoidable (at the yardstick) is not shown unavoidable: the bias steps
 # test it, judged on dev like any trial, last before better features
-PROBES = ("bigger_network", "train_longer")
+PROBES = ("bigger_network", "train_longer", "better_optimizer")
 
 
 @dataclass(frozen=True)
@@ -309,8 +309,7 @@ def simpler_model(situation: Situation) -> tuple[list[Candidate], str]:
 def better_features(situation: Situation) -> tuple[list[Candidate], str]:
     return [], ("better features (or a known Bayes error) would tell whether the bias left is "
                 "avoidable; no reference model did better, and features are outside this "
-                "search (a bigger network and longer training around the best model test it "
-                "first)")
+                "search (the bias steps around the best model test it first)")
 
 
 def other_architecture(situation: Situation) -> tuple[list[Candidate], str]:
