@@ -19,7 +19,7 @@ from ..callbacks import Callback, CallbackList
 from ..data import Splits
 from ..data.normalize import CHUNK_ROWS
 from ..diagnostics import Diagnosis, LearningCurve, Yardstick, diagnose, fit_references, show_error
-from ..diagnostics.bias_variance import AUTO, is_auto
+from ..diagnostics.bias_variance import AUTO
 from ..findings import Finding, jsonable_fields
 from ..persistence import save
 from ..pipeline import Prepared
@@ -536,16 +536,14 @@ def check_bayes_error(where: str, value: Any) -> float | str:
     """``"auto"``, or ``value`` read by run's ``bayes_error`` option
     (:data:`deeprecipe.runconfig.OPTIONS`) below 1 (the recipe needs an error left to
     learn); else a ConfigError naming the key."""
-    if is_auto(value):
-        return AUTO
     try:
-        error = OPTIONS["bayes_error"].parse(value)
-        if not isinstance(error, float) or error >= 1:
+        error = OPTIONS["bayes_error"].parse(value)  # "auto" or a fraction
+        if error != AUTO and error >= 1:
             raise BadValue
     except BadValue as bad:
         raise ConfigError(f"{where}: bayes_error must be {BAYES_ERROR}; received "
                           f"bayes_error={describe(value)}.{bad.help}", "bayes_error") from None
-    return float(error)
+    return AUTO if error == AUTO else float(error)
 
 
 def _labels(classes: Sequence[Any], y: np.ndarray) -> np.ndarray:
