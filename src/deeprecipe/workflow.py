@@ -74,6 +74,9 @@ class LoadedData:
     feature_names: list[str] | None
     image_shape: tuple[int, ...] | None
     dropped_missing_target: int = 0  # rows dropped for a missing target
+    sets: tuple[tuple[str, int], ...] = ()  # the file's own sets (Dataset.sets)
+    categories: dict[int, list[str]] = field(default_factory=dict)  # Dataset.categories
+    notes: list[Finding] = field(default_factory=list)  # what loading noticed (skipped files)
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
@@ -102,7 +105,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
-                      loaded.dropped_missing_target)
+                      loaded.dropped_missing_target, loaded.sets, loaded.categories)
 
 
 def _load_file(path: Path, target: str, target_file: str, task: str,

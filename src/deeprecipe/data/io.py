@@ -15,7 +15,7 @@ at the end: ``done`` and ``total`` count bytes for CSV, rows for the other forma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -61,6 +61,11 @@ class Dataset:
     classes: list[str | float] | None
     source: Path
     dropped_missing_target: int = 0  # rows dropped for a missing target (drop_missing_target)
+    # the file's own sets, in row order: (("train", 211), ("dev", 200)); () = one unsplit set
+    sets: tuple[tuple[str, int], ...] = ()
+    # text feature columns: column index -> its categories; X holds the category's index
+    # (a float), NaN where the cell is missing
+    categories: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
