@@ -105,7 +105,8 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
-                      loaded.dropped_missing_target, loaded.sets, loaded.categories)
+                      loaded.dropped_missing_target, loaded.sets, loaded.categories,
+                      list(loaded.notes))
 
 
 def _load_file(path: Path, target: str, target_file: str, task: str,
@@ -376,6 +377,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
+        notes += loaded.notes  # what loading noticed (arrays transposed, files skipped)
         if loaded.dropped_missing_target:
             notes.append(Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
             summary.append(notes[-1].text)

@@ -22,6 +22,7 @@ from typing import NoReturn
 import numpy as np
 
 from .._checks import choice, fail
+from ..findings import Finding
 from . import arrowread, csvtext
 from .arrays import as_float32, check_features, labelled, read_npy, read_npz
 from .arrowread import Irregular, TargetValues
@@ -66,6 +67,8 @@ class Dataset:
     # text feature columns: column index -> its categories; X holds the category's index
     # (a float), NaN where the cell is missing
     categories: dict[int, list[str]] = field(default_factory=dict)
+    # what loading noticed (arrays transposed, images recognised, files skipped)
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def task(self) -> str:
