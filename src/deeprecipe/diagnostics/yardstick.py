@@ -95,7 +95,7 @@ MAX_CELLS = 10_000_000  # values the references are fitted on (fewer rows for wi
 LINEAR_ROWS = 10_000  # rows the linear model's regularization is chosen on (a holdout quarter)
 TREES = 100  # trees histogram gradient boosting grows at most (a multiclass one: per class)
 SMALL = 10_000  # training rows below which the trees are small and boosting never stops early
-BOOSTING_CELLS = 20_000_000  # rows × features × trees per iteration boosting is fitted on
+BOOSTING_CELLS = 5_000_000  # rows × features × trees per iteration boosting is fitted on
 ALPHAS = tuple(10.0 ** p for p in range(-3, 5))  # Ridge's regularization, chosen by GCV
 CS = tuple(10.0 ** p for p in range(-3, 3))  # LogisticRegression's, chosen on a holdout
 
