@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import deeprecipe as dr
-from deeprecipe.data import ClassMissingWarning, min_rows, split, split_sizes
+from deeprecipe.data import ClassMissingWarning, min_rows, split, split_sets, split_sizes
 from deeprecipe.data.split import sample_positions, unique_codes
 
 
@@ -336,3 +336,88 @@ def test_unique_codes_is_np_unique(values: np.ndarray) -> None:
     np.testing.assert_array_equal(classes, expected)
     assert classes.dtype == expected.dtype
     np.testing.assert_array_equal(codes, inverse.reshape(-1))
+
+
+# --- a file's own sets (split_sets) ----------------------------------------------------------
+
+
+def cyclic(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``X[i] = [i]`` and labels 0, 1, 2, 0, … (every class in every set)."""
+    return np.arange(m, dtype=np.float64)[:, None], np.arange(m) % 3
+
+
+def test_a_validation_set_alone_is_halved_into_dev_and_test_stratified() -> None:
+    X, y = labelled(411, n_classes=2)
+    s = split_sets(X, y, (("train", 211), ("dev", 200)), seed=0)
+    np.testing.assert_array_equal(np.sort(s.train.indices), np.arange(211))  # as given
+    assert (len(s.dev), len(s.test or ())) == (100, 100)
+    held = np.concatenate([s.dev.indices, s.test.indices])  # type: ignore[union-attr]
+    np.testing.assert_array_equal(np.sort(held), np.arange(211, 411))  # only the dev set
+    ones = y[211:].sum()  # stratified: each half has the dev set's share of class 1
+    assert abs(int(s.dev.y.sum()) - ones / 2) <= 1 and s.stratified
+    again = split_sets(X, y, (("train", 211), ("dev", 200)), seed=0)
+    np.testing.assert_array_equal(again.dev.indices, s.dev.indices)  # reproducible
+
+
+def test_a_test_set_alone_is_halved_too_the_larger_half_to_dev() -> None:
+    X, y = cyclic(30)
+    s = split_sets(X, y, (("train", 21), ("test", 9)), seed=1)
+    assert s.sizes() == {"train": 21, "dev": 5, "test": 4}
+    assert set(s.dev.indices) | set(s.test.indices) == set(range(21, 30))  # type: ignore[union-attr]
+
+
+def test_a_dev_and_a_test_set_are_kept_as_given() -> None:
+    X, y = cyclic(40)
+    s = split_sets(X, y, (("train", 25), ("dev", 10), ("test", 5)), seed=0)
+    for part, rows in zip(s, (range(25), range(25, 35), range(35, 40)), strict=True):
+        assert part is not None and sorted(part.indices) == list(rows)
+
+
+def test_sets_in_another_order_name_their_own_rows() -> None:
+    X, y = cyclic(30)
+    s = split_sets(X, y, (("test", 6), ("train", 20), ("dev", 4)), seed=0)
+    assert sorted(s.test.indices) == list(range(6))  # type: ignore[union-attr]
+    assert sorted(s.train.indices) == list(range(6, 26))
+    assert sorted(s.dev.indices) == list(range(26, 30))
+
+
+@pytest.mark.parametrize("sets", [(), (("train", 100),), (("test", 100),)])
+def test_no_sets_or_one_set_is_the_notes_split(sets: tuple) -> None:
+    X, y = labelled(100)
+    s, plain = split_sets(X, y, sets, seed=4), split(X, y, seed=4)
+    for part, expected in zip(s, plain, strict=True):
+        np.testing.assert_array_equal(part.indices, expected.indices)  # type: ignore[union-attr]
+
+
+def test_a_regression_target_is_halved_at_random() -> None:
+    X = np.arange(40.0)[:, None]
+    y = np.linspace(0, 1, 40) ** 2
+    s = split_sets(X, y, (("train", 30), ("dev", 10)), seed=0)
+    assert not s.stratified and s.sizes() == {"train": 30, "dev": 5, "test": 5}
+
+
+def test_a_class_missing_from_a_halved_set_is_warned() -> None:
+    X = np.zeros((12, 1))
+    y = np.array([0, 1] * 5 + [0, 0])  # the dev set (last 2 rows) has no class 1
+    with pytest.warns(ClassMissingWarning) as caught:
+        split_sets(X, y, (("train", 10), ("dev", 2)), seed=0)
+    missing = caught[0].message.args[0].values["missing"]  # type: ignore[union-attr]
+    assert missing == {"dev": [1], "test": [1]}
+
+
+@pytest.mark.parametrize(
+    ("sets", "match"),
+    [
+        ((("train", 10), ("dev", 5)), r"rows summing to 20"),  # sizes do not cover the rows
+        ((("train", 10), ("valid", 10)), r"names from \('train', 'dev', 'test'\)"),
+        ((("train", 10), ("train", 10)), r"each once"),
+        ((("train", 20), ("dev", 0)), r"at least 1 row"),
+        ((("dev", 10), ("test", 10)), r"a training set .* help: .*--dev-test-data"),
+        ((("train", 19), ("dev", 1)), r"at least 2 rows to halve"),
+        ((("train", "many"), ("dev", 1)), r"received sets=\(\('train', 'many'\)"),
+    ],
+)
+def test_bad_sets_are_refused_naming_the_argument(sets: tuple, match: str) -> None:
+    X, y = labelled(20)
+    with pytest.raises(ValueError, match=r"^split_sets: sets must be .*" + match):
+        split_sets(X, y, sets)

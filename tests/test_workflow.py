@@ -92,6 +92,26 @@ def test_split_warnings_become_notes() -> None:
     assert any(1 in labels for labels in missing[0].values["missing"].values())
 
 
+def test_split_data_keeps_a_files_own_sets() -> None:
+    X = np.arange(90, dtype=float).reshape(45, 2)
+    y = np.arange(45) % 2
+    loaded = workflow.LoadedData("data.mat", X, y, "binary", [0, 1], None, None,
+                                 sets=(("train", 25), ("dev", 20)))
+    splits, notes = workflow.split_data(loaded, seed=0)
+    assert sorted(splits.train.indices) == list(range(25))  # not the notes' 60/20/20
+    assert splits.sizes() == {"train": 25, "dev": 10, "test": 10}
+    assert [note.code for note in notes] == ["file_sets"]
+    assert notes[0].values == {"sets": [["train", 25], ["dev", 20]], "halved": "dev",
+                               "dev": 10, "test": 10}
+    both = dataclasses.replace(loaded, sets=(("train", 25), ("dev", 12), ("test", 8)))
+    splits, notes = workflow.split_data(both, seed=0)
+    assert splits.sizes() == {"train": 25, "dev": 12, "test": 8}
+    assert notes[0].values["halved"] is None
+    unsplit = dataclasses.replace(loaded, sets=(("train", 45),))  # one set: the notes' sizes
+    splits, notes = workflow.split_data(unsplit, seed=0)
+    assert splits.sizes() == {"train": 27, "dev": 9, "test": 9} and notes == []
+
+
 def test_compare_splits_skips_parts_too_small_for_the_test() -> None:
     X, y = dr.datasets.load("moons", n_samples=20)
     splits = dr.data.split(X, y, seed=0)  # dev = test = 4 rows

@@ -397,6 +397,10 @@ TEXTS: dict[str, Template] = {
         f" (the smallest class has {v['smallest']} example(s)). help: collect more examples "
         "of the rare classes, merge them, or use larger dev/test ratios; for a regression "
         "target pass stratify=False."),
+    "file_sets": lambda v: "split: the file's own sets kept (" + ", ".join(
+        f"{name} {rows:,}" for name, rows in v["sets"]) + ")" + (
+        f"; its {v['halved']} set halved into dev {v['dev']:,} and test {v['test']:,} "
+        "(stratified for classes)" if v["halved"] else ""),
     "no_test_split": "no test set: the dev set is used to choose the model, so the dev error "
                      "is not an unbiased estimate of the error on new data (fine when you do "
                      "not need one).",

@@ -132,14 +132,24 @@ def progress_unit(spec: str) -> str:
 
 
 def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Finding]]:
-    """The notes' split (60/20/20 up to 10,000 dev and test rows), stratified for
-    classifiers, and the notes it raised (a class missing from a part; no test set)."""
+    """The notes' split (60/20/20 up to 10,000 dev and test rows), or the file's own sets
+    (``loaded.sets``) kept, a validation or test set alone halved into dev and test
+    (:func:`~deeprecipe.data.split_sets`); stratified for classifiers. Returns the splits
+    and the notes they raised (the file's sets kept; a class missing from a part; no test
+    set)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", datamod.ClassMissingWarning)
-        splits = datamod.split(loaded.X, loaded.y, stratify=loaded.task != "regression",
-                               seed=seed)
+        splits = datamod.split_sets(loaded.X, loaded.y, loaded.sets,
+                                    stratify=loaded.task != "regression", seed=seed)
     notes = [warning.message.args[0] for warning in caught  # split's only warning
              if isinstance(warning.message, datamod.ClassMissingWarning)]
+    if len(loaded.sets) > 1:
+        given = dict(loaded.sets)
+        halved = next((name for name in ("dev", "test") if name in given), None) \
+            if len(given) == 2 else None
+        notes.insert(0, Finding("file_sets", {
+            "sets": [list(pair) for pair in loaded.sets], "halved": halved,
+            "dev": len(splits.dev), "test": len(splits.test or ())}))
     return splits, notes + ([Finding("no_test_split")] if splits.test is None else [])
 
 

@@ -24,11 +24,22 @@ from .io import (
     load_parquet,
 )
 from .normalize import ConstantFeatureWarning, Standardizer, standardize_splits
-from .split import KINDS, TASKS, ClassMissingWarning, Part, Splits, min_rows, split, split_sizes
+from .split import (
+    KINDS,
+    SETS,
+    TASKS,
+    ClassMissingWarning,
+    Part,
+    Splits,
+    min_rows,
+    split,
+    split_sets,
+    split_sizes,
+)
 
 __all__ = [
-    "KINDS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
+    "KINDS", "SETS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
     "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
     "compare", "load_csv", "load_csv_features", "load_npy", "load_npz", "load_parquet",
-    "min_rows", "split", "split_sizes", "standardize_splits",
+    "min_rows", "split", "split_sets", "split_sizes", "standardize_splits",
 ]

@@ -262,6 +262,20 @@ def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.nd
             "missing": missing, "smallest": smallest})), stacklevel=3)
 
 
+def _strata(
+    where: str, y: np.ndarray, stratify: bool | str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(classes, codes)`` to stratify by (``stratify`` as :func:`split` reads it), or
+    ``None``."""
+    if stratify not in (True, False, "auto"):
+        raise fail(where, "stratify", "True, False or 'auto'", stratify)
+    labels = class_codes(y) if stratify else None
+    if stratify == "auto" and labels is not None and y.dtype.kind in "iuf" \
+            and y.ndim == 1 and auto_task(y) == "regression":
+        labels = None  # many distinct whole numbers: a regression target, not classes
+    return labels
+
+
 def split(
     X: ArrayLike,
     y: ArrayLike,
@@ -310,12 +324,7 @@ def split(
                    f"ratios={ratios} (sizes would be train={n_train}, dev={n_dev}, "
                    f"test={n_test})", m)
     rng = generator if shuffle else None
-    if stratify not in (True, False, "auto"):
-        raise fail(where, "stratify", "True, False or 'auto'", stratify)
-    labels = class_codes(y_array) if stratify else None
-    if stratify == "auto" and labels is not None and y_array.dtype.kind in "iuf" \
-            and y_array.ndim == 1 and auto_task(y_array) == "regression":
-        labels = None  # many distinct whole numbers: a regression target, not classes
+    labels = _strata(where, y_array, stratify)
     if labels is not None:
         train, dev, test = _stratified(labels[1], len(labels[0]), (n_dev, n_test or 0), rng)
     else:
@@ -332,3 +341,90 @@ def split(
              for name, rows in named.items()}
     return Splits(parts["train"], parts["dev"], parts.get("test"), labels is not None,
                   note="" if n_test is not None else say("no_test_split"))
+
+
+SETS = ("train", "dev", "test")  # the names of a file's own sets (Dataset.sets)
+
+
+def _carve(
+    rows: np.ndarray, labels: tuple[np.ndarray, np.ndarray] | None, sizes: tuple[int, int],
+    rng: np.random.Generator | None,
+) -> list[np.ndarray]:
+    """``rows`` cut into (the rest, ``sizes[0]`` rows, ``sizes[1]`` rows): stratified by
+    ``labels`` like :func:`split` when given, else at random (in order without ``rng``)."""
+    if labels is not None:
+        cuts = _stratified(labels[1][rows], len(labels[0]), sizes, rng)
+        return [rows[cut] for cut in cuts]
+    order = rng.permutation(rows) if rng is not None else rows
+    return np.split(order, [len(rows) - sum(sizes), len(rows) - sizes[1]])
+
+
+def _file_sets(where: str, sets: Sequence[tuple[str, int]], m: int) -> dict[str, np.ndarray]:
+    """The rows of each of a file's own ``sets`` (consecutive, in order), checked."""
+    constraint = (f"(name, rows) pairs with names from {SETS}, each once with at least 1 row, "
+                  f"rows summing to {m}")
+    try:
+        pairs = [(str(name), int(size)) for name, size in sets]
+    except (TypeError, ValueError):
+        raise fail(where, "sets", constraint, sets) from None
+    names = [name for name, _ in pairs]
+    if (any(name not in SETS for name in names) or len(set(names)) < len(names)
+            or any(size < 1 for _, size in pairs) or sum(size for _, size in pairs) != m):
+        raise fail(where, "sets", constraint, tuple(pairs))
+    stops = np.cumsum([size for _, size in pairs])
+    return {name: np.arange(stop - size, stop)
+            for (name, size), stop in zip(pairs, stops, strict=True)}
+
+
+def split_sets(
+    X: ArrayLike,
+    y: ArrayLike,
+    sets: Sequence[tuple[str, int]],
+    stratify: bool | str = "auto",
+    shuffle: bool = True,
+    seed: int | np.random.Generator = 0,
+) -> Splits:
+    """Train, dev and test parts that keep a file's own ``sets``
+    (:attr:`~deeprecipe.data.io.Dataset.sets`: ``(name, rows)`` in row order, names from
+    :data:`SETS`; a file's validation set is ``"dev"``).
+
+    The file's training set is the training part. A file with a dev and a test set keeps
+    both as they are; a file with only one of them has it halved into dev (the larger half)
+    and test, stratified as :func:`split` does (``stratify``, ``shuffle``, ``seed`` as there).
+    No sets, or one set alone, is data the file leaves unsplit: :func:`split` with the
+    notes' sizes. A class missing from a part raises a :class:`ClassMissingWarning`.
+
+    Example::
+
+        s = split_sets(X, y, (("train", 211), ("dev", 200)))   # train 211, dev 100, test 100
+    """
+    where = "split_sets"
+    X_array, y_array = np.asarray(X), np.asarray(y)
+    if len(tuple(sets)) <= 1:
+        return split(X_array, y_array, stratify=stratify, shuffle=shuffle, seed=seed)
+    if y_array.ndim < 1 or len(y_array) != len(X_array):
+        raise fail(where, "y.shape", f"(len(X),) or (len(X), k) with len(X) = {len(X_array)}",
+                   y_array.shape)
+    given = _file_sets(where, sets, len(X_array))
+    if "train" not in given:
+        raise fail(where, "sets", "a training set beside the dev or test set",
+                   tuple(sets), "a file of dev and test examples only is --dev-test-data")
+    rng = as_generator(where, "seed", seed) if flag(where, "shuffle", shuffle) else None
+    labels = _strata(where, y_array, stratify)
+    named = {"train": given["train"]}
+    if "dev" in given and "test" in given:
+        named.update(dev=given["dev"], test=given["test"])
+    else:
+        held = given["dev"] if "dev" in given else given["test"]  # beside train
+        if len(held) < 2:
+            raise fail(where, "sets", "a dev or test set of at least 2 rows to halve",
+                       tuple(sets))
+        _, named["dev"], named["test"] = _carve(held, labels, (len(held) - len(held) // 2,
+                                                                len(held) // 2), rng)
+    if rng is not None:
+        named = {name: rng.permutation(rows) for name, rows in named.items()}
+    if labels is not None:
+        _warn_missing(*labels, named)
+    parts = {name: Part(source_X=X_array, source_y=y_array, indices=rows)
+             for name, rows in named.items()}
+    return Splits(parts["train"], parts["dev"], parts["test"], labels is not None)
