@@ -284,6 +284,55 @@ def test_small_affine_resamples_once_so_digits_stay_sharp() -> None:
     assert sharp > 13.5 and sharp > twice.max(axis=1).mean() + 0.5
 
 
+def test_the_named_crop_and_rotate_of_8x8_digits_are_the_one_resampling_they_always_were(
+) -> None:
+    X, _ = dr.datasets.load("digits")
+    before = A.Compose([A.Affine(degrees=10, translate=0.5, scale=(0.9, 1.1))],
+                       image_shape=(8, 8))
+    named = A.for_images(["rotate", "crop"], (8, 8))  # any order: the table's
+    np.testing.assert_array_equal(named(X[:50], np.random.default_rng(3)),
+                                  before(X[:50], np.random.default_rng(3)))
+
+
+@pytest.mark.parametrize(("shape", "expected"), [
+    ((8, 8), ("crop", "rotate")), ((28, 28, 1), ("crop", "rotate")),  # grey: digits, letters
+    ((64, 64, 3), ("flip", "crop", "rotate")), ((32, 32, 4), ("flip", "crop", "rotate")),
+])
+def test_the_defaults_flip_colour_pictures_only(shape: tuple[int, ...],
+                                               expected: tuple[str, ...]) -> None:
+    assert A.defaults(shape) == expected
+    assert A.chosen(True, shape) == expected
+    assert A.chosen(False, shape) == () and A.chosen(True, None) == ()
+    assert A.chosen(("distort",), shape) == ("distort",)
+
+
+def test_flip_alone_mirrors_whole_images_without_resampling(rng: np.random.Generator) -> None:
+    X = rng.random((40, 6, 7, 3))
+    out = A.for_images(["flip"], (6, 7, 3))(X.reshape(40, -1), rng).reshape(X.shape)
+    mirrored = np.array([np.array_equal(o, x[:, ::-1]) for o, x in zip(out, X, strict=True)])
+    kept = np.array([np.array_equal(o, x) for o, x in zip(out, X, strict=True)])
+    assert np.all(mirrored ^ kept) and 5 < mirrored.sum() < 35
+
+
+@pytest.mark.parametrize("names", [["crop"], ["rotate"], ["distort"], list(A.TRANSFORMS)])
+def test_each_named_transform_moves_pixels_and_brings_in_no_black_border_on_photos(
+    names: list[str], rng: np.random.Generator
+) -> None:
+    photo = np.full((20, 16, 16, 3), 100.0)  # a flat colour: any black pixel came from outside
+    photo[:, 4:12, 6:10] = 200.0
+    out = A.for_images(names, (16, 16, 3))(photo.reshape(20, -1), rng).reshape(photo.shape)
+    assert not np.allclose(out, photo)  # it does something
+    assert out.min() >= 100 - 1e-9  # the image's edge continues (mirrored), no fill of 0
+    grey = A.for_images(names, (16, 16))(photo[..., 0].reshape(20, -1), rng)
+    assert grey.min() < 100  # a grey image's outside is 0, the digits' background
+
+
+def test_unknown_transform_names_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"^for_images: names must be transforms from flip, "
+                       r"crop, rotate, distort; received names=\['spin'\]\."):
+        A.for_images(["spin"], (8, 8))
+
+
 def test_in_raw_units_moves_pixels_not_z_scores_and_clips_to_the_training_range() -> None:
     X, _ = dr.datasets.load("digits")
     scaler = dr.data.Standardizer()

@@ -175,6 +175,18 @@ def test_every_option_is_also_a_flag() -> None:
         assert key in vars(parser.parse_args(argv)), flag
 
 
+@pytest.mark.parametrize(("argv", "parsed"), [
+    (["--augment"], True), (["--augment", "flip,rotate"], ("flip", "rotate")),
+    (["--no-augment"], False), ([], False),
+])
+@pytest.mark.parametrize("command", ["run", "tune"])
+def test_augment_alone_takes_the_datas_defaults_or_names_transforms(
+        command: str, argv: list[str], parsed: object) -> None:
+    args = vars(cli.build_parser().parse_args([command, *argv]))
+    value = runconfig.augmentations(args["augment"]) if "augment" in args else False
+    assert value == parsed
+
+
 @pytest.mark.parametrize("command", ["run", "gradcheck", "diagnose", "predict", "experiment"])
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:

@@ -421,3 +421,10 @@ def test_kill_9_of_a_tune_leaves_no_process_behind(tmp_path: Path) -> None:
             f"{living(process.pid)} (started: {started})"
     finally:
         stop_group(process)
+
+
+def test_augment_asked_for_data_without_images_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tune(tmp_path, "--data", "iris", "--augment", "flip") == cli.EXIT_USAGE
+    assert "--augment needs image data; received --data='iris'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # refused before a folder was made

@@ -21,6 +21,7 @@ import tracemalloc
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,51 @@ def test_image_data_is_augmented_and_dropout_follows_l2() -> None:
                                 tried=tried))
     assert decision.action == "dropout"
     assert [c.config.keep_prob for c in decision.candidates] == [0.8, 0.6]
+
+
+@pytest.mark.parametrize(("image_shape", "augment", "named"), [
+    ((8, 8), None, "augmentation (crop, rotate)"),  # tune's default: the images' defaults
+    ((16, 16, 3), None, "augmentation (flip, crop, rotate)"),
+    ((16, 16, 3), ("distort",), "augmentation (distort)"),
+])
+def test_the_augmentation_step_says_its_transforms(
+        image_shape: tuple[int, ...], augment: tuple[str, ...] | None, named: str) -> None:
+    decision = decide(situation(0.0, 0.11, image_shape=image_shape, learning_curve=False,
+                                augment=augment))
+    assert decision.action == "augment"
+    assert all(c.change.startswith(named) for c in decision.candidates)
+
+
+def test_augmentation_turned_off_is_never_a_step() -> None:
+    decision = decide(situation(0.0, 0.11, image_shape=(8, 8), learning_curve=False,
+                                augment=()))
+    assert decision.action == "regularize_l2"
+    assert "augment: augmentation is turned off (augment = false)" in decision.skipped
+
+
+def test_a_trial_augments_with_the_tunes_transforms(cancer: dr.data.Splits,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+
+    def recorded(*args: Any) -> None:
+        seen.append(args[-1])  # the transforms' names
+        return None
+
+    monkeypatch.setattr("deeprecipe.recipe.trial.augmentation", recorded)
+    _, data = prepare(cancer, image_shape=(5, 6))
+    config = FAST.replace(augment=True, epochs=1)
+    for names in (None, ("flip", "distort")):
+        run_trial(TrialTask("k", config, 0), replace(data, augment=names))
+    assert seen == [None, ("flip", "distort")]  # None: the images' defaults
+
+
+def test_the_settings_name_augment_only_when_it_is_not_the_default() -> None:
+    options = {"budget": 2, "bayes_error": 0.0, "seed": 0, "baseline": FAST,
+               "image_shape": (8, 8), "per_round": 3, "learning_curve": True,
+               "max_attempts": 2, "bias_threshold": 0.01, "variance_threshold": 0.01}
+    assert "augment" not in Options(**options).settings("0" * 64)  # a tune from before
+    assert Options(**options, augment="flip,crop").settings("0" * 64)["augment"] == [
+        "flip", "crop"]
 
 
 def test_the_recipe_stops_when_nothing_is_left_and_every_action_is_a_known_one() -> None:
@@ -648,6 +694,8 @@ def test_tune_runs_the_recipe_in_local_processes(cancer: dr.data.Splits,
     ({"bayes_error": "human"}, "tune: bayes_error must be 'auto' or an error rate in [0, 1)"),
     ({"resume": True}, "tune: folder must be the run folder to resume when resume=True"),
     ({"workers": -1}, "tune: workers must be a positive integer"),
+    ({"augment": ["spin"]}, "tune: augment must be true (the data's defaults), false, or "
+                            "transforms from flip, crop, rotate, distort"),
     ({"classes": ["benign"]}, "tune: classes must be a label for each class code 0 … k−1 of "
                               "the targets (integers from 0 to 0); received classes=['benign']."),
 ])

@@ -73,7 +73,13 @@ def test_a_toml_files_relative_paths_are_read_from_its_folder(tmp_path: Path) ->
     ('activation = "softmax"\n', "activation must be one of 'linear', 'relu'"),
     ('optimizer = "rmsprop"\n', "optimizer must be one of 'sgd', 'momentum', 'adam'"),
     ("bayes_error = 1.5\n", "bayes_error must be 'auto' or a fraction in [0, 1]"),
-    ('augment = "maybe"\n', "augment must be true or false"),
+    ('augment = "maybe"\n', "augment must be true (the data's defaults), false, or transforms "
+                             "from flip, crop, rotate, distort (e.g. flip,rotate); received "
+                             "augment='maybe'."),
+    ('augment = ["flip", "rotat"]\n', "received augment=['flip', 'rotat']. help: did you "
+                                      "mean 'rotate'?"),
+    ("augment = []\n", "augment must be true"),
+    ("augment = 1\n", "augment must be true"),
     ('name = "a/b"\n', "name must be a folder name"),
     ('task = "ranking"\n', "task must be one of 'auto', 'classification', 'regression'"),
 ])
@@ -85,6 +91,22 @@ def test_bad_values_in_a_file_name_the_file_and_the_key(
         resolve(path, {})
     assert str(error.value).startswith(f"{path}: ")
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("value", "parsed"), [
+    (True, True), ("false", False), ("yes", True),  # on (the data's defaults) or off
+    ("rotate,flip", ("flip", "rotate")), (["distort", "crop", "crop"], ("crop", "distort")),
+    ("flip, crop", ("flip", "crop")),  # the table's order, each once
+])
+def test_augment_is_on_off_or_the_transforms_named(value: object, parsed: object) -> None:
+    assert parse({"augment": value}, COMMAND_LINE)["augment"] == parsed
+
+
+def test_the_transforms_named_round_trip_through_run_json() -> None:
+    config = RunConfig(data="digits", augment=("crop", "distort"), keep_prob=(0.8, 1.0))
+    assert config.to_dict()["augment"] == ["crop", "distort"]
+    assert RunConfig.from_dict(config.to_dict()) == config
+    assert RunConfig.from_dict({"augment": False}).augment is False  # an older run.json
 
 
 def test_bad_flags_are_named_by_key_and_the_cli_spells_them_as_flags() -> None:

@@ -270,6 +270,25 @@ def test_augmentation_is_for_images_and_moves_pixels_in_raw_units() -> None:
     assert not np.allclose(moved, rows)
 
 
+@pytest.mark.parametrize(("option", "kinds"), [
+    (True, ["HorizontalFlip", "Affine"]),  # colour pictures: flip, crop and rotate
+    (("flip",), ["HorizontalFlip"]),
+    (("rotate", "distort"), ["Affine", "ElasticDistortion"]),
+])
+def test_the_augment_option_builds_the_transforms_it_names(
+        tmp_path: Path, option: bool | tuple[str, ...], kinds: list[str]) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "photos.npz", X=rng.integers(0, 256, (30, 6, 5, 3)),
+             y=np.arange(30) % 2)
+    loaded = workflow.load_data(str(tmp_path / "photos.npz"))
+    assert loaded.image_shape == (6, 5, 3)
+    scaler = Standardizer().fit(loaded.X)
+    augment = workflow.augmentation(RunConfig(augment=option), loaded, scaler,
+                                    scaler.transform(loaded.X))
+    assert augment is not None and isinstance(augment.transform, dr.data.augment.Compose)
+    assert [type(t).__name__ for t in augment.transform.transforms] == kinds
+
+
 # --- training, interrupted and resumed ----------------------------------------------------------
 
 

@@ -410,6 +410,8 @@ TEXTS: dict[str, Template] = {
     "compare_skipped": "{label}: same-distribution check skipped ({part} has {rows} rows; it "
                        "needs {needs})",
     "resumed": "resumed from the checkpoint after epoch {epoch}",
+    "augmented": lambda v: ("every training batch augmented afresh: " + ", ".join(
+        v["transforms"]) + (" (the defaults for these images)" if v["defaults"] else "")),
     "target_scaled:run": TARGET + "; the learning curves are in those units (the target's "
                          "variance is 1), the errors in the target's own units",
     "target_scaled:tune": TARGET + "; every error of this tune is a mean squared error in "

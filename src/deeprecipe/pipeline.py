@@ -165,11 +165,14 @@ def _check_standardized(X: np.ndarray, splits: Splits, source: str,
 
 
 def augmentation(image_shape: Sequence[int], mean: np.ndarray, std: np.ndarray,
-                 X_train: np.ndarray) -> augment.InRawUnits:
-    """Small rotations, shifts and zooms (:func:`~deeprecipe.data.augment.small_affine`) of
-    standardized rows in pixel units (``mean``, ``std``: the standardizer's), clipped to the
-    range of the standardized training rows ``X_train``."""
-    return augment.InRawUnits(augment.small_affine(image_shape), mean, std,
+                 X_train: np.ndarray, names: Sequence[str] | None = None
+                 ) -> augment.InRawUnits:
+    """The transforms ``names`` (:func:`~deeprecipe.data.augment.for_images`; ``None``: the
+    image's :func:`~deeprecipe.data.augment.defaults`) of standardized rows in pixel units
+    (``mean``, ``std``: the standardizer's), clipped to the range of the standardized
+    training rows ``X_train``."""
+    chosen = augment.defaults(image_shape) if names is None else names
+    return augment.InRawUnits(augment.for_images(chosen, image_shape), mean, std,
                               X_train.min(axis=0), X_train.max(axis=0))
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from . import activations, datasets, initializers, optimizers
 from ._checks import BadValue, describe
 from .data import TASKS
+from .data.augment import TRANSFORMS
 from .data.cells import NUMBER
 from .data.io import FILE_SUFFIXES
 from .diagnostics import bias_variance
@@ -60,7 +61,10 @@ class MissingFile(FileNotFoundError):
 class RunConfig:
     """Every option of the main job (``deeprecipe run``); see :data:`OPTIONS` for each.
 
-    ``bayes_error`` is a fraction, or ``"auto"``: the yardstick of reference models
+    ``augment`` is ``False`` (off), ``True`` (the image data's defaults,
+    :func:`~deeprecipe.data.augment.defaults`) or transform names of
+    :data:`~deeprecipe.data.augment.TRANSFORMS`. ``bayes_error`` is a fraction, or
+    ``"auto"``: the yardstick of reference models
     (:func:`~deeprecipe.diagnostics.yardstick.fit_references`) on the run's split.
     ``keep_prob`` is one probability per hidden layer (``None``: 0.8 on the first hidden
     layer and no dropout after it; :meth:`keep_probs` resolves it). ``init=None`` picks He
@@ -86,7 +90,7 @@ class RunConfig:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     patience: int = 20
-    augment: bool = False
+    augment: bool | tuple[str, ...] = False
     bayes_error: float | str = "auto"
     gradcheck: str = "auto"
     checkpoint_every: int = 10
@@ -117,6 +121,7 @@ class Option:
     constraint: str
     help: str
     metavar: str | None = None
+    bare: str | None = None  # a flag's value when it is given alone (``--augment``)
 
 
 # --- parsers: each takes a TOML value or a flag's text and returns the value, or raises -------
@@ -211,12 +216,29 @@ def folder_name(value: Any) -> str:
     return name
 
 
+BOOLEANS = ("true", "false", "yes", "no")
+
+
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
+    if isinstance(value, str) and value.strip().lower() in BOOLEANS:
         return value.strip().lower() in ("true", "yes")
     raise BadValue
+
+
+def augmentations(value: Any) -> bool | tuple[str, ...]:
+    """``true`` (the data's defaults), ``false`` (off), or names of
+    :data:`~deeprecipe.data.augment.TRANSFORMS`: a TOML array, or a flag's comma-separated
+    text (``flip,rotate``); returned in that table's order, each once."""
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in BOOLEANS):
+        return boolean(value)
+    names = _list_of(text)(value)
+    unknown = [name for name in names if name not in TRANSFORMS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], TRANSFORMS, n=1)
+        raise BadValue(f"did you mean {close[0]!r}?" if close else "")
+    return tuple(name for name in TRANSFORMS if name in names)
 
 
 def one_of(choices: Iterable[str], description: str, metavar: str) -> Option:
@@ -286,8 +308,12 @@ OPTIONS: dict[str, Option] = {
                             "ALPHA"),
     "patience": Option(positive_int, "a positive integer",
                        "early stopping: epochs without a better dev cost (default: 20)", "N"),
-    "augment": Option(boolean, "true or false",
-                      "augment image data with small rotations, shifts and zooms (default: off)"),
+    "augment": Option(augmentations, "true (the data's defaults), false, or transforms from "
+                      f"{', '.join(TRANSFORMS)} (e.g. flip,rotate)",
+                      "augment the training images: transforms from "
+                      f"{', '.join(TRANSFORMS)}, e.g. flip,rotate; alone: the data's defaults "
+                      "(crop,rotate, and flip for colour pictures; never for digits) "
+                      "(default: off)", "T,T,...", bare="true"),
     "bayes_error": Option(bayes_error, BAYES_ERROR,
                           "Bayes (human-level) error for the diagnosis: auto (the yardstick: "
                           "the best dev error of reference models, a linear model and "
@@ -350,7 +376,8 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
 
 
 def _combination(data: str, target: str | None, target_file: str | None, task: str,
-                 augment: bool, source: str | None = None, labelled: bool = True) -> None:
+                 augment: bool | tuple[str, ...], source: str | None = None,
+                 labelled: bool = True) -> None:
     """Refuse options the data has no use for (they would be silently ignored), and
     (``labelled``) a CSV, TSV or Parquet file without its ``target`` column or an .npy file
     without its ``target_file``."""
@@ -399,9 +426,9 @@ def no_images(data: str, source: str | None = None) -> ConfigError:
     """The error of augmentation asked for data without an image shape."""
     prefix = "" if source is None else f"{source}: "
     return ConfigError(f"{prefix}augment needs image data; received data={data!r}, which has "
-                       "no image shape. help: augmentation (rotations, shifts) only makes "
-                       "sense for images (digits, or an .npz or .npy whose X is (m, height, "
-                       "width)).",
+                       "no image shape. help: augmentation (flips, crops, rotations, "
+                       "distortions) only makes sense for images (digits, a folder of images, "
+                       "or a file whose X is (m, height, width[, channels])).",
                        "augment", "data", source=source)
 
 
@@ -418,7 +445,7 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
         raise MissingFile(f"{key}: no file {name}{missing}.", key)
 
 
-def check_data(data: str, target: str | None = None, augment: bool = False,
+def check_data(data: str, target: str | None = None, augment: bool | tuple[str, ...] = False,
                task: str = "auto", labelled: bool = True, *,
                target_file: str | None = None) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in

@@ -208,16 +208,18 @@ def check_gradients(
 def augmentation(
     config: RunConfig, loaded: LoadedData, scaler: Standardizer, X_train: np.ndarray
 ) -> augmentations.InRawUnits | None:
-    """Small rotations, shifts and zooms (:func:`~deeprecipe.data.augment.small_affine`) for
-    image data when ``augment`` is on, in pixel units and clipped to the range of
-    ``X_train`` (the standardized training set)."""
+    """The transforms ``config.augment`` names (``True``: the images'
+    :func:`~deeprecipe.data.augment.defaults`; :func:`~deeprecipe.data.augment.for_images`)
+    for image data when it is on, in pixel units and clipped to the range of ``X_train``
+    (the standardized training set)."""
     if not config.augment:
         return None
     if loaded.image_shape is None:
         raise no_images(loaded.name)
     if scaler.mean_ is None or scaler.std_ is None:
         raise RuntimeError("augmentation: the standardizer must be fitted first.")
-    return pipeline.augmentation(loaded.image_shape, scaler.mean_, scaler.std_, X_train)
+    return pipeline.augmentation(loaded.image_shape, scaler.mean_, scaler.std_, X_train,
+                                 augmentations.chosen(config.augment, loaded.image_shape))
 
 
 class PeriodicCheckpoint(Callback):
@@ -413,6 +415,10 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
             l2=config.l2, l1=config.l1, seed=config.seed)
         augment = augmentation(config, loaded, scaler, splits.train.X) if config.augment \
             else None  # (the training rows are gathered only for it)
+        if augment is not None and loaded.image_shape is not None:
+            notes.append(Finding("augmented", {
+                "transforms": list(augmentations.chosen(config.augment, loaded.image_shape)),
+                "defaults": config.augment is True}))
         summary.append(f"{model.n_parameters:,} parameters")
     mode = check_mode(config, model)
     gradchecks = {}

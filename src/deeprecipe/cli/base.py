@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -68,15 +68,26 @@ def flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def add_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -> None:
-    """A flag per option key, its help from :data:`runconfig.OPTIONS`; an option not given
-    is absent from the parsed namespace."""
+def add_options(parser: argparse.ArgumentParser, keys: Iterable[str],
+                helps: Mapping[str, str] | None = None) -> None:
+    """A flag per option key, its help from :data:`runconfig.OPTIONS` (or ``helps``, by
+    key); an option not given is absent from the parsed namespace. A true-or-false option
+    is a ``--key`` / ``--no-key`` switch; one with a ``bare`` value takes a value or none
+    (``--augment``, ``--augment flip,rotate``) and has a ``--no-key`` too."""
     for key in keys:
         option = runconfig.OPTIONS[key]
-        kind = ({"action": argparse.BooleanOptionalAction} if option.parse is runconfig.boolean
-                else {"metavar": option.metavar})
+        kind: dict[str, Any] = {"metavar": option.metavar}
+        if option.parse is runconfig.boolean:
+            kind = {"action": argparse.BooleanOptionalAction}
+        elif option.bare is not None:
+            kind.update(nargs="?", const=option.bare)
+        text = (helps or {}).get(key, option.help)
         parser.add_argument(flag(key), dest=key, default=argparse.SUPPRESS,
-                            help=option.help.replace("%", "%%"), **kind)  # argparse formats %
+                            help=text.replace("%", "%%"), **kind)  # argparse formats %
+        if option.bare is not None:
+            parser.add_argument(f"--no-{flag(key)[2:]}", dest=key, action="store_const",
+                                const="false", default=argparse.SUPPRESS,
+                                help=f"turn {flag(key)} off")
 
 
 def print_files(console: Console, folder: Path, report: Path) -> None:

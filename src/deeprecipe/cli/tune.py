@@ -15,6 +15,7 @@ from rich.text import Text
 from .. import recipe, runconfig, workflow
 from .._checks import describe, positive_int
 from ..callbacks import Reporter
+from ..data.augment import TRANSFORMS
 from ..findings import Finding
 from ..recipe.loop import AUTO, check_bayes_error
 from ..recipe.runners import check_workers
@@ -24,11 +25,12 @@ from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
 SHARED = ("data", "target", "target_file", "task", "drop_missing_target", "bayes_error", "seed",
-          "name", "output_dir")
+          "name", "output_dir", "augment")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
-            "workers": 2, "scheduler": None, "bayes_error": AUTO}
+            "workers": 2, "scheduler": None, "bayes_error": AUTO,
+            "augment": True}  # the recipe's augmentation step: the data's defaults
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +43,10 @@ def add_parser(commands: Any) -> None:
         "spent. The dev set chooses; the test error is measured once, on the chosen model. "
         "Writes runs/<name>/ (report.html with the decision trail, trials.sqlite, model/).",
     )
-    base.add_options(parser, SHARED)
+    base.add_options(parser, SHARED, {"augment": (
+        "what the recipe's augmentation step does to the training images of image data: "
+        f"transforms from {', '.join(TRANSFORMS)}, e.g. flip,rotate; --no-augment: never "
+        "augment (default: the data's defaults: crop,rotate, and flip for colour pictures)")})
     parser.add_argument("--budget", type=runconfig.integer, default=argparse.SUPPRESS, metavar="N",
                         help="at most N trials (default: 30; a resumed tune may raise it, "
                         "never lower it)")
@@ -75,13 +80,15 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         bayes_error = check_bayes_error("tune", options["bayes_error"])
         positive_int("tune", "--budget", options["budget"])
         check_workers("tune", "--workers", options["workers"])
-        for key in ("task", "drop_missing_target", "seed"):
+        for key in ("task", "drop_missing_target", "seed", "augment"):
             options[key] = base.checked("tune: ", key, options[key])
         with base.live_line(console, f"loading {options['data']}") as loading:
             unit = workflow.progress_unit(options["data"])
             loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                         options["drop_missing_target"], Reporter(loading, unit),
                                         target_file=options["target_file"])
+        if "augment" in vars(args) and options["augment"] and loaded.image_shape is None:
+            raise runconfig.no_images(options["data"])  # asked for: not silently skipped
         splits, notes = workflow.split_data(loaded, options["seed"])
         if loaded.dropped_missing_target:
             notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
@@ -112,6 +119,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                     task="regression" if loaded.task == "regression" else "classification",
                     callbacks=[progress], in_place=True,
                     classes=loaded.classes,  # the file's labels, so the saved model says them
+                    augment=options["augment"],
                 )
                 progress.close()
                 paths = write_tune_report(result, folder)

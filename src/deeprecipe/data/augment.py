@@ -304,12 +304,79 @@ class GaussianNoise(Transform):
         return images + noise
 
 
+TRANSFORMS = ("flip", "crop", "rotate", "distort")  # the names ``--augment`` takes
+ROTATION_DEGREES = 10.0
+ZOOM = (0.9, 1.1)
+SHIFT = 1 / 16  # of the image's shorter side: ±½ pixel for 8 × 8 digits, ±4 for 64 × 64
+DISTORTION = 1 / 20  # the elastic field's RMS displacement, of the shorter side
+SMOOTHING = 1 / 7  # its Gaussian's σ, of the shorter side (Simard et al.: 4 of 28 pixels)
+
+
+def colour(image_shape: Sequence[int]) -> bool:
+    """Whether images of ``image_shape`` are colour pictures ``(h, w, 3)`` or ``(h, w, 4)``."""
+    return len(image_shape) == 3 and image_shape[2] in (3, 4)
+
+
+def defaults(image_shape: Sequence[int]) -> tuple[str, ...]:
+    """The transforms of a bare ``--augment`` (``augment = true``) for images of
+    ``image_shape``: ``crop`` and ``rotate``, and ``flip`` for colour pictures only (a
+    mirrored cat is still a cat; a mirrored digit or letter, grey ``(h, w)`` images, is
+    none)."""
+    return ("flip", "crop", "rotate") if colour(image_shape) else ("crop", "rotate")
+
+
+def chosen(option: bool | Sequence[str], image_shape: Sequence[int] | None
+           ) -> tuple[str, ...]:
+    """The transforms an ``augment`` option means for images of ``image_shape``: its names,
+    the images' :func:`defaults` for ``True``, none for ``False`` or data without images
+    (``image_shape=None``)."""
+    if image_shape is None or option is False:
+        return ()
+    return defaults(image_shape) if option is True else tuple(option)
+
+
+def for_images(names: Sequence[str], image_shape: Sequence[int]) -> Compose:
+    """The transforms ``names`` (of :data:`TRANSFORMS`, applied in that order, whatever
+    the order given) for rows holding images of ``image_shape`` ``(h, w[, c])``, sized
+    by the image's shorter side ``s`` in pixels:
+
+    - ``flip``: :class:`HorizontalFlip`, half of the images;
+    - ``crop``: a random crop and zoom: a zoom of ``U(0.9, 1.1)`` and a shift of
+      ``U(−s/16, s/16)`` pixels along each axis;
+    - ``rotate``: a rotation by ``U(−10°, 10°)``;
+    - ``distort``: :class:`ElasticDistortion`, σ = ``s/7`` and an RMS displacement of
+      ``s/20`` pixels.
+
+    ``crop`` and ``rotate`` are one :class:`Affine` (each bilinear resampling blurs: one
+    resampling keeps 8 × 8 digits sharp). What enters from outside the image is 0 for
+    grey images (the digits' background) and the mirrored image for colour pictures
+    (:func:`colour`)."""
+    unknown = [name for name in names if name not in TRANSFORMS]
+    if unknown or not names:
+        raise fail("for_images", "names", f"transforms from {', '.join(TRANSFORMS)}", names)
+    side = min(int(d) for d in image_shape[:2])
+    mode = "reflect" if colour(image_shape) else "constant"
+    transforms: list[Transform] = []
+    if "flip" in names:
+        transforms.append(HorizontalFlip())
+    if "crop" in names or "rotate" in names:
+        crop = "crop" in names
+        transforms.append(Affine(degrees=ROTATION_DEGREES if "rotate" in names else 0.0,
+                                 translate=side * SHIFT if crop else 0.0,
+                                 scale=ZOOM if crop else (1.0, 1.0), mode=mode))
+    if "distort" in names:
+        sigma = side * SMOOTHING
+        # a uniform field on [−1, 1] (variance 1/3) smoothed by a 2-D Gaussian of width σ
+        # has standard deviation 1 / (√3 · 2σ√π): alpha scales that to the RMS displacement
+        alpha = side * DISTORTION * math.sqrt(3) * 2 * sigma * math.sqrt(math.pi)
+        transforms.append(ElasticDistortion(alpha=alpha, sigma=sigma, mode=mode))
+    return Compose(transforms, image_shape=image_shape)
+
+
 def small_affine(image_shape: Sequence[int]) -> Compose:
-    """The augmentation ``deeprecipe run --augment`` and the automated recipe use: small
-    rotations (±10°), shifts (±½ pixel) and zooms (±10%) in one resampling (each bilinear
-    resampling blurs), no flips (a mirrored digit is not a digit)."""
-    return Compose([Affine(degrees=10, translate=0.5, scale=(0.9, 1.1))],
-                   image_shape=image_shape)
+    """Small rotations (±10°), shifts (±½ pixel on 8 × 8 digits) and zooms (±10%) in one
+    resampling, no flips: :func:`for_images` of ``crop`` and ``rotate``."""
+    return for_images(("crop", "rotate"), image_shape)
 
 
 class InRawUnits:

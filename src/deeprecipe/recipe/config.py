@@ -27,10 +27,12 @@ class Config:
     """A fully connected ReLU network (He initialization) and its training: one candidate.
 
     Each field is ``deeprecipe run``'s option of that name (:data:`deeprecipe.runconfig.OPTIONS`
-    gives its meaning and checks it), within the search's bounds, but for three:
+    gives its meaning and checks it), within the search's bounds, but for four:
     ``keep_prob`` is one probability for every hidden layer (< 1: inverted dropout after
-    each), ``rows`` trains on a seeded, stratified sample of that many training rows
-    (``None``: all of them; :mod:`.sample` says when ``tune`` samples), and
+    each), ``augment`` says whether the trial augments its training images (with the
+    transforms :func:`~deeprecipe.recipe.tune` was given), ``rows`` trains on a seeded,
+    stratified sample of that many training rows (``None``: all of them; :mod:`.sample`
+    says when ``tune`` samples), and
     ``train_fraction < 1`` on a nested, stratified part of those (a point of a learning
     curve). Early stopping watches the dev cost and restores the best weights. The
     defaults are the recipe's baseline.
@@ -56,6 +58,8 @@ class Config:
             raise fail(where, "hidden", f"a tuple of 1 to {MAX_DEPTH} layer widths", self.hidden)
         for key in RUN_FIELDS:
             object.__setattr__(self, key, check(where, key, getattr(self, key)))
+        if not isinstance(self.augment, bool):
+            raise fail(where, "augment", "true or false", self.augment)
         if max(self.hidden) > MAX_WIDTH:
             raise fail(where, "hidden", f"widths of at most {MAX_WIDTH} units", self.hidden)
         if self.learning_rate >= 1:
@@ -114,9 +118,10 @@ class Config:
         return ", ".join(parts)
 
 
-# the fields checked by run's option of the same name (run's keep_prob is one per layer)
+# the fields checked by run's option of the same name (run's keep_prob is one per layer;
+# its augment names transforms, a trial's says whether it augments: with the tune's)
 RUN_FIELDS = tuple(item.name for item in fields(Config) if item.name in OPTIONS
-               and item.name != "keep_prob")
+               and item.name not in ("keep_prob", "augment"))
 
 
 def build_model(config: Config, input_dim: int, task: str, n_outputs: int,

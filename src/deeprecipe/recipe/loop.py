@@ -17,6 +17,7 @@ import numpy as np
 from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
+from ..data.augment import chosen
 from ..data.normalize import CHUNK_ROWS
 from ..diagnostics import Diagnosis, LearningCurve, Yardstick, diagnose, fit_references, show_error
 from ..diagnostics.bias_variance import AUTO
@@ -58,6 +59,7 @@ class Options:
     variance_threshold: float
     task: str | None = None
     n_train: int = 0
+    augment: bool | tuple[str, ...] = True
 
     def __post_init__(self) -> None:
         where = "tune"
@@ -75,6 +77,7 @@ class Options:
         checked = {"budget": positive_int(where, "budget", self.budget),
                    "bayes_error": check_bayes_error(where, self.bayes_error),
                    "seed": check(where, "seed", self.seed),
+                   "augment": check(where, "augment", self.augment),
                    "per_round": positive_int(where, "per_round", self.per_round),
                    "max_attempts": positive_int(where, "max_attempts", self.max_attempts),
                    "bias_threshold": real(where, "bias_threshold", self.bias_threshold),
@@ -85,8 +88,10 @@ class Options:
 
     def settings(self, digest: str) -> dict[str, Any]:
         """What a resumed run must share with the original (all but the budget and the
-        attempts; the data by its fingerprint), as JSON."""
-        return jsonable_fields(self, "budget", "max_attempts", "n_train",
+        attempts; the data by its fingerprint), as JSON; ``augment`` when it is not the
+        default (the settings of a tune from before the option read the same)."""
+        default = ("augment",) if self.augment is True else ()
+        return jsonable_fields(self, "budget", "max_attempts", "n_train", *default,
                                fingerprint=digest[:32])
 
 
@@ -111,6 +116,7 @@ def tune(
     callbacks: Sequence[Callback] = (),
     in_place: bool = False,
     classes: Sequence[Any] | None = None,
+    augment: bool | Sequence[str] = True,
 ) -> TuneResult:
     """Run the basic recipe on ``splits`` for at most ``budget`` trials.
 
@@ -145,22 +151,25 @@ def tune(
     with ``rows`` set keeps its own sample.
 
     ``image_shape`` ``(h, w[, c])`` marks image data (augmentation becomes a step of the
-    recipe). ``task`` (``"classification"`` or ``"regression"``) says what the targets are;
-    ``None`` reads it from them (text, integers and few distinct whole numbers are classes).
-    A regression's target is standardized with the training rows' statistics: its errors
-    are in units of the target's variance, and the saved model predicts the target itself.
-    ``baseline`` replaces the default starting :class:`Config`. ``per_round`` caps the
-    candidates of a round; ``learning_curve=False`` skips the learning curve of
-    the "more data" step. A trial whose worker dies is run again, up to ``max_attempts``
-    runs, then marked failed. ``bias_threshold`` and ``variance_threshold`` are
-    :func:`~deeprecipe.diagnose`'s (0.01 here: :data:`TUNE_THRESHOLD`). ``callbacks``
-    (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial
-    and each round as it finishes, and of the final training's epochs. ``in_place=True``
+    recipe); ``augment`` is what that step does, as ``deeprecipe run``'s option: ``True``
+    the images' :func:`~deeprecipe.data.augment.defaults`, transform names of
+    :data:`~deeprecipe.data.augment.TRANSFORMS` (``["flip", "rotate"]``), or ``False`` (the
+    recipe never augments). ``task`` (``"classification"`` or ``"regression"``) says what
+    the targets are; ``None`` reads it from them (text, integers and few distinct whole
+    numbers are classes). A regression's target is standardized with the training rows'
+    statistics: its errors are in units of the target's variance, and the saved model
+    predicts the target itself. ``baseline`` replaces the default starting :class:`Config`.
+    ``per_round`` caps the candidates of a round; ``learning_curve=False`` skips the
+    learning curve of the "more data" step. A trial whose worker dies is run again, up to
+    ``max_attempts`` runs, then marked failed. ``bias_threshold`` and ``variance_threshold``
+    are :func:`~deeprecipe.diagnose`'s (0.01 here: :data:`TUNE_THRESHOLD`). ``callbacks``
+    (:class:`~deeprecipe.callbacks.Callback`) hear of the ``"tune"`` step, each trial and
+    each round as it finishes, and of the final training's epochs. ``in_place=True``
     standardizes the splits' inputs where they are, overwriting the caller's array (what
     ``deeprecipe tune`` does with the data it loaded: the run holds it once). ``classes``
-    names the labels of targets that are class codes ``0 … k−1`` (``deeprecipe tune``
-    passes the file's): the result and the saved model say them. The test error is
-    measured once, on the chosen model.
+    names the labels of targets that are class codes ``0 … k−1`` (``deeprecipe tune`` passes
+    the file's): the result and the saved model say them. The test error is measured once,
+    on the chosen model.
 
     The worker processes import the main script again: a script that calls ``tune`` keeps
     its work under ``if __name__ == "__main__":``.
@@ -178,12 +187,15 @@ def tune(
     if isinstance(splits, Splits) and classes is not None:
         names = _labels(classes, splits.train.source_y)
     digest = data_fingerprint(splits, names) if isinstance(splits, Splits) else ""
+    augmenting: bool | tuple[str, ...] = check("tune", "augment", augment)  # before any work
     ready, data = prepare(splits, image_shape, task, seed, in_place=in_place)
+    data = replace(data, augment=chosen(augmenting, data.image_shape) or None)
     if names is not None and ready.classes is not None:
         ready.classes = names[ready.classes]
     options = Options(budget, bayes_error, seed, Config() if baseline is None else baseline,
                       data.image_shape, per_round, learning_curve, max_attempts,
-                      bias_threshold, variance_threshold, task, len(ready.learned.train))
+                      bias_threshold, variance_threshold, task, len(ready.learned.train),
+                      augmenting)
     workers = positive_int("tune", "workers", workers)
     path = _run_folder(folder, resume)
     settings = options.settings(digest)
@@ -247,6 +259,7 @@ class Loop:
             trial, trial.diagnosis or self.diagnose(trial), frozenset(self.trials),
             self.options.seed, self.options.image_shape, self.options.learning_curve,
             self.learning_curve_done, self.options.per_round, self.options.n_train,
+            chosen(self.options.augment, self.options.image_shape),
         )
 
     def play(self, diagnosis: Diagnosis | None, decision: Decision,

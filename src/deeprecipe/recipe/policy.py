@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..data.augment import defaults
 from ..diagnostics import Diagnosis
 from ..diagnostics.bias_variance import GOOD
 from ..findings import Finding
@@ -63,7 +64,8 @@ class Decision:
 class Situation:
     """What the recipe knows when it decides: the ``best`` trial so far and its
     ``diagnosis``, every trial key ``tried``, the run's options and ``n_train``, the
-    training part's rows (``None``: unknown, the sample never grows)."""
+    training part's rows (``None``: unknown, the sample never grows); ``augment``, the
+    transforms of the augmentation step (``()``: none, the step is off)."""
 
     best: Trial
     diagnosis: Diagnosis
@@ -74,6 +76,7 @@ class Situation:
     learning_curve_done: bool = False
     per_round: int = 3
     n_train: int | None = None
+    augment: tuple[str, ...] | None = None  # its transforms (None: the images' defaults)
 
 
 Step = Callable[[Situation], tuple[list[Candidate], str]]
@@ -262,9 +265,12 @@ def augment(situation: Situation) -> tuple[list[Candidate], str]:
     config = situation.best.config
     if situation.image_shape is None:
         return [], "not image data (no image_shape), so no augmentation"
+    if situation.augment == ():
+        return [], "augmentation is turned off (augment = false)"
     if config.augment:
         return [], "the best model already trains on augmented images"
-    change = "augmentation: small rotations, shifts and zooms of the training images"
+    names = situation.augment or defaults(situation.image_shape)
+    change = f"augmentation ({', '.join(names)}) of the training images"
     patience = min(2 * config.patience, MAX_PATIENCE)
     return [Candidate(config.replace(augment=True), change),
             Candidate(config.replace(augment=True, patience=patience),

@@ -30,8 +30,10 @@ from .config import Config, build_model
 class TrialData:
     """What every trial trains on: the standardized training rows the workers hold (all of
     them, or on big data a seeded sample of :func:`.sample.shipped_rows` rows), the dev
-    set, the standardizer's ``mean`` and ``std`` (augmentation works on raw pixels) and
-    the ``image_shape`` ``(h, w[, c])`` of image data (else ``None``)."""
+    set, the standardizer's ``mean`` and ``std`` (augmentation works on raw pixels), the
+    ``image_shape`` ``(h, w[, c])`` of image data (else ``None``) and the ``augment``
+    transforms of a trial that augments (:data:`~deeprecipe.data.augment.TRANSFORMS`;
+    ``None``: the images' :func:`~deeprecipe.data.augment.defaults`)."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -42,6 +44,7 @@ class TrialData:
     mean: np.ndarray
     std: np.ndarray
     image_shape: tuple[int, ...] | None = None
+    augment: tuple[str, ...] | None = None
 
 
 def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
@@ -140,7 +143,7 @@ def train_trial(task: TrialTask, data: TrialData, train: Part | tuple[np.ndarray
             raise fail("run_trial", "config.augment", "False for data without an image "
                        "shape", True, "pass image_shape=(h, w) to tune() for image data")
         augment = augmentation(data.image_shape, data.mean, data.std,
-                               train.X if isinstance(train, Part) else train[0])
+                               train.X if isinstance(train, Part) else train[0], data.augment)
     model = build_model(config, data.X_dev.shape[1], data.task, data.n_outputs, task.seed)
     history, measured = train_and_measure(
         model, {"train": train, "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
