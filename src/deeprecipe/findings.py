@@ -28,6 +28,9 @@ ACTIONS = (
 )
 
 
+COURSE_SETS = {"train": "training set", "dev": "validation (dev) set", "test": "test set"}
+
+
 def show_error(value: float | None, regression: bool = False) -> str:
     """An error for people: a percentage, or a regression's mean squared error; ``–`` for
     none. The one format of the diagnosis, the reports and the command line."""
@@ -409,6 +412,17 @@ TEXTS: dict[str, Template] = {
                               "(drop_missing_target)",
     "compare_skipped": "{label}: same-distribution check skipped ({part} has {rows} rows; it "
                        "needs {needs})",
+    # what loading a course file recognised (deeprecipe.data.course)
+    "course_sets": lambda v: f"{v['file']}: " + ", ".join(
+        f"{COURSE_SETS[name]} {x}/{y} ({size:,} examples)" for name, x, y, size in v["sets"]),
+    "course_columns": lambda v: (
+        f"{v['array']} is ({v['shape'][0]:,}, {v['shape'][1]:,}): one example per column (the "
+        f"notes' (n_x, m)), read as its transpose, {v['shape'][1]:,} examples of "
+        f"{v['shape'][0]:,} features"),
+    "course_images": lambda v: (
+        f"{v['array']} holds {v['shape'][0]:,} images of "
+        f"{'×'.join(str(n) for n in v['shape'][1:])}; each image is one example, its "
+        f"{math.prod(v['shape'][1:]):,} values the features"),
     "resumed": "resumed from the checkpoint after epoch {epoch}",
     "augmented": lambda v: ("every training batch augmented afresh: " + ", ".join(
         v["transforms"]) + (" (the defaults for these images)" if v["defaults"] else "")),

@@ -75,6 +75,7 @@ class RunConfig:
     data: str = "digits"
     target: str | None = None
     target_file: str | None = None
+    arrays: tuple[str, ...] | None = None
     task: str = "auto"
     drop_missing_target: bool = False
     name: str | None = None
@@ -202,6 +203,16 @@ units = _list_of(positive_int)
 probabilities = _list_of(_within(number, 0.0, 1.0, above=True))
 
 
+def array_names(value: Any) -> tuple[str, ...]:
+    """2, 4 or 6 distinct array names (``X,y,Xval,yval``): features and labels of the
+    training set, then of the dev and test sets."""
+    names = _list_of(text)(value)
+    if len(names) not in (2, 4, 6) or len(set(names)) != len(names):
+        raise BadValue("name a features array and its labels array per set, e.g. "
+                       "X,y or X,y,Xval,yval.")
+    return names
+
+
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadValue
@@ -266,6 +277,7 @@ def bayes_error(value: Any) -> float | str:
 
 DATA_FILES = ", ".join(FILE_SUFFIXES)
 TABLES = (".csv", ".tsv", ".parquet")  # files whose target is a column
+COURSE_FILES = (".mat", ".h5", ".hdf5")  # files of named arrays (deeprecipe.data.course)
 
 OPTIONS: dict[str, Option] = {
     "data": Option(text, f"a built-in dataset name or a data file ({DATA_FILES})",
@@ -275,6 +287,13 @@ OPTIONS: dict[str, Option] = {
                      "COLUMN"),
     "target_file": Option(text, "a file path", "the labels of .npy data: a second .npy file, "
                           "one label per row", "FILE"),
+    "arrays": Option(array_names, "2, 4 or 6 distinct array names: the features and labels of "
+                     "the training set, then of the validation (dev) and test sets",
+                     "the arrays of a .mat or .h5 file: features and labels of the training "
+                     "set, then of the dev and test sets, e.g. X,y,Xval,yval (default: the "
+                     "course's names: X/y, Xval/yval, Xtest/ytest; train_set_x/train_set_y, "
+                     "dev_set_x/dev_set_y, test_set_x/test_set_y)",
+                     "X,Y[,XDEV,YDEV[,XTEST,YTEST]]"),
     "task": one_of(TASKS, "what the target of a data file is: classification, "
                    "regression, or auto (text and few distinct whole numbers are classes; "
                    "default: auto)", "KIND"),
@@ -371,13 +390,13 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
             f"hidden={list(config.hidden)}) or a single value; received keep_prob={list(keep)}.",
             "keep_prob", source=source)
     _combination(config.data, config.target, config.target_file, config.task, config.augment,
-                 source)
+                 source, arrays=config.arrays)
     return config
 
 
 def _combination(data: str, target: str | None, target_file: str | None, task: str,
                  augment: bool | tuple[str, ...], source: str | None = None,
-                 labelled: bool = True) -> None:
+                 labelled: bool = True, arrays: tuple[str, ...] | None = None) -> None:
     """Refuse options the data has no use for (they would be silently ignored), and
     (``labelled``) a CSV, TSV or Parquet file without its ``target`` column or an .npy file
     without its ``target_file``."""
@@ -385,6 +404,10 @@ def _combination(data: str, target: str | None, target_file: str | None, task: s
     builtin = data in datasets.list()
     suffix = Path(data).suffix.lower()
     _target_applies(data, target, target_file, source)
+    if arrays is not None and suffix not in COURSE_FILES:
+        raise ConfigError(f"{prefix}arrays applies to .mat and .h5 data only (the names of "
+                          f"its arrays); received arrays={list(arrays)!r} with data={data!r}.",
+                          "arrays", "data", source=source)
     if labelled and suffix in TABLES and not target and Path(data).is_file():
         raise ConfigError(f"{prefix}target must name the label column of {data}; received "
                           "none.", "target", source=source)  # no file: check_data's error
@@ -407,10 +430,14 @@ def _target_applies(data: str, target: str | None, target_file: str | None,
     ``target_file``) and a ``target_file`` for data other than .npy."""
     prefix = "" if source is None else f"{source}: "
     suffix = Path(data).suffix.lower()
-    if target is not None and (data in datasets.list() or suffix in (".npz", ".npy")):
-        hint = ("an .npy's labels are a second .npy file: give it as `target_file` instead"
-                if suffix == ".npy" else "a built-in dataset has its own labels, and an "
-                ".npz's are its array 'y'")
+    if target is not None and (data in datasets.list() or suffix in (".npz", ".npy",
+                                                                      *COURSE_FILES)):
+        hint = "a built-in dataset has its own labels, and an .npz's are its array 'y'"
+        if suffix == ".npy":
+            hint = "an .npy's labels are a second .npy file: give it as `target_file` instead"
+        elif suffix in COURSE_FILES:
+            hint = ("a .mat or .h5 file's labels are an array: the course's y or train_set_y, "
+                    "or the second name of `arrays`")
         raise ConfigError(f"{prefix}target applies to CSV, TSV and Parquet data only (a "
                           f"column name); received target={target!r} with data={data!r}. "
                           f"help: {hint}.", "target", "target_file", "data", source=source)
@@ -447,7 +474,7 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
 
 def check_data(data: str, target: str | None = None, augment: bool | tuple[str, ...] = False,
                task: str = "auto", labelled: bool = True, *,
-               target_file: str | None = None) -> None:
+               target_file: str | None = None, arrays: tuple[str, ...] | None = None) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
     dataset or a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`); a missing file; a
     CSV, TSV or Parquet file without ``target`` (its label column; unless not
@@ -455,8 +482,9 @@ def check_data(data: str, target: str | None = None, augment: bool | tuple[str, 
     its labels; optional when not ``labelled``) or with none there; and the options it has
     no use for (``target`` for a built-in dataset, an ``.npz`` or an ``.npy``;
     ``target_file`` for anything but an ``.npy``; ``task="regression"`` for a built-in
-    dataset; ``augment`` for data known to hold no images: an ``.npz`` or ``.npy`` is known
-    once loaded)."""
+    dataset; ``arrays`` for anything but a ``.mat`` or ``.h5`` file; ``augment`` for data
+    known to hold no images: an ``.npz``, ``.npy``, ``.mat`` or ``.h5`` is known once
+    loaded)."""
     builtins = ", ".join(datasets.list())
     where = f"a built-in dataset ({builtins}) or a data file ({DATA_FILES})"
     if not data.strip():  # Path("") is the working folder
@@ -466,7 +494,7 @@ def check_data(data: str, target: str | None = None, augment: bool | tuple[str, 
             raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
         _file("data", data, f"a data file ({DATA_FILES}) or a built-in dataset",
               f" (the built-in datasets are {builtins})")
-    _combination(data, target, target_file, task, augment, labelled=labelled)
+    _combination(data, target, target_file, task, augment, labelled=labelled, arrays=arrays)
     if target_file is not None:  # the data is an .npy: _combination refuses the rest
         _file("target_file", target_file, "an .npy file of labels")
 

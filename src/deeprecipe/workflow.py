@@ -81,16 +81,18 @@ class LoadedData:
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
               drop_missing_target: bool = False, progress: ProgressHook | None = None, *,
-              target_file: str | None = None) -> LoadedData:
+              target_file: str | None = None, arrays: tuple[str, ...] | None = None
+              ) -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
     (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
-    ``.npy`` file of its labels) or an ``.npz`` (arrays ``X`` and ``y``); image arrays
-    ``(m, h, w[, c])`` are flattened. ``task`` (``"auto"``, ``"classification"`` or
-    ``"regression"``) says what a file's target is; a built-in dataset has its own. A file's
-    rows without a target are an error, or with ``drop_missing_target`` are dropped and
-    counted. ``progress(done, total)`` follows a file's reading (:mod:`deeprecipe.data.io`:
-    bytes for CSV, else rows)."""
-    check_data(spec, target, task=task, target_file=target_file)
+    ``.npy`` file of its labels), an ``.npz`` (arrays ``X`` and ``y``), or a course file,
+    ``.mat`` or ``.h5``/``.hdf5`` (:mod:`deeprecipe.data.course`: its sets by the course's
+    array names or by ``arrays``); image arrays ``(m, h, w[, c])`` are flattened. ``task``
+    (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's target is; a
+    built-in dataset has its own. A file's rows without a target are an error, or with
+    ``drop_missing_target`` are dropped and counted. ``progress(done, total)`` follows a
+    file's reading (:mod:`deeprecipe.data.io`: bytes for CSV, else rows)."""
+    check_data(spec, target, task=task, target_file=target_file, arrays=arrays)
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
@@ -98,7 +100,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
     loaded = _load_file(path, target or "", target_file or "", task, drop_missing_target,
-                        progress)
+                        progress, arrays)
     image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an array's images
     if loaded.task == "regression":
         check_range(loaded.y, str(path))
@@ -110,7 +112,8 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
 
 
 def _load_file(path: Path, target: str, target_file: str, task: str,
-               drop_missing_target: bool, progress: ProgressHook | None) -> datamod.Dataset:
+               drop_missing_target: bool, progress: ProgressHook | None,
+               arrays: tuple[str, ...] | None = None) -> datamod.Dataset:
     """The loader of the file's kind, by suffix (checked by ``check_data``)."""
     options: dict[str, Any] = {"task": task, "drop_missing_target": drop_missing_target,
                                "progress": progress}
@@ -122,6 +125,10 @@ def _load_file(path: Path, target: str, target_file: str, task: str,
         return datamod.load_parquet(path, target, **options)
     if suffix == ".npy":
         return datamod.load_npy(path, target_file, **options)
+    if suffix == ".mat":
+        return datamod.load_mat(path, arrays=arrays, **options)
+    if suffix in (".h5", ".hdf5"):
+        return datamod.load_h5(path, arrays=arrays, **options)
     return datamod.load_npz(path, **options)
 
 
@@ -385,7 +392,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         loaded = load_data(config.data, config.target, config.task,
                            config.drop_missing_target,
                            Reporter(callbacks, progress_unit(config.data)),
-                           target_file=config.target_file)
+                           target_file=config.target_file, arrays=config.arrays)
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")

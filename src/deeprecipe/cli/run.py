@@ -59,7 +59,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     else:
         config = runconfig.resolve(args.config, flags)
         runconfig.check_data(config.data, config.target, config.augment, config.task,
-                             target_file=config.target_file)
+                             target_file=config.target_file, arrays=config.arrays)
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None

@@ -24,8 +24,8 @@ from ..run.files import TUNE
 from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
-SHARED = ("data", "target", "target_file", "task", "drop_missing_target", "bayes_error", "seed",
-          "name", "output_dir", "augment")
+SHARED = ("data", "target", "target_file", "arrays", "task", "drop_missing_target",
+          "bayes_error", "seed", "name", "output_dir", "augment")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
@@ -82,16 +82,20 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         check_workers("tune", "--workers", options["workers"])
         for key in ("task", "drop_missing_target", "seed", "augment"):
             options[key] = base.checked("tune: ", key, options[key])
+        if options["arrays"] is not None:
+            options["arrays"] = base.checked("tune: ", "arrays", options["arrays"])
         with base.live_line(console, f"loading {options['data']}") as loading:
             unit = workflow.progress_unit(options["data"])
             loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                         options["drop_missing_target"], Reporter(loading, unit),
-                                        target_file=options["target_file"])
+                                        target_file=options["target_file"],
+                                        arrays=options["arrays"])
         if "augment" in vars(args) and options["augment"] and loaded.image_shape is None:
             raise runconfig.no_images(options["data"])  # asked for: not silently skipped
         splits, notes = workflow.split_data(loaded, options["seed"])
         if loaded.dropped_missing_target:
             notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
+        notes[:0] = loaded.notes  # what loading noticed (the file's sets, transposed arrays)
         client = connect(options["scheduler"])  # before the folder: a wrong address leaves none
         if client is not None:
             cleanup.callback(client.close)

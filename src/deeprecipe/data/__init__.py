@@ -5,7 +5,8 @@ inputs" and "Data augmentation"::
 
     import deeprecipe as dr
 
-    data = dr.data.load_csv("data.csv", target="label")  # or load_parquet, load_npy, load_npz
+    data = dr.data.load_csv("data.csv", target="label")  # or load_parquet, load_npy, load_npz,
+                                                         # load_mat, load_h5 (course files)
     s = dr.data.split(data.X, data.y, seed=0)                # 60/20/20 … 98/1/1, stratified
     print(dr.data.compare(s.train, s.dev, labels=("train", "dev")))
     scaler = dr.data.Standardizer().fit(s.train.X)           # μ, σ from train only
@@ -14,6 +15,7 @@ inputs" and "Data augmentation"::
 
 from . import augment
 from .compare import Comparison, FeatureDifference, compare
+from .course import load_h5, load_mat
 from .io import (
     DataFileError,
     Dataset,
@@ -40,6 +42,6 @@ from .split import (
 __all__ = [
     "KINDS", "SETS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
     "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
-    "compare", "load_csv", "load_csv_features", "load_npy", "load_npz", "load_parquet",
-    "min_rows", "split", "split_sets", "split_sizes", "standardize_splits",
+    "compare", "load_csv", "load_csv_features", "load_h5", "load_mat", "load_npy", "load_npz",
+    "load_parquet", "min_rows", "split", "split_sets", "split_sizes", "standardize_splits",
 ]

@@ -73,11 +73,8 @@ def labelled(source: Path, X: np.ndarray, y: np.ndarray, x_key: str, y_key: str,
     check_features(source, X, x_key)
     if y.ndim != 1 or len(y) != len(X):
         raise DataFileError(source, f"{y_key} must have shape ({len(X)},); received {y.shape}.")
-    labels = _labels(source, y, y_key)
-    if labels.dtype.kind == "f":
-        missing = np.isnan(labels)
-    else:
-        missing = np.array([is_missing(str(label)) for label in labels], dtype=bool)
+    labels = label_values(source, y, y_key)
+    missing = missing_labels(labels)
     kept = None  # the file's row index of each row kept, when some are dropped
     if missing.any():
         if not drop_missing_target:
@@ -140,7 +137,15 @@ def _check_chunk(source: Path, chunk: np.ndarray, x_key: str,
                         str(where[1]) if len(where) > 1 else None)
 
 
-def _labels(source: Path, y: np.ndarray, y_key: str) -> np.ndarray:
+def missing_labels(labels: np.ndarray) -> np.ndarray:
+    """Which of :func:`label_values`' labels are missing: NaN, or a missing-value string
+    such as ``""`` or ``"NA"``."""
+    if labels.dtype.kind == "f":
+        return np.isnan(labels)
+    return np.array([is_missing(str(label)) for label in labels], dtype=bool)
+
+
+def label_values(source: Path, y: np.ndarray, y_key: str) -> np.ndarray:
     """A ``y`` array as float64 (numbers) or stripped text (strings)."""
     if y.dtype.kind in "biuf":
         return y.astype(np.float64)

@@ -45,7 +45,7 @@ __all__ = [
     "load_parquet_features",
 ]
 
-FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy", ".npz")  # the data files, by suffix
+FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy", ".npz", ".mat", ".h5", ".hdf5")  # by suffix
 
 
 @dataclass(frozen=True)
