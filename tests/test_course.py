@@ -278,6 +278,15 @@ def test_deeprecipe_run_trains_on_the_football_file(
     summary = json.loads((tmp_path / "football" / "summary.json").read_text())
     assert summary["data"]["n_samples"] == 411 and summary["data"]["n_features"] == 2
     assert "course_sets" in [note["code"] for note in summary["data"]["notes"]]
+    model = str(tmp_path / "football" / "model")
+    assert cli.main(["gradcheck", model, "--data", str(FOOTBALL), "--arrays", "Xval,yval"]) \
+        == cli.EXIT_OK
+    capsys.readouterr()
+    assert cli.main(["predict", model, "--data", str(FOOTBALL)]) == cli.EXIT_OK
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "label,p_0,p_1" and len(lines) == 1 + 411  # every set, in file order
+    assert "error on" in captured.err and "(411 examples)" in captured.err
 
 
 def test_deeprecipe_run_trains_on_images_of_an_h5_file(
@@ -292,6 +301,14 @@ def test_deeprecipe_run_trains_on_images_of_an_h5_file(
     assert summary["data"]["classes"] == ["non-cat", "cat"]
     model = dr.load(tmp_path / "cats" / "model")
     assert model.input_dim == 192
+    test = write_h5(tmp_path / "test_catvnoncat.h5", cat_arrays(rng, 6, "test"))
+    assert cli.main(["predict", str(tmp_path / "cats" / "model"), "--data", str(test)]) == \
+        cli.EXIT_OK
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "label,p_non-cat,p_cat" and len(lines) == 1 + 6
+    assert {line.split(",")[0] for line in lines[1:]} <= {"non-cat", "cat"}
+    assert "(6 examples)" in captured.err
 
 
 def test_a_bad_course_file_is_one_line_naming_the_flag(

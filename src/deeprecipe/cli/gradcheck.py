@@ -25,11 +25,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("model", help="a saved model folder, or a model config JSON")
     parser.add_argument("--data", default=None,
                         help="built-in dataset name or data file: .csv, .tsv, .parquet, .npy, "
-                        ".npz (default: digits)")
+                        ".npz, .mat, .h5 (default: digits)")
     parser.add_argument("--target", metavar="COLUMN",
                         help="the label column of a CSV, TSV or Parquet file")
     parser.add_argument("--target-file", metavar="FILE",
                         help="the .npy file of the labels of .npy data")
+    parser.add_argument("--arrays", default=None, metavar=runconfig.OPTIONS["arrays"].metavar,
+                        help=runconfig.OPTIONS["arrays"].help)
     parser.add_argument("--rows", type=runconfig.integer, default=32,
                         help="how many examples J is computed on (default: 32)")
     parser.add_argument("--mode", default="full", choices=gradcheck.MODES,
@@ -81,7 +83,9 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     # a file's target is read as the model's; a built-in dataset's is its own
     data = "digits" if args.data is None else args.data
     task = "auto" if data in datasets.list() else task_of(model)
-    loaded = workflow.load_data(data, args.target, task, target_file=args.target_file)
+    arrays = None if args.arrays is None else checked("gradcheck: ", "arrays", args.arrays)
+    loaded = workflow.load_data(data, args.target, task, target_file=args.target_file,
+                                arrays=arrays)
     if loaded.X.shape[1] != model.input_dim:
         raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
                          f"model's input_dim); received --data={data!r}"

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import datasets, persistence, runconfig
+from ..data.course import load_h5, load_mat
 from ..data.io import (
     load_csv,
     load_csv_features,
@@ -26,7 +27,7 @@ from ..data.io import (
 from ..diagnostics import show_error
 from ..model import Sequential
 from ..model import read as read_model
-from .base import EXIT_OK, stderr_console, task_of, write_stdout
+from .base import EXIT_OK, checked, stderr_console, task_of, write_stdout
 
 
 def add_parser(commands: Any) -> None:
@@ -38,12 +39,15 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("model", help="a saved model folder (runs/<name>/model)")
     parser.add_argument("--data", required=True,
                         help=".csv, .tsv or .parquet (feature columns by name), .npy "
-                        "(features), .npz or a built-in name")
+                        "(features), .npz, .mat, .h5 or a built-in name")
     parser.add_argument("--target", default=None, metavar="COLUMN",
                         help="the label column of the CSV, TSV or Parquet file: also print "
                         "the error")
     parser.add_argument("--target-file", default=None, metavar="FILE",
                         help="the .npy file of the labels of .npy data: also print the error")
+    parser.add_argument("--arrays", default=None, metavar=runconfig.OPTIONS["arrays"].metavar,
+                        help=runconfig.OPTIONS["arrays"].help + "; every set's rows are "
+                        "predicted, in the file's order, and their labels scored")
     parser.add_argument("--out", default=None, metavar="preds.csv",
                         help="write the CSV here, not over --data nor into the "
                         "model folder (default: standard output)")
@@ -51,20 +55,27 @@ def add_parser(commands: Any) -> None:
 
 
 def predict_inputs(spec: str, target: str | None, model: Sequential,
-                   classes: list[Any] | None = None,
-                   target_file: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                   classes: list[Any] | None = None, target_file: str | None = None,
+                   arrays: tuple[str, ...] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y or None)``: a built-in dataset; an ``.npz`` (``X``, optional ``y``); an
-    ``.npy`` of features (``--target-file``: the ``.npy`` file of their labels); or a
+    ``.npy`` of features (``--target-file``: the ``.npy`` file of their labels); a ``.mat``
+    or ``.h5`` (every set's features and labels, by the course's names or ``arrays``); or a
     ``.csv``, ``.tsv`` or ``.parquet`` whose features are picked by the names the model's
     standardizer was fit with (``--target``: a label column). Labels are matched to the
     model's ``classes`` by name."""
-    runconfig.check_data(spec, target, labelled=False, target_file=target_file)
+    runconfig.check_data(spec, target, labelled=False, target_file=target_file, arrays=arrays)
     path = Path(spec)
     suffix = path.suffix.lower()
     if spec in datasets.list():
         return datasets.load(spec)
     if suffix in (".npz", ".npy"):
         return _array_inputs(path, target_file, model, classes)
+    if suffix in runconfig.COURSE_FILES:
+        load = load_mat if suffix == ".mat" else load_h5
+        loaded = load(path, arrays=arrays, task=task_of(model), min_rows=1, min_classes=1)
+        return loaded.X.reshape(len(loaded.X), -1), model_codes(
+            loaded.y, loaded.classes, classes, f"the array {loaded.target!r} of {path}")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
     delimiter = "\t" if suffix == ".tsv" else ","
     y = None
@@ -165,8 +176,9 @@ def check_out(text: str, data: str, model: str) -> Path:
 def predict_command(args: argparse.Namespace, console: Console) -> int:
     out = None if args.out is None else check_out(args.out, args.data, args.model)
     model, saved = read_model(args.model)
+    arrays = None if args.arrays is None else checked("predict: ", "arrays", args.arrays)
     X, y = predict_inputs(args.data, args.target, model, saved.get("classes"),
-                          args.target_file)
+                          args.target_file, arrays)
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {args.data}.")
