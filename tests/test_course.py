@@ -18,7 +18,7 @@ import deeprecipe as dr
 from deeprecipe import cli
 from deeprecipe.data import DataFileError, load_h5, load_mat
 from deeprecipe.runconfig import ConfigError, check_data, resolve
-from deeprecipe.workflow import load_data
+from deeprecipe.workflow import load_data, split_data
 
 FOOTBALL = Path(__file__).parent / "data" / "football.mat"
 TINY = ["--hidden", "8", "--epochs", "3", "--patience", "2", "--gradcheck", "off"]
@@ -125,6 +125,9 @@ def test_a_file_with_train_and_test_sets(tmp_path: Path, rng: np.random.Generato
     data = load_h5(write_h5(tmp_path / "both.hdf5", arrays))
     assert data.sets == (("train", 20), ("test", 6))
     np.testing.assert_array_equal(data.y, np.concatenate([np.arange(20) % 2, np.arange(6) % 2]))
+    splits, _ = split_data(load_data(str(tmp_path / "both.hdf5")), seed=0)
+    assert sorted(splits.train.indices) == list(range(20))  # the file's training set
+    assert sorted([*splits.dev.indices, *splits.test.indices]) == list(range(20, 26))
 
 
 def test_arrays_names_the_sets(tmp_path: Path, rng: np.random.Generator) -> None:
@@ -278,7 +281,14 @@ def test_deeprecipe_run_trains_on_the_football_file(
     summary = json.loads((tmp_path / "football" / "summary.json").read_text())
     assert summary["data"]["n_samples"] == 411 and summary["data"]["n_features"] == 2
     assert "course_sets" in [note["code"] for note in summary["data"]["notes"]]
+    # trained on X/y; the dev and test errors are measured on the validation examples
+    assert summary["data"]["split_sizes"] == {"train": 211, "dev": 100, "test": 100}
+    assert set(summary["errors"]) == {"train", "dev", "test"}
     model = str(tmp_path / "football" / "model")
+    raw = scipy.io.loadmat(FOOTBALL)
+    on_validation = dr.load(model).evaluate(raw["Xval"], raw["yval"].ravel())["error"]
+    dev, test = summary["errors"]["dev"], summary["errors"]["test"]
+    assert on_validation == pytest.approx((dev + test) / 2)  # the halves of 200 examples
     assert cli.main(["gradcheck", model, "--data", str(FOOTBALL), "--arrays", "Xval,yval"]) \
         == cli.EXIT_OK
     capsys.readouterr()
@@ -320,6 +330,10 @@ def test_a_bad_course_file_is_one_line_naming_the_flag(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "it holds 'A', 'b'. help: name the features and labels with --arrays" in err
+    assert cli.main(["run", "--data", str(tmp_path / "other.mat"), "--target", "b",
+                     "--output-dir", str(tmp_path), *TINY]) == cli.EXIT_USAGE
+    assert "labels are an array: the course's y or train_set_y, or the second name of " \
+        "--arrays." in capsys.readouterr().err
     assert cli.main(["run", "--data", str(tmp_path / "other.mat"), "--arrays", "A,b",
                      "--output-dir", str(tmp_path), "--name", "named", *TINY]) == cli.EXIT_OK
     assert json.loads((tmp_path / "named" / "run.json").read_text())["config"]["arrays"] == \

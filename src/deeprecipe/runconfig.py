@@ -440,7 +440,8 @@ def _target_applies(data: str, target: str | None, target_file: str | None,
                     "or the second name of `arrays`")
         raise ConfigError(f"{prefix}target applies to CSV, TSV and Parquet data only (a "
                           f"column name); received target={target!r} with data={data!r}. "
-                          f"help: {hint}.", "target", "target_file", "data", source=source)
+                          f"help: {hint}.", "target", "target_file", "data", "arrays",
+                          source=source)
     if target_file is not None and suffix != ".npy":
         raise ConfigError(f"{prefix}target_file applies to .npy data only (the .npy file of "
                           f"its labels); received target_file={target_file!r} with "

@@ -46,12 +46,12 @@ from .filebase import (
 )
 from .io import Dataset
 from .labels import encode_target
-from .split import TASKS
+from .split import SETS, TASKS
 
-__all__ = ["COURSE_NAMES", "SET_NAMES", "load_h5", "load_mat"]
+__all__ = ["COURSE_NAMES", "load_h5", "load_mat"]
 
-SET_NAMES = ("train", "dev", "test")  # the sets, in the order of `arrays` and of the rows
-# each set's (features, labels) names, by the course's conventions, per set in SET_NAMES order
+# each set's (features, labels) names, by the course's conventions, per set in SETS' order
+# (train, dev, test: the order of `arrays` and of the rows)
 COURSE_NAMES: tuple[tuple[tuple[str, str], ...], ...] = (
     (("X", "y"), ("train_set_x", "train_set_y")),
     (("Xval", "yval"), ("dev_set_x", "dev_set_y")),
@@ -231,9 +231,9 @@ def _named_sets(source: Path, names: list[str], where: str,
         if absent:
             raise DataFileError(source, f"has no array {absent[0]!r} (named by `arrays`); "
                                 f"{held}.")
-        return [_Set(SET_NAMES[i // 2], keys[i], keys[i + 1]) for i in range(0, len(keys), 2)]
+        return [_Set(SETS[i // 2], keys[i], keys[i + 1]) for i in range(0, len(keys), 2)]
     sets = []
-    for name, pairs in zip(SET_NAMES, COURSE_NAMES, strict=True):
+    for name, pairs in zip(SETS, COURSE_NAMES, strict=True):
         found = [(x, y) for x, y in pairs if x in names or y in names]
         if len(found) > 1:
             raise DataFileError(source, f"holds two {name} sets ({_pairs(found)}). help: "
