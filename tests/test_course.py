@@ -81,6 +81,22 @@ def test_a_mat_with_train_validation_and_test_sets(tmp_path: Path,
     np.testing.assert_allclose(data.X[40:], arrays["Xtest"], rtol=1e-6)
 
 
+def test_a_regression_target_of_three_sets(tmp_path: Path, rng: np.random.Generator) -> None:
+    # the layout of ex5data1.mat (water flowing out of a dam): X/y, Xval/yval, Xtest/ytest
+    sets = {"": 12, "val": 21, "test": 21}
+    arrays = {}
+    for suffix, m in sets.items():
+        arrays[f"X{suffix}"] = rng.uniform(-50, 50, (m, 1))
+        arrays[f"y{suffix}"] = 0.5 * arrays[f"X{suffix}"] + rng.normal(0, 3, (m, 1))
+    scipy.io.savemat(tmp_path / "ex5data1.mat", arrays)
+    data = load_mat(tmp_path / "ex5data1.mat")
+    assert data.task == "regression" and data.classes is None
+    assert data.sets == (("train", 12), ("dev", 21), ("test", 21))
+    np.testing.assert_array_equal(data.y[12:33], arrays["yval"].ravel())
+    splits, _ = split_data(load_data(str(tmp_path / "ex5data1.mat")), seed=0)
+    assert splits.sizes() == {"train": 12, "dev": 21, "test": 21}
+
+
 def test_the_notes_column_per_example_layout_is_transposed_and_said(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
