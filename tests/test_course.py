@@ -57,6 +57,9 @@ def test_the_football_file_is_a_training_set_and_its_validation_set() -> None:
     assert data.classes == [0, 1] and data.target == "y"
     assert codes(data.notes) == ["course_sets"]
     assert data.notes[0].values["sets"] == [["train", "X", "y", 211], ["dev", "Xval", "yval", 200]]
+    calls: list[tuple[int, int]] = []
+    load_mat(FOOTBALL, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(411, 411)]  # read whole: one call, at the end
 
 
 def test_load_data_passes_the_sets_and_the_notes_on() -> None:

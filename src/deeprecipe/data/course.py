@@ -187,26 +187,26 @@ def _load(source: Path, file: _Matlab | _Hdf5, where: str, arrays: Sequence[str]
     extra = [CLASS_NAMES] if CLASS_NAMES in file.names else []
     read = file.read([key for s in sets for key in (s.x_key, s.y_key)] + extra)
     notes: list[Finding] = []
-    features, labels = [], []
+    features, labels, kept = [], [], []  # per set: (m, …) arrays, labels kept, their rows
     for s in sets:
-        X, y = _oriented(source, read[s.x_key], read[s.y_key], s, notes)
-        labels.append(_kept_labels(source, y, s, drop_missing_target))
-        features.append(X)
-    shapes = {s.x_key: X.shape[1:] for s, X in zip(sets, features, strict=True)}
+        array, y = _oriented(source, read[s.x_key], read[s.y_key], s, notes)
+        values, rows = _kept_labels(source, y, s, drop_missing_target)
+        features.append(array)
+        labels.append(values)
+        kept.append(rows)
+    shapes = {s.x_key: array.shape[1:] for s, array in zip(sets, features, strict=True)}
     if len(set(shapes.values())) > 1:
         raise DataFileError(source, "the sets' examples must have one shape; received "
                             + ", ".join(f"{key}: {_shape(shape)}" for key, shape in
                                         shapes.items()) + " (per example).")
-    kept = [rows for _, rows in labels]
-    sizes = [len(values) for values, _ in labels]
+    sizes = [len(values) for values in labels]
     check_rows(source, sum(sizes), needed)
-    throttle = Throttle(progress, sum(sizes))
-    X = np.concatenate([as_float32(source, X, s.x_key, rows, Throttle(None, len(X)))
-                        for s, X, rows in zip(sets, features, kept, strict=True)])
-    throttle.finish()
-    dropped = sum(len(X) - size for X, size in zip(features, sizes, strict=True))
-    y, classes = _encoded(source, sets, [values for values, _ in labels], kept, task,
-                          min_classes, read.get(CLASS_NAMES))
+    X = np.concatenate([as_float32(source, array, s.x_key, rows, Throttle(None, len(array)))
+                        for s, array, rows in zip(sets, features, kept, strict=True)])
+    Throttle(progress, len(X)).finish()  # the arrays are read whole: one call at the end
+    dropped = sum(len(array) for array in features) - len(X)
+    y, classes = _encoded(source, sets, labels, kept, task, min_classes,
+                          read.get(CLASS_NAMES))
     notes.insert(0, Finding("course_sets", {"file": source.name, "sets": [
         [s.name, s.x_key, s.y_key, size] for s, size in zip(sets, sizes, strict=True)]}))
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
@@ -218,7 +218,7 @@ def _load(source: Path, file: _Matlab | _Hdf5, where: str, arrays: Sequence[str]
 def _named_sets(source: Path, names: list[str], where: str,
                 arrays: Sequence[str] | None) -> list[_Set]:
     """The file's sets: those ``arrays`` names (each must be there), else those the
-    course's names find (at least a training set)."""
+    course's names find (at least one)."""
     held = f"it holds {_names(names)}"
     if arrays is not None:
         keys = list(arrays)
