@@ -461,14 +461,17 @@ def test_a_missing_target_is_an_error_or_dropped_and_reported(
     assert "dropped 2 rows whose target is missing" in (folder / "report.html").read_text()
 
 
-def test_a_folder_as_data_is_blamed_on_data_not_on_target(
+def test_a_folder_as_data_is_images_and_target_does_not_apply(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "folder").mkdir()
     assert run(tmp_path, "--data", f"{tmp_path / 'folder'}/", "--target", "y") == \
         cli.EXIT_USAGE
     err = one_line_error(capsys)
-    assert err.startswith("error: --data must be a data file") and "a folder" in err
+    assert err.startswith("error: command line: --target applies to CSV, TSV and Parquet") and \
+        "a folder of images has one subfolder per class" in err
+    assert run(tmp_path, "--data", f"{tmp_path / 'folder'}/") == cli.EXIT_USAGE
+    assert "folder: has no class subfolders" in one_line_error(capsys)
 
 
 def test_tune_takes_drop_missing_target_too(

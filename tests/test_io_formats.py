@@ -394,7 +394,7 @@ def test_check_data_takes_the_new_formats_and_an_npy_needs_its_labels(tmp_path: 
     with pytest.raises(MissingFile, match=r"target_file: no file .*missing\.npy"):
         check_data(str(tmp_path / "X.npy"), target_file=str(tmp_path / "missing.npy"))
     with pytest.raises(ConfigError, match=r"data must be .*\.parquet, \.npy, \.npz, \.mat, "
-                       r"\.h5, \.hdf5\); "
+                       r"\.h5, \.hdf5\) or a folder of images \(one subfolder per class\); "
                        r"received data='x\.xlsx'"):
         check_data("x.xlsx")
     toml = tmp_path / "run.toml"

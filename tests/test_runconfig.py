@@ -194,9 +194,11 @@ def test_drop_missing_target_is_an_option_of_the_file_and_the_flags(tmp_path: Pa
         resolve(write(tmp_path, "drop_missing_target = 3\n"), {})
 
 
-def test_target_with_a_folder_leaves_the_error_to_the_data(tmp_path: Path) -> None:
-    """``--data folder/ --target y``: the folder is what is wrong, not --target."""
-    assert resolve(None, {"data": f"{tmp_path}/", "target": "y"}).target == "y"
+def test_target_with_a_folder_is_refused_a_folder_has_class_subfolders(tmp_path: Path) -> None:
+    """``--data folder/ --target y``: a folder is images, one subfolder per class (issue 17)."""
+    with pytest.raises(ConfigError, match=r"target applies to CSV, TSV and Parquet data only.*"
+                       r"help: a folder of images has one subfolder per class"):
+        resolve(None, {"data": f"{tmp_path}/", "target": "y"})
     with pytest.raises(ConfigError, match=r"target applies to CSV, TSV and Parquet data only"):
         resolve(None, {"data": "data.npz", "target": "y"})
 

@@ -16,7 +16,7 @@ import deeprecipe as dr
 from deeprecipe import pipeline, workflow
 from deeprecipe.callbacks import Callback
 from deeprecipe.cli.run import failed_checks
-from deeprecipe.data import Standardizer
+from deeprecipe.data import DataFileError, Standardizer
 from deeprecipe.findings import Finding
 from deeprecipe.gradcheck import UNINFORMATIVE, WORRY
 from deeprecipe.report import figures
@@ -624,11 +624,11 @@ def test_load_data_refuses_or_drops_missing_targets(tmp_path: Path) -> None:
     assert loaded.task == "regression" and loaded.dropped_missing_target == 1
 
 
-def test_a_folder_is_refused_as_data(tmp_path: Path) -> None:
+def test_a_folder_is_read_as_images_and_an_empty_one_refused(tmp_path: Path) -> None:
     for name in ("images", "data.csv"):
         (tmp_path / name).mkdir()
-        with pytest.raises(ConfigError, match=r"^data must be a data file .*, a folder\."):
-            workflow.load_data(str(tmp_path / name), "y")
+        with pytest.raises(DataFileError, match=r"has no class subfolders"):
+            workflow.load_data(str(tmp_path / name))
 
 
 def test_a_regression_target_too_large_for_float32_is_refused(tmp_path: Path) -> None:

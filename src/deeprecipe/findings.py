@@ -423,6 +423,28 @@ TEXTS: dict[str, Template] = {
         f"{v['array']} holds {v['shape'][0]:,} images of "
         f"{'×'.join(str(n) for n in v['shape'][1:])}; each image is one example, its "
         f"{math.prod(v['shape'][1:]):,} values the features"),
+    # a folder of images (deeprecipe.data.images)
+    "images_ignored": lambda v: (
+        "ignored 1 file that is" if v["count"] == 1 else f"ignored {v['count']:,} files that "
+        "are") + " not a JPEG or PNG image (.jpg, .jpeg, .png)",
+    "images_resized": lambda v: (
+        f"resized {v['count']:,} of {v['total']:,} images to {v['size']} (height x width"
+        + (", image_size)" if v["given"] else
+           f": the most common of their {v['sizes']} sizes; image_size chooses another)")
+        + (f"; {v['stretched']:,} of another shape {'is' if v['stretched'] == 1 else 'are'} "
+           "stretched" if v["stretched"] else "")),
+    "images_skipped": lambda v: (
+        f"skipped {v['count']:,} image file{'' if v['count'] == 1 else 's'} that could not "
+        "be decoded: "
+        + ", ".join(v["files"])
+        + (f" and {v['count'] - len(v['files']):,} more" if v["count"] > len(v["files"])
+           else "")),
+    "images_cache": lambda v: (
+        f"read {v['count']:,} decoded images from the cache {v['file']} (none decoded)"
+        if v["hit"] else f"decoded {v['count']:,} images; cached in {v['file']} for the "
+        "next run"),
+    "images_cache_failed": "could not write the image cache in {folder} ({reason}): the next "
+                           "run decodes the images again",
     "resumed": "resumed from the checkpoint after epoch {epoch}",
     "augmented": lambda v: ("every training batch augmented afresh: " + ", ".join(
         v["transforms"]) + (" (the defaults for these images)" if v["defaults"] else "")),

@@ -78,6 +78,7 @@ class RunConfig:
     arrays: tuple[str, ...] | None = None
     task: str = "auto"
     drop_missing_target: bool = False
+    image_size: tuple[int, int] | None = None
     name: str | None = None
     output_dir: str = "runs"
     hidden: tuple[int, ...] = (128, 64)
@@ -228,6 +229,22 @@ def folder_name(value: Any) -> str:
 
 
 BOOLEANS = ("true", "false", "yes", "no")
+IMAGE_SIDE = 4096  # the largest height or width image_size takes
+SIZE = re.compile(r"([0-9]+)\s*[xX×]\s*([0-9]+)")
+
+
+def image_size(value: Any) -> tuple[int, int]:
+    """``(height, width)`` from ``"64x64"`` (a flag, or TOML text) or ``[64, 64]`` (a TOML
+    array): positive integers up to :data:`IMAGE_SIDE`."""
+    if isinstance(value, str):
+        match = SIZE.fullmatch(value.strip())
+        if match is None:
+            raise BadValue
+        value = [match[1], match[2]]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise BadValue
+    height, width = (_within(integer, 1, IMAGE_SIDE)(side) for side in value)
+    return height, width
 
 
 def boolean(value: Any) -> bool:
@@ -276,13 +293,15 @@ def bayes_error(value: Any) -> float | str:
 
 
 DATA_FILES = ", ".join(FILE_SUFFIXES)
+IMAGE_FOLDER = "a folder of images (one subfolder per class)"
 TABLES = (".csv", ".tsv", ".parquet")  # files whose target is a column
 COURSE_FILES = (".mat", ".h5", ".hdf5")  # files of named arrays (deeprecipe.data.course)
 
 OPTIONS: dict[str, Option] = {
-    "data": Option(text, f"a built-in dataset name or a data file ({DATA_FILES})",
-                   f"built-in dataset name or data file: {DATA_FILES} (default: digits)",
-                   "NAME|FILE"),
+    "data": Option(text, f"a built-in dataset name, a data file ({DATA_FILES}) or "
+                   f"{IMAGE_FOLDER}",
+                   f"built-in dataset name, data file ({DATA_FILES}) or {IMAGE_FOLDER}, "
+                   "JPEG or PNG (default: digits)", "NAME|FILE|FOLDER"),
     "target": Option(text, "a column name", "the label column of a CSV, TSV or Parquet file",
                      "COLUMN"),
     "target_file": Option(text, "a file path", "the labels of .npy data: a second .npy file, "
@@ -301,6 +320,10 @@ OPTIONS: dict[str, Option] = {
                                   "drop the rows whose target is missing (empty, NA, NaN, "
                                   "null, …) and report how many (default: off: they are an "
                                   "error naming them)"),
+    "image_size": Option(image_size, f"HxW, a height and a width in pixels from 1 to "
+                         f"{IMAGE_SIDE} (e.g. 64x64, or [64, 64] in a TOML file)",
+                         "the size a folder of images is resized to, height x width, e.g. "
+                         "64x64 (default: the most common size in the folder)", "HxW"),
     "name": Option(folder_name, "a folder name of printable characters (not '.' or '..', "
                    "no '/' or '\\', not starting with '-')",
                    "the run's folder name under output_dir (default: data + time)", "NAME"),
@@ -390,13 +413,14 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
             f"hidden={list(config.hidden)}) or a single value; received keep_prob={list(keep)}.",
             "keep_prob", source=source)
     _combination(config.data, config.target, config.target_file, config.task, config.augment,
-                 source, arrays=config.arrays)
+                 source, arrays=config.arrays, image_size=config.image_size)
     return config
 
 
 def _combination(data: str, target: str | None, target_file: str | None, task: str,
                  augment: bool | tuple[str, ...], source: str | None = None,
-                 labelled: bool = True, arrays: tuple[str, ...] | None = None) -> None:
+                 labelled: bool = True, arrays: tuple[str, ...] | None = None, *,
+                 image_size: tuple[int, int] | None = None) -> None:
     """Refuse options the data has no use for (they would be silently ignored), and
     (``labelled``) a CSV, TSV or Parquet file without its ``target`` column or an .npy file
     without its ``target_file``."""
@@ -408,6 +432,16 @@ def _combination(data: str, target: str | None, target_file: str | None, task: s
         raise ConfigError(f"{prefix}arrays applies to .mat and .h5 data only (the names of "
                           f"its arrays); received arrays={list(arrays)!r} with data={data!r}.",
                           "arrays", "data", source=source)
+    folder = not builtin and Path(data).is_dir()
+    if image_size is not None and not folder:
+        raise ConfigError(f"{prefix}image_size applies to {IMAGE_FOLDER} only; received "
+                          f"image_size={'x'.join(map(str, image_size))} with data={data!r}. "
+                          "help: the images of a data file keep their own size.",
+                          "image_size", "data", source=source)
+    if folder and task == "regression":
+        raise ConfigError(f"{prefix}task must be auto or classification for {IMAGE_FOLDER} "
+                          f"(its subfolders are classes); received task='regression' with "
+                          f"data={data!r}.", "task", source=source)
     if labelled and suffix in TABLES and not target and Path(data).is_file():
         raise ConfigError(f"{prefix}target must name the label column of {data}; received "
                           "none.", "target", source=source)  # no file: check_data's error
@@ -430,14 +464,17 @@ def _target_applies(data: str, target: str | None, target_file: str | None,
     ``target_file``) and a ``target_file`` for data other than .npy."""
     prefix = "" if source is None else f"{source}: "
     suffix = Path(data).suffix.lower()
-    if target is not None and (data in datasets.list() or suffix in (".npz", ".npy",
-                                                                      *COURSE_FILES)):
+    folder = data not in datasets.list() and Path(data).is_dir()
+    if target is not None and (data in datasets.list() or folder or suffix in (
+            ".npz", ".npy", *COURSE_FILES)):
         hint = "a built-in dataset has its own labels, and an .npz's are its array 'y'"
         if suffix == ".npy":
             hint = "an .npy's labels are a second .npy file: give it as `target_file` instead"
         elif suffix in COURSE_FILES:
             hint = ("a .mat or .h5 file's labels are an array: the course's y or train_set_y, "
                     "or the second name of `arrays`")
+        elif folder:
+            hint = "a folder of images has one subfolder per class"
         raise ConfigError(f"{prefix}target applies to CSV, TSV and Parquet data only (a "
                           f"column name); received target={target!r} with data={data!r}. "
                           f"help: {hint}.", "target", "target_file", "data", "arrays",
@@ -475,27 +512,30 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
 
 def check_data(data: str, target: str | None = None, augment: bool | tuple[str, ...] = False,
                task: str = "auto", labelled: bool = True, *,
-               target_file: str | None = None, arrays: tuple[str, ...] | None = None) -> None:
+               target_file: str | None = None, arrays: tuple[str, ...] | None = None,
+               image_size: tuple[int, int] | None = None) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
-    dataset or a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`); a missing file; a
+    dataset, a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`) or a folder (of
+    images: :func:`~deeprecipe.data.images.load_images` reads it); a missing file; a
     CSV, TSV or Parquet file without ``target`` (its label column; unless not
     ``labelled``: features alone), an ``.npy`` without ``target_file`` (the ``.npy`` file of
     its labels; optional when not ``labelled``) or with none there; and the options it has
     no use for (``target`` for a built-in dataset, an ``.npz`` or an ``.npy``;
     ``target_file`` for anything but an ``.npy``; ``task="regression"`` for a built-in
-    dataset; ``arrays`` for anything but a ``.mat`` or ``.h5`` file; ``augment`` for data
-    known to hold no images: an ``.npz``, ``.npy``, ``.mat`` or ``.h5`` is known once
-    loaded)."""
+    dataset or a folder; ``arrays`` for anything but a ``.mat`` or ``.h5`` file;
+    ``image_size`` for anything but a folder; ``augment`` for data known to hold no images:
+    an ``.npz``, ``.npy``, ``.mat`` or ``.h5`` is known once loaded)."""
     builtins = ", ".join(datasets.list())
-    where = f"a built-in dataset ({builtins}) or a data file ({DATA_FILES})"
+    where = f"a built-in dataset ({builtins}), a data file ({DATA_FILES}) or {IMAGE_FOLDER}"
     if not data.strip():  # Path("") is the working folder
         raise ConfigError(f"data must be {where}; received data=''.", "data")
-    if data not in datasets.list():
-        if not Path(data).is_dir() and Path(data).suffix.lower() not in FILE_SUFFIXES:
+    if data not in datasets.list() and not Path(data).is_dir():
+        if Path(data).suffix.lower() not in FILE_SUFFIXES:
             raise ConfigError(f"data must be {where}; received data={data!r}.", "data")
         _file("data", data, f"a data file ({DATA_FILES}) or a built-in dataset",
               f" (the built-in datasets are {builtins})")
-    _combination(data, target, target_file, task, augment, labelled=labelled, arrays=arrays)
+    _combination(data, target, target_file, task, augment, labelled=labelled, arrays=arrays,
+                 image_size=image_size)
     if target_file is not None:  # the data is an .npy: _combination refuses the rest
         _file("target_file", target_file, "an .npy file of labels")
 

@@ -24,6 +24,7 @@ from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
 from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder, Reporter
 from .data import augment as augmentations
+from .data.images import load_images
 from .data.io import ProgressHook
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
@@ -44,6 +45,7 @@ TRAINED_CHECK_ROWS = 1000  # dev examples the check after training computes J on
 MIN_DEV_CHECK_ROWS = 10  # a smaller dev part: the check after training uses training rows
 FLOW_ROWS = 256  # examples the gradient-flow records use
 MIN_COMPARE_ROWS = 5  # the same-distribution check's 5-fold test needs 5 rows per set
+CACHE_DIR = ".cache"  # under output_dir: decoded images (image_cache)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -81,26 +83,33 @@ class LoadedData:
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
               drop_missing_target: bool = False, progress: ProgressHook | None = None, *,
-              target_file: str | None = None, arrays: tuple[str, ...] | None = None
+              target_file: str | None = None, arrays: tuple[str, ...] | None = None,
+              image_size: tuple[int, int] | None = None, cache: str | Path | None = None
               ) -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
     (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
     ``.npy`` file of its labels), an ``.npz`` (arrays ``X`` and ``y``), or a course file,
     ``.mat`` or ``.h5``/``.hdf5`` (:mod:`deeprecipe.data.course`: its sets by the course's
-    array names or by ``arrays``); image arrays ``(m, h, w[, c])`` are flattened. ``task``
-    (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's target is; a
-    built-in dataset has its own. A file's rows without a target are an error, or with
+    array names or by ``arrays``); or a folder of images, one subfolder per class
+    (:func:`~deeprecipe.data.images.load_images`: resized to ``image_size``, the decoded
+    images kept in the folder ``cache``); image arrays ``(m, h, w[, c])`` are flattened.
+    ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's target
+    is; a built-in dataset has its own. A file's rows without a target are an error, or with
     ``drop_missing_target`` are dropped and counted. ``progress(done, total)`` follows a
-    file's reading (:mod:`deeprecipe.data.io`: bytes for CSV, else rows)."""
-    check_data(spec, target, task=task, target_file=target_file, arrays=arrays)
+    file's reading (:func:`progress_unit`)."""
+    check_data(spec, target, task=task, target_file=target_file, arrays=arrays,
+               image_size=image_size)
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
         classes = None if info.task == "regression" else [int(c) for c in np.unique(y)]
         return LoadedData(spec, X, y, info.task, classes, None, info.image_shape)
     path = Path(spec)
-    loaded = _load_file(path, target or "", target_file or "", task, drop_missing_target,
-                        progress, arrays)
+    if path.is_dir():
+        loaded = load_images(path, image_size=image_size, cache_dir=cache, progress=progress)
+    else:
+        loaded = _load_file(path, target or "", target_file or "", task, drop_missing_target,
+                            progress, arrays)
     image_shape = tuple(loaded.X.shape[1:]) if loaded.X.ndim > 2 else None  # an array's images
     if loaded.task == "regression":
         check_range(loaded.y, str(path))
@@ -132,9 +141,16 @@ def _load_file(path: Path, target: str, target_file: str, task: str,
     return datamod.load_npz(path, **options)
 
 
+def image_cache(output_dir: str | Path) -> Path:
+    """Where a folder's decoded images are kept between runs: ``output_dir/.cache``."""
+    return Path(output_dir) / CACHE_DIR
+
+
 def progress_unit(spec: str) -> str:
     """What :func:`load_data`'s ``progress`` counts for the data ``spec``: ``"bytes"`` of a
-    CSV or TSV file, ``"rows"`` of the other files."""
+    CSV or TSV file, ``"images"`` of a folder, ``"rows"`` of the other files."""
+    if Path(spec).is_dir() and spec not in datasets.list():
+        return "images"
     return "bytes" if Path(spec).suffix.lower() in (".csv", ".tsv") else "rows"
 
 
@@ -392,7 +408,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         loaded = load_data(config.data, config.target, config.task,
                            config.drop_missing_target,
                            Reporter(callbacks, progress_unit(config.data)),
-                           target_file=config.target_file, arrays=config.arrays)
+                           target_file=config.target_file, arrays=config.arrays,
+                           image_size=config.image_size, cache=image_cache(config.output_dir))
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
@@ -468,7 +485,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         result.views = views(model, splits, loaded.task, seed=config.seed)
         # dr.load reads the folder; deeprecipe predict also reads classes (the original labels)
         persistence.save(model, folder / runfolder.MODEL_DIR, extra={
-            "task": loaded.task, "classes": loaded.classes, "data": loaded.name})
+            "task": loaded.task, "classes": loaded.classes, "data": loaded.name,
+            "image_shape": None if loaded.image_shape is None else list(loaded.image_shape)})
         write_report(result, folder)
     result.seconds = dict(clock.seconds)
     runfolder.write_run_file(folder, config, data_fingerprint, runfolder.COMPLETE)

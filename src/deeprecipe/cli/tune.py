@@ -25,7 +25,7 @@ from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
 SHARED = ("data", "target", "target_file", "arrays", "task", "drop_missing_target",
-          "bayes_error", "seed", "name", "output_dir", "augment")
+          "image_size", "bayes_error", "seed", "name", "output_dir", "augment")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
@@ -84,12 +84,16 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
             options[key] = base.checked("tune: ", key, options[key])
         if options["arrays"] is not None:
             options["arrays"] = base.checked("tune: ", "arrays", options["arrays"])
+        if options["image_size"] is not None:  # a resumed tune's JSON holds a list
+            options["image_size"] = base.checked("tune: ", "image_size", options["image_size"])
         with base.live_line(console, f"loading {options['data']}") as loading:
             unit = workflow.progress_unit(options["data"])
             loaded = workflow.load_data(options["data"], options["target"], options["task"],
                                         options["drop_missing_target"], Reporter(loading, unit),
                                         target_file=options["target_file"],
-                                        arrays=options["arrays"])
+                                        arrays=options["arrays"],
+                                        image_size=options["image_size"],
+                                        cache=workflow.image_cache(options["output_dir"]))
         if "augment" in vars(args) and options["augment"] and loaded.image_shape is None:
             raise runconfig.no_images(options["data"])  # asked for: not silently skipped
         splits, notes = workflow.split_data(loaded, options["seed"])

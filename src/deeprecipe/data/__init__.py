@@ -7,6 +7,7 @@ inputs" and "Data augmentation"::
 
     data = dr.data.load_csv("data.csv", target="label")  # or load_parquet, load_npy, load_npz,
                                                          # load_mat, load_h5 (course files)
+    photos = dr.data.load_images("photos", image_size=(64, 64))  # photos/<class>/*.jpg
     s = dr.data.split(data.X, data.y, seed=0)                # 60/20/20 … 98/1/1, stratified
     print(dr.data.compare(s.train, s.dev, labels=("train", "dev")))
     scaler = dr.data.Standardizer().fit(s.train.X)           # μ, σ from train only
@@ -16,6 +17,7 @@ inputs" and "Data augmentation"::
 from . import augment
 from .compare import Comparison, FeatureDifference, compare
 from .course import load_h5, load_mat
+from .images import load_images
 from .io import (
     DataFileError,
     Dataset,
@@ -42,6 +44,7 @@ from .split import (
 __all__ = [
     "KINDS", "SETS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
     "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
-    "compare", "load_csv", "load_csv_features", "load_h5", "load_mat", "load_npy", "load_npz",
+    "compare", "load_csv", "load_csv_features", "load_h5", "load_images", "load_mat",
+    "load_npy", "load_npz",
     "load_parquet", "min_rows", "split", "split_sets", "split_sizes", "standardize_splits",
 ]

@@ -480,7 +480,9 @@ class Loop:
             # the keys deeprecipe run writes too: predict reads "classes" for the labels
             save(result.model(), folder / MODEL_FOLDER, standardizer=ready.standardizer,
                  extra={"task": ready.task, "classes": None if ready.classes is None
-                        else ready.classes.tolist(), "tune": {"trial": best.key}})
+                        else ready.classes.tolist(), "tune": {"trial": best.key},
+                        "image_shape": None if self.options.image_shape is None
+                        else list(self.options.image_shape)})
         return result
 
     def measure_test(self, best: Trial, remarks: list[Finding]) -> float | None:

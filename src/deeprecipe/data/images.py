@@ -1,0 +1,421 @@
+"""Photos in folders: :func:`load_images` reads a folder with one subfolder per class (JPEG and
+PNG through Pillow) as a :class:`~deeprecipe.data.io.Dataset` of images ``(m, h, w[, c])``;
+:func:`read_images` reads image files at a given shape (to predict on).
+
+Every image is resized to one size, ``image_size`` ``(h, w)`` (default: the most common size
+in the folder; images of another size are stretched to it, and a note says how many). The
+pixels keep their raw values (0–255, as float32); an image's EXIF orientation is applied;
+transparency is dropped. The images are grey ``(h, w)`` when every one is grey, else RGB
+``(h, w, 3)``. Decoding runs in a pool of threads (Pillow decodes and resizes outside
+Python's lock), writing straight into one array.
+
+A file that does not decode (corrupt, truncated, not an image) is **skipped and counted**
+(a note names the first few); a class folder without a single usable image, a folder with
+fewer than two classes and too few images are a :class:`DataFileError`. Files that are not
+``.jpg``, ``.jpeg`` or ``.png`` are ignored (and counted); so are hidden files and folders.
+
+With ``cache_dir``, the decoded pixels are kept there as ``images-<key>.npy`` (uint8) beside
+a ``.json`` record, the key a SHA-256 of every file's path, byte size and modification time
+and of the size asked for: a second load of the same folder reads them back and decodes
+nothing. Deleting the folder only costs the next load its decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..findings import Finding
+from ..run.files import Format, FormatError, atomic_write
+from .filebase import DataFileError, ProgressHook, Throttle, check_rows, needed_rows
+from .io import Dataset
+
+__all__ = ["IMAGE_SUFFIXES", "ImageFolder", "list_images", "load_images", "read_images"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # what Pillow reads here, by suffix
+GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+CHUNK = 64  # images one task of the pool decodes
+SHOWN_FILES = 5  # skipped files a note names
+CACHE = Format("deeprecipe-image-cache", 1)
+ORIENTATION = 0x0112  # the EXIF tag
+# EXIF orientation -> the transpose that puts the image upright (as PIL.ImageOps.exif_transpose)
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# what Pillow raises for a file it cannot read (DecompressionBombError: a huge image)
+UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """A folder's images: ``files`` in class order (each class's sorted by path), ``labels``
+    (``(m,)`` class indices), ``classes`` (the subfolders' names, sorted) and ``ignored``
+    (files that are not JPEG or PNG)."""
+
+    root: Path
+    classes: list[str]
+    files: list[Path]
+    labels: np.ndarray
+    ignored: int
+
+
+def list_images(folder: str | Path) -> ImageFolder:
+    """The images of ``folder``, one subfolder per class (searched in depth); hidden files
+    and folders are left out. Raises :class:`DataFileError` for a folder without class
+    subfolders or a class subfolder without images."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataFileError(root, "must be a folder of images (one subfolder per class).")
+    subfolders = sorted(path for path in root.iterdir() if path.is_dir() and _shown(path.name))
+    ignored = sum(1 for path in root.iterdir() if path.is_file() and _shown(path.name))
+    if not subfolders:
+        raise DataFileError(root, "has no class subfolders: it must hold one subfolder per "
+                            "class, each with that class's JPEG or PNG images (photos/cat/"
+                            "1.jpg, photos/dog/2.jpg). help: to predict on a folder of "
+                            "images, use `deeprecipe predict`.")
+    files: list[Path] = []
+    counts = []
+    for subfolder in subfolders:
+        found, others = _images_in(subfolder)
+        if not found:
+            raise DataFileError(subfolder, "is a class folder without images (.jpg, .jpeg or "
+                                ".png). help: add the class's images, or remove the folder.")
+        files += found
+        counts.append(len(found))
+        ignored += others
+    labels = np.repeat(np.arange(len(subfolders), dtype=np.intp), counts)
+    return ImageFolder(root, [path.name for path in subfolders], files, labels, ignored)
+
+
+def _shown(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def _images_in(folder: Path) -> tuple[list[Path], int]:
+    """The images under ``folder`` (sorted) and how many other files it holds."""
+    images, others = [], 0
+    for directory, subfolders, names in os.walk(folder):
+        subfolders[:] = [name for name in subfolders if _shown(name)]  # not into hidden ones
+        for name in names:
+            if not _shown(name):
+                continue
+            if name.lower().endswith(IMAGE_SUFFIXES):
+                images.append(Path(directory, name))
+            else:
+                others += 1
+    return sorted(images), others
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_images(
+    folder: str | Path, *, image_size: tuple[int, int] | None = None,
+    cache_dir: str | Path | None = None, workers: int | None = None,
+    min_rows: int | None = None, min_classes: int = 2, progress: ProgressHook | None = None,
+) -> Dataset:
+    """Read a folder of images, one subfolder per class (its name is the class), as a
+    :class:`~deeprecipe.data.io.Dataset`: ``X`` ``(m, h, w)`` or ``(m, h, w, 3)`` float32
+    pixels 0–255, ``y`` class indices (``classes``: the subfolders' names, sorted).
+
+    ``image_size`` ``(h, w)`` is the size every image is resized to (default: the most common
+    one). ``cache_dir`` keeps the decoded images for the next load (see the module).
+    ``workers`` threads decode (default: one per CPU this process may use). ``min_rows``
+    (default: what the smallest split needs) and ``min_classes`` count usable images and
+    classes. ``progress(done, total)`` counts images decoded. ``Dataset.notes`` says what was
+    skipped, resized, ignored, and whether the cache was read or written. Raises
+    :class:`DataFileError` (see the module).
+
+    Example::
+
+        photos/cat/1.jpg, photos/cat/2.png, …, photos/dog/1.jpg, …
+        data = load_images("photos", image_size=(64, 64), cache_dir="runs/.cache")
+        data.X.shape, data.classes                  # (m, 64, 64, 3), ['cat', 'dog']
+    """
+    listing = list_images(folder)
+    needed = needed_rows("load_images", min_rows)
+    cache = None if cache_dir is None else Path(cache_dir)
+    key = _cache_key(listing, image_size)
+    notes: list[Finding] = []
+    stored = None if cache is None else _read_cache(cache, key, listing)
+    if cache is not None and stored is not None:
+        pixels, keep, notes = stored
+        notes.append(Finding("images_cache", {"file": str(_cache_file(cache, key)),
+                                              "hit": True, "count": len(pixels)}))
+        Throttle(progress, len(pixels)).finish()
+    else:
+        pixels, keep, notes = _decode_folder(listing, image_size, workers, progress)
+        if cache is not None:
+            notes.append(_write_cache(cache, key, pixels, keep, notes))
+    labels = listing.labels[keep]
+    present = np.bincount(labels, minlength=len(listing.classes))
+    for index in np.flatnonzero(present == 0):  # every image of the class was skipped
+        raise DataFileError(listing.root / listing.classes[index], "is a class folder "
+                            "without a readable image: every one failed to decode. help: "
+                            "replace the files, or remove the folder.")
+    if len(listing.classes) < min_classes:
+        raise DataFileError(listing.root, f"must have at least {min_classes} class "
+                            f"subfolders; received {len(listing.classes)} "
+                            f"({', '.join(listing.classes)}). help: one subfolder per class.")
+    check_rows(listing.root, len(pixels), needed)
+    if listing.ignored:
+        notes.insert(0, Finding("images_ignored", {"count": listing.ignored}))
+    X = pixels.astype(np.float32)  # (a copy: the cache's array is read-only)
+    return Dataset(X, labels, [], "folder", list(listing.classes), listing.root,
+                   notes=notes)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What an image's header says: its upright ``(width, height)``, mode and orientation."""
+
+    size: tuple[int, int]
+    mode: str
+    orientation: int
+
+
+def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
+                   workers: int | None, progress: ProgressHook | None
+                   ) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
+    """``(pixels uint8, the rows of listing.files kept, notes)``: headers, then pixels."""
+    files = listing.files
+    failed: dict[int, str] = {}
+    headers: list[_Header | str] = list(_pool_map(_header, files, workers))
+    for index, header in enumerate(headers):
+        if isinstance(header, str):
+            failed[index] = header
+    read = [header for header in headers if isinstance(header, _Header)]
+    sizes = Counter(header.size for header in read)
+    if not read:
+        raise DataFileError(listing.root, "has no image that Pillow can read (every file "
+                            "failed: " + ", ".join(_relative(listing, files[i])
+                                                   for i in list(failed)[:SHOWN_FILES]) + ").")
+    width, height = sizes.most_common(1)[0][0] if image_size is None else image_size[::-1]
+    grey = all(header.mode in GREY_MODES for header in read)
+    rows = [index for index, header in enumerate(headers) if isinstance(header, _Header)]
+    shape = (len(rows), height, width) + (() if grey else (3,))
+    pixels = np.empty(shape, dtype=np.uint8)
+    decode = _Decoder([files[index] for index in rows], (width, height),
+                      "L" if grey else "RGB", pixels)
+    errors = _decode_all(decode, len(rows), workers, progress)
+    for slot, error in errors.items():
+        failed[rows[slot]] = error
+    keep = np.array([index for index in rows if index not in failed], dtype=np.intp)
+    if errors:
+        pixels = pixels[[slot for slot in range(len(rows)) if slot not in errors]]
+    notes = []
+    resized = sum(count for size, count in sizes.items() if size != (width, height))
+    stretched = sum(count for (w, h), count in sizes.items() if w * height != h * width)
+    if resized:
+        notes.append(Finding("images_resized", {
+            "count": resized, "total": len(read), "size": f"{height}x{width}",
+            "sizes": len(sizes), "given": image_size is not None, "stretched": stretched}))
+    if failed:
+        shown = [f"{_relative(listing, files[i])} ({failed[i]})"
+                 for i in sorted(failed)[:SHOWN_FILES]]
+        notes.append(Finding("images_skipped", {"count": len(failed), "files": shown}))
+    return pixels, keep, notes
+
+
+def _relative(listing: ImageFolder, path: Path) -> str:
+    return path.relative_to(listing.root).as_posix()
+
+
+def _header(path: Path) -> _Header | str:
+    """The header of ``path``, or why it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            orientation = _orientation(image)
+            width, height = image.size
+            if orientation in (5, 6, 7, 8):  # turned by a quarter
+                width, height = height, width
+            return _Header((width, height), image.mode, orientation)
+    except UNREADABLE as error:
+        return _reason(error)
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation of a JPEG (1: upright)."""
+    if image.format != "JPEG":
+        return 1
+    value = image.getexif().get(ORIENTATION, 1)
+    return value if isinstance(value, int) and value in UPRIGHT else 1
+
+
+def _reason(error: Exception) -> str:
+    """A short reason for a note: ``truncated`` rather than Pillow's sentence."""
+    text = str(error).split("\n")[0]
+    if "truncated" in text:
+        return "truncated"
+    if "cannot identify" in text:
+        return "not an image"
+    return (text[:60] or type(error).__name__).rstrip(".")
+
+
+class _Decoder:
+    """Decodes ``files[slot]`` at ``size`` ``(width, height)`` in ``mode`` into
+    ``out[slot]``; returns ``None`` or why it failed."""
+
+    def __init__(self, files: Sequence[Path], size: tuple[int, int], mode: str,
+                 out: np.ndarray) -> None:
+        self.files, self.size, self.mode, self.out = files, size, mode, out
+
+    def __call__(self, slot: int) -> str | None:
+        try:
+            self.out[slot] = _pixels(self.files[slot], self.size, self.mode)
+        except UNREADABLE as error:
+            return _reason(error)
+        return None
+
+
+def _pixels(path: Path, size: tuple[int, int], mode: str) -> np.ndarray:
+    """``path``'s pixels, upright, in ``mode`` (``"L"`` or ``"RGB"``), at ``size``
+    ``(width, height)``: ``(h, w)`` or ``(h, w, 3)`` uint8."""
+    with Image.open(path) as image:
+        orientation = _orientation(image)
+        turned = orientation in (5, 6, 7, 8)
+        if image.format == "JPEG":  # decode at a reduced scale when much larger (DCT scaling)
+            image.draft(mode, size[::-1] if turned else size)
+        image = image.convert(mode)
+    if orientation != 1:
+        image = image.transpose(UPRIGHT[orientation])
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def _decode_all(decode: Callable[[int], str | None], total: int, workers: int | None,
+                progress: ProgressHook | None) -> dict[int, str]:
+    """Run ``decode`` on every slot in the pool; ``{slot: reason}`` of the failures."""
+    throttle = Throttle(progress, total)
+    failures: dict[int, str] = {}
+    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+
+    def run(chunk: range) -> dict[int, str]:
+        return {slot: error for slot in chunk if (error := decode(slot)) is not None}
+
+    done = 0
+    for chunk, found in zip(chunks, _pool_map(run, chunks, workers), strict=True):
+        failures.update(found)
+        done += len(chunk)
+        throttle(done)
+    throttle.finish()
+    return failures
+
+
+def _pool_map(function: Callable[[Any], Any], items: Sequence[Any], workers: int | None
+              ) -> Iterator[Any]:
+    """``map(function, items)`` on ``workers`` threads (in order), with Pillow's warnings
+    (a palette's transparency, a large image) silenced."""
+    count = _workers(workers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+        if count == 1 or len(items) <= 1:
+            yield from map(function, items)
+            return
+        with ThreadPoolExecutor(count) as pool:
+            yield from pool.map(function, items)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"load_images: workers must be a positive integer; received "
+                         f"workers={workers!r}.")
+    return workers
+
+
+# --- the cache -----------------------------------------------------------------------------
+
+
+def _cache_key(listing: ImageFolder, image_size: tuple[int, int] | None) -> str:
+    """SHA-256 of the files (path, bytes, modification time) and the size asked for."""
+    digest = hashlib.sha256(json.dumps([CACHE.version, image_size]).encode())
+    for path in listing.files:
+        stat = path.stat()
+        digest.update(f"\0{_relative(listing, path)}\0{stat.st_size}\0{stat.st_mtime_ns}"
+                      .encode())
+    return digest.hexdigest()[:24]
+
+
+def _cache_file(cache: Path, key: str, suffix: str = ".npy") -> Path:
+    return cache / f"images-{key}{suffix}"
+
+
+def _read_cache(cache: Path, key: str, listing: ImageFolder
+                ) -> tuple[np.ndarray, np.ndarray, list[Finding]] | None:
+    """The cached ``(pixels, rows kept, notes)``, or ``None`` (none, or unreadable)."""
+    record_file = _cache_file(cache, key, ".json")
+    if not record_file.is_file():
+        return None
+    try:
+        record = CACHE.check(json.loads(record_file.read_text(encoding="utf-8")), "cache")
+        pixels = np.load(_cache_file(cache, key), mmap_mode="r", allow_pickle=False)
+        keep = np.asarray(record["keep"], dtype=np.intp)
+        notes = [Finding(note["code"], note["values"]) for note in record["notes"]]
+    except (OSError, ValueError, KeyError, TypeError, FormatError):
+        return None  # decoded again, and written anew
+    if pixels.dtype != np.uint8 or len(pixels) != len(keep) or (
+            len(keep) and keep.max() >= len(listing.files)):
+        return None
+    return pixels, keep, notes
+
+
+def _write_cache(cache: Path, key: str, pixels: np.ndarray, keep: np.ndarray,
+                 notes: list[Finding]) -> Finding:
+    """Write the cache (pixels first, the record last: a record means both are whole);
+    the note that says where, or why not."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write(_cache_file(cache, key), lambda tmp: _save(tmp, pixels))
+        CACHE.write(_cache_file(cache, key, ".json"), {
+            "keep": keep.tolist(), "notes": [{"code": note.code, "values": dict(note.values)}
+                                             for note in notes]})
+    except OSError as error:
+        return Finding("images_cache_failed", {"folder": str(cache),
+                                               "reason": error.strerror or str(error)})
+    return Finding("images_cache", {"file": str(_cache_file(cache, key)), "hit": False,
+                                    "count": len(pixels)})
+
+
+def _save(path: Path, pixels: np.ndarray) -> None:
+    with path.open("wb") as file:
+        np.save(file, pixels, allow_pickle=False)
+
+
+# --- files to predict on ---------------------------------------------------------------------
+
+
+def read_images(files: Sequence[str | Path], image_shape: tuple[int, ...], *,
+                workers: int | None = None, progress: ProgressHook | None = None
+                ) -> tuple[np.ndarray, list[int], dict[int, str]]:
+    """Image files at ``image_shape`` (``(h, w)``: grey, ``(h, w, 3)``: RGB; a model's), as
+    :func:`load_images` reads them: ``(X float32 (k, *image_shape), the indices of the files
+    read, {index: why it failed} for the others)``."""
+    if len(image_shape) not in (2, 3) or (len(image_shape) == 3 and image_shape[2] != 3):
+        raise ValueError(f"read_images: image_shape must be (h, w) or (h, w, 3); received "
+                         f"image_shape={tuple(image_shape)}.")
+    paths = [Path(file) for file in files]
+    pixels = np.empty((len(paths), *image_shape), dtype=np.uint8)
+    decode = _Decoder(paths, (image_shape[1], image_shape[0]),
+                      "L" if len(image_shape) == 2 else "RGB", pixels)
+    failed = _decode_all(decode, len(paths), workers, progress)
+    read = [index for index in range(len(paths)) if index not in failed]
+    return pixels[read].astype(np.float32), read, failed
