@@ -119,10 +119,9 @@ def test_min_rows_can_be_lowered(tmp_path: Path) -> None:
     [
         (["1,2,0", "3,abc,1", *GOOD_ROWS], r"row 2 \(line 3\), column 'b': the value must be a "
          r"finite number; received 'abc'", 2, "b"),
-        (["1,2,0", "3,4,1", ",6,0", *GOOD_ROWS], r"row 3 \(line 4\), column 'a': the value is "
-         r"empty \(a missing value\)", 3, "a"),
-        (["1,nan,0", *GOOD_ROWS], r"row 1 \(line 2\), column 'b': the value is missing "
-         r"\('nan' marks a missing value\)", 1, "b"),
+        (["1,2,0", "3,abc,1", "5,xyz,0", *GOOD_ROWS], r"row 2 \(line 3\), column 'b': the "
+         r"value must be a finite number; received 'abc' \(the column holds 6 numbers and 2 "
+         r"text cells", 2, "b"),
         (["1,2,0", "-inf,2,0", *GOOD_ROWS], r"row 2 \(line 3\), column 'a': .*'-inf'", 2, "a"),
         (["1,2,0", "3,4", *GOOD_ROWS], r"row 2 \(line 3\): has 2 fields; the header has 3", 2,
          None),

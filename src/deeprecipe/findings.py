@@ -410,6 +410,15 @@ TEXTS: dict[str, Template] = {
     "dropped_rows": lambda v: ("dropped 1 row" if v["count"] == 1 else
                                f"dropped {v['count']:,} rows") + " whose target is missing "
                               "(drop_missing_target)",
+    "imputed": lambda v: (
+        f"imputed {v['count']:,} missing value{'s' if v['count'] != 1 else ''} of "
+        f"{v['column']!r} with " + (f"the training part's median, {v['value']:.6g}"
+                                    if isinstance(v["value"], (int, float)) else
+                                    f"a category of their own, {v['value']}")),
+    "unseen_categories": lambda v: (
+        f"{v['count']:,} value{'s' if v['count'] != 1 else ''} of {v['column']!r} outside "
+        "the training part's categories (a new category, or missing where training had no "
+        "missing value) set none of its one-hot inputs (all zeros)"),
     "compare_skipped": "{label}: same-distribution check skipped ({part} has {rows} rows; it "
                        "needs {needs})",
     # what loading a course file recognised (deeprecipe.data.course)

@@ -22,6 +22,7 @@ from safetensors.numpy import save as serialize
 
 from . import losses
 from ._checks import FLOAT_DTYPES, describe, fail, positive_int
+from .data.encode import Encoder
 from .data.normalize import Standardizer
 from .layers import from_config, walk
 from .run.files import MODEL, atomic_write, read_bytes, read_json
@@ -175,8 +176,14 @@ def _check_config(config: Any, where: str) -> _Plan:
     if missing:
         raise ValueError(f"{where} has no {missing[0]!r} entry; a format_version {version} "
                          f"config has {', '.join(map(repr, required))}.")
-    return _check_model(config["model"], where, config.get("standardizer"),
+    plan = _check_model(config["model"], where, config.get("standardizer"),
                         config.get("classes"))
+    if config.get("encoder") is not None:  # a table's encoding of the raw columns
+        try:
+            Encoder.from_dict(config["encoder"], n_outputs=config["model"]["input_dim"])
+        except ValueError as error:
+            raise ValueError(f"{where} has an invalid 'encoder': {error}") from None
+    return plan
 
 
 def _check_model(spec: Any, where: str, standardizer: Any = None, classes: Any = None

@@ -23,6 +23,7 @@ from ._checks import BadValue, describe
 from .data import TASKS
 from .data.augment import TRANSFORMS
 from .data.cells import NUMBER
+from .data.encode import MISSING_POLICIES
 from .data.io import FILE_SUFFIXES
 from .diagnostics import bias_variance
 from .findings import jsonable_fields
@@ -78,6 +79,7 @@ class RunConfig:
     arrays: tuple[str, ...] | None = None
     task: str = "auto"
     drop_missing_target: bool = False
+    missing: str = "impute"
     image_size: tuple[int, int] | None = None
     name: str | None = None
     output_dir: str = "runs"
@@ -320,6 +322,10 @@ OPTIONS: dict[str, Option] = {
                                   "drop the rows whose target is missing (empty, NA, NaN, "
                                   "null, …) and report how many (default: off: they are an "
                                   "error naming them)"),
+    "missing": one_of(MISSING_POLICIES, "what to do with missing feature values (empty, NA, "
+                      "NaN, null, …): impute (a number column's training median; a text "
+                      "column's own category) or error (refuse the data, naming the columns; "
+                      "default: impute)", "POLICY"),
     "image_size": Option(image_size, f"HxW, a height and a width in pixels from 1 to "
                          f"{IMAGE_SIDE} (e.g. 64x64, or [64, 64] in a TOML file)",
                          "the size a folder of images is resized to, height x width, e.g. "

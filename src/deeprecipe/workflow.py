@@ -22,8 +22,10 @@ import numpy as np
 
 from . import data as datamod
 from . import datasets, gradcheck, persistence, pipeline
+from ._checks import choice
 from .callbacks import Callback, CallbackList, EarlyStopping, GradientFlowRecorder, Reporter
 from .data import augment as augmentations
+from .data.encode import MISSING_POLICIES, Encoded, encode_splits, refuse_missing
 from .data.images import load_images
 from .data.io import ProgressHook
 from .data.normalize import Standardizer
@@ -78,14 +80,15 @@ class LoadedData:
     dropped_missing_target: int = 0  # rows dropped for a missing target
     sets: tuple[tuple[str, int], ...] = ()  # the file's own sets (Dataset.sets)
     categories: dict[int, list[str]] = field(default_factory=dict)  # Dataset.categories
+    missing: dict[int, int] = field(default_factory=dict)  # Dataset.missing (NaN cells)
     notes: list[Finding] = field(default_factory=list)  # what loading noticed (skipped files)
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
               drop_missing_target: bool = False, progress: ProgressHook | None = None, *,
               target_file: str | None = None, arrays: tuple[str, ...] | None = None,
-              image_size: tuple[int, int] | None = None, cache: str | Path | None = None
-              ) -> LoadedData:
+              image_size: tuple[int, int] | None = None, cache: str | Path | None = None,
+              missing: str = "impute") -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
     (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
     ``.npy`` file of its labels), an ``.npz`` (arrays ``X`` and ``y``), or a course file,
@@ -95,8 +98,10 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     images kept in the folder ``cache``); image arrays ``(m, h, w[, c])`` are flattened.
     ``task`` (``"auto"``, ``"classification"`` or ``"regression"``) says what a file's target
     is; a built-in dataset has its own. A file's rows without a target are an error, or with
-    ``drop_missing_target`` are dropped and counted. ``progress(done, total)`` follows a
-    file's reading (:func:`progress_unit`)."""
+    ``drop_missing_target`` are dropped and counted. A table's text feature columns and
+    missing feature values are read (``categories``, NaN; :func:`encode` makes them
+    numbers), unless ``missing="error"``, which refuses missing values.
+    ``progress(done, total)`` follows a file's reading (:func:`progress_unit`)."""
     check_data(spec, target, task=task, target_file=target_file, arrays=arrays,
                image_size=image_size)
     if spec in datasets.list():
@@ -115,9 +120,11 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
         check_range(loaded.y, str(path))
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
+    if choice("load_data", "missing", missing, MISSING_POLICIES) == "error":
+        refuse_missing(path, loaded.missing, names)
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
                       loaded.dropped_missing_target, loaded.sets, loaded.categories,
-                      list(loaded.notes))
+                      missing=loaded.missing, notes=list(loaded.notes))
 
 
 def _load_file(path: Path, target: str, target_file: str, task: str,
@@ -174,6 +181,16 @@ def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Find
             "sets": [list(pair) for pair in loaded.sets], "halved": halved,
             "dev": len(splits.dev), "test": len(splits.test or ())}))
     return splits, notes + ([Finding("no_test_split")] if splits.test is None else [])
+
+
+def encode(loaded: LoadedData, splits: datamod.Splits) -> Encoded | None:
+    """A table's text columns one-hot and its missing values imputed
+    (:func:`~deeprecipe.data.encode.encode_splits`, fitted on the training part), the
+    split's ``X`` filled where it is when only numbers are missing; ``None`` for data with
+    neither (nothing is read or copied)."""
+    if not (loaded.categories or loaded.missing):
+        return None
+    return encode_splits(splits, loaded.categories, loaded.feature_names, in_place=True)
 
 
 def compare_splits(
@@ -409,7 +426,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
                            config.drop_missing_target,
                            Reporter(callbacks, progress_unit(config.data)),
                            target_file=config.target_file, arrays=config.arrays,
-                           image_size=config.image_size, cache=image_cache(config.output_dir))
+                           image_size=config.image_size, cache=image_cache(config.output_dir),
+                           missing=config.missing)
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
@@ -420,16 +438,24 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     with clock.step("split", "splitting train/dev/test") as summary:
         raw, split_notes = split_data(loaded, config.seed)
         summary.append(" / ".join(f"{name} {len(part):,}" for name, part in raw.parts.items()))
+    feature_names, encoded = loaded.feature_names, None
+    if loaded.categories or loaded.missing:
+        with clock.step("encode", "encoding text columns and imputing missing values "
+                        "(the training part's categories and medians)") as summary:
+            encoded = encode(loaded, raw)
+            assert encoded is not None
+            raw, feature_names = encoded.splits, encoded.feature_names
+            summary.append(f"{loaded.X.shape[1]} columns → {len(feature_names)} inputs")
     with clock.step("compare", "checking that the splits share one distribution") as summary:
-        comparisons, compare_notes = compare_splits(raw, config.seed, loaded.feature_names)
+        comparisons, compare_notes = compare_splits(raw, config.seed, feature_names)
         summary += [f"{name}: {c.headline()}" for name, c in comparisons.items()]
     with clock.step("standardize", "standardizing with the training set's μ and σ"):
         # the run owns the loaded X: standardized where it is, so the data is held once
         prepared = pipeline.prepare(
             raw, "regression" if loaded.task == "regression" else "classification",
-            loaded.feature_names, loaded.name, where="run", in_place=True)
+            feature_names, loaded.name, where="run", in_place=True)
         splits, scaler, target = prepared.splits, prepared.standardizer, prepared.target_scale
-    notes += split_notes + compare_notes + prepared.notes
+    notes += split_notes + (encoded.notes if encoded else []) + compare_notes + prepared.notes
     if target is not None:
         notes.append(Finding("target_scaled:run", {"mean": target.mean, "scale": target.scale}))
     with clock.step("model", "building the network") as summary:
@@ -475,6 +501,7 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         summary.append(diagnosis.verdict)
     result = _result(config, folder, loaded, raw, splits, model, comparisons, gradchecks,
                      training, diagnosis, counts, notes, clock.seconds, reference)
+    result.data.encoding = [] if encoded is None else encoded.columns
     if target is not None:  # a regression's curves are on the standardized target
         result.target_variance = float(target.scale) ** 2
     with clock.step("report", "writing the report and the model"):
@@ -486,7 +513,8 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
         # dr.load reads the folder; deeprecipe predict also reads classes (the original labels)
         persistence.save(model, folder / runfolder.MODEL_DIR, extra={
             "task": loaded.task, "classes": loaded.classes, "data": loaded.name,
-            "image_shape": None if loaded.image_shape is None else list(loaded.image_shape)})
+            "image_shape": None if loaded.image_shape is None else list(loaded.image_shape),
+            "encoder": None if encoded is None else encoded.encoder.to_dict()})
         write_report(result, folder)
     result.seconds = dict(clock.seconds)
     runfolder.write_run_file(folder, config, data_fingerprint, runfolder.COMPLETE)

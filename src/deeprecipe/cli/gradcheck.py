@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .. import datasets, gradcheck, runconfig, workflow
+from .. import datasets, gradcheck, persistence, runconfig, workflow
 from .._checks import positive_int
+from ..data.encode import Encoder
 from ..model import Sequential, from_config_file, load
 from .base import EXIT_FAILED_CHECK, EXIT_OK, checked, task_of, write_stdout
 
@@ -65,6 +67,14 @@ def load_model(path: str) -> Sequential:
     return from_config_file(location)
 
 
+def saved_encoder(path: str) -> Encoder | None:
+    """The table encoder saved with a model folder (``None``: none, or a config file)."""
+    if not Path(path).is_dir():
+        return None
+    state = persistence.read_folder(path).config.get("encoder")
+    return None if state is None else Encoder.from_dict(state)
+
+
 POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
     "current": "at the model's own weights",
     "init": "at a fresh initialization of the same network",
@@ -86,6 +96,9 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     arrays = None if args.arrays is None else checked("gradcheck: ", "arrays", args.arrays)
     loaded = workflow.load_data(data, args.target, task, target_file=args.target_file,
                                 arrays=arrays)
+    encoder = saved_encoder(args.model)
+    if encoder is not None:  # a model of a table as it came: its raw columns encoded
+        loaded = dataclasses.replace(loaded, X=encoder.transform(loaded.X, loaded.categories))
     if loaded.X.shape[1] != model.input_dim:
         raise ValueError(f"gradcheck: --data must have {model.input_dim} feature columns (the "
                          f"model's input_dim); received --data={data!r}"

@@ -16,16 +16,19 @@ from rich.text import Text
 
 from .. import datasets, persistence, runconfig
 from ..data.course import load_h5, load_mat
+from ..data.encode import Encoder
 from ..data.images import IMAGE_SUFFIXES, list_images, read_images
 from ..data.io import (
     load_csv,
     load_csv_features,
+    load_csv_table,
     load_npy,
     load_npy_features,
     load_npz,
     load_npz_features,
     load_parquet,
     load_parquet_features,
+    load_parquet_table,
 )
 from ..diagnostics import show_error
 from ..model import Sequential
@@ -61,14 +64,16 @@ def add_parser(commands: Any) -> None:
 
 def predict_inputs(spec: str, target: str | None, model: Sequential,
                    classes: list[Any] | None = None, target_file: str | None = None,
-                   arrays: tuple[str, ...] | None = None
+                   arrays: tuple[str, ...] | None = None, encoder: Encoder | None = None
                    ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y or None)``: a built-in dataset; an ``.npz`` (``X``, optional ``y``); an
     ``.npy`` of features (``--target-file``: the ``.npy`` file of their labels); a ``.mat``
     or ``.h5`` (every set's features and labels, by the course's names or ``arrays``); or a
     ``.csv``, ``.tsv`` or ``.parquet`` whose features are picked by the names the model's
     standardizer was fit with (``--target``: a label column). Labels are matched to the
-    model's ``classes`` by name."""
+    model's ``classes`` by name. A model trained on a table with text columns or missing
+    values has its ``encoder``: the raw columns it was trained on are read as that table's
+    were (text and missing values) and encoded as its training part was."""
     runconfig.check_data(spec, target, labelled=False, target_file=target_file, arrays=arrays)
     path = Path(spec)
     suffix = path.suffix.lower()
@@ -82,6 +87,8 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
         return loaded.X.reshape(len(loaded.X), -1), model_codes(
             loaded.y, loaded.classes, classes, f"the array {loaded.target!r} of {path}")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
+    if encoder is not None:
+        names = encoder.names_
     delimiter = "\t" if suffix == ".tsv" else ","
     y = None
     if target is not None:
@@ -91,6 +98,11 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
         y = model_codes(table.y, table.classes, classes, f"the --target column {target!r}")
         if names is None:
             return table.X, y
+    if encoder is not None:
+        kinds = encoder.kinds()
+        raw = (load_parquet_table(path, names, kinds=kinds) if suffix == ".parquet" else
+               load_csv_table(path, names, kinds=kinds, delimiter=delimiter))
+        return encoder.transform(raw.X, raw.categories), y
     if suffix == ".parquet":
         return load_parquet_features(path, names)[0], y
     return load_csv_features(path, names, delimiter=delimiter)[0], y
@@ -244,8 +256,10 @@ def predict_command(args: argparse.Namespace, console: Console) -> int:
                                             saved.get("classes"))
     else:
         arrays = None if args.arrays is None else checked("predict: ", "arrays", args.arrays)
+        encoder = None if saved.get("encoder") is None else \
+            Encoder.from_dict(saved["encoder"])
         X, y = predict_inputs(args.data[0], args.target, model, saved.get("classes"),
-                              args.target_file, arrays)
+                              args.target_file, arrays, encoder)
     if X.shape[1] != model.input_dim:
         raise ValueError(f"predict: --data must have {model.input_dim} feature columns (the "
                          f"model's input); received {X.shape[1]} in {' '.join(args.data)}.")

@@ -25,7 +25,7 @@ from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
 SHARED = ("data", "target", "target_file", "arrays", "task", "drop_missing_target",
-          "image_size", "bayes_error", "seed", "name", "output_dir", "augment")
+          "missing", "image_size", "bayes_error", "seed", "name", "output_dir", "augment")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
@@ -80,7 +80,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
         bayes_error = check_bayes_error("tune", options["bayes_error"])
         positive_int("tune", "--budget", options["budget"])
         check_workers("tune", "--workers", options["workers"])
-        for key in ("task", "drop_missing_target", "seed", "augment"):
+        for key in ("task", "drop_missing_target", "missing", "seed", "augment"):
             options[key] = base.checked("tune: ", key, options[key])
         if options["arrays"] is not None:
             options["arrays"] = base.checked("tune: ", "arrays", options["arrays"])
@@ -93,10 +93,14 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                                         target_file=options["target_file"],
                                         arrays=options["arrays"],
                                         image_size=options["image_size"],
-                                        cache=workflow.image_cache(options["output_dir"]))
+                                        cache=workflow.image_cache(options["output_dir"]),
+                                        missing=options["missing"])
         if "augment" in vars(args) and options["augment"] and loaded.image_shape is None:
             raise runconfig.no_images(options["data"])  # asked for: not silently skipped
         splits, notes = workflow.split_data(loaded, options["seed"])
+        encoded = workflow.encode(loaded, splits)  # a table's text and missing values
+        if encoded is not None:
+            splits, notes = encoded.splits, notes + encoded.notes
         if loaded.dropped_missing_target:
             notes.insert(0, Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
         notes[:0] = loaded.notes  # what loading noticed (the file's sets, transposed arrays)
@@ -128,6 +132,7 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                     callbacks=[progress], in_place=True,
                     classes=loaded.classes,  # the file's labels, so the saved model says them
                     augment=options["augment"],
+                    encoder=None if encoded is None else encoded.encoder,
                 )
                 progress.close()
                 paths = write_tune_report(result, folder)

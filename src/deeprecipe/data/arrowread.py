@@ -11,8 +11,8 @@ when pyarrow refuses the file or a value is not usable, and the careful reader
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .cells import SPACE, is_missing, parse_cell
+from .cells import SPACE
+from .columns import CellProblem, CellValues, OddNaN, cell_values, is_text, numbers_of, read_feature
 from .csvtext import check_columns, check_header, check_names, decode
 from .filebase import (
     FLOAT32_LARGEST,
@@ -54,6 +55,9 @@ class Columns:
     features: list[str]
     header: list[str]
     target: pa.ChunkedArray | None
+    # text feature columns (X's column index -> categories; X holds each row's index)
+    categories: dict[int, list[str]] = field(default_factory=dict)
+    missing: dict[int, int] = field(default_factory=dict)  # X's column -> missing cells (NaN)
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -133,15 +137,67 @@ def _blocks(batches: Iterable[pa.RecordBatch], texts: list[int], step: int,
             progress(index * step)
 
 
+def read_csv_cells(source: Path, header: list[str], features: list[str], target: str | None,
+                   delimiter: str, progress: ProgressHook | None,
+                   kinds: dict[str, str] | None = None) -> Columns:
+    """As :func:`read_csv`, for a table as it comes: every column is read as text, then each
+    feature column as numbers or categories with missing cells
+    (:func:`~deeprecipe.data.columns.read_feature`; ``kinds`` may say which, by name). The
+    whole file is held as text at once. :class:`Irregular` when pyarrow refuses the file or
+    a cell cannot be used (the careful reader names it), a row is empty (the careful
+    reader skips it) or a target is missing (its row does not count for a column's kind)."""
+    options = dict(
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header,
+                                       block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
+                                             null_values=[], strings_can_be_null=False),
+    )
+    try:
+        table = pacsv.read_csv(str(source), **options)
+        empty = None
+        for name in header:
+            column = table.column(name)
+            if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
+                raise Irregular
+            blank = pc.equal(pc.utf8_trim(column, characters=SPACE), "")
+            empty = blank if empty is None else pc.and_(empty, blank)
+        if empty is not None and pc.any(empty).as_py():
+            raise Irregular
+        if target is not None and cell_values(table.column(target), True, True).missing.any():
+            raise Irregular  # a column's kind is decided on the rows kept: carefully
+        X = np.empty((table.num_rows, len(features)), dtype=np.float32)
+        read = Columns(X, features, header, None if target is None else table.column(target))
+        for k, name in enumerate(features):
+            try:
+                column = read_feature(table.column(name), True, (kinds or {}).get(name, "auto"))
+            except CellProblem:
+                raise Irregular from None
+            X[:, k] = column.values
+            if column.categories is not None:
+                read.categories[k] = column.categories
+            if column.missing:
+                read.missing[k] = column.missing
+    except pa.ArrowException:
+        raise Irregular from None
+    Throttle(progress, source.stat().st_size).finish()
+    release_memory()
+    return read
+
+
 # --- Parquet -----------------------------------------------------------------------------
 
 
 def read_parquet(source: Path, target: str | None, columns: list[str] | None,
-                 progress: ProgressHook | None) -> Columns:
+                 progress: ProgressHook | None, tables: bool = False,
+                 kinds: dict[str, str] | None = None) -> Columns:
     """The features of every row of a Parquet file, and its ``target`` column: with a
     ``target``, every other column is a feature; without, the ``columns`` (by default all).
-    Only those columns are read; each feature must hold numbers. ``progress`` counts rows.
-    A file that is not Parquet, is damaged or truncated raises :class:`DataFileError`."""
+    Only those columns are read; each feature must hold numbers, none missing, unless
+    ``tables``: then a text column holds categories and a missing value (null, NaN) is NaN
+    (``kinds`` may say, by name, that a column must be ``"number"`` or ``"text"``).
+    ``progress`` counts rows. A file that is not Parquet, is damaged or truncated raises
+    :class:`DataFileError`."""
     check_regular(source)
     try:
         file = pq.ParquetFile(source)
@@ -151,13 +207,14 @@ def read_parquet(source: Path, target: str | None, columns: list[str] | None,
                             ) from None
     with file:
         read = _read_columns(source, file, target, columns, Throttle(
-            progress, file.metadata.num_rows))
+            progress, file.metadata.num_rows), tables, kinds or {})
     release_memory()  # the file's reader kept its pages until closed
     return read
 
 
 def _read_columns(source: Path, file: pq.ParquetFile, target: str | None,
-                  columns: list[str] | None, progress: Throttle) -> Columns:
+                  columns: list[str] | None, progress: Throttle, tables: bool,
+                  kinds: dict[str, str]) -> Columns:
     schema = file.schema_arrow
     if target is None:
         features = check_columns(source, schema.names, columns, ",")
@@ -165,41 +222,59 @@ def _read_columns(source: Path, file: pq.ParquetFile, target: str | None,
         check_header(source, schema.names, target, ",")
         check_column_type(source, target, schema.field(target).type, "target")
         features = [name for name in schema.names if name != target]
+    texts = [name for name in features if tables and is_text(schema.field(name).type)]
     for name in features:
-        check_column_type(source, name, schema.field(name).type, "feature")
-    names = features + ([target] if target is not None else [])
+        check_column_type(source, name, schema.field(name).type,
+                          "text" if name in texts else "feature")
+        if kinds.get(name, "auto") != "auto" and (name in texts) != (kinds[name] == "text"):
+            shown = "text" if name in texts else "numbers"
+            raise DataFileError(source, f"the column must hold {kinds[name]}s (as the model "
+                                f"was trained on); this one holds {shown}.", column=name)
+    numbers = [name for name in features if name not in texts]
+    names = numbers + ([target] if target is not None else [])
+    missing: dict[int, int] | None = {} if tables else None
     try:
-        X, chunks = _fill(_row_groups(file, names, progress), list(range(len(features))),
-                          len(features) if target else None,
+        X, chunks = _fill(_row_groups(file, names, progress),
+                          [None if name in texts else numbers.index(name) for name in features],
+                          len(numbers) if target else None,
                           lambda *_: file.metadata.num_rows,
                           lambda row, name, problem: DataFileError(
-                              source, f"the value {problem}.", row, name))
+                              source, f"the value {problem}.", row, name), missing)
+        read = Columns(X, features, schema.names, None if target is None else
+                       pa.chunked_array(chunks, schema.field(target).type),
+                       missing=missing or {})
+        for name in texts:
+            k = features.index(name)
+            try:
+                column = read_feature(file.read(columns=[name]).column(name), False, "text")
+            except CellProblem as problem:
+                raise DataFileError(source, f"the column {problem.problem}", column=name
+                                    ) from None
+            assert column.categories is not None
+            X[:, k] = column.values
+            read.categories[k] = column.categories
+            if column.missing:
+                read.missing[k] = column.missing
     except (pa.ArrowException, OSError) as error:
         raise DataFileError(source, f"cannot be read ({error}); is it truncated or "
                             "damaged?") from None
     progress.finish()
-    return Columns(X, features, schema.names, None if target is None else
-                   pa.chunked_array(chunks, schema.field(target).type))
+    return read
 
 
 def check_column_type(source: Path, name: str, kind: pa.DataType, role: str) -> None:
     """Refuse a column that does not hold numbers: a feature's (``role="feature"``), or a
-    target's that holds neither numbers nor text (``role="target"``)."""
+    target's that holds neither numbers nor text (``role="target"``); a ``"text"`` feature
+    holds text."""
     numeric = (pa.types.is_integer(kind) or pa.types.is_floating(kind)
                or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
-    if numeric or (role == "target" and is_text(kind)):
+    if numeric or (role in ("target", "text") and is_text(kind)):
         return
     shown = "text" if is_text(kind) else f"{kind} values"
     wanted = "numbers" if role == "feature" else "numbers or text"
+    role = "feature" if role == "text" else role
     raise DataFileError(source, f"a {role} column must hold {wanted}; this one holds {shown}. "
                         "help: encode it as numbers, or drop the column.", column=name)
-
-
-def is_text(kind: pa.DataType) -> bool:
-    """Whether an Arrow type holds text (plain or dictionary-encoded)."""
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _row_groups(file: pq.ParquetFile, columns: list[str], progress: Throttle
@@ -217,14 +292,16 @@ def _row_groups(file: pq.ParquetFile, columns: list[str], progress: Throttle
 # --- both: batches into one float32 matrix -----------------------------------------------
 
 
-def _fill(batches: Iterable[pa.RecordBatch], columns: list[int], target: int | None,
-          rows_hint: Callable[[int, int], int], refuse: Refuse
-          ) -> tuple[np.ndarray, list[pa.Array]]:
-    """``X`` float32 ``(rows, len(columns))`` from the batches' ``columns``, and the
-    ``target`` column's chunks. ``rows_hint(rows, batches)`` (so far) estimates the rows in all: the
-    matrix is allocated once for them, grown in place when they are more and shrunk at the
-    end. ``refuse(row, name, problem)`` builds the error of an unusable value (row counted
-    from 1)."""
+def _fill(batches: Iterable[pa.RecordBatch], columns: Sequence[int | None], target: int | None,
+          rows_hint: Callable[[int, int], int], refuse: Refuse,
+          missing: dict[int, int] | None = None) -> tuple[np.ndarray, list[pa.Array]]:
+    """``X`` float32 ``(rows, len(columns))`` from the batches' ``columns`` (``None``: a
+    column of ``X`` left for the caller to fill), and the ``target`` column's chunks.
+    ``rows_hint(rows, batches)`` (so far) estimates the rows in all: the matrix is allocated
+    once for them, grown in place when they are more and shrunk at the end.
+    ``refuse(row, name, problem)`` builds the error of an unusable value (row counted from
+    1); a missing value (null, NaN) is refused too unless ``missing`` is given, which then
+    counts them by ``X``'s column."""
     X = np.empty((0, len(columns)), dtype=np.float32)
     chunks: list[pa.Array] = []
     done = 0
@@ -235,7 +312,10 @@ def _fill(batches: Iterable[pa.RecordBatch], columns: list[int], target: int | N
                      refcheck=False)
         block = X[done:rows]
         for k, j in enumerate(columns):
-            block[:, k] = _usable_column(batch.column(j), done, batch.schema.names[j], refuse)
+            if j is None:
+                continue
+            block[:, k] = _usable_column(batch.column(j), done, batch.schema.names[j], refuse,
+                                         None if missing is None else (missing, k))
         if target is not None:
             chunks.append(batch.column(target))
         done = rows
@@ -244,33 +324,28 @@ def _fill(batches: Iterable[pa.RecordBatch], columns: list[int], target: int | N
     return X, chunks
 
 
-def _usable_column(column: pa.Array, done: int, name: str, refuse: Refuse) -> np.ndarray:
-    """One batch's column as numbers, each one finite and within float32's range."""
+def _usable_column(column: pa.Array, done: int, name: str, refuse: Refuse,
+                   missing: tuple[dict[int, int], int] | None) -> np.ndarray:
+    """One batch's column as numbers, each one finite and within float32's range, or
+    missing (NaN) when ``missing`` (the counts, and this column's key) is given."""
     if column.null_count:
-        row = done + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-        raise refuse(row + 1, name, "is missing (null)")
-    values = _numbers(column)
+        if missing is None:
+            row = done + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise refuse(row + 1, name, "is missing (null)")
+        column = pc.cast(column, pa.float64())  # booleans and decimals too: nulls as NaN
+    values = numbers_of(column)
     if values.dtype.kind != "f":  # integers, booleans, decimals
         values = values.astype(np.float64)
     usable = np.abs(values) <= FLOAT32_LARGEST
     if not usable.all():
-        i = int(np.flatnonzero(~usable)[0])
-        raise refuse(done + i + 1, name, f"must be {usable_feature(float(values[i]))}")
+        blank = np.isnan(values) if missing is not None else np.zeros(len(values), bool)
+        if not (usable | blank).all():
+            i = int(np.flatnonzero(~usable & ~blank)[0])
+            raise refuse(done + i + 1, name, f"must be {usable_feature(float(values[i]))}")
+        if missing is not None:
+            counts, k = missing
+            counts[k] = counts.get(k, 0) + int(blank.sum())
     return values
-
-
-def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A column as NumPy, nulls as NaN: a view of its buffer for a plain number type without
-    nulls (pyarrow's conversion imports pandas where it is installed, 0.2–0.3 s), else
-    converted (booleans, decimals)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    kind = column.type
-    if column.null_count or not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
-        return column.to_numpy(zero_copy_only=False)
-    code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
-    dtype = np.dtype(f"{code}{kind.bit_width // 8}")
-    return np.frombuffer(column.buffers()[1], dtype, len(column), column.offset * dtype.itemsize)
 
 
 def release_memory() -> None:
@@ -283,69 +358,13 @@ def release_memory() -> None:
 # --- the target column -------------------------------------------------------------------
 
 
-@dataclass
-class TargetValues:
-    """A target column: per row a number, a text label or missing.
-
-    ``numbers`` is float64 per row when every cell that is not missing is a number (NaN where
-    missing); else ``texts`` are the distinct labels (stripped), ``codes`` each row's index
-    into them, and ``numeric_text`` says which of the ``texts`` read as numbers."""
-
-    missing: np.ndarray
-    numbers: np.ndarray | None = None
-    texts: np.ndarray | None = None
-    codes: np.ndarray | None = None
-    numeric_text: np.ndarray | None = None
-
-
-def target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
-    """The target column's values. ``cells``: text as CSV cells (numbers and missing-value
-    markers read as such, :func:`~deeprecipe.data.cells.parse_cell`); else a typed column
-    (Parquet), whose numbers are numbers and whose text is labels (missing when null or a
-    missing-value marker)."""
+def target_values(column: pa.ChunkedArray, cells: bool) -> CellValues:
+    """The target column's values (:func:`~deeprecipe.data.columns.cell_values`): ``cells``
+    reads text as CSV cells, else as a typed column (Parquet); :class:`Irregular` for a cell
+    pyarrow reads as NaN that is not a missing-value marker (the careful reader names it)."""
     try:
-        return _target_values(column, cells)
+        return cell_values(column, cells)
+    except OddNaN:
+        raise Irregular from None
     finally:
         release_memory()
-
-
-def _target_values(column: pa.ChunkedArray, cells: bool) -> TargetValues:
-    kind = column.type
-    if not is_text(kind):
-        numbers = _numbers(pc.cast(column, pa.float64()))
-        return TargetValues(np.isnan(numbers), numbers)
-    if pa.types.is_dictionary(kind):
-        column = pc.cast(column, kind.value_type)
-    if cells:
-        trimmed = pc.utf8_trim(column, characters=SPACE)
-        try:
-            numbers = _numbers(pc.cast(trimmed, pa.float64()))
-        except pa.ArrowInvalid:
-            pass
-        else:
-            nan_rows = np.flatnonzero(np.isnan(numbers))  # 'nan(1)' is NaN to pyarrow
-            texts = trimmed.take(pa.array(nan_rows)).to_pylist() if nan_rows.size else []
-            if any(not is_missing(text) for text in texts):
-                raise Irregular
-            return TargetValues(np.isnan(numbers), numbers)
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    nulls = _numbers(pc.cast(encoded.is_null(), pa.uint8())).astype(bool)
-    distinct, remap = _stripped(encoded.dictionary.to_pylist())
-    indices = encoded.indices  # (filling nulls makes a scalar, which imports pandas)
-    codes = remap[_numbers(indices.fill_null(0) if indices.null_count else indices)]
-    parsed = [parse_cell(text) if cells else text for text in distinct]
-    missing_text = np.array([value is None or (isinstance(value, str) and is_missing(value))
-                             for value in parsed], dtype=np.bool_)
-    missing = nulls | (missing_text[codes] if distinct else nulls)
-    numeric_text = np.array([isinstance(value, float) for value in parsed], dtype=np.bool_)
-    return TargetValues(missing, texts=np.array(distinct, dtype=str), codes=codes,
-                        numeric_text=numeric_text)
-
-
-def _stripped(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct texts once stripped of spaces (``" a"`` is ``"a"``), and where each of
-    ``texts`` went among them (``[0]`` for none: every row is null)."""
-    distinct = list(dict.fromkeys(text.strip(SPACE) for text in texts))
-    index = {text: i for i, text in enumerate(distinct)}
-    return distinct, np.array([index[text.strip(SPACE)] for text in texts] or [0],
-                              dtype=np.intp)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .cells import SPACE, is_missing, parse_cell
+from .columns import CellProblem, cell_problem, read_feature
 from .filebase import (
     DataFileError,
     check_regular,
@@ -29,19 +30,21 @@ from .filebase import (
     is_usable_feature,
     listing,
     missing_target,
-    usable_feature,
 )
 from .labels import encode_target, target_labels
 
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line and its end, if any
 Rows = list[tuple[int, int, list[str]]]  # (row counted from 1 after the header, line, fields)
-Table = tuple[np.ndarray, np.ndarray, list[str], list[str | float] | None, int]
+# X, y, feature names, classes, rows dropped, categories, missing cells (as Dataset has them)
+Table = tuple[np.ndarray, np.ndarray, list[str], list[str | float] | None, int,
+              dict[int, list[str]], dict[int, int]]
+Read = tuple[np.ndarray, dict[int, list[str]], dict[int, int]]  # X, categories, missing
 
 
 def read_labelled(source: Path, target: str, delimiter: str, task: str, needed: int,
                   min_classes: int, drop_missing_target: bool) -> Table:
-    """``(X, y, feature names, classes, rows dropped)`` of a CSV file with a ``target``
-    column, as :func:`deeprecipe.data.load_csv` documents them."""
+    """``(X, y, feature names, classes, rows dropped, categories, missing)`` of a CSV file
+    with a ``target`` column, as :func:`deeprecipe.data.load_csv` documents them."""
     header, data = _read_table(source, delimiter)
     check_header(source, header, target, delimiter)
     _check_widths(source, header, data)
@@ -53,24 +56,25 @@ def read_labelled(source: Path, target: str, delimiter: str, task: str, needed: 
     data = [(row, line, fields) for row, line, fields in data if not is_missing(fields[t])]
     check_rows(source, len(data), needed)
     features = [name for name in header if name != target]
-    X = _features(source, header, data, features)
+    X, categories, blanks = _features(source, header, data, features, {})
     labels = target_labels(source, target, [fields[t] for *_, fields in data],
                            [line for _, line, _ in data], task)
     y, classes = encode_target(source, target, labels, lambda i: data[i][:2], task,
                                min_classes)
-    return X, y, features, classes, len(missing)
+    return X, y, features, classes, len(missing), categories, blanks
 
 
-def read_features(source: Path, names: list[str] | None, delimiter: str
-                  ) -> tuple[np.ndarray, list[str]]:
-    """``(X, names)`` of a CSV file without a target, as
-    :func:`deeprecipe.data.load_csv_features` documents them."""
+def read_features(source: Path, names: list[str] | None, delimiter: str,
+                  kinds: dict[str, str] | None = None) -> tuple[Read, list[str]]:
+    """``((X, categories, missing), names)`` of a CSV file without a target: every value a
+    number, none missing (:func:`deeprecipe.data.load_csv_features`), or with ``kinds`` a
+    table as it comes (:func:`deeprecipe.data.load_csv_table`)."""
     header, data = _read_table(source, delimiter)
     names = check_columns(source, header, names, delimiter)
     if not data:
         raise DataFileError(source, "has a header but no data rows.")
     _check_widths(source, header, data)
-    return _features(source, header, data, names), names
+    return _features(source, header, data, names, kinds), names
 
 
 def check_header(source: Path, header: list[str], target: str, delimiter: str) -> None:
@@ -181,27 +185,47 @@ def _check_widths(source: Path, header: list[str], data: Rows) -> None:
                                 f"{len(header)}.", row, line=line)
 
 
-def _features(source: Path, header: list[str], data: Rows, names: list[str]) -> np.ndarray:
-    """The columns ``names`` of every row as float32, ``(len(data), len(names))``, each
-    value finite and within float32's range; else the first bad cell (by row, then column)
-    is named."""
+def _features(source: Path, header: list[str], data: Rows, names: list[str],
+              kinds: dict[str, str] | None) -> Read:
+    """The columns ``names`` of every row as float32, ``(len(data), len(names))``: with
+    ``kinds`` (``{}``: each column by its cells) as
+    :func:`~deeprecipe.data.columns.read_feature` reads them, the text columns' categories
+    and the missing cells' counts; without, each value a finite number within float32's
+    range. The first bad cell (by row, then column) is named."""
     X = np.empty((len(data), len(names)), dtype=np.float32)
-    bad = []  # (row index, column index) of each column's first bad cell
+    categories: dict[int, list[str]] = {}
+    missing: dict[int, int] = {}
+    bad = []  # (row index, column index, problem) of each column's first bad cell
     for k, name in enumerate(names):
         j = header.index(name)
         texts = [fields[j] for _, _, fields in data]
+        if kinds is not None:
+            try:
+                column = read_feature(pa.array(texts, pa.string()), True,
+                                      kinds.get(name, "auto"))
+            except CellProblem as problem:
+                if problem.index is None:
+                    raise DataFileError(source, f"the column {problem.problem}", column=name
+                                        ) from None
+                bad.append((problem.index, j, problem.problem))
+                continue
+            X[:, k] = column.values
+            if column.categories is not None:
+                categories[k] = column.categories
+            if column.missing:
+                missing[k] = column.missing
+            continue
         numbers = _numbers(texts)
         if numbers is not None:
             X[:, k] = numbers
             continue
         i = next(i for i, text in enumerate(texts) if not _usable_cell(parse_cell(text)))
-        bad.append((i, j))
+        bad.append((i, j, cell_problem(texts[i], parse_cell(texts[i]))))
     if bad:
-        i, j = min(bad)
-        row, line, fields = data[i]
-        raise DataFileError(source, f"the value {cell_problem(fields[j], parse_cell(fields[j]))}.",
-                            row, header[j], line)
-    return X
+        i, j, first = min(bad)
+        row, line, _ = data[i]
+        raise DataFileError(source, f"the value {first}.", row, header[j], line)
+    return X, categories, missing
 
 
 def _numbers(texts: list[str]) -> np.ndarray | None:
@@ -218,14 +242,3 @@ def _numbers(texts: list[str]) -> np.ndarray | None:
 
 def _usable_cell(value: float | str | None) -> bool:
     return isinstance(value, float) and is_usable_feature(value)
-
-
-def cell_problem(text: str, value: float | str | None) -> str:
-    """What is wrong with a feature cell (``text``, read as ``value``), after "the value"."""
-    if not text:
-        return "is empty (a missing value)"
-    if value is None:
-        return f"is missing ({text!r} marks a missing value)"
-    if isinstance(value, str) or not np.isfinite(value):
-        return f"must be a finite number; received {text!r}"
-    return f"must be {usable_feature(value)}"

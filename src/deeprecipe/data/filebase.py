@@ -25,7 +25,7 @@ class DataFileError(ValueError):
     ``None``). Its help names options by key (`` `drop_missing_target` ``); the command line
     spells them as flags."""
 
-    keys = ("drop_missing_target", "task", "arrays")
+    keys = ("drop_missing_target", "task", "arrays", "missing")
     source = None
 
     def __init__(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 
@@ -25,8 +25,9 @@ from .._checks import choice, fail
 from ..findings import Finding
 from . import arrowread, csvtext
 from .arrays import as_float32, check_features, labelled, read_npy, read_npz
-from .arrowread import Irregular, TargetValues
+from .arrowread import Columns, Irregular
 from .cells import parse_cell
+from .columns import KINDS, CellValues
 from .filebase import (
     DataFileError,
     ProgressHook,
@@ -40,9 +41,9 @@ from .labels import Place, encode_target
 from .split import TASKS, target_kind
 
 __all__ = [
-    "FILE_SUFFIXES", "DataFileError", "Dataset", "ProgressHook", "load_csv", "load_csv_features",
-    "load_npy", "load_npy_features", "load_npz", "load_npz_features", "load_parquet",
-    "load_parquet_features",
+    "FILE_SUFFIXES", "DataFileError", "Dataset", "ProgressHook", "Table", "load_csv",
+    "load_csv_features", "load_csv_table", "load_npy", "load_npy_features", "load_npz",
+    "load_npz_features", "load_parquet", "load_parquet_features", "load_parquet_table",
 ]
 
 FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy", ".npz", ".mat", ".h5", ".hdf5")  # by suffix
@@ -69,6 +70,8 @@ class Dataset:
     categories: dict[int, list[str]] = field(default_factory=dict)
     # what loading noticed (arrays transposed, images recognised, files skipped)
     notes: list[Finding] = field(default_factory=list)
+    # feature columns with missing cells (NaN in X): column index -> how many
+    missing: dict[int, int] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -132,39 +135,64 @@ def load_csv(
     source = Path(path)
     task, needed = _options("load_csv", task, min_rows)
     target = _column_name("load_csv", target)
-    try:
-        return _fast_csv(source, target, delimiter, task, needed, min_classes,
-                         drop_missing_target, progress)
-    except Irregular:
-        pass  # read carefully once this exception (it holds what was read) is gone
+    for reader in (arrowread.read_csv, arrowread.read_csv_cells):
+        try:
+            return _fast_csv(source, target, delimiter, task, needed, min_classes,
+                             drop_missing_target, progress, reader)
+        except _IrregularTarget:
+            break  # the careful reader names the target's problem
+        except Irregular:
+            pass  # read again once this exception (it holds what was read) is gone
+        arrowread.release_memory()
     arrowread.release_memory()
-    X, y, features, classes, dropped = csvtext.read_labelled(
+    X, y, features, classes, dropped, categories, missing = csvtext.read_labelled(
         source, target, delimiter, task, needed, min_classes, drop_missing_target)
-    return Dataset(X, y, features, target, classes, source, dropped)
+    return Dataset(X, y, features, target, classes, source, dropped, categories=categories,
+                   missing=missing)
 
 
 def _fast_csv(source: Path, target: str, delimiter: str, task: str, needed: int,
-              min_classes: int, drop_missing_target: bool, progress: ProgressHook | None
-              ) -> Dataset:
-    """:func:`load_csv` through pyarrow; :class:`Irregular` when the careful reader must
-    read the file."""
+              min_classes: int, drop_missing_target: bool, progress: ProgressHook | None,
+              reader: Callable[..., Columns]) -> Dataset:
+    """:func:`load_csv` through pyarrow (``reader``: numbers only, or a table as it comes);
+    :class:`Irregular` when the careful reader must read the file."""
     header = arrowread.csv_header(source, delimiter)
     csvtext.check_header(source, header, target, delimiter)
     features = [name for name in header if name != target]
-    read = arrowread.read_csv(source, header, features, target, delimiter, progress)
+    read = reader(source, header, features, target, delimiter, progress)
     assert read.target is not None  # asked for
-    values = arrowread.target_values(read.target, cells=True)
-    X, y, classes, dropped = _with_target(
-        source, read.X, values, target, task, needed, min_classes, drop_missing_target,
-        _ask_careful_reader, _ask_careful_reader)
-    return Dataset(X, y, features, target, classes, source, dropped)
+    try:
+        values = arrowread.target_values(read.target, cells=True)
+        X, y, classes, dropped = _with_target(
+            source, read.X, values, target, task, needed, min_classes, drop_missing_target,
+            _ask_careful_reader, _ask_careful_reader)
+    except Irregular:
+        raise _IrregularTarget from None
+    return _dataset(read, X, y, target, classes, source, dropped)
+
+
+class _IrregularTarget(Irregular):
+    """The features were read; the careful reader must name a problem of the target."""
+
+
+def _dataset(read: Columns, X: np.ndarray, y: np.ndarray, target: str,
+             classes: list[str | float] | None, source: Path, dropped: int) -> Dataset:
+    """The :class:`Dataset` of what a reader read, once rows without a target are dropped
+    (the missing cells are counted again when rows were)."""
+    missing = read.missing
+    if dropped and missing:
+        missing = {k: count for k in missing
+                   if (count := int(np.isnan(X[:, k]).sum()))}
+    return Dataset(X, y, read.features, target, classes, source, dropped,
+                   categories=read.categories, missing=missing)
 
 
 def load_csv_features(
     path: str | Path, columns: list[str] | None = None, *, delimiter: str = ",",
     progress: ProgressHook | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """``(X, names)`` from a CSV file with a header row and no target (to predict on).
+    """``(X, names)`` from a CSV file with a header row and no target (to predict on), every
+    value a number, none missing (:func:`load_csv_table` reads text and missing values).
 
     ``columns`` picks and orders the feature columns by name (others, such as a label
     column, are ignored); by default every column is a feature. Problems raise
@@ -179,10 +207,59 @@ def load_csv_features(
         read = None  # read carefully once this exception (it holds what was read) is gone
     if read is None:
         arrowread.release_memory()
-        return csvtext.read_features(source, columns, delimiter)
+        (X, _, _), names = csvtext.read_features(source, columns, delimiter)
+        return X, names
     if not len(read.X):
         raise DataFileError(source, "has a header but no data rows.")
     return read.X, names
+
+
+class Table(NamedTuple):
+    """Feature columns read from a table as it comes (:func:`load_csv_table`,
+    :func:`load_parquet_table`): ``X`` float32 ``(m, len(names))``, the text columns'
+    ``categories`` (as :attr:`Dataset.categories`) and the ``missing`` cells per column (as
+    :attr:`Dataset.missing`)."""
+
+    X: np.ndarray
+    names: list[str]
+    categories: dict[int, list[str]]
+    missing: dict[int, int]
+
+
+def load_csv_table(
+    path: str | Path, columns: list[str] | None = None, *, kinds: dict[str, str] | None = None,
+    delimiter: str = ",", progress: ProgressHook | None = None,
+) -> Table:
+    """The feature ``columns`` (by default all) of a CSV file without a target, read as
+    :func:`load_csv` reads a table's features: numbers or text (categories), missing cells
+    NaN. ``kinds`` says, by column name, that a column must be read as ``"number"`` or
+    ``"text"`` (a model's text column whose cells all look like numbers stays text);
+    ``"auto"`` (the default) decides by the cells. Problems raise :class:`DataFileError`."""
+    source = Path(path)
+    kinds = _kinds("load_csv_table", kinds)
+    try:
+        header = arrowread.csv_header(source, delimiter)
+        names = csvtext.check_columns(source, header, columns, delimiter)
+        read = arrowread.read_csv_cells(source, header, names, None, delimiter, progress,
+                                        kinds)
+    except Irregular:
+        read = None  # read carefully once this exception (it holds what was read) is gone
+    if read is None:
+        arrowread.release_memory()
+        (X, categories, missing), names = csvtext.read_features(source, columns, delimiter,
+                                                                 kinds)
+        return Table(X, names, categories, missing)
+    if not len(read.X):
+        raise DataFileError(source, "has a header but no data rows.")
+    return Table(read.X, names, read.categories, read.missing)
+
+
+def _kinds(where: str, kinds: dict[str, str] | None) -> dict[str, str]:
+    """``kinds`` checked: each value one of :data:`~deeprecipe.data.columns.KINDS`."""
+    kinds = dict(kinds or {})
+    for name, kind in kinds.items():
+        choice(where, f"kinds[{name!r}]", kind, KINDS)
+    return kinds
 
 
 def _ask_careful_reader(*_: object) -> NoReturn:
@@ -212,7 +289,7 @@ def load_parquet(
     source = Path(path)
     task, needed = _options("load_parquet", task, min_rows)
     target = _column_name("load_parquet", target)
-    read = arrowread.read_parquet(source, target, None, progress)
+    read = arrowread.read_parquet(source, target, None, progress, tables=True)
     assert read.target is not None  # asked for
     values = arrowread.target_values(read.target, cells=False)
 
@@ -223,7 +300,23 @@ def load_parquet(
     X, y, classes, dropped = _with_target(
         source, read.X, values, target, task, needed, min_classes, drop_missing_target,
         refuse_missing, None)
-    return Dataset(X, y, read.features, target, classes, source, dropped)
+    return _dataset(read, X, y, target, classes, source, dropped)
+
+
+def load_parquet_table(
+    path: str | Path, columns: list[str] | None = None, *, kinds: dict[str, str] | None = None,
+    progress: ProgressHook | None = None,
+) -> Table:
+    """The feature ``columns`` (by default all) of a Parquet file, read as
+    :func:`load_parquet` reads a table's features (text columns as categories, null and NaN
+    missing); ``kinds`` as in :func:`load_csv_table`. Problems raise
+    :class:`DataFileError`."""
+    source = Path(path)
+    read = arrowread.read_parquet(source, None, columns, progress, tables=True,
+                                  kinds=_kinds("load_parquet_table", kinds))
+    if not len(read.X):
+        raise DataFileError(source, "has no data rows.")
+    return Table(read.X, read.features, read.categories, read.missing)
 
 
 def load_parquet_features(
@@ -243,7 +336,7 @@ def load_parquet_features(
 
 
 def _with_target(
-    source: Path, X: np.ndarray, values: TargetValues, target: str, task: str, needed: int,
+    source: Path, X: np.ndarray, values: CellValues, target: str, task: str, needed: int,
     min_classes: int, drop_missing_target: bool,
     refuse_missing: Callable[[np.ndarray], NoReturn], where: Place | None,
 ) -> tuple[np.ndarray, np.ndarray, list[str | float] | None, int]:
@@ -266,7 +359,7 @@ def _with_target(
     return X, y, classes, dropped
 
 
-def _labels(values: TargetValues, kept: np.ndarray | None, task: str
+def _labels(values: CellValues, kept: np.ndarray | None, task: str
             ) -> tuple[np.ndarray, np.ndarray | None]:
     """The ``kept`` rows' labels (all when ``None``): float64 per row, or distinct text and
     each row's code."""

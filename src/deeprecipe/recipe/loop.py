@@ -18,6 +18,7 @@ from .._checks import describe, fail, positive_int, real
 from ..callbacks import Callback, CallbackList
 from ..data import Splits
 from ..data.augment import chosen
+from ..data.encode import Encoder
 from ..data.normalize import CHUNK_ROWS
 from ..diagnostics import Diagnosis, LearningCurve, Yardstick, diagnose, fit_references, show_error
 from ..diagnostics.bias_variance import AUTO
@@ -117,6 +118,7 @@ def tune(
     in_place: bool = False,
     classes: Sequence[Any] | None = None,
     augment: bool | Sequence[str] = True,
+    encoder: Encoder | None = None,
 ) -> TuneResult:
     """Run the basic recipe on ``splits`` for at most ``budget`` trials.
 
@@ -168,8 +170,10 @@ def tune(
     standardizes the splits' inputs where they are, overwriting the caller's array (what
     ``deeprecipe tune`` does with the data it loaded: the run holds it once). ``classes``
     names the labels of targets that are class codes ``0 … k−1`` (``deeprecipe tune`` passes
-    the file's): the result and the saved model say them. The test error is measured once,
-    on the chosen model.
+    the file's): the result and the saved model say them. ``encoder`` (a table's
+    :class:`~deeprecipe.data.encode.Encoder`, which made ``splits``' inputs) is saved with
+    the model, so ``deeprecipe predict`` reads raw rows. The test error is measured once, on
+    the chosen model.
 
     The worker processes import the main script again: a script that calls ``tune`` keeps
     its work under ``if __name__ == "__main__":``.
@@ -206,6 +210,7 @@ def tune(
         runner = LocalRunner(data, workers) if client is None else DaskRunner(data, client)
         with runner:
             loop = Loop(store, runner, ready, options, CallbackList(callbacks))
+            loop.encoder = encoder
             loop.run()
         loop.train_final()
         return loop.finish(path, time.perf_counter() - start)
@@ -229,6 +234,7 @@ class Loop:
         self.next_step: Decision = baseline_decision(options.baseline)
         self.final: Trial | None = None  # the chosen configuration trained on all rows
         self.yardstick: Yardstick | None = None  # bayes_error "auto": fitted by bayes()
+        self.encoder: Encoder | None = None  # a table's encoding, saved with the model
 
     # --- the rounds -----------------------------------------------------------------------
 
@@ -482,7 +488,8 @@ class Loop:
                  extra={"task": ready.task, "classes": None if ready.classes is None
                         else ready.classes.tolist(), "tune": {"trial": best.key},
                         "image_shape": None if self.options.image_shape is None
-                        else list(self.options.image_shape)})
+                        else list(self.options.image_shape),
+                        "encoder": None if self.encoder is None else self.encoder.to_dict()})
         return result
 
     def measure_test(self, best: Trial, remarks: list[Finding]) -> float | None:

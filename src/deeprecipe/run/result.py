@@ -36,6 +36,8 @@ class DataSummary:
     split_note: str | None = None
     notes: list[Finding] = field(default_factory=list)
     dropped_missing_target: int = 0  # rows dropped because their target was missing
+    # a table's columns encoded or imputed (deeprecipe.data.encode.Encoded.columns)
+    encoding: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
