@@ -140,3 +140,9 @@ def test_parquet_reads_text_columns_and_missing_values(tmp_path: Path) -> None:
         load_parquet_table(path, ["age"], kinds={"age": "text"})
     with pytest.raises(DataFileError, match=r"row 2, column 'age': the value is missing"):
         load_parquet_features(path, ["age"])  # without an encoder: none missing
+
+
+def test_a_quoted_line_break_in_a_messy_table_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, MESSY + '33,"re\nd",S,no\n')
+    with pytest.raises(DataFileError, match=r"a quoted value runs from line 8 to line 9"):
+        load_csv(path, "label")

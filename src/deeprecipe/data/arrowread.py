@@ -11,6 +11,7 @@ when pyarrow refuses the file or a value is not usable, and the careful reader
 from __future__ import annotations
 
 import csv
+import mmap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,14 +156,13 @@ def read_csv_cells(source: Path, header: list[str], features: list[str], target:
     )
     try:
         table = pacsv.read_csv(str(source), **options)
-        empty = None
-        for name in header:
-            column = table.column(name)
-            if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
-                raise Irregular
-            blank = pc.equal(pc.utf8_trim(column, characters=SPACE), "")
-            empty = blank if empty is None else pc.and_(empty, blank)
-        if empty is not None and pc.any(empty).as_py():
+        if _has_quotes(source):  # only a quoted value may hold a line break
+            for name in header:
+                column = table.column(name)
+                if pc.any(pc.or_(pc.match_substring(column, "\n"),
+                                 pc.match_substring(column, "\r"))).as_py():
+                    raise Irregular
+        if _has_empty_rows(table):
             raise Irregular
         if target is not None and cell_values(table.column(target), True, True).missing.any():
             raise Irregular  # a column's kind is decided on the rows kept: carefully
@@ -183,6 +183,29 @@ def read_csv_cells(source: Path, header: list[str], features: list[str], target:
     Throttle(progress, source.stat().st_size).finish()
     release_memory()
     return read
+
+
+def _has_quotes(source: Path) -> bool:
+    """Whether the file holds a double quote (a scan of its bytes, without a copy)."""
+    if not source.stat().st_size:
+        return False
+    with source.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return view.find(b'"') >= 0
+
+
+def _has_empty_rows(table: pa.Table) -> bool:
+    """Whether a row's cells are all empty (spaces only): the first column's empty cells,
+    then the other columns on those rows alone."""
+    rows = None
+    for column in table.columns:
+        if rows is not None:
+            column = column.take(pa.array(rows))
+        blank = numbers_of(pc.cast(pc.equal(pc.utf8_trim(column, characters=SPACE), ""),
+                                   pa.uint8())).astype(bool)
+        rows = np.flatnonzero(blank) if rows is None else rows[blank]
+        if not rows.size:
+            return False
+    return True
 
 
 # --- Parquet -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cells import SPACE, is_missing, parse_cell
+from .cells import MISSING, SPACE, is_missing, parse_cell
 from .filebase import FLOAT32_LARGEST, usable_feature
 
 MAX_CATEGORIES = 256  # distinct texts a text column may hold (each one is an input)
@@ -111,6 +111,9 @@ def cell_values(column: pa.Array | pa.ChunkedArray, cells: bool, distinct: bool 
             if any(text is not None and not is_missing(text) for text in texts):
                 raise OddNaN
             return CellValues(np.isnan(numbers), numbers)
+        numbers_and_blanks = _numbers_and_markers(trimmed)
+        if numbers_and_blanks is not None:  # numbers with missing values, read at once
+            return numbers_and_blanks
     if isinstance(column, pa.ChunkedArray):
         encoded = pc.dictionary_encode(column).combine_chunks()
     else:
@@ -126,6 +129,24 @@ def cell_values(column: pa.Array | pa.ChunkedArray, cells: bool, distinct: bool 
     numeric_text = np.array([isinstance(value, float) for value in parsed], dtype=np.bool_)
     return CellValues(missing, texts=np.array(texts, dtype=str), codes=codes,
                       numeric_text=numeric_text)
+
+
+def _numbers_and_markers(trimmed: pa.Array | pa.ChunkedArray) -> CellValues | None:
+    """Trimmed cells as numbers when every one is a number or a missing-value marker (a
+    column of numbers with blanks, read without a Python loop over its distinct cells);
+    ``None`` when some are text. Raises :class:`OddNaN` as :func:`cell_values` does."""
+    lowered = pc.utf8_lower(pc.utf8_ltrim(trimmed, characters="+-"))
+    markers = pc.fill_null(pc.or_(pc.is_in(trimmed, value_set=pa.array(sorted(MISSING))),
+                                  pc.equal(lowered, "nan")), True)
+    try:
+        numbers = numbers_of(pc.cast(pc.if_else(markers, pa.scalar(None, pa.string()),
+                                                trimmed), pa.float64()))
+    except pa.ArrowInvalid:
+        return None
+    missing = numbers_of(pc.cast(markers, pa.uint8())).astype(bool)
+    if (np.isnan(numbers) & ~missing).any():
+        raise OddNaN
+    return CellValues(missing, numbers)
 
 
 def _stripped(texts: list[str]) -> tuple[list[str], np.ndarray]:
