@@ -113,7 +113,8 @@ def test_kinds_keep_a_models_text_column_text(tmp_path: Path) -> None:
     np.testing.assert_array_equal(table.X, [[1, 0], [np.nan, 1]])
     assert table.missing == {0: 1}
     with pytest.raises(DataFileError, match=r"row 1 \(line 2\), column 'c': the value must be "
-                       r"a finite number; received 'x'"):
+                       r"a finite number \(the model was trained on numbers in this column\); "
+                       r"received 'x'"):
         load_csv_table(write(tmp_path, "c\nx\n", "t.csv"), kinds={"c": "number"})
     with pytest.raises(ValueError, match=r"kinds\['c'\] must be one of"):
         load_csv_table(path, kinds={"c": "words"})

@@ -122,3 +122,19 @@ def test_missing_error_names_the_columns() -> None:
                        r"column: 'age': 2, 'size': 1\), and `missing` is error"):
         refuse_missing(Path("data.csv"), {0: 2, 2: 1}, ["age", "color", "size"])
     refuse_missing("data.csv", {}, None)  # nothing missing: nothing to say
+
+
+def test_a_saved_encoder_must_encode_into_the_models_inputs(tmp_path: Path) -> None:
+    model = dr.Sequential([dr.Dense(1, activation="sigmoid")], input_dim=6)
+    state = fitted().to_dict()
+    dr.persistence.save(model, tmp_path / "ok", extra={"encoder": state})
+    assert dr.persistence.read_folder(tmp_path / "ok").config["encoder"] == state
+    state["columns"][1]["categories"].pop()  # color loses an input: 5 encoded columns
+    with pytest.raises(ValueError, match=r"invalid 'encoder': .* an encoding into the model's "
+                       r"6 inputs; received columns='5 encoded columns'"):
+        dr.persistence.save(model, tmp_path / "bad", extra={"encoder": state})
+    config = tmp_path / "ok" / "config.json"
+    config.write_text(config.read_text().replace('"median"', '"medain"'))  # edited by hand
+    with pytest.raises(ValueError, match=r"config.json has an invalid 'encoder': "
+                       r"Encoder.from_dict: columns\[0\] must be"):
+        dr.load(tmp_path / "ok")

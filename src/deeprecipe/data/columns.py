@@ -189,6 +189,10 @@ def read_feature(column: pa.Array | pa.ChunkedArray, cells: bool, kind: str = "a
     if text:  # mostly numbers: the first text cell is a typo or an unknown marker
         index = int(np.flatnonzero(~missing & ~values.numeric_text[values.codes])[0])
         shown = str(values.texts[values.codes[index]])
+        if kind == "number":  # a model's number column, in a file to predict on
+            raise CellProblem(index, f"must be a finite number (the model was trained on "
+                              f"numbers in this column); received {shown!r}. help: write a "
+                              "missing value as an empty cell or NA")
         raise CellProblem(index, f"must be a finite number; received {shown!r} (the column "
                           f"holds {numeric:,} numbers and {text:,} text cells: it is text, "
                           "read as categories, only when at least half of its filled "
