@@ -83,6 +83,22 @@ def test_the_default_size_is_the_most_common_and_others_are_resized_with_a_note(
                                      "given": True, "stretched": 1}
 
 
+def test_a_sample_that_misleads_is_decoded_again_at_the_folders_own_size_and_colour(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each class's first files guess the size and the colour; the folder's own win
+    monkeypatch.setattr(images, "SAMPLE", 2)
+    folder = photo_folder(tmp_path / "photos", per_class=2, grey=True)
+    for name in ("cat", "dog"):
+        for index in (7, 8, 9):  # sorted after the sample: most images are 4x4 RGB
+            Image.fromarray(picture(0, index, (4, 4))).save(folder / name / f"{index}.png")
+    data = load_images(folder)
+    assert data.X.shape == (10, 4, 4, 3)
+    np.testing.assert_array_equal(data.X[4], picture(0, 9, (4, 4)))  # cat/9.png, as saved
+    grey = data.X[0]  # cat/0.png, a grey 6x8 image resized: its channels agree
+    np.testing.assert_array_equal(grey[..., 0], grey[..., 2])
+    assert data.notes[0].values["count"] == 4 and data.notes[0].values["size"] == "4x4"
+
+
 def test_corrupt_images_are_skipped_and_counted(tmp_path: Path) -> None:
     folder = photo_folder(tmp_path, per_class=4)
     (folder / "cat" / "garbage.jpg").write_bytes(b"not an image at all")
@@ -161,7 +177,7 @@ def test_the_cache_is_read_back_without_decoding(
     def no_decoding(*args: object) -> None:
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(images, "_pixels", no_decoding)
+    monkeypatch.setattr(images, "_read", no_decoding)
     monkeypatch.setattr(images, "_header", no_decoding)
     second = load_images(folder, cache_dir=cache)
     np.testing.assert_array_equal(second.X, first.X)
@@ -216,8 +232,8 @@ def test_read_images_reads_files_at_a_models_shape(tmp_path: Path) -> None:
     X, read, failed = read_images(files, (6, 8, 3))
     assert X.shape == (2, 6, 8, 3) and read == [0, 2] and failed == {1: "not an image"}
     np.testing.assert_array_equal(X[1], picture(1, 0))
-    grey, _, _ = read_images(files[:1], (3, 4))
-    assert grey.shape == (1, 3, 4)
+    grey, _, _ = read_images(files[:1], (3, 4))  # a model of grey images takes colour ones
+    assert grey.shape == (1, 3, 4) and grey.std() > 0
     with pytest.raises(ValueError, match=r"image_shape must be \(h, w\) or \(h, w, 3\)"):
         read_images(files, (6, 8, 4))
 

@@ -6,8 +6,10 @@ Every image is resized to one size, ``image_size`` ``(h, w)`` (default: the most
 in the folder; images of another size are stretched to it, and a note says how many). The
 pixels keep their raw values (0–255, as float32); an image's EXIF orientation is applied;
 transparency is dropped. The images are grey ``(h, w)`` when every one is grey, else RGB
-``(h, w, 3)``. Decoding runs in a pool of threads (Pillow decodes and resizes outside
-Python's lock), writing straight into one array.
+``(h, w, 3)``. Each file is opened once (its header and pixels read together) but for those
+resized; decoding runs in a pool of threads (Pillow decodes and resizes outside Python's
+lock), writing straight into the one float32 array returned (no uint8 copy of the folder is
+held beside it, unless the cache is written).
 
 A file that does not decode (corrupt, truncated, not an image) is **skipped and counted**
 (a note names the first few); a class folder without a single usable image, a folder with
@@ -153,7 +155,8 @@ def load_images(
     notes: list[Finding] = []
     stored = None if cache is None else _read_cache(cache, key, listing)
     if cache is not None and stored is not None:
-        pixels, keep, notes = stored
+        stored_pixels, keep, notes = stored
+        pixels = stored_pixels.astype(np.float32)  # (the cache's array is read-only)
         notes.append(Finding("images_cache", {"file": str(_cache_file(cache, key)),
                                               "hit": True, "count": len(pixels)}))
         Throttle(progress, len(pixels)).finish()
@@ -174,8 +177,7 @@ def load_images(
     check_rows(listing.root, len(pixels), needed)
     if listing.ignored:
         notes.insert(0, Finding("images_ignored", {"count": listing.ignored}))
-    X = pixels.astype(np.float32)  # (a copy: the cache's array is read-only)
-    return Dataset(X, labels, [], "folder", list(listing.classes), listing.root,
+    return Dataset(pixels, labels, [], "folder", list(listing.classes), listing.root,
                    notes=notes)
 
 
@@ -191,44 +193,97 @@ class _Header:
 def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
                    workers: int | None, progress: ProgressHook | None
                    ) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
-    """``(pixels uint8, the rows of listing.files kept, notes)``: headers, then pixels."""
+    """``(pixels float32, the rows of listing.files kept, notes)``.
+
+    Each file is opened once: the headers of the first :data:`SAMPLE` files of each class
+    guess the size (unless ``image_size`` says it) and the colour, and every image that
+    matches the guess is decoded as its header is read; the others (another size, to be
+    resized; or all of them, when the guess was wrong) are decoded in a second pass.
+    """
     files = listing.files
-    failed: dict[int, str] = {}
-    headers: list[_Header | str] = list(_pool_map(_header, files, workers))
-    for index, header in enumerate(headers):
-        if isinstance(header, str):
-            failed[index] = header
-    read = [header for header in headers if isinstance(header, _Header)]
-    sizes = Counter(header.size for header in read)
-    if not read:
+    sample = [int(index) for label in range(len(listing.classes))
+              for index in np.flatnonzero(listing.labels == label)[:SAMPLE]]
+    known = [header for header in _pool_map(_header, [files[i] for i in sample], workers)
+             if isinstance(header, _Header)]
+    guess = _target(known, image_size)
+    pixels = _empty(len(files), guess)
+    first = _Decoder(files, guess, pixels, any_size=image_size is not None)
+    results = _run(first, range(len(files)), workers, progress)
+    headers = {index: result for index, result in enumerate(results)
+               if isinstance(result, _Header)}
+    failed = {index: result for index, result in enumerate(results) if isinstance(result, str)}
+    if not headers:
         raise DataFileError(listing.root, "has no image that Pillow can read (every file "
                             "failed: " + ", ".join(_relative(listing, files[i])
                                                    for i in list(failed)[:SHOWN_FILES]) + ").")
-    width, height = sizes.most_common(1)[0][0] if image_size is None else image_size[::-1]
-    grey = all(header.mode in GREY_MODES for header in read)
-    rows = [index for index, header in enumerate(headers) if isinstance(header, _Header)]
-    shape = (len(rows), height, width) + (() if grey else (3,))
-    pixels = np.empty(shape, dtype=np.uint8)
-    decode = _Decoder([files[index] for index in rows], (width, height),
-                      "L" if grey else "RGB", pixels)
-    errors = _decode_all(decode, len(rows), workers, progress)
-    for slot, error in errors.items():
-        failed[rows[slot]] = error
-    keep = np.array([index for index in rows if index not in failed], dtype=np.intp)
-    if errors:
-        pixels = pixels[[slot for slot in range(len(rows)) if slot not in errors]]
+    target = _target(list(headers.values()), image_size)
+    if target == guess:
+        todo = [index for index in headers if not first.done[index]]
+    else:  # the sample misled: decode every image at the folder's own size and colour
+        pixels, todo = _empty(len(files), target), list(headers)
+    second = _Decoder(files, target, pixels, force=True)
+    for index, result in zip(todo, _run(second, todo, workers, None), strict=True):
+        if isinstance(result, str):
+            failed[index] = result
+    keep = np.array([index for index in headers if index not in failed], dtype=np.intp)
+    if failed:
+        pixels = pixels[keep]
+    return pixels, keep, _folder_notes(listing, list(headers.values()), failed, target,
+                                       image_size is not None)
+
+
+SAMPLE = 16  # headers read first in each class: the guess of the size and the colour
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The ``size`` ``(width, height)`` the images are decoded at, and whether ``grey``."""
+
+    size: tuple[int, int] | None
+    grey: bool
+
+    @property
+    def mode(self) -> str:
+        return "L" if self.grey else "RGB"
+
+    def accepts(self, header: _Header, any_size: bool) -> bool:
+        """Whether an image of ``header`` is decoded at this target in a first pass: one of
+        its size (or ``any_size``) and, for grey, a grey image."""
+        return self.size is not None and (any_size or header.size == self.size) and (
+            not self.grey or header.mode in GREY_MODES)
+
+
+def _target(headers: Sequence[_Header], image_size: tuple[int, int] | None) -> _Target:
+    """The size asked for, else the most common one; grey when every image is grey."""
+    sizes = Counter(header.size for header in headers)
+    size = image_size[::-1] if image_size is not None else (
+        sizes.most_common(1)[0][0] if sizes else None)
+    return _Target(size, bool(headers) and all(h.mode in GREY_MODES for h in headers))
+
+
+def _empty(count: int, target: _Target) -> np.ndarray:
+    width, height = target.size or (1, 1)
+    return np.empty((count, height, width) + (() if target.grey else (3,)), dtype=np.float32)
+
+
+def _folder_notes(listing: ImageFolder, headers: list[_Header], failed: dict[int, str],
+                  target: _Target, given: bool) -> list[Finding]:
+    """The notes of images resized (and stretched) and of files skipped."""
+    assert target.size is not None
+    width, height = target.size
+    sizes = Counter(header.size for header in headers)
     notes = []
-    resized = sum(count for size, count in sizes.items() if size != (width, height))
+    resized = sum(count for size, count in sizes.items() if size != target.size)
     stretched = sum(count for (w, h), count in sizes.items() if w * height != h * width)
     if resized:
         notes.append(Finding("images_resized", {
-            "count": resized, "total": len(read), "size": f"{height}x{width}",
-            "sizes": len(sizes), "given": image_size is not None, "stretched": stretched}))
+            "count": resized, "total": len(headers), "size": f"{height}x{width}",
+            "sizes": len(sizes), "given": given, "stretched": stretched}))
     if failed:
-        shown = [f"{_relative(listing, files[i])} ({failed[i]})"
+        shown = [f"{_relative(listing, listing.files[i])} ({failed[i]})"
                  for i in sorted(failed)[:SHOWN_FILES]]
         notes.append(Finding("images_skipped", {"count": len(failed), "files": shown}))
-    return pixels, keep, notes
+    return notes
 
 
 def _relative(listing: ImageFolder, path: Path) -> str:
@@ -239,13 +294,17 @@ def _header(path: Path) -> _Header | str:
     """The header of ``path``, or why it cannot be read."""
     try:
         with Image.open(path) as image:
-            orientation = _orientation(image)
-            width, height = image.size
-            if orientation in (5, 6, 7, 8):  # turned by a quarter
-                width, height = height, width
-            return _Header((width, height), image.mode, orientation)
+            return _header_of(image)
     except UNREADABLE as error:
         return _reason(error)
+
+
+def _header_of(image: Image.Image) -> _Header:
+    orientation = _orientation(image)
+    width, height = image.size
+    if orientation in (5, 6, 7, 8):  # turned by a quarter
+        width, height = height, width
+    return _Header((width, height), image.mode, orientation)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -267,54 +326,62 @@ def _reason(error: Exception) -> str:
 
 
 class _Decoder:
-    """Decodes ``files[slot]`` at ``size`` ``(width, height)`` in ``mode`` into
-    ``out[slot]``; returns ``None`` or why it failed."""
+    """Reads ``files[slot]``'s header and decodes the image into ``out[slot]`` (marking
+    ``done[slot]``): every image when ``force``, else those ``target`` accepts (of any size
+    with ``any_size``); returns the header, or why the file failed."""
 
-    def __init__(self, files: Sequence[Path], size: tuple[int, int], mode: str,
-                 out: np.ndarray) -> None:
-        self.files, self.size, self.mode, self.out = files, size, mode, out
+    def __init__(self, files: Sequence[Path], target: _Target, out: np.ndarray, *,
+                 any_size: bool = False, force: bool = False) -> None:
+        self.files, self.target, self.out = files, target, out
+        self.any_size, self.force = any_size, force
+        self.done = np.zeros(len(files), dtype=bool)
 
-    def __call__(self, slot: int) -> str | None:
+    def __call__(self, slot: int) -> _Header | str:
         try:
-            self.out[slot] = _pixels(self.files[slot], self.size, self.mode)
+            header, pixels = _read(self.files[slot], self.target, self.any_size, self.force)
+            if pixels is not None:
+                self.out[slot] = pixels
+                self.done[slot] = True
         except UNREADABLE as error:
             return _reason(error)
-        return None
+        return header
 
 
-def _pixels(path: Path, size: tuple[int, int], mode: str) -> np.ndarray:
-    """``path``'s pixels, upright, in ``mode`` (``"L"`` or ``"RGB"``), at ``size``
-    ``(width, height)``: ``(h, w)`` or ``(h, w, 3)`` uint8."""
+def _read(path: Path, target: _Target, any_size: bool, force: bool
+          ) -> tuple[_Header, np.ndarray | None]:
+    """``path``'s header and, when ``force`` or ``target`` accepts it, its pixels: upright,
+    in the target's mode, at its size (``(h, w)`` or ``(h, w, 3)`` uint8)."""
     with Image.open(path) as image:
-        orientation = _orientation(image)
-        turned = orientation in (5, 6, 7, 8)
+        header = _header_of(image)
+        if not (force or target.accepts(header, any_size)):
+            return header, None
+        assert target.size is not None
+        turned = header.orientation in (5, 6, 7, 8)
         if image.format == "JPEG":  # decode at a reduced scale when much larger (DCT scaling)
-            image.draft(mode, size[::-1] if turned else size)
-        image = image.convert(mode)
-    if orientation != 1:
-        image = image.transpose(UPRIGHT[orientation])
-    if image.size != size:
-        image = image.resize(size, Image.Resampling.BILINEAR)
-    return np.asarray(image)
+            image.draft(target.mode, target.size[::-1] if turned else target.size)
+        image = image.convert(target.mode)
+    if header.orientation != 1:
+        image = image.transpose(UPRIGHT[header.orientation])
+    if image.size != target.size:
+        image = image.resize(target.size, Image.Resampling.BILINEAR)
+    return header, np.asarray(image)
 
 
-def _decode_all(decode: Callable[[int], str | None], total: int, workers: int | None,
-                progress: ProgressHook | None) -> dict[int, str]:
-    """Run ``decode`` on every slot in the pool; ``{slot: reason}`` of the failures."""
-    throttle = Throttle(progress, total)
-    failures: dict[int, str] = {}
-    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+def _run(decode: Callable[[int], Any], slots: Sequence[int], workers: int | None,
+         progress: ProgressHook | None) -> list[Any]:
+    """``decode`` on every slot, on the pool, chunk by chunk; the results in order."""
+    throttle = Throttle(progress, len(slots))
+    chunks = [slots[start:start + CHUNK] for start in range(0, len(slots), CHUNK)]
 
-    def run(chunk: range) -> dict[int, str]:
-        return {slot: error for slot in chunk if (error := decode(slot)) is not None}
+    def run(chunk: Sequence[int]) -> list[Any]:
+        return [decode(slot) for slot in chunk]
 
-    done = 0
-    for chunk, found in zip(chunks, _pool_map(run, chunks, workers), strict=True):
-        failures.update(found)
-        done += len(chunk)
-        throttle(done)
+    results: list[Any] = []
+    for found in _pool_map(run, chunks, workers):
+        results += found
+        throttle(len(results))
     throttle.finish()
-    return failures
+    return results
 
 
 def _pool_map(function: Callable[[Any], Any], items: Sequence[Any], workers: int | None
@@ -384,7 +451,8 @@ def _write_cache(cache: Path, key: str, pixels: np.ndarray, keep: np.ndarray,
     the note that says where, or why not."""
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        atomic_write(_cache_file(cache, key), lambda tmp: _save(tmp, pixels))
+        atomic_write(_cache_file(cache, key),
+                     lambda tmp: _save(tmp, pixels.astype(np.uint8)))  # 0-255: exact
         CACHE.write(_cache_file(cache, key, ".json"), {
             "keep": keep.tolist(), "notes": [{"code": note.code, "values": dict(note.values)}
                                              for note in notes]})
@@ -413,9 +481,10 @@ def read_images(files: Sequence[str | Path], image_shape: tuple[int, ...], *,
         raise ValueError(f"read_images: image_shape must be (h, w) or (h, w, 3); received "
                          f"image_shape={tuple(image_shape)}.")
     paths = [Path(file) for file in files]
-    pixels = np.empty((len(paths), *image_shape), dtype=np.uint8)
-    decode = _Decoder(paths, (image_shape[1], image_shape[0]),
-                      "L" if len(image_shape) == 2 else "RGB", pixels)
-    failed = _decode_all(decode, len(paths), workers, progress)
+    pixels = np.empty((len(paths), *image_shape), dtype=np.float32)
+    target = _Target((image_shape[1], image_shape[0]), len(image_shape) == 2)
+    decode = _Decoder(paths, target, pixels, force=True)
+    results = _run(decode, range(len(paths)), workers, progress)
+    failed = {index: result for index, result in enumerate(results) if isinstance(result, str)}
     read = [index for index in range(len(paths)) if index not in failed]
-    return pixels[read].astype(np.float32), read, failed
+    return (pixels[read] if failed else pixels), read, failed
