@@ -31,6 +31,7 @@ from .data.io import ProgressHook
 from .data.normalize import Standardizer
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.bias_variance import is_auto
+from .diagnostics.galleries import galleries
 from .diagnostics.views import views
 from .diagnostics.yardstick import Yardstick, fit_references
 from .findings import Finding
@@ -507,6 +508,11 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
     with clock.step("report", "writing the report and the model"):
         from .report import write_report  # lazily: matplotlib and jinja2 load only for a report
 
+        if loaded.image_shape is not None:  # the galleries, in pixels; the model's own inputs
+            result.galleries = galleries(
+                model, splits, scaler, loaded.image_shape, loaded.task, loaded.classes,
+                augment=augment, seed=config.seed,
+                transforms=augmentations.chosen(config.augment, loaded.image_shape))
         model.standardizer = scaler  # saved with the model; the views' points in raw units
         # the report never runs the model; a big training part's points are a sample
         result.views = views(model, splits, loaded.task, seed=config.seed)

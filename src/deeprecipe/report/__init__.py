@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..findings import jsonable
 from ..run.files import SUMMARY, atomic_write
-from . import plots
+from . import galleries, plots
 from .html import data_uri, render, render_report
 from .style import png_bytes
 from .verdict import Headline, bayes_label, headline
@@ -46,7 +46,8 @@ def figures(result: RunResult) -> dict[str, Figure]:
     """The plots ``result`` has data for, by file name (without ``.png``):
     ``learning_curves``, ``gradcheck``, ``gradient_norms``, ``confusion`` (classifiers),
     ``predictions`` (a regression of one target) and ``decision_boundary`` (classifiers with
-    2 features), the last two from ``result.views``."""
+    2 features), both from ``result.views``, and for image data the galleries
+    ``augmentation`` (with augmentation on) and ``mistakes`` (from ``result.galleries``)."""
     drawn: dict[str, Figure] = {}
     regression = result.data.task == "regression"
     if result.history:
@@ -68,6 +69,11 @@ def figures(result: RunResult) -> dict[str, Figure]:
     if views is not None and views.regions is not None:
         drawn["decision_boundary"] = plots.decision_boundary(
             views.regions, views.points, title=f"Decision boundary: {result.data.name}")
+    shown = result.galleries
+    if shown is not None and shown.augmented is not None:
+        drawn["augmentation"] = galleries.augmented(shown.augmented)
+    if shown is not None and shown.mistakes is not None:
+        drawn["mistakes"] = galleries.mistakes(shown.mistakes)
     return drawn
 
 
@@ -138,6 +144,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
                           "named": [] if result.flow is None else result.flow.named,
                           "epochs": result.grad_norm_epochs, "grad_norms": result.grad_norms},
         "confusion": result.confusion,
+        "galleries": result.galleries,
         "seconds": result.seconds,
         "notes": result.notes,
     }))

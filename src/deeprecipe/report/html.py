@@ -58,8 +58,8 @@ def point(name: str) -> str:
 
 def render_report(result: RunResult, images: Mapping[str, str]) -> str:
     """``report.html`` for ``result``; ``images`` maps plot names (``learning_curves``,
-    ``gradcheck``, ``gradient_norms``, ``confusion``, ``predictions``, ``decision_boundary``)
-    to data URIs."""
+    ``gradcheck``, ``gradient_norms``, ``confusion``, ``predictions``, ``decision_boundary``,
+    ``augmentation``, ``mistakes``) to data URIs."""
     return render("report.html.j2", **report_context(result, images))
 
 
@@ -97,6 +97,7 @@ def report_context(result: RunResult, images: Mapping[str, str]) -> dict[str, An
         "gradcheck": _gradcheck(result.gradchecks),
         "flow": result.flow,
         "images": dict(images),
+        "galleries": result.galleries,
         "notes": [note for note in result.notes if note not in result.data.notes],
         "seconds": [(step.replace("_", " "), value) for step, value in result.seconds.items()],
     }

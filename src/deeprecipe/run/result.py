@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from ..data import Comparison, Splits
     from ..diagnostics import Diagnosis, GradientFlow
+    from ..diagnostics.galleries import Galleries
     from ..diagnostics.views import Views
     from ..diagnostics.yardstick import Yardstick
     from ..findings import Finding
@@ -58,7 +59,9 @@ class RunResult:
     ``target_variance``: a regression's training-target variance σ² (its learning curves are
     on the standardized target: their errors × σ² are in ``errors``' units);
     ``confusion``: ``(k, k)`` counts on the dev set (rows: true class) for classifiers;
-    ``views``: what the report draws that needs the model (decision regions, predictions).
+    ``views``: what the report draws that needs the model (decision regions, predictions);
+    ``galleries``: image data's training images beside their augmented versions and the dev
+    images the network gets wrong (``None`` for data without images).
     """
 
     name: str
@@ -83,6 +86,7 @@ class RunResult:
     model: Sequential | None = None
     splits: Splits | None = None
     views: Views | None = None
+    galleries: Galleries | None = None
     yardstick: Yardstick | None = None
     target_variance: float | None = None
 
