@@ -189,6 +189,37 @@ def test_run_on_colour_pictures_with_augment_shows_both_galleries(tmp_path: Path
     assert 'id="augmentation"' in page and 'id="mistakes"' in page
 
 
+@pytest.mark.parametrize("kind", ["course .h5", "folder of photos"])
+def test_any_image_data_gets_the_galleries_with_its_class_names(tmp_path: Path,
+                                                                kind: str) -> None:
+    import h5py
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (60, 8, 8, 3), dtype=np.uint8)
+    y = np.arange(60) % 2
+    rng.shuffle(y)  # labels the pictures do not tell: mistakes on dev
+    if kind == "course .h5":
+        data = tmp_path / "train_catvnoncat.h5"
+        with h5py.File(data, "w") as file:
+            file["train_set_x"], file["train_set_y"] = X, y
+            file["list_classes"] = np.array([b"non-cat", b"cat"])
+    else:
+        data = tmp_path / "photos"
+        for index, (image, label) in enumerate(zip(X, y, strict=True)):
+            (data / ("non-cat", "cat")[label]).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(data / ("non-cat", "cat")[label] / f"{index}.png")
+    code = cli.main(["run", "--data", str(data), "--augment", "--hidden", "8", "--epochs", "2",
+                     "--gradcheck", "off", "--bayes-error", "0", "--output-dir",
+                     str(tmp_path / "runs"), "--name", "r"])
+    assert code == cli.EXIT_OK
+    shown = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())["galleries"]
+    assert shown["augmented"]["transforms"] == ["flip", "crop", "rotate"]  # colour defaults
+    assert shown["mistakes"]["total"] > 0
+    assert set(shown["mistakes"]["true"]) | set(shown["mistakes"]["predicted"]) <= {
+        "cat", "non-cat"}
+
+
 def test_data_without_images_has_no_galleries(tmp_path: Path) -> None:
     assert cli.main(["run", "--data", "iris", "--hidden", "8", "--epochs", "2",
                      "--gradcheck", "off", "--bayes-error", "0", "--output-dir",
