@@ -428,3 +428,17 @@ def test_augment_asked_for_data_without_images_is_refused(
     assert tune(tmp_path, "--data", "iris", "--augment", "flip") == cli.EXIT_USAGE
     assert "--augment needs image data; received --data='iris'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # refused before a folder was made
+
+
+def test_tune_on_images_keeps_the_transforms_it_was_given(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "pictures.npz", X=rng.integers(0, 256, (60, 6, 6, 3)),
+             y=np.arange(60) % 2)
+    assert tune(tmp_path, "--data", str(tmp_path / "pictures.npz"), "--augment", "flip,distort",
+                "--budget", "1", "--workers", "1", "--bayes-error", "0",
+                "--name", "t") == cli.EXIT_OK
+    folder = tmp_path / "t"
+    assert json.loads((folder / "tune.json").read_text())["options"]["augment"] == [
+        "flip", "distort"]
+    with dr.recipe.TrialStore(folder) as store:  # a resumed tune must augment alike
+        assert store.settings()["augment"] == ["flip", "distort"]
