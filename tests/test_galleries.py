@@ -161,6 +161,23 @@ def test_the_report_draws_both_galleries_and_summary_json_keeps_no_pixels(
     assert summary_dict(digits)["galleries"] is None
 
 
+@pytest.mark.parametrize("shape", [(5, 4), (5, 4, 1), (5, 4, 2), (5, 4, 3), (5, 4, 4)])
+def test_every_image_layout_is_drawn_one_panel_per_image(shape: tuple[int, ...]) -> None:
+    from deeprecipe.diagnostics.galleries import Augmented, Mistakes
+
+    rng = np.random.default_rng(0)
+    originals = rng.random((3, *shape)) * 255
+    augmented = report_galleries.augmented(Augmented(
+        originals, np.stack([originals] * 2, axis=1), ("flip",), [0, 1, 2]))
+    assert len(augmented.axes) == 3 * 3  # the original and 2 versions per row
+    wrong = report_galleries.mistakes(Mistakes(
+        originals, ["a", "b", "a"], ["b", "a", "b"], [0.9, 0.8, 0.7], [0, 1, 2], 3, 10))
+    drawn = [ax for ax in wrong.axes if ax.images]
+    assert len(drawn) == 3
+    colour = len(shape) == 3 and shape[2] in (3, 4)  # RGB(A) as colour, the rest grey
+    assert drawn[0].images[0].get_array().ndim == (3 if colour else 2)
+
+
 def test_a_confidence_near_1_is_not_shown_as_a_sure_100_percent() -> None:
     assert [report_galleries._percent(p) for p in (0.5, 0.994, 0.9996, 1.0)] == [
         "50%", "99%", ">99%", ">99%"]
