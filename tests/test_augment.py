@@ -327,6 +327,19 @@ def test_each_named_transform_moves_pixels_and_brings_in_no_black_border_on_phot
     assert grey.min() < 100  # a grey image's outside is 0, the digits' background
 
 
+@pytest.mark.parametrize("side", [28, 64])
+def test_distort_moves_pixels_a_twentieth_of_the_side_along_each_axis(side: int) -> None:
+    # on a ramp (pixel = its column) bilinear resampling is exact: out − in is the shift
+    ramp = np.tile(np.arange(side, dtype=np.float64), (100, side, 1))
+    out = A.for_images(["distort"], (side, side))(ramp, np.random.default_rng(0))
+    inner = slice(side // 4, 3 * side // 4)  # away from the border the field is whole
+    moved = (out - ramp)[:, inner, inner]
+    assert np.sqrt(np.mean(moved**2)) == pytest.approx(side / 20, rel=0.15)
+    distortion = A.for_images(["distort"], (28, 28)).transforms[0]
+    assert isinstance(distortion, A.ElasticDistortion)
+    assert (round(distortion.alpha), distortion.sigma) == (34, 4.0)  # Simard et al.'s
+
+
 def test_unknown_transform_names_are_refused() -> None:
     with pytest.raises(ValueError, match=r"^for_images: names must be transforms from flip, "
                        r"crop, rotate, distort; received names=\['spin'\]\."):

@@ -308,7 +308,7 @@ TRANSFORMS = ("flip", "crop", "rotate", "distort")  # the names ``--augment`` ta
 ROTATION_DEGREES = 10.0
 ZOOM = (0.9, 1.1)
 SHIFT = 1 / 16  # of the image's shorter side: ±½ pixel for 8 × 8 digits, ±4 for 64 × 64
-DISTORTION = 1 / 20  # the elastic field's RMS displacement, of the shorter side
+DISTORTION = 1 / 20  # the elastic field's RMS displacement along each axis, of the shorter side
 SMOOTHING = 1 / 7  # its Gaussian's σ, of the shorter side (Simard et al.: 4 of 28 pixels)
 
 
@@ -345,7 +345,8 @@ def for_images(names: Sequence[str], image_shape: Sequence[int]) -> Compose:
       ``U(−s/16, s/16)`` pixels along each axis;
     - ``rotate``: a rotation by ``U(−10°, 10°)``;
     - ``distort``: :class:`ElasticDistortion`, σ = ``s/7`` and an RMS displacement of
-      ``s/20`` pixels.
+      ``s/20`` pixels along each axis, away from the border (for 28 × 28 images Simard et
+      al.'s α ≈ 34, σ = 4).
 
     ``crop`` and ``rotate`` are one :class:`Affine` (each bilinear resampling blurs: one
     resampling keeps 8 × 8 digits sharp). What enters from outside the image is 0 for
