@@ -8,6 +8,7 @@ the loop with an in-process runner); the ``slow`` ones start processes and clust
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -1195,3 +1196,14 @@ def test_on_a_sample_training_longer_stops_at_the_trials_examples() -> None:
     assert decision.action == "bigger_network"  # the next cure for bias
     assert any("a trial on a sample sees at most 10,000,000 examples, 100 epochs of 100,000 "
                "rows" in note for note in decision.skipped)
+
+
+def test_a_data_mismatch_alone_stops_the_recipe_and_says_why() -> None:
+    # dev − train-dev = 12 points, variance 1 point: nothing in the search closes a mismatch
+    mismatch = dr.diagnose(0.02, 0.15, 0.01, train_dev_error=0.03)
+    decision = decide(dataclasses.replace(situation(0.02, 0.15), diagnosis=mismatch))
+    assert decision.stops and decision.why.code == "recipe_mismatch"
+    assert "data mismatch 12.00%" in str(decision.why)
+    with_variance = dr.diagnose(0.02, 0.20, 0.01, train_dev_error=0.10)  # variance first
+    decision = decide(dataclasses.replace(situation(0.02, 0.20), diagnosis=with_variance))
+    assert not decision.stops and decision.action in ("more_data", "regularize_l2")

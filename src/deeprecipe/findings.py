@@ -25,6 +25,7 @@ ACTIONS = (
     "bigger_network", "train_longer", "better_optimizer", "other_architecture", "more_data",
     "augment", "regularize_l2", "dropout", "early_stopping", "lower_learning_rate", "better_init",
     "clip_gradients", "normalize_inputs", "stop", "better_features", "simpler_model",
+    "match_training_data",
 )
 
 
@@ -107,6 +108,8 @@ def _recipe_errors(values: Mapping[str, Any]) -> str:
     errors = f"train error {show(v['train'])}, dev error {show(v['dev'])}, {bayes}"
     if not v["diverged"]:
         errors += f": avoidable bias {show(v['bias'])}, variance {show(v['variance'])}"
+        if v.get("mismatch") is not None:
+            errors += f", data mismatch {show(v['mismatch'])}"
     return f"{v['verdict']} ({errors})"
 
 
@@ -181,6 +184,10 @@ TEXTS: dict[str, Template] = {
     "better_features": "more informative inputs: the error left may be the data's own "
                        "noise, which no network removes",
     "simpler_model": "fewer units or layers: a reference model generalizes better",
+    "match_training_data": "make the training data more like the dev data (collect or "
+                           "synthesize training examples like it, or move some of the data "
+                           "you care about into training): a bigger network or "
+                           "regularization does not close a data mismatch",
     "simpler_model:reference": "fewer units or layers: {model} reaches dev error "
                                "{reference:err}, the network {dev:err}",
     # divergence
@@ -230,6 +237,10 @@ TEXTS: dict[str, Template] = {
                        "then variance",
     "bigger_is_safe": "a bigger network, regularized well, reduces bias without hurting "
                       "variance much",
+    "data_mismatch": "data mismatch: the dev error ({dev:err}) is {gap:err} above the "
+                     "train-dev error ({train_dev:err}) of held-out rows of the training "
+                     "distribution: the network does well on data like its training data, "
+                     "and the dev data are different",
     "data_is_safe": "more data reduces variance without hurting bias much",
     "variance_not_significant": "the variance gap is not significant: with {n_dev} dev "
                                 "examples the dev error is {low:.2%}–{high:.2%} "
@@ -282,6 +293,10 @@ TEXTS: dict[str, Template] = {
     "recipe_done": lambda v: f"{_recipe_errors(v)}: " + (
         "" if v.get("reference") is None else "the best network reaches the yardstick with "
         "low variance; ") + "the recipe stops here; the test set measures the chosen model",
+    "recipe_mismatch": lambda v: (
+        f"{_recipe_errors(v)}: the data mismatch (dev − train-dev) is what is left, and a "
+        "tune cannot make the training data more like the dev data (collect or synthesize "
+        "such examples, then tune again)"),
     "recipe_exhausted": lambda v: (
         f"{_recipe_errors(v)}, but every step the recipe has for it was tried around the best "
         "model; what is left is outside this search (another architecture, more data)"),
@@ -400,6 +415,16 @@ TEXTS: dict[str, Template] = {
         f" (the smallest class has {v['smallest']} example(s)). help: collect more examples "
         "of the rare classes, merge them, or use larger dev/test ratios; for a regression "
         "target pass stratify=False."),
+    "two_sources": lambda v: (
+        f"split: dev {v['dev']:,} and test {v['test']:,} from {v['name']} ("
+        + ("its own sets" if v["sets"] else "the notes' sizes of its "
+           f"{v['rows']:,} rows") + (f"; its other {v['joined']:,} join training" if
+                                    v["joined"] else "")
+        + f"); train-dev {v['train_dev']:,} held out of {v['first']}'s rows (their "
+        "distribution: dev − train-dev is the data mismatch)"),
+    "known_mismatch": "train vs dev: {verdict} (AUC {auc:.2f}); with two sources a "
+                      "difference is expected (dev and test come from the data you care "
+                      "about), and the check that must pass is dev vs test",
     "file_sets": lambda v: "split: the file's own sets kept (" + ", ".join(
         f"{name} {rows:,}" for name, rows in v["sets"]) + ")" + (
         f"; its {v['halved']} set halved into dev {v['dev']:,} and test {v['test']:,} "

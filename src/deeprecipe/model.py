@@ -390,6 +390,7 @@ class Sequential(Trainer):
         bayes_error: float | str | Yardstick = "auto",
         test: tuple[ArrayLike, ArrayLike] | Part | None = None,
         diverged: bool | Divergence = False,
+        train_dev: tuple[ArrayLike, ArrayLike] | Part | None = None,
         **thresholds: float,
     ) -> Diagnosis:
         """Bias and variance of this model: :func:`deeprecipe.diagnose` fed with the errors
@@ -401,10 +402,14 @@ class Sequential(Trainer):
         (:func:`~deeprecipe.diagnostics.fit_references`, seed 0): their best dev error is
         the yardstick (pass ``0.0`` for the notes' reading of a zero Bayes error). ``diverged``
         (``history.divergence``) and ``thresholds`` (``bias_threshold``,
-        ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s.
+        ``variance_threshold``) are :func:`~deeprecipe.diagnose`'s. With two sources,
+        ``train_dev`` (training-distribution rows held out of training) gives the train-dev
+        error: variance is then train-dev − train, the data mismatch dev − train-dev, and
+        ``"auto"`` measures the references on ``train_dev``.
         """
         errors, sizes = {}, {}
-        for name, part in (("train", train), ("dev", dev), ("test", test)):
+        for name, part in (("train", train), ("train_dev", train_dev), ("dev", dev),
+                           ("test", test)):
             if part is None:
                 continue
             if isinstance(part, Part):
@@ -418,11 +423,13 @@ class Sequential(Trainer):
             sizes[name] = len(np.asarray(part[0]))
         regression = self.loss.task == "regression"
         if is_auto(bayes_error) and diverged is False:  # a diverged run has no bias reading
-            bayes_error = fit_references(train, dev, task=self.loss.task)
+            bayes_error = fit_references(train, dev if train_dev is None else train_dev,
+                                         task=self.loss.task)
         diagnosis = diagnose(
             errors["train"], errors["dev"], bayes_error, test_error=errors.get("test"),
             n_train=sizes["train"], n_dev=None if regression else sizes["dev"],
-            regression=regression, diverged=diverged, **thresholds,
+            regression=regression, diverged=diverged, train_dev_error=errors.get("train_dev"),
+            n_train_dev=None if regression else sizes.get("train_dev"), **thresholds,
         )
         regularization = self.regularization()
         if diagnosis.high_bias and regularization:

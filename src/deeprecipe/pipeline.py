@@ -214,7 +214,8 @@ def train(
 
 def measure(model: Sequential, parts: Mapping[str, Any], history: History,
             bayes_error: float | str | Yardstick = 0.0, **thresholds: float) -> Diagnosis:
-    """The train, dev (and test) errors of the trained ``model``, in inference mode over the
+    """The train, dev (and test, and train-dev) errors of the trained ``model``, in inference
+    mode over the
     whole parts (a :class:`~deeprecipe.data.Part` read in chunks, never gathered), diagnosed
     (:meth:`Sequential.diagnose` with ``bayes_error``, the
     ``thresholds`` and ``history``'s divergence, if any). ``bayes_error`` passes through: a
@@ -223,7 +224,8 @@ def measure(model: Sequential, parts: Mapping[str, Any], history: History,
     pairs = {name: part if isinstance(part, Part) else tuple(part)
              for name, part in parts.items() if part is not None}
     return model.diagnose(pairs["train"], pairs["dev"], bayes_error, test=pairs.get("test"),
-                          diverged=history.divergence or False, **thresholds)
+                          diverged=history.divergence or False,
+                          train_dev=pairs.get("train_dev"), **thresholds)
 
 
 def train_and_measure(model: Sequential, parts: Mapping[str, Any], *,

@@ -77,6 +77,7 @@ class RunConfig:
     target: str | None = None
     target_file: str | None = None
     arrays: tuple[str, ...] | None = None
+    dev_test_data: str | None = None
     task: str = "auto"
     drop_missing_target: bool = False
     missing: str = "impute"
@@ -315,6 +316,10 @@ OPTIONS: dict[str, Option] = {
                      "course's names: X/y, Xval/yval, Xtest/ytest; train_set_x/train_set_y, "
                      "dev_set_x/dev_set_y, test_set_x/test_set_y)",
                      "X,Y[,XDEV,YDEV[,XTEST,YTEST]]"),
+    "dev_test_data": Option(text, "a data file path", "a second data file, the data you care "
+                            "about: dev and test come only from it (the rest of it joins "
+                            "training), and a train-dev part held out of --data separates "
+                            "variance from data mismatch (default: none)", "FILE"),
     "task": one_of(TASKS, "what the target of a data file is: classification, "
                    "regression, or auto (text and few distinct whole numbers are classes; "
                    "default: auto)", "KIND"),
@@ -420,6 +425,8 @@ def _checked(config: RunConfig, source: str) -> RunConfig:
             "keep_prob", source=source)
     _combination(config.data, config.target, config.target_file, config.task, config.augment,
                  source, arrays=config.arrays, image_size=config.image_size)
+    if config.dev_test_data is not None:
+        _dev_test_kind(config.dev_test_data, source)
     return config
 
 
@@ -519,7 +526,8 @@ def _file(key: str, name: str, kind: str, missing: str = "") -> None:
 def check_data(data: str, target: str | None = None, augment: bool | tuple[str, ...] = False,
                task: str = "auto", labelled: bool = True, *,
                target_file: str | None = None, arrays: tuple[str, ...] | None = None,
-               image_size: tuple[int, int] | None = None) -> None:
+               image_size: tuple[int, int] | None = None,
+               dev_test_data: str | None = None) -> None:
     """Refuse a ``data`` that cannot load before anything is made for it: not a built-in
     dataset, a data file (:data:`~deeprecipe.data.io.FILE_SUFFIXES`) or a folder (of
     images: :func:`~deeprecipe.data.images.load_images` reads it); a missing file; a
@@ -530,7 +538,8 @@ def check_data(data: str, target: str | None = None, augment: bool | tuple[str, 
     ``target_file`` for anything but an ``.npy``; ``task="regression"`` for a built-in
     dataset or a folder; ``arrays`` for anything but a ``.mat`` or ``.h5`` file;
     ``image_size`` for anything but a folder; ``augment`` for data known to hold no images:
-    an ``.npz``, ``.npy``, ``.mat`` or ``.h5`` is known once loaded)."""
+    an ``.npz``, ``.npy``, ``.mat`` or ``.h5`` is known once loaded). A ``dev_test_data``
+    must be a data file (not ``.npy``) or a folder of images that exists."""
     builtins = ", ".join(datasets.list())
     where = f"a built-in dataset ({builtins}), a data file ({DATA_FILES}) or {IMAGE_FOLDER}"
     if not data.strip():  # Path("") is the working folder
@@ -544,6 +553,27 @@ def check_data(data: str, target: str | None = None, augment: bool | tuple[str, 
                  image_size=image_size)
     if target_file is not None:  # the data is an .npy: _combination refuses the rest
         _file("target_file", target_file, "an .npy file of labels")
+    if dev_test_data is not None:
+        _dev_test_kind(dev_test_data)
+        if not Path(dev_test_data).is_dir():  # a folder of images is data too
+            _file("dev_test_data", dev_test_data, f"a data file ({DEV_TEST_FILES})")
+
+
+DEV_TEST_FILES = ", ".join(suffix for suffix in FILE_SUFFIXES if suffix != ".npy")
+
+
+def _dev_test_kind(name: str, source: str | None = None) -> None:
+    """Refuse a ``dev_test_data`` that is no data file, or an ``.npy`` (its labels would
+    need a second ``target_file``)."""
+    prefix = "" if source is None else f"{source}: "
+    suffix = Path(name).suffix.lower()
+    if (suffix not in FILE_SUFFIXES and not Path(name).is_dir()) or suffix == ".npy":
+        hint = " help: save features and labels together as an .npz (np.savez(path, X=X, " \
+            "y=y))." if suffix == ".npy" else ""
+        raise ConfigError(f"{prefix}dev_test_data must be a data file ({DEV_TEST_FILES}) "
+                          "or a folder of images; "
+                          f"received dev_test_data={name!r}.{hint}", "dev_test_data",
+                          source=source)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -565,7 +595,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return values
 
 
-PATHS = ("data", "target_file", "output_dir")  # run.toml's paths, relative to its folder
+# run.toml's paths, relative to its folder
+PATHS = ("data", "target_file", "dev_test_data", "output_dir")
 
 
 def resolve(file: str | Path | None, flags: Mapping[str, Any]) -> RunConfig:

@@ -14,7 +14,7 @@ import contextlib
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from .data.encode import MISSING_POLICIES, Encoded, encode_splits, refuse_missin
 from .data.images import load_images
 from .data.io import ProgressHook
 from .data.normalize import Standardizer
+from .data.sources import join
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.bias_variance import is_auto
 from .diagnostics.galleries import galleries
@@ -38,7 +39,7 @@ from .findings import Finding
 from .model import Sequential
 from .run import folder as runfolder
 from .run.result import DataSummary, RunResult
-from .runconfig import RunConfig, check_data, no_images
+from .runconfig import COURSE_FILES, TABLES, RunConfig, check_data, no_images
 from .targets import check_range
 from .training import History, TrainingState
 
@@ -83,13 +84,18 @@ class LoadedData:
     categories: dict[int, list[str]] = field(default_factory=dict)  # Dataset.categories
     missing: dict[int, int] = field(default_factory=dict)  # Dataset.missing (NaN cells)
     notes: list[Finding] = field(default_factory=list)  # what loading noticed (skipped files)
+    # two sources: the last dev_test_rows rows are dev_test_name's (--dev-test-data), whose
+    # own sets are dev_test_sets; `sets` is then the first file's (training data only)
+    dev_test_rows: int = 0
+    dev_test_name: str | None = None
+    dev_test_sets: tuple[tuple[str, int], ...] = ()
 
 
 def load_data(spec: str, target: str | None = None, task: str = "auto",
               drop_missing_target: bool = False, progress: ProgressHook | None = None, *,
               target_file: str | None = None, arrays: tuple[str, ...] | None = None,
               image_size: tuple[int, int] | None = None, cache: str | Path | None = None,
-              missing: str = "impute") -> LoadedData:
+              missing: str = "impute", dev_test_data: str | None = None) -> LoadedData:
     """Load a built-in dataset by name or a data file: a ``.csv``, ``.tsv`` or ``.parquet``
     (``target`` names the label column), an ``.npy`` of features (``target_file`` names the
     ``.npy`` file of its labels), an ``.npz`` (arrays ``X`` and ``y``), or a course file,
@@ -102,9 +108,51 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
     ``drop_missing_target`` are dropped and counted. A table's text feature columns and
     missing feature values are read (``categories``, NaN; :func:`encode` makes them
     numbers), unless ``missing="error"``, which refuses missing values.
-    ``progress(done, total)`` follows a file's reading (:func:`progress_unit`)."""
+    ``progress(done, total)`` follows a file's reading (:func:`progress_unit`).
+
+    ``dev_test_data`` names a second data file or folder, the data you care about (any
+    format but ``.npy``; a table's label column is ``target`` too, a course file's arrays
+    ``arrays``, a folder's images the first's size), read with the same options and joined
+    after the first (:func:`deeprecipe.data.sources.join`: classes merged by label,
+    categories by text, the features must match); :func:`split_data` then takes dev and
+    test from it only."""
     check_data(spec, target, task=task, target_file=target_file, arrays=arrays,
-               image_size=image_size)
+               image_size=image_size, dev_test_data=dev_test_data)
+    choice("load_data", "missing", missing, MISSING_POLICIES)
+    first = _load_one(spec, target, task, drop_missing_target, progress, target_file, arrays,
+                      image_size, cache, missing)
+    if dev_test_data is None:
+        return first
+    suffix = Path(dev_test_data).suffix.lower()
+    size = image_size or (None if first.image_shape is None else
+                          (first.image_shape[0], first.image_shape[1]))
+    second = _load_one(dev_test_data, target if suffix in TABLES else None, task,
+                       drop_missing_target, progress, None,
+                       arrays if suffix in COURSE_FILES else None,
+                       size if Path(dev_test_data).is_dir() else None, cache, missing)
+    if first.image_shape is not None and second.image_shape is not None and \
+            first.image_shape != second.image_shape:
+        raise ValueError(f"dev_test_data: {second.name} must have the image size of "
+                         f"{first.name} {first.image_shape}; received {second.image_shape}.")
+    joined = join(first, second, (first.name, second.name))
+    classes = joined.classes
+    kind = "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
+    counts = {column: first.missing.get(column, 0) + second.missing.get(column, 0)
+              for column in {*first.missing, *second.missing}}
+    return replace(first, X=joined.X, y=joined.y, task=kind, classes=classes,
+                   image_shape=first.image_shape or second.image_shape,
+                   dropped_missing_target=first.dropped_missing_target
+                   + second.dropped_missing_target, categories=joined.categories,
+                   missing=dict(sorted(counts.items())), notes=[*first.notes, *second.notes],
+                   dev_test_rows=len(second.X), dev_test_name=second.name,
+                   dev_test_sets=second.sets)
+
+
+def _load_one(spec: str, target: str | None, task: str, drop_missing_target: bool,
+              progress: ProgressHook | None, target_file: str | None,
+              arrays: tuple[str, ...] | None, image_size: tuple[int, int] | None,
+              cache: str | Path | None, missing: str) -> LoadedData:
+    """One built-in dataset, data file or folder of images, as :func:`load_data` reads it."""
     if spec in datasets.list():
         X, y = datasets.load(spec)
         info = datasets.info(spec)
@@ -121,7 +169,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
         check_range(loaded.y, str(path))
     X = loaded.X.reshape(len(loaded.X), -1)
     names = loaded.feature_names if len(loaded.feature_names) == X.shape[1] else None
-    if choice("load_data", "missing", missing, MISSING_POLICIES) == "error":
+    if missing == "error":
         refuse_missing(path, loaded.missing, names)
     return LoadedData(path.name, X, loaded.y, loaded.task, loaded.classes, names, image_shape,
                       loaded.dropped_missing_target, loaded.sets, loaded.categories,
@@ -165,16 +213,31 @@ def progress_unit(spec: str) -> str:
 def split_data(loaded: LoadedData, seed: int) -> tuple[datamod.Splits, list[Finding]]:
     """The notes' split (60/20/20 up to 10,000 dev and test rows), or the file's own sets
     (``loaded.sets``) kept, a validation or test set alone halved into dev and test
-    (:func:`~deeprecipe.data.split_sets`); stratified for classifiers. Returns the splits
-    and the notes they raised (the file's sets kept; a class missing from a part; no test
-    set)."""
+    (:func:`~deeprecipe.data.split_sets`); with two sources (``loaded.dev_test_rows``) dev
+    and test from the second only and a train-dev part held out of the first
+    (:func:`~deeprecipe.data.split_sources`). Stratified for classifiers. Returns the splits
+    and the notes they raised (two sources; the file's sets kept; a class missing from a
+    part; no test set)."""
+    stratify = loaded.task != "regression"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", datamod.ClassMissingWarning)
-        splits = datamod.split_sets(loaded.X, loaded.y, loaded.sets,
-                                    stratify=loaded.task != "regression", seed=seed)
+        if loaded.dev_test_rows:
+            splits = datamod.split_sources(loaded.X, loaded.y,
+                                           len(loaded.X) - loaded.dev_test_rows,
+                                           loaded.dev_test_sets, stratify=stratify, seed=seed)
+        else:
+            splits = datamod.split_sets(loaded.X, loaded.y, loaded.sets, stratify=stratify,
+                                        seed=seed)
     notes = [warning.message.args[0] for warning in caught  # split's only warning
              if isinstance(warning.message, datamod.ClassMissingWarning)]
-    if len(loaded.sets) > 1:
+    if loaded.dev_test_rows:
+        rows = loaded.dev_test_rows
+        notes.insert(0, Finding("two_sources", {
+            "name": loaded.dev_test_name, "rows": rows, "first": loaded.name,
+            "dev": len(splits.dev), "test": len(splits.test or ()),
+            "joined": rows - len(splits.dev) - len(splits.test or ()),
+            "train_dev": len(splits.train_dev or ()), "sets": len(loaded.dev_test_sets) > 1}))
+    elif len(loaded.sets) > 1:
         given = dict(loaded.sets)
         halved = next((name for name in ("dev", "test") if name in given), None) \
             if len(given) == 2 else None
@@ -199,16 +262,28 @@ def compare_splits(
 ) -> tuple[dict[str, datamod.Comparison], list[Finding]]:
     """The same-distribution check, train vs dev and train vs test, each on a seeded random
     sample of at most :data:`~deeprecipe.data.compare.MAX_ROWS` rows per part (too-small
-    parts are skipped with a note)."""
+    parts are skipped with a note). With two sources (a ``train_dev`` part) dev and test
+    must match (``dev vs test``), and ``train vs dev`` measures the known mismatch (the
+    note ``known_mismatch``: not a failed check)."""
+    pairs = [("train", "dev"), ("train", "test")] if splits.train_dev is None else \
+        [("dev", "test"), ("train", "dev")]
     comparisons, notes = {}, []
-    for name, part in list(splits.parts.items())[1:]:  # dev and test
-        label = f"train vs {name}"
-        if min(len(part), len(splits.train)) < MIN_COMPARE_ROWS:
-            notes.append(Finding("compare_skipped", {
-                "label": label, "part": name, "rows": len(part), "needs": MIN_COMPARE_ROWS}))
+    parts = splits.parts
+    for a, b in pairs:
+        if b not in parts:
             continue
-        comparisons[label] = datamod.compare(splits.train, part, labels=("train", name),
+        label = f"{a} vs {b}"
+        small = min((a, b), key=lambda name: len(parts[name]))
+        if len(parts[small]) < MIN_COMPARE_ROWS:
+            notes.append(Finding("compare_skipped", {
+                "label": label, "part": small, "rows": len(parts[small]),
+                "needs": MIN_COMPARE_ROWS}))
+            continue
+        comparisons[label] = datamod.compare(parts[a], parts[b], labels=(a, b),
                                              feature_names=feature_names, seed=seed)
+    known = comparisons.get("train vs dev") if splits.train_dev is not None else None
+    if known is not None:
+        notes.append(Finding("known_mismatch", {"verdict": known.verdict, "auc": known.auc}))
     return comparisons, notes
 
 
@@ -323,11 +398,16 @@ def train(
 
 def yardstick(prepared: pipeline.Prepared, seed: int) -> Yardstick:
     """The reference models (:func:`~deeprecipe.diagnostics.yardstick.fit_references`)
-    fitted on the prepared training part and measured on its dev part, in the units of the
+    fitted on the prepared training part and measured on its dev part (its train-dev part
+    with two sources: the training distribution's Bayes error), in the units of the
     run's errors: error rates, or a regression's mean squared error in the target's units
     (the inputs standardized as the network's)."""
     task = "regression" if prepared.task == "regression" else "classification"
-    return fit_references(prepared.splits.train, prepared.splits.dev, task=task, seed=seed)
+    splits = prepared.splits
+    if splits.train_dev is None:
+        return fit_references(splits.train, splits.dev, task=task, seed=seed)
+    return replace(fit_references(splits.train, splits.train_dev, task=task, seed=seed),
+                   measured_on="train-dev")
 
 
 def evaluate(model: Sequential, prepared: pipeline.Prepared, history: History,
@@ -422,16 +502,20 @@ def _steps(config: RunConfig, folder: Path, callbacks: CallbackList, state: Trai
            expected_fingerprint: str) -> RunResult:
     clock = _Clock(callbacks)
     notes: list[Finding] = []
-    with clock.step("data", f"loading {config.data}") as summary:
+    loading = config.data if config.dev_test_data is None else \
+        f"{config.data} and {config.dev_test_data}"
+    with clock.step("data", f"loading {loading}") as summary:
         loaded = load_data(config.data, config.target, config.task,
                            config.drop_missing_target,
                            Reporter(callbacks, progress_unit(config.data)),
                            target_file=config.target_file, arrays=config.arrays,
                            image_size=config.image_size, cache=image_cache(config.output_dir),
-                           missing=config.missing)
+                           missing=config.missing, dev_test_data=config.dev_test_data)
         data_fingerprint = _check_fingerprint(folder, config, loaded, expected_fingerprint)
         summary.append(f"{len(loaded.X):,} examples, {loaded.X.shape[1]} features, "
                        f"{loaded.task}")
+        if loaded.dev_test_rows:
+            summary.append(f"{loaded.dev_test_rows:,} of them from {loaded.dev_test_name}")
         notes += loaded.notes  # what loading noticed (arrays transposed, files skipped)
         if loaded.dropped_missing_target:
             notes.append(Finding("dropped_rows", {"count": loaded.dropped_missing_target}))
@@ -555,9 +639,13 @@ def _result(
         n_features=loaded.X.shape[1], classes=loaded.classes, image_shape=loaded.image_shape,
         split_sizes=raw.sizes(), split_note=raw.note or None, notes=list(notes),
         dropped_missing_target=loaded.dropped_missing_target,
+        dev_test_data=loaded.dev_test_name,
     )
     recorder, stopper, history = training.recorder, training.stopper, training.history
     errors = {"train": diagnosis.train_error, "dev": diagnosis.dev_error}
+    if diagnosis.train_dev_error is not None:
+        errors = {"train": diagnosis.train_error, "train_dev": diagnosis.train_dev_error,
+                  "dev": diagnosis.dev_error}
     if diagnosis.test_error is not None:
         errors["test"] = diagnosis.test_error
     # The verdict is read at initialization, where the notes place vanishing and exploding

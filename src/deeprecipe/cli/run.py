@@ -15,6 +15,7 @@ from rich.text import Text
 from .. import runconfig, workflow
 from ..diagnostics import show_error
 from ..diagnostics.bias_variance import GIVEN, YARDSTICK
+from ..findings import Advice
 from ..run import folder as runfolder
 from ..run.result import RunResult
 from . import base
@@ -59,7 +60,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     else:
         config = runconfig.resolve(args.config, flags)
         runconfig.check_data(config.data, config.target, config.augment, config.task,
-                             target_file=config.target_file, arrays=config.arrays)
+                             target_file=config.target_file, arrays=config.arrays,
+                             dev_test_data=config.dev_test_data)
         folder = runfolder.create(config.output_dir, config.name, config.data, args.overwrite)
         config = dataclasses.replace(config, name=folder.name)  # run.json names its folder
         resume = None
@@ -113,6 +115,12 @@ def print_summary(console: Console, result: RunResult, folder: Path) -> None:
     base.print_files(console, folder, folder / "report.html")
 
 
+def top_advice(advice: list[Advice], count: int = 3) -> list[Advice]:
+    """The first ``count`` steps, and ``match_training_data`` when it comes later: a data
+    mismatch is said whatever the bias and variance steps before it."""
+    return advice[:count] + [a for a in advice[count:] if a.action == "match_training_data"]
+
+
 def summary_lines(result: RunResult, regression: bool) -> list[str]:
     """Training, gradient checks, the yardstick, the diagnosis and the recipe's next steps,
     one per line."""
@@ -141,9 +149,11 @@ def summary_lines(result: RunResult, regression: bool) -> list[str]:
             against = "the Bayes error given" if diagnosis.bias_source == GIVEN else \
                 "a Bayes error of 0"
             gap = f"avoidable bias {bias} against {against}"
+        mismatch = "" if diagnosis.data_mismatch is None else \
+            f", data mismatch {show_error(diagnosis.data_mismatch, regression)}"
         reading = "no bias/variance verdict" if diagnosis.diverged else \
-            f"{gap}, variance {variance}"
+            f"{gap}, variance {variance}{mismatch}"
         lines.append(f"diagnosis: {diagnosis.verdict} ({reading})")
-        lines += [f"  next: {advice}" for advice in diagnosis.advice[:3]]
+        lines += [f"  next: {advice}" for advice in top_advice(diagnosis.advice)]
     lines += [f"note: {note}" for note in result.notes]
     return lines

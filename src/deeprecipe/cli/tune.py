@@ -24,8 +24,9 @@ from ..run.files import TUNE
 from . import base
 
 # the options tune shares with run (runconfig.OPTIONS: their flags, help and checks)
-SHARED = ("data", "target", "target_file", "arrays", "task", "drop_missing_target",
-          "missing", "image_size", "bayes_error", "seed", "name", "output_dir", "augment")
+SHARED = ("data", "target", "target_file", "arrays", "dev_test_data", "task",
+          "drop_missing_target", "missing", "image_size", "bayes_error", "seed", "name",
+          "output_dir", "augment")
 # What a resumed tune may change: how much to spend and where the trials run.
 RESUMABLE = ("budget", "workers", "scheduler")
 DEFAULTS = {**{key: getattr(runconfig.RunConfig(), key) for key in SHARED}, "budget": 30,
@@ -94,7 +95,8 @@ def tune_command(args: argparse.Namespace, console: Console) -> int:
                                         arrays=options["arrays"],
                                         image_size=options["image_size"],
                                         cache=workflow.image_cache(options["output_dir"]),
-                                        missing=options["missing"])
+                                        missing=options["missing"],
+                                        dev_test_data=options["dev_test_data"])
         if "augment" in vars(args) and options["augment"] and loaded.image_shape is None:
             raise runconfig.no_images(options["data"])  # asked for: not silently skipped
         splits, notes = workflow.split_data(loaded, options["seed"])

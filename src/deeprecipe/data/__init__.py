@@ -39,12 +39,13 @@ from .split import (
     split,
     split_sets,
     split_sizes,
+    split_sources,
 )
 
 __all__ = [
     "KINDS", "SETS", "TASKS", "ClassMissingWarning", "Comparison", "ConstantFeatureWarning",
     "DataFileError", "Dataset", "FeatureDifference", "Part", "Splits", "Standardizer", "augment",
     "compare", "load_csv", "load_csv_features", "load_h5", "load_images", "load_mat",
-    "load_npy", "load_npz",
-    "load_parquet", "min_rows", "split", "split_sets", "split_sizes", "standardize_splits",
+    "load_npy", "load_npz", "load_parquet", "min_rows", "split", "split_sets", "split_sizes",
+    "split_sources", "standardize_splits",
 ]

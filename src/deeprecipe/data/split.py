@@ -84,13 +84,17 @@ def sample_positions(n: int, max_rows: int, rng: np.random.Generator) -> slice |
 @dataclass(frozen=True)
 class Splits:
     """The parts of :func:`split`: ``train``, ``dev`` and ``test`` (``None`` with two ratios);
-    without a test set ``note`` says that the dev error is not an unbiased estimate."""
+    without a test set ``note`` says that the dev error is not an unbiased estimate. Two
+    sources (:func:`split_sources`) add ``train_dev``: training-source rows held out of
+    training, so that dev − train-dev measures the data mismatch."""
 
     train: Part
     dev: Part
     test: Part | None
     stratified: bool
     note: str = ""
+    # rows held out of the training source, of its distribution (split_sources); else None
+    train_dev: Part | None = None
 
     @property
     def has_test(self) -> bool:
@@ -98,8 +102,10 @@ class Splits:
 
     @property
     def parts(self) -> dict[str, Part]:
-        """``{"train": …, "dev": …, "test": …}`` (no ``"test"`` without a test set)."""
-        named = {"train": self.train, "dev": self.dev, "test": self.test}
+        """``{"train": …, "train_dev": …, "dev": …, "test": …}``, in that order (no
+        ``"train_dev"`` from one source, no ``"test"`` without a test set)."""
+        named = {"train": self.train, "train_dev": self.train_dev, "dev": self.dev,
+                 "test": self.test}
         return {name: part for name, part in named.items() if part is not None}
 
     def sizes(self) -> dict[str, int]:
@@ -428,3 +434,76 @@ def split_sets(
     parts = {name: Part(source_X=X_array, source_y=y_array, indices=rows)
              for name, rows in named.items()}
     return Splits(parts["train"], parts["dev"], parts["test"], labels is not None)
+
+
+def split_sources(
+    X: ArrayLike,
+    y: ArrayLike,
+    first: int,
+    sets: Sequence[tuple[str, int]] = (),
+    stratify: bool | str = "auto",
+    shuffle: bool = True,
+    seed: int | np.random.Generator = 0,
+) -> Splits:
+    """Train, train-dev, dev and test parts from two sources: rows ``[:first]`` are the
+    training source, rows ``[first:]`` the data you care about (with its own ``sets``, as
+    :func:`split_sets` reads them).
+
+    Dev and test come only from the second source: its dev and test sets as
+    :func:`split_sets` keeps or halves them, or, when it leaves them unsplit, the notes'
+    sizes of its rows (``min(⌊0.2·m⌋, 10,000)`` each); the rest of it joins training. The
+    ``train_dev`` part is held out of the first source's rows: as many as dev (at most
+    10,000 and at most half of them), stratified. The training part is the first source's
+    other rows and what is left of the second. A class missing from a part raises a
+    :class:`ClassMissingWarning`.
+
+    Example::
+
+        s = split_sources(X, y, first=209)   # 209 web photos, then 50 from phones
+        s.sizes()  # {'train': 229, 'train_dev': 10, 'dev': 10, 'test': 10}
+    """
+    where = "split_sources"
+    X_array, y_array = np.asarray(X), np.asarray(y)
+    if y_array.ndim < 1 or len(y_array) != len(X_array):
+        raise fail(where, "y.shape", f"(len(X),) or (len(X), k) with len(X) = {len(X_array)}",
+                   y_array.shape)
+    m = len(X_array)
+    first = integer(where, "first", first, 2, f"the training source's rows, 2 to {m - 2}")
+    if first > m - 2:
+        raise fail(where, "first", f"the training source's rows, 2 to {m - 2} (the second "
+                   "source needs a dev and a test row)", first)
+    rng = as_generator(where, "seed", seed) if flag(where, "shuffle", shuffle) else None
+    labels = _strata(where, y_array, stratify)
+    second = np.arange(first, m)
+    given = {name: second[rows] for name, rows in _file_sets(where, sets, m - first).items()} \
+        if len(tuple(sets)) > 1 else {}
+    if "dev" in given and "test" in given:
+        dev, test = given["dev"], given["test"]
+        rest = given.get("train", second[:0])
+    elif given:
+        held = given["dev"] if "dev" in given else given["test"]
+        if len(held) < 2:
+            raise fail(where, "sets", "a dev or test set of at least 2 rows to halve",
+                       tuple(sets))
+        _, dev, test = _carve(held, labels, (len(held) - len(held) // 2, len(held) // 2), rng)
+        rest = given.get("train", second[:0])
+    else:
+        if len(second) < min_rows():
+            raise fail(where, "the second source's rows", f"at least {min_rows()} (the "
+                       "notes' sizes give it 1 dev and 1 test row)", len(second))
+        _, n_dev, n_test = split_sizes(len(second))
+        rest, dev, test = _carve(second, labels, (n_dev, n_test or 0), rng)
+    n_train_dev = min(len(dev), CAP, first // 2)
+    kept, train_dev, _ = _carve(np.arange(first), labels, (n_train_dev, 0), rng)
+    named = {"train": np.concatenate([kept, rest]), "train_dev": train_dev, "dev": dev,
+             "test": test}
+    if rng is not None:
+        named = {name: rng.permutation(rows) for name, rows in named.items()}
+    else:
+        named = {name: np.sort(rows) for name, rows in named.items()}
+    if labels is not None:
+        _warn_missing(*labels, named)
+    parts = {name: Part(source_X=X_array, source_y=y_array, indices=rows)
+             for name, rows in named.items()}
+    return Splits(parts["train"], parts["dev"], parts["test"], labels is not None,
+                  train_dev=parts["train_dev"])

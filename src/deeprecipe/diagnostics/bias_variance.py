@@ -24,6 +24,10 @@ BIAS_THRESHOLD, VARIANCE_THRESHOLD, CONFIDENCE = 0.02, 0.02, 0.95
 VERDICTS = HIGH_BIAS, HIGH_VARIANCE, BOTH, GOOD, DIVERGED = (
     "high bias", "high variance", "high bias and high variance", "low bias and low variance",
     "diverged")
+# with a train-dev set (two sources), the verdicts with a high data mismatch (dev − train-dev)
+MISMATCH_VERDICTS = {GOOD: "data mismatch", HIGH_BIAS: "high bias and data mismatch",
+                     HIGH_VARIANCE: "high variance and data mismatch",
+                     BOTH: "high bias, high variance and data mismatch"}
 AUTO = "auto"  # bayes_error: the yardstick where there is data to fit references on, else 0
 BIAS_SOURCES = GIVEN, YARDSTICK, ZERO = "given", "yardstick", "zero"
 
@@ -41,6 +45,13 @@ class Diagnosis:
     ``"zero"`` (none given and no data to fit references on). A run that diverged has
     ``verdict == "diverged"``, ``high_bias`` and ``high_variance`` ``False``, the divergence's
     advice (a lower learning rate first) and its ``divergence`` when known.
+
+    With a ``train_dev_error`` (training-distribution rows held out of training: two
+    sources), ``variance`` is train-dev − train and ``data_mismatch`` dev − train-dev;
+    ``high_mismatch`` above the variance threshold makes the verdict one of
+    :data:`MISMATCH_VERDICTS` (``"data mismatch"``, ``"high variance and data mismatch"``, …)
+    and adds the advice ``match_training_data`` (after the bias and variance steps, in place
+    of ``stop``); ``dev_interval`` is then the train-dev error's.
     """
 
     train_error: float
@@ -62,10 +73,19 @@ class Diagnosis:
     divergence: Divergence | None = None
     bias_source: str = ZERO
     yardstick: Yardstick | None = None
+    train_dev_error: float | None = None
+    data_mismatch: float | None = None
+    high_mismatch: bool = False
 
     @property
     def diverged(self) -> bool:
         return self.verdict == DIVERGED
+
+    @property
+    def yardstick_part(self) -> str:
+        """Where the yardstick's references were measured: ``"train-dev"`` with two
+        sources (the training distribution), else ``"dev"``."""
+        return "dev" if self.train_dev_error is None else "train-dev"
 
     @property
     def actions(self) -> list[str]:
@@ -73,15 +93,22 @@ class Diagnosis:
         return [advice.action for advice in self.advice]
 
     def summary(self) -> str:
-        """A few lines for people: verdict, the two gaps, the advice and the remarks."""
+        """A few lines for people: verdict, the two gaps (three with a train-dev error), the
+        advice and the remarks."""
         show = partial(show_error, regression=self.regression)
         source = "" if self.yardstick is None else (
-            f" (at most: the dev error of the best reference, {self.yardstick.best.model})")
+            f" (at most: the {self.yardstick_part} error of the best reference, "
+            f"{self.yardstick.best.model})")
+        train_dev = "" if self.train_dev_error is None else \
+            f", train-dev error {show(self.train_dev_error)}"
+        mismatch = "" if self.data_mismatch is None else \
+            f", data mismatch {show(self.data_mismatch)}"
         return "\n".join([
-            f"{self.verdict}: train error {show(self.train_error)}, dev error "
+            f"{self.verdict}: train error {show(self.train_error)}{train_dev}, dev error "
             f"{show(self.dev_error)}, Bayes error {show(self.bayes_error)}{source}",
             "no bias/variance reading: training diverged" if self.diverged else
-            f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}",
+            f"avoidable bias {show(self.avoidable_bias)}, variance {show(self.variance)}"
+            f"{mismatch}",
             *(f"- {advice}" for advice in self.advice),
             *(f"note: {remark}" for remark in self.remarks),
         ])
@@ -144,6 +171,8 @@ def diagnose(
     confidence: float = CONFIDENCE,
     regression: bool = False,
     diverged: bool | Divergence = False,
+    train_dev_error: float | None = None,
+    n_train_dev: int | None = None,
 ) -> Diagnosis:
     """Read bias and variance the notes' way and give the basic recipe's next steps.
 
@@ -182,6 +211,15 @@ def diagnose(
     :func:`fraction`. ``diverged`` (``True``, or the :class:`~deeprecipe.Divergence`; read
     from ``history.divergence`` for a History) gives the verdict ``"diverged"``, its advice
     and no bias/variance verdict.
+
+    Two sources (training data from one, dev and test from the data you care about): the
+    ``train_dev_error`` of training-distribution rows held out of training separates the
+    gaps: variance is ``train_dev − train`` (its interval from ``n_train_dev``), **data
+    mismatch** ``dev − train_dev``, high above ``variance_threshold``: the verdict says it
+    (:data:`MISMATCH_VERDICTS`), the remark ``data_mismatch`` explains it, and the advice
+    ends with ``match_training_data`` (make the training data more like the dev data)
+    instead of ``stop``. A yardstick is then read against the train-dev error (fit the
+    references on train, measure them on train-dev).
     """
     where = "diagnose"
     regression = flag(where, "regression", regression)  # "no" would read errors as MSEs
@@ -203,6 +241,9 @@ def diagnose(
         raise fail(where, "dev_error", "given (a fraction such as 0.11)", dev_error)
     train = _error(where, "train_error", train_error, regression)
     dev = _error(where, "dev_error", dev_error, regression)
+    train_dev = None if train_dev_error is None else \
+        _error(where, "train_dev_error", train_dev_error, regression)
+    held = dev if train_dev is None else train_dev  # the training distribution's held-out error
     bayes, source, yardstick = _bayes(where, bayes_error, regression)
     bias_threshold = _threshold(where, "bias_threshold", bias_threshold, regression)
     variance_threshold = _threshold(where, "variance_threshold", variance_threshold, regression)
@@ -214,20 +255,28 @@ def diagnose(
     if diverged is False:
         # "above the threshold": 0.05 - 0.03 = 0.020000000000000004 is at 2 points, not above
         high_bias = train - bayes > bias_threshold + ROUNDING
-        high_variance = dev - train > variance_threshold + ROUNDING
+        high_variance = held - train > variance_threshold + ROUNDING
         verdict = {(True, True): BOTH, (True, False): HIGH_BIAS, (False, True): HIGH_VARIANCE,
                    (False, False): GOOD}[(high_bias, high_variance)]
         advice = [Advice(action) for action in ADVICE[verdict]]
         if yardstick is not None and not high_bias:
-            advice = _yardstick_advice(advice, yardstick, train, dev, bias_threshold,
+            advice = _yardstick_advice(advice, yardstick, train, held, bias_threshold,
                                        variance_threshold)
+        high_mismatch = train_dev is not None and \
+            dev - train_dev > variance_threshold + ROUNDING
+        if high_mismatch:
+            verdict = MISMATCH_VERDICTS[verdict]
+            advice = [*(one for one in advice if one.action != "stop"),
+                      Advice("match_training_data")]
     else:
-        verdict, high_bias, high_variance = DIVERGED, False, False
+        verdict, high_bias, high_variance, high_mismatch = DIVERGED, False, False, False
         advice = list(divergence.advice if divergence else ()) or list(GENERIC_ADVICE)
     diagnosis = Diagnosis(
-        train, dev, bayes, train - bayes, dev - train, verdict, high_bias, high_variance,
+        train, dev, bayes, train - bayes, held - train, verdict, high_bias, high_variance,
         advice, epoch=epoch, regression=regression, divergence=divergence,
-        bias_source=source, yardstick=yardstick)
+        bias_source=source, yardstick=yardstick, train_dev_error=train_dev,
+        data_mismatch=None if train_dev is None else dev - train_dev,
+        high_mismatch=high_mismatch)
     if test_error is not None:
         diagnosis.test_error = _error(where, "test_error", test_error, regression)
         diagnosis.dev_test_gap = diagnosis.test_error - dev
@@ -248,9 +297,14 @@ def diagnose(
         remark(Finding("bigger_is_safe"))
     if high_variance:
         remark(Finding("data_is_safe"))
-    if n_dev is not None and not regression:
-        _attach_interval(diagnosis, _count(where, "n_dev", n_dev), variance_threshold,
-                         confidence)
+    if high_mismatch:
+        remark(Finding("data_mismatch", {"gap": diagnosis.data_mismatch, "dev": dev,
+                                         "train_dev": train_dev, "regression": regression}))
+    n_held = n_dev if train_dev is None else n_train_dev
+    if n_held is not None and not regression:
+        _attach_interval(diagnosis, held, _count(where, "n_dev" if train_dev is None else
+                                                 "n_train_dev", n_held),
+                         variance_threshold, confidence)
     if diagnosis.dev_test_gap is not None and diagnosis.dev_test_gap > variance_threshold:
         remark(Finding("dev_overfitted", {"gap": diagnosis.dev_test_gap, "regression": regression}))
     if n_train is not None and high_variance and _count(where, "n_train", n_train) < 1000:
@@ -314,13 +368,20 @@ def _yardstick_remarks(diagnosis: Diagnosis, yardstick: Yardstick, bias_threshol
     """``bias_not_shown`` and ``reference_better``, with the best reference named."""
     best, found = yardstick.best, []
     values = {"kind": best.kind, "model": best.model, "reference": best.dev_error,
-              "train": diagnosis.train_error, "dev": diagnosis.dev_error,
+              "train": diagnosis.train_error, "dev": held_error(diagnosis),
               "threshold": bias_threshold, "regression": diagnosis.regression}
     if _bias_not_shown(yardstick, diagnosis.train_error, bias_threshold):
         found.append(Finding("bias_not_shown", values))
-    if _reference_better(yardstick, diagnosis.dev_error, variance_threshold):
+    if _reference_better(yardstick, held_error(diagnosis), variance_threshold):
         found.append(Finding("reference_better", values))
     return found
+
+
+def held_error(diagnosis: Diagnosis) -> float:
+    """The error on held-out rows of the training distribution that variance is read from:
+    the train-dev error with two sources, else the dev error."""
+    return diagnosis.dev_error if diagnosis.train_dev_error is None else \
+        diagnosis.train_dev_error
 
 
 def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Finding | None:
@@ -333,10 +394,11 @@ def early_stopping_cost(diagnosis: Diagnosis, kept: int | None, last: int) -> Fi
                                            "train_error": diagnosis.train_error})
 
 
-def _attach_interval(diagnosis: Diagnosis, n_dev: int, threshold: float,
+def _attach_interval(diagnosis: Diagnosis, held: float, n_dev: int, threshold: float,
                      confidence: float) -> None:
-    """The dev error's interval, and whether the variance verdict survives it."""
-    low, high = diagnosis.dev_interval = wilson_interval(diagnosis.dev_error, n_dev, confidence)
+    """The interval of the ``held`` error (dev, or train-dev) measured on ``n_dev`` rows,
+    and whether the variance verdict survives it."""
+    low, high = diagnosis.dev_interval = wilson_interval(held, n_dev, confidence)
     limit = diagnosis.train_error + threshold
     values = {"n_dev": n_dev, "low": low, "high": high, "confidence": confidence}
     if diagnosis.high_variance:

@@ -48,7 +48,8 @@ class Yardstick:
     """The references' errors on one split. ``n_train`` rows were fitted on, of
     ``n_train_total`` (fewer: a seeded sample); ``n_dev`` dev rows measured. ``best`` is the
     reference with the lowest dev error (ties: the simpler, in :data:`KINDS` order) and
-    ``error`` its dev error: the yardstick."""
+    ``error`` its dev error: the yardstick. ``measured_on`` names the part the "dev" rows
+    are (``"train-dev"`` with two sources: the training distribution's held-out rows)."""
 
     references: tuple[Reference, ...]
     n_train: int
@@ -56,6 +57,7 @@ class Yardstick:
     n_dev: int
     regression: bool
     seconds: float
+    measured_on: str = "dev"
 
     @property
     def best(self) -> Reference:
@@ -75,7 +77,7 @@ class Yardstick:
         rows = f"{self.n_train:,} of {self.n_train_total:,}" if self.sampled else \
             f"{self.n_train:,}"
         return (f"yardstick {show_error(self.error, self.regression)}: {self.best.kind} "
-                f"({self.best.model}) on dev, fitted on {rows} training rows")
+                f"({self.best.model}) on {self.measured_on}, fitted on {rows} training rows")
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_fields(self, best=self.best.kind, error=self.error)

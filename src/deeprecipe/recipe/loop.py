@@ -396,8 +396,13 @@ class Loop:
         self.callbacks.on_step_begin(YARDSTICK, "fitting the reference models (the yardstick)")
         start = time.perf_counter()
         learned = self.ready.learned
-        yardstick = fit_references(learned.train, learned.dev, task=self.ready.task,
-                                   seed=self.options.seed)
+        if learned.train_dev is None:
+            yardstick = fit_references(learned.train, learned.dev, task=self.ready.task,
+                                       seed=self.options.seed)
+        else:  # two sources: the training distribution's Bayes error, on train-dev
+            yardstick = replace(fit_references(learned.train, learned.train_dev,
+                                               task=self.ready.task, seed=self.options.seed),
+                                measured_on="train-dev")
         self.store.write_settings({YARDSTICK: yardstick.to_dict()})
         self.callbacks.on_step_end(YARDSTICK, time.perf_counter() - start,
                                    yardstick.headline())
@@ -412,7 +417,9 @@ class Loop:
             n_dev=None if self.regression else len(self.ready.learned.dev),
             bias_threshold=self.options.bias_threshold,
             variance_threshold=self.options.variance_threshold, regression=self.regression,
-            diverged=trial.stop_reason == "diverged",
+            diverged=trial.stop_reason == "diverged", train_dev_error=trial.train_dev_error,
+            n_train_dev=None if self.regression or self.ready.learned.train_dev is None
+            else len(self.ready.learned.train_dev),
         )
 
     # --- the end ------------------------------------------------------------------------

@@ -110,6 +110,8 @@ def decide(situation: Situation) -> Decision:
     if diagnosis.diverged:
         return Decision("stop", _why("recipe_diverged_stop", diagnosis,
                                      lowest_rate=LEARNING_RATES[0]), skipped=tuple(skipped))
+    if "match_training_data" in diagnosis.actions:  # advice only: the data is the user's
+        return Decision("stop", _why("recipe_mismatch", diagnosis), skipped=tuple(skipped))
     return Decision("stop", _why("recipe_exhausted", diagnosis), skipped=tuple(skipped))
 
 
@@ -348,6 +350,7 @@ def _why(code: str, diagnosis: Diagnosis, **values: Any) -> Finding:
     return Finding(code, {"verdict": diagnosis.verdict, "train": diagnosis.train_error,
                           "dev": diagnosis.dev_error, "bayes": diagnosis.bayes_error,
                           "bias": diagnosis.avoidable_bias, "variance": diagnosis.variance,
+                          "mismatch": diagnosis.data_mismatch,
                           "diverged": diagnosis.diverged, "regression": diagnosis.regression,
                           "reference": reference, **values})
 

@@ -37,14 +37,16 @@ CREATE TABLE IF NOT EXISTS rounds (
 """
 
 # Columns a finished trial fills in (the UPDATE's order), a round's, and those holding JSON.
-RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "dev_cost", "n_train",
+RESULT_COLUMNS = ("status", "attempts", "train_error", "dev_error", "train_dev_error",
+                  "dev_cost", "n_train",
                   "epochs_run", "best_epoch", "stop_reason", "history", "diagnosis", "error",
                   "worker", "seconds", "finished_at", "weights", "dtype")
 ROUND_COLUMNS = ("number", "diagnosis", "action", "reason", "trial_keys", "best_key",
                  "recommendation", "skipped")
 JSON_COLUMNS = ("config", "history", "diagnosis", "trial_keys", "skipped", "recommendation",
                 "sample")
-ADDED_COLUMNS = {"sample": "TEXT"}  # trials' columns newer than the first databases
+# trials' columns newer than the first databases
+ADDED_COLUMNS = {"sample": "TEXT", "train_dev_error": "REAL"}
 TRIAL_FIELDS = {f.name for f in fields(Trial)} - {"diagnosis"}  # recomputed, not read back
 
 

@@ -45,6 +45,9 @@ class TrialData:
     std: np.ndarray
     image_shape: tuple[int, ...] | None = None
     augment: tuple[str, ...] | None = None
+    # two sources: the train-dev rows (training distribution, held out), measured every trial
+    X_train_dev: np.ndarray | None = None
+    y_train_dev: np.ndarray | None = None
 
 
 def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
@@ -66,7 +69,9 @@ def prepare(splits: Splits, image_shape: tuple[int, ...] | None = None,
     data = TrialData(
         X_train=X_train, y_train=y_train, X_dev=learned.dev.X,
         y_dev=learned.dev.y, task=ready.task, n_outputs=ready.n_outputs, mean=scaler.mean_,
-        std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.shape[1]))
+        std=scaler.std_, image_shape=_image_shape(image_shape, splits.train.shape[1]),
+        X_train_dev=None if learned.train_dev is None else learned.train_dev.X,
+        y_train_dev=None if learned.train_dev is None else learned.train_dev.y)
     return ready, data
 
 
@@ -130,8 +135,9 @@ def train_trial(task: TrialTask, data: TrialData, train: Part | tuple[np.ndarray
     :class:`~deeprecipe.data.Part`, read where it is; ``data`` gives the dev set and the
     task; ``callbacks`` hear the training) and measure it.
 
-    Returns plain data: ``train_error`` and ``dev_error`` (inference mode, on the kept
-    weights), ``dev_cost``, ``n_train``, ``history`` (the History's lists), ``epochs_run``,
+    Returns plain data: ``train_error``, ``dev_error`` and ``train_dev_error`` (inference
+    mode, on the kept weights; ``None`` without a train-dev set), ``dev_cost``, ``n_train``,
+    ``history`` (the History's lists), ``epochs_run``,
     ``best_epoch``, ``stop_reason``, ``weights`` (``θ`` as bytes) and ``dtype``,
     ``seconds`` and ``worker`` (host and process id).
     """
@@ -145,8 +151,11 @@ def train_trial(task: TrialTask, data: TrialData, train: Part | tuple[np.ndarray
         augment = augmentation(data.image_shape, data.mean, data.std,
                                train.X if isinstance(train, Part) else train[0], data.augment)
     model = build_model(config, data.X_dev.shape[1], data.task, data.n_outputs, task.seed)
+    parts: dict[str, Any] = {"train": train, "dev": (data.X_dev, data.y_dev)}
+    if data.X_train_dev is not None:
+        parts["train_dev"] = (data.X_train_dev, data.y_train_dev)
     history, measured = train_and_measure(
-        model, {"train": train, "dev": (data.X_dev, data.y_dev)}, epochs=config.epochs,
+        model, parts, epochs=config.epochs,
         batch_size=config.batch_size, optimizer=config.optimizer,
         learning_rate=config.learning_rate, seed=task.seed,
         stopping=EarlyStopping(monitor="dev_cost", patience=config.patience),
@@ -154,7 +163,9 @@ def train_trial(task: TrialTask, data: TrialData, train: Part | tuple[np.ndarray
     epoch = history.best_epoch
     n_train = len(train) if isinstance(train, Part) else len(train[0])
     dev_cost = history["dev_cost"][-1 if epoch is None else epoch]
+    train_dev = measured.train_dev_error
     return {"train_error": float(measured.train_error), "dev_error": float(measured.dev_error),
+            "train_dev_error": None if train_dev is None else float(train_dev),
             "dev_cost": float(dev_cost), "n_train": n_train, "history": history.to_dict(),
             "epochs_run": len(history), "best_epoch": history.best_epoch,
             "stop_reason": history.stop_reason, "weights": model.theta.tobytes(),
@@ -190,6 +201,7 @@ class Trial:
     attempts: int = 0
     train_error: float | None = None
     dev_error: float | None = None
+    train_dev_error: float | None = None  # two sources: on the held-out training rows
     dev_cost: float | None = None
     n_train: int | None = None
     epochs_run: int | None = None

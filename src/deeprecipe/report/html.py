@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..run.result import RunResult
 
 ROLES = {"train": "fitting the weights (and the standardizer's μ, σ)",
+         "train_dev": "held out of the training source: variance (train-dev − train)",
          "dev": "choosing: early stopping, the diagnosis",
          "test": "the final, unbiased estimate"}
 
@@ -129,9 +130,10 @@ def _yardstick(result: RunResult) -> dict[str, Any] | None:
     fitted = (f"a seeded sample of {yardstick.n_train:,} of the {yardstick.n_train_total:,} "
               "training rows" if yardstick.sampled else
               f"the {yardstick.n_train:,} training rows")
+    held = "dev" if yardstick.measured_on == "dev" else "train_dev"
     return {"rows": rows, "fitted": fitted, "n_dev": yardstick.n_dev,
-            "seconds": yardstick.seconds, "network": {
-                "train": result.errors.get("train"), "dev": result.errors.get("dev")}}
+            "part": yardstick.measured_on, "seconds": yardstick.seconds, "network": {
+                "train": result.errors.get("train"), "dev": result.errors.get(held)}}
 
 
 def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
@@ -143,6 +145,9 @@ def _numbers(result: RunResult, regression: bool) -> list[tuple[str, str]]:
             "avoidable bias"
         numbers += [(show_error(result.diagnosis.avoidable_bias, regression), bias),
                     (show_error(result.diagnosis.variance, regression), "variance")]
+        if result.diagnosis.data_mismatch is not None:
+            numbers.append((show_error(result.diagnosis.data_mismatch, regression),
+                            "data mismatch"))
     if result.best_epoch is not None:
         numbers.append((str(result.best_epoch + 1), "epoch kept"))
     return numbers

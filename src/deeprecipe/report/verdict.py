@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ..diagnostics.bias_variance import GIVEN, YARDSTICK, ZERO
+from ..diagnostics.bias_variance import GIVEN, MISMATCH_VERDICTS, YARDSTICK, ZERO
 from ..findings import TEXTS, say, show_error
 
 if TYPE_CHECKING:
+    from ..data import Comparison
     from ..diagnostics import Diagnosis
     from ..findings import Advice
     from ..run.result import RunResult
@@ -27,8 +28,10 @@ LEVELS = {  # the level of each verdict of the gradient check, the same-distribu
     "different": PROBLEM, "healthy": GOOD, "vanishing": WARNING, "exploding": PROBLEM,
     "symmetric": PROBLEM, "low bias and low variance": GOOD, "high bias": WARNING,
     "high variance": WARNING, "high bias and high variance": WARNING, "diverged": PROBLEM,
+    **{verdict: WARNING for verdict in MISMATCH_VERDICTS.values()},
 }
 TOP_STEPS = 3
+KNOWN_MISMATCH = "train vs dev"  # with two sources: the mismatch the data has by design
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ def headline(result: RunResult) -> Headline:
     verdict = _first_problem(result) or _diagnosis_verdict(result)
     verdict.checks = [check for check in (_gradcheck(result), _training(result), _flow(result),
                                           _splits(result), *_gaps(result)) if check is not None]
-    verdict.steps = (verdict.steps + _recipe_steps(result))[:TOP_STEPS]
+    steps = verdict.steps + _recipe_steps(result)
+    verdict.steps = steps[:TOP_STEPS] + [step for step in steps[TOP_STEPS:]
+                                         if step.action == "match_training_data"]
     return verdict
 
 
@@ -110,12 +115,24 @@ def _flow(result: RunResult) -> Check | None:
     return Check("gradient flow", level(flow.verdict), f"{flow.verdict}{named} at initialization")
 
 
+def expected_same(result: RunResult) -> dict[str, Comparison]:
+    """The comparisons of sets that must share a distribution: all of them, but for the
+    known mismatch of two sources (``train vs dev``: dev and test come from the data you
+    care about)."""
+    known = KNOWN_MISMATCH if result.data.dev_test_data else ""
+    return {name: c for name, c in result.comparisons.items() if name != known}
+
+
 def _splits(result: RunResult) -> Check | None:
     if not result.comparisons:
         return None
-    worst = max(result.comparisons.values(), key=lambda c: c.auc)
-    texts = [f"{name}: {c.verdict} (AUC {c.auc:.2f})" for name, c in result.comparisons.items()]
-    return Check("same distribution", level(worst.verdict), "; ".join(texts))
+    expected = expected_same(result)
+    worst = max(expected.values(), key=lambda c: c.auc) if expected else None
+    texts = [f"{name}: {c.verdict} (AUC {c.auc:.2f})" + ("" if name in expected else
+                                                        " (known: two sources)")
+             for name, c in result.comparisons.items()]
+    return Check("same distribution", UNKNOWN if worst is None else level(worst.verdict),
+                 "; ".join(texts))
 
 
 def _diverged_text(result: RunResult) -> str:
@@ -136,9 +153,15 @@ def _gaps(result: RunResult) -> list[Check]:
             if d.yardstick is not None and d.bias_source == YARDSTICK
             else f"avoidable bias {err(d.avoidable_bias)} (train {kind} {err(d.train_error)}, "
             f"Bayes {kind} {err(d.bayes_error)}: {bayes_source(d)})")
+    if d.train_dev_error is None:
+        return [Check("bias", WARNING if d.high_bias else GOOD, bias),
+                Check("variance", WARNING if d.high_variance else GOOD, f"variance "
+                      f"{err(d.variance)} (dev {kind} {err(d.dev_error)})")]
     return [Check("bias", WARNING if d.high_bias else GOOD, bias),
             Check("variance", WARNING if d.high_variance else GOOD, f"variance "
-                  f"{err(d.variance)} (dev {kind} {err(d.dev_error)})")]
+                  f"{err(d.variance)} (train-dev {kind} {err(d.train_dev_error)} − train)"),
+            Check("data mismatch", WARNING if d.high_mismatch else GOOD, f"data mismatch "
+                  f"{err(d.data_mismatch or 0.0)} (dev {kind} {err(d.dev_error)} − train-dev)")]
 
 
 def _errors(result: RunResult, d: Diagnosis) -> tuple[Callable[[float], str], str]:
@@ -182,7 +205,7 @@ def _first_problem(result: RunResult) -> Headline | None:
         return Headline(PROBLEM, title, f"Gradient flow after training: {reading}. Until "
                         "this is fixed the network cannot learn what its size allows.",
                         steps=_advice_steps(flow.advice))
-    different = [name for name, c in result.comparisons.items() if not c.passed]
+    different = [name for name, c in expected_same(result).items() if not c.passed]
     if different:
         return Headline(
             WARNING, "The splits come from different distributions",
@@ -208,16 +231,27 @@ def _diagnosis_verdict(result: RunResult) -> Headline:
         "high variance": "High variance: the network overfits the training set",
         "high bias and high variance": "High bias and high variance",
         "low bias and low variance": "Healthy: low bias and low variance",
+        "data mismatch": "Data mismatch: the dev data differ from the training data",
+        "high bias and data mismatch": "High bias, and a data mismatch",
+        "high variance and data mismatch": "High variance, and a data mismatch",
+        "high bias, high variance and data mismatch": "High bias, high variance and a data "
+                                                      "mismatch",
     }
     if d.finding("bias_not_shown") is not None:  # at or below the yardstick
         titles[GOOD] = "Low variance; the remaining bias is not shown to be avoidable"
-    level = GOOD if not (d.high_bias or d.high_variance) else WARNING
+    level = GOOD if not (d.high_bias or d.high_variance or d.high_mismatch) else WARNING
     err, kind = _errors(result, d)
     errors = f"Train {kind} {err(d.train_error)}, dev {kind} {err(d.dev_error)}"
     variance = f"variance {err(d.variance)}"
+    if d.train_dev_error is not None:
+        errors = (f"Train {kind} {err(d.train_error)}, train-dev {kind} "
+                  f"{err(d.train_dev_error)}, dev {kind} {err(d.dev_error)}")
+        variance = (f"variance (train-dev − train) {err(d.variance)}, data mismatch "
+                    f"(dev − train-dev) {err(d.data_mismatch or 0.0)}")
     if d.yardstick is not None and d.bias_source == YARDSTICK:
         best = d.yardstick.best
-        detail = (f"{errors}; the yardstick, {err(d.bayes_error)}, is the dev {kind} of the "
+        detail = (f"{errors}; the yardstick, {err(d.bayes_error)}, is the "
+                  f"{d.yardstick_part} {kind} of the "
                   f"best reference model ({best.kind}: {best.model}), an error known to be "
                   f"achievable: train − yardstick {err(d.avoidable_bias)}"
                   f"{BIAS_READING[d.high_bias, d.finding('bias_not_shown') is not None]}, "

@@ -39,6 +39,7 @@ class DataSummary:
     dropped_missing_target: int = 0  # rows dropped because their target was missing
     # a table's columns encoded or imputed (deeprecipe.data.encode.Encoded.columns)
     encoding: list[dict[str, Any]] = field(default_factory=list)
+    dev_test_data: str | None = None  # the second source's name (dev and test come from it)
 
 
 @dataclass
