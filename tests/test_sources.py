@@ -271,3 +271,17 @@ def test_tune_takes_the_second_source_and_reads_the_three_gaps(
         "train-dev"
     assert json.loads((tmp_path / "t" / "tune.json").read_text())["options"][
         "dev_test_data"] == str(files["shifted"])
+
+
+def test_two_tables_with_text_and_blanks_merge_categories_and_missing_counts(
+        tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x,colour,y\n1,red,0\n,blue,1\n3,red,0\n4,blue,1\n"
+                                    "5,red,0\n6,blue,1\n")
+    (tmp_path / "b.csv").write_text("x,colour,y\n1,green,0\n2,,1\n,red,0\n4,green,1\n"
+                                    "5,red,0\n6,blue,1\n")
+    loaded = workflow.load_data(str(tmp_path / "a.csv"), "y",
+                                dev_test_data=str(tmp_path / "b.csv"))
+    assert loaded.categories == {1: ["blue", "red", "green"]}  # the first's, then green
+    texts = [None if np.isnan(v) else loaded.categories[1][int(v)] for v in loaded.X[:, 1]]
+    assert texts[6:] == ["green", None, "red", "green", "red", "blue"]
+    assert loaded.missing == {0: 2, 1: 1}  # both files' blanks, per column
