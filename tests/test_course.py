@@ -368,3 +368,21 @@ def test_tune_takes_the_same_course_files_and_arrays(
     assert "note: football.mat: training set X/y (211 examples)" in capsys.readouterr().out
     options = json.loads((tmp_path / "t" / "tune.json").read_text())["options"]
     assert options["arrays"] == ["X", "y", "Xval", "yval"]
+
+
+def test_the_cat_files_natural_call_takes_dev_and_test_from_the_test_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rng: np.random.Generator
+) -> None:
+    train = write_h5(tmp_path / "train_catvnoncat.h5", cat_arrays(rng, 60))
+    test = write_h5(tmp_path / "test_catvnoncat.h5", cat_arrays(rng, 20, "test"))
+    assert cli.main(["run", "--data", str(train), "--dev-test-data", str(test),
+                     "--output-dir", str(tmp_path), "--name", "cats", *TINY]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "note: test_catvnoncat.h5: test set test_set_x/test_set_y (20 examples)" in out
+    summary = json.loads((tmp_path / "cats" / "summary.json").read_text())
+    sizes = summary["data"]["split_sizes"]
+    # dev and test only from the test file (the notes' 20% each of its 20 rows), the rest of
+    # it joins training; train-dev (dev's size) is held out of the training file
+    assert (sizes["dev"], sizes["test"], sizes["train_dev"]) == (4, 4, 4)
+    assert sizes["train"] == 60 + 20 - 4 - 4 - 4
+    assert sorted(summary["data"]["classes"]) == ["cat", "non-cat"]  # merged by label
