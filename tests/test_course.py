@@ -189,6 +189,30 @@ def test_missing_labels_are_refused_or_dropped_per_set(tmp_path: Path,
     assert len(data.X) == len(data.y) == 27
 
 
+def test_nan_features_are_missing_values_counted_by_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rng: np.random.Generator
+) -> None:
+    X, Xval = rng.normal(size=(40, 3)), rng.normal(size=(20, 3))
+    X[[2, 5], 1], Xval[7, 2] = np.nan, np.nan
+    arrays = {"X": X, "y": np.arange(40) % 2, "Xval": Xval, "yval": np.arange(20) % 2}
+    scipy.io.savemat(tmp_path / "gaps.mat", arrays)
+    data = load_mat(tmp_path / "gaps.mat")
+    assert data.missing == {1: 2, 2: 1}
+    np.testing.assert_array_equal(np.isnan(data.X), np.isnan(np.vstack([X, Xval])))
+    np.testing.assert_allclose(data.X[0], X[0], rtol=1e-6)
+    assert cli.main(["run", "--data", str(tmp_path / "gaps.mat"), "--output-dir",
+                     str(tmp_path), "--name", "gaps", *TINY]) == cli.EXIT_OK
+    assert "imputed" in capsys.readouterr().out
+    assert cli.main(["run", "--data", str(tmp_path / "gaps.mat"), "--missing", "error",
+                     "--output-dir", str(tmp_path), *TINY]) == cli.EXIT_USAGE
+    assert "3 feature values are missing (by column: 'x[1]': 2, 'x[2]': 1)" in \
+        capsys.readouterr().err
+    X[0, 0] = np.inf  # not a missing value: refused
+    scipy.io.savemat(tmp_path / "inf.mat", {**arrays, "X": X})
+    with pytest.raises(DataFileError, match=r"X\[0, 0\] must be finite; received inf"):
+        load_mat(tmp_path / "inf.mat")
+
+
 # --- bad files: one-line errors ------------------------------------------------------------
 
 

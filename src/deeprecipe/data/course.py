@@ -17,7 +17,9 @@ The sets are stacked in that order and ``Dataset.sets`` says their sizes (a file
 is one unsplit set: ``()``). Labels are ``(m,)``, ``(m, 1)`` or the notes' ``(1, m)``; features
 are rows ``(m, n)``, the notes' columns ``(n_x, m)`` (transposed, and said so in a note), or
 images ``(m, h, w[, c])`` (kept as images, and said so). An ``.h5``'s ``list_classes`` names
-the classes ``0 … k−1``. Whole arrays are read into memory (the course's files are small).
+the classes ``0 … k−1``. A NaN feature value is a missing value (``Dataset.missing`` counts
+them by column, flattened; the run imputes them). Whole arrays are read into memory (the
+course's files are small).
 """
 
 from __future__ import annotations
@@ -201,9 +203,11 @@ def _load(source: Path, file: _Matlab | _Hdf5, where: str, arrays: Sequence[str]
                                         shapes.items()) + " (per example).")
     sizes = [len(values) for values in labels]
     check_rows(source, sum(sizes), needed)
-    X = np.concatenate([as_float32(source, array, s.x_key, rows, Throttle(None, len(array)))
+    X = np.concatenate([_features(source, array, s.x_key, rows)
                         for s, array, rows in zip(sets, features, kept, strict=True)])
     Throttle(progress, len(X)).finish()  # the arrays are read whole: one call at the end
+    gaps = np.isnan(X.reshape(len(X), -1)).sum(axis=0)
+    missing = {int(j): int(gaps[j]) for j in np.flatnonzero(gaps)}
     dropped = sum(len(array) for array in features) - len(X)
     y, classes = _encoded(source, sets, labels, kept, task, min_classes,
                           read.get(CLASS_NAMES))
@@ -212,7 +216,8 @@ def _load(source: Path, file: _Matlab | _Hdf5, where: str, arrays: Sequence[str]
     names = [f"x[{j}]" for j in range(int(np.prod(X.shape[1:])))]
     own = tuple((s.name, size) for s, size in zip(sets, sizes, strict=True)) \
         if len(sets) > 1 else ()
-    return Dataset(X, y, names, sets[0].y_key, classes, source, dropped, own, notes=notes)
+    return Dataset(X, y, names, sets[0].y_key, classes, source, dropped, own, notes=notes,
+                   missing=missing)
 
 
 def _named_sets(source: Path, names: list[str], where: str,
@@ -275,6 +280,20 @@ def _oriented(source: Path, X: np.ndarray, y: np.ndarray, s: _Set, notes: list[F
     if X.ndim > 2:
         notes.append(Finding("course_images", {"array": s.x_key, "shape": list(X.shape)}))
     return X, y
+
+
+def _features(source: Path, array: np.ndarray, key: str, rows: np.ndarray | None
+              ) -> np.ndarray:
+    """``array[rows]`` (all rows when ``None``) as float32, checked as an ``.npz``'s ``X``
+    is, except that NaN is a missing value and stays NaN (imputed later, or refused with
+    ``missing = "error"``)."""
+    gaps = np.isnan(array) if array.dtype.kind == "f" else None
+    if gaps is None or not gaps.any():
+        return as_float32(source, array, key, rows, Throttle(None, len(array)))
+    converted = as_float32(source, np.where(gaps, 0, array), key, rows,
+                           Throttle(None, len(array)))
+    converted[gaps if rows is None else gaps[rows]] = np.nan
+    return converted
 
 
 def _kept_labels(source: Path, y: np.ndarray, s: _Set, drop: bool
