@@ -203,6 +203,9 @@ def test_nan_features_are_missing_values_counted_by_column(
     assert cli.main(["run", "--data", str(tmp_path / "gaps.mat"), "--output-dir",
                      str(tmp_path), "--name", "gaps", *TINY]) == cli.EXIT_OK
     assert "imputed" in capsys.readouterr().out
+    assert cli.main(["predict", str(tmp_path / "gaps" / "model"), "--data",
+                     str(tmp_path / "gaps.mat")]) == cli.EXIT_OK  # imputed as in training
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 60
     assert cli.main(["run", "--data", str(tmp_path / "gaps.mat"), "--missing", "error",
                      "--output-dir", str(tmp_path), *TINY]) == cli.EXIT_USAGE
     assert "3 feature values are missing (by column: 'x[1]': 2, 'x[2]': 1)" in \

@@ -84,8 +84,11 @@ def predict_inputs(spec: str, target: str | None, model: Sequential,
     if suffix in runconfig.COURSE_FILES:
         load = load_mat if suffix == ".mat" else load_h5
         loaded = load(path, arrays=arrays, task=task_of(model), min_rows=1, min_classes=1)
-        return loaded.X.reshape(len(loaded.X), -1), model_codes(
-            loaded.y, loaded.classes, classes, f"the array {loaded.target!r} of {path}")
+        X = loaded.X.reshape(len(loaded.X), -1)
+        if encoder is not None:  # NaN features: imputed as the training part's were
+            X = encoder.transform(X, loaded.categories)
+        return X, model_codes(loaded.y, loaded.classes, classes,
+                              f"the array {loaded.target!r} of {path}")
     names = model.standardizer.feature_names_ if model.standardizer is not None else None
     if encoder is not None:
         names = encoder.names_
