@@ -325,3 +325,59 @@ def test_check_leaves_out_a_value_outside_the_one_sided_derivatives() -> None:
     kinks = notes(report, "grad_kinks")
     assert kinks[0].values["left_out"] == 1
     assert "; 1 left out of the verdict" in str(kinks[0])
+
+
+def certain_network(scale: float) -> tuple[dr.Sequential, np.ndarray, np.ndarray]:
+    """A logistic unit (L2 λ = 1) whose logits are ±``scale``·|x|: at 40 its data cost is
+    ~1e-18 of the penalty; at 90 sigmoid(z) rounds to 1, so the analytic ``a − y`` is 0
+    where the numeric derivative of the stable cost is ~1e-37."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 3))
+    y = (X[:, 0] > 0).astype(int)
+    X[:, 0] += np.sign(X[:, 0])  # |x0| >= 1: every row far from the boundary
+    model = dr.Sequential([dr.layers.Dense(1, "sigmoid")], input_dim=3, l2=1.0,
+                          dtype="float64")
+    model.set_parameters({"dense_1.W": np.array([[scale], [0.0], [0.0]]),
+                          "dense_1.b": np.zeros(1)})
+    return model, X, y
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_data_term_below_the_whole_objectives_floor_is_uninformative_not_wrong(
+        mode: str) -> None:
+    # was: "worry; wrong gradient: the data term's" for a network certain of every row
+    # (analytic 0.0 against a numeric 1e-37, a term measured finer than J can be)
+    model, X, y = certain_network(90.0)
+    report = gradcheck.check_model(model, X, y, mode=mode)
+    assert not report.failed, report.summary()
+    assert report.terms["data"].verdict == UNINFORMATIVE
+
+
+def test_a_wrong_data_term_hidden_by_the_penalty_is_still_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the data gradient (~1e-3 of the penalty's) is far above the whole J's floor: a bug in
+    # it is caught by the term's check even where the sum reads close to right
+    model, X, y = certain_network(5.0)
+    original = layers.Dense.backward
+
+    def doubled(self: layers.Dense, params: Any, dout: np.ndarray, cache: Any,
+                **options: Any) -> Any:
+        return original(self, params, 2 * dout, cache, **options)
+
+    monkeypatch.setattr(layers.Dense, "backward", doubled)
+    report = gradcheck.check_model(model, X, y)
+    assert report.failed and report.failed_terms == ["data"], report.summary()
+
+
+def test_check_judges_each_term_at_the_resolution_of_the_whole_objective() -> None:
+    # a data term of ~1e-30 whose analytic gradient rounds to 0, beside an L2 term of ~1:
+    # below what J's own check resolves, so no verdict on it; the L2 term is still judged
+    def fn(p: dict[str, np.ndarray]) -> dict[str, tuple[float, dict[str, np.ndarray]]]:
+        w = p["w"]
+        return {"data": (float(1e-30 * np.sum(w**2)), {"w": np.zeros_like(w)}),
+                "l2": (float(0.5 * w @ w), {"w": w})}
+
+    report = gradcheck.check(fn, {"w": np.array([1.0, 2.0])})
+    assert report.passed, report.summary()
+    assert report.terms["data"].verdict == UNINFORMATIVE
+    assert report.terms["l2"].verdict == GREAT

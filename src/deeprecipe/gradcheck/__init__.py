@@ -18,7 +18,15 @@ from .._checks import choice, fail
 from ..findings import Finding
 from ..model import Sequential
 from .adapters import check_jax, check_torch
-from .core import MODES, Checker, check, check_options, diagnose_terms, relative_difference
+from .core import (
+    MODES,
+    Checker,
+    check,
+    check_options,
+    diagnose_terms,
+    relative_difference,
+    term_of,
+)
 from .model import ModelObjective
 from .objective import GradcheckError
 from .report import (
@@ -110,13 +118,14 @@ def _check_point(model: Sequential, X: np.ndarray, targets: np.ndarray, dropout:
     cache: dict[Any, Any] = {}
     terms = ("data", *model.penalties)
 
-    def run(which: tuple[str, ...]) -> GradcheckReport:
-        objective = ModelObjective(model, X, targets, terms=which, dropout=dropout,
-                                   seed=options["seed"], cache=cache)
-        return Checker(objective, **options).run()
+    def objective(which: tuple[str, ...]) -> ModelObjective:
+        return ModelObjective(model, X, targets, terms=which, dropout=dropout,
+                              seed=options["seed"], cache=cache)
 
-    report = run(terms)
+    whole = objective(terms)
+    report = Checker(whole, **options).run()
     report.notes.append(Finding(f"grad_dropout:{dropout}"))
     if len(terms) > 1:
-        diagnose_terms(report, {term: run((term,)) for term in terms})
+        diagnose_terms(report, {term: Checker(term_of(whole, objective((term,))), **options).run()
+                                for term in terms})
     return report

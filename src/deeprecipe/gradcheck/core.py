@@ -8,7 +8,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -116,7 +116,8 @@ class Checker:
         self.rng = np.random.default_rng(seed)
 
     def _roundoff(self, *costs: np.ndarray, step: float) -> np.ndarray:
-        scale = np.maximum(np.maximum.reduce([np.abs(c) for c in costs]), abs(self.obj.j0))
+        scale = np.maximum(np.maximum.reduce([np.abs(c) for c in costs]),
+                           max(abs(self.obj.j0), abs(self.obj.whole_j)))
         return ROUNDOFF_FACTOR * self.obj.eps_machine * scale / step
 
     def _central(self, evaluate: Evaluate, step: float, rows: np.ndarray | None = None
@@ -603,9 +604,8 @@ def check(
     objective = FunctionObjective(fn, params)
     report = run(objective)
     if objective.terms:
-        diagnose_terms(report, {term: run(FunctionObjective(fn, params, term=term,
-                                                            cache=objective.cache))
-                                for term in objective.terms})
+        diagnose_terms(report, {term: run(term_of(objective, FunctionObjective(
+            fn, params, term=term, cache=objective.cache))) for term in objective.terms})
     report.notes[:0] = objective.notes
     if objective.cost_dtype != np.float64:  # shown by the dtype fn returns, or by J's values
         evidence = ("values" if objective.cost_dtype != objective.returned_dtype else
@@ -618,6 +618,16 @@ def check(
         own = objective.gradients_at({n: np.asarray(v) for n, v in params.items()})
         report.notes.append(precision_note(low, relative_difference(own, objective.analytic)))
     return report
+
+
+TermObjective = TypeVar("TermObjective", bound=Objective)
+
+
+def term_of(whole: Objective, term: TermObjective) -> TermObjective:
+    """``term``'s objective (one term of ``whole``'s J), measured at the resolution of the
+    whole J's check (:attr:`Objective.whole_j`)."""
+    term.whole_j = whole.j0
+    return term
 
 
 def diagnose_terms(report: GradcheckReport, terms: dict[str, GradcheckReport]) -> None:

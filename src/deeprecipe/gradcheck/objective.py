@@ -37,6 +37,10 @@ class Objective:
     layout: Layout
     analytic: np.ndarray
     j0: float
+    # a term's check: |J| of the whole objective, whose round-off floor the term inherits (a
+    # term's gradient below what J's own check resolves cannot change training: judged
+    # uninformative, not wrong; e.g. a data term of ~1e-36 beside a penalty of 1)
+    whole_j: float = 0.0
     eps_machine: float = float(np.finfo(np.float64).eps)
     batch_size: int | None = None
     tracks_kinks = False
