@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ORIGINALS = 6  # training images the augmentation gallery shows, of as many classes as it can
 VERSIONS = 5  # augmented versions of each
 MISTAKES = 24  # dev images the mistakes gallery shows at most: the most confident first
+SEARCH = 10_000  # training rows searched for one image of each class (a big part is sampled)
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ def _pixels(standardizer: Standardizer, shape: tuple[int, ...]
 def _augmented(train: Part, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray],
                transforms: tuple[str, ...], pixels: Callable[[np.ndarray], np.ndarray],
                rng: np.random.Generator) -> Augmented:
-    """:data:`ORIGINALS` training images, one per class while classes last, and
-    :data:`VERSIONS` augmented versions of each."""
-    y = train.source_y[train.indices]
-    order = rng.permutation(len(train))
-    firsts = order[np.unique(y[order], return_index=True)[1]]  # a random row of each class
+    """:data:`ORIGINALS` training images, one per class while classes last (among
+    :data:`SEARCH` random rows), and :data:`VERSIONS` augmented versions of each."""
+    order = rng.choice(len(train), size=min(len(train), SEARCH), replace=False)
+    y = train.source_y[train.indices[order]]
+    firsts = order[np.unique(y, return_index=True)[1]]  # a random row of each class
     rest = np.setdiff1d(order, firsts, assume_unique=True)
     picked = np.concatenate([rng.permutation(firsts), rng.permutation(rest)])[:ORIGINALS]
     X, _ = train.take(picked)
