@@ -271,6 +271,8 @@ def test_tune_takes_the_second_source_and_reads_the_three_gaps(
         "train-dev"
     assert json.loads((tmp_path / "t" / "tune.json").read_text())["options"][
         "dev_test_data"] == str(files["shifted"])
+    page = (tmp_path / "t" / "report.html").read_text()
+    assert "data mismatch" in page  # the chosen model's three gaps
 
 
 def test_two_tables_with_text_and_blanks_merge_categories_and_missing_counts(
@@ -285,3 +287,18 @@ def test_two_tables_with_text_and_blanks_merge_categories_and_missing_counts(
     texts = [None if np.isnan(v) else loaded.categories[1][int(v)] for v in loaded.X[:, 1]]
     assert texts[6:] == ["green", None, "red", "green", "red", "blue"]
     assert loaded.missing == {0: 2, 1: 1}  # both files' blanks, per column
+
+
+def test_the_diagnose_command_reads_a_train_dev_error(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    code = cli.main(["diagnose", "--train-error", "2%", "--dev-error", "15%",
+                     "--train-dev-error", "3%", "--n-train-dev", "200", "--bayes-error", "1%"])
+    assert code == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("data mismatch\n")
+    assert "variance 1.00% (train-dev − train), data mismatch 12.00% (dev − train-dev)" in out
+    assert "1. match training data: " in out
+    assert "with 200 train-dev examples the train-dev error" in out  # the interval's set
+    cli.main(["diagnose", "--train-error", "2%", "--dev-error", "15%", "--json",
+              "--train-dev-error", "0.03"])
+    assert json.loads(capsys.readouterr().out)["high_mismatch"] is True

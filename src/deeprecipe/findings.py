@@ -98,6 +98,11 @@ def _bias_not_shown(values: Mapping[str, Any]) -> str:
             "shown to be avoidable; better features or a human-level Bayes error would tell")
 
 
+def _held(values: Mapping[str, Any]) -> str:
+    """The set variance is read on: ``train-dev`` with two sources, else ``dev``."""
+    return str(values.get("part", "dev"))
+
+
 def _recipe_errors(values: Mapping[str, Any]) -> str:
     """``high bias (train error 15.00%, …: avoidable bias 15.00%, variance 1.00%)``: the
     verdict and the numbers a recipe's decision read (no gaps for a run that diverged); the
@@ -242,13 +247,15 @@ TEXTS: dict[str, Template] = {
                      "distribution: the network does well on data like its training data, "
                      "and the dev data are different",
     "data_is_safe": "more data reduces variance without hurting bias much",
-    "variance_not_significant": "the variance gap is not significant: with {n_dev} dev "
-                                "examples the dev error is {low:.2%}–{high:.2%} "
-                                "({confidence:.0%}), so the gap may be {gap:.2%}, within the "
-                                "{threshold:.2%} threshold; a bigger dev set would tell",
-    "low_variance_uncertain": "low variance is not certain: with {n_dev} dev examples the dev "
-                              "error may be as high as {high:.2%} ({confidence:.0%}); a bigger "
-                              "dev set would tell",
+    "variance_not_significant": lambda v: (
+        f"the variance gap is not significant: with {v['n_dev']} {_held(v)} examples the "
+        f"{_held(v)} error is {v['low']:.2%}–{v['high']:.2%} ({v['confidence']:.0%}), so the gap "
+        f"may be {v['gap']:.2%}, within the {v['threshold']:.2%} threshold; a bigger "
+        f"{_held(v)} set would tell"),
+    "low_variance_uncertain": lambda v: (
+        f"low variance is not certain: with {v['n_dev']} {_held(v)} examples the {_held(v)} "
+        f"error may be as high as {v['high']:.2%} ({v['confidence']:.0%}); a bigger "
+        f"{_held(v)} set would tell"),
     "dev_overfitted": "the test error is {gap:err} above the dev error: the dev set has been "
                       "overfitted by model selection, or dev and test are too small to agree; "
                       "get a bigger dev set",

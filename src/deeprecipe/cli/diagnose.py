@@ -31,6 +31,12 @@ def add_parser(commands: Any) -> None:
                         "'auto', the yardstick of reference models, needs the data: "
                         "deeprecipe run fits it)")
     parser.add_argument("--test-error", default=None, metavar="ERROR")
+    parser.add_argument("--train-dev-error", default=None, metavar="ERROR",
+                        help="two sources: the error on training-distribution rows held out "
+                        "of training; variance is then train-dev − train and the data "
+                        "mismatch dev − train-dev")
+    parser.add_argument("--n-train-dev", type=runconfig.integer, default=None, metavar="N",
+                        help="train-dev examples: gives the train-dev error's interval")
     parser.add_argument("--n-dev", type=runconfig.integer, default=None, metavar="N",
                         help="dev examples: gives the dev error's confidence interval")
     parser.add_argument("--n-train", type=runconfig.integer, default=None, metavar="N")
@@ -45,7 +51,7 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     parse, constraint = ((runconfig.non_negative, "a mean squared error >= 0") if regression
                          else (fraction, FRACTION))
     errors = {}
-    for key in ("train_error", "dev_error", "bayes_error", "test_error"):
+    for key in ("train_error", "dev_error", "bayes_error", "test_error", "train_dev_error"):
         if (text := getattr(args, key)) is None:
             continue
         if key == "bayes_error" and is_auto(text):
@@ -63,7 +69,8 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
     diagnosis = diagnose(
         errors["train_error"], errors["dev_error"], errors.get("bayes_error", "auto"),
         test_error=errors.get("test_error"), n_train=args.n_train, n_dev=args.n_dev,
-        regression=regression,
+        regression=regression, train_dev_error=errors.get("train_dev_error"),
+        n_train_dev=args.n_train_dev,
     )
     if args.json:
         write_stdout(json.dumps(diagnosis.to_dict(), indent=2) + "\n")
@@ -73,16 +80,22 @@ def diagnose_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def print_diagnosis(console: Console, diagnosis: Diagnosis) -> None:
-    """The verdict, the two gaps, the recipe's steps in order, and the remarks."""
+    """The verdict, the two gaps (three with a train-dev error), the recipe's steps in order,
+    and the remarks."""
     show = partial(show_error, regression=diagnosis.regression)
     console.print(Text(diagnosis.verdict, style="bold"))
-    console.print(f"train error {show(diagnosis.train_error)}, dev error "
+    train_dev = "" if diagnosis.train_dev_error is None else \
+        f", train-dev error {show(diagnosis.train_dev_error)}"
+    console.print(f"train error {show(diagnosis.train_error)}{train_dev}, dev error "
                   f"{show(diagnosis.dev_error)}, Bayes error {show(diagnosis.bayes_error)}")
+    held = "dev" if diagnosis.train_dev_error is None else "train-dev"
+    mismatch = "" if diagnosis.data_mismatch is None else \
+        f", data mismatch {show(diagnosis.data_mismatch)} (dev − train-dev)"
     console.print(f"avoidable bias {show(diagnosis.avoidable_bias)} (train − Bayes), variance "
-                  f"{show(diagnosis.variance)} (dev − train)")
+                  f"{show(diagnosis.variance)} ({held} − train){mismatch}")
     if diagnosis.dev_interval is not None:
         low, high = diagnosis.dev_interval
-        console.print(f"dev error 95% interval: {show(low)}–{show(high)}")
+        console.print(f"{held} error 95% interval: {show(low)}–{show(high)}")
     console.print("next steps (the basic recipe, in order):")
     for number, advice in enumerate(diagnosis.advice, start=1):
         console.print(Text(f"  {number}. {advice}"))

@@ -400,7 +400,8 @@ def _attach_interval(diagnosis: Diagnosis, held: float, n_dev: int, threshold: f
     and whether the variance verdict survives it."""
     low, high = diagnosis.dev_interval = wilson_interval(held, n_dev, confidence)
     limit = diagnosis.train_error + threshold
-    values = {"n_dev": n_dev, "low": low, "high": high, "confidence": confidence}
+    values = {"n_dev": n_dev, "low": low, "high": high, "confidence": confidence,
+              "part": diagnosis.yardstick_part}
     if diagnosis.high_variance:
         diagnosis.variance_significant = low > limit
         if not diagnosis.variance_significant:

@@ -32,6 +32,8 @@ def tune_context(result: TuneResult, trail_image: str) -> dict[str, Any]:
     if not diagnosis.diverged:  # a run that diverged has no bias/variance reading
         numbers += [(show_error(diagnosis.avoidable_bias, regression), "avoidable bias"),
                     (show_error(diagnosis.variance, regression), "variance")]
+        if diagnosis.data_mismatch is not None:
+            numbers.append((show_error(diagnosis.data_mismatch, regression), "data mismatch"))
     numbers += [(f"{result.n_trials} / {result.budget}", "trials / budget"),
                 (f"{result.seconds:.0f} s", "wall time")]
     return {
