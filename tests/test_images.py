@@ -225,6 +225,27 @@ def test_workers_do_not_change_the_pixels(tmp_path: Path) -> None:
         load_images(folder, workers=0)
 
 
+def test_worker_processes_give_the_same_pixels_and_the_same_skips(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = photo_folder(tmp_path, per_class=20)
+    Image.fromarray(picture(1, 30, (12, 4))).save(folder / "dog" / "odd.png")  # resized
+    (folder / "cat" / "bad.jpg").write_bytes(b"broken")
+    alone = load_images(folder, workers=1)
+    monkeypatch.setattr(images, "PROCESS_MIN", 1)
+    monkeypatch.setattr(images, "PROCESS_CHUNK", 7)
+    calls: list[tuple[int, int]] = []
+    forked = load_images(folder, workers=2, progress=lambda d, t: calls.append((d, t)))
+    np.testing.assert_array_equal(forked.X, alone.X)
+    np.testing.assert_array_equal(forked.y, alone.y)
+    assert forked.notes == alone.notes and [n.code for n in forked.notes] == [
+        "images_resized", "images_skipped"]
+    assert calls[-1] == (42, 42)
+    X, read, failed = read_images([folder / "cat" / "bad.jpg", *list_images(folder).files[:3]],
+                                  (6, 8, 3), workers=2)
+    assert read == [1, 2, 3] and failed == {0: "not an image"}
+    np.testing.assert_array_equal(X, alone.X[:3])
+
+
 def test_read_images_reads_files_at_a_models_shape(tmp_path: Path) -> None:
     folder = photo_folder(tmp_path, per_class=2)
     (tmp_path / "bad.jpg").write_bytes(b"no")
