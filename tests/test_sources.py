@@ -302,3 +302,15 @@ def test_the_diagnose_command_reads_a_train_dev_error(capsys: pytest.CaptureFixt
     cli.main(["diagnose", "--train-error", "2%", "--dev-error", "15%", "--json",
               "--train-dev-error", "0.03"])
     assert json.loads(capsys.readouterr().out)["high_mismatch"] is True
+
+
+def test_the_reports_points_and_markers_include_train_dev() -> None:
+    from deeprecipe.diagnostics.views import plot_points
+    from deeprecipe.report.plots import MARKERS
+
+    X, y = dr.datasets.load("moons", n_samples=300, seed=0)
+    s = split_sources(X, y, first=200, seed=0)
+    model = dr.Sequential([dr.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    points = plot_points(model, s)
+    assert [p.label for p in points] == ["train", "train_dev", "dev", "test"]
+    assert len({MARKERS[p.label] for p in points}) == 4  # each part drawn apart

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 NOTES_REFERENCES = ((1e-7, "1e-7 great"), (1e-5, "1e-5 look closer"), (1e-3, "1e-3 worry"))
 ZERO_FLOOR = 1e-13  # where a difference of exactly 0 is drawn on the log axis
 POINT_LABELS = {"init": "at initialization", "trained": "after training"}
-MARKERS = {"train": "o", "dev": "^", "test": "s"}  # the points of each part on a boundary
+MARKERS = {"train": "o", "train_dev": "D", "dev": "^", "test": "s"}  # each part's points
 
 
 @themed
