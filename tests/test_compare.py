@@ -4,6 +4,7 @@ compared on a seeded sample whose size is said."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import tracemalloc
 
@@ -15,6 +16,8 @@ from sklearn.metrics import roc_auc_score
 import deeprecipe as dr
 from deeprecipe.data import compare
 from deeprecipe.data.compare import auc_with_interval, standardized_mean_difference
+
+compare_module = importlib.import_module("deeprecipe.data.compare")  # data.compare: the function
 
 PIXELS = [f"pixel ({r}, {c})" for r in range(8) for c in range(8)]
 
@@ -305,3 +308,35 @@ def test_feature_names_given_as_one_string_are_refused() -> None:
     A = np.random.default_rng(0).normal(size=(30, 3))
     with pytest.raises(ValueError, match=r"compare: feature_names must be a list of names"):
         compare(A, A + 1, feature_names="abc")  # it named the features 'a', 'b', 'c'
+
+
+# --- wide rows (photos): compared through their principal components -------------------------
+
+
+def photos(rng: np.random.Generator, m: int, brighter: float = 0.0) -> np.ndarray:
+    """``m`` 24×24×3 pictures (1,728 values): a few smooth patterns mixed at random, noise,
+    and ``brighter`` added to every pixel."""
+    patterns = ndimage.gaussian_filter(rng.normal(size=(4, 24, 24, 3)), sigma=(0, 4, 4, 0))
+    mix = rng.normal(size=(m, 4))
+    return (np.einsum("mk,khwc->mhwc", mix, patterns) * 40 + 120 + brighter
+            + rng.normal(scale=5.0, size=(m, 24, 24, 3)))
+
+
+def test_wide_rows_are_compared_on_their_principal_components(rng: np.random.Generator) -> None:
+    # each of the 1,728 pixels tested and fed to the classifier took minutes for photos
+    a = photos(np.random.default_rng(1), 300)
+    same = dr.data.compare(a[:200], a[200:], labels=("train", "dev"))
+    assert same.passed and same.components_of == 1728
+    assert len(same.features) == compare_module.COMPONENTS
+    assert same.features[0].name == "component 1"
+    assert "through their first 64 principal components" in same.summary()
+    brighter = dr.data.compare(a[:200], photos(np.random.default_rng(2), 100, brighter=3.0))
+    assert brighter.verdict == "different"
+
+
+def test_wide_rows_are_sampled_to_a_bounded_number_of_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compare_module, "MAX_VALUES", 1728 * 120)
+    a = photos(np.random.default_rng(1), 300)
+    report = dr.data.compare(a[:200], a[200:])
+    assert report.sizes == (200, 100) and report.sample_sizes == (120, 100)

@@ -34,6 +34,9 @@ SHIFT_KS = 0.1
 MAX_ROWS = 100_000  # rows per set every statistic uses: a seeded random sample of bigger sets
 MAX_SAMPLES = 5000  # of those, rows per set the classifier test uses
 MAX_SEED = 2**32 - 1
+WIDE = 256  # more features than this (images) are compared on their principal components:
+COMPONENTS = 64  # … this many (12,288 pixels, each tested and fed to the classifier, took
+MAX_VALUES = 20_000_000  # minutes); and at most this many values (rows × features) per set
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Comparison:
     confidence: float
     verdict: str
     passed: bool
+    components_of: int = 0  # wide rows: the features are principal components of this many
 
     @property
     def sampled(self) -> bool:
@@ -103,6 +107,9 @@ class Comparison:
         if self.sampled:
             lines.append(f"  every statistic is computed {self.sample_text()}, a seeded "
                          "random sample.")
+        if self.components_of:
+            lines.append(f"  the {self.components_of:,} features are compared through their "
+                         f"first {len(self.features)} principal components.")
         top = [f for f in self.most_different(5) if f.differs]
         if top:
             listed = ", ".join(f"{f.name} (KS {f.ks:.2f}, SMD {f.smd:+.2f})" for f in top)
@@ -161,16 +168,39 @@ def classifier_scores(
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     Z = np.vstack([A, B])
     labels = np.concatenate([np.zeros(len(A), np.intp), np.ones(len(B), np.intp)])
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
+    # one thread: the same work on any machine, and no BLAS threads fighting other work for
+    # the cores (the cat images' check: 65 s on two threads beside other jobs, 7 s on one)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
         # Perfectly separable sets (AUC 1) stop lbfgs early; the scores are still right.
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_predict(model, Z, labels, cv=folds, method="predict_proba")[:, 1]
     return scores, labels
+
+
+def principal_components(A: np.ndarray, B: np.ndarray, max_samples: int, seed: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` and ``B`` on the first :data:`COMPONENTS` principal components of their
+    standardized rows (fitted on at most ``max_samples`` of each, pooled; the labels unseen,
+    so the classifier's folds learn nothing of a row's set from them)."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(seed)
+    pooled = np.vstack([A[sample_positions(len(A), max_samples, rng)],
+                        B[sample_positions(len(B), max_samples, rng)]])
+    count = min(COMPONENTS, len(pooled) - 1)
+    with threadpool_limits(limits=1):
+        scaler = StandardScaler().fit(pooled)
+        pca = PCA(n_components=count, svd_solver="randomized", random_state=seed)
+        pca.fit(scaler.transform(pooled))
+        return (pca.transform(scaler.transform(A)), pca.transform(scaler.transform(B)))
 
 
 def sample_rows(
@@ -254,8 +284,10 @@ def compare(
     if seed > MAX_SEED:  # scikit-learn's random_state
         raise fail(where, "seed", f"an integer from 0 to {MAX_SEED} (2**32 - 1)", seed)
     rng = np.random.default_rng(seed)
-    A_rows, A_count = sample_rows(where, "A", A, max_rows, rng)
-    B_rows, B_count = sample_rows(where, "B", B, max_rows, rng)
+    width = _width(A)
+    most = max(n_folds, min(max_rows, MAX_VALUES // width)) if width > WIDE else max_rows
+    A_rows, A_count = sample_rows(where, "A", A, most, rng)
+    B_rows, B_count = sample_rows(where, "B", B, most, rng)
     for arg, rows in (("A", A_rows), ("B", B_rows)):
         if len(rows) < n_folds:
             raise fail(where, f"len({arg})", f"at least n_folds = {n_folds} rows", len(rows))
@@ -264,6 +296,12 @@ def compare(
     n_features = A_rows.shape[1]
     names = check_feature_names(where, feature_names, n_features, A) or [
         f"x[{j}]" for j in range(n_features)]
+    components_of = 0
+    if n_features > WIDE:  # images: their principal components are the features compared
+        components_of = n_features
+        A_rows, B_rows = principal_components(A_rows, B_rows, max_samples, seed)
+        n_features = A_rows.shape[1]
+        names = [f"component {j + 1}" for j in range(n_features)]
 
     from scipy import stats  # imported here: it doubles the import time of deeprecipe
 
@@ -291,4 +329,10 @@ def compare(
         verdict = "slightly different"
     return Comparison((str(labels[0]), str(labels[1])), (A_count, B_count),
                       (len(A_rows), len(B_rows)), features, auc, (low, high), confidence,
-                      verdict, passed=verdict != "different")
+                      verdict, passed=verdict != "different", components_of=components_of)
+
+
+def _width(value: ArrayLike | Part) -> int:
+    """The features of ``value``'s rows (images flattened), read without converting it."""
+    shape = value.shape if isinstance(value, (Part, np.ndarray)) else np.shape(value)
+    return int(np.prod(shape[1:])) if len(shape) > 1 else 1
