@@ -374,6 +374,19 @@ def test_run_twice_on_a_folder_then_predict_on_a_folder_and_on_files(
     assert capsys.readouterr().out.splitlines()[1].startswith("a.png,")
 
 
+def test_gradcheck_reads_a_folder_at_the_size_the_model_was_trained_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = photo_folder(tmp_path / "photos", per_class=6)  # 6x8 images
+    runs = tmp_path / "runs"
+    assert cli.main(["run", "--data", str(folder), "--output-dir", str(runs), "--name", "r",
+                     "--image-size", "3x4", *FAST]) == cli.EXIT_OK
+    capsys.readouterr()
+    code = cli.main(["gradcheck", str(runs / "r" / "model"), "--data", str(folder),
+                     "--rows", "4", "--points", "current"])
+    assert code in (cli.EXIT_OK, cli.EXIT_FAILED_CHECK), capsys.readouterr().err
+    assert "(4 rows)" in capsys.readouterr().out
+
+
 def test_predict_refuses_images_for_a_model_not_trained_on_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = dr.Sequential([dr.Dense(2, "softmax")], input_dim=144)

@@ -75,6 +75,15 @@ def saved_encoder(path: str) -> Encoder | None:
     return None if state is None else Encoder.from_dict(state)
 
 
+def saved_image_size(path: str, data: str) -> tuple[int, int] | None:
+    """The size a folder of images is read at for a model folder trained on images (its
+    config's ``image_shape``); ``None`` for other data, or a model without one."""
+    if not Path(path).is_dir() or data in datasets.list() or not Path(data).is_dir():
+        return None
+    shape = persistence.read_folder(path).config.get("image_shape")
+    return None if not shape else (int(shape[0]), int(shape[1]))
+
+
 POINT_TITLES = {  # gradcheck.POINTS, as the command's output calls them
     "current": "at the model's own weights",
     "init": "at a fresh initialization of the same network",
@@ -95,7 +104,7 @@ def gradcheck_command(args: argparse.Namespace, console: Console) -> int:
     task = "auto" if data in datasets.list() else task_of(model)
     arrays = None if args.arrays is None else checked("gradcheck: ", "arrays", args.arrays)
     loaded = workflow.load_data(data, args.target, task, target_file=args.target_file,
-                                arrays=arrays)
+                                arrays=arrays, image_size=saved_image_size(args.model, data))
     encoder = saved_encoder(args.model)
     if encoder is not None:  # a model of a table as it came: its raw columns encoded
         loaded = dataclasses.replace(loaded, X=encoder.transform(loaded.X, loaded.categories))
