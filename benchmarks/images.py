@@ -9,7 +9,7 @@ A generated folder of ``--count`` (10,000) ``--size`` (64×64) RGB JPEGs in two 
 under ``/tmp/deeprecipe-images``. On that folder, in one process:
 
 * **decode**: ``dr.data.load_images(folder)`` without a cache (each file opened once, on one
-  worker process per CPU; float32 ``X`` in memory), best of ``--repeats``;
+  thread per CPU; float32 ``X`` in memory), best of ``--repeats``;
 * **decode and write the cache**, then **read the cache** back: what ``deeprecipe run
   --data photos/`` does the first and the second time;
 * the reference, **ImageFolder + DataLoader**: one pass of ``torchvision.datasets.ImageFolder``

@@ -7,10 +7,11 @@ in the folder; images of another size are stretched to it, and a note says how m
 pixels keep their raw values (0–255, as float32); an image's EXIF orientation is applied;
 transparency is dropped. The images are grey ``(h, w)`` when every one is grey, else RGB
 ``(h, w, 3)``. Each file is opened once (its header and pixels read together) but for those
-resized. Decoding runs on ``workers`` (one per CPU): from :data:`PROCESS_MIN` files on, in
-worker processes where the platform forks (Linux; Pillow's per-file work in Python would
-hold threads to one core), else on threads; either way into the one float32 array returned
-(no uint8 copy of the folder is held beside it, unless the cache is written).
+resized. Decoding runs on ``workers`` threads (one per CPU; Pillow decodes and resizes
+outside Python's lock, its per-file work in Python holds it), into the one float32 array
+returned (no uint8 copy of the folder is held beside it, unless the cache is written).
+Worker processes would also share that Python work out, but forking a process that runs
+other threads (JAX's, BLAS's) risks a deadlock, and starting clean ones costs seconds.
 
 A file that does not decode (corrupt, truncated, not an image) is **skipped and counted**
 (a note names the first few); a class folder without a single usable image, a folder with
@@ -27,15 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -373,15 +371,7 @@ def _read(path: Path, target: _Target, any_size: bool, force: bool
 
 def _run(decode: Callable[[int], Any], slots: Sequence[int], workers: int | None,
          progress: ProgressHook | None) -> list[Any]:
-    """``decode`` on every slot, chunk by chunk, the results in order: a :class:`_Decoder`
-    of many files in worker processes where they fork (Linux), else on threads."""
-    count = _workers(workers)
-    if isinstance(decode, _Decoder) and count > 1 and len(slots) >= PROCESS_MIN and \
-            "fork" in multiprocessing.get_all_start_methods():
-        try:
-            return _run_in_processes(decode, slots, count, progress)
-        except (OSError, BrokenProcessPool):  # no process could start, or one was killed
-            pass
+    """``decode`` on every slot, on the pool, chunk by chunk; the results in order."""
     throttle = Throttle(progress, len(slots))
     chunks = [slots[start:start + CHUNK] for start in range(0, len(slots), CHUNK)]
 
@@ -389,59 +379,11 @@ def _run(decode: Callable[[int], Any], slots: Sequence[int], workers: int | None
         return [decode(slot) for slot in chunk]
 
     results: list[Any] = []
-    for found in _pool_map(run, chunks, count):
+    for found in _pool_map(run, chunks, workers):
         results += found
         throttle(len(results))
     throttle.finish()
     return results
-
-
-PROCESS_MIN = 512  # files from which a pool of processes decodes them
-PROCESS_CHUNK = 128  # files one task of a worker process decodes
-
-
-def _run_in_processes(decode: _Decoder, slots: Sequence[int], count: int,
-                      progress: ProgressHook | None) -> list[_Header | str]:
-    """:func:`_run` of ``decode`` on ``count`` forked processes, which send back the pixels
-    (uint8) that this process writes into ``decode.out``."""
-    throttle = Throttle(progress, len(slots))
-    chunks = [slots[start:start + PROCESS_CHUNK]
-              for start in range(0, len(slots), PROCESS_CHUNK)]
-    tasks = [[decode.files[slot] for slot in chunk] for chunk in chunks]
-    results: list[_Header | str] = []
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(count, mp_context=context) as pool:
-        done = pool.map(_decode_files, tasks, repeat(decode.target), repeat(decode.any_size),
-                        repeat(decode.force))
-        for chunk, (found, decoded, pixels) in zip(chunks, done, strict=True):
-            rows = [chunk[k] for k in decoded]
-            decode.out[rows] = pixels
-            decode.done[rows] = True
-            results += found
-            throttle(len(results))
-    throttle.finish()
-    return results
-
-
-def _decode_files(paths: Sequence[Path], target: _Target, any_size: bool, force: bool
-                  ) -> tuple[list[_Header | str], list[int], np.ndarray]:
-    """In a worker process: each file's header (or why it failed), the positions of those
-    decoded and their pixels, stacked (uint8)."""
-    results: list[_Header | str] = []
-    decoded, arrays = [], []
-    with warnings.catch_warnings():
-        _quiet()
-        for position, path in enumerate(paths):
-            try:
-                header, pixels = _read(path, target, any_size, force)
-            except UNREADABLE as error:
-                results.append(_reason(error))
-                continue
-            results.append(header)
-            if pixels is not None:
-                decoded.append(position)
-                arrays.append(pixels)
-    return results, decoded, np.stack(arrays) if arrays else np.empty(0, dtype=np.uint8)
 
 
 def _quiet() -> None:
