@@ -314,3 +314,14 @@ def test_the_reports_points_and_markers_include_train_dev() -> None:
     points = plot_points(model, s)
     assert [p.label for p in points] == ["train", "train_dev", "dev", "test"]
     assert len({MARKERS[p.label] for p in points}) == 4  # each part drawn apart
+
+
+def test_a_reference_read_on_train_dev_is_said_so() -> None:
+    from deeprecipe.diagnostics.yardstick import Reference, Yardstick
+
+    refs = (Reference("linear", "Ridge(alpha=1)", 0.02, 0.03, 0.1),)
+    on_train_dev = Yardstick(refs, 100, 100, 50, False, 0.1, measured_on="train-dev")
+    d = dr.diagnose(0.02, 0.30, on_train_dev, train_dev_error=0.09)  # reference 3%, net 9%
+    assert d.actions[0] == "simpler_model" and d.high_mismatch
+    assert "reaches train-dev error 3.00%, the network 9.00%" in str(d.advice[0])
+    assert "reaches train-dev error 3.00%" in str(d.finding("reference_better"))

@@ -357,7 +357,8 @@ def _yardstick_advice(advice: list[Advice], yardstick: Yardstick, train: float, 
     if _reference_better(yardstick, dev, variance_threshold):
         best = yardstick.best
         values = {"kind": best.kind, "model": best.model, "reference": best.dev_error,
-                  "dev": dev, "regression": yardstick.regression}
+                  "dev": dev, "regression": yardstick.regression,
+                  "part": yardstick.measured_on}
         advice = [Advice("simpler_model", "simpler_model:reference", values),
                   *(one for one in advice if one.action != "stop")]
     return advice
@@ -369,7 +370,8 @@ def _yardstick_remarks(diagnosis: Diagnosis, yardstick: Yardstick, bias_threshol
     best, found = yardstick.best, []
     values = {"kind": best.kind, "model": best.model, "reference": best.dev_error,
               "train": diagnosis.train_error, "dev": held_error(diagnosis),
-              "threshold": bias_threshold, "regression": diagnosis.regression}
+              "threshold": bias_threshold, "regression": diagnosis.regression,
+              "part": diagnosis.yardstick_part}
     if _bias_not_shown(yardstick, diagnosis.train_error, bias_threshold):
         found.append(Finding("bias_not_shown", values))
     if _reference_better(yardstick, held_error(diagnosis), variance_threshold):
