@@ -386,7 +386,7 @@ def target_values(column: pa.ChunkedArray, cells: bool) -> CellValues:
     reads text as CSV cells, else as a typed column (Parquet); :class:`Irregular` for a cell
     pyarrow reads as NaN that is not a missing-value marker (the careful reader names it)."""
     try:
-        return cell_values(column, cells)
+        return cell_values(column, cells, blanks=False)
     except OddNaN:
         raise Irregular from None
     finally:
