@@ -30,6 +30,7 @@ from .data.images import load_images
 from .data.io import ProgressHook
 from .data.normalize import Standardizer
 from .data.sources import join
+from .data.split import target_kind
 from .diagnostics import BIAS_THRESHOLD, VARIANCE_THRESHOLD, Diagnosis
 from .diagnostics.bias_variance import is_auto
 from .diagnostics.galleries import galleries
@@ -136,7 +137,7 @@ def load_data(spec: str, target: str | None = None, task: str = "auto",
                          f"{first.name} {first.image_shape}; received {second.image_shape}.")
     joined = join(first, second, (first.name, second.name))
     classes = joined.classes
-    kind = "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
+    kind = target_kind(None if classes is None else len(classes))
     counts = {column: first.missing.get(column, 0) + second.missing.get(column, 0)
               for column in {*first.missing, *second.missing}}
     return replace(first, X=joined.X, y=joined.y, task=kind, classes=classes,
