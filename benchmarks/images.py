@@ -8,8 +8,8 @@ A generated folder of ``--count`` (10,000) ``--size`` (64×64) RGB JPEGs in two 
 (quality 90, each a noisy picture whose class decides where a bright square sits), cached
 under ``/tmp/deeprecipe-images``. On that folder, in one process:
 
-* **decode**: ``dr.data.load_images(folder)`` without a cache (each file opened once, on one
-  thread per CPU; float32 ``X`` in memory), best of ``--repeats``;
+* **decode**: ``dr.data.load_images(folder)`` without a cache (each file opened once, by one
+  decoder process per CPU; float32 ``X`` in memory), best of ``--repeats``;
 * **decode and write the cache**, then **read the cache** back: what ``deeprecipe run
   --data photos/`` does the first and the second time;
 * the reference, **ImageFolder + DataLoader**: one pass of ``torchvision.datasets.ImageFolder``

@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ from PIL import Image
 
 import deeprecipe as dr
 from deeprecipe import cli, runconfig, workflow
-from deeprecipe.data import images
+from deeprecipe.data import imagefile, images
 from deeprecipe.data.filebase import DataFileError
 from deeprecipe.data.images import list_images, load_images, read_images
 
@@ -132,7 +134,7 @@ def test_other_and_hidden_files_are_left_out(tmp_path: Path) -> None:
 def test_an_exif_orientation_is_applied(tmp_path: Path) -> None:
     folder = photo_folder(tmp_path, per_class=2, size=(8, 6))  # portrait: 8 high, 6 wide
     exif = Image.Exif()
-    exif[images.ORIENTATION] = 6  # stored turned: the camera says rotate 90° clockwise
+    exif[imagefile.ORIENTATION] = 6  # stored turned: the camera says rotate 90° clockwise
     stored = Image.fromarray(picture(0, 5, (8, 6))).transpose(Image.Transpose.ROTATE_90)
     stored.save(folder / "cat" / "turned.jpg", exif=exif, quality=100)
     data = load_images(folder)
@@ -177,8 +179,9 @@ def test_the_cache_is_read_back_without_decoding(
     def no_decoding(*args: object) -> None:
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(images, "_read", no_decoding)
-    monkeypatch.setattr(images, "_header", no_decoding)
+    monkeypatch.setattr(images, "decode_files", no_decoding)
+    monkeypatch.setattr(images, "read_header", no_decoding)
+    monkeypatch.setattr(images, "start_process", no_decoding)
     second = load_images(folder, cache_dir=cache)
     np.testing.assert_array_equal(second.X, first.X)
     np.testing.assert_array_equal(second.y, first.y)
@@ -231,6 +234,69 @@ def test_threads_give_the_same_pixels_and_the_same_skips(tmp_path: Path) -> None
     assert calls[-1] == (82, 82)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         load_images(folder, workers=0)
+
+
+def test_decoder_processes_give_the_same_pixels_and_the_same_skips(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = photo_folder(tmp_path, per_class=40)
+    Image.fromarray(picture(1, 50, (12, 4))).save(folder / "dog" / "odd.png")  # resized
+    (folder / "cat" / "bad.jpg").write_bytes(b"broken")
+    alone = load_images(folder, workers=1)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        started.append(imagefile.start_process())
+        return started[-1]
+
+    monkeypatch.setattr(images, "PROCESS_FILES", 1)
+    monkeypatch.setattr(images, "start_process", start)
+    pooled = load_images(folder, workers=2)
+    assert len(started) == 2 and [process.returncode for process in started] == [0, 0]
+    np.testing.assert_array_equal(pooled.X, alone.X)
+    assert pooled.notes == alone.notes
+    monkeypatch.setattr(images, "CHUNK", 1)  # three chunks: the pool's
+    X, read, failed = read_images([folder / "dog" / "odd.png", folder / "cat" / "bad.jpg",
+                                   folder / "cat" / "0.png"], (6, 8, 3), workers=2)
+    assert read == [0, 2] and failed == {1: "not an image"} and len(started) == 4
+    np.testing.assert_array_equal(X[1], alone.X[0])
+
+
+@pytest.mark.parametrize("process", ["ends", "cannot start"])
+def test_a_decoder_process_that_fails_leaves_its_chunks_to_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process: str) -> None:
+    folder = photo_folder(tmp_path, per_class=40)
+    alone = load_images(folder, workers=1)
+
+    def start() -> subprocess.Popen[bytes]:
+        if process == "cannot start":
+            raise OSError("no more processes")
+        return subprocess.Popen([sys.executable, "-c", "pass"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+
+    monkeypatch.setattr(images, "PROCESS_FILES", 1)
+    monkeypatch.setattr(images, "start_process", start)
+    np.testing.assert_array_equal(load_images(folder, workers=2).X, alone.X)
+
+
+def test_a_decoder_process_is_not_fooled_by_its_folder_and_ends_with_its_input(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numpy.py in the folder the process starts in is not imported; closing its input
+    ends it."""
+    (tmp_path / "numpy.py").write_text("raise SystemExit('the wrong numpy')\n")
+    image = tmp_path / "a.png"
+    Image.fromarray(picture(0, 0)).save(image)
+    monkeypatch.chdir(tmp_path)
+    process = imagefile.start_process()
+    target = imagefile.Target((8, 6), False)
+    results, pixels = imagefile.ask(process, [image, tmp_path / "none.png"], target, False,
+                                    False)
+    assert results[0] == imagefile.Header((8, 6), "RGB", 1) and isinstance(results[1], str)
+    np.testing.assert_array_equal(np.frombuffer(pixels, np.uint8).reshape(6, 8, 3),
+                                  picture(0, 0))
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.close()
+    assert process.wait(timeout=10) == 0
+    process.stdout.close()
 
 
 def test_read_images_reads_files_at_a_models_shape(tmp_path: Path) -> None:

@@ -7,11 +7,13 @@ in the folder; images of another size are stretched to it, and a note says how m
 pixels keep their raw values (0–255, as float32); an image's EXIF orientation is applied;
 transparency is dropped. The images are grey ``(h, w)`` when every one is grey, else RGB
 ``(h, w, 3)``. Each file is opened once (its header and pixels read together) but for those
-resized. Decoding runs on ``workers`` threads (one per CPU; Pillow decodes and resizes
-outside Python's lock, its per-file work in Python holds it), into the one float32 array
-returned (no uint8 copy of the folder is held beside it, unless the cache is written).
-Worker processes would also share that Python work out, but forking a process that runs
-other threads (JAX's, BLAS's) risks a deadlock, and starting clean ones costs seconds.
+resized. Decoding runs on ``workers`` threads (one per CPU), into the one float32 array
+returned (no uint8 copy of the folder is held beside it, unless the cache is written). For
+:data:`PROCESS_FILES` files or more, each thread hands its chunks to a decoder process of its
+own (:mod:`deeprecipe.data.imagefile`): Pillow's per-file work in Python holds Python's lock,
+so threads alone decode no faster than one. The processes are started clean (never forked
+from this one, which may run other threads: JAX's, BLAS's, a progress bar's) and load only
+that module, in about 0.1 s; should one fail, its thread decodes here instead.
 
 A file that does not decode (corrupt, truncated, not an image) is **skipped and counted**
 (a note names the first few); a class folder without a single usable image, a folder with
@@ -26,42 +28,52 @@ nothing. Deleting the folder only costs the next load its decoding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import warnings
+import queue
+import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..findings import Finding
 from ..run.files import Format, FormatError, atomic_write
-from .filebase import DataFileError, ProgressHook, Throttle, check_rows, needed_rows
+from .filebase import (
+    DataFileError,
+    ProgressHook,
+    Throttle,
+    check_rows,
+    filled_once,
+    needed_rows,
+)
+from .imagefile import (
+    GREY_MODES,
+    Header,
+    Target,
+    ask,
+    decode_files,
+    quiet,
+    read_header,
+    start_process,
+    was_decoded,
+)
 from .io import Dataset
+
+Process = subprocess.Popen[bytes]
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolder", "list_images", "load_images", "read_images"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # what Pillow reads here, by suffix
-GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
-CHUNK = 64  # images one task of the pool decodes
+CHUNK = 256  # images one task of the pool decodes
+PROCESS_FILES = 1000  # files from which decoder processes pay their start (~0.1 s each)
 SHOWN_FILES = 5  # skipped files a note names
 CACHE = Format("deeprecipe-image-cache", 1)
-ORIENTATION = 0x0112  # the EXIF tag
-# EXIF orientation -> the transpose that puts the image upright (as PIL.ImageOps.exif_transpose)
-UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-# what Pillow raises for a file it cannot read (DecompressionBombError: a huge image)
-UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,8 @@ def load_images(
 
     ``image_size`` ``(h, w)`` is the size every image is resized to (default: the most common
     one). ``cache_dir`` keeps the decoded images for the next load (see the module).
-    ``workers`` threads decode (default: one per CPU this process may use). ``min_rows``
+    ``workers`` threads decode (default: one per CPU this process may use), each through a
+    decoder process of its own from 1,000 files (see the module). ``min_rows``
     (default: what the smallest split needs) and ``min_classes`` count usable images and
     classes. ``progress(done, total)`` counts images decoded. ``Dataset.notes`` says what was
     skipped, resized, ignored, and whether the cache was read or written. Raises
@@ -158,12 +171,14 @@ def load_images(
     stored = None if cache is None else _read_cache(cache, key, listing)
     if cache is not None and stored is not None:
         stored_pixels, keep, notes = stored
-        pixels = stored_pixels.astype(np.float32)  # (the cache's array is read-only)
+        pixels = filled_once(stored_pixels.shape)  # (the cache's array is read-only)
+        np.copyto(pixels, stored_pixels)
         notes.append(Finding("images_cache", {"file": str(_cache_file(cache, key)),
                                               "hit": True, "count": len(pixels)}))
         Throttle(progress, len(pixels)).finish()
     else:
-        pixels, keep, notes = _decode_folder(listing, image_size, workers, progress)
+        with _Pool(_workers(workers), len(listing.files) >= PROCESS_FILES) as pool:
+            pixels, keep, notes = _decode_folder(listing, image_size, pool, progress)
         if cache is not None:
             notes.append(_write_cache(cache, key, pixels, keep, notes))
     labels = listing.labels[keep]
@@ -183,17 +198,8 @@ def load_images(
                    notes=notes)
 
 
-@dataclass(frozen=True)
-class _Header:
-    """What an image's header says: its upright ``(width, height)``, mode and orientation."""
-
-    size: tuple[int, int]
-    mode: str
-    orientation: int
-
-
-def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
-                   workers: int | None, progress: ProgressHook | None
+def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None, pool: _Pool,
+                   progress: ProgressHook | None
                    ) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
     """``(pixels float32, the rows of listing.files kept, notes)``.
 
@@ -205,14 +211,15 @@ def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
     files = listing.files
     sample = [int(index) for label in range(len(listing.classes))
               for index in np.flatnonzero(listing.labels == label)[:SAMPLE]]
-    known = [header for header in _pool_map(_header, [files[i] for i in sample], workers)
-             if isinstance(header, _Header)]
+    with quiet():
+        known = [header for header in map(read_header, [files[i] for i in sample])
+                 if isinstance(header, Header)]
     guess = _target(known, image_size)
     pixels = _empty(len(files), guess)
     first = _Decoder(files, guess, pixels, any_size=image_size is not None)
-    results = _run(first, range(len(files)), workers, progress)
+    results = pool.run(first, range(len(files)), progress)
     headers = {index: result for index, result in enumerate(results)
-               if isinstance(result, _Header)}
+               if isinstance(result, Header)}
     failed = {index: result for index, result in enumerate(results) if isinstance(result, str)}
     if not headers:
         raise DataFileError(listing.root, "has no image that Pillow can read (every file "
@@ -224,7 +231,7 @@ def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
     else:  # the sample misled: decode every image at the folder's own size and colour
         pixels, todo = _empty(len(files), target), list(headers)
     second = _Decoder(files, target, pixels, force=True)
-    for index, result in zip(todo, _run(second, todo, workers, None), strict=True):
+    for index, result in zip(todo, pool.run(second, todo, None), strict=True):
         if isinstance(result, str):
             failed[index] = result
     keep = np.array([index for index in headers if index not in failed], dtype=np.intp)
@@ -237,39 +244,20 @@ def _decode_folder(listing: ImageFolder, image_size: tuple[int, int] | None,
 SAMPLE = 16  # headers read first in each class: the guess of the size and the colour
 
 
-@dataclass(frozen=True)
-class _Target:
-    """The ``size`` ``(width, height)`` the images are decoded at, and whether ``grey``."""
-
-    size: tuple[int, int] | None
-    grey: bool
-
-    @property
-    def mode(self) -> str:
-        return "L" if self.grey else "RGB"
-
-    def accepts(self, header: _Header, any_size: bool) -> bool:
-        """Whether an image of ``header`` is decoded at this target in a first pass: one of
-        its size (or ``any_size``) and, for grey, a grey image."""
-        return self.size is not None and (any_size or header.size == self.size) and (
-            not self.grey or header.mode in GREY_MODES)
-
-
-def _target(headers: Sequence[_Header], image_size: tuple[int, int] | None) -> _Target:
+def _target(headers: Sequence[Header], image_size: tuple[int, int] | None) -> Target:
     """The size asked for, else the most common one; grey when every image is grey."""
     sizes = Counter(header.size for header in headers)
     size = image_size[::-1] if image_size is not None else (
         sizes.most_common(1)[0][0] if sizes else None)
-    return _Target(size, bool(headers) and all(h.mode in GREY_MODES for h in headers))
+    return Target(size, bool(headers) and all(h.mode in GREY_MODES for h in headers))
 
 
-def _empty(count: int, target: _Target) -> np.ndarray:
-    width, height = target.size or (1, 1)
-    return np.empty((count, height, width) + (() if target.grey else (3,)), dtype=np.float32)
+def _empty(count: int, target: Target) -> np.ndarray:
+    return filled_once((count, *target.shape))
 
 
-def _folder_notes(listing: ImageFolder, headers: list[_Header], failed: dict[int, str],
-                  target: _Target, given: bool) -> list[Finding]:
+def _folder_notes(listing: ImageFolder, headers: list[Header], failed: dict[int, str],
+                  target: Target, given: bool) -> list[Finding]:
     """The notes of images resized (and stretched) and of files skipped."""
     assert target.size is not None
     width, height = target.size
@@ -292,118 +280,99 @@ def _relative(listing: ImageFolder, path: Path) -> str:
     return path.relative_to(listing.root).as_posix()
 
 
-def _header(path: Path) -> _Header | str:
-    """The header of ``path``, or why it cannot be read."""
-    try:
-        with Image.open(path) as image:
-            return _header_of(image)
-    except UNREADABLE as error:
-        return _reason(error)
-
-
-def _header_of(image: Image.Image) -> _Header:
-    orientation = _orientation(image)
-    width, height = image.size
-    if orientation in (5, 6, 7, 8):  # turned by a quarter
-        width, height = height, width
-    return _Header((width, height), image.mode, orientation)
-
-
-def _orientation(image: Image.Image) -> int:
-    """The EXIF orientation of a JPEG (1: upright)."""
-    if image.format != "JPEG":
-        return 1
-    value = image.getexif().get(ORIENTATION, 1)
-    return value if isinstance(value, int) and value in UPRIGHT else 1
-
-
-def _reason(error: Exception) -> str:
-    """A short reason for a note: ``truncated`` rather than Pillow's sentence."""
-    text = str(error).split("\n")[0]
-    if "truncated" in text:
-        return "truncated"
-    if "cannot identify" in text:
-        return "not an image"
-    return (text[:60] or type(error).__name__).rstrip(".")
-
-
 class _Decoder:
-    """Reads ``files[slot]``'s header and decodes the image into ``out[slot]`` (marking
-    ``done[slot]``): every image when ``force``, else those ``target`` accepts (of any size
-    with ``any_size``); returns the header, or why the file failed."""
+    """Decodes chunks of ``files`` (:func:`~deeprecipe.data.imagefile.decode_files`, in a
+    decoder process when given one) into ``out``, marking ``done``: every image when
+    ``force``, else those ``target`` accepts (of any size with ``any_size``); returns each
+    file's header, or why it failed."""
 
-    def __init__(self, files: Sequence[Path], target: _Target, out: np.ndarray, *,
+    def __init__(self, files: Sequence[Path], target: Target, out: np.ndarray, *,
                  any_size: bool = False, force: bool = False) -> None:
         self.files, self.target, self.out = files, target, out
         self.any_size, self.force = any_size, force
         self.done = np.zeros(len(files), dtype=bool)
 
-    def __call__(self, slot: int) -> _Header | str:
+    def __call__(self, slots: Sequence[int], process: Process | None = None
+                 ) -> list[Header | str]:
+        paths = [self.files[slot] for slot in slots]
+        if process is None:
+            results, data = decode_files(paths, self.target, self.any_size, self.force)
+        else:
+            results, data = ask(process, paths, self.target, self.any_size, self.force)
+        decoded = [slot for slot, result in zip(slots, results, strict=True)
+                   if was_decoded(result, self.target, self.any_size, self.force)]
+        pixels = np.frombuffer(data, np.uint8).reshape(len(decoded), *self.target.shape)
+        if decoded and decoded[-1] - decoded[0] == len(decoded) - 1:  # a run: no gather
+            self.out[decoded[0]:decoded[-1] + 1] = pixels
+        else:
+            self.out[decoded] = pixels
+        self.done[decoded] = True
+        return results
+
+
+class _Pool:
+    """``count`` threads that decode chunks, each through a decoder process of its own when
+    ``processes`` (all started at once, as the pool is made). A process that cannot start or
+    fails leaves its share to a thread of this process: the same pixels, only slower."""
+
+    def __init__(self, count: int, processes: bool) -> None:
+        self.count = count
+        self.started: list[Process] = []
+        for _ in range(count if processes and count > 1 else 0):
+            try:
+                self.started.append(start_process())
+            except OSError:
+                break
+        self.idle: queue.SimpleQueue[Process | None] = queue.SimpleQueue()
+        for process in self.started + [None] * (count - len(self.started)):
+            self.idle.put(process)
+
+    def run(self, decode: _Decoder, slots: Sequence[int], progress: ProgressHook | None
+            ) -> list[Header | str]:
+        """``decode`` every slot, a chunk at a time; the results in order."""
+        throttle = Throttle(progress, len(slots))
+        chunks = [slots[start:start + CHUNK] for start in range(0, len(slots), CHUNK)]
+        results: list[Header | str] = []
+        with quiet():
+            if self.count == 1 or len(chunks) <= 1:
+                found: Iterable[list[Header | str]] = map(decode, chunks)
+                for part in found:
+                    results += part
+                    throttle(len(results))
+            else:
+                with ThreadPoolExecutor(self.count) as pool:
+                    for part in pool.map(lambda chunk: self._decode(decode, chunk), chunks):
+                        results += part
+                        throttle(len(results))
+        throttle.finish()
+        return results
+
+    def _decode(self, decode: _Decoder, chunk: Sequence[int]) -> list[Header | str]:
+        process = self.idle.get()
         try:
-            header, pixels = _read(self.files[slot], self.target, self.any_size, self.force)
-            if pixels is not None:
-                self.out[slot] = pixels
-                self.done[slot] = True
-        except UNREADABLE as error:
-            return _reason(error)
-        return header
+            if process is not None:
+                try:
+                    return decode(chunk, process)
+                except (OSError, ValueError):  # it ended, or answered nonsense
+                    process = None
+            return decode(chunk)
+        finally:
+            self.idle.put(process)
 
+    def __enter__(self) -> _Pool:
+        return self
 
-def _read(path: Path, target: _Target, any_size: bool, force: bool
-          ) -> tuple[_Header, np.ndarray | None]:
-    """``path``'s header and, when ``force`` or ``target`` accepts it, its pixels: upright,
-    in the target's mode, at its size (``(h, w)`` or ``(h, w, 3)`` uint8)."""
-    with Image.open(path) as image:
-        header = _header_of(image)
-        if not (force or target.accepts(header, any_size)):
-            return header, None
-        assert target.size is not None
-        turned = header.orientation in (5, 6, 7, 8)
-        if image.format == "JPEG":  # decode at a reduced scale when much larger (DCT scaling)
-            image.draft(target.mode, target.size[::-1] if turned else target.size)
-        image = image.convert(target.mode)
-    if header.orientation != 1:
-        image = image.transpose(UPRIGHT[header.orientation])
-    if image.size != target.size:
-        image = image.resize(target.size, Image.Resampling.BILINEAR)
-    return header, np.asarray(image)
-
-
-def _run(decode: Callable[[int], Any], slots: Sequence[int], workers: int | None,
-         progress: ProgressHook | None) -> list[Any]:
-    """``decode`` on every slot, on the pool, chunk by chunk; the results in order."""
-    throttle = Throttle(progress, len(slots))
-    chunks = [slots[start:start + CHUNK] for start in range(0, len(slots), CHUNK)]
-
-    def run(chunk: Sequence[int]) -> list[Any]:
-        return [decode(slot) for slot in chunk]
-
-    results: list[Any] = []
-    for found in _pool_map(run, chunks, workers):
-        results += found
-        throttle(len(results))
-    throttle.finish()
-    return results
-
-
-def _quiet() -> None:
-    """Silence Pillow's warnings (a palette's transparency, a large image)."""
-    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-    warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
-
-
-def _pool_map(function: Callable[[Any], Any], items: Sequence[Any], workers: int | None
-              ) -> Iterator[Any]:
-    """``map(function, items)`` on ``workers`` threads (in order), with Pillow's warnings
-    (a palette's transparency, a large image) silenced."""
-    count = _workers(workers)
-    with warnings.catch_warnings():
-        _quiet()
-        if count == 1 or len(items) <= 1:
-            yield from map(function, items)
-            return
-        with ThreadPoolExecutor(count) as pool:
-            yield from pool.map(function, items)
+    def __exit__(self, *exc: object) -> None:
+        for process in self.started:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]  # ends its loop
+        for process in self.started:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()  # type: ignore[union-attr]
 
 
 def _workers(workers: int | None) -> int:
@@ -489,9 +458,10 @@ def read_images(files: Sequence[str | Path], image_shape: tuple[int, ...], *,
                          f"image_shape={tuple(image_shape)}.")
     paths = [Path(file) for file in files]
     pixels = np.empty((len(paths), *image_shape), dtype=np.float32)
-    target = _Target((image_shape[1], image_shape[0]), len(image_shape) == 2)
+    target = Target((image_shape[1], image_shape[0]), len(image_shape) == 2)
     decode = _Decoder(paths, target, pixels, force=True)
-    results = _run(decode, range(len(paths)), workers, progress)
+    with _Pool(_workers(workers), len(paths) >= PROCESS_FILES) as pool:
+        results = pool.run(decode, range(len(paths)), progress)
     failed = {index: result for index, result in enumerate(results) if isinstance(result, str)}
     read = [index for index in range(len(paths)) if index not in failed]
     return (pixels[read] if failed else pixels), read, failed
