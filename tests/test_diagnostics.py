@@ -418,6 +418,37 @@ def test_model_diagnose_evaluates_inference_mode_errors() -> None:
     assert diagnosis.dev_interval == wilson_interval(diagnosis.dev_error, 20)
 
 
+def test_a_big_training_part_is_measured_on_a_sample_and_said_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MEASURED_TRAIN_ROWS training rows the training error is measured on a seeded
+    sample of that many (of a Part or of a pair alike), a remark says so; dev is measured
+    whole, and at the cap nothing changes."""
+    from deeprecipe import model as model_module
+    from deeprecipe.data import split
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 5))
+    y = (X[:, 0] + 0.8 * rng.standard_normal(300) > 0).astype(int)  # a noisy boundary
+    model = dr.Sequential([dr.Dense(8, "relu"), dr.Dense(2, "softmax")], input_dim=5)
+    model.fit(X, y, epochs=3, seed=0)
+    parts = split(X, y, seed=0)
+    monkeypatch.setattr(model_module, "MEASURED_TRAIN_ROWS", len(parts.train))
+    whole = model.diagnose(parts.train, parts.dev, bayes_error=0.0)
+    assert whole.finding("train_error_sampled") is None
+    assert whole.train_error == model.evaluate(*parts.train)["error"]
+
+    monkeypatch.setattr(model_module, "MEASURED_TRAIN_ROWS", 50)
+    picked = model_module.measured_rows(len(parts.train))
+    sampled = model.evaluate(X, y, rows=parts.train.indices[picked])["error"]
+    assert sampled != whole.train_error  # (these 50 rows err at another rate)
+    for train in (parts.train, (parts.train.X, parts.train.y)):
+        diagnosis = model.diagnose(train, parts.dev, bayes_error=0.0)
+        assert diagnosis.train_error == sampled
+        assert diagnosis.dev_error == whole.dev_error
+        remark = diagnosis.finding("train_error_sampled")
+        assert remark is not None and remark.values == {"rows": 50, "total": len(parts.train)}
+
+
 def test_model_diagnose_of_a_regressor_uses_mean_squared_errors() -> None:
     rng = np.random.default_rng(2)
     X = rng.standard_normal((40, 3))

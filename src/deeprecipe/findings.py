@@ -276,6 +276,9 @@ TEXTS: dict[str, Template] = {
                            "without raising variance, train longer with L2 or dropout instead",
     "diverged": "training diverged: the errors are those of the weights kept before it, so "
                 "they say nothing about bias or variance; fix the divergence first",
+    "train_error_sampled": "the training error was measured on {rows:,} of the {total:,} "
+                           "training rows (a seeded sample: its standard error is at most "
+                           "0.05 points)",
     "regularized": "the network is regularized ({regularization}): too much regularization "
                    "also causes high bias; lower it before growing the network",
     # learning curves

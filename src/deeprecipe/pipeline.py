@@ -215,8 +215,9 @@ def train(
 def measure(model: Sequential, parts: Mapping[str, Any], history: History,
             bayes_error: float | str | Yardstick = 0.0, **thresholds: float) -> Diagnosis:
     """The train, dev (and test, and train-dev) errors of the trained ``model``, in inference
-    mode over the
-    whole parts (a :class:`~deeprecipe.data.Part` read in chunks, never gathered), diagnosed
+    mode over the whole parts (a :class:`~deeprecipe.data.Part` read in chunks, never
+    gathered; the training part on a sample of at most
+    :data:`~deeprecipe.model.MEASURED_TRAIN_ROWS` rows), diagnosed
     (:meth:`Sequential.diagnose` with ``bayes_error``, the
     ``thresholds`` and ``history``'s divergence, if any). ``bayes_error`` passes through: a
     number, a :class:`~deeprecipe.diagnostics.Yardstick` (fitted once by the caller), or ``"auto"``

@@ -255,11 +255,19 @@ def _stratified(
     test = largest_remainder(counts - dev, sizes[1])
     train = counts - dev - test
     cuts = [np.split(rows, [train[c], train[c] + dev[c]]) for c, rows in enumerate(members)]
-    return [np.sort(np.concatenate(part)) for part in zip(*cuts, strict=True)]
+    return [_in_order(np.concatenate(part), len(codes)) for part in zip(*cuts, strict=True)]
+
+
+def _in_order(rows: np.ndarray, m: int) -> np.ndarray:
+    """``np.sort(rows)`` for distinct indices into ``m`` rows, by marking them: linear, where
+    sorting the 9.8 million training rows of ten million took 0.8 s."""
+    marked = np.zeros(m, dtype=bool)
+    marked[rows] = True
+    return np.flatnonzero(marked)
 
 
 def _warn_missing(classes: np.ndarray, codes: np.ndarray, parts: dict[str, np.ndarray]) -> None:
-    absent = {name: np.setdiff1d(np.arange(len(classes)), codes[rows])
+    absent = {name: np.flatnonzero(np.bincount(codes[rows], minlength=len(classes)) == 0)
               for name, rows in parts.items()}
     missing = {name: [classes[i].item() for i in ids] for name, ids in absent.items() if ids.size}
     if missing:
