@@ -381,8 +381,10 @@ def _usable_column(column: pa.Array, done: int, name: str, refuse: Refuse,
 def release_memory() -> None:
     """Give the memory pyarrow's pool keeps for reuse back to the system once a file is
     read (or given up): after a CSV it kept more than twice the matrix, counted in the run's
-    peak RSS."""
+    peak RSS. Both pools: the default one and the C library's (:data:`CSV_POOL`), whose
+    freed pages ``malloc_trim`` returns."""
     pa.default_memory_pool().release_unused()
+    CSV_POOL.release_unused()
 
 
 # --- the target column -------------------------------------------------------------------
