@@ -45,17 +45,19 @@ been read once before so that every reader finds it in the page cache:
 * The **training reference** (once): ``train_throughput.py``'s way, in memory, for the same
   network ``deeprecipe run`` builds with its defaults (20 → 128 ReLU → dropout 0.8 → 64 ReLU
   → 5 softmax, L2 1.0, Adam 1e-3, batch 64, float32): ``Sequential.fit`` on
-  ``--reference-rows`` (default 100,000) standardized rows of the same stream, one warm-up
-  epoch and then ``--reference-epochs`` (20) timed ones, timed together as
+  ``--reference-rows`` (default a tenth of ``--rows``: 1,000,000) standardized rows of the
+  same stream, one warm-up epoch and then ``--reference-epochs`` (10) timed ones, timed together as
   ``train_throughput.py`` times a round (the samples of every timed epoch over the sum of
-  their ``history["train_time"]``).
+  their ``history["train_time"]``): as many samples as the run's one epoch.
 
 Both sides take their least-disturbed round, as ``train_throughput.py`` does: the training
 figure of a file is its run's fastest training epoch over the rounds, and the reference's is
-its fastest round. (Until 2026-12-05 the reference was its single fastest epoch of 0.3 s out
-of every round's five, against the run's one 30 s epoch of its fastest round by wall time:
-the least-disturbed 0.3 s out of fifteen beside one 30 s stretch, on a machine whose
-in-memory training varied from 270,000 to 330,000 samples/s from one minute to the next.)
+its fastest round, each a stretch of about 30 s. (Until 2026-12-05 the reference was its
+single fastest epoch of 0.3 s out of every round's five, against the run's one 30 s epoch
+of its fastest round by wall time, on a machine whose in-memory training moved between
+264,932 and 332,690 samples/s from one minute to the next: the least-disturbed 0.3 s of
+fifteen reads higher than a 30 s stretch. The same run on the same rows trained at 245,711
+to 306,320 samples/s from one process to the next, Parquet or ``.npz`` alike.)
 
 Peak RSS is each process's ``ru_maxrss`` from ``os.wait4`` (its whole life: interpreter,
 imports and work). To show where it is reached, the run's RSS is also sampled every 0.05 s
@@ -603,8 +605,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="100,000 CSV rows and 1,000,000 Parquet/.npz rows")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every process")
-    parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--reference-epochs", type=int, default=20)
+    parser.add_argument("--reference-rows", type=int, default=None,
+                        help="rows of the training reference (default: a tenth of --rows)")
+    parser.add_argument("--reference-epochs", type=int, default=10)
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads of every measured process (default: as inherited)")
     parser.add_argument("--seed", type=int, default=0)
@@ -625,6 +628,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.csv_rows = 100_000 if args.quick else GOAL_CSV_ROWS
     if args.rows is None:
         args.rows = 1_000_000 if args.quick else GOAL_ROWS
+    if args.reference_rows is None:  # ten epochs: as many samples as the run's one
+        args.reference_rows = max(1, args.rows // 10)
     for key in ("csv_rows", "rows", "repeats", "reference_rows", "reference_epochs",
                 "blas_threads"):
         if getattr(args, key) is not None and getattr(args, key) < 1:
