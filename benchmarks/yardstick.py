@@ -44,6 +44,14 @@ training rows the references were fitted on (at most 100,000: a seeded sample ab
 on 1,000,000 rows the step takes at most 1.5× its time on 100,000 rows (best of
 ``--repeats``): its cost does not grow with the data.
 
+**Tune on diabetes** (``--parts tune``, not run by default). ``deeprecipe tune --data
+diabetes --budget 30`` read against the yardstick (``--bayes-error auto``) and against 0 (the
+tune before the yardstick), for each seed in ``--seeds`` (the split's and the tune's): the
+chosen model's dev and test MSE in the target's units, the trials, the first round, the
+decision trail. Goals: read against the yardstick the first round is never a bigger network,
+and the chosen models' mean dev MSE is at most the one read against 0 (88 dev rows: the
+lowest of 30 dev errors is partly luck, so compare means over seeds, not one seed).
+
 The machine's load average (``os.getloadavg``) is printed at the start and end of each part.
 On a busy machine add ``--blas-threads 1``: BLAS threads that wait for a core slow the
 network's training far more than the references' fits (which use one thread on small data),
@@ -58,6 +66,7 @@ rows and 5 features only (4 runs), one round, no scale part)::
     .venv/bin/python benchmarks/yardstick.py
     .venv/bin/python benchmarks/yardstick.py --parts verdicts --seeds 0,1,2
     .venv/bin/python benchmarks/yardstick.py --parts cost --repeats 5 --datasets digits
+    .venv/bin/python benchmarks/yardstick.py --parts tune --seeds 0,1,2,3,4
 
 The exit status is 1 when a goal fails (or a run fails).
 """
@@ -90,6 +99,7 @@ COST_GOAL = 0.20  # the yardstick step's share of the run's time
 SCALE_GOAL = 1.5  # the step on 1M rows against 100k rows
 SCALE_ROWS = (100_000, 1_000_000)
 BUILTINS = ("digits", "breast_cancer", "moons", "diabetes")
+TUNE_BUDGET = 30  # the guide's tune on diabetes
 
 
 def load() -> str:
@@ -181,10 +191,12 @@ class Run:
         return 1.0
 
 
-def run(runs: Path, name: str, args: Sequence[str], env: dict[str, str]) -> Run:
-    """``python -m deeprecipe run ARGS`` into ``runs/name``; a failure stops the benchmark."""
-    command = [sys.executable, "-m", "deeprecipe", "run", *args, "--output-dir", str(runs),
-               "--name", name, "--overwrite"]
+def run(runs: Path, name: str, args: Sequence[str], env: dict[str, str],
+        subcommand: str = "run") -> Run:
+    """``python -m deeprecipe SUBCOMMAND ARGS`` into ``runs/name``; a failure stops the
+    benchmark."""
+    command = [sys.executable, "-m", "deeprecipe", subcommand, *args, "--output-dir",
+               str(runs), "--name", name, "--overwrite"]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
@@ -354,6 +366,54 @@ def scale(args: argparse.Namespace, runs: Path, env: dict[str, str]) -> tuple[st
     return "\n".join(lines), passed
 
 
+# --- tune on diabetes ---------------------------------------------------------------------------
+
+
+def tune_row(one: Run) -> dict[str, Any]:
+    """A tune's chosen model in the target's units (MSE), its trials, its first round."""
+    summary = one.summary
+    scale = next(float(note["values"]["scale"]) ** 2 for note in summary["remarks"]
+                 if note["code"].startswith("target_scaled"))
+    rounds = summary["rounds"]
+    return {"dev": summary["dev_error"] * scale, "test": summary["test_error"] * scale,
+            "trials": len(summary["trials"]),
+            "first": rounds[1]["action"] if len(rounds) > 1 else "-",
+            "trail": " ".join(f"{r['action']}:{len(r['trial_keys'])}" for r in rounds[1:])}
+
+
+def tune(args: argparse.Namespace, runs: Path, env: dict[str, str]) -> tuple[str, bool]:
+    results: dict[tuple[int, str], dict[str, Any]] = {}
+    for seed in args.seeds:
+        for mode in ("auto", "0"):
+            one = run(runs, f"tune-{seed}-{mode}",
+                      ["--data", "diabetes", "--seed", str(seed), "--bayes-error", mode,
+                       "--budget", str(TUNE_BUDGET)], env, subcommand="tune")
+            results[(seed, mode)] = tune_row(one)
+    lines = ["| seed | auto: dev / test MSE | trials | first round | 0: dev / test MSE | "
+             "trials | first round |", "|---|---|---|---|---|---|---|"]
+    for seed in args.seeds:
+        auto, zero = results[(seed, "auto")], results[(seed, "0")]
+        lines.append(f"| {seed} | {auto['dev']:,.0f} / {auto['test']:,.0f} | "
+                     f"{auto['trials']} | {auto['first']} | {zero['dev']:,.0f} / "
+                     f"{zero['test']:,.0f} | {zero['trials']} | {zero['first']} |")
+    means = {mode: {key: statistics.mean(results[(seed, mode)][key] for seed in args.seeds)
+                    for key in ("dev", "test")} for mode in ("auto", "0")}
+    lines.append(f"| mean | {means['auto']['dev']:,.0f} / {means['auto']['test']:,.0f} | | | "
+                 f"{means['0']['dev']:,.0f} / {means['0']['test']:,.0f} | | |")
+    never_bigger = all(results[(seed, "auto")]["first"] != "bigger_network"
+                       for seed in args.seeds)
+    as_good = means["auto"]["dev"] <= means["0"]["dev"]
+    lines += ["", "decision trails (round: trials):"]
+    lines += [f"- seed {seed}, {mode}: {results[(seed, mode)]['trail']}"
+              for seed in args.seeds for mode in ("auto", "0")]
+    lines += ["", f"{'PASS' if never_bigger else 'FAIL'}: the first round read against the "
+              "yardstick is never a bigger network",
+              f"{'PASS' if as_good else 'FAIL'}: the chosen models' mean dev MSE read against "
+              f"the yardstick ({means['auto']['dev']:,.0f}) is at most read against 0's "
+              f"({means['0']['dev']:,.0f})"]
+    return "\n".join(lines), never_bigger and as_good
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -364,7 +424,7 @@ def integers(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default="verdicts,cost,scale",
-                        help="which parts to run (verdicts, cost, scale)")
+                        help="which parts to run (verdicts, cost, scale, tune)")
     parser.add_argument("--sizes", type=integers, default=[1_000, 10_000])
     parser.add_argument("--dims", type=integers, default=[5, 20])
     parser.add_argument("--functions", type=lambda text: text.split(","),
@@ -390,7 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     passed = True
     with tempfile.TemporaryDirectory(prefix="yardstick-runs-") as tmp:
         runs = Path(tmp)
-        for part, measure in (("verdicts", verdicts), ("cost", cost), ("scale", scale)):
+        for part, measure in (("verdicts", verdicts), ("cost", cost), ("scale", scale),
+                              ("tune", tune)):
             if part not in parts:
                 continue
             start, before = time.perf_counter(), load()

@@ -50,7 +50,14 @@ from deeprecipe.recipe import (
 )
 from deeprecipe.recipe.loop import Loop, Options, data_fingerprint
 from deeprecipe.recipe.page import tune_context, write_tune_report
-from deeprecipe.recipe.policy import L2_GRID, LEARNING_CURVE_FRACTIONS, PROBES, STEPS, plan
+from deeprecipe.recipe.policy import (
+    L2_GRID,
+    LEARNING_CURVE_FRACTIONS,
+    MAX_PATIENCE,
+    PROBES,
+    STEPS,
+    plan,
+)
 from deeprecipe.recipe.trial import prepare, train_trial
 from deeprecipe.report.html import level
 from trial_database import finished_trials, query
@@ -136,7 +143,8 @@ def test_high_bias_moves_on_when_bigger_networks_were_tried() -> None:
     tried = [FAST.replace(hidden=h) for h in [(32,), (16, 16), (32, 32)]]
     decision = decide(situation(0.15, 0.16, tried=tried))
     assert decision.action == "train_longer"
-    assert [c.config.epochs for c in decision.candidates] == [60, 120]
+    # one candidate, the longest: a shorter one would be its first epochs
+    assert [(c.config.epochs, c.config.patience) for c in decision.candidates] == [(120, 20)]
     assert decision.skipped[0].startswith("bigger_network: ")
     tried += [c.config for c in decision.candidates]
     decision = decide(situation(0.15, 0.16, tried=tried))
@@ -148,6 +156,37 @@ def test_training_that_ran_out_of_epochs_trains_longer_first() -> None:
     decision = decide(situation(0.15, 0.16, stop_reason="max_epochs"))
     assert decision.action == "train_longer"
     assert decision.why.code == "recipe_train_longer" and decision.why.values["epochs"] == 30
+
+
+def test_training_longer_is_skipped_when_it_would_train_the_same_model() -> None:
+    # early stopping ended the best model before its epoch limit, at the longest patience:
+    # more epochs alone train it again, epoch for epoch
+    config = FAST.replace(epochs=400, patience=MAX_PATIENCE)
+    decision = decide(situation(0.15, 0.16, config=config, tried=[
+        config.replace(hidden=h) for h in [(32,), (16, 16), (32, 32)]]))
+    assert decision.action == "better_optimizer"
+    assert any(note.startswith("train_longer: early stopping ended the best model's training "
+                               "before its 400 epochs") for note in decision.skipped)
+    # a baseline's own patience above the search's: the candidate's would stop sooner
+    patient = config.replace(patience=2 * MAX_PATIENCE)
+    assert STEPS["train_longer"](situation(0.15, 0.16, config=patient))[0] == []
+    # the same model out of epochs (dev cost still falling): more epochs is a new training
+    longer = STEPS["train_longer"](situation(0.15, 0.16, config=config,
+                                             stop_reason="max_epochs"))[0]
+    assert [(c.config.epochs, c.config.patience) for c in longer] == [(1600, MAX_PATIENCE)]
+
+
+def test_a_longer_trial_repeats_the_shorter_ones_epochs(cancer: dr.data.Splits) -> None:
+    # why train_longer proposes one candidate: the epoch limit does not change the training
+    # up to it, so the shorter trial would be a model the longer one passed through
+    _, data = prepare(cancer)
+    short, long = (FAST.replace(keep_prob=0.8, epochs=epochs, patience=100)
+                   for epochs in (6, 12))
+    first = run_trial(TrialTask("short", short, 0), data)["history"]
+    second = run_trial(TrialTask("long", long, 0), data)["history"]
+    assert len(first["dev_cost"]) == 6 and len(second["dev_cost"]) == 12
+    assert second["dev_cost"][:6] == first["dev_cost"]
+    assert second["train_cost"][:6] == first["train_cost"]
 
 
 def test_high_variance_measures_a_learning_curve_once_then_regularizes() -> None:
@@ -539,10 +578,12 @@ def test_a_lost_worker_is_retried_and_a_failing_trial_is_marked_failed(
     # the baseline's worker dies once; round 1's first trial's worker always dies, its
     # second trial raises
     loop, runner = loop_for(moons, {"lose": {0: 1, 1: 5}, "broken": [2]}, budget=4,
-                            bias_threshold=0.0)  # always "high bias": a round of 2+
+                            bias_threshold=0.0,  # always "high bias"
+                            baseline=FAST.replace(learning_rate=0.1, patience=1))  # stops early
     loop.run()
     baseline, lost, broken = (loop.trials[key] for key in runner.order[:3])
     assert baseline.status == "done" and baseline.attempts == 2
+    assert baseline.stop_reason == "patience" and loop.rounds[1].action == "bigger_network"
     assert lost.status == "failed" and "died" in (lost.error or "")
     assert broken.status == "failed" and "planted" in (broken.error or "")
     assert sum(task.key == lost.key for task in runner.ran) == 2  # max_attempts

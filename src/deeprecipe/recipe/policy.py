@@ -188,12 +188,19 @@ def bigger_network(situation: Situation) -> tuple[list[Candidate], str]:
 
 
 def train_longer(situation: Situation) -> tuple[list[Candidate], str]:
-    config = situation.best.config
-    candidates = []
+    """The best model trained longer: one candidate, the longer of 2× and 4× its epochs and
+    early-stopping patience that the search's limits allow. The epoch limit does not change
+    the training up to it, so a shorter candidate would be the first epochs of this one, a
+    model it passes through (early stopping keeps its epoch of lowest dev cost): a trial
+    spent to learn nothing more. None when it would train the best model again, epoch for
+    epoch: early stopping ended that before its epoch limit and the patience cannot grow."""
+    best = situation.best
+    config = best.config
     most = sample.most_epochs(config)
     # at the limit the longer of the two is the same training; on a sample, more patience
     # alone passes no limit
     previous = config.epochs if config.rows is not None else None
+    candidates = []
     for factor in (2, 4):
         epochs = min(factor * config.epochs, most)
         patience = min(factor * config.patience, MAX_PATIENCE)
@@ -203,11 +210,18 @@ def train_longer(situation: Situation) -> tuple[list[Candidate], str]:
                 config.replace(epochs=epochs, patience=patience),
                 f"train longer: at most {config.epochs} → {epochs} epochs, early-stopping "
                 f"patience {config.patience} → {patience}"))
+    longest = candidates[-1:]
+    if longest and best.stop_reason == "patience" and \
+            longest[0].config.patience <= config.patience:
+        return [], (f"early stopping ended the best model's training before its "
+                    f"{config.epochs} epochs, and its patience ({config.patience} epochs) "
+                    f"cannot grow (the search's longest: {MAX_PATIENCE}): more epochs would "
+                    "train the same model")
     limit = "" if config.rows is None else (
         f"; a trial on a sample sees at most {sample.MOST_EXAMPLES:,} examples, {most} epochs "
         f"of {config.rows:,} rows: the final training on every row goes further")
-    return candidates, ("training longer than this was tried (or is past the search's "
-                        f"limits){limit}")
+    return longest, ("training longer than this was tried (or is past the search's "
+                     f"limits){limit}")
 
 
 def better_optimizer(situation: Situation) -> tuple[list[Candidate], str]:
