@@ -22,11 +22,11 @@ ProgressHook = Callable[[int, int], None]  # progress(done, total): bytes or row
 
 
 def filled_once(shape: tuple[int, ...], dtype: type[np.generic] = np.float32) -> np.ndarray:
-    """An uninitialised array for a big buffer that is written once (decoded images, a
-    file's features), in an anonymous memory mapping of its own rather than NumPy's
-    allocator. NumPy asks the kernel for huge pages on every allocation of 4 MB or more,
-    and a kernel that must first compact its memory for them (a machine up for hours) makes
-    the first touch slow: 492 MB took 2.4–3.0 s on the CI-like 2-core machine, against
+    """An uninitialised array for a big buffer that is written once (a folder's decoded
+    images), in an anonymous memory mapping of its own rather than NumPy's allocator. NumPy
+    asks the kernel for huge pages on every allocation of 4 MB or more, and a kernel that
+    must first compact its memory for them (a machine up for hours) makes the first touch
+    slow: 492 MB took 2.1–3.7 s on the CI-like 2-core machine, against
     0.27 s in a mapping it is not asked to back with huge pages (0.05 s when free huge
     pages happened to be there). The mapping is freed with the last view of the array."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize

@@ -7,7 +7,7 @@ a **decoder process** (:func:`serve`, started by :func:`start_process`): Pillow'
 per-file work in Python (parsing a JPEG's markers, building the image) holds Python's lock,
 so threads decode no faster than one (measured: 7,400 64×64 JPEGs/s on one thread, 7,700 on
 two), while processes share it out. A process started clean imports no more than this
-module and Pillow (about 0.04 s), and is never forked from a process that runs other
+module and Pillow (about 0.06 s), and is never forked from a process that runs other
 threads. Pixels travel as bytes: uint8, ``(k, *Target.shape)`` for ``k`` images.
 """
 

@@ -13,7 +13,7 @@ returned (no uint8 copy of the folder is held beside it, unless the cache is wri
 own (:mod:`deeprecipe.data.imagefile`): Pillow's per-file work in Python holds Python's lock,
 so threads alone decode no faster than one. The processes are started clean (never forked
 from this one, which may run other threads: JAX's, BLAS's, a progress bar's) and load only
-that module, in about 0.1 s; should one fail, its thread decodes here instead.
+that module, in about 0.06 s; should one fail, its thread decodes here instead.
 
 A file that does not decode (corrupt, truncated, not an image) is **skipped and counted**
 (a note names the first few); a class folder without a single usable image, a folder with
@@ -71,7 +71,7 @@ __all__ = ["IMAGE_SUFFIXES", "ImageFolder", "list_images", "load_images", "read_
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # what Pillow reads here, by suffix
 CHUNK = 256  # images one task of the pool decodes
-PROCESS_FILES = 1000  # files from which decoder processes pay their start (~0.1 s each)
+PROCESS_FILES = 1000  # files from which decoder processes pay their start (~0.06 s each)
 SHOWN_FILES = 5  # skipped files a note names
 CACHE = Format("deeprecipe-image-cache", 1)
 
