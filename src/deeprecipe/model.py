@@ -26,7 +26,7 @@ from ._checks import (
     row_indices,
     seed_value,
 )
-from .data.split import Part
+from .data.split import Part, sample_positions
 from .diagnostics import Diagnosis, Yardstick, diagnose, fit_references
 from .diagnostics.bias_variance import is_auto
 from .findings import Finding
@@ -429,8 +429,8 @@ class Sequential(Trainer):
             else:
                 X, y, rows = part[0], part[1], None
             sizes[name] = len(part) if isinstance(part, Part) else len(np.asarray(X))
-            if name == "train" and sizes[name] > MEASURED_TRAIN_ROWS:
-                picked = measured_rows(sizes[name])
+            picked = measured_rows(sizes[name]) if name == "train" else slice(None)
+            if not isinstance(picked, slice):  # more than MEASURED_TRAIN_ROWS: a sample
                 rows = picked if rows is None else rows[picked]
             errors[name] = self.evaluate(X, y, rows=rows)["error"]
         regression = self.loss.task == "regression"
@@ -513,10 +513,10 @@ class Sequential(Trainer):
                 f"loss={self.loss.name!r}, l2={self.l2}, l1={self.l1}, dtype={self.dtype.name!r})")
 
 
-def measured_rows(n: int) -> np.ndarray:
-    """The :data:`MEASURED_TRAIN_ROWS` of ``n`` training rows whose error is measured: a
-    seeded sample (seed 0), in increasing order."""
-    return np.sort(np.random.default_rng(0).choice(n, MEASURED_TRAIN_ROWS, replace=False))
+def measured_rows(n: int) -> np.ndarray | slice:
+    """The rows of ``n`` training rows whose error is measured: at most
+    :data:`MEASURED_TRAIN_ROWS`, a seeded sample (seed 0) in increasing order."""
+    return sample_positions(n, MEASURED_TRAIN_ROWS, np.random.default_rng(0))
 
 
 def load(path: str | Path) -> Sequential:
